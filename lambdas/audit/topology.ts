@@ -1,0 +1,5 @@
+import type { CapabilityTopology } from '../shared/topology-types.js';
+
+/** Capability topology for audit: filled in by its issue. */
+const topology: CapabilityTopology = { functions: [], routes: [] };
+export default topology;

@@ -1,0 +1,24 @@
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+
+/** Powertools instances shared by every handler; one middy chain wraps them all. */
+export const logger = new Logger({ serviceName: 'arx' });
+export const tracer = new Tracer({ serviceName: 'arx' });
+export const metrics = new Metrics({ namespace: 'ARX', serviceName: 'arx' });
+
+/**
+ * The one middy chain: structured logs with the Lambda context, X-Ray tracing, EMF metrics.
+ * Handlers never log tokens, secrets or raw tool parameters — only ids and hashes.
+ */
+export function observed<E, R>(handler: (event: E, context: Context) => Promise<R>) {
+  return middy(handler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(logMetrics(metrics));
+}

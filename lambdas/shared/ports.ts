@@ -1,0 +1,76 @@
+/**
+ * Cross-capability ports. Each capability implements its own; the others code against these
+ * shapes so capabilities stay decoupled (one port, several adapters).
+ */
+
+// ---------------------------------------------------------------- policy (C3)
+export type Effect = 'permit' | 'forbid';
+export type ApprovalMode = 'none' | 'auto' | 'hitl';
+export type Risk = 'low' | 'medium' | 'high' | 'critical';
+
+export interface EntityRef {
+  readonly type: string;
+  readonly id: string;
+}
+
+export interface DecisionRequest {
+  readonly tenantId: string;
+  readonly principal: EntityRef; // { type: 'Agent', id: agent_id }
+  /** `connector:resource:verb`, e.g. `okta:users:deactivate`. */
+  readonly action: string;
+  readonly resource?: EntityRef;
+  readonly context?: Record<string, unknown>;
+}
+
+/** ARCHITECTURE.md decision shape. Any error, empty store or revoked principal is a forbid. */
+export interface Decision {
+  readonly effect: Effect;
+  readonly approval: ApprovalMode;
+  readonly risk: Risk;
+  readonly determining_policies: readonly string[];
+  readonly errors: readonly string[];
+  readonly evaluation_ms: number;
+  readonly bundle_version: string | null;
+  /** Name of the YAML policy that classified the action (e.g. `okta-access-review`), when any. */
+  readonly policy?: string;
+  /** From the YAML policy: where and how long to hold a `hitl` action. */
+  readonly hitl?: { readonly channel?: string; readonly timeout_seconds: number; readonly separation_of_duties: boolean };
+}
+
+export interface DecisionPoint {
+  decide(req: DecisionRequest): Promise<Decision>;
+}
+
+// ---------------------------------------------------------------- audit (C4)
+export interface AuditRecordInput {
+  readonly tenant_id: string;
+  /** e.g. `policy.decision`, `decision.approved`, `operation.executed`, `identity.agent.registered`, `agent.terminated`. */
+  readonly event_type: string;
+  readonly agent_id?: string;
+  readonly principal_spiffe_id?: string;
+  /** The governed action or the administrative operation. */
+  readonly action: string;
+  readonly target?: string;
+  readonly decision?: string;
+  readonly occurred_at: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  /** Full payload: redacted in the chain, stored encrypted under the tenant key, only its hash chained. */
+  readonly payload: Record<string, unknown>;
+}
+
+export interface AuditSink {
+  /** Durably records the event before returning; throws when it cannot (callers fail closed). */
+  record(input: AuditRecordInput): Promise<{ event_id: string }>;
+}
+
+// ---------------------------------------------------------------- revocation list (C6.2)
+export interface RevocationEntry {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly spiffe_id: string;
+  readonly revoked_at: string;
+  readonly reason_code: 'revoked' | 'terminated' | 'rotated' | 'suspended';
+  /** ISO time after which the entry may disappear: max(token TTL, 30 days). */
+  readonly ttl_until: string;
+}

@@ -1,0 +1,106 @@
+import { PutCommand, QueryCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from './aws.js';
+import type { Clock } from './clock.js';
+import type { RevocationEntry } from './ports.js';
+
+/** 30 days: the floor for how long a revocation entry is kept (seed C6.2). */
+export const REVOCATION_MIN_RETENTION_S = 30 * 24 * 3600;
+
+/**
+ * The distributed revocation list (DRL) on DynamoDB. Table keys: `tenant_id` (pk), `agent_id`
+ * (sk); GSI `by-time` on (`tenant_id`, `seq`) for delta reads; TTL attribute `ttl_epoch`.
+ * DynamoDB TTL deletes lazily, so readers also ignore entries past `ttl_until`.
+ */
+export class DynamoRevocationList {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  /** Writes (or refreshes) an entry. Idempotent per (tenant, agent). */
+  async revoke(entry: RevocationEntry): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...entry,
+          seq: `${entry.revoked_at}#${entry.agent_id}`,
+          ttl_epoch: Math.floor(Date.parse(entry.ttl_until) / 1000),
+        },
+      }),
+    );
+  }
+
+  async get(tenantId: string, agentId: string, now: Date): Promise<RevocationEntry | null> {
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { tenant_id: tenantId, agent_id: agentId }, ConsistentRead: true }),
+    );
+    const item = r.Item as (RevocationEntry & { ttl_epoch: number }) | undefined;
+    if (!item || Date.parse(item.ttl_until) <= now.getTime()) return null;
+    return strip(item);
+  }
+
+  /** Entries revoked after `cursor` (exclusive), oldest first; `cursor` is the last `seq` seen. */
+  async deltasSince(tenantId: string, cursor: string | null, limit = 1000): Promise<{ entries: RevocationEntry[]; cursor: string | null }> {
+    const out: RevocationEntry[] = [];
+    let last: string | null = cursor;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'by-time',
+          KeyConditionExpression: cursor ? 'tenant_id = :t AND seq > :c' : 'tenant_id = :t',
+          ExpressionAttributeValues: cursor ? { ':t': tenantId, ':c': cursor } : { ':t': tenantId },
+          ExclusiveStartKey: startKey,
+          Limit: limit,
+        }),
+      );
+      for (const it of r.Items ?? []) {
+        out.push(strip(it as RevocationEntry & { seq: string }));
+        last = (it as { seq: string }).seq;
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey && out.length < limit);
+    return { entries: out, cursor: last };
+  }
+}
+
+function strip(it: RevocationEntry & Record<string, unknown>): RevocationEntry {
+  return {
+    tenant_id: it.tenant_id,
+    agent_id: it.agent_id,
+    spiffe_id: it.spiffe_id,
+    revoked_at: it.revoked_at,
+    reason_code: it.reason_code,
+    ttl_until: it.ttl_until,
+  };
+}
+
+/**
+ * A revocation checker with a bounded staleness window (default 1 s), as every PDP uses.
+ * When the table cannot be read beyond the window it answers `unknown`, and callers fail closed.
+ */
+export class CachedRevocationChecker {
+  private readonly cache = new Map<string, { revoked: boolean; at: number }>();
+  constructor(
+    private readonly list: Pick<DynamoRevocationList, 'get'>,
+    private readonly clock: Clock,
+    private readonly windowMs = 1000,
+  ) {}
+
+  async status(tenantId: string, agentId: string): Promise<'revoked' | 'clear' | 'unknown'> {
+    const key = `${tenantId}|${agentId}`;
+    const now = this.clock.now();
+    const hit = this.cache.get(key);
+    if (hit && now.getTime() - hit.at < this.windowMs) return hit.revoked ? 'revoked' : 'clear';
+    try {
+      const e = await this.list.get(tenantId, agentId, now);
+      this.cache.set(key, { revoked: e !== null, at: now.getTime() });
+      return e ? 'revoked' : 'clear';
+    } catch {
+      if (hit && now.getTime() - hit.at < this.windowMs) return hit.revoked ? 'revoked' : 'clear';
+      return 'unknown';
+    }
+  }
+}

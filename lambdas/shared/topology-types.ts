@@ -1,0 +1,103 @@
+import type { ZodType } from 'zod';
+
+/** Roles a verified caller may hold. Every route names the roles it admits. */
+export const ROLES = ['admin', 'approver', 'auditor', 'agent'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Capability =
+  | 'platform'
+  | 'discovery'
+  | 'identity'
+  | 'policy'
+  | 'actions'
+  | 'audit'
+  | 'observability'
+  | 'killswitch';
+
+/**
+ * Named resources of the stack a function may use. CDK grants the access and sets the
+ * environment variable in `RESOURCE_ENV`; the local runtime resolves the same variables from
+ * the synthesised template.
+ */
+export const RESOURCE_ENV = {
+  inventoryTable: 'ARX_INVENTORY_TABLE',
+  controlTable: 'ARX_CONTROL_TABLE',
+  revocationTable: 'ARX_REVOCATION_TABLE',
+  auditTable: 'ARX_AUDIT_TABLE',
+  auditBucket: 'ARX_AUDIT_BUCKET',
+  bundleBucket: 'ARX_BUNDLE_BUCKET',
+  artifactBucket: 'ARX_ARTIFACT_BUCKET',
+  dataKey: 'ARX_DATA_KEY_ARN',
+  signingKey: 'ARX_SIGNING_KEY_ARN',
+  bus: 'ARX_EVENT_BUS',
+  terminationStateMachine: 'ARX_TERMINATION_STATE_MACHINE_ARN',
+  approvalStateMachine: 'ARX_APPROVAL_STATE_MACHINE_ARN',
+} as const;
+export type ResourceName = keyof typeof RESOURCE_ENV;
+export type Access = 'read' | 'write';
+
+/** One Lambda function. `entry` is a repo-relative module exporting `handler`. */
+export interface FunctionSpec {
+  readonly name: string;
+  readonly capability: Capability;
+  readonly entry: string;
+  readonly description: string;
+  readonly uses: Partial<Record<ResourceName, Access>>;
+  /** Extra IAM actions this function needs beyond `uses`, with a reason (shown in cdk-nag acks). */
+  readonly extraPermissions?: readonly { actions: string[]; resources: string[]; reason: string }[];
+  /** @default 10 */
+  readonly timeoutSeconds?: number;
+  /** @default 512 */
+  readonly memoryMb?: number;
+}
+
+export type RouteAuth =
+  /** Bearer token verified by the Lambda authorizer (human OIDC JWT or agent SVID). */
+  | 'bearer'
+  /** No authorizer: public routes (healthz, OpenAPI, JWKS) and routes whose body authenticates. */
+  | 'none';
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  /** API Gateway path template, e.g. `/v1/identity/agents/{id}`. */
+  readonly path: string;
+  /** Name of the FunctionSpec serving this route. */
+  readonly fn: string;
+  readonly auth: RouteAuth;
+  /** Roles admitted; empty for `auth: 'none'`. */
+  readonly roles: readonly Role[];
+  readonly summary: string;
+  /** Request body schema (JSON unless `bodyType` says otherwise). Strict: unknown fields are refused. */
+  readonly body?: ZodType;
+  /** @default 'json' */
+  readonly bodyType?: 'json' | 'form' | 'raw';
+  readonly query?: ZodType;
+  /** Success status and a short description of the response, for the OpenAPI document. */
+  readonly response?: { status: number; description: string; schema?: ZodType };
+}
+
+export interface EventSubscriptionSpec {
+  readonly name: string;
+  readonly fn: string;
+  /** EventBridge detail-types this consumer receives (source is always `arx`). */
+  readonly detailTypes: readonly string[];
+}
+
+export interface ScheduleSpec {
+  readonly name: string;
+  readonly fn: string;
+  /** `rate(N minute|minutes|hour|hours|day|days)`; the local runtime runs the same rate. */
+  readonly rate: string;
+}
+
+export interface CapabilityTopology {
+  readonly functions: readonly FunctionSpec[];
+  readonly routes: readonly RouteSpec[];
+  readonly events?: readonly EventSubscriptionSpec[];
+  readonly schedules?: readonly ScheduleSpec[];
+}
+
+export const routeKey = (r: Pick<RouteSpec, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/** EventBridge source for every ARX event. */
+export const EVENT_SOURCE = 'arx';
