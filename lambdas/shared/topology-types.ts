@@ -49,6 +49,10 @@ export interface FunctionSpec {
   readonly timeoutSeconds?: number;
   /** @default 512 */
   readonly memoryMb?: number;
+  /** Packages installed beside the bundle instead of bundled (e.g. cedar-wasm, which loads a .wasm file). */
+  readonly nodeModules?: readonly string[];
+  /** Extra environment variables (non-secret constants). */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export type RouteAuth =
