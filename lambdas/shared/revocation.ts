@@ -66,7 +66,7 @@ export class DynamoRevocationList {
   }
 }
 
-function strip(it: RevocationEntry & Record<string, unknown>): RevocationEntry {
+function strip(it: RevocationEntry): RevocationEntry {
   return {
     tenant_id: it.tenant_id,
     agent_id: it.agent_id,

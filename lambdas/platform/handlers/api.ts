@@ -1,0 +1,14 @@
+import { createApiHandler } from '../../shared/http.js';
+import { routesOf, TOPOLOGY } from '../../topology.js';
+import { buildOpenApi } from '../core/openapi.js';
+
+let doc: Record<string, unknown> | undefined;
+
+export const handler = createApiHandler(routesOf('platform-api'), {
+  'GET /healthz': async () => ({ status: 200, body: { status: 'ok' } }),
+  'GET /openapi.json': async () => ({
+    status: 200,
+    body: (doc ??= buildOpenApi(TOPOLOGY.routes, { version: '0.1.0' })),
+    headers: { 'cache-control': 'public, max-age=300' },
+  }),
+});

@@ -1,0 +1,55 @@
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import { createRemoteJWKSet, decodeJwt } from 'jose';
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { encodeAuthContext, type AuthContext, type AuthorizerContextWire } from '../../shared/http.js';
+import { logger, observed } from '../../shared/observability.js';
+import { systemClock } from '../../shared/clock.js';
+import { verifyHumanToken } from '../core/human-auth.js';
+
+const config = lazyConfig(() => {
+  const c = readConfig(['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM']);
+  return {
+    human: { issuer: c.ARX_IDP_ISSUER, audience: c.ARX_IDP_AUDIENCE, tenantClaim: c.ARX_IDP_TENANT_CLAIM, rolesClaim: c.ARX_IDP_ROLES_CLAIM },
+    // cooldown: an unknown kid triggers at most one JWKS refetch per 30 s (no refetch storm)
+    jwks: createRemoteJWKSet(new URL(c.ARX_IDP_JWKS_URL), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }),
+  };
+});
+
+/** Bearer token from the Authorization header; anything else is no token. */
+export function bearerToken(headers: Record<string, string | undefined> | undefined): string | null {
+  const h = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+  const m = h ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(h.trim()) : null;
+  return m ? m[1]! : null;
+}
+
+/** Authenticates a bearer token to an AuthContext or throws UnauthorizedError. */
+export async function authenticate(token: string, now: Date = systemClock.now()): Promise<AuthContext> {
+  const c = config();
+  let iss: string | undefined;
+  try {
+    iss = decodeJwt(token).iss;
+  } catch {
+    iss = undefined;
+  }
+  if (iss === c.human.issuer) return verifyHumanToken(token, c.jwks, c.human, now);
+  const { UnauthorizedError } = await import('../../shared/errors.js');
+  throw new UnauthorizedError('token issuer is not trusted');
+}
+
+/**
+ * HTTP API Lambda authorizer (simple responses). A missing or invalid token throws
+ * "Unauthorized", which API Gateway answers with 401; roles are checked per route in handlers.
+ */
+export const handler = observed(
+  async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContextWire>> => {
+    const token = bearerToken(event.headers);
+    if (!token) throw new Error('Unauthorized');
+    try {
+      const auth = await authenticate(token);
+      return { isAuthorized: true, context: encodeAuthContext(auth) };
+    } catch (e) {
+      logger.info('token refused', { error_name: (e as Error).name });
+      throw new Error('Unauthorized');
+    }
+  },
+);
