@@ -1,0 +1,40 @@
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import type { ChangeLog } from '../core/change-log.js';
+import type { InventoryChange } from '../core/inventory.js';
+
+/** Change log in the control table: pk `T#<tenant>#INVCHG#<agent>`, sk event id; conditional put de-duplicates. */
+export class DynamoChangeLog implements ChangeLog {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async recordOnce(change: InventoryChange, receivedAt: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `T#${change.tenant_id}#INVCHG#${change.agent_id}`, sk: change.event_id, ...change, received_at: receivedAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async list(tenantId: string, agentId: string): Promise<InventoryChange[]> {
+    const r = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': `T#${tenantId}#INVCHG#${agentId}` },
+        ConsistentRead: true,
+      }),
+    );
+    return (r.Items ?? []).map(({ pk: _p, sk: _s, received_at: _r, ...c }) => c as unknown as InventoryChange);
+  }
+}
