@@ -1,0 +1,123 @@
+/**
+ * ARX decisions on top of the Cedar engine: fail closed on every error, refuse revoked
+ * principals, classify risk and approval from the bundle's risk table.
+ */
+import type { Decision, DecisionRequest, Risk, ApprovalMode } from '../../shared/ports.js';
+import { PolicyEngine, type AuthorizeResult } from './engine.js';
+import type { CedarValue } from './cedar.js';
+import type { BundleContent } from './bundle.js';
+import { BloomFilter, bloomItem } from './bloom.js';
+import { classify, DEFAULT_APPROVAL, DEFAULT_HITL_TIMEOUT_S, riskRank, RISKS } from './yaml-policy.js';
+
+/** A verified bundle made ready for evaluation. */
+export interface LoadedBundle {
+  readonly content: BundleContent;
+  readonly engine: PolicyEngine;
+  readonly bloom: BloomFilter;
+  readonly digest: string;
+}
+
+export function loadBundle(content: BundleContent, digest: string): LoadedBundle {
+  return {
+    content,
+    digest,
+    engine: new PolicyEngine({ policies: content.policies, entities: content.entities, schema: content.schema, actionPatterns: content.action_patterns }),
+    bloom: new BloomFilter(content.revoked_bloom),
+  };
+}
+
+export type RevocationState = 'revoked' | 'clear' | 'unknown';
+
+/** What to do when revocation status is unknown: forbid (default), or trust the bundle's Bloom filter. */
+export type OfflineRevocationMode = 'forbid' | 'bloom';
+
+const ms = (start: number): number => Math.round((performance.now() - start) * 1000) / 1000;
+
+/** Unclassified actions default to `high` (human approval) rather than silently autonomous. */
+export const DEFAULT_RISK: Risk = 'high';
+
+function forbid(req: DecisionRequest, start: number, bundle: LoadedBundle | null, errors: string[], determining: readonly string[] = []): Decision {
+  const cls = bundle ? classify(bundle.content.risk, req.action) : null;
+  return {
+    effect: 'forbid',
+    approval: 'none',
+    risk: cls?.risk ?? DEFAULT_RISK,
+    determining_policies: determining,
+    errors,
+    evaluation_ms: ms(start),
+    bundle_version: bundle ? String(bundle.content.version) : null,
+    ...(cls ? { policy: cls.policy.name } : {}),
+  };
+}
+
+/**
+ * Decides one request against a loaded bundle (or none). Never throws: every failure is a forbid.
+ * `start` is `performance.now()` at the beginning of the decision (so revocation lookups count).
+ */
+export function decideWith(
+  bundle: LoadedBundle | null,
+  req: DecisionRequest,
+  revocation: RevocationState,
+  opts: { offline?: OfflineRevocationMode; start?: number } = {},
+): Decision {
+  const start = opts.start ?? performance.now();
+  try {
+    if (!bundle) return forbid(req, start, null, ['no policy bundle is loaded for this tenant']);
+    if (bundle.content.policies.length === 0) return forbid(req, start, bundle, ['the policy store is empty']);
+    if (revocation === 'revoked') return forbid(req, start, bundle, ['principal is revoked']);
+    if (revocation === 'unknown') {
+      const offline = opts.offline ?? 'forbid';
+      if (offline === 'forbid') return forbid(req, start, bundle, ['revocation status unavailable']);
+      if (bundle.bloom.mightContain(bloomItem(req.tenantId, req.principal.id))) {
+        return forbid(req, start, bundle, ['principal may be revoked (bundle revocation filter; revocation list unreachable)']);
+      }
+    }
+    const connector = req.action.split(':')[0] ?? req.action;
+    const r: AuthorizeResult = bundle.engine.authorize({
+      principal: { type: req.principal.type, id: req.principal.id },
+      action: { type: 'Action', id: req.action },
+      resource: req.resource ? { type: req.resource.type, id: req.resource.id } : { type: 'Connector', id: connector },
+      context: (req.context ?? {}) as Record<string, CedarValue>,
+    });
+    if (r.type === 'failure') return forbid(req, start, bundle, r.errors.map((e) => `request rejected: ${e}`));
+    if (r.errors.length) {
+      return forbid(req, start, bundle, r.errors.map((e) => `${e.policyId}: ${e.message}`), [...new Set([...r.reason, ...r.errors.map((e) => e.policyId)])]);
+    }
+    if (r.decision === 'deny') return forbid(req, start, bundle, [], r.reason);
+    return permit(bundle, req, r.reason, start);
+  } catch (e) {
+    return forbid(req, start, bundle, [`evaluation failed: ${(e as Error).message}`]);
+  }
+}
+
+function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly string[], start: number): Decision {
+  const cls = classify(bundle.content.risk, req.action);
+  const ann = reason.map((id) => bundle.content.policies.find((p) => p.id === id)?.annotations ?? {});
+  let risk: Risk = cls?.risk ?? DEFAULT_RISK;
+  if (!cls) {
+    const annotated = ann.map((a) => a.risk).filter((x): x is Risk => (RISKS as readonly string[]).includes(x ?? ''));
+    if (annotated.length) risk = annotated.reduce((a, b) => (riskRank(b) > riskRank(a) ? b : a));
+  }
+  const annApproval = ann.map((a) => a.approval).find((x): x is ApprovalMode => x === 'none' || x === 'auto' || x === 'hitl');
+  const approval: ApprovalMode = cls ? cls.policy.approval[risk] : annApproval ?? DEFAULT_APPROVAL[risk];
+  const policy = cls?.policy.name ?? ann.map((a) => a.policy).find(Boolean);
+  return {
+    effect: 'permit',
+    approval,
+    risk,
+    determining_policies: reason,
+    errors: [],
+    evaluation_ms: ms(start),
+    bundle_version: String(bundle.content.version),
+    ...(policy ? { policy } : {}),
+    ...(approval === 'hitl'
+      ? {
+          hitl: {
+            ...(cls?.policy.hitl_channel ? { channel: cls.policy.hitl_channel } : {}),
+            timeout_seconds: cls?.policy.hitl_timeout_seconds ?? DEFAULT_HITL_TIMEOUT_S,
+            separation_of_duties: cls?.policy.separation_of_duties ?? false,
+          },
+        }
+      : {}),
+  };
+}

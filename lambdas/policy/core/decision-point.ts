@@ -1,0 +1,151 @@
+/**
+ * The in-process DecisionPoint: per-tenant live bundles pulled through a conditional-GET source,
+ * re-checked every `pollMs` (30 s), verified before they go live, last-known-good kept on any
+ * failure, revocation consulted on every decision. Never-loaded → forbid.
+ */
+import type { Clock } from '../../shared/clock.js';
+import type { Decision, DecisionPoint, DecisionRequest } from '../../shared/ports.js';
+import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode, type RevocationState } from './decide.js';
+import { verifyBundle, type BundleSigner } from './signing.js';
+import { contentOf } from './bundle.js';
+
+/** Port: where live bundles come from (S3 manifest + bundle object, conditional on the manifest ETag). */
+export interface BundleSource {
+  fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: unknown }>;
+}
+
+/** Port: revocation status with a bounded staleness window (CachedRevocationChecker). */
+export interface RevocationStatusPort {
+  status(tenantId: string, agentId: string): Promise<RevocationState>;
+}
+
+/** Port: record and publish each decision (EnforcementEvent + `policy.decision`). */
+export interface DecisionRecorder {
+  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string }): Promise<void>;
+}
+
+export interface DecisionPointOptions {
+  readonly source: BundleSource;
+  readonly signer: Pick<BundleSigner, 'verify'>;
+  readonly revocation: RevocationStatusPort;
+  readonly clock: Clock;
+  /** @default 30000 */
+  readonly pollMs?: number;
+  /** @default 'forbid' */
+  readonly offlineRevocation?: OfflineRevocationMode;
+  readonly recorder?: DecisionRecorder;
+  /** @default 'in-process' */
+  readonly pepTopology?: string;
+  readonly onEvent?: (e: { type: 'swapped' | 'rejected' | 'fetch-failed'; tenantId: string; detail: string; ms?: number }) => void;
+}
+
+interface TenantState {
+  live: LoadedBundle | null;
+  etag: string | null;
+  checkedAt: number;
+  inflight: Promise<void> | null;
+  lastError: string | null;
+}
+
+export class TenantBundlePdp implements DecisionPoint {
+  private readonly tenants = new Map<string, TenantState>();
+  private readonly pollMs: number;
+  constructor(private readonly o: DecisionPointOptions) {
+    this.pollMs = o.pollMs ?? 30_000;
+  }
+
+  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string } = {}): Promise<Decision> {
+    const start = performance.now();
+    let decision: Decision;
+    try {
+      const st = await this.state(req.tenantId);
+      const rev: RevocationState = await this.o.revocation.status(req.tenantId, req.principal.id).catch(() => 'unknown' as const);
+      decision = decideWith(st.live, req, rev, { offline: this.o.offlineRevocation ?? 'forbid', start });
+    } catch (e) {
+      decision = decideWith(null, req, 'unknown', { start });
+      decision = { ...decision, errors: [`decision point failure: ${(e as Error).message}`] };
+    }
+    if (this.o.recorder) {
+      await this.o.recorder.record(req, decision, { pep_topology: this.o.pepTopology ?? 'in-process', ...meta }).catch(() => undefined);
+    }
+    return decision;
+  }
+
+  /** The live bundle of a tenant (loads it when never loaded). */
+  async live(tenantId: string): Promise<LoadedBundle | null> {
+    return (await this.state(tenantId)).live;
+  }
+
+  /** Forces a manifest check now (the poll does this every `pollMs`). */
+  async refresh(tenantId: string): Promise<void> {
+    const st = this.tenants.get(tenantId) ?? this.init(tenantId);
+    st.inflight ??= this.load(tenantId, st).finally(() => {
+      st.inflight = null;
+    });
+    await st.inflight;
+  }
+
+  lastError(tenantId: string): string | null {
+    return this.tenants.get(tenantId)?.lastError ?? null;
+  }
+
+  private init(tenantId: string): TenantState {
+    const st: TenantState = { live: null, etag: null, checkedAt: 0, inflight: null, lastError: null };
+    this.tenants.set(tenantId, st);
+    return st;
+  }
+
+  private async state(tenantId: string): Promise<TenantState> {
+    const st = this.tenants.get(tenantId) ?? this.init(tenantId);
+    const now = this.o.clock.now().getTime();
+    if (!st.live) {
+      // never bootstrapped: wait for the fetch (and retry on the next decision when it fails)
+      if (st.inflight || now - st.checkedAt >= Math.min(this.pollMs, 1000)) await this.refresh(tenantId);
+    } else if (now - st.checkedAt >= this.pollMs) {
+      void this.refresh(tenantId); // background: keep deciding with the current bundle
+    }
+    return st;
+  }
+
+  private async load(tenantId: string, st: TenantState): Promise<void> {
+    const t0 = performance.now();
+    let r: Awaited<ReturnType<BundleSource['fetchLive']>>;
+    try {
+      r = await this.o.source.fetchLive(tenantId, st.etag);
+    } catch (e) {
+      st.lastError = `bundle fetch failed: ${(e as Error).message}`;
+      st.checkedAt = this.o.clock.now().getTime();
+      this.o.onEvent?.({ type: 'fetch-failed', tenantId, detail: st.lastError });
+      return;
+    }
+    st.checkedAt = this.o.clock.now().getTime();
+    if (r.status !== 'ok') return;
+    const v = await verifyBundle(r.bundle, tenantId, this.o.signer);
+    if (!v.ok) {
+      st.lastError = v.reason;
+      // keep the etag so the same rejected bundle is not re-downloaded every poll
+      st.etag = r.etag;
+      this.o.onEvent?.({ type: 'rejected', tenantId, detail: v.reason });
+      return;
+    }
+    if (st.live && st.live.digest === v.bundle.digest) {
+      st.etag = r.etag;
+      return;
+    }
+    let next: LoadedBundle;
+    try {
+      next = loadBundle(contentOf(v.bundle), v.bundle.digest);
+    } catch (e) {
+      st.lastError = `bundle failed to load: ${(e as Error).message}`;
+      st.etag = r.etag;
+      this.o.onEvent?.({ type: 'rejected', tenantId, detail: st.lastError });
+      return;
+    }
+    const old = st.live;
+    st.live = next;
+    st.etag = r.etag;
+    st.lastError = null;
+    old?.engine.dispose();
+    this.o.onEvent?.({ type: 'swapped', tenantId, detail: `${v.bundle.bundle_id} v${v.bundle.version}`, ms: performance.now() - t0 });
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The brief's YAML risk policy, compiled to Cedar (schema + policies) and a risk table.
+ *
+ * ```yaml
+ * - name: okta-access-review
+ *   connector: okta
+ *   operations: { "users:read*": low, "users:deactivate": high }
+ *   risk_max: high
+ *   approval: { low: none, medium: auto, high: hitl, critical: hitl }
+ *   hitl_channel: "#access-reviews"
+ *   hitl_timeout: 1h
+ *   separation_of_duties: true   # ARX extension: the requester may not approve
+ * ```
+ *
+ * Each operation pattern becomes an action (group) `connector:pattern`; a pattern with `*` is an
+ * action group every matching action belongs to (the PDP adds that membership at evaluation).
+ * Operations within `risk_max` are permitted to any Agent; riskier ones get an explicit forbid.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { ApprovalMode, Risk } from '../../shared/ports.js';
+
+export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
+export const riskRank = (r: Risk): number => RISKS.indexOf(r);
+export const DEFAULT_APPROVAL: Readonly<Record<Risk, ApprovalMode>> = { low: 'none', medium: 'auto', high: 'hitl', critical: 'hitl' };
+export const DEFAULT_HITL_TIMEOUT_S = 3600;
+
+const RiskZ = z.enum(['low', 'medium', 'high', 'critical']);
+const ApprovalZ = z.enum(['none', 'auto', 'hitl']);
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const CONNECTOR = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const OPERATION = /^[A-Za-z0-9_*]+(:[A-Za-z0-9_*]+)*$/;
+
+export const YamlPolicyEntry = z.strictObject({
+  name: z.string().regex(NAME, 'lowercase letters, digits, . _ -'),
+  connector: z.string().regex(CONNECTOR, 'lowercase letters, digits, _ -'),
+  description: z.string().max(1000).optional(),
+  operations: z.record(z.string().regex(OPERATION, 'resource:verb, * as wildcard'), RiskZ),
+  risk_max: RiskZ.default('critical'),
+  approval: z.strictObject({ low: ApprovalZ.optional(), medium: ApprovalZ.optional(), high: ApprovalZ.optional(), critical: ApprovalZ.optional() }).optional(),
+  hitl_channel: z.string().max(200).optional(),
+  hitl_timeout: z.union([z.string().regex(/^\d+\s*[smhd]?$/, 'e.g. 90s, 30m, 1h, 2d'), z.number().int().positive()]).optional(),
+  separation_of_duties: z.boolean().optional(),
+});
+export const YamlPolicyDocument = z.union([z.array(YamlPolicyEntry).min(1), z.strictObject({ policies: z.array(YamlPolicyEntry).min(1) })]);
+
+/** One compiled YAML policy: the runtime risk table entry. */
+export interface RiskPolicy {
+  readonly name: string;
+  readonly connector: string;
+  readonly operations: readonly { readonly pattern: string; readonly risk: Risk }[];
+  readonly risk_max: Risk;
+  readonly approval: Readonly<Record<Risk, ApprovalMode>>;
+  readonly hitl_channel?: string;
+  readonly hitl_timeout_seconds: number;
+  readonly separation_of_duties: boolean;
+}
+
+export interface CompiledYaml {
+  readonly schema: string;
+  readonly policies: string;
+  readonly risk: readonly RiskPolicy[];
+  /** Wildcard action groups (`okta:users:read*`, `okta:*`). */
+  readonly actionPatterns: readonly string[];
+}
+
+export class YamlPolicyError extends Error {
+  override readonly name = 'YamlPolicyError';
+  constructor(readonly errors: readonly { path: string; message: string }[]) {
+    super(errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+  }
+}
+
+/**
+ * The agent domain: agents (owner, platform, status, cohort) in cohorts and tenants, connectors
+ * and targets; actions are `connector:resource:verb` in action groups.
+ */
+export const AGENT_DOMAIN_SCHEMA = `entity Tenant;
+entity Cohort in [Tenant];
+entity Human in [Tenant] = { "email"?: String, "team"?: String };
+entity Agent in [Cohort, Tenant] = {
+  "owner"?: Human,
+  "platform"?: String,
+  "status"?: String,
+  "cohort"?: String,
+};
+entity Connector in [Tenant];
+entity Target in [Connector, Tenant] = { "kind"?: String, "owner"?: String, "sensitivity"?: String };
+`;
+
+export function parseDuration(v: string | number | undefined): number {
+  if (v === undefined) return DEFAULT_HITL_TIMEOUT_S;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)\s*([smhd]?)$/.exec(v.trim());
+  if (!m) throw new YamlPolicyError([{ path: 'hitl_timeout', message: `bad duration ${v}` }]);
+  const mult = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * mult;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+/** Parses and compiles a YAML policy document; throws YamlPolicyError listing every problem. */
+export function compileYamlPolicy(document: string): CompiledYaml {
+  let raw: unknown;
+  try {
+    raw = parseYaml(document);
+  } catch (e) {
+    throw new YamlPolicyError([{ path: '(document)', message: `not valid YAML: ${(e as Error).message}` }]);
+  }
+  const parsed = YamlPolicyDocument.safeParse(raw);
+  if (!parsed.success) {
+    throw new YamlPolicyError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(document)', message: i.message })));
+  }
+  const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.policies;
+  const names = new Set<string>();
+  const risk: RiskPolicy[] = [];
+  const actions = new Map<string, Set<string>>(); // action name -> parents
+  const patterns = new Set<string>();
+  const policies: string[] = [];
+  const errors: { path: string; message: string }[] = [];
+  entries.forEach((e, i) => {
+    if (names.has(e.name)) errors.push({ path: `${i}.name`, message: `duplicate policy name ${e.name}` });
+    names.add(e.name);
+    if (Object.keys(e.operations).length === 0) errors.push({ path: `${i}.operations`, message: 'at least one operation' });
+    const group = `${e.connector}:*`;
+    patterns.add(group);
+    if (!actions.has(group)) actions.set(group, new Set());
+    const ops = Object.entries(e.operations).map(([pattern, r]) => ({ pattern, risk: r }));
+    for (const op of ops) {
+      const name = `${e.connector}:${op.pattern}`;
+      if (name.includes('*')) patterns.add(name);
+      const parents = actions.get(name) ?? new Set<string>();
+      parents.add(group);
+      actions.set(name, parents);
+      const allowed = riskRank(op.risk) <= riskRank(e.risk_max);
+      const ann = `@id(${q(`${e.name}/${op.pattern}`)})\n@risk(${q(op.risk)})\n@policy(${q(e.name)})`;
+      policies.push(
+        allowed
+          ? `${ann}\npermit (principal is Agent, action in Action::${q(name)}, resource);`
+          : `${ann}\n@reason("risk above risk_max")\nforbid (principal, action in Action::${q(name)}, resource);`,
+      );
+    }
+    risk.push({
+      name: e.name,
+      connector: e.connector,
+      operations: ops,
+      risk_max: e.risk_max,
+      approval: { ...DEFAULT_APPROVAL, ...(e.approval ?? {}) },
+      ...(e.hitl_channel ? { hitl_channel: e.hitl_channel } : {}),
+      hitl_timeout_seconds: parseDuration(e.hitl_timeout),
+      separation_of_duties: e.separation_of_duties ?? false,
+    });
+  });
+  if (errors.length) throw new YamlPolicyError(errors);
+  // exact actions also belong to every wildcard group of their connector they match
+  const patternRes = [...patterns].map((p) => ({ p, re: new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`) }));
+  for (const [name, parents] of actions) {
+    for (const { p, re } of patternRes) if (p !== name && re.test(name)) parents.add(p);
+  }
+  const actionDecls = [...actions].map(([name, parents]) => {
+    const memberOf = parents.size ? ` in [${[...parents].map(q).join(', ')}]` : '';
+    return `action ${q(name)}${memberOf} appliesTo { principal: [Agent], resource: [Connector, Target], context: {} };`;
+  });
+  return { schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`, policies: policies.join('\n\n') + '\n', risk, actionPatterns: [...patterns] };
+}
+
+/** The YAML policy classifying `connector:resource:verb`: exact operation first, else the longest matching pattern. */
+export function classify(
+  table: readonly RiskPolicy[],
+  action: string,
+): { policy: RiskPolicy; risk: Risk } | null {
+  const i = action.indexOf(':');
+  if (i < 0) return null;
+  const connector = action.slice(0, i);
+  const op = action.slice(i + 1);
+  let best: { policy: RiskPolicy; risk: Risk; score: number } | null = null;
+  for (const p of table) {
+    if (p.connector !== connector) continue;
+    for (const o of p.operations) {
+      const exact = o.pattern === op;
+      if (!exact && !(o.pattern.includes('*') && globMatch(o.pattern, op))) continue;
+      const score = exact ? Number.MAX_SAFE_INTEGER : o.pattern.replace(/\*/g, '').length;
+      if (!best || score > best.score) best = { policy: p, risk: o.risk, score };
+    }
+  }
+  return best ? { policy: best.policy, risk: best.risk } : null;
+}
+
+function globMatch(glob: string, s: string): boolean {
+  return new RegExp(`^${glob.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(s);
+}
