@@ -5,6 +5,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 
 /** Powertools instances shared by every handler; one middy chain wraps them all. */
@@ -17,7 +18,10 @@ export const metrics = new Metrics({ namespace: 'ARX', serviceName: 'arx' });
  * Handlers never log tokens, secrets or raw tool parameters — only ids and hashes.
  */
 export function observed<E, R>(handler: (event: E, context: Context) => Promise<R>) {
-  return middy(handler)
+  return middy(async (event: E, context: Context) => {
+    metrics.addMetric('invocations', MetricUnit.Count, 1);
+    return handler(event, context);
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(logMetrics(metrics));

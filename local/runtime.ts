@@ -1,0 +1,393 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { TOPOLOGY, AUTHORIZER_FN, functionSpec } from '../lambdas/topology.js';
+import type { RouteSpec } from '../lambdas/shared/topology-types.js';
+import { provisionFromTemplate, type ProvisionedStack } from './provision.js';
+import { DevIdp } from './dev-idp.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Handler = (event: unknown, context: Context) => Promise<any>;
+
+export interface LocalRuntimeOptions {
+  /** @default 8787 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Physical-name prefix in the emulator. @default 'arx-local' */
+  readonly prefix?: string;
+  /** The synthesised CloudFormation template (lib/synth.ts). */
+  readonly template: { Resources: Record<string, { Type: string; Properties?: any }> };
+  /** Extra environment for the handlers (e.g. Slack base URL, TSA URL). */
+  readonly env?: Record<string, string>;
+  /** Run schedules and event delivery. @default true */
+  readonly background?: boolean;
+  /** Log each request to stdout. @default false */
+  readonly verbose?: boolean;
+}
+
+export interface LocalRuntime {
+  readonly url: string;
+  readonly idp: DevIdp;
+  readonly stack: ProvisionedStack;
+  /** The merged handler environment (resource names resolved against the emulator). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Calls a function's handler directly (as Lambda would). */
+  invoke(fnName: string, event: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+interface CompiledRoute {
+  readonly route: RouteSpec;
+  readonly re: RegExp;
+  readonly names: string[];
+}
+
+function compile(route: RouteSpec): CompiledRoute {
+  const names: string[] = [];
+  const re = new RegExp(
+    '^' +
+      route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}]+)\\?\}/g, (_, n: string) => {
+        names.push(n.replace(/\+$/, ''));
+        return n.endsWith('+') ? '(.+)' : '([^/]+)';
+      }) +
+      '$',
+  );
+  return { route, re, names };
+}
+
+function lambdaContext(fnName: string): Context {
+  const requestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fnName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fnName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${fnName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** API Gateway's HTTP API payload limit. */
+const APIGW_MAX_BODY = 10 * 1024 * 1024;
+
+/**
+ * The local control plane: provisions the emulator from the synthesised template, serves the
+ * topology's routes over HTTP as API Gateway v2 events (through the same Lambda authorizer),
+ * delivers EventBridge events to the subscribed handlers (bus rule → SQS → handler), runs the
+ * schedules and the state machines, all with the real handlers and adapters.
+ */
+export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 8787;
+  const prefix = opts.prefix ?? 'arx-local';
+  const url = `http://${host}:${port}`;
+  const stack = await provisionFromTemplate(opts.template, { prefix, apiUrl: url });
+  const idp = await DevIdp.create(`${url}/.dev-idp`, 'arx');
+
+  // One process hosts every function, so their environments merge; the same variable must
+  // resolve to the same value everywhere (it names the same resource).
+  const env: Record<string, string> = {};
+  const fnByLogical = new Map<string, string>();
+  for (const [id, r] of Object.entries(opts.template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (stack.resolve(r.Properties?.Environment?.Variables ?? {}) ?? {}) as Record<string, string>;
+    const fnName = vars.ARX_FUNCTION_NAME;
+    if (!fnName) continue;
+    fnByLogical.set(id, fnName);
+    for (const [k, v] of Object.entries(vars)) {
+      // Per-function metadata (service name, node options) is not shared state; skip it.
+      if (k === 'ARX_FUNCTION_NAME' || k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_') || k.startsWith('ARX_IDP_')) continue;
+      if (env[k] !== undefined && env[k] !== String(v)) throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${v})`);
+      env[k] = String(v);
+    }
+  }
+  Object.assign(env, {
+    ARX_IDP_ISSUER: idp.issuer,
+    ARX_IDP_AUDIENCE: idp.audience,
+    ARX_IDP_JWKS_URL: `${url}/.dev-idp/jwks.json`,
+    ARX_IDP_TENANT_CLAIM: 'arx_tenant',
+    ARX_IDP_ROLES_CLAIM: 'arx_roles',
+    ARX_API_URL: url,
+    ...opts.env,
+  });
+  Object.assign(process.env, env);
+
+  const handlers = new Map<string, Handler>();
+  const load = async (fnName: string): Promise<Handler> => {
+    const hit = handlers.get(fnName);
+    if (hit) return hit;
+    const spec = functionSpec(fnName);
+    const mod = (await import(pathToFileURL(resolvePath(spec.entry)).href)) as { handler?: Handler };
+    if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
+    handlers.set(fnName, mod.handler);
+    return mod.handler;
+  };
+  const invoke = async (fnName: string, event: unknown): Promise<unknown> => (await load(fnName))(event, lambdaContext(fnName));
+  // Fail at start, not on first request, when a handler module is broken.
+  for (const f of TOPOLOGY.functions) await load(f.name);
+
+  const routes = TOPOLOGY.routes.map(compile);
+
+  const server: Server = createServer((req, res) => {
+    void serve(req, res).catch((e: unknown) => {
+      process.stderr.write(`local runtime: ${(e as Error).stack}\n`);
+      if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
+    });
+  });
+
+  const send = (res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void => {
+    const headers: Record<string, string> = { ...(r.headers as Record<string, string>) };
+    if (r.body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    res.writeHead(r.statusCode ?? 200, headers);
+    res.end(r.body === undefined ? undefined : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
+  };
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', url);
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'GET' && u.pathname === '/.dev-idp/jwks.json') {
+      return send(res, { statusCode: 200, body: JSON.stringify(idp.jwks) });
+    }
+    const match = routes
+      .map((c) => ({ c, m: c.route.method === method ? c.re.exec(u.pathname) : null }))
+      .find((x) => x.m);
+    if (!match) return send(res, { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) });
+    const body = await readBody(req, APIGW_MAX_BODY);
+    if (body === null) return send(res, { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) });
+    const { c, m } = match as { c: CompiledRoute; m: RegExpExecArray };
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    const query: Record<string, string> = {};
+    for (const [k, v] of u.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const routeKey = `${c.route.method} ${c.route.path}`;
+    const requestContext: any = {
+      accountId: '123456789012',
+      apiId: 'local',
+      domainName: host,
+      domainPrefix: 'local',
+      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    };
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey,
+      rawPath: u.pathname,
+      rawQueryString: u.search.slice(1),
+      headers,
+      ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+      ...(c.names.length ? { pathParameters: Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) } : {}),
+      requestContext,
+      ...(body.length ? { body: body.toString('utf8'), isBase64Encoded: false } : { isBase64Encoded: false }),
+    };
+    if (c.route.auth === 'bearer') {
+      // As API Gateway does: no identity source → 401 without calling the authorizer.
+      if (!headers['authorization']) return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+      let verdict: { isAuthorized: boolean; context?: Record<string, unknown> };
+      try {
+        verdict = (await invoke(AUTHORIZER_FN, {
+          version: '2.0',
+          type: 'REQUEST',
+          routeArn: `arn:aws:execute-api:us-east-1:123456789012:local/$default/${method}${c.route.path}`,
+          identitySource: [headers['authorization']],
+          routeKey,
+          rawPath: u.pathname,
+          rawQueryString: event.rawQueryString,
+          headers,
+          requestContext,
+          pathParameters: event.pathParameters,
+          queryStringParameters: event.queryStringParameters,
+        })) as typeof verdict;
+      } catch {
+        return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+      }
+      if (!verdict?.isAuthorized) return send(res, { statusCode: 403, body: JSON.stringify({ message: 'Forbidden' }) });
+      requestContext.authorizer = { lambda: verdict.context ?? {} };
+    }
+    const result = (await invoke(c.route.fn, event)) as APIGatewayProxyStructuredResultV2;
+    if (opts.verbose) process.stdout.write(`${method} ${u.pathname} → ${result.statusCode}\n`);
+    send(res, result);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+
+  const stops: (() => Promise<void> | void)[] = [];
+  if (opts.background !== false) {
+    stops.push(await startEventDelivery(opts.template, stack, fnByLogical, prefix, invoke));
+    stops.push(startSchedules(opts.template, stack, fnByLogical, invoke));
+    stops.push(await startStateMachines(opts.template, stack, fnByLogical, invoke));
+  }
+
+  return {
+    url,
+    idp,
+    stack,
+    env,
+    invoke,
+    stop: async () => {
+      for (const s of stops) await s();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+    },
+  };
+}
+
+function targetFunction(target: any, stack: ProvisionedStack, fnByLogical: Map<string, string>): string | null {
+  const arn = target?.Arn;
+  const id = arn?.['Fn::GetAtt']?.[0] ?? (typeof arn?.Ref === 'string' ? arn.Ref : null);
+  return id ? fnByLogical.get(id) ?? null : null;
+}
+
+/**
+ * moto's EventBridge delivers to SQS only: for every rule with an event pattern, the same
+ * pattern is put on the emulated bus with an SQS queue as target; a poller hands each message to
+ * the rule's function. Failed deliveries become visible again and are retried.
+ */
+async function startEventDelivery(
+  template: LocalRuntimeOptions['template'],
+  stack: ProvisionedStack,
+  fnByLogical: Map<string, string>,
+  prefix: string,
+  invoke: (fn: string, e: unknown) => Promise<unknown>,
+): Promise<() => Promise<void>> {
+  const sqs = new SQSClient({});
+  const eb = new EventBridgeClient({});
+  const pollers: { url: string; fns: string[] }[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.EventPattern) continue;
+    const fns = (r.Properties.Targets ?? []).map((t: any) => targetFunction(t, stack, fnByLogical)).filter(Boolean) as string[];
+    if (!fns.length) continue;
+    const bus = String(stack.resolve(r.Properties.EventBusName ?? 'default'));
+    const qname = `${prefix}-rule-${id}`.slice(0, 80).replace(/[^a-zA-Z0-9_-]/g, '-');
+    const q = await sqs.send(new CreateQueueCommand({ QueueName: qname, Attributes: { VisibilityTimeout: '5' } }));
+    const qa = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, Attributes: { VisibilityTimeout: '5' } }));
+    const ruleName = `${prefix}-${id}`.slice(0, 64);
+    await eb.send(new PutRuleCommand({ Name: ruleName, EventBusName: bus, EventPattern: JSON.stringify(r.Properties.EventPattern), State: 'ENABLED' }));
+    await eb.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: bus, Targets: [{ Id: 'local', Arn: qa.Attributes!.QueueArn! }] }));
+    pollers.push({ url: q.QueueUrl!, fns });
+  }
+  let running = true;
+  const loops = pollers.map(async (p) => {
+    while (running) {
+      try {
+        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        const done: { Id: string; ReceiptHandle: string }[] = [];
+        for (const [i, msg] of (out.Messages ?? []).entries()) {
+          try {
+            const event = JSON.parse(msg.Body ?? '{}');
+            for (const fn of p.fns) await invoke(fn, event);
+            done.push({ Id: String(i), ReceiptHandle: msg.ReceiptHandle! });
+          } catch (e) {
+            process.stderr.write(`local runtime: event delivery failed, will retry: ${(e as Error).message}\n`);
+          }
+        }
+        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }));
+      } catch (e) {
+        if (running) await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  });
+  return async () => {
+    running = false;
+    await Promise.allSettled(loops);
+  };
+}
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+
+/** Runs scheduled rules at their rate (scaled by ARX_LOCAL_SCHEDULE_SCALE, default 1). */
+function startSchedules(
+  template: LocalRuntimeOptions['template'],
+  stack: ProvisionedStack,
+  fnByLogical: Map<string, string>,
+  invoke: (fn: string, e: unknown) => Promise<unknown>,
+): () => void {
+  const timers: NodeJS.Timeout[] = [];
+  const scale = Number(process.env.ARX_LOCAL_SCHEDULE_SCALE ?? '1') || 1;
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.ScheduleExpression) continue;
+    const m = RATE.exec(String(r.Properties.ScheduleExpression));
+    if (!m) continue;
+    const unit = m[2]!.startsWith('minute') ? 60_000 : m[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
+    const every = (Number(m[1]) * unit) / scale;
+    for (const t of r.Properties.Targets ?? []) {
+      const fn = targetFunction(t, stack, fnByLogical);
+      if (!fn) continue;
+      const tick = () =>
+        void invoke(fn, { id: randomUUID(), source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [id], detail: {}, time: new Date().toISOString() }).catch((e: unknown) =>
+          process.stderr.write(`local runtime: schedule ${id} failed: ${(e as Error).message}\n`),
+        );
+      const timer = setInterval(tick, every);
+      timer.unref();
+      timers.push(timer);
+    }
+  }
+  return () => timers.forEach(clearInterval);
+}
+
+/** Runs executions started on the emulated state machines with the real handlers as tasks. */
+async function startStateMachines(
+  template: LocalRuntimeOptions['template'],
+  stack: ProvisionedStack,
+  fnByLogical: Map<string, string>,
+  invoke: (fn: string, e: unknown) => Promise<unknown>,
+): Promise<() => Promise<void> | void> {
+  const machines = [...stack.resources.entries()]
+    .filter(([, r]) => r.type === 'AWS::StepFunctions::StateMachine')
+    .map(([, r]) => ({ arn: r.ref, definition: JSON.parse(r.attrs.Definition!) as object }));
+  if (!machines.length) return () => undefined;
+  const arnToFn = new Map<string, string>();
+  for (const [logical, fn] of fnByLogical) {
+    const res = stack.resources.get(logical);
+    if (res) {
+      arnToFn.set(res.attrs.Arn!, fn);
+      arnToFn.set(res.ref, fn);
+    }
+  }
+  // The ASL runner is its own module (kill-switch capability); resolved at run time.
+  const runner = './stepfunctions.js';
+  const mod = (await import(runner)) as {
+    startExecutionPoller(o: { sfn: SFNClient; machines: { arn: string; definition: object }[]; invokeLambda: (arn: string, payload: unknown) => Promise<unknown>; intervalMs?: number }): () => Promise<void> | void;
+  };
+  return mod.startExecutionPoller({
+    sfn: new SFNClient({}),
+    machines,
+    intervalMs: 200,
+    invokeLambda: async (arnOrName, payload) => {
+      const base = String(arnOrName).replace(/:(\$LATEST|\d+)$/, '');
+      const fn = arnToFn.get(base) ?? arnToFn.get(String(arnOrName));
+      if (!fn) throw new Error(`local runtime: state machine task names unknown function ${arnOrName}`);
+      return invoke(fn, payload);
+    },
+  });
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { synthTemplate } from '../../lib/synth.js';
+import { freePort } from '../../local/moto.js';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
+
+/** Starts the local runtime on a free port with a unique emulator prefix (suites share one moto). */
+export async function startTestRuntime(env: Record<string, string> = {}): Promise<LocalRuntime> {
+  const port = await freePort();
+  return startLocalRuntime({
+    template: synthTemplate(),
+    port,
+    prefix: `t${randomBytes(4).toString('hex')}`,
+    env,
+  });
+}
+
+/** Small JSON-over-HTTP client for e2e tests. */
+export function api(base: string) {
+  return async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    let json: any = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
