@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../lambdas/shared/topology-types.js';
+
+/** Raised at synth time when a topology entry names a handler file that does not exist. */
+export class MissingHandlerError extends Error {
+  override readonly name = 'MissingHandlerError';
+}
+
+/** The pinned Lambda runtime for every ARX function (ARCHITECTURE.md: nodejs22.x, ARM64). */
+export const ARX_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/** ESM bundles need `require` for the CommonJS dependencies esbuild leaves as dynamic requires. */
+const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+export interface ArxFunctionProps {
+  /** The topology entry this function implements. */
+  readonly spec: FunctionSpec;
+  /** Absolute path of the repository root (entries and the lock file are relative to it). */
+  readonly projectRoot: string;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the function's log group.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The one shared function construct: nodejs22.x on ARM64, X-Ray active tracing, an explicit log
+ * group with retention, an explicit execution role (no AWS managed policies), and an esbuild ESM
+ * bundle (`index.mjs`, minified, with source maps). Every function carries `ARX_FUNCTION_NAME` so
+ * the local runtime can find it in the synthesised template.
+ *
+ * @example
+ * const fn = new ArxFunction(this, 'DiscoveryApi', { spec: functionSpec('discovery-api'), projectRoot });
+ * table.grantReadData(fn.function);
+ */
+export class ArxFunction extends Construct {
+  /** The Lambda function. */
+  readonly function: NodejsFunction;
+  /** Its execution role (logs + X-Ray only until resources are bound). */
+  readonly role: iam.Role;
+  /** Its log group. */
+  readonly logGroup: logs.LogGroup;
+  /** The topology entry it implements. */
+  readonly spec: FunctionSpec;
+
+  constructor(scope: Construct, id: string, props: ArxFunctionProps) {
+    super(scope, id);
+    const { spec, projectRoot } = props;
+    this.spec = spec;
+
+    const entry = join(projectRoot, spec.entry);
+    if (!existsSync(entry)) {
+      throw new MissingHandlerError(
+        `ARX function "${spec.name}" (${spec.capability}): handler entry "${spec.entry}" does not exist under ${projectRoot}. ` +
+          `Create it (exporting \`handler\`) or fix the entry in lambdas/${spec.capability}/topology.ts.`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ARX function ${spec.name}`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every group): write only to this group.
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      description: spec.description,
+      runtime: ARX_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: lambda.Tracing.ACTIVE,
+      memorySize: spec.memoryMb ?? 512,
+      timeout: Duration.seconds(spec.timeoutSeconds ?? 10),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      environment: {
+        ARX_FUNCTION_NAME: spec.name,
+        POWERTOOLS_SERVICE_NAME: `arx-${spec.capability}`,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(spec.environment ?? {}),
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        target: 'node22',
+        // Bundle the AWS SDK: the deployed code runs the SDK versions the tests ran against.
+        bundleAwsSDK: true,
+        nodeModules: spec.nodeModules ? [...spec.nodeModules] : undefined,
+        forceDockerBundling: false,
+      },
+    });
+
+    NagSuppressions.addResourceSuppressions(this.function, [
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'ARCHITECTURE.md pins nodejs22.x (the runtime the code and tests target); moving runtimes is a deliberate upgrade, not an automatic one.',
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      this.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions, so their resource is "*".',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+  }
+
+  /** Adds an environment variable to the function. */
+  addEnvironment(name: string, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+}

@@ -1,0 +1,61 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { AccessLogs } from './access-logs.js';
+import type { ResourceRegistry } from './bindings.js';
+import { arxTable, GSI1, GSI2 } from './tables.js';
+
+export interface AuditProps {
+  /** Registry the audit table and buckets are registered in. */
+  readonly registry: ResourceRegistry;
+  /** Where the audit and artifact buckets write their server access logs. */
+  readonly accessLogs: AccessLogs;
+  /**
+   * Object Lock COMPLIANCE default retention of sealed audit blocks.
+   * @default Duration.days(365)
+   */
+  readonly retention?: Duration;
+}
+
+/**
+ * C5 audit storage: the hash-chained event table, the Object Lock (COMPLIANCE) bucket sealed
+ * blocks are written to, and the artifact bucket (compliance packages, exit attestations).
+ * Everything is retained on stack deletion.
+ */
+export class Audit extends Construct {
+  /** pk/sk, GSIs gsi1 and gsi2 (ARX_AUDIT_TABLE). */
+  readonly auditTable: dynamodb.Table;
+  /** Versioned, Object Lock COMPLIANCE with a default retention (ARX_AUDIT_BUCKET). */
+  readonly auditBucket: s3.Bucket;
+  /** Compliance packages and exit attestations (ARX_ARTIFACT_BUCKET). */
+  readonly artifactBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: AuditProps) {
+    super(scope, id);
+    this.auditTable = arxTable(this, 'AuditTable', { gsis: [GSI1, GSI2], removalPolicy: RemovalPolicy.RETAIN });
+    this.auditBucket = new s3.Bucket(this, 'AuditBucket', {
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(props.retention ?? Duration.days(365)),
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...props.accessLogs.forBucket('audit'),
+    });
+    this.artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...props.accessLogs.forBucket('artifacts'),
+    });
+    props.registry.registerTable('auditTable', this.auditTable);
+    props.registry.registerBucket('auditBucket', this.auditBucket);
+    props.registry.registerBucket('artifactBucket', this.artifactBucket);
+  }
+}

@@ -1,0 +1,154 @@
+import { CfnOutput, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import type { Access } from '../lambdas/shared/topology-types.js';
+import type { ArxFunction } from './arx-function.js';
+import { pascal, type Iam5Ack, type ResourceRegistry } from './bindings.js';
+import { arxTable } from './tables.js';
+
+/** Tag every tenant signing key carries; runtime-created (rotated) keys must carry it too. */
+export const TENANT_TAG = 'arx:tenant';
+
+/** `alias/arx/<tenant>/signing`. */
+export const signingAlias = (tenant: string): string => `alias/arx/${tenant}/signing`;
+
+export interface IdentityProps {
+  /** Registry the revocation table and the signing key are registered in. */
+  readonly registry: ResourceRegistry;
+  /** Tenants that get an initial signing key (the first one is ARX_SIGNING_KEY_ARN). */
+  readonly tenants: readonly string[];
+  /**
+   * Removal policy of the signing keys and the revocation table.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * C2 identity: the distributed revocation list (DRL) table and one KMS ECC_NIST_P256 SIGN_VERIFY
+ * key per tenant (aliased `alias/arx/<tenant>/signing`, tagged `arx:tenant`). Functions that use
+ * `signingKey` get kms:Sign/GetPublicKey on the tenant keys; identity functions with write access
+ * may also create, alias and schedule deletion of keys tagged `arx:tenant` (runtime key rotation).
+ */
+export class Identity extends Construct {
+  /** DRL: pk tenant_id, sk agent_id, GSI by-time (tenant_id, seq), TTL ttl_epoch (ARX_REVOCATION_TABLE). */
+  readonly revocationTable: dynamodb.Table;
+  /** Initial signing key per tenant. */
+  readonly signingKeys: ReadonlyMap<string, kms.Key>;
+  /** The first tenant's key (ARX_SIGNING_KEY_ARN). */
+  readonly defaultSigningKey: kms.Key;
+
+  constructor(scope: Construct, id: string, props: IdentityProps) {
+    super(scope, id);
+    if (props.tenants.length === 0) throw new Error('Identity needs at least one tenant for the initial signing key');
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.revocationTable = arxTable(this, 'RevocationTable', {
+      partitionKey: 'tenant_id',
+      sortKey: 'agent_id',
+      gsis: [{ name: 'by-time', pk: 'tenant_id', sk: 'seq' }],
+      ttlAttribute: 'ttl_epoch',
+      removalPolicy,
+    });
+
+    const keys = new Map<string, kms.Key>();
+    for (const tenant of props.tenants) {
+      const key = new kms.Key(this, `SigningKey-${tenant}`, {
+        description: `ARX signing key of tenant ${tenant} (JWT-SVIDs, attestations)`,
+        keySpec: kms.KeySpec.ECC_NIST_P256,
+        keyUsage: kms.KeyUsage.SIGN_VERIFY,
+        alias: signingAlias(tenant),
+        removalPolicy,
+      });
+      Tags.of(key).add(TENANT_TAG, tenant);
+      new CfnOutput(this, `SigningKeyArn-${tenant}`, {
+        value: key.keyArn,
+        description: `ARN of the signing key of tenant ${tenant}`,
+      }).overrideLogicalId(`SigningKeyArn${pascal(tenant)}`);
+      keys.set(tenant, key);
+    }
+    this.signingKeys = keys;
+    this.defaultSigningKey = keys.get(props.tenants[0]!)!;
+
+    props.registry.registerTable('revocationTable', this.revocationTable);
+    props.registry.register('signingKey', {
+      envValue: this.defaultSigningKey.keyArn,
+      grant: (fn, access) => this.grantSigning(fn, access),
+    });
+  }
+
+  /**
+   * read: kms:GetPublicKey/DescribeKey; write: also kms:Sign — on the initial tenant keys and on
+   * any key tagged `arx:tenant` (keys created by rotation). Identity functions with write access
+   * also get the key-lifecycle permissions (see `grantKeyLifecycle`).
+   */
+  grantSigning(fn: ArxFunction, access: Access): Iam5Ack[] {
+    const actions = access === 'write' ? ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'] : ['kms:GetPublicKey', 'kms:DescribeKey'];
+    const initial = [...this.signingKeys.values()].map((k) => k.keyArn);
+    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: initial }));
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.kmsArn('key/*')],
+        conditions: { Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' } },
+      }),
+    );
+    const acks: Iam5Ack[] = [
+      {
+        appliesTo: this.nagKmsArn('key/*'),
+        reason: `Tenant signing keys rotate at runtime (new key ids), so signing is granted on keys carrying the ${TENANT_TAG} tag (ABAC condition) rather than fixed ARNs.`,
+      },
+    ];
+    if (access === 'write' && fn.spec.capability === 'identity') acks.push(...this.grantKeyLifecycle(fn));
+    return acks;
+  }
+
+  /**
+   * Runtime key rotation: create ECC_NIST_P256 SIGN_VERIFY keys only when tagged `arx:tenant`,
+   * point `alias/arx/*` at them, and schedule deletion only of keys carrying that tag.
+   */
+  grantKeyLifecycle(fn: ArxFunction): Iam5Ack[] {
+    const tagPresent = { Null: { [`aws:RequestTag/${TENANT_TAG}`]: 'false' } };
+    const taggedKey = { Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' } };
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { ...tagPresent, StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+      }),
+    );
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [this.kmsArn('key/*')], conditions: tagPresent }),
+    );
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:CreateAlias', 'kms:UpdateAlias'], resources: [this.kmsArn('alias/arx/*')] }),
+    );
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:UpdateAlias', 'kms:ScheduleKeyDeletion'],
+        resources: [this.kmsArn('key/*')],
+        conditions: taggedKey,
+      }),
+    );
+    return [
+      {
+        appliesTo: 'Resource::*',
+        reason: `kms:CreateKey has no resource ARN (the key does not exist yet); it is constrained to ECC_NIST_P256/SIGN_VERIFY keys requested with the ${TENANT_TAG} tag.`,
+      },
+      {
+        appliesTo: this.nagKmsArn('alias/arx/*'),
+        reason: 'Rotation creates/updates the per-tenant aliases alias/arx/<tenant>/signing; tenants are created at runtime, so the alias ARN is a prefix.',
+      },
+    ];
+  }
+
+  private kmsArn(resource: string): string {
+    return Stack.of(this).formatArn({ service: 'kms', resource });
+  }
+
+  private nagKmsArn(resource: string): string {
+    return `Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:${resource}`;
+  }
+}

@@ -1,0 +1,399 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORIZER_FN, TOPOLOGY } from '../../lambdas/topology.js';
+import { RESOURCE_ENV, routeKey, type ResourceName } from '../../lambdas/shared/topology-types.js';
+import { buildApp } from '../../lib/synth.js';
+import type { ArxStack } from '../../lib/arx-stack.js';
+
+let stack: ArxStack;
+let template: Template;
+let resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
+
+beforeAll(() => {
+  ({ stack } = buildApp());
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+});
+
+const logicalId = (construct: { node: { defaultChild?: unknown } } | unknown): string =>
+  stack.getLogicalId((construct as any).node.defaultChild);
+
+const functionsByName = (): Map<string, { id: string; props: any }> => {
+  const out = new Map<string, { id: string; props: any }>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    out.set(r.Properties.Environment.Variables.ARX_FUNCTION_NAME, { id, props: r.Properties });
+  }
+  return out;
+};
+
+describe('PlatformStorage', () => {
+  it('creates the control table with pk/sk, gsi1, gsi2, TTL expires_at_epoch, PITR and SSE', () => {
+    const t = resources[logicalId(stack.platform.controlTable)]!;
+    expect(t.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expires_at_epoch', Enabled: true },
+    });
+    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => [g.IndexName, g.KeySchema.map((k: any) => k.AttributeName)])).toEqual([
+      ['gsi1', ['gsi1pk', 'gsi1sk']],
+      ['gsi2', ['gsi2pk', 'gsi2sk']],
+    ]);
+  });
+
+  it('creates a symmetric data key with rotation on', () => {
+    const k = resources[logicalId(stack.platform.dataKey)]!;
+    expect(k.Properties.EnableKeyRotation).toBe(true);
+    expect(k.Properties.KeySpec ?? 'SYMMETRIC_DEFAULT').toBe('SYMMETRIC_DEFAULT');
+  });
+});
+
+describe('Discovery', () => {
+  it('creates a retained inventory table with pk/sk, gsi1, PITR and SSE', () => {
+    const t = resources[logicalId(stack.discovery.inventoryTable)]!;
+    expect(t.DeletionPolicy).toBe('Retain');
+    expect(t.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => g.IndexName)).toEqual(['gsi1']);
+  });
+});
+
+describe('Identity', () => {
+  it('creates the revocation table keyed tenant_id/agent_id with GSI by-time on seq and TTL ttl_epoch', () => {
+    const t = resources[logicalId(stack.identity.revocationTable)]!;
+    expect(t.Properties.KeySchema).toEqual([
+      { AttributeName: 'tenant_id', KeyType: 'HASH' },
+      { AttributeName: 'agent_id', KeyType: 'RANGE' },
+    ]);
+    expect(t.Properties.GlobalSecondaryIndexes[0]).toMatchObject({
+      IndexName: 'by-time',
+      KeySchema: [
+        { AttributeName: 'tenant_id', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+    });
+    expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl_epoch', Enabled: true });
+    expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it('creates one ECC_NIST_P256 SIGN_VERIFY key per tenant, tagged, aliased and output', () => {
+    const key = stack.identity.signingKeys.get('acme')!;
+    const k = resources[logicalId(key)]!;
+    expect(k.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(k.Properties.Tags).toContainEqual({ Key: 'arx:tenant', Value: 'acme' });
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/arx/acme/signing',
+      TargetKeyId: { 'Fn::GetAtt': [logicalId(key), 'Arn'] },
+    });
+    template.hasOutput('SigningKeyArnAcme', { Value: { 'Fn::GetAtt': [logicalId(key), 'Arn'] } });
+  });
+});
+
+describe('Audit', () => {
+  it('creates the audit bucket with Object Lock COMPLIANCE 365 days, versioning, SSE, BPA and access logs', () => {
+    const b = resources[logicalId(stack.audit.auditBucket)]!;
+    expect(b.DeletionPolicy).toBe('Retain');
+    expect(b.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } } },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(stack.node.findChild('AccessLogs').node.findChild('Bucket')) } },
+    });
+    expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+  });
+
+  it('denies non-TLS access to the audit bucket', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.audit.auditBucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('creates the audit table with gsi1 and gsi2 and the versioned artifact bucket', () => {
+    const t = resources[logicalId(stack.audit.auditTable)]!;
+    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => g.IndexName)).toEqual(['gsi1', 'gsi2']);
+    expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    const a = resources[logicalId(stack.audit.artifactBucket)]!;
+    expect(a.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(a.Properties.LoggingConfiguration).toBeDefined();
+  });
+});
+
+describe('Policy', () => {
+  it('creates a versioned, access-logged, TLS-only bundle bucket', () => {
+    const b = resources[logicalId(stack.policy.bundleBucket)]!;
+    expect(b.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(b.Properties.LoggingConfiguration.LogFilePrefix).toBe('bundles/');
+    expect(b.Properties.PublicAccessBlockConfiguration.BlockPublicPolicy).toBe(true);
+  });
+});
+
+describe('Observability', () => {
+  it('creates the traces table with gsi1, TTL and PITR', () => {
+    const t = resources[logicalId(stack.observability.tracesTable)]!;
+    expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at_epoch', Enabled: true });
+    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => g.IndexName)).toEqual(['gsi1']);
+    expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+});
+
+describe('all tables', () => {
+  it('are on-demand with PITR and encryption at rest', () => {
+    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables.length).toBeGreaterThanOrEqual(5);
+    for (const t of tables) {
+      expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+    }
+  });
+});
+
+describe('ArxFunction', () => {
+  it('creates one function per topology function, each nodejs22.x on arm64 with active tracing and JSON logs', () => {
+    const fns = functionsByName();
+    expect([...fns.keys()].sort()).toEqual(TOPOLOGY.functions.map((f) => f.name).sort());
+    for (const { props } of fns.values()) {
+      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props.Handler).toBe('index.handler');
+      expect(props.LoggingConfig.LogFormat).toBe('JSON');
+    }
+  });
+
+  it('gives every function its own log group with one-month retention', () => {
+    for (const { props } of functionsByName().values()) {
+      const lg = resources[props.LoggingConfig.LogGroup.Ref]!;
+      expect(lg.Type).toBe('AWS::Logs::LogGroup');
+      expect(lg.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('sets ARX_FUNCTION_NAME, POWERTOOLS_SERVICE_NAME, NODE_OPTIONS and the spec environment', () => {
+    const fns = functionsByName();
+    for (const spec of TOPOLOGY.functions) {
+      const v = fns.get(spec.name)!.props.Environment.Variables;
+      expect(v.ARX_FUNCTION_NAME).toBe(spec.name);
+      expect(v.POWERTOOLS_SERVICE_NAME).toBe(`arx-${spec.capability}`);
+      expect(v.NODE_OPTIONS).toBe('--enable-source-maps');
+      for (const [k, val] of Object.entries(spec.environment ?? {})) expect(v[k]).toBe(val);
+    }
+  });
+
+  it('uses an explicit role with no AWS managed policies', () => {
+    for (const { props } of functionsByName().values()) {
+      const role = resources[props.Role['Fn::GetAtt'][0]]!;
+      expect(role.Type).toBe('AWS::IAM::Role');
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('ArxFunctions.bindResources', () => {
+  const expectedEnvValue = (name: ResourceName): unknown => {
+    const s = stack;
+    const ref = (c: unknown) => ({ Ref: logicalId(c) });
+    const arn = (c: unknown) => ({ 'Fn::GetAtt': [logicalId(c), 'Arn'] });
+    switch (name) {
+      case 'inventoryTable':
+        return ref(s.discovery.inventoryTable);
+      case 'controlTable':
+        return ref(s.platform.controlTable);
+      case 'revocationTable':
+        return ref(s.identity.revocationTable);
+      case 'auditTable':
+        return ref(s.audit.auditTable);
+      case 'auditBucket':
+        return ref(s.audit.auditBucket);
+      case 'bundleBucket':
+        return ref(s.policy.bundleBucket);
+      case 'artifactBucket':
+        return ref(s.audit.artifactBucket);
+      case 'dataKey':
+        return arn(s.platform.dataKey);
+      case 'signingKey':
+        return arn(s.identity.defaultSigningKey);
+      case 'bus':
+        return ref(s.eventBus.bus);
+      case 'terminationStateMachine':
+      case 'approvalStateMachine':
+        return { Ref: expect.any(String) };
+    }
+  };
+
+  it('sets the RESOURCE_ENV variable of every used resource to a plain Ref/GetAtt', () => {
+    const fns = functionsByName();
+    let checked = 0;
+    for (const spec of TOPOLOGY.functions) {
+      const v = fns.get(spec.name)!.props.Environment.Variables;
+      for (const name of Object.keys(spec.uses) as ResourceName[]) {
+        expect(v[RESOURCE_ENV[name]], `${spec.name} ${name}`).toEqual(expectedEnvValue(name));
+        checked++;
+      }
+      // Nothing it does not use.
+      for (const name of Object.keys(RESOURCE_ENV) as ResourceName[]) {
+        if (!(name in spec.uses)) expect(v[RESOURCE_ENV[name]], `${spec.name} must not get ${name}`).toBeUndefined();
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  it('grants read-only table access for read and read/write for write', () => {
+    const fns = functionsByName();
+    const policyOf = (fnName: string): any[] => {
+      const roleId = fns.get(fnName)!.props.Role['Fn::GetAtt'][0];
+      return Object.values(resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement);
+    };
+    const actionsOn = (fnName: string, target: unknown): string[] =>
+      policyOf(fnName)
+        .filter((s) => JSON.stringify(s.Resource).includes(JSON.stringify(target)))
+        .flatMap((s) => [s.Action].flat());
+    for (const spec of TOPOLOGY.functions) {
+      for (const [name, access] of Object.entries(spec.uses)) {
+        if (!name.endsWith('Table')) continue;
+        const arn = { 'Fn::GetAtt': [(expectedEnvValue(name as ResourceName) as any).Ref, 'Arn'] };
+        const actions = actionsOn(spec.name, arn);
+        expect(actions, `${spec.name} ${name}`).toContain('dynamodb:Query');
+        if (access === 'write') expect(actions).toContain('dynamodb:PutItem');
+        else expect(actions).not.toContain('dynamodb:PutItem');
+      }
+    }
+  });
+});
+
+describe('ArxApi', () => {
+  it('creates an HTTP API with a REQUEST Lambda authorizer: simple responses, no cache, Authorization header', () => {
+    const authFn = functionsByName().get(AUTHORIZER_FN)!;
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: ['$request.header.Authorization'],
+    });
+    const authorizer = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Authorizer')!;
+    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(authFn.id);
+  });
+
+  it('passes the IdP settings and the SVID issuer base to the authorizer', () => {
+    const v = functionsByName().get(AUTHORIZER_FN)!.props.Environment.Variables;
+    expect(v).toMatchObject({
+      ARX_IDP_ISSUER: 'https://idp.example.com/',
+      ARX_IDP_AUDIENCE: 'arx',
+      ARX_IDP_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      ARX_IDP_TENANT_CLAIM: 'arx_tenant',
+      ARX_IDP_ROLES_CLAIM: 'arx_roles',
+      ARX_SVID_ISSUER_BASE: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] },
+    });
+  });
+
+  it('creates exactly one route per topology route with the right authorization type', () => {
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(TOPOLOGY.routes.map(routeKey).sort());
+    for (const spec of TOPOLOGY.routes) {
+      const r = routes.find((x) => x.Properties.RouteKey === routeKey(spec))!;
+      expect(r.Properties.AuthorizationType, routeKey(spec)).toBe(spec.auth === 'bearer' ? 'CUSTOM' : 'NONE');
+      if (spec.auth === 'bearer') expect(r.Properties.AuthorizerId).toBeDefined();
+      else expect(r.Properties.AuthorizerId).toBeUndefined();
+    }
+  });
+
+  it('routes each route to the function named in the topology', () => {
+    const fns = functionsByName();
+    const integrations = Object.fromEntries(
+      Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration'),
+    );
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    for (const spec of TOPOLOGY.routes) {
+      const r = routes.find((x) => x.Properties.RouteKey === routeKey(spec))!;
+      const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref as string;
+      expect(JSON.stringify(integrations[integrationId]!.Properties.IntegrationUri)).toContain(fns.get(spec.fn)!.id);
+    }
+  });
+
+  it('has a $default stage with JSON access logs, throttling and no CORS', () => {
+    const stage = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!;
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.AutoDeploy).toBe(true);
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual({
+      'Fn::GetAtt': [logicalId(stack.api.accessLogGroup), 'Arn'],
+    });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    const api = resources[logicalId(stack.api.httpApi)]!;
+    expect(api.Properties.ProtocolType).toBe('HTTP');
+    expect(api.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('outputs the API URL', () => {
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] } });
+  });
+});
+
+describe('ArxEventBus', () => {
+  it('creates a custom bus bound as ARX_EVENT_BUS', () => {
+    expect(resources[logicalId(stack.eventBus.bus)]!.Type).toBe('AWS::Events::EventBus');
+  });
+
+  it('creates one rule per subscription on the ARX bus with source arx and the detail-types', () => {
+    const fns = functionsByName();
+    for (const sub of TOPOLOGY.events) {
+      const r = resources[logicalId(stack.eventBus.rules.get(sub.name))]!;
+      expect(r.Properties.EventBusName).toEqual({ Ref: logicalId(stack.eventBus.bus) });
+      expect(r.Properties.EventPattern).toEqual({ source: ['arx'], 'detail-type': [...sub.detailTypes] });
+      expect(JSON.stringify(r.Properties.Targets[0].Arn)).toContain(fns.get(sub.fn)!.id);
+    }
+  });
+
+  it('creates one scheduled rule per schedule with its rate', () => {
+    for (const s of TOPOLOGY.schedules) {
+      const r = resources[logicalId(stack.eventBus.rules.get(s.name))]!;
+      expect(r.Properties.ScheduleExpression).toBe(s.rate);
+      expect(r.Properties.EventBusName).toBeUndefined();
+    }
+  });
+
+  it('gives every rule target retries, a max event age and an encrypted TLS-only DLQ', () => {
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules.length).toBe(TOPOLOGY.events.length + TOPOLOGY.schedules.length);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets) {
+        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 });
+        const queueId = target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+        const q = resources[queueId]!;
+        expect(q.Type).toBe('AWS::SQS::Queue');
+        expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: queueId }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    }
+  });
+});
