@@ -1,0 +1,129 @@
+/**
+ * AuditEvent construction: redaction of secrets and PII, the payload hash and evidence tags.
+ * Pure: no SDK, no environment. The full payload is encrypted by an adapter; only its hash and
+ * the redacted field paths enter the chain.
+ */
+import { canonicalJson, sha256Hex } from '../../shared/ids.js';
+import type { AuditRecordInput } from '../../shared/ports.js';
+import { evidenceTags } from './evidence.js';
+
+/** One chained audit event (the leaf data is `canonicalJson(event)`). */
+export interface AuditEvent {
+  readonly event_id: string;
+  readonly tenant_id: string;
+  readonly event_type: string;
+  readonly agent_id: string | null;
+  readonly principal_spiffe_id: string | null;
+  readonly action: string;
+  readonly target: string | null;
+  readonly decision: string | null;
+  readonly occurred_at: string;
+  readonly recorded_at: string;
+  readonly redacted_fields: readonly string[];
+  /** Hex SHA-256 of canonicalJson(full payload). */
+  readonly hash_of_full_payload: string;
+  /** `framework:control_id`, from the evidence mapping at write time. */
+  readonly evidence_tags: readonly string[];
+  readonly trace_id: string;
+  readonly correlation_id: string;
+}
+
+export const REDACTED = '[REDACTED]';
+
+/** Keys whose values are secrets or personal data. Matched case-insensitively on the key name. */
+const SENSITIVE_KEY =
+  /(^|[_-])(token|access_token|refresh_token|id_token|bootstrap_token|api_token|secret|client_secret|password|passwd|passphrase|pin|otp|authorization|cookie|set-cookie|credential|credentials|private_key|api_key|apikey|x-api-key|email|email_address|phone|phone_number|mobile|ssn|social_security_number|tax_id|passport|date_of_birth|dob|birthdate|address|street|postal_code|credit_card|card_number|cvv|iban|account_number)$/i;
+
+/** Values that look like secrets or PII wherever they appear. */
+const SENSITIVE_VALUE = [
+  /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/, // JWT / JWS compact
+  /^(bearer|basic)\s+\S+/i,
+  /^[^\s@]+@[^\s@]+\.[^\s@]+$/, // email address
+  /^(ssws|sk|pk|ghp|xox[abpr])[-_][A-Za-z0-9_-]{8,}/i, // API tokens with known prefixes
+  /^\d{3}-\d{2}-\d{4}$/, // US SSN
+];
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+/**
+ * Returns a copy of `payload` with secrets and PII replaced by `[REDACTED]`, and the dotted paths
+ * of every field redacted (array elements as `[i]`).
+ *
+ * @example
+ * redact({ params: { email: 'a@b.c', id: 'u1' } }) // → { value: { params: { email: '[REDACTED]', id: 'u1' } }, fields: ['params.email'] }
+ */
+export function redact(payload: unknown): { value: unknown; fields: string[] } {
+  const fields: string[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const p = path ? `${path}.${k}` : k;
+        if (isSensitiveKey(k) && x !== null && x !== undefined && x !== '') {
+          fields.push(p);
+          out[k] = REDACTED;
+        } else out[k] = walk(x, p);
+      }
+      return out;
+    }
+    if (typeof v === 'string' && SENSITIVE_VALUE.some((re) => re.test(v.trim()))) {
+      fields.push(path || '(root)');
+      return REDACTED;
+    }
+    return v;
+  };
+  const value = walk(payload, '');
+  return { value, fields: fields.sort() };
+}
+
+export const payloadHash = (payload: unknown): string => sha256Hex(canonicalJson(payload));
+
+/** Redacts a free-text identifier that goes into the chain in clear (target, action). */
+function clearText(s: string | undefined | null): string | null {
+  if (s === undefined || s === null || s === '') return null;
+  return SENSITIVE_VALUE.some((re) => re.test(s.trim())) ? REDACTED : s;
+}
+
+/**
+ * Builds the chained AuditEvent and the redacted payload kept beside it.
+ * Preconditions: `eventId` unique per tenant; `recordedAt` from the injected clock.
+ */
+export function buildAuditEvent(
+  input: AuditRecordInput,
+  eventId: string,
+  recordedAt: Date,
+): { event: AuditEvent; redactedPayload: unknown } {
+  const { value, fields } = redact(input.payload);
+  const extraFields: string[] = [];
+  const target = clearText(input.target);
+  if (input.target && target === REDACTED) extraFields.push('(target)');
+  const base = {
+    event_type: input.event_type,
+    action: input.action,
+    ...(input.decision !== undefined ? { decision: input.decision } : {}),
+  };
+  const event: AuditEvent = {
+    event_id: eventId,
+    tenant_id: input.tenant_id,
+    event_type: input.event_type,
+    agent_id: input.agent_id ?? null,
+    principal_spiffe_id: input.principal_spiffe_id ?? null,
+    action: input.action,
+    target,
+    decision: input.decision ?? null,
+    occurred_at: input.occurred_at,
+    recorded_at: recordedAt.toISOString(),
+    redacted_fields: [...extraFields, ...fields],
+    hash_of_full_payload: payloadHash(input.payload),
+    evidence_tags: evidenceTags(base),
+    trace_id: input.trace_id,
+    correlation_id: input.correlation_id,
+  };
+  return { event, redactedPayload: value };
+}
+
+/** Leaf data of an event in the chain. */
+export const leafData = (e: AuditEvent): Buffer => Buffer.from(canonicalJson(e), 'utf8');

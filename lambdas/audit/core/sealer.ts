@@ -1,0 +1,207 @@
+/**
+ * The sealer (C4.2): every few seconds, per tenant, turn pending events into a signed block on
+ * the running log, write it to the Object Lock bucket, anchor it with RFC 3161 when the TSA
+ * answers, and copy it to the customer's destinations (queued and replayed on failure).
+ */
+import type { Clock } from '../../shared/clock.js';
+import type { EventPublisher } from '../../shared/events.js';
+import { GENESIS_STATE, blockKey, headBytes, sealBlock, type AuditBlock } from './block.js';
+import type { AuditStore, BlockSigner, BlockStore, ChainRecord, DestinationStore, DestinationWriter, Timestamper } from './ports.js';
+
+export interface SealerDeps {
+  readonly store: AuditStore;
+  readonly blocks: BlockStore;
+  readonly signer: BlockSigner;
+  /** null when no TSA is configured: blocks stay un-anchored and chain status shows it. */
+  readonly timestamper: Timestamper | null;
+  readonly clock: Clock;
+  readonly destinations?: { readonly store: DestinationStore; readonly writer: DestinationWriter };
+  readonly publisher?: EventPublisher;
+  /** Most events per block. @default 10_000 */
+  readonly maxEvents?: number;
+  /** Lease owner id of this run. */
+  readonly owner: string;
+}
+
+export interface SealResult {
+  readonly tenant_id: string;
+  readonly sealed: { height: number; events: number; anchored: boolean } | null;
+  readonly anchoredRetries: number;
+  readonly replayed: number;
+}
+
+const emptyRecord = (tenantId: string): ChainRecord => ({
+  ...GENESIS_STATE,
+  tenant_id: tenantId,
+  last_sealed_at: null,
+  last_anchored_at: null,
+  unanchored: [],
+  oldest_unanchored_at: null,
+  marking_height: null,
+});
+
+/** Seals one tenant once (a no-op without pending events). Safe to run concurrently: a lease and a conditional head write keep one writer. */
+export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<SealResult> {
+  const now = deps.clock.now();
+  const leased = await deps.store.tryLease(tenantId, deps.owner, new Date(now.getTime() + 30_000).toISOString(), now.toISOString());
+  if (!leased) return { tenant_id: tenantId, sealed: null, anchoredRetries: 0, replayed: 0 };
+  try {
+    let chain = (await deps.store.getChain(tenantId)) ?? emptyRecord(tenantId);
+    if (chain.marking_height !== null) {
+      // A previous run committed the block but did not finish marking its events.
+      const b = await deps.blocks.get(tenantId, chain.marking_height);
+      if (b) await deps.store.markSealed(tenantId, chain.marking_height, b.events.map((e, i) => ({ event_id: e.event_id, leaf_index: b.head.first_index + i })));
+      await deps.store.finishMarking(tenantId, chain.marking_height);
+      chain = { ...chain, marking_height: null };
+    }
+    const anchoredRetries = await retryAnchoring(deps, chain);
+    const replayed = await replayDestinations(deps, tenantId);
+
+    const pending = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
+    if (pending.length === 0) return { tenant_id: tenantId, sealed: null, anchoredRetries, replayed };
+
+    const sealedAt = deps.clock.now();
+    const kid = await deps.signer.activeKid(tenantId);
+    const s = sealBlock({ tenantId, prev: chain, events: pending, sealedAt, kid });
+    const sig = await deps.signer.sign(tenantId, headBytes(s.head));
+    if (sig.kid !== kid) throw new Error('tenant signing key rotated during sealing; retry next tick');
+    let timestamp: AuditBlock['timestamp'] = null;
+    if (deps.timestamper) {
+      try {
+        timestamp = { token: await deps.timestamper.stamp(s.block_hash), tsa_url: deps.timestamper.url, anchored_at: deps.clock.now().toISOString() };
+      } catch {
+        timestamp = null; // TSA outage: sealed but un-anchored, retried on later ticks
+      }
+    }
+    const block: AuditBlock = { head: s.head, block_hash: s.block_hash, signature: sig.signature, events: pending, timestamp };
+    const put = await deps.blocks.put(block);
+    const next: ChainRecord = {
+      ...s.next,
+      tenant_id: tenantId,
+      last_sealed_at: s.head.sealed_at,
+      last_anchored_at: timestamp ? timestamp.anchored_at : chain.last_anchored_at,
+      unanchored: timestamp ? chain.unanchored : [...chain.unanchored, s.head.height],
+      oldest_unanchored_at: timestamp ? chain.oldest_unanchored_at : (chain.oldest_unanchored_at ?? s.head.sealed_at),
+      marking_height: s.head.height,
+    };
+    const ok = await deps.store.commitBlock(chain.height, next, {
+      tenant_id: tenantId,
+      block_id: s.head.block_id,
+      height: s.head.height,
+      block_hash: s.block_hash,
+      head: s.head,
+      key: put.key,
+      anchored: timestamp !== null,
+      anchored_at: timestamp?.anchored_at ?? null,
+    });
+    if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
+    await deps.store.markSealed(tenantId, s.head.height, pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })));
+    await deps.store.finishMarking(tenantId, s.head.height);
+    await copyToDestinations(deps, block);
+    await deps.publisher
+      ?.publish('audit.block.sealed', {
+        tenant_id: tenantId,
+        correlation_id: s.head.block_id,
+        trace_id: pending[0]!.trace_id,
+        event_id: `sealed:${tenantId}:${s.head.height}`,
+        block_id: s.head.block_id,
+        height: s.head.height,
+        block_hash: s.block_hash,
+        event_count: pending.length,
+        anchored: timestamp !== null,
+      })
+      .catch(() => undefined); // the block is durable; the notification is best effort
+    return { tenant_id: tenantId, sealed: { height: s.head.height, events: pending.length, anchored: timestamp !== null }, anchoredRetries, replayed };
+  } finally {
+    await deps.store.releaseLease(tenantId, deps.owner).catch(() => undefined);
+  }
+}
+
+/** Retries RFC 3161 for un-anchored blocks: the stamped block is written as a new object version. */
+async function retryAnchoring(deps: SealerDeps, chain: ChainRecord): Promise<number> {
+  if (!deps.timestamper || chain.unanchored.length === 0) return 0;
+  let n = 0;
+  for (const height of chain.unanchored.slice(0, 20)) {
+    const b = await deps.blocks.get(chain.tenant_id, height);
+    if (!b) continue;
+    let token: string;
+    try {
+      token = await deps.timestamper.stamp(b.block_hash);
+    } catch {
+      break; // still down; keep the lag visible
+    }
+    const at = deps.clock.now().toISOString();
+    const stamped: AuditBlock = { ...b, timestamp: { token, tsa_url: deps.timestamper.url, anchored_at: at } };
+    await deps.blocks.put(stamped);
+    await deps.store.recordAnchor(chain.tenant_id, height, at);
+    await copyToDestinations(deps, stamped);
+    n++;
+  }
+  return n;
+}
+
+async function copyToDestinations(deps: SealerDeps, block: AuditBlock): Promise<void> {
+  if (!deps.destinations) return;
+  const tenantId = block.head.tenant_id;
+  for (const d of await deps.destinations.store.list(tenantId)) {
+    try {
+      await deps.destinations.writer.write(d, block);
+    } catch (e) {
+      await deps.destinations.store.enqueue(tenantId, d.destination_id, block.head.height, (e as Error).name || 'WriteFailed', deps.clock.now().toISOString());
+    }
+  }
+}
+
+/** Replays queued destination writes, oldest first; stops at the first failure per destination. */
+async function replayDestinations(deps: SealerDeps, tenantId: string): Promise<number> {
+  if (!deps.destinations) return 0;
+  const queue = await deps.destinations.store.queued(tenantId, 100);
+  if (queue.length === 0) return 0;
+  const dests = new Map((await deps.destinations.store.list(tenantId)).map((d) => [d.destination_id, d]));
+  const blocked = new Set<string>();
+  let n = 0;
+  for (const q of queue) {
+    if (blocked.has(q.destination_id)) continue;
+    const d = dests.get(q.destination_id);
+    const b = d ? await deps.blocks.get(tenantId, q.height) : null;
+    if (!d || !b) {
+      await deps.destinations.store.dequeue(tenantId, q.destination_id, q.height);
+      continue;
+    }
+    try {
+      await deps.destinations.writer.write(d, b);
+      await deps.destinations.store.dequeue(tenantId, q.destination_id, q.height);
+      n++;
+    } catch (e) {
+      blocked.add(q.destination_id);
+      await deps.destinations.store.bumpAttempt(tenantId, q.destination_id, q.height, (e as Error).name || 'WriteFailed');
+    }
+  }
+  return n;
+}
+
+/** Seals every tenant with pending events, once. */
+export async function sealAll(deps: SealerDeps): Promise<SealResult[]> {
+  const out: SealResult[] = [];
+  for (const t of await deps.store.tenants()) out.push(await sealTenant(deps, t));
+  return out;
+}
+
+/**
+ * Runs `sealAll` every `intervalMs` until `budgetMs` has elapsed (the scheduled function runs
+ * once a minute and loops inside its run, giving one block per tenant about every 5 s).
+ */
+export async function sealLoop(deps: SealerDeps, opts: { intervalMs: number; budgetMs: number; sleep?: (ms: number) => Promise<void> }): Promise<SealResult[]> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const start = deps.clock.now().getTime();
+  const all: SealResult[] = [];
+  for (;;) {
+    const tick = deps.clock.now().getTime();
+    all.push(...(await sealAll(deps)));
+    const elapsed = deps.clock.now().getTime() - start;
+    if (elapsed + opts.intervalMs > opts.budgetMs) return all;
+    await sleep(Math.max(0, opts.intervalMs - (deps.clock.now().getTime() - tick)));
+  }
+}
+
+export { blockKey };

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTimestampRequest, tokenFromResponse, verifyTimestampToken, TimestampError } from '../../../lambdas/audit/core/rfc3161.js';
+import { eventProof, type AuditBlock } from '../../../lambdas/audit/core/block.js';
+import { statusLine, verifyChain, verifyReceipt } from '../../../lambdas/audit/core/verify-chain.js';
+import { makeChain, localSigner, sources, startLocalTsa, type LocalSigner, type LocalTsa } from './fixtures.js';
+
+const T = 'tnt_verify';
+let signer: LocalSigner;
+let tsa: LocalTsa;
+let stamp: (hex: string) => Promise<string>;
+
+beforeAll(async () => {
+  signer = await localSigner();
+  tsa = await startLocalTsa();
+  stamp = async (hex) => {
+    const { der, nonceHex } = buildTimestampRequest(hex);
+    const r = await fetch(tsa.url, { method: 'POST', body: der, headers: { 'content-type': 'application/timestamp-query' } });
+    return tokenFromResponse(new Uint8Array(await r.arrayBuffer()), hex, nonceHex).toString('base64');
+  };
+});
+afterAll(async () => tsa.close());
+
+const clone = (b: AuditBlock[]): AuditBlock[] => JSON.parse(JSON.stringify(b)) as AuditBlock[];
+
+describe('verifyChain', () => {
+  it('accepts an untampered, signed and RFC 3161-anchored chain and reports one status line', async () => {
+    const { blocks } = await makeChain(T, signer, [3, 5, 1, 8], stamp);
+    const out = await verifyChain(sources(blocks), { jwks: [signer.jwk], tsaTrustedCertsPem: [tsa.caPem], eventId: blocks[2]!.events[0]!.event_id });
+    expect(out).toMatchObject({ ok: true, blocks: 4, events: 17, tree_size: 17, anchored: 4, unanchored: 0, signatures_checked: true });
+    expect(statusLine(out)).toMatch(/^OK chain of 4 block\(s\), 17 event\(s\).*signatures verified.*4 anchored.*included in blk-000000000003 at leaf 8$/);
+  });
+
+  it('fails naming the block when one byte of one event changes', async () => {
+    const { blocks } = await makeChain(T, signer, [2, 3, 2]);
+    const bad = clone(blocks);
+    const e = bad[1]!.events[1]! as { target: string };
+    e.target = e.target.replace('0', '1');
+    const out = await verifyChain(sources(bad), { jwks: [signer.jwk] });
+    expect(out).toEqual({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/Merkle root does not match/) });
+  });
+
+  it('fails naming the block after a deleted block', async () => {
+    const { blocks } = await makeChain(T, signer, [1, 1, 1, 1]);
+    const out = await verifyChain(sources(blocks).filter((_, i) => i !== 1), { jwks: [signer.jwk] });
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000003.json)', reason: expect.stringMatching(/height 3 where 2 was expected/) });
+  });
+
+  it('fails naming the block when two block files are swapped', async () => {
+    const { blocks } = await makeChain(T, signer, [1, 2, 3, 4]);
+    const src = sources(blocks);
+    const swapped = [src[0]!, { name: src[1]!.name, text: src[2]!.text }, { name: src[2]!.name, text: src[1]!.text }, src[3]!];
+    const out = await verifyChain(swapped, { jwks: [signer.jwk] });
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000002.json)' });
+  });
+
+  it('fails when a block head is re-signed by a key outside the JWKS, or its signature is altered', async () => {
+    const other = await localSigner();
+    const { blocks } = await makeChain(T, signer, [2, 2]);
+    const bad = clone(blocks);
+    const sig = Buffer.from(bad[1]!.signature, 'base64url');
+    sig[5]! ^= 1;
+    (bad[1] as { signature: string }).signature = sig.toString('base64url');
+    expect(await verifyChain(sources(bad), { jwks: [signer.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/signature does not verify/) });
+    expect(await verifyChain(sources(blocks), { jwks: [other.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/not in the JWKS/) });
+  });
+
+  it('fails when a timestamp token is moved to another block (imprint is that block hash)', async () => {
+    const { blocks } = await makeChain(T, signer, [1, 1, 1], stamp);
+    const bad = clone(blocks);
+    (bad[2] as { timestamp: unknown }).timestamp = bad[0]!.timestamp;
+    const out = await verifyChain(sources(bad), { jwks: [signer.jwk] });
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000003.json)', reason: expect.stringMatching(/message imprint/) });
+  });
+
+  it('fails when an event is duplicated into a later block', async () => {
+    const { blocks } = await makeChain(T, signer, [2, 2]);
+    const bad = clone(blocks);
+    (bad[1]!.events as unknown[])[0] = bad[0]!.events[0];
+    const out = await verifyChain(sources(bad));
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)' });
+  });
+
+  it('reports un-anchored blocks and unchecked signatures in the status line', async () => {
+    const { blocks } = await makeChain(T, signer, [2]);
+    const out = await verifyChain(sources(blocks));
+    expect(statusLine(out)).toMatch(/signatures NOT checked.*0 anchored \/ 1 un-anchored/);
+  });
+});
+
+describe('verifyReceipt', () => {
+  it('accepts an event receipt and rejects it when moved to another event', async () => {
+    const { blocks } = await makeChain(T, signer, [5, 6]);
+    const b = blocks[1]!;
+    const receipt = eventProof(b, 2);
+    expect(() => verifyReceipt(b, receipt)).not.toThrow();
+    expect(() => verifyReceipt(b, { ...receipt, event_id: b.events[3]!.event_id })).toThrow(/not this event/);
+    const moved = { ...receipt, leaf_hash: eventProof(b, 3).leaf_hash, event_id: b.events[3]!.event_id };
+    expect(() => verifyReceipt(b, moved)).toThrow();
+  });
+});
+
+describe('RFC 3161 (openssl ts as local TSA)', () => {
+  it('verifies a token from the TSA: imprint, signature, critical timeStamping EKU, chain to the test CA', async () => {
+    const msg = Buffer.from('block head bytes');
+    const token = Buffer.from(await stamp(createHash('sha256').update(msg).digest('hex')), 'base64');
+    const v = await verifyTimestampToken(token, msg, { trustedCertsPem: [tsa.caPem] });
+    expect(v.tsaSubject).toContain('ARX Test TSA');
+    await expect(verifyTimestampToken(token, Buffer.from('other head'))).rejects.toBeInstanceOf(TimestampError);
+  });
+
+  it('rejects a token whose signed content (genTime) was altered', async () => {
+    const msg = Buffer.from('another head');
+    const token = Buffer.from(await stamp(createHash('sha256').update(msg).digest('hex')), 'base64');
+    const i = token.indexOf(Buffer.from('Z', 'latin1')); // end of GeneralizedTime genTime
+    const other = Buffer.from(token);
+    other[i - 1] = other[i - 1] === 0x30 ? 0x31 : 0x30;
+    await expect(verifyTimestampToken(other, msg)).rejects.toThrow(/signature|TSTInfo/);
+  });
+
+  it('rejects a TSA response whose nonce or imprint does not match the request', async () => {
+    const hex = '12'.repeat(32);
+    const { der } = buildTimestampRequest(hex);
+    const r = await fetch(tsa.url, { method: 'POST', body: der });
+    const resp = new Uint8Array(await r.arrayBuffer());
+    expect(() => tokenFromResponse(resp, hex, 'ffff')).toThrow(/nonce/);
+  });
+});
