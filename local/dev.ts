@@ -16,7 +16,15 @@ async function main(): Promise<void> {
   if (!external) {
     moto = await startMoto(Number(process.env.ARX_MOTO_PORT ?? 0) || undefined);
   }
-  const endpoint = external ?? moto!.endpoint;
+  try {
+    await serve(external ?? moto!.endpoint, moto);
+  } catch (e) {
+    await moto?.stop();
+    throw e;
+  }
+}
+
+async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<void> {
   for (const [k, v] of Object.entries(emulatorEnv(endpoint))) process.env[k] ??= v;
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
@@ -27,7 +35,7 @@ async function main(): Promise<void> {
   const tenants = cdkJsonContext()['arx:tenants'] as string[];
   const tenantId = tenants[0]!;
 
-  const template = synthTemplate();
+  const template = synthTemplate() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
   const runtime = await startLocalRuntime({ template, port, prefix: 'arx-dev', verbose: process.env.ARX_VERBOSE === '1' });
 
   const tokens = {
