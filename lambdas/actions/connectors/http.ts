@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ConnectorError, type Connector } from '../core/model.js';
+
+const HttpConfig = z.strictObject({
+  /** Every governed call goes to this origin; paths are relative to it (no open proxy). */
+  base_url: z.url({ protocol: /^https?$/ }),
+  /** Header the secret's `token` is sent in. @default authorization (as `Bearer <token>`) */
+  auth_header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).optional(),
+});
+const HttpSecret = z.strictObject({ token: z.string().min(1).max(4096) });
+
+const RequestParams = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  path: z.string().regex(/^\/[^\s#]*$/, 'a path starting with "/"').max(2048).refine((p) => !p.includes('..') && !p.startsWith('//'), 'no ".." or "//"'),
+  query: z.record(z.string(), z.string()).optional(),
+  body: z.unknown().optional(),
+});
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** A generic governed HTTP call to the one configured origin, with the secret as credential. */
+export const httpConnector: Connector = {
+  name: 'http',
+  description: 'Generic governed HTTP call to a configured origin',
+  configSchema: HttpConfig,
+  secretSchema: HttpSecret,
+  operations: { request: { description: 'One HTTP request (method, path, query, JSON body)', params: RequestParams } },
+  async execute(ctx, operation, p) {
+    if (operation !== 'request') throw new ConnectorError(`unknown http operation ${operation}`, 'unknown_operation', false);
+    const cfg = HttpConfig.safeParse(ctx.config ?? {});
+    if (!cfg.success) throw new ConnectorError('the http connector is not configured (PUT /v1/connectors/http)', 'not_configured', false);
+    const base = new URL(cfg.data.base_url);
+    const url = new URL(String(p.path), base);
+    if (url.origin !== base.origin) throw new ConnectorError('the path leaves the configured origin', 'bad_target', false);
+    for (const [k, v] of Object.entries((p.query as Record<string, string> | undefined) ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { accept: 'application/json', traceparent: ctx.traceparent, 'x-arx-correlation-id': ctx.correlationId };
+    const secret = await ctx.secret();
+    if (secret?.token) {
+      const h = (cfg.data.auth_header ?? 'authorization').toLowerCase();
+      headers[h] = h === 'authorization' ? `Bearer ${secret.token}` : secret.token;
+    }
+    if (p.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await ctx.fetch(url, { method: String(p.method), headers, body: p.body === undefined ? undefined : JSON.stringify(p.body), redirect: 'error' });
+    } catch (e) {
+      throw new ConnectorError('the target is unreachable', 'unreachable', true, { cause: e });
+    }
+    const text = (await res.text()).slice(0, MAX_RESPONSE_BYTES);
+    if (!res.ok) throw new ConnectorError(`the target answered ${res.status}`, `http_${res.status}`, res.status === 429 || res.status >= 500);
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, body };
+  },
+};

@@ -1,0 +1,656 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../shared/clock.js';
+import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import type { ArxEventDetail, DetailType, EventPublisher } from '../../shared/events.js';
+import { newId } from '../../shared/ids.js';
+import type { AuditRecordInput, AuditSink, Decision, DecisionPoint } from '../../shared/ports.js';
+import type { TraceContext } from '../../shared/trace.js';
+import type { ApprovalStatus } from '../schemas.js';
+import {
+  ConnectorError,
+  FINAL_ACTION_STATUSES,
+  connectorSecretName,
+  type ActionError,
+  type ActionRecord,
+  type ActionStatus,
+  type AgentDirectory,
+  type ApprovalMetadata,
+  type ApprovalNotifier,
+  type ApprovalRecord,
+  type Approver,
+  type ActionStore,
+  type Connector,
+  type ConnectorConfigStore,
+  type CredentialBroker,
+  type DecisionSummary,
+  type Logger,
+  type RevocationCheck,
+  type SecretStore,
+} from './model.js';
+import { bindingHash } from './signing.js';
+
+/** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
+export const DEFAULT_HITL_TIMEOUT_S = 3600;
+
+export interface ActionServiceDeps {
+  readonly store: ActionStore;
+  readonly pdp: DecisionPoint;
+  readonly revocation: RevocationCheck;
+  readonly agents: AgentDirectory;
+  readonly audit: AuditSink;
+  readonly events: EventPublisher;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly configs: ConnectorConfigStore;
+  readonly secrets: SecretStore;
+  readonly credentials: CredentialBroker;
+  readonly notifier: ApprovalNotifier;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default 15000 */
+  readonly connectorTimeoutMs?: number;
+  /** @default 250 */
+  readonly pollIntervalMs?: number;
+}
+
+/** The agent calling `POST /v1/actions`, from its verified SVID. */
+export interface AgentCaller {
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly spiffeId?: string;
+}
+
+/** Who reads an action: the agent itself, or an admin/auditor of the tenant. */
+export interface Reader {
+  readonly tenantId: string;
+  readonly agentId?: string;
+}
+
+export interface SubmitInput {
+  readonly connector: string;
+  readonly operation: string;
+  readonly params: Record<string, unknown>;
+  readonly correlation_id?: string;
+  readonly reason?: string;
+}
+
+export type SubmitOutcome =
+  | { readonly kind: 'executed' | 'failed'; readonly action: ActionRecord }
+  | { readonly kind: 'pending'; readonly action: ActionRecord; readonly approval: ApprovalRecord }
+  | { readonly kind: 'denied'; readonly action: ActionRecord };
+
+/** What an agent or auditor sees of an action. Params are never echoed back. */
+export function actionView(a: ActionRecord): Record<string, unknown> {
+  return {
+    action_id: a.action_id,
+    status: a.status,
+    connector: a.connector,
+    operation: a.operation,
+    agent_id: a.agent_id,
+    correlation_id: a.correlation_id,
+    trace_id: a.trace_id,
+    decision: a.decision,
+    ...(a.approval_id ? { approval_id: a.approval_id, expires_at: a.expires_at } : {}),
+    ...(a.result !== undefined ? { result: a.result } : {}),
+    ...(a.error ? { error: a.error } : {}),
+    ...(a.approval_metadata ? { approval_metadata: a.approval_metadata } : {}),
+    attempts: a.attempts,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+  };
+}
+
+export function approvalView(a: ApprovalRecord): Record<string, unknown> {
+  const { binding_hash, ...rest } = a;
+  return { ...rest, binding_hash };
+}
+
+function summarise(d: Decision): DecisionSummary {
+  return {
+    effect: d.effect,
+    approval: d.approval,
+    risk: d.risk,
+    policy: d.policy ?? null,
+    determining_policies: [...d.determining_policies],
+    errors: [...d.errors],
+    bundle_version: d.bundle_version,
+    evaluation_ms: d.evaluation_ms,
+  };
+}
+
+function forbid(reason: string): Decision {
+  return { effect: 'forbid', approval: 'none', risk: 'critical', determining_policies: [], errors: [reason], evaluation_ms: 0, bundle_version: null };
+}
+
+const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
+
+/**
+ * Governed actions (`arx.execute`) and their approval gates.
+ *
+ * Durable pause: an approval is an item in the control table whose status moves
+ * `pending → approved|denied|expired|cancelled` by conditional writes, with its action moving
+ * `pending_approval → pending_execution → executing → executed|failed` the same way. The
+ * conditional writes make 50 concurrent approvals run the connector once and make a retried
+ * execution safe; the deadline (`expires_at`) is enforced lazily on every read/decision with the
+ * injected clock and by a once-a-minute sweeper. This is equivalent to a Step Functions
+ * `waitForTaskToken` pause but runs unchanged on moto (whose Step Functions cannot call Lambda
+ * tasks) and in unit tests.
+ *
+ * @example
+ * const svc = new ActionService(deps);
+ * const out = await svc.submit({ tenantId, agentId }, { connector: 'okta', operation: 'users:read', params: {} }, trace);
+ */
+export class ActionService {
+  private readonly sleep: (ms: number) => Promise<void>;
+  constructor(private readonly d: ActionServiceDeps) {
+    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** Validates the connector, operation and params (400 on any mismatch). */
+  resolveOperation(connectorName: string, operation: string, params: unknown): { connector: Connector; params: Record<string, unknown> } {
+    const connector = this.d.connectors.get(connectorName);
+    if (!connector) {
+      throw new ValidationError(`unknown connector "${connectorName}"`, [{ path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` }]);
+    }
+    const op = connector.operations[operation];
+    if (!op || !Object.prototype.hasOwnProperty.call(connector.operations, operation)) {
+      throw new ValidationError(`unknown operation "${operation}" for connector "${connectorName}"`, [
+        { path: 'operation', message: `one of: ${Object.keys(connector.operations).join(', ')}` },
+      ]);
+    }
+    const r = op.params.safeParse(params);
+    if (!r.success) {
+      throw new ValidationError(
+        `invalid params for ${connectorName}:${operation}`,
+        r.error.issues.map((i) => ({ path: ['params', ...i.path.map(String)].join('.'), message: i.message })),
+      );
+    }
+    return { connector, params: r.data };
+  }
+
+  /** `POST /v1/actions`: decide, then deny, hold for approval, or run now. */
+  async submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext): Promise<SubmitOutcome> {
+    const { params } = this.resolveOperation(input.connector, input.operation, input.params);
+    const now = this.d.clock.now();
+    const at = now.toISOString();
+    const actionName = `${input.connector}:${input.operation}`;
+    const decision = await this.decideSafely(caller, actionName, input);
+    const base: ActionRecord = {
+      action_id: newId('act', now),
+      tenant_id: caller.tenantId,
+      agent_id: caller.agentId,
+      ...(caller.spiffeId ? { spiffe_id: caller.spiffeId } : {}),
+      connector: input.connector,
+      operation: input.operation,
+      action: actionName,
+      params,
+      binding_hash: bindingHash(caller.agentId, input.connector, input.operation, params),
+      status: 'denied',
+      decision: summarise(decision),
+      correlation_id: input.correlation_id ?? randomUUID(),
+      trace_id: trace.traceId,
+      traceparent: trace.traceparent,
+      ...(input.reason ? { reason: input.reason } : {}),
+      attempts: 0,
+      created_at: at,
+      updated_at: at,
+    };
+
+    if (decision.effect !== 'permit') {
+      await this.d.store.create(base);
+      await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
+      return { kind: 'denied', action: base };
+    }
+
+    if (decision.approval === 'hitl') {
+      const timeoutS = decision.hitl?.timeout_seconds && decision.hitl.timeout_seconds > 0 ? decision.hitl.timeout_seconds : DEFAULT_HITL_TIMEOUT_S;
+      const expiresAt = new Date(now.getTime() + timeoutS * 1000).toISOString();
+      const info = await this.d.agents.get(caller.tenantId, caller.agentId).catch((e: unknown) => {
+        this.d.log.warn('agent directory unavailable', { error_name: (e as Error).name });
+        return null;
+      });
+      const approvalId = newId('apr', now);
+      const action: ActionRecord = { ...base, status: 'pending_approval', approval_id: approvalId, expires_at: expiresAt };
+      const approval: ApprovalRecord = {
+        approval_id: approvalId,
+        action_id: action.action_id,
+        tenant_id: caller.tenantId,
+        agent_id: caller.agentId,
+        ...(info?.name ? { agent_name: info.name } : {}),
+        ...(info?.owner_sub ? { owner_sub: info.owner_sub } : {}),
+        ...(info?.owner_email ? { owner_email: info.owner_email } : {}),
+        connector: input.connector,
+        operation: input.operation,
+        action: actionName,
+        params,
+        binding_hash: action.binding_hash,
+        status: 'pending',
+        risk: decision.risk,
+        policy: decision.policy ?? null,
+        ...(decision.hitl?.channel ? { channel: decision.hitl.channel } : {}),
+        separation_of_duties: decision.hitl?.separation_of_duties ?? false,
+        ...(input.reason ? { reason: input.reason } : {}),
+        correlation_id: action.correlation_id,
+        trace_id: action.trace_id,
+        created_at: at,
+        expires_at: expiresAt,
+      };
+      // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
+      await this.auditOrFail(this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }));
+      await this.d.store.create(action, approval);
+      await this.emit('decision.required', action, { approval_id: approvalId, expires_at: expiresAt, risk: approval.risk, policy: approval.policy, channel: approval.channel ?? null });
+      try {
+        await this.d.notifier.notify(approval);
+      } catch (e) {
+        this.d.log.warn('approval notification failed; the API channel still works', { approval_id: approvalId, error_name: (e as Error).name });
+      }
+      return { kind: 'pending', action, approval };
+    }
+
+    const action: ActionRecord = { ...base, status: 'pending_execution' };
+    await this.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
+    await this.d.store.create(action);
+    const done = await this.runExecution(action);
+    return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
+  }
+
+  /** `GET /v1/actions/{id}?wait=N`: long-polls up to `waitS` for a final status. */
+  async get(reader: Reader, actionId: string, waitS = 0): Promise<ActionRecord> {
+    // The poll budget is wall time (a real HTTP long-poll); deadlines use the injected clock.
+    const until = Date.now() + waitS * 1000;
+    for (;;) {
+      let a = await this.d.store.getAction(reader.tenantId, actionId);
+      if (!a || (reader.agentId && a.agent_id !== reader.agentId)) throw new NotFoundError(`action ${actionId} not found`);
+      if (a.status === 'pending_approval' && a.expires_at && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
+        await this.expireById(a.tenant_id, a.approval_id!);
+        a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
+      }
+      if (isFinal(a.status) || Date.now() >= until) return a;
+      await this.sleep(this.d.pollIntervalMs ?? 250);
+    }
+  }
+
+  async getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord> {
+    const a = await this.d.store.getApproval(tenantId, approvalId);
+    if (!a) throw new NotFoundError(`approval ${approvalId} not found`);
+    if (a.status === 'pending' && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
+      await this.expire(a);
+      return (await this.d.store.getApproval(tenantId, approvalId)) ?? a;
+    }
+    return a;
+  }
+
+  /** `GET /v1/approvals`: expires overdue pending approvals on the way (lazy expiry). */
+  async listApprovals(tenantId: string, opts: { status?: ApprovalStatus; limit?: number; since?: string } = {}): Promise<ApprovalRecord[]> {
+    const items = await this.d.store.listApprovals(tenantId, opts);
+    const now = this.d.clock.now().getTime();
+    const out: ApprovalRecord[] = [];
+    for (const a of items) {
+      if (a.status === 'pending' && Date.parse(a.expires_at) <= now) {
+        await this.expire(a);
+        if (opts.status === 'pending') continue;
+        out.push({ ...a, status: 'expired' });
+      } else out.push(a);
+    }
+    return out;
+  }
+
+  /**
+   * Records a human decision. Approve runs the connector (once, however many approvers race);
+   * a decision after expiry, a deny or another decision is a 409.
+   */
+  async decide(tenantId: string, approvalId: string, approver: Approver, decision: 'approve' | 'deny', reason: string): Promise<{ approval: ApprovalRecord; action: ActionRecord }> {
+    const approval = await this.d.store.getApproval(tenantId, approvalId);
+    if (!approval) throw new NotFoundError(`approval ${approvalId} not found`);
+    const now = this.d.clock.now();
+    if (approval.status === 'pending' && Date.parse(approval.expires_at) <= now.getTime()) {
+      await this.expire(approval);
+      throw new ConflictError('the approval has expired', { extensions: { approval_status: 'expired' } });
+    }
+    if (approval.status !== 'pending') {
+      throw new ConflictError(`the approval is no longer pending (${approval.status})`, { extensions: { approval_status: approval.status } });
+    }
+    if (approver.principalType === 'agent' || (approver.agentId && approver.agentId === approval.agent_id)) {
+      throw new ForbiddenError('an agent never approves its own action');
+    }
+    const at = now.toISOString();
+    const action = await this.d.store.getAction(tenantId, approval.action_id);
+    if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
+
+    if (decision === 'deny') {
+      const ok = await this.d.store.resolveApproval(
+        approval,
+        { status: 'denied', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
+        'rejected',
+        { error: { code: 'approval_denied', message: 'a human denied this action', retryable: false } },
+      );
+      if (!ok) throw await this.conflict(tenantId, approvalId);
+      const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
+      await this.auditQuietly(this.auditInput(action, 'decision.denied', 'deny', { approval_id: approvalId, approver: approver.display, reason, channel: approver.via }));
+      await this.emit('decision.denied', action, { approval_id: approvalId, approver: approver.display, decided_at: at });
+      await this.notifyResolved(resolved);
+      return { approval: resolved, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
+    }
+
+    if (approval.separation_of_duties) {
+      if (!approval.owner_sub && !approval.owner_email) {
+        throw new ForbiddenError('separation of duties is required and the agent owner is unknown, so no approval can be verified');
+      }
+      const same =
+        (approval.owner_sub && approver.id === approval.owner_sub) ||
+        (approval.owner_email && approver.email && approver.email.toLowerCase() === approval.owner_email.toLowerCase());
+      if (same) throw new ForbiddenError("separation of duties: the agent's owner may not approve its action");
+    }
+
+    // A revoked or terminated agent's approval is cancelled, never executed.
+    const rev = await this.d.revocation.status(tenantId, approval.agent_id);
+    if (rev !== 'clear') {
+      await this.cancel(approval, action, rev === 'revoked' ? 'agent revoked' : 'revocation list unavailable');
+      throw new ConflictError(rev === 'revoked' ? 'the agent has been revoked; the action was cancelled' : 'the revocation list is unavailable; try again', {
+        extensions: { approval_status: rev === 'revoked' ? 'cancelled' : 'pending' },
+      });
+    }
+
+    const metadata: ApprovalMetadata = {
+      approval_id: approvalId,
+      approver: approver.display,
+      decided_at: at,
+      reason,
+      policy: approval.policy,
+      channel: approver.via,
+      time_to_decision_ms: now.getTime() - Date.parse(approval.created_at),
+    };
+    const ok = await this.d.store.resolveApproval(
+      approval,
+      { status: 'approved', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
+      'pending_execution',
+      { approval_metadata: metadata },
+    );
+    if (!ok) throw await this.conflict(tenantId, approvalId);
+    const approved: ActionRecord = { ...action, status: 'pending_execution', approval_metadata: metadata, updated_at: at };
+    try {
+      await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
+    } catch (e) {
+      await this.failBeforeRun(approved, { code: 'audit_unavailable', message: 'the approval could not be audited, so the action was not executed', retryable: false }, e);
+      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
+    }
+    await this.emit('decision.approved', approved, { approval_id: approvalId, approver: approver.display, decided_at: at, reason, policy: approval.policy });
+    const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
+    await this.notifyResolved(resolved);
+    const done = await this.runExecution(approved);
+    return { approval: resolved, action: done };
+  }
+
+  /**
+   * Runs a `pending_execution` action at most once: claims it by a conditional write, re-checks
+   * the revocation list and the binding hash, calls the connector, records the outcome. Calling
+   * it again (a retried Lambda, a second approver) never runs the connector a second time.
+   */
+  async runExecution(action: ActionRecord): Promise<ActionRecord> {
+    const { tenant_id: tenantId, action_id: actionId } = action;
+    const rev = await this.d.revocation.status(tenantId, action.agent_id);
+    if (rev !== 'clear') {
+      const at = this.d.clock.now().toISOString();
+      const error: ActionError = { code: rev === 'revoked' ? 'agent_revoked' : 'revocation_unavailable', message: 'the agent is revoked or its status cannot be checked', retryable: rev !== 'revoked' };
+      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: at })) {
+        await this.emit('operation.failed', action, { error_code: error.code });
+      }
+      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    }
+    const startAt = this.d.clock.now().toISOString();
+    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', { updated_at: startAt, incrementAttempts: true });
+    if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+
+    // The stored params must still hash to what was decided (and approved).
+    const current = (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    const rehash = bindingHash(current.agent_id, current.connector, current.operation, current.params);
+    const approval = current.approval_id ? await this.d.store.getApproval(tenantId, current.approval_id) : null;
+    if (rehash !== current.binding_hash || rehash !== action.binding_hash || (approval && approval.binding_hash !== rehash)) {
+      return this.finishFailed(current, { code: 'binding_mismatch', message: 'the parameters differ from those decided and approved; nothing was executed', retryable: false });
+    }
+    const connector = this.d.connectors.get(current.connector);
+    const op = connector?.operations[current.operation];
+    const parsed = op?.params.safeParse(current.params);
+    if (!connector || !op || !parsed?.success) {
+      return this.finishFailed(current, { code: 'invalid_operation', message: 'the operation or its params are no longer valid', retryable: false });
+    }
+    const started = Date.now();
+    try {
+      const config = await this.d.configs.getConfig(tenantId, current.connector);
+      const result = await withTimeout(
+        connector.execute(
+          {
+            tenantId,
+            agentId: current.agent_id,
+            actionId,
+            correlationId: current.correlation_id,
+            traceparent: current.traceparent,
+            config,
+            secret: () => this.d.secrets.get(connectorSecretName(tenantId, current.connector)),
+            credentials: this.d.credentials,
+            fetch: this.d.fetch ?? fetch,
+          },
+          current.operation,
+          parsed.data,
+        ),
+        this.d.connectorTimeoutMs ?? 15_000,
+      );
+      const at = this.d.clock.now().toISOString();
+      await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at });
+      const done = (await this.d.store.getAction(tenantId, actionId))!;
+      const latency = Date.now() - started;
+      await this.auditQuietly(this.auditInput(done, 'operation.executed', 'executed', { latency_ms: latency, approval_metadata: done.approval_metadata ?? null }));
+      await this.emit('operation.executed', done, { latency_ms: latency, approval_id: done.approval_id ?? null, approval_metadata: done.approval_metadata ?? null });
+      return done;
+    } catch (e) {
+      const err: ActionError =
+        e instanceof ConnectorError
+          ? { code: e.code, message: e.message, retryable: e.retryable }
+          : e instanceof TimeoutError
+            ? { code: 'timeout', message: 'the connector did not answer in time', retryable: true }
+            : { code: 'connector_error', message: 'the connector call failed', retryable: true };
+      this.d.log.warn('connector call failed', { action_id: actionId, code: err.code, error_name: (e as Error).name });
+      return this.finishFailed(current, err);
+    }
+  }
+
+  /** Expires overdue pending approvals (the scheduled sweeper). Returns how many it expired. */
+  async sweepExpired(limit = 100): Promise<number> {
+    const due = await this.d.store.dueApprovals(this.d.clock.now().toISOString(), limit);
+    let n = 0;
+    for (const d of due) if (await this.expireById(d.tenant_id, d.approval_id)) n++;
+    return n;
+  }
+
+  /**
+   * Kill-switch hook: cancels the agent's pending approvals and refuses its approved-but-not-started
+   * actions. Actions already executing cannot be recalled. Returns the number cancelled.
+   */
+  async cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<number> {
+    const actions = await this.d.store.agentActions(tenantId, agentId, ['pending_approval', 'pending_execution']);
+    let n = 0;
+    for (const a of actions) {
+      if (a.status === 'pending_approval' && a.approval_id) {
+        const approval = await this.d.store.getApproval(tenantId, a.approval_id);
+        if (approval && approval.status === 'pending' && (await this.cancel(approval, a, reason))) n++;
+      } else if (a.status === 'pending_execution') {
+        const at = this.d.clock.now().toISOString();
+        const ok = await this.d.store.transition(tenantId, a.action_id, ['pending_execution'], 'cancelled', {
+          error: { code: 'agent_revoked', message: reason, retryable: false },
+          updated_at: at,
+        });
+        if (ok) {
+          n++;
+          await this.emit('operation.failed', a, { error_code: 'agent_revoked', reason });
+        }
+      }
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async decideSafely(caller: AgentCaller, action: string, input: SubmitInput): Promise<Decision> {
+    const rev = await this.d.revocation.status(caller.tenantId, caller.agentId).catch(() => 'unknown' as const);
+    if (rev === 'revoked') return forbid('principal is revoked');
+    if (rev === 'unknown') return forbid('revocation list unavailable');
+    try {
+      const d = await this.d.pdp.decide({
+        tenantId: caller.tenantId,
+        principal: { type: 'Agent', id: caller.agentId },
+        action,
+        resource: { type: 'Connector', id: input.connector },
+        context: { connector: input.connector, operation: input.operation },
+      });
+      if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');
+      if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval)) return forbid('PDP returned an unknown approval mode');
+      return d;
+    } catch (e) {
+      this.d.log.warn('PDP error: failing closed', { error_name: (e as Error).name });
+      return forbid('policy evaluation failed');
+    }
+  }
+
+  private async expireById(tenantId: string, approvalId: string): Promise<boolean> {
+    const a = await this.d.store.getApproval(tenantId, approvalId);
+    return a ? this.expire(a) : false;
+  }
+
+  private async expire(approval: ApprovalRecord): Promise<boolean> {
+    const at = this.d.clock.now().toISOString();
+    if (approval.status !== 'pending' || Date.parse(approval.expires_at) > Date.parse(at)) return false;
+    const ok = await this.d.store.resolveApproval(approval, { status: 'expired', at }, 'expired', {
+      error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
+    });
+    if (!ok) return false;
+    const action = await this.d.store.getAction(approval.tenant_id, approval.action_id);
+    if (action) {
+      await this.auditQuietly(this.auditInput(action, 'decision.expired', 'expired', { approval_id: approval.approval_id, expires_at: approval.expires_at }));
+      await this.emit('decision.expired', action, { approval_id: approval.approval_id, expires_at: approval.expires_at });
+    }
+    await this.notifyResolved({ ...approval, status: 'expired', decided_at: at });
+    return true;
+  }
+
+  private async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string): Promise<boolean> {
+    const at = this.d.clock.now().toISOString();
+    const ok = await this.d.store.resolveApproval(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
+      error: { code: 'agent_revoked', message: reason, retryable: false },
+    });
+    if (ok) {
+      await this.auditQuietly(this.auditInput(action, 'decision.denied', 'cancelled', { approval_id: approval.approval_id, reason, cancelled: true }));
+      await this.emit('decision.denied', action, { approval_id: approval.approval_id, cancelled: true, reason });
+      await this.notifyResolved({ ...approval, status: 'cancelled', decided_at: at });
+    }
+    return ok;
+  }
+
+  private async conflict(tenantId: string, approvalId: string): Promise<ConflictError> {
+    const now = (await this.d.store.getApproval(tenantId, approvalId))?.status ?? 'unknown';
+    return new ConflictError(`the approval is no longer pending (${now})`, { extensions: { approval_status: now } });
+  }
+
+  private async failBeforeRun(action: ActionRecord, error: ActionError, cause: unknown): Promise<void> {
+    this.d.log.error('failing closed before execution', { action_id: action.action_id, code: error.code, error_name: (cause as Error)?.name });
+    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['pending_execution'], 'failed', { error, updated_at: this.d.clock.now().toISOString() });
+    if (ok) await this.emit('operation.failed', action, { error_code: error.code });
+  }
+
+  private async finishFailed(action: ActionRecord, error: ActionError): Promise<ActionRecord> {
+    const at = this.d.clock.now().toISOString();
+    await this.d.store.transition(action.tenant_id, action.action_id, ['executing'], 'failed', { error, updated_at: at });
+    const done = (await this.d.store.getAction(action.tenant_id, action.action_id)) ?? action;
+    await this.auditQuietly(this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }));
+    await this.emit('operation.failed', done, { error_code: error.code, retryable: error.retryable, approval_id: done.approval_id ?? null });
+    return done;
+  }
+
+  private auditInput(a: ActionRecord, eventType: string, decision: string, extra: Record<string, unknown>): AuditRecordInput {
+    return {
+      tenant_id: a.tenant_id,
+      event_type: eventType,
+      agent_id: a.agent_id,
+      ...(a.spiffe_id ? { principal_spiffe_id: a.spiffe_id } : {}),
+      action: a.action,
+      target: a.connector,
+      decision,
+      occurred_at: this.d.clock.now().toISOString(),
+      correlation_id: a.correlation_id,
+      trace_id: a.trace_id,
+      payload: {
+        action_id: a.action_id,
+        params: a.params,
+        binding_hash: a.binding_hash,
+        risk: a.decision.risk,
+        policy: a.decision.policy,
+        approval_mode: a.decision.approval,
+        determining_policies: a.decision.determining_policies,
+        bundle_version: a.decision.bundle_version,
+        ...extra,
+      },
+    };
+  }
+
+  private async auditOrFail(input: AuditRecordInput): Promise<void> {
+    try {
+      await this.d.audit.record(input);
+    } catch (e) {
+      this.d.log.error('audit write failed: the action is not executed', { event_type: input.event_type, error_name: (e as Error).name });
+      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
+    }
+  }
+
+  private async auditQuietly(input: AuditRecordInput): Promise<void> {
+    try {
+      await this.d.audit.record(input);
+    } catch (e) {
+      this.d.log.error('audit write failed after the fact', { event_type: input.event_type, error_name: (e as Error).name });
+    }
+  }
+
+  private async emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
+    const detail: ArxEventDetail = {
+      tenant_id: a.tenant_id,
+      correlation_id: a.correlation_id,
+      trace_id: a.trace_id,
+      event_id: `${type}:${a.action_id}`,
+      action_id: a.action_id,
+      agent_id: a.agent_id,
+      connector: a.connector,
+      operation: a.operation,
+      action: a.action,
+      risk: a.decision.risk,
+      traceparent: a.traceparent,
+      ...extra,
+    };
+    try {
+      await this.d.events.publish(type, detail);
+    } catch (e) {
+      this.d.log.error('event publish failed', { detail_type: type, action_id: a.action_id, error_name: (e as Error).name });
+    }
+  }
+
+  private async notifyResolved(a: ApprovalRecord): Promise<void> {
+    if (!this.d.notifier.resolved) return;
+    try {
+      await this.d.notifier.resolved(a);
+    } catch (e) {
+      this.d.log.warn('approval resolution notice failed', { approval_id: a.approval_id, error_name: (e as Error).name });
+    }
+  }
+}
+
+class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
