@@ -1,0 +1,281 @@
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import type { ExtraPut } from '../../discovery/core/inventory.js';
+import type { KeyStore, TenantKey } from '../core/keys.js';
+import type { AgentCredentialState } from '../core/verify.js';
+
+/*
+ * Identity items in the control table:
+ *   T#<t>#KEYS        ACTIVE            {kid}                     pointer to the active signing key
+ *   T#<t>#KEYS        KEY#<kid>         TenantKey                 every key the tenant ever had
+ *   T#<t>#AGENT#<a>   CRED              {generation, status}      what verifiers compare SVIDs with
+ *   BOOT#<sha256>     BOOT              hashed bootstrap token    (written at registration/rotation)
+ *   T#<t>#ORPHAN      <agent_id>        orphan marker; gsi1 IDENTITY#ORPHAN / <orphaned_at>#<t>#<a> until swept
+ *   T#<t>#CREDBIND#<a> <target>#<hash>  CredentialBinding (no secret, ever)
+ */
+const keysPk = (t: string) => `T#${t}#KEYS`;
+const statePk = (t: string, a: string) => `T#${t}#AGENT#${a}`;
+export const ORPHAN_GSI_PK = 'IDENTITY#ORPHAN';
+
+type Item = Record<string, unknown>;
+
+function toKey(it: Item): TenantKey {
+  const { pk: _p, sk: _s, ...rest } = it;
+  return rest as unknown as TenantKey;
+}
+
+/** Tenant key registry (KeyStore port). */
+export class DynamoKeyStore implements KeyStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async load(tenantId: string): Promise<{ activeKid: string | null; keys: TenantKey[] }> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': keysPk(tenantId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(r.Items ?? []));
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    const pointer = items.find((i) => i.sk === 'ACTIVE');
+    return {
+      activeKid: pointer ? String(pointer.kid) : null,
+      keys: items.filter((i) => String(i.sk).startsWith('KEY#')).map(toKey),
+    };
+  }
+
+  async initialize(key: TenantKey): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: keysPk(key.tenant_id), sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.table, Item: { ...key, pk: keysPk(key.tenant_id), sk: `KEY#${key.kid}` } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async rotate(next: TenantKey, previousKid: string, retiredAt: string, retireAfter: string): Promise<boolean> {
+    const pk = keysPk(next.tenant_id);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk, sk: 'ACTIVE', kid: next.kid, updated_at: retiredAt },
+                ConditionExpression: 'kid = :prev',
+                ExpressionAttributeValues: { ':prev': previousKid },
+              },
+            },
+            { Put: { TableName: this.table, Item: { ...next, pk, sk: `KEY#${next.kid}` }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk, sk: `KEY#${previousKid}` },
+                UpdateExpression: 'SET #s = :retired, retired_at = :at, retire_after = :ra',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':retired': 'retired', ':at': retiredAt, ':ra': retireAfter },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+}
+
+/** Control-table item a status/generation change writes in the same transaction as the inventory. */
+export function agentStatePut(table: string, tenantId: string, agentId: string, state: AgentCredentialState, at: string): ExtraPut {
+  return { table, item: { pk: statePk(tenantId, agentId), sk: 'CRED', tenant_id: tenantId, agent_id: agentId, ...state, updated_at: at } };
+}
+
+/** Reads the agent credential state verifiers compare SVIDs with. */
+export class DynamoAgentStateStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: statePk(tenantId, agentId), sk: 'CRED' }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    return { generation: Number(r.Item.generation), status: r.Item.status as AgentCredentialState['status'] };
+  }
+}
+
+export interface BootstrapRecord {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly generation: number;
+  readonly used: boolean;
+  readonly expires_at: string;
+}
+
+/** Hashed one-time bootstrap tokens (items written by registration and rotation). */
+export class DynamoBootstrapStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async find(tokenHash: string): Promise<BootstrapRecord | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    return {
+      tenant_id: String(r.Item.tenant_id),
+      agent_id: String(r.Item.agent_id),
+      generation: Number(r.Item.generation),
+      used: r.Item.used === true,
+      expires_at: String(r.Item.expires_at),
+    };
+  }
+
+  /** Marks the token used; false when it was already used or expired (single use, race-safe). */
+  async consume(tokenHash: string, now: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' },
+          UpdateExpression: 'SET used = :t, used_at = :now',
+          ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
+          ExpressionAttributeValues: { ':t': true, ':f': false, ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+}
+
+export interface OrphanMarker {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly orphaned_at: string;
+  readonly former_owner_sub: string;
+}
+
+/** Orphan markers: the sweeper finds due orphans across tenants through gsi1. */
+export class DynamoOrphanMarkers {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  put(m: OrphanMarker): ExtraPut {
+    return {
+      table: this.table,
+      item: { pk: `T#${m.tenant_id}#ORPHAN`, sk: m.agent_id, ...m, gsi1pk: ORPHAN_GSI_PK, gsi1sk: `${m.orphaned_at}#${m.tenant_id}#${m.agent_id}` },
+    };
+  }
+
+  async remove(tenantId: string, agentId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#ORPHAN`, sk: agentId } }));
+  }
+
+  /** Markers orphaned at or before `before` (ISO), oldest first. */
+  async due(before: string, limit = 100): Promise<OrphanMarker[]> {
+    const out: OrphanMarker[] = [];
+    let startKey: Item | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :b',
+          ExpressionAttributeValues: { ':p': ORPHAN_GSI_PK, ':b': `${before}#~` },
+          ExclusiveStartKey: startKey,
+          Limit: limit,
+        }),
+      );
+      for (const it of r.Items ?? []) {
+        out.push({ tenant_id: String(it.tenant_id), agent_id: String(it.agent_id), orphaned_at: String(it.orphaned_at), former_owner_sub: String(it.former_owner_sub) });
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey && out.length < limit);
+    return out;
+  }
+}
+
+export interface CredentialBindingRow {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly binding_id: string;
+  readonly target_platform: string;
+  readonly scope_template: string;
+  readonly issuer_role: string;
+  readonly max_ttl_seconds: number;
+  readonly last_issued_at: string;
+}
+
+/** CredentialBinding rows (seed C2.2): which agent got what kind of credential; never the credential. */
+export class DynamoCredentialBindings {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async record(b: CredentialBindingRow): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `T#${b.tenant_id}#CREDBIND#${b.agent_id}`, sk: b.binding_id, ...b } }),
+    );
+  }
+
+  async list(tenantId: string, agentId: string): Promise<CredentialBindingRow[]> {
+    const r = await this.client.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` }, ConsistentRead: true }),
+    );
+    return (r.Items ?? []).map((it) => {
+      const { pk: _p, sk: _s, ...rest } = it;
+      return rest as unknown as CredentialBindingRow;
+    });
+  }
+
+  /** Deletes every binding of the agent (seed C6: cascade-revoke every CredentialBinding); returns how many. */
+  async revokeAll(tenantId: string, agentId: string): Promise<number> {
+    const rows = await this.list(tenantId, agentId);
+    for (const r of rows) {
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#CREDBIND#${agentId}`, sk: r.binding_id } }));
+    }
+    return rows.length;
+  }
+}
