@@ -1,0 +1,176 @@
+/**
+ * Policy authoring and enforcement logging: push (validate → compile → sign → store), promote
+ * (move the live pointer), diff, and EnforcementEvents. Pure orchestration over ports.
+ */
+import type { Clock } from '../../shared/clock.js';
+import type { EventPublisher } from '../../shared/events.js';
+import type { Decision, DecisionRequest } from '../../shared/ports.js';
+import { NotFoundError, ValidationError } from '../../shared/errors.js';
+import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
+import { compileBundle, contentOf, diffBundles, digestOf, type BundleDiff, type BundleInput, type LiveManifest, type SignedBundle } from './bundle.js';
+import type { BundleSigner } from './signing.js';
+import type { DecisionRecorder } from './decision-point.js';
+
+export interface BundleRepository {
+  /** Stores a new bundle; refuses to overwrite an existing one. Returns the object key. */
+  put(bundle: SignedBundle): Promise<string>;
+  get(tenantId: string, bundleId: string): Promise<SignedBundle | null>;
+  getLive(tenantId: string): Promise<LiveManifest | null>;
+  putLive(manifest: LiveManifest): Promise<void>;
+  keyOf(tenantId: string, bundleId: string): string;
+}
+
+export interface VersionCounter {
+  next(tenantId: string): Promise<number>;
+}
+
+export interface RevokedIds {
+  /** Agent ids currently on the tenant's revocation list. */
+  list(tenantId: string): Promise<string[]>;
+}
+
+/** Seed C3.2 EnforcementEvent, plus the tenant and decision details ARX keeps. */
+export interface EnforcementEvent {
+  readonly event_id: string;
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly action_id?: string;
+  readonly principal_spiffe_id?: string;
+  readonly action_name: string;
+  readonly target?: string;
+  readonly context_hash: string;
+  readonly decision: 'permit' | 'forbid';
+  readonly decision_ms: number;
+  readonly pep_topology: string;
+  readonly pep_version: string;
+  readonly occurred_at: string;
+  readonly bundle_version?: string | null;
+  readonly determining_policies?: readonly string[];
+  readonly risk?: string;
+  readonly approval?: string;
+  readonly correlation_id?: string;
+  readonly trace_id?: string;
+}
+
+export interface EnforcementLog {
+  put(events: readonly EnforcementEvent[]): Promise<void>;
+}
+
+export const PEP_VERSION = 'arx-pdp/1';
+
+export class PolicyService {
+  constructor(
+    private readonly d: {
+      repo: BundleRepository;
+      versions: VersionCounter;
+      signer: BundleSigner;
+      revoked: RevokedIds;
+      events: EventPublisher;
+      clock: Clock;
+    },
+  ) {}
+
+  /** Validates strictly and stores a signed, immutable bundle. Invalid → ValidationError, nothing stored. */
+  async push(tenantId: string, input: BundleInput): Promise<{ bundle_id: string; version: number; digest: string }> {
+    const now = this.d.clock.now();
+    // validate before taking a version so a rejected upload leaves no trace
+    const dry = compileBundle(input, { tenantId, bundleId: 'dry-run', version: 0, createdAt: now.toISOString(), revokedAgentIds: [] });
+    if (!dry.ok) throw new ValidationError('the bundle is invalid', dry.errors);
+    const [version, revoked] = await Promise.all([this.d.versions.next(tenantId), this.d.revoked.list(tenantId)]);
+    const bundleId = newId('pb', now);
+    const r = compileBundle(input, { tenantId, bundleId, version, createdAt: now.toISOString(), revokedAgentIds: revoked });
+    if (!r.ok) throw new ValidationError('the bundle is invalid', r.errors);
+    const digest = digestOf(r.content);
+    const signature = await this.d.signer.sign(tenantId, digest);
+    await this.d.repo.put({ ...r.content, digest, signature });
+    return { bundle_id: bundleId, version, digest };
+  }
+
+  /** Moves the tenant's live pointer to a stored bundle (after re-verifying it) and announces it. */
+  async promote(tenantId: string, bundleId: string, actor: string, trace: { correlation_id: string; trace_id: string }): Promise<{ live_bundle_id: string; version: number }> {
+    const b = await this.d.repo.get(tenantId, bundleId);
+    if (!b) throw new NotFoundError(`bundle ${bundleId} not found`);
+    const digest = digestOf(contentOf(b));
+    if (digest !== b.digest || !(await this.d.signer.verify(tenantId, digest, b.signature))) {
+      throw new ValidationError(`bundle ${bundleId} fails signature verification and cannot be promoted`);
+    }
+    const manifest: LiveManifest = {
+      tenant_id: tenantId,
+      bundle_id: bundleId,
+      version: b.version,
+      digest,
+      key: this.d.repo.keyOf(tenantId, bundleId),
+      promoted_at: this.d.clock.now().toISOString(),
+      promoted_by: actor,
+    };
+    await this.d.repo.putLive(manifest);
+    await this.d.events.publish('bundle.promoted', {
+      tenant_id: tenantId,
+      correlation_id: trace.correlation_id,
+      trace_id: trace.trace_id,
+      event_id: `bundle.promoted:${tenantId}:${bundleId}:${manifest.promoted_at}`,
+      bundle_id: bundleId,
+      version: b.version,
+      digest,
+      promoted_by: actor,
+    });
+    return { live_bundle_id: bundleId, version: b.version };
+  }
+
+  async diff(tenantId: string, bundleId: string, prevId: string): Promise<BundleDiff> {
+    const [to, from] = await Promise.all([this.d.repo.get(tenantId, bundleId), this.d.repo.get(tenantId, prevId)]);
+    if (!to) throw new NotFoundError(`bundle ${bundleId} not found`);
+    if (!from) throw new NotFoundError(`bundle ${prevId} not found`);
+    return diffBundles(contentOf(from), contentOf(to));
+  }
+}
+
+/** Records every decision as an EnforcementEvent and publishes `policy.decision`. */
+export class EnforcementRecorder implements DecisionRecorder {
+  constructor(
+    private readonly log: EnforcementLog,
+    private readonly events: EventPublisher,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string; spiffe_id?: string }): Promise<void> {
+    const now = this.clock.now();
+    const ev: EnforcementEvent = {
+      event_id: newId('enf', now),
+      tenant_id: req.tenantId,
+      agent_id: req.principal.id,
+      ...(meta.spiffe_id ? { principal_spiffe_id: meta.spiffe_id } : {}),
+      action_name: req.action,
+      ...(req.resource ? { target: `${req.resource.type}::${req.resource.id}` } : {}),
+      context_hash: `sha256:${sha256Hex(canonicalJson(req.context ?? {}))}`,
+      decision: decision.effect,
+      decision_ms: decision.evaluation_ms,
+      pep_topology: meta.pep_topology,
+      pep_version: PEP_VERSION,
+      occurred_at: now.toISOString(),
+      bundle_version: decision.bundle_version,
+      determining_policies: decision.determining_policies,
+      risk: decision.risk,
+      approval: decision.approval,
+      ...(meta.correlation_id ? { correlation_id: meta.correlation_id } : {}),
+      ...(meta.trace_id ? { trace_id: meta.trace_id } : {}),
+    };
+    await this.log.put([ev]);
+    await this.events.publish('policy.decision', {
+      tenant_id: req.tenantId,
+      correlation_id: meta.correlation_id ?? ev.event_id,
+      trace_id: meta.trace_id ?? '',
+      event_id: ev.event_id,
+      agent_id: ev.agent_id,
+      action: ev.action_name,
+      effect: decision.effect,
+      approval: decision.approval,
+      risk: decision.risk,
+      determining_policies: decision.determining_policies,
+      errors: decision.errors,
+      bundle_version: decision.bundle_version,
+      pep_topology: ev.pep_topology,
+      ...(decision.policy ? { policy: decision.policy } : {}),
+    });
+  }
+}

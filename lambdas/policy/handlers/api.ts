@@ -1,0 +1,93 @@
+import { routesOf } from '../../topology.js';
+import { createApiHandler, type ApiRequest, type AuthContext } from '../../shared/http.js';
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { systemClock } from '../../shared/clock.js';
+import { EventBridgePublisher } from '../../shared/events.js';
+import { ForbiddenError, UnauthorizedError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
+import { PolicyService, EnforcementRecorder, type EnforcementEvent } from '../core/service.js';
+import { TenantBundlePdp } from '../core/decision-point.js';
+import { S3BundleStore } from '../adapters/s3-bundles.js';
+import { KmsBundleSigner } from '../adapters/kms-signer.js';
+import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '../adapters/dynamo-control.js';
+import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
+
+const deps = lazyConfig(() => {
+  const c = readConfig(['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS']);
+  const clock = systemClock;
+  const store = new S3BundleStore(c.ARX_BUNDLE_BUCKET);
+  const signer = new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN);
+  const events = new EventBridgePublisher(c.ARX_EVENT_BUS);
+  const drl = new DynamoRevocationList(c.ARX_REVOCATION_TABLE);
+  const log = new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock);
+  const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE), signer, revoked: new RevocationTableIds(drl, clock), events, clock });
+  const pdp = new TenantBundlePdp({
+    source: store,
+    signer,
+    revocation: new CachedRevocationChecker(drl, clock, 1000),
+    clock,
+    recorder: new EnforcementRecorder(log, events, clock),
+    pepTopology: 'remote',
+  });
+  return { service, pdp, log, clock, events };
+});
+
+const authOf = (req: ApiRequest): AuthContext => {
+  if (!req.auth) throw new UnauthorizedError('a bearer token is required');
+  return req.auth;
+};
+const isAdmin = (a: AuthContext): boolean => a.roles.includes('admin');
+const traceOf = (req: ApiRequest) => ({ correlation_id: req.headers['x-correlation-id'] ?? req.requestId, trace_id: req.trace.traceId });
+
+export const handler = createApiHandler(routesOf('policy-api'), {
+  'POST /v1/policies/bundles': async (req: ApiRequest<PushBundleInput>) => {
+    const a = authOf(req);
+    return { status: 201, body: await deps().service.push(a.tenantId, req.body) };
+  },
+  'POST /v1/policies/bundles/{id}/promote': async (req) => {
+    const a = authOf(req);
+    return { status: 200, body: await deps().service.promote(a.tenantId, req.params.id!, a.subject, traceOf(req)) };
+  },
+  'GET /v1/policies/bundles/{id}/diff/{prev_id}': async (req) => {
+    const a = authOf(req);
+    return { status: 200, body: await deps().service.diff(a.tenantId, req.params.id!, req.params.prev_id!) };
+  },
+  'POST /v1/policies/evaluate': async (req: ApiRequest<EvaluateInput>) => {
+    const a = authOf(req);
+    if (!isAdmin(a) && a.agentId !== req.body.principal.id) throw new ForbiddenError('an agent may only ask about itself');
+    const { pdp } = deps();
+    const t = traceOf(req);
+    const d = await pdp.decide(
+      { tenantId: a.tenantId, principal: req.body.principal, action: req.body.action, ...(req.body.resource ? { resource: req.body.resource } : {}), ...(req.body.context ? { context: req.body.context } : {}) },
+      t,
+    );
+    return { status: 200, body: d };
+  },
+  'POST /v1/enforcement/log': async (req: ApiRequest<EnforcementLogInput>) => {
+    const a = authOf(req);
+    const { log, clock, events: bus } = deps();
+    if (!isAdmin(a) && req.body.events.some((e) => e.agent_id !== a.agentId)) throw new ForbiddenError('an agent may only log its own enforcement events');
+    const now = clock.now();
+    const events: EnforcementEvent[] = req.body.events.map((e) => ({ ...e, event_id: e.event_id ?? newId('enf', now), tenant_id: a.tenantId }));
+    await log.put(events);
+    for (let i = 0; i < events.length; i += 10) {
+      await Promise.all(
+        events.slice(i, i + 10).map((e) =>
+          bus.publish('policy.decision', {
+            tenant_id: a.tenantId,
+            correlation_id: e.correlation_id ?? e.event_id,
+            trace_id: e.trace_id ?? req.trace.traceId,
+            event_id: e.event_id,
+            agent_id: e.agent_id,
+            action: e.action_name,
+            effect: e.decision,
+            pep_topology: e.pep_topology,
+            bundle_version: e.bundle_version ?? null,
+          }),
+        ),
+      );
+    }
+    return { status: 202, body: { accepted: events.length, event_ids: events.map((e) => e.event_id) } };
+  },
+});

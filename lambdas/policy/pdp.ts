@@ -1,0 +1,75 @@
+/**
+ * The in-process PDP for other capabilities (actions, the SDK gateway): one call builds a
+ * DecisionPoint over the tenant's live bundle in S3, the revocation table (1 s window) and the
+ * tenant signing key; it reloads on a ≤ 30 s poll and fails closed.
+ *
+ * @example
+ * const pdp = createDecisionPoint();
+ * const d = await pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:deactivate' });
+ * if (d.effect === 'permit' && d.approval === 'hitl') { … }
+ */
+import { readConfig } from '../shared/config.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
+import { EventBridgePublisher } from '../shared/events.js';
+import type { DecisionPoint } from '../shared/ports.js';
+import { TenantBundlePdp, type BundleSource, type DecisionRecorder, type RevocationStatusPort } from './core/decision-point.js';
+import type { OfflineRevocationMode } from './core/decide.js';
+import type { BundleSigner } from './core/signing.js';
+import { EnforcementRecorder } from './core/service.js';
+import { S3BundleStore } from './adapters/s3-bundles.js';
+import { KmsBundleSigner } from './adapters/kms-signer.js';
+import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
+
+export { TenantBundlePdp } from './core/decision-point.js';
+export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.js';
+
+export interface CreateDecisionPointOptions {
+  /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */
+  readonly source?: BundleSource;
+  /** Signature verifier. @default KMS public key of ARX_SIGNING_KEY_ARN */
+  readonly signer?: Pick<BundleSigner, 'verify'>;
+  /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE with a 1 s window */
+  readonly revocation?: RevocationStatusPort;
+  readonly clock?: Clock;
+  /** @default 30000 */
+  readonly pollMs?: number;
+  /** @default 'forbid' */
+  readonly offlineRevocation?: OfflineRevocationMode;
+  /**
+   * Records each decision (EnforcementEvent + `policy.decision`). `true` builds the default from
+   * ARX_CONTROL_TABLE and ARX_EVENT_BUS. @default true when both variables are set
+   */
+  readonly recorder?: DecisionRecorder | boolean;
+  /** @default 'in-process' */
+  readonly pepTopology?: string;
+}
+
+/** The tenant signing key until the identity key registry exists. */
+export const defaultKeyResolver = (): string => readConfig(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
+
+export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
+  const clock = o.clock ?? systemClock;
+  const source = o.source ?? new S3BundleStore(readConfig(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
+  const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
+  const revocation =
+    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock, 1000);
+  let recorder: DecisionRecorder | undefined;
+  if (typeof o.recorder === 'object') recorder = o.recorder;
+  else if (o.recorder !== false && process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
+    recorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
+  } else if (o.recorder === true) {
+    const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+    recorder = new EnforcementRecorder(new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(c.ARX_EVENT_BUS), clock);
+  }
+  return new TenantBundlePdp({
+    source,
+    signer,
+    revocation,
+    clock,
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+    ...(o.offlineRevocation ? { offlineRevocation: o.offlineRevocation } : {}),
+    ...(recorder ? { recorder } : {}),
+    pepTopology: o.pepTopology ?? 'in-process',
+  });
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+const MAX_TEXT = 200_000;
+
+export const PushBundleBody = z.discriminatedUnion('format', [
+  z.strictObject({
+    format: z.literal('cedar'),
+    schema: z.string().min(1).max(MAX_TEXT),
+    policies: z.string().min(1).max(MAX_TEXT),
+    entities: z.array(z.record(z.string(), z.unknown())).max(20_000).optional(),
+  }),
+  z.strictObject({ format: z.literal('yaml'), document: z.string().min(1).max(MAX_TEXT) }),
+]);
+
+const EntityRefZ = z.strictObject({ type: z.string().min(1).max(200), id: z.string().min(1).max(512) });
+
+export const EvaluateBody = z.strictObject({
+  principal: z.strictObject({ type: z.literal('Agent'), id: z.string().min(1).max(200) }),
+  action: z.string().regex(/^[a-z0-9][a-z0-9_-]*:[A-Za-z0-9_:*-]+$/, 'connector:resource:verb').max(200),
+  resource: EntityRefZ.optional(),
+  context: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const EnforcementEventZ = z.strictObject({
+  event_id: z.string().min(1).max(100).optional(),
+  agent_id: z.string().min(1).max(200),
+  action_id: z.string().max(200).optional(),
+  principal_spiffe_id: z.string().max(500).optional(),
+  action_name: z.string().min(1).max(200),
+  target: z.string().max(500).optional(),
+  context_hash: z.string().max(200),
+  decision: z.enum(['permit', 'forbid']),
+  decision_ms: z.number().nonnegative(),
+  pep_topology: z.enum(['sdk', 'mcp-gateway', 'sidecar', 'platform-hook', 'egress-proxy', 'lambda-extension', 'in-process', 'remote']),
+  pep_version: z.string().min(1).max(100),
+  occurred_at: z.iso.datetime(),
+  bundle_version: z.string().max(50).nullable().optional(),
+  correlation_id: z.string().max(200).optional(),
+  trace_id: z.string().max(200).optional(),
+});
+
+export const EnforcementLogBody = z.strictObject({ events: z.array(EnforcementEventZ).min(1).max(500) });
+
+export type PushBundleInput = z.infer<typeof PushBundleBody>;
+export type EvaluateInput = z.infer<typeof EvaluateBody>;
+export type EnforcementLogInput = z.infer<typeof EnforcementLogBody>;
