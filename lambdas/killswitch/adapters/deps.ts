@@ -1,0 +1,49 @@
+import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
+import { SVID_MAX_TTL_S } from '../../identity/core/keys.js';
+import { systemClock } from '../../shared/clock.js';
+import { lazyConfig, optionalNumber, readConfig } from '../../shared/config.js';
+import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
+import { DynamoRevocationList } from '../../shared/revocation.js';
+import type { TerminateDeps } from '../core/terminate.js';
+import { SfnSagaStarter } from './aws.js';
+import { DynamoTerminationStore } from './dynamo-termination-store.js';
+import { ConfiguredPlatformKillRegistry } from './platforms.js';
+
+/**
+ * Wiring of the kill switch's adapters from the function environment, once per process. Each
+ * saga task builds only what its step needs (and so only reads the variables its `uses` set).
+ */
+const tokenTtl = (): number => optionalNumber('ARX_MAX_TOKEN_TTL_S', SVID_MAX_TTL_S);
+
+export const store = lazyConfig(() => new DynamoTerminationStore(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+
+export const publisher = lazyConfig(() => new EventBridgePublisher(readConfig(['ARX_EVENT_BUS']).ARX_EVENT_BUS));
+
+export const inventory = lazyConfig(() => {
+  const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
+  // Read-only steps never write, so they need no bus: the outbox is only touched by writes.
+  const bus = process.env.ARX_EVENT_BUS;
+  const outbox = new Outbox(c.ARX_CONTROL_TABLE, bus ? new EventBridgePublisher(bus) : { publish: async () => { throw new Error('no event bus configured'); } });
+  return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, outbox);
+});
+
+export const revocations = lazyConfig(() => new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE));
+
+export const platforms = lazyConfig(() => new ConfiguredPlatformKillRegistry(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+
+/** The API's dependencies. */
+export const apiDeps = lazyConfig((): TerminateDeps => {
+  const c = readConfig(['ARX_TERMINATION_STATE_MACHINE_ARN']);
+  return {
+    clock: systemClock,
+    store: store(),
+    inventory: inventory(),
+    revocations: revocations(),
+    starter: new SfnSagaStarter(c.ARX_TERMINATION_STATE_MACHINE_ARN),
+    tokenTtlSeconds: tokenTtl(),
+  };
+});
+
+export const stepBase = () => ({ clock: systemClock, store: store() });
+export { tokenTtl };
