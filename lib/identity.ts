@@ -80,12 +80,13 @@ export class Identity extends Construct {
   }
 
   /**
-   * read: kms:GetPublicKey/DescribeKey; write: also kms:Sign — on the initial tenant keys and on
+   * read: kms:GetPublicKey/DescribeKey/ListResourceTags; write: also kms:Sign — on the initial tenant keys and on
    * any key tagged `arx:tenant` (keys created by rotation). Identity functions with write access
    * also get the key-lifecycle permissions (see `grantKeyLifecycle`).
    */
   grantSigning(fn: ArxFunction, access: Access): Iam5Ack[] {
-    const actions = access === 'write' ? ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'] : ['kms:GetPublicKey', 'kms:DescribeKey'];
+    const read = ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:ListResourceTags'];
+    const actions = access === 'write' ? ['kms:Sign', ...read] : read;
     const initial = [...this.signingKeys.values()].map((k) => k.keyArn);
     fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: initial }));
     fn.function.addToRolePolicy(
