@@ -4,7 +4,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Access } from '../lambdas/shared/topology-types.js';
 import type { ArxFunction } from './arx-function.js';
-import { addIam5Acks, type ArxFunctions, type ResourceRegistry } from './bindings.js';
+import { addIam5Acks, type ArxFunctions, type ResourceRegistry, type SharedHandles } from './bindings.js';
 
 /** Environment variable naming the Secrets Manager prefix of connector secrets. */
 export const SECRET_PREFIX_ENV = 'ARX_SECRET_PREFIX';
@@ -12,6 +12,8 @@ export const SECRET_PREFIX_ENV = 'ARX_SECRET_PREFIX';
 export interface ActionsProps {
   /** Registry the approval state machine is registered in (ARX_APPROVAL_STATE_MACHINE_ARN). */
   readonly registry: ResourceRegistry;
+  /** Shared platform handles (bus, control table, data key). */
+  readonly shared: SharedHandles;
   /** The topology's functions (approval workflow tasks come from here). */
   readonly functions: ArxFunctions;
   /**
@@ -33,11 +35,13 @@ export class Actions extends Construct {
   approvalStateMachine?: sfn.IStateMachine;
   protected readonly registry: ResourceRegistry;
   protected readonly functions: ArxFunctions;
+  protected readonly shared: SharedHandles;
 
   constructor(scope: Construct, id: string, props: ActionsProps) {
     super(scope, id);
     this.registry = props.registry;
     this.functions = props.functions;
+    this.shared = props.shared;
     this.secretPrefix = props.secretPrefix ?? 'arx/';
   }
 

@@ -6,7 +6,7 @@ import { AccessLogs } from './access-logs.js';
 import { Actions } from './actions.js';
 import { ArxApi, type IdpConfig } from './api.js';
 import { Audit } from './audit.js';
-import { ArxFunctions, ResourceRegistry } from './bindings.js';
+import { ArxFunctions, ResourceRegistry, type SharedHandles } from './bindings.js';
 import { Discovery } from './discovery.js';
 import { ArxEventBus } from './event-bus.js';
 import { Identity } from './identity.js';
@@ -70,24 +70,31 @@ export class ArxStack extends Stack {
     const registry = this.registry;
     const accessLogs = new AccessLogs(this, 'AccessLogs');
 
-    // Storage, owned per capability.
-    this.platform = new PlatformStorage(this, 'Platform', { registry });
-    this.discovery = new Discovery(this, 'Discovery', { registry });
-    this.identity = new Identity(this, 'Identity', { registry, tenants: props.tenants });
-    this.policy = new Policy(this, 'Policy', { registry, accessLogs });
-    this.audit = new Audit(this, 'Audit', { registry, accessLogs, retention: props.auditRetention });
-    this.observability = new Observability(this, 'Observability', { registry, coldBucket: this.audit.artifactBucket });
-    this.eventBus = new ArxEventBus(this, 'Events', { registry });
-
-    // Compute, then the workflows that need it, then bind everything.
-    this.functions = new ArxFunctions(this, 'Functions', {
+    // One function per topology entry; resources are bound once every construct registered its own.
+    const functions = new ArxFunctions(this, 'Functions', {
       functions: topology.functions,
       projectRoot: props.projectRoot ?? PROJECT_ROOT,
       registry,
     });
-    this.actions = new Actions(this, 'Actions', { registry, functions: this.functions });
-    this.killSwitch = new KillSwitch(this, 'KillSwitch', { registry, functions: this.functions });
-    this.functions.bindResources();
+    this.functions = functions;
+
+    // Capability constructs: each owns its storage (and later its workflows, layers, queues) and
+    // registers what functions may `use`. They get the function map so additions stay local.
+    this.platform = new PlatformStorage(this, 'Platform', { registry });
+    this.eventBus = new ArxEventBus(this, 'Events', { registry });
+    const shared: SharedHandles = {
+      bus: this.eventBus.bus,
+      controlTable: this.platform.controlTable,
+      dataKey: this.platform.dataKey,
+    };
+    this.discovery = new Discovery(this, 'Discovery', { registry });
+    this.identity = new Identity(this, 'Identity', { registry, functions, tenants: props.tenants });
+    this.policy = new Policy(this, 'Policy', { registry, functions, shared, accessLogs });
+    this.audit = new Audit(this, 'Audit', { registry, functions, accessLogs, retention: props.auditRetention });
+    this.observability = new Observability(this, 'Observability', { registry, coldBucket: this.audit.artifactBucket });
+    this.actions = new Actions(this, 'Actions', { registry, functions, shared });
+    this.killSwitch = new KillSwitch(this, 'KillSwitch', { registry, functions });
+    functions.bindResources();
 
     this.api = new ArxApi(this, 'Api', {
       functions: this.functions,

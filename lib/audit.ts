@@ -3,12 +3,14 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AccessLogs } from './access-logs.js';
-import type { ResourceRegistry } from './bindings.js';
+import type { ArxFunctions, ResourceRegistry } from './bindings.js';
 import { arxTable, GSI1, GSI2 } from './tables.js';
 
 export interface AuditProps {
   /** Registry the audit table and buckets are registered in. */
   readonly registry: ResourceRegistry;
+  /** The topology's functions (for audit-specific additions such as a sealing workflow). */
+  readonly functions: ArxFunctions;
   /** Where the audit and artifact buckets write their server access logs. */
   readonly accessLogs: AccessLogs;
   /**
@@ -30,9 +32,11 @@ export class Audit extends Construct {
   readonly auditBucket: s3.Bucket;
   /** Compliance packages and exit attestations (ARX_ARTIFACT_BUCKET). */
   readonly artifactBucket: s3.Bucket;
+  protected readonly functions: ArxFunctions;
 
   constructor(scope: Construct, id: string, props: AuditProps) {
     super(scope, id);
+    this.functions = props.functions;
     this.auditTable = arxTable(this, 'AuditTable', { gsis: [GSI1, GSI2], removalPolicy: RemovalPolicy.RETAIN });
     this.auditBucket = new s3.Bucket(this, 'AuditBucket', {
       versioned: true,

@@ -153,6 +153,16 @@ export class ResourceRegistry {
   }
 }
 
+/** Shared platform handles the capability constructs that add workflows may need. */
+export interface SharedHandles {
+  /** The ARX event bus (ARX_EVENT_BUS). */
+  readonly bus: events.IEventBus;
+  /** The generic control table (ARX_CONTROL_TABLE). */
+  readonly controlTable: dynamodb.ITable;
+  /** The symmetric data key (ARX_DATA_KEY_ARN). */
+  readonly dataKey: kms.IKey;
+}
+
 export interface ArxFunctionsProps {
   /** The function specs to create (one ArxFunction each). */
   readonly functions: readonly FunctionSpec[];

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { Access } from '../lambdas/shared/topology-types.js';
 import type { ArxFunction } from './arx-function.js';
-import { pascal, type Iam5Ack, type ResourceRegistry } from './bindings.js';
+import { pascal, type ArxFunctions, type Iam5Ack, type ResourceRegistry } from './bindings.js';
 import { arxTable } from './tables.js';
 
 /** Tag every tenant signing key carries; runtime-created (rotated) keys must carry it too. */
@@ -17,6 +17,8 @@ export const signingAlias = (tenant: string): string => `alias/arx/${tenant}/sig
 export interface IdentityProps {
   /** Registry the revocation table and the signing key are registered in. */
   readonly registry: ResourceRegistry;
+  /** The topology's functions (for identity-specific additions). */
+  readonly functions: ArxFunctions;
   /** Tenants that get an initial signing key (the first one is ARX_SIGNING_KEY_ARN). */
   readonly tenants: readonly string[];
   /**
@@ -39,11 +41,13 @@ export class Identity extends Construct {
   readonly signingKeys: ReadonlyMap<string, kms.Key>;
   /** The first tenant's key (ARX_SIGNING_KEY_ARN). */
   readonly defaultSigningKey: kms.Key;
+  protected readonly functions: ArxFunctions;
 
   constructor(scope: Construct, id: string, props: IdentityProps) {
     super(scope, id);
     if (props.tenants.length === 0) throw new Error('Identity needs at least one tenant for the initial signing key');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.functions = props.functions;
 
     this.revocationTable = arxTable(this, 'RevocationTable', {
       partitionKey: 'tenant_id',

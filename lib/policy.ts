@@ -2,11 +2,15 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AccessLogs } from './access-logs.js';
-import type { ResourceRegistry } from './bindings.js';
+import type { ArxFunctions, ResourceRegistry, SharedHandles } from './bindings.js';
 
 export interface PolicyProps {
   /** Registry the bundle bucket is registered in. */
   readonly registry: ResourceRegistry;
+  /** Shared platform handles (bus, control table, data key). */
+  readonly shared: SharedHandles;
+  /** The topology's functions (the PDP extension layer is attached to them here). */
+  readonly functions: ArxFunctions;
   /** Where the bundle bucket writes its server access logs. */
   readonly accessLogs: AccessLogs;
   /**
@@ -23,9 +27,13 @@ export interface PolicyProps {
 export class Policy extends Construct {
   /** Versioned, S3-managed encryption, TLS only, public access blocked, access-logged. */
   readonly bundleBucket: s3.Bucket;
+  protected readonly functions: ArxFunctions;
+  protected readonly shared: SharedHandles;
 
   constructor(scope: Construct, id: string, props: PolicyProps) {
     super(scope, id);
+    this.functions = props.functions;
+    this.shared = props.shared;
     this.bundleBucket = new s3.Bucket(this, 'BundleBucket', {
       versioned: true,
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -16,7 +16,6 @@ import { ArxFunctions, ResourceRegistry, UnboundResourceError } from '../../lib/
 import { ContextError, propsFromContext } from '../../lib/context.js';
 import { ArxEventBus } from '../../lib/event-bus.js';
 import { Identity } from '../../lib/identity.js';
-import { KillSwitch } from '../../lib/kill-switch.js';
 import { PlatformStorage } from '../../lib/platform-storage.js';
 
 /** An entry that exists in the repository (the platform API handler). */
@@ -143,27 +142,25 @@ describe('ResourceRegistry', () => {
       projectRoot: PROJECT_ROOT,
       registry,
     });
-    new KillSwitch(stack, 'KillSwitch', { registry, functions: fns });
     expect(() => fns.bindResources()).toThrow(UnboundResourceError);
     expect(() => new ArxFunctions(stack, 'Fns2', { functions: [spec({ name: 'x', uses: { approvalStateMachine: 'read' } })], projectRoot: PROJECT_ROOT, registry }).bindResources()).toThrow(
       /function "x" uses "approvalStateMachine" \(ARX_APPROVAL_STATE_MACHINE_ARN\) but no construct provides it yet/,
     );
   });
 
-  it('binds a state machine registered by the kill-switch construct: env var Ref + StartExecution, nag-clean', () => {
+  it('binds a registered ArxStateMachine: env var Ref + StartExecution, nag-clean', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [spec({ name: 'stopper', uses: { terminationStateMachine: 'write' } }), spec({ name: 'step', entry: ENTRY })],
       projectRoot: PROJECT_ROOT,
       registry,
     });
-    const ks = new KillSwitch(stack, 'KillSwitch', { registry, functions: fns });
-    const wf = new ArxStateMachine(ks, 'Termination', {
+    const wf = new ArxStateMachine(stack, 'Termination', {
       definitionBody: sfn.DefinitionBody.fromChainable(
-        new tasks.LambdaInvoke(ks, 'Step', { lambdaFunction: fns.get('step').function, payloadResponseOnly: true }),
+        new tasks.LambdaInvoke(stack, 'Step', { lambdaFunction: fns.get('step').function, payloadResponseOnly: true }),
       ),
     });
-    ks.setTerminationStateMachine(wf.stateMachine);
+    registry.registerStateMachine('terminationStateMachine', wf.stateMachine);
     fns.bindResources();
 
     const template = Template.fromStack(stack);
@@ -177,7 +174,7 @@ describe('ResourceRegistry', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
     });
-    expect(() => ks.setTerminationStateMachine(wf.stateMachine)).toThrow(/already set/);
+    expect(() => registry.registerStateMachine('terminationStateMachine', wf.stateMachine)).toThrow(/registered twice/);
     expect(nagFindings(stack)).toEqual([]);
   });
 
@@ -202,13 +199,13 @@ describe('ResourceRegistry', () => {
 describe('Identity', () => {
   it('grants an identity function signing on tenant keys and tag-constrained key lifecycle, nag-clean', () => {
     const { stack, registry } = testStack();
-    const identity = new Identity(stack, 'Identity', { registry, tenants: ['acme', 'globex'] });
-    new PlatformStorage(stack, 'Platform', { registry });
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [spec({ name: 'identity-api', capability: 'identity', uses: { signingKey: 'write', dataKey: 'write' } })],
       projectRoot: PROJECT_ROOT,
       registry,
     });
+    const identity = new Identity(stack, 'Identity', { registry, functions: fns, tenants: ['acme', 'globex'] });
+    new PlatformStorage(stack, 'Platform', { registry });
     fns.bindResources();
     const template = Template.fromStack(stack);
     const st = statementsOf(template);
@@ -228,12 +225,12 @@ describe('Identity', () => {
 
   it('grants a non-identity reader only GetPublicKey/DescribeKey, never Sign or key lifecycle', () => {
     const { stack, registry } = testStack();
-    new Identity(stack, 'Identity', { registry, tenants: ['acme'] });
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [spec({ name: 'verifier', capability: 'audit', uses: { signingKey: 'read' } })],
       projectRoot: PROJECT_ROOT,
       registry,
     });
+    new Identity(stack, 'Identity', { registry, functions: fns, tenants: ['acme'] });
     fns.bindResources();
     const actions = statementsOf(Template.fromStack(stack)).flatMap((s) => [s.Action].flat());
     expect(actions).toContain('kms:GetPublicKey');
@@ -247,7 +244,10 @@ describe('Actions', () => {
   it('grants connector secrets under the ARX prefix and sets ARX_SECRET_PREFIX, nag-clean', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', { functions: [spec({ name: 'connectors', capability: 'actions' })], projectRoot: PROJECT_ROOT, registry });
-    const actions = new Actions(stack, 'Actions', { registry, functions: fns });
+    const platform = new PlatformStorage(stack, 'Platform', { registry });
+    const bus = new ArxEventBus(stack, 'Events', { registry });
+    const shared = { bus: bus.bus, controlTable: platform.controlTable, dataKey: platform.dataKey };
+    const actions = new Actions(stack, 'Actions', { registry, functions: fns, shared });
     actions.grantSecrets(fns.get('connectors'), 'write');
     fns.bindResources();
     const template = Template.fromStack(stack);
