@@ -69,6 +69,7 @@ export function buildAttestation(input: AttestationInput): Record<string, unknow
             approvals: activity.approvals,
             drift_events: activity.drift_events ?? [],
             events_seen: activity.events_seen,
+            ...(activity.unavailable_reason ? { unavailable_reason: activity.unavailable_reason } : {}),
           },
           last_credentials: resultOf('credentials', agentId),
           revocation: resultOf('revocation', agentId),

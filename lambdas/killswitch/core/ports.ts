@@ -113,6 +113,8 @@ export interface AgentActivity {
   readonly approvals: readonly Record<string, unknown>[];
   readonly drift_events?: readonly Record<string, unknown>[];
   readonly events_seen: number;
+  /** Set when the activity could not be read (the attestation says so instead of guessing). */
+  readonly unavailable_reason?: string;
 }
 
 /** Port: the tenant signer (identity's KMS key; ECDSA P-256 over SHA-256). */
