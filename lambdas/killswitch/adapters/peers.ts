@@ -4,7 +4,10 @@ import { systemClock, type Clock } from '../../shared/clock.js';
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { newId } from '../../shared/ids.js';
 import type { AuditSink } from '../../shared/ports.js';
-import type { ActivityReader, AgentActivity, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
+import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
+import { createAuditSink } from '../../audit/sink.js';
+import { AuditActivityReader } from './audit-activity.js';
+import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
 import { KmsSigner } from './aws.js';
 import { inventory } from './deps.js';
 
@@ -72,24 +75,12 @@ export const drainer = lazyConfig(
   }),
 );
 
-export const auditSink = lazyConfig(
-  (): AuditSink => ({
-    record: async () => {
-      throw new PeerNotWiredError('the audit capability has not published createAuditSink() yet');
-    },
-  }),
-);
+/** The audit capability's sink (fails closed: throws when the event is not durably recorded). */
+export const auditSink = lazyConfig((): AuditSink => createAuditSink());
 
+/** What the agent did, from the audit table (events by agent) and the chain head. */
 export const activityReader = lazyConfig(
-  (): ActivityReader => ({
-    summarize: async (): Promise<AgentActivity> => ({
-      action_counts: {},
-      approvals: [],
-      events_seen: 0,
-      unavailable_reason: 'audit event reader not wired',
-    }),
-    chainHead: async () => null,
-  }),
+  (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readConfig(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
 );
 
 /** The tenant's signing key: alias/arx/<tenant>/signing, or the initial tenant key (ARX_SIGNING_KEY_ARN). */
