@@ -1,5 +1,201 @@
-import type { CapabilityTopology } from '../shared/topology-types.js';
+import type { CapabilityTopology, FunctionSpec } from '../shared/topology-types.js';
+import {
+  ApprovalDecisionBody,
+  ConnectorConfigBody,
+  ExecuteActionBody,
+  GetActionQuery,
+  ListApprovalsQuery,
+  StatsQuery,
+} from './schemas.js';
 
-/** Capability topology for actions: filled in by its issue. */
-const topology: CapabilityTopology = { functions: [], routes: [] };
+/** What every function that decides, audits and executes governed actions needs. */
+const governed: FunctionSpec['uses'] = {
+  controlTable: 'write',
+  inventoryTable: 'read',
+  revocationTable: 'read',
+  auditTable: 'write',
+  dataKey: 'write',
+  bundleBucket: 'read',
+  signingKey: 'read',
+  bus: 'write',
+};
+
+const ses = {
+  actions: ['ses:SendEmail'],
+  resources: ['*'],
+  reason: 'SES v2 SendEmail authorises against the verified sender identity chosen per tenant at runtime (email channel config), so the identity ARN is not known at synth time.',
+};
+
+/**
+ * Governed actions (`arx.execute`) and approval gates. Every route declares its roles; the
+ * Slack, e-mail-link and webhook callbacks have no bearer token and authenticate by signature.
+ * Literal routes come before templated ones (the local router takes the first match).
+ */
+const topology: CapabilityTopology = {
+  functions: [
+    {
+      name: 'actions-api',
+      capability: 'actions',
+      entry: 'lambdas/actions/handlers/api.ts',
+      description: 'Governed actions, approvals, connector configuration',
+      uses: governed,
+      extraPermissions: [ses],
+      nodeModules: ['@cedar-policy/cedar-wasm'],
+      memoryMb: 1024,
+      // long-polls (?wait ≤ 25 s) stay under API Gateway's 30 s limit
+      timeoutSeconds: 29,
+    },
+    {
+      name: 'actions-callbacks',
+      capability: 'actions',
+      entry: 'lambdas/actions/handlers/callbacks.ts',
+      description: 'Approval callbacks authenticated by signature: Slack interactivity, e-mail links, webhooks',
+      uses: governed,
+      extraPermissions: [ses],
+      nodeModules: ['@cedar-policy/cedar-wasm'],
+      memoryMb: 1024,
+      timeoutSeconds: 29,
+    },
+    {
+      name: 'actions-expiry-sweeper',
+      capability: 'actions',
+      entry: 'lambdas/actions/handlers/expiry-sweeper.ts',
+      description: 'Expires approvals past their deadline (decision.expired)',
+      uses: governed,
+      extraPermissions: [ses],
+      nodeModules: ['@cedar-policy/cedar-wasm'],
+      timeoutSeconds: 60,
+    },
+  ],
+  routes: [
+    {
+      method: 'POST',
+      path: '/v1/actions',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['agent'],
+      summary: 'Governed execute: decide, then deny (403), hold for approval (202) or run now (200)',
+      body: ExecuteActionBody,
+      response: { status: 200, description: '{action_id, status:"executed", result, decision, correlation_id} · 202 pending_approval · 403 denied' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/actions/{id}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['agent', 'admin', 'auditor'],
+      summary: 'One action (an agent sees only its own); ?wait=N long-polls for a final status',
+      query: GetActionQuery,
+      response: { status: 200, description: 'Action with approval_metadata once executed' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/approvals',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['approver', 'admin'],
+      summary: 'Approvals (?status=pending)',
+      query: ListApprovalsQuery,
+      response: { status: 200, description: '{items:[Approval…]}' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/approvals/stats',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['approver', 'admin', 'auditor'],
+      summary: 'Approval and denial rates, time-to-decision p50/p95 per policy and approver',
+      query: StatsQuery,
+      response: { status: 200, description: 'ApprovalStats' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/approvals/slack/interactions',
+      fn: 'actions-callbacks',
+      auth: 'none',
+      roles: [],
+      bodyType: 'raw',
+      summary: 'Slack interactivity callback (v0 request signature, 300 s tolerance, replays refused)',
+      response: { status: 200, description: 'Replacement Slack message' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/approvals/webhook/callback',
+      fn: 'actions-callbacks',
+      auth: 'none',
+      roles: [],
+      bodyType: 'raw',
+      summary: 'Signed webhook decision {approval_id, decision, approver, reason} (x-arx-signature: t=…,v1=HMAC)',
+      response: { status: 200, description: '{approval, action}' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/approvals/email/{token}',
+      fn: 'actions-callbacks',
+      auth: 'none',
+      roles: [],
+      summary: 'Confirmation page of a one-time e-mail approve/deny link (changes nothing)',
+      response: { status: 200, description: 'HTML form' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/approvals/email/{token}',
+      fn: 'actions-callbacks',
+      auth: 'none',
+      roles: [],
+      bodyType: 'raw',
+      summary: 'Use a one-time e-mail approve/deny link',
+      response: { status: 200, description: 'HTML result' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/approvals/{id}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['approver', 'admin', 'auditor'],
+      summary: 'One approval with the exact params it binds',
+      response: { status: 200, description: 'Approval' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/approvals/{id}/decision',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['approver'],
+      summary: 'Approve (runs the action once) or deny; 409 when no longer pending',
+      body: ApprovalDecisionBody,
+      response: { status: 200, description: '{approval, action}' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/connectors',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin', 'auditor', 'agent'],
+      summary: 'Connectors, their operations and params JSON schemas',
+      response: { status: 200, description: '{items:[…]}' },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/connectors/{connector}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: 'Configure a connector (okta: config {base_url}, secret {api_token}); the secret goes to Secrets Manager and is never returned',
+      body: ConnectorConfigBody,
+      response: { status: 200, description: '{connector, configured, secret_stored}' },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/approvals/channels/{channel}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: 'Configure an approval channel (slack, email, webhook); secrets go to Secrets Manager and are never returned',
+      body: ConnectorConfigBody,
+      response: { status: 200, description: '{channel, configured, secret_stored}' },
+    },
+  ],
+  schedules: [{ name: 'approval-expiry', fn: 'actions-expiry-sweeper', rate: 'rate(1 minute)' }],
+};
 export default topology;

@@ -121,3 +121,22 @@ export function verifyLinkToken(key: string, token: string, now: Date): { ok: tr
   if (claims.exp * 1000 <= now.getTime()) return { ok: false, why: 'stale' };
   return { ok: true, claims };
 }
+
+/**
+ * Value of a Slack button: `<decision>:<approval id>:<mac>`; the MAC (HMAC-SHA256 with the
+ * tenant's Slack signing secret, first 128 bits) lets ARX check it minted the value itself.
+ */
+export function buttonValue(key: string, decision: 'approve' | 'deny', approvalId: string): string {
+  return `${decision}:${approvalId}:${createHmac('sha256', key).update(`arx-button:${decision}:${approvalId}`).digest('base64url').slice(0, 22)}`;
+}
+
+export function parseButtonValue(value: unknown): { decision: 'approve' | 'deny'; approvalId: string; mac: string } | null {
+  if (typeof value !== 'string') return null;
+  const m = /^(approve|deny):([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{22})$/.exec(value);
+  return m ? { decision: m[1] as 'approve' | 'deny', approvalId: m[2]!, mac: m[3]! } : null;
+}
+
+export function verifyButtonValue(key: string, value: string): boolean {
+  const p = parseButtonValue(value);
+  return p !== null && safeEqual(buttonValue(key, p.decision, p.approvalId), value);
+}

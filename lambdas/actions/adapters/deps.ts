@@ -1,0 +1,78 @@
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { systemClock } from '../../shared/clock.js';
+import { EventBridgePublisher } from '../../shared/events.js';
+import { logger } from '../../shared/observability.js';
+import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
+import { createDecisionPoint } from '../../policy/pdp.js';
+import { createAuditSink } from '../../audit/sink.js';
+import { CONNECTORS } from '../connectors/index.js';
+import type { CredentialBroker } from '../core/model.js';
+import type { DecisionPoint } from '../../shared/ports.js';
+import { ActionService, type ActionServiceDeps } from '../core/service.js';
+import { ApprovalCallbacks } from '../core/callbacks.js';
+import { DynamoActionStore } from './dynamo-action-store.js';
+import { InventoryAgentDirectory } from './directory.js';
+import { ChannelNotifier } from './notifiers.js';
+import { SecretsManagerStore } from './secrets.js';
+import { slackUserEmail } from './slack-users.js';
+
+/**
+ * The identity capability's credential broker, loaded when it is deployed in this bundle;
+ * otherwise every AWS connector call fails closed (no standing credentials are ever used).
+ */
+const brokerModule = './../../identity/broker.js';
+let brokerPromise: Promise<CredentialBroker> | undefined;
+async function loadBroker(): Promise<CredentialBroker> {
+  try {
+    const mod = (await import(brokerModule)) as { createCredentialBroker?: () => CredentialBroker };
+    if (mod.createCredentialBroker) return mod.createCredentialBroker();
+  } catch (e) {
+    logger.warn('credential broker unavailable', { error_name: (e as Error).name });
+  }
+  return {
+    awsCredentials: () => Promise.reject(new Error('no credential broker is deployed')),
+  };
+}
+const lazyBroker: CredentialBroker = {
+  awsCredentials: async (req) => (await (brokerPromise ??= loadBroker())).awsCredentials(req),
+};
+
+/** The in-process PDP, built on first use (a build failure is a PDP error: the action is forbidden). */
+function lazyPdp(): DecisionPoint {
+  let pdp: DecisionPoint | undefined;
+  return { decide: async (req) => (pdp ??= createDecisionPoint()).decide(req) };
+}
+
+/** Wires the actions capability from the function's environment, once per process. */
+export const actionsDeps = lazyConfig(() => {
+  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_EVENT_BUS']);
+  const store = new DynamoActionStore(c.ARX_CONTROL_TABLE);
+  const secrets = new SecretsManagerStore(undefined, process.env.ARX_DATA_KEY_ARN || undefined);
+  const clock = systemClock;
+  const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
+  const deps: ActionServiceDeps = {
+    store,
+    pdp: lazyPdp(),
+    revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock, 1000),
+    agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
+    audit: createAuditSink(),
+    events: new EventBridgePublisher(c.ARX_EVENT_BUS),
+    connectors: CONNECTORS,
+    configs: store,
+    secrets,
+    credentials: lazyBroker,
+    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api' }),
+    clock,
+    log,
+  };
+  const service = new ActionService(deps);
+  const callbacks = new ApprovalCallbacks({
+    service,
+    store,
+    secrets,
+    replay: store,
+    clock,
+    slackEmail: (t, u) => slackUserEmail(secrets, t, u, process.env.ARX_SLACK_API_BASE || 'https://slack.com/api'),
+  });
+  return { service, callbacks, store, secrets, deps };
+});

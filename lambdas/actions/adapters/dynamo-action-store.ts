@@ -1,0 +1,293 @@
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { epochSeconds } from '../../shared/clock.js';
+import type {
+  ActionPatch,
+  ActionRecord,
+  ActionStatus,
+  ActionStore,
+  ApprovalChange,
+  ApprovalRecord,
+  ConnectorConfigStore,
+  ReplayGuard,
+} from '../core/model.js';
+import type { ApprovalStatus } from '../schemas.js';
+
+/**
+ * Control-table layout of the actions capability:
+ * - action   `T#<t>#ACTION#<id>` / `ACTION`; gsi1 `T#<t>#AGENTACTIONS#<agent>` / `<created_at>#<id>`
+ * - approval `T#<t>#APPROVAL#<id>` / `APPROVAL`; gsi1 `T#<t>#APPROVALS` / `<status>#<created_at>#<id>`;
+ *   while pending, gsi2 `APPROVALS#PENDING` / `<expires_at>#<t>#<id>` (sparse: the sweeper's queue)
+ * - approval ref `APPROVALREF#<id>` / `REF` → tenant (Slack/e-mail/webhook callbacks carry only the id)
+ * - connector config `T#<t>#CONNECTOR#<name>` / `CONFIG`
+ * - one-time markers `REPLAY#<key>` / `ONCE` with TTL `expires_at_epoch`
+ * Params and results are stored as JSON strings so they round-trip exactly.
+ */
+const actionKey = (t: string, id: string) => ({ pk: `T#${t}#ACTION#${id}`, sk: 'ACTION' });
+const approvalKey = (t: string, id: string) => ({ pk: `T#${t}#APPROVAL#${id}`, sk: 'APPROVAL' });
+const approvalsPk = (t: string) => `T#${t}#APPROVALS`;
+const PENDING_PK = 'APPROVALS#PENDING';
+
+function toActionItem(a: ActionRecord): Record<string, unknown> {
+  const { params, result, ...rest } = a;
+  return {
+    ...rest,
+    ...actionKey(a.tenant_id, a.action_id),
+    gsi1pk: `T#${a.tenant_id}#AGENTACTIONS#${a.agent_id}`,
+    gsi1sk: `${a.created_at}#${a.action_id}`,
+    params_json: JSON.stringify(params),
+    ...(result !== undefined ? { result_json: JSON.stringify(result) } : {}),
+  };
+}
+
+function fromActionItem(it: Record<string, unknown>): ActionRecord {
+  const { pk: _p, sk: _s, gsi1pk: _g, gsi1sk: _h, params_json, result_json, ...rest } = it;
+  return {
+    ...(rest as unknown as ActionRecord),
+    params: JSON.parse(String(params_json)) as Record<string, unknown>,
+    ...(result_json !== undefined ? { result: JSON.parse(String(result_json)) as unknown } : {}),
+  };
+}
+
+function toApprovalItem(a: ApprovalRecord): Record<string, unknown> {
+  const { params, ...rest } = a;
+  return {
+    ...rest,
+    ...approvalKey(a.tenant_id, a.approval_id),
+    gsi1pk: approvalsPk(a.tenant_id),
+    gsi1sk: `${a.status}#${a.created_at}#${a.approval_id}`,
+    ...(a.status === 'pending' ? { gsi2pk: PENDING_PK, gsi2sk: `${a.expires_at}#${a.tenant_id}#${a.approval_id}` } : {}),
+    params_json: JSON.stringify(params),
+  };
+}
+
+function fromApprovalItem(it: Record<string, unknown>): ApprovalRecord {
+  const { pk: _p, sk: _s, gsi1pk: _g, gsi1sk: _h, gsi2pk: _i, gsi2sk: _j, params_json, ...rest } = it;
+  return { ...(rest as unknown as ApprovalRecord), params: JSON.parse(String(params_json)) as Record<string, unknown> };
+}
+
+/** Largest result kept on the action item; bigger results are replaced by a truncation note. */
+const MAX_RESULT_BYTES = 300 * 1024;
+
+function resultJson(result: unknown): string {
+  const s = JSON.stringify(result ?? null);
+  return Buffer.byteLength(s) <= MAX_RESULT_BYTES ? s : JSON.stringify({ truncated: true, bytes: Buffer.byteLength(s) });
+}
+
+export class DynamoActionStore implements ActionStore, ConnectorConfigStore, ReplayGuard {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  async create(action: ActionRecord, approval?: ApprovalRecord): Promise<void> {
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      { Put: { TableName: this.table, Item: toActionItem(action), ConditionExpression: 'attribute_not_exists(pk)' } },
+    ];
+    if (approval) {
+      items.push(
+        { Put: { TableName: this.table, Item: toApprovalItem(approval), ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: this.table, Item: { pk: `APPROVALREF#${approval.approval_id}`, sk: 'REF', tenant_id: approval.tenant_id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      );
+    }
+    await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  async getAction(tenantId: string, actionId: string): Promise<ActionRecord | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: actionKey(tenantId, actionId), ConsistentRead: true }));
+    return r.Item ? fromActionItem(r.Item) : null;
+  }
+
+  async getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: approvalKey(tenantId, approvalId), ConsistentRead: true }));
+    return r.Item ? fromApprovalItem(r.Item) : null;
+  }
+
+  async approvalTenant(approvalId: string): Promise<string | null> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(approvalId)) return null;
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `APPROVALREF#${approvalId}`, sk: 'REF' }, ConsistentRead: true }));
+    return r.Item ? String(r.Item.tenant_id) : null;
+  }
+
+  async listApprovals(tenantId: string, opts: { status?: ApprovalStatus; since?: string; limit?: number }): Promise<ApprovalRecord[]> {
+    const out: ApprovalRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    const max = opts.limit ?? 10_000;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
+          ExpressionAttributeValues: { ':p': approvalsPk(tenantId), ...(opts.status ? { ':s': `${opts.status}#` } : {}) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const it of r.Items ?? []) {
+        const a = fromApprovalItem(it);
+        if (!opts.since || a.created_at >= opts.since) out.push(a);
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey && out.length < max);
+    return out.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, max);
+  }
+
+  async resolveApproval(
+    approval: ApprovalRecord,
+    change: ApprovalChange,
+    actionTo: ActionStatus,
+    actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+  ): Promise<boolean> {
+    const approvalSets = ['#status = :to', 'decided_at = :at', 'gsi1sk = :sk'];
+    const approvalVals: Record<string, unknown> = {
+      ':to': change.status,
+      ':at': change.at,
+      ':sk': `${change.status}#${approval.created_at}#${approval.approval_id}`,
+      ':pending': 'pending',
+      ':h': approval.binding_hash,
+    };
+    if (change.decided_by) (approvalSets.push('decided_by = :by'), (approvalVals[':by'] = change.decided_by));
+    if (change.decided_via) (approvalSets.push('decided_via = :via'), (approvalVals[':via'] = change.decided_via));
+    if (change.decision_reason) (approvalSets.push('decision_reason = :why'), (approvalVals[':why'] = change.decision_reason));
+    let approvalCond = '#status = :pending AND binding_hash = :h';
+    if (change.status === 'approved') approvalCond += ' AND expires_at > :at';
+
+    const actionSets = ['#status = :to', 'updated_at = :at'];
+    const actionVals: Record<string, unknown> = { ':to': actionTo, ':at': change.at, ':from': 'pending_approval', ':h': approval.binding_hash };
+    if (actionPatch?.approval_metadata) (actionSets.push('approval_metadata = :m'), (actionVals[':m'] = actionPatch.approval_metadata));
+    if (actionPatch?.error) (actionSets.push('#error = :e'), (actionVals[':e'] = actionPatch.error));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: approvalKey(approval.tenant_id, approval.approval_id),
+                UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
+                ConditionExpression: approvalCond,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: approvalVals,
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: actionKey(approval.tenant_id, approval.action_id),
+                UpdateExpression: `SET ${actionSets.join(', ')}`,
+                ConditionExpression: '#status = :from AND binding_hash = :h',
+                ExpressionAttributeNames: { '#status': 'status', ...(actionPatch?.error ? { '#error': 'error' } : {}) },
+                ExpressionAttributeValues: actionVals,
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e) || (e as { name?: string }).name === 'TransactionConflictException') return false;
+      throw e;
+    }
+  }
+
+  async transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
+    const sets = ['#status = :to', 'updated_at = :u'];
+    const names: Record<string, string> = { '#status': 'status' };
+    const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
+    from.forEach((f, i) => (vals[`:f${i}`] = f));
+    if (patch.result !== undefined) (sets.push('result_json = :r'), (vals[':r'] = resultJson(patch.result)));
+    if (patch.error) (sets.push('#error = :e'), (vals[':e'] = patch.error), (names['#error'] = 'error'));
+    if (patch.approval_metadata) (sets.push('approval_metadata = :m'), (vals[':m'] = patch.approval_metadata));
+    if (patch.incrementAttempts) (sets.push('attempts = attempts + :one'), (vals[':one'] = 1));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: actionKey(tenantId, actionId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: vals,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]> {
+    const r = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :p AND gsi2sk <= :now',
+        ExpressionAttributeValues: { ':p': PENDING_PK, ':now': `${nowIso}#~` },
+        Limit: limit,
+      }),
+    );
+    return (r.Items ?? [])
+      .filter((it) => String(it.expires_at) <= nowIso)
+      .map((it) => ({ tenant_id: String(it.tenant_id), approval_id: String(it.approval_id) }));
+  }
+
+  async agentActions(tenantId: string, agentId: string, statuses: readonly ActionStatus[]): Promise<ActionRecord[]> {
+    const out: ActionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :p',
+          FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`, ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      // gsi1 is eventually consistent: re-read each candidate before acting on it.
+      for (const it of r.Items ?? []) {
+        const a = await this.getAction(tenantId, String(it.action_id));
+        if (a && statuses.includes(a.status)) out.push(a);
+      }
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- connector config
+
+  async getConfig(tenantId: string, connector: string): Promise<Record<string, unknown> | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#CONNECTOR#${connector}`, sk: 'CONFIG' }, ConsistentRead: true }));
+    return r.Item ? (JSON.parse(String(r.Item.config_json)) as Record<string, unknown>) : null;
+  }
+
+  async putConfig(tenantId: string, connector: string, config: Record<string, unknown>, at: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${tenantId}#CONNECTOR#${connector}`, sk: 'CONFIG', tenant_id: tenantId, connector, config_json: JSON.stringify(config), updated_at: at },
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- replay guard
+
+  async useOnce(key: string, expiresAt: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `REPLAY#${key}`, sk: 'ONCE', expires_at_epoch: epochSeconds(expiresAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
+  }
+}
