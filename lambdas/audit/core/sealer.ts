@@ -28,6 +28,8 @@ export interface SealResult {
   readonly sealed: { height: number; events: number; anchored: boolean } | null;
   readonly anchoredRetries: number;
   readonly replayed: number;
+  /** Name of the error that stopped this tenant's seal (retried next tick). */
+  readonly error?: string;
 }
 
 const emptyRecord = (tenantId: string): ChainRecord => ({
@@ -183,7 +185,14 @@ async function replayDestinations(deps: SealerDeps, tenantId: string): Promise<n
 /** Seals every tenant with pending events, once. */
 export async function sealAll(deps: SealerDeps): Promise<SealResult[]> {
   const out: SealResult[] = [];
-  for (const t of await deps.store.tenants()) out.push(await sealTenant(deps, t));
+  for (const t of await deps.store.tenants()) {
+    try {
+      out.push(await sealTenant(deps, t));
+    } catch (e) {
+      // One tenant's failure (KMS, S3, a moved head) must not stop the others; its events stay pending.
+      out.push({ tenant_id: t, sealed: null, anchoredRetries: 0, replayed: 0, error: (e as Error).name || 'Error' });
+    }
+  }
   return out;
 }
 

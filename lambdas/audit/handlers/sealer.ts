@@ -1,0 +1,23 @@
+import { createJobHandler } from '../../shared/http.js';
+import { optionalNumber } from '../../shared/config.js';
+import { logger } from '../../shared/observability.js';
+import { sealLoop } from '../core/sealer.js';
+import { sealerDeps } from '../adapters/deps.js';
+
+/**
+ * Scheduled once a minute; seals every tenant's pending events every ARX_SEAL_INTERVAL_MS
+ * (default 5 s) until ARX_SEAL_BUDGET_MS (default 50 s) has elapsed.
+ */
+export const handler = createJobHandler(async () => {
+  const results = await sealLoop(sealerDeps(), {
+    intervalMs: optionalNumber('ARX_SEAL_INTERVAL_MS', 5000),
+    budgetMs: optionalNumber('ARX_SEAL_BUDGET_MS', 50_000),
+  });
+  const sealed = results.filter((r) => r.sealed);
+  logger.info('sealer run', {
+    blocks: sealed.length,
+    events: sealed.reduce((n, r) => n + (r.sealed?.events ?? 0), 0),
+    anchored_retries: results.reduce((n, r) => n + r.anchoredRetries, 0),
+    replayed: results.reduce((n, r) => n + r.replayed, 0),
+  });
+});
