@@ -1,0 +1,45 @@
+/**
+ * Function-side DecisionPoint: asks the PDP extension on localhost and falls back to the
+ * in-process PDP when the extension is absent, not ready or slow.
+ *
+ * @example
+ * const pdp = new ExtensionDecisionPoint({ fallback: () => createDecisionPoint() });
+ * const d = await pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:read' });
+ */
+import type { Decision, DecisionPoint, DecisionRequest } from '../../../lambdas/shared/ports.js';
+
+export interface ExtensionClientOptions {
+  /** In-process PDP used when the extension does not answer (built lazily on first need). */
+  readonly fallback: DecisionPoint | (() => DecisionPoint);
+  /** @default process.env.ARX_PDP_PORT ?? 4790 */
+  readonly port?: number;
+  /** @default 250 */
+  readonly timeoutMs?: number;
+}
+
+export class ExtensionDecisionPoint implements DecisionPoint {
+  private fb: DecisionPoint | null = null;
+  private readonly url: string;
+  /** How many decisions went to the fallback. */
+  fallbacks = 0;
+  constructor(private readonly o: ExtensionClientOptions) {
+    this.url = `http://127.0.0.1:${o.port ?? Number(process.env.ARX_PDP_PORT ?? 4790)}/v1/decide`;
+  }
+
+  async decide(req: DecisionRequest): Promise<Decision> {
+    try {
+      const r = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(req),
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 250),
+      });
+      if (r.status === 200) return (await r.json()) as Decision;
+    } catch {
+      // extension absent or slow: decide in process
+    }
+    this.fallbacks++;
+    this.fb ??= typeof this.o.fallback === 'function' ? this.o.fallback() : this.o.fallback;
+    return this.fb.decide(req);
+  }
+}

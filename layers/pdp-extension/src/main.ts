@@ -1,0 +1,120 @@
+/**
+ * ARX PDP Lambda extension (external). Registered through the Extensions API; during INIT it loads
+ * and verifies the tenant's live bundle and the revocation list, then answers decisions for the
+ * function on http://127.0.0.1:$ARX_PDP_PORT/v1/decide. It re-checks the live manifest every
+ * 30 s (conditional GET), keeps the last-known-good bundle when a new one fails signature or
+ * validation, and reads revocation deltas at least every second.
+ */
+import { readConfig, optionalNumber } from '../../../lambdas/shared/config.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
+import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
+import { TenantBundlePdp, type DecisionRecorder } from '../../../lambdas/policy/core/decision-point.js';
+import { EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
+import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
+import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
+import { DynamoEnforcementLog } from '../../../lambdas/policy/adapters/dynamo-control.js';
+import { DeltaRevocationCache } from './revocation-cache.js';
+import { BufferedRecorder } from './buffered-recorder.js';
+import { ExtensionsApi } from './extension-api.js';
+import { startPdpServer } from './server.js';
+
+export const EXTENSION_NAME = 'arx-pdp';
+export const DEFAULT_PDP_PORT = 4790;
+
+const log = (msg: string, extra: Record<string, unknown> = {}): void => {
+  process.stdout.write(`${JSON.stringify({ level: 'info', extension: EXTENSION_NAME, msg, ...extra })}\n`);
+};
+
+async function main(): Promise<void> {
+  const api = new ExtensionsApi(readConfig(['AWS_LAMBDA_RUNTIME_API']).AWS_LAMBDA_RUNTIME_API);
+  await api.register(EXTENSION_NAME, ['INVOKE', 'SHUTDOWN']);
+  let stop: () => Promise<void>;
+  try {
+    stop = await init();
+  } catch (e) {
+    await api.initError('Extension.InitFailed', (e as Error).message);
+    throw e;
+  }
+  for (;;) {
+    const ev = await api.next();
+    if (ev.eventType === 'SHUTDOWN') {
+      await stop();
+      process.exit(0);
+    }
+  }
+}
+
+async function init(): Promise<() => Promise<void>> {
+  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_SIGNING_KEY_ARN']);
+  const port = optionalNumber('ARX_PDP_PORT', DEFAULT_PDP_PORT);
+  const manifestPollMs = optionalNumber('ARX_PDP_MANIFEST_POLL_MS', 30_000);
+  const revocationPollMs = Math.min(optionalNumber('ARX_PDP_REVOCATION_POLL_MS', 500), 1000);
+  const windowMs = optionalNumber('ARX_PDP_REVOCATION_WINDOW_MS', 1000);
+  const offline = process.env.ARX_PDP_OFFLINE_REVOCATION === 'bloom' ? 'bloom' : 'forbid';
+  const clock = systemClock;
+  const tenantId = c.ARX_TENANT_ID;
+
+  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs);
+  let recorder: BufferedRecorder | undefined;
+  if (process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
+    const inner: DecisionRecorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
+    recorder = new BufferedRecorder(inner);
+  }
+  const pdp = new TenantBundlePdp({
+    source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
+    signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
+    revocation,
+    clock,
+    // the extension polls on its own schedule; decisions never wait for a manifest check
+    pollMs: Number.MAX_SAFE_INTEGER,
+    offlineRevocation: offline,
+    pepTopology: 'lambda-extension',
+    ...(recorder ? { recorder } : {}),
+    onEvent: (e) => log(`bundle ${e.type}`, { tenant_id: e.tenantId, detail: e.detail, ...(e.ms !== undefined ? { ms: Math.round(e.ms * 10) / 10 } : {}) }),
+  });
+
+  const t0 = performance.now();
+  await Promise.all([pdp.refresh(tenantId), revocation.poll()]);
+  const live = await pdp.live(tenantId);
+  log('init', { bundle_version: live?.content.version ?? null, revoked: revocation.size, ms: Math.round(performance.now() - t0), last_error: pdp.lastError(tenantId) });
+
+  const server = await startPdpServer(
+    {
+      tenantId,
+      pdp,
+      health: () => ({
+        tenant_id: tenantId,
+        bundle_version: liveVersion,
+        bundle_error: pdp.lastError(tenantId),
+        revoked: revocation.size,
+        revocation_age_ms: revocation.age(),
+        revocation_error: revocation.lastError,
+        rss_bytes: process.memoryUsage().rss,
+      }),
+    },
+    port,
+  );
+  let liveVersion: number | null = live?.content.version ?? null;
+  const manifestTimer = setInterval(() => {
+    void pdp.refresh(tenantId).then(async () => {
+      liveVersion = (await pdp.live(tenantId))?.content.version ?? null;
+    });
+  }, manifestPollMs);
+  const revocationTimer = setInterval(() => void revocation.poll(), revocationPollMs);
+  const flushTimer = recorder ? setInterval(() => void recorder!.flush(), 1000) : null;
+
+  return async () => {
+    clearInterval(manifestTimer);
+    clearInterval(revocationTimer);
+    if (flushTimer) clearInterval(flushTimer);
+    await recorder?.flush();
+    await new Promise<void>((r) => server.close(() => r()));
+    log('shutdown', { dropped_decisions: recorder?.dropped ?? 0 });
+  };
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'error', extension: EXTENSION_NAME, msg: (e as Error).message })}\n`);
+  process.exit(1);
+});
