@@ -1,0 +1,162 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../../../lambdas/shared/aws.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
+import { freePort } from '../../../local/moto.js';
+import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
+import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
+import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
+import { PolicyService } from '../../../lambdas/policy/core/service.js';
+import { digestOf, contentOf } from '../../../lambdas/policy/core/bundle.js';
+import { ExtensionDecisionPoint } from '../../../layers/pdp-extension/src/client.js';
+import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
+import { FakeExtensionsApi } from './fake-extensions-api.js';
+import { policyResources, revocationEntry } from './fixtures.js';
+
+const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const V2 = '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
+
+async function waitFor<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (ok(v)) return { value: v, ms: Date.now() - t0 };
+    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('PDP extension process', () => {
+  const tenant = `t-${Math.random().toString(36).slice(2, 8)}`;
+  let r: Awaited<ReturnType<typeof policyResources>>;
+  let service: PolicyService;
+  let store: S3BundleStore;
+  let drl: DynamoRevocationList;
+  const api = new FakeExtensionsApi();
+  let child: ChildProcess;
+  let port: number;
+  let stdout = '';
+  let v1: { bundle_id: string; version: number };
+
+  const decide = async (action: string, agent = 'agt_1'): Promise<Decision> => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ principal: { type: 'Agent', id: agent }, action }),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Decision;
+  };
+  const health = async () => (await (await fetch(`http://127.0.0.1:${port}/v1/health`)).json()) as Record<string, unknown>;
+
+  beforeAll(async () => {
+    r = await policyResources('ext');
+    store = new S3BundleStore(r.bucket);
+    drl = new DynamoRevocationList(r.revocationTable);
+    service = new PolicyService({
+      repo: store,
+      versions: new DynamoVersionCounter(r.controlTable),
+      signer: new KmsBundleSigner(() => r.keyArn),
+      revoked: new RevocationTableIds(drl, systemClock),
+      events: new RecordingPublisher(),
+      clock: systemClock,
+    });
+    v1 = await service.push(tenant, { format: 'yaml', document: V1 });
+    await service.promote(tenant, v1.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
+    const runtimeApi = await api.start();
+    port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', 'layers/pdp-extension/src/main.ts'], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        AWS_LAMBDA_RUNTIME_API: runtimeApi,
+        ARX_TENANT_ID: tenant,
+        ARX_BUNDLE_BUCKET: r.bucket,
+        ARX_REVOCATION_TABLE: r.revocationTable,
+        ARX_SIGNING_KEY_ARN: r.keyArn,
+        ARX_PDP_PORT: String(port),
+        ARX_PDP_MANIFEST_POLL_MS: '300',
+        ARX_PDP_REVOCATION_POLL_MS: '250',
+        ARX_CONTROL_TABLE: '',
+        ARX_EVENT_BUS: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
+    await Promise.race([api.initDone, new Promise((_, rej) => setTimeout(() => rej(new Error(`extension did not finish INIT: ${stdout}`)), 60_000))]);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await api.stop();
+  });
+
+  it('registers as an external extension for INVOKE and SHUTDOWN', () => {
+    expect(api.registered).toEqual({ name: 'arx-pdp', events: ['INVOKE', 'SHUTDOWN'] });
+    expect(api.initErrors).toEqual([]);
+  });
+
+  it('loaded the live bundle during INIT and answers decisions on localhost', async () => {
+    expect(await decide('okta:users:deactivate')).toMatchObject({ effect: 'permit', approval: 'hitl', risk: 'high', bundle_version: String(v1.version) });
+    expect(await decide('okta:users:delete')).toMatchObject({ effect: 'forbid' });
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', body: JSON.stringify({ principal: { type: 'User', id: 'x' }, action: 'okta:users:read' }) });
+    expect(bad.status).toBe(400);
+  });
+
+  it('refuses a revoked agent within 1 s of its revocation-list entry', async () => {
+    expect((await decide('okta:users:read', 'agt_victim')).effect).toBe('permit');
+    await drl.revoke(revocationEntry(tenant, 'agt_victim'));
+    const { value, ms } = await waitFor(() => decide('okta:users:read', 'agt_victim'), (d) => d.effect === 'forbid', 3000);
+    expect(value.errors).toEqual(['principal is revoked']);
+    expect(ms).toBeLessThanOrEqual(1000);
+    expect((await decide('okta:users:read', 'agt_other')).effect).toBe('permit');
+  });
+
+  it('hot-swaps to a newly promoted bundle on the manifest poll', async () => {
+    api.send({ eventType: 'INVOKE', requestId: 'r1', deadlineMs: Date.now() + 3000 });
+    const v2 = await service.push(tenant, { format: 'yaml', document: V2 });
+    await service.promote(tenant, v2.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
+    const { value } = await waitFor(() => decide('okta:users:deactivate'), (d) => d.bundle_version === String(v2.version), 5000);
+    expect(value).toMatchObject({ effect: 'forbid', bundle_version: String(v2.version) });
+  });
+
+  it('keeps the last-known-good bundle when the live pointer names a tampered bundle', async () => {
+    const liveBefore = (await decide('okta:users:read')).bundle_version;
+    const good = (await store.get(tenant, v1.bundle_id))!;
+    const forged = { ...good, bundle_id: 'pb_forged', version: 999, risk: [] };
+    const content = contentOf(forged);
+    const tampered = { ...forged, digest: digestOf(content) }; // digest recomputed, signature left as is
+    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: JSON.stringify(tampered) }));
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: r.bucket,
+        Key: `tenants/${tenant}/live.json`,
+        Body: JSON.stringify({ tenant_id: tenant, bundle_id: 'pb_forged', version: 999, digest: tampered.digest, key: store.keyOf(tenant, 'pb_forged'), promoted_at: new Date().toISOString(), promoted_by: 'mallory' }),
+      }),
+    );
+    await waitFor(health, (h) => h.bundle_error === 'bundle signature is invalid', 5000);
+    expect((await decide('okta:users:read')).bundle_version).toBe(liveBefore);
+  });
+
+  it('lets the function-side client use the extension and fall back in process when it is gone', async () => {
+    const fallbackDecision: Decision = { effect: 'forbid', approval: 'none', risk: 'high', determining_policies: [], errors: ['fallback'], evaluation_ms: 0, bundle_version: null };
+    const fallback: DecisionPoint = { decide: async () => fallbackDecision };
+    const viaExt = new ExtensionDecisionPoint({ fallback, port });
+    expect((await viaExt.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:read' })).effect).toBe('permit');
+    expect(viaExt.fallbacks).toBe(0);
+    const dead = new ExtensionDecisionPoint({ fallback, port: await freePort() });
+    expect(await dead.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:read' })).toEqual(fallbackDecision);
+    expect(dead.fallbacks).toBe(1);
+  });
+
+  it('exits cleanly on SHUTDOWN', async () => {
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    api.send({ eventType: 'SHUTDOWN', shutdownReason: 'spindown', deadlineMs: Date.now() + 2000 });
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('"msg":"shutdown"');
+  });
+});
