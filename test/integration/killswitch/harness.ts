@@ -1,0 +1,145 @@
+/**
+ * Harness for kill-switch integration tests: provisions the synthesised stack in the shared moto
+ * under a unique prefix, sets the handlers' environment, and runs the synthesised termination
+ * saga (the same ASL) locally with the real task handlers.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { provisionTestStack } from '../../support/stack.js';
+import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
+import { startExecutionPoller } from '../../../local/stepfunctions.js';
+
+type Handler = (event: unknown, ctx: Context) => Promise<unknown>;
+
+export function lambdaContext(fn: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fn,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fn}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export interface KillSwitchHarness {
+  env: Record<string, string>;
+  machineArn: string;
+  definition: object;
+  handlers: Record<string, Handler>;
+  invokeLambda: (arn: string, payload: unknown) => Promise<unknown>;
+  /** Calls the API handler as API Gateway would after the authorizer. */
+  call(method: string, path: string, routePath: string, params: Record<string, string>, auth: AuthContext | null, body?: unknown): Promise<{ status: number; json: any }>;
+  /** Starts the poller that runs new executions locally; returns stop(). */
+  startPoller(timeScale?: number): () => Promise<void>;
+  sfn: SFNClient;
+}
+
+export async function killSwitchHarness(): Promise<KillSwitchHarness> {
+  const { env, stack } = await provisionTestStack();
+  Object.assign(process.env, env);
+  const sm = [...stack.resources.entries()].find(([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'));
+  if (!sm) throw new Error('no termination state machine in the template');
+  const definition = JSON.parse(sm[1].attrs.Definition!) as object;
+  const entries: Record<string, string> = {
+    'killswitch-api': 'api',
+    [SAGA_FUNCTIONS.inventory]: 'step-inventory',
+    [SAGA_FUNCTIONS.revocation]: 'step-revocation',
+    [SAGA_FUNCTIONS.credentials]: 'step-credentials',
+    [SAGA_FUNCTIONS.platform]: 'step-platform',
+    [SAGA_FUNCTIONS.drain]: 'step-drain',
+    [SAGA_FUNCTIONS.audit]: 'step-audit',
+    [SAGA_FUNCTIONS.attestation]: 'step-attestation',
+    [SAGA_FUNCTIONS.recordFailure]: 'step-record-failure',
+    [SAGA_FUNCTIONS.finalize]: 'step-finalize',
+  };
+  const handlers: Record<string, Handler> = {};
+  for (const [fn, file] of Object.entries(entries)) {
+    const url = pathToFileURL(fileURLToPath(new URL(`../../../lambdas/killswitch/handlers/${file}.ts`, import.meta.url))).href;
+    handlers[fn] = ((await import(/* @vite-ignore */ url)) as { handler: Handler }).handler;
+  }
+  const arnToFn = new Map<string, string>();
+  for (const [logical, fn] of stack.functionNames) {
+    const r = stack.resources.get(logical);
+    if (r) {
+      arnToFn.set(r.attrs.Arn!, fn);
+      arnToFn.set(r.ref, fn);
+    }
+  }
+  const invokeLambda = async (arn: string, payload: unknown) => {
+    const fn = arnToFn.get(String(arn).replace(/:(\$LATEST|\d+)$/, ''));
+    if (!fn || !handlers[fn]) throw new Error(`unknown task function ${arn}`);
+    return handlers[fn]!(payload, lambdaContext(fn));
+  };
+  const sfn = new SFNClient({});
+  return {
+    env,
+    machineArn: sm[1].ref,
+    definition,
+    handlers,
+    invokeLambda,
+    sfn,
+    async call(method, path, routePath, params, auth, body) {
+      const event = {
+        version: '2.0',
+        routeKey: `${method} ${routePath}`,
+        rawPath: path,
+        rawQueryString: '',
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        requestContext: {
+          requestId: randomUUID(),
+          http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+          ...(auth ? { authorizer: { lambda: encodeAuthContext(auth) } } : {}),
+        },
+        pathParameters: params,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        isBase64Encoded: false,
+      };
+      const r = (await handlers['killswitch-api']!(event, lambdaContext('killswitch-api'))) as { statusCode: number; body?: string };
+      return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : undefined };
+    },
+    startPoller(timeScale = 0.00001) {
+      return startExecutionPoller({ sfn, machines: [{ arn: sm[1].ref, definition }], invokeLambda, intervalMs: 50, timeScale });
+    },
+  };
+}
+
+export const admin = (tenantId: string, subject = 'admin-1'): AuthContext => ({ tenantId, subject, roles: ['admin'], principalType: 'human' });
+export const auditor = (tenantId: string): AuthContext => ({ tenantId, subject: 'auditor-1', roles: ['auditor'], principalType: 'human' });
+
+/** A platform kill endpoint that records what it receives and answers `status`. */
+export async function killEndpoint(status = 200): Promise<{ url: string; calls: { body: any; headers: IncomingMessage['headers'] }[]; close(): Promise<void> }> {
+  const calls: { body: any; headers: IncomingMessage['headers'] }[] = [];
+  const server: Server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      calls.push({ body: data ? JSON.parse(data) : null, headers: req.headers });
+      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/kill`, calls, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+export async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
