@@ -43,9 +43,10 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
     approver: await runtime.idp.token({ sub: 'dev-approver', tenant: tenantId, roles: ['approver'], email: 'manager@example.com' }),
     auditor: await runtime.idp.token({ sub: 'dev-auditor', tenant: tenantId, roles: ['auditor'], email: 'auditor@example.com' }),
   };
-  mkdirSync('.arx', { recursive: true });
+  const stateDir = process.env.ARX_STATE_DIR ?? '.arx';
+  mkdirSync(stateDir, { recursive: true });
   const devJson = { apiUrl: runtime.url, tenantId, awsEndpoint: endpoint, tokens };
-  writeFileSync(join('.arx', 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
 
   process.stdout.write(
     [

@@ -7,7 +7,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
 export async function startTestRuntime(env: Record<string, string> = {}): Promise<LocalRuntime> {
   const port = await freePort();
   return startLocalRuntime({
-    template: synthTemplate(),
+    template: synthTemplate() as Parameters<typeof startLocalRuntime>[0]['template'],
     port,
     prefix: `t${randomBytes(4).toString('hex')}`,
     env,
