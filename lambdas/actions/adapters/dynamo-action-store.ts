@@ -137,7 +137,7 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     change: ApprovalChange,
     actionTo: ActionStatus,
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
-  ): Promise<boolean> {
+  ): Promise<'ok' | 'conflict' | 'action_mismatch'> {
     const approvalSets = ['#status = :to', 'decided_at = :at', 'gsi1sk = :sk'];
     const approvalVals: Record<string, unknown> = {
       ':to': change.status,
@@ -156,36 +156,37 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     const actionVals: Record<string, unknown> = { ':to': actionTo, ':at': change.at, ':from': 'pending_approval', ':h': approval.binding_hash };
     if (actionPatch?.approval_metadata) (actionSets.push('approval_metadata = :m'), (actionVals[':m'] = actionPatch.approval_metadata));
     if (actionPatch?.error) (actionSets.push('#error = :e'), (actionVals[':e'] = actionPatch.error));
+    // One single-item conditional write decides the race (single-item conditions are atomic in
+    // DynamoDB and in moto; moto's multi-item transactions are not isolated under concurrency).
     try {
       await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: approvalKey(approval.tenant_id, approval.approval_id),
-                UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
-                ConditionExpression: approvalCond,
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: approvalVals,
-              },
-            },
-            {
-              Update: {
-                TableName: this.table,
-                Key: actionKey(approval.tenant_id, approval.action_id),
-                UpdateExpression: `SET ${actionSets.join(', ')}`,
-                ConditionExpression: '#status = :from AND binding_hash = :h',
-                ExpressionAttributeNames: { '#status': 'status', ...(actionPatch?.error ? { '#error': 'error' } : {}) },
-                ExpressionAttributeValues: actionVals,
-              },
-            },
-          ],
+        new UpdateCommand({
+          TableName: this.table,
+          Key: approvalKey(approval.tenant_id, approval.approval_id),
+          UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
+          ConditionExpression: approvalCond,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: approvalVals,
         }),
       );
-      return true;
     } catch (e) {
-      if (isConditionalCheckFailed(e) || (e as { name?: string }).name === 'TransactionConflictException') return false;
+      if (isConditionalCheckFailed(e)) return 'conflict';
+      throw e;
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: actionKey(approval.tenant_id, approval.action_id),
+          UpdateExpression: `SET ${actionSets.join(', ')}`,
+          ConditionExpression: '#status = :from AND binding_hash = :h',
+          ExpressionAttributeNames: { '#status': 'status', ...(actionPatch?.error ? { '#error': 'error' } : {}) },
+          ExpressionAttributeValues: actionVals,
+        }),
+      );
+      return 'ok';
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return 'action_mismatch';
       throw e;
     }
   }

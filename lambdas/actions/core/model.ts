@@ -153,16 +153,19 @@ export interface ActionStore {
   approvalTenant(approvalId: string): Promise<string | null>;
   listApprovals(tenantId: string, opts: { status?: ApprovalStatus; since?: string; limit?: number }): Promise<ApprovalRecord[]>;
   /**
-   * Atomically moves the approval `pending → change.status` (only while pending and, for
-   * `approved`, only before `expires_at`) and its action `pending_approval → actionTo` (only while
-   * its binding hash is unchanged). Returns false when any condition fails: nothing changed.
+   * Decides an approval by one conditional write on the approval item — `pending → change.status`,
+   * only while pending, only with the same binding hash and, for `approved`, only before
+   * `expires_at` — so exactly one of any number of racing deciders wins ('conflict' for the rest).
+   * The winner then moves the action `pending_approval → actionTo`, conditional on the action's
+   * binding hash still equalling the approval's; 'action_mismatch' when it does not (the action
+   * is left untouched for the caller to fail).
    */
   resolveApproval(
     approval: ApprovalRecord,
     change: ApprovalChange,
     actionTo: ActionStatus,
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
-  ): Promise<boolean>;
+  ): Promise<'ok' | 'conflict' | 'action_mismatch'>;
   /** Conditional status transition; false when the action is not in one of `from`. */
   transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean>;
   /** Pending approvals whose deadline is at or before `nowIso` (all tenants; for the sweeper). */

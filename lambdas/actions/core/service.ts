@@ -15,6 +15,7 @@ import {
   type ActionStatus,
   type AgentDirectory,
   type ApprovalMetadata,
+  type ApprovalChange,
   type ApprovalNotifier,
   type ApprovalRecord,
   type Approver,
@@ -319,7 +320,7 @@ export class ActionService {
     if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
 
     if (decision === 'deny') {
-      const ok = await this.d.store.resolveApproval(
+      const ok = await this.settle(
         approval,
         { status: 'denied', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
         'rejected',
@@ -361,13 +362,22 @@ export class ActionService {
       channel: approver.via,
       time_to_decision_ms: now.getTime() - Date.parse(approval.created_at),
     };
-    const ok = await this.d.store.resolveApproval(
+    const settled = await this.d.store.resolveApproval(
       approval,
       { status: 'approved', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
       'pending_execution',
       { approval_metadata: metadata },
     );
-    if (!ok) throw await this.conflict(tenantId, approvalId);
+    if (settled === 'conflict') throw await this.conflict(tenantId, approvalId);
+    if (settled === 'action_mismatch') {
+      // The approval was spent on what the approver saw; the action no longer matches it.
+      const error: ActionError = { code: 'binding_mismatch', message: 'the action no longer matches what was approved; nothing was executed', retryable: false };
+      if (await this.d.store.transition(tenantId, action.action_id, ['pending_approval'], 'failed', { error, approval_metadata: metadata, updated_at: at })) {
+        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }));
+        await this.emit('operation.failed', action, { error_code: error.code, approval_id: approvalId });
+      }
+      return { approval: (await this.d.store.getApproval(tenantId, approvalId))!, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
+    }
     const approved: ActionRecord = { ...action, status: 'pending_execution', approval_metadata: metadata, updated_at: at };
     try {
       await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
@@ -520,7 +530,7 @@ export class ActionService {
   private async expire(approval: ApprovalRecord): Promise<boolean> {
     const at = this.d.clock.now().toISOString();
     if (approval.status !== 'pending' || Date.parse(approval.expires_at) > Date.parse(at)) return false;
-    const ok = await this.d.store.resolveApproval(approval, { status: 'expired', at }, 'expired', {
+    const ok = await this.settle(approval, { status: 'expired', at }, 'expired', {
       error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
     });
     if (!ok) return false;
@@ -535,7 +545,7 @@ export class ActionService {
 
   private async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string): Promise<boolean> {
     const at = this.d.clock.now().toISOString();
-    const ok = await this.d.store.resolveApproval(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
+    const ok = await this.settle(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
       error: { code: 'agent_revoked', message: reason, retryable: false },
     });
     if (ok) {
@@ -544,6 +554,19 @@ export class ActionService {
       await this.notifyResolved({ ...approval, status: 'cancelled', decided_at: at });
     }
     return ok;
+  }
+
+  /**
+   * Resolves an approval to a non-executing outcome (deny, expire, cancel). When the action no
+   * longer matches the approval it is still moved out of `pending_approval`: nothing will run it.
+   */
+  private async settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }): Promise<boolean> {
+    const r = await this.d.store.resolveApproval(approval, change, actionTo, patch);
+    if (r === 'conflict') return false;
+    if (r === 'action_mismatch') {
+      await this.d.store.transition(approval.tenant_id, approval.action_id, ['pending_approval'], actionTo, { ...patch, updated_at: change.at });
+    }
+    return true;
   }
 
   private async conflict(tenantId: string, approvalId: string): Promise<ConflictError> {

@@ -51,11 +51,12 @@ export class MemoryActionStore implements ActionStore {
     const ak = this.k(approval.tenant_id, approval.approval_id);
     const cur = this.approvals.get(ak);
     const act = this.actions.get(this.k(approval.tenant_id, approval.action_id));
-    if (!cur || cur.status !== 'pending' || !act || act.status !== 'pending_approval' || act.binding_hash !== cur.binding_hash) return false;
-    if (change.status === 'approved' && Date.parse(cur.expires_at) <= Date.parse(change.at)) return false;
+    if (!cur || cur.status !== 'pending' || cur.binding_hash !== approval.binding_hash) return 'conflict' as const;
+    if (change.status === 'approved' && Date.parse(cur.expires_at) <= Date.parse(change.at)) return 'conflict' as const;
     this.approvals.set(ak, { ...cur, status: change.status, decided_at: change.at, ...(change.decided_by ? { decided_by: change.decided_by } : {}), ...(change.decided_via ? { decided_via: change.decided_via } : {}), ...(change.decision_reason ? { decision_reason: change.decision_reason } : {}) });
+    if (!act || act.status !== 'pending_approval' || act.binding_hash !== cur.binding_hash) return 'action_mismatch' as const;
     this.actions.set(this.k(approval.tenant_id, approval.action_id), { ...act, status: actionTo, updated_at: change.at, ...(patch ?? {}) });
-    return true;
+    return 'ok' as const;
   }
   async transition(t: string, id: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch) {
     const cur = this.actions.get(this.k(t, id));

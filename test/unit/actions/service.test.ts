@@ -191,8 +191,10 @@ describe('ActionService.decide', () => {
     const { bindingHash } = await import('../../../lambdas/actions/core/signing.js');
     const forged = { user_id: 'ceo@acme.com' };
     h.store.actions.set(key, { ...h.store.actions.get(key)!, params: forged, binding_hash: bindingHash('agt_1', 'okta', 'users:deactivate', forged) });
-    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(ConflictError);
+    const r = await h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok');
+    expect(r.action).toMatchObject({ status: 'failed', error: { code: 'binding_mismatch' } });
     expect(h.okta.calls).toHaveLength(0);
+    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'again')).rejects.toBeInstanceOf(ConflictError);
   });
 
   it('cancels instead of executing when the agent was revoked while waiting', async () => {
