@@ -1,0 +1,162 @@
+/**
+ * `arx policy validate|push|diff|promote`
+ *
+ *   arx policy validate <policy.yaml | policies.cedar --schema schema.cedarschema [--entities entities.json]>
+ *   arx policy push     <same inputs> [--promote]
+ *   arx policy diff     <bundle_id> <prev_bundle_id>
+ *   arx policy promote  <bundle_id>
+ *
+ * push/diff/promote talk to the API (--api URL, else ARX_API_URL, else .arx/dev.json) with the
+ * bearer token in ARX_TOKEN (else the admin token in .arx/dev.json). validate runs locally with
+ * the same strict validator the API uses.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileBundle, type BundleInput } from '../../lambdas/policy/core/bundle.js';
+
+export interface CliIo {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  readonly fetch: typeof fetch;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+const defaultIo = (): CliIo => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  fetch: globalThis.fetch,
+  env: process.env,
+  cwd: process.cwd(),
+});
+
+const USAGE = `usage:
+  arx policy validate <policy.yaml | policies.cedar --schema <file> [--entities <file>]>
+  arx policy push <policy.yaml | policies.cedar --schema <file> [--entities <file>]> [--promote] [--api <url>]
+  arx policy diff <bundle_id> <prev_bundle_id> [--api <url>]
+  arx policy promote <bundle_id> [--api <url>]
+`;
+
+function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
+  const pos: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) {
+      const name = a.slice(2);
+      const next = args[i + 1];
+      if (name === 'promote' || name === 'json' || next === undefined || next.startsWith('--')) flags[name] = true;
+      else {
+        flags[name] = next;
+        i++;
+      }
+    } else pos.push(a);
+  }
+  return { pos, flags };
+}
+
+/** Reads the bundle input a file names: YAML policy document, or Cedar policies with a schema. */
+export function readBundleInput(file: string, flags: Record<string, string | true>, cwd: string): BundleInput {
+  const p = (f: string) => (f.startsWith('/') ? f : join(cwd, f));
+  const text = readFileSync(p(file), 'utf8');
+  if (/\.ya?ml$/i.test(file)) return { format: 'yaml', document: text };
+  if (typeof flags.schema !== 'string') throw new Error('a Cedar policy file needs --schema <file>');
+  const entities = typeof flags.entities === 'string' ? (JSON.parse(readFileSync(p(flags.entities), 'utf8')) as unknown[]) : undefined;
+  return { format: 'cedar', schema: readFileSync(p(flags.schema), 'utf8'), policies: text, ...(entities ? { entities } : {}) };
+}
+
+function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string } {
+  const devFile = join(io.cwd, '.arx', 'dev.json');
+  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { apiUrl?: string; tokens?: { admin?: string } }) : {};
+  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
+  const token = io.env.ARX_TOKEN ?? dev.tokens?.admin ?? '';
+  if (!api) throw new Error('no API: pass --api <url> or set ARX_API_URL');
+  if (!token) throw new Error('no token: set ARX_TOKEN');
+  return { api, token };
+}
+
+async function call(io: CliIo, flags: Record<string, string | true>, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const { api, token } = endpoint(flags, io);
+  const r = await io.fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await r.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: r.status, json };
+}
+
+function problem(io: CliIo, status: number, json: unknown): number {
+  const p = json as { title?: string; detail?: string; errors?: { path: string; message: string }[] };
+  io.err(`error ${status}: ${p?.title ?? ''}${p?.detail ? ` — ${p.detail}` : ''}\n`);
+  for (const e of p?.errors ?? []) io.err(`  ${e.path}: ${e.message}\n`);
+  return 1;
+}
+
+export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
+  const [sub, ...rest] = args;
+  const { pos, flags } = parseArgs(rest);
+  try {
+    switch (sub) {
+      case 'validate': {
+        if (!pos[0]) break;
+        const input = readBundleInput(pos[0], flags, io.cwd);
+        const r = compileBundle(input, { tenantId: 'local', bundleId: 'local', version: 0, createdAt: new Date(0).toISOString(), revokedAgentIds: [] });
+        if (!r.ok) {
+          io.err(`invalid: ${r.errors.length} problem(s)\n`);
+          for (const e of r.errors) io.err(`  ${e.path}: ${e.message}\n`);
+          return 1;
+        }
+        io.out(`valid: ${r.content.policies.length} policies, ${r.content.risk.length} risk policies\n`);
+        return 0;
+      }
+      case 'push': {
+        if (!pos[0]) break;
+        const input = readBundleInput(pos[0], flags, io.cwd);
+        const pushed = await call(io, flags, 'POST', '/v1/policies/bundles', input);
+        if (pushed.status !== 201) return problem(io, pushed.status, pushed.json);
+        io.out(`${JSON.stringify(pushed.json)}\n`);
+        if (flags.promote) {
+          const id = (pushed.json as { bundle_id: string }).bundle_id;
+          const pr = await call(io, flags, 'POST', `/v1/policies/bundles/${encodeURIComponent(id)}/promote`);
+          if (pr.status !== 200) return problem(io, pr.status, pr.json);
+          io.out(`${JSON.stringify(pr.json)}\n`);
+        }
+        return 0;
+      }
+      case 'promote': {
+        if (!pos[0]) break;
+        const pr = await call(io, flags, 'POST', `/v1/policies/bundles/${encodeURIComponent(pos[0])}/promote`);
+        if (pr.status !== 200) return problem(io, pr.status, pr.json);
+        io.out(`${JSON.stringify(pr.json)}\n`);
+        return 0;
+      }
+      case 'diff': {
+        if (!pos[0] || !pos[1]) break;
+        const d = await call(io, flags, 'GET', `/v1/policies/bundles/${encodeURIComponent(pos[0])}/diff/${encodeURIComponent(pos[1])}`);
+        if (d.status !== 200) return problem(io, d.status, d.json);
+        if (flags.json) {
+          io.out(`${JSON.stringify(d.json, null, 2)}\n`);
+          return 0;
+        }
+        const x = d.json as { added: { id: string }[]; removed: { id: string }[]; changed: { id: string }[]; unchanged: number; schema_changed: boolean; risk_changed: boolean };
+        for (const p of x.added) io.out(`+ ${p.id}\n`);
+        for (const p of x.removed) io.out(`- ${p.id}\n`);
+        for (const p of x.changed) io.out(`~ ${p.id}\n`);
+        io.out(`${x.added.length} added, ${x.removed.length} removed, ${x.changed.length} changed, ${x.unchanged} unchanged${x.schema_changed ? ', schema changed' : ''}${x.risk_changed ? ', risk table changed' : ''}\n`);
+        return 0;
+      }
+    }
+  } catch (e) {
+    io.err(`arx policy: ${(e as Error).message}\n`);
+    return 1;
+  }
+  io.err(USAGE);
+  return 2;
+}
