@@ -270,3 +270,25 @@ function mapJoseError(e: unknown): SvidError {
       return new SvidError('malformed', 'token could not be verified', { cause: e });
   }
 }
+
+/**
+ * Agent credential state with the same bounded staleness as the revocation list (default 1 s).
+ * A read failure beyond the window propagates (callers fail closed).
+ */
+export class CachedAgentState {
+  private readonly cache = new Map<string, { state: AgentCredentialState | null; at: number }>();
+  constructor(
+    private readonly source: { get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> },
+    private readonly clock: Clock,
+    private readonly windowMs = 1000,
+  ) {}
+  async get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> {
+    const key = `${tenantId}|${agentId}`;
+    const now = this.clock.now().getTime();
+    const hit = this.cache.get(key);
+    if (hit && now - hit.at < this.windowMs) return hit.state;
+    const state = await this.source.get(tenantId, agentId);
+    this.cache.set(key, { state, at: now });
+    return state;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The credential broker as an in-process library: the actions capability calls
+ * `createCredentialBroker().awsCredentials(...)` after a permit (its CredentialBroker port); the
+ * kill switch calls `revokeAgentCredentials(tenant, agent)`. `POST /v1/credentials/issue` serves
+ * the same core over HTTP.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { documentClient } from '../shared/aws.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { readConfig } from '../shared/config.js';
+import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
+import { AwsStsIssuer, HttpOAuthIssuer } from './adapters/credential-issuers.js';
+import { DynamoAgentStateStore, DynamoCredentialBindings } from './adapters/dynamo-identity-store.js';
+import { CredentialBroker, type OAuthPort, type StsPort } from './core/broker.js';
+import { CachedAgentState } from './core/verify.js';
+
+export { CredentialBroker, sessionPolicy, type AwsCredentials, type IssuedCredential } from './core/broker.js';
+
+export interface CredentialBrokerConfig {
+  /** ARX_CONTROL_TABLE (CredentialBinding rows, agent credential state). */
+  readonly controlTable: string;
+  /** ARX_REVOCATION_TABLE */
+  readonly revocationTable: string;
+  /** Role assumed when a request names none (ARX_CREDENTIAL_ROLE_ARN). */
+  readonly defaultRoleArn?: string;
+  readonly clock?: Clock;
+  readonly client?: DynamoDBDocumentClient;
+  readonly sts?: StsPort | STSClient;
+  readonly oauth?: OAuthPort;
+}
+
+/** Status gate shared by every issue: revocation list + credential state, fail closed. */
+export function agentStatusGate(controlTable: string, revocationTable: string, clock: Clock, client: DynamoDBDocumentClient) {
+  const drl = new CachedRevocationChecker(new DynamoRevocationList(revocationTable, client), clock);
+  const state = new CachedAgentState(new DynamoAgentStateStore(controlTable, client), clock);
+  return async (tenantId: string, agentId: string): Promise<'active' | 'inactive' | 'unknown'> => {
+    const d = await drl.status(tenantId, agentId);
+    if (d === 'unknown') return 'unknown';
+    if (d === 'revoked') return 'inactive';
+    try {
+      const s = await state.get(tenantId, agentId);
+      return !s || s.status === 'active' ? 'active' : 'inactive';
+    } catch {
+      return 'unknown';
+    }
+  };
+}
+
+/**
+ * @example
+ * const broker = createCredentialBroker({ controlTable, revocationTable, defaultRoleArn });
+ * const creds = await broker.awsCredentials({ tenantId, agentId, actionId, actions: ['s3:DeleteBucket'], resources: ['arn:aws:s3:::b'] });
+ */
+export function createCredentialBroker(cfg: CredentialBrokerConfig): CredentialBroker {
+  const clock = cfg.clock ?? systemClock;
+  const client = cfg.client ?? documentClient();
+  const sts: StsPort = cfg.sts && 'assumeRole' in cfg.sts ? cfg.sts : new AwsStsIssuer(cfg.sts as STSClient | undefined);
+  return new CredentialBroker({
+    sts,
+    oauth: cfg.oauth ?? new HttpOAuthIssuer(),
+    bindings: new DynamoCredentialBindings(cfg.controlTable, client),
+    agentStatus: agentStatusGate(cfg.controlTable, cfg.revocationTable, clock, client),
+    clock,
+    ...(cfg.defaultRoleArn ? { defaultRoleArn: cfg.defaultRoleArn } : {}),
+  });
+}
+
+let shared: CredentialBroker | undefined;
+/** The process-wide broker from the environment (one cache per process, so revocation evicts it). */
+export function credentialBrokerFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialBroker {
+  if (shared) return shared;
+  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE'], env);
+  shared = createCredentialBroker({
+    controlTable: c.ARX_CONTROL_TABLE,
+    revocationTable: c.ARX_REVOCATION_TABLE,
+    ...(env.ARX_CREDENTIAL_ROLE_ARN ? { defaultRoleArn: env.ARX_CREDENTIAL_ROLE_ARN } : {}),
+  });
+  return shared;
+}
