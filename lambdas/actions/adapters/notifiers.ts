@@ -192,7 +192,7 @@ export class ChannelNotifier implements ApprovalNotifier {
     const body = JSON.stringify({
       type,
       approval: approvalView(a),
-      ...(cfg.data.public_url ? { decision_url: `${cfg.data.public_url.replace(/\/$/, '')}/v1/approvals/webhook/decision` } : {}),
+      ...(cfg.data.public_url ? { decision_url: `${cfg.data.public_url.replace(/\/$/, '')}/v1/approvals/webhook/callback` } : {}),
     });
     const res = await this.fetch(cfg.data.url, {
       method: 'POST',

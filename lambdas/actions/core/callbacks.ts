@@ -105,7 +105,7 @@ export class ApprovalCallbacks {
     );
   }
 
-  /** `POST /v1/approvals/webhook/decision`: `x-arx-signature: t=…,v1=…` over `<t>.<body>`. */
+  /** `POST /v1/approvals/webhook/callback`: `x-arx-signature: t=…,v1=…` over `<t>.<body>`. */
   async webhook(rawBody: string, headers: Readonly<Record<string, string>>, parse: (body: unknown) => { approval_id: string; decision: 'approve' | 'deny'; approver: string; reason: string }) {
     let body: ReturnType<typeof parse>;
     try {
