@@ -12,6 +12,7 @@ import { encodeTime } from 'ulid';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { AuditEvent } from '../core/events.js';
+import type { PackageRecord, PackageStore } from '../core/packages.js';
 import type {
   AuditStore,
   BlockSummary,
@@ -31,6 +32,7 @@ import type {
  *   block summary  pk T#<t>#BLOCK         sk <height, 12 digits>
  *   destinations   pk T#<t>#DEST          sk <destination_id>;  queue pk T#<t>#DESTQ sk <height>#<destination_id>
  *   tenant index   pk AUDIT#TENANTS       sk <tenant>
+ *   packages       pk T#<t>#PKG           sk <package_id>
  */
 const evPk = (t: string) => `T#${t}#EV`;
 const pendingPk = (t: string) => `T#${t}#PENDING`;
@@ -59,7 +61,7 @@ export function decodeToken(token: string | undefined, pk: string): Record<strin
   }
 }
 
-export class DynamoAuditStore implements AuditStore, DestinationStore {
+export class DynamoAuditStore implements AuditStore, DestinationStore, PackageStore {
   private readonly knownTenants = new Set<string>();
   constructor(
     private readonly table: string,
@@ -410,6 +412,14 @@ export class DynamoAuditStore implements AuditStore, DestinationStore {
       }),
     );
   }
+  async putPackage(r: PackageRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${r.tenant_id}#PKG`, sk: r.package_id, ...r } }));
+  }
+  async getPackage(tenantId: string, id: string): Promise<PackageRecord | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#PKG`, sk: id } }));
+    return r.Item ? stripKeys<PackageRecord>(r.Item) : null;
+  }
+
   async queueDepth(tenantId: string): Promise<number> {
     const r = await this.client.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': destQPk(tenantId) }, Select: 'COUNT' }),

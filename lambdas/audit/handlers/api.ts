@@ -1,0 +1,40 @@
+import { createApiHandler, type ApiRequest } from '../../shared/http.js';
+import { routesOf } from '../../topology.js';
+import { auditReadDeps } from '../adapters/deps.js';
+import { addDestination, chainStatus, getBlock, listBlocks, proofOf } from '../core/read.js';
+import type { BlocksQuery, DestinationBody, EventsQuery } from '../schemas.js';
+
+const deps = () => ({ ...auditReadDeps(), tsaConfigured: Boolean(process.env.ARX_TSA_URL) });
+
+export const handler = createApiHandler(routesOf('audit-api'), {
+  'GET /v1/audit/chain/status': async (req) => ({ status: 200, body: await chainStatus(deps(), req.auth!.tenantId) }),
+  'GET /v1/audit/events': async (req: ApiRequest<unknown, EventsQuery>) => {
+    const q = req.query;
+    const page = await deps().store.listEvents(req.auth!.tenantId, {
+      limit: q.limit ?? 50,
+      ...(q.agent_id ? { agentId: q.agent_id } : {}),
+      ...(q.type ? { type: q.type } : {}),
+      ...(q.next_token ? { nextToken: q.next_token } : {}),
+    });
+    return { status: 200, body: page };
+  },
+  'GET /v1/audit/events/{event_id}/proof': async (req) => ({
+    status: 200,
+    body: await proofOf(deps(), req.auth!.tenantId, req.params.event_id ?? ''),
+  }),
+  'GET /v1/audit/blocks': async (req: ApiRequest<unknown, BlocksQuery>) => ({
+    status: 200,
+    body: await listBlocks(deps(), req.auth!.tenantId, req.query.from_height ?? 1, req.query.limit ?? 50),
+  }),
+  'GET /v1/audit/blocks/{id}': async (req) => ({ status: 200, body: await getBlock(deps(), req.auth!.tenantId, req.params.id ?? '') }),
+  'POST /v1/audit/destinations': async (req: ApiRequest<DestinationBody>) => {
+    const d = deps();
+    const dest = await addDestination({ store: d.store, clock: d.clock }, req.auth!.tenantId, req.body);
+    return { status: 201, body: dest, headers: { location: `/v1/audit/destinations/${dest.destination_id}` } };
+  },
+  'GET /v1/audit/destinations': async (req) => {
+    const d = deps();
+    const [items, queued] = await Promise.all([d.store.list(req.auth!.tenantId), d.store.queueDepth(req.auth!.tenantId)]);
+    return { status: 200, body: { items, queued_writes: queued } };
+  },
+});

@@ -1,0 +1,44 @@
+import { createApiHandler, type ApiRequest } from '../../shared/http.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { routesOf } from '../../topology.js';
+import { auditReadDeps } from '../adapters/deps.js';
+import { loadAttribution } from '../adapters/evidence-map.js';
+import { S3ArtifactStore } from '../adapters/s3-artifact-store.js';
+import { CONTROL_TITLES, isFramework } from '../core/evidence.js';
+import { buildPackage, getPackage, type PackageDeps } from '../core/packages.js';
+import type { EvidenceQuery, PackageBody } from '../schemas.js';
+
+const packageDeps = lazyConfig((): PackageDeps => {
+  const r = auditReadDeps();
+  const c = readConfig(['ARX_ARTIFACT_BUCKET']);
+  return {
+    store: r.store,
+    blocks: r.blocks,
+    artifacts: new S3ArtifactStore(c.ARX_ARTIFACT_BUCKET),
+    artifactBucket: c.ARX_ARTIFACT_BUCKET,
+    auditBucket: r.auditBucket,
+    clock: r.clock,
+    attribution: loadAttribution(),
+    ...(process.env.ARX_PUBLIC_API_URL ? { apiBaseUrl: process.env.ARX_PUBLIC_API_URL } : {}),
+  };
+});
+
+export const handler = createApiHandler(routesOf('compliance-api'), {
+  'GET /v1/compliance/controls/{framework}/{control_id}/evidence': async (req: ApiRequest<unknown, EvidenceQuery>) => {
+    const framework = req.params.framework ?? '';
+    const controlId = decodeURIComponent(req.params.control_id ?? '');
+    if (!isFramework(framework)) throw new NotFoundError(`unknown framework ${framework}`);
+    const tag = `${framework}:${controlId}`;
+    const page = await auditReadDeps().store.controlEvidence(req.auth!.tenantId, tag, req.query.limit ?? 50, req.query.next_token);
+    return { status: 200, body: { framework, control_id: controlId, title: CONTROL_TITLES[tag] ?? null, ...page } };
+  },
+  'POST /v1/compliance/packages': async (req: ApiRequest<PackageBody>) => {
+    const rec = await buildPackage(packageDeps(), req.auth!.tenantId, req.auth!.subject, req.body);
+    return { status: 201, body: rec, headers: { location: `/v1/compliance/packages/${rec.package_id}` } };
+  },
+  'GET /v1/compliance/packages/{id}': async (req) => ({
+    status: 200,
+    body: await getPackage(packageDeps(), req.auth!.tenantId, req.params.id ?? ''),
+  }),
+});
