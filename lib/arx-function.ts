@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -113,7 +113,17 @@ export class ArxFunction extends Construct {
         target: 'node22',
         // Bundle the AWS SDK: the deployed code runs the SDK versions the tests ran against.
         bundleAwsSDK: true,
-        nodeModules: spec.nodeModules ? [...spec.nodeModules] : undefined,
+        // `nodeModules` packages stay external and are copied beside the bundle from the local
+        // node_modules (the versions package-lock.json pinned) — no npm install, so synth is offline.
+        externalModules: [...(spec.nodeModules ?? [])],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            packageClosure(projectRoot, spec.nodeModules ?? [], spec.name).map(
+              (rel) => `mkdir -p "${join(outputDir, dirname(rel))}" && cp -R "${join(inputDir, rel)}" "${join(outputDir, rel)}"`,
+            ),
+        },
         forceDockerBundling: false,
       },
     });
@@ -141,4 +151,26 @@ export class ArxFunction extends Construct {
   addEnvironment(name: string, value: string): void {
     this.function.addEnvironment(name, value);
   }
+}
+
+/**
+ * The repo-relative `node_modules/<pkg>` directories of `packages` and their production
+ * dependencies, resolved from the repository's installed node_modules.
+ * @throws MissingHandlerError naming the package when it is not installed.
+ */
+export function packageClosure(projectRoot: string, packages: readonly string[], fnName = '?'): string[] {
+  const seen = new Set<string>();
+  const visit = (pkg: string): void => {
+    if (seen.has(pkg)) return;
+    const manifest = join(projectRoot, 'node_modules', pkg, 'package.json');
+    if (!existsSync(manifest)) {
+      throw new MissingHandlerError(`ARX function "${fnName}": nodeModules package "${pkg}" is not installed under ${projectRoot}node_modules`);
+    }
+    seen.add(pkg);
+    const deps = (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    // A dependency nested under the package's own node_modules is copied along with it.
+    for (const d of Object.keys(deps)) if (!existsSync(join(projectRoot, 'node_modules', pkg, 'node_modules', d))) visit(d);
+  };
+  packages.forEach(visit);
+  return [...seen].map((p) => join('node_modules', p));
 }

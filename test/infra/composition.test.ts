@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { FunctionSpec } from '../../lambdas/shared/topology-types.js';
 import { Actions } from '../../lib/actions.js';
-import { MissingHandlerError } from '../../lib/arx-function.js';
+import { MissingHandlerError, packageClosure } from '../../lib/arx-function.js';
 import { PROJECT_ROOT } from '../../lib/arx-stack.js';
 import { ArxStateMachine } from '../../lib/arx-state-machine.js';
 import { ArxFunctions, ResourceRegistry, UnboundResourceError } from '../../lib/bindings.js';
@@ -113,12 +113,16 @@ describe('ArxFunction', () => {
     expect(env).toMatchObject({ ARX_FUNCTION_NAME: 'test-fn', NODE_OPTIONS: '--enable-source-maps', EXTRA: '1' });
   });
 
-  it('bundles the handler with esbuild into a minified ESM index.mjs with the createRequire banner and a source map', () => {
+  it('bundles the handler with esbuild into a minified ESM index.mjs with the createRequire banner, a source map and its nodeModules copied beside it', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'arx-cdk-'));
     try {
       const app = new App({ outdir });
       const stack = new Stack(app, 'Bundled');
-      new ArxFunctions(stack, 'Fns', { functions: [spec()], projectRoot: PROJECT_ROOT, registry: new ResourceRegistry() }).bindResources();
+      new ArxFunctions(stack, 'Fns', {
+        functions: [spec({ nodeModules: ['@cedar-policy/cedar-wasm'] })],
+        projectRoot: PROJECT_ROOT,
+        registry: new ResourceRegistry(),
+      }).bindResources();
       app.synth();
       const assetDirs = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
       expect(assetDirs).toHaveLength(1);
@@ -128,10 +132,19 @@ describe('ArxFunction', () => {
       expect(code).toMatch(/export\s*\{[^}]*as handler/);
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000); // minified: long lines
       expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+      // Installed offline from the local node_modules (no npm install during synth).
+      expect(existsSync(join(dir, 'node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm'))).toBe(true);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('packageClosure', () => {
+  it('lists a nodeModules package and fails naming a package that is not installed', () => {
+    expect(packageClosure(PROJECT_ROOT, ['@cedar-policy/cedar-wasm'])).toEqual(['node_modules/@cedar-policy/cedar-wasm']);
+    expect(() => packageClosure(PROJECT_ROOT, ['not-installed-pkg-xyz'], 'policy-api')).toThrow(/"policy-api": nodeModules package "not-installed-pkg-xyz" is not installed/);
+  });
 });
 
 describe('ResourceRegistry', () => {

@@ -1,10 +1,19 @@
+import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/synth.js';
+
+let stack: Stack;
+let template: { Metadata?: { cdk_nag?: unknown } };
+
+beforeAll(() => {
+  const built = buildApp({ nag: true });
+  stack = built.stack;
+  template = built.app.synth().getStackByName(stack.stackName).template;
+});
 
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning on the ARX stack', () => {
-    const { stack } = buildApp({ nag: true });
     const annotations = Annotations.fromStack(stack);
     const errors = annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
     const warnings = annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
@@ -13,11 +22,8 @@ describe('cdk-nag AwsSolutions', () => {
     expect(show(warnings)).toEqual([]);
   });
 
-  it('acknowledges findings only on specific resources, never on the stack', () => {
-    const { app, stack } = buildApp({ nag: true });
-    const template = app.synth().getStackByName(stack.stackName).template as { Metadata?: { cdk_nag?: unknown } };
+  it('acknowledges findings only on specific resources, never on the stack, each with a concrete reason', () => {
     expect(template.Metadata?.cdk_nag).toBeUndefined();
-    // Every acknowledgement carries a concrete reason.
     const json = JSON.stringify(template);
     const reasons = [...json.matchAll(/"reason":"([^"]*)"/g)].map((m) => m[1]!);
     expect(reasons.length).toBeGreaterThan(0);
