@@ -95,6 +95,8 @@ interface CachedJwks {
   readonly kids: Set<string>;
   readonly getKey: JWTVerifyGetKey;
   readonly fetchedAt: number;
+  /** Loaded because of an unknown kid: further unknown kids wait for the cooldown. */
+  readonly viaMiss: boolean;
 }
 
 function decodeSegment(seg: string, what: string): Record<string, unknown> {
@@ -123,7 +125,7 @@ export class SvidVerifier {
     this.jwks.delete(tenantId);
   }
 
-  private async load(tenantId: string): Promise<CachedJwks | null> {
+  private async load(tenantId: string, viaMiss = false): Promise<CachedJwks | null> {
     const pending = this.inflight.get(tenantId);
     if (pending) return pending;
     const p = (async () => {
@@ -138,6 +140,7 @@ export class SvidVerifier {
         kids: new Set((set?.keys ?? []).map((k) => k.kid).filter((k): k is string => typeof k === 'string')),
         getKey: createLocalJWKSet(set ?? { keys: [] }),
         fetchedAt: now,
+        viaMiss,
       };
       this.jwks.set(tenantId, entry);
       return entry;
@@ -150,14 +153,17 @@ export class SvidVerifier {
     }
   }
 
-  /** The tenant's key set holding `kid`; refetches for an unknown kid at most once per cooldown. */
+  /**
+   * The tenant's key set holding `kid`. An unknown kid triggers one refetch (a key rotated in
+   * elsewhere); after such a refetch, further unknown kids wait for the cooldown (no refetch storm).
+   */
   private async keysFor(tenantId: string, kid: string): Promise<CachedJwks> {
     const now = this.deps.clock.now().getTime();
     let entry = this.jwks.get(tenantId);
     if (!entry || now - entry.fetchedAt >= (this.deps.jwksMaxAgeMs ?? 300_000)) {
       entry = (await this.load(tenantId)) ?? undefined;
-    } else if (!entry.kids.has(kid) && now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000)) {
-      entry = (await this.load(tenantId)) ?? undefined;
+    } else if (!entry.kids.has(kid) && (!entry.viaMiss || now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000))) {
+      entry = (await this.load(tenantId, true)) ?? undefined;
     }
     if (!entry || !entry.kids.has(kid)) throw new SvidError('unknown_kid', 'the key id is not published for the subject tenant');
     return entry;

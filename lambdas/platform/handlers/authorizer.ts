@@ -5,6 +5,9 @@ import { encodeAuthContext, type AuthContext, type AuthorizerContextWire } from 
 import { logger, observed } from '../../shared/observability.js';
 import { systemClock } from '../../shared/clock.js';
 import { verifyHumanToken } from '../core/human-auth.js';
+import { isSvidIssuer, verifyAgentToken } from '../core/agent-auth.js';
+import { createSvidVerifier } from '../../identity/verifier.js';
+import { UnauthorizedError } from '../../shared/errors.js';
 
 const config = lazyConfig(() => {
   const c = readConfig(['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM']);
@@ -12,6 +15,15 @@ const config = lazyConfig(() => {
     human: { issuer: c.ARX_IDP_ISSUER, audience: c.ARX_IDP_AUDIENCE, tenantClaim: c.ARX_IDP_TENANT_CLAIM, rolesClaim: c.ARX_IDP_ROLES_CLAIM },
     // cooldown: an unknown kid triggers at most one JWKS refetch per 30 s (no refetch storm)
     jwks: createRemoteJWKSet(new URL(c.ARX_IDP_JWKS_URL), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }),
+  };
+});
+
+// Agent SVIDs: tenant JWKS from the control table, revocation list and credential state (1 s windows).
+const agentConfig = lazyConfig(() => {
+  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SVID_ISSUER_BASE']);
+  return {
+    issuerBase: c.ARX_SVID_ISSUER_BASE,
+    verifier: createSvidVerifier({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, issuerBase: c.ARX_SVID_ISSUER_BASE }),
   };
 });
 
@@ -24,15 +36,18 @@ export function bearerToken(headers: Record<string, string | undefined> | undefi
 
 /** Authenticates a bearer token to an AuthContext or throws UnauthorizedError. */
 export async function authenticate(token: string, now: Date = systemClock.now()): Promise<AuthContext> {
-  const c = config();
   let iss: string | undefined;
   try {
-    iss = decodeJwt(token).iss;
+    // Oversized input is not even decoded; the SVID verifier itself refuses anything over 8 KB.
+    iss = token.length <= 16 * 1024 ? decodeJwt(token).iss : undefined;
   } catch {
     iss = undefined;
   }
+  if (process.env.ARX_SVID_ISSUER_BASE && isSvidIssuer(iss, process.env.ARX_SVID_ISSUER_BASE)) {
+    return verifyAgentToken(token, agentConfig().verifier);
+  }
+  const c = config();
   if (iss === c.human.issuer) return verifyHumanToken(token, c.jwks, c.human, now);
-  const { UnauthorizedError } = await import('../../shared/errors.js');
   throw new UnauthorizedError('token issuer is not trusted');
 }
 
