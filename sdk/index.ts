@@ -1,0 +1,335 @@
+/**
+ * ARX client SDK: governed execution for agents (the integration brief's `arx.execute`).
+ *
+ * @example
+ * const arx = new ArxClient({ apiUrl: 'https://arx.example.com', bootstrapToken: process.env.ARX_BOOTSTRAP_TOKEN });
+ * const users = await arx.execute({ connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' } });
+ * try {
+ *   const r = await arx.execute({ connector: 'okta', operation: 'users:deactivate', params: { user_id: 'u1' }, correlationId });
+ *   console.log(r.approvalMetadata); // { approval_id, approver, decided_at, reason, policy }
+ * } catch (e) {
+ *   if (e instanceof ActionDenied) … else if (e instanceof ApprovalExpired) …
+ * }
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export interface Decision {
+  readonly effect: 'permit' | 'forbid';
+  readonly approval: 'none' | 'auto' | 'hitl';
+  readonly risk: 'low' | 'medium' | 'high' | 'critical';
+  readonly policy: string | null;
+  readonly determining_policies: readonly string[];
+  readonly errors: readonly string[];
+  readonly bundle_version: string | null;
+}
+
+export interface ApprovalMetadata {
+  readonly approval_id: string;
+  readonly approver: string;
+  readonly decided_at: string;
+  readonly reason: string;
+  readonly policy: string | null;
+  readonly channel?: string;
+  readonly time_to_decision_ms?: number;
+}
+
+export interface ActionResult<R = unknown> {
+  readonly actionId: string;
+  readonly status: 'executed';
+  readonly result: R;
+  readonly decision: Decision;
+  readonly correlationId: string;
+  readonly traceId: string;
+  /** Set when a human approved the action (null when it ran autonomously). */
+  readonly approvalMetadata: ApprovalMetadata | null;
+}
+
+export interface ExecuteInput {
+  readonly connector: string;
+  readonly operation: string;
+  readonly params: Record<string, unknown>;
+  /** Links the ARX decision to your traces (NOMA, OpenTelemetry); generated when absent. */
+  readonly correlationId?: string;
+  /** The agent's reasoning, shown to approvers. */
+  readonly reason?: string;
+  /** W3C traceparent to continue; a new trace is started when absent. */
+  readonly traceparent?: string;
+  /** Longest time to wait for a human decision. @default 2 h */
+  readonly maxWaitMs?: number;
+  /** Called once when the action is held for approval. */
+  readonly onPending?: (p: { actionId: string; approvalId: string; expiresAt: string }) => void;
+}
+
+/** Any failure talking to ARX. */
+export class ArxSdkError extends Error {
+  override name = 'ArxSdkError';
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The action will not run: the policy forbade it, a human denied it, or it was cancelled (agent revoked). */
+export class ActionDenied extends ArxSdkError {
+  override name = 'ActionDenied';
+  constructor(
+    message: string,
+    readonly actionId: string,
+    readonly by: 'policy' | 'approver' | 'kill-switch',
+    readonly decision?: Decision,
+    body?: unknown,
+  ) {
+    super(message, 403, body);
+  }
+}
+
+/** Nobody decided before the approval deadline; the action did not run. */
+export class ApprovalExpired extends ArxSdkError {
+  override name = 'ApprovalExpired';
+  constructor(
+    readonly actionId: string,
+    readonly approvalId: string | undefined,
+    body?: unknown,
+  ) {
+    super(`approval ${approvalId ?? ''} expired before a decision; action ${actionId} did not run`, 409, body);
+  }
+}
+
+/** The connector call failed (`retryable` says whether submitting again may succeed). */
+export class ActionFailed extends ArxSdkError {
+  override name = 'ActionFailed';
+  constructor(
+    readonly actionId: string,
+    readonly code: string,
+    readonly retryable: boolean,
+    message: string,
+    body?: unknown,
+  ) {
+    super(message, 502, body);
+  }
+}
+
+export interface ArxClientOptions {
+  readonly apiUrl: string;
+  /** One-time bootstrap credential from agent registration; exchanged (RFC 8693) for SVIDs. */
+  readonly bootstrapToken?: string;
+  /** An SVID obtained elsewhere (not refreshed). */
+  readonly svid?: string;
+  readonly fetch?: typeof fetch;
+  /** @default 'arx' */
+  readonly audience?: string;
+  /** Refresh the SVID this long before it expires. @default 60000 */
+  readonly refreshSkewMs?: number;
+  /** Seconds per long-poll request. @default 20 */
+  readonly pollWaitS?: number;
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const BOOTSTRAP_TYPE = 'urn:arx:params:oauth:token-type:bootstrap';
+const FINAL = new Set(['executed', 'failed', 'denied', 'rejected', 'expired', 'cancelled']);
+
+function jwtExpiry(token: string): number | null {
+  try {
+    const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number };
+    return typeof p.exp === 'number' ? p.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+interface ActionWire {
+  action_id: string;
+  status: string;
+  correlation_id: string;
+  trace_id: string;
+  decision: Decision;
+  result?: unknown;
+  error?: { code: string; message: string; retryable: boolean } | null;
+  approval_id?: string;
+  expires_at?: string;
+  approval_metadata?: ApprovalMetadata | null;
+}
+
+/**
+ * Agent-side client. Obtains its SVID by token exchange and refreshes it before expiry (and once
+ * on a 401), waits through approvals by long-polling, and turns outcomes into typed errors.
+ */
+export class ArxClient {
+  private readonly fetch: typeof fetch;
+  private readonly base: string;
+  private svid: string | undefined;
+  private svidExpiresAt = 0;
+  private pendingToken: Promise<string> | undefined;
+
+  constructor(private readonly o: ArxClientOptions) {
+    if (!o.bootstrapToken && !o.svid) throw new ArxSdkError('ArxClient needs a bootstrapToken or an svid');
+    this.fetch = o.fetch ?? fetch;
+    this.base = o.apiUrl.replace(/\/$/, '');
+    if (o.svid) {
+      this.svid = o.svid;
+      this.svidExpiresAt = jwtExpiry(o.svid) ?? Number.MAX_SAFE_INTEGER;
+    }
+  }
+
+  /** The current SVID, exchanging the bootstrap token when none is valid for at least the skew. */
+  async token(force = false): Promise<string> {
+    const skew = this.o.refreshSkewMs ?? 60_000;
+    if (!force && this.svid && Date.now() < this.svidExpiresAt - skew) return this.svid;
+    if (!this.o.bootstrapToken) {
+      if (this.svid && Date.now() < this.svidExpiresAt) return this.svid;
+      throw new ArxSdkError('the SVID expired and no bootstrap token is available to refresh it');
+    }
+    return (this.pendingToken ??= this.exchange().finally(() => (this.pendingToken = undefined)));
+  }
+
+  private async exchange(): Promise<string> {
+    const body = new URLSearchParams({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: this.o.bootstrapToken!,
+      subject_token_type: BOOTSTRAP_TYPE,
+      audience: this.o.audience ?? 'arx',
+    });
+    const res = await this.fetch(`${this.base}/v1/identity/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: body.toString(),
+    });
+    const json = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+    if (!res.ok || !json.access_token) {
+      throw new ArxSdkError(`token exchange failed: ${json.error ?? res.status}${json.error_description ? ` (${json.error_description})` : ''}`, res.status, json);
+    }
+    this.svid = json.access_token;
+    this.svidExpiresAt = jwtExpiry(json.access_token) ?? Date.now() + (json.expires_in ?? 300) * 1000;
+    return json.access_token;
+  }
+
+  private async request(method: string, path: string, opts: { body?: unknown; traceparent?: string } = {}): Promise<{ status: number; json: unknown }> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.token(attempt > 0);
+      const res = await this.fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(opts.traceparent ? { traceparent: opts.traceparent } : {}),
+        },
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      });
+      const text = await res.text();
+      let json: unknown = undefined;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = text;
+      }
+      // An SVID revoked by rotation or expired early: exchange once more, then give up.
+      if (res.status === 401 && attempt === 0 && this.o.bootstrapToken) continue;
+      return { status: res.status, json };
+    }
+  }
+
+  /**
+   * Governed execute: resolves with the connector's result once ARX ran it (immediately, or
+   * after a human approved it); throws ActionDenied, ApprovalExpired, ActionFailed or ArxSdkError.
+   */
+  async execute<R = unknown>(input: ExecuteInput): Promise<ActionResult<R>> {
+    const traceparent = input.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const correlationId = input.correlationId ?? randomUUID();
+    const r = await this.request('POST', '/v1/actions', {
+      traceparent,
+      body: { connector: input.connector, operation: input.operation, params: input.params, correlation_id: correlationId, ...(input.reason ? { reason: input.reason } : {}) },
+    });
+    const wire = r.json as ActionWire & { title?: string; detail?: string };
+    if (r.status === 202) {
+      input.onPending?.({ actionId: wire.action_id, approvalId: wire.approval_id!, expiresAt: wire.expires_at! });
+      return this.waitFor<R>(wire.action_id, wire.approval_id, input.maxWaitMs ?? 2 * 3600_000);
+    }
+    if ((r.status === 200 || r.status === 403 || r.status === 502) && wire && typeof wire === 'object' && 'action_id' in wire) return this.outcome<R>(wire);
+    throw new ArxSdkError(`ARX refused the request: ${r.status} ${wire?.title ?? ''}${wire?.detail ? ` — ${wire.detail}` : ''}`, r.status, r.json);
+  }
+
+  /** Reads an action (long-polls up to `waitS` seconds for a final status). */
+  async getAction(actionId: string, waitS = 0): Promise<ActionWire> {
+    const r = await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}${waitS ? `?wait=${waitS}` : ''}`);
+    if (r.status !== 200) throw new ArxSdkError(`cannot read action ${actionId}: ${r.status}`, r.status, r.json);
+    return r.json as ActionWire;
+  }
+
+  private async waitFor<R>(actionId: string, approvalId: string | undefined, maxWaitMs: number): Promise<ActionResult<R>> {
+    const until = Date.now() + maxWaitMs;
+    for (;;) {
+      const remaining = Math.ceil((until - Date.now()) / 1000);
+      const a = await this.getAction(actionId, Math.max(1, Math.min(this.o.pollWaitS ?? 20, remaining)));
+      if (FINAL.has(a.status)) return this.outcome<R>(a, approvalId);
+      if (Date.now() >= until) throw new ArxSdkError(`gave up waiting for action ${actionId} (still ${a.status})`);
+    }
+  }
+
+  private outcome<R>(a: ActionWire, approvalId?: string): ActionResult<R> {
+    switch (a.status) {
+      case 'executed':
+        return {
+          actionId: a.action_id,
+          status: 'executed',
+          result: a.result as R,
+          decision: a.decision,
+          correlationId: a.correlation_id,
+          traceId: a.trace_id,
+          approvalMetadata: a.approval_metadata ?? null,
+        };
+      case 'denied':
+        throw new ActionDenied(`policy forbids ${a.action_id}${a.decision?.errors?.length ? `: ${a.decision.errors.join('; ')}` : ''}`, a.action_id, 'policy', a.decision, a);
+      case 'rejected':
+        throw new ActionDenied(`an approver denied action ${a.action_id}`, a.action_id, 'approver', a.decision, a);
+      case 'cancelled':
+        throw new ActionDenied(`action ${a.action_id} was cancelled: ${a.error?.message ?? 'agent revoked'}`, a.action_id, 'kill-switch', a.decision, a);
+      case 'expired':
+        throw new ApprovalExpired(a.action_id, a.approval_id ?? approvalId, a);
+      default:
+        throw new ActionFailed(a.action_id, a.error?.code ?? 'failed', a.error?.retryable ?? false, a.error?.message ?? `action ${a.action_id} ${a.status}`, a);
+    }
+  }
+
+  /** `governTool` bound to this client. */
+  governTool<I extends Record<string, unknown>, O>(fn: (input: I, action: ActionResult) => Promise<O> | O, opts: Omit<GovernToolOptions<I>, 'client'>): (input: I) => Promise<O> {
+    return governTool(fn, { ...opts, client: this });
+  }
+}
+
+export interface GovernToolOptions<I> {
+  readonly client: ArxClient;
+  readonly connector: string;
+  readonly operation: string;
+  /** Maps the tool input to connector params. @default the input itself */
+  readonly params?: (input: I) => Record<string, unknown>;
+  readonly correlationId?: (input: I) => string | undefined;
+  readonly reason?: (input: I) => string | undefined;
+}
+
+/**
+ * Wraps an async tool function so every call goes through ARX first: the connector operation
+ * runs only when policy (and, for high risk, a human) allows it; `fn` then shapes the result
+ * for the agent. Denials and expiries surface as typed errors the framework can show the LLM.
+ *
+ * @example
+ * const deactivate = governTool(async (_input, action) => action.result, { client: arx, connector: 'okta', operation: 'users:deactivate' });
+ * await deactivate({ user_id: '00u1' });
+ */
+export function governTool<I extends Record<string, unknown>, O>(fn: (input: I, action: ActionResult) => Promise<O> | O, opts: GovernToolOptions<I>): (input: I) => Promise<O> {
+  return async (input: I) => {
+    const correlationId = opts.correlationId?.(input);
+    const reason = opts.reason?.(input);
+    const action = await opts.client.execute({
+      connector: opts.connector,
+      operation: opts.operation,
+      params: opts.params ? opts.params(input) : input,
+      ...(correlationId ? { correlationId } : {}),
+      ...(reason ? { reason } : {}),
+    });
+    return fn(input, action);
+  };
+}
