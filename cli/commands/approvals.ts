@@ -1,0 +1,158 @@
+/**
+ * `arx approvals list|show|approve|deny|stats`
+ *
+ *   arx approvals list [--status pending|approved|denied|expired|cancelled] [--json]
+ *   arx approvals show <approval_id>
+ *   arx approvals approve <approval_id> --reason "Verified with HRIS"
+ *   arx approvals deny <approval_id> --reason "not during the freeze"
+ *   arx approvals stats
+ *
+ * Talks to the API (--api URL, else ARX_API_URL, else .arx/dev.json) with the bearer token in
+ * ARX_TOKEN (else the approver token in .arx/dev.json). Exit codes: 0 ok, 1 refused by ARX
+ * (e.g. 409 no longer pending), 2 usage.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface CliIo {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  readonly fetch: typeof fetch;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+const defaultIo = (): CliIo => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  fetch: globalThis.fetch,
+  env: process.env,
+  cwd: process.cwd(),
+});
+
+const USAGE = `usage:
+  arx approvals list [--status pending|approved|denied|expired|cancelled] [--json] [--api <url>]
+  arx approvals show <approval_id> [--api <url>]
+  arx approvals approve <approval_id> --reason <text> [--api <url>]
+  arx approvals deny <approval_id> --reason <text> [--api <url>]
+  arx approvals stats [--api <url>]
+`;
+
+function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
+  const pos: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) {
+      const name = a.slice(2);
+      const next = args[i + 1];
+      if (name === 'json' || next === undefined || next.startsWith('--')) flags[name] = true;
+      else {
+        flags[name] = next;
+        i++;
+      }
+    } else pos.push(a);
+  }
+  return { pos, flags };
+}
+
+function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string } {
+  const devFile = join(io.cwd, '.arx', 'dev.json');
+  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { apiUrl?: string; tokens?: { approver?: string } }) : {};
+  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
+  const token = io.env.ARX_TOKEN ?? dev.tokens?.approver ?? '';
+  if (!api) throw new UsageError('no API: pass --api, set ARX_API_URL or run `npm run dev`');
+  if (!token) throw new UsageError('no token: set ARX_TOKEN');
+  return { api, token };
+}
+
+class UsageError extends Error {}
+
+interface Approval {
+  approval_id: string;
+  status: string;
+  action: string;
+  agent_id: string;
+  agent_name?: string;
+  risk: string;
+  policy: string | null;
+  params: Record<string, unknown>;
+  created_at: string;
+  expires_at: string;
+  decided_by?: string;
+  decided_at?: string;
+  reason?: string;
+}
+
+function line(a: Approval): string {
+  const target = (a.params.user_id ?? a.params.user_name ?? a.params.bucket ?? '') as string;
+  return [a.approval_id, a.status.padEnd(9), a.risk.padEnd(8), `${a.action}${target ? ` ${target}` : ''}`, `agent=${a.agent_name ?? a.agent_id}`, a.status === 'pending' ? `expires=${a.expires_at}` : `by=${a.decided_by ?? '-'}`].join('  ');
+}
+
+export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
+  const [sub, ...rest] = args;
+  const { pos, flags } = parseArgs(rest);
+  try {
+    if (!sub || sub === '--help' || sub === '-h') {
+      io.out(USAGE);
+      return sub ? 0 : 2;
+    }
+    const { api, token } = endpoint(flags, io);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await io.fetch(api + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      if (!res.ok) throw new RefusedError(`${res.status} ${String(json.title ?? '')}${json.detail ? `: ${String(json.detail)}` : ''}`);
+      return json;
+    };
+    switch (sub) {
+      case 'list': {
+        const status = typeof flags.status === 'string' ? flags.status : 'pending';
+        const r = (await call('GET', `/v1/approvals?status=${encodeURIComponent(status)}`)) as { items: Approval[] };
+        if (flags.json) io.out(JSON.stringify(r.items, null, 2) + '\n');
+        else if (r.items.length === 0) io.out(`no ${status} approvals\n`);
+        else for (const a of r.items) io.out(line(a) + '\n');
+        return 0;
+      }
+      case 'show': {
+        if (pos.length !== 1) throw new UsageError(USAGE);
+        io.out(JSON.stringify(await call('GET', `/v1/approvals/${encodeURIComponent(pos[0]!)}`), null, 2) + '\n');
+        return 0;
+      }
+      case 'approve':
+      case 'deny': {
+        if (pos.length !== 1 || typeof flags.reason !== 'string') throw new UsageError(`arx approvals ${sub} <approval_id> --reason <text>\n`);
+        const r = (await call('POST', `/v1/approvals/${encodeURIComponent(pos[0]!)}/decision`, { decision: sub, reason: flags.reason })) as {
+          approval: Approval;
+          action: { action_id: string; status: string; error?: { code: string; message: string } };
+        };
+        io.out(`${r.approval.approval_id} ${r.approval.status} by ${r.approval.decided_by ?? '?'}; action ${r.action.action_id} ${r.action.status}${r.action.error ? ` (${r.action.error.code}: ${r.action.error.message})` : ''}\n`);
+        return 0;
+      }
+      case 'stats': {
+        const s = (await call('GET', '/v1/approvals/stats')) as { approved: number; denied: number; expired: number; pending: number; approval_rate: number | null; time_to_decision: { p50: string | null; p95: string | null } };
+        io.out(
+          `approved ${s.approved} · denied ${s.denied} · expired ${s.expired} · pending ${s.pending} · approval rate ${s.approval_rate === null ? '-' : `${Math.round(s.approval_rate * 100)}%`} · time to decision p50 ${s.time_to_decision.p50 ?? '-'}, p95 ${s.time_to_decision.p95 ?? '-'}\n`,
+        );
+        return 0;
+      }
+      default:
+        throw new UsageError(USAGE);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(e.message.endsWith('\n') ? e.message : e.message + '\n');
+      return 2;
+    }
+    if (e instanceof RefusedError) {
+      io.err(`arx approvals: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+class RefusedError extends Error {}
