@@ -111,8 +111,10 @@ export class ArxApi extends Construct {
     const authFn = props.functions.get(props.authorizerFunction);
     const idp = props.idp;
     this.svidIssuerBase = props.svidIssuerBase ?? this.url;
-    // Identity functions issue the SVIDs the authorizer verifies: same issuer base for both.
     for (const fn of props.functions.byName.values()) {
+      // Links in documents ARX produces (compliance packages' JWKS URL, approval links).
+      fn.addEnvironment('ARX_PUBLIC_API_URL', this.url);
+      // Identity functions issue the SVIDs the authorizer verifies: same issuer base for both.
       if (fn.spec.capability === 'identity') fn.addEnvironment('ARX_SVID_ISSUER_BASE', this.svidIssuerBase);
     }
     for (const [k, v] of Object.entries({

@@ -347,6 +347,15 @@ describe('ArxApi', () => {
     expect(api.Properties.CorsConfiguration).toBeUndefined();
   });
 
+  it('gives every function the public API URL and identity functions the SVID issuer base', () => {
+    const endpoint = { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] };
+    for (const spec of TOPOLOGY.functions) {
+      const v = functionsByName().get(spec.name)!.props.Environment.Variables;
+      expect(v.ARX_PUBLIC_API_URL, spec.name).toEqual(endpoint);
+      if (spec.capability === 'identity') expect(v.ARX_SVID_ISSUER_BASE, spec.name).toEqual(endpoint);
+    }
+  });
+
   it('outputs the API URL', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] } });
   });
