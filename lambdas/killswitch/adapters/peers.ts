@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../shared/clock.js';
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { newId } from '../../shared/ids.js';
 import type { AuditSink } from '../../shared/ports.js';
+import { actionsDeps } from '../../actions/adapters/deps.js';
 import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
 import { createAuditSink } from '../../audit/sink.js';
 import { AuditActivityReader } from './audit-activity.js';
@@ -67,11 +68,12 @@ export class GenerationBumpRevoker implements CredentialRevoker {
 
 export const credentialRevoker = lazyConfig((): CredentialRevoker => new GenerationBumpRevoker(inventory()));
 
+/** The actions capability's drain hook: cancels pending approvals, refuses approved-not-started actions. */
 export const drainer = lazyConfig(
   (): ApprovalDrainer => ({
-    cancelPendingForAgent: async () => {
-      throw new PeerNotWiredError('the actions capability has not published its cancelPendingForAgent hook yet');
-    },
+    cancelPendingForAgent: async (tenantId, agentId, reason) => ({
+      cancelled: await actionsDeps().service.cancelPendingForAgent(tenantId, agentId, reason),
+    }),
   }),
 );
 

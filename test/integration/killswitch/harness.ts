@@ -51,7 +51,9 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   Object.assign(process.env, env);
   const sm = [...stack.resources.entries()].find(([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'));
   if (!sm) throw new Error('no termination state machine in the template');
-  const definition = JSON.parse(sm[1].attrs.Definition!) as object;
+  // The synthesised ASL, with the best-effort steps' retry count lowered (a CDK-context setting,
+  // arx:killswitch:retry) so a dead platform API reaches partial_failure in a few attempts.
+  const definition = JSON.parse(sm[1].attrs.Definition!.replaceAll('"MaxAttempts":30', '"MaxAttempts":3')) as object;
   const entries: Record<string, string> = {
     'killswitch-api': 'api',
     [SAGA_FUNCTIONS.inventory]: 'step-inventory',

@@ -11,6 +11,10 @@ import { newId } from '../../../lambdas/shared/ids.js';
 import { Outbox } from '../../../lambdas/shared/outbox.js';
 import { CachedRevocationChecker, DynamoRevocationList, REVOCATION_MIN_RETENTION_S } from '../../../lambdas/shared/revocation.js';
 import { verifyAttestation, type SignedAttestation } from '../../../lambdas/killswitch/core/attestation.js';
+import { actionsDeps } from '../../../lambdas/actions/adapters/deps.js';
+import { ActionService } from '../../../lambdas/actions/core/service.js';
+import { ConflictError } from '../../../lambdas/shared/errors.js';
+import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
 import { admin, auditor, killEndpoint, killSwitchHarness, until, type KillSwitchHarness } from './harness.js';
 
 let h: KillSwitchHarness;
@@ -72,11 +76,13 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
     expect(Date.parse(entry!.ttl_until) - Date.parse(entry!.revoked_at)).toBe(REVOCATION_MIN_RETENTION_S * 1000);
 
     const done = await final(tenant, r.json.termination_id);
+    expect(done.status).toBe('complete');
     const byName = Object.fromEntries(done.steps.map((s: any) => [s.name, s]));
     expect(byName.inventory.status).toBe('ok');
     expect(byName.revocation.status).toBe('ok');
     expect(byName.credentials.status).toBe('ok');
     expect(byName.platform).toMatchObject({ status: 'ok', results: { [agent.agent_id]: { outcome: 'killed', adapter: 'http' } } });
+    expect(byName.drain).toMatchObject({ status: 'ok', results: { [agent.agent_id]: { outcome: 'drained', cancelled: 0 } } });
     expect(byName.audit.status).toBe('ok');
     expect(byName.attestation.status).toBe('ok');
     expect(endpoint.calls).toHaveLength(1);
@@ -122,7 +128,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
     expect(done.status).toBe('partial_failure');
     const platform = done.steps.find((s: any) => s.name === 'platform');
     expect(platform.status).toBe('failed');
-    expect(platform.attempts).toBeGreaterThan(1); // retried with backoff before giving up
+    expect(platform.attempts).toBe(4); // first try + 3 retries with backoff, then recorded failed
     expect(platform.error).toMatch(/PlatformKillError/);
     // steps 1-2 were not undone
     const checker = new CachedRevocationChecker(new DynamoRevocationList(h.env.ARX_REVOCATION_TABLE!), systemClock, 1000);
@@ -210,5 +216,42 @@ describe('Emergency stop (quorum of two different admins)', () => {
     expect((await inventory.get(tenant, a.agent_id))?.status).toBe('terminated');
     expect((await inventory.get(tenant, b.agent_id))?.status).toBe('terminated');
     await final(tenant, confirm.json.termination_id);
+  }, 60_000);
+});
+
+describe('Termination during a pending approval', () => {
+  it('cancels the approval in the drain step, so it can never be approved nor executed', async () => {
+    // Arrange: the actions service on the real store, with a PDP that holds okta deactivations for a human
+    const tenant = tenantName();
+    const agent = await register(tenant);
+    const hitl: DecisionPoint = {
+      decide: async (): Promise<Decision> => ({
+        effect: 'permit', approval: 'hitl', risk: 'high', determining_policies: ['p1'], errors: [], evaluation_ms: 0, bundle_version: 'test',
+        hitl: { timeout_seconds: 3600, separation_of_duties: false },
+      }),
+    };
+    const service = new ActionService({ ...actionsDeps().deps, pdp: hitl });
+    const held = await service.submit(
+      { tenantId: tenant, agentId: agent.agent_id, spiffeId: agent.spiffe_id },
+      { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u1' } },
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
+    );
+    expect(held.kind).toBe('pending');
+    const approvalId = (held as { approval: { approval_id: string } }).approval.approval_id;
+
+    // Act
+    const r = await h.call('POST', `/v1/agents/${agent.agent_id}/terminate`, '/v1/agents/{id}/terminate', { id: agent.agent_id }, admin(tenant), { reason: 'kill during approval' });
+    const done = await final(tenant, r.json.termination_id);
+
+    // Assert
+    expect(done.status).toBe('complete');
+    expect(done.steps.find((s: any) => s.name === 'drain')).toMatchObject({ status: 'ok', results: { [agent.agent_id]: { outcome: 'drained', cancelled: 1 } } });
+    expect((await service.getApproval(tenant, approvalId)).status).toBe('cancelled');
+    await expect(
+      service.decide(tenant, approvalId, { id: 'approver-1', display: 'approver-1', principalType: 'human', via: 'api' }, 'approve', 'looks fine'),
+    ).rejects.toBeInstanceOf(ConflictError);
+    const action = await service.get({ tenantId: tenant }, held.action.action_id);
+    expect(action.status).not.toBe('executed');
+    expect(action.status).toBe('cancelled');
   }, 60_000);
 });
