@@ -43,6 +43,15 @@ export class Actions extends Construct {
     this.functions = props.functions;
     this.shared = props.shared;
     this.secretPrefix = props.secretPrefix ?? 'arx/';
+    // Connector and channel secrets (`arx/<tenant>/connectors/<name>`, `arx/<tenant>/slack|email|webhook`):
+    // the API stores them (PUT /v1/connectors/{c}, PUT /v1/approvals/channels/{c}); the others read them at call time.
+    for (const [name, access] of [
+      ['actions-api', 'write'],
+      ['actions-callbacks', 'read'],
+      ['actions-expiry-sweeper', 'read'],
+    ] as const) {
+      if (this.functions.byName.has(name)) this.grantSecrets(this.functions.get(name), access);
+    }
   }
 
   /** Publishes the approval workflow as `approvalStateMachine` for function bindings. Call once. */
