@@ -78,7 +78,7 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
   return {
-    env: { ...env, ARX_SVID_ISSUER_BASE: ISSUER_BASE },
+    env: { ...env, ARX_SVID_ISSUER_BASE: ISSUER_BASE } as Record<string, string>,
     api: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) => call(api, 'identity-api', method, routePath, opts),
     credentials: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) => call(credentials, 'identity-credentials', method, routePath, opts),
     json,
@@ -92,3 +92,8 @@ export const uniqueTenant = (): string => `t${randomBytes(4).toString('hex')}`;
 export const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const BOOT = 'urn:arx:params:oauth:token-type:bootstrap';
 export const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+export const CREDENTIAL_ROLE = 'arn:aws:iam::123456789012:role/arx-target-role';
+let shared: ReturnType<typeof setupIdentity> | undefined;
+/** One provisioned stack for every identity suite in this worker (provisioning is the slow part). */
+export const sharedIdentity = (): ReturnType<typeof setupIdentity> => (shared ??= setupIdentity({ ARX_CREDENTIAL_ROLE_ARN: CREDENTIAL_ROLE }));

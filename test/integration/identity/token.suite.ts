@@ -4,7 +4,7 @@ import { createPublicKey } from 'node:crypto';
 import { KMSClient, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { admin, BOOT, GRANT, ISSUER_BASE, JWT, setupIdentity, uniqueTenant } from './harness.js';
+import { admin, BOOT, GRANT, ISSUER_BASE, JWT, sharedIdentity, type setupIdentity, uniqueTenant } from './harness.js';
 
 type H = Awaited<ReturnType<typeof setupIdentity>>;
 let h: H;
@@ -38,7 +38,7 @@ function expectOAuthError(r: { status: number; json: any; headers: Record<string
 }
 
 beforeAll(async () => {
-  h = await setupIdentity();
+  h = await sharedIdentity();
 });
 
 describe('POST /v1/identity/token (RFC 8693, against moto)', () => {

@@ -1,0 +1,3 @@
+// The identity integration suites share one provisioned stack (see harness.ts sharedIdentity).
+import './token.suite.js';
+import './owners-broker.suite.js';
