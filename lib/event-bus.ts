@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -37,6 +38,8 @@ export class ArxEventBus extends Construct {
   readonly rules = new Map<string, events.Rule>();
   /** Dead-letter queues by subscription/schedule name. */
   readonly deadLetterQueues = new Map<string, sqs.Queue>();
+  /** One alarm per DLQ: in ALARM as soon as an event could not be delivered. */
+  readonly deadLetterAlarms = new Map<string, cloudwatch.Alarm>();
   private readonly retryAttempts: number;
   private readonly maxEventAge: Duration;
 
@@ -89,6 +92,17 @@ export class ArxEventBus extends Construct {
       { id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter queue of the ${name} EventBridge target.` },
     ]);
     this.deadLetterQueues.set(name, dlq);
+    this.deadLetterAlarms.set(
+      name,
+      new cloudwatch.Alarm(this, `Dlq${id}Alarm`, {
+        alarmDescription: `ARX: events for ${name} (${fnName}) were dead-lettered after ${this.retryAttempts} retries`,
+        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
     return new targets.LambdaFunction(functions.get(fnName).function, {
       deadLetterQueue: dlq,
       retryAttempts: this.retryAttempts,

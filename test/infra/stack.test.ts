@@ -394,6 +394,11 @@ describe('ArxEventBus', () => {
         const q = resources[queueId]!;
         expect(q.Type).toBe('AWS::SQS::Queue');
         expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+          Threshold: 1,
+        });
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: queueId }],
           PolicyDocument: {
