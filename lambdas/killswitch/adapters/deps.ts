@@ -6,6 +6,8 @@ import { EventBridgePublisher } from '../../shared/events.js';
 import { Outbox } from '../../shared/outbox.js';
 import { DynamoRevocationList } from '../../shared/revocation.js';
 import type { TerminateDeps } from '../core/terminate.js';
+import type { AgentStatePut } from '../core/saga.js';
+import { agentStatePut } from '../../identity/adapters/dynamo-identity-store.js';
 import { SfnSagaStarter } from './aws.js';
 import { DynamoTerminationStore } from './dynamo-termination-store.js';
 import { ConfiguredPlatformKillRegistry } from './platforms.js';
@@ -42,7 +44,14 @@ export const apiDeps = lazyConfig((): TerminateDeps => {
     revocations: revocations(),
     starter: new SfnSagaStarter(c.ARX_TERMINATION_STATE_MACHINE_ARN),
     tokenTtlSeconds: tokenTtl(),
+    agentState: agentState(),
   };
+});
+
+/** Identity's agent credential-state item (status/generation for SVID verifiers), in the control table. */
+export const agentState = lazyConfig((): AgentStatePut => {
+  const table = readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE;
+  return (t, a, state, at) => agentStatePut(table, t, a, state, at);
 });
 
 export const stepBase = () => ({ clock: systemClock, store: store() });

@@ -10,7 +10,9 @@ import { createAuditSink } from '../../audit/sink.js';
 import { AuditActivityReader } from './audit-activity.js';
 import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
 import { KmsSigner } from './aws.js';
-import { inventory } from './deps.js';
+import { agentState, inventory } from './deps.js';
+import { credentialBrokerFromEnv } from '../../identity/broker.js';
+import type { AgentStatePut } from '../core/saga.js';
 
 /**
  * Adapters of the ports other capabilities own (identity's broker, actions' drain hook, the
@@ -23,19 +25,25 @@ export class PeerNotWiredError extends Error {
 }
 
 /**
- * Invalidates every outstanding SVID of the agent by bumping its credential generation in the
- * inventory (verifiers refuse SVIDs of an older generation), independent of the DRL entry.
+ * Cascade revocation (seed C6.1 step 3): the identity broker deletes every CredentialBinding of the
+ * agent (and evicts its cache in this process), then the credential generation is bumped — in the
+ * inventory and in identity's credential-state mirror, one transaction — so every outstanding
+ * SVID is stale even where the revocation list is not consulted.
  */
-export class GenerationBumpRevoker implements CredentialRevoker {
+export class IdentityCredentialRevoker implements CredentialRevoker {
   constructor(
+    private readonly broker: { revokeAgentCredentials(tenantId: string, agentId: string): Promise<{ cache_evicted: number; bindings_revoked: number }> },
     private readonly inv: InventoryStore,
+    private readonly state: AgentStatePut,
     private readonly clock: Clock = systemClock,
   ) {}
 
   async revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocation> {
+    const broker = await this.broker.revokeAgentCredentials(tenantId, agentId);
     const rec = await this.inv.get(tenantId, agentId);
-    if (!rec) return { revoked: 0, credentials: [] };
+    if (!rec) return { revoked: broker.bindings_revoked, credentials: [{ kind: 'bindings', revoked: broker.bindings_revoked }] };
     const at = this.clock.now().toISOString();
+    const status = rec.status === 'terminated' ? 'terminated' : null;
     const next = await this.inv.update(
       rec,
       { credential_generation: rec.credential_generation + 1 },
@@ -56,17 +64,19 @@ export class GenerationBumpRevoker implements CredentialRevoker {
           trace_id: newId('trc'),
         },
       },
+      status ? { extra: [this.state(tenantId, agentId, { generation: rec.credential_generation + 1, status }, at)] } : {},
     );
     return {
-      revoked: 1,
+      revoked: broker.bindings_revoked + 1,
       credentials: [
+        { kind: 'credential-bindings', revoked: broker.bindings_revoked, cache_evicted: broker.cache_evicted },
         { kind: 'jwt-svid', spiffe_id: rec.spiffe_id, invalidated_generation: rec.credential_generation, new_generation: next.credential_generation, last_rotated_at: rec.last_rotated_at ?? null },
       ],
     };
   }
 }
 
-export const credentialRevoker = lazyConfig((): CredentialRevoker => new GenerationBumpRevoker(inventory()));
+export const credentialRevoker = lazyConfig((): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv(), inventory(), agentState()));
 
 /** The actions capability's drain hook: cancels pending approvals, refuses approved-not-started actions. */
 export const drainer = lazyConfig(

@@ -1,4 +1,4 @@
-import type { AgentRecord, InventoryStore } from '../../discovery/core/inventory.js';
+import type { AgentRecord, ExtraPut, InventoryStore } from '../../discovery/core/inventory.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EventPublisher } from '../../shared/events.js';
@@ -103,13 +103,17 @@ export async function runStep(
 }
 
 // ------------------------------------------------------------------ step 1: inventory
+/** Identity's mirror of an agent's credential state for SVID verifiers, written in the inventory transaction. */
+export type AgentStatePut = (tenantId: string, agentId: string, state: { generation: number; status: 'terminated' }, at: string) => ExtraPut;
+
 export interface InventoryStepDeps extends StepContext {
   readonly inventory: InventoryStore;
+  readonly agentState?: AgentStatePut;
 }
 
 /** Sets an agent `terminated` with a conditional write; already terminated counts as done. */
 export async function terminateInInventory(
-  deps: Pick<InventoryStepDeps, 'inventory' | 'clock'>,
+  deps: Pick<InventoryStepDeps, 'inventory' | 'clock' | 'agentState'>,
   t: Pick<Termination, 'tenant_id' | 'termination_id' | 'initiated_by' | 'reason' | 'correlation_id' | 'trace_id'>,
   agentId: string,
 ): Promise<{ outcome: 'terminated' | 'already_terminated' | 'missing'; version?: number }> {
@@ -139,7 +143,10 @@ export async function terminateInInventory(
             trace_id: t.trace_id,
           },
         },
-        { requireStatusIn: ['active', 'suspended', 'revoked'] },
+        {
+          requireStatusIn: ['active', 'suspended', 'revoked'],
+          ...(deps.agentState ? { extra: [deps.agentState(t.tenant_id, agentId, { generation: rec.credential_generation, status: 'terminated' }, at)] } : {}),
+        },
       );
       return { outcome: 'terminated', version: next.version };
     } catch (e) {

@@ -4,7 +4,7 @@ import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '.
 import { newId } from '../../shared/ids.js';
 import { describeError, initialSteps, type Termination, type TerminationScope } from './model.js';
 import { SagaAlreadyStartedError, type QuorumRequest, type RevocationWriter, type SagaStarter, type TerminationStore } from './ports.js';
-import { mapLimit, revokeInList, terminateInInventory } from './saga.js';
+import { mapLimit, revokeInList, terminateInInventory, type AgentStatePut } from './saga.js';
 
 /** Two different admins must agree on an emergency stop within this window (seed C6.1). */
 export const QUORUM_WINDOW_MS = 10 * 60 * 1000;
@@ -16,6 +16,8 @@ export interface TerminateDeps {
   readonly revocations: RevocationWriter;
   readonly starter: SagaStarter;
   readonly tokenTtlSeconds: number;
+  /** Identity's credential-state mirror, updated with the inventory (SVID verifiers read it). */
+  readonly agentState?: AgentStatePut;
 }
 
 export interface Caller {

@@ -1,9 +1,9 @@
 import { stepInventory } from '../core/saga.js';
-import { inventory, stepBase } from '../adapters/deps.js';
+import { agentState, inventory, stepBase } from '../adapters/deps.js';
 import { sagaTask } from './saga-task.js';
 
 /** Step 1 (fail-closed): inventory status `terminated` (conditional write). */
 export const handler = sagaTask('inventory', async ({ tenant_id, termination_id }) => {
-  await stepInventory({ ...stepBase(), inventory: inventory() }, tenant_id, termination_id);
+  await stepInventory({ ...stepBase(), inventory: inventory(), agentState: agentState() }, tenant_id, termination_id);
   return { step: 'inventory', ok: true };
 });

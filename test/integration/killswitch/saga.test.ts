@@ -15,6 +15,9 @@ import { actionsDeps } from '../../../lambdas/actions/adapters/deps.js';
 import { ActionService } from '../../../lambdas/actions/core/service.js';
 import { ConflictError } from '../../../lambdas/shared/errors.js';
 import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { CachedAgentState, SvidError, SvidVerifier } from '../../../lambdas/identity/core/verify.js';
+import { DynamoAgentStateStore } from '../../../lambdas/identity/adapters/dynamo-identity-store.js';
 import { admin, auditor, killEndpoint, killSwitchHarness, until, type KillSwitchHarness } from './harness.js';
 
 let h: KillSwitchHarness;
@@ -253,5 +256,62 @@ describe('Termination during a pending approval', () => {
     const action = await service.get({ tenantId: tenant }, held.action.action_id);
     expect(action.status).not.toBe('executed');
     expect(action.status).toBe('cancelled');
+  }, 60_000);
+});
+
+describe('A terminated agent’s cached SVID', () => {
+  it('verifies before the terminate call and is refused by the verifier right after it', async () => {
+    // Arrange: an SVID the agent holds, and the verifier every ARX function uses (DRL + credential state, 1 s window)
+    const tenant = tenantName();
+    const agent = await register(tenant);
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const now = Math.floor(Date.now() / 1000);
+    const svid = await new SignJWT({ owner_sub: 'owner-1', gen: 1 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
+      .setIssuer(`https://arx.test/tenants/${tenant}`)
+      .setSubject(agent.spiffe_id)
+      .setAudience('arx')
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 900)
+      .setJti(newId('jti'))
+      .sign(privateKey);
+    const verifier = new SvidVerifier({
+      issuerBase: 'https://arx.test',
+      fetchJwks: async () => ({ keys: [jwk] }),
+      revocation: new CachedRevocationChecker(new DynamoRevocationList(h.env.ARX_REVOCATION_TABLE!), systemClock, 1000),
+      agentState: new CachedAgentState(new DynamoAgentStateStore(h.env.ARX_CONTROL_TABLE!), systemClock),
+      clock: systemClock,
+    });
+    expect((await verifier.verify(svid, { audience: 'arx' })).agentId).toBe(agent.agent_id);
+
+    // Act
+    const r = await h.call('POST', `/v1/agents/${agent.agent_id}/terminate`, '/v1/agents/{id}/terminate', { id: agent.agent_id }, admin(tenant), { reason: 'stolen token' });
+    expect(r.status).toBe(202);
+
+    // Assert: within the verifier's 1 s staleness window the same token stops verifying
+    const refused = await until(async () => {
+      try {
+        await verifier.verify(svid, { audience: 'arx' });
+        return null;
+      } catch (e) {
+        return e as SvidError;
+      }
+    }, 3000);
+    expect(refused).toBeInstanceOf(SvidError);
+    expect(refused.reason).toBe('revoked');
+    // and a verifier without any cache refuses it at once
+    const cold = new SvidVerifier({
+      issuerBase: 'https://arx.test',
+      fetchJwks: async () => ({ keys: [jwk] }),
+      revocation: new CachedRevocationChecker(new DynamoRevocationList(h.env.ARX_REVOCATION_TABLE!), systemClock, 1000),
+      agentState: new CachedAgentState(new DynamoAgentStateStore(h.env.ARX_CONTROL_TABLE!), systemClock),
+      clock: systemClock,
+    });
+    await expect(cold.verify(svid, { audience: 'arx' })).rejects.toMatchObject({ reason: 'revoked' });
+    const state = await new DynamoAgentStateStore(h.env.ARX_CONTROL_TABLE!).get(tenant, agent.agent_id);
+    expect(state?.status).toBe('terminated');
+    await final(tenant, r.json.termination_id);
   }, 60_000);
 });
