@@ -5,6 +5,7 @@ import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
 import { createDecisionPoint } from '../../policy/pdp.js';
 import { createAuditSink } from '../../audit/sink.js';
+import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import { CONNECTORS } from '../connectors/index.js';
 import type { CredentialBroker } from '../core/model.js';
 import type { DecisionPoint } from '../../shared/ports.js';
@@ -16,25 +17,9 @@ import { ChannelNotifier } from './notifiers.js';
 import { SecretsManagerStore } from './secrets.js';
 import { slackUserEmail } from './slack-users.js';
 
-/**
- * The identity capability's credential broker, loaded when it is deployed in this bundle;
- * otherwise every AWS connector call fails closed (no standing credentials are ever used).
- */
-const brokerModule = './../../identity/broker.js';
-let brokerPromise: Promise<CredentialBroker> | undefined;
-async function loadBroker(): Promise<CredentialBroker> {
-  try {
-    const mod = (await import(brokerModule)) as { createCredentialBroker?: () => CredentialBroker };
-    if (mod.createCredentialBroker) return mod.createCredentialBroker();
-  } catch (e) {
-    logger.warn('credential broker unavailable', { error_name: (e as Error).name });
-  }
-  return {
-    awsCredentials: () => Promise.reject(new Error('no credential broker is deployed')),
-  };
-}
+/** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
 const lazyBroker: CredentialBroker = {
-  awsCredentials: async (req) => (await (brokerPromise ??= loadBroker())).awsCredentials(req),
+  awsCredentials: (req) => credentialBrokerFromEnv().awsCredentials(req),
 };
 
 /** The in-process PDP, built on first use (a build failure is a PDP error: the action is forbidden). */
@@ -61,7 +46,7 @@ export const actionsDeps = lazyConfig(() => {
     configs: store,
     secrets,
     credentials: lazyBroker,
-    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api' }),
+    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api', ...(process.env.ARX_PUBLIC_API_URL ? { publicUrl: process.env.ARX_PUBLIC_API_URL } : {}) }),
     clock,
     log,
   };

@@ -23,8 +23,8 @@ export const CHANNEL_SCHEMAS = {
     config: z.strictObject({
       from: z.email(),
       to: z.array(z.email()).min(1).max(50),
-      /** Public base URL of the ARX API, for the approve/deny links. */
-      public_url: z.url({ protocol: /^https?$/ }),
+      /** Public base URL of the ARX API, for the approve/deny links. @default ARX_PUBLIC_API_URL */
+      public_url: z.url({ protocol: /^https?$/ }).optional(),
       /** @default 3600 (capped by the approval deadline) */
       link_ttl_seconds: z.number().int().min(60).max(7 * 86400).optional(),
     }),
@@ -81,6 +81,8 @@ export interface NotifierDeps {
   /** @default https://slack.com/api (ARX_SLACK_API_BASE) */
   readonly slackApiBase?: string;
   readonly ses?: SESv2Client;
+  /** Public base URL of the API (ARX_PUBLIC_API_URL), when a channel config names none. */
+  readonly publicUrl?: string;
 }
 
 /**
@@ -157,7 +159,9 @@ export class ChannelNotifier implements ApprovalNotifier {
     const recipients = to?.length ? to : cfg.data.to;
     const now = this.d.clock.now();
     const exp = Math.min(Math.floor(Date.parse(a.expires_at) / 1000), Math.floor(now.getTime() / 1000) + (cfg.data.link_ttl_seconds ?? 3600));
-    const base = cfg.data.public_url.replace(/\/$/, '');
+    const publicUrl = cfg.data.public_url ?? this.d.publicUrl;
+    if (!publicUrl) throw new Error('email channel has no public_url and ARX_PUBLIC_API_URL is unset');
+    const base = publicUrl.replace(/\/$/, '');
     this.ses ??= this.d.ses ?? new SESv2Client({});
     for (const r of recipients) {
       const link = (d: 'approve' | 'deny') =>
@@ -192,7 +196,7 @@ export class ChannelNotifier implements ApprovalNotifier {
     const body = JSON.stringify({
       type,
       approval: approvalView(a),
-      ...(cfg.data.public_url ? { decision_url: `${cfg.data.public_url.replace(/\/$/, '')}/v1/approvals/webhook/callback` } : {}),
+      ...((cfg.data.public_url ?? this.d.publicUrl) ? { decision_url: `${(cfg.data.public_url ?? this.d.publicUrl)!.replace(/\/$/, '')}/v1/approvals/webhook/callback` } : {}),
     });
     const res = await this.fetch(cfg.data.url, {
       method: 'POST',
