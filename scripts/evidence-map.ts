@@ -18,13 +18,15 @@ import { CONTROL_TITLES, FRAMEWORKS, MAPPING, parseTag } from '../lambdas/audit/
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOTS = ['lambdas', 'layers', 'sdk', 'cli', 'local'];
-const ANNOTATION = /\/\/\s*control:\s*(.+)$/;
+const ANNOTATION = /^\s*\/\/\s*control:\s*(.+)$/;
 
 export interface Annotation {
   readonly tag: string;
   readonly file: string;
   readonly start: number;
   readonly end: number;
+  /** Set for attributions derived from an event-type literal at an AuditSink call site. */
+  readonly event_type?: string;
 }
 
 function walk(dir: string): string[] {
@@ -58,6 +60,32 @@ export function scan(text: string, file: string): Annotation[] {
   return out;
 }
 
+const EVENT_TYPE_LITERAL = /['"]((?:policy\.decision|decision\.[a-z_]+|operation\.[a-z_]+|identity\.[a-z_.]+|bundle\.[a-z_]+|agent\.terminated[a-z_.]*|connector\.[a-z_]+))['"]/g;
+
+function typeMatches(pattern: string, type: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return type.startsWith(pattern.slice(0, -1));
+  return pattern === type;
+}
+
+/**
+ * Derived attribution: in files that write to the AuditSink (`.record(` beside `audit`), every
+ * event-type literal is a code path producing evidence for the controls its rules map to.
+ */
+export function scanEventTypes(text: string, file: string): Annotation[] {
+  if (!/\.record\(/.test(text) || !/audit/i.test(text)) return [];
+  const out: Annotation[] = [];
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(EVENT_TYPE_LITERAL)) {
+      const type = m[1]!;
+      const tags = new Set(MAPPING.filter((r) => r.event_type !== '*' && typeMatches(r.event_type, type)).flatMap((r) => r.controls));
+      for (const rule of MAPPING.filter((r) => r.event_type === '*')) for (const c of rule.controls) tags.add(c);
+      for (const tag of tags) out.push({ tag, file, start: i + 1, end: i + 1, event_type: type });
+    }
+  });
+  return out;
+}
+
 function commit(): string {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -67,8 +95,11 @@ function commit(): string {
 }
 
 export function buildEvidenceMap(sha = commit()) {
-  const annotations = ROOTS.flatMap((r) => walk(join(root, r))).flatMap((f) => scan(readFileSync(f, 'utf8'), relative(root, f)));
-  const unknown = annotations.filter((a) => !parseTag(a.tag) || !MAPPING.some((r) => r.controls.includes(a.tag)));
+  const files = ROOTS.flatMap((r) => walk(join(root, r))).map((f) => ({ rel: relative(root, f), text: readFileSync(f, 'utf8') }));
+  const explicit = files.flatMap((f) => scan(f.text, f.rel));
+  const derived = files.filter((f) => !f.rel.startsWith('lambdas/audit/')).flatMap((f) => scanEventTypes(f.text, f.rel));
+  const annotations = [...explicit, ...derived];
+  const unknown = explicit.filter((a) => !parseTag(a.tag) || !MAPPING.some((r) => r.controls.includes(a.tag)));
   const controls: Record<string, { title: string; rules: string[]; source_attribution: string[] }> = {};
   for (const rule of MAPPING) {
     for (const tag of rule.controls) {
@@ -78,7 +109,8 @@ export function buildEvidenceMap(sha = commit()) {
   }
   for (const a of annotations) {
     const c = controls[a.tag];
-    if (c) c.source_attribution.push(`${a.file}:${a.start}-${a.end}@${sha}`);
+    const ref = `${a.file}:${a.start}-${a.end}@${sha}${a.event_type ? ` (${a.event_type})` : ''}`;
+    if (c && !c.source_attribution.includes(ref)) c.source_attribution.push(ref);
   }
   return {
     map: {

@@ -31,6 +31,7 @@ const actionMatches = (pattern: string, action: string): boolean => {
  * of `action` whose execution time lies in [from, to), there must be a `decision.approved` event
  * with the same correlation id that occurred no later than the execution.
  */
+// control: eu_ai_act:Art.14, soc2_2017:CC8.1, eu_ai_act:Art.17
 export function approvalCoverage(
   events: readonly AuditEvent[],
   q: { action: string; label?: string; from: string; to: string; period?: string },

@@ -54,6 +54,7 @@ export function isSensitiveKey(key: string): boolean {
  * @example
  * redact({ params: { email: 'a@b.c', id: 'u1' } }) // → { value: { params: { email: '[REDACTED]', id: 'u1' } }, fields: ['params.email'] }
  */
+// control: owasp_nhi_top10_2025:NHI2, eu_ai_act:Art.10
 export function redact(payload: unknown): { value: unknown; fields: string[] } {
   const fields: string[] = [];
   const walk = (v: unknown, path: string): unknown => {

@@ -35,6 +35,7 @@ export class AuditRecorder implements AuditSink {
     const eventId = newId('aev', now);
     try {
       const { event, redactedPayload } = buildAuditEvent(input, eventId, now);
+      // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8, eu_ai_act:Art.26
       const enc = await this.deps.cipher.encrypt(input.tenant_id, eventId, Buffer.from(canonicalJson(input.payload), 'utf8'));
       await this.deps.store.putEvent(event, redactedPayload, enc);
       return { event };

@@ -64,6 +64,7 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
 
     const sealedAt = deps.clock.now();
     const kid = await deps.signer.activeKid(tenantId);
+    // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8
     const s = sealBlock({ tenantId, prev: chain, events: pending, sealedAt, kid });
     const sig = await deps.signer.sign(tenantId, headBytes(s.head));
     if (sig.kid !== kid) throw new Error('tenant signing key rotated during sealing; retry next tick');
