@@ -109,8 +109,10 @@ export function parseTokenForm(raw: string, meta: TokenRequestMeta): Record<stri
     throw new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
   }
   const out: Record<string, string> = {};
+  const seen = new Set<string>();
   for (const [k, v] of new URLSearchParams(raw)) {
-    if (Object.prototype.hasOwnProperty.call(out, k)) throw new OAuthError('invalid_request', `parameter ${k} is repeated`);
+    if (seen.has(k)) throw new OAuthError('invalid_request', 'a parameter is repeated');
+    seen.add(k);
     if (KNOWN_PARAMS.has(k)) out[k] = v;
   }
   return out;
