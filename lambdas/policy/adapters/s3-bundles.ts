@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../../shared/aws.js';
-import type { LiveManifest, SignedBundle } from '../core/bundle.js';
+import { decodeBundle, encodeBundle, splitBundle, type LiveManifest, type SignedBundle } from '../core/bundle.js';
 import type { BundleRepository } from '../core/service.js';
 import type { BundleSource } from '../core/decision-point.js';
 
@@ -39,7 +39,7 @@ export class S3BundleStore implements BundleRepository, BundleSource {
     const key = this.keyOf(bundle.tenant_id, bundle.bundle_id);
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(bundle), ContentType: 'application/json', IfNoneMatch: '*' }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: encodeBundle(bundle), ContentType: 'application/x-arx-bundle', IfNoneMatch: '*' }),
       );
     } catch (e) {
       const s = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -50,12 +50,18 @@ export class S3BundleStore implements BundleRepository, BundleSource {
   }
 
   async get(tenantId: string, bundleId: string): Promise<SignedBundle | null> {
-    const raw = await this.getJson(this.keyOf(tenantId, bundleId));
-    return raw as SignedBundle | null;
+    const text = await this.getText(this.keyOf(tenantId, bundleId));
+    if (text === null) return null;
+    try {
+      return decodeBundle(text);
+    } catch {
+      return null;
+    }
   }
 
   async getLive(tenantId: string): Promise<LiveManifest | null> {
-    return (await this.getJson(this.liveKey(tenantId))) as LiveManifest | null;
+    const text = await this.getText(this.liveKey(tenantId));
+    return text === null ? null : (JSON.parse(text) as LiveManifest);
   }
 
   async putLive(manifest: LiveManifest): Promise<void> {
@@ -64,7 +70,7 @@ export class S3BundleStore implements BundleRepository, BundleSource {
     );
   }
 
-  async fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: unknown }> {
+  async fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }> {
     let body: string;
     let newTag: string;
     try {
@@ -79,16 +85,17 @@ export class S3BundleStore implements BundleRepository, BundleSource {
     }
     const manifest = JSON.parse(body) as LiveManifest;
     if (manifest.tenant_id !== tenantId || typeof manifest.key !== 'string') throw new Error('live manifest is malformed');
-    const bundle = await this.getJson(manifest.key);
-    if (!bundle) throw new Error(`live bundle ${manifest.bundle_id} is missing`);
-    if ((bundle as SignedBundle).digest !== manifest.digest) throw new Error('live bundle digest differs from the manifest');
+    if (!manifest.key.startsWith(`tenants/${encodeURIComponent(tenantId)}/bundles/`)) throw new Error('live manifest points outside the tenant');
+    const bundle = await this.getText(manifest.key);
+    if (bundle === null) throw new Error(`live bundle ${manifest.bundle_id} is missing`);
+    if (splitBundle(bundle).header.digest !== manifest.digest) throw new Error('live bundle digest differs from the manifest');
     return { status: 'ok', etag: newTag, bundle };
   }
 
-  private async getJson(key: string): Promise<unknown | null> {
+  private async getText(key: string): Promise<string | null> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await r.Body!.transformToString());
+      return await r.Body!.transformToString();
     } catch (e) {
       if (isMissing(e)) return null;
       throw e;

@@ -20,7 +20,7 @@ export interface BloomJson {
 function positions(m: number, k: number, item: string): number[] {
   const d = createHash('sha256').update(item).digest();
   const h1 = d.readUInt32BE(0);
-  const h2 = d.readUInt32BE(4) | 1;
+  const h2 = (d.readUInt32BE(4) | 1) >>> 0; // odd, unsigned (a bare `|` would go negative)
   const out: number[] = [];
   for (let i = 0; i < k; i++) out.push(Number((BigInt(h1) + BigInt(i) * BigInt(h2)) % BigInt(m)));
   return out;

@@ -1,10 +1,15 @@
 /**
  * Policy bundles: compiled, strictly validated, content-addressed and signed.
  *
- * A bundle is immutable once stored. `digest` is SHA-256 over the canonical JSON of the content
- * (everything but `digest` and `signature`); the tenant's key signs the digest string.
+ * A bundle is immutable once stored. It is stored as two lines: a small JSON header
+ * `{format, digest, signature}` and the content JSON. `digest` is SHA-256 over the exact content
+ * bytes (so a PDP hashes what it parses, without re-serialising), and the tenant's key signs the
+ * digest string.
  */
 import { canonicalJson, sha256Hex } from '../../shared/ids.js';
+
+/** First line of a stored bundle: `{"format":"arx-bundle/1","digest":…,"signature":…}`; the content follows. */
+export const BUNDLE_ENVELOPE = 'arx-bundle/1';
 import { cedar, messages, type EntityJson } from './cedar.js';
 import { indexPolicies, PolicyParseError, type IndexedPolicy } from './engine.js';
 import { compileYamlPolicy, YamlPolicyError, type RiskPolicy } from './yaml-policy.js';
@@ -66,8 +71,29 @@ export interface BundleProblem {
 
 export type CompileOutcome = { readonly ok: true; readonly content: BundleContent } | { readonly ok: false; readonly errors: readonly BundleProblem[] };
 
+/** Digest of the content as `encodeBundle` writes it (JSON.stringify in the content's key order). */
 export function digestOf(content: BundleContent): string {
-  return `sha256:${sha256Hex(canonicalJson(content))}`;
+  return `sha256:${sha256Hex(JSON.stringify(content))}`;
+}
+
+/** Serialises a bundle for storage: header line, then the content bytes the digest covers. */
+export function encodeBundle(b: SignedBundle): string {
+  return `${JSON.stringify({ format: BUNDLE_ENVELOPE, digest: b.digest, signature: b.signature })}\n${JSON.stringify(contentOf(b))}`;
+}
+
+/** Splits a stored bundle into its parsed header and its raw content text. Throws on a malformed file. */
+export function splitBundle(text: string): { header: { format?: unknown; digest?: unknown; signature?: unknown }; contentText: string } {
+  const nl = text.indexOf('\n');
+  if (nl < 0) throw new Error('bundle is malformed');
+  const header = JSON.parse(text.slice(0, nl)) as { format?: unknown; digest?: unknown; signature?: unknown };
+  if (!header || typeof header !== 'object') throw new Error('bundle is malformed');
+  return { header, contentText: text.slice(nl + 1) };
+}
+
+/** Parses a stored bundle without verifying it (authoring reads: diff, listing). */
+export function decodeBundle(text: string): SignedBundle {
+  const { header, contentText } = splitBundle(text);
+  return { ...(JSON.parse(contentText) as BundleContent), digest: header.digest as string, signature: header.signature as BundleSignature };
 }
 
 /** Splits a signed bundle into its content (what the digest covers). */

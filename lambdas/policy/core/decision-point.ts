@@ -9,9 +9,9 @@ import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode, 
 import { verifyBundle, type BundleSigner } from './signing.js';
 import { contentOf } from './bundle.js';
 
-/** Port: where live bundles come from (S3 manifest + bundle object, conditional on the manifest ETag). */
+/** Port: where live bundles come from (S3 manifest + bundle object text, conditional on the manifest ETag). */
 export interface BundleSource {
-  fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: unknown }>;
+  fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }>;
 }
 
 /** Port: revocation status with a bounded staleness window (CachedRevocationChecker). */

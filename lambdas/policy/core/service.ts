@@ -8,7 +8,7 @@ import type { Decision, DecisionRequest } from '../../shared/ports.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
 import { compileBundle, contentOf, diffBundles, digestOf, type BundleDiff, type BundleInput, type LiveManifest, type SignedBundle } from './bundle.js';
-import type { BundleSigner } from './signing.js';
+import { verifyBundle, type BundleSigner } from './signing.js';
 import type { DecisionRecorder } from './decision-point.js';
 
 export interface BundleRepository {
@@ -90,10 +90,9 @@ export class PolicyService {
   async promote(tenantId: string, bundleId: string, actor: string, trace: { correlation_id: string; trace_id: string }): Promise<{ live_bundle_id: string; version: number }> {
     const b = await this.d.repo.get(tenantId, bundleId);
     if (!b) throw new NotFoundError(`bundle ${bundleId} not found`);
-    const digest = digestOf(contentOf(b));
-    if (digest !== b.digest || !(await this.d.signer.verify(tenantId, digest, b.signature))) {
-      throw new ValidationError(`bundle ${bundleId} fails signature verification and cannot be promoted`);
-    }
+    const v = await verifyBundle(b, tenantId, this.d.signer);
+    if (!v.ok) throw new ValidationError(`bundle ${bundleId} cannot be promoted: ${v.reason}`);
+    const digest = v.bundle.digest;
     const manifest: LiveManifest = {
       tenant_id: tenantId,
       bundle_id: bundleId,

@@ -12,6 +12,7 @@ import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '
 import { PolicyService, EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { BloomFilter, bloomItem } from '../../../lambdas/policy/core/bloom.js';
+import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { policyResources, revocationEntry } from './fixtures.js';
 
 const YAML = `
@@ -85,7 +86,7 @@ describe('policy adapters against the emulator', () => {
     await expect(service.promote(`${tenant}-other`, a.bundle_id, 'x', { correlation_id: 'c', trace_id: 't' })).rejects.toMatchObject({ status: 404 });
     const b = (await store.get(tenant, a.bundle_id))!;
     const forged = { ...b, bundle_id: 'pb_forged', policies: b.policies.map((p) => ({ ...p, text: p.text.replace('permit', 'permit') })), risk: [] };
-    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: JSON.stringify(forged) }));
+    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: encodeBundle(forged) }));
     await expect(service.promote(tenant, 'pb_forged', 'x', { correlation_id: 'c', trace_id: 't' })).rejects.toBeInstanceOf(ValidationError);
   });
 

@@ -10,7 +10,7 @@ import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
 import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { PolicyService } from '../../../lambdas/policy/core/service.js';
-import { digestOf, contentOf } from '../../../lambdas/policy/core/bundle.js';
+import { digestOf, contentOf, encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { ExtensionDecisionPoint } from '../../../layers/pdp-extension/src/client.js';
 import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
 import { FakeExtensionsApi } from './fake-extensions-api.js';
@@ -130,7 +130,7 @@ describe('PDP extension process', () => {
     const forged = { ...good, bundle_id: 'pb_forged', version: 999, risk: [] };
     const content = contentOf(forged);
     const tampered = { ...forged, digest: digestOf(content) }; // digest recomputed, signature left as is
-    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: JSON.stringify(tampered) }));
+    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: encodeBundle(tampered) }));
     await s3Client().send(
       new PutObjectCommand({
         Bucket: r.bucket,

@@ -77,3 +77,14 @@ describe('diffBundles', () => {
     expect(diffBundles(b, a).removed.map((p) => p.id)).toEqual(['p3']);
   });
 });
+
+describe('BloomFilter', () => {
+  it('has no false negatives and few false positives over many ids', async () => {
+    const { buildBloom } = await import('../../../lambdas/policy/core/bloom.js');
+    const ids = Array.from({ length: 2000 }, (_, i) => `t|agt_${i}`);
+    const f = new BloomFilter(buildBloom(ids));
+    expect(ids.every((id) => f.mightContain(id))).toBe(true);
+    const fp = Array.from({ length: 2000 }, (_, i) => `t|other_${i}`).filter((id) => f.mightContain(id)).length;
+    expect(fp).toBeLessThan(60);
+  });
+});

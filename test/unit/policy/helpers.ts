@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import type { BundleSignature } from '../../../lambdas/policy/core/bundle.js';
+import { encodeBundle, type BundleSignature, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import type { BundleSigner } from '../../../lambdas/policy/core/signing.js';
 import type { BundleSource } from '../../../lambdas/policy/core/decision-point.js';
 
@@ -29,12 +29,13 @@ export class LocalSigner implements BundleSigner {
 
 /** A live-bundle source in memory with ETags, counting fetches. */
 export class MemorySource implements BundleSource {
-  private bundles = new Map<string, { etag: string; bundle: unknown }>();
+  private bundles = new Map<string, { etag: string; bundle: string }>();
   fetches = 0;
   failing = false;
   private n = 0;
-  set(tenantId: string, bundle: unknown): void {
-    this.bundles.set(tenantId, { etag: `"e${++this.n}"`, bundle });
+  /** Stores the bundle as its stored text (objects are encoded as S3 would hold them). */
+  set(tenantId: string, bundle: SignedBundle | string): void {
+    this.bundles.set(tenantId, { etag: `"e${++this.n}"`, bundle: typeof bundle === 'string' ? bundle : encodeBundle(bundle) });
   }
   async fetchLive(tenantId: string, etag: string | null) {
     this.fetches++;
@@ -42,7 +43,7 @@ export class MemorySource implements BundleSource {
     const b = this.bundles.get(tenantId);
     if (!b) return { status: 'none' as const };
     if (b.etag === etag) return { status: 'not-modified' as const };
-    return { status: 'ok' as const, etag: b.etag, bundle: structuredClone(b.bundle) };
+    return { status: 'ok' as const, etag: b.etag, bundle: b.bundle };
   }
 }
 

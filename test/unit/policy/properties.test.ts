@@ -13,13 +13,18 @@ const ENTITIES = [0, 1, 2, 3].map((i) => ({ uid: { type: 'Agent', id: `a${i}` },
 const ACTIONS = ['okta:users:read', 'okta:users:deactivate', 'github:repos:write'];
 
 /** Random policies over a small vocabulary; some conditions overflow at runtime (Cedar errors). */
-const policyArb = fc.record({
+const policyArb: fc.Arbitrary<P> = fc.record({
   effect: fc.constantFrom('permit', 'forbid'),
   principal: fc.constantFrom('principal', 'principal == Agent::"a1"', 'principal in Group::"g0"', 'principal is Agent'),
   action: fc.constantFrom('action', ...ACTIONS.map((a) => `action == Action::"${a}"`)),
   cond: fc.constantFrom('', 'when { principal.level > 1 }', 'when { context.score < 50 }', 'unless { principal.platform == "okta" }', 'when { principal.level * 9223372036854775807 > 1 }'),
 });
-type P = typeof policyArb extends fc.Arbitrary<infer T> ? T : never;
+interface P {
+  effect: 'permit' | 'forbid';
+  principal: string;
+  action: string;
+  cond: string;
+}
 const text = (ps: P[]) => ps.map((p, i) => `@id("p${i}") ${p.effect}(${p.principal}, ${p.action}, resource) ${p.cond};`).join('\n');
 
 function bundle(ps: P[]): BundleContent {
@@ -92,7 +97,7 @@ describe('PDP invariants (property tests)', () => {
         const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => 'clear' }, clock: new ManualClock() });
         source.set('t1', good);
         expect((await pdp.decide({ tenantId: 't1', principal: { type: 'Agent', id: 'a' }, action: 'okta:users:deactivate' })).approval).toBe('hitl');
-        let bad = (await corruptions[which]!(next)) as SignedBundle;
+        let bad = (await corruptions[which]!(next)) as SignedBundle; // encoded by MemorySource
         if (which === 0 && byte % 2 === 0) {
           // also: flip one byte of a valid signature
           const sig = Buffer.from(next.signature.sig, 'base64');
