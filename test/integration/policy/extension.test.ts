@@ -14,6 +14,10 @@ import { digestOf, contentOf, encodeBundle } from '../../../lambdas/policy/core/
 import { ExtensionDecisionPoint } from '../../../layers/pdp-extension/src/client.js';
 import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
 import { FakeExtensionsApi } from './fake-extensions-api.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildLayer } from '../../../layers/pdp-extension/build.js';
 import { policyResources, revocationEntry } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
@@ -68,8 +72,11 @@ describe('PDP extension process', () => {
     await service.promote(tenant, v1.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     const runtimeApi = await api.start();
     port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'layers/pdp-extension/src/main.ts'], {
-      cwd: process.cwd(),
+    // the layer exactly as deployed: esbuild bundle + cedar-wasm, run by plain node
+    const layer = mkdtempSync(join(tmpdir(), 'arx-pdp-layer-'));
+    await buildLayer(layer);
+    child = spawn(process.execPath, [join(layer, 'arx-pdp', 'index.mjs')], {
+      cwd: layer,
       env: {
         ...process.env,
         AWS_LAMBDA_RUNTIME_API: runtimeApi,

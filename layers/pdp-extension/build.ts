@@ -1,0 +1,61 @@
+/**
+ * Builds the PDP extension layer:
+ *
+ *   <out>/extensions/arx-pdp                  launcher (Lambda starts every file in /opt/extensions)
+ *   <out>/arx-pdp/index.mjs                   esbuild ESM bundle of src/main.ts (AWS SDK included)
+ *   <out>/arx-pdp/node_modules/@cedar-policy/cedar-wasm   the wasm package (loads its .wasm file)
+ *
+ * Used by lib/policy.ts (CDK asset bundling) and by the PDP bench's memory measurement.
+ */
+import { build } from 'esbuild';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = join(here, '..', '..');
+const ESM_REQUIRE_BANNER = "import { createRequire as __arxCreateRequire } from 'module';const require = __arxCreateRequire(import.meta.url);";
+
+export const LAUNCHER = `#!/bin/bash
+# ARX PDP extension: external Lambda extension (registers through the Extensions API).
+set -euo pipefail
+NODE_BIN="$(command -v node || echo /var/lang/bin/node)"
+exec "$NODE_BIN" /opt/arx-pdp/index.mjs
+`;
+
+/** Bundles one entry of the extension into `<outDir>/arx-pdp/<name>.mjs` beside cedar-wasm. */
+export async function bundleEntry(entry: string, outDir: string, name = 'index'): Promise<string> {
+  const outfile = join(outDir, 'arx-pdp', `${name}.mjs`);
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    outfile,
+    external: ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'error',
+  });
+  const wasmSrc = join(PROJECT_ROOT, 'node_modules', '@cedar-policy', 'cedar-wasm');
+  const wasmDst = join(outDir, 'arx-pdp', 'node_modules', '@cedar-policy', 'cedar-wasm');
+  mkdirSync(wasmDst, { recursive: true });
+  cpSync(join(wasmSrc, 'package.json'), join(wasmDst, 'package.json'));
+  cpSync(join(wasmSrc, 'nodejs'), join(wasmDst, 'nodejs'), { recursive: true });
+  return outfile;
+}
+
+/** Writes the complete layer into `outDir`. */
+export async function buildLayer(outDir: string): Promise<void> {
+  await bundleEntry(join(here, 'src', 'main.ts'), outDir);
+  mkdirSync(join(outDir, 'extensions'), { recursive: true });
+  writeFileSync(join(outDir, 'extensions', 'arx-pdp'), LAUNCHER);
+  chmodSync(join(outDir, 'extensions', 'arx-pdp'), 0o755);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = process.argv[2] ?? join(PROJECT_ROOT, 'cdk.out', 'pdp-layer');
+  buildLayer(out).then(() => process.stdout.write(`layer written to ${out}\n`));
+}
