@@ -1,3 +1,4 @@
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -170,6 +171,11 @@ export interface ArxFunctionsProps {
   readonly projectRoot: string;
   /** The resource registry `bindResources` reads. */
   readonly registry: ResourceRegistry;
+  /**
+   * Encrypt the functions' log groups with a customer managed key (created here, rotation on).
+   * @default true
+   */
+  readonly encryptLogs?: boolean;
 }
 
 /**
@@ -180,15 +186,18 @@ export interface ArxFunctionsProps {
 export class ArxFunctions extends Construct {
   /** Functions by topology name. */
   readonly byName: ReadonlyMap<string, ArxFunction>;
+  /** The key encrypting every function log group (undefined when `encryptLogs` is false). */
+  readonly logsKey?: kms.Key;
   private readonly registry: ResourceRegistry;
   private bound = false;
 
   constructor(scope: Construct, id: string, props: ArxFunctionsProps) {
     super(scope, id);
     this.registry = props.registry;
+    if (props.encryptLogs ?? true) this.logsKey = logsKey(this);
     const map = new Map<string, ArxFunction>();
     for (const spec of props.functions) {
-      map.set(spec.name, new ArxFunction(this, pascal(spec.name), { spec, projectRoot: props.projectRoot }));
+      map.set(spec.name, new ArxFunction(this, pascal(spec.name), { spec, projectRoot: props.projectRoot, logEncryptionKey: this.logsKey }));
     }
     this.byName = map;
   }
@@ -218,6 +227,34 @@ export class ArxFunctions extends Construct {
       addIam5Acks(fn.role, acks);
     }
   }
+}
+
+/** A rotating symmetric key CloudWatch Logs may use for this account's and region's log groups. */
+function logsKey(scope: Construct): kms.Key {
+  const stack = Stack.of(scope);
+  const key = new kms.Key(scope, 'LogsKey', {
+    description: 'ARX function log groups',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }),
+  );
+  return key;
 }
 
 /** Adds IAM5 acknowledgements (deduplicated by appliesTo) to a role and its default policy. */

@@ -180,11 +180,16 @@ describe('ArxFunction', () => {
     }
   });
 
-  it('gives every function its own log group with one-month retention', () => {
+  it('gives every function its own log group with one-month retention, encrypted with the rotating logs key', () => {
+    const keyId = logicalId(stack.functions.logsKey);
+    expect(resources[keyId]!.Properties.EnableKeyRotation).toBe(true);
+    const logsStatement = resources[keyId]!.Properties.KeyPolicy.Statement.find((s: any) => JSON.stringify(s.Principal).includes('logs.'));
+    expect(logsStatement.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toBeDefined();
     for (const { props } of functionsByName().values()) {
       const lg = resources[props.LoggingConfig.LogGroup.Ref]!;
       expect(lg.Type).toBe('AWS::Logs::LogGroup');
       expect(lg.Properties.RetentionInDays).toBe(30);
+      expect(lg.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     }
   });
 
