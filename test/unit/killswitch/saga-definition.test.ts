@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { ArxFunctions, ResourceRegistry } from '../../../lib/bindings.js';
-import { KillSwitch, RetryBudgetError, resolveRetry, retryBudgetSeconds } from '../../../lib/kill-switch.js';
-import { PROJECT_ROOT } from '../../../lib/arx-stack.js';
-import { TOPOLOGY } from '../../../lambdas/topology.js';
+import { Duration } from 'aws-cdk-lib';
+import { RetryBudgetError, resolveRetry, retryBudgetSeconds } from '../../../lib/kill-switch.js';
+import { synthKillSwitch } from './definition.js';
 import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
 import { runAslLocally } from '../../../local/stepfunctions.js';
 
-/** Synthesises only the kill switch (its functions + saga) and returns the ASL with function names as FunctionName. */
-function synthDefinition(context: Record<string, unknown> = {}): { definition: any; template: Template } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new Stack(app, 'Ks');
-  const registry = new ResourceRegistry();
-  const functions = new ArxFunctions(stack, 'Fns', { functions: TOPOLOGY.functions.filter((f) => f.capability === 'killswitch'), projectRoot: PROJECT_ROOT, registry });
-  new KillSwitch(stack, 'KillSwitch', { registry, functions });
-  const template = Template.fromStack(stack);
-  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[];
-  const names = new Map<string, string>();
-  for (const [id, r] of Object.entries(template.findResources('AWS::Lambda::Function')) as [string, any][]) names.set(id, r.Properties.Environment.Variables.ARX_FUNCTION_NAME);
-  const parts = sm.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  const json = parts.map((p: any) => (typeof p === 'string' ? p : p.Ref === 'AWS::Partition' ? 'aws' : names.get(p['Fn::GetAtt'][0]))).join('');
-  return { definition: JSON.parse(json), template };
+function synthDefinition(context: Record<string, unknown> = {}) {
+  return synthKillSwitch(context);
 }
 
 function states(def: any): Record<string, any> {
