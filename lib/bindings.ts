@@ -43,7 +43,7 @@ const OBJECT_WILDCARD: Iam5Ack = {
   appliesTo: { regex: '/^Resource::<.+\\.Arn>\\/\\*$/g' },
   reason: 'S3 object actions apply to <bucket ARN>/* of the one named bucket; object keys are tenant-prefixed at runtime.',
 };
-const S3_ACTION_WILDCARDS: Iam5Ack[] = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'].map((a) => ({
+const S3_ACTION_WILDCARDS: Iam5Ack[] = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:Abort*'].map((a) => ({
   appliesTo: `Action::${a}`,
   reason: `${a} comes from the CDK S3 grant helper (read/put object families) and is scoped to one named bucket.`,
 }));
