@@ -5,6 +5,7 @@ import { slackSignature } from '../../../lambdas/actions/core/signing.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from './support.js';
+import { runDemo } from '../../../local/demo.js';
 
 const POLICY = `
 - name: okta-access-review
@@ -177,4 +178,16 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     expect((await call('GET', `/v1/actions/${r.actionId}`, { token: other })).status).toBe(404);
     expect((await call('GET', '/v1/actions/act_nope', { token: await arx.token() })).status).toBe(404);
   });
+
+  it("runs `npm run demo`'s access review: 3 actions, 2 autonomous, 1 approved", async () => {
+    const lines: string[] = [];
+    const auditor = await rt.idp.token({ sub: 'audrey', tenant: 'acme', roles: ['auditor'] });
+    const summary = await runDemo({ apiUrl: rt.url, tenantId: 'acme', tokens: { admin, approver, auditor } }, (l) => lines.push(l));
+    expect(summary).toBe('3 actions: 2 autonomous, 1 approved');
+    const text = lines.join('\n');
+    expect(text).toContain('"approver": "manager@example.com"');
+    expect(text).toContain('"policy": "okta-access-review"');
+    expect(text).toMatch(/approved in \d+\.\d s/);
+    expect(text).toContain('Okta status now DEPROVISIONED');
+  }, 90_000);
 });
