@@ -1,5 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { buildLayerSync } from '../layers/pdp-extension/build.js';
 import { Construct } from 'constructs';
 import type { AccessLogs } from './access-logs.js';
 import type { ArxFunctions, ResourceRegistry, SharedHandles } from './bindings.js';
@@ -27,6 +31,12 @@ export interface PolicyProps {
 export class Policy extends Construct {
   /** Versioned, S3-managed encryption, TLS only, public access blocked, access-logged. */
   readonly bundleBucket: s3.Bucket;
+  /**
+   * The PDP Lambda extension (external extension `arx-pdp`, nodejs22.x, ARM64 and x86_64) for
+   * agent functions: set ARX_TENANT_ID, ARX_BUNDLE_BUCKET, ARX_REVOCATION_TABLE,
+   * ARX_SIGNING_KEY_ARN on the function and grant it with `grantPdpExtension`.
+   */
+  readonly pdpLayer: lambda.LayerVersion;
   protected readonly functions: ArxFunctions;
   protected readonly shared: SharedHandles;
 
@@ -44,5 +54,32 @@ export class Policy extends Construct {
       ...props.accessLogs.forBucket('bundles'),
     });
     props.registry.registerBucket('bundleBucket', this.bundleBucket);
+
+    const layerDir = fileURLToPath(new URL('../layers/pdp-extension', import.meta.url));
+    this.pdpLayer = new lambda.LayerVersion(this, 'PdpExtension', {
+      description: 'ARX PDP extension: signed Cedar bundles + revocation deltas, decisions on localhost',
+      compatibleRuntimes: [lambda.Runtime.NODEJS_22_X],
+      compatibleArchitectures: [lambda.Architecture.ARM_64, lambda.Architecture.X86_64],
+      removalPolicy: RemovalPolicy.RETAIN,
+      code: lambda.Code.fromAsset(layerDir, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // esbuild runs locally; the image is only the fallback CDK requires to be named
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+          local: {
+            tryBundle(outputDir: string): boolean {
+              buildLayerSync(outputDir);
+              return true;
+            },
+          },
+        },
+      }),
+    });
+    new CfnOutput(this, 'PdpExtensionLayerArn', { value: this.pdpLayer.layerVersionArn, description: 'ARX PDP extension layer' });
+  }
+
+  /** Lets an agent function's role run the PDP extension: read bundles (live pointer + bundles). */
+  grantPdpExtension(grantee: iam.IGrantable): void {
+    this.bundleBucket.grantRead(grantee, 'tenants/*');
   }
 }

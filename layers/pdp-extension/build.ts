@@ -7,7 +7,7 @@
  *
  * Used by lib/policy.ts (CDK asset bundling) and by the PDP bench's memory measurement.
  */
-import { build } from 'esbuild';
+import { build, buildSync, type BuildOptions } from 'esbuild';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,36 +23,53 @@ NODE_BIN="$(command -v node || echo /var/lang/bin/node)"
 exec "$NODE_BIN" /opt/arx-pdp/index.mjs
 `;
 
-/** Bundles one entry of the extension into `<outDir>/arx-pdp/<name>.mjs` beside cedar-wasm. */
-export async function bundleEntry(entry: string, outDir: string, name = 'index'): Promise<string> {
-  const outfile = join(outDir, 'arx-pdp', `${name}.mjs`);
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    outfile,
-    external: ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*'],
-    banner: { js: ESM_REQUIRE_BANNER },
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'error',
-  });
+const options = (entry: string, outfile: string): BuildOptions => ({
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  outfile,
+  external: ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'error',
+});
+
+function copyWasm(outDir: string): void {
   const wasmSrc = join(PROJECT_ROOT, 'node_modules', '@cedar-policy', 'cedar-wasm');
   const wasmDst = join(outDir, 'arx-pdp', 'node_modules', '@cedar-policy', 'cedar-wasm');
   mkdirSync(wasmDst, { recursive: true });
   cpSync(join(wasmSrc, 'package.json'), join(wasmDst, 'package.json'));
   cpSync(join(wasmSrc, 'nodejs'), join(wasmDst, 'nodejs'), { recursive: true });
+}
+
+/** Bundles one entry of the extension into `<outDir>/arx-pdp/<name>.mjs` beside cedar-wasm. */
+export async function bundleEntry(entry: string, outDir: string, name = 'index'): Promise<string> {
+  const outfile = join(outDir, 'arx-pdp', `${name}.mjs`);
+  await build(options(entry, outfile));
+  copyWasm(outDir);
   return outfile;
+}
+
+function writeLauncher(outDir: string): void {
+  mkdirSync(join(outDir, 'extensions'), { recursive: true });
+  writeFileSync(join(outDir, 'extensions', 'arx-pdp'), LAUNCHER);
+  chmodSync(join(outDir, 'extensions', 'arx-pdp'), 0o755);
+}
+
+/** Synchronous build, for CDK local bundling (`ILocalBundling.tryBundle` must be synchronous). */
+export function buildLayerSync(outDir: string): void {
+  buildSync(options(join(here, 'src', 'main.ts'), join(outDir, 'arx-pdp', 'index.mjs')));
+  copyWasm(outDir);
+  writeLauncher(outDir);
 }
 
 /** Writes the complete layer into `outDir`. */
 export async function buildLayer(outDir: string): Promise<void> {
   await bundleEntry(join(here, 'src', 'main.ts'), outDir);
-  mkdirSync(join(outDir, 'extensions'), { recursive: true });
-  writeFileSync(join(outDir, 'extensions', 'arx-pdp'), LAUNCHER);
-  chmodSync(join(outDir, 'extensions', 'arx-pdp'), 0o755);
+  writeLauncher(outDir);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
