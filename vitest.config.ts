@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most suites wait on the emulator or on timers, not on the CPU: overlap them.
+    poolOptions: { forks: { minForks: 1, maxForks: 3 } },
     reporters: ['default'],
   },
 });

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { synthTemplate } from '../../lib/synth.js';
 import { freePort } from '../../local/moto.js';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
+import { testTemplate } from './template.js';
 
 /** Starts the local runtime on a free port with a unique emulator prefix (suites share one moto). */
 export async function startTestRuntime(env: Record<string, string> = {}): Promise<LocalRuntime> {
   const port = await freePort();
   return startLocalRuntime({
-    template: synthTemplate() as Parameters<typeof startLocalRuntime>[0]['template'],
+    template: testTemplate(),
     port,
     prefix: `t${randomBytes(4).toString('hex')}`,
     env,

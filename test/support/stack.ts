@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { synthTemplate } from '../../lib/synth.js';
 import { provisionFromTemplate, type ProvisionedStack } from '../../local/provision.js';
-
-type Template = Parameters<typeof provisionFromTemplate>[0];
+import { testTemplate } from './template.js';
 
 /**
  * Provisions the emulator from the synthesised template under a unique prefix and returns the
@@ -10,7 +8,7 @@ type Template = Parameters<typeof provisionFromTemplate>[0];
  * so adapter tests use exactly the tables, buckets and keys the stack defines.
  */
 export async function provisionTestStack(): Promise<{ env: Record<string, string>; stack: ProvisionedStack }> {
-  const template = synthTemplate() as Template;
+  const template = testTemplate();
   const stack = await provisionFromTemplate(template, { prefix: `t${randomBytes(4).toString('hex')}` });
   const env: Record<string, string> = {};
   for (const r of Object.values(template.Resources)) {
