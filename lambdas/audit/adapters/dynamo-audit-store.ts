@@ -11,7 +11,7 @@ import {
 import { encodeTime } from 'ulid';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ValidationError } from '../../shared/errors.js';
-import type { AuditEvent } from '../core/events.js';
+import { leafString, type AuditEvent } from '../core/events.js';
 import type { PackageRecord, PackageStore } from '../core/packages.js';
 import type {
   AuditStore,
@@ -21,6 +21,7 @@ import type {
   DestinationStore,
   EncryptedPayload,
   Page,
+  PendingEvent,
   StoredEvent,
 } from '../core/ports.js';
 
@@ -83,6 +84,8 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
       event_type: event.event_type,
       redacted_payload: redactedPayload,
       payload_enc: enc,
+      // Canonical leaf kept from write time so the sealer only hashes (the verifier recomputes it).
+      leaf: leafString(event),
     };
     if (event.agent_id) {
       item.gsi2pk = agentPk(t, event.agent_id);
@@ -170,8 +173,8 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     return out.slice(0, max);
   }
 
-  async pendingEvents(tenantId: string, limit: number): Promise<AuditEvent[]> {
-    const out: AuditEvent[] = [];
+  async pendingEvents(tenantId: string, limit: number): Promise<PendingEvent[]> {
+    const out: PendingEvent[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const r = await this.client.send(
@@ -184,7 +187,7 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
           Limit: Math.min(1000, limit - out.length),
         }),
       );
-      for (const it of r.Items ?? []) out.push(it.event as AuditEvent);
+      for (const it of r.Items ?? []) out.push({ event: it.event as AuditEvent, leaf: typeof it.leaf === 'string' ? it.leaf : null });
       start = r.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out;

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../shared/ids.js';
-import { leafData, type AuditEvent } from './events.js';
+import { leafData, leafString, type AuditEvent } from './events.js';
 import { LogView, hashLeaf, sha256Hasher, type Hasher } from './merkle.js';
 
 export const BLOCK_FORMAT = 'arx.audit.block.v1';
@@ -93,6 +93,12 @@ export interface SealInput {
   readonly sealedAt: Date;
   readonly kid: string;
   readonly hasher?: Hasher;
+  /**
+   * Canonical leaf strings of `events` (leafString), when the store kept them from write time;
+   * saves re-serialising. Precondition: leaves[i] === leafString(events[i]) — the verifier
+   * recomputes them from the events, so a mismatch fails verification, never passes silently.
+   */
+  readonly leaves?: readonly string[];
 }
 
 export interface SealedBlock {
@@ -113,7 +119,10 @@ export interface SealedBlock {
 export function sealBlock(input: SealInput): SealedBlock {
   if (input.events.length === 0) throw new Error('cannot seal an empty block');
   const h = input.hasher ?? sha256Hasher;
-  const leafHashes = input.events.map((e) => hashLeaf(leafData(e), h));
+  if (input.leaves && input.leaves.length !== input.events.length) throw new Error('leaves and events differ in length');
+  const leafHashes = input.leaves
+    ? input.leaves.map((l) => leafHashOfString(l, h))
+    : input.events.map((e) => leafHashOfString(leafString(e), h));
   const prevFrontier = input.prev.frontier.map((f) => Buffer.from(f, 'base64'));
   const view = new LogView(input.prev.tree_size, prevFrontier, leafHashes, h);
   const root = b64(view.root());
@@ -150,6 +159,13 @@ export function sealBlock(input: SealInput): SealedBlock {
     leafHashes,
     next: { height, head_hash: block_hash, tree_size: view.size, root, frontier: view.frontier().map(b64) },
   };
+}
+
+const LEAF0 = new Uint8Array([0]);
+/** H(0x00 || utf8(leaf)) without an intermediate Buffer for SHA-256. */
+function leafHashOfString(leaf: string, h: Hasher): Uint8Array {
+  if (h === sha256Hasher) return createHash('sha256').update(LEAF0).update(leaf, 'utf8').digest();
+  return hashLeaf(Buffer.from(leaf, 'utf8'), h);
 }
 
 /** Inclusion proof (RFC 9162) of the event at position `i` of `block` against the block's signed root. */

@@ -126,5 +126,41 @@ export function buildAuditEvent(
   return { event, redactedPayload: value };
 }
 
-/** Leaf data of an event in the chain. */
-export const leafData = (e: AuditEvent): Buffer => Buffer.from(canonicalJson(e), 'utf8');
+/** Every AuditEvent key, sorted: the canonical (RFC 8785-style) key order of the leaf. */
+const EVENT_KEYS = [
+  'action', 'agent_id', 'correlation_id', 'decision', 'event_id', 'event_type', 'evidence_tags', 'hash_of_full_payload',
+  'occurred_at', 'principal_spiffe_id', 'recorded_at', 'redacted_fields', 'target', 'tenant_id', 'trace_id',
+] as const;
+const EVENT_KEY_SET = new Set<string>(EVENT_KEYS);
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+
+/**
+ * Leaf data of an event in the chain: `canonicalJson(event)` as UTF-8. Events with exactly the
+ * AuditEvent shape take a hand-written serializer with the sorted key order (same bytes, several
+ * times faster on a 10,000-event block); anything else falls back to canonicalJson.
+ */
+export function leafString(e: AuditEvent): string {
+  const r = e as unknown as Record<string, unknown>;
+  const keys = Object.keys(r);
+  const fast =
+    keys.length === EVENT_KEYS.length &&
+    keys.every((k) => EVENT_KEY_SET.has(k)) &&
+    isStr(e.action) && isStrOrNull(e.agent_id) && isStr(e.correlation_id) && isStrOrNull(e.decision) && isStr(e.event_id) &&
+    isStr(e.event_type) && isStrArray(e.evidence_tags) && isStr(e.hash_of_full_payload) && isStr(e.occurred_at) &&
+    isStrOrNull(e.principal_spiffe_id) && isStr(e.recorded_at) && isStrArray(e.redacted_fields) && isStrOrNull(e.target) &&
+    isStr(e.tenant_id) && isStr(e.trace_id);
+  if (!fast) return canonicalJson(e);
+  const q = JSON.stringify;
+  return (
+    `{"action":${q(e.action)},"agent_id":${q(e.agent_id)},"correlation_id":${q(e.correlation_id)},"decision":${q(e.decision)},` +
+      `"event_id":${q(e.event_id)},"event_type":${q(e.event_type)},"evidence_tags":${q(e.evidence_tags)},` +
+      `"hash_of_full_payload":${q(e.hash_of_full_payload)},"occurred_at":${q(e.occurred_at)},"principal_spiffe_id":${q(e.principal_spiffe_id)},` +
+      `"recorded_at":${q(e.recorded_at)},"redacted_fields":${q(e.redacted_fields)},"target":${q(e.target)},"tenant_id":${q(e.tenant_id)},` +
+      `"trace_id":${q(e.trace_id)}}`
+  );
+}
+
+export const leafData = (e: AuditEvent): Buffer => Buffer.from(leafString(e), 'utf8');

@@ -16,7 +16,15 @@ import { createHash } from 'node:crypto';
 export interface Hasher {
   readonly size: number;
   digest(...parts: Uint8Array[]): Uint8Array;
+  /** Optional fast path for H(0x01 || left || right); must equal digest(0x01, left, right). */
+  node?(left: Uint8Array, right: Uint8Array): Uint8Array;
 }
+
+const LEAF_PREFIX = new Uint8Array([0x00]);
+const NODE_PREFIX = new Uint8Array([0x01]);
+
+// One 65-byte buffer per process: a single update() per node is markedly cheaper than three.
+const nodeBuf = Buffer.alloc(65, 0x01);
 
 export const sha256Hasher: Hasher = {
   size: 32,
@@ -25,10 +33,13 @@ export const sha256Hasher: Hasher = {
     for (const p of parts) h.update(p);
     return h.digest();
   },
+  node(left: Uint8Array, right: Uint8Array): Uint8Array {
+    if (left.length !== 32 || right.length !== 32) return this.digest(NODE_PREFIX, left, right);
+    nodeBuf.set(left, 1);
+    nodeBuf.set(right, 33);
+    return createHash('sha256').update(nodeBuf).digest();
+  },
 };
-
-const LEAF_PREFIX = new Uint8Array([0x00]);
-const NODE_PREFIX = new Uint8Array([0x01]);
 
 /** A proof is structurally invalid (wrong length, index outside the tree, bad sizes). */
 export class ProofError extends Error {
@@ -57,14 +68,19 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export const emptyRoot = (h: Hasher = sha256Hasher): Uint8Array => h.digest();
 export const hashLeaf = (data: Uint8Array, h: Hasher = sha256Hasher): Uint8Array => h.digest(LEAF_PREFIX, data);
-export const hashChildren = (l: Uint8Array, r: Uint8Array, h: Hasher = sha256Hasher): Uint8Array => h.digest(NODE_PREFIX, l, r);
+export const hashChildren = (l: Uint8Array, r: Uint8Array, h: Hasher = sha256Hasher): Uint8Array =>
+  h.node ? h.node(l, r) : h.digest(NODE_PREFIX, l, r);
 
 /** Largest power of two strictly less than n (n ≥ 2). */
 function splitPoint(n: number): number {
+  if (n <= 0x80000000) return 2 ** (31 - Math.clz32(n - 1));
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
 }
+
+/** Ranges at least this large are memoised (proofs and frontiers reuse them); smaller ones are cheap to recompute. */
+const MEMO_MIN = 64;
 
 /**
  * A view of a log of `size` leaves from which subtree hashes MTH(D[a:b]) can be computed.
@@ -75,7 +91,7 @@ function splitPoint(n: number): number {
  */
 export class LogView {
   readonly size: number;
-  private readonly peaks = new Map<string, Uint8Array>();
+  private readonly peaks = new Map<number, Uint8Array>();
   private readonly memo = new Map<number, Uint8Array>();
 
   constructor(
@@ -89,23 +105,29 @@ export class LogView {
     if (ranges.length !== frontier.length) {
       throw new ProofError(`frontier for size ${base} needs ${ranges.length} hashes, got ${frontier.length}`);
     }
-    ranges.forEach(([a, b], i) => this.peaks.set(`${a}:${b}`, frontier[i]!));
+    ranges.forEach(([a, b], i) => this.peaks.set(a * 0x100000000 + b, frontier[i]!));
   }
 
   /** MTH(D[a:b]). Precondition: 0 ≤ a < b ≤ size and [a,b) fully new or a peak of `base`. */
   hash(a: number, b: number): Uint8Array {
-    if (b <= this.base) {
-      const p = this.peaks.get(`${a}:${b}`);
-      if (p) return p;
-      if (b - a === 1) throw new ProofError(`leaf ${a} is before this view`);
+    const n = b - a;
+    if (a >= this.base) {
+      if (n === 1) return this.leaves[a - this.base]!;
+      if (n === 2) return hashChildren(this.leaves[a - this.base]!, this.leaves[a - this.base + 1]!, this.h);
     }
-    if (a >= this.base && b - a === 1) return this.leaves[a - this.base]!;
     const key = a * 0x100000000 + b;
-    const hit = this.memo.get(key);
-    if (hit) return hit;
-    const k = splitPoint(b - a);
+    if (b <= this.base) {
+      const p = this.peaks.get(key);
+      if (p) return p;
+      if (n === 1) throw new ProofError(`leaf ${a} is before this view`);
+    }
+    if (n >= MEMO_MIN) {
+      const hit = this.memo.get(key);
+      if (hit) return hit;
+    }
+    const k = splitPoint(n);
     const out = hashChildren(this.hash(a, a + k), this.hash(a + k, b), this.h);
-    if (b - a > 2) this.memo.set(key, out);
+    if (n >= MEMO_MIN) this.memo.set(key, out);
     return out;
   }
 

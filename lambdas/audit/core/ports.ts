@@ -61,6 +61,11 @@ export interface StoredEvent {
   readonly leaf_index: number | null;
 }
 
+export interface PendingEvent {
+  readonly event: AuditEvent;
+  readonly leaf: string | null;
+}
+
 export interface Page<T> {
   readonly items: T[];
   readonly next_token?: string;
@@ -74,7 +79,8 @@ export interface AuditStore {
   controlEvidence(tenantId: string, tag: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;
   /** Events in a time range (for compliance packages); newest last. */
   eventsBetween(tenantId: string, from: string, to: string, max: number): Promise<StoredEvent[]>;
-  pendingEvents(tenantId: string, limit: number): Promise<AuditEvent[]>;
+  /** Unsealed events with the canonical leaf string kept at write time (null for older items). */
+  pendingEvents(tenantId: string, limit: number): Promise<PendingEvent[]>;
   countPending(tenantId: string): Promise<number>;
   tenants(): Promise<string[]>;
   getChain(tenantId: string): Promise<ChainRecord | null>;

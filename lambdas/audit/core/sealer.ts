@@ -59,13 +59,15 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
     const anchoredRetries = await retryAnchoring(deps, chain);
     const replayed = await replayDestinations(deps, tenantId);
 
-    const pending = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
+    const rows = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) => (a.event.event_id < b.event.event_id ? -1 : 1));
+    const pending = rows.map((r) => r.event);
+    const leaves = rows.every((r) => r.leaf !== null) ? rows.map((r) => r.leaf!) : undefined;
     if (pending.length === 0) return { tenant_id: tenantId, sealed: null, anchoredRetries, replayed };
 
     const sealedAt = deps.clock.now();
     const kid = await deps.signer.activeKid(tenantId);
     // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8
-    const s = sealBlock({ tenantId, prev: chain, events: pending, sealedAt, kid });
+    const s = sealBlock({ tenantId, prev: chain, events: pending, sealedAt, kid, ...(leaves ? { leaves } : {}) });
     const sig = await deps.signer.sign(tenantId, headBytes(s.head));
     if (sig.kid !== kid) throw new Error('tenant signing key rotated during sealing; retry next tick');
     let timestamp: AuditBlock['timestamp'] = null;

@@ -102,3 +102,17 @@ describe('evidence-map script', () => {
     expect(map.controls['eu_ai_act:Art.12']!.source_attribution.some((s) => /^lambdas\/audit\/core\/record\.ts:\d+-\d+@0123abc$/.test(s))).toBe(true);
   });
 });
+
+describe('leafString', () => {
+  it('produces exactly canonicalJson(event) on the fast path, for any strings', async () => {
+    const fc = (await import('fast-check')).default;
+    const { canonicalJson } = await import('../../../lambdas/shared/ids.js');
+    const { leafString } = await import('../../../lambdas/audit/core/events.js');
+    fc.assert(
+      fc.property(fc.string(), fc.option(fc.string(), { nil: null }), fc.array(fc.string()), fc.string({ unit: 'grapheme' }), (s, n, arr, u) => {
+        const e = { ...ev('operation.executed', s, u, '2026-01-01T00:00:00Z'), agent_id: n, evidence_tags: arr, target: u };
+        expect(leafString(e)).toBe(canonicalJson(e));
+      }),
+    );
+  });
+});
