@@ -18,6 +18,13 @@ export interface AuditProps {
    * @default Duration.days(365)
    */
   readonly retention?: Duration;
+  /**
+   * RFC 3161 timestamp authority the sealer anchors blocks with (ARX_TSA_URL on the sealer and
+   * the audit API). Unset: blocks are sealed and signed but stay un-anchored, and
+   * GET /v1/audit/chain/status says so.
+   * @default the `arx:tsaUrl` context value, else none
+   */
+  readonly tsaUrl?: string;
 }
 
 /**
@@ -61,5 +68,10 @@ export class Audit extends Construct {
     props.registry.registerTable('auditTable', this.auditTable);
     props.registry.registerBucket('auditBucket', this.auditBucket);
     props.registry.registerBucket('artifactBucket', this.artifactBucket);
+
+    const tsaUrl = props.tsaUrl ?? (this.node.tryGetContext('arx:tsaUrl') as string | undefined);
+    if (tsaUrl) {
+      for (const name of ['audit-sealer', 'audit-api']) this.functions.byName.get(name)?.addEnvironment('ARX_TSA_URL', tsaUrl);
+    }
   }
 }
