@@ -212,10 +212,10 @@ export class SvidVerifier {
     const keys = await this.keysFor(subject.tenantId, header.kid);
 
     // Signature first (pinned ES256: P-256, SHA-256, 64-byte R‖S); nothing in the payload is
-    // trusted before it verifies.
+    // trusted before it verifies. The signature must be canonical base64url (no malleable twins).
     const sig = Buffer.from(parts[2]!, 'base64url');
     const key = keys.keys.get(header.kid)!;
-    if (sig.length !== 64 || !nodeVerify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig)) {
+    if (sig.length !== 64 || sig.toString('base64url') !== parts[2] || !nodeVerify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig)) {
       throw new SvidError('invalid_signature', 'signature verification failed');
     }
     const claims = claimsPreview as unknown as SvidClaims;

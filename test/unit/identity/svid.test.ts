@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
@@ -274,5 +275,32 @@ describe('SvidVerifier', () => {
     const k = await w.keys.activeKey('acme');
     const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, sub: 'spiffe://acme.example/x/y' }, es256(await w.privateKeyOf('acme')));
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'bad_subject');
+  });
+
+  it('refuses non-numeric dates and a token older than 60 minutes even if exp says otherwise', async () => {
+    const w = world();
+    const { claims } = await w.mint();
+    const k = await w.keys.activeKey('acme');
+    const priv = await w.privateKeyOf('acme');
+    const strExp = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, exp: String(claims.exp) }, es256(priv));
+    await refused(w.verifier.verify(strExp, { audience: 'arx' }), 'invalid_claims');
+    const old = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, iat: claims.iat - 3700, nbf: claims.iat - 3700 }, es256(priv));
+    await refused(w.verifier.verify(old, { audience: 'arx' }), 'expired');
+  });
+
+  it('refuses any single-character change anywhere in the token (property)', async () => {
+    const w = world();
+    const { token } = await w.mint({ scope: ['a'] });
+    await w.verifier.verify(token, { audience: 'arx' });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(...alphabet), async (i, c) => {
+        fc.pre(token[i] !== c);
+        const t = token.slice(0, i) + c + token.slice(i + 1);
+        const r = await w.verifier.verify(t, { audience: 'arx' }).then(() => 'accepted', (e: unknown) => (e instanceof SvidError ? 'refused' : 'crashed'));
+        return r === 'refused';
+      }),
+      { numRuns: 300 },
+    );
   });
 });
