@@ -27,6 +27,9 @@ const actionKey = (t: string, id: string) => ({ pk: `T#${t}#ACTION#${id}`, sk: '
 const approvalKey = (t: string, id: string) => ({ pk: `T#${t}#APPROVAL#${id}`, sk: 'APPROVAL' });
 const approvalsPk = (t: string) => `T#${t}#APPROVALS`;
 const PENDING_PK = 'APPROVALS#PENDING';
+const INFLIGHT_PK = 'ACTIONS#INFLIGHT';
+const INFLIGHT: readonly ActionStatus[] = ['pending_execution', 'executing'];
+const inflightSk = (updatedAt: string, t: string, id: string) => `${updatedAt}#${t}#${id}`;
 
 function toActionItem(a: ActionRecord): Record<string, unknown> {
   const { params, result, ...rest } = a;
@@ -37,11 +40,12 @@ function toActionItem(a: ActionRecord): Record<string, unknown> {
     gsi1sk: `${a.created_at}#${a.action_id}`,
     params_json: JSON.stringify(params),
     ...(result !== undefined ? { result_json: JSON.stringify(result) } : {}),
+    ...(INFLIGHT.includes(a.status) ? { gsi2pk: INFLIGHT_PK, gsi2sk: inflightSk(a.updated_at, a.tenant_id, a.action_id) } : {}),
   };
 }
 
 function fromActionItem(it: Record<string, unknown>): ActionRecord {
-  const { pk: _p, sk: _s, gsi1pk: _g, gsi1sk: _h, params_json, result_json, ...rest } = it;
+  const { pk: _p, sk: _s, gsi1pk: _g, gsi1sk: _h, gsi2pk: _i, gsi2sk: _j, params_json, result_json, ...rest } = it;
   return {
     ...(rest as unknown as ActionRecord),
     params: JSON.parse(String(params_json)) as Record<string, unknown>,
@@ -156,6 +160,11 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     const actionVals: Record<string, unknown> = { ':to': actionTo, ':at': change.at, ':from': 'pending_approval', ':h': approval.binding_hash };
     if (actionPatch?.approval_metadata) (actionSets.push('approval_metadata = :m'), (actionVals[':m'] = actionPatch.approval_metadata));
     if (actionPatch?.error) (actionSets.push('#error = :e'), (actionVals[':e'] = actionPatch.error));
+    if (INFLIGHT.includes(actionTo)) {
+      actionSets.push('gsi2pk = :g2', 'gsi2sk = :g2s');
+      actionVals[':g2'] = INFLIGHT_PK;
+      actionVals[':g2s'] = inflightSk(change.at, approval.tenant_id, approval.action_id);
+    }
     // One single-item conditional write decides the race (single-item conditions are atomic in
     // DynamoDB and in moto; moto's multi-item transactions are not isolated under concurrency).
     try {
@@ -200,12 +209,15 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     if (patch.error) (sets.push('#error = :e'), (vals[':e'] = patch.error), (names['#error'] = 'error'));
     if (patch.approval_metadata) (sets.push('approval_metadata = :m'), (vals[':m'] = patch.approval_metadata));
     if (patch.incrementAttempts) (sets.push('attempts = attempts + :one'), (vals[':one'] = 1));
+    // Keep in-flight actions on the recovery index (gsi2) and only those.
+    const inflight = INFLIGHT.includes(to);
+    if (inflight) (sets.push('gsi2pk = :g2', 'gsi2sk = :g2s'), (vals[':g2'] = INFLIGHT_PK), (vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId)));
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: actionKey(tenantId, actionId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
           ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: vals,
@@ -231,6 +243,19 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     return (r.Items ?? [])
       .filter((it) => String(it.expires_at) <= nowIso)
       .map((it) => ({ tenant_id: String(it.tenant_id), approval_id: String(it.approval_id) }));
+  }
+
+  async inflightActions(olderThanIso: string, limit: number): Promise<{ tenant_id: string; action_id: string }[]> {
+    const r = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :p AND gsi2sk < :before',
+        ExpressionAttributeValues: { ':p': INFLIGHT_PK, ':before': olderThanIso },
+        Limit: limit,
+      }),
+    );
+    return (r.Items ?? []).map((it) => ({ tenant_id: String(it.tenant_id), action_id: String(it.action_id) }));
   }
 
   async agentActions(tenantId: string, agentId: string, statuses: readonly ActionStatus[]): Promise<ActionRecord[]> {

@@ -170,6 +170,8 @@ export interface ActionStore {
   transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean>;
   /** Pending approvals whose deadline is at or before `nowIso` (all tenants; for the sweeper). */
   dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]>;
+  /** Actions in `pending_execution` or `executing` last changed before `olderThanIso` (all tenants; for recovery). */
+  inflightActions(olderThanIso: string, limit: number): Promise<{ tenant_id: string; action_id: string }[]>;
   /** The agent's actions in the given statuses. */
   agentActions(tenantId: string, agentId: string, statuses: readonly ActionStatus[]): Promise<ActionRecord[]>;
 }

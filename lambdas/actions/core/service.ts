@@ -266,6 +266,14 @@ export class ActionService {
       if (a.status === 'pending_approval' && a.expires_at && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
         await this.expireById(a.tenant_id, a.approval_id!);
         a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
+        if (a.status === 'pending_approval') {
+          // its approval was resolved but the action never followed (a crashed decider): close it, never run it
+          await this.d.store.transition(a.tenant_id, a.action_id, ['pending_approval'], 'expired', {
+            error: { code: 'approval_interrupted', message: 'the approval was not completed before its deadline', retryable: false },
+            updated_at: this.d.clock.now().toISOString(),
+          });
+          a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
+        }
       }
       if (isFinal(a.status) || Date.now() >= until) return a;
       await this.sleep(this.d.pollIntervalMs ?? 250);
@@ -471,6 +479,48 @@ export class ActionService {
     let n = 0;
     for (const d of due) if (await this.expireById(d.tenant_id, d.approval_id)) n++;
     return n;
+  }
+
+  /**
+   * Recovery (run by the sweeper): an approved action left in `pending_execution` by a crashed
+   * decider is executed (the claim still makes it run once); an autonomous one is failed as
+   * retryable instead, because its agent already got an error and may have resubmitted. An action
+   * stuck in `executing` past `executingAfterMs` is failed with `outcome_unknown`: the connector
+   * may or may not have acted, so it is never re-run automatically.
+   */
+  async recoverStalled(opts: { pendingAfterMs?: number; executingAfterMs?: number; limit?: number } = {}): Promise<{ resumed: number; failed: number }> {
+    const now = this.d.clock.now().getTime();
+    const pendingAfter = opts.pendingAfterMs ?? 60_000;
+    const executingAfter = opts.executingAfterMs ?? 15 * 60_000;
+    const candidates = await this.d.store.inflightActions(new Date(now - Math.min(pendingAfter, executingAfter)).toISOString(), opts.limit ?? 100);
+    let resumed = 0;
+    let failed = 0;
+    for (const c of candidates) {
+      const a = await this.d.store.getAction(c.tenant_id, c.action_id);
+      if (!a) continue;
+      const age = now - Date.parse(a.updated_at);
+      const at = new Date(now).toISOString();
+      if (a.status === 'pending_execution' && age >= pendingAfter) {
+        if (a.approval_metadata) {
+          await this.runExecution(a);
+          resumed++;
+        } else {
+          const error: ActionError = { code: 'interrupted', message: 'the request was interrupted before the connector ran; submit it again', retryable: true };
+          if (await this.d.store.transition(a.tenant_id, a.action_id, ['pending_execution'], 'failed', { error, updated_at: at })) {
+            failed++;
+            await this.emit('operation.failed', a, { error_code: error.code, retryable: true });
+          }
+        }
+      } else if (a.status === 'executing' && age >= executingAfter) {
+        const error: ActionError = { code: 'outcome_unknown', message: 'the executor stopped while calling the connector; check the target before resubmitting', retryable: false };
+        if (await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at })) {
+          failed++;
+          await this.auditQuietly(this.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
+          await this.emit('operation.failed', a, { error_code: error.code, retryable: false });
+        }
+      }
+    }
+    return { resumed, failed };
   }
 
   /**

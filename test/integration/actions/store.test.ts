@@ -128,3 +128,21 @@ describe('SecretsManagerStore (against moto)', () => {
     expect(await s.get(name)).toEqual({ api_token: 'two' });
   });
 });
+
+describe('DynamoActionStore recovery index (against moto)', () => {
+  it('lists only in-flight actions older than the cut-off and drops them once final', async () => {
+    const table = await createControlTable('actions-recovery');
+    const store = new DynamoActionStore(table);
+    const h = harness({ store });
+    const held = await h.svc.submit(agent, deactivate, trace);
+    if (held.kind !== 'pending') throw new Error('expected pending');
+    const meta = { approval_id: held.approval.approval_id, approver: 'm', decided_at: h.clock.now().toISOString(), reason: 'ok', policy: null, channel: 'api', time_to_decision_ms: 0 };
+    expect(await store.resolveApproval(held.approval, { status: 'approved', at: h.clock.now().toISOString() }, 'pending_execution', { approval_metadata: meta })).toBe('ok');
+    expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([]);
+    h.clock.advance(120_000);
+    expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([{ tenant_id: 't1', action_id: held.action.action_id }]);
+    expect(await h.svc.recoverStalled()).toEqual({ resumed: 1, failed: 0 });
+    expect((await store.getAction('t1', held.action.action_id))!.status).toBe('executed');
+    expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([]);
+  });
+});

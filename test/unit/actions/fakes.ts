@@ -68,6 +68,9 @@ export class MemoryActionStore implements ActionStore {
   async dueApprovals(nowIso: string, limit: number) {
     return [...this.approvals.values()].filter((a) => a.status === 'pending' && a.expires_at <= nowIso).slice(0, limit).map((a) => ({ tenant_id: a.tenant_id, approval_id: a.approval_id }));
   }
+  async inflightActions(before: string, limit: number) {
+    return [...this.actions.values()].filter((a) => (a.status === 'pending_execution' || a.status === 'executing') && a.updated_at < before).slice(0, limit).map((a) => ({ tenant_id: a.tenant_id, action_id: a.action_id }));
+  }
   async agentActions(t: string, agent: string, statuses: readonly ActionStatus[]) {
     return [...this.actions.values()].filter((a) => a.tenant_id === t && a.agent_id === agent && statuses.includes(a.status)).map(clone);
   }

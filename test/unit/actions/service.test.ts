@@ -292,3 +292,26 @@ describe('ActionService expiry, reads and kill switch', () => {
     expect(h.okta.calls).toHaveLength(0);
   });
 });
+
+describe('ActionService.recoverStalled', () => {
+  it('resumes an approved action a crashed decider left unclaimed, fails an autonomous one, and never re-runs an executing one', async () => {
+    const h = harness();
+    const held = await h.svc.submit(agent, deactivate, trace);
+    if (held.kind !== 'pending') throw new Error('expected pending');
+    // a decider that crashed right after winning the approval: action approved, not yet claimed
+    const meta = { approval_id: held.approval.approval_id, approver: 'm', decided_at: '2026-04-24T10:14:00.000Z', reason: 'ok', policy: 'okta-access-review', channel: 'api', time_to_decision_ms: 45_000 };
+    expect(await h.store.resolveApproval(held.approval, { status: 'approved', at: '2026-04-24T10:14:00.000Z' }, 'pending_execution', { approval_metadata: meta })).toBe('ok');
+    const base = { ...held.action, approval_id: undefined, expires_at: undefined, approval_metadata: undefined };
+    await h.store.create({ ...base, action_id: 'act_auto', action: 'okta:users:read', operation: 'users:read', params: {}, status: 'pending_execution', updated_at: '2026-04-24T10:13:15.000Z' });
+    await h.store.create({ ...base, action_id: 'act_exec', status: 'executing', updated_at: '2026-04-24T10:13:15.000Z' });
+
+    expect(await h.svc.recoverStalled()).toEqual({ resumed: 0, failed: 0 }); // not stalled yet
+    h.clock.advance(16 * 60_000);
+    expect(await h.svc.recoverStalled()).toEqual({ resumed: 1, failed: 2 });
+    expect((await h.store.getAction('t1', held.action.action_id))!.status).toBe('executed');
+    expect((await h.store.getAction('t1', 'act_auto'))!.error).toMatchObject({ code: 'interrupted', retryable: true });
+    expect((await h.store.getAction('t1', 'act_exec'))!.error).toMatchObject({ code: 'outcome_unknown', retryable: false });
+    expect(h.okta.calls.map((c) => c.operation)).toEqual(['users:deactivate']);
+    expect(await h.svc.recoverStalled()).toEqual({ resumed: 0, failed: 0 });
+  });
+});
