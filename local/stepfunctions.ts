@@ -87,6 +87,8 @@ function matchRetrier(retry: readonly Retrier[], errorName: string): number {
   return retry.findIndex((r) => r.ErrorEquals.some((e) => e === errorName || e === 'States.ALL' || (e === 'States.TaskFailed' && errorName !== 'States.Timeout')));
 }
 
+const validated = new Set<string>();
+
 interface Started {
   abort(): void;
   result: Promise<AslRunResult>;
@@ -139,7 +141,14 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
   }
 
   let aborted = false;
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  // Validate each definition once (asl-validator costs ~0.3 s, and Parallel/Map states would
+  // validate their branches again on every run); runs use the already-validated definition.
+  const key = JSON.stringify(definition);
+  if (!validated.has(key)) {
+    new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    validated.add(key);
+  }
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
     ...(opts.context ? { context: opts.context as never } : {}),

@@ -50,9 +50,7 @@ const topology: CapabilityTopology = {
       revocationTable: 'write',
     }),
     step(SAGA_FUNCTIONS.credentials, 'step-credentials', 'Termination step 3: cascade-revoke credential bindings and cached credentials', {
-      inventoryTable: 'write',
       revocationTable: 'read',
-      bus: 'write',
     }),
     step(
       SAGA_FUNCTIONS.platform,

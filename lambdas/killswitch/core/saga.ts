@@ -74,9 +74,12 @@ export async function runStep(
 ): Promise<Termination> {
   const t = await ctx.store.get(tenantId, terminationId);
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
-  await ctx.store.beginStep(tenantId, terminationId, step, ctx.clock.now().toISOString());
-  const prior = t.steps.find((s) => s.name === step)?.results ?? {};
+  const current = t.steps.find((s) => s.name === step);
+  const prior = current?.results ?? {};
   const todo = t.agent_ids.filter((a) => !prior[a]?.ok);
+  // Already done for every agent (e.g. steps 1-2 ran inline in the API): nothing to redo.
+  if (todo.length === 0 && current?.status === 'ok') return t;
+  await ctx.store.beginStep(tenantId, terminationId, step, ctx.clock.now().toISOString());
   const failures: Record<string, string> = {};
   await mapLimit(todo, options.concurrency ?? 8, async (agentId) => {
     try {
