@@ -52,7 +52,7 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
     [
       `ARX control plane running at ${runtime.url} (tenant "${tenantId}")`,
       `  emulated AWS: ${endpoint}${moto ? ' (moto_server, started by this command)' : ''}`,
-      `  dev tokens:   .arx/dev.json (admin, approver, auditor; 12 h)`,
+      `  dev tokens:   ${join(stateDir, "dev.json")} (admin, approver, auditor; 12 h)`,
       `  try:          curl ${runtime.url}/healthz`,
       `Ctrl-C stops everything this command started.`,
       '',
