@@ -3,14 +3,19 @@
  * tenant JWKS, Merkle roots recomputed from the events, consistency between consecutive heads,
  * RFC 3161 tokens, and optionally one event's inclusion proof. No call back to ARX.
  */
-import { createPublicKey, verify as cryptoVerify, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { BLOCK_FORMAT, GENESIS_PREV_HASH, GENESIS_STATE, eventProof, headBytes, headHash, type AuditBlock } from './block.js';
 import { leafData } from './events.js';
 import { LogView, ProofError, RootMismatchError, hashLeaf, verifyConsistency, verifyInclusion } from './merkle.js';
 import { TimestampError, verifyTimestampToken } from './rfc3161.js';
 
-export interface Jwk extends JsonWebKey {
-  kid?: string;
+/** A public JWK as published in the tenant JWKS (only EC P-256 keys are used). */
+export interface Jwk {
+  readonly kty?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+  readonly kid?: string;
 }
 
 /** One block file as found (the name is what the verifier reports when it fails). */
@@ -69,7 +74,7 @@ export function verifyHeadSignature(block: AuditBlock, jwks: readonly Jwk[]): vo
   const key = jwks.find((k) => k.kid === block.head.kid);
   if (!key) fail(`signing key ${block.head.kid} is not in the JWKS`);
   if (key!.kty !== 'EC' || key!.crv !== 'P-256') fail(`key ${block.head.kid} is not a P-256 EC key`);
-  const pub = createPublicKey({ key: { kty: key!.kty, crv: key!.crv, x: key!.x, y: key!.y }, format: 'jwk' });
+  const pub = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: String(key!.x), y: String(key!.y) }, format: 'jwk' });
   const sig = Buffer.from(block.signature ?? '', 'base64url');
   if (sig.length !== 64) fail('signature is not a 64-byte ES256 R‖S value');
   const ok = cryptoVerify('sha256', headBytes(block.head), { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
