@@ -28,7 +28,10 @@ export type RevokeAgentBody = z.infer<typeof RevokeAgentBody>;
 export const LeaverBody = z.strictObject({ oidc_sub: z.string().min(1).max(256), reason: z.string().min(1).max(512).optional() });
 export type LeaverBody = z.infer<typeof LeaverBody>;
 
-/** RFC 8693 token request (form-encoded; parsed by the handler so errors follow RFC 6749 §5.2). */
+/**
+ * RFC 8693 token request (form-encoded; parsed by the handler so errors follow RFC 6749 §5.2).
+ * Not strict on purpose: RFC 6749 §3.2 says unrecognised parameters MUST be ignored.
+ */
 export const TokenRequestForm = z.object({
   grant_type: z.literal('urn:ietf:params:oauth:grant-type:token-exchange'),
   subject_token: z.string(),
@@ -67,3 +70,6 @@ export const IssueCredentialBody = z.strictObject({
   ]),
 });
 export type IssueCredentialBody = z.infer<typeof IssueCredentialBody>;
+
+export const RevokeCredentialsBody = z.strictObject({ agent_id: z.string().regex(/^agt_[0-9A-HJKMNP-TV-Z]{26}$/) });
+export type RevokeCredentialsBody = z.infer<typeof RevokeCredentialsBody>;

@@ -1,5 +1,5 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
-import { AssignOwnerBody, IssueCredentialBody, LeaverBody, RegisterAgentBody, RevokeAgentBody, TokenRequestForm } from './schemas.js';
+import { AssignOwnerBody, IssueCredentialBody, LeaverBody, RegisterAgentBody, RevokeAgentBody, RevokeCredentialsBody, TokenRequestForm } from './schemas.js';
 
 /** C2 identity: agent registration, SVIDs, token exchange, owner binding, credential broker. */
 const topology: CapabilityTopology = {
@@ -146,6 +146,16 @@ const topology: CapabilityTopology = {
       summary: 'Server to server after a permit: a just-in-time credential scoped to one action (STS or OAuth)',
       body: IssueCredentialBody,
       response: { status: 200, description: '{token, expires_at, audience, scope_actually_granted, cached}' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/credentials/revoke',
+      fn: 'identity-credentials',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: "Cascade: drop every CredentialBinding and cached credential of an agent (this process; others refuse via the revocation list)",
+      body: RevokeCredentialsBody,
+      response: { status: 200, description: '{cache_evicted, bindings_revoked}' },
     },
   ],
   schedules: [{ name: 'identity-orphan-sweep', fn: 'identity-orphan-sweeper', rate: 'rate(1 hour)' }],

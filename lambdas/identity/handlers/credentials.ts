@@ -3,7 +3,7 @@ import { DependencyError, NotFoundError } from '../../shared/errors.js';
 import { routesOf } from '../../topology.js';
 import { readClientSecret } from '../adapters/credential-issuers.js';
 import { credentialBrokerFromEnv } from '../broker.js';
-import type { IssueCredentialBody } from '../schemas.js';
+import type { IssueCredentialBody, RevokeCredentialsBody } from '../schemas.js';
 
 /**
  * `POST /v1/credentials/issue` (server to server, after a permit). The tenant is the caller's;
@@ -49,4 +49,8 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     }
     return { status: 200, body: issued, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } };
   },
+  'POST /v1/credentials/revoke': async (req: ApiRequest<RevokeCredentialsBody>) => ({
+    status: 200,
+    body: await credentialBrokerFromEnv().revokeAgentCredentials(req.auth!.tenantId, req.body.agent_id),
+  }),
 });

@@ -174,6 +174,11 @@ describe('credential broker (against moto)', () => {
     // A secret outside the caller's tenant prefix is not found; nothing is fetched.
     const foreign = await h.credentials('POST', '/v1/credentials/issue', { auth: admin(TENANT), ...h.json({ ...body, target: { ...body.target, client_secret_id: `arx/${uniqueTenant()}/x` } }) });
     expect(foreign.status).toBe(404);
+    // Explicit cascade over HTTP: bindings deleted, cache evicted; the next issue is a fresh one.
+    const cascade = await h.credentials('POST', '/v1/credentials/revoke', { auth: admin(TENANT), ...h.json({ agent_id: a.agent_id }) });
+    expect(cascade.status).toBe(200);
+    expect(cascade.json).toEqual({ cache_evicted: 2, bindings_revoked: 2 });
+    expect((await h.credentials('POST', '/v1/credentials/issue', { auth: admin(TENANT), ...h.json(body) })).json.cached).toBe(false);
     // The agent is revoked: the cached binding is not served any more.
     await h.api('POST', '/v1/identity/agents/{id}/revoke', { params: { id: a.agent_id }, auth: admin(TENANT) });
     await new Promise((r) => setTimeout(r, 1100));
