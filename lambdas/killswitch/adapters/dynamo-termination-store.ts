@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { STEP_NAMES, type StepName, type StepStatus, type Termination, type TerminationStatus, type TerminationStep } from '../core/model.js';
 import { mapLimit } from '../core/saga.js';
-import type { AgentStepResult, QuorumRequest, TerminationStore } from '../core/ports.js';
+import type { AgentStepResult, QuorumRequest, StepPatch, TerminationStore } from '../core/ports.js';
 
 const termPk = (t: string, id: string) => `T#${t}#KILL#TERM#${id}`;
 const claimPk = (t: string, agentId: string) => `T#${t}#KILL#AGENT#${agentId}`;
@@ -111,31 +111,59 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async endStep(
-    tenantId: string,
-    terminationId: string,
-    step: StepName,
-    patch: { status: StepStatus; at: string; error?: string; detail?: Record<string, unknown> },
-  ): Promise<void> {
+  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch): Promise<void> {
+    const key = { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' };
+    const entries = Object.entries(patch.results ?? {});
+    // Many agents: write their results in chunks first (expression size limits), then the status.
+    const CHUNK = 40;
+    const inline = entries.length <= CHUNK ? entries : [];
+    for (let i = 0; entries.length > CHUNK && i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK);
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `SET ${chunk.map((_, j) => `#s.results.#a${j} = :r${j}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#s': stepAttr(step), ...Object.fromEntries(chunk.map(([a], j) => [`#a${j}`, a])) },
+          ExpressionAttributeValues: Object.fromEntries(chunk.map(([, r], j) => [`:r${j}`, r])),
+        }),
+      );
+    }
     const sets = ['#s.#status = :st', '#s.#at = :at'];
+    const names: Record<string, string> = { '#s': stepAttr(step), '#status': 'status', '#at': 'at' };
     const values: Record<string, unknown> = { ':st': patch.status, ':at': patch.at };
+    if (patch.attempt) {
+      sets.push('#s.attempts = #s.attempts + :one');
+      values[':one'] = 1;
+    }
     if (patch.error !== undefined) {
       sets.push('#s.#error = :e');
+      names['#error'] = 'error';
       values[':e'] = patch.error;
     }
     if (patch.detail !== undefined) {
       sets.push('#s.detail = :d');
       values[':d'] = patch.detail;
     }
+    inline.forEach(([a, r], j) => {
+      sets.push(`#s.results.#a${j} = :r${j}`);
+      names[`#a${j}`] = a;
+      values[`:r${j}`] = r;
+    });
     // A step that succeeded keeps no stale error from an earlier attempt.
-    const remove = patch.status === 'ok' && patch.error === undefined ? ' REMOVE #s.#error' : '';
+    let remove = '';
+    if (patch.status === 'ok' && patch.error === undefined) {
+      remove = ' REMOVE #s.#error';
+      names['#error'] = 'error';
+    }
     await this.client.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' },
+        Key: key,
         UpdateExpression: `SET ${sets.join(', ')}${remove}`,
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#s': stepAttr(step), '#status': 'status', '#at': 'at', '#error': 'error' },
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );

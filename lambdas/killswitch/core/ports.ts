@@ -16,13 +16,11 @@ export interface TerminationStore {
   setAgents(tenantId: string, terminationId: string, agentIds: readonly string[], taken: readonly { agent_id: string; termination_id: string }[]): Promise<void>;
   /** Counts an attempt of `step` (status stays/becomes pending). */
   beginStep(tenantId: string, terminationId: string, step: StepName, at: string): Promise<void>;
-  /** Records the outcome of `step`. */
-  endStep(
-    tenantId: string,
-    terminationId: string,
-    step: StepName,
-    patch: { status: StepStatus; at: string; error?: string; detail?: Record<string, unknown> },
-  ): Promise<void>;
+  /**
+   * Records the outcome of `step` in one write: its status, last error, per-agent results and,
+   * with `attempt`, one more attempt.
+   */
+  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch): Promise<void>;
   /** Records one agent's outcome of `step` (retries skip agents whose outcome is final). */
   recordAgentResult(tenantId: string, terminationId: string, step: StepName, agentId: string, result: AgentStepResult): Promise<void>;
   setExecution(tenantId: string, terminationId: string, executionArn: string): Promise<void>;
@@ -36,6 +34,16 @@ export interface TerminationStore {
   putQuorum(q: QuorumRequest, now: Date): Promise<boolean>;
   /** Consumes the pending request exactly once; false when someone else consumed it. */
   consumeQuorum(tenantId: string, requestId: string): Promise<boolean>;
+}
+
+export interface StepPatch {
+  readonly status: StepStatus;
+  readonly at: string;
+  readonly error?: string;
+  readonly detail?: Record<string, unknown>;
+  readonly results?: Readonly<Record<string, AgentStepResult>>;
+  /** Count this as one more attempt of the step. */
+  readonly attempt?: boolean;
 }
 
 /** One agent's outcome of one step. */

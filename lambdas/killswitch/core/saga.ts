@@ -79,29 +79,26 @@ export async function runStep(
   const todo = t.agent_ids.filter((a) => !prior[a]?.ok);
   // Already done for every agent (e.g. steps 1-2 ran inline in the API): nothing to redo.
   if (todo.length === 0 && current?.status === 'ok') return t;
-  await ctx.store.beginStep(tenantId, terminationId, step, ctx.clock.now().toISOString());
+  const results: Record<string, AgentStepResult> = {};
   const failures: Record<string, string> = {};
   await mapLimit(todo, options.concurrency ?? 8, async (agentId) => {
     try {
       const r = await perAgent(agentId, t);
-      const result: AgentStepResult = { ...r, outcome: r.outcome, ok: r.ok ?? true, at: ctx.clock.now().toISOString() };
-      await ctx.store.recordAgentResult(tenantId, terminationId, step, agentId, result);
-      if (!result.ok) failures[agentId] = result.error ?? result.outcome;
+      results[agentId] = { ...r, outcome: r.outcome, ok: r.ok ?? true, at: ctx.clock.now().toISOString() };
+      if (!results[agentId]!.ok) failures[agentId] = r.error ?? r.outcome;
     } catch (e) {
       failures[agentId] = describeError(e);
-      await ctx.store
-        .recordAgentResult(tenantId, terminationId, step, agentId, { outcome: 'error', ok: false, at: ctx.clock.now().toISOString(), error: describeError(e) })
-        .catch(() => undefined);
+      results[agentId] = { outcome: 'error', ok: false, at: ctx.clock.now().toISOString(), error: describeError(e) };
     }
   });
   const at = ctx.clock.now().toISOString();
   if (Object.keys(failures).length > 0) {
     const Err = options.errorClass ?? StepFailedError;
     const err = new Err(step, failures);
-    await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err) });
+    await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err), results, attempt: true });
     throw err;
   }
-  await ctx.store.endStep(tenantId, terminationId, step, { status: 'ok', at });
+  await ctx.store.endStep(tenantId, terminationId, step, { status: 'ok', at, results, attempt: true });
   return t;
 }
 
@@ -119,9 +116,10 @@ export async function terminateInInventory(
   deps: Pick<InventoryStepDeps, 'inventory' | 'clock' | 'agentState'>,
   t: Pick<Termination, 'tenant_id' | 'termination_id' | 'initiated_by' | 'reason' | 'correlation_id' | 'trace_id'>,
   agentId: string,
+  known?: AgentRecord | null,
 ): Promise<{ outcome: 'terminated' | 'already_terminated' | 'missing'; version?: number }> {
   for (let attempt = 0; attempt < 4; attempt++) {
-    const rec = await deps.inventory.get(t.tenant_id, agentId);
+    const rec = attempt === 0 && known ? known : await deps.inventory.get(t.tenant_id, agentId);
     if (!rec) return { outcome: 'missing' };
     if (rec.status === 'terminated') return { outcome: 'already_terminated', version: rec.version };
     const at = deps.clock.now().toISOString();
@@ -307,8 +305,6 @@ export interface AttestationStepDeps extends StepContext {
 export async function stepAttestation(deps: AttestationStepDeps, tenantId: string, terminationId: string): Promise<{ url: string }> {
   const t = await deps.store.get(tenantId, terminationId);
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
-  const start = deps.clock.now().toISOString();
-  await deps.store.beginStep(tenantId, terminationId, 'attestation', start);
   try {
     const until = deps.clock.now();
     const since = new Date(until.getTime() - (deps.lookbackDays ?? 90) * 86_400_000);
@@ -328,10 +324,11 @@ export async function stepAttestation(deps: AttestationStepDeps, tenantId: strin
       status: 'ok',
       at: deps.clock.now().toISOString(),
       detail: { url, agents: t.agent_ids.length },
+      attempt: true,
     });
     return { url };
   } catch (e) {
-    await deps.store.endStep(tenantId, terminationId, 'attestation', { status: 'pending', at: deps.clock.now().toISOString(), error: describeError(e) });
+    await deps.store.endStep(tenantId, terminationId, 'attestation', { status: 'pending', at: deps.clock.now().toISOString(), error: describeError(e), attempt: true });
     throw e;
   }
 }

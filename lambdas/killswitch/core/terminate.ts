@@ -3,7 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { describeError, initialSteps, type Termination, type TerminationScope } from './model.js';
-import { SagaAlreadyStartedError, type QuorumRequest, type RevocationWriter, type SagaStarter, type TerminationStore } from './ports.js';
+import { SagaAlreadyStartedError, type AgentStepResult, type QuorumRequest, type RevocationWriter, type SagaStarter, type TerminationStore } from './ports.js';
 import { mapLimit, revokeInList, terminateInInventory, type AgentStatePut } from './saga.js';
 
 /** Two different admins must agree on an emergency stop within this window (seed C6.1). */
@@ -45,7 +45,16 @@ export interface TerminateOutcome {
 export async function terminate(
   deps: TerminateDeps,
   caller: Caller,
-  req: { scope: TerminationScope; targetId: string; agentIds: readonly string[]; reason: string; confirmedBy?: string; initiatedBy?: string },
+  req: {
+    scope: TerminationScope;
+    targetId: string;
+    agentIds: readonly string[];
+    reason: string;
+    confirmedBy?: string;
+    initiatedBy?: string;
+    /** Inventory records already read (saves a read per agent on the hot path). */
+    known?: ReadonlyMap<string, AgentRecord>;
+  },
   trace: TraceIds,
 ): Promise<TerminateOutcome> {
   if (req.scope === 'agent') {
@@ -77,7 +86,7 @@ export async function terminate(
   }
   if (taken.length > 0) await deps.store.setAgents(caller.tenantId, t.termination_id, claimed, taken);
   const mine: Termination = { ...t, agent_ids: claimed, ...(taken.length ? { already_terminating: taken } : {}) };
-  await failClosedSteps(deps, mine);
+  await failClosedSteps(deps, mine, req.known);
   return { termination: await ensureStarted(deps, mine), created: true };
 }
 
@@ -97,32 +106,37 @@ async function existingFor(deps: TerminateDeps, tenantId: string, agentId: strin
 }
 
 /**
- * Steps 1–2 inline (the saga repeats them idempotently): the inventory's conditional write and the
- * DRL entry. Any failure is a 503 and nothing later runs; a retry of the call resumes here.
+ * Steps 1–2 inline (the saga repeats them idempotently), concurrently: the inventory's conditional
+ * write and the DRL entry. Any failure is a 503 and nothing later runs; a retry of the call
+ * resumes here.
  */
-async function failClosedSteps(deps: TerminateDeps, t: Termination): Promise<void> {
+async function failClosedSteps(deps: TerminateDeps, t: Termination, known: ReadonlyMap<string, AgentRecord> = new Map()): Promise<void> {
   const tenant = t.tenant_id;
-  for (const step of ['inventory', 'revocation'] as const) {
-    const at = deps.clock.now().toISOString();
-    await deps.store.beginStep(tenant, t.termination_id, step, at);
+  const run = async (step: 'inventory' | 'revocation'): Promise<string[]> => {
+    const results: Record<string, AgentStepResult> = {};
     const failures: string[] = [];
     await mapLimit(t.agent_ids, 16, async (agentId) => {
       try {
         const r =
           step === 'inventory'
-            ? await terminateInInventory(deps, t, agentId)
-            : await revokeInList(deps, t, agentId);
-        await deps.store.recordAgentResult(tenant, t.termination_id, step, agentId, { ...r, ok: true, at: deps.clock.now().toISOString() });
+            ? await terminateInInventory(deps, t, agentId, known.get(agentId))
+            : await revokeInList(deps, t, agentId, known.get(agentId));
+        results[agentId] = { ...r, ok: true, at: deps.clock.now().toISOString() };
       } catch (e) {
         failures.push(`${agentId}: ${describeError(e)}`);
       }
     });
-    const end = deps.clock.now().toISOString();
-    if (failures.length) {
-      await deps.store.endStep(tenant, t.termination_id, step, { status: 'pending', at: end, error: failures.join('; ').slice(0, 400) }).catch(() => undefined);
-      throw new DependencyError(`termination ${t.termination_id}: step ${step} failed; retry the request`);
-    }
-    await deps.store.endStep(tenant, t.termination_id, step, { status: 'ok', at: end });
+    const at = deps.clock.now().toISOString();
+    await deps.store
+      .endStep(tenant, t.termination_id, step, failures.length
+        ? { status: 'pending', at, error: failures.join('; ').slice(0, 400), results, attempt: true }
+        : { status: 'ok', at, results, attempt: true })
+      .catch((e: unknown) => failures.push(`bookkeeping: ${describeError(e)}`));
+    return failures;
+  };
+  const [inv, drl] = await Promise.all([run('inventory'), run('revocation')]);
+  if (inv.length || drl.length) {
+    throw new DependencyError(`termination ${t.termination_id}: ${inv.length ? 'inventory' : 'revocation'} step failed; retry the request`);
   }
 }
 
@@ -143,7 +157,7 @@ async function ensureStarted(deps: TerminateDeps, t: Termination): Promise<Termi
 export async function terminateAgent(deps: TerminateDeps, caller: Caller, agentId: string, reason: string, trace: TraceIds): Promise<TerminateOutcome> {
   const rec = await deps.inventory.get(caller.tenantId, agentId);
   if (!rec) throw new NotFoundError(`agent ${agentId} not found`);
-  return terminate(deps, caller, { scope: 'agent', targetId: agentId, agentIds: [agentId], reason }, trace);
+  return terminate(deps, caller, { scope: 'agent', targetId: agentId, agentIds: [agentId], reason, known: new Map([[agentId, rec]]) }, trace);
 }
 
 /** Every agent of the tenant matching `keep`, across pages. */
@@ -162,8 +176,13 @@ async function listAgents(inventory: InventoryStore, tenantId: string, filter: {
 export async function terminateCohort(deps: TerminateDeps, caller: Caller, cohort: string, reason: string, trace: TraceIds): Promise<TerminateOutcome> {
   const all = await listAgents(deps.inventory, caller.tenantId, { cohort });
   if (all.length === 0) throw new NotFoundError(`cohort ${cohort} has no agents`);
-  const live = all.filter((a) => a.status !== 'terminated').map((a) => a.agent_id).sort();
-  return terminate(deps, caller, { scope: 'cohort', targetId: cohort, agentIds: live, reason }, trace);
+  const live = all.filter((a) => a.status !== 'terminated');
+  return terminate(
+    deps,
+    caller,
+    { scope: 'cohort', targetId: cohort, agentIds: live.map((a) => a.agent_id).sort(), reason, known: new Map(live.map((a) => [a.agent_id, a])) },
+    trace,
+  );
 }
 
 export type EmergencyStopOutcome =
@@ -199,11 +218,19 @@ export async function emergencyStop(deps: TerminateDeps, caller: Caller, pathTen
     }
     if (!(await deps.store.consumeQuorum(caller.tenantId, q.request_id))) continue;
     const all = await listAgents(deps.inventory, caller.tenantId, {});
-    const live = all.filter((a) => a.status !== 'terminated').map((a) => a.agent_id).sort();
+    const live = all.filter((a) => a.status !== 'terminated');
     const outcome = await terminate(
       deps,
       caller,
-      { scope: 'org', targetId: caller.tenantId, agentIds: live, reason: q.reason, initiatedBy: q.requested_by, confirmedBy: caller.subject },
+      {
+        scope: 'org',
+        targetId: caller.tenantId,
+        agentIds: live.map((a) => a.agent_id).sort(),
+        reason: q.reason,
+        initiatedBy: q.requested_by,
+        confirmedBy: caller.subject,
+        known: new Map(live.map((a) => [a.agent_id, a])),
+      },
       trace,
     );
     return { kind: 'started', outcome };

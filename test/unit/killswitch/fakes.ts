@@ -2,8 +2,8 @@
 import { ConflictError } from '../../../lambdas/shared/errors.js';
 import { matchesFilter, spiffeIdOf, type AgentFilter, type AgentRecord, type InventoryStore, type Page } from '../../../lambdas/discovery/core/inventory.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
-import type { StepName, StepStatus, Termination, TerminationStatus, TerminationStep } from '../../../lambdas/killswitch/core/model.js';
-import type { AgentStepResult, QuorumRequest, RevocationWriter, SagaStarter, TerminationStore } from '../../../lambdas/killswitch/core/ports.js';
+import type { StepName, Termination, TerminationStatus, TerminationStep } from '../../../lambdas/killswitch/core/model.js';
+import type { AgentStepResult, QuorumRequest, RevocationWriter, SagaStarter, StepPatch, TerminationStore } from '../../../lambdas/killswitch/core/ports.js';
 import { SagaAlreadyStartedError } from '../../../lambdas/killswitch/core/ports.js';
 
 export class MemoryTerminationStore implements TerminationStore {
@@ -49,10 +49,18 @@ export class MemoryTerminationStore implements TerminationStore {
   async beginStep(tenantId: string, id: string, step: StepName, at: string) {
     this.patchStep(tenantId, id, step, (s) => ({ ...s, attempts: s.attempts + 1, at }));
   }
-  async endStep(tenantId: string, id: string, step: StepName, p: { status: StepStatus; at: string; error?: string; detail?: Record<string, unknown> }) {
+  async endStep(tenantId: string, id: string, step: StepName, p: StepPatch) {
     this.patchStep(tenantId, id, step, (s) => {
       const { error: _e, ...rest } = s;
-      return { ...(p.status === 'ok' && p.error === undefined ? rest : s), status: p.status, at: p.at, ...(p.error ? { error: p.error } : {}), ...(p.detail ? { detail: p.detail } : {}) };
+      return {
+        ...(p.status === 'ok' && p.error === undefined ? rest : s),
+        status: p.status,
+        at: p.at,
+        attempts: s.attempts + (p.attempt ? 1 : 0),
+        ...(p.error ? { error: p.error } : {}),
+        ...(p.detail ? { detail: p.detail } : {}),
+        results: { ...(s.results ?? {}), ...(p.results ?? {}) },
+      };
     });
   }
   async recordAgentResult(tenantId: string, id: string, step: StepName, agentId: string, result: AgentStepResult) {

@@ -67,7 +67,8 @@ describe('terminateAgent', () => {
 
     await expect(terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace)).rejects.toBeInstanceOf(DependencyError);
     expect(d.starter.started).toHaveLength(0);
-    expect(d.revocations.entries).toHaveLength(0);
+    // steps 1-2 run concurrently: the revocation entry (the safe side) is in, the saga is not started
+    expect(d.revocations.entries).toHaveLength(1);
 
     d.inventory.failUpdates = false;
     const retry = await terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace);
