@@ -18,8 +18,24 @@ export class MissingHandlerError extends Error {
 /** The pinned Lambda runtime for every ARX function (ARCHITECTURE.md: nodejs22.x, ARM64). */
 export const ARX_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
-/** ESM bundles need `require` for the CommonJS dependencies esbuild leaves as dynamic requires. */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+/**
+ * ESM bundles need `require` for the CommonJS dependencies esbuild leaves as dynamic requires, and
+ * `__dirname`/`__filename` for bundled CommonJS code that loads files beside itself (esbuild
+ * `define`s them to these uniquely named constants, so nothing in the bundle can collide).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);" +
+  "import { fileURLToPath as __arxFileURLToPath } from 'url';import { dirname as __arxDirnameOf } from 'path';" +
+  'const __arxFilename = __arxFileURLToPath(import.meta.url);const __arxDirname = __arxDirnameOf(__arxFilename);';
+
+/**
+ * Sidecar files bundled packages read from `__dirname` (now the bundle's directory): when the
+ * bundle references `marker`, `file` (repo-relative) is copied beside index.mjs.
+ */
+export const BUNDLE_SIDECARS: readonly { readonly marker: string; readonly file: string }[] = [
+  // '@cedar-policy/cedar-wasm/nodejs' reads `${__dirname}/cedar_wasm_bg.wasm` when bundled.
+  { marker: 'cedar_wasm_bg.wasm', file: 'node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm' },
+];
 
 export interface ArxFunctionProps {
   /** The topology entry this function implements. */
@@ -113,6 +129,7 @@ export class ArxFunction extends Construct {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
+        define: { __dirname: '__arxDirname', __filename: '__arxFilename' },
         minify: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
@@ -126,10 +143,14 @@ export class ArxFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) =>
-            packageClosure(projectRoot, spec.nodeModules ?? [], spec.name).map(
+          afterBundling: (inputDir: string, outputDir: string) => [
+            ...packageClosure(projectRoot, spec.nodeModules ?? [], spec.name).map(
               (rel) => `mkdir -p "${join(outputDir, dirname(rel))}" && cp -R "${join(inputDir, rel)}" "${join(outputDir, rel)}"`,
             ),
+            ...BUNDLE_SIDECARS.map(
+              (c) => `if grep -q "${c.marker}" "${join(outputDir, 'index.mjs')}"; then cp "${join(inputDir, c.file)}" "${outputDir}/"; fi`,
+            ),
+          ],
         },
         forceDockerBundling: false,
       },
