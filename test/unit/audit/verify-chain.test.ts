@@ -126,3 +126,26 @@ describe('RFC 3161 (openssl ts as local TSA)', () => {
     expect(() => tokenFromResponse(resp, hex, 'ffff')).toThrow(/nonce/);
   });
 });
+
+describe('verifyChain (property)', () => {
+  it('fails on any single-character change inside a block head or its events', async () => {
+    const fc = (await import('fast-check')).default;
+    const { blocks } = await makeChain(T, signer, [3, 2]);
+    const text = JSON.stringify(blocks[1]);
+    const start = text.indexOf('"head":');
+    const end = text.indexOf(',"block_hash"');
+    const evStart = text.indexOf('"events":');
+    const evEnd = text.indexOf(',"timestamp"');
+    const positions = [...Array.from({ length: end - start }, (_, i) => start + i), ...Array.from({ length: evEnd - evStart }, (_, i) => evStart + i)];
+    const good = sources(blocks);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...positions), fc.constantFrom(...'abcdefxyz0123456789'.split('')), async (pos, ch) => {
+        fc.pre(text[pos] !== ch);
+        const tampered = text.slice(0, pos) + ch + text.slice(pos + 1);
+        const out = await verifyChain([good[0]!, { name: good[1]!.name, text: tampered }], { jwks: [signer.jwk] });
+        expect(out.ok).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
