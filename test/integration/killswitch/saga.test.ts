@@ -18,6 +18,7 @@ import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { CachedAgentState, SvidError, SvidVerifier } from '../../../lambdas/identity/core/verify.js';
 import { DynamoAgentStateStore } from '../../../lambdas/identity/adapters/dynamo-identity-store.js';
+import { run as terminateCli } from '../../../cli/commands/terminate.js';
 import { admin, auditor, killEndpoint, killSwitchHarness, until, type KillSwitchHarness } from './harness.js';
 
 let h: KillSwitchHarness;
@@ -312,5 +313,38 @@ describe('A terminated agent’s cached SVID', () => {
     const state = await new DynamoAgentStateStore(h.env.ARX_CONTROL_TABLE!).get(tenant, agent.agent_id);
     expect(state?.status).toBe('terminated');
     await final(tenant, r.json.termination_id);
+  }, 60_000);
+});
+
+describe('arx terminate (CLI)', () => {
+  it('terminates an agent, waits for the saga and prints its steps; refuses without --reason', async () => {
+    const tenant = tenantName();
+    const agent = await register(tenant);
+    // The CLI's fetch goes straight to the API handler (as API Gateway would after the authorizer).
+    const routes: [RegExp, string, string[]][] = [
+      [/^\/v1\/agents\/([^/]+)\/terminate$/, '/v1/agents/{id}/terminate', ['id']],
+      [/^\/v1\/terminations\/([^/]+)$/, '/v1/terminations/{id}', ['id']],
+    ];
+    const fetchToHandler = (async (url: string, init: RequestInit) => {
+      const path = new URL(url).pathname;
+      const [re, route, names] = routes.find(([r]) => r.test(path))!;
+      const m = re.exec(path)!;
+      const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+      const r = await h.call(String(init.method), path, route, params, admin(tenant), init.body ? JSON.parse(String(init.body)) : undefined);
+      return new Response(r.json === undefined ? null : JSON.stringify(r.json), { status: r.status });
+    }) as unknown as typeof fetch;
+    let out = '';
+    let err = '';
+    const io = { out: (x: string) => (out += x), err: (x: string) => (err += x), fetch: fetchToHandler, env: { ARX_API_URL: 'http://arx.test', ARX_TOKEN: 't' }, cwd: '/nonexistent' };
+
+    expect(await terminateCli([agent.agent_id], io)).toBe(2);
+    expect(err).toMatch(/--reason <text> is required/);
+
+    const code = await terminateCli([agent.agent_id, '--reason', 'from the cli', '--wait', '20'], io);
+
+    expect(code).toBe(0);
+    expect(out).toMatch(/^term_\S+ complete \[agent 1 agent\(s\)\] inventory:ok revocation:ok credentials:ok platform:ok drain:ok audit:ok attestation:ok/);
+    expect(out).toMatch(/attestation: s3:\/\//);
+    expect((await inventory.get(tenant, agent.agent_id))?.status).toBe('terminated');
   }, 60_000);
 });

@@ -1,0 +1,140 @@
+/**
+ * `arx terminate` — the kill switch from the command line.
+ *
+ *   arx terminate <agent_id> --reason "exfiltration suspected" [--wait [seconds]] [--json]
+ *   arx terminate --cohort <cohort_id> --reason <text> [--wait [seconds]]
+ *   arx terminate --emergency-stop --reason <text>      (needs a second, different admin within 10 min)
+ *   arx terminate status <termination_id>
+ *
+ * Talks to the API (--api URL, else ARX_API_URL, else .arx/dev.json) with the bearer token in
+ * ARX_TOKEN (else the admin token in .arx/dev.json). Exit codes: 0 ok (and, with --wait, the
+ * termination is `complete`), 1 refused by ARX or ended `partial_failure`, 2 usage.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliIo } from './policy.js';
+
+const USAGE = `usage:
+  arx terminate <agent_id> --reason <text> [--wait [seconds]] [--json] [--api <url>]
+  arx terminate --cohort <cohort_id> --reason <text> [--wait [seconds]] [--json] [--api <url>]
+  arx terminate --emergency-stop --reason <text> [--tenant <tenant_id>] [--api <url>]
+  arx terminate status <termination_id> [--json] [--api <url>]
+`;
+
+class UsageError extends Error {}
+
+const defaultIo = (): CliIo => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  fetch: globalThis.fetch,
+  env: process.env,
+  cwd: process.cwd(),
+});
+
+function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
+  const pos: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) {
+      const name = a.slice(2);
+      const next = args[i + 1];
+      if (['json', 'emergency-stop'].includes(name) || next === undefined || next.startsWith('--') || (name === 'wait' && !/^\d+$/.test(next))) flags[name] = true;
+      else {
+        flags[name] = next;
+        i++;
+      }
+    } else pos.push(a);
+  }
+  return { pos, flags };
+}
+
+interface Dev {
+  apiUrl?: string;
+  tenantId?: string;
+  tokens?: { admin?: string };
+}
+
+function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string; dev: Dev } {
+  const devFile = join(io.cwd, '.arx', 'dev.json');
+  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as Dev) : {};
+  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
+  const token = io.env.ARX_TOKEN ?? dev.tokens?.admin ?? '';
+  if (!api) throw new UsageError('no API: pass --api, set ARX_API_URL or run `npm run dev`');
+  if (!token) throw new UsageError('no token: set ARX_TOKEN (an admin token)');
+  return { api, token, dev };
+}
+
+function describe(t: Record<string, any>): string {
+  const steps = (t.steps ?? []).map((s: any) => `${s.name}:${s.status}${s.attempts > 1 ? `(x${s.attempts})` : ''}`).join(' ');
+  return `${t.termination_id} ${t.status} [${t.scope ?? ''}${t.agent_ids ? ` ${t.agent_ids.length} agent(s)` : ''}] ${steps}${t.attestation_url ? `\n  attestation: ${t.attestation_url}` : ''}\n`;
+}
+
+export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
+  try {
+    const { pos, flags } = parseArgs(args);
+    if (flags.help || (!pos.length && !flags.cohort && !flags['emergency-stop'])) {
+      io.out(USAGE);
+      return flags.help ? 0 : 2;
+    }
+    const { api, token, dev } = endpoint(flags, io);
+    const request = async (method: string, path: string, body?: unknown) => {
+      const res = await io.fetch(api + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+    };
+    const show = (t: Record<string, any>) => io.out(flags.json ? JSON.stringify(t, null, 2) + '\n' : describe(t));
+    const refused = (r: { status: number; json: Record<string, any> }) => {
+      io.err(`arx terminate: ${r.status} ${r.json.title ?? ''}${r.json.detail ? `: ${r.json.detail}` : ''}\n`);
+      return 1;
+    };
+
+    if (pos[0] === 'status') {
+      if (!pos[1]) throw new UsageError('status needs a termination id');
+      const r = await request('GET', `/v1/terminations/${encodeURIComponent(pos[1])}`);
+      if (r.status !== 200) return refused(r);
+      show(r.json);
+      return r.json.status === 'partial_failure' ? 1 : 0;
+    }
+
+    const reason = typeof flags.reason === 'string' ? flags.reason : '';
+    if (!reason) throw new UsageError('--reason <text> is required');
+    let r;
+    if (flags['emergency-stop']) {
+      const tenant = typeof flags.tenant === 'string' ? flags.tenant : dev.tenantId;
+      if (!tenant) throw new UsageError('--tenant <tenant_id> is required');
+      r = await request('POST', `/v1/org/${encodeURIComponent(tenant)}/emergency_stop`, { reason });
+      if (r.status === 202 && r.json.status === 'pending_quorum') {
+        io.out(`emergency stop requested (${r.json.request_id}); a second, different admin must confirm before ${r.json.expires_at}\n`);
+        return 0;
+      }
+    } else if (typeof flags.cohort === 'string') {
+      r = await request('POST', `/v1/cohorts/${encodeURIComponent(flags.cohort)}/terminate`, { reason });
+    } else {
+      r = await request('POST', `/v1/agents/${encodeURIComponent(pos[0]!)}/terminate`, { reason });
+    }
+    if (r.status !== 202 && r.status !== 200) return refused(r);
+    let t = r.json;
+    if (flags.wait) {
+      const deadline = Date.now() + (typeof flags.wait === 'string' ? Number(flags.wait) : 60) * 1000;
+      while (t.status === 'in_flight' && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 250));
+        const g = await request('GET', `/v1/terminations/${encodeURIComponent(t.termination_id)}`);
+        if (g.status !== 200) return refused(g);
+        t = g.json;
+      }
+    }
+    show(t);
+    return t.status === 'partial_failure' ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`arx terminate: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
