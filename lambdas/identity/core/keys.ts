@@ -1,7 +1,7 @@
 /**
  * Tenant signing keys (seed C2.1, ARCHITECTURE: one KMS ECC_NIST_P256 SIGN_VERIFY key per tenant).
  * The active key signs; a rotated key stays published in the tenant JWKS until the last token it
- * signed has expired (`retire_after` = rotation time + max token TTL + clock skew). `kid` is the
+ * signed has expired (`retire_after` = rotation + max token TTL + signing-key cache + skew). `kid` is the
  * RFC 7638 thumbprint of the public key, so any verifier can recompute it.
  */
 import type { JWK } from 'jose';
@@ -202,7 +202,10 @@ export class TenantKeys {
     const arn = await this.kms.createKey(tenantId);
     const next = await this.describe(tenantId, arn, 'active');
     const now = this.clock.now();
-    const retireAfter = new Date(now.getTime() + ((this.opts.maxTokenTtlS ?? SVID_MAX_TTL_S) + CLOCK_SKEW_S) * 1000).toISOString();
+    // Other processes may still sign with the previous key for up to their active-key cache
+    // (≤ 60 s) and verifiers accept `exp` up to the skew (60 s) late: keep it published that long.
+    const lingerS = (this.opts.maxTokenTtlS ?? SVID_MAX_TTL_S) + Math.ceil((this.opts.cacheMs ?? 60_000) / 1000) + CLOCK_SKEW_S;
+    const retireAfter = new Date(now.getTime() + lingerS * 1000).toISOString();
     const ok = await this.store.rotate(next, previous.kid, now.toISOString(), retireAfter);
     if (!ok) throw new ConflictError('the tenant signing key changed concurrently; retry');
     await this.kms.pointAlias(tenantId, arn);

@@ -66,7 +66,9 @@ describe('TenantKeys', () => {
     // Both still verify (independent verifier and ours).
     await jwtVerify(before.token, createLocalJWKSet(await w.keys.jwks('acme')), { algorithms: ['ES256'], currentDate: w.clock.now() });
     await w.verifier.verify(before.token, { audience: 'arx' });
-    w.clock.advance((3600 + 61) * 1000);
+    w.clock.advance((3600 + 60 + 60 - 1) * 1000);
+    expect((await w.keys.jwks('acme')).keys).toHaveLength(2);
+    w.clock.advance(1000);
     expect((await w.keys.jwks('acme')).keys.map((k) => k.kid)).toEqual([rot.kid]);
   });
 
