@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { evidenceTags, MAPPING, FRAMEWORKS, CONTROL_TITLES } from '../../../lambdas/audit/core/evidence.js';
 import { buildAuditEvent, redact, REDACTED } from '../../../lambdas/audit/core/events.js';
 import { approvalCoverage, buildManifest, renderPdf, toJsonLd } from '../../../lambdas/audit/core/compliance.js';
@@ -105,7 +106,6 @@ describe('evidence-map script', () => {
 
 describe('leafString', () => {
   it('produces exactly canonicalJson(event) on the fast path, for any strings', async () => {
-    const fc = (await import('fast-check')).default;
     const { canonicalJson } = await import('../../../lambdas/shared/ids.js');
     const { leafString } = await import('../../../lambdas/audit/core/events.js');
     fc.assert(

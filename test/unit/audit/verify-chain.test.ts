@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTimestampRequest, tokenFromResponse, verifyTimestampToken, TimestampError } from '../../../lambdas/audit/core/rfc3161.js';
 import { eventProof, type AuditBlock } from '../../../lambdas/audit/core/block.js';
@@ -129,7 +130,6 @@ describe('RFC 3161 (openssl ts as local TSA)', () => {
 
 describe('verifyChain (property)', () => {
   it('fails on any single-character change inside a block head or its events', async () => {
-    const fc = (await import('fast-check')).default;
     const { blocks } = await makeChain(T, signer, [3, 2]);
     const text = JSON.stringify(blocks[1]);
     const start = text.indexOf('"head":');
