@@ -11,8 +11,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchResult } from './run.js';
 import { cedar, type EntityJson } from '../lambdas/policy/core/cedar.js';
 import { PolicyEngine, indexPolicies, type IndexedPolicy } from '../lambdas/policy/core/engine.js';
@@ -114,7 +117,7 @@ async function latency(n: number): Promise<BenchResult[]> {
   ];
 }
 
-async function hotSwap(): Promise<BenchResult[]> {
+export async function hotSwap(): Promise<BenchResult[]> {
   const w = build(1000, N_ENTITIES, 200);
   const s = signer();
   const policies = indexPolicies(w.policies);
@@ -156,37 +159,72 @@ async function hotSwap(): Promise<BenchResult[]> {
 
 // ---------------------------------------------------------------- memory (child processes)
 
-async function childRss(mode: 'extension' | 'raw'): Promise<{ rss_mb: number; revoked?: number; decisions?: number }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, ARX_PDP_BENCH_CHILD: mode },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+let childScript: string | null = null;
+/** The bench bundled like the extension (esbuild ESM + cedar-wasm beside it), run by plain node. */
+async function childEntry(): Promise<string> {
+  if (!childScript) {
+    const { bundleEntry } = await import('../layers/pdp-extension/build.js');
+    childScript = await bundleEntry(fileURLToPath(import.meta.url), mkdtempSync(join(tmpdir(), 'arx-pdp-bench-')), 'bench-child');
+  }
+  return childScript;
+}
+
+async function childRss(mode: 'extension' | 'raw', reqs: readonly string[]): Promise<{ rss_mb: number; revoked?: number; decisions?: number; permits?: number }> {
+  const script = await childEntry();
+  const { NODE_FLAGS } = await import('../layers/pdp-extension/build.js');
+  const c = spawn(process.execPath, ['--expose-gc', ...(mode === 'extension' ? NODE_FLAGS : []), script], { env: { ...process.env, ARX_PDP_BENCH_CHILD: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((res) => c.on('exit', (code) => res(code)));
+  const firstLine = await new Promise<string>((resolve, reject) => {
     let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`memory child ${mode} exited ${code}: ${out}`));
-      resolve(JSON.parse(line));
+    c.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
     });
+    void exited.then((code) => reject(new Error(`memory child ${mode} exited ${code}: ${out}`)));
   });
+  const msg = JSON.parse(firstLine) as { port?: number; rss_mb: number; decisions?: number };
+  if (mode === 'raw') return msg;
+  let permits = 0;
+  for (const q of reqs) {
+    const r = await fetch(`http://127.0.0.1:${msg.port}/v1/decide`, { method: 'POST', body: q });
+    if (((await r.json()) as { effect: string }).effect === 'permit') permits++;
+  }
+  const health = (await (await fetch(`http://127.0.0.1:${msg.port}/v1/health`)).json()) as { rss_mb: number; revoked: number };
+  c.kill('SIGTERM');
+  await exited;
+  return { ...health, decisions: reqs.length, permits };
 }
 
 async function memoryChild(mode: string): Promise<void> {
-  const w = build(1000, N_ENTITIES, N_REQ);
   const gc = (globalThis as { gc?: () => void }).gc;
   if (mode === 'raw') {
+    const w = build(1000, N_ENTITIES, N_REQ);
     cedar.preparsePolicySet('raw', { staticPolicies: w.policies });
     for (const q of w.reqs) cedar.statefulIsAuthorized({ principal: q.principal, action: q.action, resource: q.resource, context: q.context, preparsedPolicySetId: 'raw', entities: q.slice });
+    const n = w.reqs.length;
+    (w as { reqs: unknown; meta: unknown }).reqs = null;
+    (w as { reqs: unknown; meta: unknown }).meta = null;
     gc?.();
-    process.stdout.write(`${JSON.stringify({ rss_mb: r3(process.memoryUsage().rss / 2 ** 20), decisions: w.reqs.length })}\n`);
+    process.stdout.write(`${JSON.stringify({ rss_mb: r3(process.memoryUsage().rss / 2 ** 20), decisions: n })}\n`);
     return;
   }
+  // the extension receives an already indexed, signed bundle: the parent wrote it (and the wire requests) to files
+  const body = readFileSync(process.env.ARX_PDP_BENCH_BUNDLE!, 'utf8');
+  const verifier = createPublicKey(readFileSync(process.env.ARX_PDP_BENCH_KEY!, 'utf8'));
+  const verify = async (_t: string, digest: string, sg: BundleSignature) => cryptoVerify('sha256', Buffer.from(digest), verifier, Buffer.from(sg.sig, 'base64'));
+  const s = { verify };
+  const tenant = 'bench';
+  const stages: Record<string, number> = {};
+  const stage = (name: string): void => {
+    gc?.();
+    const m = process.memoryUsage();
+    stages[name] = r3(m.rss / 2 ** 20);
+    stages[`${name}_heap`] = r3(m.heapUsed / 2 ** 20);
+  };
+  stage('files_read');
   const { DeltaRevocationCache } = await import('../layers/pdp-extension/src/revocation-cache.js');
   const { startPdpServer } = await import('../layers/pdp-extension/src/server.js');
-  const s = signer();
-  const tenant = 'bench';
-  const body = encodeBundle(bundleFor(tenant, 1, indexPolicies(w.policies), w.meta.ents, s.sign));
   // 100,000 revoked ids served as revocation deltas in pages of 1,000
   const N_REVOKED = 100_000;
   const drl = {
@@ -202,6 +240,7 @@ async function memoryChild(mode: string): Promise<void> {
   };
   const revocation = new DeltaRevocationCache(drl, tenant, systemClock, 60_000);
   await revocation.poll();
+  stage('revocations_loaded');
   const pdp = new TenantBundlePdp({
     source: { fetchLive: async () => ({ status: 'ok' as const, etag: '"1"', bundle: body }) },
     signer: s,
@@ -210,30 +249,43 @@ async function memoryChild(mode: string): Promise<void> {
     pollMs: Number.MAX_SAFE_INTEGER,
   });
   await pdp.refresh(tenant);
-  const server = await startPdpServer({ tenantId: tenant, pdp, health: () => ({}) }, 0);
-  const port = (server.address() as { port: number }).port;
-  let permits = 0;
-  for (const q of w.reqs) {
-    const r = await fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', body: JSON.stringify({ principal: q.principal, action: q.action.id, resource: q.resource, context: q.context }) });
-    const d = (await r.json()) as { effect: string };
-    if (d.effect === 'permit') permits++;
-  }
-  gc?.();
-  const rss = process.memoryUsage().rss;
-  server.close();
-  process.stdout.write(`${JSON.stringify({ rss_mb: r3(rss / 2 ** 20), revoked: revocation.size, decisions: w.reqs.length, permits })}\n`);
+  stage('bundle_live');
+  // the load generator (the function) is another process: the parent sends the requests
+  const server = await startPdpServer(
+    {
+      tenantId: tenant,
+      pdp,
+      health: () => {
+        gc?.();
+        const m = process.memoryUsage();
+        return { rss_mb: r3(m.rss / 2 ** 20), heap_used_mb: r3(m.heapUsed / 2 ** 20), heap_total_mb: r3(m.heapTotal / 2 ** 20), external_mb: r3(m.external / 2 ** 20), revoked: revocation.size, stages };
+      },
+    },
+    0,
+  );
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => server.close(() => resolve())));
 }
 
-async function memory(): Promise<BenchResult[]> {
-  const ext = await childRss('extension');
-  const raw = await childRss('raw');
+export async function memory(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'arx-pdp-mem-'));
+  const w = build(1000, N_ENTITIES, N_REQ);
+  const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const sign = (digest: string): BundleSignature => ({ kid: 'bench', alg: 'ES256', sig: cryptoSign('sha256', Buffer.from(digest), kp.privateKey).toString('base64') });
+  writeFileSync(join(dir, 'bundle'), encodeBundle(bundleFor('bench', 1, indexPolicies(w.policies), w.meta.ents, sign)));
+  writeFileSync(join(dir, 'key.pem'), kp.publicKey.export({ type: 'spki', format: 'pem' }));
+  process.env.ARX_PDP_BENCH_BUNDLE = join(dir, 'bundle');
+  process.env.ARX_PDP_BENCH_KEY = join(dir, 'key.pem');
+  const reqs = w.reqs.map((q) => JSON.stringify({ principal: q.principal, action: q.action.id, resource: q.resource, context: q.context }));
+  const ext = await childRss('extension', reqs);
+  const raw = await childRss('raw', []);
   return [
     {
       name: 'PDP extension stack resident memory (1,000 policies, 10,000 entities, 100,000 revoked ids, 2,000 decisions over localhost)',
       unit: 'MB',
       value: ext.rss_mb,
       baseline: raw.rss_mb,
-      params: { ...ext, baseline: 'process holding only cedar-wasm with the same 1,000 policies preparsed after 2,000 raw decisions', target_mb: 150, note: 'child process running the extension modules (TenantBundlePdp, DeltaRevocationCache, localhost server) with in-memory bundle and revocation sources' },
+      params: { ...ext, baseline: 'process holding only cedar-wasm with the same 1,000 policies preparsed after 2,000 raw decisions', target_mb: 150, note: 'child process: the extension modules (TenantBundlePdp, DeltaRevocationCache, localhost server) bundled like the layer and run by plain node, bundle and revocation deltas from memory; the 2,000 requests come from the parent over localhost' },
     },
   ];
 }

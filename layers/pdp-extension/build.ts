@@ -16,11 +16,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(here, '..', '..');
 const ESM_REQUIRE_BANNER = "import { createRequire as __arxCreateRequire } from 'module';const require = __arxCreateRequire(import.meta.url);";
 
+/** Node flags the launcher runs the extension with (the bench's memory child uses the same). */
+export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
+
 export const LAUNCHER = `#!/bin/bash
 # ARX PDP extension: external Lambda extension (registers through the Extensions API).
 set -euo pipefail
 NODE_BIN="$(command -v node || echo /var/lang/bin/node)"
-exec "$NODE_BIN" /opt/arx-pdp/index.mjs
+# small young generation: the extension's working set is tiny, and a 256 MB function has no room for idle heap
+exec "$NODE_BIN" ${NODE_FLAGS.join(' ')} /opt/arx-pdp/index.mjs
 `;
 
 const options = (entry: string, outfile: string): BuildOptions => ({

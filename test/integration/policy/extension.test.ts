@@ -17,7 +17,7 @@ import { FakeExtensionsApi } from './fake-extensions-api.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildLayer } from '../../../layers/pdp-extension/build.js';
+import { buildLayer, NODE_FLAGS } from '../../../layers/pdp-extension/build.js';
 import { policyResources, revocationEntry } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
@@ -75,7 +75,7 @@ describe('PDP extension process', () => {
     // the layer exactly as deployed: esbuild bundle + cedar-wasm, run by plain node
     const layer = mkdtempSync(join(tmpdir(), 'arx-pdp-layer-'));
     await buildLayer(layer);
-    child = spawn(process.execPath, [join(layer, 'arx-pdp', 'index.mjs')], {
+    child = spawn(process.execPath, [...NODE_FLAGS, join(layer, 'arx-pdp', 'index.mjs')], {
       cwd: layer,
       env: {
         ...process.env,
