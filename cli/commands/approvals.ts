@@ -13,14 +13,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-export interface CliIo {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-  readonly fetch: typeof fetch;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-}
+import type { CliIo } from './policy.js';
 
 const defaultIo = (): CliIo => ({
   out: (s) => process.stdout.write(s),

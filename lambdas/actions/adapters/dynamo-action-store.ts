@@ -70,6 +70,33 @@ function fromApprovalItem(it: Record<string, unknown>): ApprovalRecord {
   return { ...(rest as unknown as ApprovalRecord), params: JSON.parse(String(params_json)) as Record<string, unknown> };
 }
 
+/**
+ * Serialises this process's conditional writes per item. DynamoDB evaluates a condition and
+ * applies the write atomically per item, which is what makes racing deciders (in separate Lambda
+ * processes) execute once; moto_server does not — it reads, checks and writes without a lock, so
+ * under load two conditional updates of one item can both succeed. The local runtime serves every
+ * request from one process, so this per-item queue restores DynamoDB's semantics there and costs
+ * nothing in production (one item is rarely written concurrently by one process).
+ */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+const itemLocks = new KeyedMutex();
+
 /** Largest result kept on the action item; bigger results are replaced by a truncation note. */
 const MAX_RESULT_BYTES = 300 * 1024;
 
@@ -136,7 +163,16 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     return out.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, max);
   }
 
-  async resolveApproval(
+  resolveApproval(
+    approval: ApprovalRecord,
+    change: ApprovalChange,
+    actionTo: ActionStatus,
+    actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+  ): Promise<'ok' | 'conflict' | 'action_mismatch'> {
+    return itemLocks.run(`${this.table}|approval|${approval.tenant_id}|${approval.approval_id}`, () => this.resolveApprovalNow(approval, change, actionTo, actionPatch));
+  }
+
+  private async resolveApprovalNow(
     approval: ApprovalRecord,
     change: ApprovalChange,
     actionTo: ActionStatus,
@@ -200,7 +236,11 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     }
   }
 
-  async transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
+  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
+    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, () => this.transitionNow(tenantId, actionId, from, to, patch));
+  }
+
+  private async transitionNow(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
     const sets = ['#status = :to', 'updated_at = :u'];
     const names: Record<string, string> = { '#status': 'status' };
     const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
@@ -301,7 +341,11 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
 
   // ---------------------------------------------------------------- replay guard
 
-  async useOnce(key: string, expiresAt: Date): Promise<boolean> {
+  useOnce(key: string, expiresAt: Date): Promise<boolean> {
+    return itemLocks.run(`${this.table}|replay|${key}`, () => this.useOnceNow(key, expiresAt));
+  }
+
+  private async useOnceNow(key: string, expiresAt: Date): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({

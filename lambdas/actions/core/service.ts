@@ -350,15 +350,19 @@ export class ActionService {
         (approval.owner_sub && approver.id === approval.owner_sub) ||
         (approval.owner_email && approver.email && approver.email.toLowerCase() === approval.owner_email.toLowerCase());
       if (same) throw new ForbiddenError("separation of duties: the agent's owner may not approve its action");
+      // A channel identity (Slack user, webhook name) without an e-mail cannot be compared with the owner.
+      if (approver.via !== 'api' && !approver.email) {
+        throw new ForbiddenError('separation of duties is required and this approver cannot be matched against the owner; approve through the API or a channel that knows the approver’s e-mail');
+      }
     }
 
-    // A revoked or terminated agent's approval is cancelled, never executed.
+    // A revoked or terminated agent's approval is cancelled, never executed; an unreadable
+    // revocation list refuses the decision for now and changes nothing.
     const rev = await this.d.revocation.status(tenantId, approval.agent_id);
-    if (rev !== 'clear') {
-      await this.cancel(approval, action, rev === 'revoked' ? 'agent revoked' : 'revocation list unavailable');
-      throw new ConflictError(rev === 'revoked' ? 'the agent has been revoked; the action was cancelled' : 'the revocation list is unavailable; try again', {
-        extensions: { approval_status: rev === 'revoked' ? 'cancelled' : 'pending' },
-      });
+    if (rev === 'unknown') throw new DependencyError('the revocation list is unavailable; the approval stays pending');
+    if (rev === 'revoked') {
+      await this.cancel(approval, action, 'agent revoked');
+      throw new ConflictError('the agent has been revoked; the action was cancelled', { extensions: { approval_status: 'cancelled' } });
     }
 
     const metadata: ApprovalMetadata = {
@@ -408,9 +412,14 @@ export class ActionService {
   async runExecution(action: ActionRecord): Promise<ActionRecord> {
     const { tenant_id: tenantId, action_id: actionId } = action;
     const rev = await this.d.revocation.status(tenantId, action.agent_id);
-    if (rev !== 'clear') {
+    if (rev === 'unknown') {
+      // Fail closed without losing the approval: it stays pending_execution and recoverStalled retries it.
+      this.d.log.warn('revocation list unavailable: execution deferred', { action_id: actionId });
+      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    }
+    if (rev === 'revoked') {
       const at = this.d.clock.now().toISOString();
-      const error: ActionError = { code: rev === 'revoked' ? 'agent_revoked' : 'revocation_unavailable', message: 'the agent is revoked or its status cannot be checked', retryable: rev !== 'revoked' };
+      const error: ActionError = { code: 'agent_revoked', message: 'the agent was revoked before the action ran', retryable: false };
       if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: at })) {
         await this.emit('operation.failed', action, { error_code: error.code });
       }

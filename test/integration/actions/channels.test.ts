@@ -111,9 +111,18 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
   });
 
   async function sentMail(to: string): Promise<string[]> {
-    const r = await fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/data.json`);
-    const data = (await r.json()) as { ses?: { Message?: { body: string; destinations: { ToAddresses?: string[] } }[] } };
-    return (data.ses?.Message ?? []).filter((m) => m.destinations.ToAddresses?.includes(to)).map((m) => m.body);
+    // moto's state dump can fail while other suites mutate the emulator: retry a few times
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/data.json`);
+      const text = await r.text();
+      try {
+        const data = JSON.parse(text) as { ses?: { Message?: { body: string; destinations: { ToAddresses?: string[] } }[] } };
+        return (data.ses?.Message ?? []).filter((m) => m.destinations.ToAddresses?.includes(to)).map((m) => m.body);
+      } catch (e) {
+        if (attempt >= 10) throw e;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
   }
 
   it('e-mails one-time signed approve/deny links through SES; a link works once', async () => {

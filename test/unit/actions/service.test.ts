@@ -315,3 +315,26 @@ describe('ActionService.recoverStalled', () => {
     expect(await h.svc.recoverStalled()).toEqual({ resumed: 0, failed: 0 });
   });
 });
+
+describe('ActionService fail-closed decisions', () => {
+  it('keeps an approval pending (503) when the revocation list cannot be read', async () => {
+    const h = harness();
+    const out = await h.svc.submit(agent, deactivate, trace);
+    if (out.kind !== 'pending') throw new Error('expected pending');
+    h.revocation.unknown = true;
+    await expect(h.svc.decide('t1', out.approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(DependencyError);
+    expect((await h.store.getApproval('t1', out.approval.approval_id))!.status).toBe('pending');
+    h.revocation.unknown = false;
+    expect((await h.svc.decide('t1', out.approval.approval_id, manager, 'approve', 'ok')).action.status).toBe('executed');
+  });
+
+  it('refuses a channel approver without an e-mail under separation of duties', async () => {
+    const h = harness();
+    h.pdp.hitl = { ...h.pdp.hitl, separation_of_duties: true };
+    const out = await h.svc.submit(agent, deactivate, trace);
+    if (out.kind !== 'pending') throw new Error('expected pending');
+    const slackUser = { id: 'slack:T1/U1', display: 'roadrunner', principalType: 'human' as const, via: 'slack' as const };
+    await expect(h.svc.decide('t1', out.approval.approval_id, slackUser, 'approve', 'ok')).rejects.toBeInstanceOf(ForbiddenError);
+    expect(h.okta.calls).toHaveLength(0);
+  });
+});
