@@ -8,6 +8,7 @@
  *    ECDSA signer for reference.
  */
 import { sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { loadavg, cpus } from 'node:os';
 import type { BenchResult } from './run.js';
 import { ManualClock } from '../lambdas/shared/clock.js';
 import { MemoryKeyManager, MemoryKeyStore } from '../lambdas/identity/adapters/memory.js';
@@ -99,7 +100,7 @@ export async function run(): Promise<BenchResult[]> {
   const rawSign = await percentiles(M, () => nodeSign('sha256', input, { key: priv, dsaEncoding: 'ieee-p1363' }));
   const mintLocalSign = await percentiles(M, () => issuer.mint(mintReq));
 
-  const params = { cores: 1, sequential: true, alg: 'ES256', token_bytes: token.length, node: process.version };
+  const params = { cores: 1, sequential: true, alg: 'ES256', token_bytes: token.length, node: process.version, host_cpus: cpus().length, load_avg_1m: Number(loadavg()[0]!.toFixed(2)) };
   return [
     { name: 'svid_verify_cached_jwks', unit: 'ops/s', value: svidVerify, baseline: rawVerify, params: { ...params, rounds: ROUNDS, per_round: N, statistic: 'median round, interleaved with the baseline', target_ops_s: 5000, baseline: 'node:crypto P-256 verify of the same signing input' } },
     { name: 'svid_mint_excluding_kms_p50', unit: 'ms', value: mintNoKms.p50, baseline: rawSign.p50, params: { ...params, n: M, p99_ms: mintNoKms.p99, target_p50_ms: 0.3, baseline: 'node:crypto P-256 sign (ieee-p1363) p50' } },
