@@ -1,4 +1,5 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
+import { AUDITED_DETAIL_TYPES } from './core/bus.js';
 import { BlocksQuery, DestinationBody, EventsQuery, EvidenceQuery, PackageBody } from './schemas.js';
 
 /** Sealer schedule: once a minute; inside each run it seals every 5 s (ARX_SEAL_INTERVAL_MS). */
@@ -30,6 +31,13 @@ const topology: CapabilityTopology = {
           reason: 'Customer audit destinations are cross-account roles named by each tenant at runtime (POST /v1/audit/destinations); the session policy limits them to s3:PutObject under the destination prefix.',
         },
       ],
+    },
+    {
+      name: 'audit-bus-consumer',
+      capability: 'audit',
+      entry: 'lambdas/audit/handlers/bus-consumer.ts',
+      description: 'Records identity changes and bundle promotions from the bus into the audit chain',
+      uses: { auditTable: 'write', dataKey: 'write' },
     },
     {
       name: 'compliance-api',
@@ -138,6 +146,7 @@ const topology: CapabilityTopology = {
       response: { status: 200, description: 'CompliancePackage' },
     },
   ],
+  events: [{ name: 'audit-governed-changes', fn: 'audit-bus-consumer', detailTypes: [...AUDITED_DETAIL_TYPES] }],
   schedules: [{ name: 'audit-sealer-schedule', fn: 'audit-sealer', rate: SEALER_RATE }],
 };
 export default topology;

@@ -69,7 +69,7 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
-  async putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload): Promise<void> {
+  async putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload, dedupeKey?: string): Promise<boolean> {
     const t = event.tenant_id;
     if (!this.knownTenants.has(t)) {
       await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: TENANTS_PK, sk: t } }));
@@ -91,16 +91,25 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
       item.gsi2pk = agentPk(t, event.agent_id);
       item.gsi2sk = event.event_id;
     }
-    await this.client.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ...event.evidence_tags.map((tag) => ({
-            Put: { TableName: this.table, Item: { pk: ctrlPk(t, tag), sk: event.event_id, event } },
-          })),
-        ],
-      }),
-    );
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+            ...event.evidence_tags.map((tag) => ({
+              Put: { TableName: this.table, Item: { pk: ctrlPk(t, tag), sk: event.event_id, event } },
+            })),
+            ...(dedupeKey
+              ? [{ Put: { TableName: this.table, Item: { pk: `T#${t}#DEDUPE`, sk: dedupeKey, event_id: event.event_id }, ConditionExpression: 'attribute_not_exists(pk)' } }]
+              : []),
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (dedupeKey && isConditionalCheckFailed(e)) return false;
+      throw e;
+    }
   }
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | null> {

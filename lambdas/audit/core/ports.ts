@@ -73,7 +73,11 @@ export interface Page<T> {
 
 /** The audit table. */
 export interface AuditStore {
-  putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload): Promise<void>;
+  /**
+   * Writes the event, its evidence items and (with `dedupeKey`) a marker in one transaction;
+   * returns false when the marker already existed (the source event was recorded before).
+   */
+  putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload, dedupeKey?: string): Promise<boolean>;
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | null>;
   listEvents(tenantId: string, q: { agentId?: string; type?: string; limit: number; nextToken?: string }): Promise<Page<AuditEvent>>;
   controlEvidence(tenantId: string, tag: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;

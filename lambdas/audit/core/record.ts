@@ -27,7 +27,7 @@ export class AuditRecorder implements AuditSink {
     return { event_id: event.event_id };
   }
 
-  async recordEvent(input: AuditRecordInput): Promise<{ event: AuditEvent }> {
+  async recordEvent(input: AuditRecordInput, dedupeKey?: string): Promise<{ event: AuditEvent; duplicate: boolean }> {
     if (!input.tenant_id || !input.event_type || !input.action || !input.occurred_at) {
       throw new AuditWriteError('audit record needs tenant_id, event_type, action and occurred_at');
     }
@@ -37,8 +37,8 @@ export class AuditRecorder implements AuditSink {
       const { event, redactedPayload } = buildAuditEvent(input, eventId, now);
       // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8, eu_ai_act:Art.26
       const enc = await this.deps.cipher.encrypt(input.tenant_id, eventId, Buffer.from(canonicalJson(input.payload), 'utf8'));
-      await this.deps.store.putEvent(event, redactedPayload, enc);
-      return { event };
+      const written = await this.deps.store.putEvent(event, redactedPayload, enc, dedupeKey);
+      return { event, duplicate: !written };
     } catch (e) {
       throw new AuditWriteError(`audit write failed for ${input.event_type}`, { cause: e });
     }
