@@ -16,7 +16,7 @@ const topology: CapabilityTopology = {
       capability: 'identity',
       entry: 'lambdas/identity/handlers/credentials.ts',
       description: 'Credential broker: just-in-time STS sessions and OAuth client-credentials tokens (server to server)',
-      uses: { controlTable: 'write', revocationTable: 'read' },
+      uses: { inventoryTable: 'read', controlTable: 'write', revocationTable: 'read' },
       extraPermissions: [
         {
           actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],

@@ -4,6 +4,21 @@ import { routesOf } from '../../topology.js';
 import { readClientSecret } from '../adapters/credential-issuers.js';
 import { credentialBrokerFromEnv } from '../broker.js';
 import type { IssueCredentialBody, RevokeCredentialsBody } from '../schemas.js';
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { Outbox } from '../../shared/outbox.js';
+import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
+import { getAgent } from '../core/agents.js';
+
+/** Read-only inventory: this function only checks the agent exists in the caller's tenant. */
+const inventory = lazyConfig(() => {
+  const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
+  const readOnly = new Outbox(c.ARX_CONTROL_TABLE, {
+    publish: async () => {
+      throw new Error('identity-credentials does not write the inventory');
+    },
+  });
+  return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, readOnly);
+});
 
 /**
  * `POST /v1/credentials/issue` (server to server, after a permit). The tenant is the caller's;
@@ -12,6 +27,8 @@ import type { IssueCredentialBody, RevokeCredentialsBody } from '../schemas.js';
 export const handler = createApiHandler(routesOf('identity-credentials'), {
   'POST /v1/credentials/issue': async (req: ApiRequest<IssueCredentialBody>) => {
     const tenantId = req.auth!.tenantId;
+    // Another tenant's (or an unknown) agent is a 404; status is checked by the broker's gate.
+    await getAgent({ inventory: inventory() }, tenantId, req.body.agent_id);
     const broker = credentialBrokerFromEnv();
     const t = req.body.target;
     let issued;

@@ -171,6 +171,10 @@ describe('credential broker (against moto)', () => {
     const second = await h.credentials('POST', '/v1/credentials/issue', { auth: admin(TENANT), ...h.json(body) });
     expect(second.json).toMatchObject({ cached: true });
     expect(tokenRequests).toHaveLength(1);
+    // An agent of another tenant (or none) is not found; nothing is issued.
+    const stranger = await h.credentials('POST', '/v1/credentials/issue', { auth: admin(uniqueTenant()), ...h.json(body) });
+    expect(stranger.status).toBe(404);
+    expect(tokenRequests).toHaveLength(1);
     // A secret outside the caller's tenant prefix is not found; nothing is fetched.
     const foreign = await h.credentials('POST', '/v1/credentials/issue', { auth: admin(TENANT), ...h.json({ ...body, target: { ...body.target, client_secret_id: `arx/${uniqueTenant()}/x` } }) });
     expect(foreign.status).toBe(404);
