@@ -17,6 +17,7 @@ const TARBALL = '/work/shared/vectors/cedar-integration-tests/corpus-tests.tar.g
 const EVERY = 25;
 
 interface Req {
+  description: string;
   principal: { type: string; id: string };
   action: { type: string; id: string };
   resource: { type: string; id: string };
