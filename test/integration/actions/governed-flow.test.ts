@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { slackSignature } from '../../../lambdas/actions/core/signing.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
@@ -20,7 +21,7 @@ const POLICY = `
     "users:reset_password": high
   risk_max: high
   approval: { low: none, medium: auto, high: hitl, critical: hitl }
-  hitl_channel: "#access-reviews"
+  hitl_channel: "#access-reviews email"
   hitl_timeout: 1h
   separation_of_duties: true
 `;
@@ -40,6 +41,7 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
   let fake: ReturnType<typeof fakeOkta>;
   let arx: ArxClient;
   const signingSecret = `sig-${randomBytes(8).toString('hex')}`;
+  const mailTo = `cab-${randomBytes(4).toString('hex')}@example.com`;
 
   beforeAll(async () => {
     fake = fakeOkta('okta-e2e-token');
@@ -53,6 +55,9 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
 
     expect((await call('PUT', '/v1/connectors/okta', { token: admin, body: { config: { base_url: okta.url }, secret: { api_token: 'okta-e2e-token' } } })).status).toBe(200);
     expect((await call('PUT', '/v1/approvals/channels/slack', { token: admin, body: { config: {}, secret: { bot_token: 'xoxb-e2e', signing_secret: signingSecret } } })).status).toBe(200);
+    await new SESv2Client({}).send(new CreateEmailIdentityCommand({ EmailIdentity: 'arx-e2e@example.com' }));
+    const mailCfg = await call('PUT', '/v1/approvals/channels/email', { token: admin, body: { config: { from: 'arx-e2e@example.com', to: [mailTo], public_url: rt.url } } });
+    expect(mailCfg.json).toEqual({ channel: 'email', configured: true, secret_stored: true });
     const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
     expect(pushed.status).toBe(201);
     expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
@@ -158,6 +163,33 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     expect(ok.json.text).toMatch(/^Denied by secops/);
     expect((await post(good)).status).toBe(401);
     expect(await submit).toBeInstanceOf(ActionDenied);
+  });
+
+  it('approves through a one-time e-mail link: GET only confirms, POST decides once', async () => {
+    const submit = arx.execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: 'jane@acme.com' } });
+    const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === 'jane@acme.com'));
+    const mail = await eventually(async () => {
+      const r = await fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/data.json`);
+      try {
+        const data = (await r.json()) as { ses?: { Message?: { body: string; destinations: { ToAddresses?: string[] } }[] } };
+        return (data.ses?.Message ?? []).find((m) => m.destinations.ToAddresses?.includes(mailTo) && m.body.includes('jane@acme.com'));
+      } catch {
+        return undefined; // moto's state dump can fail while other suites write; retry
+      }
+    });
+    const path = new URL(/href="([^"]+)">Approve</.exec(mail.body)![1]!).pathname;
+    const page = await call('GET', path);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.text).toContain('<form method="post">');
+    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json.status).toBe('pending');
+    const used = await call('POST', path, { raw: '' });
+    expect(used.status).toBe(200);
+    expect(used.text).toContain('Approved');
+    expect((await call('POST', path, { raw: '' })).status).toBe(409);
+    expect((await call('POST', path.slice(0, -3) + 'AAA', { raw: '' })).status).toBe(401);
+    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json).toMatchObject({ status: 'approved', decided_by: mailTo, decided_via: 'email' });
+    expect((await submit).approvalMetadata).toMatchObject({ approver: mailTo, channel: 'email' });
   });
 
   it('reports approval and denial rates with time-to-decision per policy and approver', async () => {
