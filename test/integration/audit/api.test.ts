@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createPublicKey } from 'node:crypto';
@@ -16,6 +16,9 @@ import { verifyInclusion } from '../../../lambdas/audit/core/merkle.js';
 import { verifyChain, verifyHeadSignature, type Jwk } from '../../../lambdas/audit/core/verify-chain.js';
 import type { AuditBlock } from '../../../lambdas/audit/core/block.js';
 import { createAuditTable, createKeys, createLockedBucket, s3, suffix } from './env.js';
+
+// Spawns openssl / tsx processes: allow for a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 type Handler = (event: unknown, ctx: Context) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
 const sfx = suffix();

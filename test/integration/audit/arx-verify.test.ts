@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { run } from '../../../cli/commands/verify.js';
 import { main } from '../../../cli/arx.js';
@@ -11,6 +11,9 @@ import type { AuditBlock } from '../../../lambdas/audit/core/block.js';
 import { blockKey } from '../../../lambdas/audit/core/block.js';
 import { localSigner, makeChain, type LocalSigner } from '../../unit/audit/fixtures.js';
 import { s3, suffix } from './env.js';
+
+// Spawns openssl / tsx processes: allow for a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const exec = promisify(execFile);
 const T = 'tnt-cli';
@@ -44,7 +47,7 @@ describe('arx-verify (CLI)', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^OK chain of 3 block\(s\), 13 event\(s\).*signatures verified.*included in blk-000000000002 at leaf 5$/);
-  });
+  }, 120_000);
 
   it('exits 1 naming the first bad block when one byte of an event changes, run as a process', async () => {
     const bad = JSON.parse(JSON.stringify(blocks)) as AuditBlock[];
@@ -56,7 +59,7 @@ describe('arx-verify (CLI)', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stdout.trim()).toMatch(/^FAIL blk-000000000003 \(000000000003\.json\): Merkle root does not match/);
-  });
+  }, 120_000);
 
   it('verifies an S3 prefix (latest object versions) and fails on a deleted block there', async () => {
     const bucket = `arx-verify-${suffix()}`;

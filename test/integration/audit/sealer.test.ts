@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createPublicKey } from 'node:crypto';
@@ -17,6 +17,9 @@ import { verifyChain, type Jwk } from '../../../lambdas/audit/core/verify-chain.
 import { verifyInclusion } from '../../../lambdas/audit/core/merkle.js';
 import { startLocalTsa, type LocalTsa } from '../../unit/audit/fixtures.js';
 import { createAuditTable, createKeys, createLockedBucket, s3, suffix } from './env.js';
+
+// Spawns openssl / tsx processes: allow for a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const sfx = suffix();
 const table = `audit-seal-${sfx}`;
@@ -44,7 +47,7 @@ function deps(over: Partial<SealerDeps> = {}): SealerDeps {
     store,
     blocks: new S3BlockStore(bucket),
     signer: new KmsBlockSigner(() => keys.signingKeyArn),
-    timestamper: new HttpTimestamper(tsa.url),
+    timestamper: new HttpTimestamper(tsa.url, 20_000), // generous: openssl per request on a loaded CI box
     clock,
     destinations: { store, writer: new S3DestinationWriter() },
     publisher: new RecordingPublisher(),
@@ -108,7 +111,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     const b1 = (await d.blocks.get(t, 1))!;
     const p = eventProof(b1, 2);
     expect(() => verifyInclusion(p.leaf_index, p.tree_size, Buffer.from(p.leaf_hash, 'base64'), p.proof.map((x) => Buffer.from(x, 'base64')), Buffer.from(b1.head.root, 'base64'))).not.toThrow();
-  });
+  }, 120_000);
 
   it('locks block versions: COMPLIANCE retention shows on the object and deleting the version is refused', async () => {
     const t = `t-seal-b-${sfx}`;
@@ -149,7 +152,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(await verifyChain(await chainSources(t, 2), { jwks, tsaTrustedCertsPem: [tsa.caPem] })).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
     const versions = await s3().send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: blockKey(t, 1) }));
     expect(versions.Versions).toHaveLength(2);
-  });
+  }, 120_000);
 
   it('queues a failed customer-destination write and replays it once the destination is writable', async () => {
     const t = `t-seal-d-${sfx}`;

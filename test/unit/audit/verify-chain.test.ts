@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTimestampRequest, tokenFromResponse, verifyTimestampToken, TimestampError } from '../../../lambdas/audit/core/rfc3161.js';
 import { eventProof, type AuditBlock } from '../../../lambdas/audit/core/block.js';
 import { statusLine, verifyChain, verifyReceipt } from '../../../lambdas/audit/core/verify-chain.js';
 import { makeChain, localSigner, sources, startLocalTsa, type LocalSigner, type LocalTsa } from './fixtures.js';
+
+// Spawns openssl / tsx processes: allow for a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const T = 'tnt_verify';
 let signer: LocalSigner;
