@@ -95,6 +95,9 @@ export async function revokeAgent(
   note?: string,
 ): Promise<AgentIdentity> {
   let rec = await getAgent(deps, caller.tenantId, agentId);
+  // Never weaken: revoking a terminated agent (or suspending a revoked one) keeps the stronger state.
+  const RANK: Record<string, number> = { active: 0, suspended: 1, revoked: 2, terminated: 3 };
+  if (RANK[rec.status]! > RANK[reason]!) reason = rec.status as RevokeReason;
   const now = deps.clock.now();
   const at = now.toISOString();
   // Revocation list first: the agent is stopped everywhere even if a later step fails.
