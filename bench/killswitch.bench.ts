@@ -11,6 +11,7 @@
  *    the same ASL run by the local runner with no-op tasks (orchestration floor).
  */
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import type { BenchResult } from './run.js';
 import { emulatorEnv, freePort, startMoto } from '../local/moto.js';
 
@@ -49,6 +50,8 @@ export async function run(): Promise<BenchResult[]> {
     };
 
     const refused: number[] = [];
+    const afterStep2: number[] = [];
+    const agentCall: number[] = [];
     const terminateLatency: number[] = [];
     const complete: number[] = [];
     const statuses: Record<string, number> = {};
@@ -78,11 +81,18 @@ export async function run(): Promise<BenchResult[]> {
       // The agent keeps acting while the admin terminates it.
       const t0 = performance.now();
       let refusedAt = 0;
+      let refusedWall = 0;
       const agentLoop = (async () => {
         while (!refusedAt && performance.now() - t0 < 10_000) {
+          const c0 = performance.now();
           const r = await act();
-          if (r.status === 401 || r.status === 403) refusedAt = performance.now();
-          else await new Promise((res) => setTimeout(res, 20));
+          if (r.status === 401 || r.status === 403) {
+            refusedAt = performance.now();
+            refusedWall = Date.now();
+          } else {
+            agentCall.push(performance.now() - c0);
+            await new Promise((res) => setTimeout(res, 20));
+          }
         }
       })();
       const term = await call('POST', `/v1/agents/${agentId}/terminate`, { token: admin, json: { reason: 'bench' } });
@@ -107,6 +117,10 @@ export async function run(): Promise<BenchResult[]> {
         cold = doneAt - t0;
         continue;
       }
+      // Propagation after step 2: the DRL entry's write time (same host clock) to the first refusal.
+      const rec = await call('GET', `/v1/terminations/${id}`, { token: admin });
+      const step2 = Date.parse(rec.json.steps.find((s: any) => s.name === 'revocation').at);
+      afterStep2.push(refusedWall - step2);
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (process.env.KILLSWITCH_BENCH_VERBOSE) {
         const g = await call('GET', `/v1/terminations/${id}`, { token: admin });
@@ -126,10 +140,14 @@ export async function run(): Promise<BenchResult[]> {
       floor.push(performance.now() - t);
     }
 
-    const params = { iterations: ITERATIONS, cold_first_termination_ms: Math.round(cold), runtime: 'local (moto + in-process handlers, poller 200 ms)', final_statuses: statuses };
+    const params = {
+      host: { cpus: cpus().length, loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(1)), note: 'shared host: other suites run concurrently; figures scale with load' },
+      iterations: ITERATIONS, cold_first_termination_ms: Math.round(cold), runtime: 'local (moto + in-process handlers, poller 200 ms)', final_statuses: statuses };
     return [
       { name: 'terminate_to_first_refused_action_p50', unit: 'ms', value: quantile(refused, 0.5), baseline: quantile(terminateLatency, 0.5), params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency p50 (steps 1-2 inline)' } },
       { name: 'terminate_to_first_refused_action_max', unit: 'ms', value: quantile(refused, 1), baseline: quantile(terminateLatency, 1), params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency max' } },
+      { name: 'step2_revocation_written_to_first_refused_action_p50', unit: 'ms', value: quantile(afterStep2, 0.5), baseline: quantile(agentCall, 0.5), params: { ...params, target_ms: 1000, note: 'bounded by the authorizer/PDP revocation cache window (1 s) plus one agent call', baseline_is: 'one allowed agent call (authorizer + evaluate) p50' } },
+      { name: 'step2_revocation_written_to_first_refused_action_max', unit: 'ms', value: quantile(afterStep2, 1), baseline: quantile(agentCall, 1), params: { ...params, target_ms: 1000, baseline_is: 'one allowed agent call max' } },
       { name: 'terminate_to_complete_single_agent_p50', unit: 'ms', value: quantile(complete, 0.5), baseline: quantile(floor, 0.5), params: { ...params, baseline_is: 'same ASL, no-op tasks, local runner p50' } },
       { name: 'terminate_to_complete_single_agent_p95', unit: 'ms', value: quantile(complete, 0.95), baseline: quantile(floor, 0.95), params: { ...params, target_ms: 5000, seed_target_ms: 30000, baseline_is: 'same ASL, no-op tasks, local runner p95' } },
     ];
