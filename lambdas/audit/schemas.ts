@@ -33,6 +33,12 @@ export const Framework = z.enum(frameworkIds);
 export const EvidenceQuery = z.strictObject({ limit, next_token: nextToken });
 export type EvidenceQuery = z.infer<typeof EvidenceQuery>;
 
+export const PackageQuery = z.strictObject({
+  /** Download one artifact inline: manifest / jsonld as JSON, pdf as base64. */
+  artifact: z.enum(['manifest', 'jsonld', 'pdf']).optional(),
+});
+export type PackageQuery = z.infer<typeof PackageQuery>;
+
 export const PackageBody = z.strictObject({
   framework: Framework,
   /** Controls to include; all controls the mapping knows for the framework when omitted. */

@@ -1,6 +1,6 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import { AUDITED_DETAIL_TYPES } from './core/bus.js';
-import { BlocksQuery, DestinationBody, EventsQuery, EvidenceQuery, PackageBody } from './schemas.js';
+import { BlocksQuery, DestinationBody, EventsQuery, EvidenceQuery, PackageBody, PackageQuery } from './schemas.js';
 
 /** Sealer schedule: once a minute; inside each run it seals every 5 s (ARX_SEAL_INTERVAL_MS). */
 export const SEALER_RATE = 'rate(1 minute)';
@@ -142,8 +142,9 @@ const topology: CapabilityTopology = {
       fn: 'compliance-api',
       auth: 'bearer',
       roles: ['auditor', 'admin'],
-      summary: 'A built evidence package (manifest and artifact locations)',
-      response: { status: 200, description: 'CompliancePackage' },
+      summary: 'A built evidence package (record and artifact locations; ?artifact=manifest|jsonld|pdf downloads one)',
+      query: PackageQuery,
+      response: { status: 200, description: 'CompliancePackage, or the artifact' },
     },
   ],
   events: [{ name: 'audit-governed-changes', fn: 'audit-bus-consumer', detailTypes: [...AUDITED_DETAIL_TYPES] }],

@@ -19,6 +19,7 @@ import type { AuditStore, BlockStore } from './ports.js';
 
 export interface ArtifactStore {
   put(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  get(key: string): Promise<Uint8Array | null>;
 }
 
 export interface PackageRecord {
@@ -153,6 +154,16 @@ export async function getPackage(d: Pick<PackageDeps, 'store'>, tenantId: string
   const r = await d.store.getPackage(tenantId, id);
   if (!r) throw new NotFoundError(`no package ${id}`);
   return r;
+}
+
+/** One artifact of a package, checked against the digest recorded at build time. */
+export async function packageArtifact(d: Pick<PackageDeps, 'store' | 'artifacts'>, tenantId: string, id: string, which: 'manifest' | 'jsonld' | 'pdf') {
+  const rec = await getPackage(d, tenantId, id);
+  const body = await d.artifacts.get(rec.artifacts[which]);
+  if (!body) throw new NotFoundError(`artifact ${which} of package ${id} not found`);
+  if (sha256Hex(body) !== rec.artifacts.sha256[which]) throw new Error(`artifact ${which} of package ${id} does not match its recorded digest`);
+  if (which === 'pdf') return { content_type: 'application/pdf', encoding: 'base64', sha256: rec.artifacts.sha256.pdf, data: Buffer.from(body).toString('base64') };
+  return JSON.parse(Buffer.from(body).toString('utf8')) as unknown;
 }
 
 export const digestOf = (v: unknown): string => sha256Hex(canonicalJson(v));

@@ -6,8 +6,8 @@ import { auditReadDeps } from '../adapters/deps.js';
 import { loadAttribution } from '../adapters/evidence-map.js';
 import { S3ArtifactStore } from '../adapters/s3-artifact-store.js';
 import { CONTROL_TITLES, isFramework } from '../core/evidence.js';
-import { buildPackage, getPackage, type PackageDeps } from '../core/packages.js';
-import type { EvidenceQuery, PackageBody } from '../schemas.js';
+import { buildPackage, getPackage, packageArtifact, type PackageDeps } from '../core/packages.js';
+import type { EvidenceQuery, PackageBody, PackageQuery } from '../schemas.js';
 
 const packageDeps = lazyConfig((): PackageDeps => {
   const r = auditReadDeps();
@@ -37,8 +37,9 @@ export const handler = createApiHandler(routesOf('compliance-api'), {
     const rec = await buildPackage(packageDeps(), req.auth!.tenantId, req.auth!.subject, req.body);
     return { status: 201, body: rec, headers: { location: `/v1/compliance/packages/${rec.package_id}` } };
   },
-  'GET /v1/compliance/packages/{id}': async (req) => ({
-    status: 200,
-    body: await getPackage(packageDeps(), req.auth!.tenantId, req.params.id ?? ''),
-  }),
+  'GET /v1/compliance/packages/{id}': async (req: ApiRequest<unknown, PackageQuery>) => {
+    const id = req.params.id ?? '';
+    if (req.query.artifact) return { status: 200, body: await packageArtifact(packageDeps(), req.auth!.tenantId, id, req.query.artifact) };
+    return { status: 200, body: await getPackage(packageDeps(), req.auth!.tenantId, id) };
+  },
 });

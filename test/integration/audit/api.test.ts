@@ -194,6 +194,11 @@ describe('compliance-api handlers', () => {
 
     const back = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id } });
     expect(back.json).toEqual(r.json);
+    const dl = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, query: { artifact: 'pdf' } });
+    expect(dl.json).toMatchObject({ content_type: 'application/pdf', encoding: 'base64', sha256: r.json.artifacts.sha256.pdf });
+    expect(Buffer.from(dl.json.data, 'base64').subarray(0, 5).toString()).toBe('%PDF-');
+    const ldBack = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, query: { artifact: 'jsonld' } });
+    expect(ldBack.json['@id']).toBe(`urn:arx:package:${r.json.package_id}`);
     const foreign = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, auth: { ...auditor, tenantId: OTHER } });
     expect(foreign.status).toBe(404);
   });
