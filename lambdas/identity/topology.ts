@@ -126,6 +126,7 @@ const topology: CapabilityTopology = {
       summary: 'RFC 8693 token exchange: bootstrap token or SVID → JWT-SVID (errors per RFC 6749 §5.2)',
       body: TokenRequestForm,
       bodyType: 'raw',
+      contentType: 'application/x-www-form-urlencoded',
       response: { status: 200, description: '{access_token, issued_token_type, token_type, expires_in, scope?}' },
     },
     {

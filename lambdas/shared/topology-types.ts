@@ -75,6 +75,11 @@ export interface RouteSpec {
   readonly body?: ZodType;
   /** @default 'json' */
   readonly bodyType?: 'json' | 'form' | 'raw';
+  /**
+   * Media type the OpenAPI document states for the body (the handler validates `raw` bodies itself).
+   * @default 'application/json' ('application/x-www-form-urlencoded' for `form`)
+   */
+  readonly contentType?: string;
   readonly query?: ZodType;
   /** Success status and a short description of the response, for the OpenAPI document. */
   readonly response?: { status: number; description: string; schema?: ZodType };

@@ -65,7 +65,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       },
     };
     if (r.body) {
-      const ctype = r.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+      const ctype = r.contentType ?? (r.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json');
       op.requestBody = { required: true, content: { [ctype]: { schema: jsonSchema(r.body) } } };
     }
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;

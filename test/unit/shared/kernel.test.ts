@@ -83,6 +83,7 @@ describe('topology and OpenAPI', () => {
     for (const r of TOPOLOGY.routes) {
       const op = doc.paths[r.path]![r.method.toLowerCase()]!;
       expect(op['x-arx-roles']).toEqual(r.roles);
+      if (r.contentType) expect(Object.keys(op.requestBody!.content)).toEqual([r.contentType]);
       if (r.body && (r.bodyType ?? 'json') === 'json') {
         expect(refusesUnknownFields(Object.values(op.requestBody!.content)[0]!.schema)).toBe(true);
       }
