@@ -145,7 +145,13 @@ export class TenantBundlePdp implements DecisionPoint {
     st.live = next;
     st.etag = r.etag;
     st.lastError = null;
-    old?.engine.dispose();
     this.o.onEvent?.({ type: 'swapped', tenantId, detail: `${v.bundle.bundle_id} v${v.bundle.version}`, ms: performance.now() - t0 });
+    if (old) {
+      // after the flip, off the swap: pre-build the new engine's parts for the shapes traffic used, free the old
+      setImmediate(() => {
+        next.engine.warm(old.engine.staticKeys());
+        old.engine.dispose();
+      });
+    }
   }
 }

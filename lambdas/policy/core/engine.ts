@@ -180,7 +180,7 @@ export interface EngineOptions {
   readonly useSchema?: boolean;
   /** Action-group patterns (`okta:users:read*`): an action is a member of every pattern it matches. */
   readonly actionPatterns?: readonly string[];
-  /** @default 2048 */
+  /** Preparsed entity-scoped sets kept (LRU). @default 1024 */
   readonly dynamicCacheSize?: number;
 }
 
@@ -189,6 +189,8 @@ interface Bucket {
   count: number;
   /** Entity literals named by the bucket's policies. */
   refs: readonly string[];
+  /** Not cached: release its slot after the call. */
+  temporary?: boolean;
 }
 
 /**
@@ -209,6 +211,7 @@ export class PolicyEngine {
   /** Policies with no principal or resource keys: candidates of the static part. */
   private readonly staticIdx: number[] = [];
   private readonly staticBuckets = new Map<string, Bucket>();
+  private readonly staticShapes = new Map<string, { action: { type: string; id: string }; principalType: string; resourceType: string }>();
   private readonly dynamic = new Map<string, Bucket>();
   private readonly dynamicMax: number;
   private readonly patterns: readonly { pattern: string; re: RegExp }[];
@@ -218,7 +221,7 @@ export class PolicyEngine {
   constructor(opts: EngineOptions) {
     this.policies = opts.policies;
     this.size = opts.policies.length;
-    this.dynamicMax = opts.dynamicCacheSize ?? 2048;
+    this.dynamicMax = opts.dynamicCacheSize ?? 1024;
     for (const e of opts.schema ? schemaActionEntities(opts.schema) : []) this.store.set(uidKey(e.uid), e);
     for (const e of opts.entities ?? []) this.store.set(uidKey(e.uid), e);
     this.patterns = (opts.actionPatterns ?? []).map((p) => ({ pattern: p, re: globToRegExp(p) }));
@@ -255,14 +258,7 @@ export class PolicyEngine {
     const pKey = uidKey(req.principal);
     const rKey = uidKey(req.resource);
 
-    // static part: a function of (action, principal type, resource type)
-    const sKey = `${actionKey}|${req.principal.type}|${req.resource.type}`;
-    let sb = this.staticBuckets.get(sKey);
-    if (!sb) {
-      const idx = this.staticIdx.filter((i) => this.matches(this.policies[i]!, req, actionKey, aAnc, pKey, pAnc, rKey, rAnc));
-      sb = this.preparse(idx);
-      this.staticBuckets.set(sKey, sb);
-    }
+    const sb = this.staticBucket(req, extra);
     // dynamic part: policies keyed to the principal/resource or their ancestors
     const dyn = new Set<number>();
     for (const k of [pKey, ...pAnc]) for (const i of this.byPrincipalKey.get(k) ?? []) dyn.add(i);
@@ -301,6 +297,7 @@ export class PolicyEngine {
         entities,
       }),
     );
+    if (sb.temporary && sb.slot) releaseSlot(sb.slot);
     return combine(answers, evaluated);
   }
 
@@ -313,9 +310,39 @@ export class PolicyEngine {
     this.dynamic.clear();
   }
 
-  /** Preparses the static buckets for these actions ahead of traffic (e.g. after a hot swap). */
-  warm(reqs: readonly Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>[]): void {
-    for (const r of reqs) this.authorize({ ...r, context: {} });
+  /** The (action, principal type, resource type) keys of the static parts built so far. */
+  staticKeys(): { action: { type: string; id: string }; principalType: string; resourceType: string }[] {
+    return [...this.staticShapes.values()];
+  }
+
+  /** Builds the static parts for these request shapes ahead of traffic (e.g. after a hot swap). */
+  warm(shapes: readonly { action: { type: string; id: string }; principalType: string; resourceType: string }[]): void {
+    for (const s of shapes) {
+      try {
+        this.staticBucket({ principal: { type: s.principalType, id: '' }, action: s.action, resource: { type: s.resourceType, id: '' } });
+      } catch {
+        // a bucket that fails to preparse is retried (and fails closed) on the request itself
+      }
+    }
+  }
+
+  /** The static part: a function of (action, principal type, resource type) only. */
+  private staticBucket(req: Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>, extra?: Map<string, EntityJson>): Bucket {
+    const actionKey = uidKey(req.action);
+    const sKey = `${actionKey}|${req.principal.type}|${req.resource.type}`;
+    // request-supplied action entities can change the action's groups: never cache that bucket
+    const actionOverride = !!extra && [...extra.values()].some((e) => uidOf(e.uid).type === req.action.type);
+    let sb = actionOverride ? undefined : this.staticBuckets.get(sKey);
+    if (!sb) {
+      const aAnc = this.actionAncestors(req.action, extra);
+      // static policies have no entity keys, so only action and types decide whether they apply
+      const idx = this.staticIdx.filter((i) => this.matches(this.policies[i]!, req, actionKey, aAnc, '', [], '', []));
+      sb = this.preparse(idx);
+      if (actionOverride) return { ...sb, temporary: true };
+      this.staticBuckets.set(sKey, sb);
+      if (!extra) this.staticShapes.set(sKey, { action: { type: req.action.type, id: req.action.id }, principalType: req.principal.type, resourceType: req.resource.type });
+    }
+    return sb;
   }
 
   private preparse(idx: number[]): Bucket {
@@ -335,7 +362,7 @@ export class PolicyEngine {
 
   private matches(
     p: IndexedPolicy,
-    req: AuthorizeRequest,
+    req: Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>,
     actionKey: string,
     aAnc: ReadonlySet<string>,
     pKey: string,
