@@ -122,6 +122,30 @@ describe('RFC 3161 (openssl ts as local TSA)', () => {
     await expect(verifyTimestampToken(other, msg)).rejects.toThrow(/signature|TSTInfo/);
   });
 
+  it('rejects a validly signed token whose signer certificate lacks the timeStamping EKU', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const asn1js = await import('asn1js');
+    const pkijs = await import('pkijs');
+    const msg = Buffer.from('head signed by a non-TSA');
+    const good = Buffer.from(await stamp(createHash('sha256').update(msg).digest('hex')), 'base64');
+    const ci = new pkijs.ContentInfo({ schema: asn1js.fromBER(good).result });
+    const tstInfo = Buffer.from(new pkijs.SignedData({ schema: ci.content }).encapContentInfo.eContent!.getValue());
+    const dir = mkdtempSync(join(tmpdir(), 'arx-noeku-'));
+    try {
+      const o = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'pipe' });
+      o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=Not a TSA', '-days', '1');
+      writeFileSync(join(dir, 'tst.der'), tstInfo);
+      o('cms', '-sign', '-binary', '-nodetach', '-econtent_type', '1.2.840.113549.1.9.16.1.4', '-in', 'tst.der', '-outform', 'DER', '-out', 'tok.der', '-signer', 'c.pem', '-inkey', 'k.pem', '-md', 'sha256');
+      const forged = readFileSync(join(dir, 'tok.der'));
+      await expect(verifyTimestampToken(forged, msg)).rejects.toThrow(/extended key usage/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a TSA response whose nonce or imprint does not match the request', async () => {
     const hex = '12'.repeat(32);
     const { der } = buildTimestampRequest(hex);
