@@ -23,10 +23,17 @@ export const ARX_RUNTIME = lambda.Runtime.NODEJS_22_X;
  * `__dirname`/`__filename` for bundled CommonJS code that loads files beside itself (esbuild
  * `define`s them to these uniquely named constants, so nothing in the bundle can collide).
  */
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);" +
   "import { fileURLToPath as __arxFileURLToPath } from 'url';import { dirname as __arxDirnameOf } from 'path';" +
   'const __arxFilename = __arxFileURLToPath(import.meta.url);const __arxDirname = __arxDirnameOf(__arxFilename);';
+
+/** esbuild settings every ARX bundle shares (also used by the bundle smoke test). */
+export const BUNDLE_SETTINGS = {
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  define: { __dirname: '__arxDirname', __filename: '__arxFilename' },
+} as const;
 
 /**
  * Sidecar files bundled packages read from `__dirname` (now the bundle's directory): when the
@@ -127,14 +134,14 @@ export class ArxFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
         banner: ESM_REQUIRE_BANNER,
-        define: { __dirname: '__arxDirname', __filename: '__arxFilename' },
+        define: { ...BUNDLE_SETTINGS.define },
         minify: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        target: 'node22',
+        target: BUNDLE_SETTINGS.target,
         // Bundle the AWS SDK: the deployed code runs the SDK versions the tests ran against.
         bundleAwsSDK: true,
         // `nodeModules` packages stay external and are copied beside the bundle from the local

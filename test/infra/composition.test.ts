@@ -6,7 +6,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FunctionSpec } from '../../lambdas/shared/topology-types.js';
 import { Actions } from '../../lib/actions.js';
 import { MissingHandlerError, packageClosure } from '../../lib/arx-function.js';
@@ -17,6 +17,9 @@ import { ContextError, propsFromContext } from '../../lib/context.js';
 import { ArxEventBus } from '../../lib/event-bus.js';
 import { Identity } from '../../lib/identity.js';
 import { PlatformStorage } from '../../lib/platform-storage.js';
+
+// In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 /** An entry that exists in the repository (the platform API handler). */
 const ENTRY = 'lambdas/platform/handlers/api.ts';

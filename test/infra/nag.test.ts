@@ -1,7 +1,10 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../lib/synth.js';
+
+// In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 let stack: Stack;
 let template: { Metadata?: { cdk_nag?: unknown } };

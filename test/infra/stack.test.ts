@@ -1,9 +1,12 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUTHORIZER_FN, TOPOLOGY } from '../../lambdas/topology.js';
 import { RESOURCE_ENV, routeKey, type ResourceName } from '../../lambdas/shared/topology-types.js';
 import { buildApp } from '../../lib/synth.js';
 import type { ArxStack } from '../../lib/arx-stack.js';
+
+// In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 let stack: ArxStack;
 let template: Template;

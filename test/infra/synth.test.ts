@@ -1,6 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TOPOLOGY } from '../../lambdas/topology.js';
 import { synthTemplate } from '../../lib/synth.js';
+
+// In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 let template: Record<string, any>;
 
