@@ -72,6 +72,33 @@ function describe(a: ApprovalRecord): string[] {
   ];
 }
 
+/** One e-mail as the approval channel composes it. */
+export interface MailMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+/** Sends one e-mail (SES v2 in production and against moto). */
+export interface Mailer {
+  send(m: MailMessage): Promise<void>;
+}
+
+export class SesMailer implements Mailer {
+  constructor(private readonly client: SESv2Client = new SESv2Client({})) {}
+  async send(m: MailMessage): Promise<void> {
+    await this.client.send(
+      new SendEmailCommand({
+        FromEmailAddress: m.from,
+        Destination: { ToAddresses: [m.to] },
+        Content: { Simple: { Subject: { Data: m.subject }, Body: { Text: { Data: m.text }, Html: { Data: m.html } } } },
+      }),
+    );
+  }
+}
+
 export interface NotifierDeps {
   readonly configs: ConnectorConfigStore;
   readonly secrets: SecretStore;
@@ -80,7 +107,8 @@ export interface NotifierDeps {
   readonly fetch?: typeof fetch;
   /** @default https://slack.com/api (ARX_SLACK_API_BASE) */
   readonly slackApiBase?: string;
-  readonly ses?: SESv2Client;
+  /** @default SesMailer */
+  readonly mailer?: Mailer;
   /** Public base URL of the API (ARX_PUBLIC_API_URL), when a channel config names none. */
   readonly publicUrl?: string;
 }
@@ -93,7 +121,7 @@ export interface NotifierDeps {
  */
 export class ChannelNotifier implements ApprovalNotifier {
   private readonly fetch: typeof fetch;
-  private ses?: SESv2Client;
+  private mailer?: Mailer;
   constructor(private readonly d: NotifierDeps) {
     this.fetch = d.fetch ?? fetch;
   }
@@ -162,30 +190,20 @@ export class ChannelNotifier implements ApprovalNotifier {
     const publicUrl = cfg.data.public_url ?? this.d.publicUrl;
     if (!publicUrl) throw new Error('email channel has no public_url and ARX_PUBLIC_API_URL is unset');
     const base = publicUrl.replace(/\/$/, '');
-    this.ses ??= this.d.ses ?? new SESv2Client({});
+    this.mailer ??= this.d.mailer ?? new SesMailer();
     for (const r of recipients) {
       const link = (d: 'approve' | 'deny') =>
         `${base}/v1/approvals/email/${signLinkToken(key, { t: a.tenant_id, a: a.approval_id, d, r, exp, n: randomBytes(12).toString('base64url') })}`;
       const lines = describe(a);
       const approve = link('approve');
       const deny = link('deny');
-      await this.ses.send(
-        new SendEmailCommand({
-          FromEmailAddress: cfg.data.from,
-          Destination: { ToAddresses: [r] },
-          Content: {
-            Simple: {
-              Subject: { Data: `[ARX] Approval needed: ${a.action} (${a.risk})` },
-              Body: {
-                Text: { Data: `${lines.join('\n')}\n\nApprove: ${approve}\nDeny: ${deny}\n\nEach link works once.` },
-                Html: {
-                  Data: `<p>${lines.map(escapeHtml).join('<br>')}</p><p><a href="${approve}">Approve</a> · <a href="${deny}">Deny</a></p><p>Each link works once.</p>`,
-                },
-              },
-            },
-          },
-        }),
-      );
+      await this.mailer.send({
+        from: cfg.data.from,
+        to: r,
+        subject: `[ARX] Approval needed: ${a.action} (${a.risk})`,
+        text: `${lines.join('\n')}\n\nApprove: ${approve}\nDeny: ${deny}\n\nEach link works once.`,
+        html: `<p>${lines.map(escapeHtml).join('<br>')}</p><p><a href="${approve}">Approve</a> · <a href="${deny}">Deny</a></p><p>Each link works once.</p>`,
+      });
     }
   }
 
