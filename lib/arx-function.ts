@@ -9,11 +9,21 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../lambdas/shared/topology-types.js';
+import type { Iam5Ack } from './bindings.js';
 
 /** Raised at synth time when a topology entry names a handler file that does not exist. */
 export class MissingHandlerError extends Error {
   override readonly name = 'MissingHandlerError';
 }
+
+/**
+ * IAM5 acknowledgement every function role needs; `ArxFunctions.bindResources` adds it together
+ * with the binding acknowledgements (merging reasons that share an `appliesTo`).
+ */
+export const XRAY_ACK: Iam5Ack = {
+  appliesTo: 'Resource::*',
+  reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions, so their resource is "*".',
+};
 
 /** The pinned Lambda runtime for every ARX function (ARCHITECTURE.md: nodejs22.x, ARM64). */
 export const ARX_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -169,17 +179,6 @@ export class ArxFunction extends Construct {
         reason: 'ARCHITECTURE.md pins nodejs22.x (the runtime the code and tests target); moving runtimes is a deliberate upgrade, not an automatic one.',
       },
     ]);
-    NagSuppressions.addResourceSuppressions(
-      this.role,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions, so their resource is "*".',
-          appliesTo: ['Resource::*'],
-        },
-      ],
-      true,
-    );
   }
 
   /** Adds an environment variable to the function. */

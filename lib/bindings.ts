@@ -13,7 +13,7 @@ import {
   type FunctionSpec,
   type ResourceName,
 } from '../lambdas/shared/topology-types.js';
-import { ArxFunction } from './arx-function.js';
+import { ArxFunction, XRAY_ACK } from './arx-function.js';
 
 /** Raised at synth time when a function `uses` a resource no construct has registered. */
 export class UnboundResourceError extends Error {
@@ -214,7 +214,7 @@ export class ArxFunctions extends Construct {
     if (this.bound) throw new Error('ArxFunctions.bindResources() already ran');
     this.bound = true;
     for (const fn of this.byName.values()) {
-      const acks: Iam5Ack[] = [];
+      const acks: Iam5Ack[] = [XRAY_ACK];
       for (const [name, access] of Object.entries(fn.spec.uses) as [ResourceName, Access][]) {
         acks.push(...this.registry.bind(fn, name, access));
       }
@@ -257,10 +257,18 @@ function logsKey(scope: Construct): kms.Key {
   return key;
 }
 
-/** Adds IAM5 acknowledgements (deduplicated by appliesTo) to a role and its default policy. */
+/**
+ * Adds IAM5 acknowledgements to a role and its default policy, one per `appliesTo`; reasons of
+ * acknowledgements sharing an `appliesTo` are joined so the report states every cause.
+ */
 export function addIam5Acks(role: iam.IRole, acks: readonly Iam5Ack[]): void {
   const seen = new Map<string, Iam5Ack>();
-  for (const a of acks) seen.set(JSON.stringify(a.appliesTo), a);
+  for (const a of acks) {
+    const k = JSON.stringify(a.appliesTo);
+    const prev = seen.get(k);
+    if (!prev) seen.set(k, a);
+    else if (!prev.reason.includes(a.reason)) seen.set(k, { appliesTo: a.appliesTo, reason: `${prev.reason} Also: ${a.reason}` });
+  }
   if (seen.size === 0) return;
   const suppressions: NagPackSuppression[] = [...seen.values()].map((a) => ({
     id: 'AwsSolutions-IAM5',
