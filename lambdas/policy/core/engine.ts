@@ -36,7 +36,22 @@ export interface IndexedPolicy {
   /** Entity literals named in the conditions (their data must be in the slice). */
   readonly refs?: readonly string[];
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Leading conjuncts of the first `when` clause that the engine can test without Cedar (see `guardFails`). */
+  readonly guards?: readonly Guard[];
 }
+
+/**
+ * A condition prefix the engine evaluates in JS to drop a policy that cannot be satisfied:
+ * Cedar evaluates `when { a && b && … }` left to right and stops at the first false conjunct, so
+ * when the leading conjuncts are certainly true up to one that is certainly false, the policy is
+ * neither satisfied nor erroring. Anything uncertain (missing entity or attribute, another type)
+ * keeps the policy for Cedar.
+ */
+export type Guard =
+  | { readonly k: 'has'; readonly v: 'principal' | 'resource'; readonly attr: string }
+  | { readonly k: 'eq'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string; readonly value: string | boolean | number }
+  | { readonly k: 'like'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string; readonly re: string }
+  | { readonly k: 'truthy'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string };
 
 export class PolicyParseError extends Error {
   override readonly name = 'PolicyParseError';
@@ -82,16 +97,59 @@ export function indexPolicy(id: string, text: string, json: PolicyJson): Indexed
   const refs = new Set<string>();
   for (const c of json.conditions) collectRefs(c.body, refs);
   const annotations = (json.annotations ?? {}) as Record<string, string>;
+  const guards = json.conditions[0]?.kind === 'when' ? guardsOf(json.conditions[0].body) : [];
   return {
     id,
     text,
     effect: json.effect,
+    ...(guards.length ? { guards } : {}),
     principal: scopeOf(json.principal),
     ...(actions ? { actions } : {}),
     resource: scopeOf(json.resource),
     ...(refs.size ? { refs: [...refs] } : {}),
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };
+}
+
+function conjuncts(e: unknown): unknown[] {
+  const o = e as Record<string, { left: unknown; right: unknown }>;
+  if (o && typeof o === 'object' && '&&' in o) return [...conjuncts(o['&&']!.left), ...conjuncts(o['&&']!.right)];
+  return [e];
+}
+
+function attrOf(e: unknown): { v: 'principal' | 'resource' | 'context'; attr: string } | null {
+  const dot = (e as { '.'?: { left: { Var?: string }; attr: string } })?.['.'];
+  const v = dot?.left?.Var;
+  if (!dot || (v !== 'principal' && v !== 'resource' && v !== 'context')) return null;
+  return { v, attr: dot.attr };
+}
+
+function guardsOf(body: unknown): Guard[] {
+  const out: Guard[] = [];
+  for (const c of conjuncts(body)) {
+    const o = c as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let g: Guard | null = null;
+    if (o.has && (o.has.left?.Var === 'principal' || o.has.left?.Var === 'resource') && typeof o.has.attr === 'string') {
+      g = { k: 'has', v: o.has.left.Var, attr: o.has.attr };
+    } else if (o['==']) {
+      const a = attrOf(o['==']?.left);
+      const val = o['==']?.right?.Value;
+      if (a && (typeof val === 'string' || typeof val === 'boolean' || typeof val === 'number')) g = { k: 'eq', ...a, value: val };
+    } else if (o.like) {
+      const a = attrOf(o.like.left);
+      const pat = o.like.pattern as ('Wildcard' | { Literal: string })[] | undefined;
+      if (a && Array.isArray(pat)) {
+        const re = `^${pat.map((p) => (p === 'Wildcard' ? '[\\s\\S]*' : p.Literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`;
+        g = { k: 'like', ...a, re };
+      }
+    } else {
+      const a = attrOf(o);
+      if (a) g = { k: 'truthy', ...a };
+    }
+    if (!g) break;
+    out.push(g);
+  }
+  return out;
 }
 
 function collectRefs(node: unknown, out: Set<string>): void {
@@ -191,6 +249,10 @@ interface Bucket {
   refs: readonly string[];
   /** Not cached: release its slot after the call. */
   temporary?: boolean;
+  /** Policy indexes in the set. */
+  idx: readonly number[];
+  /** Some policy in the set has guards. */
+  guarded: boolean;
 }
 
 /**
@@ -216,6 +278,8 @@ export class PolicyEngine {
   private readonly dynamicMax: number;
   private readonly patterns: readonly { pattern: string; re: RegExp }[];
   private readonly schemaName: string | undefined;
+  /** Guard pruning needs untyped JSON values; with schema-typed parsing a string may be an extension value. */
+  private readonly guardsOn: boolean;
   private disposed = false;
 
   constructor(opts: EngineOptions) {
@@ -232,6 +296,7 @@ export class PolicyEngine {
       else if (pk) for (const k of pk) push(this.byPrincipalKey, k, i);
       else for (const k of rk!) push(this.byResourceKey, k, i);
     });
+    this.guardsOn = !(opts.useSchema && opts.schema);
     if (opts.useSchema && opts.schema) {
       this.schemaName = `arx-schema-${schemaCounter++}`;
       const r = cedar.preparseSchema(this.schemaName, opts.schema);
@@ -258,28 +323,24 @@ export class PolicyEngine {
     const pKey = uidKey(req.principal);
     const rKey = uidKey(req.resource);
 
-    const sb = this.staticBucket(req, extra);
+    const full = this.staticBucket(req, extra);
+    let sb = full;
+    if (this.guardsOn && full.guarded) {
+      const keep = full.idx.filter((i) => !this.guardFails(this.policies[i]!.guards, req, extra));
+      if (keep.length !== full.idx.length) {
+        if (full.temporary && full.slot) releaseSlot(full.slot);
+        sb = this.lru(`s:${keep.join(',')}`, keep);
+      }
+    }
     // dynamic part: policies keyed to the principal/resource or their ancestors
     const dyn = new Set<number>();
     for (const k of [pKey, ...pAnc]) for (const i of this.byPrincipalKey.get(k) ?? []) dyn.add(i);
     for (const k of [rKey, ...rAnc]) for (const i of this.byResourceKey.get(k) ?? []) dyn.add(i);
-    const dIdx = [...dyn].filter((i) => this.matches(this.policies[i]!, req, actionKey, aAnc, pKey, pAnc, rKey, rAnc)).sort((a, b) => a - b);
-    let db: Bucket | undefined;
-    if (dIdx.length) {
-      const dk = dIdx.join(',');
-      db = this.dynamic.get(dk);
-      if (db) {
-        this.dynamic.delete(dk); // LRU: re-insert as most recent
-      } else {
-        db = this.preparse(dIdx);
-        if (this.dynamic.size >= this.dynamicMax) {
-          const [oldK, old] = this.dynamic.entries().next().value as [string, Bucket];
-          this.dynamic.delete(oldK);
-          if (old.slot) releaseSlot(old.slot);
-        }
-      }
-      this.dynamic.set(dk, db);
-    }
+    const dIdx = [...dyn]
+      .filter((i) => this.matches(this.policies[i]!, req, actionKey, aAnc, pKey, pAnc, rKey, rAnc))
+      .filter((i) => !this.guardsOn || !this.guardFails(this.policies[i]!.guards, req, extra))
+      .sort((a, b) => a - b);
+    const db = dIdx.length ? this.lru(dIdx.join(','), dIdx) : undefined;
     const evaluated = sb.count + (db?.count ?? 0);
     if (evaluated === 0) return { type: 'response', decision: 'deny', reason: [], errors: [], evaluated: 0 };
 
@@ -326,6 +387,59 @@ export class PolicyEngine {
     }
   }
 
+  /** A preparsed set for exactly these policies, from the LRU cache. */
+  private lru(key: string, idx: number[]): Bucket {
+    let b = this.dynamic.get(key);
+    if (b) {
+      this.dynamic.delete(key); // re-insert as most recent
+    } else {
+      b = this.preparse(idx);
+      if (this.dynamic.size >= this.dynamicMax) {
+        const [oldK, old] = this.dynamic.entries().next().value as [string, Bucket];
+        this.dynamic.delete(oldK);
+        if (old.slot) releaseSlot(old.slot);
+      }
+    }
+    this.dynamic.set(key, b);
+    return b;
+  }
+
+  private readonly regexCache = new Map<string, RegExp>();
+
+  /** True when the policy's guard prefix is certainly false for this request (so Cedar would skip it without error). */
+  private guardFails(guards: readonly Guard[] | undefined, req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>, extra?: Map<string, EntityJson>): boolean {
+    if (!guards) return false;
+    for (const g of guards) {
+      const r = this.testGuard(g, req, extra);
+      if (r === null) return false;
+      if (!r) return true;
+    }
+    return false;
+  }
+
+  private testGuard(g: Guard, req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>, extra?: Map<string, EntityJson>): boolean | null {
+    let holder: Record<string, CedarValue> | undefined;
+    if (g.v === 'context') holder = req.context ?? {};
+    else holder = this.entity(uidKey(g.v === 'principal' ? req.principal : req.resource), extra)?.attrs;
+    if (!holder) return null;
+    const present = Object.prototype.hasOwnProperty.call(holder, g.attr);
+    if (g.k === 'has') return present;
+    if (!present) return null;
+    const val = holder[g.attr];
+    switch (g.k) {
+      case 'eq':
+        return typeof val === typeof g.value ? val === g.value : null;
+      case 'like': {
+        if (typeof val !== 'string') return null;
+        let re = this.regexCache.get(g.re);
+        if (!re) this.regexCache.set(g.re, (re = new RegExp(g.re)));
+        return re.test(val);
+      }
+      case 'truthy':
+        return typeof val === 'boolean' ? val : null;
+    }
+  }
+
   /** The static part: a function of (action, principal type, resource type) only. */
   private staticBucket(req: Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>, extra?: Map<string, EntityJson>): Bucket {
     const actionKey = uidKey(req.action);
@@ -346,7 +460,7 @@ export class PolicyEngine {
   }
 
   private preparse(idx: number[]): Bucket {
-    if (idx.length === 0) return { slot: null, count: 0, refs: [] };
+    if (idx.length === 0) return { slot: null, count: 0, refs: [], idx: [], guarded: false };
     const set: Record<string, string> = {};
     for (const i of idx) set[this.policies[i]!.id] = this.policies[i]!.text;
     const slot = takeSlot();
@@ -357,7 +471,7 @@ export class PolicyEngine {
     }
     const refs = new Set<string>();
     for (const i of idx) for (const k of this.policies[i]!.refs ?? []) refs.add(k);
-    return { slot, count: idx.length, refs: [...refs] };
+    return { slot, count: idx.length, refs: [...refs], idx, guarded: idx.some((i) => !!this.policies[i]!.guards) };
   }
 
   private matches(

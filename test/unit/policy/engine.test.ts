@@ -62,4 +62,23 @@ describe('PolicyEngine', () => {
     expect(engine.authorize(req)).toMatchObject({ decision: 'deny' });
     engine.dispose();
   });
+
+  it('skips a policy whose leading condition is certainly false, but keeps one that would error', () => {
+    const text = [
+      '@id("ok-only") permit(principal, action, resource) when { principal.platform == "okta" && principal.level > 1 };',
+      '@id("needs-tier") forbid(principal, action, resource) when { principal.tier == "gold" };',
+    ].join('\n');
+    const entities = [
+      { uid: { type: 'Agent', id: 'gh' }, attrs: { platform: 'github', level: 5 }, parents: [] },
+      { uid: { type: 'Agent', id: 'ok' }, attrs: { platform: 'okta', level: 5, tier: 'gold' }, parents: [] },
+    ];
+    const engine = new PolicyEngine({ policies: indexPolicies(text), entities });
+    const req = (id: string) => ({ principal: { type: 'Agent', id }, action: { type: 'Action', id: 'x:y:z' }, resource: { type: 'Connector', id: 'x' } });
+    // gh: "ok-only" is dropped by its guard; "needs-tier" reads a missing attribute, so Cedar must see it and report the error
+    const gh = engine.authorize(req('gh'));
+    expect(gh).toMatchObject({ type: 'response', decision: 'deny', evaluated: 1 });
+    if (gh.type === 'response') expect(gh.errors.map((e) => e.policyId)).toEqual(['needs-tier']);
+    expect(engine.authorize(req('ok'))).toMatchObject({ decision: 'deny', reason: ['needs-tier'], evaluated: 2 });
+    engine.dispose();
+  });
 });
