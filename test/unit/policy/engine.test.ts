@@ -68,7 +68,7 @@ describe('PolicyEngine', () => {
       '@id("ok-only") permit(principal, action, resource) when { principal.platform == "okta" && principal.level > 1 };',
       '@id("needs-tier") forbid(principal, action, resource) when { principal.tier == "gold" };',
     ].join('\n');
-    const entities = [
+    const entities: EntityJson[] = [
       { uid: { type: 'Agent', id: 'gh' }, attrs: { platform: 'github', level: 5 }, parents: [] },
       { uid: { type: 'Agent', id: 'ok' }, attrs: { platform: 'okta', level: 5, tier: 'gold' }, parents: [] },
     ];
