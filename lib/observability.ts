@@ -2,15 +2,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RESOURCE_ENV, type ResourceName } from '../lambdas/shared/topology-types.js';
 import type { ResourceRegistry } from './bindings.js';
 import { arxTable, GSI1 } from './tables.js';
 
-/** Resource name the traces table is bound under once `RESOURCE_ENV` declares it. */
-export const TRACES_TABLE = 'tracesTable';
-
 export interface ObservabilityProps {
-  /** Registry the traces table is registered in (when RESOURCE_ENV names `tracesTable`). */
+  /** Registry the traces table is registered in (as `tracesTable`). */
   readonly registry: ResourceRegistry;
   /** Cold span storage (partitioned JSON under `traces/`); shares the artifact bucket. */
   readonly coldBucket: s3.IBucket;
@@ -39,7 +35,6 @@ export class Observability extends Construct {
       ttlAttribute: 'expires_at_epoch',
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Bindable as soon as lambdas/shared/topology-types.ts adds `tracesTable: 'ARX_TRACES_TABLE'`.
-    if (TRACES_TABLE in RESOURCE_ENV) props.registry.registerTable(TRACES_TABLE as ResourceName, this.tracesTable);
+    props.registry.registerTable('tracesTable', this.tracesTable);
   }
 }

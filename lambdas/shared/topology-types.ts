@@ -24,6 +24,7 @@ export const RESOURCE_ENV = {
   controlTable: 'ARX_CONTROL_TABLE',
   revocationTable: 'ARX_REVOCATION_TABLE',
   auditTable: 'ARX_AUDIT_TABLE',
+  tracesTable: 'ARX_TRACES_TABLE',
   auditBucket: 'ARX_AUDIT_BUCKET',
   bundleBucket: 'ARX_BUNDLE_BUCKET',
   artifactBucket: 'ARX_ARTIFACT_BUCKET',
