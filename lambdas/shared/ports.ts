@@ -65,6 +65,12 @@ export interface AuditSink {
 }
 
 // ---------------------------------------------------------------- revocation list (C6.2)
+/**
+ * Staleness bound of every hot-path revocation cache. Half a second, so that a revoked or
+ * terminated agent is refused within 1 s of its entry even with a request in flight.
+ */
+export const REVOCATION_CACHE_MS = 500;
+
 export interface RevocationEntry {
   readonly tenant_id: string;
   readonly agent_id: string;

@@ -1,7 +1,9 @@
 import { PutCommand, QueryCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
 import type { Clock } from './clock.js';
-import type { RevocationEntry } from './ports.js';
+import { REVOCATION_CACHE_MS, type RevocationEntry } from './ports.js';
+
+export { REVOCATION_CACHE_MS };
 
 /** 30 days: the floor for how long a revocation entry is kept (seed C6.2). */
 export const REVOCATION_MIN_RETENTION_S = 30 * 24 * 3600;
@@ -78,7 +80,7 @@ function strip(it: RevocationEntry): RevocationEntry {
 }
 
 /**
- * A revocation checker with a bounded staleness window (default 1 s), as every PDP uses.
+ * A revocation checker with a bounded staleness window (REVOCATION_CACHE_MS), as every PDP uses.
  * When the table cannot be read beyond the window it answers `unknown`, and callers fail closed.
  */
 export class CachedRevocationChecker {
@@ -86,7 +88,7 @@ export class CachedRevocationChecker {
   constructor(
     private readonly list: Pick<DynamoRevocationList, 'get'>,
     private readonly clock: Clock,
-    private readonly windowMs = 1000,
+    private readonly windowMs = REVOCATION_CACHE_MS,
   ) {}
 
   async status(tenantId: string, agentId: string): Promise<'revoked' | 'clear' | 'unknown'> {

@@ -38,7 +38,7 @@ export const actionsDeps = lazyConfig(() => {
   const deps: ActionServiceDeps = {
     store,
     pdp: lazyPdp(),
-    revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock, 1000),
+    revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock),
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
     audit: createAuditSink(),
     events: new EventBridgePublisher(c.ARX_EVENT_BUS),

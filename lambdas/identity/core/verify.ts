@@ -16,6 +16,7 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Clock } from '../../shared/clock.js';
+import { REVOCATION_CACHE_MS } from '../../shared/ports.js';
 import { CLOCK_SKEW_S, SVID_ALG, SVID_MAX_TTL_S } from './keys.js';
 import { B64URL } from './jws.js';
 import { issuerOf, parseSpiffeId, SVID_TYP, type SvidClaims } from './svid.js';
@@ -289,7 +290,7 @@ function checkClaims(c: SvidClaims, opts: { issuer: string; audience: VerifyOpti
 }
 
 /**
- * Agent credential state with the same bounded staleness as the revocation list (default 1 s).
+ * Agent credential state with the same bounded staleness as the revocation list (REVOCATION_CACHE_MS).
  * A read failure beyond the window propagates (callers fail closed).
  */
 export class CachedAgentState {
@@ -297,7 +298,7 @@ export class CachedAgentState {
   constructor(
     private readonly source: { get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> },
     private readonly clock: Clock,
-    private readonly windowMs = 1000,
+    private readonly windowMs = REVOCATION_CACHE_MS,
   ) {}
   async get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> {
     const key = `${tenantId}|${agentId}`;
