@@ -179,8 +179,8 @@ async function childEntry(): Promise<string> {
 
 async function childRss(mode: 'extension' | 'raw', reqs: readonly string[]): Promise<{ rss_mb: number; revoked?: number; decisions?: number; permits?: number }> {
   const script = await childEntry();
-  const { NODE_FLAGS } = await import('../layers/pdp-extension/build.js');
-  const c = spawn(process.execPath, ['--expose-gc', ...(mode === 'extension' ? NODE_FLAGS : []), script], { env: { ...process.env, ARX_PDP_BENCH_CHILD: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { NODE_FLAGS, LAUNCH_ENV } = await import('../layers/pdp-extension/build.js');
+  const c = spawn(process.execPath, ['--expose-gc', ...(mode === 'extension' ? NODE_FLAGS : []), script], { env: { ...process.env, ...(mode === 'extension' ? LAUNCH_ENV : {}), ARX_PDP_BENCH_CHILD: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((res) => c.on('exit', (code) => res(code)));
   const firstLine = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -255,6 +255,7 @@ async function memoryChild(mode: string): Promise<void> {
     revocation,
     clock: systemClock,
     pollMs: Number.MAX_SAFE_INTEGER,
+    setCacheSize: 256, // the extension's default (ARX_PDP_SET_CACHE)
   });
   await pdp.refresh(tenant);
   stage('bundle_live');

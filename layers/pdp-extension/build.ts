@@ -19,11 +19,15 @@ const ESM_REQUIRE_BANNER = "import { createRequire as __arxCreateRequire } from 
 /** Node flags the launcher runs the extension with (the bench's memory child uses the same). */
 export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 
+/** Environment the launcher sets: fewer glibc malloc arenas (one per thread by default inflates RSS). */
+export const LAUNCH_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+
 export const LAUNCHER = `#!/bin/bash
 # ARX PDP extension: external Lambda extension (registers through the Extensions API).
 set -euo pipefail
 NODE_BIN="$(command -v node || echo /var/lang/bin/node)"
 # small young generation: the extension's working set is tiny, and a 256 MB function has no room for idle heap
+export MALLOC_ARENA_MAX=${LAUNCH_ENV.MALLOC_ARENA_MAX}
 exec "$NODE_BIN" ${NODE_FLAGS.join(' ')} /opt/arx-pdp/index.mjs
 `;
 

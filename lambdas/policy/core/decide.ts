@@ -17,11 +17,17 @@ export interface LoadedBundle {
   readonly digest: string;
 }
 
-export function loadBundle(content: BundleContent, digest: string): LoadedBundle {
+export function loadBundle(content: BundleContent, digest: string, opts: { dynamicCacheSize?: number } = {}): LoadedBundle {
   return {
     content,
     digest,
-    engine: new PolicyEngine({ policies: content.policies, entities: content.entities, schema: content.schema, actionPatterns: content.action_patterns }),
+    engine: new PolicyEngine({
+      policies: content.policies,
+      entities: content.entities,
+      schema: content.schema,
+      actionPatterns: content.action_patterns,
+      ...(opts.dynamicCacheSize ? { dynamicCacheSize: opts.dynamicCacheSize } : {}),
+    }),
     bloom: new BloomFilter(content.revoked_bloom),
   };
 }

@@ -36,6 +36,8 @@ export interface DecisionPointOptions {
   readonly recorder?: DecisionRecorder;
   /** @default 'in-process' */
   readonly pepTopology?: string;
+  /** Preparsed per-request policy sets kept per tenant (LRU); bounds wasm memory. @default 1024 */
+  readonly setCacheSize?: number;
   readonly onEvent?: (e: { type: 'swapped' | 'rejected' | 'fetch-failed'; tenantId: string; detail: string; ms?: number }) => void;
 }
 
@@ -134,7 +136,7 @@ export class TenantBundlePdp implements DecisionPoint {
     }
     let next: LoadedBundle;
     try {
-      next = loadBundle(contentOf(v.bundle), v.bundle.digest);
+      next = loadBundle(contentOf(v.bundle), v.bundle.digest, this.o.setCacheSize ? { dynamicCacheSize: this.o.setCacheSize } : {});
     } catch (e) {
       st.lastError = `bundle failed to load: ${(e as Error).message}`;
       st.etag = r.etag;

@@ -21,6 +21,8 @@ import { startPdpServer } from './server.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT = 4790;
+/** Preparsed policy sets the extension keeps: sized for a 256 MB function. */
+export const DEFAULT_SET_CACHE = 256;
 
 const log = (msg: string, extra: Record<string, unknown> = {}): void => {
   process.stdout.write(`${JSON.stringify({ level: 'info', extension: EXTENSION_NAME, msg, ...extra })}\n`);
@@ -70,6 +72,7 @@ async function init(): Promise<() => Promise<void>> {
     pollMs: Number.MAX_SAFE_INTEGER,
     offlineRevocation: offline,
     pepTopology: 'lambda-extension',
+    setCacheSize: optionalNumber('ARX_PDP_SET_CACHE', DEFAULT_SET_CACHE),
     ...(recorder ? { recorder } : {}),
     onEvent: (e) => log(`bundle ${e.type}`, { tenant_id: e.tenantId, detail: e.detail, ...(e.ms !== undefined ? { ms: Math.round(e.ms * 10) / 10 } : {}) }),
   });
