@@ -1,6 +1,6 @@
 /**
  * The in-process PDP for other capabilities (actions, the SDK gateway): one call builds a
- * DecisionPoint over the tenant's live bundle in S3, the revocation table (1 s window) and the
+ * DecisionPoint over the tenant's live bundle in S3, the revocation table (REVOCATION_CACHE_MS window) and the
  * tenant signing key; it reloads on a ≤ 30 s poll and fails closed.
  *
  * @example
@@ -29,7 +29,7 @@ export interface CreateDecisionPointOptions {
   readonly source?: BundleSource;
   /** Signature verifier. @default KMS public key of ARX_SIGNING_KEY_ARN */
   readonly signer?: Pick<BundleSigner, 'verify'>;
-  /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE with a 1 s window */
+  /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE (REVOCATION_CACHE_MS window) */
   readonly revocation?: RevocationStatusPort;
   readonly clock?: Clock;
   /** @default 30000 */
@@ -53,7 +53,7 @@ export function createDecisionPoint(o: CreateDecisionPointOptions = {}): Decisio
   const source = o.source ?? new S3BundleStore(readConfig(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
   const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
   const revocation =
-    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock, 1000);
+    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
   let recorder: DecisionRecorder | undefined;
   if (typeof o.recorder === 'object') recorder = o.recorder;
   else if (o.recorder !== false && process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {

@@ -25,7 +25,7 @@ const deps = lazyConfig(() => {
   const pdp = new TenantBundlePdp({
     source: store,
     signer,
-    revocation: new CachedRevocationChecker(drl, clock, 1000),
+    revocation: new CachedRevocationChecker(drl, clock),
     clock,
     recorder: new EnforcementRecorder(log, events, clock),
     pepTopology: 'remote',
