@@ -61,7 +61,8 @@ function compile(route: RouteSpec): CompiledRoute {
   return { route, re, names };
 }
 
-function lambdaContext(fnName: string): Context {
+/** A Lambda context object for in-process invocations. */
+export function lambdaContext(fnName: string): Context {
   const requestId = randomUUID();
   return {
     callbackWaitsForEmptyEventLoop: false,

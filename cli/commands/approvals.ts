@@ -11,17 +11,10 @@
  * ARX_TOKEN (else the approver token in .arx/dev.json). Exit codes: 0 ok, 1 refused by ARX
  * (e.g. 409 no longer pending), 2 usage.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { CliIo } from './policy.js';
+import { defaultIo, endpoint as resolveEndpoint, parseArgs, UsageError, type CliIo, type Flags } from '../io.js';
 
-const defaultIo = (): CliIo => ({
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  fetch: globalThis.fetch,
-  env: process.env,
-  cwd: process.cwd(),
-});
+const endpoint = (flags: Flags, io: CliIo) => resolveEndpoint(flags, io, 'approver');
+
 
 const USAGE = `usage:
   arx approvals list [--status pending|approved|denied|expired|cancelled] [--json] [--api <url>]
@@ -31,35 +24,8 @@ const USAGE = `usage:
   arx approvals stats [--api <url>]
 `;
 
-function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
-  const pos: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
-      const next = args[i + 1];
-      if (name === 'json' || next === undefined || next.startsWith('--')) flags[name] = true;
-      else {
-        flags[name] = next;
-        i++;
-      }
-    } else pos.push(a);
-  }
-  return { pos, flags };
-}
 
-function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string } {
-  const devFile = join(io.cwd, '.arx', 'dev.json');
-  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { apiUrl?: string; tokens?: { approver?: string } }) : {};
-  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
-  const token = io.env.ARX_TOKEN ?? dev.tokens?.approver ?? '';
-  if (!api) throw new UsageError('no API: pass --api, set ARX_API_URL or run `npm run dev`');
-  if (!token) throw new UsageError('no token: set ARX_TOKEN');
-  return { api, token };
-}
 
-class UsageError extends Error {}
 
 interface Approval {
   approval_id: string;
@@ -84,7 +50,7 @@ function line(a: Approval): string {
 
 export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
   const [sub, ...rest] = args;
-  const { pos, flags } = parseArgs(rest);
+  const { pos, flags } = parseArgs(rest, (name) => name === 'json');
   try {
     if (!sub || sub === '--help' || sub === '-h') {
       io.out(USAGE);

@@ -10,25 +10,14 @@
  * bearer token in ARX_TOKEN (else the admin token in .arx/dev.json). validate runs locally with
  * the same strict validator the API uses.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBundle, type BundleInput } from '../../lambdas/policy/core/bundle.js';
+import { defaultIo, endpoint, parseArgs, type CliIo } from '../io.js';
 
-export interface CliIo {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-  readonly fetch: typeof fetch;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-}
+export type { CliIo } from '../io.js';
 
-const defaultIo = (): CliIo => ({
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  fetch: globalThis.fetch,
-  env: process.env,
-  cwd: process.cwd(),
-});
+
 
 const USAGE = `usage:
   arx policy validate <policy.yaml | policies.cedar --schema <file> [--entities <file>]>
@@ -37,23 +26,6 @@ const USAGE = `usage:
   arx policy promote <bundle_id> [--api <url>]
 `;
 
-function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
-  const pos: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
-      const next = args[i + 1];
-      if (name === 'promote' || name === 'json' || next === undefined || next.startsWith('--')) flags[name] = true;
-      else {
-        flags[name] = next;
-        i++;
-      }
-    } else pos.push(a);
-  }
-  return { pos, flags };
-}
 
 /** Reads the bundle input a file names: YAML policy document, or Cedar policies with a schema. */
 export function readBundleInput(file: string, flags: Record<string, string | true>, cwd: string): BundleInput {
@@ -65,18 +37,9 @@ export function readBundleInput(file: string, flags: Record<string, string | tru
   return { format: 'cedar', schema: readFileSync(p(flags.schema), 'utf8'), policies: text, ...(entities ? { entities } : {}) };
 }
 
-function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string } {
-  const devFile = join(io.cwd, '.arx', 'dev.json');
-  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as { apiUrl?: string; tokens?: { admin?: string } }) : {};
-  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
-  const token = io.env.ARX_TOKEN ?? dev.tokens?.admin ?? '';
-  if (!api) throw new Error('no API: pass --api <url> or set ARX_API_URL');
-  if (!token) throw new Error('no token: set ARX_TOKEN');
-  return { api, token };
-}
 
 async function call(io: CliIo, flags: Record<string, string | true>, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const { api, token } = endpoint(flags, io);
+  const { api, token } = endpoint(flags, io, 'admin');
   const r = await io.fetch(`${api}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -101,7 +64,7 @@ function problem(io: CliIo, status: number, json: unknown): number {
 
 export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
   const [sub, ...rest] = args;
-  const { pos, flags } = parseArgs(rest);
+  const { pos, flags } = parseArgs(rest, (name) => name === 'promote' || name === 'json');
   try {
     switch (sub) {
       case 'validate': {

@@ -10,9 +10,9 @@
  * ARX_TOKEN (else the admin token in .arx/dev.json). Exit codes: 0 ok (and, with --wait, the
  * termination is `complete`), 1 refused by ARX or ended `partial_failure`, 2 usage.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { CliIo } from './policy.js';
+import { defaultIo, endpoint as resolveEndpoint, parseArgs, UsageError, type CliIo, type Flags } from '../io.js';
+
+const endpoint = (flags: Flags, io: CliIo) => resolveEndpoint(flags, io, 'admin');
 
 const USAGE = `usage:
   arx terminate <agent_id> --reason <text> [--wait [seconds]] [--json] [--api <url>]
@@ -21,49 +21,10 @@ const USAGE = `usage:
   arx terminate status <termination_id> [--json] [--api <url>]
 `;
 
-class UsageError extends Error {}
 
-const defaultIo = (): CliIo => ({
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  fetch: globalThis.fetch,
-  env: process.env,
-  cwd: process.cwd(),
-});
 
-function parseArgs(args: string[]): { pos: string[]; flags: Record<string, string | true> } {
-  const pos: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
-      const next = args[i + 1];
-      if (['json', 'emergency-stop'].includes(name) || next === undefined || next.startsWith('--') || (name === 'wait' && !/^\d+$/.test(next))) flags[name] = true;
-      else {
-        flags[name] = next;
-        i++;
-      }
-    } else pos.push(a);
-  }
-  return { pos, flags };
-}
 
-interface Dev {
-  apiUrl?: string;
-  tenantId?: string;
-  tokens?: { admin?: string };
-}
 
-function endpoint(flags: Record<string, string | true>, io: CliIo): { api: string; token: string; dev: Dev } {
-  const devFile = join(io.cwd, '.arx', 'dev.json');
-  const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as Dev) : {};
-  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
-  const token = io.env.ARX_TOKEN ?? dev.tokens?.admin ?? '';
-  if (!api) throw new UsageError('no API: pass --api, set ARX_API_URL or run `npm run dev`');
-  if (!token) throw new UsageError('no token: set ARX_TOKEN (an admin token)');
-  return { api, token, dev };
-}
 
 function describe(t: Record<string, any>): string {
   const steps = (t.steps ?? []).map((s: any) => `${s.name}:${s.status}${s.attempts > 1 ? `(x${s.attempts})` : ''}`).join(' ');
@@ -72,7 +33,7 @@ function describe(t: Record<string, any>): string {
 
 export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
   try {
-    const { pos, flags } = parseArgs(args);
+    const { pos, flags } = parseArgs(args, (name, next) => ['json', 'emergency-stop'].includes(name) || (name === 'wait' && !/^\d+$/.test(next)));
     if (flags.help || (!pos.length && !flags.cohort && !flags['emergency-stop'])) {
       io.out(USAGE);
       return flags.help ? 0 : 2;

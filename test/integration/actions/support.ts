@@ -1,30 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createSingleTable } from '../../support/tables.js';
 
 /** A control table shaped like the stack's (pk/sk, gsi1, gsi2), uniquely named for this suite. */
 export async function createControlTable(prefix: string): Promise<string> {
   const name = `${prefix}-control-${randomBytes(4).toString('hex')}`;
-  const gsi = (n: string) => ({
-    IndexName: n,
-    KeySchema: [
-      { AttributeName: `${n}pk`, KeyType: 'HASH' as const },
-      { AttributeName: `${n}sk`, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  await new DynamoDBClient({}).send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((a) => ({ AttributeName: a, AttributeType: 'S' as const })),
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [gsi('gsi1'), gsi('gsi2')],
-    }),
-  );
+  await createSingleTable(name);
   return name;
 }
 

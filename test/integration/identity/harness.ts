@@ -9,22 +9,9 @@ import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/htt
 
 export const ISSUER_BASE = 'https://arx.identity.test';
 
-export function lambdaContext(fn: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: fn,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fn}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${fn}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+import { lambdaContext } from '../../../local/runtime.js';
+
+export { lambdaContext };
 
 type Handler = (event: unknown, ctx: Context) => Promise<unknown>;
 export interface CallResult {

@@ -10,28 +10,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { provisionTestStack } from '../../support/stack.js';
+import { eventually } from '../../support/wait.js';
 import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
 import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
 import { startExecutionPoller } from '../../../local/stepfunctions.js';
 
 type Handler = (event: unknown, ctx: Context) => Promise<unknown>;
 
-export function lambdaContext(fn: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: fn,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fn}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${fn}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+import { lambdaContext } from '../../../local/runtime.js';
+
+export { lambdaContext };
 
 export interface KillSwitchHarness {
   env: Record<string, string>;
@@ -136,12 +124,5 @@ export async function killEndpoint(status = 200): Promise<{ url: string; calls: 
   return { url: `http://127.0.0.1:${port}/kill`, calls, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-export async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export const until = <T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> =>
+  eventually(fn, timeoutMs, everyMs);
