@@ -10,7 +10,7 @@
  * that does not lead to the claimed root). Callers must still check that the root they verify
  * against is itself authentic (signed block head) — a proof only relates a leaf to a root.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShot } from 'node:crypto';
 
 /** Hash function used for leaves and nodes. Must be collision resistant; output length fixed. */
 export interface Hasher {
@@ -37,7 +37,8 @@ export const sha256Hasher: Hasher = {
     if (left.length !== 32 || right.length !== 32) return this.digest(NODE_PREFIX, left, right);
     nodeBuf.set(left, 1);
     nodeBuf.set(right, 33);
-    return createHash('sha256').update(nodeBuf).digest();
+    // One-shot hashing skips the Hash object: about half the cost per node on Node 20/22.
+    return oneShot('sha256', nodeBuf, 'buffer');
   },
 };
 

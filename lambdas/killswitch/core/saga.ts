@@ -76,12 +76,12 @@ export async function runStep(
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
   const current = t.steps.find((s) => s.name === step);
   const prior = current?.results ?? {};
-  const todo = t.agent_ids.filter((a) => !prior[a]?.ok);
+  const remaining = t.agent_ids.filter((a) => !prior[a]?.ok);
   // Already done for every agent (e.g. steps 1-2 ran inline in the API): nothing to redo.
-  if (todo.length === 0 && current?.status === 'ok') return t;
+  if (remaining.length === 0 && current?.status === 'ok') return t;
   const results: Record<string, AgentStepResult> = {};
   const failures: Record<string, string> = {};
-  await mapLimit(todo, options.concurrency ?? 8, async (agentId) => {
+  await mapLimit(remaining, options.concurrency ?? 8, async (agentId) => {
     try {
       const r = await perAgent(agentId, t);
       results[agentId] = { ...r, outcome: r.outcome, ok: r.ok ?? true, at: ctx.clock.now().toISOString() };
