@@ -32,7 +32,10 @@ interface WorkloadReq {
   context: Record<string, never>;
   slice: EntityJson[];
 }
-const { build } = require('/work/shared/bench/cedar-workload.cjs') as {
+// The reference workload lives beside the repo (../shared). Memory children run a bundled copy of
+// this file from a temp dir, so the parent resolves the path once and hands it down in the env.
+process.env.ARX_CEDAR_WORKLOAD ??= fileURLToPath(new URL('../../shared/bench/cedar-workload.cjs', import.meta.url));
+const { build } = require(process.env.ARX_CEDAR_WORKLOAD) as {
   build(nPolicies: number, nEntities: number, nReq?: number): { meta: { ents: EntityJson[] }; policies: string; reqs: WorkloadReq[] };
 };
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { cedar, type EntityJson } from '../../../lambdas/policy/core/cedar.js';
  * whose entities hold integers beyond ±2^53, which the JS/wasm boundary cannot carry (raw
  * cedar-wasm refuses them too).
  */
-const TARBALL = '/work/shared/vectors/cedar-integration-tests/corpus-tests.tar.gz';
+const TARBALL = fileURLToPath(new URL('../../../../shared/vectors/cedar-integration-tests/corpus-tests.tar.gz', import.meta.url));
 const EVERY = 25;
 
 interface Req {

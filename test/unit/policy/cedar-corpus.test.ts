@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { validateCedar } from '../../../lambdas/policy/core/bundle.js';
 import type { EntityJson } from '../../../lambdas/policy/core/cedar.js';
 
 /** Cedar's handwritten integration tests, used in place (../shared/vectors). */
-const ROOT = '/work/shared/vectors/cedar-integration-tests';
+const ROOT = fileURLToPath(new URL('../../../../shared/vectors/cedar-integration-tests', import.meta.url));
 
 interface CorpusRequest {
   description: string;

@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
 import { cedar, type EntityJson } from '../../../lambdas/policy/core/cedar.js';
 import { PolicyEngine, indexPolicies, slotsInUse } from '../../../lambdas/policy/core/engine.js';
 
 const require = createRequire(import.meta.url);
-const { build } = require('/work/shared/bench/cedar-workload.cjs') as {
+const { build } = require(fileURLToPath(new URL('../../../../shared/bench/cedar-workload.cjs', import.meta.url))) as {
   build(p: number, e: number, r: number): { meta: { ents: EntityJson[] }; policies: string; reqs: { principal: { type: string; id: string }; action: { type: string; id: string }; resource: { type: string; id: string }; context: Record<string, never>; slice: EntityJson[] }[] };
 };
 
