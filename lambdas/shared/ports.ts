@@ -3,6 +3,19 @@
  * shapes so capabilities stay decoupled (one port, several adapters).
  */
 
+// ---------------------------------------------------------------- callers
+/** The verified human or agent behind an administrative operation (tenant from the token). */
+export interface Caller {
+  readonly tenantId: string;
+  readonly subject: string;
+}
+
+/** Correlation and W3C trace ids an operation carries into its events and audit records. */
+export interface TraceIds {
+  readonly correlationId: string;
+  readonly traceId: string;
+}
+
 // ---------------------------------------------------------------- policy (C3)
 export type Effect = 'permit' | 'forbid';
 export type ApprovalMode = 'none' | 'auto' | 'hitl';

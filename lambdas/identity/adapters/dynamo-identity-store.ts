@@ -1,3 +1,4 @@
+import type { CredentialBindingRecord } from '../core/broker.js';
 import {
   DeleteCommand,
   GetCommand,
@@ -236,16 +237,7 @@ export class DynamoOrphanMarkers {
   }
 }
 
-export interface CredentialBindingRow {
-  readonly tenant_id: string;
-  readonly agent_id: string;
-  readonly binding_id: string;
-  readonly target_platform: string;
-  readonly scope_template: string;
-  readonly issuer_role: string;
-  readonly max_ttl_seconds: number;
-  readonly last_issued_at: string;
-}
+export type { CredentialBindingRecord as CredentialBindingRow } from '../core/broker.js';
 
 /** CredentialBinding rows (seed C2.2): which agent got what kind of credential; never the credential. */
 export class DynamoCredentialBindings {
@@ -254,19 +246,19 @@ export class DynamoCredentialBindings {
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
-  async record(b: CredentialBindingRow): Promise<void> {
+  async record(b: CredentialBindingRecord): Promise<void> {
     await this.client.send(
       new PutCommand({ TableName: this.table, Item: { pk: `T#${b.tenant_id}#CREDBIND#${b.agent_id}`, sk: b.binding_id, ...b } }),
     );
   }
 
-  async list(tenantId: string, agentId: string): Promise<CredentialBindingRow[]> {
+  async list(tenantId: string, agentId: string): Promise<CredentialBindingRecord[]> {
     const r = await this.client.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` }, ConsistentRead: true }),
     );
     return (r.Items ?? []).map((it) => {
       const { pk: _p, sk: _s, ...rest } = it;
-      return rest as unknown as CredentialBindingRow;
+      return rest as unknown as CredentialBindingRecord;
     });
   }
 

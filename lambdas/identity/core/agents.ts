@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
+import type { Caller, TraceIds } from '../../shared/ports.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import {
@@ -19,15 +20,7 @@ export interface AgentDeps {
   readonly controlTable: string;
 }
 
-export interface Caller {
-  readonly tenantId: string;
-  readonly subject: string;
-}
-
-export interface TraceIds {
-  readonly correlationId: string;
-  readonly traceId: string;
-}
+export type { Caller, TraceIds } from '../../shared/ports.js';
 
 /** Public view of an agent (seed C2.1 AgentIdentity). */
 export interface AgentIdentity {

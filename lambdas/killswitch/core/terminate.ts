@@ -1,4 +1,5 @@
 import type { AgentRecord, InventoryStore } from '../../discovery/core/inventory.js';
+import type { Caller, TraceIds } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -20,15 +21,7 @@ export interface TerminateDeps {
   readonly agentState?: AgentStatePut;
 }
 
-export interface Caller {
-  readonly tenantId: string;
-  readonly subject: string;
-}
-
-export interface TraceIds {
-  readonly correlationId: string;
-  readonly traceId: string;
-}
+export type { Caller, TraceIds } from '../../shared/ports.js';
 
 export interface TerminateOutcome {
   readonly termination: Termination;
