@@ -30,18 +30,47 @@ export interface AuditEvent {
 
 export const REDACTED = '[REDACTED]';
 
+/** Longer strings are cut in the redacted (clear) payload; the encrypted full payload keeps them. */
+export const MAX_CLEAR_STRING = 4096;
+
 /** Keys whose values are secrets or personal data. Matched case-insensitively on the key name. */
 const SENSITIVE_KEY =
   /(^|[_-])(token|access_token|refresh_token|id_token|bootstrap_token|api_token|secret|client_secret|password|passwd|passphrase|pin|otp|authorization|cookie|set-cookie|credential|credentials|private_key|api_key|apikey|x-api-key|email|email_address|phone|phone_number|mobile|ssn|social_security_number|tax_id|passport|date_of_birth|dob|birthdate|address|street|postal_code|credit_card|card_number|cvv|iban|account_number)$/i;
 
-/** Values that look like secrets or PII wherever they appear. */
-const SENSITIVE_VALUE = [
+/**
+ * Values that look like secrets or PII wherever they appear. Each pattern runs in time linear in
+ * the input (F3): its quantified classes are separated by characters they cannot match, so there
+ * is one way to split any input. The e-mail test is not a regex (see looksLikeEmail).
+ */
+const SENSITIVE_VALUE_RE = [
   /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/, // JWT / JWS compact
   /^(bearer|basic)\s+\S+/i,
-  /^[^\s@]+@[^\s@]+\.[^\s@]+$/, // email address
   /^(ssws|sk|pk|ghp|xox[abpr])[-_][A-Za-z0-9_-]{8,}/i, // API tokens with known prefixes
   /^\d{3}-\d{2}-\d{4}$/, // US SSN
 ];
+
+/** RFC 5321 caps a forward path at 256 octets; anything longer is not an address. */
+const MAX_EMAIL_LENGTH = 320;
+const WHITESPACE = /\s/;
+
+/**
+ * Same language as `^[^\s@]+@[^\s@]+\.[^\s@]+$` (one `@`, no whitespace, a dot inside the
+ * domain), decided with indexOf in one pass: that regex backtracks O(n²) on `a@` + `.`×n + `@`
+ * (F3). Strings over MAX_EMAIL_LENGTH are refused before any scan.
+ */
+export function looksLikeEmail(s: string): boolean {
+  if (s.length < 5 || s.length > MAX_EMAIL_LENGTH || WHITESPACE.test(s)) return false;
+  const at = s.indexOf('@');
+  if (at < 1 || s.indexOf('@', at + 1) !== -1) return false;
+  const dot = s.indexOf('.', at + 2);
+  return dot !== -1 && dot < s.length - 1;
+}
+
+/** True when a string value looks like a secret or personal data. Linear in `s`. */
+export function isSensitiveValue(s: string): boolean {
+  const t = s.trim();
+  return looksLikeEmail(t) || SENSITIVE_VALUE_RE.some((re) => re.test(t));
+}
 
 export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
@@ -70,10 +99,12 @@ export function redact(payload: unknown): { value: unknown; fields: string[] } {
       }
       return out;
     }
-    if (typeof v === 'string' && SENSITIVE_VALUE.some((re) => re.test(v.trim()))) {
+    if (typeof v === 'string' && isSensitiveValue(v)) {
       fields.push(path || '(root)');
       return REDACTED;
     }
+    // The clear copy stays small (the DynamoDB item also holds the encrypted full payload).
+    if (typeof v === 'string' && v.length > MAX_CLEAR_STRING) return `${v.slice(0, 256)}…[TRUNCATED ${v.length} chars; full value in the encrypted payload]`;
     return v;
   };
   const value = walk(payload, '');
@@ -85,7 +116,7 @@ export const payloadHash = (payload: unknown): string => sha256Hex(canonicalJson
 /** Redacts a free-text identifier that goes into the chain in clear (target, action). */
 function clearText(s: string | undefined | null): string | null {
   if (s === undefined || s === null || s === '') return null;
-  return SENSITIVE_VALUE.some((re) => re.test(s.trim())) ? REDACTED : s;
+  return isSensitiveValue(s) ? REDACTED : s;
 }
 
 /**
