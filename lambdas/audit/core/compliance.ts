@@ -174,7 +174,7 @@ export function toJsonLd(m: PackageManifest): Record<string, unknown> {
       'arx:decision': e.event.decision,
       'arx:agent': e.event.agent_id,
       'arx:occurredAt': e.event.occurred_at,
-      'arx:payloadSha256': e.event.hash_of_full_payload,
+      'arx:payloadHmacSha256': e.event.hash_of_full_payload, // salted per event (F26)
       'arx:inclusionProof': e.proof
         ? { 'arx:block': e.proof.block_id, 'arx:leafIndex': e.proof.leaf_index, 'arx:treeSize': e.proof.tree_size, 'arx:root': e.proof.root, 'arx:path': e.proof.proof }
         : null,

@@ -3,7 +3,8 @@
  * Pure: no SDK, no environment. The full payload is encrypted by an adapter; only its hash and
  * the redacted field paths enter the chain.
  */
-import { canonicalJson, sha256Hex } from '../../shared/ids.js';
+import { createHmac } from 'node:crypto';
+import { canonicalJson } from '../../shared/ids.js';
 import type { AuditRecordInput } from '../../shared/ports.js';
 import { evidenceTags } from './evidence.js';
 
@@ -20,7 +21,11 @@ export interface AuditEvent {
   readonly occurred_at: string;
   readonly recorded_at: string;
   readonly redacted_fields: readonly string[];
-  /** Hex SHA-256 of canonicalJson(full payload). */
+  /**
+   * Hex HMAC-SHA256 of canonicalJson(full payload), keyed by a random per-event salt that is kept
+   * only inside the encrypted payload (F26): whoever reads the chain cannot confirm a guess at a
+   * redacted value; whoever can decrypt the payload can recompute it.
+   */
   readonly hash_of_full_payload: string;
   /** `framework:control_id`, from the evidence mapping at write time. */
   readonly evidence_tags: readonly string[];
@@ -111,7 +116,18 @@ export function redact(payload: unknown): { value: unknown; fields: string[] } {
   return { value, fields: fields.sort() };
 }
 
-export const payloadHash = (payload: unknown): string => sha256Hex(canonicalJson(payload));
+/** Bytes of the per-event salt of `hash_of_full_payload`. */
+export const PAYLOAD_SALT_BYTES = 32;
+
+/** HMAC-SHA256(salt, canonicalJson(payload)), hex. */
+export const payloadHash = (payload: unknown, salt: Uint8Array): string => {
+  if (salt.length < 16) throw new Error('payload hash salt must be at least 16 bytes');
+  return createHmac('sha256', salt).update(canonicalJson(payload), 'utf8').digest('hex');
+};
+
+/** What is encrypted under the tenant key: the full payload and the salt of its chained hash. */
+export const sealedPayload = (payload: unknown, salt: Uint8Array): string =>
+  canonicalJson({ hash_salt: Buffer.from(salt).toString('base64'), payload });
 
 /** Redacts a free-text identifier that goes into the chain in clear (target, action). */
 function clearText(s: string | undefined | null): string | null {
@@ -121,12 +137,14 @@ function clearText(s: string | undefined | null): string | null {
 
 /**
  * Builds the chained AuditEvent and the redacted payload kept beside it.
- * Preconditions: `eventId` unique per tenant; `recordedAt` from the injected clock.
+ * Preconditions: `eventId` unique per tenant; `recordedAt` from the injected clock; `salt` fresh
+ * random bytes (PAYLOAD_SALT_BYTES) stored only in the encrypted payload (sealedPayload).
  */
 export function buildAuditEvent(
   input: AuditRecordInput,
   eventId: string,
   recordedAt: Date,
+  salt: Uint8Array,
 ): { event: AuditEvent; redactedPayload: unknown } {
   const { value, fields } = redact(input.payload);
   const extraFields: string[] = [];
@@ -149,7 +167,7 @@ export function buildAuditEvent(
     occurred_at: input.occurred_at,
     recorded_at: recordedAt.toISOString(),
     redacted_fields: [...extraFields, ...fields],
-    hash_of_full_payload: payloadHash(input.payload),
+    hash_of_full_payload: payloadHash(input.payload, salt),
     evidence_tags: evidenceTags(base),
     trace_id: input.trace_id,
     correlation_id: input.correlation_id,

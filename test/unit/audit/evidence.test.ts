@@ -10,6 +10,7 @@ const ev = (type: string, action: string, cor: string, at: string, decision = 'p
     { tenant_id: 't', event_type: type, action, decision, occurred_at: at, correlation_id: cor, trace_id: 'e'.repeat(32), payload: {} },
     `aev_${cor}_${type}_${at}`,
     new Date(at),
+    Buffer.alloc(32, 7),
   ).event;
 
 describe('evidenceTags', () => {

@@ -55,6 +55,7 @@ export function makeEvent(tenant: string, i: number, over: Partial<Parameters<ty
     },
     `evt_${String(seq).padStart(8, '0')}_${i}`,
     at,
+    Buffer.alloc(32, seq % 256),
   ).event;
 }
 

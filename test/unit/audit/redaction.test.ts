@@ -82,6 +82,7 @@ describe('audit redaction (F3)', () => {
       { tenant_id: 't', event_type: 'operation.executed', action: 'okta:users:read', target: 'bob@corp.example', occurred_at: '2026-12-01T00:00:00.000Z', trace_id: 'tr', correlation_id: 'c', payload: {} },
       'aev_1',
       new Date('2026-12-01T00:00:00.000Z'),
+      Buffer.alloc(32, 1),
     );
     expect(event.target).toBe(REDACTED);
     expect(event.redacted_fields).toContain('(target)');
