@@ -29,7 +29,9 @@ const actionMatches = (pattern: string, action: string): boolean => {
 /**
  * "All N <label> in <period> were approved before execution": for every `operation.executed`
  * of `action` whose execution time lies in [from, to), there must be a `decision.approved` event
- * with the same correlation id that occurred no later than the execution.
+ * for the same `action_id` (and, when the execution names one, the same `approval_id`) that
+ * occurred no later than the execution. The join uses the ids ARX generated and chained, never
+ * the correlation id, which the agent chooses and may reuse (F15).
  */
 // control: eu_ai_act:Art.14, soc2_2017:CC8.1, eu_ai_act:Art.17
 export function approvalCoverage(
@@ -38,12 +40,12 @@ export function approvalCoverage(
 ): ApprovalReport {
   const from = Date.parse(q.from);
   const to = Date.parse(q.to);
-  const approvals = new Map<string, number>();
+  const approvals = new Map<string, { at: number; approval_id: string | null }>();
   for (const e of events) {
-    if (e.event_type !== 'decision.approved') continue;
+    if (e.event_type !== 'decision.approved' || !e.action_id) continue;
     const t = Date.parse(e.occurred_at);
-    const prev = approvals.get(e.correlation_id);
-    if (prev === undefined || t < prev) approvals.set(e.correlation_id, t);
+    const prev = approvals.get(e.action_id);
+    if (prev === undefined || t < prev.at) approvals.set(e.action_id, { at: t, approval_id: e.approval_id ?? null });
   }
   const executions = events.filter((e) => {
     if (e.event_type !== 'operation.executed' || !actionMatches(q.action, e.action)) return false;
@@ -52,9 +54,15 @@ export function approvalCoverage(
   });
   const exceptions: { event_id: string; correlation_id: string; reason: string }[] = [];
   for (const e of executions) {
-    const a = approvals.get(e.correlation_id);
-    if (a === undefined) exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason: 'no approval recorded' });
-    else if (a > Date.parse(e.occurred_at)) exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason: 'approved after execution' });
+    const x = (reason: string) => exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason });
+    if (!e.action_id) {
+      x('no action_id in the chained event: it cannot be joined to an approval');
+      continue;
+    }
+    const a = approvals.get(e.action_id);
+    if (a === undefined) x('no approval recorded');
+    else if (e.approval_id && a.approval_id !== e.approval_id) x('the approval recorded is for another approval id');
+    else if (a.at > Date.parse(e.occurred_at)) x('approved after execution');
   }
   const label = q.label ?? `${q.action} operations`;
   const period = q.period ?? `${q.from.slice(0, 10)} to ${q.to.slice(0, 10)}`;

@@ -77,7 +77,7 @@ beforeAll(async () => {
     return (
       await rec.record({
         tenant_id: tenant, event_type: type, agent_id: 'agt_1', action, target: `okta:user:${cor}`, decision,
-        occurred_at: clock.now().toISOString(), correlation_id: cor, trace_id: 'd'.repeat(32), payload: { cor, email: 'x@y.z' },
+        occurred_at: clock.now().toISOString(), correlation_id: cor, trace_id: 'd'.repeat(32), payload: { cor, email: 'x@y.z', action_id: `act_${cor}` },
       })
     ).event_id;
   };
