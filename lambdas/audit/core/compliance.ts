@@ -116,13 +116,13 @@ export function mappedControls(framework: Framework): string[] {
   return [...out].sort();
 }
 
-export function verifierInstructions(p: { tenantId: string; auditBucket: string; jwksUrl: string; sampleEventId?: string }): string[] {
+export function verifierInstructions(p: { tenantId: string; auditBucket: string; jwksUrl: string; sampleEventId?: string; height?: number; headHash?: string | null }): string[] {
   const prefix = `s3://${p.auditBucket}/tenants/${p.tenantId}/blocks`;
   return [
-    'Verify the chain without trusting ARX: the verifier reads the block files, checks every prev_block_hash link, every block signature against the tenant JWKS, every Merkle root and the consistency between consecutive heads, and every RFC 3161 timestamp token.',
-    `1. Fetch the tenant JWKS: curl -o jwks.json ${p.jwksUrl}`,
-    `2. Run: npx arx-verify ${prefix} --jwks jwks.json  (or over a directory of block files as GET /v1/audit/blocks/{id} returns them: npx arx-verify ./blocks --jwks jwks.json)`,
-    `3. For one event: npx arx-verify ${prefix} --jwks jwks.json --event ${p.sampleEventId ?? '<event_id>'}`,
+    'Verify the chain without trusting ARX: the verifier reads every stored version of the block files, checks every prev_block_hash link, every block signature against the tenant audit key set (keys are never removed from it), every Merkle root and the consistency between consecutive heads, and every RFC 3161 timestamp token against its TSA CA and the block sealed_at.',
+    `1. Fetch the tenant audit key set: curl -o audit-keys.json ${p.jwksUrl}`,
+    `2. Run: npx arx-verify ${prefix} --audit-keys audit-keys.json --min-height ${p.height ?? '<height>'}${p.headHash ? ` --expect-head ${p.headHash}` : ''}  (or over a directory of block files as GET /v1/audit/blocks/{id} returns them: npx arx-verify ./blocks --audit-keys audit-keys.json)`,
+    `3. For one event: npx arx-verify ${prefix} --audit-keys audit-keys.json --event ${p.sampleEventId ?? '<event_id>'}`,
     '4. Exit code 0 prints one status line; exit code 1 names the first bad block and why.',
     'Each event in this package carries its inclusion proof (RFC 9162: leaf_hash, leaf_index, tree_size, root, proof[]) against the signed root of its block.',
   ];
