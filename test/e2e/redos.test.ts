@@ -39,18 +39,25 @@ describe('ReDoS in audit redaction (F3), local runtime over HTTP', () => {
 
     // Warm the route once (cold module loads are not what is measured).
     expect((await call('POST', '/v1/actions', { token: svid, body: { ...req, params: { method: 'GET', path: '/', body: 'warm' } } })).status).toBe(403);
-    const t0 = performance.now();
-    const r = await call('POST', '/v1/actions', { token: svid, body: req });
-    const ms = performance.now() - t0;
-
-    expect(r.status).toBe(403); // no bundle grants it: denied, and the denial is audited with the params
-    expect(r.json.status).toBe('denied');
-    expect(ms).toBeLessThan(1000);
+    // Best of three: the machine is shared (other suites run beside this one). The vulnerable
+    // pattern took ~1.4 s at 32 K characters and runs into the 29 s timeout at this size, so
+    // even one fast answer shows it is gone; every answer must still come well within 5 s.
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const r = await call('POST', '/v1/actions', { token: svid, body: req });
+      times.push(performance.now() - t0);
+      expect(r.status).toBe(403); // no bundle grants it: denied, and the denial is audited with the params
+      expect(r.json.status).toBe('denied');
+    }
+    process.stdout.write(`F3 attack body answered in ${times.map((t) => `${Math.round(t)} ms`).join(', ')}\n`);
+    expect(Math.min(...times)).toBeLessThan(1000);
+    expect(Math.max(...times)).toBeLessThan(5000);
     const evs = await eventually(async () => {
       const l = await call('GET', `/v1/audit/events?agent_id=${agentId}`, { token: auditor });
       const found = (l.json.items as { action: string; decision: string }[]).filter((e) => e.action === 'http:request');
-      return found.length === 2 ? found : undefined; // the warm-up and the attack, both audited
+      return found.length === 4 ? found : undefined; // the warm-up and the three attacks, all audited
     });
-    expect(evs.map((e) => e.decision)).toEqual(['forbid', 'forbid']);
+    expect(evs.map((e) => e.decision)).toEqual(['forbid', 'forbid', 'forbid', 'forbid']);
   }, 60_000);
 });
