@@ -13,6 +13,7 @@ import { buildAuditEvent, leafData, leafString, type AuditEvent } from '../lambd
 import { LogView, hashLeaf, verifyConsistency, verifyInclusion } from '../lambdas/audit/core/merkle.js';
 
 const N = 10_000;
+const SALT = Buffer.alloc(32, 9); // hash_of_full_payload salt (random per event in ARX)
 const PRIOR = 1_234_567; // leaves already in the tenant's log before this block
 
 function events(n: number, offset = 0): AuditEvent[] {
@@ -34,6 +35,7 @@ function events(n: number, offset = 0): AuditEvent[] {
       },
       `aev_${String(offset + i).padStart(26, '0')}`,
       new Date(t0 + i),
+      SALT,
     ).event,
   );
 }

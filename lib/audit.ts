@@ -1,9 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AccessLogs } from './access-logs.js';
-import type { ArxFunctions, ResourceRegistry } from './bindings.js';
+import type { ArxFunction } from './arx-function.js';
+import { addIam5Acks, type ArxFunctions, type ResourceRegistry } from './bindings.js';
 import { arxTable, GSI1, GSI2 } from './tables.js';
 
 export interface AuditProps {
@@ -69,9 +71,45 @@ export class Audit extends Construct {
     props.registry.registerBucket('auditBucket', this.auditBucket);
     props.registry.registerBucket('artifactBucket', this.artifactBucket);
 
+    const sealer = this.functions.byName.get('audit-sealer');
+    if (sealer) this.grantAuditKeyLifecycle(sealer);
+
     const tsaUrl = props.tsaUrl ?? (this.node.tryGetContext('arx:tsaUrl') as string | undefined);
     if (tsaUrl) {
       for (const name of ['audit-sealer', 'audit-api']) this.functions.byName.get(name)?.addEnvironment('ARX_TSA_URL', tsaUrl);
     }
+  }
+
+  /**
+   * Audit signing keys (F8): the sealer creates one ECC_NIST_P256 key per tenant on first use and
+   * on rotation, tagged `arx:purpose=audit` and `arx:tenant`, and points `alias/arx/<t>/audit` at
+   * it. Signing with them is the `signingKey` grant (keys tagged `arx:tenant`). No deletion.
+   */
+  private grantAuditKeyLifecycle(f: ArxFunction): void {
+    const fn = f.function;
+    const arn = (resource: string): string => Stack.of(this).formatArn({ service: 'kms', resource });
+    const requested = { Null: { 'aws:RequestTag/arx:tenant': 'false' }, StringEquals: { 'aws:RequestTag/arx:purpose': 'audit' } };
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { ...requested, StringEquals: { ...requested.StringEquals, 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+      }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [arn('key/*')], conditions: requested }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:CreateAlias', 'kms:UpdateAlias'], resources: [arn('alias/arx/*/audit')] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:UpdateAlias', 'kms:DescribeKey'],
+        resources: [arn('key/*')],
+        conditions: { StringEquals: { 'aws:ResourceTag/arx:purpose': 'audit' } },
+      }),
+    );
+    const nag = (r: string): string => `Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:${r}`;
+    addIam5Acks(f.role, [
+      { appliesTo: 'Resource::*', reason: 'kms:CreateKey has no resource ARN (the key does not exist yet); it is limited to ECC_NIST_P256/SIGN_VERIFY keys requested with arx:purpose=audit and an arx:tenant tag.' },
+      { appliesTo: nag('key/*'), reason: 'Audit keys are created per tenant at runtime; tagging, aliasing and describing are limited to keys tagged arx:purpose=audit.' },
+      { appliesTo: nag('alias/arx/*/audit'), reason: 'One audit-key alias per tenant (alias/arx/<tenant>/audit); tenants are created at runtime.' },
+    ]);
   }
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Request and response schemas of the actions capability (governed actions and approvals). */
 
 const name = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, "_" and "-", at most 32');
-const operation = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(:[A-Za-z][A-Za-z0-9_]*){1,3}$|^[a-z][a-z0-9_]*$/, 'resource:verb, e.g. users:deactivate');
+const operation = z.string().regex(/^[A-Za-z]\w*:[A-Za-z]\w*$|^[A-Za-z]\w*:[A-Za-z]\w*:[A-Za-z]\w*$|^[A-Za-z]\w*:[A-Za-z]\w*:[A-Za-z]\w*:[A-Za-z]\w*$|^[a-z][a-z0-9_]*$/, 'resource:verb, e.g. users:deactivate');
 const correlationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, ".", "_", ":", "-"; at most 128');
 
 export const ExecuteActionBody = z.strictObject({

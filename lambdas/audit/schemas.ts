@@ -22,8 +22,7 @@ export const DestinationBody = z.strictObject({
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
   prefix: z.string().max(512).regex(/^[A-Za-z0-9!_.*'()/-]*$/).default(''),
   role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
-  external_id: z.string().min(2).max(1224).regex(/^[\w+=,.@:/-]+$/).optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+  region: z.string().regex(/^(?!.*--)[a-z]{2}-[a-z-]*[a-z]-\d$/).optional(),
 });
 export type DestinationBody = z.infer<typeof DestinationBody>;
 

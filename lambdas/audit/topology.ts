@@ -52,6 +52,15 @@ const topology: CapabilityTopology = {
   routes: [
     {
       method: 'GET',
+      path: '/tenants/{tenant_id}/.well-known/audit-keys.json',
+      fn: 'audit-api',
+      auth: 'none',
+      roles: [],
+      summary: 'The tenant audit key set: every key that ever signed a block head (never retired)',
+      response: { status: 200, description: '{keys:[JWK…]}' },
+    },
+    {
+      method: 'GET',
       path: '/v1/audit/chain/status',
       fn: 'audit-api',
       auth: 'bearer',

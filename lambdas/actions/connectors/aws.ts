@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConnectorError, type Connector, type ConnectorContext } from '../core/model.js';
 
 const AwsConfig = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+  region: z.string().regex(/^(?!.*--)[a-z]{2}-[a-z-]*[a-z]-\d$/).optional(),
   /** Role the credential broker assumes for this tenant's AWS actions. */
   role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/).optional(),
 });

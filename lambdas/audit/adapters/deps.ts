@@ -2,19 +2,22 @@ import { systemClock } from '../../shared/clock.js';
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import { DynamoKeyStore } from '../../identity/adapters/dynamo-identity-store.js';
-import { KmsKeyManager } from '../../identity/adapters/kms-key-manager.js';
-import { TenantKeys } from '../../identity/core/keys.js';
+import type { TenantKeys } from '../../identity/core/keys.js';
+import { AuditKeys } from '../core/audit-keys.js';
 import type { BlockSigner } from '../core/ports.js';
+import { DynamoAuditKeyStore, KmsAuditKeyManager } from './audit-keys.js';
 import type { SealerDeps } from '../core/sealer.js';
 import { DynamoAuditStore } from './dynamo-audit-store.js';
 import { S3BlockStore } from './s3-block-store.js';
 import { S3DestinationWriter } from './s3-destination-writer.js';
 import { HttpTimestamper } from './tsa-client.js';
 
-/** Signs block heads with the tenant's active key through the identity capability's TenantKeys (kid = RFC 7638 thumbprint, published in the tenant JWKS). */
+/**
+ * Signs block heads with the tenant's active key of `keys` (kid = RFC 7638 thumbprint). The
+ * sealer passes AuditKeys, whose keys stay in GET /tenants/{t}/.well-known/audit-keys.json for good (F8).
+ */
 export class TenantKeysBlockSigner implements BlockSigner {
-  constructor(private readonly keys: Pick<TenantKeys, 'activeKey' | 'sign'>) {}
+  constructor(private readonly keys: Pick<TenantKeys | AuditKeys, 'activeKey' | 'sign'>) {}
   async activeKid(tenantId: string): Promise<string> {
     return (await this.keys.activeKey(tenantId)).kid;
   }
@@ -27,18 +30,24 @@ export class TenantKeysBlockSigner implements BlockSigner {
 /** Read-side wiring (API functions). */
 export const auditReadDeps = lazyConfig(() => {
   const c = readConfig(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET']);
-  return { store: new DynamoAuditStore(c.ARX_AUDIT_TABLE), blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET), auditBucket: c.ARX_AUDIT_BUCKET, clock: systemClock };
+  return {
+    store: new DynamoAuditStore(c.ARX_AUDIT_TABLE),
+    blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
+    auditBucket: c.ARX_AUDIT_BUCKET,
+    clock: systemClock,
+    auditKeys: new AuditKeys(new DynamoAuditKeyStore(c.ARX_AUDIT_TABLE), new KmsAuditKeyManager(), systemClock),
+  };
 });
 
 /** Sealer wiring; ARX_TSA_URL is optional (unset → blocks stay un-anchored, chain status shows it). */
 export const sealerDeps = lazyConfig((): SealerDeps => {
-  const c = readConfig(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS']);
+  const c = readConfig(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS']);
   const store = new DynamoAuditStore(c.ARX_AUDIT_TABLE);
   const tsa = process.env.ARX_TSA_URL;
   return {
     store,
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
-    signer: new TenantKeysBlockSigner(new TenantKeys(new DynamoKeyStore(c.ARX_CONTROL_TABLE), new KmsKeyManager(c.ARX_SIGNING_KEY_ARN), systemClock)),
+    signer: new TenantKeysBlockSigner(new AuditKeys(new DynamoAuditKeyStore(c.ARX_AUDIT_TABLE), new KmsAuditKeyManager(), systemClock)),
     timestamper: tsa ? new HttpTimestamper(tsa) : null,
     clock: systemClock,
     destinations: { store, writer: new S3DestinationWriter() },

@@ -391,11 +391,41 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   async add(d: Destination): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: destPk(d.tenant_id), sk: d.destination_id, ...d } }));
   }
+  async externalId(tenantId: string, candidate: string): Promise<string> {
+    const key = { pk: destPk(tenantId), sk: '#EXTERNAL_ID' };
+    try {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: { ...key, external_id: candidate }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return candidate;
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+    }
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return String(r.Item!.external_id);
+  }
+
+  async setStatus(tenantId: string, destinationId: string, change: { status: 'pending_verification' | 'verified'; verified_at?: string; last_error?: string }): Promise<void> {
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Record<string, unknown> = { ':s': change.status };
+    const sets = ['#s = :s'];
+    if (change.verified_at) (sets.push('verified_at = :v'), (values[':v'] = change.verified_at));
+    if (change.last_error) (sets.push('last_error = :e'), (values[':e'] = change.last_error));
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: destPk(tenantId), sk: destinationId },
+        UpdateExpression: `SET ${sets.join(', ')}${change.last_error ? '' : ' REMOVE last_error'}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
   async list(tenantId: string): Promise<Destination[]> {
     const r = await this.client.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': destPk(tenantId) } }),
     );
-    return (r.Items ?? []).map((i) => stripKeys<Destination>(i));
+    return (r.Items ?? []).filter((i) => i.sk !== '#EXTERNAL_ID').map((i) => stripKeys<Destination>(i));
   }
   async enqueue(tenantId: string, destinationId: string, height: number, reason: string, at: string): Promise<void> {
     await this.client.send(

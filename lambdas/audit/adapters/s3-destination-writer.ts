@@ -12,6 +12,12 @@ export const destinationKey = (d: Pick<Destination, 'prefix'>, height: number): 
   return `${p ? `${p}/` : ''}${String(height).padStart(12, '0')}.json`;
 };
 
+/** The handshake object (not a block: arx-verify lists only `<12 digits>.json`). */
+export const handshakeKey = (d: Pick<Destination, 'prefix'>): string => {
+  const p = d.prefix.replace(/^\/+|\/+$/g, '');
+  return `${p ? `${p}/` : ''}arx-destination.json`;
+};
+
 /**
  * Writes blocks to a customer bucket through a cross-account role (sts:AssumeRole with the
  * customer's external id, a 15-minute session scoped by an inline policy to PutObject under
@@ -43,7 +49,7 @@ export class S3DestinationWriter implements DestinationWriter {
         RoleSessionName: `arx-audit-${d.tenant_id}`.slice(0, 64),
         DurationSeconds: 900,
         Policy: S3DestinationWriter.sessionPolicy(d),
-        ...(d.external_id ? { ExternalId: d.external_id } : {}),
+        ExternalId: d.external_id,
       }),
     );
     const c = r.Credentials;
@@ -51,6 +57,21 @@ export class S3DestinationWriter implements DestinationWriter {
     const client = this.makeS3({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }, d.region);
     this.sessions.set(d.destination_id, { client, until: c.Expiration ? c.Expiration.getTime() : Date.now() + 900_000 });
     return client;
+  }
+
+  /** Writes `<prefix>/arx-destination.json` through the assumed role (what the handshake proves). */
+  async handshake(d: Destination, at: string): Promise<void> {
+    this.sessions.delete(d.destination_id); // a fresh AssumeRole with the tenant's external id
+    const s3 = await this.client(d);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: d.bucket,
+        Key: handshakeKey(d),
+        Body: JSON.stringify({ arx_destination: d.destination_id, tenant_id: d.tenant_id, verified_at: at }),
+        ContentType: 'application/json',
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
   }
 
   async write(d: Destination, block: AuditBlock): Promise<void> {

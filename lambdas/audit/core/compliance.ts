@@ -29,7 +29,9 @@ const actionMatches = (pattern: string, action: string): boolean => {
 /**
  * "All N <label> in <period> were approved before execution": for every `operation.executed`
  * of `action` whose execution time lies in [from, to), there must be a `decision.approved` event
- * with the same correlation id that occurred no later than the execution.
+ * for the same `action_id` (and, when the execution names one, the same `approval_id`) that
+ * occurred no later than the execution. The join uses the ids ARX generated and chained, never
+ * the correlation id, which the agent chooses and may reuse (F15).
  */
 // control: eu_ai_act:Art.14, soc2_2017:CC8.1, eu_ai_act:Art.17
 export function approvalCoverage(
@@ -38,12 +40,12 @@ export function approvalCoverage(
 ): ApprovalReport {
   const from = Date.parse(q.from);
   const to = Date.parse(q.to);
-  const approvals = new Map<string, number>();
+  const approvals = new Map<string, { at: number; approval_id: string | null }>();
   for (const e of events) {
-    if (e.event_type !== 'decision.approved') continue;
+    if (e.event_type !== 'decision.approved' || !e.action_id) continue;
     const t = Date.parse(e.occurred_at);
-    const prev = approvals.get(e.correlation_id);
-    if (prev === undefined || t < prev) approvals.set(e.correlation_id, t);
+    const prev = approvals.get(e.action_id);
+    if (prev === undefined || t < prev.at) approvals.set(e.action_id, { at: t, approval_id: e.approval_id ?? null });
   }
   const executions = events.filter((e) => {
     if (e.event_type !== 'operation.executed' || !actionMatches(q.action, e.action)) return false;
@@ -52,9 +54,15 @@ export function approvalCoverage(
   });
   const exceptions: { event_id: string; correlation_id: string; reason: string }[] = [];
   for (const e of executions) {
-    const a = approvals.get(e.correlation_id);
-    if (a === undefined) exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason: 'no approval recorded' });
-    else if (a > Date.parse(e.occurred_at)) exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason: 'approved after execution' });
+    const x = (reason: string) => exceptions.push({ event_id: e.event_id, correlation_id: e.correlation_id, reason });
+    if (!e.action_id) {
+      x('no action_id in the chained event: it cannot be joined to an approval');
+      continue;
+    }
+    const a = approvals.get(e.action_id);
+    if (a === undefined) x('no approval recorded');
+    else if (e.approval_id && a.approval_id !== e.approval_id) x('the approval recorded is for another approval id');
+    else if (a.at > Date.parse(e.occurred_at)) x('approved after execution');
   }
   const label = q.label ?? `${q.action} operations`;
   const period = q.period ?? `${q.from.slice(0, 10)} to ${q.to.slice(0, 10)}`;
@@ -108,13 +116,13 @@ export function mappedControls(framework: Framework): string[] {
   return [...out].sort();
 }
 
-export function verifierInstructions(p: { tenantId: string; auditBucket: string; jwksUrl: string; sampleEventId?: string }): string[] {
+export function verifierInstructions(p: { tenantId: string; auditBucket: string; jwksUrl: string; sampleEventId?: string; height?: number; headHash?: string | null }): string[] {
   const prefix = `s3://${p.auditBucket}/tenants/${p.tenantId}/blocks`;
   return [
-    'Verify the chain without trusting ARX: the verifier reads the block files, checks every prev_block_hash link, every block signature against the tenant JWKS, every Merkle root and the consistency between consecutive heads, and every RFC 3161 timestamp token.',
-    `1. Fetch the tenant JWKS: curl -o jwks.json ${p.jwksUrl}`,
-    `2. Run: npx arx-verify ${prefix} --jwks jwks.json  (or over a directory of block files as GET /v1/audit/blocks/{id} returns them: npx arx-verify ./blocks --jwks jwks.json)`,
-    `3. For one event: npx arx-verify ${prefix} --jwks jwks.json --event ${p.sampleEventId ?? '<event_id>'}`,
+    'Verify the chain without trusting ARX: the verifier reads every stored version of the block files, checks every prev_block_hash link, every block signature against the tenant audit key set (keys are never removed from it), every Merkle root and the consistency between consecutive heads, and every RFC 3161 timestamp token against its TSA CA and the block sealed_at.',
+    `1. Fetch the tenant audit key set: curl -o audit-keys.json ${p.jwksUrl}`,
+    `2. Run: npx arx-verify ${prefix} --audit-keys audit-keys.json --min-height ${p.height ?? '<height>'}${p.headHash ? ` --expect-head ${p.headHash}` : ''}  (or over a directory of block files as GET /v1/audit/blocks/{id} returns them: npx arx-verify ./blocks --audit-keys audit-keys.json)`,
+    `3. For one event: npx arx-verify ${prefix} --audit-keys audit-keys.json --event ${p.sampleEventId ?? '<event_id>'}`,
     '4. Exit code 0 prints one status line; exit code 1 names the first bad block and why.',
     'Each event in this package carries its inclusion proof (RFC 9162: leaf_hash, leaf_index, tree_size, root, proof[]) against the signed root of its block.',
   ];
@@ -174,7 +182,7 @@ export function toJsonLd(m: PackageManifest): Record<string, unknown> {
       'arx:decision': e.event.decision,
       'arx:agent': e.event.agent_id,
       'arx:occurredAt': e.event.occurred_at,
-      'arx:payloadSha256': e.event.hash_of_full_payload,
+      'arx:payloadHmacSha256': e.event.hash_of_full_payload, // salted per event (F26)
       'arx:inclusionProof': e.proof
         ? { 'arx:block': e.proof.block_id, 'arx:leafIndex': e.proof.leaf_index, 'arx:treeSize': e.proof.tree_size, 'arx:root': e.proof.root, 'arx:path': e.proof.proof }
         : null,

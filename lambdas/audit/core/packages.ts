@@ -115,8 +115,9 @@ export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: 
       instructions: verifierInstructions({
         tenantId,
         auditBucket: d.auditBucket,
-        jwksUrl: `${d.apiBaseUrl ?? 'https://<arx-api>'}/tenants/${tenantId}/.well-known/jwks.json`,
+        jwksUrl: `${d.apiBaseUrl ?? 'https://<arx-api>'}/tenants/${tenantId}/.well-known/audit-keys.json`,
         ...(events[0] ? { sampleEventId: events[0].event.event_id } : {}),
+        ...(chain ? { height: chain.height, headHash: chain.head_hash } : {}),
       }),
     },
   });

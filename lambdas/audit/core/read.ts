@@ -1,4 +1,5 @@
 /** Read side of the audit chain: status, events, proofs, blocks, destinations. */
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -68,17 +69,21 @@ export async function listBlocks(d: ReadDeps, tenantId: string, fromHeight: numb
 export async function addDestination(
   d: { store: DestinationStore; clock: Clock },
   tenantId: string,
-  body: { bucket: string; prefix: string; role_arn: string; external_id?: string | undefined; region?: string | undefined },
+  body: { bucket: string; prefix: string; role_arn: string; region?: string | undefined },
 ): Promise<Destination> {
+  // One external id per tenant, generated here: the customer's role trusts only this value, so
+  // another tenant naming that role cannot get it assumed (F16).
+  const externalId = await d.store.externalId(tenantId, `arx-${randomBytes(24).toString('base64url')}`);
   const dest: Destination = {
     destination_id: newId('dst', d.clock.now()),
     tenant_id: tenantId,
     bucket: body.bucket,
     prefix: body.prefix,
     role_arn: body.role_arn,
-    ...(body.external_id ? { external_id: body.external_id } : {}),
+    external_id: externalId,
     ...(body.region ? { region: body.region } : {}),
     created_at: d.clock.now().toISOString(),
+    status: 'pending_verification',
   };
   await d.store.add(dest);
   return dest;

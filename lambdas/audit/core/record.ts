@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
-import { canonicalJson, newId } from '../../shared/ids.js';
+import { newId } from '../../shared/ids.js';
 import type { AuditRecordInput, AuditSink } from '../../shared/ports.js';
-import { buildAuditEvent, type AuditEvent } from './events.js';
+import { buildAuditEvent, PAYLOAD_SALT_BYTES, sealedPayload, type AuditEvent } from './events.js';
 import type { AuditStore, PayloadCipher } from './ports.js';
 
 /** An audit record could not be made durable; the governed action must not run. */
@@ -34,9 +35,10 @@ export class AuditRecorder implements AuditSink {
     const now = this.deps.clock.now();
     const eventId = newId('aev', now);
     try {
-      const { event, redactedPayload } = buildAuditEvent(input, eventId, now);
+      const salt = randomBytes(PAYLOAD_SALT_BYTES);
+      const { event, redactedPayload } = buildAuditEvent(input, eventId, now, salt);
       // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8, eu_ai_act:Art.26
-      const enc = await this.deps.cipher.encrypt(input.tenant_id, eventId, Buffer.from(canonicalJson(input.payload), 'utf8'));
+      const enc = await this.deps.cipher.encrypt(input.tenant_id, eventId, Buffer.from(sealedPayload(input.payload, salt), 'utf8'));
       const written = await this.deps.store.putEvent(event, redactedPayload, enc, dedupeKey);
       return { event, duplicate: !written };
     } catch (e) {

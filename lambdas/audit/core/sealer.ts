@@ -6,7 +6,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { EventPublisher } from '../../shared/events.js';
 import { GENESIS_STATE, blockKey, headBytes, sealBlock, type AuditBlock } from './block.js';
-import type { AuditStore, BlockSigner, BlockStore, ChainRecord, DestinationStore, DestinationWriter, Timestamper } from './ports.js';
+import type { AuditStore, BlockSigner, BlockStore, ChainRecord, Destination, DestinationStore, DestinationWriter, Timestamper } from './ports.js';
 
 export interface SealerDeps {
   readonly store: AuditStore;
@@ -145,10 +145,32 @@ async function retryAnchoring(deps: SealerDeps, chain: ChainRecord): Promise<num
   return n;
 }
 
+/**
+ * A destination is written only once verified (F16): the role is assumed with the tenant's
+ * ARX-generated external id and the handshake object written. Until then the handshake is
+ * retried on every seal and blocks wait in the queue.
+ */
+export async function verifyDestination(deps: Pick<SealerDeps, 'destinations' | 'clock'>, d: Destination): Promise<boolean> {
+  if (d.status === 'verified') return true;
+  const at = deps.clock.now().toISOString();
+  try {
+    await deps.destinations!.writer.handshake(d, at);
+  } catch (e) {
+    await deps.destinations!.store.setStatus(d.tenant_id, d.destination_id, { status: 'pending_verification', last_error: `handshake failed: ${(e as Error).name || 'Error'}` });
+    return false;
+  }
+  await deps.destinations!.store.setStatus(d.tenant_id, d.destination_id, { status: 'verified', verified_at: at });
+  return true;
+}
+
 async function copyToDestinations(deps: SealerDeps, block: AuditBlock): Promise<void> {
   if (!deps.destinations) return;
   const tenantId = block.head.tenant_id;
   for (const d of await deps.destinations.store.list(tenantId)) {
+    if (!(await verifyDestination(deps, d))) {
+      await deps.destinations.store.enqueue(tenantId, d.destination_id, block.head.height, 'DestinationNotVerified', deps.clock.now().toISOString());
+      continue;
+    }
     try {
       await deps.destinations.writer.write(d, block);
     } catch (e) {
@@ -173,6 +195,11 @@ async function replayDestinations(deps: SealerDeps, tenantId: string): Promise<n
       await deps.destinations.store.dequeue(tenantId, q.destination_id, q.height);
       continue;
     }
+    if (!(await verifyDestination(deps, d))) {
+      blocked.add(q.destination_id);
+      continue;
+    }
+    dests.set(d.destination_id, { ...d, status: 'verified' });
     try {
       await deps.destinations.writer.write(d, b);
       await deps.destinations.store.dequeue(tenantId, q.destination_id, q.height);

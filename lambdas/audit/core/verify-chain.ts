@@ -21,17 +21,36 @@ export interface Jwk {
 /** One block file as found (the name is what the verifier reports when it fails). */
 export interface BlockSource {
   readonly name: string;
+  /** The version verified: the latest one. */
   readonly text: string;
+  /**
+   * Every stored version of the object, oldest first (S3 versioning), when the source keeps
+   * them. Later versions may only add the RFC 3161 timestamp that anchoring writes; any other
+   * difference is a rewrite (F7).
+   */
+  readonly versions?: readonly { readonly id: string; readonly text: string }[];
+  /** The object's latest version is a delete marker (S3). */
+  readonly deleted?: boolean;
 }
 
 export interface VerifyOptions {
-  /** Tenant JWKS keys; without them signatures are not checked (and the status says so). */
+  /** The tenant's audit key set (every key ever used to sign blocks). Required unless `unsigned`. */
   readonly jwks?: readonly Jwk[];
+  /** Check hashes, roots and proofs only, without signatures (must be asked for explicitly, F28). */
+  readonly unsigned?: boolean;
+  /** A head hash known from elsewhere (a previous run, a published checkpoint): it must be in the chain (F28). */
+  readonly expectHead?: string;
+  /** The chain must reach at least this height (detects tail truncation, F28). */
+  readonly minHeight?: number;
+  /** Latest accepted RFC 3161 genTime after a block's sealed_at, in seconds (anchoring is retried). @default 86400 */
+  readonly maxAnchorLagS?: number;
+  /** Clock skew tolerated between the sealer and the TSA, in seconds. @default 300 */
+  readonly clockSkewS?: number;
   /** Verify this event's inclusion proof against its block's signed root. */
   readonly eventId?: string;
   /** PEM certificates the TSA signer must chain to (optional). */
   readonly tsaTrustedCertsPem?: readonly string[];
-  /** Fail when a block has no RFC 3161 token. @default false */
+  /** Fail when a block has no RFC 3161 token; needs `tsaTrustedCertsPem` (a self-signed TSA proves nothing). @default false */
   readonly requireAnchored?: boolean;
 }
 
@@ -46,6 +65,7 @@ export type VerifyOutcome =
       readonly anchored: number;
       readonly unanchored: number;
       readonly signatures_checked: boolean;
+      readonly height: number;
       readonly event?: { readonly event_id: string; readonly block_id: string; readonly leaf_index: number };
     }
   | { readonly ok: false; readonly block: string; readonly reason: string };
@@ -69,16 +89,40 @@ function parseBlock(text: string): AuditBlock {
   return b;
 }
 
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * All stored versions of one block object must be the same block: identical head, hash,
+ * signature and events; a later version may only add the timestamp an earlier one lacked.
+ */
+function checkVersions(versions: readonly { id: string; text: string }[]): void {
+  if (versions.length < 2) return;
+  const first = parseBlock(versions[0]!.text);
+  let stamp = first.timestamp ?? null;
+  for (const v of versions.slice(1)) {
+    let b: AuditBlock;
+    try {
+      b = parseBlock(v.text);
+    } catch {
+      return fail(`object version ${v.id} is not a block: the object was rewritten`);
+    }
+    const same = sameJson(b.head, first.head) && b.block_hash === first.block_hash && b.signature === first.signature && sameJson(b.events, first.events);
+    if (!same) fail(`object version ${v.id} differs from the first stored version ${versions[0]!.id}: the block was rewritten`);
+    if (stamp && !sameJson(b.timestamp, stamp)) fail(`object version ${v.id} replaces the RFC 3161 timestamp of an earlier version: the block was rewritten`);
+    stamp = b.timestamp ?? stamp;
+  }
+}
+
 /** Verifies the ES256 JWS-form signature (R‖S, base64url) over the canonical head. */
 export function verifyHeadSignature(block: AuditBlock, jwks: readonly Jwk[]): void {
   const key = jwks.find((k) => k.kid === block.head.kid);
-  if (!key) fail(`signing key ${block.head.kid} is not in the JWKS`);
+  if (!key) fail(`signing key ${block.head.kid} is not in the audit key set`);
   if (key!.kty !== 'EC' || key!.crv !== 'P-256') fail(`key ${block.head.kid} is not a P-256 EC key`);
   const pub = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: String(key!.x), y: String(key!.y) }, format: 'jwk' });
   const sig = Buffer.from(block.signature ?? '', 'base64url');
   if (sig.length !== 64) fail('signature is not a 64-byte ES256 R‖S value');
   const ok = cryptoVerify('sha256', headBytes(block.head), { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
-  if (!ok) fail('block signature does not verify against the tenant JWKS');
+  if (!ok) fail('block signature does not verify against the audit key set');
 }
 
 /**
@@ -87,6 +131,12 @@ export function verifyHeadSignature(block: AuditBlock, jwks: readonly Jwk[]): vo
  */
 export async function verifyChain(sources: readonly BlockSource[], opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   if (sources.length === 0) return { ok: false, block: '(none)', reason: 'no block files found' };
+  if (!opts.jwks && !opts.unsigned) return { ok: false, block: '(none)', reason: 'no audit key set: pass the key set, or ask for the unsigned mode explicitly' };
+  if (opts.requireAnchored && !opts.tsaTrustedCertsPem?.length) return { ok: false, block: '(none)', reason: 'requiring anchoring needs the TSA CA certificates (a self-signed TSA would pass)' };
+  const skewMs = (opts.clockSkewS ?? 300) * 1000;
+  const maxLagMs = (opts.maxAnchorLagS ?? 86_400) * 1000;
+  let lastSealed = -Infinity;
+  const heads = new Set<string>();
   let state = GENESIS_STATE;
   let prevHash = GENESIS_PREV_HASH;
   let tenant: string | null = null;
@@ -99,9 +149,15 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
   for (const src of sources) {
     let label = src.name;
     try {
+      if (src.deleted) fail('the block object was deleted (its latest version is a delete marker)');
       const b = parseBlock(src.text);
       const h = b.head;
       label = `${h.block_id ?? '?'} (${src.name})`;
+      if (src.versions) checkVersions(src.versions);
+      const sealedMs = Date.parse(h.sealed_at);
+      if (!Number.isFinite(sealedMs)) fail('sealed_at is not a timestamp');
+      if (sealedMs < lastSealed) fail(`sealed_at ${h.sealed_at} is earlier than the previous block's`);
+      lastSealed = sealedMs;
       tenant ??= h.tenant_id;
       if (h.tenant_id !== tenant) fail(`tenant ${h.tenant_id} differs from the chain's ${tenant}`);
       if (h.height !== state.height + 1) {
@@ -146,10 +202,14 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
 
       if (b.timestamp) {
         try {
-          await verifyTimestampToken(Buffer.from(b.timestamp.token, 'base64'), headBytes(h), {
+          const ts = await verifyTimestampToken(Buffer.from(b.timestamp.token, 'base64'), headBytes(h), {
             ...(opts.tsaTrustedCertsPem ? { trustedCertsPem: opts.tsaTrustedCertsPem } : {}),
           });
+          const gen = Date.parse(ts.genTime);
+          if (gen < sealedMs - skewMs) throw new BlockFault(`RFC 3161 genTime ${ts.genTime} is before the block was sealed (${h.sealed_at})`);
+          if (gen > sealedMs + maxLagMs) throw new BlockFault(`RFC 3161 genTime ${ts.genTime} is more than ${maxLagMs / 1000} s after sealed_at ${h.sealed_at} (re-stamped later?)`);
         } catch (e) {
+          if (e instanceof BlockFault) throw e;
           if (e instanceof TimestampError) fail(`RFC 3161 timestamp: ${e.message}`);
           fail(`RFC 3161 timestamp unreadable: ${(e as Error).message}`);
         }
@@ -173,6 +233,7 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
       }
 
       events += b.events.length;
+      heads.add(computedHash);
       prevHash = computedHash;
       state = { height: h.height, head_hash: computedHash, tree_size: view.size, root, frontier: view.frontier().map((f) => Buffer.from(f).toString('base64')) };
     } catch (e) {
@@ -181,6 +242,12 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
     }
   }
   if (opts.eventId && !found) return { ok: false, block: '(none)', reason: `event ${opts.eventId} is not in any block` };
+  if (opts.minHeight !== undefined && state.height < opts.minHeight) {
+    return { ok: false, block: '(chain)', reason: `chain height ${state.height} is below the expected minimum ${opts.minHeight}: blocks were removed from the tail` };
+  }
+  if (opts.expectHead !== undefined && !heads.has(opts.expectHead.toLowerCase())) {
+    return { ok: false, block: '(chain)', reason: `expected head ${opts.expectHead} is not in the chain (head is ${state.head_hash}): truncated or rewritten` };
+  }
   return {
     ok: true,
     blocks: sources.length,
@@ -191,6 +258,7 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
     anchored,
     unanchored,
     signatures_checked: Boolean(opts.jwks),
+    height: state.height,
     ...(found ? { event: found } : {}),
   };
 }
@@ -212,8 +280,8 @@ export function verifyReceipt(
 export function statusLine(o: VerifyOutcome): string {
   if (!o.ok) return `FAIL ${o.block}: ${o.reason}`;
   const parts = [
-    `OK chain of ${o.blocks} block(s), ${o.events} event(s), tree_size ${o.tree_size}, root ${o.root}`,
-    o.signatures_checked ? 'signatures verified' : 'signatures NOT checked (no --jwks)',
+    `OK chain of ${o.blocks} block(s), ${o.events} event(s), tree_size ${o.tree_size}, root ${o.root}, height ${o.height}, head ${o.head_hash}`,
+    o.signatures_checked ? 'signatures verified' : 'signatures NOT checked (unsigned mode)',
     `${o.anchored} anchored / ${o.unanchored} un-anchored (RFC 3161)`,
   ];
   if (o.event) parts.push(`event ${o.event.event_id} included in ${o.event.block_id} at leaf ${o.event.leaf_index}`);

@@ -1,4 +1,6 @@
+import { NotFoundError } from '../../shared/errors.js';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
+import { TENANT_ID } from '../../platform/core/human-auth.js';
 import { routesOf } from '../../topology.js';
 import { auditReadDeps } from '../adapters/deps.js';
 import { addDestination, chainStatus, getBlock, listBlocks, proofOf } from '../core/read.js';
@@ -7,6 +9,13 @@ import type { BlocksQuery, DestinationBody, EventsQuery } from '../schemas.js';
 const deps = () => ({ ...auditReadDeps(), tsaConfigured: Boolean(process.env.ARX_TSA_URL) });
 
 export const handler = createApiHandler(routesOf('audit-api'), {
+  // Public, like the tenant JWKS: every audit key ever used, so any block verifies offline (F8).
+  'GET /tenants/{tenant_id}/.well-known/audit-keys.json': async (req) => {
+    const tenant = req.params.tenant_id ?? '';
+    if (!TENANT_ID.test(tenant)) throw new NotFoundError('no such tenant');
+    const body = JSON.stringify(await auditReadDeps().auditKeys.keySet(tenant));
+    return { status: 200, body, raw: true, headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' } };
+  },
   'GET /v1/audit/chain/status': async (req) => ({ status: 200, body: await chainStatus(deps(), req.auth!.tenantId) }),
   'GET /v1/audit/events': async (req: ApiRequest<unknown, EventsQuery>) => {
     const q = req.query;

@@ -29,7 +29,7 @@ const RiskZ = z.enum(['low', 'medium', 'high', 'critical']);
 const ApprovalZ = z.enum(['none', 'auto', 'hitl']);
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const CONNECTOR = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const OPERATION = /^[A-Za-z0-9_*]+(:[A-Za-z0-9_*]+)*$/;
+const OPERATION = /^(?!:)(?!.*::)(?!.*:$)[A-Za-z0-9_*:]+$/; // segments joined by single ':' (no nested quantifier: F3)
 
 export const YamlPolicyEntry = z.strictObject({
   name: z.string().regex(NAME, 'lowercase letters, digits, . _ -'),

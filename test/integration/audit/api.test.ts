@@ -77,7 +77,7 @@ beforeAll(async () => {
     return (
       await rec.record({
         tenant_id: tenant, event_type: type, agent_id: 'agt_1', action, target: `okta:user:${cor}`, decision,
-        occurred_at: clock.now().toISOString(), correlation_id: cor, trace_id: 'd'.repeat(32), payload: { cor, email: 'x@y.z' },
+        occurred_at: clock.now().toISOString(), correlation_id: cor, trace_id: 'd'.repeat(32), payload: { cor, email: 'x@y.z', action_id: `act_${cor}` },
       })
     ).event_id;
   };
@@ -137,8 +137,22 @@ describe('audit-api handlers', () => {
     expect((await call(api, 'GET', '/v1/audit/blocks/{id}', { params: { id: '../x' } })).status).toBe(404);
   });
 
+  it('F16: refuses a caller-chosen external id (400, nothing stored) and generates one per tenant', async () => {
+    const body = { bucket: 'customer-audit-f16', prefix: 'arx/f16', role_arn: 'arn:aws:iam::210987654321:role/arx-writer' };
+    const before = (await call(api, 'GET', '/v1/audit/destinations', { auth: admin })).json.items.length;
+    const chosen = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, external_id: 'ext-of-tenant-b' } });
+    expect(chosen.status).toBe(400);
+    expect((await call(api, 'GET', '/v1/audit/destinations', { auth: admin })).json.items).toHaveLength(before);
+    const a = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body });
+    const b = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, prefix: 'arx/f16-2' } });
+    const other = await call(api, 'POST', '/v1/audit/destinations', { auth: { ...admin, tenantId: OTHER }, body });
+    expect(a.json).toMatchObject({ status: 'pending_verification', external_id: expect.stringMatching(/^arx-[\w-]{32}$/) });
+    expect(b.json.external_id).toBe(a.json.external_id); // one per tenant
+    expect(other.json.external_id).not.toBe(a.json.external_id);
+  });
+
   it('adds a customer destination (admin only, strict body)', async () => {
-    const body = { bucket: 'customer-audit', prefix: 'arx/acme', role_arn: 'arn:aws:iam::210987654321:role/arx-writer', external_id: 'ext-123' };
+    const body = { bucket: 'customer-audit', prefix: 'arx/acme', role_arn: 'arn:aws:iam::210987654321:role/arx-writer' };
     expect((await call(api, 'POST', '/v1/audit/destinations', { auth: auditor, body })).status).toBe(403);
     expect((await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, tenant_id: OTHER } })).status).toBe(400);
     expect((await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, role_arn: 'not-an-arn' } })).status).toBe(400);
@@ -146,7 +160,7 @@ describe('audit-api handlers', () => {
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ tenant_id: T, bucket: 'customer-audit', prefix: 'arx/acme' });
     const l = await call(api, 'GET', '/v1/audit/destinations', { auth: admin });
-    expect(l.json).toMatchObject({ items: [expect.objectContaining({ destination_id: r.json.destination_id })], queued_writes: 0 });
+    expect(l.json).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ destination_id: r.json.destination_id, status: 'pending_verification' })]), queued_writes: 0 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createPublicKey } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
@@ -8,7 +8,8 @@ import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { KmsBlockSigner, KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';
-import { S3DestinationWriter, destinationKey } from '../../../lambdas/audit/adapters/s3-destination-writer.js';
+import { S3DestinationWriter, destinationKey, handshakeKey } from '../../../lambdas/audit/adapters/s3-destination-writer.js';
+import { addDestination } from '../../../lambdas/audit/core/read.js';
 import { HttpTimestamper } from '../../../lambdas/audit/adapters/tsa-client.js';
 import { AuditRecorder } from '../../../lambdas/audit/core/record.js';
 import { blockKey, eventProof } from '../../../lambdas/audit/core/block.js';
@@ -28,7 +29,8 @@ const custBucket = `audit-cust-${sfx}`;
 let keys: { dataKeyArn: string; signingKeyArn: string };
 let jwks: Jwk[];
 let tsa: LocalTsa;
-const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+// The local TSA stamps with the real clock, and the verifier bounds genTime against sealed_at.
+const clock = new ManualClock(Date.now());
 
 beforeAll(async () => {
   await createAuditTable(table);
@@ -157,8 +159,8 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
   it('queues a failed customer-destination write and replays it once the destination is writable', async () => {
     const t = `t-seal-d-${sfx}`;
     const d = deps();
-    const dest = { destination_id: 'dst_1', tenant_id: t, bucket: custBucket, prefix: `arx/${t}`, role_arn: 'arn:aws:iam::123456789012:role/arx-audit-writer', external_id: 'ext-1', created_at: clock.now().toISOString() };
-    await (d.store as DynamoAuditStore).add(dest);
+    const dest = await addDestination({ store: d.store as DynamoAuditStore, clock }, t, { bucket: custBucket, prefix: `arx/${t}`, role_arn: 'arn:aws:iam::123456789012:role/arx-audit-writer' });
+    expect(dest).toMatchObject({ status: 'pending_verification', external_id: expect.stringMatching(/^arx-[\w-]{32}$/) });
     expect(S3DestinationWriter.sessionPolicy(dest)).toContain(`arn:aws:s3:::${custBucket}/arx/${t}/*`);
     await record(t, 2);
     await sealTenant(d, t); // customer bucket does not exist yet → queued
@@ -169,6 +171,10 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(await (d.store as DynamoAuditStore).queueDepth(t)).toBe(0);
     const got = await s3().send(new HeadObjectCommand({ Bucket: custBucket, Key: destinationKey(dest, 1) }));
     expect(got.ContentLength).toBeGreaterThan(0);
+    // The handshake object was written through the assumed role before the first block (F16).
+    const hs = await s3().send(new GetObjectCommand({ Bucket: custBucket, Key: handshakeKey(dest) }));
+    expect(JSON.parse(await hs.Body!.transformToString())).toMatchObject({ arx_destination: dest.destination_id, tenant_id: t });
+    expect((await (d.store as DynamoAuditStore).list(t))[0]).toMatchObject({ status: 'verified', verified_at: expect.any(String) });
   });
 
   it('finishes marking a committed block after a crash and never seals an event twice', async () => {

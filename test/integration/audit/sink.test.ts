@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink, AuditWriteError } from '../../../lambdas/audit/sink.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
@@ -38,7 +39,6 @@ describe('createAuditSink', () => {
       event_id,
       tenant_id: 't-sink-a',
       redacted_fields: ['api_token', 'authorization', 'params.email'],
-      hash_of_full_payload: sha256Hex(canonicalJson(input('t-sink-a').payload)),
     });
     expect(stored?.block_height).toBeNull();
     expect(stored?.event.evidence_tags).toEqual(expect.arrayContaining(['eu_ai_act:Art.12', 'soc2_2017:CC7.2']));
@@ -50,8 +50,27 @@ describe('createAuditSink', () => {
       .send(new (await import('@aws-sdk/lib-dynamodb')).GetCommand({ TableName: table, Key: { pk: 'T#t-sink-a#EV', sk: event_id } }));
     const cipher = new KmsEnvelopeCipher(dataKeyArn);
     const plain = await cipher.decrypt('t-sink-a', event_id, raw.Item!.payload_enc);
-    expect(JSON.parse(Buffer.from(plain).toString('utf8'))).toEqual(input('t-sink-a').payload);
+    const sealed = JSON.parse(Buffer.from(plain).toString('utf8')) as { payload: unknown; hash_salt: string };
+    expect(sealed.payload).toEqual(input('t-sink-a').payload);
+    // The chained hash is an HMAC under the salt kept in the encrypted payload only (F26).
+    expect(stored!.event.hash_of_full_payload).toBe(createHmac('sha256', Buffer.from(sealed.hash_salt, 'base64')).update(canonicalJson(sealed.payload)).digest('hex'));
     await expect(cipher.decrypt('t-other', event_id, raw.Item!.payload_enc)).rejects.toThrow();
+  });
+
+  it('F26: a guess at a redacted value cannot be confirmed against hash_of_full_payload', async () => {
+    const sink = createAuditSink({ table, dataKeyArn });
+    const payload = input('t-sink-f26').payload;
+    const a = await sink.record(input('t-sink-f26'));
+    const b = await sink.record(input('t-sink-f26'));
+    const store = new DynamoAuditStore(table);
+    const [ea, eb] = [(await store.getEvent('t-sink-f26', a.event_id))!.event, (await store.getEvent('t-sink-f26', b.event_id))!.event];
+    // The auditor guesses the redacted e-mail right and hashes the full payload as the old format did.
+    const guess = sha256Hex(canonicalJson(payload));
+    expect(ea.hash_of_full_payload).not.toBe(guess);
+    expect(ea.redacted_fields).toContain('params.email');
+    // Same payload twice: different hashes (salted per event), so equal payloads are not even linkable.
+    expect(ea.hash_of_full_payload).not.toBe(eb.hash_of_full_payload);
+    expect(ea.hash_of_full_payload).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('makes evidence retrieval a query: the event is listed under each of its controls, per tenant', async () => {

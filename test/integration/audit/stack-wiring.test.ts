@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 describe('audit functions on the provisioned stack', () => {
-  it('records through the sink, seals with the scheduled handler, serves status, proof and the block, and the JWKS verifies it', async () => {
+  it('records through the sink, seals with the scheduled handler, serves status, proof and the block, and the published audit key set verifies it', async () => {
     const { createAuditSink } = await import('../../../lambdas/audit/sink.js');
     const sink = createAuditSink();
     const { event_id } = await sink.record({
@@ -55,12 +55,14 @@ describe('audit functions on the provisioned stack', () => {
     expect((await call('/v1/audit/events/{event_id}/proof', { event_id })).json).toMatchObject({ event_id, block_id: 'blk-000000000001' });
     const block = await call('/v1/audit/blocks/{id}', { id: '1' });
 
-    const { TenantKeys } = await import('../../../lambdas/identity/core/keys.js');
-    const { DynamoKeyStore } = await import('../../../lambdas/identity/adapters/dynamo-identity-store.js');
-    const { KmsKeyManager } = await import('../../../lambdas/identity/adapters/kms-key-manager.js');
-    const { systemClock } = await import('../../../lambdas/shared/clock.js');
-    const jwks = await new TenantKeys(new DynamoKeyStore(env.ARX_CONTROL_TABLE!), new KmsKeyManager(env.ARX_SIGNING_KEY_ARN), systemClock).jwks(tenant);
-    expect(await verifyChain([{ name: '1.json', text: JSON.stringify(block.json) }], { jwks: jwks.keys, eventId: event_id })).toMatchObject({ ok: true, signatures_checked: true });
+    // The block is signed with the tenant's audit key, published (never retired) at the public audit-keys route.
+    const keysPath = `/tenants/${tenant}/.well-known/audit-keys.json`;
+    const set = (await api(
+      { version: '2.0', routeKey: 'GET /tenants/{tenant_id}/.well-known/audit-keys.json', rawPath: keysPath, headers: {}, requestContext: { requestId: randomUUID(), http: { method: 'GET', path: keysPath } }, pathParameters: { tenant_id: tenant }, isBase64Encoded: false },
+      ctx('audit-api'),
+    )) as { statusCode: number; body: string };
+    expect(set.statusCode).toBe(200);
+    expect(await verifyChain([{ name: '1.json', text: JSON.stringify(block.json) }], { jwks: JSON.parse(set.body).keys, eventId: event_id })).toMatchObject({ ok: true, signatures_checked: true });
     const head = await new S3Client({ forcePathStyle: true }).send(new HeadObjectCommand({ Bucket: env.ARX_AUDIT_BUCKET!, Key: blockKey(tenant, 1) }));
     expect(head.ContentLength).toBeGreaterThan(0);
   });

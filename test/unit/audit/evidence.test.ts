@@ -5,11 +5,13 @@ import { buildAuditEvent, redact, REDACTED } from '../../../lambdas/audit/core/e
 import { approvalCoverage, buildManifest, renderPdf, toJsonLd } from '../../../lambdas/audit/core/compliance.js';
 import { buildEvidenceMap, scan, scanEventTypes } from '../../../scripts/evidence-map.js';
 
-const ev = (type: string, action: string, cor: string, at: string, decision = 'permit') =>
+/** An event about action `act_<cor>` (the action ids ARX chains); `payload` adds approval ids. */
+const ev = (type: string, action: string, cor: string, at: string, decision = 'permit', payload: Record<string, unknown> = { action_id: `act_${cor}` }) =>
   buildAuditEvent(
-    { tenant_id: 't', event_type: type, action, decision, occurred_at: at, correlation_id: cor, trace_id: 'e'.repeat(32), payload: {} },
+    { tenant_id: 't', event_type: type, action, decision, occurred_at: at, correlation_id: cor, trace_id: 'e'.repeat(32), payload },
     `aev_${cor}_${type}_${at}`,
     new Date(at),
+    Buffer.alloc(32, 7),
   ).event;
 
 describe('evidenceTags', () => {
@@ -41,7 +43,7 @@ describe('redact', () => {
 });
 
 describe('approvalCoverage', () => {
-  it('computes "All N … were approved before execution" from approvals with the same correlation id', () => {
+  it('computes "All N … were approved before execution" from approvals of the same action id', () => {
     const events = [
       ev('decision.approved', 'okta:users:deactivate', 'c1', '2026-01-05T10:00:00Z', 'approved'),
       ev('operation.executed', 'okta:users:deactivate', 'c1', '2026-01-05T10:01:00Z'),
@@ -65,6 +67,36 @@ describe('approvalCoverage', () => {
     expect(r.line).toBe('1 of 3 user deactivations in Q1 were approved before execution; 2 were not.');
     expect(r.exceptions.map((e) => e.reason)).toEqual(['approved after execution', 'no approval recorded']);
     expect(approvalCoverage([], { action: 'a:b:c', from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' }).line).toMatch(/^No a:b:c operations were executed/);
+  });
+});
+
+describe('approvalCoverage joins on action and approval ids (F15)', () => {
+  const Q = { action: 'okta:users:deactivate', label: 'user deactivations', from: '2026-01-01T00:00:00Z', to: '2026-04-01T00:00:00Z', period: 'Q1' };
+  it('F15: reusing an approved correlation id does not make an unapproved execution look approved', () => {
+    const events = [
+      // One benign high-risk action approved with correlation_id "C" …
+      ev('decision.approved', 'okta:users:deactivate', 'C', '2026-01-05T10:00:00Z', 'approve', { action_id: 'act_1', approval_metadata: { approval_id: 'apr_1' } }),
+      ev('operation.executed', 'okta:users:deactivate', 'C', '2026-01-05T10:01:00Z', 'executed', { action_id: 'act_1', approval_metadata: { approval_id: 'apr_1' } }),
+      // … later executions that were never approved reuse "C".
+      ev('operation.executed', 'okta:users:deactivate', 'C', '2026-01-06T10:00:00Z', 'executed', { action_id: 'act_2', approval_metadata: null }),
+      ev('operation.executed', 'okta:users:deactivate', 'C', '2026-01-07T10:00:00Z', 'executed', { action_id: 'act_3', approval_metadata: null }),
+    ];
+    const r = approvalCoverage(events, Q);
+    expect(r.line).toBe('1 of 3 user deactivations in Q1 were approved before execution; 2 were not.');
+    expect(r.exceptions.map((e) => e.reason)).toEqual(['no approval recorded', 'no approval recorded']);
+    expect(events[0]!).toMatchObject({ action_id: 'act_1', approval_id: 'apr_1' });
+  });
+
+  it('F15: an execution naming another approval id, or no action id, is an exception', () => {
+    const events = [
+      ev('decision.approved', 'okta:users:deactivate', 'a', '2026-01-05T10:00:00Z', 'approve', { action_id: 'act_1', approval_id: 'apr_1' }),
+      ev('operation.executed', 'okta:users:deactivate', 'a', '2026-01-05T10:01:00Z', 'executed', { action_id: 'act_1', approval_metadata: { approval_id: 'apr_9' } }),
+      ev('operation.executed', 'okta:users:deactivate', 'a', '2026-01-05T10:02:00Z', 'executed', {}),
+    ];
+    expect(approvalCoverage(events, Q).exceptions.map((e) => e.reason)).toEqual([
+      'the approval recorded is for another approval id',
+      'no action_id in the chained event: it cannot be joined to an approval',
+    ]);
   });
 });
 
@@ -110,7 +142,7 @@ describe('leafString', () => {
     const { leafString } = await import('../../../lambdas/audit/core/events.js');
     fc.assert(
       fc.property(fc.string(), fc.option(fc.string(), { nil: null }), fc.array(fc.string()), fc.string({ unit: 'grapheme' }), (s, n, arr, u) => {
-        const e = { ...ev('operation.executed', s, u, '2026-01-01T00:00:00Z'), agent_id: n, evidence_tags: arr, target: u };
+        const e = { ...ev('operation.executed', s, u, '2026-01-01T00:00:00Z'), agent_id: n, evidence_tags: arr, target: u, approval_id: n };
         expect(leafString(e)).toBe(canonicalJson(e));
       }),
     );

@@ -55,6 +55,7 @@ export function makeEvent(tenant: string, i: number, over: Partial<Parameters<ty
     },
     `evt_${String(seq).padStart(8, '0')}_${i}`,
     at,
+    Buffer.alloc(32, seq % 256),
   ).event;
 }
 
@@ -64,13 +65,15 @@ export async function makeChain(
   signer: LocalSigner,
   sizes: readonly number[],
   stamp?: (blockHashHex: string) => Promise<string | null>,
+  sealedAt?: (height: number) => Date,
 ): Promise<{ blocks: AuditBlock[]; state: ChainState }> {
   let state = GENESIS_STATE;
   const blocks: AuditBlock[] = [];
   let n = 0;
   for (const size of sizes) {
     const events = Array.from({ length: size }, () => makeEvent(tenant, n++));
-    const s = sealBlock({ tenantId: tenant, prev: state, events, sealedAt: new Date('2026-01-01T01:00:00Z'), kid: signer.kid });
+    // A real TSA stamps with the current time, which must follow sealed_at.
+    const s = sealBlock({ tenantId: tenant, prev: state, events, sealedAt: sealedAt?.(state.height + 1) ?? (stamp ? new Date() : new Date('2026-01-01T01:00:00Z')), kid: signer.kid });
     const token = stamp ? await stamp(s.block_hash) : null;
     blocks.push({
       head: s.head,

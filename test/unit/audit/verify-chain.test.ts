@@ -66,7 +66,7 @@ describe('verifyChain', () => {
     sig[5]! ^= 1;
     (bad[1] as { signature: string }).signature = sig.toString('base64url');
     expect(await verifyChain(sources(bad), { jwks: [signer.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/signature does not verify/) });
-    expect(await verifyChain(sources(blocks), { jwks: [other.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/not in the JWKS/) });
+    expect(await verifyChain(sources(blocks), { jwks: [other.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/not in the audit key set/) });
   });
 
   it('fails when a timestamp token is moved to another block (imprint is that block hash)', async () => {
@@ -81,14 +81,34 @@ describe('verifyChain', () => {
     const { blocks } = await makeChain(T, signer, [2, 2]);
     const bad = clone(blocks);
     (bad[1]!.events as unknown[])[0] = bad[0]!.events[0];
-    const out = await verifyChain(sources(bad));
+    const out = await verifyChain(sources(bad), { unsigned: true });
     expect(out).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)' });
   });
 
-  it('reports un-anchored blocks and unchecked signatures in the status line', async () => {
+  it('reports un-anchored blocks and unchecked signatures in the status line (explicit unsigned mode)', async () => {
     const { blocks } = await makeChain(T, signer, [2]);
-    const out = await verifyChain(sources(blocks));
+    const out = await verifyChain(sources(blocks), { unsigned: true });
     expect(statusLine(out)).toMatch(/signatures NOT checked.*0 anchored \/ 1 un-anchored/);
+  });
+});
+
+describe('verifyChain: time (F7)', () => {
+  it('F7: fails when the TSA genTime is before the block was sealed (a head back-dated or stamped out of order)', async () => {
+    const { blocks } = await makeChain(T, signer, [2], stamp, () => new Date(Date.now() + 3_600_000));
+    const out = await verifyChain(sources(blocks), { jwks: [signer.jwk], tsaTrustedCertsPem: [tsa.caPem] });
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/genTime \S+ is before the block was sealed/) });
+  });
+
+  it('F7: fails when sealed_at goes backwards between blocks', async () => {
+    const { blocks } = await makeChain(T, signer, [1, 1], undefined, (h) => new Date(Date.parse('2026-01-02T00:00:00Z') - h * 1000));
+    const out = await verifyChain(sources(blocks), { jwks: [signer.jwk] });
+    expect(out).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/sealed_at .* is earlier than the previous block's/) });
+  });
+
+  it('F7/F28: refuses to report OK without a key set unless unsigned, and --require-anchored without a TSA CA', async () => {
+    const { blocks } = await makeChain(T, signer, [1]);
+    expect(await verifyChain(sources(blocks))).toMatchObject({ ok: false, reason: expect.stringMatching(/no audit key set/) });
+    expect(await verifyChain(sources(blocks), { jwks: [signer.jwk], requireAnchored: true })).toMatchObject({ ok: false, reason: expect.stringMatching(/needs the TSA CA/) });
   });
 });
 
