@@ -13,6 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBundle, type BundleInput } from '../../lambdas/policy/core/bundle.js';
+import { parse as parseYaml } from 'yaml';
+import { CONNECTORS } from '../../lambdas/actions/connectors/index.js';
 import { defaultIo, endpoint, parseArgs, type CliIo } from '../io.js';
 
 export type { CliIo } from '../io.js';
@@ -77,6 +79,7 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
           return 1;
         }
         io.out(`valid: ${r.content.policies.length} policies, ${r.content.risk.length} risk policies\n`);
+        if ('document' in input) for (const w of catalogWarnings(input.document)) io.err(`warning: ${w}\n`);
         return 0;
       }
       case 'push': {
@@ -123,3 +126,46 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
   io.err(USAGE);
   return 2;
 }
+
+/**
+ * Operations a YAML policy names that no shipped connector offers (a typo, or a connector that
+ * does not exist), one warning each. A pattern with `*` warns when it matches nothing.
+ */
+export function catalogWarnings(document: string, connectors: ReadonlyMap<string, { operations: Readonly<Record<string, unknown>> }> = CONNECTORS): string[] {
+  let entries: unknown;
+  try {
+    entries = parseYaml(document);
+  } catch {
+    return [];
+  }
+  const warnings: string[] = [];
+  for (const e of Array.isArray(entries) ? entries : []) {
+    const { name, connector, operations } = (e ?? {}) as { name?: string; connector?: string; operations?: Record<string, unknown> };
+    if (typeof connector !== 'string' || !operations || typeof operations !== 'object') continue;
+    const c = connectors.get(connector);
+    if (!c) {
+      warnings.push(`policy ${String(name)}: no connector named "${connector}" (known: ${[...connectors.keys()].join(', ')})`);
+      continue;
+    }
+    const offered = Object.keys(c.operations);
+    for (const pattern of Object.keys(operations)) {
+      if (!offered.some((op) => globMatch(pattern, op))) warnings.push(`policy ${String(name)}: connector "${connector}" offers no operation matching "${pattern}"`);
+    }
+  }
+  return warnings;
+}
+
+/** `*` matches any run of characters; everything else literally (no regex, linear in the input). */
+function globMatch(pattern: string, s: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === s;
+  if (!s.startsWith(parts[0]!) || !s.endsWith(parts.at(-1)!)) return false;
+  let at = parts[0]!.length;
+  for (const mid of parts.slice(1, -1)) {
+    const k = s.indexOf(mid, at);
+    if (k < 0) return false;
+    at = k + mid.length;
+  }
+  return at <= s.length - parts.at(-1)!.length;
+}
+

@@ -176,6 +176,15 @@ const topology: CapabilityTopology = {
       response: { status: 200, description: '{items:[…]}' },
     },
     {
+      method: 'GET',
+      path: '/v1/connectors/{connector}/operations',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin', 'auditor', 'agent'],
+      summary: "One connector's catalog: operations, params JSON schemas and a suggested risk",
+      response: { status: 200, description: '{name, description, operations:[{name, action, description, suggested_risk, params}]}' },
+    },
+    {
       method: 'PUT',
       path: '/v1/connectors/{connector}',
       fn: 'actions-api',

@@ -264,6 +264,8 @@ export interface ConnectorContext {
 export interface ConnectorOperation {
   readonly description: string;
   readonly params: ZodType<Record<string, unknown>>;
+  /** The risk ARX suggests for a policy that allows this operation (published in the catalog). */
+  readonly risk?: Risk;
 }
 
 export interface Connector {

@@ -8,6 +8,7 @@ import { channelSecretName, connectorSecretName, type ActionRecord } from '../co
 import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
 import type { ApprovalDecisionBody, ConnectorConfigBody, ExecuteActionBody } from '../schemas.js';
+import { connectorCatalog } from '../connectors/index.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -85,12 +86,14 @@ export const handler = createApiHandler(routesOf('actions-api'), {
 
   'GET /v1/connectors': async () => {
     const { deps } = actionsDeps();
-    const items = [...deps.connectors.values()].map((c) => ({
-      name: c.name,
-      description: c.description,
-      operations: Object.entries(c.operations).map(([name, op]) => ({ name, action: `${c.name}:${name}`, description: op.description, params: z.toJSONSchema(op.params, { unrepresentable: 'any' }) })),
-    }));
-    return { status: 200, body: { items } };
+    return { status: 200, body: { items: [...deps.connectors.values()].map(connectorCatalog) } };
+  },
+
+  'GET /v1/connectors/{connector}/operations': async (req: ApiRequest) => {
+    const name = validate(ConnectorName, req.params.connector, 'connector');
+    const connector = actionsDeps().deps.connectors.get(name);
+    if (!connector) throw new NotFoundError(`unknown connector "${name}"`);
+    return { status: 200, body: connectorCatalog(connector) };
   },
 
   'PUT /v1/connectors/{connector}': async (req: ApiRequest<ConnectorConfigBody>) => {

@@ -40,6 +40,25 @@ describe('arx policy', () => {
     expect(t.calls).toEqual([]);
   });
 
+  it('validate: every operation of the brief policy exists on the okta connector (only the extra users:delete warns)', async () => {
+    const t = io({}, dir);
+    expect(await run(['validate', 'okta.yaml'], t.fake)).toBe(0);
+    expect(t.err.join('')).toBe('warning: policy okta-access-review: connector "okta" offers no operation matching "users:delete"\n');
+  });
+
+  it('validate warns about an operation no connector offers and about an unknown connector, and still exits 0', async () => {
+    writeFileSync(
+      join(dir, 'typo.yaml'),
+      `- name: typo\n  connector: okta\n  operations:\n    "users:deactvate": high\n    "groups:read*": low\n- name: nowhere\n  connector: jira\n  operations:\n    "issues:create": medium\n`,
+    );
+    const t = io({}, dir);
+    expect(await run(['validate', 'typo.yaml'], t.fake)).toBe(0);
+    const err = t.err.join('');
+    expect(err).toContain('warning: policy typo: connector "okta" offers no operation matching "users:deactvate"');
+    expect(err).not.toContain('groups:read*');
+    expect(err).toContain('warning: policy nowhere: no connector named "jira"');
+  });
+
   it("validate prints Cedar's messages and exits 1 for an invalid Cedar file", async () => {
     const t = io({}, dir);
     expect(await run(['validate', 'bad.cedar', '--schema', 'schema.cedarschema'], t.fake)).toBe(1);
