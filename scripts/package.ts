@@ -93,19 +93,47 @@ export async function packageAll(outDir = join(root, 'dist')): Promise<{ cli: st
   );
   writeFileSync(join(cliDir, 'README.md'), readmeCli);
 
-  // SDK: the library bundle plus its type declarations.
+  // SDK: the library plus its framework adapters (LangChain.js, OpenAI Agents SDK) as subpath
+  // exports sharing one chunk, so `instanceof ActionDenied` holds across them; the frameworks are
+  // optional peer dependencies, never bundled.
   const sdkDir = join(stage, 'sdk');
-  await bundle(`export * from ${lit('sdk/index.ts')};`, join(sdkDir, 'index.js'), { bin: false });
+  const entries = ['index', 'langchain', 'openai-agents'];
+  await build({
+    entryPoints: entries.map((e) => join(root, 'sdk', `${e}.ts`)),
+    outdir: sdkDir,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    legalComments: 'none',
+    external: ['@langchain/core', '@langchain/core/*', '@openai/agents'],
+    logLevel: 'warning',
+  });
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), join(root, 'sdk', 'index.ts'), '--declaration', '--emitDeclarationOnly', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--outDir', sdkDir],
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), ...entries.map((e) => join(root, 'sdk', `${e}.ts`)), '--declaration', '--emitDeclarationOnly', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--outDir', sdkDir],
     { cwd: root, stdio: 'inherit' },
   );
+  const exportsMap = Object.fromEntries(entries.map((e) => [e === 'index' ? '.' : `./${e}`, { types: `./${e}.d.ts`, default: `./${e}.js` }]));
   writeFileSync(
     join(sdkDir, 'package.json'),
-    `${JSON.stringify({ name: '@arx/sdk', ...common, description: 'ARX client SDK: governed execution for AI agents.', exports: { '.': { types: './index.d.ts', default: './index.js' } }, types: './index.d.ts', files: ['index.js', 'index.d.ts'] }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        name: '@arx/sdk',
+        ...common,
+        description: 'ARX client SDK: governed execution for AI agents.',
+        exports: exportsMap,
+        types: './index.d.ts',
+        files: ['*.js', '*.d.ts'],
+        peerDependencies: { '@langchain/core': '>=0.3', '@openai/agents': '>=0.1' },
+        peerDependenciesMeta: { '@langchain/core': { optional: true }, '@openai/agents': { optional: true } },
+      },
+      null,
+      2,
+    )}\n`,
   );
-  writeFileSync(join(sdkDir, 'README.md'), '# @arx/sdk\n\n`import { ArxClient, governTool } from \'@arx/sdk\'` — see the ARX README.\n');
+  writeFileSync(join(sdkDir, 'README.md'), '# @arx/sdk\n\n`import { ArxClient, governTool } from \'@arx/sdk\'`; LangChain.js tools from `@arx/sdk/langchain`, an OpenAI Agents SDK guardrail from `@arx/sdk/openai-agents` — see the ARX README.\n');
 
   const out = { cli: pack(cliDir, outDir), sdk: pack(sdkDir, outDir) };
   rmSync(stage, { recursive: true, force: true });

@@ -112,6 +112,16 @@ describe('npm run package: installable arx-cli and arx-sdk tarballs (§2.1)', ()
     expect(existsSync(join(prefix, 'node_modules', '@arx', 'sdk', 'index.d.ts'))).toBe(true);
   });
 
+  it('@arx/sdk exports the LangChain.js and OpenAI Agents adapters as subpaths with the frameworks as optional peers', () => {
+    const pkg = JSON.parse(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'package.json'), 'utf8')) as Record<string, any>;
+    expect(Object.keys(pkg.exports)).toEqual(['.', './langchain', './openai-agents']);
+    expect(pkg.dependencies).toBeUndefined();
+    expect(pkg.peerDependenciesMeta).toEqual({ '@langchain/core': { optional: true }, '@openai/agents': { optional: true } });
+    for (const f of ['langchain.js', 'langchain.d.ts', 'openai-agents.js', 'openai-agents.d.ts']) expect(existsSync(join(prefix, 'node_modules', '@arx', 'sdk', f)), f).toBe(true);
+    // The frameworks are not bundled: the adapters import them from the agent's own install.
+    expect(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'langchain.js'), 'utf8')).toMatch(/from\s*"@langchain\/core\/tools"/);
+  });
+
   it('`npx arx-verify` inside the checkout verifies, fails on tampering and prints usage', async () => {
     const ok = await exec('npx', ['--no-install', 'arx-verify', join(work, 'good'), '--audit-keys', keys], { cwd: REPO });
     expect(ok.stdout.trim().split('\n')).toHaveLength(1);
