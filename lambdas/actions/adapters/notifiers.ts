@@ -250,10 +250,10 @@ export class ChannelNotifier implements ApprovalNotifier {
         from: cfg.data.from,
         to: r,
         subject: `[ARX] Approval needed: ${a.action} (${a.risk})`,
-        text: `${lines.join('\n')}\n\nParameters (exactly what will run):\n${params}\n\nApprove: ${approve}\nDeny: ${deny}\n\nEach link works once.`,
+        text: `${lines.join('\n')}\n\nParameters (exactly what will run):\n${params}\n\nApprove: ${approve}\nDeny: ${deny}\n\nEach link works once. ARX approval ${a.approval_id}`,
         html:
           `<p>${lines.map(escapeHtml).join('<br>')}</p><p>Parameters (exactly what will run):</p><pre>${escapeHtml(params)}</pre>` +
-          `<p><a href="${escapeHtml(approve)}">Approve</a> · <a href="${escapeHtml(deny)}">Deny</a></p><p>Each link works once.</p>`,
+          `<p><a href="${escapeHtml(approve)}">Approve</a> · <a href="${escapeHtml(deny)}">Deny</a></p><p>Each link works once. ARX approval ${escapeHtml(a.approval_id)}</p>`,
       });
     }
   }
