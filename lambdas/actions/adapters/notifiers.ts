@@ -13,7 +13,7 @@ import {
   type Logger,
   type SecretStore,
 } from '../core/model.js';
-import { escapeHtml, escapeMrkdwn, paramsText, singleLine, targetSummary } from '../core/present.js';
+import { TRUNCATION_NOTE, escapeHtml, escapeMrkdwn, paramsText, singleLine, targetSummary } from '../core/present.js';
 import { approvalView } from '../core/service.js';
 import { buttonValue, signLinkToken, webhookSignatureHeader } from '../core/signing.js';
 
@@ -102,6 +102,15 @@ function describe(a: ApprovalRecord): string[] {
 
 /** Longest params text in a Slack message; longer params say "truncated — open in ARX". */
 export const SLACK_PARAMS_MAX = 2500;
+
+/** Slack refuses a section over 3000 characters: cut visibly (never silently), pointing at the approval in ARX. */
+function slackSection(text: string, open: string): string {
+  if (text.length <= 2900) return text;
+  let cut = text.slice(0, 2900 - open.length - 40);
+  const amp = cut.lastIndexOf('&');
+  if (amp > cut.length - 6) cut = cut.slice(0, amp); // never split an escape such as &lt;
+  return `${cut}… ${TRUNCATION_NOTE}: ${open}`;
+}
 
 /** Inside a Slack code block: escaped, and a ``` in the data cannot close the block. */
 const slackCode = (s: string): string => escapeMrkdwn(s).split('```').join('`\u200b`\u200b`');
@@ -196,7 +205,7 @@ export class ChannelNotifier implements ApprovalNotifier {
       text: escapeMrkdwn(`Approval needed: ${a.action} by ${singleLine(a.agent_name ?? a.agent_id)} (${a.risk})`),
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: `Approval needed: ${a.action}`.slice(0, 150) } },
-        { type: 'section', text: { type: 'mrkdwn', text: lines.map((l) => `• ${escapeMrkdwn(l)}`).join('\n') } },
+        { type: 'section', text: { type: 'mrkdwn', text: slackSection(lines.map((l) => `• ${escapeMrkdwn(l)}`).join('\n'), open) } },
         { type: 'section', text: { type: 'mrkdwn', text: '```' + slackCode(params.text) + '```' } },
         {
           type: 'actions',

@@ -183,6 +183,25 @@ describe('Security findings F4, F10, F11, F12a, F22, F23 against moto and loopba
     expect((await h.store.getApproval(tenant, approval.approval_id))!.status).toBe('pending');
   });
 
+  it('F4: after the Slack signing secret changes, buttons minted with the old one decide nothing', async () => {
+    const h = setup('#access-reviews');
+    const { approval } = await pending(h);
+    const value = buttons(approval.approval_id)[0]!.value;
+    const old = (await secrets.get(`arx/${tenant}/slack`))!;
+    const rotated = `sign-${randomBytes(8).toString('hex')}`;
+    await secrets.put(`arx/${tenant}/slack`, { ...old, signing_secret: rotated });
+    try {
+      const payload = { type: 'block_actions', user: { id: 'UMANAGER1', team_id: 'T1' }, actions: [{ action_id: 'arx_approve', value }] };
+      const raw = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      const ts = String(Math.floor(Date.now() / 1000));
+      await expect(h.callbacks.slack(raw, { 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(rotated, ts, raw) })).rejects.toBeInstanceOf(UnauthorizedError);
+    } finally {
+      await secrets.put(`arx/${tenant}/slack`, old);
+    }
+    expect((await h.store.getApproval(tenant, approval.approval_id))!.status).toBe('pending');
+    expect(h.okta.calls).toHaveLength(0);
+  });
+
   // ------------------------------------------------------------------ F10
 
   it('F10: refuses a click from a Slack user who is not mapped to an ARX approver, and says so', async () => {
@@ -241,6 +260,7 @@ describe('Security findings F4, F10, F11, F12a, F22, F23 against moto and loopba
     expect(summary).not.toContain('<!channel>');
     expect(params!.indexOf('"path"')).toBeLessThan(params!.indexOf('"body"'));
     expect(params).toContain(`${TRUNCATION_NOTE}: https://arx.example.com/v1/approvals/${approval.approval_id}`);
+    expect(msg.blocks.every((b) => !b.text || b.text.text.length <= 3000)).toBe(true);
     // e-mail: HTML-escaped, the full canonical params
     const mail = sent.filter((m) => m.to === recipient && m.html.includes(approval.approval_id)).at(-1)!;
     expect(mail.html).toContain('&lt;!channel&gt;');
@@ -251,6 +271,15 @@ describe('Security findings F4, F10, F11, F12a, F22, F23 against moto and loopba
     const payload = JSON.parse(hook.calls.filter((c) => c.body.includes(approval.approval_id)).at(-1)!.body) as { approval: { params: Record<string, unknown> } };
     expect(Object.keys(payload.approval.params)).toEqual(['path', 'body']);
     expect(payload.approval.params.body).toBe(spoofParams.body);
+  });
+
+  it('F11: a 2 000-character reason of "<" stays inert and within Slack limits, cut visibly', async () => {
+    const h = setup('#access-reviews');
+    const { approval } = await pending(h, { ...deactivate, reason: '<'.repeat(2000) });
+    const summary = lastSlackMessage(approval.approval_id).blocks.filter((b) => b.type === 'section')[0]!.text!.text;
+    expect(summary.length).toBeLessThanOrEqual(3000);
+    expect(summary).not.toContain('<');
+    expect(summary).toMatch(new RegExp(`${TRUNCATION_NOTE}: https://arx\\.example\\.com/v1/approvals/${approval.approval_id}$`));
   });
 
   it('F11: an http DELETE is summarised as "DELETE <path>" whatever order the agent sent', async () => {
