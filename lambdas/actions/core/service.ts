@@ -390,7 +390,7 @@ export class ActionService {
     });
     const inactive = inactiveReason(info);
     if (inactive) {
-      await this.cancel(approval, action, inactive);
+      await this.cancel(approval, action, inactive, 'agent_inactive');
       throw new ConflictError(`${inactive}; the action was cancelled`, { extensions: { approval_status: 'cancelled' } });
     }
     // F30: re-decided against the live bundle; a forbid promoted while this was pending wins.
