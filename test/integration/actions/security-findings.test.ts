@@ -282,7 +282,7 @@ describe('Security findings F4, F10, F11, F12a, F22, F23 against moto and loopba
     expect(summary).toMatch(new RegExp(`${TRUNCATION_NOTE}: https://arx\\.example\\.com/v1/approvals/${approval.approval_id}$`));
   });
 
-  it('F11: an http DELETE is summarised as "DELETE <path>" whatever order the agent sent', async () => {
+  it('F11: an http DELETE is summarised with its method-level operation and path whatever order the agent sent', async () => {
     const h = setup('#access-reviews');
     const srv = await recordingServer(() => ({ status: 200, body: {} }));
     try {
