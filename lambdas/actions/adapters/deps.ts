@@ -13,9 +13,9 @@ import { ActionService, type ActionServiceDeps } from '../core/service.js';
 import { ApprovalCallbacks } from '../core/callbacks.js';
 import { DynamoActionStore } from './dynamo-action-store.js';
 import { InventoryAgentDirectory } from './directory.js';
-import { ChannelNotifier } from './notifiers.js';
+import { ChannelNotifier, sesSendersFromEnv } from './notifiers.js';
+import { guardedFetch, runningLocally } from './outbound.js';
 import { SecretsManagerStore } from './secrets.js';
-import { slackUserEmail } from './slack-users.js';
 
 /** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
 const lazyBroker: CredentialBroker = {
@@ -35,6 +35,9 @@ export const actionsDeps = lazyConfig(() => {
   const secrets = new SecretsManagerStore(undefined, process.env.ARX_DATA_KEY_ARN || undefined);
   const clock = systemClock;
   const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
+  // F22: connectors and notifiers never reach private/loopback targets (except against an emulator) nor follow redirects.
+  const outbound = guardedFetch({ allowPrivate: runningLocally() });
+  const senders = sesSendersFromEnv();
   const deps: ActionServiceDeps = {
     store,
     pdp: lazyPdp(),
@@ -46,7 +49,8 @@ export const actionsDeps = lazyConfig(() => {
     configs: store,
     secrets,
     credentials: lazyBroker,
-    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api', ...(process.env.ARX_PUBLIC_API_URL ? { publicUrl: process.env.ARX_PUBLIC_API_URL } : {}) }),
+    fetch: outbound,
+    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, fetch: outbound, links: store, senders, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api', ...(process.env.ARX_PUBLIC_API_URL ? { publicUrl: process.env.ARX_PUBLIC_API_URL } : {}) }),
     clock,
     log,
   };
@@ -57,7 +61,9 @@ export const actionsDeps = lazyConfig(() => {
     secrets,
     replay: store,
     clock,
-    slackEmail: (t, u) => slackUserEmail(secrets, t, u, process.env.ARX_SLACK_API_BASE || 'https://slack.com/api'),
+    approvers: store,
+    links: store,
+    configs: store,
   });
-  return { service, callbacks, store, secrets, deps };
+  return { service, callbacks, store, secrets, deps, senders };
 });

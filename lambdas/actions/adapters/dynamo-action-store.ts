@@ -9,7 +9,11 @@ import type {
   ApprovalChange,
   ApprovalRecord,
   ConnectorConfigStore,
+  EmailLinkRecord,
+  EmailLinkStore,
   ReplayGuard,
+  SlackApproverMapping,
+  SlackApproverStore,
 } from '../core/model.js';
 import type { ApprovalStatus } from '../schemas.js';
 
@@ -21,6 +25,8 @@ import type { ApprovalStatus } from '../schemas.js';
  * - approval ref `APPROVALREF#<id>` / `REF` → tenant (Slack/e-mail/webhook callbacks carry only the id)
  * - connector config `T#<t>#CONNECTOR#<name>` / `CONFIG`
  * - one-time markers `REPLAY#<key>` / `ONCE` with TTL `expires_at_epoch`
+ * - Slack approver mapping `T#<t>#SLACKAPPROVER#<slack user id>` / `MAPPING`
+ * - e-mail link as sent `T#<t>#EMAILLINK#<nonce>` / `LINK` with TTL `expires_at_epoch`
  * Params and results are stored as JSON strings so they round-trip exactly.
  */
 const actionKey = (t: string, id: string) => ({ pk: `T#${t}#ACTION#${id}`, sk: 'ACTION' });
@@ -105,7 +111,7 @@ function resultJson(result: unknown): string {
   return Buffer.byteLength(s) <= MAX_RESULT_BYTES ? s : JSON.stringify({ truncated: true, bytes: Buffer.byteLength(s) });
 }
 
-export class DynamoActionStore implements ActionStore, ConnectorConfigStore, ReplayGuard {
+export class DynamoActionStore implements ActionStore, ConnectorConfigStore, ReplayGuard, SlackApproverStore, EmailLinkStore {
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBDocumentClient = documentClient(),
@@ -359,5 +365,39 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
       if (isConditionalCheckFailed(e)) return false;
       throw e;
     }
+  }
+
+  // ---------------------------------------------------------------- Slack approvers (F10)
+
+  async getSlackApprover(tenantId: string, slackUserId: string): Promise<SlackApproverMapping | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#SLACKAPPROVER#${slackUserId}`, sk: 'MAPPING' }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    const { pk: _p, sk: _s, ...m } = r.Item;
+    return m as SlackApproverMapping;
+  }
+
+  async putSlackApprover(m: SlackApproverMapping): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${m.tenant_id}#SLACKAPPROVER#${m.slack_user_id}`, sk: 'MAPPING', ...m } }));
+  }
+
+  // ---------------------------------------------------------------- e-mail links as sent (F4)
+
+  async putEmailLinks(links: readonly EmailLinkRecord[]): Promise<void> {
+    for (const l of links) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `T#${l.tenant_id}#EMAILLINK#${l.nonce}`, sk: 'LINK', ...l, expires_at_epoch: l.exp + 86400 },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    }
+  }
+
+  async getEmailLink(tenantId: string, nonce: string): Promise<EmailLinkRecord | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#EMAILLINK#${nonce}`, sk: 'LINK' }, ConsistentRead: true }));
+    if (!r.Item) return null;
+    const { pk: _p, sk: _s, expires_at_epoch: _e, ...l } = r.Item;
+    return l as EmailLinkRecord;
   }
 }

@@ -4,7 +4,15 @@ import { z } from 'zod';
 import { ConnectorError, type Connector, type ConnectorContext } from '../core/model.js';
 
 const AwsConfig = z.strictObject({
-  region: z.string().regex(/^(?!.*--)[a-z]{2}-[a-z-]*[a-z]-\d$/).optional(),
+  region: z
+    .string()
+    .max(32)
+    .refine((r) => {
+      // e.g. us-east-1, ap-southeast-2, us-gov-west-1 (split, not a nested-quantifier regex: F3)
+      const p = r.split('-');
+      return p.length >= 3 && p.length <= 5 && /^[a-z]{2}$/.test(p[0]!) && /^\d{1,2}$/.test(p.at(-1)!) && p.slice(1, -1).every((x) => /^[a-z]{1,16}$/.test(x));
+    }, 'an AWS region such as us-east-1')
+    .optional(),
   /** Role the credential broker assumes for this tenant's AWS actions. */
   role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/).optional(),
 });

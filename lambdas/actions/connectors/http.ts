@@ -9,12 +9,22 @@ const HttpConfig = z.strictObject({
 });
 const HttpSecret = z.strictObject({ token: z.string().min(1).max(4096) });
 
-const RequestParams = z.strictObject({
-  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-  path: z.string().regex(/^\/[^\s#]*$/, 'a path starting with "/"').max(2048).refine((p) => !p.includes('..') && !p.startsWith('//'), 'no ".." or "//"'),
-  query: z.record(z.string(), z.string()).optional(),
-  body: z.unknown().optional(),
-});
+const path = z
+  .string()
+  .max(2048)
+  .regex(/^\/[^\s#]*$/, 'a path starting with "/"')
+  .refine((p) => !p.includes('..') && !p.startsWith('//'), 'no ".." or "//"');
+const query = z.record(z.string().max(256), z.string().max(2048)).optional();
+const WithoutBody = z.strictObject({ path, query });
+const WithBody = z.strictObject({ path, query, body: z.unknown().optional() });
+
+/**
+ * F24: one operation per method, so a policy tells a read from a delete:
+ * `"request:get": low`, `"request:delete": high` (actions `http:request:get` … `http:request:delete`).
+ */
+const METHODS = { 'request:get': 'GET', 'request:post': 'POST', 'request:put': 'PUT', 'request:patch': 'PATCH', 'request:delete': 'DELETE' } as const;
+type HttpOperation = keyof typeof METHODS;
+const isHttpOperation = (op: string): op is HttpOperation => Object.prototype.hasOwnProperty.call(METHODS, op);
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -24,9 +34,16 @@ export const httpConnector: Connector = {
   description: 'Generic governed HTTP call to a configured origin',
   configSchema: HttpConfig,
   secretSchema: HttpSecret,
-  operations: { request: { description: 'One HTTP request (method, path, query, JSON body)', params: RequestParams } },
+  operations: {
+    'request:get': { description: 'GET <path> on the configured origin (path, query)', params: WithoutBody },
+    'request:post': { description: 'POST <path> with a JSON body', params: WithBody },
+    'request:put': { description: 'PUT <path> with a JSON body', params: WithBody },
+    'request:patch': { description: 'PATCH <path> with a JSON body', params: WithBody },
+    'request:delete': { description: 'DELETE <path> on the configured origin (path, query)', params: WithoutBody },
+  },
   async execute(ctx, operation, p) {
-    if (operation !== 'request') throw new ConnectorError(`unknown http operation ${operation}`, 'unknown_operation', false);
+    if (!isHttpOperation(operation)) throw new ConnectorError(`unknown http operation ${operation}`, 'unknown_operation', false);
+    const method = METHODS[operation];
     const cfg = HttpConfig.safeParse(ctx.config ?? {});
     if (!cfg.success) throw new ConnectorError('the http connector is not configured (PUT /v1/connectors/http)', 'not_configured', false);
     const base = new URL(cfg.data.base_url);
@@ -42,7 +59,7 @@ export const httpConnector: Connector = {
     if (p.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await ctx.fetch(url, { method: String(p.method), headers, body: p.body === undefined ? undefined : JSON.stringify(p.body), redirect: 'error' });
+      res = await ctx.fetch(url, { method, headers, body: p.body === undefined ? undefined : JSON.stringify(p.body), redirect: 'error' });
     } catch (e) {
       throw new ConnectorError('the target is unreachable', 'unreachable', true, { cause: e });
     }

@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import { ArxError, ConflictError, UnauthorizedError, ValidationError } from '../../shared/errors.js';
-import { channelSecretName, type ActionStore, type ReplayGuard, type SecretStore } from './model.js';
+import { parseChannels } from './channels.js';
+import { channelSecretName, type ActionStore, type ConnectorConfigStore, type EmailLinkStore, type ReplayGuard, type SecretStore, type SlackApproverStore } from './model.js';
 import type { ActionService } from './service.js';
 import { parseButtonValue, peekLinkToken, verifyButtonValue, verifyLinkToken, verifySlackSignature, verifyWebhookSignature } from './signing.js';
 
@@ -10,8 +11,12 @@ export interface CallbackDeps {
   readonly secrets: SecretStore;
   readonly replay: ReplayGuard;
   readonly clock: Clock;
-  /** Looks up a Slack user's e-mail (users.info) for the approver identity; optional. */
-  readonly slackEmail?: (tenantId: string, userId: string) => Promise<string | null>;
+  /** Slack user → ARX approver mappings (F10). */
+  readonly approvers: SlackApproverStore;
+  /** E-mail links as sent (F4). */
+  readonly links: EmailLinkStore;
+  /** Channel configs (the e-mail channel's configured recipients). */
+  readonly configs: ConnectorConfigStore;
 }
 
 interface SlackPayload {
@@ -19,6 +24,15 @@ interface SlackPayload {
   user?: { id?: string; username?: string; name?: string; team_id?: string };
   team?: { id?: string };
   actions?: { action_id?: string; value?: string }[];
+}
+
+/** `local@domain` with one `@` and no whitespace, checked without a regex (F3: linear on any input). */
+export function looksLikeEmail(s: string): boolean {
+  if (s.length > 320) return false;
+  const at = s.indexOf('@');
+  if (at <= 0 || at === s.length - 1 || s.indexOf('@', at + 1) !== -1) return false;
+  for (const ch of s) if (ch.trim() === '') return false;
+  return true;
 }
 
 const unauthorized = () => new UnauthorizedError('the callback could not be authenticated');
@@ -57,14 +71,22 @@ export class ApprovalCallbacks {
 
     const userId = payload.user?.id;
     if (!userId) throw new ValidationError('the Slack payload names no user');
-    const team = payload.user?.team_id ?? payload.team?.id ?? 'unknown';
-    const email = this.d.slackEmail ? await this.d.slackEmail(tenantId, userId).catch(() => null) : null;
-    const display = email ?? payload.user?.username ?? payload.user?.name ?? userId;
+    const team = payload.user?.team_id ?? payload.team?.id;
+    // F10: only a Slack user mapped to (and confirmed by) an ARX approver decides; anyone else who can click is refused.
+    const mapping = /^[A-Z0-9]{1,32}$/.test(userId) ? await this.d.approvers.getSlackApprover(tenantId, userId) : null;
+    if (!mapping || mapping.status !== 'active' || (mapping.team_id && mapping.team_id !== team)) {
+      return {
+        replace_original: false,
+        text: `Not recorded: your Slack account (${userId}) is not mapped to an ARX approver${mapping && mapping.status !== 'active' ? ' (the mapping awaits the approver’s confirmation)' : ''}. Ask an ARX admin to map it, or decide in ARX.`,
+      };
+    }
+    const email = mapping.approver_email;
+    const display = email ?? mapping.approver_sub;
     try {
       const r = await this.d.service.decide(
         tenantId,
         button.approvalId,
-        { id: `slack:${team}/${userId}`, display, principalType: 'human', ...(email ? { email } : {}), via: 'slack' },
+        { id: mapping.approver_sub, display, principalType: 'human', ...(email ? { email } : {}), via: 'slack' },
         button.decision,
         button.decision === 'approve' ? 'approved in Slack' : 'denied in Slack',
       );
@@ -86,7 +108,21 @@ export class ApprovalCallbacks {
     const v = verifyLinkToken(key, token, this.d.clock.now());
     if (!v.ok) throw unauthorized();
     if ((await this.d.store.approvalTenant(claims.a)) !== claims.t) throw unauthorized();
+    // F4: the link must be one ARX sent (its nonce stored at send time, same approval, decision and
+    // recipient), and its recipient must still be a configured approver of the e-mail channel.
+    const sent = /^[A-Za-z0-9_-]{8,64}$/.test(claims.n) ? await this.d.links.getEmailLink(claims.t, claims.n) : null;
+    if (!sent || sent.approval_id !== claims.a || sent.decision !== claims.d || sent.recipient !== claims.r || sent.exp !== claims.exp) throw unauthorized();
+    if (!(await this.configuredRecipients(claims.t, claims.a)).has(claims.r.toLowerCase())) throw unauthorized();
     return { tenantId: claims.t, approvalId: claims.a, decision: claims.d, recipient: claims.r };
+  }
+
+  /** The e-mail channel's recipients plus the addresses the approval's route names (`email:a@b.c`). */
+  private async configuredRecipients(tenantId: string, approvalId: string): Promise<Set<string>> {
+    const cfg = (await this.d.configs.getConfig(tenantId, 'channel:email')) as { to?: unknown } | null;
+    const out = new Set<string>(Array.isArray(cfg?.to) ? cfg.to.filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase()) : []);
+    const approval = await this.d.service.getApproval(tenantId, approvalId).catch(() => null);
+    for (const r of parseChannels(approval?.channel)) if (r.kind === 'email') for (const to of r.to ?? []) out.add(to.toLowerCase());
+    return out;
   }
 
   /** `POST /v1/approvals/email/{token}`: one use per link. */
@@ -120,7 +156,7 @@ export class ApprovalCallbacks {
     const check = verifyWebhookSignature(secret, headers['x-arx-signature'], rawBody, this.d.clock.now());
     if (!check.ok) throw unauthorized();
     if (!(await this.d.replay.useOnce(`webhook:${tenantId}:${check.v1}`, new Date((Number(check.t) + 600) * 1000)))) throw unauthorized();
-    const email = /^[^@\s]+@[^@\s]+$/.test(body.approver) ? body.approver : undefined;
+    const email = looksLikeEmail(body.approver) ? body.approver : undefined;
     return this.d.service.decide(
       tenantId,
       body.approval_id,

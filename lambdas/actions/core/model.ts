@@ -181,6 +181,45 @@ export interface ReplayGuard {
   useOnce(key: string, expiresAt: Date): Promise<boolean>;
 }
 
+/**
+ * A Slack user mapped to an ARX approver (F10). An admin creates the mapping; it becomes `active`
+ * only when the named approver confirms it with their own approver token, so the Slack click is
+ * tied to an identity that holds the approver role. Unmapped or unconfirmed users decide nothing.
+ */
+export interface SlackApproverMapping {
+  readonly tenant_id: string;
+  readonly slack_user_id: string;
+  /** Slack workspace (team) id; when set, a click from another workspace is refused. */
+  readonly team_id?: string;
+  /** OIDC subject of the ARX approver. */
+  readonly approver_sub: string;
+  readonly approver_email?: string;
+  readonly status: 'pending_confirmation' | 'active';
+  readonly created_by: string;
+  readonly created_at: string;
+  readonly confirmed_at?: string;
+}
+
+export interface SlackApproverStore {
+  getSlackApprover(tenantId: string, slackUserId: string): Promise<SlackApproverMapping | null>;
+  putSlackApprover(m: SlackApproverMapping): Promise<void>;
+}
+
+/** One e-mail approve/deny link as sent (F4): a link whose nonce was not stored at send time decides nothing. */
+export interface EmailLinkRecord {
+  readonly tenant_id: string;
+  readonly nonce: string;
+  readonly approval_id: string;
+  readonly decision: 'approve' | 'deny';
+  readonly recipient: string;
+  readonly exp: number;
+}
+
+export interface EmailLinkStore {
+  putEmailLinks(links: readonly EmailLinkRecord[]): Promise<void>;
+  getEmailLink(tenantId: string, nonce: string): Promise<EmailLinkRecord | null>;
+}
+
 export interface AgentInfo {
   readonly agent_id: string;
   readonly name?: string;
@@ -189,7 +228,7 @@ export interface AgentInfo {
   readonly owner_email?: string;
 }
 
-/** The inventory, read for the agent's owner (separation of duties) and name. */
+/** The inventory, read for the agent's owner (separation of duties), name and live status (F21b). */
 export interface AgentDirectory {
   get(tenantId: string, agentId: string): Promise<AgentInfo | null>;
 }

@@ -29,6 +29,9 @@ import {
   type SecretStore,
 } from './model.js';
 import { bindingHash } from './signing.js';
+import { routedTo } from './channels.js';
+import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, readBoundSecret, separationRequired } from './guards.js';
+import { canonicalParams } from './present.js';
 
 /** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
 export const DEFAULT_HITL_TIMEOUT_S = 3600;
@@ -102,9 +105,10 @@ export function actionView(a: ActionRecord): Record<string, unknown> {
   };
 }
 
+/** An approval as approvers read it: the full params in canonical order (method/path first), never cut (F11). */
 export function approvalView(a: ApprovalRecord): Record<string, unknown> {
-  const { binding_hash, ...rest } = a;
-  return { ...rest, binding_hash };
+  const { binding_hash, params, ...rest } = a;
+  return { ...rest, params: canonicalParams(params), binding_hash };
 }
 
 function summarise(d: Decision): DecisionSummary {
@@ -123,6 +127,9 @@ function summarise(d: Decision): DecisionSummary {
 function forbid(reason: string): Decision {
   return { effect: 'forbid', approval: 'none', risk: 'critical', determining_policies: [], errors: [reason], evaluation_ms: 0, bundle_version: null };
 }
+
+/** Forbids that say "could not evaluate now", not "policy says no": a pending approval stays pending on these. */
+const TRANSIENT_FORBIDS: readonly string[] = ['policy evaluation failed', 'revocation list unavailable', 'revocation status unavailable'];
 
 const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
 
@@ -159,6 +166,16 @@ export class ActionService {
       throw new ValidationError(`unknown operation "${operation}" for connector "${connectorName}"`, [
         { path: 'operation', message: `one of: ${Object.keys(connector.operations).join(', ')}` },
       ]);
+    }
+    // F3: bound the work done on caller input before any schema (or regex) looks at it.
+    let size: number;
+    try {
+      size = Buffer.byteLength(JSON.stringify(params) ?? '');
+    } catch {
+      throw new ValidationError('params must be JSON', [{ path: 'params', message: 'not serialisable' }]);
+    }
+    if (size > MAX_PARAMS_BYTES) {
+      throw new ValidationError(`params are ${size} bytes; at most ${MAX_PARAMS_BYTES}`, [{ path: 'params', message: `at most ${MAX_PARAMS_BYTES} bytes as JSON` }]);
     }
     const r = op.params.safeParse(params);
     if (!r.success) {
@@ -205,7 +222,7 @@ export class ActionService {
     }
 
     if (decision.approval === 'hitl') {
-      const timeoutS = decision.hitl?.timeout_seconds && decision.hitl.timeout_seconds > 0 ? decision.hitl.timeout_seconds : DEFAULT_HITL_TIMEOUT_S;
+      const timeoutS = holdSeconds(decision.hitl?.timeout_seconds, DEFAULT_HITL_TIMEOUT_S);
       const expiresAt = new Date(now.getTime() + timeoutS * 1000).toISOString();
       const info = await this.d.agents.get(caller.tenantId, caller.agentId).catch((e: unknown) => {
         this.d.log.warn('agent directory unavailable', { error_name: (e as Error).name });
@@ -230,7 +247,7 @@ export class ActionService {
         risk: decision.risk,
         policy: decision.policy ?? null,
         ...(decision.hitl?.channel ? { channel: decision.hitl.channel } : {}),
-        separation_of_duties: decision.hitl?.separation_of_duties ?? false,
+        separation_of_duties: separationRequired(decision.risk, decision.hitl?.separation_of_duties),
         ...(input.reason ? { reason: input.reason } : {}),
         correlation_id: action.correlation_id,
         trace_id: action.trace_id,
@@ -323,6 +340,9 @@ export class ActionService {
     if (approver.principalType === 'agent' || (approver.agentId && approver.agentId === approval.agent_id)) {
       throw new ForbiddenError('an agent never approves its own action');
     }
+    if (!routedTo(approval.channel, approver.via)) {
+      throw new ForbiddenError(`this approval was not sent to ${approver.via}; decide it on the channel it was routed to or through the API`);
+    }
     const at = now.toISOString();
     const action = await this.d.store.getAction(tenantId, approval.action_id);
     if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
@@ -363,6 +383,24 @@ export class ActionService {
     if (rev === 'revoked') {
       await this.cancel(approval, action, 'agent revoked');
       throw new ConflictError('the agent has been revoked; the action was cancelled', { extensions: { approval_status: 'cancelled' } });
+    }
+    // F21b: the inventory status, not just the revocation list (a suspended or terminated agent's action never runs).
+    const info = await this.d.agents.get(tenantId, approval.agent_id).catch((e: unknown) => {
+      throw new DependencyError('the agent inventory is unavailable; the approval stays pending', { cause: e });
+    });
+    const inactive = inactiveReason(info);
+    if (inactive) {
+      await this.cancel(approval, action, inactive, 'agent_inactive');
+      throw new ConflictError(`${inactive}; the action was cancelled`, { extensions: { approval_status: 'cancelled' } });
+    }
+    // F30: re-decided against the live bundle; a forbid promoted while this was pending wins.
+    const live = await this.decideSafely({ tenantId, agentId: approval.agent_id }, approval.action, { connector: approval.connector, operation: approval.operation, params: approval.params });
+    if (live.effect !== 'permit') {
+      if (live.determining_policies.length === 0 && live.errors.some((e) => TRANSIENT_FORBIDS.includes(e))) {
+        throw new DependencyError('the policy could not be evaluated; the approval stays pending');
+      }
+      await this.cancel(approval, action, 'the live policy now forbids this action', 'policy_forbids');
+      throw new ConflictError('the live policy now forbids this action; it was cancelled', { extensions: { approval_status: 'cancelled', decision: summarise(live) } });
     }
 
     const metadata: ApprovalMetadata = {
@@ -425,6 +463,23 @@ export class ActionService {
       }
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
     }
+    const info = await this.d.agents.get(tenantId, action.agent_id).then(
+      (x) => ({ ok: true as const, x }),
+      () => ({ ok: false as const }),
+    );
+    if (!info.ok) {
+      this.d.log.warn('agent inventory unavailable: execution deferred', { action_id: actionId });
+      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    }
+    const inactive = inactiveReason(info.x);
+    if (inactive) {
+      const error: ActionError = { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false };
+      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: this.d.clock.now().toISOString() })) {
+        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
+        await this.emit('operation.failed', action, { error_code: error.code });
+      }
+      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    }
     const startAt = this.d.clock.now().toISOString();
     const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', { updated_at: startAt, incrementAttempts: true });
     if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
@@ -454,7 +509,7 @@ export class ActionService {
             correlationId: current.correlation_id,
             traceparent: current.traceparent,
             config,
-            secret: () => this.d.secrets.get(connectorSecretName(tenantId, current.connector)),
+            secret: () => readBoundSecret(this.d.secrets, connectorSecretName(tenantId, current.connector), config),
             credentials: this.d.credentials,
             fetch: this.d.fetch ?? fetch,
           },
@@ -602,10 +657,10 @@ export class ActionService {
     return true;
   }
 
-  private async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string): Promise<boolean> {
+  private async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string, code = 'agent_revoked'): Promise<boolean> {
     const at = this.d.clock.now().toISOString();
     const ok = await this.settle(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
-      error: { code: 'agent_revoked', message: reason, retryable: false },
+      error: { code, message: reason, retryable: false },
     });
     if (ok) {
       await this.auditQuietly(this.auditInput(action, 'decision.denied', 'cancelled', { approval_id: approval.approval_id, reason, cancelled: true }));

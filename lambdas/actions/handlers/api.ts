@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../shared/errors.js';
 import { createApiHandler, validate, type ApiRequest, type AuthContext } from '../../shared/http.js';
 import { routesOf } from '../../topology.js';
 import { actionsDeps } from '../adapters/deps.js';
-import { CHANNEL_SCHEMAS, channelConfigName, newLinkKey, type ChannelKind } from '../adapters/notifiers.js';
-import { channelSecretName, connectorSecretName, type ActionRecord } from '../core/model.js';
+import { CHANNEL_SCHEMAS, channelConfigName, newLinkKey, newWebhookSecret, senderAllowed, type ChannelKind } from '../adapters/notifiers.js';
+import { bindSecret, configOrigin } from '../core/guards.js';
+import { channelSecretName, connectorSecretName, type ActionRecord, type SlackApproverMapping } from '../core/model.js';
 import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
-import type { ApprovalDecisionBody, ConnectorConfigBody, ExecuteActionBody } from '../schemas.js';
+import { SlackUserId, type ApprovalDecisionBody, type ChannelConfigBody, type ConnectorConfigBody, type ExecuteActionBody, type SlackApproverBody } from '../schemas.js';
 import { connectorCatalog } from '../connectors/index.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
@@ -18,7 +19,7 @@ function agentOf(req: ApiRequest): { tenantId: string; agentId: string; spiffeId
   return { tenantId: a.tenantId, agentId: a.agentId, ...(a.spiffeId ? { spiffeId: a.spiffeId } : {}) };
 }
 
-/** 200 executed · 202 pending_approval · 403 denied · 502 failed (the connector failed; nothing is retried silently). */
+/** 200 executed · 202 pending_approval · 403 denied or cancelled · 502 failed (the connector failed; nothing is retried silently). */
 function submitted(a: ActionRecord, traceparent: string) {
   const headers = { traceparent };
   const common = { action_id: a.action_id, correlation_id: a.correlation_id, trace_id: a.trace_id, decision: a.decision };
@@ -29,6 +30,9 @@ function submitted(a: ActionRecord, traceparent: string) {
       return { status: 202, headers, body: { ...common, status: 'pending_approval', approval_id: a.approval_id, expires_at: a.expires_at } };
     case 'denied':
       return { status: 403, headers, body: { ...common, status: 'denied' } };
+    case 'cancelled':
+      // the agent is not active in the inventory (F21b): refused, nothing ran
+      return { status: 403, headers, body: { ...common, status: 'cancelled', error: a.error ?? null } };
     default:
       return { status: 502, headers, body: { ...common, status: a.status, error: a.error ?? null } };
   }
@@ -105,35 +109,88 @@ export const handler = createApiHandler(routesOf('actions-api'), {
     const tenantId = auth(req).tenantId;
     if (req.body.secret) {
       if (!connector.secretSchema) throw new ValidationError(`connector "${name}" takes no secret`);
-      await secrets.put(connectorSecretName(tenantId, name), validate(connector.secretSchema, req.body.secret, 'secret'));
+      // F12a: the secret is bound to the origin it is configured for, and only ever sent there.
+      await secrets.put(connectorSecretName(tenantId, name), bindSecret(validate(connector.secretSchema, req.body.secret, 'secret'), config));
+    } else {
+      const before = configOrigin(await store.getConfig(tenantId, name));
+      const after = configOrigin(config);
+      if (before !== after && (await secrets.get(connectorSecretName(tenantId, name)))) {
+        throw new ConflictError(`base_url changes the origin from ${before ?? '(none)'} to ${after ?? '(none)'}; send the secret again: the stored one is only sent to ${before ?? 'its origin'}`);
+      }
     }
     await store.putConfig(tenantId, name, config, deps.clock.now().toISOString());
     await audited(req, `connector.configured`, `${name}`);
     return { status: 200, body: { connector: name, configured: true, secret_stored: Boolean(req.body.secret) } };
   },
 
-  'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ConnectorConfigBody>) => {
-    const { deps, secrets, store } = actionsDeps();
+  'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ChannelConfigBody>) => {
+    const { deps, secrets, store, senders } = actionsDeps();
     const kind = req.params.channel as ChannelKind;
     if (!Object.prototype.hasOwnProperty.call(CHANNEL_SCHEMAS, kind)) throw new NotFoundError(`unknown channel "${req.params.channel}"`);
     const schema = CHANNEL_SCHEMAS[kind];
     const tenantId = auth(req).tenantId;
     const config = validate(schema.config as z.ZodType<Record<string, unknown>>, req.body.config, 'config');
+    // F23: the sender must be one of the tenant's allowed SES identities (set by the operator).
+    if (kind === 'email' && !senderAllowed(senders(tenantId), String(config.from))) {
+      throw new UnprocessableError(`"${String(config.from)}" is not an allowed sender identity of this tenant (ARX_SES_SENDERS)`);
+    }
+    const name = channelSecretName(tenantId, kind);
     let stored = false;
-    if (req.body.secret) {
-      await secrets.put(channelSecretName(tenantId, kind), validate(schema.secret as z.ZodType<Record<string, string>>, req.body.secret, 'secret'));
-      stored = true;
-    } else if (kind === 'email') {
-      if (!(await secrets.get(channelSecretName(tenantId, 'email')))?.link_key) {
-        await secrets.put(channelSecretName(tenantId, 'email'), { link_key: newLinkKey() });
+    let issued: string | undefined;
+    if (schema.secret === null) {
+      // F4: ARX generates the e-mail link key and the webhook HMAC secret; a caller-chosen one is refused.
+      if (req.body.secret) throw new ValidationError(`the ${kind} channel's secret is generated by ARX; omit "secret" (use rotate_secret:true to replace it)`, [{ path: 'secret', message: 'not accepted' }]);
+      const field = kind === 'email' ? 'link_key' : 'hmac_secret';
+      if (req.body.rotate_secret || !(await secrets.get(name))?.[field]) {
+        const value = kind === 'email' ? newLinkKey() : newWebhookSecret();
+        await secrets.put(name, { [field]: value });
         stored = true;
+        if (kind === 'webhook') issued = value; // the receiving system needs it: shown once, never again
       }
-    } else if (!(await secrets.get(channelSecretName(tenantId, kind)))) {
-      throw new ValidationError(`the ${kind} channel needs a secret`);
+    } else {
+      if (req.body.rotate_secret) throw new ValidationError(`the ${kind} channel's secret comes from ${kind}; send it in "secret"`, [{ path: 'rotate_secret', message: 'not accepted' }]);
+      if (req.body.secret) {
+        await secrets.put(name, validate(schema.secret as z.ZodType<Record<string, string>>, req.body.secret, 'secret'));
+        stored = true;
+      } else if (!(await secrets.get(name))) {
+        throw new ValidationError(`the ${kind} channel needs a secret`);
+      }
     }
     await store.putConfig(tenantId, channelConfigName(kind), config, deps.clock.now().toISOString());
-    await audited(req, 'approval.channel.configured', kind);
-    return { status: 200, body: { channel: kind, configured: true, secret_stored: stored } };
+    await audited(req, stored ? 'approval.channel.secret_changed' : 'approval.channel.configured', kind);
+    return { status: 200, body: { channel: kind, configured: true, secret_stored: stored, ...(issued ? { hmac_secret: issued } : {}) } };
+  },
+
+  'PUT /v1/approvals/channels/slack/approvers/{slack_user_id}': async (req: ApiRequest<SlackApproverBody>) => {
+    const { deps, store } = actionsDeps();
+    const a = auth(req);
+    const slackUserId = validate(SlackUserId, req.params.slack_user_id, 'slack_user_id');
+    const mapping: SlackApproverMapping = {
+      tenant_id: a.tenantId,
+      slack_user_id: slackUserId,
+      ...(req.body.team_id ? { team_id: req.body.team_id } : {}),
+      approver_sub: req.body.approver_sub,
+      ...(req.body.approver_email ? { approver_email: req.body.approver_email } : {}),
+      status: 'pending_confirmation',
+      created_by: a.subject,
+      created_at: deps.clock.now().toISOString(),
+    };
+    await store.putSlackApprover(mapping);
+    await audited(req, 'approval.slack_approver.mapped', slackUserId);
+    return { status: 200, body: mapping };
+  },
+
+  'POST /v1/approvals/channels/slack/approvers/{slack_user_id}/confirm': async (req) => {
+    const { deps, store } = actionsDeps();
+    const a = auth(req);
+    const slackUserId = validate(SlackUserId, req.params.slack_user_id, 'slack_user_id');
+    const m = await store.getSlackApprover(a.tenantId, slackUserId);
+    if (!m) throw new NotFoundError(`no mapping for Slack user ${slackUserId}`);
+    if (m.approver_sub !== a.subject) throw new ForbiddenError('only the approver the mapping names may confirm it');
+    const confirmed: SlackApproverMapping = { ...m, status: 'active', confirmed_at: deps.clock.now().toISOString(), ...(a.email ? { approver_email: a.email } : {}) };
+    await store.putSlackApprover(confirmed);
+    await audited(req, 'approval.slack_approver.confirmed', slackUserId);
+    return { status: 200, body: confirmed };
   },
 });
 

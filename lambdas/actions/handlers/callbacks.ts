@@ -2,7 +2,7 @@ import { ArxError } from '../../shared/errors.js';
 import { createApiHandler, validate, type ApiRequest } from '../../shared/http.js';
 import { routesOf } from '../../topology.js';
 import { actionsDeps } from '../adapters/deps.js';
-import { escapeHtml } from '../adapters/notifiers.js';
+import { escapeHtml, paramsText, singleLine } from '../core/present.js';
 import { actionView, approvalView } from '../core/service.js';
 import { WebhookDecisionBody } from '../schemas.js';
 
@@ -48,8 +48,9 @@ export const handler = createApiHandler(routesOf('actions-callbacks'), {
       return html(
         200,
         `${verb} ${a.action}?`,
-        `<p>Agent ${escapeHtml(a.agent_name ?? a.agent_id)} · risk ${escapeHtml(a.risk)} · status ${escapeHtml(a.status)}</p>` +
-          `<pre>${escapeHtml(JSON.stringify(a.params, null, 2))}</pre>` +
+        `<p>Agent ${escapeHtml(singleLine(a.agent_name ?? a.agent_id))} · risk ${escapeHtml(a.risk)} · status ${escapeHtml(a.status)}</p>` +
+          (a.reason ? `<p>Reason (from the agent): ${escapeHtml(singleLine(a.reason))}</p>` : '') +
+          `<pre>${escapeHtml(paramsText(a.params, Number.MAX_SAFE_INTEGER).text)}</pre>` +
           `<form method="post"><button type="submit">${verb}</button></form>`,
       );
     }),

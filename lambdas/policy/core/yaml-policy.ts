@@ -140,6 +140,8 @@ export function compileYamlPolicy(document: string): CompiledYaml {
           : `${ann}\n@reason("risk above risk_max")\nforbid (principal, action in Action::${q(name)}, resource);`,
       );
     }
+    // F21b: an approval never waits longer than 7 days (the actions service caps it too).
+    if (parseDuration(e.hitl_timeout) > 7 * 86400) errors.push({ path: `${i}.hitl_timeout`, message: 'at most 7d' });
     risk.push({
       name: e.name,
       connector: e.connector,

@@ -4,7 +4,6 @@ import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
 import { ChannelNotifier, SesMailer, channelConfigName, newLinkKey, type MailMessage, type Mailer } from '../../../lambdas/actions/adapters/notifiers.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
-import { slackUserEmail } from '../../../lambdas/actions/adapters/slack-users.js';
 import { ApprovalCallbacks } from '../../../lambdas/actions/core/callbacks.js';
 import { slackSignature, webhookSignatureHeader, verifyWebhookSignature } from '../../../lambdas/actions/core/signing.js';
 import { ConflictError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
@@ -49,6 +48,7 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     await store.putConfig(tenant, channelConfigName('email'), { from: 'arx@example.com', to: [recipient], public_url: 'https://arx.example.com' }, new Date().toISOString());
     await store.putConfig(tenant, channelConfigName('webhook'), { url: `${hook.url}/itsm`, public_url: 'https://arx.example.com' }, new Date().toISOString());
     await new SESv2Client({}).send(new CreateEmailIdentityCommand({ EmailIdentity: 'arx@example.com' }));
+    await store.putSlackApprover({ tenant_id: tenant, slack_user_id: 'U2CERLKJA', team_id: 'T1DC2JH3J', approver_sub: 'manager-sub', approver_email: 'manager@example.com', status: 'active', created_by: 'admin', created_at: new Date().toISOString() });
   });
   afterAll(async () => {
     await slack?.close();
@@ -57,10 +57,10 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
 
   function setup(channel: string) {
     const store = new DynamoActionStore(table);
-    const notifier = new ChannelNotifier({ configs: store, secrets, clock: systemClock, log: silentLog, slackApiBase: slack.url, mailer: recordingMailer });
+    const notifier = new ChannelNotifier({ configs: store, secrets, clock: systemClock, log: silentLog, slackApiBase: slack.url, mailer: recordingMailer, links: store, senders: () => ['arx@example.com'] });
     const h = harness({ store, secrets, notifier, clock: systemClock, configs: store });
     h.pdp.hitl = { ...h.pdp.hitl, channel };
-    const callbacks = new ApprovalCallbacks({ service: h.svc, store, secrets, replay: store, clock: systemClock, slackEmail: (t, u) => slackUserEmail(secrets, t, u, slack.url) });
+    const callbacks = new ApprovalCallbacks({ service: h.svc, store, secrets, replay: store, clock: systemClock, approvers: store, links: store, configs: store });
     return { ...h, store, callbacks };
   }
 

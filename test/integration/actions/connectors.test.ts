@@ -8,6 +8,7 @@ import { httpConnector } from '../../../lambdas/actions/connectors/http.js';
 import { oktaConnector } from '../../../lambdas/actions/connectors/okta.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
 import { ConnectorError, connectorSecretName, type ConnectorContext, type CredentialBroker } from '../../../lambdas/actions/core/model.js';
+import { bindSecret } from '../../../lambdas/actions/core/guards.js';
 import { fakeOkta, recordingServer } from './support.js';
 import { agent, harness, manager, trace } from '../../unit/actions/fakes.js';
 
@@ -92,6 +93,8 @@ describe('okta connector against a local server answering Okta API paths', () =>
   it('governs the brief’s flow end to end: read autonomously, deactivate only after approval', async () => {
     const h = harness({ connectors: new Map([['okta', oktaConnector]]), secrets });
     await h.configs.putConfig(tenant, 'okta', { base_url: okta.url });
+    // as PUT /v1/connectors/okta stores it: bound to the origin it is configured for (F12a)
+    await secrets.put(connectorSecretName(tenant, 'okta'), bindSecret({ api_token: 'okta-token-1' }, { base_url: okta.url }));
     const me = { ...agent, tenantId: tenant };
     const read = await h.svc.submit(me, { connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' } }, trace);
     expect(read.kind).toBe('executed');
@@ -142,13 +145,13 @@ describe('http connector', () => {
     const srv = await recordingServer(() => ({ status: 200, body: { ok: 1 } }));
     try {
       await secrets.put(connectorSecretName(tenant, 'http'), { token: 'tok' });
-      const r = await httpConnector.execute(ctx('http', { base_url: srv.url }), 'request', { method: 'POST', path: '/tickets', query: { a: 'b' }, body: { title: 't' } });
+      const r = await httpConnector.execute(ctx('http', { base_url: srv.url }), 'request:post', { path: '/tickets', query: { a: 'b' }, body: { title: 't' } });
       expect(r).toEqual({ status: 200, body: { ok: 1 } });
       expect(srv.calls[0]).toMatchObject({ method: 'POST', path: '/tickets?a=b', body: '{"title":"t"}' });
       expect(srv.calls[0]!.headers.authorization).toBe('Bearer tok');
-      const params = httpConnector.operations.request!.params;
-      expect(params.safeParse({ method: 'GET', path: '//evil.example/x' }).success).toBe(false);
-      expect(params.safeParse({ method: 'GET', path: '/../x' }).success).toBe(false);
+      const params = httpConnector.operations['request:get']!.params;
+      expect(params.safeParse({ path: '//evil.example/x' }).success).toBe(false);
+      expect(params.safeParse({ path: '/../x' }).success).toBe(false);
     } finally {
       await srv.close();
     }

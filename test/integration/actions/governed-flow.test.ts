@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { signLinkToken, slackSignature } from '../../../lambdas/actions/core/signing.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
@@ -48,7 +50,7 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     fake = fakeOkta('okta-e2e-token');
     okta = await recordingServer((c) => fake.handler(c));
     slack = await recordingServer(() => ({ status: 200, body: { ok: true, channel: 'C1', ts: '1.1' } }));
-    rt = await startTestRuntime({ ARX_SLACK_API_BASE: slack.url });
+    rt = await startTestRuntime({ ARX_SLACK_API_BASE: slack.url, ARX_SES_SENDERS: JSON.stringify({ acme: ['arx-e2e@example.com'] }) });
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
@@ -152,6 +154,9 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     const posted = await eventually(async () => slack.calls.find((c) => c.body.includes(approval.approval_id)));
     const msg = JSON.parse(posted.body) as { blocks: { type: string; elements?: { value: string }[] }[] };
     const value = msg.blocks.find((b) => b.type === 'actions')!.elements![1]!.value; // Deny
+    // F10: the Slack user is mapped to the ARX approver `mgr`, who confirms the mapping
+    expect((await call('PUT', '/v1/approvals/channels/slack/approvers/U1', { token: admin, body: { approver_sub: 'mgr', team_id: 'T1' } })).json.status).toBe('pending_confirmation');
+    expect((await call('POST', '/v1/approvals/channels/slack/approvers/U1/confirm', { token: approver })).json).toMatchObject({ status: 'active', approver_email: 'manager@example.com' });
     const raw = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U1', username: 'secops' }, team: { id: 'T1' }, actions: [{ value }] }))}`;
     const now = String(Math.floor(Date.now() / 1000));
     const post = (headers: Record<string, string>) => call('POST', '/v1/approvals/slack/interactions', { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
@@ -161,7 +166,7 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     const good = { 'x-slack-request-timestamp': now, 'x-slack-signature': slackSignature(signingSecret, now, raw) };
     const ok = await post(good);
     expect(ok.status).toBe(200);
-    expect(ok.json.text).toMatch(/^Denied by secops/);
+    expect(ok.json.text).toMatch(/^Denied by manager@example\.com/);
     expect((await post(good)).status).toBe(401);
     expect(await submit).toBeInstanceOf(ActionDenied);
   });
@@ -169,10 +174,19 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
   it('approves through a one-time e-mail link: GET only confirms, POST decides once', async () => {
     const submit = arx.execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: 'jane@acme.com' } });
     const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === 'jane@acme.com'));
-    // SES delivery itself is covered against moto in channels.test.ts; here the link is minted
-    // with the tenant's link key (Secrets Manager) exactly as the notifier does, to drive the HTTP routes.
+    // SES delivery itself is covered against moto in channels.test.ts; here the link is re-minted
+    // from what the notifier recorded at send time (nonce, recipient, expiry) and the tenant's link key.
     const key = (await new SecretsManagerStore().get('arx/acme/email'))!.link_key!;
-    const token = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: mailTo, exp: Math.floor(Date.now() / 1000) + 600, n: randomBytes(9).toString('base64url') });
+    // a link with a valid MAC that ARX never sent decides nothing (F4)
+    const forged = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: mailTo, exp: Math.floor(Date.now() / 1000) + 600, n: randomBytes(9).toString('base64url') });
+    expect((await call('GET', `/v1/approvals/email/${forged}`)).status).toBe(401);
+    expect((await call('POST', `/v1/approvals/email/${forged}`, { raw: '' })).status).toBe(401);
+    const links = await eventually(async () => {
+      const r = await documentClient().send(new ScanCommand({ TableName: rt.env.ARX_CONTROL_TABLE!, FilterExpression: 'approval_id = :a AND sk = :s', ExpressionAttributeValues: { ':a': approval.approval_id, ':s': 'LINK' } }));
+      return (r.Items ?? []).length ? r.Items! : undefined;
+    });
+    const sent = links.find((l) => l.decision === 'approve')!;
+    const token = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: String(sent.recipient), exp: Number(sent.exp), n: String(sent.nonce) });
     const path = `/v1/approvals/email/${token}`;
     const page = await call('GET', path);
     expect(page.status).toBe(200);

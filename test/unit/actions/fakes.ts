@@ -90,7 +90,7 @@ export class FakePdp implements DecisionPoint {
   readonly calls: DecisionRequest[] = [];
   fail = false;
   hitl = { channel: '#access-reviews', timeout_seconds: 3600, separation_of_duties: false };
-  constructor(private readonly table: Record<string, { effect: 'permit' | 'forbid'; approval: 'none' | 'auto' | 'hitl'; risk: 'low' | 'medium' | 'high' | 'critical' }> = {}) {}
+  constructor(readonly table: Record<string, { effect: 'permit' | 'forbid'; approval: 'none' | 'auto' | 'hitl'; risk: 'low' | 'medium' | 'high' | 'critical' }> = {}) {}
   async decide(req: DecisionRequest): Promise<Decision> {
     this.calls.push(req);
     if (this.fail) throw new Error('cedar exploded');

@@ -161,7 +161,7 @@ describe('ActionService.decide', () => {
     expect(h.okta.calls).toHaveLength(0);
   });
 
-  it('refuses the owner under separation of duties and allows them without it', async () => {
+  it('refuses the owner under separation of duties and allows them without it (medium risk)', async () => {
     const h = harness();
     h.pdp.hitl = { ...h.pdp.hitl, separation_of_duties: true };
     const { approval } = await pending(h);
@@ -170,7 +170,9 @@ describe('ActionService.decide', () => {
     await expect(h.svc.decide('t1', approval.approval_id, { ...owner, id: 'other-sub' }, 'approve', 'same mail')).rejects.toBeInstanceOf(ForbiddenError);
     expect((await h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).action.status).toBe('executed');
 
+    // without separation of duties in the policy, and below high risk, the owner may approve
     const h2 = harness();
+    h2.pdp.table['okta:users:deactivate'] = { effect: 'permit', approval: 'hitl', risk: 'medium' };
     const p2 = await pending(h2);
     expect((await h2.svc.decide('t1', p2.approval.approval_id, owner, 'approve', 'ok')).action.status).toBe('executed');
   });

@@ -224,3 +224,12 @@ describe('nextCursor', () => {
     expect(nextCursor(null)).toBeUndefined();
   });
 });
+
+describe('F12a with vendor sites', () => {
+  it('a Datadog site binds its secret to that API origin like a base_url does', async () => {
+    const { configOrigin } = await import('../../../lambdas/actions/core/guards.js');
+    expect(configOrigin({ site: 'datadoghq.eu' })).toBe('https://api.datadoghq.eu');
+    expect(configOrigin({ base_url: 'https://dd-proxy.example.com/x' })).toBe('https://dd-proxy.example.com');
+    expect(configOrigin({})).toBeNull();
+  });
+});
