@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REGISTRY_NAME } from './core/credential-registry.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 
@@ -44,8 +45,6 @@ export const TokenRequestForm = z.object({
 });
 
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/, 'an IAM role ARN');
-/** Names in the credential registry (roles, token endpoints): the `{name}` path segment. */
-export const REGISTRY_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** `PUT /v1/credentials/roles/{name}`: a role this tenant's agents may get sessions of (F1). */
 export const PutCredentialRoleBody = z.strictObject({

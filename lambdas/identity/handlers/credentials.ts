@@ -1,8 +1,9 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { allowTokenEndpoint, registerRole, removeRole, removeTokenEndpoint, REGISTRY_NAME, type RegistryAdminDeps, type RegistryCaller } from '../core/credential-registry.js';
 import { routesOf } from '../../topology.js';
 import { credentialBrokerFromEnv } from '../broker.js';
-import { REGISTRY_NAME, type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndpointBody, type RevokeCredentialsBody } from '../schemas.js';
+import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndpointBody, type RevokeCredentialsBody } from '../schemas.js';
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
@@ -38,28 +39,21 @@ function registryName(req: ApiRequest): string {
   return name;
 }
 
-/**
- * Records an administrative change of the credential registry in the audit chain. The change is
- * written first; when the audit record cannot be written, `undo` restores the previous state and
- * the request fails (503), so no unaudited change stays.
- */
-async function audited(req: ApiRequest, eventType: string, target: string, payload: Record<string, unknown>, undo: () => Promise<unknown>): Promise<void> {
-  try {
-    await audit().record({
-      tenant_id: req.auth!.tenantId,
-      event_type: eventType,
-      action: eventType,
-      target,
-      occurred_at: systemClock.now().toISOString(),
-      correlation_id: req.headers['x-correlation-id'] ?? req.trace.traceId,
-      trace_id: req.trace.traceId,
-      payload: { ...payload, actor: req.auth!.subject },
-    });
-  } catch (e) {
-    await undo().catch(() => undefined);
-    throw e;
-  }
-}
+const adminDeps = lazyConfig(
+  (): RegistryAdminDeps => ({
+    registry: registry(),
+    audit: audit(),
+    clock: systemClock,
+    ...(process.env.ARX_CREDENTIAL_ROLE_ARN ? { sharedRoleArn: process.env.ARX_CREDENTIAL_ROLE_ARN } : {}),
+    allowLoopback: credentialBrokerFromEnv().allowsLoopback(),
+  }),
+);
+const caller = (req: ApiRequest): RegistryCaller => ({
+  tenantId: req.auth!.tenantId,
+  subject: req.auth!.subject,
+  correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId,
+  traceId: req.trace.traceId,
+});
 
 const roleView = async (r: RegisteredRole) => ({
   name: r.name,
@@ -139,30 +133,11 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     return { status: 200, body: await roleView(r), headers: NO_STORE };
   },
   'PUT /v1/credentials/roles/{name}': async (req: ApiRequest<PutCredentialRoleBody>) => {
-    const tenantId = req.auth!.tenantId;
-    const name = registryName(req);
-    const shared = process.env.ARX_CREDENTIAL_ROLE_ARN;
-    if (shared && req.body.role_arn === shared) throw new ValidationError('the shared default role (ARX_CREDENTIAL_ROLE_ARN) cannot be registered to a tenant');
-    const role: RegisteredRole = {
-      tenant_id: tenantId,
-      name,
-      role_arn: req.body.role_arn,
-      ...(req.body.description ? { description: req.body.description } : {}),
-      updated_at: systemClock.now().toISOString(),
-      updated_by: req.auth!.subject,
-    };
-    const { previous } = await registry().putRole(role);
-    await audited(req, 'identity.credential_role.registered', name, { name, role_arn: role.role_arn, previous_role_arn: previous?.role_arn ?? null }, () =>
-      previous ? registry().putRole(previous) : registry().deleteRole(tenantId, name),
-    );
+    const role = await registerRole(adminDeps(), caller(req), req.params.name ?? '', req.body);
     return { status: 200, body: await roleView(role), headers: NO_STORE };
   },
   'DELETE /v1/credentials/roles/{name}': async (req) => {
-    const tenantId = req.auth!.tenantId;
-    const name = registryName(req);
-    const previous = await registry().deleteRole(tenantId, name);
-    if (!previous) throw new NotFoundError('no such role');
-    await audited(req, 'identity.credential_role.deleted', name, { name, role_arn: previous.role_arn }, () => registry().putRole(previous));
+    await removeRole(adminDeps(), caller(req), registryName(req));
     return { status: 204 };
   },
 
@@ -175,36 +150,12 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     if (!e) throw new NotFoundError('no such token endpoint');
     return { status: 200, body: endpointView(e) };
   },
-  'PUT /v1/credentials/token-endpoints/{name}': async (req: ApiRequest<PutTokenEndpointBody>) => {
-    const tenantId = req.auth!.tenantId;
-    const name = registryName(req);
-    for (const u of [req.body.token_endpoint, req.body.revocation_endpoint]) {
-      if (u !== undefined && !u.startsWith('https://') && !(credentialBrokerFromEnv().allowsLoopback() && /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(u))) {
-        throw new ValidationError('token and revocation endpoints must be https URLs');
-      }
-      if (u !== undefined && u.includes('#')) throw new ValidationError('endpoints must not carry a fragment');
-    }
-    const previous = await registry().getTokenEndpoint(tenantId, name);
-    const entry: AllowedTokenEndpoint = {
-      tenant_id: tenantId,
-      name,
-      token_endpoint: req.body.token_endpoint,
-      ...(req.body.revocation_endpoint ? { revocation_endpoint: req.body.revocation_endpoint } : {}),
-      updated_at: systemClock.now().toISOString(),
-      updated_by: req.auth!.subject,
-    };
-    await registry().putTokenEndpoint(entry);
-    await audited(req, 'identity.token_endpoint.allowed', name, { name, token_endpoint: entry.token_endpoint, revocation_endpoint: entry.revocation_endpoint ?? null }, () =>
-      previous ? registry().putTokenEndpoint(previous) : registry().deleteTokenEndpoint(tenantId, name),
-    );
-    return { status: 200, body: endpointView(entry) };
-  },
+  'PUT /v1/credentials/token-endpoints/{name}': async (req: ApiRequest<PutTokenEndpointBody>) => ({
+    status: 200,
+    body: endpointView(await allowTokenEndpoint(adminDeps(), caller(req), req.params.name ?? '', req.body)),
+  }),
   'DELETE /v1/credentials/token-endpoints/{name}': async (req) => {
-    const tenantId = req.auth!.tenantId;
-    const name = registryName(req);
-    const previous = await registry().deleteTokenEndpoint(tenantId, name);
-    if (!previous) throw new NotFoundError('no such token endpoint');
-    await audited(req, 'identity.token_endpoint.removed', name, { name, token_endpoint: previous.token_endpoint }, () => registry().putTokenEndpoint(previous));
+    await removeTokenEndpoint(adminDeps(), caller(req), registryName(req));
     return { status: 204 };
   },
 });

@@ -215,6 +215,19 @@ describe('credential role registry (F1, against moto)', () => {
     expect(sts.calls).toHaveLength(1);
   });
 
+  it('F1: bad registry input is a 4xx problem and stores nothing', async () => {
+    const t = uniqueTenant();
+    for (const body of [{ role_arn: 'not-an-arn' }, { role_arn: 'arn:aws:iam::123456789012:user/x' }, { role_arn: roleA, external_id: 'mine' }, {}]) {
+      const r = await putRole(t, 'x', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.headers['content-type']).toContain('application/problem+json');
+    }
+    expect((await putRole(t, 'Bad_Name', { role_arn: `arn:aws:iam::${ACCOUNT}:role/bad-${t}` })).status).toBe(400);
+    expect((await h.credentials('GET', '/v1/credentials/roles', { auth: admin(t) })).json.items).toEqual([]);
+    expect((await h.credentials('PUT', '/v1/credentials/token-endpoints/{name}', { params: { name: 'x' }, auth: admin(t), ...h.json({ token_endpoint: 'not a url' }) })).status).toBe(400);
+    expect((await h.credentials('GET', '/v1/credentials/token-endpoints', { auth: admin(t) })).json.items).toEqual([]);
+  });
+
   it('F1: a deleted role is no longer assumed (audited)', async () => {
     const t = uniqueTenant();
     const arn = `arn:aws:iam::${ACCOUNT}:role/arx-temp-${t}`;
