@@ -20,6 +20,8 @@ import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-acti
 import type { ActionRecord, ActionStatus } from '../../../lambdas/actions/core/model.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { IdentityCredentialRevoker } from '../../../lambdas/killswitch/adapters/peers.js';
+import { awsConnector } from '../../../lambdas/actions/connectors/aws.js';
+import { CreateUserCommand, GetUserCommand } from '@aws-sdk/client-iam';
 
 type H = Awaited<ReturnType<typeof setupIdentity>>;
 let h: H;
@@ -213,6 +215,36 @@ describe('credential role registry (F1, against moto)', () => {
     // B's role ARN in process (e.g. pasted into A's aws connector config): refused, nothing sent.
     await expect(broker.awsCredentials({ tenantId: A, agentId: agent.agent_id, actionId: 'x', actions: ['s3:DeleteBucket'], resources: ['arn:aws:s3:::b'], roleArn: roleB })).rejects.toMatchObject({ status: 403 });
     expect(sts.calls).toHaveLength(1);
+  });
+
+  it('F1: the aws connector runs a permitted iam:DeleteUser through the in-process broker on the tenant role (actions functions path)', async () => {
+    const agent = await register(A);
+    const user = `leaver-${A}`;
+    await iam.send(new CreateUserCommand({ UserName: user }));
+    const sts = new RecordingSts();
+    const broker = createCredentialBroker({ controlTable: h.env.ARX_CONTROL_TABLE!, revocationTable: h.env.ARX_REVOCATION_TABLE!, sts });
+    const ctx = (config: Record<string, unknown> | null) => ({
+      tenantId: A,
+      agentId: agent.agent_id,
+      actionId: 'act-aws-1',
+      correlationId: 'c',
+      traceparent: `00-${'0'.repeat(31)}1-${'0'.repeat(15)}1-01`,
+      config,
+      secret: async () => ({ external_id: 'from-the-connector-secret' }),
+      credentials: broker,
+      fetch: globalThis.fetch,
+    });
+    const out = await awsConnector.execute(ctx({ region: 'us-east-1' }), 'iam:DeleteUser', { user_name: user });
+    expect(out).toEqual({ deleted: { user_name: user } });
+    await expect(iam.send(new GetUserCommand({ UserName: user }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    expect(sts.calls[0]).toMatchObject({ roleArn: roleA, sourceIdentity: agent.agent_id });
+    expect(sts.calls[0]!.externalId).not.toBe('from-the-connector-secret');
+    expect(JSON.parse(sts.calls[0]!.policy).Statement[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:user/${user}`]);
+    // Pointing the connector at B's role fails closed: nothing assumed, nothing deleted.
+    await iam.send(new CreateUserCommand({ UserName: `${user}-2` }));
+    await expect(awsConnector.execute(ctx({ role_arn: roleB }), 'iam:DeleteUser', { user_name: `${user}-2` })).rejects.toMatchObject({ code: 'credentials_unavailable' });
+    expect(sts.calls).toHaveLength(1);
+    expect((await iam.send(new GetUserCommand({ UserName: `${user}-2` }))).User?.UserName).toBe(`${user}-2`);
   });
 
   it('F1: bad registry input is a 4xx problem and stores nothing', async () => {

@@ -237,3 +237,13 @@ describe('sessionPolicy', () => {
     expect(() => sessionPolicy(['*'], ['arn:aws:s3:::b'])).toThrow();
   });
 });
+
+describe('isLocalRuntime (F12b, F22)', () => {
+  it('F12b: the loopback exemption holds only with an emulated AWS outside a Lambda execution environment', async () => {
+    const { isLocalRuntime } = await import('../../../lambdas/identity/broker.js');
+    expect(isLocalRuntime({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toBe(true);
+    expect(isLocalRuntime({})).toBe(false);
+    expect(isLocalRuntime({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(false);
+    expect(isLocalRuntime({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(false);
+  });
+});
