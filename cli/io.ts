@@ -57,14 +57,25 @@ export interface DevFile {
 }
 
 /**
- * The API base URL and bearer token: `--api`, then ARX_API_URL / ARX_TOKEN, then the dev
- * file's URL and the token of `role`. Throws UsageError naming what is missing.
+ * The API base URL and bearer token, always from the same trust source (F27):
+ * - a token from the environment (ARX_TOKEN) goes only to a URL from `--api` or ARX_API_URL —
+ *   never to the URL in `./.arx/dev.json`, which any checkout you run the CLI in can plant;
+ * - otherwise the dev file's token of `role`, to `--api`, ARX_API_URL or the dev file's URL.
+ * Throws UsageError naming what is missing.
  */
 export function endpoint(flags: Flags, io: CliIo, role: 'admin' | 'approver'): { api: string; token: string; dev: DevFile } {
   const devFile = join(io.cwd, '.arx', 'dev.json');
   const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as DevFile) : {};
-  const api = (typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL ?? dev.apiUrl ?? '').replace(/\/$/, '');
-  const token = io.env.ARX_TOKEN ?? dev.tokens?.[role] ?? '';
+  const explicit = typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL;
+  const envToken = io.env.ARX_TOKEN;
+  if (envToken) {
+    if (!explicit) {
+      throw new UsageError('ARX_TOKEN is set: pass --api or set ARX_API_URL (a token from the environment is never sent to the URL in ./.arx/dev.json)');
+    }
+    return { api: explicit.replace(/\/$/, ''), token: envToken, dev };
+  }
+  const api = (explicit ?? dev.apiUrl ?? '').replace(/\/$/, '');
+  const token = dev.tokens?.[role] ?? '';
   if (!api) throw new UsageError('no API: pass --api, set ARX_API_URL or run `npm run dev`');
   if (!token) throw new UsageError(`no token: set ARX_TOKEN (an ${role} token)`);
   return { api, token, dev };

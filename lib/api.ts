@@ -3,10 +3,12 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { routeKey, type RouteSpec } from '../lambdas/shared/topology-types.js';
+import type { ArxFunction } from './arx-function.js';
 import type { ArxFunctions } from './bindings.js';
 import { pascal } from './bindings.js';
 
@@ -44,20 +46,43 @@ export interface ArxApiProps {
    */
   readonly throttleBurstLimit?: number;
   /**
+   * Separate, higher throttling budget of the kill-switch routes (routes served by killswitch
+   * functions), so a flood elsewhere — or junk tokens on other routes — never takes the stop
+   * button away from admins (F17). Every other route gets its own budget at the stage default.
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly killSwitchThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Reserved concurrency of the Lambda authorizer (guaranteed capacity; also its ceiling). Set 0
+   * to leave it unreserved (accounts whose concurrency quota is too low to reserve).
+   * @default 50
+   */
+  readonly authorizerReservedConcurrency?: number;
+  /**
+   * Reserved concurrency of each kill-switch function (API and saga steps), so the other
+   * functions cannot starve them of the account's concurrency. Set 0 to leave them unreserved.
+   * @default 10
+   */
+  readonly killSwitchReservedConcurrency?: number;
+  /**
    * Retention of the access-log group.
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly accessLogRetention?: logs.RetentionDays;
 }
 
-/** JSON access-log line: one object per request, with the authorizer and integration errors. */
+/**
+ * JSON access-log line: one object per request, with the authorizer and integration errors. The
+ * request path is deliberately absent (F18): paths can carry bearer secrets (the e-mail approval
+ * link token `/v1/approvals/email/{token}`), while `routeKey` is the route template
+ * (`GET /v1/approvals/email/{token}`) and names the route without its parameters.
+ */
 export const ACCESS_LOG_FORMAT = {
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
   requestTime: '$context.requestTime',
   httpMethod: '$context.httpMethod',
   routeKey: '$context.routeKey',
-  path: '$context.path',
   status: '$context.status',
   protocol: '$context.protocol',
   responseLength: '$context.responseLength',
@@ -162,11 +187,44 @@ export class ArxApi extends Construct {
     }
     this.publicRoutes = publicRoutes;
 
+    // F17. WAFv2 web ACLs cannot be associated with HTTP APIs (only REST APIs, CloudFront, ALB, …),
+    // so the per-client defence here is API Gateway's own: every route gets its own throttling
+    // budget, the kill-switch routes a separate higher one, and the authorizer and kill-switch
+    // functions reserved concurrency. A per-IP limit needs CloudFront + WAF in front of the API.
+    const kill = props.killSwitchThrottle ?? { rateLimit: 500, burstLimit: 1000 };
+    const stageRate = props.throttleRateLimit ?? 100;
+    const stageBurst = props.throttleBurstLimit ?? 200;
+    // CloudFormation's RouteSettings is a free-form map: keys are written as CloudFormation spells them.
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const killRoutes: string[] = [];
+    for (const r of props.routes) {
+      const isKill = props.functions.get(r.fn).spec.capability === 'killswitch';
+      if (isKill) killRoutes.push(routeKey(r));
+      routeSettings[routeKey(r)] = isKill
+        ? { ThrottlingRateLimit: kill.rateLimit, ThrottlingBurstLimit: kill.burstLimit }
+        : { ThrottlingRateLimit: stageRate, ThrottlingBurstLimit: stageBurst };
+    }
+    const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.routeSettings = routeSettings;
+    // Route settings name routes by key: the stage must be created after them.
+    for (const route of this.routes.values()) cfnStage.node.addDependency(route);
+    this.killSwitchRoutes = killRoutes;
+
+    const reserve = (fn: ArxFunction, n: number) => {
+      if (n > 0) (fn.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = n;
+    };
+    reserve(authFn, props.authorizerReservedConcurrency ?? 50);
+    for (const fn of props.functions.byName.values()) {
+      if (fn.spec.capability === 'killswitch') reserve(fn, props.killSwitchReservedConcurrency ?? 10);
+    }
+
     new CfnOutput(this, 'ApiUrl', { value: this.url, description: 'ARX API base URL' }).overrideLogicalId('ApiUrl');
   }
 
   /** Route keys served without the authorizer. */
   readonly publicRoutes: readonly string[];
+  /** Route keys with the separate kill-switch throttling budget. */
+  readonly killSwitchRoutes: readonly string[];
   /** Issuer base of ARX JWT-SVIDs (ARX_SVID_ISSUER_BASE). */
   readonly svidIssuerBase: string;
 }

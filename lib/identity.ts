@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,11 @@ import { arxTable } from './tables.js';
 
 /** Tag every tenant signing key carries; runtime-created (rotated) keys must carry it too. */
 export const TENANT_TAG = 'arx:tenant';
+
+/** Tag a role in ARX's own account must carry for termination to put the session deny on it (F6). */
+export const CREDENTIAL_ROLE_TAG = 'arx:credential-role';
+/** Value of ARX_CREDENTIAL_BROKER: the broker's grants are on the function role itself. */
+export const CREDENTIAL_BROKER_MODE = 'registered-roles';
 
 /** `alias/arx/<tenant>/signing`. */
 export const signingAlias = (tenant: string): string => `alias/arx/${tenant}/signing`;
@@ -81,6 +86,48 @@ export class Identity extends Construct {
       envValue: this.defaultSigningKey.keyArn,
       grant: (fn, access) => this.grantSigning(fn, access),
     });
+    props.registry.register('credentialBroker', {
+      envValue: CREDENTIAL_BROKER_MODE,
+      grant: (fn, access) => this.grantCredentialBroker(fn, access),
+    });
+  }
+
+  /**
+   * The credential broker's grants. read (issue): sts:AssumeRole/SetSourceIdentity on roles (the
+   * runtime registry decides which role a tenant may use, F1) and the tenants' OAuth client
+   * secrets `arx/<tenant>/oauth/*` (F12b). write (revoke, F6): also Get/PutRolePolicy on roles of
+   * this account tagged `arx:credential-role` (the revoke-older-sessions deny).
+   */
+  grantCredentialBroker(fn: ArxFunction, access: Access): Iam5Ack[] {
+    const stack = Stack.of(this);
+    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'], resources: ['arn:aws:iam::*:role/*'] }));
+    const secrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'arx/*/oauth/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets] }));
+    const acks: Iam5Ack[] = [
+      {
+        appliesTo: 'Resource::arn:aws:iam::*:role/*',
+        reason:
+          'Credential broker: target roles are registered per tenant at runtime (any account) in the role registry, which the broker checks before every AssumeRole; each session carries the tenant external id, SourceIdentity=<agent> and a session policy scoped to one permitted action.',
+      },
+      {
+        appliesTo: 'Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:arx/*/oauth/*',
+        reason: 'OAuth client secrets live under arx/<tenant>/oauth/ (tenants are created at runtime); the broker refuses any other tenant prefix.',
+      },
+    ];
+    if (access === 'write') {
+      fn.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['iam:GetRolePolicy', 'iam:PutRolePolicy'],
+          resources: [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' })],
+          conditions: { StringEquals: { [`aws:ResourceTag/${CREDENTIAL_ROLE_TAG}`]: 'true' } },
+        }),
+      );
+      acks.push({
+        appliesTo: 'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*',
+        reason: `Termination puts the revoke-older-sessions deny (inline policy arx-revoked-sessions) on registered roles of this account; only roles tagged ${CREDENTIAL_ROLE_TAG}=true (ABAC condition).`,
+      });
+    }
+    return acks;
   }
 
   /**

@@ -20,6 +20,8 @@ const governed: FunctionSpec['uses'] = {
   bundleBucket: 'read',
   signingKey: 'read',
   bus: 'write',
+  // The aws connector runs the identity credential broker in process (sts:AssumeRole on registered roles).
+  credentialBroker: 'read',
 };
 
 const ses = {

@@ -10,9 +10,10 @@ import { documentClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { readConfig } from '../shared/config.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
-import { AwsStsIssuer, HttpOAuthIssuer } from './adapters/credential-issuers.js';
+import { AwsStsIssuer, HttpOAuthIssuer, IamSessionRevoker, readClientSecret } from './adapters/credential-issuers.js';
+import { DynamoCredentialRegistry, DynamoIssuedTokens } from './adapters/credential-registry.js';
 import { DynamoAgentStateStore, DynamoCredentialBindings } from './adapters/dynamo-identity-store.js';
-import { CredentialBroker, type OAuthPort, type StsPort } from './core/broker.js';
+import { CredentialBroker, type OAuthPort, type SessionRevokerPort, type StsPort } from './core/broker.js';
 import { CachedAgentState } from './core/verify.js';
 
 export { CredentialBroker, sessionPolicy, type AwsCredentials, type IssuedCredential } from './core/broker.js';
@@ -22,12 +23,26 @@ export interface CredentialBrokerConfig {
   readonly controlTable: string;
   /** ARX_REVOCATION_TABLE */
   readonly revocationTable: string;
-  /** Role assumed when a request names none (ARX_CREDENTIAL_ROLE_ARN). */
-  readonly defaultRoleArn?: string;
   readonly clock?: Clock;
   readonly client?: DynamoDBDocumentClient;
   readonly sts?: StsPort | STSClient;
   readonly oauth?: OAuthPort;
+  readonly sessions?: SessionRevokerPort;
+  readonly secrets?: (secretId: string) => Promise<string>;
+  /**
+   * Loopback token endpoints (plain http to 127.0.0.1/localhost) are allowed.
+   * @default isLocalRuntime(process.env)
+   */
+  readonly allowLoopback?: boolean;
+}
+
+/**
+ * True only in the local runtime and tests: AWS is emulated (AWS_ENDPOINT_URL) and the code does
+ * not run in a Lambda execution environment. A deployed stack never qualifies, so the loopback
+ * exemptions of the broker (F12b, F22) are off there.
+ */
+export function isLocalRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.AWS_ENDPOINT_URL) && !(env.AWS_EXECUTION_ENV ?? '').startsWith('AWS_Lambda');
 }
 
 /** Status gate shared by every issue: revocation list + credential state, fail closed. */
@@ -49,20 +64,25 @@ export function agentStatusGate(controlTable: string, revocationTable: string, c
 
 /**
  * @example
- * const broker = createCredentialBroker({ controlTable, revocationTable, defaultRoleArn });
+ * const broker = createCredentialBroker({ controlTable, revocationTable });
  * const creds = await broker.awsCredentials({ tenantId, agentId, actionId, actions: ['s3:DeleteBucket'], resources: ['arn:aws:s3:::b'] });
  */
 export function createCredentialBroker(cfg: CredentialBrokerConfig): CredentialBroker {
   const clock = cfg.clock ?? systemClock;
   const client = cfg.client ?? documentClient();
   const sts: StsPort = cfg.sts && 'assumeRole' in cfg.sts ? cfg.sts : new AwsStsIssuer(cfg.sts as STSClient | undefined);
+  const allowLoopback = cfg.allowLoopback ?? isLocalRuntime();
   return new CredentialBroker({
     sts,
-    oauth: cfg.oauth ?? new HttpOAuthIssuer(),
+    oauth: cfg.oauth ?? new HttpOAuthIssuer({ allowLoopback }),
     bindings: new DynamoCredentialBindings(cfg.controlTable, client),
     agentStatus: agentStatusGate(cfg.controlTable, cfg.revocationTable, clock, client),
+    registry: new DynamoCredentialRegistry(cfg.controlTable, client),
+    issuedTokens: new DynamoIssuedTokens(cfg.controlTable, client),
+    sessions: cfg.sessions ?? new IamSessionRevoker(),
+    secrets: cfg.secrets ?? ((id) => readClientSecret(id)),
     clock,
-    ...(cfg.defaultRoleArn ? { defaultRoleArn: cfg.defaultRoleArn } : {}),
+    allowLoopback,
   });
 }
 
@@ -71,10 +91,7 @@ let shared: CredentialBroker | undefined;
 export function credentialBrokerFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialBroker {
   if (shared) return shared;
   const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE'], env);
-  shared = createCredentialBroker({
-    controlTable: c.ARX_CONTROL_TABLE,
-    revocationTable: c.ARX_REVOCATION_TABLE,
-    ...(env.ARX_CREDENTIAL_ROLE_ARN ? { defaultRoleArn: env.ARX_CREDENTIAL_ROLE_ARN } : {}),
-  });
+  // ARX_CREDENTIAL_ROLE_ARN is no longer read: a shared role would be usable by every tenant (F1).
+  shared = createCredentialBroker({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, allowLoopback: isLocalRuntime(env) });
   return shared;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REGISTRY_NAME } from './core/credential-registry.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 
@@ -43,26 +44,44 @@ export const TokenRequestForm = z.object({
   client_id: z.string().optional(),
 });
 
-const iamAction = z.string().regex(/^[a-z0-9-]{2,64}:[A-Za-z0-9*]{1,128}$/);
-const arn = z.string().regex(/^arn:[^\s]{4,2044}$/);
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/, 'an IAM role ARN');
 
+/** `PUT /v1/credentials/roles/{name}`: a role this tenant's agents may get sessions of (F1). */
+export const PutCredentialRoleBody = z.strictObject({
+  role_arn: roleArn,
+  description: z.string().min(1).max(256).optional(),
+});
+export type PutCredentialRoleBody = z.infer<typeof PutCredentialRoleBody>;
+
+/** `PUT /v1/credentials/token-endpoints/{name}`: an OAuth authorization server this tenant allows (F12b). */
+export const PutTokenEndpointBody = z.strictObject({
+  token_endpoint: z.url().max(2048),
+  /** RFC 7009 revocation endpoint; tokens issued through an endpoint without one can only expire. */
+  revocation_endpoint: z.url().max(2048).optional(),
+});
+export type PutTokenEndpointBody = z.infer<typeof PutTokenEndpointBody>;
+
+/**
+ * `POST /v1/credentials/issue`. AWS: the scope (IAM actions and resources) is derived from the
+ * permitted action `action_id` of this agent, and the role is a name from the tenant's registry
+ * (`default` when omitted); role ARNs, external ids, actions and resources are not accepted from
+ * the caller (F1). OAuth: the token endpoint must be on the tenant's allowlist and the client
+ * secret must live under `arx/<tenant>/oauth/` (F12b).
+ */
 export const IssueCredentialBody = z.strictObject({
   agent_id: z.string().regex(/^agt_[0-9A-HJKMNP-TV-Z]{26}$/),
-  /** Id of the permitted action this credential is for (audit correlation). */
+  /** Id of the permitted action this credential is for (required for aws targets). */
   action_id: z.string().min(1).max(128).optional(),
   target: z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('aws'),
-      role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/).optional(),
-      actions: z.array(iamAction).min(1).max(20),
-      resources: z.array(arn).min(1).max(20),
-      external_id: z.string().min(2).max(1224).optional(),
+      role: z.string().regex(REGISTRY_NAME).optional(),
     }),
     z.strictObject({
       kind: z.literal('oauth'),
       token_endpoint: z.url().max(2048),
       client_id: z.string().min(1).max(256),
-      /** Secrets Manager id of the client secret (`{client_secret}` JSON or plain). */
+      /** Secrets Manager id of the client secret (`{client_secret}` JSON or plain), `arx/<tenant>/oauth/…`. */
       client_secret_id: z.string().min(1).max(2048),
       resource: z.url().max(2048),
       scope: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/)).max(64).optional(),

@@ -5,7 +5,7 @@
  *
  * Environment: ARX_INVENTORY_TABLE, ARX_CONTROL_TABLE, ARX_REVOCATION_TABLE, ARX_EVENT_BUS
  * (lifecycle and owners), ARX_SVID_ISSUER_BASE (mint/verify), optional ARX_SIGNING_KEY_ARN (the
- * initial tenant key), ARX_CREDENTIAL_ROLE_ARN, ARX_SVID_TTL_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
+ * initial tenant key), ARX_SVID_TTL_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
  * Each part reads only the variables it needs, on first use.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -96,7 +96,6 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
         revocationTable: revocationTable(),
         clock,
         client: ddb,
-        ...(env.ARX_CREDENTIAL_ROLE_ARN ? { defaultRoleArn: env.ARX_CREDENTIAL_ROLE_ARN } : {}),
         ...(opts.sts ? { sts: opts.sts } : {}),
         ...(opts.oauth ? { oauth: opts.oauth } : {}),
       }),

@@ -51,6 +51,8 @@ const topology: CapabilityTopology = {
     }),
     step(SAGA_FUNCTIONS.credentials, 'step-credentials', 'Termination step 3: cascade-revoke credential bindings and cached credentials', {
       revocationTable: 'read',
+      // F6: deny older STS sessions on registered roles, RFC 7009-revoke issued OAuth tokens.
+      credentialBroker: 'write',
     }),
     step(
       SAGA_FUNCTIONS.platform,

@@ -28,6 +28,8 @@ export interface AuthContext {
   readonly agentId?: string;
   readonly spiffeId?: string;
   readonly email?: string;
+  /** SVID scope (F19): absent when the token is not narrowed; checked by lambdas/identity/scope.ts. */
+  readonly scope?: readonly string[];
 }
 
 export interface ApiRequest<B = unknown, Q = unknown> {
@@ -62,6 +64,8 @@ export interface AuthorizerContextWire {
   agentId?: string;
   spiffeId?: string;
   email?: string;
+  /** Space-delimited SVID scope (present only when the token is narrowed). */
+  scope?: string;
 }
 
 export function encodeAuthContext(a: AuthContext): AuthorizerContextWire {
@@ -73,6 +77,7 @@ export function encodeAuthContext(a: AuthContext): AuthorizerContextWire {
     ...(a.agentId ? { agentId: a.agentId } : {}),
     ...(a.spiffeId ? { spiffeId: a.spiffeId } : {}),
     ...(a.email ? { email: a.email } : {}),
+    ...(a.scope ? { scope: a.scope.join(' ') } : {}),
   };
 }
 
@@ -91,6 +96,7 @@ export function decodeAuthContext(wire: unknown): AuthContext | null {
     ...(w.agentId ? { agentId: w.agentId } : {}),
     ...(w.spiffeId ? { spiffeId: w.spiffeId } : {}),
     ...(w.email ? { email: w.email } : {}),
+    ...(typeof w.scope === 'string' ? { scope: w.scope.split(' ').filter(Boolean) } : {}),
   };
 }
 

@@ -33,6 +33,8 @@ export const RESOURCE_ENV = {
   bus: 'ARX_EVENT_BUS',
   terminationStateMachine: 'ARX_TERMINATION_STATE_MACHINE_ARN',
   approvalStateMachine: 'ARX_APPROVAL_STATE_MACHINE_ARN',
+  /** The credential broker's IAM grants (lib/identity.ts grantCredentialBroker); the variable only marks them. */
+  credentialBroker: 'ARX_CREDENTIAL_BROKER',
 } as const;
 export type ResourceName = keyof typeof RESOURCE_ENV;
 export type Access = 'read' | 'write';

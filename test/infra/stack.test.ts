@@ -245,6 +245,8 @@ describe('ArxFunctions.bindResources', () => {
       case 'terminationStateMachine':
       case 'approvalStateMachine':
         return { Ref: expect.any(String) };
+      case 'credentialBroker':
+        return 'registered-roles';
     }
   };
 
@@ -348,7 +350,7 @@ describe('ArxApi', () => {
       'Fn::GetAtt': [logicalId(stack.api.accessLogGroup), 'Arn'],
     });
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
     const api = resources[logicalId(stack.api.httpApi)]!;
     expect(api.Properties.ProtocolType).toBe('HTTP');
@@ -417,5 +419,82 @@ describe('ArxEventBus', () => {
         });
       }
     }
+  });
+});
+
+describe('F17/F18: API abuse resistance', () => {
+  const stage = () => Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage')!;
+
+  it('F18: the access log never records the request path (e-mail approval tokens live in it), only the route template', () => {
+    const fmt = stage().Properties.AccessLogSettings.Format as string;
+    expect(fmt).not.toContain('$context.path');
+    expect(fmt).not.toContain('$context.resourcePath');
+    expect(TOPOLOGY.routes.some((r) => r.path === '/v1/approvals/email/{token}')).toBe(true);
+    expect(JSON.parse(fmt).routeKey).toBe('$context.routeKey');
+  });
+
+  it('F17: kill-switch routes have their own, higher throttling budget; every other route its own stage-default budget', () => {
+    const settings = stage().Properties.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
+    const kill = ['POST /v1/agents/{id}/terminate', 'POST /v1/cohorts/{id}/terminate', 'POST /v1/org/{tenant_id}/emergency_stop'];
+    for (const k of kill) expect(settings[k], k).toEqual({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 });
+    expect(settings['POST /v1/actions']).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(Object.keys(settings).sort()).toEqual(TOPOLOGY.routes.map(routeKey).sort());
+    expect(stack.api.killSwitchRoutes).toEqual(expect.arrayContaining(kill));
+    // The stage is created after the routes its settings name.
+    const deps = [(stage() as { DependsOn?: string | string[] }).DependsOn ?? []].flat();
+    expect(deps).toEqual(expect.arrayContaining([logicalId(stack.api.routes.get('POST /v1/agents/{id}/terminate'))]));
+  });
+
+  it('F17: the authorizer and every kill-switch function have reserved concurrency', () => {
+    const fns = functionsByName();
+    expect(fns.get(AUTHORIZER_FN)!.props.ReservedConcurrentExecutions).toBe(50);
+    const kill = TOPOLOGY.functions.filter((f) => f.capability === 'killswitch');
+    expect(kill.length).toBeGreaterThan(1);
+    for (const f of kill) expect(fns.get(f.name)!.props.ReservedConcurrentExecutions, f.name).toBe(10);
+    expect(fns.get('actions-api')!.props.ReservedConcurrentExecutions).toBeUndefined();
+  });
+});
+
+describe('Identity credential broker grants (F1, F6, functional defect)', () => {
+  const statementsOf = (fnName: string): any[] => {
+    const fns = functionsByName();
+    const roleId = fns.get(fnName)!.props.Role['Fn::GetAtt'][0];
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement);
+  };
+  const allows = (fnName: string, action: string) => statementsOf(fnName).filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action));
+
+  it('gives the functions that run the aws connector in process (actions-api, actions-callbacks, actions-expiry-sweeper) sts:AssumeRole + SetSourceIdentity', () => {
+    for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper', 'identity-credentials']) {
+      const st = allows(fn, 'sts:AssumeRole');
+      expect(st, fn).toHaveLength(1);
+      expect([st[0].Action].flat()).toContain('sts:SetSourceIdentity');
+      const env = functionsByName().get(fn)!.props.Environment.Variables;
+      expect(env.ARX_CREDENTIAL_BROKER, fn).toBe('registered-roles');
+      expect(env.ARX_CONTROL_TABLE, fn).toBeDefined();
+      expect(env.ARX_REVOCATION_TABLE, fn).toBeDefined();
+      expect(env.ARX_CREDENTIAL_ROLE_ARN, fn).toBeUndefined();
+    }
+  });
+
+  it('F12b: OAuth client secrets are readable only under arx/*/oauth/*', () => {
+    const oauthOnly = (fn: string) => allows(fn, 'secretsmanager:GetSecretValue').filter((s) => JSON.stringify(s.Resource).includes('secret:arx/*/oauth/*'));
+    for (const fn of ['identity-credentials', 'actions-api', 'killswitch-step-credentials']) expect(oauthOnly(fn), fn).toHaveLength(1);
+    // The broker function reads no other secret (the review's arx/* grant is gone).
+    const all = allows('identity-credentials', 'secretsmanager:GetSecretValue');
+    expect(all).toHaveLength(1);
+    expect(JSON.stringify(all[0].Resource)).toContain(':secret:arx/*/oauth/*');
+  });
+
+  it('F6: only revoking functions may put the session deny, on tagged roles of this account', () => {
+    for (const fn of ['identity-credentials', 'identity-api', 'killswitch-step-credentials']) {
+      const [st] = allows(fn, 'iam:PutRolePolicy');
+      expect(st, fn).toBeDefined();
+      expect(st.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/arx:credential-role': 'true' } });
+      expect(JSON.stringify(st.Resource)).toContain(':role/*');
+      expect(JSON.stringify(st.Resource)).toContain('AWS::AccountId');
+    }
+    for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper']) expect(allows(fn, 'iam:PutRolePolicy'), fn).toHaveLength(0);
   });
 });

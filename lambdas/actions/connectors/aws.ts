@@ -53,6 +53,17 @@ const OPS: Record<string, AwsOp> = {
   },
 };
 
+/**
+ * The IAM scope of one aws operation with its (already validated) params, or null when the
+ * operation is unknown or the params do not parse. The credential broker derives a session's
+ * scope from a permitted action through this, never from its caller (F1).
+ */
+export function awsActionScope(operation: string, params: Record<string, unknown>): { actions: string[]; resources: string[] } | null {
+  const op = Object.hasOwn(OPS, operation) ? OPS[operation] : undefined;
+  if (!op || !op.params.safeParse(params).success) return null;
+  return { actions: [op.iamAction], resources: [op.resource(params)] };
+}
+
 const NOT_RETRYABLE = new Set(['NoSuchEntity', 'NoSuchEntityException', 'NoSuchBucket', 'BucketNotEmpty', 'DeleteConflict', 'DeleteConflictException', 'AccessDenied', 'AccessDeniedException', 'ValidationError']);
 
 /**

@@ -10,6 +10,7 @@ import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
 import { SlackUserId, type ApprovalDecisionBody, type ChannelConfigBody, type ConnectorConfigBody, type ExecuteActionBody, type SlackApproverBody } from '../schemas.js';
 import { connectorCatalog } from '../connectors/index.js';
+import { assertActionInScope } from '../../identity/scope.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -42,6 +43,7 @@ const ConnectorName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/);
 
 export const handler = createApiHandler(routesOf('actions-api'), {
   'POST /v1/actions': async (req: ApiRequest<ExecuteActionBody>) => {
+    assertActionInScope(req.auth, req.body.connector, req.body.operation); // F19: SVID scope
     const { service } = actionsDeps();
     const out = await service.submit(agentOf(req), req.body, req.trace);
     return submitted(out.action, req.trace.traceparent);

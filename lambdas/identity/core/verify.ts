@@ -92,6 +92,10 @@ export interface SvidVerifierDeps {
   readonly jwksMaxAgeMs?: number;
   /** Minimum time between refetches caused by an unknown kid (no refetch storm). @default 10_000 */
   readonly jwksCooldownMs?: number;
+  /** Tenants whose key sets are kept (least recently used evicted first, F29). @default 1000 */
+  readonly jwksMaxTenants?: number;
+  /** How long a tenant without keys (unknown tenant) is remembered before it is read again (F29). @default 60_000 */
+  readonly jwksNegativeTtlMs?: number;
 }
 
 export interface VerifyOptions {
@@ -139,6 +143,7 @@ function decodeSegment(seg: string, what: string): Record<string, unknown> {
  * const svid = await verifier.verify(token, { audience: 'arx' }); // throws SvidError
  */
 export class SvidVerifier {
+  /** Bounded LRU (Map insertion order = recency): positive and negative entries alike (F29). */
   private readonly jwks = new Map<string, CachedJwks>();
   private readonly inflight = new Map<string, Promise<CachedJwks | null>>();
   constructor(private readonly deps: SvidVerifierDeps) {}
@@ -146,6 +151,27 @@ export class SvidVerifier {
   /** Drops the cached JWKS of a tenant (after a rotation in this process). */
   invalidate(tenantId: string): void {
     this.jwks.delete(tenantId);
+  }
+
+  /** Number of tenants whose key set (or absence of one) is cached. */
+  cachedTenants(): number {
+    return this.jwks.size;
+  }
+
+  private touch(tenantId: string): CachedJwks | undefined {
+    const e = this.jwks.get(tenantId);
+    if (e) {
+      this.jwks.delete(tenantId);
+      this.jwks.set(tenantId, e);
+    }
+    return e;
+  }
+
+  private remember(tenantId: string, entry: CachedJwks): void {
+    this.jwks.delete(tenantId);
+    this.jwks.set(tenantId, entry);
+    const max = Math.max(1, this.deps.jwksMaxTenants ?? 1000);
+    while (this.jwks.size > max) this.jwks.delete(this.jwks.keys().next().value!);
   }
 
   private async load(tenantId: string, viaMiss = false): Promise<CachedJwks | null> {
@@ -164,7 +190,7 @@ export class SvidVerifier {
         fetchedAt: now,
         viaMiss,
       };
-      this.jwks.set(tenantId, entry);
+      this.remember(tenantId, entry);
       return entry;
     })();
     this.inflight.set(tenantId, p);
@@ -181,8 +207,11 @@ export class SvidVerifier {
    */
   private async keysFor(tenantId: string, kid: string): Promise<CachedJwks> {
     const now = this.deps.clock.now().getTime();
-    let entry = this.jwks.get(tenantId);
-    if (!entry || now - entry.fetchedAt >= (this.deps.jwksMaxAgeMs ?? 300_000)) {
+    let entry = this.touch(tenantId);
+    if (entry && entry.keys.size === 0) {
+      // Negative cache: a tenant without keys is not read again before the negative TTL.
+      if (now - entry.fetchedAt >= (this.deps.jwksNegativeTtlMs ?? 60_000)) entry = (await this.load(tenantId)) ?? undefined;
+    } else if (!entry || now - entry.fetchedAt >= (this.deps.jwksMaxAgeMs ?? 300_000)) {
       entry = (await this.load(tenantId)) ?? undefined;
     } else if (!entry.keys.has(kid) && (!entry.viaMiss || now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000))) {
       entry = (await this.load(tenantId, true)) ?? undefined;

@@ -1,13 +1,19 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
-import { DependencyError, NotFoundError } from '../../shared/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { allowTokenEndpoint, registerRole, removeRole, removeTokenEndpoint, REGISTRY_NAME, type RegistryAdminDeps, type RegistryCaller } from '../core/credential-registry.js';
 import { routesOf } from '../../topology.js';
-import { readClientSecret } from '../adapters/credential-issuers.js';
 import { credentialBrokerFromEnv } from '../broker.js';
-import type { IssueCredentialBody, RevokeCredentialsBody } from '../schemas.js';
+import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndpointBody, type RevokeCredentialsBody } from '../schemas.js';
 import { lazyConfig, readConfig } from '../../shared/config.js';
+import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
 import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
+import { DynamoActionStore } from '../../actions/adapters/dynamo-action-store.js';
+import { awsActionScope } from '../../actions/connectors/aws.js';
+import { createAuditSink } from '../../audit/sink.js';
 import { getAgent } from '../core/agents.js';
+import { DynamoCredentialRegistry } from '../adapters/credential-registry.js';
+import type { AllowedTokenEndpoint, RegisteredRole } from '../core/broker.js';
 
 /** Read-only inventory: this function only checks the agent exists in the caller's tenant. */
 const inventory = lazyConfig(() => {
@@ -19,10 +25,56 @@ const inventory = lazyConfig(() => {
   });
   return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, readOnly);
 });
+const registry = lazyConfig(() => new DynamoCredentialRegistry(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+const actions = lazyConfig(() => new DynamoActionStore(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+const audit = lazyConfig(() => createAuditSink());
+
+/** Actions a credential may be issued for: permitted (autonomously or approved) and not finished. */
+const ISSUABLE = new Set(['pending_execution', 'executing']);
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+function registryName(req: ApiRequest): string {
+  const name = req.params.name ?? '';
+  if (!REGISTRY_NAME.test(name)) throw new NotFoundError('no such entry');
+  return name;
+}
+
+const adminDeps = lazyConfig(
+  (): RegistryAdminDeps => ({
+    registry: registry(),
+    audit: audit(),
+    clock: systemClock,
+    ...(process.env.ARX_CREDENTIAL_ROLE_ARN ? { sharedRoleArn: process.env.ARX_CREDENTIAL_ROLE_ARN } : {}),
+    allowLoopback: credentialBrokerFromEnv().allowsLoopback(),
+  }),
+);
+const caller = (req: ApiRequest): RegistryCaller => ({
+  tenantId: req.auth!.tenantId,
+  subject: req.auth!.subject,
+  correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId,
+  traceId: req.trace.traceId,
+});
+
+const roleView = async (r: RegisteredRole) => ({
+  name: r.name,
+  role_arn: r.role_arn,
+  ...(r.description ? { description: r.description } : {}),
+  /** Put this in the role's trust policy (sts:ExternalId); ARX generated it for the tenant. */
+  external_id: await registry().externalId(r.tenant_id),
+  updated_at: r.updated_at,
+  updated_by: r.updated_by,
+});
+const endpointView = (e: AllowedTokenEndpoint) => ({
+  name: e.name,
+  token_endpoint: e.token_endpoint,
+  ...(e.revocation_endpoint ? { revocation_endpoint: e.revocation_endpoint } : {}),
+  updated_at: e.updated_at,
+  updated_by: e.updated_by,
+});
 
 /**
- * `POST /v1/credentials/issue` (server to server, after a permit). The tenant is the caller's;
- * the response is never cached by intermediaries and the credential is never persisted.
+ * `POST /v1/credentials/issue` (server to server, after a permit) and the per-tenant credential
+ * registry. The tenant is the caller's; responses are never cached by intermediaries.
  */
 export const handler = createApiHandler(routesOf('identity-credentials'), {
   'POST /v1/credentials/issue': async (req: ApiRequest<IssueCredentialBody>) => {
@@ -33,41 +85,77 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     const t = req.body.target;
     let issued;
     if (t.kind === 'aws') {
+      // F1: the scope comes from a permitted action of this agent, never from the caller.
+      if (!req.body.action_id) throw new ValidationError('action_id is required for aws targets (the scope is derived from the permitted action)');
+      const action = await actions().getAction(tenantId, req.body.action_id);
+      if (!action || action.agent_id !== req.body.agent_id) throw new NotFoundError('no such action for this agent');
+      if (action.connector !== 'aws' || !ISSUABLE.has(action.status) || action.decision.effect !== 'permit') {
+        throw new ForbiddenError('the action is not a permitted aws action awaiting execution; no credential is issued');
+      }
+      const scope = awsActionScope(action.operation, action.params);
+      if (!scope) throw new ForbiddenError('the action has no known IAM scope; no credential is issued');
       issued = (
         await broker.issueAws({
           tenantId,
           agentId: req.body.agent_id,
-          ...(req.body.action_id ? { actionId: req.body.action_id } : {}),
-          actions: t.actions,
-          resources: t.resources,
-          ...(t.role_arn ? { roleArn: t.role_arn } : {}),
-          ...(t.external_id ? { externalId: t.external_id } : {}),
+          actionId: action.action_id,
+          actions: scope.actions,
+          resources: scope.resources,
+          ...(t.role ? { roleName: t.role } : {}),
         })
       ).issued;
     } else {
-      if (!t.client_secret_id.startsWith(`arx/${tenantId}/`)) {
-        throw new NotFoundError('no such client secret');
-      }
-      let secret: string;
-      try {
-        secret = await readClientSecret(t.client_secret_id);
-      } catch (e) {
-        throw new DependencyError('client secret unavailable', { cause: e });
-      }
       issued = await broker.issueOAuth({
         tenantId,
         agentId: req.body.agent_id,
         tokenEndpoint: t.token_endpoint,
         clientId: t.client_id,
-        clientSecret: secret,
+        clientSecretId: t.client_secret_id,
         resource: t.resource,
         ...(t.scope ? { scope: t.scope } : {}),
       });
     }
-    return { status: 200, body: issued, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } };
+    return { status: 200, body: issued, headers: NO_STORE };
   },
   'POST /v1/credentials/revoke': async (req: ApiRequest<RevokeCredentialsBody>) => ({
     status: 200,
     body: await credentialBrokerFromEnv().revokeAgentCredentials(req.auth!.tenantId, req.body.agent_id),
   }),
+
+  'GET /v1/credentials/roles': async (req) => ({
+    status: 200,
+    body: { items: await Promise.all((await registry().listRoles(req.auth!.tenantId)).map(roleView)) },
+    headers: NO_STORE,
+  }),
+  'GET /v1/credentials/roles/{name}': async (req) => {
+    const r = await registry().roleByName(req.auth!.tenantId, registryName(req));
+    if (!r) throw new NotFoundError('no such role');
+    return { status: 200, body: await roleView(r), headers: NO_STORE };
+  },
+  'PUT /v1/credentials/roles/{name}': async (req: ApiRequest<PutCredentialRoleBody>) => {
+    const role = await registerRole(adminDeps(), caller(req), req.params.name ?? '', req.body);
+    return { status: 200, body: await roleView(role), headers: NO_STORE };
+  },
+  'DELETE /v1/credentials/roles/{name}': async (req) => {
+    await removeRole(adminDeps(), caller(req), registryName(req));
+    return { status: 204 };
+  },
+
+  'GET /v1/credentials/token-endpoints': async (req) => ({
+    status: 200,
+    body: { items: (await registry().listTokenEndpoints(req.auth!.tenantId)).map(endpointView) },
+  }),
+  'GET /v1/credentials/token-endpoints/{name}': async (req) => {
+    const e = await registry().getTokenEndpoint(req.auth!.tenantId, registryName(req));
+    if (!e) throw new NotFoundError('no such token endpoint');
+    return { status: 200, body: endpointView(e) };
+  },
+  'PUT /v1/credentials/token-endpoints/{name}': async (req: ApiRequest<PutTokenEndpointBody>) => ({
+    status: 200,
+    body: endpointView(await allowTokenEndpoint(adminDeps(), caller(req), req.params.name ?? '', req.body)),
+  }),
+  'DELETE /v1/credentials/token-endpoints/{name}': async (req) => {
+    await removeTokenEndpoint(adminDeps(), caller(req), registryName(req));
+    return { status: 204 };
+  },
 });

@@ -8,6 +8,7 @@ import { AuditActivityReader } from './audit-activity.js';
 import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
 import { KmsSigner } from './aws.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
+import type { CredentialRevocationResult } from '../../identity/core/broker.js';
 
 /*
  * Adapters of the ports other capabilities own: identity's credential broker, actions' drain
@@ -16,20 +17,25 @@ import { credentialBrokerFromEnv } from '../../identity/broker.js';
 
 /**
  * Cascade revocation (seed C6.1 step 3) through the identity broker: deletes every
- * CredentialBinding of the agent and evicts its cached credentials in this process. Outstanding
- * SVIDs are already refused: step 2's revocation-list entry and step 1's credential-state mirror
- * (`terminated`) are what every SVID verifier checks.
+ * CredentialBinding of the agent, evicts its cached credentials in this process, puts the
+ * revoke-older-sessions deny (aws:SourceIdentity=<agent>, aws:TokenIssueTime before now) on every
+ * role registered to the tenant, and revokes every OAuth access token the broker issued to it
+ * (RFC 7009) (F6). Outstanding SVIDs are already refused: step 2's revocation-list entry and
+ * step 1's credential-state mirror (`terminated`) are what every SVID verifier checks. When a
+ * role or token could not be revoked the broker throws, so the saga retries this step.
  */
 export class IdentityCredentialRevoker implements CredentialRevoker {
-  constructor(
-    private readonly broker: { revokeAgentCredentials(tenantId: string, agentId: string): Promise<{ cache_evicted: number; bindings_revoked: number }> },
-  ) {}
+  constructor(private readonly broker: { revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocationResult> }) {}
 
   async revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocation> {
     const r = await this.broker.revokeAgentCredentials(tenantId, agentId);
     return {
-      revoked: r.bindings_revoked + r.cache_evicted,
-      credentials: [{ kind: 'credential-bindings', bindings_revoked: r.bindings_revoked, cache_evicted: r.cache_evicted }],
+      revoked: r.bindings_revoked + r.cache_evicted + r.oauth_tokens_revoked,
+      credentials: [
+        { kind: 'credential-bindings', bindings_revoked: r.bindings_revoked, cache_evicted: r.cache_evicted },
+        { kind: 'sts-sessions', denied_on_roles: r.sessions_denied_roles },
+        { kind: 'oauth-tokens', revoked: r.oauth_tokens_revoked, unrevocable: r.oauth_tokens_unrevocable },
+      ],
     };
   }
 }

@@ -23,6 +23,8 @@ export async function verifyAgentToken(token: string, verifier: Pick<SvidVerifie
       principalType: 'agent',
       agentId: s.agentId,
       spiffeId: s.spiffeId,
+      // F19: a narrowed token stays narrowed on ARX's own API (checked by identity/scope.ts).
+      ...(s.scope ? { scope: s.scope } : {}),
     };
   } catch (e) {
     throw new UnauthorizedError('invalid agent token', { cause: e });

@@ -92,7 +92,10 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
     expect(endpoint.calls).toHaveLength(1);
     expect(endpoint.calls[0]!.body).toMatchObject({ action: 'terminate', agent_id: agent.agent_id, termination_id: r.json.termination_id });
     expect(endpoint.calls[0]!.headers['idempotency-key']).toBe(`${r.json.termination_id}.${agent.agent_id}`);
-    expect(byName.credentials.results[agent.agent_id]).toMatchObject({ outcome: 'revoked', credentials: [{ kind: 'credential-bindings' }] });
+    expect(byName.credentials.results[agent.agent_id]).toMatchObject({
+      outcome: 'revoked',
+      credentials: [{ kind: 'credential-bindings' }, { kind: 'sts-sessions', denied_on_roles: 0 }, { kind: 'oauth-tokens', revoked: 0 }],
+    });
 
     // the attestation is in the audit bucket, under object lock, and verifies with the tenant key
     expect(done.attestation_url).toMatch(new RegExp(`^s3://${h.env.ARX_AUDIT_BUCKET}/tenants/${tenant}/attestations/${r.json.termination_id}\\.json$`));
