@@ -192,6 +192,7 @@ export class ActionService {
       correlation_id: input.correlation_id ?? randomUUID(),
       trace_id: trace.traceId,
       traceparent: trace.traceparent,
+      ...(trace.parentSpanId ? { parent_span_id: trace.parentSpanId } : {}),
       ...(input.reason ? { reason: input.reason } : {}),
       attempts: 0,
       created_at: at,
@@ -201,6 +202,7 @@ export class ActionService {
     if (decision.effect !== 'permit') {
       await this.d.store.create(base);
       await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
+      await this.emit('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
       return { kind: 'denied', action: base };
     }
 
@@ -704,6 +706,11 @@ export class ActionService {
       action: a.action,
       risk: a.decision.risk,
       traceparent: a.traceparent,
+      // observability (ARX spans): the caller's span, the action's times and its decision
+      ...(a.parent_span_id ? { parent_span_id: a.parent_span_id } : {}),
+      created_at: a.created_at,
+      updated_at: a.updated_at,
+      decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
       ...extra,
     };
     try {
