@@ -18,6 +18,7 @@ const governed: FunctionSpec['uses'] = {
   bundleBucket: 'read',
   signingKey: 'read',
   bus: 'write',
+  tracesTable: 'write', // budgets: spend context, reserve and settle (observability)
 };
 
 const ses = {

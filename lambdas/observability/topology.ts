@@ -1,7 +1,7 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import { SPAN_DETAIL_TYPES } from './core/arx-spans.js';
 import { OTLP_MAX_BODY_BYTES } from './core/receiver.js';
-import { BudgetBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from './schemas.js';
+import { BudgetBody, ExportBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from './schemas.js';
 
 const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
   ({
@@ -12,7 +12,6 @@ const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
     roles: ['agent', 'admin'],
     summary: `OTLP/HTTP ${signal} receiver (application/x-protobuf or application/json, gzip); an agent may only send its own`,
     bodyType: 'binary',
-    contentType: 'application/x-protobuf',
     maxBodyBytes: OTLP_MAX_BODY_BYTES,
     response: { status: 200, description: `Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceResponse {partial_success?}` },
   }) as const;
@@ -25,7 +24,7 @@ const topology: CapabilityTopology = {
       capability: 'observability',
       entry: 'lambdas/observability/handlers/otlp.ts',
       description: 'OTLP/HTTP receiver: GenAI spans to the hot store, content encrypted apart, event-time cost',
-      uses: { tracesTable: 'write', artifactBucket: 'write', dataKey: 'write' },
+      uses: { tracesTable: 'write', artifactBucket: 'write', dataKey: 'write', inventoryTable: 'read' },
       memoryMb: 1024,
       timeoutSeconds: 29,
     },
@@ -34,7 +33,7 @@ const topology: CapabilityTopology = {
       capability: 'observability',
       entry: 'lambdas/observability/handlers/api.ts',
       description: 'Trace join (spans, decisions, approvals, actions, audit, cost), search, prices, usage, budgets',
-      uses: { tracesTable: 'write', controlTable: 'read', auditTable: 'read', inventoryTable: 'read' },
+      uses: { tracesTable: 'write', controlTable: 'read', auditTable: 'read', inventoryTable: 'read', dataKey: 'write' },
       memoryMb: 1024,
       timeoutSeconds: 29,
     },
@@ -42,8 +41,9 @@ const topology: CapabilityTopology = {
       name: 'observability-bus-consumer',
       capability: 'observability',
       entry: 'lambdas/observability/handlers/bus-consumer.ts',
-      description: "ARX's own spans for every governed action, from the action events",
-      uses: { tracesTable: 'write' },
+      description: "ARX's own spans for every governed action, from the action events, forwarded to the tenant's OTLP endpoint",
+      uses: { tracesTable: 'write', dataKey: 'write' },
+      timeoutSeconds: 30,
     },
   ],
   routes: [
@@ -106,6 +106,16 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'Budgets of the tenant',
       response: { status: 200, description: '{items: Budget[]}' },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/observability/export',
+      fn: 'observability-api',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: "Forward ARX's spans to the tenant's OTLP/HTTP endpoint (headers stored encrypted, never returned)",
+      body: ExportBody,
+      response: { status: 200, description: '{endpoint, protocol, header_names, updated_at}' },
     },
     {
       method: 'GET',

@@ -140,6 +140,15 @@ export class DynamoSpanStore implements SpanStore {
     );
   }
 
+  async putExport(tenantId: string, cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT', doc: JSON.stringify(cfg) } }));
+  }
+
+  async getExport(tenantId: string) {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT' }, ConsistentRead: true }));
+    return r.Item ? (JSON.parse(String(r.Item.doc)) as { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }) : null;
+  }
+
   async listBudgets(tenantId: string): Promise<Budget[]> {
     const items = await this.queryAll({
       TableName: this.table,

@@ -184,21 +184,21 @@ export async function recordActionEvent(
   detailType: string,
   detail: Record<string, unknown>,
   eventTime: string,
-): Promise<{ spans: number }> {
+): Promise<{ spans: SpanRecord[] }> {
   const tenant = s(detail.tenant_id);
   const trace = s(detail.trace_id);
   const actionId = s(detail.action_id);
   const agent = s(detail.agent_id);
-  if (!tenant || !trace || !actionId || !agent || !(SPAN_DETAIL_TYPES as readonly string[]).includes(detailType)) return { spans: 0 };
+  if (!tenant || !trace || !actionId || !agent || !(SPAN_DETAIL_TYPES as readonly string[]).includes(detailType)) return { spans: [] };
   const at = s(detail.decided_at) ?? s(detail.updated_at) ?? new Date(Date.parse(eventTime) || Date.now()).toISOString();
   const prev = await store.getLink(tenant, trace, actionId);
   const spans = arxSpansFor(detailType, detail, at, prev);
-  if (!spans) return { spans: 0 };
+  if (!spans) return { spans: [] };
   const { tenant_id: _t, ...kept } = detail;
   await store.appendLinkEvent(
     { tenant_id: tenant, trace_id: trace, action_id: actionId, agent_id: agent, approval_id: s(detail.approval_id) ?? null },
     { type: detailType, at, detail: kept },
   );
   await store.putSpans(spans);
-  return { spans: spans.length };
+  return { spans };
 }

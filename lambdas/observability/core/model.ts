@@ -70,6 +70,9 @@ export interface SpanStore {
   getPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null>;
   putPrices(tenantId: string, table: PriceTable, at: string): Promise<void>;
   putBudget(tenantId: string, b: Budget): Promise<void>;
+  /** Export settings; `headers` are stored encrypted (they often carry the vendor's API key). */
+  putExport(tenantId: string, cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }): Promise<void>;
+  getExport(tenantId: string): Promise<{ endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string } | null>;
   listBudgets(tenantId: string): Promise<Budget[]>;
 }
 

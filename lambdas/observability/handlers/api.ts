@@ -5,7 +5,8 @@ import { apiDeps } from '../adapters/deps.js';
 import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF, type PriceTable } from '../core/cost.js';
 import { getTrace, searchTraces } from '../core/traces.js';
 import { agentUsage, cohortUsage, orgSummary, priceTables, recomputeCosts, windowOf } from '../core/usage.js';
-import type { BudgetBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from '../schemas.js';
+import type { BudgetBody, ExportBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from '../schemas.js';
+import { EXPORT_AAD } from '../core/export.js';
 
 const readerOf = (req: ApiRequest) => ({
   tenantId: req.auth!.tenantId,
@@ -42,6 +43,16 @@ export const handler = createApiHandler(routesOf('observability-api'), {
     return { status: 200, body: b };
   },
   'GET /v1/usage/budgets': async (req) => ({ status: 200, body: { items: await apiDeps().spans.listBudgets(req.auth!.tenantId) } }),
+  'PUT /v1/observability/export': async (req: ApiRequest<ExportBody>) => {
+    const d = apiDeps();
+    const tenant = req.auth!.tenantId;
+    const headers = req.body.headers ?? {};
+    const enc = await d.cipher.encrypt(tenant, EXPORT_AAD, Buffer.from(JSON.stringify(headers), 'utf8'));
+    const cfg = { endpoint: req.body.endpoint, protocol: req.body.protocol, headers_enc: enc, header_names: Object.keys(headers).sort(), updated_at: d.clock.now().toISOString() };
+    await d.spans.putExport(tenant, cfg);
+    // Header values (vendor API keys) are never returned.
+    return { status: 200, body: { endpoint: cfg.endpoint, protocol: cfg.protocol, header_names: cfg.header_names, updated_at: cfg.updated_at } };
+  },
   'GET /v1/usage/agents/{id}': async (req: ApiRequest<unknown, UsageQuery>) => {
     const d = apiDeps();
     const id = req.params.id ?? '';

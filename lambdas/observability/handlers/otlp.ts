@@ -46,6 +46,10 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
       const prices = priceTables(await d.spans.getPrices(req.auth!.tenantId));
       const r = await ingestSpans({ spans: d.spans, content: d.content, prices, now: d.clock.now() }, callerOf(req), spans, invalid);
       logger.info('otlp traces ingested', { accepted: r.accepted, rejected: r.rejected });
+      // Model spend moves the agents' budget counters (what the next governed action is checked against).
+      const byAgent = new Map<string, number>();
+      for (const s of r.records) if (s.agent_id && s.cost_usd) byAgent.set(s.agent_id, (byAgent.get(s.agent_id) ?? 0) + s.cost_usd);
+      for (const [agent, usd] of byAgent) await d.budgets.record(req.auth!.tenantId, agent, usd);
       return reply('traces', enc, r.rejected, r.errorMessage);
     } catch (e) {
       const p = pressure(e);

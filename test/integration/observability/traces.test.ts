@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, trace, SpanKind } from '@opentelemetry/api';
@@ -11,7 +12,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ArxClient } from '../../../sdk/index.js';
-import { OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
+import { decodeTraces, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from '../actions/support.js';
@@ -208,6 +209,55 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     expect(await logs.json()).toEqual({});
     const metrics = await fetch(`${rt.url}/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ resourceMetrics: [] }) });
     expect(metrics.status).toBe(200);
+  });
+
+  it('budgets: two concurrent actions against the last dollar — one runs, the other is forbidden', async () => {
+    const r = await call('POST', '/v1/identity/agents', { token: admin, body: { platform: 'langchain', platform_native_id: `spender-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } } });
+    const spender = new ArxClient({ apiUrl: rt.url, bootstrapToken: r.json.bootstrap_token });
+    const prices = (await call('GET', '/v1/usage/prices', { token: admin })).json;
+    const put = await call('PUT', '/v1/usage/prices', { token: admin, body: { models: prices.models, tools: [{ tool: 'okta:users:read', unit_cost: 1, effective_from: '2026-01-01' }] } });
+    expect(put.status).toBe(200);
+    expect((await call('PUT', '/v1/usage/budgets', { token: admin, body: { scope: 'agent', id: r.json.agent_id, period: 'day', usd: 2, over: 'forbid' } })).status).toBe(200);
+    expect((await call('PUT', '/v1/usage/budgets', { token: admin, body: { scope: 'agent', id: r.json.agent_id, period: 'week', usd: 2 } })).status).toBe(400);
+    await spender.execute({ connector: 'okta', operation: 'users:read', params: {} }); // $1 of $2 spent
+    const race = await Promise.allSettled([0, 1].map(() => spender.execute({ connector: 'okta', operation: 'users:read', params: {} })));
+    expect(race.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+    const denied = race.find((x) => x.status === 'rejected') as PromiseRejectedResult;
+    expect(denied.reason.name).toBe('ActionDenied');
+    expect(JSON.stringify(denied.reason.decision ?? denied.reason)).toContain('budget exceeded');
+    const budgets = await call('GET', '/v1/usage/budgets', { token: admin });
+    expect(budgets.json.items).toMatchObject([{ scope: 'agent', id: r.json.agent_id, usd: 2 }]);
+  });
+
+  it("forwards ARX's spans to the tenant's OTLP endpoint (http/protobuf) with its headers, never returning them", async () => {
+    const got: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
+      const put = await call('PUT', '/v1/observability/export', { token: admin, body: { endpoint, headers: { 'x-api-key': 'vendor-secret-123' }, protocol: 'http/protobuf' } });
+      expect(put.status).toBe(200);
+      expect(put.json).toEqual({ endpoint, protocol: 'http/protobuf', header_names: ['x-api-key'], updated_at: expect.any(String) });
+      expect((await call('PUT', '/v1/observability/export', { token: admin, body: { endpoint: 'ftp://x', protocol: 'http/protobuf' } })).status).toBe(400);
+      await new Promise((r) => setTimeout(r, 5_500)); // the consumer re-reads "no export configured" after 5 s
+      const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {} });
+      const hit = await eventually(async () => got.find((g) => decodeTraces(g.body, 'protobuf').spans.some((s) => s.name === 'arx.execution' && s.attributes['arx.action.id'] === r.actionId)), 20_000);
+      expect(hit.headers['x-api-key']).toBe('vendor-secret-123');
+      expect(hit.headers['content-type']).toBe('application/x-protobuf');
+      const exec = decodeTraces(hit.body, 'protobuf').spans.find((s) => s.name === 'arx.execution')!;
+      expect(exec.traceId).toBe(r.traceId);
+      expect(exec.attributes).toMatchObject({ 'gen_ai.tool.name': 'okta:users:read', 'arx.outcome': 'executed' });
+    } finally {
+      await new Promise((r) => server.close(() => r(undefined)));
+    }
   });
 
   it('prices: PUT replaces the tenant table and recomputes past spans; bad prices change nothing', async () => {

@@ -75,6 +75,13 @@ export class MemorySpanStore implements SpanStore {
   async putBudget(_t: string, b: Budget) {
     this.budgets.push(b);
   }
+  exportCfg: Awaited<ReturnType<SpanStore['getExport']>> = null;
+  async putExport(_t: string, cfg: NonNullable<Awaited<ReturnType<SpanStore['getExport']>>>) {
+    this.exportCfg = cfg;
+  }
+  async getExport() {
+    return this.exportCfg;
+  }
   async listBudgets() {
     return this.budgets;
   }
