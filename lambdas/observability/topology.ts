@@ -33,7 +33,7 @@ const topology: CapabilityTopology = {
       capability: 'observability',
       entry: 'lambdas/observability/handlers/api.ts',
       description: 'Trace join (spans, decisions, approvals, actions, audit, cost), search, prices, usage, budgets',
-      uses: { tracesTable: 'write', controlTable: 'read', auditTable: 'read', inventoryTable: 'read', dataKey: 'write' },
+      uses: { tracesTable: 'write', controlTable: 'read', auditTable: 'read', inventoryTable: 'read', dataKey: 'write', artifactBucket: 'read' },
       memoryMb: 1024,
       timeoutSeconds: 29,
     },

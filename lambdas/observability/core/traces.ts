@@ -18,6 +18,11 @@ export interface AuditLookup {
   eventsForTrace(tenantId: string, agentId: string, traceId: string): Promise<{ items: Record<string, unknown>[]; complete: boolean }>;
 }
 
+/** Cold copies (S3, partitioned by day, trace-id index): read when the hot store has expired a trace. */
+export interface ColdLookup {
+  traceSpans(tenantId: string, traceId: string): Promise<SpanRecord[]>;
+}
+
 export interface TraceReader {
   readonly tenantId: string;
   /** Set for an agent caller: it may read only traces it took part in. */
@@ -98,13 +103,23 @@ function decisionFromLink(l: ActionLink): Record<string, unknown> | null {
 
 /** `GET /v1/traces/{trace_id}`. 404 when nothing of the trace is known to the reader. */
 export async function getTrace(
-  deps: { spans: SpanStore; actions: ActionLookup; audit: AuditLookup },
+  deps: { spans: SpanStore; actions: ActionLookup; audit: AuditLookup; cold?: ColdLookup },
   reader: TraceReader,
   traceId: string,
 ): Promise<TraceView> {
   if (!isTraceId(traceId)) throw new NotFoundError(`trace ${traceId} not found`);
   const missing = new Set<string>();
-  const { spans, links, truncated } = await deps.spans.traceSpans(reader.tenantId, traceId);
+  const hot = await deps.spans.traceSpans(reader.tenantId, traceId);
+  const { links, truncated } = hot;
+  let spans = hot.spans;
+  if (spans.length === 0 && deps.cold) {
+    try {
+      spans = await deps.cold.traceSpans(reader.tenantId, traceId);
+      if (spans.length) missing.add('spans:hot_expired(cold_copy)');
+    } catch {
+      missing.add('spans:cold');
+    }
+  }
   if (truncated) missing.add('spans:truncated');
   const agents = new Set<string>([...spans.map((s) => s.agent_id), ...links.map((l) => l.agent_id)].filter((x): x is string => !!x));
   if (spans.length === 0 && links.length === 0) throw new NotFoundError(`trace ${traceId} not found`);

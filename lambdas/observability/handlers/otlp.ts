@@ -50,6 +50,7 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
       const byAgent = new Map<string, number>();
       for (const s of r.records) if (s.agent_id && s.cost_usd) byAgent.set(s.agent_id, (byAgent.get(s.agent_id) ?? 0) + s.cost_usd);
       for (const [agent, usd] of byAgent) await d.budgets.record(req.auth!.tenantId, agent, usd);
+      if (r.records.length) await d.cold.putBatch(req.auth!.tenantId, req.requestId, r.records);
       return reply('traces', enc, r.rejected, r.errorMessage);
     } catch (e) {
       const p = pressure(e);

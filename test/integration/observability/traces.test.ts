@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ArxClient } from '../../../sdk/index.js';
@@ -141,6 +141,15 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     const stored = await obj.Body!.transformToString();
     expect(JSON.parse(stored)).toMatchObject({ alg: 'A256GCM' });
     expect(stored).not.toContain('list active users');
+
+    // cold copy: partitioned JSON Lines by day plus a trace-id index entry, no content
+    const s3 = new S3Client({ forcePathStyle: true });
+    const index = await s3.send(new ListObjectsV2Command({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/` }));
+    expect(index.Contents?.length).toBeGreaterThanOrEqual(1);
+    const [day, batch] = index.Contents![0]!.Key!.split('/').at(-1)!.split('~');
+    const cold = await (await s3.send(new GetObjectCommand({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl` }))).Body!.transformToString();
+    expect(cold.trim().split('\n').map((l) => JSON.parse(l).span_id)).toContain(sc.spanId);
+    expect(cold).not.toContain('list active users');
 
     // an auditor reads it; another agent does not see it; its own agent does
     expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: auditor })).status).toBe(200);

@@ -103,6 +103,22 @@ describe('ARX spans and the trace join', () => {
     expect(view.spans.find((s) => s.name === 'arx.decision')).toMatchObject({ status: { code: 2 } });
   });
 
+  it('reads a trace the hot store has expired from its cold copy, and says so', async () => {
+    const hot = new MemorySpanStore();
+    const archived = new MemorySpanStore();
+    await ingestSpans({ spans: archived, content: new MemoryContentStore(), prices: [DEFAULT_PRICES], now }, { tenantId: 't1', agentId: 'agt_1' }, await batch());
+    const traceId = [...archived.spans.values()][0]!.trace_id;
+    const view = await getTrace(
+      { spans: hot, actions: { getAction: async () => null, getApproval: async () => null }, audit: { eventsForTrace: async () => ({ items: [], complete: true }) }, cold: { traceSpans: async (t, id) => (await archived.traceSpans(t, id)).spans } },
+      { tenantId: 't1' },
+      traceId,
+    );
+    expect(view.spans).toHaveLength(2);
+    expect(view.partial).toBe(true);
+    expect(view.missing).toEqual(['spans:hot_expired(cold_copy)']);
+    expect(view.cost.usd).toBeGreaterThan(0);
+  });
+
   it('ignores events that are not about a governed action', () => {
     expect(arxSpansFor('operation.executed', { tenant_id: 't1' }, '2026-11-25T10:00:00Z', null)).toBeNull();
   });
