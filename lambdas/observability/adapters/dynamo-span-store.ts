@@ -24,11 +24,10 @@ export class DynamoSpanStore implements SpanStore {
     return {
       pk: tracePk(r.tenant_id, r.trace_id),
       sk: `SPAN#${r.span_id}`,
-      ...(r.agent_id ? { gsi1pk: `T#${r.tenant_id}#AGENT#${r.agent_id}`, gsi1sk: sk } : {}),
+      ...(r.agent_id ? { gsi1pk: `T#${r.tenant_id}#AGENT#${r.agent_id}`, gsi1sk: sk, agent_id: r.agent_id } : {}),
       gsi2pk: `T#${r.tenant_id}#DAY#${r.start_time.slice(0, 10)}`,
       gsi2sk: sk,
-      agent_id: r.agent_id ?? undefined,
-      cost_usd: r.cost_usd ?? undefined,
+      ...(r.cost_usd !== null ? { cost_usd: r.cost_usd } : {}),
       doc: JSON.stringify(r),
       // From ingestion, so a recomputed (rewritten) span keeps its original expiry.
       expires_at_epoch: epochSeconds(new Date(Date.parse(r.ingested_at) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400,
@@ -37,7 +36,7 @@ export class DynamoSpanStore implements SpanStore {
 
   async putSpans(records: readonly SpanRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
-      let items: Record<string, unknown>[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: JSON.parse(JSON.stringify(this.item(r))) } }));
+      let items: Record<string, unknown>[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: this.item(r) } }));
       for (let attempt = 0; items.length > 0; attempt++) {
         if (attempt > 8) throw new Error('DynamoDB kept unprocessed span writes');
         const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));

@@ -3,7 +3,7 @@
  * retryable with Retry-After). Pure; the handler wires it to the stores.
  */
 import { gunzipSync } from 'node:zlib';
-import { ArxError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../shared/errors.js';
+import { ArxError, DependencyError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, toProblem } from '../../shared/errors.js';
 import type { Encoding } from './otlp.js';
 
 /**
@@ -47,3 +47,16 @@ export class ThrottledError extends ArxError {
 
 const THROTTLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'SlowDown', 'TooManyRequestsException']);
 export const isThrottle = (e: unknown): boolean => THROTTLE.has((e as Error)?.name ?? '');
+
+/** Seconds an exporter should wait before retrying under pressure. */
+export const RETRY_AFTER_S = 2;
+
+/**
+ * Maps store throttling to 429 and an unavailable dependency to 503, both with Retry-After
+ * (OTLP/HTTP: retryable, the exporter backs off); anything else is not pressure (null).
+ */
+export function pressureResponse(e: unknown): { status: number; body: unknown; headers: Record<string, string> } | null {
+  const err = isThrottle(e) ? new ThrottledError('the span store is throttling; retry later') : e instanceof DependencyError ? e : null;
+  if (!err) return null;
+  return { status: err.status, body: toProblem(err), headers: { 'retry-after': String(RETRY_AFTER_S), 'content-type': 'application/problem+json' } };
+}

@@ -1,11 +1,11 @@
 import { createApiHandler, type ApiRequest, type ApiResult } from '../../shared/http.js';
-import { DependencyError, ValidationError, toProblem } from '../../shared/errors.js';
+import { ValidationError } from '../../shared/errors.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
 import { ingestDeps } from '../adapters/deps.js';
 import { ingestSpans } from '../core/ingest.js';
 import { decodeLogs, decodeMetrics, decodeTraces, encodeResponse, OtlpDecodeError, type Encoding } from '../core/otlp.js';
-import { bodyOf, encodingOf, isThrottle, ThrottledError } from '../core/receiver.js';
+import { bodyOf, encodingOf, pressureResponse } from '../core/receiver.js';
 import { storeSignals } from '../core/signals.js';
 import { priceTables } from '../core/usage.js';
 
@@ -14,14 +14,6 @@ const callerOf = (req: ApiRequest) => ({
   ...(req.auth!.principalType === 'agent' && req.auth!.agentId ? { agentId: req.auth!.agentId } : {}),
   ...(req.auth!.spiffeId ? { spiffeId: req.auth!.spiffeId } : {}),
 });
-
-/** 429/503 carry Retry-After (OTLP/HTTP: the exporter retries with backoff). */
-function pressure(e: unknown): ApiResult | null {
-  const err = isThrottle(e) ? new ThrottledError('the span store is throttling; retry later') : e instanceof DependencyError ? e : null;
-  if (!err) return null;
-  logger.warn('otlp ingest under pressure', { error_name: (e as Error).name });
-  return { status: err.status, body: toProblem(err), headers: { 'retry-after': '2', 'content-type': 'application/problem+json' } };
-}
 
 function decoded<T>(f: () => T): T {
   try {
@@ -53,8 +45,11 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
       if (r.records.length) await d.cold.putBatch(req.auth!.tenantId, req.requestId, r.records);
       return reply('traces', enc, r.rejected, r.errorMessage);
     } catch (e) {
-      const p = pressure(e);
-      if (p) return p;
+      const p = pressureResponse(e);
+      if (p) {
+        logger.warn('otlp ingest under pressure', { error_name: (e as Error).name, status: p.status });
+        return p;
+      }
       throw e;
     }
   },
@@ -66,8 +61,11 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
       const r = await storeSignals(d, callerOf(req), 'logs', records, req.requestId);
       return reply('logs', enc, r.rejected, r.errorMessage);
     } catch (e) {
-      const p = pressure(e);
-      if (p) return p;
+      const p = pressureResponse(e);
+      if (p) {
+        logger.warn('otlp ingest under pressure', { error_name: (e as Error).name, status: p.status });
+        return p;
+      }
       throw e;
     }
   },
@@ -79,8 +77,11 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
       const r = await storeSignals(d, callerOf(req), 'metrics', points, req.requestId);
       return reply('metrics', enc, r.rejected, r.errorMessage);
     } catch (e) {
-      const p = pressure(e);
-      if (p) return p;
+      const p = pressureResponse(e);
+      if (p) {
+        logger.warn('otlp ingest under pressure', { error_name: (e as Error).name, status: p.status });
+        return p;
+      }
       throw e;
     }
   },

@@ -4,7 +4,8 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import * as incubating from '@opentelemetry/semantic-conventions/incubating';
 import { decodeLogs, decodeMetrics, decodeTraces, encodeResponse, OtlpDecodeError, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
 import { ALIASES, GEN_AI, normaliseAttributes } from '../../../lambdas/observability/core/semconv.js';
-import { bodyOf, encodingOf, OTLP_MAX_DECODED_BYTES } from '../../../lambdas/observability/core/receiver.js';
+import { bodyOf, encodingOf, OTLP_MAX_DECODED_BYTES, pressureResponse } from '../../../lambdas/observability/core/receiver.js';
+import { DependencyError } from '../../../lambdas/shared/errors.js';
 import { sdkSpans } from './fixtures.js';
 
 describe('OTLP decoding', () => {
@@ -91,6 +92,16 @@ describe('OTLP receiver rules', () => {
     expect(() => bodyOf({ 'content-encoding': 'gzip' }, Buffer.from('not gzip'))).toThrow(/does not decompress/);
     const bomb = gzipSync(Buffer.alloc(OTLP_MAX_DECODED_BYTES + 1));
     expect(() => bodyOf({ 'content-encoding': 'gzip' }, bomb)).toThrow(/exceeds/);
+  });
+});
+
+describe('OTLP receiver under pressure', () => {
+  it('answers 429 with Retry-After when DynamoDB throttles and 503 when a dependency is down', () => {
+    const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
+    expect(pressureResponse(throttled)).toMatchObject({ status: 429, headers: { 'retry-after': '2' }, body: { status: 429, type: 'https://arx.dev/problems/throttled' } });
+    expect(pressureResponse(new DependencyError('kms down'))).toMatchObject({ status: 503, headers: { 'retry-after': '2' } });
+    expect((pressureResponse(new DependencyError('kms down'))!.body as { detail?: string }).detail).toBeUndefined();
+    expect(pressureResponse(new Error('bug'))).toBeNull();
   });
 });
 
