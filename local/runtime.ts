@@ -91,6 +91,9 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | n
   return Buffer.concat(chunks);
 }
 
+const isTextBody = (h: Record<string, string>): boolean =>
+  !h['content-encoding'] && /^(text\/|application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml))/i.test(h['content-type'] ?? 'text/plain');
+
 /** API Gateway's HTTP API payload limit. */
 const APIGW_MAX_BODY = 10 * 1024 * 1024;
 
@@ -205,7 +208,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
       ...(c.names.length ? { pathParameters: Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) } : {}),
       requestContext,
-      ...(body.length ? { body: body.toString('utf8'), isBase64Encoded: false } : { isBase64Encoded: false }),
+      // As API Gateway HTTP APIs do: binary (non-text or content-encoded) bodies arrive base64-encoded.
+      ...(body.length ? (isTextBody(headers) ? { body: body.toString('utf8'), isBase64Encoded: false } : { body: body.toString('base64'), isBase64Encoded: true }) : { isBase64Encoded: false }),
     };
     if (c.route.auth === 'bearer') {
       // As API Gateway does: no identity source → 401 without calling the authorizer.

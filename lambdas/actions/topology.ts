@@ -22,6 +22,7 @@ const governed: FunctionSpec['uses'] = {
   bus: 'write',
   // The aws connector runs the identity credential broker in process (sts:AssumeRole on registered roles).
   credentialBroker: 'read',
+  tracesTable: 'write', // budgets: spend context, reserve and settle (observability)
 };
 
 const ses = {

@@ -38,6 +38,8 @@ export interface ApiRequest<B = unknown, Q = unknown> {
   readonly params: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
   readonly rawBody: string;
+  /** The body as received (base64-decoded): what `bodyType: 'binary'` routes read. */
+  readonly rawBytes: Buffer;
   readonly auth: AuthContext | null;
   readonly route: RouteSpec;
   readonly trace: TraceContext;
@@ -50,6 +52,8 @@ export interface ApiResult {
   readonly headers?: Record<string, string>;
   /** Send `body` as-is (already a string) instead of JSON. */
   readonly raw?: boolean;
+  /** With `raw`: `body` is base64 of binary content (API Gateway decodes it). */
+  readonly base64?: boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -120,6 +124,7 @@ function lowerHeaders(h: Record<string, string | undefined> | undefined): Record
 function parseBody(route: RouteSpec, headers: Record<string, string>, raw: string): unknown {
   const kind = route.bodyType ?? 'json';
   if (kind === 'raw') return raw;
+  if (kind === 'binary') return undefined;
   if (!route.body) {
     if (raw.trim().length > 0) throw new ValidationError('this operation takes no request body');
     return undefined;
@@ -151,7 +156,7 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
 
 function respond(r: ApiResult): APIGatewayProxyStructuredResultV2 {
   if (r.body === undefined) return { statusCode: r.status, headers: { ...r.headers } };
-  if (r.raw) return { statusCode: r.status, headers: { ...r.headers }, body: String(r.body) };
+  if (r.raw) return { statusCode: r.status, headers: { ...r.headers }, body: String(r.body), ...(r.base64 ? { isBase64Encoded: true } : {}) };
   return {
     statusCode: r.status,
     headers: { 'content-type': 'application/json', ...r.headers },
@@ -191,10 +196,10 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
           throw new ForbiddenError(`this operation needs one of the roles: ${route.roles.join(', ')}`);
         }
       }
-      const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
-      if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
-        throw new PayloadTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
-      }
+      const rawBytes = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+      const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
+      if (rawBytes.length > limit) throw new PayloadTooLargeError(`request body exceeds ${limit} bytes`);
+      const raw = route.bodyType === 'binary' ? '' : rawBytes.toString('utf8');
       const body = parseBody(route, headers, raw);
       const query = route.query
         ? validate(route.query, event.queryStringParameters ?? {}, 'query parameters')
@@ -207,6 +212,7 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
         params: (event.pathParameters ?? {}) as Record<string, string>,
         headers,
         rawBody: raw,
+        rawBytes,
         auth,
         route,
         trace,

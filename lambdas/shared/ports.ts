@@ -93,3 +93,24 @@ export interface RevocationEntry {
   /** ISO time after which the entry may disappear: max(token TTL, 30 days). */
   readonly ttl_until: string;
 }
+
+// ---------------------------------------------------------------- spend and budgets (C5)
+/** Spend and budget of an agent for the Cedar context (`context.spend`, `context.budget`). */
+export interface SpendContext {
+  readonly spend: { readonly period_usd: number; readonly period: 'day' | 'month' };
+  readonly budget: { readonly usd: number; readonly remaining_usd: number; readonly period: 'day' | 'month'; readonly over: 'forbid' | 'hitl' };
+}
+export type Reservation = { readonly ok: true; readonly id: string; readonly usd: number } | { readonly ok: false; readonly over: 'forbid' | 'hitl'; readonly remaining_usd: number };
+
+/**
+ * Budget gate the governed-action path consults (observability implements it): the spend for the
+ * decision context, then reserve-before-execute and settle-after, so concurrent actions cannot
+ * overshoot a budget.
+ */
+export interface SpendGate {
+  /** The tightest applicable budget, or null when none applies. */
+  context(tenantId: string, agentId: string): Promise<SpendContext | null>;
+  reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation>;
+  /** Settles a reservation: `spent` books the reserved cost, `released` frees it. Idempotent. */
+  settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void>;
+}

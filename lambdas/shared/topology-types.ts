@@ -77,7 +77,9 @@ export interface RouteSpec {
   /** Request body schema (JSON unless `bodyType` says otherwise). Strict: unknown fields are refused. */
   readonly body?: ZodType;
   /** @default 'json' */
-  readonly bodyType?: 'json' | 'form' | 'raw';
+  readonly bodyType?: 'json' | 'form' | 'raw' | 'binary';
+  /** Largest body accepted (bytes, after base64 decoding); 413 above it. @default MAX_BODY_BYTES (256 KiB) */
+  readonly maxBodyBytes?: number;
   /**
    * Media type the OpenAPI document states for the body (the handler validates `raw` bodies itself).
    * @default 'application/json' ('application/x-www-form-urlencoded' for `form`)

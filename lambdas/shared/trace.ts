@@ -7,6 +7,8 @@ export interface TraceContext {
   traceId: string;
   spanId: string;
   traceparent: string;
+  /** The caller's span (from its traceparent): ARX's spans for the request are its children. */
+  parentSpanId?: string;
 }
 
 /** Continues the caller's trace when `traceparent` is valid, else starts a new one. */
@@ -14,5 +16,6 @@ export function traceFrom(traceparent: string | undefined): TraceContext {
   const m = traceparent ? TRACEPARENT.exec(traceparent.trim()) : null;
   const traceId = m && m[1] !== '0'.repeat(32) ? m[1]! : randomBytes(16).toString('hex');
   const spanId = randomBytes(8).toString('hex');
-  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+  const parent = m && m[1] !== '0'.repeat(32) && m[2] !== '0'.repeat(16) ? { parentSpanId: m[2]! } : {};
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01`, ...parent };
 }

@@ -150,10 +150,10 @@ describe('Policy', () => {
 });
 
 describe('Observability', () => {
-  it('creates the traces table with gsi1, TTL and PITR', () => {
+  it('creates the traces table with gsi1 (agent/time), gsi2 (day/time), TTL and PITR', () => {
     const t = resources[logicalId(stack.observability.tracesTable)]!;
     expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at_epoch', Enabled: true });
-    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => g.IndexName)).toEqual(['gsi1']);
+    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => g.IndexName)).toEqual(['gsi1', 'gsi2']);
     expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 });
@@ -230,6 +230,8 @@ describe('ArxFunctions.bindResources', () => {
         return ref(s.identity.revocationTable);
       case 'auditTable':
         return ref(s.audit.auditTable);
+      case 'tracesTable':
+        return ref(s.observability.tracesTable);
       case 'auditBucket':
         return ref(s.audit.auditBucket);
       case 'bundleBucket':

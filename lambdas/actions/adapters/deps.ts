@@ -5,6 +5,7 @@ import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
 import { createDecisionPoint } from '../../policy/pdp.js';
 import { createAuditSink } from '../../audit/sink.js';
+import { createSpendGate } from '../../observability/index.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import { CONNECTORS } from '../connectors/index.js';
 import type { CredentialBroker } from '../core/model.js';
@@ -53,6 +54,7 @@ export const actionsDeps = lazyConfig(() => {
     notifier: new ChannelNotifier({ configs: store, secrets, clock, log, fetch: outbound, links: store, senders, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api', ...(process.env.ARX_PUBLIC_API_URL ? { publicUrl: process.env.ARX_PUBLIC_API_URL } : {}) }),
     clock,
     log,
+    ...(process.env.ARX_TRACES_TABLE ? { spend: createSpendGate(process.env.ARX_TRACES_TABLE, c.ARX_INVENTORY_TABLE) } : {}),
   };
   const service = new ActionService(deps);
   const callbacks = new ApprovalCallbacks({

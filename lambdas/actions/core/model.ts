@@ -73,6 +73,8 @@ export interface ActionRecord {
   readonly correlation_id: string;
   readonly trace_id: string;
   readonly traceparent: string;
+  /** The caller's span id from its traceparent (ARX's action span is its child). */
+  readonly parent_span_id?: string;
   readonly reason?: string;
   readonly approval_id?: string;
   readonly expires_at?: string;

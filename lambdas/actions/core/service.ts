@@ -3,7 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { ArxEventDetail, DetailType, EventPublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { AuditRecordInput, AuditSink, Decision, DecisionPoint } from '../../shared/ports.js';
+import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, SpendGate } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
 import {
@@ -52,6 +52,8 @@ export interface ActionServiceDeps {
   readonly log: Logger;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Budgets (observability): spend in the decision context, reserve before running, settle after. */
+  readonly spend?: SpendGate;
   /** @default 15000 */
   readonly connectorTimeoutMs?: number;
   /** @default 250 */
@@ -193,9 +195,17 @@ export class ActionService {
     const now = this.d.clock.now();
     const at = now.toISOString();
     const actionName = `${input.connector}:${input.operation}`;
-    const decision = await this.decideSafely(caller, actionName, input);
+    let decision = await this.decideSafely(caller, actionName, input);
+    const actionId = newId('act', now);
+    // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed).
+    let reserved = false;
+    if (this.d.spend && decision.effect === 'permit' && decision.approval !== 'hitl') {
+      const r = await this.d.spend.reserve(caller.tenantId, caller.agentId, actionName, actionId).catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
+      if (r.ok) reserved = true;
+      else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
+    }
     const base: ActionRecord = {
-      action_id: newId('act', now),
+      action_id: actionId,
       tenant_id: caller.tenantId,
       agent_id: caller.agentId,
       ...(caller.spiffeId ? { spiffe_id: caller.spiffeId } : {}),
@@ -209,6 +219,7 @@ export class ActionService {
       correlation_id: input.correlation_id ?? randomUUID(),
       trace_id: trace.traceId,
       traceparent: trace.traceparent,
+      ...(trace.parentSpanId ? { parent_span_id: trace.parentSpanId } : {}),
       ...(input.reason ? { reason: input.reason } : {}),
       attempts: 0,
       created_at: at,
@@ -218,6 +229,7 @@ export class ActionService {
     if (decision.effect !== 'permit') {
       await this.d.store.create(base);
       await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
+      await this.emit('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
       return { kind: 'denied', action: base };
     }
 
@@ -270,6 +282,7 @@ export class ActionService {
     await this.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
     await this.d.store.create(action);
     const done = await this.runExecution(action);
+    if (reserved) await this.d.spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released').catch((e: unknown) => this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }));
     return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
   }
 
@@ -625,7 +638,7 @@ export class ActionService {
         principal: { type: 'Agent', id: caller.agentId },
         action,
         resource: { type: 'Connector', id: input.connector },
-        context: { connector: input.connector, operation: input.operation },
+        context: { connector: input.connector, operation: input.operation, ...(await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)) },
       });
       if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');
       if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval)) return forbid('PDP returned an unknown approval mode');
@@ -759,6 +772,11 @@ export class ActionService {
       action: a.action,
       risk: a.decision.risk,
       traceparent: a.traceparent,
+      // observability (ARX spans): the caller's span, the action's times and its decision
+      ...(a.parent_span_id ? { parent_span_id: a.parent_span_id } : {}),
+      created_at: a.created_at,
+      updated_at: a.updated_at,
+      decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
       ...extra,
     };
     try {

@@ -1,0 +1,40 @@
+import { lazyConfig, readConfig } from '../../shared/config.js';
+import { systemClock } from '../../shared/clock.js';
+import { KmsEnvelopeCipher } from '../../audit/adapters/kms.js';
+import { DynamoSpanStore } from './dynamo-span-store.js';
+import { createSpendGate } from '../index.js';
+import { S3ContentStore } from './s3-content-store.js';
+import { S3ColdStore } from './s3-cold-store.js';
+import { ActionStoreLookup, AuditStoreLookup, InventoryCohorts } from './lookups.js';
+
+/** Composition root of the OTLP receiver. */
+export const ingestDeps = lazyConfig(() => {
+  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_INVENTORY_TABLE']);
+  return {
+    spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
+    budgets: createSpendGate(c.ARX_TRACES_TABLE, c.ARX_INVENTORY_TABLE),
+    content: new S3ContentStore(c.ARX_ARTIFACT_BUCKET, new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN)),
+    cold: new S3ColdStore(c.ARX_ARTIFACT_BUCKET),
+    clock: systemClock,
+  };
+});
+
+/** Composition root of the trace and usage API. */
+export const apiDeps = lazyConfig(() => {
+  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET']);
+  return {
+    cold: new S3ColdStore(c.ARX_ARTIFACT_BUCKET),
+    cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN),
+    spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
+    actions: new ActionStoreLookup(c.ARX_CONTROL_TABLE),
+    audit: new AuditStoreLookup(c.ARX_AUDIT_TABLE),
+    cohorts: new InventoryCohorts(c.ARX_INVENTORY_TABLE),
+    clock: systemClock,
+  };
+});
+
+/** Composition root of the bus consumer that writes ARX's own spans. */
+export const busDeps = lazyConfig(() => {
+  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN']);
+  return { spans: new DynamoSpanStore(c.ARX_TRACES_TABLE), cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN), clock: systemClock };
+});

@@ -1,0 +1,161 @@
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../shared/aws.js';
+import { epochSeconds } from '../../shared/clock.js';
+import type { PriceTable } from '../core/cost.js';
+import { HOT_RETENTION_DAYS, type ActionLink, type Budget, type SpanRecord, type SpanStore } from '../core/model.js';
+
+/**
+ * The hot span store on the traces table (pk/sk, gsi1, gsi2, TTL `expires_at_epoch`):
+ * - span    `T#<t>#TRACE#<trace>` / `SPAN#<span>`; gsi1 `T#<t>#AGENT#<agent>` / `<start>#<trace>#<span>`;
+ *           gsi2 `T#<t>#DAY#<yyyy-mm-dd>` / `<start>#<trace>#<span>` (search, roll-ups, price recompute)
+ * - link    `T#<t>#TRACE#<trace>` / `ARX#<action>`: the governed action's events, for the join
+ * - prices  `T#<t>#USAGE` / `PRICES`; budgets `T#<t>#USAGE` / `BUDGET#<scope>#<id>#<period>`
+ * A whole trace is one partition: GET /v1/traces/{id} is one Query, never a scan.
+ */
+export class DynamoSpanStore implements SpanStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private item(r: SpanRecord): Record<string, unknown> {
+    const sk = `${r.start_time}#${r.trace_id}#${r.span_id}`;
+    return {
+      pk: tracePk(r.tenant_id, r.trace_id),
+      sk: `SPAN#${r.span_id}`,
+      ...(r.agent_id ? { gsi1pk: `T#${r.tenant_id}#AGENT#${r.agent_id}`, gsi1sk: sk, agent_id: r.agent_id } : {}),
+      gsi2pk: `T#${r.tenant_id}#DAY#${r.start_time.slice(0, 10)}`,
+      gsi2sk: sk,
+      ...(r.cost_usd !== null ? { cost_usd: r.cost_usd } : {}),
+      doc: JSON.stringify(r),
+      // From ingestion, so a recomputed (rewritten) span keeps its original expiry.
+      expires_at_epoch: epochSeconds(new Date(Date.parse(r.ingested_at) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400,
+    };
+  }
+
+  async putSpans(records: readonly SpanRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 25) {
+      let items: Record<string, unknown>[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: this.item(r) } }));
+      for (let attempt = 0; items.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('DynamoDB kept unprocessed span writes');
+        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));
+        items = (out.UnprocessedItems?.[this.table] ?? []) as Record<string, unknown>[];
+        if (items.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async queryAll(input: QueryCommandInput, max = 100_000): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      out.push(...(r.Items ?? []));
+      start = r.LastEvaluatedKey;
+    } while (start && out.length < max);
+    return out;
+  }
+
+  async traceSpans(tenantId: string, traceId: string, limit = 10_000): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': tracePk(tenantId, traceId) } }, limit + 1);
+    const spans: SpanRecord[] = [];
+    const links: ActionLink[] = [];
+    for (const it of items) {
+      const sk = String(it.sk);
+      if (sk.startsWith('SPAN#')) spans.push(JSON.parse(String(it.doc)) as SpanRecord);
+      else if (sk.startsWith('ARX#')) links.push(JSON.parse(String(it.doc)) as ActionLink);
+    }
+    return { spans: spans.slice(0, limit), links, truncated: spans.length > limit };
+  }
+
+  async spansByAgent(tenantId: string, agentId: string, fromIso: string, toIso: string): Promise<SpanRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p AND gsi1sk BETWEEN :a AND :b',
+      ExpressionAttributeValues: { ':p': `T#${tenantId}#AGENT#${agentId}`, ':a': fromIso, ':b': `${toIso}~` },
+    });
+    return items.map((it) => JSON.parse(String(it.doc)) as SpanRecord);
+  }
+
+  async spansByDay(tenantId: string, day: string, fromIso = '', toIso = '~'): Promise<SpanRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :p AND gsi2sk BETWEEN :a AND :b',
+      ExpressionAttributeValues: { ':p': `T#${tenantId}#DAY#${day}`, ':a': fromIso, ':b': `${toIso}~` },
+    });
+    return items.map((it) => JSON.parse(String(it.doc)) as SpanRecord);
+  }
+
+  async getLink(tenantId: string, traceId: string, actionId: string): Promise<ActionLink | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: tracePk(tenantId, traceId), sk: `ARX#${actionId}` }, ConsistentRead: true }));
+    return r.Item ? (JSON.parse(String(r.Item.doc)) as ActionLink) : null;
+  }
+
+  /** Appends one action event to the trace's link item (idempotent per event type + at). */
+  async appendLinkEvent(link: Omit<ActionLink, 'events'>, ev: ActionLink['events'][number]): Promise<void> {
+    const key = { pk: tracePk(link.tenant_id, link.trace_id), sk: `ARX#${link.action_id}` };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const cur = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      const prev = cur.Item ? (JSON.parse(String(cur.Item.doc)) as ActionLink) : null;
+      if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return;
+      const next: ActionLink = { ...link, approval_id: link.approval_id ?? prev?.approval_id ?? null, events: [...(prev?.events ?? []), ev] };
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...key, doc: JSON.stringify(next), version: (Number(cur.Item?.version ?? 0) || 0) + 1, expires_at_epoch: epochSeconds(this.now()) + HOT_RETENTION_DAYS * 86_400 },
+            ConditionExpression: cur.Item ? 'version = :v' : 'attribute_not_exists(pk)',
+            ...(cur.Item ? { ExpressionAttributeValues: { ':v': cur.Item.version } } : {}),
+          }),
+        );
+        return;
+      } catch (e) {
+        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      }
+    }
+    throw new Error('trace link kept changing under concurrent writers');
+  }
+
+  async getPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null> {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES' }, ConsistentRead: true }));
+    return r.Item ? (JSON.parse(String(r.Item.doc)) as PriceTable & { updated_at: string }) : null;
+  }
+
+  async putPrices(tenantId: string, table: PriceTable, at: string): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES', doc: JSON.stringify({ ...table, updated_at: at }) } }));
+  }
+
+  async putBudget(tenantId: string, b: Budget): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `T#${tenantId}#USAGE`, sk: `BUDGET#${b.scope}#${b.id}#${b.period}` },
+        UpdateExpression: 'SET doc = :d',
+        ExpressionAttributeValues: { ':d': JSON.stringify(b) },
+      }),
+    );
+  }
+
+  async putExport(tenantId: string, cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT', doc: JSON.stringify(cfg) } }));
+  }
+
+  async getExport(tenantId: string) {
+    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT' }, ConsistentRead: true }));
+    return r.Item ? (JSON.parse(String(r.Item.doc)) as { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }) : null;
+  }
+
+  async listBudgets(tenantId: string): Promise<Budget[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': `T#${tenantId}#USAGE`, ':s': 'BUDGET#' },
+    });
+    return items.map((it) => JSON.parse(String(it.doc)) as Budget);
+  }
+}
+
+const tracePk = (t: string, trace: string) => `T#${t}#TRACE#${trace}`;
