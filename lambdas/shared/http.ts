@@ -105,6 +105,51 @@ export function validate<T>(schema: ZodType<T>, value: unknown, what: string): T
   return r.data;
 }
 
+/** Deepest nesting a JSON request body may have (DynamoDB refuses items nested deeper than 32 levels). */
+export const MAX_JSON_DEPTH = 24;
+/** Magnitudes DynamoDB can store (1E-130 … 9.99…E+125); a request number outside is refused at the edge. */
+const DDB_NUMBER_MIN = 1e-130;
+const DDB_NUMBER_MAX = 9.9999999999999999999999999999999999999e125;
+
+/** True when `s` has no lone UTF-16 surrogate (String.prototype.isWellFormed, linear, no regex). */
+export function isWellFormedText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const n = s.charCodeAt(i + 1);
+    if (!(n >= 0xdc00 && n <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
+/**
+ * Refuses (400) request values every handler would otherwise trip over later: text with lone
+ * surrogates (it cannot be URI-encoded, UTF-8 encoded or signed faithfully), numbers DynamoDB cannot
+ * store, and JSON nested deeper than {@link MAX_JSON_DEPTH}. Iterative, so hostile depth cannot
+ * overflow the stack.
+ */
+export function assertPortableJson(value: unknown, what: string): void {
+  const stack: [unknown, number, string][] = [[value, 0, '']];
+  while (stack.length) {
+    const [v, depth, path] = stack.pop()!;
+    const at = path || '(root)';
+    if (typeof v === 'string') {
+      if (!isWellFormedText(v)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'text is not well-formed Unicode (lone surrogate)' }]);
+    } else if (typeof v === 'number') {
+      const m = Math.abs(v);
+      if (m !== 0 && (m < DDB_NUMBER_MIN || m > DDB_NUMBER_MAX)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' }]);
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`invalid ${what}`, [{ path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+      for (const [k, x] of Object.entries(v)) {
+        if (!isWellFormedText(k)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'a key is not well-formed Unicode (lone surrogate)' }]);
+        stack.push([x, depth + 1, path ? `${path}.${k}` : k]);
+      }
+    }
+  }
+}
+
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
@@ -129,6 +174,7 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
       if (k in obj) throw new ValidationError(`parameter "${k}" given more than once`);
       obj[k] = v;
     }
+    assertPortableJson(obj, 'request body');
     return validate(route.body, obj, 'request body');
   }
   if (ctype !== 'application/json' && !ctype.endsWith('+json')) {
@@ -140,6 +186,7 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
   } catch {
     throw new ValidationError('request body is not valid JSON');
   }
+  assertPortableJson(parsed, 'request body');
   return validate(route.body, parsed, 'request body');
 }
 
@@ -189,6 +236,7 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
       if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
         throw new PayloadTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
       }
+      assertPortableJson({ params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {}, headers }, 'request parameters');
       const body = parseBody(route, headers, raw);
       const query = route.query
         ? validate(route.query, event.queryStringParameters ?? {}, 'query parameters')
