@@ -105,6 +105,21 @@ export function validate<T>(schema: ZodType<T>, value: unknown, what: string): T
   return r.data;
 }
 
+/**
+ * Longest path parameter accepted (UTF-8 bytes). Path parameters become DynamoDB keys (a sort key
+ * holds at most 1024 bytes) and S3 keys; the longest legitimate one, an e-mail link token, is ~700.
+ */
+export const MAX_PATH_PARAM_BYTES = 1024;
+
+/** Refuses (400) a path parameter longer than {@link MAX_PATH_PARAM_BYTES}. */
+function assertPathParams(params: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && Buffer.byteLength(v, 'utf8') > MAX_PATH_PARAM_BYTES) {
+      throw new ValidationError('invalid path parameter', [{ path: k, message: `longer than ${MAX_PATH_PARAM_BYTES} bytes` }]);
+    }
+  }
+}
+
 /** Deepest nesting a JSON request body may have (DynamoDB refuses items nested deeper than 32 levels). */
 export const MAX_JSON_DEPTH = 24;
 /** Magnitudes DynamoDB can store (1E-130 … 9.99…E+125); a request number outside is refused at the edge. */
@@ -127,7 +142,8 @@ export function isWellFormedText(s: string): boolean {
 /**
  * Refuses (400) request values every handler would otherwise trip over later: text with lone
  * surrogates (it cannot be URI-encoded, UTF-8 encoded or signed faithfully), numbers DynamoDB cannot
- * store, and JSON nested deeper than {@link MAX_JSON_DEPTH}. Iterative, so hostile depth cannot
+ * store, JSON nested deeper than {@link MAX_JSON_DEPTH}, and a `__proto__` key at any depth (zod
+ * records drop it silently, copies turn it into a prototype: refused, never half-kept). Iterative, so hostile depth cannot
  * overflow the stack.
  */
 export function assertPortableJson(value: unknown, what: string): void {
@@ -143,6 +159,8 @@ export function assertPortableJson(value: unknown, what: string): void {
     } else if (v && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`invalid ${what}`, [{ path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
       for (const [k, x] of Object.entries(v)) {
+        // JSON.parse makes "__proto__" an own key; merge or copy code would turn it into a prototype.
+        if (k === '__proto__') throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'the key "__proto__" is not allowed' }]);
         if (!isWellFormedText(k)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'a key is not well-formed Unicode (lone surrogate)' }]);
         stack.push([x, depth + 1, path ? `${path}.${k}` : k]);
       }
@@ -236,6 +254,7 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
       if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
         throw new PayloadTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
       }
+      assertPathParams(event.pathParameters ?? {});
       assertPortableJson({ params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {}, headers }, 'request parameters');
       const body = parseBody(route, headers, raw);
       const query = route.query

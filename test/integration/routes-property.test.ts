@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { TOPOLOGY } from '../../lambdas/topology.js';
 import { routeKey, type Role, type RouteSpec } from '../../lambdas/shared/topology-types.js';
-import { encodeAuthContext, MAX_BODY_BYTES, type AuthContext } from '../../lambdas/shared/http.js';
+import { encodeAuthContext, MAX_BODY_BYTES, MAX_PATH_PARAM_BYTES, type AuthContext } from '../../lambdas/shared/http.js';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
 import { freePort } from '../../local/moto.js';
 import { testTemplate } from '../support/template.js';
@@ -66,6 +66,9 @@ function paramArb(name: string): fc.Arbitrary<string> {
     nastyString(),
     fc.constantFrom(...PROTO_KEYS, '', ' ', '..', '%2e%2e', 'a/b', '*', '$', '\u0000', '-1', 'NaN', 'Infinity', '1e309'),
     hugeString(10 * 1024),
+    // just under the edge's path parameter limit: long enough to overflow a key built from it
+    hugeString(MAX_PATH_PARAM_BYTES - 4),
+    fc.stringMatching(/^[a-z0-9]{1000,1024}$/),
   );
   return name === 'tenant_id' ? fc.oneof({ weight: 3, arbitrary: fc.constant(TENANT) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: plausible }) : fc.oneof(real, plausible, hostile);
 }
@@ -310,6 +313,53 @@ describe('every topology route under generated and malformed input (issue 10 §4
         for (const v of values) expect(schema.safeParse(v).success, `${routeKey(route)} ${mode}: ${JSON.stringify(v)}`).toBe(true);
       }
     }
+  });
+
+  /** A named example through the same send + check; returns the status for the example's own assertion. */
+  const example = async (key: string, r: Omit<Req, 'note'>): Promise<number> => {
+    const route = TOPOLOGY.routes.find((x) => routeKey(x) === key);
+    if (!route) throw new Error(`no route ${key} in the topology`);
+    const req = withShortPrint({ note: 'regression example', ...r });
+    spy.take();
+    const res = await send(route, req);
+    await check(route, req, res, spy.take());
+    return res.statusCode ?? 200;
+  };
+
+  describe('regressions: 5xx this test found, each fixed', () => {
+    it('GET /v1/policies/bundles/{id}/diff/{prev_id} with a lone surrogate in a path parameter → 400 (was 500: URIError in S3BundleStore.keyOf)', async () => {
+      expect(await example('GET /v1/policies/bundles/{id}/diff/{prev_id}', { role: 'auditor', params: { id: 'bnd_1', prev_id: '\uD800\u0000\uDFFF"' }, headers: {} })).toBe(400);
+    });
+
+    it('POST /v1/enforcement/log with decision_ms 1.58e-139 → 400 (was 500: DynamoDB number underflow)', async () => {
+      const event = {
+        agent_id: seeded.agentId,
+        action_name: 'okta:users:deactivate',
+        context_hash: 'h',
+        decision: 'forbid',
+        decision_ms: 1.5816373294802403e-139,
+        pep_topology: 'sdk',
+        pep_version: '1.0.0',
+        occurred_at: '2026-12-01T10:00:00.000Z',
+      };
+      expect(await example('POST /v1/enforcement/log', { role: 'admin', params: {}, headers: JSON_CT, body: JSON.stringify({ events: [event] }) })).toBe(400);
+      expect(await example('POST /v1/enforcement/log', { role: 'admin', params: {}, headers: JSON_CT, body: JSON.stringify({ events: [{ ...event, decision_ms: 1e200 }] }) })).toBe(400);
+    });
+
+    it('PUT /v1/killswitch/platforms/{platform} with a 5 KB platform → 400 (was 500: DynamoDB sort key over 1024 bytes)', async () => {
+      const body = JSON.stringify({ url: 'https://127.0.0.1:9/kill' });
+      expect(await example('PUT /v1/killswitch/platforms/{platform}', { role: 'admin', params: { platform: 'é'.repeat(2560) }, headers: JSON_CT, body })).toBe(400);
+    });
+
+    it('POST /v1/approvals/slack/interactions with payload=null → 401 (was 500: TypeError reading null.actions in ApprovalCallbacks.slack)', async () => {
+      expect(await example('POST /v1/approvals/slack/interactions', { role: null, params: {}, headers: { ...FORM_CT, 'x-slack-signature': 'v0=00', 'x-slack-request-timestamp': '1' }, body: 'payload=null' })).toBe(401);
+      expect(await example('POST /v1/approvals/slack/interactions', { role: null, params: {}, headers: FORM_CT, body: 'payload=5' })).toBe(401);
+    });
+
+    it('a "__proto__" key deep in free-form params → 400, never silently dropped', async () => {
+      const body = '{"connector":"okta","operation":"users:deactivate","params":{"user":{"__proto__":{"polluted":"yes"}}}}';
+      expect(await example('POST /v1/actions', { role: 'agent', params: {}, headers: JSON_CT, body })).toBe(400);
+    });
   });
 
   for (const route of TOPOLOGY.routes) {

@@ -70,8 +70,30 @@ function numberArb(d: Def): fc.Arbitrary<number> {
     else if (c.check === 'greater_than') min = c.inclusive ? c.value : c.value + (int ? 1 : 1e-9);
     else if (c.check === 'less_than') max = c.inclusive ? c.value : c.value - (int ? 1 : 1e-9);
   }
-  return int ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+  return int ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).map(storable);
 }
+
+/**
+ * Valid values are also valid at the API edge, which refuses numbers DynamoDB cannot store
+ * (magnitude below 1e-130 or above 9.99e125): tiny doubles become 0. The malformed variants keep
+ * the extremes (wrongTypeValue).
+ */
+const storable = (x: number): number => (Math.abs(x) < 1e-100 ? 0 : x);
+
+/** JSON values (for z.unknown) with storable numbers only. */
+const jsonValue = (): fc.Arbitrary<unknown> =>
+  fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }).map(storable),
+      fc.string({ maxLength: 12 }),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 3 }),
+    ),
+  })).value;
 
 const leaf = (mode: Mode, a: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> => (mode === 'query' ? a.map((v) => String(v)) : a);
 
@@ -121,7 +143,7 @@ function build(schema: unknown, mode: Mode): fc.Arbitrary<unknown> {
       return fc.oneof(...(d.options as unknown[]).map((o) => build(o, mode)));
     case 'unknown':
     case 'any':
-      return fc.jsonValue({ maxDepth: 2 });
+      return jsonValue();
     default:
       throw new Error(`zod-arbitrary: schema kind "${d.type}" is not supported; add it`);
   }
@@ -161,6 +183,7 @@ export const wrongTypeValue = (): fc.Arbitrary<unknown> =>
     fc.constant(Number.MAX_SAFE_INTEGER + 2),
     fc.constant(-0),
     fc.constant('1e309'),
+    fc.constantFrom(1e-200, 1e200, 5e-324, Number.MAX_VALUE),
   );
 
 /** One mutation of a valid object, kept as a description so a counterexample says what it was. */
