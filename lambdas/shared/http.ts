@@ -111,9 +111,10 @@ export function validate<T>(schema: ZodType<T>, value: unknown, what: string): T
  */
 export const MAX_PATH_PARAM_BYTES = 1024;
 
-/** Refuses (400) a path parameter longer than {@link MAX_PATH_PARAM_BYTES}. */
+/** Refuses (400) an empty path parameter (an empty DynamoDB key) or one longer than {@link MAX_PATH_PARAM_BYTES}. */
 function assertPathParams(params: Record<string, string | undefined>): void {
   for (const [k, v] of Object.entries(params)) {
+    if (v === '') throw new ValidationError('invalid path parameter', [{ path: k, message: 'empty' }]);
     if (v !== undefined && Buffer.byteLength(v, 'utf8') > MAX_PATH_PARAM_BYTES) {
       throw new ValidationError('invalid path parameter', [{ path: k, message: `longer than ${MAX_PATH_PARAM_BYTES} bytes` }]);
     }
