@@ -144,8 +144,8 @@ export function isWellFormedText(s: string): boolean {
  * Refuses (400) request values every handler would otherwise trip over later: text with lone
  * surrogates (it cannot be URI-encoded, UTF-8 encoded or signed faithfully), numbers DynamoDB cannot
  * store, JSON nested deeper than {@link MAX_JSON_DEPTH}, and a `__proto__` key at any depth (zod
- * records drop it silently, copies turn it into a prototype: refused, never half-kept). Iterative, so hostile depth cannot
- * overflow the stack.
+ * records drop it silently, copies turn it into a prototype: refused, never half-kept).
+ * Iterative, so hostile depth cannot overflow the stack.
  */
 export function assertPortableJson(value: unknown, what: string): void {
   const stack: [unknown, number, string][] = [[value, 0, '']];

@@ -7,12 +7,17 @@
  * authorizer context of a caller holding one of the route's roles) against the provisioned moto
  * stack, and asserts:
  *   - the status is never 5xx;
- *   - a 4xx is RFC 9457 problem JSON (RFC 6749 §5.2 error JSON on the OAuth token endpoint);
- *   - a 4xx wrote nothing: every table item, object version, bus event, queue depth, state
- *     machine execution, secret and KMS key is as it was before the request;
+ *   - a 4xx is RFC 9457 problem JSON (RFC 6749 §5.2 error JSON on the OAuth token endpoint, an
+ *     HTML page on the e-mail link routes a browser opens);
+ *   - a 4xx wrote nothing: every table item, object version (and delete marker), bus event,
+ *     state machine execution, secret and KMS key is as it was before the request. The state is
+ *     read in full after every request that sent a mutating AWS command (test/support/aws-spy.ts
+ *     records them; a request that sent none cannot have written), and once more after each
+ *     route's runs, so a write the recorder missed fails the route too;
  *   - nothing reached Object.prototype.
- * Fixed seed (ARX_PROPS_SEED overrides, ARX_PROPS_RUNS sets runs per route); fast-check prints
- * the seed and the shrunk counterexample on failure.
+ * Background work (event delivery, schedules, state machines) is off so only the request writes.
+ * Fixed seed (ARX_PROPS_SEED overrides, ARX_PROPS_RUNS sets runs per route, default 20);
+ * fast-check prints the seed and the counterexample on failure (huge strings cut short).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
