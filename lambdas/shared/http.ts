@@ -115,6 +115,70 @@ export function validate<T>(schema: ZodType<T>, value: unknown, what: string): T
   return r.data;
 }
 
+/**
+ * Longest path parameter accepted (UTF-8 bytes). Path parameters become DynamoDB keys (a sort key
+ * holds at most 1024 bytes) and S3 keys; the longest legitimate one, an e-mail link token, is ~700.
+ */
+export const MAX_PATH_PARAM_BYTES = 1024;
+
+/** Refuses (400) an empty path parameter (an empty DynamoDB key) or one longer than {@link MAX_PATH_PARAM_BYTES}. */
+function assertPathParams(params: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(params)) {
+    if (v === '') throw new ValidationError('invalid path parameter', [{ path: k, message: 'empty' }]);
+    if (v !== undefined && Buffer.byteLength(v, 'utf8') > MAX_PATH_PARAM_BYTES) {
+      throw new ValidationError('invalid path parameter', [{ path: k, message: `longer than ${MAX_PATH_PARAM_BYTES} bytes` }]);
+    }
+  }
+}
+
+/** Deepest nesting a JSON request body may have (DynamoDB refuses items nested deeper than 32 levels). */
+export const MAX_JSON_DEPTH = 24;
+/** Magnitudes DynamoDB can store (1E-130 … 9.99…E+125); a request number outside is refused at the edge. */
+const DDB_NUMBER_MIN = 1e-130;
+const DDB_NUMBER_MAX = 9.9999999999999999999999999999999999999e125;
+
+/** True when `s` has no lone UTF-16 surrogate (String.prototype.isWellFormed, linear, no regex). */
+export function isWellFormedText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const n = s.charCodeAt(i + 1);
+    if (!(n >= 0xdc00 && n <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
+/**
+ * Refuses (400) request values every handler would otherwise trip over later: text with lone
+ * surrogates (it cannot be URI-encoded, UTF-8 encoded or signed faithfully), numbers DynamoDB cannot
+ * store, JSON nested deeper than {@link MAX_JSON_DEPTH}, and a `__proto__` key at any depth (zod
+ * records drop it silently, copies turn it into a prototype: refused, never half-kept).
+ * Iterative, so hostile depth cannot overflow the stack.
+ */
+export function assertPortableJson(value: unknown, what: string): void {
+  const stack: [unknown, number, string][] = [[value, 0, '']];
+  while (stack.length) {
+    const [v, depth, path] = stack.pop()!;
+    const at = path || '(root)';
+    if (typeof v === 'string') {
+      if (!isWellFormedText(v)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'text is not well-formed Unicode (lone surrogate)' }]);
+    } else if (typeof v === 'number') {
+      const m = Math.abs(v);
+      if (m !== 0 && (m < DDB_NUMBER_MIN || m > DDB_NUMBER_MAX)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' }]);
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`invalid ${what}`, [{ path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+      for (const [k, x] of Object.entries(v)) {
+        // JSON.parse makes "__proto__" an own key; merge or copy code would turn it into a prototype.
+        if (k === '__proto__') throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'the key "__proto__" is not allowed' }]);
+        if (!isWellFormedText(k)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'a key is not well-formed Unicode (lone surrogate)' }]);
+        stack.push([x, depth + 1, path ? `${path}.${k}` : k]);
+      }
+    }
+  }
+}
+
 function lowerHeaders(h: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
@@ -140,6 +204,7 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
       if (k in obj) throw new ValidationError(`parameter "${k}" given more than once`);
       obj[k] = v;
     }
+    assertPortableJson(obj, 'request body');
     return validate(route.body, obj, 'request body');
   }
   if (ctype !== 'application/json' && !ctype.endsWith('+json')) {
@@ -151,6 +216,7 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
   } catch {
     throw new ValidationError('request body is not valid JSON');
   }
+  assertPortableJson(parsed, 'request body');
   return validate(route.body, parsed, 'request body');
 }
 
@@ -200,6 +266,8 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
       const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
       if (rawBytes.length > limit) throw new PayloadTooLargeError(`request body exceeds ${limit} bytes`);
       const raw = route.bodyType === 'binary' ? '' : rawBytes.toString('utf8');
+      assertPathParams(event.pathParameters ?? {});
+      assertPortableJson({ params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {}, headers }, 'request parameters');
       const body = parseBody(route, headers, raw);
       const query = route.query
         ? validate(route.query, event.queryStringParameters ?? {}, 'query parameters')

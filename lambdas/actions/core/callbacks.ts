@@ -54,6 +54,7 @@ export class ApprovalCallbacks {
     } catch {
       throw unauthorized();
     }
+    if (!payload || typeof payload !== 'object') throw unauthorized(); // payload=null or a scalar
     const value = payload.actions?.[0]?.value;
     const button = parseButtonValue(value);
     if (!button) throw unauthorized();
