@@ -140,6 +140,7 @@ export async function hotSwap(): Promise<BenchResult[]> {
     source: { fetchLive: async () => ({ status: 'ok' as const, etag: `"${current}"`, bundle: bodies[current]! }) },
     signer: s,
     revocation: { status: async () => 'clear' },
+    principals: { status: async () => ({ ok: true as const }) }, // inventory lookups are cache hits in steady state
     clock,
   });
   const swaps: number[] = [];
@@ -256,6 +257,7 @@ async function memoryChild(mode: string): Promise<void> {
     source: { fetchLive: async () => ({ status: 'ok' as const, etag: '"1"', bundle: body }) },
     signer: s,
     revocation,
+    principals: { status: async () => ({ ok: true as const }) }, // inventory lookups are cache hits in steady state
     clock: systemClock,
     pollMs: Number.MAX_SAFE_INTEGER,
     setCacheSize: 256, // the extension's default (ARX_PDP_SET_CACHE)

@@ -14,6 +14,8 @@ import { EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
 import { DynamoEnforcementLog } from '../../../lambdas/policy/adapters/dynamo-control.js';
+import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
+import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
 import { DeltaRevocationCache } from './revocation-cache.js';
 import { BufferedRecorder } from './buffered-recorder.js';
 import { ExtensionsApi } from './extension-api.js';
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
 }
 
 async function init(): Promise<() => Promise<void>> {
-  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_SIGNING_KEY_ARN']);
+  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN']);
   const port = optionalNumber('ARX_PDP_PORT', DEFAULT_PDP_PORT);
   const manifestPollMs = optionalNumber('ARX_PDP_MANIFEST_POLL_MS', 30_000);
   const revocationPollMs = Math.min(optionalNumber('ARX_PDP_REVOCATION_POLL_MS', 500), 1000);
@@ -67,6 +69,7 @@ async function init(): Promise<() => Promise<void>> {
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
     signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
     revocation,
+    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) }),
     clock,
     // the extension polls on its own schedule; decisions never wait for a manifest check
     pollMs: Number.MAX_SAFE_INTEGER,

@@ -18,7 +18,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLayer, NODE_FLAGS } from '../../../layers/pdp-extension/build.js';
-import { policyResources, revocationEntry } from './fixtures.js';
+import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 const V2 = '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
@@ -68,6 +68,9 @@ describe('PDP extension process', () => {
       events: new RecordingPublisher(),
       clock: systemClock,
     });
+    const inv = inventoryOf(r);
+    for (const a of ['agt_1', 'agt_victim', 'agt_other', 'agt_suspended']) await inv.register(tenant, a);
+    await inv.set(tenant, 'agt_suspended', { status: 'suspended' });
     v1 = await service.push(tenant, { format: 'yaml', document: V1 });
     await service.promote(tenant, v1.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     const runtimeApi = await api.start();
@@ -83,6 +86,7 @@ describe('PDP extension process', () => {
         ARX_TENANT_ID: tenant,
         ARX_BUNDLE_BUCKET: r.bucket,
         ARX_REVOCATION_TABLE: r.revocationTable,
+        ARX_INVENTORY_TABLE: r.inventoryTable,
         ARX_SIGNING_KEY_ARN: r.keyArn,
         ARX_PDP_PORT: String(port),
         ARX_PDP_MANIFEST_POLL_MS: '300',
@@ -121,6 +125,11 @@ describe('PDP extension process', () => {
     expect(value.errors).toEqual(['principal is revoked']);
     expect(ms).toBeLessThanOrEqual(1000);
     expect((await decide('okta:users:read', 'agt_other')).effect).toBe('permit');
+  });
+
+  it('forbids an agent that is not in the inventory and a suspended one, naming the status', async () => {
+    expect(await decide('okta:users:read', 'agt_not_registered')).toMatchObject({ effect: 'forbid', reason: 'principal_unknown' });
+    expect(await decide('okta:users:read', 'agt_suspended')).toMatchObject({ effect: 'forbid', reason: 'principal_suspended', errors: ['principal is suspended'] });
   });
 
   it('hot-swaps to a newly promoted bundle on the manifest poll', async () => {
