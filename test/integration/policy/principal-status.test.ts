@@ -9,6 +9,7 @@ import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-i
 import { PolicyService } from '../../../lambdas/policy/core/service.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
+import { createDecisionPoint } from '../../../lambdas/policy/pdp.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
 
 const YAML = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
@@ -86,5 +87,16 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
     const d = await broken.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_fine' }, action: 'okta:users:read' });
     expect(d).toMatchObject({ effect: 'forbid', reason: 'principal_status_unavailable' });
     expect(JSON.stringify(d)).not.toMatch(/ResourceNotFound|missing/);
+  });
+
+  it('the in-process decision point the actions path builds (createDecisionPoint) reads the inventory from ARX_INVENTORY_TABLE', async () => {
+    Object.assign(process.env, { ARX_BUNDLE_BUCKET: r.bucket, ARX_SIGNING_KEY_ARN: r.keyArn, ARX_REVOCATION_TABLE: r.revocationTable, ARX_INVENTORY_TABLE: r.inventoryTable });
+    const inProcess = createDecisionPoint({ recorder: false });
+    await inv.register(tenant, 'agt_actions');
+    expect((await inProcess.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_actions' }, action: 'okta:users:read' })).effect).toBe('permit');
+    expect(await inProcess.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_unregistered' }, action: 'okta:users:read' })).toMatchObject({
+      effect: 'forbid',
+      reason: 'principal_unknown',
+    });
   });
 });
