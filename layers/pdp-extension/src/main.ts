@@ -3,7 +3,10 @@
  * and verifies the tenant's live bundle and the revocation list, then answers decisions for the
  * function on http://127.0.0.1:$ARX_PDP_PORT/v1/decide. It re-checks the live manifest every
  * 30 s (conditional GET), keeps the last-known-good bundle when a new one fails signature or
- * validation, and reads revocation deltas at least every second.
+ * validation, and reads revocation deltas at least every second (re-reading 60 s behind its
+ * high-water mark, and the whole list every ARX_PDP_REVOCATION_RESYNC_MS, F2). Offline `bloom`
+ * mode (ARX_PDP_OFFLINE_REVOCATION) trusts the bundle's filter for at most
+ * ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S after the push (F20).
  */
 import { readConfig, optionalNumber } from '../../../lambdas/shared/config.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
@@ -16,7 +19,7 @@ import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js'
 import { DynamoEnforcementLog } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
-import { DeltaRevocationCache } from './revocation-cache.js';
+import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { BufferedRecorder } from './buffered-recorder.js';
 import { ExtensionsApi } from './extension-api.js';
 import { startPdpServer } from './server.js';
@@ -59,7 +62,9 @@ async function init(): Promise<() => Promise<void>> {
   const clock = systemClock;
   const tenantId = c.ARX_TENANT_ID;
 
-  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs);
+  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs, 1000, {
+    resyncMs: optionalNumber('ARX_PDP_REVOCATION_RESYNC_MS', DEFAULT_RESYNC_MS),
+  });
   let recorder: BufferedRecorder | undefined;
   if (process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
     const inner: DecisionRecorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
@@ -74,6 +79,7 @@ async function init(): Promise<() => Promise<void>> {
     // the extension polls on its own schedule; decisions never wait for a manifest check
     pollMs: Number.MAX_SAFE_INTEGER,
     offlineRevocation: offline,
+    bloomMaxAgeMs: optionalNumber('ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S', 3600) * 1000,
     pepTopology: 'lambda-extension',
     setCacheSize: optionalNumber('ARX_PDP_SET_CACHE', DEFAULT_SET_CACHE),
     ...(recorder ? { recorder } : {}),
