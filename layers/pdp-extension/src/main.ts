@@ -22,7 +22,8 @@ import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/
 import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { BufferedRecorder } from './buffered-recorder.js';
 import { ExtensionsApi } from './extension-api.js';
-import { startPdpServer } from './server.js';
+import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
+import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT = 4790;
@@ -50,6 +51,25 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   }
+}
+
+/**
+ * F21a: the function is bound to one agent (ARX_AGENT_ID) or every request carries its SVID,
+ * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE. Neither → INIT fails.
+ */
+function callerIdentity(tenantId: string): CallerIdentity {
+  if (process.env.ARX_AGENT_ID) return new BoundIdentity(process.env.ARX_AGENT_ID);
+  const base = process.env.ARX_SVID_ISSUER_BASE;
+  if (!base) throw new Error('the PDP extension needs ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers send their SVID)');
+  const verifier = new SvidVerifier({
+    issuerBase: base,
+    clock: systemClock,
+    fetchJwks: async (t) => {
+      const r = await fetch(`${base.replace(/\/$/, '')}/tenants/${encodeURIComponent(t)}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
+      return r.ok ? ((await r.json()) as never) : null;
+    },
+  });
+  return new SvidIdentity(verifier, tenantId);
 }
 
 async function init(): Promise<() => Promise<void>> {
@@ -95,6 +115,7 @@ async function init(): Promise<() => Promise<void>> {
     {
       tenantId,
       pdp,
+      identity: callerIdentity(tenantId),
       health: () => ({
         tenant_id: tenantId,
         bundle_version: liveVersion,
