@@ -24,7 +24,8 @@ export interface RevocationStatusPort {
 
 /** Port: record and publish each decision (EnforcementEvent + `policy.decision`). */
 export interface DecisionRecorder {
-  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string }): Promise<void>;
+  /** `token`: the caller's own credential, for recorders that post through the API (the extension's). */
+  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string; token?: string }): Promise<void>;
 }
 
 export interface DecisionPointOptions {
@@ -65,7 +66,7 @@ export class TenantBundlePdp implements DecisionPoint {
     this.pollMs = o.pollMs ?? 30_000;
   }
 
-  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string } = {}): Promise<Decision> {
+  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string; token?: string } = {}): Promise<Decision> {
     const start = performance.now();
     let decision: Decision;
     try {

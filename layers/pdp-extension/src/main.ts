@@ -11,16 +11,13 @@
 import { readConfig, optionalNumber } from '../../../lambdas/shared/config.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
-import { TenantBundlePdp, type DecisionRecorder } from '../../../lambdas/policy/core/decision-point.js';
-import { EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
+import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
+import { ApiEnforcementRecorder } from './api-recorder.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
-import { DynamoEnforcementLog } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
 import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
-import { BufferedRecorder } from './buffered-recorder.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
@@ -85,11 +82,9 @@ async function init(): Promise<() => Promise<void>> {
   const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs, 1000, {
     resyncMs: optionalNumber('ARX_PDP_REVOCATION_RESYNC_MS', DEFAULT_RESYNC_MS),
   });
-  let recorder: BufferedRecorder | undefined;
-  if (process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
-    const inner: DecisionRecorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
-    recorder = new BufferedRecorder(inner);
-  }
+  // F14: decisions are recorded through the authenticated API with the caller's SVID; the agent
+  // function's role never gets the control table or the bus
+  const recorder = process.env.ARX_API_URL ? new ApiEnforcementRecorder(process.env.ARX_API_URL, clock) : undefined;
   const pdp = new TenantBundlePdp({
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
     signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),

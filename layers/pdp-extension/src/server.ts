@@ -115,7 +115,9 @@ export function startPdpServer(deps: PdpServerDeps, port: number): Promise<Serve
         const who = await deps.identity.agentOf(req.headers);
         if ('error' in who) return send(res, 401, { error: who.error });
         if (who.agentId !== parsed.principal.id) return send(res, 403, { error: 'the caller may only ask about its own agent' });
+        const bearer = typeof req.headers.authorization === 'string' ? /^Bearer (.+)$/.exec(req.headers.authorization)?.[1] : undefined;
         const meta = {
+          ...(bearer ? { token: bearer } : {}),
           ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlation_id: req.headers['x-correlation-id'] } : {}),
           ...(typeof req.headers['traceparent'] === 'string' ? { trace_id: req.headers['traceparent'].split('-')[1] ?? '' } : {}),
         };

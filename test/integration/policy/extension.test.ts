@@ -23,6 +23,7 @@ import { MemoryKeyManager, MemoryKeyStore } from '../../../lambdas/identity/adap
 import { TenantKeys } from '../../../lambdas/identity/core/keys.js';
 import { SvidIssuer } from '../../../lambdas/identity/core/svid.js';
 import { newId } from '../../../lambdas/shared/ids.js';
+import { EnforcementLogBody } from '../../../lambdas/policy/schemas.js';
 import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
@@ -53,6 +54,7 @@ describe('PDP extension process', () => {
   // the tenant's SVID keys, published as ARX does (GET /tenants/<t>/.well-known/jwks.json)
   const keys = new TenantKeys(new MemoryKeyStore(), new MemoryKeyManager(), systemClock);
   let jwksServer: Server;
+  const logged: { authorization: string; ok: boolean; events: { agent_id: string; action_name: string; decision: string; pep_topology: string }[] }[] = [];
   let issuerBase: string;
   // SVID subjects carry ULID agent ids: readable test names map to real ids
   const ids = new Map<string, string>();
@@ -87,6 +89,17 @@ describe('PDP extension process', () => {
     v1 = await service.push(tenant, { format: 'yaml', document: V1 });
     await service.promote(tenant, v1.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     jwksServer = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/v1/enforcement/log') {
+        // stands in for the API: the body must pass the route's own schema
+        let data = '';
+        req.on('data', (c: Buffer) => (data += c.toString()));
+        req.on('end', () => {
+          const parsed = EnforcementLogBody.safeParse(JSON.parse(data));
+          logged.push({ authorization: String(req.headers.authorization ?? ''), ok: parsed.success, events: parsed.success ? parsed.data.events : [] });
+          res.writeHead(parsed.success ? 202 : 400, { 'content-type': 'application/json' }).end('{}');
+        });
+        return;
+      }
       const m = /^\/tenants\/([^/]+)\/\.well-known\/jwks\.json$/.exec(req.url ?? '');
       void (m ? keys.jwks(decodeURIComponent(m[1]!)) : Promise.resolve(null)).then((j) => {
         res.writeHead(j ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(j ?? {}));
@@ -110,6 +123,7 @@ describe('PDP extension process', () => {
         ARX_INVENTORY_TABLE: r.inventoryTable,
         ARX_SIGNING_KEY_ARN: r.keyArn,
         ARX_SVID_ISSUER_BASE: issuerBase,
+        ARX_API_URL: issuerBase,
         ARX_AGENT_ID: '',
         ARX_PDP_PORT: String(port),
         ARX_PDP_MANIFEST_POLL_MS: '300',
@@ -160,6 +174,18 @@ describe('PDP extension process', () => {
     expect(await sibling.json()).toEqual({ error: 'the caller may only ask about its own agent' });
     expect((await post(body, { authorization: `Bearer ${await svidOf('agt_1', `${tenant}-other`)}` })).status).toBe(401);
     expect((await post(body, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
+  });
+
+  it('F14: records decisions through POST /v1/enforcement/log with the calling agent SVID, not with the function role', async () => {
+    const token = await svidOf('agt_other');
+    await post({ principal: { type: 'Agent', id: A('agt_other') }, action: 'okta:users:deactivate' }, { authorization: `Bearer ${token}` });
+    const { value } = await waitFor(
+      async () => logged.filter((l) => l.authorization === `Bearer ${token}`),
+      (l) => l.some((x) => x.events.some((e) => e.action_name === 'okta:users:deactivate')),
+      5000,
+    );
+    expect(value.every((l) => l.ok)).toBe(true);
+    expect(value.flatMap((l) => l.events)).toContainEqual(expect.objectContaining({ agent_id: A('agt_other'), action_name: 'okta:users:deactivate', decision: 'permit', pep_topology: 'lambda-extension' }));
   });
 
   it('forbids an agent that is not in the inventory and a suspended one, naming the status', async () => {
