@@ -109,7 +109,10 @@ export function decideWith(
       resource: req.resource ? { type: req.resource.type, id: req.resource.id } : { type: 'Connector', id: connector },
       context: (req.context ?? {}) as Record<string, CedarValue>,
     });
-    if (r.type === 'failure') return forbid(req, start, bundle, r.errors.map((e) => `request rejected: ${e}`));
+    if (r.type === 'failure') {
+      // request validation messages are the caller's to see; an engine exception is not (F31)
+      return forbid(req, start, bundle, r.errors.map((e) => (e.startsWith('evaluation failed:') ? 'evaluation_failed' : `request rejected: ${e}`)));
+    }
     if (r.errors.length) {
       return forbid(req, start, bundle, r.errors.map((e) => `${e.policyId}: ${e.message}`), [...new Set([...r.reason, ...r.errors.map((e) => e.policyId)])]);
     }

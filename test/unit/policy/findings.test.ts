@@ -53,6 +53,13 @@ describe('F31: internal exception text never reaches an agent', () => {
     expect(JSON.stringify(d)).not.toMatch(/wasm|var\/task/);
   });
 
+  it('F31: an engine failure caught inside the engine is reported as evaluation_failed, request validation messages stay', () => {
+    const b = cedarBundle('@id("p") permit(principal, action, resource);');
+    const failing = (msg: string): LoadedBundle => ({ ...b, engine: { authorize: () => ({ type: 'failure', errors: [msg] }) } as unknown as LoadedBundle['engine'] });
+    expect(decideWith(failing('evaluation failed: RuntimeError: unreachable at cedar_wasm_bg.wasm:0x1f3a2'), req('okta:users:read'), 'clear').errors).toEqual(['evaluation_failed']);
+    expect(decideWith(failing('context attribute `n` is a float'), req('okta:users:read'), 'clear').errors).toEqual(['request rejected: context attribute `n` is a float']);
+  });
+
   it('F31: a decision point failure is logged and answered with decision_point_failure', async () => {
     const signer = new LocalSigner();
     const source = new MemorySource();
