@@ -60,8 +60,8 @@ export function judgePrincipal(rec: PrincipalInventoryRecord | null, now: Date, 
 
 /**
  * Inventory status cache with the revocation list's bounded window (REVOCATION_CACHE_MS): an
- * answer is reused for at most `windowMs`; a read failure within the window reuses the last
- * answer, beyond it the principal is refused as `principal_status_unavailable`.
+ * answer (including "not in the inventory") is reused for at most `windowMs`; once it is older, a
+ * failed read refuses the principal as `principal_status_unavailable`.
  */
 export class CachedPrincipalStatus implements PrincipalStatusPort {
   private readonly cache = new Map<string, { rec: PrincipalInventoryRecord | null; at: number }>();
