@@ -140,6 +140,7 @@ export async function hotSwap(): Promise<BenchResult[]> {
     source: { fetchLive: async () => ({ status: 'ok' as const, etag: `"${current}"`, bundle: bodies[current]! }) },
     signer: s,
     revocation: { status: async () => 'clear' },
+    principals: { status: async () => ({ ok: true as const }) }, // inventory lookups are cache hits in steady state
     clock,
   });
   const swaps: number[] = [];
@@ -198,7 +199,8 @@ async function childRss(mode: 'extension' | 'raw', reqs: readonly string[]): Pro
   if (mode === 'raw') return msg;
   let permits = 0;
   for (const q of reqs) {
-    const r = await fetch(`http://127.0.0.1:${msg.port}/v1/decide`, { method: 'POST', body: q });
+    // the bench's caller names its agent in a header (production: ARX_AGENT_ID or the agent's SVID)
+    const r = await fetch(`http://127.0.0.1:${msg.port}/v1/decide`, { method: 'POST', body: q, headers: { 'x-bench-agent': (JSON.parse(q) as { principal: { id: string } }).principal.id } });
     if (((await r.json()) as { effect: string }).effect === 'permit') permits++;
   }
   const health = (await (await fetch(`http://127.0.0.1:${msg.port}/v1/health`)).json()) as { rss_mb: number; revoked: number };
@@ -256,6 +258,7 @@ async function memoryChild(mode: string): Promise<void> {
     source: { fetchLive: async () => ({ status: 'ok' as const, etag: '"1"', bundle: body }) },
     signer: s,
     revocation,
+    principals: { status: async () => ({ ok: true as const }) }, // inventory lookups are cache hits in steady state
     clock: systemClock,
     pollMs: Number.MAX_SAFE_INTEGER,
     setCacheSize: 256, // the extension's default (ARX_PDP_SET_CACHE)
@@ -267,6 +270,7 @@ async function memoryChild(mode: string): Promise<void> {
     {
       tenantId: tenant,
       pdp,
+      identity: { agentOf: async (h) => (typeof h['x-bench-agent'] === 'string' ? { agentId: h['x-bench-agent'] } : { error: 'no agent' }) },
       health: () => {
         gc?.();
         const m = process.memoryUsage();

@@ -219,7 +219,7 @@ export class ArxFunctions extends Construct {
         acks.push(...this.registry.bind(fn, name, access));
       }
       for (const p of fn.spec.extraPermissions ?? []) {
-        fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: p.actions, resources: p.resources }));
+        fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: p.actions, resources: p.resources, ...(p.conditions ? { conditions: p.conditions } : {}) }));
         for (const w of [...p.actions.map((a) => `Action::${a}`), ...p.resources.map((r) => `Resource::${r}`)]) {
           if (w.includes('*')) acks.push({ appliesTo: w, reason: p.reason });
         }

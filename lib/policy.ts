@@ -33,8 +33,10 @@ export class Policy extends Construct {
   readonly bundleBucket: s3.Bucket;
   /**
    * The PDP Lambda extension (external extension `arx-pdp`, nodejs22.x, ARM64 and x86_64) for
-   * agent functions: set ARX_TENANT_ID, ARX_BUNDLE_BUCKET, ARX_REVOCATION_TABLE,
-   * ARX_SIGNING_KEY_ARN on the function and grant it with `grantPdpExtension`.
+   * agent functions: set ARX_TENANT_ID, ARX_BUNDLE_BUCKET, ARX_REVOCATION_TABLE, ARX_INVENTORY_TABLE,
+   * ARX_SIGNING_KEY_ARN, and ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers
+   * send their SVID), optionally ARX_API_URL (decision log) on the function and grant it with
+   * `grantPdpExtension(role, tenantId)`.
    */
   readonly pdpLayer: lambda.LayerVersion;
   protected readonly functions: ArxFunctions;
@@ -78,8 +80,14 @@ export class Policy extends Construct {
     new CfnOutput(this, 'PdpExtensionLayerArn', { value: this.pdpLayer.layerVersionArn, description: 'ARX PDP extension layer' });
   }
 
-  /** Lets an agent function's role run the PDP extension: read bundles (live pointer + bundles). */
-  grantPdpExtension(grantee: iam.IGrantable): void {
-    this.bundleBucket.grantRead(grantee, 'tenants/*');
+  /**
+   * Lets an agent function's role run the PDP extension for one tenant: read that tenant's live
+   * pointer and bundles only (`tenants/<tenant>/*`, F14). The extension records decisions through
+   * `POST /v1/enforcement/log` with the caller's SVID (ARX_API_URL), so agent roles must never be
+   * granted the control table or the event bus.
+   */
+  grantPdpExtension(grantee: iam.IGrantable, tenantId: string): void {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenantId)) throw new Error(`grantPdpExtension: '${tenantId}' is not a tenant id`);
+    this.bundleBucket.grantRead(grantee, `tenants/${tenantId}/*`);
   }
 }

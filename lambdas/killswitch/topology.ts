@@ -62,9 +62,11 @@ const topology: CapabilityTopology = {
       {
         extraPermissions: [
           {
-            actions: ['bedrock:ListAgentActionGroups', 'bedrock:GetAgentActionGroup', 'bedrock:UpdateAgentActionGroup', 'bedrock:PrepareAgent'],
+            actions: ['bedrock:GetAgent', 'bedrock:ListTagsForResource', 'bedrock:ListAgentActionGroups', 'bedrock:GetAgentActionGroup', 'bedrock:UpdateAgentActionGroup', 'bedrock:PrepareAgent'],
             resources: ['arn:aws:bedrock:*:*:agent/*'],
-            reason: 'Bedrock agents governed by ARX are registered at runtime (any agent id in the account); the kill command disables their action groups and prepares them.',
+            // F13: only agents tagged as some ARX tenant's; the adapter checks the tag names this tenant
+            conditions: { Null: { 'aws:ResourceTag/arx:tenant': 'false' } },
+            reason: 'Bedrock agents governed by ARX are registered at runtime; only agents carrying the arx:tenant tag can be read or changed, and the adapter checks the tag is the terminating tenant before disabling their action groups.',
           },
         ],
       },
@@ -100,7 +102,7 @@ const topology: CapabilityTopology = {
       signingKey: 'write',
     }),
     step(SAGA_FUNCTIONS.recordFailure, 'step-record-failure', 'Termination saga: records a step that exhausted its retries as failed', {}),
-    step(SAGA_FUNCTIONS.finalize, 'step-finalize', 'Termination saga: final status and agent.terminated.completed', { bus: 'write' }),
+    step(SAGA_FUNCTIONS.finalize, 'step-finalize', 'Termination saga: final status and agent.terminated.completed', { bus: 'write', inventoryTable: 'read', revocationTable: 'read' }),
   ],
   routes: [
     {

@@ -8,7 +8,7 @@
  * const d = await pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:deactivate' });
  * if (d.effect === 'permit' && d.approval === 'hitl') { … }
  */
-import { readConfig } from '../shared/config.js';
+import { optionalNumber, readConfig } from '../shared/config.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
 import { EventBridgePublisher } from '../shared/events.js';
@@ -20,6 +20,9 @@ import { EnforcementRecorder } from './core/service.js';
 import { S3BundleStore } from './adapters/s3-bundles.js';
 import { KmsBundleSigner } from './adapters/kms-signer.js';
 import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
+import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
+import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, type PrincipalStatusPort } from './core/principal-status.js';
+import { logger } from '../shared/observability.js';
 
 export { TenantBundlePdp } from './core/decision-point.js';
 export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.js';
@@ -31,6 +34,8 @@ export interface CreateDecisionPointOptions {
   readonly signer?: Pick<BundleSigner, 'verify'>;
   /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE (REVOCATION_CACHE_MS window) */
   readonly revocation?: RevocationStatusPort;
+  /** @default CachedPrincipalStatus over ARX_INVENTORY_TABLE (REVOCATION_CACHE_MS window) */
+  readonly principals?: PrincipalStatusPort;
   readonly clock?: Clock;
   /** @default 30000 */
   readonly pollMs?: number;
@@ -48,12 +53,26 @@ export interface CreateDecisionPointOptions {
 /** The tenant signing key until the identity key registry exists. */
 export const defaultKeyResolver = (): string => readConfig(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
 
+/**
+ * The principal-status port every decision point uses: the inventory table read through a
+ * REVOCATION_CACHE_MS window; orphans are refused past ARX_ORPHAN_GRACE_SECONDS (default 7 days).
+ */
+export function inventoryPrincipalStatus(table: string, clock: Clock = systemClock): CachedPrincipalStatus {
+  return new CachedPrincipalStatus(new DynamoInventoryReader(table), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) });
+}
+
+/** Logs a decision point's internal failure (never returned to the caller). */
+export const logDecisionPointError = (e: { tenantId: string; error: unknown }): void => {
+  logger.error('decision point failure', { tenant_id: e.tenantId, error: e.error instanceof Error ? e.error.message : String(e.error) });
+};
+
 export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
   const clock = o.clock ?? systemClock;
   const source = o.source ?? new S3BundleStore(readConfig(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
   const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
   const revocation =
     o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
+  const principals = o.principals ?? inventoryPrincipalStatus(readConfig(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);
   let recorder: DecisionRecorder | undefined;
   if (typeof o.recorder === 'object') recorder = o.recorder;
   else if (o.recorder !== false && process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
@@ -66,7 +85,9 @@ export function createDecisionPoint(o: CreateDecisionPointOptions = {}): Decisio
     source,
     signer,
     revocation,
+    principals,
     clock,
+    onError: logDecisionPointError,
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
     ...(o.offlineRevocation ? { offlineRevocation: o.offlineRevocation } : {}),
     ...(recorder ? { recorder } : {}),

@@ -9,7 +9,7 @@ const topology: CapabilityTopology = {
       capability: 'policy',
       entry: 'lambdas/policy/handlers/api.ts',
       description: 'Policy bundles, remote PDP and enforcement log',
-      uses: { bundleBucket: 'write', controlTable: 'write', revocationTable: 'read', signingKey: 'write', bus: 'write' },
+      uses: { bundleBucket: 'write', controlTable: 'write', revocationTable: 'read', inventoryTable: 'read', signingKey: 'write', bus: 'write' },
       nodeModules: ['@cedar-policy/cedar-wasm'],
       memoryMb: 1024,
       timeoutSeconds: 20,

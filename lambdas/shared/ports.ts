@@ -48,10 +48,34 @@ export interface Decision {
   readonly policy?: string;
   /** From the YAML policy: where and how long to hold a `hitl` action. */
   readonly hitl?: { readonly channel?: string; readonly timeout_seconds: number; readonly separation_of_duties: boolean };
+  /**
+   * Stable code of why a request was refused before policy evaluation, e.g. `principal_unknown`,
+   * `principal_suspended`, `principal_terminated`, `principal_status_unavailable`, `decision_point_failure`.
+   */
+  readonly reason?: string;
 }
 
 export interface DecisionPoint {
   decide(req: DecisionRequest): Promise<Decision>;
+}
+
+// ---------------------------------------------------------------- inventory reader (C1/C2)
+/** What a decision point needs to know about a principal from the agent inventory. */
+export interface PrincipalInventoryRecord {
+  readonly status: 'active' | 'suspended' | 'revoked' | 'terminated';
+  /** The owner binding's state; `orphaned` since `orphaned_at` when the owner left. */
+  readonly owner_status?: 'live' | 'orphaned';
+  readonly orphaned_at?: string;
+  /** Discovery's flag; `false` means found but never sanctioned (absent = registered through ARX). */
+  readonly sanctioned?: boolean;
+}
+
+/**
+ * Port: reads a principal's current inventory state ("inventory reader"). `null` = not in the
+ * inventory. Throws when the inventory cannot be read (callers fail closed).
+ */
+export interface InventoryReader {
+  principal(tenantId: string, agentId: string): Promise<PrincipalInventoryRecord | null>;
 }
 
 // ---------------------------------------------------------------- audit (C4)

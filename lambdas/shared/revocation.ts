@@ -9,24 +9,35 @@ export { REVOCATION_CACHE_MS };
 export const REVOCATION_MIN_RETENTION_S = 30 * 24 * 3600;
 
 /**
+ * How far behind its high-water mark a delta reader re-reads (F2): entries of concurrent writers,
+ * writers' clock skew and the eventually consistent `by-time` index all land within it.
+ */
+export const REVOCATION_OVERLAP_MS = 60_000;
+
+/**
  * The distributed revocation list (DRL) on DynamoDB. Table keys: `tenant_id` (pk), `agent_id`
  * (sk); GSI `by-time` on (`tenant_id`, `seq`) for delta reads; TTL attribute `ttl_epoch`.
  * DynamoDB TTL deletes lazily, so readers also ignore entries past `ttl_until`.
+ *
+ * `seq` is `<write time>#<agent_id>`: the time the entry is written, not the caller's
+ * `revoked_at` (a saga retry re-writing an old `revoked_at` still sorts as new). Readers must not
+ * treat it as a gapless cursor: they re-read REVOCATION_OVERLAP_MS behind it (F2).
  */
 export class DynamoRevocationList {
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBDocumentClient = documentClient(),
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Writes (or refreshes) an entry. Idempotent per (tenant, agent). */
+  /** Writes (or refreshes) an entry. Idempotent per (tenant, agent); a rewrite sorts as new for delta readers. */
   async revoke(entry: RevocationEntry): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.table,
         Item: {
           ...entry,
-          seq: `${entry.revoked_at}#${entry.agent_id}`,
+          seq: `${this.now().toISOString()}#${entry.agent_id}`,
           ttl_epoch: Math.floor(Date.parse(entry.ttl_until) / 1000),
         },
       }),
@@ -42,7 +53,10 @@ export class DynamoRevocationList {
     return strip(item);
   }
 
-  /** Entries revoked after `cursor` (exclusive), oldest first; `cursor` is the last `seq` seen. */
+  /**
+   * Entries written after `cursor` (exclusive), in `seq` order; the returned `cursor` is the last
+   * `seq` read. `cursor` may be a bare ISO time (everything written after it).
+   */
   async deltasSince(tenantId: string, cursor: string | null, limit = 1000): Promise<{ entries: RevocationEntry[]; cursor: string | null }> {
     const out: RevocationEntry[] = [];
     let last: string | null = cursor;

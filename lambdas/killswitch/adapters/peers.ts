@@ -1,4 +1,3 @@
-import { NotFoundException } from '@aws-sdk/client-kms';
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import type { AuditSink } from '../../shared/ports.js';
 import { actionsDeps } from '../../actions/adapters/deps.js';
@@ -6,7 +5,7 @@ import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
 import { createAuditSink } from '../../audit/sink.js';
 import { AuditActivityReader } from './audit-activity.js';
 import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
-import { KmsSigner } from './aws.js';
+import { TenantKeySigner } from './aws.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import type { CredentialRevocationResult } from '../../identity/core/broker.js';
 
@@ -59,19 +58,5 @@ export const activityReader = lazyConfig(
   (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readConfig(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
 );
 
-/** The tenant's signing key: alias/arx/<tenant>/signing, or the initial tenant key (ARX_SIGNING_KEY_ARN). */
-export const signer = lazyConfig(() => {
-  const initial = readConfig(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
-  const aliasSigner = new KmsSigner((t) => `alias/arx/${t}/signing`);
-  const initialSigner = new KmsSigner(() => initial);
-  return {
-    async sign(tenantId: string, data: Uint8Array) {
-      try {
-        return await aliasSigner.sign(tenantId, data);
-      } catch (e) {
-        if (e instanceof NotFoundException || (e as Error).name === 'NotFoundException') return initialSigner.sign(tenantId, data);
-        throw e;
-      }
-    },
-  };
-});
+/** The tenant's signing key: alias/arx/<tenant>/signing, or the initial key only for the tenant its tag names (F25). */
+export const signer = lazyConfig(() => new TenantKeySigner(process.env.ARX_SIGNING_KEY_ARN || undefined));

@@ -1,11 +1,13 @@
 import {
   BedrockAgentClient,
+  ListTagsForResourceCommand,
   GetAgentActionGroupCommand,
   ListAgentActionGroupsCommand,
   PrepareAgentCommand,
   UpdateAgentActionGroupCommand,
 } from '@aws-sdk/client-bedrock-agent';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AgentRecord } from '../../discovery/core/inventory.js';
 import { documentClient } from '../../shared/aws.js';
 import type { PlatformKillAdapter, PlatformKillRegistry, PlatformKillResult } from '../core/ports.js';
@@ -14,6 +16,14 @@ import type { PlatformKillAdapter, PlatformKillRegistry, PlatformKillResult } fr
 export class PlatformUnavailableError extends Error {
   override readonly name = 'PlatformUnavailableError';
 }
+
+/** The platform resource is not tagged as the tenant's (F13): ARX never touches it. */
+export class PlatformOwnershipError extends Error {
+  override readonly name = 'PlatformOwnershipError';
+}
+
+/** Tag a Bedrock agent must carry, with the tenant id as value, before ARX may stop it. */
+export const OWNERSHIP_TAG = 'arx:tenant';
 
 let bedrock: BedrockAgentClient | undefined;
 const bedrockClient = (): BedrockAgentClient => (bedrock ??= new BedrockAgentClient({}));
@@ -25,9 +35,46 @@ const bedrockClient = (): BedrockAgentClient => (bedrock ??= new BedrockAgentCli
  */
 export class BedrockKillAdapter implements PlatformKillAdapter {
   readonly name = 'aws-bedrock-agent';
-  constructor(private readonly client: BedrockAgentClient = bedrockClient()) {}
+  private account: Promise<string> | null = null;
+  constructor(
+    private readonly client: BedrockAgentClient = bedrockClient(),
+    private readonly sts: STSClient = new STSClient({}),
+  ) {}
+
+  /** `arn:<partition>:bedrock:<region>:<account>:agent/<id>` of an agent id in this account and region. */
+  private async agentArn(agentId: string): Promise<string> {
+    this.account ??= this.sts.send(new GetCallerIdentityCommand({})).then((r) => {
+      if (!r.Account) throw new Error('STS returned no account');
+      return r.Account;
+    });
+    this.account.catch(() => (this.account = null));
+    const region = await this.client.config.region();
+    const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+    return `arn:${partition}:bedrock:${region}:${await this.account}:agent/${agentId}`;
+  }
+
+  /**
+   * F13: the Bedrock agent named by the free-text `platform_native_id` must carry the tag
+   * `arx:tenant=<tenant>`; otherwise it belongs to another tenant (or to nobody in ARX) and the
+   * kill is refused before any change. The IAM grant also requires the tag (aws:ResourceTag).
+   */
+  async assertOwned(agent: AgentRecord): Promise<string> {
+    if (!/^[0-9A-Za-z_-]{1,100}$/.test(agent.platform_native_id)) throw new PlatformOwnershipError('platform_native_id is not a Bedrock agent id');
+    const arn = await this.agentArn(agent.platform_native_id);
+    let tags: Record<string, string>;
+    try {
+      tags = (await this.client.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
+    } catch (e) {
+      throw new PlatformOwnershipError(`the tags of bedrock agent ${agent.platform_native_id} cannot be read (${(e as Error).name}); refusing to change it`);
+    }
+    if (tags[OWNERSHIP_TAG] !== agent.tenant_id) {
+      throw new PlatformOwnershipError(`bedrock agent ${agent.platform_native_id} is not tagged ${OWNERSHIP_TAG}=${agent.tenant_id}; refusing to change it`);
+    }
+    return arn;
+  }
 
   async kill(agent: AgentRecord): Promise<PlatformKillResult> {
+    await this.assertOwned(agent);
     const agentId = agent.platform_native_id;
     const agentVersion = 'DRAFT';
     const disabled: string[] = [];

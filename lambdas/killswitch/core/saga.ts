@@ -361,15 +361,49 @@ function parseCause(cause: string): string {
   return cause;
 }
 
-/** Last state: decides complete / partial_failure and announces it once. */
+/** What finalize re-reads to prove every target agent is stopped (F5). */
+export interface TargetCheck {
+  readonly inventory: Pick<InventoryStore, 'get'>;
+  readonly revocationList: { get(tenantId: string, agentId: string, now: Date): Promise<unknown> };
+}
+
+/**
+ * Target agents (its own and those another termination holds) that are not both terminated in
+ * the inventory and on the revocation list. Agents missing from the inventory count as stopped
+ * once they are on the list.
+ */
+export async function unstoppedTargets(deps: TargetCheck & { clock: Clock }, t: Termination): Promise<string[]> {
+  const targets = [...new Set([...t.agent_ids, ...(t.already_terminating ?? []).map((x) => x.agent_id)])];
+  const bad: string[] = [];
+  await mapLimit(targets, 16, async (agentId) => {
+    const [rec, entry] = await Promise.all([deps.inventory.get(t.tenant_id, agentId), deps.revocationList.get(t.tenant_id, agentId, deps.clock.now())]);
+    if (!entry || (rec && rec.status !== 'terminated')) bad.push(agentId);
+  });
+  return bad.sort();
+}
+
+/**
+ * Last state: decides complete / partial_failure and announces it once. With `targets`, it never
+ * reports `complete` while a target agent is not terminated and revoked (F5): that is a
+ * `partial_failure` naming the agents.
+ */
 export async function finalizeTermination(
-  deps: StepContext & { events: EventPublisher },
+  deps: StepContext & { events: EventPublisher; targets?: TargetCheck },
   tenantId: string,
   terminationId: string,
-): Promise<{ status: TerminationStatus }> {
+): Promise<{ status: TerminationStatus; unstopped?: string[] }> {
   const t = await deps.store.get(tenantId, terminationId);
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
-  const status = finalStatus(t.steps);
+  let status = finalStatus(t.steps);
+  const unstopped = deps.targets ? await unstoppedTargets({ ...deps.targets, clock: deps.clock }, t) : [];
+  if (unstopped.length) {
+    status = 'partial_failure';
+    await deps.store.endStep(tenantId, terminationId, 'revocation', {
+      status: 'failed',
+      at: deps.clock.now().toISOString(),
+      error: `not terminated and revoked at the end: ${unstopped.join(', ')}`.slice(0, 400),
+    });
+  }
   await deps.store.finish(tenantId, terminationId, status, deps.clock.now().toISOString());
   await deps.events.publish('agent.terminated.completed', {
     tenant_id: tenantId,
@@ -380,8 +414,9 @@ export async function finalizeTermination(
     scope: t.scope,
     agent_ids: [...t.agent_ids],
     status,
-    failed_steps: t.steps.filter((s) => s.status === 'failed').map((s) => s.name),
+    failed_steps: [...new Set([...t.steps.filter((s) => s.status === 'failed').map((s) => s.name), ...(unstopped.length ? ['revocation'] : [])])],
+    ...(unstopped.length ? { unstopped_agent_ids: unstopped } : {}),
     ...(t.attestation_url ? { attestation_url: t.attestation_url } : {}),
   });
-  return { status };
+  return { status, ...(unstopped.length ? { unstopped } : {}) };
 }

@@ -79,8 +79,36 @@ export async function terminate(
   }
   if (taken.length > 0) await deps.store.setAgents(caller.tenantId, t.termination_id, claimed, taken);
   const mine: Termination = { ...t, agent_ids: claimed, ...(taken.length ? { already_terminating: taken } : {}) };
-  await failClosedSteps(deps, mine, req.known);
+  // F5: agents another termination took may belong to a failed earlier run (claims kept, steps 1–2
+  // not ok, saga never started): finish that run's job before this one reports anything.
+  await Promise.all([failClosedSteps(deps, mine, req.known), resumeTaken(deps, caller.tenantId, taken, req.known)]);
   return { termination: await ensureStarted(deps, mine), created: true };
+}
+
+/**
+ * Resumes the terminations that hold claims on agents in scope when they are `in_flight` and a
+ * previous call left them unfinished (no execution, or steps 1–2 not `ok`): runs their steps 1–2
+ * (a failure is a 503, the retry resumes again) and starts their saga.
+ */
+async function resumeTaken(
+  deps: TerminateDeps,
+  tenantId: string,
+  taken: readonly { agent_id: string; termination_id: string }[],
+  known?: ReadonlyMap<string, AgentRecord>,
+): Promise<void> {
+  const ids = [...new Set(taken.map((x) => x.termination_id))];
+  await mapLimit(ids, 4, async (id) => {
+    const other = id === 'unknown' ? null : await deps.store.get(tenantId, id);
+    if (!other) {
+      // the claim names no readable termination: stop those agents under ours instead of trusting it
+      const orphans = taken.filter((x) => x.termination_id === id).map((x) => x.agent_id);
+      throw new DependencyError(`agents ${orphans.join(', ').slice(0, 200)} are claimed by an unreadable termination; retry the request`);
+    }
+    if (other.status !== 'in_flight') return;
+    const unfinished = other.steps.slice(0, 2).some((st) => st.status !== 'ok');
+    if (unfinished) await failClosedSteps(deps, other, known);
+    if (unfinished || !other.execution_arn) await ensureStarted(deps, other);
+  });
 }
 
 /** The termination that already claimed this agent, with its saga started (idempotent retry). */
@@ -165,11 +193,29 @@ async function listAgents(inventory: InventoryStore, tenantId: string, filter: {
   return out;
 }
 
-/** POST /v1/cohorts/{id}/terminate: every not-yet-terminated agent of the cohort. */
+/**
+ * The agents a cohort/org stop covers: every agent not terminated yet, plus terminated agents whose
+ * claiming termination a failed earlier run left unfinished (F5: `terminated` in the inventory is
+ * step 1 only; the revocation may be missing).
+ */
+async function inScope(deps: TerminateDeps, tenantId: string, all: readonly AgentRecord[]): Promise<AgentRecord[]> {
+  const terminations = new Map<string, Promise<Termination | null>>();
+  const keep = await mapLimit(all, 16, async (a) => {
+    if (a.status !== 'terminated') return true;
+    const id = await deps.store.claimOf(tenantId, a.agent_id);
+    if (!id) return false;
+    if (!terminations.has(id)) terminations.set(id, deps.store.get(tenantId, id));
+    const t = await terminations.get(id)!;
+    return !!t && t.status === 'in_flight' && (!t.execution_arn || t.steps.slice(0, 2).some((st) => st.status !== 'ok'));
+  });
+  return all.filter((_, i) => keep[i]);
+}
+
+/** POST /v1/cohorts/{id}/terminate: every not-yet-terminated agent of the cohort (and any a failed run left). */
 export async function terminateCohort(deps: TerminateDeps, caller: Caller, cohort: string, reason: string, trace: TraceIds): Promise<TerminateOutcome> {
   const all = await listAgents(deps.inventory, caller.tenantId, { cohort });
   if (all.length === 0) throw new NotFoundError(`cohort ${cohort} has no agents`);
-  const live = all.filter((a) => a.status !== 'terminated');
+  const live = await inScope(deps, caller.tenantId, all);
   return terminate(
     deps,
     caller,
@@ -211,7 +257,7 @@ export async function emergencyStop(deps: TerminateDeps, caller: Caller, pathTen
     }
     if (!(await deps.store.consumeQuorum(caller.tenantId, q.request_id))) continue;
     const all = await listAgents(deps.inventory, caller.tenantId, {});
-    const live = all.filter((a) => a.status !== 'terminated');
+    const live = await inScope(deps, caller.tenantId, all);
     const outcome = await terminate(
       deps,
       caller,

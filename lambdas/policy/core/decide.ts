@@ -8,6 +8,7 @@ import type { CedarValue } from './cedar.js';
 import type { BundleContent } from './bundle.js';
 import { BloomFilter, bloomItem } from './bloom.js';
 import { classify, DEFAULT_APPROVAL, DEFAULT_HITL_TIMEOUT_S, riskRank, RISKS } from './yaml-policy.js';
+import type { PrincipalState } from './principal-status.js';
 
 /** A verified bundle made ready for evaluation. */
 export interface LoadedBundle {
@@ -39,12 +40,21 @@ export type OfflineRevocationMode = 'forbid' | 'bloom';
 
 const ms = (start: number): number => Math.round((performance.now() - start) * 1000) / 1000;
 
+/** How long a bundle's Bloom filter may stand in for the revocation list (offline `bloom` mode). */
+export const DEFAULT_BLOOM_MAX_AGE_MS = 3600_000;
+
+const APPROVAL_RANK: Readonly<Record<ApprovalMode, number>> = { none: 0, auto: 1, hitl: 2 };
+/** The stricter of two approval modes (hitl > auto > none). */
+export const stricterApproval = (a: ApprovalMode, b: ApprovalMode): ApprovalMode => (APPROVAL_RANK[b] > APPROVAL_RANK[a] ? b : a);
+const isApproval = (x: unknown): x is ApprovalMode => x === 'none' || x === 'auto' || x === 'hitl';
+
 /** Unclassified actions default to `high` (human approval) rather than silently autonomous. */
 export const DEFAULT_RISK: Risk = 'high';
 
-function forbid(req: DecisionRequest, start: number, bundle: LoadedBundle | null, errors: string[], determining: readonly string[] = []): Decision {
+function forbid(req: DecisionRequest, start: number, bundle: LoadedBundle | null, errors: string[], determining: readonly string[] = [], reason?: string): Decision {
   const cls = bundle ? classify(bundle.content.risk, req.action) : null;
   return {
+    ...(reason ? { reason } : {}),
     effect: 'forbid',
     approval: 'none',
     risk: cls?.risk ?? DEFAULT_RISK,
@@ -64,18 +74,32 @@ export function decideWith(
   bundle: LoadedBundle | null,
   req: DecisionRequest,
   revocation: RevocationState,
-  opts: { offline?: OfflineRevocationMode; start?: number } = {},
+  opts: {
+    offline?: OfflineRevocationMode;
+    start?: number;
+    /** The principal's inventory state; a decision point always passes it (a refusal is a forbid naming the status). */
+    principal?: PrincipalState;
+    /** Now (epoch ms), for the Bloom filter's age. @default Date.now() */
+    now?: number;
+    /** Offline `bloom` mode fails closed once the bundle is older than this. @default DEFAULT_BLOOM_MAX_AGE_MS */
+    bloomMaxAgeMs?: number;
+  } = {},
 ): Decision {
   const start = opts.start ?? performance.now();
   try {
-    if (!bundle) return forbid(req, start, null, ['no policy bundle is loaded for this tenant']);
-    if (bundle.content.policies.length === 0) return forbid(req, start, bundle, ['the policy store is empty']);
-    if (revocation === 'revoked') return forbid(req, start, bundle, ['principal is revoked']);
+    if (!bundle) return forbid(req, start, null, ['no policy bundle is loaded for this tenant'], [], 'no_bundle');
+    if (bundle.content.policies.length === 0) return forbid(req, start, bundle, ['the policy store is empty'], [], 'empty_store');
+    if (revocation === 'revoked') return forbid(req, start, bundle, ['principal is revoked'], [], 'principal_revoked');
+    if (opts.principal && !opts.principal.ok) return forbid(req, start, bundle, [opts.principal.detail], [], opts.principal.reason);
     if (revocation === 'unknown') {
       const offline = opts.offline ?? 'forbid';
-      if (offline === 'forbid') return forbid(req, start, bundle, ['revocation status unavailable']);
+      if (offline === 'forbid') return forbid(req, start, bundle, ['revocation status unavailable'], [], 'revocation_unavailable');
+      const age = (opts.now ?? Date.now()) - Date.parse(bundle.content.created_at);
+      if (!(age <= (opts.bloomMaxAgeMs ?? DEFAULT_BLOOM_MAX_AGE_MS))) {
+        return forbid(req, start, bundle, ['revocation status unavailable and the bundle revocation filter is past its maximum age'], [], 'revocation_unavailable');
+      }
       if (bundle.bloom.mightContain(bloomItem(req.tenantId, req.principal.id))) {
-        return forbid(req, start, bundle, ['principal may be revoked (bundle revocation filter; revocation list unreachable)']);
+        return forbid(req, start, bundle, ['principal may be revoked (bundle revocation filter; revocation list unreachable)'], [], 'principal_revoked');
       }
     }
     const connector = req.action.split(':')[0] ?? req.action;
@@ -85,14 +109,18 @@ export function decideWith(
       resource: req.resource ? { type: req.resource.type, id: req.resource.id } : { type: 'Connector', id: connector },
       context: (req.context ?? {}) as Record<string, CedarValue>,
     });
-    if (r.type === 'failure') return forbid(req, start, bundle, r.errors.map((e) => `request rejected: ${e}`));
+    if (r.type === 'failure') {
+      // request validation messages are the caller's to see; an engine exception is not (F31)
+      return forbid(req, start, bundle, r.errors.map((e) => (e.startsWith('evaluation failed:') ? 'evaluation_failed' : `request rejected: ${e}`)));
+    }
     if (r.errors.length) {
       return forbid(req, start, bundle, r.errors.map((e) => `${e.policyId}: ${e.message}`), [...new Set([...r.reason, ...r.errors.map((e) => e.policyId)])]);
     }
     if (r.decision === 'deny') return forbid(req, start, bundle, [], r.reason);
     return permit(bundle, req, r.reason, start);
-  } catch (e) {
-    return forbid(req, start, bundle, [`evaluation failed: ${(e as Error).message}`]);
+  } catch {
+    // the exception text stays inside (F31): callers log their own failures, agents get a code
+    return forbid(req, start, bundle, ['evaluation_failed'], [], 'evaluation_failed');
   }
 }
 
@@ -104,8 +132,9 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
     const annotated = ann.map((a) => a.risk).filter((x): x is Risk => (RISKS as readonly string[]).includes(x ?? ''));
     if (annotated.length) risk = annotated.reduce((a, b) => (riskRank(b) > riskRank(a) ? b : a));
   }
-  const annApproval = ann.map((a) => a.approval).find((x): x is ApprovalMode => x === 'none' || x === 'auto' || x === 'hitl');
-  const approval: ApprovalMode = cls ? cls.policy.approval[risk] : annApproval ?? DEFAULT_APPROVAL[risk];
+  // F9: the strictest approval among the determining policies wins, never weaker than the risk's default
+  const floor: ApprovalMode = cls ? cls.policy.approval[risk] : DEFAULT_APPROVAL[risk];
+  const approval: ApprovalMode = ann.map((a) => a.approval).filter(isApproval).reduce(stricterApproval, floor);
   const policy = cls?.policy.name ?? ann.map((a) => a.policy).find(Boolean);
   return {
     effect: 'permit',
@@ -126,4 +155,26 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
         }
       : {}),
   };
+}
+
+/**
+ * Push-time warnings about approval annotations (F9): permits with different `@approval` that may
+ * match one request (the strictest then applies), and an `@approval` weaker than the default of
+ * the policy's own `@risk` (the default then applies). Advisory: the bundle is still valid.
+ */
+export function approvalWarnings(content: Pick<BundleContent, 'policies'>): string[] {
+  const out: string[] = [];
+  const permits = content.policies.filter((p) => p.effect === 'permit' && isApproval(p.annotations?.approval));
+  const modes = [...new Set(permits.map((p) => p.annotations!.approval as ApprovalMode))];
+  if (modes.length > 1) {
+    out.push(`permit policies carry different @approval (${modes.join(', ')}); when several match one request the strictest applies (hitl > auto > none)`);
+  }
+  for (const p of permits) {
+    const a = p.annotations!.approval as ApprovalMode;
+    const r = p.annotations?.risk as Risk | undefined;
+    if (r && (RISKS as readonly string[]).includes(r) && APPROVAL_RANK[a] < APPROVAL_RANK[DEFAULT_APPROVAL[r]]) {
+      out.push(`${p.id}: @approval("${a}") is weaker than the default for @risk("${r}") (${DEFAULT_APPROVAL[r]}); the default applies`);
+    }
+  }
+  return out;
 }

@@ -8,6 +8,9 @@ import type { Decision, DecisionPoint, DecisionRequest } from '../../shared/port
 import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode, type RevocationState } from './decide.js';
 import { verifyBundle, type BundleSigner } from './signing.js';
 import { contentOf } from './bundle.js';
+import type { PrincipalState, PrincipalStatusPort } from './principal-status.js';
+
+export type { PrincipalStatusPort } from './principal-status.js';
 
 /** Port: where live bundles come from (S3 manifest + bundle object text, conditional on the manifest ETag). */
 export interface BundleSource {
@@ -21,14 +24,21 @@ export interface RevocationStatusPort {
 
 /** Port: record and publish each decision (EnforcementEvent + `policy.decision`). */
 export interface DecisionRecorder {
-  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string }): Promise<void>;
+  /** `token`: the caller's own credential, for recorders that post through the API (the extension's). */
+  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string; token?: string }): Promise<void>;
 }
 
 export interface DecisionPointOptions {
   readonly source: BundleSource;
   readonly signer: Pick<BundleSigner, 'verify'>;
   readonly revocation: RevocationStatusPort;
+  /** Inventory status of the principal (CachedPrincipalStatus): unknown, suspended, revoked, terminated, orphaned principals are forbidden. */
+  readonly principals: PrincipalStatusPort;
   readonly clock: Clock;
+  /** Offline `bloom` mode fails closed once the live bundle is older than this. @default DEFAULT_BLOOM_MAX_AGE_MS (1 h) */
+  readonly bloomMaxAgeMs?: number;
+  /** Where internal failures are logged (their text never goes into a decision). */
+  readonly onError?: (e: { tenantId: string; error: unknown }) => void;
   /** @default 30000 */
   readonly pollMs?: number;
   /** @default 'forbid' */
@@ -56,16 +66,28 @@ export class TenantBundlePdp implements DecisionPoint {
     this.pollMs = o.pollMs ?? 30_000;
   }
 
-  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string } = {}): Promise<Decision> {
+  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string; token?: string } = {}): Promise<Decision> {
     const start = performance.now();
     let decision: Decision;
     try {
-      const st = await this.state(req.tenantId);
-      const rev: RevocationState = await this.o.revocation.status(req.tenantId, req.principal.id).catch(() => 'unknown' as const);
-      decision = decideWith(st.live, req, rev, { offline: this.o.offlineRevocation ?? 'forbid', start });
+      const [st, rev, principal] = await Promise.all([
+        this.state(req.tenantId),
+        this.o.revocation.status(req.tenantId, req.principal.id).catch((): RevocationState => 'unknown'),
+        this.o.principals
+          .status(req.tenantId, req.principal.id)
+          .catch((): PrincipalState => ({ ok: false, reason: 'principal_status_unavailable', detail: 'principal status unavailable' })),
+      ]);
+      decision = decideWith(st.live, req, rev, {
+        offline: this.o.offlineRevocation ?? 'forbid',
+        start,
+        principal,
+        now: this.o.clock.now().getTime(),
+        ...(this.o.bloomMaxAgeMs !== undefined ? { bloomMaxAgeMs: this.o.bloomMaxAgeMs } : {}),
+      });
     } catch (e) {
-      decision = decideWith(null, req, 'unknown', { start });
-      decision = { ...decision, errors: [`decision point failure: ${(e as Error).message}`] };
+      // F31: the exception is logged, the agent gets a generic code
+      this.o.onError?.({ tenantId: req.tenantId, error: e });
+      decision = { ...decideWith(null, req, 'unknown', { start }), errors: ['decision_point_failure'], reason: 'decision_point_failure' };
     }
     if (this.o.recorder) {
       await this.o.recorder.record(req, decision, { pep_topology: this.o.pepTopology ?? 'in-process', ...meta }).catch(() => undefined);

@@ -10,6 +10,7 @@ import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
 import { compileBundle, contentOf, diffBundles, digestOf, type BundleDiff, type BundleInput, type LiveManifest, type SignedBundle } from './bundle.js';
 import { verifyBundle, type BundleSigner } from './signing.js';
 import type { DecisionRecorder } from './decision-point.js';
+import { approvalWarnings } from './decide.js';
 
 export interface BundleRepository {
   /** Stores a new bundle; refuses to overwrite an existing one. Returns the object key. */
@@ -71,7 +72,7 @@ export class PolicyService {
   ) {}
 
   /** Validates strictly and stores a signed, immutable bundle. Invalid → ValidationError, nothing stored. */
-  async push(tenantId: string, input: BundleInput): Promise<{ bundle_id: string; version: number; digest: string }> {
+  async push(tenantId: string, input: BundleInput): Promise<{ bundle_id: string; version: number; digest: string; warnings?: string[] }> {
     const now = this.d.clock.now();
     // validate before taking a version so a rejected upload leaves no trace
     const dry = compileBundle(input, { tenantId, bundleId: 'dry-run', version: 0, createdAt: now.toISOString(), revokedAgentIds: [] });
@@ -83,7 +84,8 @@ export class PolicyService {
     const digest = digestOf(r.content);
     const signature = await this.d.signer.sign(tenantId, digest);
     await this.d.repo.put({ ...r.content, digest, signature });
-    return { bundle_id: bundleId, version, digest };
+    const warnings = approvalWarnings(r.content);
+    return { bundle_id: bundleId, version, digest, ...(warnings.length ? { warnings } : {}) };
   }
 
   /** Moves the tenant's live pointer to a stored bundle (after re-verifying it) and announces it. */

@@ -11,10 +11,11 @@ import { TenantBundlePdp } from '../core/decision-point.js';
 import { S3BundleStore } from '../adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../adapters/kms-signer.js';
 import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '../adapters/dynamo-control.js';
+import { inventoryPrincipalStatus, logDecisionPointError } from '../pdp.js';
 import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
 
 const deps = lazyConfig(() => {
-  const c = readConfig(['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS']);
+  const c = readConfig(['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS']);
   const clock = systemClock;
   const store = new S3BundleStore(c.ARX_BUNDLE_BUCKET);
   const signer = new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN);
@@ -26,6 +27,8 @@ const deps = lazyConfig(() => {
     source: store,
     signer,
     revocation: new CachedRevocationChecker(drl, clock),
+    principals: inventoryPrincipalStatus(c.ARX_INVENTORY_TABLE, clock),
+    onError: logDecisionPointError,
     clock,
     recorder: new EnforcementRecorder(log, events, clock),
     pepTopology: 'remote',

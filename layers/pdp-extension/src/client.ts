@@ -15,6 +15,8 @@ export interface ExtensionClientOptions {
   readonly port?: number;
   /** @default 250 */
   readonly timeoutMs?: number;
+  /** The agent's JWT-SVID, sent to an extension in SVID mode (F21a). */
+  readonly svid?: () => string | Promise<string>;
 }
 
 export class ExtensionDecisionPoint implements DecisionPoint {
@@ -30,11 +32,16 @@ export class ExtensionDecisionPoint implements DecisionPoint {
     try {
       const r = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(this.o.svid ? { authorization: `Bearer ${await this.o.svid()}` } : {}) },
         body: JSON.stringify(req),
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 250),
       });
       if (r.status === 200) return (await r.json()) as Decision;
+      if (r.status === 401 || r.status === 403) {
+        // the extension refused the caller's identity: that is a forbid, not a reason to decide elsewhere
+        const why = ((await r.json().catch(() => ({}))) as { error?: string }).error ?? 'caller identity refused';
+        return { effect: 'forbid', approval: 'none', risk: 'high', determining_policies: [], errors: [why], evaluation_ms: 0, bundle_version: null, reason: 'caller_identity_refused' };
+      }
     } catch {
       // extension absent or slow: decide in process
     }

@@ -3,21 +3,24 @@
  * and verifies the tenant's live bundle and the revocation list, then answers decisions for the
  * function on http://127.0.0.1:$ARX_PDP_PORT/v1/decide. It re-checks the live manifest every
  * 30 s (conditional GET), keeps the last-known-good bundle when a new one fails signature or
- * validation, and reads revocation deltas at least every second.
+ * validation, and reads revocation deltas at least every second (re-reading 60 s behind its
+ * high-water mark, and the whole list every ARX_PDP_REVOCATION_RESYNC_MS, F2). Offline `bloom`
+ * mode (ARX_PDP_OFFLINE_REVOCATION) trusts the bundle's filter for at most
+ * ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S after the push (F20).
  */
 import { readConfig, optionalNumber } from '../../../lambdas/shared/config.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
-import { TenantBundlePdp, type DecisionRecorder } from '../../../lambdas/policy/core/decision-point.js';
-import { EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
+import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
+import { ApiEnforcementRecorder } from './api-recorder.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
-import { DynamoEnforcementLog } from '../../../lambdas/policy/adapters/dynamo-control.js';
-import { DeltaRevocationCache } from './revocation-cache.js';
-import { BufferedRecorder } from './buffered-recorder.js';
+import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
+import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
+import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
-import { startPdpServer } from './server.js';
+import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
+import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT = 4790;
@@ -47,8 +50,27 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * F21a: the function is bound to one agent (ARX_AGENT_ID) or every request carries its SVID,
+ * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE. Neither → INIT fails.
+ */
+function callerIdentity(tenantId: string): CallerIdentity {
+  if (process.env.ARX_AGENT_ID) return new BoundIdentity(process.env.ARX_AGENT_ID);
+  const base = process.env.ARX_SVID_ISSUER_BASE;
+  if (!base) throw new Error('the PDP extension needs ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers send their SVID)');
+  const verifier = new SvidVerifier({
+    issuerBase: base,
+    clock: systemClock,
+    fetchJwks: async (t) => {
+      const r = await fetch(`${base.replace(/\/$/, '')}/tenants/${encodeURIComponent(t)}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
+      return r.ok ? ((await r.json()) as never) : null;
+    },
+  });
+  return new SvidIdentity(verifier, tenantId);
+}
+
 async function init(): Promise<() => Promise<void>> {
-  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_SIGNING_KEY_ARN']);
+  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN']);
   const port = optionalNumber('ARX_PDP_PORT', DEFAULT_PDP_PORT);
   const manifestPollMs = optionalNumber('ARX_PDP_MANIFEST_POLL_MS', 30_000);
   const revocationPollMs = Math.min(optionalNumber('ARX_PDP_REVOCATION_POLL_MS', 500), 1000);
@@ -57,20 +79,22 @@ async function init(): Promise<() => Promise<void>> {
   const clock = systemClock;
   const tenantId = c.ARX_TENANT_ID;
 
-  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs);
-  let recorder: BufferedRecorder | undefined;
-  if (process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
-    const inner: DecisionRecorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
-    recorder = new BufferedRecorder(inner);
-  }
+  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs, 1000, {
+    resyncMs: optionalNumber('ARX_PDP_REVOCATION_RESYNC_MS', DEFAULT_RESYNC_MS),
+  });
+  // F14: decisions are recorded through the authenticated API with the caller's SVID; the agent
+  // function's role never gets the control table or the bus
+  const recorder = process.env.ARX_API_URL ? new ApiEnforcementRecorder(process.env.ARX_API_URL, clock) : undefined;
   const pdp = new TenantBundlePdp({
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
     signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
     revocation,
+    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) }),
     clock,
     // the extension polls on its own schedule; decisions never wait for a manifest check
     pollMs: Number.MAX_SAFE_INTEGER,
     offlineRevocation: offline,
+    bloomMaxAgeMs: optionalNumber('ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S', 3600) * 1000,
     pepTopology: 'lambda-extension',
     setCacheSize: optionalNumber('ARX_PDP_SET_CACHE', DEFAULT_SET_CACHE),
     ...(recorder ? { recorder } : {}),
@@ -86,6 +110,7 @@ async function init(): Promise<() => Promise<void>> {
     {
       tenantId,
       pdp,
+      identity: callerIdentity(tenantId),
       health: () => ({
         tenant_id: tenantId,
         bundle_version: liveVersion,

@@ -4,10 +4,51 @@ import type { TenantBundlePdp } from '../../../lambdas/policy/core/decision-poin
 
 const MAX_BODY = 64 * 1024;
 
+/**
+ * Who the local caller is (F21a): the extension never trusts the principal id a request names.
+ * Either the function is bound to one agent at deploy time (ARX_AGENT_ID, in the extension's own
+ * environment), or each request carries the agent's JWT-SVID (`authorization: Bearer …`).
+ */
+export interface CallerIdentity {
+  /** The agent the caller is, or why it is refused. */
+  agentOf(headers: IncomingMessage['headers']): Promise<{ agentId: string } | { error: string }>;
+}
+
+/** The function is bound to one agent: it may only ask about that agent. */
+export class BoundIdentity implements CallerIdentity {
+  constructor(private readonly agentId: string) {}
+  async agentOf(): Promise<{ agentId: string }> {
+    return { agentId: this.agentId };
+  }
+}
+
+/** Each request carries the agent's SVID, verified against the tenant's published keys. */
+export class SvidIdentity implements CallerIdentity {
+  constructor(
+    private readonly verifier: { verify(token: string, o: { audience: string }): Promise<{ tenantId: string; agentId: string }> },
+    private readonly tenantId: string,
+    private readonly audience = 'arx',
+  ) {}
+  async agentOf(headers: IncomingMessage['headers']): Promise<{ agentId: string } | { error: string }> {
+    const h = headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/.exec(h) : null;
+    if (!m) return { error: 'an agent SVID is required (authorization: Bearer <svid>)' };
+    try {
+      const svid = await this.verifier.verify(m[1]!, { audience: this.audience });
+      if (svid.tenantId !== this.tenantId) return { error: 'the SVID belongs to another tenant' };
+      return { agentId: svid.agentId };
+    } catch {
+      return { error: 'the SVID is not valid' };
+    }
+  }
+}
+
 export interface PdpServerDeps {
   readonly tenantId: string;
   readonly pdp: Pick<TenantBundlePdp, 'decide' | 'live' | 'lastError'>;
   readonly health: () => Record<string, unknown>;
+  /** How the caller proves which agent it is (F21a). */
+  readonly identity: CallerIdentity;
 }
 
 function read(req: IncomingMessage): Promise<string> {
@@ -71,13 +112,19 @@ export function startPdpServer(deps: PdpServerDeps, port: number): Promise<Serve
         if (req.method !== 'POST' || req.url !== '/v1/decide') return send(res, 404, { error: 'not found' });
         const parsed = parseDecideBody(await read(req), deps.tenantId);
         if (typeof parsed === 'string') return send(res, 400, { error: parsed });
+        const who = await deps.identity.agentOf(req.headers);
+        if ('error' in who) return send(res, 401, { error: who.error });
+        if (who.agentId !== parsed.principal.id) return send(res, 403, { error: 'the caller may only ask about its own agent' });
+        const bearer = typeof req.headers.authorization === 'string' ? /^Bearer (.+)$/.exec(req.headers.authorization)?.[1] : undefined;
         const meta = {
+          ...(bearer ? { token: bearer } : {}),
           ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlation_id: req.headers['x-correlation-id'] } : {}),
           ...(typeof req.headers['traceparent'] === 'string' ? { trace_id: req.headers['traceparent'].split('-')[1] ?? '' } : {}),
         };
         send(res, 200, await (deps.pdp as TenantBundlePdp).decide(parsed, meta));
-      } catch (e) {
-        send(res, 500, { error: 'decision failed', detail: (e as Error).message });
+      } catch {
+        // no internal detail on the wire (F31); the function falls back to the in-process PDP
+        send(res, 500, { error: 'decision failed' });
       }
     })();
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoInventoryStore } from '../../../lambdas/discovery/adapters/dynamo-inventory-store.js';
 import { spiffeIdOf, type AgentRecord } from '../../../lambdas/discovery/core/inventory.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
@@ -38,7 +38,18 @@ async function register(tenant: string, platform = 'custom', cohort?: string): P
   return r;
 }
 
-const tenantName = () => `ks${randomBytes(3).toString('hex')}`;
+/**
+ * A fresh tenant with its own signing key (alias/arx/<tenant>/signing, tagged arx:tenant), as
+ * identity provisions on first use: exit attestations are signed with it and never with another
+ * tenant's key (F25).
+ */
+const tenantName = async (): Promise<string> => {
+  const tenant = `ks${randomBytes(3).toString('hex')}`;
+  const kms = new KMSClient({});
+  const k = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'arx:tenant', TagValue: tenant }] }));
+  await kms.send(new CreateAliasCommand({ AliasName: `alias/arx/${tenant}/signing`, TargetKeyId: k.KeyMetadata!.KeyId! }));
+  return tenant;
+};
 const final = async (tenant: string, id: string) =>
   until(async () => {
     const r = await h.call('GET', `/v1/terminations/${id}`, '/v1/terminations/{id}', { id }, auditor(tenant));
@@ -58,7 +69,7 @@ afterAll(async () => {
 describe('Termination saga (API + synthesised state machine, real handlers, moto)', () => {
   it('refuses the agent before the terminate call returns, then completes every step and writes a signed exit attestation', async () => {
     // Arrange
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant, 'custom-http');
     const endpoint = await killEndpoint(200);
     const cfg = await h.call('PUT', '/v1/killswitch/platforms/custom-http', '/v1/killswitch/platforms/{platform}', { platform: 'custom-http' }, admin(tenant), { url: endpoint.url });
@@ -119,7 +130,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
   }, 60_000);
 
   it('ends partial_failure when the platform API is down, while the agent stays refused', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant, 'flaky-platform');
     // nothing listens on port 9: every kill command fails
     await h.call('PUT', '/v1/killswitch/platforms/flaky-platform', '/v1/killswitch/platforms/{platform}', { platform: 'flaky-platform' }, admin(tenant), {
@@ -146,7 +157,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
   }, 60_000);
 
   it('starts one run only when the same agent is terminated twice, even concurrently', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant);
     const call = () => h.call('POST', `/v1/agents/${agent.agent_id}/terminate`, '/v1/agents/{id}/terminate', { id: agent.agent_id }, admin(tenant), { reason: 'twice' });
 
@@ -165,7 +176,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
   }, 60_000);
 
   it('terminates a cohort: every live agent of it, one termination', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const a = await register(tenant, 'custom', 'red-team');
     const b = await register(tenant, 'custom', 'red-team');
     const other = await register(tenant, 'custom', 'blue-team');
@@ -181,7 +192,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
   }, 60_000);
 
   it('answers 404 for another tenant’s termination and refuses non-admins', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant);
     const r = await h.call('POST', `/v1/agents/${agent.agent_id}/terminate`, '/v1/agents/{id}/terminate', { id: agent.agent_id }, admin(tenant), { reason: 'x' });
     const foreign = await h.call('GET', `/v1/terminations/${r.json.termination_id}`, '/v1/terminations/{id}', { id: r.json.termination_id }, auditor('someone-else'));
@@ -198,7 +209,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
 
 describe('Emergency stop (quorum of two different admins)', () => {
   it('refuses a stop confirmed by the same admin, and stops every agent once a second admin confirms', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const a = await register(tenant);
     const b = await register(tenant);
     const path = `/v1/org/${tenant}/emergency_stop`;
@@ -228,7 +239,7 @@ describe('Emergency stop (quorum of two different admins)', () => {
 describe('Termination during a pending approval', () => {
   it('cancels the approval in the drain step, so it can never be approved nor executed', async () => {
     // Arrange: the actions service on the real store, with a PDP that holds okta deactivations for a human
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant);
     const hitl: DecisionPoint = {
       decide: async (): Promise<Decision> => ({
@@ -265,7 +276,7 @@ describe('Termination during a pending approval', () => {
 describe('A terminated agent’s cached SVID', () => {
   it('verifies before the terminate call and is refused by the verifier right after it', async () => {
     // Arrange: an SVID the agent holds, and the verifier every ARX function uses (DRL + credential state, 1 s window)
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant);
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
@@ -321,7 +332,7 @@ describe('A terminated agent’s cached SVID', () => {
 
 describe('arx terminate (CLI)', () => {
   it('terminates an agent, waits for the saga and prints its steps; refuses without --reason', async () => {
-    const tenant = tenantName();
+    const tenant = await tenantName();
     const agent = await register(tenant);
     // The CLI's fetch goes straight to the API handler (as API Gateway would after the authorizer).
     const routes: [RegExp, string, string[]][] = [

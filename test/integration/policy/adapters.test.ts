@@ -13,7 +13,9 @@ import { PolicyService, EnforcementRecorder } from '../../../lambdas/policy/core
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { BloomFilter, bloomItem } from '../../../lambdas/policy/core/bloom.js';
 import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
-import { policyResources, revocationEntry } from './fixtures.js';
+import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
+import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
+import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
 
 const YAML = `
 - name: okta-access-review
@@ -103,7 +105,9 @@ describe('policy adapters against the emulator', () => {
     const a = await service.push(tenant, { format: 'yaml', document: YAML });
     await service.promote(tenant, a.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     const clock = new ManualClock(Date.now());
-    const pdp = new TenantBundlePdp({ source: store, signer: new KmsBundleSigner(() => r.keyArn), revocation: new CachedRevocationChecker(drl, clock, 1000), clock });
+    await inventoryOf(r).register(tenant, 'agt_1');
+    const principals = new CachedPrincipalStatus(new DynamoInventoryReader(r.inventoryTable), clock);
+    const pdp = new TenantBundlePdp({ source: store, signer: new KmsBundleSigner(() => r.keyArn), revocation: new CachedRevocationChecker(drl, clock, 1000), principals, clock });
     expect(await pdp.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:deactivate' })).toMatchObject({
       effect: 'permit',
       approval: 'hitl',

@@ -4,7 +4,7 @@ import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventb
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
 import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
-import { policyResources, suffix } from './fixtures.js';
+import { inventoryOf, policyResources, suffix } from './fixtures.js';
 
 const ctx = { functionName: 'policy-api', awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 type Res = { statusCode: number; body: string };
@@ -39,12 +39,14 @@ describe('policy-api handler', () => {
   beforeAll(async () => {
     const r = await policyResources('api');
     controlTable = r.controlTable;
+    await inventoryOf(r).register(tenant, 'agt_1');
     const bus = `arx-bus-${suffix()}`;
     await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: bus }));
     Object.assign(process.env, {
       ARX_BUNDLE_BUCKET: r.bucket,
       ARX_CONTROL_TABLE: r.controlTable,
       ARX_REVOCATION_TABLE: r.revocationTable,
+      ARX_INVENTORY_TABLE: r.inventoryTable,
       ARX_SIGNING_KEY_ARN: r.keyArn,
       ARX_EVENT_BUS: bus,
     });

@@ -18,7 +18,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLayer, NODE_FLAGS } from '../../../layers/pdp-extension/build.js';
-import { policyResources, revocationEntry } from './fixtures.js';
+import { createServer, type Server } from 'node:http';
+import { MemoryKeyManager, MemoryKeyStore } from '../../../lambdas/identity/adapters/memory.js';
+import { TenantKeys } from '../../../lambdas/identity/core/keys.js';
+import { SvidIssuer } from '../../../lambdas/identity/core/svid.js';
+import { newId } from '../../../lambdas/shared/ids.js';
+import { EnforcementLogBody } from '../../../lambdas/policy/schemas.js';
+import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 const V2 = '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
@@ -45,12 +51,21 @@ describe('PDP extension process', () => {
   let stdout = '';
   let v1: { bundle_id: string; version: number };
 
+  // the tenant's SVID keys, published as ARX does (GET /tenants/<t>/.well-known/jwks.json)
+  const keys = new TenantKeys(new MemoryKeyStore(), new MemoryKeyManager(), systemClock);
+  let jwksServer: Server;
+  const logged: { authorization: string; ok: boolean; events: { agent_id: string; action_name: string; decision: string; pep_topology: string }[] }[] = [];
+  let issuerBase: string;
+  // SVID subjects carry ULID agent ids: readable test names map to real ids
+  const ids = new Map<string, string>();
+  const A = (name: string): string => ids.get(name) ?? (ids.set(name, newId('agt')), ids.get(name)!);
+  const svidOf = async (agent: string, tenantId = tenant) =>
+    (await new SvidIssuer(keys, systemClock, { issuerBase }).mint({ tenantId, platform: 'langchain', agentId: A(agent), ownerSub: 'owner-1', generation: 1, audience: 'arx' })).token;
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
   const decide = async (action: string, agent = 'agt_1'): Promise<Decision> => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/decide`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ principal: { type: 'Agent', id: agent }, action }),
-    });
+    const res = await post({ principal: { type: 'Agent', id: A(agent) }, action }, { authorization: `Bearer ${await svidOf(agent)}` });
     expect(res.status).toBe(200);
     return (await res.json()) as Decision;
   };
@@ -68,8 +83,30 @@ describe('PDP extension process', () => {
       events: new RecordingPublisher(),
       clock: systemClock,
     });
+    const inv = inventoryOf(r);
+    for (const a of ['agt_1', 'agt_victim', 'agt_other', 'agt_suspended']) await inv.register(tenant, A(a));
+    await inv.set(tenant, A('agt_suspended'), { status: 'suspended' });
     v1 = await service.push(tenant, { format: 'yaml', document: V1 });
     await service.promote(tenant, v1.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
+    jwksServer = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/v1/enforcement/log') {
+        // stands in for the API: the body must pass the route's own schema
+        let data = '';
+        req.on('data', (c: Buffer) => (data += c.toString()));
+        req.on('end', () => {
+          const parsed = EnforcementLogBody.safeParse(JSON.parse(data));
+          logged.push({ authorization: String(req.headers.authorization ?? ''), ok: parsed.success, events: parsed.success ? parsed.data.events : [] });
+          res.writeHead(parsed.success ? 202 : 400, { 'content-type': 'application/json' }).end('{}');
+        });
+        return;
+      }
+      const m = /^\/tenants\/([^/]+)\/\.well-known\/jwks\.json$/.exec(req.url ?? '');
+      void (m ? keys.jwks(decodeURIComponent(m[1]!)) : Promise.resolve(null)).then((j) => {
+        res.writeHead(j ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(j ?? {}));
+      });
+    });
+    await new Promise<void>((ok) => jwksServer.listen(0, '127.0.0.1', ok));
+    issuerBase = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}`;
     const runtimeApi = await api.start();
     port = await freePort();
     // the layer exactly as deployed: esbuild bundle + cedar-wasm, run by plain node
@@ -83,7 +120,11 @@ describe('PDP extension process', () => {
         ARX_TENANT_ID: tenant,
         ARX_BUNDLE_BUCKET: r.bucket,
         ARX_REVOCATION_TABLE: r.revocationTable,
+        ARX_INVENTORY_TABLE: r.inventoryTable,
         ARX_SIGNING_KEY_ARN: r.keyArn,
+        ARX_SVID_ISSUER_BASE: issuerBase,
+        ARX_API_URL: issuerBase,
+        ARX_AGENT_ID: '',
         ARX_PDP_PORT: String(port),
         ARX_PDP_MANIFEST_POLL_MS: '300',
         ARX_PDP_REVOCATION_POLL_MS: '250',
@@ -100,6 +141,7 @@ describe('PDP extension process', () => {
   afterAll(async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await api.stop();
+    await new Promise<void>((ok) => jwksServer.close(() => ok()));
   });
 
   it('registers as an external extension for INVOKE and SHUTDOWN', () => {
@@ -110,17 +152,45 @@ describe('PDP extension process', () => {
   it('loaded the live bundle during INIT and answers decisions on localhost', async () => {
     expect(await decide('okta:users:deactivate')).toMatchObject({ effect: 'permit', approval: 'hitl', risk: 'high', bundle_version: String(v1.version) });
     expect(await decide('okta:users:delete')).toMatchObject({ effect: 'forbid' });
-    const bad = await fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', body: JSON.stringify({ principal: { type: 'User', id: 'x' }, action: 'okta:users:read' }) });
+    const bad = await post({ principal: { type: 'User', id: 'x' }, action: 'okta:users:read' });
     expect(bad.status).toBe(400);
   });
 
   it('refuses a revoked agent within 1 s of its revocation-list entry', async () => {
     expect((await decide('okta:users:read', 'agt_victim')).effect).toBe('permit');
-    await drl.revoke(revocationEntry(tenant, 'agt_victim'));
+    await drl.revoke(revocationEntry(tenant, A('agt_victim')));
     const { value, ms } = await waitFor(() => decide('okta:users:read', 'agt_victim'), (d) => d.effect === 'forbid', 3000);
     expect(value.errors).toEqual(['principal is revoked']);
     expect(ms).toBeLessThanOrEqual(1000);
     expect((await decide('okta:users:read', 'agt_other')).effect).toBe('permit');
+  });
+
+  it('F21a: refuses a caller without an SVID and one asking as a sibling agent', async () => {
+    const body = { principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' };
+    expect((await post(body)).status).toBe(401);
+    // a terminated agent's code holding its own SVID names a sibling of the tenant
+    const sibling = await post(body, { authorization: `Bearer ${await svidOf('agt_victim')}` });
+    expect(sibling.status).toBe(403);
+    expect(await sibling.json()).toEqual({ error: 'the caller may only ask about its own agent' });
+    expect((await post(body, { authorization: `Bearer ${await svidOf('agt_1', `${tenant}-other`)}` })).status).toBe(401);
+    expect((await post(body, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
+  });
+
+  it('F14: records decisions through POST /v1/enforcement/log with the calling agent SVID, not with the function role', async () => {
+    const token = await svidOf('agt_other');
+    await post({ principal: { type: 'Agent', id: A('agt_other') }, action: 'okta:users:deactivate' }, { authorization: `Bearer ${token}` });
+    const { value } = await waitFor(
+      async () => logged.filter((l) => l.authorization === `Bearer ${token}`),
+      (l) => l.some((x) => x.events.some((e) => e.action_name === 'okta:users:deactivate')),
+      5000,
+    );
+    expect(value.every((l) => l.ok)).toBe(true);
+    expect(value.flatMap((l) => l.events)).toContainEqual(expect.objectContaining({ agent_id: A('agt_other'), action_name: 'okta:users:deactivate', decision: 'permit', pep_topology: 'lambda-extension' }));
+  });
+
+  it('forbids an agent that is not in the inventory and a suspended one, naming the status', async () => {
+    expect(await decide('okta:users:read', 'agt_not_registered')).toMatchObject({ effect: 'forbid', reason: 'principal_unknown' });
+    expect(await decide('okta:users:read', 'agt_suspended')).toMatchObject({ effect: 'forbid', reason: 'principal_suspended', errors: ['principal is suspended'] });
   });
 
   it('hot-swaps to a newly promoted bundle on the manifest poll', async () => {
@@ -152,11 +222,11 @@ describe('PDP extension process', () => {
   it('lets the function-side client use the extension and fall back in process when it is gone', async () => {
     const fallbackDecision: Decision = { effect: 'forbid', approval: 'none', risk: 'high', determining_policies: [], errors: ['fallback'], evaluation_ms: 0, bundle_version: null };
     const fallback: DecisionPoint = { decide: async () => fallbackDecision };
-    const viaExt = new ExtensionDecisionPoint({ fallback, port });
-    expect((await viaExt.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:read' })).effect).toBe('permit');
+    const viaExt = new ExtensionDecisionPoint({ fallback, port, svid: () => svidOf('agt_1') });
+    expect((await viaExt.decide({ tenantId: tenant, principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' })).effect).toBe('permit');
     expect(viaExt.fallbacks).toBe(0);
     const dead = new ExtensionDecisionPoint({ fallback, port: await freePort() });
-    expect(await dead.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:read' })).toEqual(fallbackDecision);
+    expect(await dead.decide({ tenantId: tenant, principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' })).toEqual(fallbackDecision);
     expect(dead.fallbacks).toBe(1);
   });
 

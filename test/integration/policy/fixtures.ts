@@ -3,6 +3,12 @@ import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { s3Client, kmsClient } from '../../../lambdas/shared/aws.js';
+import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { Outbox } from '../../../lambdas/shared/outbox.js';
+import { DynamoInventoryStore } from '../../../lambdas/discovery/adapters/dynamo-inventory-store.js';
+import type { AgentRecord, InventoryChange } from '../../../lambdas/discovery/core/inventory.js';
+import type { AgentStatus } from '../../../lambdas/discovery/schemas.js';
+import { createSingleTable } from '../../support/tables.js';
 
 export const suffix = (): string => randomBytes(4).toString('hex');
 
@@ -60,7 +66,58 @@ export async function policyResources(name: string) {
       })),
     }),
   );
-  return { bucket, keyArn: key.KeyMetadata!.Arn!, revocationTable, controlTable };
+  const inventoryTable = `arx-inventory-${s}`;
+  await createSingleTable(inventoryTable);
+  return { bucket, keyArn: key.KeyMetadata!.Arn!, revocationTable, controlTable, inventoryTable };
+}
+
+/**
+ * Registers agents through discovery's real inventory store (the layout the inventory reader
+ * reads) and changes their status or owner binding the way identity and the kill switch do.
+ */
+export function inventoryOf(r: { inventoryTable: string; controlTable: string }) {
+  const store = new DynamoInventoryStore(r.inventoryTable, r.controlTable, new Outbox(r.controlTable, new RecordingPublisher()));
+  const change = (rec: AgentRecord, status: AgentStatus, at: string): InventoryChange => ({
+    event_id: `evt_${suffix()}`,
+    tenant_id: rec.tenant_id,
+    agent_id: rec.agent_id,
+    change: 'status',
+    version: rec.version + 1,
+    status,
+    at,
+    actor: 'test',
+    correlation_id: 'c',
+    trace_id: 't',
+  });
+  return {
+    store,
+    async register(tenantId: string, agentId: string, extra: Partial<AgentRecord> = {}): Promise<AgentRecord> {
+      const at = new Date().toISOString();
+      const rec: AgentRecord = {
+        tenant_id: tenantId,
+        agent_id: agentId,
+        spiffe_id: `spiffe://${tenantId}.arx/test/${agentId}`,
+        platform: 'langchain',
+        platform_native_id: `${agentId}-${suffix()}`,
+        owner: { oidc_sub: 'owner-1', attested_at: at, attestation_method: 'registration', status: 'live' },
+        status: 'active',
+        version: 1,
+        created_at: at,
+        valid_from: at,
+        credential_generation: 1,
+        changed_by: 'test',
+        change_reason: 'registered',
+        ...extra,
+      };
+      await store.create(rec, { ...change(rec, rec.status, at), change: 'registered', version: 1 });
+      return rec;
+    },
+    async set(tenantId: string, agentId: string, patch: Partial<Pick<AgentRecord, 'status' | 'owner'>>): Promise<AgentRecord> {
+      const cur = (await store.get(tenantId, agentId))!;
+      const at = new Date().toISOString();
+      return store.update(cur, patch, { at, actor: 'test', reason: 'test', change: change(cur, patch.status ?? cur.status, at) });
+    },
+  };
 }
 
 export const revocationEntry = (tenantId: string, agentId: string, at = new Date()) => ({

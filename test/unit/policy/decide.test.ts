@@ -53,8 +53,9 @@ describe('decideWith', () => {
   });
 
   it('uses the bundle Bloom filter when configured for offline revocation', () => {
-    expect(decideWith(b, req('okta:users:read', 'agt_revoked'), 'unknown', { offline: 'bloom' }).effect).toBe('forbid');
-    expect(decideWith(b, req('okta:users:read', 'agt_ok'), 'unknown', { offline: 'bloom' }).effect).toBe('permit');
+    const now = Date.parse('2026-01-01T00:10:00Z'); // within the filter's maximum age
+    expect(decideWith(b, req('okta:users:read', 'agt_revoked'), 'unknown', { offline: 'bloom', now }).effect).toBe('forbid');
+    expect(decideWith(b, req('okta:users:read', 'agt_ok'), 'unknown', { offline: 'bloom', now }).effect).toBe('permit');
   });
 
   it('forbids when a policy errors even though another permit matches', () => {

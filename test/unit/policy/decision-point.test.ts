@@ -3,7 +3,7 @@ import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { compileBundle, digestOf, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import type { RevocationState } from '../../../lambdas/policy/core/decide.js';
-import { LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
+import { EVERYONE_ACTIVE, LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
 
 async function signed(signer: LocalSigner, document: string, version: number, tenantId = 't1'): Promise<SignedBundle> {
   const r = compileBundle({ format: 'yaml', document }, { tenantId, bundleId: `pb_${version}`, version, createdAt: '2026-01-01T00:00:00Z', revokedAgentIds: [] });
@@ -19,7 +19,7 @@ function setup(rev: () => RevocationState = () => 'clear') {
   const source = new MemorySource();
   const clock = new ManualClock();
   const events: string[] = [];
-  const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => rev() }, clock, pollMs: 30_000, onEvent: (e) => events.push(`${e.type}:${e.detail}`) });
+  const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => rev() }, principals: EVERYONE_ACTIVE, clock, pollMs: 30_000, onEvent: (e) => events.push(`${e.type}:${e.detail}`) });
   return { signer, source, clock, pdp, events };
 }
 
@@ -79,6 +79,7 @@ describe('TenantBundlePdp', () => {
       source,
       signer,
       revocation: { status: async () => 'clear' },
+      principals: EVERYONE_ACTIVE,
       clock: new ManualClock(),
       recorder: { record: async (r, d, m) => void seen.push(`${r.action}:${d.effect}:${m.pep_topology}`) },
     });

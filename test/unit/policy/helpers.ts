@@ -65,3 +65,6 @@ export const OKTA_YAML = `
   hitl_timeout: 1h
   separation_of_duties: true
 `;
+
+/** A principal-status port for tests whose subject is not the inventory check: every principal is active. */
+export const EVERYONE_ACTIVE = { status: async () => ({ ok: true as const }) };

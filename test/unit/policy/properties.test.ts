@@ -4,7 +4,7 @@ import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { compileBundle, digestOf, type BundleContent, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import { decideWith, loadBundle } from '../../../lambdas/policy/core/decide.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
-import { LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
+import { EVERYONE_ACTIVE, LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
 
 const SCHEMA = `entity Group; entity Agent in [Group] = { "level": Long, "platform": String };
 entity Connector;
@@ -94,7 +94,7 @@ describe('PDP invariants (property tests)', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: corruptions.length - 1 }), fc.integer({ min: 0, max: 200 }), async (which, byte) => {
         const source = new MemorySource();
-        const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => 'clear' }, clock: new ManualClock() });
+        const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => 'clear' }, principals: EVERYONE_ACTIVE, clock: new ManualClock() });
         source.set('t1', good);
         expect((await pdp.decide({ tenantId: 't1', principal: { type: 'Agent', id: 'a' }, action: 'okta:users:deactivate' })).approval).toBe('hitl');
         let bad = (await corruptions[which]!(next)) as SignedBundle; // encoded by MemorySource
