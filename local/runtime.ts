@@ -273,7 +273,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
         }, true, APIGW_AUTHORIZER_TIMEOUT_MS)) as typeof verdict;
       } catch (e) {
         if (e instanceof Throttled) return send(res, THROTTLED);
-        if (opts.verbose || !(e instanceof FunctionTimeout)) process.stderr.write(`local runtime: authorizer failed: ${(e as Error).message}\n`);
+        // The authorizer's "Unauthorized" error is API Gateway's 401; any other error, a timeout or
+        // a malformed answer is its 500.
+        if ((e as Error)?.message === 'Unauthorized') return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+        if (opts.verbose) process.stderr.write(`local runtime: authorizer failed: ${(e as Error).message}\n`);
         return send(res, AUTHORIZER_FAILURE);
       }
       if (typeof verdict?.isAuthorized !== 'boolean') return send(res, AUTHORIZER_FAILURE);
