@@ -15,6 +15,8 @@ import { DynamoActionStore } from './dynamo-action-store.js';
 import { InventoryAgentDirectory } from './directory.js';
 import { ChannelNotifier } from './notifiers.js';
 import { SecretsManagerStore } from './secrets.js';
+import { DurableAudit } from '../core/durable-audit.js';
+import { DynamoPendingAuditStore } from './dynamo-pending-audit.js';
 import { slackUserEmail } from './slack-users.js';
 
 /** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
@@ -35,12 +37,20 @@ export const actionsDeps = lazyConfig(() => {
   const secrets = new SecretsManagerStore(undefined, process.env.ARX_DATA_KEY_ARN || undefined);
   const clock = systemClock;
   const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
+  const audit = createAuditSink();
+  const durableAudit = new DurableAudit({
+    recordOnce: (input, key) => audit.recorder().recordEvent(input, key).then(() => undefined),
+    pending: new DynamoPendingAuditStore(c.ARX_CONTROL_TABLE),
+    now: () => clock.now(),
+    log,
+  });
   const deps: ActionServiceDeps = {
     store,
     pdp: lazyPdp(),
     revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock),
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
-    audit: createAuditSink(),
+    audit,
+    durableAudit,
     events: new EventBridgePublisher(c.ARX_EVENT_BUS),
     connectors: CONNECTORS,
     configs: store,
@@ -59,5 +69,5 @@ export const actionsDeps = lazyConfig(() => {
     clock,
     slackEmail: (t, u) => slackUserEmail(secrets, t, u, process.env.ARX_SLACK_API_BASE || 'https://slack.com/api'),
   });
-  return { service, callbacks, store, secrets, deps };
+  return { service, callbacks, store, secrets, deps, durableAudit };
 });
