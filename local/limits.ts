@@ -29,9 +29,17 @@ export interface PoolLimits {
   readonly concurrency: number;
   /** Callers waiting for an execution slot before new ones are refused. */
   readonly queue: number;
+  /**
+   * Multiplies every function's timeout. The emulator on a shared laptop is slower than AWS;
+   * 1 enforces the deployed timeouts exactly. @default 3
+   */
+  readonly timeoutScale?: number;
 }
 
-/** Reads ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE (positive integers); defaults 8 and 4 × concurrency. */
+/**
+ * Reads ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE / ARX_LOCAL_TIMEOUT_SCALE; defaults 10, 10 ×
+ * concurrency, 3. Nonsense is refused at start, loudly.
+ */
 export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolLimits {
   const int = (name: string, v: string | undefined, dflt: number, min: number): number => {
     if (v === undefined || v === '') return dflt;
@@ -39,9 +47,12 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolLimits 
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min} (got "${v}")`);
     return n;
   };
-  const concurrency = int('ARX_LOCAL_CONCURRENCY', env.ARX_LOCAL_CONCURRENCY, 8, 1);
-  const queue = int('ARX_LOCAL_QUEUE', env.ARX_LOCAL_QUEUE, concurrency * 4, 0);
-  return { concurrency, queue };
+  const concurrency = int('ARX_LOCAL_CONCURRENCY', env.ARX_LOCAL_CONCURRENCY, 10, 1);
+  const queue = int('ARX_LOCAL_QUEUE', env.ARX_LOCAL_QUEUE, concurrency * 10, 0);
+  const rawScale = env.ARX_LOCAL_TIMEOUT_SCALE;
+  const timeoutScale = rawScale === undefined || rawScale === '' ? 3 : Number(rawScale);
+  if (!Number.isFinite(timeoutScale) || timeoutScale <= 0) throw new Error(`ARX_LOCAL_TIMEOUT_SCALE must be a positive number (got "${rawScale}")`);
+  return { concurrency, queue, timeoutScale };
 }
 
 /** A counting semaphore with a bounded FIFO queue. */

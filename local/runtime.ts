@@ -30,7 +30,7 @@ export interface LocalRuntimeOptions {
   readonly background?: boolean;
   /** Log each request to stdout. @default false */
   readonly verbose?: boolean;
-  /** Per-function concurrency and queue bound. @default ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE (8, 32) */
+  /** Per-function concurrency, queue bound and timeout scale. @default from ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE / ARX_LOCAL_TIMEOUT_SCALE (10, 100, 3) */
   readonly limits?: PoolLimits;
 }
 
@@ -173,7 +173,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const run = (fnName: string, event: unknown, bounded: boolean, capMs = Infinity): Promise<unknown> => {
     let pool = pools.get(fnName);
     if (!pool) pools.set(fnName, (pool = new FunctionPool(fnName, limits)));
-    const timeoutMs = Math.min((functionSpec(fnName).timeoutSeconds ?? 10) * 1000, capMs);
+    // The function's (scaled) timeout; API Gateway's own limits (the authorizer's 10 s) are not scaled.
+    const timeoutMs = Math.min((functionSpec(fnName).timeoutSeconds ?? 10) * 1000 * (limits.timeoutScale ?? 1), capMs);
     return pool.run(async () => {
       const h = await load(fnName);
       return withTimeout(fnName, timeoutMs, Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))));
