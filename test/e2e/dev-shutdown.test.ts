@@ -54,7 +54,7 @@ describe('npm run dev: Ctrl-C stops everything within 5 s in every state', () =>
     } finally {
       dev.kill();
     }
-  }, 150_000);
+  }, 240_000);
 
   it('with the emulator hung (SIGSTOP) and requests blocked on it: still stops within 5 s, moto killed', async () => {
     const dev = await startDev();
@@ -73,7 +73,7 @@ describe('npm run dev: Ctrl-C stops everything within 5 s in every state', () =>
     } finally {
       dev.kill();
     }
-  }, 150_000);
+  }, 240_000);
 
   it('with the emulator gone (moto killed behind its back), idle: stops within 5 s, port free', async () => {
     const dev = await startDev();
@@ -89,5 +89,5 @@ describe('npm run dev: Ctrl-C stops everything within 5 s in every state', () =>
     } finally {
       dev.kill();
     }
-  }, 150_000);
+  }, 240_000);
 });

@@ -44,5 +44,5 @@ describe('npm run dev: two tenants in development', () => {
     } finally {
       dev.kill();
     }
-  }, 150_000);
+  }, 240_000);
 });

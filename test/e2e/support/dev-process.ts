@@ -74,7 +74,7 @@ export async function startDev(extra: Record<string, string> = {}): Promise<DevP
     }
   };
   const file = join(state, 'dev.json');
-  const deadline = Date.now() + 100_000;
+  const deadline = Date.now() + 150_000;
   while (!existsSync(file)) {
     if (Date.now() > deadline || child.exitCode !== null) {
       kill();
