@@ -6,6 +6,9 @@
  *  - the approval path (hold + approve + execute, without human think time) beside the same baseline;
  *  - 50 racing approvals of one request: wall time until all 50 answered (1 executes, 49 get 409).
  * The PDP is an in-memory table here: bench/pdp.bench.ts measures the Cedar PDP itself.
+ *
+ * Then the same autonomous action through the dev runtime against moto (bench/actions-runtime.ts):
+ * AWS calls per action end to end, per service/operation, and the sustained rate with p99.
  */
 import type { BenchResult } from './run.js';
 import { oktaConnector } from '../lambdas/actions/connectors/okta.js';
@@ -13,6 +16,7 @@ import { connectorSecretName } from '../lambdas/actions/core/model.js';
 import { agent, harness, manager, trace } from '../test/unit/actions/fakes.js';
 import { fakeOkta, recordingServer } from '../test/integration/actions/support.js';
 import { systemClock } from '../lambdas/shared/clock.js';
+import { runtimeBench } from './actions-runtime.js';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,7 +73,18 @@ export async function run(): Promise<BenchResult[]> {
       race.push(performance.now() - t);
     }
     const params = { cores: 1, sequential: true, node: process.version, ports: 'in-memory store/audit/PDP table; Okta connector over loopback HTTP', samples: N };
+    const workers = Number(process.env.ARX_BENCH_WORKERS ?? 4);
+    const rtb = await runtimeBench({ actions: 20, seconds: 15, workers });
+    const rtParams = { node: process.version, emulator: 'moto_server (one process)', path: 'HTTP → authorizer → actions-api → PDP, store, audit, events → consumers', machine: '2 shared cores' };
     return [
+      {
+        name: 'dev_runtime_aws_calls_per_autonomous_action',
+        unit: 'calls',
+        value: rtb.perActionTotal,
+        params: { ...rtParams, per_operation: rtb.perAction, actions: 20, method: 'middleware on every SDK client; idle window of equal length subtracted', before_after: 'before (no call cuts in this wave)' },
+      },
+      { name: 'dev_runtime_sustained_governed_actions_per_s', unit: 'actions/s', value: rtb.sustained.actions_per_s, params: { ...rtParams, ...rtb.sustained } },
+      { name: 'dev_runtime_governed_action_p99', unit: 'ms', value: rtb.sustained.p99_ms, params: { ...rtParams, ...rtb.sustained } },
       { name: 'governed_execute_autonomous_p50', unit: 'ms', value: pct(gov, 50), baseline: pct(base, 50), params: { ...params, baseline: 'bare Okta connector call (same server, same request)' } },
       { name: 'governed_execute_autonomous_p95', unit: 'ms', value: pct(gov, 95), baseline: pct(base, 95), params: { ...params, baseline: 'bare Okta connector call (same server, same request)' } },
       { name: 'approval_path_hold_approve_execute_p50', unit: 'ms', value: pct(appr, 50), baseline: pct(base, 50), params: { ...params, samples: appr.length, baseline: 'bare Okta connector call', note: 'no human think time' } },

@@ -11,7 +11,12 @@ export class MotoMissingError extends Error {
 
 export interface RunningMoto {
   readonly endpoint: string;
-  stop(): Promise<void>;
+  /** The moto_server process id. */
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after `killAfterMs` (a hung emulator ignores SIGTERM). @default 3000 */
+  stop(killAfterMs?: number): Promise<void>;
+  /** SIGKILL at once, synchronously (for the hard deadline and process exit). */
+  kill(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -50,10 +55,15 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
   const which = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' });
   if (which.status !== 0 || !which.stdout.trim()) throw new MotoMissingError();
   const p = port ?? (await freePort());
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(p)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env },
-  });
+  const args = ['-H', '127.0.0.1', '-p', String(p)];
+  const py = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' });
+  // Where the OS allows it (Linux prctl PR_SET_PDEATHSIG), moto_server is killed by the kernel
+  // when this process dies, however it dies (even SIGKILL): it can never outlive the command
+  // that started it. The wrapper sets that, then becomes moto_server (same pid) by exec.
+  const child =
+    py.status === 0 && py.stdout.trim()
+      ? spawn(py.stdout.trim(), ['-c', PDEATHSIG_EXEC, String(process.pid), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } })
+      : spawn('moto_server', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -65,17 +75,34 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${stderr}`);
   }
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     endpoint,
-    stop: () =>
+    pid: child.pid!,
+    stop: (killAfterMs = 3000) =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (exited()) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+        setTimeout(() => child.kill('SIGKILL'), killAfterMs).unref();
       }),
+    kill: () => {
+      if (!exited()) child.kill('SIGKILL');
+    },
   };
 }
+
+/** argv: [parent pid, moto_server args…]. Sets SIGKILL-on-parent-death where supported, then execs moto_server. */
+const PDEATHSIG_EXEC = [
+  'import ctypes, os, signal, sys',
+  'try:',
+  '    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))',
+  'except Exception:',
+  '    pass',
+  'if os.getppid() != int(sys.argv[1]):',
+  '    sys.exit(1)',
+  'os.execvp("moto_server", ["moto_server"] + sys.argv[2:])',
+].join('\n');
 
 /** Environment every process talking to the emulator needs (dummy credentials, one region). */
 export function emulatorEnv(endpoint: string): Record<string, string> {

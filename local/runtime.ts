@@ -10,6 +10,7 @@ import { TOPOLOGY, AUTHORIZER_FN, functionSpec } from '../lambdas/topology.js';
 import type { RouteSpec } from '../lambdas/shared/topology-types.js';
 import { provisionFromTemplate, type ProvisionedStack } from './provision.js';
 import { DevIdp } from './dev-idp.js';
+import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handler = (event: unknown, context: Context) => Promise<any>;
@@ -29,6 +30,13 @@ export interface LocalRuntimeOptions {
   readonly background?: boolean;
   /** Log each request to stdout. @default false */
   readonly verbose?: boolean;
+  /** Per-function concurrency, queue bound and timeout scale. @default from ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE / ARX_LOCAL_TIMEOUT_SCALE (10, 100, 3) */
+  readonly limits?: PoolLimits;
+}
+
+export interface StopOptions {
+  /** How long requests and deliveries in flight may take to finish before they are abandoned. @default 2000 */
+  readonly graceMs?: number;
 }
 
 export interface LocalRuntime {
@@ -39,7 +47,8 @@ export interface LocalRuntime {
   readonly env: Readonly<Record<string, string>>;
   /** Calls a function's handler directly (as Lambda would). */
   invoke(fnName: string, event: unknown): Promise<unknown>;
-  stop(): Promise<void>;
+  /** Stops schedules first, then the server, deliveries and state machines; resolves within `graceMs` (+ a few ms) in every state. */
+  stop(o?: StopOptions): Promise<void>;
 }
 
 interface CompiledRoute {
@@ -62,8 +71,9 @@ function compile(route: RouteSpec): CompiledRoute {
 }
 
 /** A Lambda context object for in-process invocations. */
-export function lambdaContext(fnName: string): Context {
+export function lambdaContext(fnName: string, timeoutMs = 30_000): Context {
   const requestId = randomUUID();
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: fnName,
@@ -73,7 +83,7 @@ export function lambdaContext(fnName: string): Context {
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${fnName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -96,6 +106,17 @@ const isTextBody = (h: Record<string, string>): boolean =>
 
 /** API Gateway's HTTP API payload limit. */
 const APIGW_MAX_BODY = 10 * 1024 * 1024;
+/** API Gateway waits at most 10 s for a Lambda authorizer. */
+const APIGW_AUTHORIZER_TIMEOUT_MS = 10_000;
+
+/**
+ * What an HTTP API answers when its Lambda authorizer fails (throws, times out, returns a malformed
+ * response): 500 `{"message":"Internal Server Error"}` — not 401/403, so a caller can tell an outage
+ * from a bad token and retry.
+ */
+const AUTHORIZER_FAILURE: APIGatewayProxyStructuredResultV2 = { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) };
+/** The local runtime's answer beyond a function's concurrency and queue: refused at once, with a hint when to retry. */
+const THROTTLED: APIGatewayProxyStructuredResultV2 = { statusCode: 429, headers: { 'retry-after': '1' }, body: JSON.stringify({ message: 'Too Many Requests' }) };
 
 /**
  * The local control plane: provisions the emulator from the synthesised template, serves the
@@ -149,17 +170,43 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     handlers.set(fnName, mod.handler);
     return mod.handler;
   };
-  const invoke = async (fnName: string, event: unknown): Promise<unknown> => (await load(fnName))(event, lambdaContext(fnName));
+  // Each function runs as Lambda runs it: bounded concurrency (reserved concurrency), its timeout.
+  const limits = opts.limits ?? limitsFromEnv();
+  const pools = new Map<string, FunctionPool>();
+  const run = (fnName: string, event: unknown, bounded: boolean, capMs = Infinity): Promise<unknown> => {
+    let pool = pools.get(fnName);
+    if (!pool) pools.set(fnName, (pool = new FunctionPool(fnName, limits)));
+    // The function's (scaled) timeout; API Gateway's own limits (the authorizer's 10 s) are not scaled.
+    const timeoutMs = Math.min((functionSpec(fnName).timeoutSeconds ?? 10) * 1000 * (limits.timeoutScale ?? 1), capMs);
+    return pool.run(async () => {
+      const h = await load(fnName);
+      return withTimeout(fnName, timeoutMs, Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))));
+    }, bounded);
+  };
+  /** Direct and asynchronous invocations (schedules, events, state machines) wait for a slot. */
+  const invoke = (fnName: string, event: unknown): Promise<unknown> => run(fnName, event, false);
   // Fail at start, not on first request, when a handler module is broken.
   for (const f of TOPOLOGY.functions) await load(f.name);
 
   const routes = TOPOLOGY.routes.map(compile);
 
+  let stopping = false;
+  const inflight = new Set<Promise<void>>();
   const server: Server = createServer((req, res) => {
-    void serve(req, res).catch((e: unknown) => {
-      process.stderr.write(`local runtime: ${(e as Error).stack}\n`);
-      if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
-    });
+    if (stopping) {
+      res.setHeader('connection', 'close');
+      return send(res, { statusCode: 503, body: JSON.stringify({ message: 'Service Unavailable' }) });
+    }
+    const p = serve(req, res)
+      .catch((e: unknown) => {
+        if (e instanceof Throttled) return send(res, THROTTLED);
+        if (!(e instanceof FunctionTimeout)) process.stderr.write(`local runtime: ${(e as Error).stack}\n`);
+        else if (opts.verbose) process.stderr.write(`local runtime: ${e.message}\n`);
+        // A function error or timeout behind an HTTP API: 500, as API Gateway answers it.
+        if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
   });
 
   const send = (res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void => {
@@ -216,7 +263,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       if (!headers['authorization']) return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
       let verdict: { isAuthorized: boolean; context?: Record<string, unknown> };
       try {
-        verdict = (await invoke(AUTHORIZER_FN, {
+        verdict = (await run(AUTHORIZER_FN, {
           version: '2.0',
           type: 'REQUEST',
           routeArn: `arn:aws:execute-api:us-east-1:123456789012:local/$default/${method}${c.route.path}`,
@@ -228,14 +275,20 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
           requestContext,
           pathParameters: event.pathParameters,
           queryStringParameters: event.queryStringParameters,
-        })) as typeof verdict;
-      } catch {
-        return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+        }, true, APIGW_AUTHORIZER_TIMEOUT_MS)) as typeof verdict;
+      } catch (e) {
+        if (e instanceof Throttled) return send(res, THROTTLED);
+        // The authorizer's "Unauthorized" error is API Gateway's 401; any other error, a timeout or
+        // a malformed answer is its 500.
+        if ((e as Error)?.message === 'Unauthorized') return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+        if (opts.verbose) process.stderr.write(`local runtime: authorizer failed: ${(e as Error).message}\n`);
+        return send(res, AUTHORIZER_FAILURE);
       }
-      if (!verdict?.isAuthorized) return send(res, { statusCode: 403, body: JSON.stringify({ message: 'Forbidden' }) });
+      if (typeof verdict?.isAuthorized !== 'boolean') return send(res, AUTHORIZER_FAILURE);
+      if (!verdict.isAuthorized) return send(res, { statusCode: 403, body: JSON.stringify({ message: 'Forbidden' }) });
       requestContext.authorizer = { lambda: verdict.context ?? {} };
     }
-    const result = (await invoke(c.route.fn, event)) as APIGatewayProxyStructuredResultV2;
+    const result = (await run(c.route.fn, event, true)) as APIGatewayProxyStructuredResultV2;
     if (opts.verbose) process.stdout.write(`${method} ${u.pathname} → ${result.statusCode}\n`);
     send(res, result);
   }
@@ -247,8 +300,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
 
   const stops: (() => Promise<void> | void)[] = [];
   if (opts.background !== false) {
-    stops.push(await startEventDelivery(opts.template, stack, fnByLogical, prefix, invoke));
+    // Schedules first: they stop before anything else does.
     stops.push(startSchedules(opts.template, stack, fnByLogical, invoke));
+    stops.push(await startEventDelivery(opts.template, stack, fnByLogical, prefix, invoke));
     stops.push(await startStateMachines(opts.template, stack, fnByLogical, invoke));
   }
 
@@ -258,10 +312,20 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     stack,
     env,
     invoke,
-    stop: async () => {
-      for (const s of stops) await s();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
+    stop: async (o: StopOptions = {}) => {
+      if (stopping) return;
+      stopping = true;
+      const graceMs = o.graceMs ?? 2000;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Every part is asked to stop at once; whatever has not finished within the grace period
+      // (a handler blocked on a hung emulator, a long poll) is abandoned, and its connection closed.
+      const parts = Promise.allSettled([...stops.map(async (s) => s()), ...inflight]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([parts, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await Promise.race([closed, new Promise<void>((r) => setTimeout(r, 100).unref())]);
     },
   };
 }
@@ -302,10 +366,12 @@ async function startEventDelivery(
     pollers.push({ url: q.QueueUrl!, fns });
   }
   let running = true;
+  // Aborts the long polls at stop, so a hung or vanished emulator cannot hold the shutdown.
+  const abort = new AbortController();
   const loops = pollers.map(async (p) => {
     while (running) {
       try {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }), { abortSignal: abort.signal });
         const done: { Id: string; ReceiptHandle: string }[] = [];
         for (const [i, msg] of (out.Messages ?? []).entries()) {
           try {
@@ -316,21 +382,26 @@ async function startEventDelivery(
             process.stderr.write(`local runtime: event delivery failed, will retry: ${(e as Error).message}\n`);
           }
         }
-        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }));
+        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }), { abortSignal: abort.signal });
       } catch (e) {
-        if (running) await new Promise((r) => setTimeout(r, 500));
+        if (running) await new Promise((r) => setTimeout(r, 500).unref());
       }
     }
   });
   return async () => {
     running = false;
+    abort.abort();
     await Promise.allSettled(loops);
   };
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 
-/** Runs scheduled rules at their rate (scaled by ARX_LOCAL_SCHEDULE_SCALE, default 1). */
+/**
+ * Runs scheduled rules once at start, then at their rate (scaled by ARX_LOCAL_SCHEDULE_SCALE,
+ * default 1): a new runtime does not wait a whole period for its first sweep or seal. The stopper
+ * clears every timer, so no schedule fires after stop begins.
+ */
 function startSchedules(
   template: LocalRuntimeOptions['template'],
   stack: ProvisionedStack,
@@ -338,6 +409,7 @@ function startSchedules(
   invoke: (fn: string, e: unknown) => Promise<unknown>,
 ): () => void {
   const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
   const scale = Number(process.env.ARX_LOCAL_SCHEDULE_SCALE ?? '1') || 1;
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.ScheduleExpression) continue;
@@ -349,15 +421,21 @@ function startSchedules(
       const fn = targetFunction(t, stack, fnByLogical);
       if (!fn) continue;
       const tick = () =>
+        !stopped &&
         void invoke(fn, { id: randomUUID(), source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [id], detail: {}, time: new Date().toISOString() }).catch((e: unknown) =>
           process.stderr.write(`local runtime: schedule ${id} failed: ${(e as Error).message}\n`),
         );
+      const first = setTimeout(tick, 0);
+      first.unref();
       const timer = setInterval(tick, every);
       timer.unref();
-      timers.push(timer);
+      timers.push(first, timer);
     }
   }
-  return () => timers.forEach(clearInterval);
+  return () => {
+    stopped = true;
+    timers.forEach((t) => clearTimeout(t));
+  };
 }
 
 /** Runs executions started on the emulated state machines with the real handlers as tasks. */

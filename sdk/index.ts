@@ -58,6 +58,11 @@ export interface ExecuteInput {
   readonly maxWaitMs?: number;
   /** Called once when the action is held for approval. */
   readonly onPending?: (p: { actionId: string; approvalId: string; expiresAt: string }) => void;
+  /**
+   * `Idempotency-Key` of this logical call (generated when absent). Every retry of the call
+   * sends the same key, so ARX runs the action at most once and answers retries with the first outcome.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** Any failure talking to ARX. */
@@ -125,7 +130,43 @@ export interface ArxClientOptions {
   readonly refreshSkewMs?: number;
   /** Seconds per long-poll request. @default 20 */
   readonly pollWaitS?: number;
+  /** Retries of transient refusals (see `isRetryable`). */
+  readonly retry?: RetryOptions;
 }
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. @default 5 */
+  readonly maxAttempts?: number;
+  /** First backoff ceiling; doubles each attempt. @default 200 */
+  readonly baseDelayMs?: number;
+  /** Backoff ceiling (and cap on a server's Retry-After). @default 5000 */
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Transient answers worth retrying: 429 (throttled) and 503 (unavailable), and API Gateway's own
+ * 500 `{"message":"Internal Server Error"}` — what an HTTP API answers when its Lambda authorizer
+ * fails or times out (not the handler's problem+json 500, which is not retried). A network error
+ * (connection refused/reset) is retried too. POST /v1/actions is safe to retry: the SDK sends the
+ * same Idempotency-Key on every attempt.
+ */
+export function isRetryable(status: number, body: unknown): boolean {
+  if (status === 429 || status === 503) return true;
+  if (status !== 500 || !body || typeof body !== 'object') return false;
+  const keys = Object.keys(body);
+  return keys.length === 1 && (body as { message?: unknown }).message === 'Internal Server Error';
+}
+
+/** Full-jitter exponential backoff (a random delay up to min(cap, base·2^attempt)), or the server's Retry-After when longer, capped. */
+export function backoffMs(attempt: number, o: RetryOptions = {}, retryAfter?: string | null, random: () => number = Math.random): number {
+  const cap = o.maxDelayMs ?? 5000;
+  const ceiling = Math.min(cap, (o.baseDelayMs ?? 200) * 2 ** attempt);
+  const jittered = Math.floor(random() * ceiling);
+  const ra = retryAfter && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) * 1000 : 0;
+  return Math.min(cap, Math.max(jittered, ra));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const BOOTSTRAP_TYPE = 'urn:arx:params:oauth:token-type:bootstrap';
@@ -206,19 +247,29 @@ export class ArxClient {
     return json.access_token;
   }
 
-  private async request(method: string, path: string, opts: { body?: unknown; traceparent?: string } = {}): Promise<{ status: number; json: unknown }> {
+  private async request(method: string, path: string, opts: { body?: unknown; traceparent?: string; idempotencyKey?: string } = {}): Promise<{ status: number; json: unknown }> {
+    const maxAttempts = Math.max(1, this.o.retry?.maxAttempts ?? 5);
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
-      const token = await this.token(attempt > 0);
-      const res = await this.fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(opts.traceparent ? { traceparent: opts.traceparent } : {}),
-        },
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      });
+      const token = await this.token();
+      let res: Response;
+      try {
+        res = await this.fetch(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(opts.traceparent ? { traceparent: opts.traceparent } : {}),
+            ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+          },
+          ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        });
+      } catch (e) {
+        if (attempt + 1 >= maxAttempts) throw new ArxSdkError(`cannot reach ARX at ${this.base}: ${(e as Error).message}`);
+        await sleep(backoffMs(attempt, this.o.retry));
+        continue;
+      }
       const text = await res.text();
       let json: unknown = undefined;
       try {
@@ -227,7 +278,15 @@ export class ArxClient {
         json = text;
       }
       // An SVID revoked by rotation or expired early: exchange once more, then give up.
-      if (res.status === 401 && attempt === 0 && this.o.bootstrapToken) continue;
+      if (res.status === 401 && !refreshed && this.o.bootstrapToken) {
+        refreshed = true;
+        await this.token(true);
+        continue;
+      }
+      if (isRetryable(res.status, json) && attempt + 1 < maxAttempts) {
+        await sleep(backoffMs(attempt, this.o.retry, res.headers.get('retry-after')));
+        continue;
+      }
       return { status: res.status, json };
     }
   }
@@ -241,6 +300,7 @@ export class ArxClient {
     const correlationId = input.correlationId ?? randomUUID();
     const r = await this.request('POST', '/v1/actions', {
       traceparent,
+      idempotencyKey: input.idempotencyKey ?? randomUUID(),
       body: { connector: input.connector, operation: input.operation, params: input.params, correlation_id: correlationId, ...(input.reason ? { reason: input.reason } : {}) },
     });
     const wire = r.json as ActionWire & { title?: string; detail?: string };

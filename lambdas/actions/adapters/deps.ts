@@ -17,6 +17,8 @@ import { InventoryAgentDirectory } from './directory.js';
 import { ChannelNotifier, sesSendersFromEnv } from './notifiers.js';
 import { guardedFetch, runningLocally } from './outbound.js';
 import { SecretsManagerStore } from './secrets.js';
+import { DurableAudit } from '../core/durable-audit.js';
+import { DynamoPendingAuditStore } from './dynamo-pending-audit.js';
 
 /** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
 const lazyBroker: CredentialBroker = {
@@ -39,12 +41,20 @@ export const actionsDeps = lazyConfig(() => {
   // F22: connectors and notifiers never reach private/loopback targets (except against an emulator) nor follow redirects.
   const outbound = guardedFetch({ allowPrivate: runningLocally() });
   const senders = sesSendersFromEnv();
+  const audit = createAuditSink();
+  const durableAudit = new DurableAudit({
+    recordOnce: (input, key) => audit.recorder().recordEvent(input, key).then(() => undefined),
+    pending: new DynamoPendingAuditStore(c.ARX_CONTROL_TABLE),
+    now: () => clock.now(),
+    log,
+  });
   const deps: ActionServiceDeps = {
     store,
     pdp: lazyPdp(),
     revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock),
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
-    audit: createAuditSink(),
+    audit,
+    durableAudit,
     events: new EventBridgePublisher(c.ARX_EVENT_BUS),
     connectors: CONNECTORS,
     configs: store,
@@ -67,5 +77,5 @@ export const actionsDeps = lazyConfig(() => {
     links: store,
     configs: store,
   });
-  return { service, callbacks, store, secrets, deps, senders };
+  return { service, callbacks, store, secrets, deps, senders, durableAudit };
 });

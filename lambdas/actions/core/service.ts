@@ -58,6 +58,8 @@ export interface ActionServiceDeps {
   readonly connectorTimeoutMs?: number;
   /** @default 250 */
   readonly pollIntervalMs?: number;
+  /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
+  readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
 }
 
 /** The agent calling `POST /v1/actions`, from its verified SVID. */
@@ -190,13 +192,14 @@ export class ActionService {
   }
 
   /** `POST /v1/actions`: decide, then deny, hold for approval, or run now. */
-  async submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext): Promise<SubmitOutcome> {
+  /** `actionId`: the id to create the action under (an Idempotency-Key claim names it in advance). */
+  async submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext, givenActionId?: string): Promise<SubmitOutcome> {
     const { params } = this.resolveOperation(input.connector, input.operation, input.params);
     const now = this.d.clock.now();
     const at = now.toISOString();
     const actionName = `${input.connector}:${input.operation}`;
     let decision = await this.decideSafely(caller, actionName, input);
-    const actionId = newId('act', now);
+    const actionId = givenActionId ?? newId('act', now);
     // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed).
     let reserved = false;
     if (this.d.spend && decision.effect === 'permit' && decision.approval !== 'hitl') {
@@ -753,7 +756,7 @@ export class ActionService {
 
   private async auditQuietly(input: AuditRecordInput): Promise<void> {
     try {
-      await this.d.audit.record(input);
+      await (this.d.durableAudit ?? this.d.audit).record(input);
     } catch (e) {
       this.d.log.error('audit write failed after the fact', { event_type: input.event_type, error_name: (e as Error).name });
     }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../shared/errors.js';
-import { createApiHandler, validate, type ApiRequest, type AuthContext } from '../../shared/http.js';
-import { routesOf } from '../../topology.js';
+import { createApiHandler, validate, type ApiRequest, type ApiResult, type AuthContext } from '../../shared/http.js';
+import { functionSpec, routesOf } from '../../topology.js';
+import { IdempotencyInProgress, idempotentSubmit, parseIdempotencyKey } from '../core/idempotency.js';
+import { DynamoIdempotencyStore } from '../adapters/dynamo-idempotency-store.js';
 import { actionsDeps } from '../adapters/deps.js';
 import { CHANNEL_SCHEMAS, channelConfigName, newLinkKey, newWebhookSecret, senderAllowed, type ChannelKind } from '../adapters/notifiers.js';
 import { bindSecret, configOrigin } from '../core/guards.js';
@@ -45,7 +47,10 @@ export const handler = createApiHandler(routesOf('actions-api'), {
   'POST /v1/actions': async (req: ApiRequest<ExecuteActionBody>) => {
     assertActionInScope(req.auth, req.body.connector, req.body.operation); // F19: SVID scope
     const { service } = actionsDeps();
-    const out = await service.submit(agentOf(req), req.body, req.trace);
+    const caller = agentOf(req);
+    const key = parseIdempotencyKey(req.headers['idempotency-key']);
+    if (key) return idempotentPost(caller, key, req, (id) => service.submit(caller, req.body, req.trace, id).then((o) => o.action));
+    const out = await service.submit(caller, req.body, req.trace);
     return submitted(out.action, req.trace.traceparent);
   },
 
@@ -195,6 +200,28 @@ export const handler = createApiHandler(routesOf('actions-api'), {
     return { status: 200, body: confirmed };
   },
 });
+
+/** A keyed POST /v1/actions: the first outcome for a retry, 422 for another request, 409 + Retry-After while the first runs. */
+async function idempotentPost(caller: { tenantId: string; agentId: string }, key: string, req: ApiRequest<ExecuteActionBody>, submit: (actionId: string) => Promise<ActionRecord>): Promise<ApiResult> {
+  const { store } = actionsDeps();
+  try {
+    const action = await idempotentSubmit(
+      { store: idempotencyStore(), now: () => new Date(), getAction: (t, id) => store.getAction(t, id), staleAfterMs: ((functionSpec('actions-api').timeoutSeconds ?? 10) + 5) * 1000 },
+      { tenantId: caller.tenantId, agentId: caller.agentId, key, body: req.body },
+      submit,
+    );
+    return { ...submitted(action, req.trace.traceparent), headers: { traceparent: req.trace.traceparent, 'idempotency-key': key } };
+  } catch (e) {
+    if (!(e instanceof IdempotencyInProgress)) throw e;
+    return {
+      status: 409,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': String(e.retryAfterS) },
+      body: { type: 'https://arx.dev/problems/idempotency-in-progress', title: 'Request in progress', status: 409, detail: e.message, action_id: e.actionId },
+    };
+  }
+}
+let idemp: DynamoIdempotencyStore | undefined;
+const idempotencyStore = () => (idemp ??= new DynamoIdempotencyStore(process.env.ARX_CONTROL_TABLE!));
 
 /** Administrative changes are audited (never with the secret); failure refuses nothing already stored but is logged. */
 async function audited(req: ApiRequest, eventType: string, target: string): Promise<void> {

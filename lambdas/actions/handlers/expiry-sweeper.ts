@@ -7,7 +7,13 @@ import { actionsDeps } from '../adapters/deps.js';
  * read) and recovers actions a crashed executor left in flight.
  */
 export const handler = createJobHandler(async () => {
-  const { service } = actionsDeps();
+  const { service, durableAudit } = actionsDeps();
+  // Audit writes parked while the audit table was unavailable are recorded now (issue 19 §5).
+  const parked = await durableAudit.drain(500).catch((e: unknown) => {
+    logger.error('parked audit writes could not be read', { error_name: (e as Error).name });
+    return { recorded: 0, left: -1 };
+  });
+  if (parked.recorded || parked.left) logger.info('parked audit writes drained', parked);
   let total = 0;
   for (let i = 0; i < 10; i++) {
     const n = await service.sweepExpired(100);

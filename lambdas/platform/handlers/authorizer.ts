@@ -8,6 +8,7 @@ import { verifyHumanToken } from '../core/human-auth.js';
 import { isSvidIssuer, verifyAgentToken } from '../core/agent-auth.js';
 import { createSvidVerifier } from '../../identity/verifier.js';
 import { UnauthorizedError } from '../../shared/errors.js';
+/* eslint-disable @typescript-eslint/no-explicit-any */
 
 const config = lazyConfig(() => {
   const c = readConfig(['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM']);
@@ -52,6 +53,20 @@ export async function authenticate(token: string, now: Date = systemClock.now())
 }
 
 /**
+ * True when a refusal was caused by an outage (the emulator/AWS, the IdP's JWKS endpoint), not by
+ * the token: such a failure must not look like a bad token to the caller (issue 19).
+ */
+export function isDependencyFailure(e: unknown): boolean {
+  for (let c: any = e, depth = 0; c && depth < 6; c = c.cause, depth++) {
+    if (c.$metadata || c.$fault) return true; // an AWS SDK error
+    if (c.reason === 'keys_unavailable' || c.reason === 'revocation_unavailable') return true;
+    if (c.code === 'ERR_JWKS_TIMEOUT' || c.name === 'TimeoutError' || c.name === 'AbortError') return true;
+    if (c instanceof TypeError && /fetch failed/i.test(c.message)) return true;
+  }
+  return false;
+}
+
+/**
  * HTTP API Lambda authorizer (simple responses). A missing or invalid token throws
  * "Unauthorized", which API Gateway answers with 401; roles are checked per route in handlers.
  */
@@ -63,6 +78,11 @@ export const handler = observed(
       const auth = await authenticate(token);
       return { isAuthorized: true, context: encodeAuthContext(auth) };
     } catch (e) {
+      // Any error other than "Unauthorized" is answered 500 by API Gateway: the caller may retry.
+      if (isDependencyFailure(e)) {
+        logger.error('authorizer dependency unavailable', { error_name: (e as Error).name });
+        throw new Error('authorizer dependency unavailable', { cause: e });
+      }
       logger.info('token refused', { error_name: (e as Error).name });
       throw new Error('Unauthorized');
     }

@@ -67,7 +67,7 @@ def dev() -> Iterator[dict]:
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     env.update(ARX_PORT=str(_free_port()), ARX_STATE_DIR=state)
     log = open(Path(state) / "dev.log", "w+")
-    proc = subprocess.Popen([str(TSX), "local/dev.ts"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(["node", "--import", "tsx", "local/dev.ts"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     dev_file = Path(state) / "dev.json"
     deadline = time.monotonic() + 180
     try:
