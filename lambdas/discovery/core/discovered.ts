@@ -148,7 +148,8 @@ function materialView(a: DiscoveredAgent): unknown {
     a.declared_capabilities,
     a.principal_arns,
     a.source,
-    a.sources.map((s) => [s.source, s.origin, s.confidence, s.signals]),
+    // Signals explain the latest evidence; they change with every event and are not attributes.
+    a.sources.map((s) => [s.source, s.origin, s.confidence]),
     a.confidence,
     a.sanctioned,
     a.arx_agent_id ?? null,

@@ -100,7 +100,7 @@ export interface IdentityRegistrar {
     caller: Caller,
     input: { platform: string; platform_native_id: string; name?: string; owner: { oidc_sub: string; email?: string; team?: string } },
     trace: TraceIds,
-  ): Promise<{ agent_id: string; spiffe_id: string; status: string; bootstrap_token: string } & Record<string, unknown>>;
+  ): Promise<{ agent_id: string; spiffe_id: string; status: string; bootstrap_token: string }>;
 }
 
 export interface DiscoveryDeps {

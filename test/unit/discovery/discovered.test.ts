@@ -234,3 +234,13 @@ describe('adoptAgent', () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+describe('mergeEvidence (versions)', () => {
+  it('does not version a record when only the explaining signals of a source change', () => {
+    const v1 = mergeEvidence(null, ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:InvokeModel'], observed_actions: 1 }), ctx()).next;
+    const r = mergeEvidence(v1, ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:ConverseStream'], observed_actions: 1 }), ctx());
+    expect(r.material).toBe(false);
+    expect(r.next.sources[0]!.signals).toEqual(['cloudtrail:ConverseStream']);
+    expect(r.next.observed_actions_30d).toBe(2);
+  });
+});
