@@ -57,10 +57,16 @@ export class ArxEventBus extends Construct {
       if (s.detailTypes.length === 0) throw new Error(`event subscription ${s.name} lists no detail-types`);
       const id = pascal(s.name);
       const rule = new events.Rule(this, `Sub${id}`, {
-        eventBus: this.bus,
+        // A rule without eventBus is on the account's default bus (AWS service / CloudTrail events).
+        ...(s.bus === 'default' ? {} : { eventBus: this.bus }),
         description: `${s.name} → ${s.fn}`,
-        eventPattern: { source: [EVENT_SOURCE], detailType: [...s.detailTypes] },
+        eventPattern: {
+          source: [...(s.sources ?? [EVENT_SOURCE])],
+          detailType: [...s.detailTypes],
+          ...(s.detail ? { detail: { ...s.detail } } : {}),
+        },
       });
+      if (s.allManagementEvents) (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
       rule.addTarget(this.target(s.name, id, functions, s.fn));
       this.rules.set(s.name, rule);
     }

@@ -1,14 +1,67 @@
 import { z } from 'zod';
+import { DISCOVERY_SOURCES } from './core/discovered.js';
 
 export const AGENT_STATUSES = ['active', 'suspended', 'revoked', 'terminated'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
+const platform = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
+
+/**
+ * `GET /v1/discovery/agents`: registered agents (sanctioned) and discovered ones in one listing.
+ * `status`/`cohort` are attributes of ARX identities only: given, they list registered agents only.
+ */
 export const ListAgentsQuery = z.strictObject({
   platform: z.string().min(1).max(64).optional(),
   status: z.enum(AGENT_STATUSES).optional(),
   owner: z.string().min(1).max(256).optional(),
   cohort: z.string().min(1).max(128).optional(),
+  source: z.enum([...DISCOVERY_SOURCES, 'registration']).optional(),
+  sanctioned: z.enum(['true', 'false']).optional(),
+  q: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  next_token: z.string().min(1).max(2048).optional(),
+  next_token: z.string().min(1).max(4096).optional(),
 });
 export type ListAgentsQuery = z.infer<typeof ListAgentsQuery>;
+
+const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as us-east-1');
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN');
+
+/** `POST /v1/discovery/sources`: an AWS account to scan (own account without `role_arn`), or a push source. */
+export const CreateSourceBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('aws_account'),
+    config: z.strictObject({ role_arn: roleArn.optional(), regions: z.array(region).min(1).max(20) }),
+  }),
+  z.strictObject({ type: z.literal('push'), config: z.strictObject({ platform }) }),
+]);
+export type CreateSourceBody = z.infer<typeof CreateSourceBody>;
+
+export const ScanBody = z.strictObject({ source_id: z.string().regex(/^src_[0-9A-Za-z]{1,64}$/).optional() });
+export type ScanBody = z.infer<typeof ScanBody>;
+
+export const AdoptBody = z.strictObject({
+  owner: z.strictObject({ oidc_sub: z.string().min(1).max(256), email: z.email().max(320).optional(), team: z.string().min(1).max(128).optional() }),
+});
+export type AdoptBody = z.infer<typeof AdoptBody>;
+
+/**
+ * `POST /v1/discovery/ingest` (admin) and `POST /v1/discovery/sources/{id}/ingest` (the source's
+ * token): the generic push schema. Each item is evidence about one agent of a platform; the
+ * default `source` is `list_api` (the platform says the agent exists) and the default confidence
+ * 1 for `list_api`, 0.6 otherwise. Environment values, prompts or payloads do not belong here.
+ */
+export const IngestAgent = z.strictObject({
+  platform: platform.optional(),
+  platform_native_id: z.string().min(1).max(512),
+  source: z.enum(DISCOVERY_SOURCES).optional(),
+  name: z.string().min(1).max(256).optional(),
+  owner: z.strictObject({ oidc_sub: z.string().min(1).max(256).optional(), email: z.email().max(320).optional(), team: z.string().min(1).max(128).optional() }).optional(),
+  declared_capabilities: z.array(z.string().min(1).max(256)).max(50).optional(),
+  principal_arns: z.array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$/)).max(10).optional(),
+  observed_actions: z.number().int().min(0).max(1_000_000).optional(),
+  observed_at: z.iso.datetime({ offset: true }).optional(),
+  confidence: z.number().min(0).max(1).optional(),
+  deleted: z.boolean().optional(),
+});
+export const IngestBody = z.strictObject({ agents: z.array(IngestAgent).min(1).max(500) });
+export type IngestBody = z.infer<typeof IngestBody>;

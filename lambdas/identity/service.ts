@@ -30,6 +30,8 @@ import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
 import type { Caller, TraceIds } from './core/agents.js';
 import { TenantKeys, type Jwks, type KeyManager, type TenantSignature } from './core/keys.js';
 import { revokeAgent, rotateAgent, type LifecycleDeps, type RevokeReason } from './core/lifecycle.js';
+import { registerAgent } from './core/agents.js';
+import type { RegisterAgentBody } from './schemas.js';
 import { DEFAULT_ORPHAN_GRACE_S, type OwnerDeps } from './core/owners.js';
 import { SvidIssuer, SVID_DEFAULT_TTL_S } from './core/svid.js';
 import type { TokenExchangeDeps } from './core/token-exchange.js';
@@ -162,6 +164,9 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
     revokeAgent: (caller: Caller, agentId: string, reason: RevokeReason, trace: TraceIds, note?: string) =>
       revokeAgent(lifecycle(), caller, agentId, reason, trace, note),
     rotateAgent: (caller: Caller, agentId: string, trace: TraceIds) => rotateAgent(lifecycle(), caller, agentId, trace),
+    /** Registers an agent (the answer of POST /v1/identity/agents, bootstrap token included); discovery's adopt calls this. */
+    registerAgent: (caller: Caller, input: RegisterAgentBody, trace: TraceIds) =>
+      registerAgent({ inventory: inventory(), clock, controlTable: control() }, caller, input, trace),
     /** Evicts cached credentials of the agent in this process and deletes its CredentialBindings. */
     revokeAgentCredentials: (tenantId: string, agentId: string) => broker().revokeAgentCredentials(tenantId, agentId),
   };

@@ -16,6 +16,7 @@ export const DETAIL_TYPES = [
   'agent.terminated',
   'agent.terminated.completed',
   'audit.block.sealed',
+  'discovery.scan.requested',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

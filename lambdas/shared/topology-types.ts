@@ -93,8 +93,19 @@ export interface RouteSpec {
 export interface EventSubscriptionSpec {
   readonly name: string;
   readonly fn: string;
-  /** EventBridge detail-types this consumer receives (source is always `arx`). */
+  /** EventBridge detail-types this consumer receives (source `arx` unless `sources` says otherwise). */
   readonly detailTypes: readonly string[];
+  /** `default`: a rule on the account's default bus (AWS service events, e.g. CloudTrail). @default 'arx' */
+  readonly bus?: 'arx' | 'default';
+  /** Event sources matched, for AWS service events on the default bus. @default ['arx'] */
+  readonly sources?: readonly string[];
+  /** EventBridge content filter on `detail` (e.g. `{ eventName: [...] }`). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+  /**
+   * The rule state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`: CloudTrail read-only management
+   * events (such as bedrock InvokeModel/Converse) reach the default bus only for rules in this state.
+   */
+  readonly allManagementEvents?: boolean;
 }
 
 export interface ScheduleSpec {

@@ -382,8 +382,14 @@ describe('ArxEventBus', () => {
     const fns = functionsByName();
     for (const sub of TOPOLOGY.events) {
       const r = resources[logicalId(stack.eventBus.rules.get(sub.name))]!;
-      expect(r.Properties.EventBusName).toEqual({ Ref: logicalId(stack.eventBus.bus) });
-      expect(r.Properties.EventPattern).toEqual({ source: ['arx'], 'detail-type': [...sub.detailTypes] });
+      if (sub.bus === 'default') {
+        // AWS service events (CloudTrail) arrive on the account's default bus.
+        expect(r.Properties.EventBusName).toBeUndefined();
+        expect(r.Properties.EventPattern).toEqual({ source: [...sub.sources!], 'detail-type': [...sub.detailTypes], ...(sub.detail ? { detail: sub.detail } : {}) });
+      } else {
+        expect(r.Properties.EventBusName).toEqual({ Ref: logicalId(stack.eventBus.bus) });
+        expect(r.Properties.EventPattern).toEqual({ source: ['arx'], 'detail-type': [...sub.detailTypes] });
+      }
       expect(JSON.stringify(r.Properties.Targets[0].Arn)).toContain(fns.get(sub.fn)!.id);
     }
   });
