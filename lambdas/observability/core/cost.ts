@@ -84,10 +84,19 @@ export function modelCandidates(model: string): string[] {
   const vendor = /^(anthropic|meta|mistral|cohere|ai21|amazon|deepseek|writer|openai|qwen)\.(.+)$/.exec(m);
   if (vendor && vendor[1] !== 'amazon') {
     out.push((m = vendor[2]!));
-    const ver = /^(.+?)-v\d+(:\d+)?$/.exec(m);
-    if (ver) out.push(ver[1]!);
+    const ver = withoutVersionSuffix(m);
+    if (ver) out.push(ver);
   }
   return [...new Set(out)];
+}
+
+/** `claude-x-v2:0` → `claude-x` (a Bedrock model version suffix `-v<n>[:<n>]`), without a backtracking regex (F3). */
+function withoutVersionSuffix(m: string): string | undefined {
+  const i = m.lastIndexOf('-v');
+  if (i <= 0) return undefined;
+  const [major, minor, ...rest] = m.slice(i + 2).split(':');
+  const digits = (x: string | undefined) => x !== undefined && /^\d+$/.test(x);
+  return digits(major) && (minor === undefined || digits(minor)) && rest.length === 0 ? m.slice(0, i) : undefined;
 }
 
 const regexCache = new Map<string, RegExp | null>();

@@ -146,9 +146,14 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     const s3 = new S3Client({ forcePathStyle: true });
     const index = await s3.send(new ListObjectsV2Command({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/` }));
     expect(index.Contents?.length).toBeGreaterThanOrEqual(1);
-    const [day, batch] = index.Contents![0]!.Key!.split('/').at(-1)!.split('~');
-    const cold = await (await s3.send(new GetObjectCommand({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl` }))).Body!.transformToString();
-    expect(cold.trim().split('\n').map((l) => JSON.parse(l).span_id)).toContain(sc.spanId);
+    // One index entry per cold batch that holds spans of this trace (the agent's and ARX's own).
+    let cold = '';
+    for (const entry of index.Contents!) {
+      const [day, batch] = entry.Key!.split('/').at(-1)!.split('~');
+      cold += await (await s3.send(new GetObjectCommand({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl` }))).Body!.transformToString();
+      cold += '\n';
+    }
+    expect(cold.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).span_id)).toContain(sc.spanId);
     expect(cold).not.toContain('list active users');
 
     // an auditor reads it; another agent does not see it; its own agent does
