@@ -7,6 +7,7 @@
  *   arx approvals list|approve|deny …
  *   arx verify <dir|s3://bucket/prefix> [--jwks …] [--event …]
  *   arx terminate <agent_id> --reason …
+ *   arx mcp-gateway --connector <name> --upstream-cmd "<cmd>" [--listen host:port]
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h') {
-    process.stdout.write('usage: arx <policy|approvals|verify|terminate> …\n');
+    process.stdout.write('usage: arx <policy|approvals|verify|terminate|mcp-gateway> …\n');
     return cmd ? 0 : 2;
   }
   if (!/^[a-z-]+$/.test(cmd)) {

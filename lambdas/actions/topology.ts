@@ -1,4 +1,5 @@
 import type { CapabilityTopology, FunctionSpec } from '../shared/topology-types.js';
+import { AcceptToolBody } from './connectors/mcp.js';
 import {
   ApprovalDecisionBody,
   ConnectorConfigBody,
@@ -184,6 +185,16 @@ const topology: CapabilityTopology = {
       summary: 'Configure a connector (okta: config {base_url}, secret {api_token}); the secret goes to Secrets Manager and is never returned',
       body: ConnectorConfigBody,
       response: { status: 200, description: '{connector, configured, secret_stored}' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/connectors/{connector}/tools/{tool}/accept',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: 'Accept a changed MCP tool definition (kind mcp): pins its sha256; grants for any other definition fail',
+      body: AcceptToolBody,
+      response: { status: 200, description: '{connector, tool, definition_hash}' },
     },
     {
       method: 'PUT',

@@ -7,6 +7,7 @@ import { createDecisionPoint } from '../../policy/pdp.js';
 import { createAuditSink } from '../../audit/sink.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import { CONNECTORS } from '../connectors/index.js';
+import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';
 import type { DecisionPoint } from '../../shared/ports.js';
 import { ActionService, type ActionServiceDeps } from '../core/service.js';
@@ -42,7 +43,7 @@ export const actionsDeps = lazyConfig(() => {
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
     audit: createAuditSink(),
     events: new EventBridgePublisher(c.ARX_EVENT_BUS),
-    connectors: CONNECTORS,
+    connectors: withMcpConnectors(CONNECTORS),
     configs: store,
     secrets,
     credentials: lazyBroker,

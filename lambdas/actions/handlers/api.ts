@@ -8,6 +8,7 @@ import { channelSecretName, connectorSecretName, type ActionRecord } from '../co
 import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
 import type { ApprovalDecisionBody, ConnectorConfigBody, ExecuteActionBody } from '../schemas.js';
+import { acceptToolDefinition } from '../connectors/mcp-accept.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -108,6 +109,8 @@ export const handler = createApiHandler(routesOf('actions-api'), {
     await audited(req, `connector.configured`, `${name}`);
     return { status: 200, body: { connector: name, configured: true, secret_stored: Boolean(req.body.secret) } };
   },
+
+  'POST /v1/connectors/{connector}/tools/{tool}/accept': (req) => acceptToolDefinition(req, actionsDeps().store, audited),
 
   'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ConnectorConfigBody>) => {
     const { deps, secrets, store } = actionsDeps();
