@@ -187,6 +187,15 @@ const topology: CapabilityTopology = {
       response: { status: 200, description: '{connector, configured, secret_stored}' },
     },
     {
+      method: 'GET',
+      path: '/v1/connectors/{connector}/tools/pins',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin', 'auditor', 'agent'],
+      summary: 'Accepted MCP tool-definition hashes of a connector of kind mcp (read by arx mcp-gateway)',
+      response: { status: 200, description: '{connector, pins:{<tool>: sha256}}' },
+    },
+    {
       method: 'POST',
       path: '/v1/connectors/{connector}/tools/{tool}/accept',
       fn: 'actions-api',

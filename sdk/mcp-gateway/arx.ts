@@ -45,6 +45,8 @@ export interface ArxPort {
   record(e: EnforcementRecord): Promise<void>;
   submitHeld(input: { connector: string; operation: string; params: Record<string, unknown>; reason?: string; traceparent?: string }): Promise<HeldAction>;
   getAction(actionId: string, waitS: number): Promise<HeldAction>;
+  /** Tool-definition hashes an admin accepted for the connector (`{}` when none). */
+  pins?(connector: string): Promise<Record<string, string>>;
 }
 
 const forbid = (reason: string): GatewayDecision => ({ effect: 'forbid', approval: 'none', risk: 'critical', determining_policies: [], errors: [reason], bundle_version: null });
@@ -113,6 +115,13 @@ export class HttpArx implements ArxPort {
     const r = await this.call('POST', '/v1/actions', { connector: input.connector, operation: input.operation, params: input.params, ...(input.reason ? { reason: input.reason } : {}) }, input.traceparent);
     if (r.json && typeof r.json === 'object' && 'action_id' in r.json) return r.json as HeldAction;
     throw new ArxSdkError(`ARX refused the held call: ${r.status} ${r.json?.title ?? ''} ${r.json?.detail ?? ''}`, r.status, r.json);
+  }
+
+  async pins(connector: string): Promise<Record<string, string>> {
+    const r = await this.call('GET', `/v1/connectors/${encodeURIComponent(connector)}/tools/pins`);
+    if (r.status === 404) return {};
+    if (r.status !== 200 || !r.json?.pins) throw new ArxSdkError(`cannot read the accepted tool definitions of ${connector}: ${r.status}`, r.status, r.json);
+    return r.json.pins as Record<string, string>;
   }
 
   async getAction(actionId: string, waitS: number): Promise<HeldAction> {

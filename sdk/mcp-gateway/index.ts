@@ -48,10 +48,10 @@ import {
 import { ArxClient } from '../index.js';
 import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
 import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
-import { MemoryPinStore, type PinStore } from './pins.js';
+import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
-export { MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
+export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
 export { HttpArx, type ArxPort, type GatewayDecision } from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -128,7 +128,8 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         );
   const connector = o.connector;
   const holdMs = o.holdMs ?? 50_000;
-  const pins = o.pins ?? new MemoryPinStore();
+  const localPins = o.pins ?? new MemoryPinStore();
+  const pins: PinStore = arx.pins ? new ArxBackedPinStore(localPins, () => arx.pins!(o.connector)) : localPins;
   const stats = { upstreamCalls: 0, sessions: 0 };
   // Held calls by binding key, and approvals already spent: shared by all sessions of this gateway.
   const held = new Map<string, HeldEntry>();

@@ -53,3 +53,43 @@ export class FilePinStore extends MemoryPinStore {
     renameSync(`${this.file}.tmp`, this.file);
   }
 }
+
+/**
+ * ARX's accepted hashes (`POST /v1/connectors/{name}/tools/{tool}/accept`, read through
+ * `GET /v1/connectors/{name}/tools/pins`, cached `ttlMs`) override the local pins: a tool an
+ * admin pinned is usable only with that definition; other tools are pinned on first use locally.
+ * An unreadable accepted list quarantines everything (fail closed).
+ */
+export class ArxBackedPinStore implements PinStore {
+  private cache: { at: number; pins: Promise<Record<string, string>> } | undefined;
+  constructor(
+    private readonly local: PinStore,
+    private readonly fetchPins: () => Promise<Record<string, string>>,
+    private readonly ttlMs = 1000,
+  ) {}
+  private accepted(): Promise<Record<string, string>> {
+    if (!this.cache || Date.now() - this.cache.at > this.ttlMs) {
+      const pins = this.fetchPins();
+      this.cache = { at: Date.now(), pins };
+      pins.catch(() => (this.cache = undefined));
+    }
+    return this.cache.pins;
+  }
+  async check(connector: string, tool: string, hash: string): Promise<PinState> {
+    let acc: Record<string, string>;
+    try {
+      acc = await this.accepted();
+    } catch {
+      return { status: 'quarantined', pinned: 'unknown (ARX unreachable)', seen: hash };
+    }
+    const a = Object.prototype.hasOwnProperty.call(acc, tool) ? acc[tool] : undefined;
+    if (a === undefined) return this.local.check(connector, tool, hash);
+    if (a !== hash) return { status: 'quarantined', pinned: a, seen: hash };
+    await this.local.accept(connector, tool, hash);
+    return { status: 'pinned', hash };
+  }
+  accept(connector: string, tool: string, hash: string): Promise<void> {
+    this.cache = undefined;
+    return this.local.accept(connector, tool, hash);
+  }
+}

@@ -8,7 +8,7 @@ import { channelSecretName, connectorSecretName, type ActionRecord } from '../co
 import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
 import type { ApprovalDecisionBody, ConnectorConfigBody, ExecuteActionBody } from '../schemas.js';
-import { acceptToolDefinition } from '../connectors/mcp-accept.js';
+import { acceptToolDefinition, toolPins } from '../connectors/mcp-accept.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -110,6 +110,7 @@ export const handler = createApiHandler(routesOf('actions-api'), {
     return { status: 200, body: { connector: name, configured: true, secret_stored: Boolean(req.body.secret) } };
   },
 
+  'GET /v1/connectors/{connector}/tools/pins': (req) => toolPins(req, actionsDeps().store),
   'POST /v1/connectors/{connector}/tools/{tool}/accept': (req) => acceptToolDefinition(req, actionsDeps().store, audited),
 
   'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ConnectorConfigBody>) => {
