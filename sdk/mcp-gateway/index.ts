@@ -271,14 +271,18 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       }
       const until = Date.now() + holdMs;
       let tick = 0;
+      const progress = async () => {
+        if (progressToken !== undefined) await notify({ method: 'notifications/progress', params: { progressToken, progress: ++tick, message: `waiting for approval ${entry!.approval_id ?? ''} (expires ${entry!.expires_at ?? '?'})` } }).catch(() => undefined);
+      };
+      if (holdMs > 0) await progress();
       for (;;) {
         try {
-          a = await arx.getAction(entry.action_id, Math.max(0, Math.min(10, Math.floor((until - Date.now()) / 1000))));
+          a = await arx.getAction(entry.action_id, Math.max(0, Math.min(5, Math.floor((until - Date.now()) / 1000))));
         } catch (e) {
           return denied(`the held call could not be read: ${(e as Error).message}`);
         }
         if (!['pending_approval', 'pending_execution', 'executing'].includes(a.status) || Date.now() >= until) break;
-        if (progressToken !== undefined) await notify({ method: 'notifications/progress', params: { progressToken, progress: ++tick, message: `waiting for approval ${entry.approval_id ?? ''}` } }).catch(() => undefined);
+        await progress();
         if (Date.now() + 250 >= until) break;
         if (a.status !== 'pending_approval') await new Promise((r) => setTimeout(r, 100));
       }
@@ -375,8 +379,21 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         return s ? JSON.parse(s) : undefined;
       };
       const http: HttpServer = createServer(async (req, res) => {
-        // Tool lists are per principal: never cached by anyone else.
-        res.setHeader('cache-control', 'private, no-store');
+        // Tool lists are per principal: never cached by anyone else (also over the SDK's own SSE headers).
+        const PRIVATE = 'private, no-cache, no-store, no-transform';
+        res.setHeader('cache-control', PRIVATE);
+        const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => typeof res;
+        (res as unknown as { writeHead: (...a: unknown[]) => typeof res }).writeHead = (status: unknown, ...rest: unknown[]) => {
+          for (const h of rest) {
+            if (Array.isArray(h)) {
+              for (let i = h.length - 2; i >= 0; i -= 2) if (String(h[i]).toLowerCase() === 'cache-control') h.splice(i, 2);
+            } else if (h && typeof h === 'object') {
+              for (const k of Object.keys(h)) if (k.toLowerCase() === 'cache-control') delete (h as Record<string, unknown>)[k];
+            }
+          }
+          res.setHeader('cache-control', PRIVATE);
+          return writeHead(status, ...rest);
+        };
         try {
           if (new URL(req.url ?? '/', 'http://x').pathname !== '/mcp') {
             res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'the MCP endpoint is /mcp' }));
