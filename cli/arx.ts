@@ -6,6 +6,7 @@
  *   arx approvals list|approve|deny …
  *   arx verify <dir|s3://bucket/prefix> [--jwks …] [--event …]
  *   arx terminate <agent_id> --reason …
+ *   arx mcp-gateway --connector <name> --upstream-cmd "<cmd>" [--listen host:port]
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';

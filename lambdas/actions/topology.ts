@@ -1,4 +1,5 @@
 import type { CapabilityTopology, FunctionSpec } from '../shared/topology-types.js';
+import { AcceptToolBody } from './connectors/mcp.js';
 import {
   ApprovalDecisionBody,
   ChannelConfigBody,
@@ -199,6 +200,25 @@ const topology: CapabilityTopology = {
         'Configure a connector (okta: config {base_url}, secret {api_token}); the secret goes to Secrets Manager, is never returned and is bound to the base_url origin (changing the origin without the secret is 409)',
       body: ConnectorConfigBody,
       response: { status: 200, description: '{connector, configured, secret_stored}' },
+    },
+    {
+      method: 'GET',
+      path: '/v1/connectors/{connector}/tools/pins',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin', 'auditor', 'agent'],
+      summary: 'Accepted MCP tool-definition hashes of a connector of kind mcp (read by arx mcp-gateway)',
+      response: { status: 200, description: '{connector, pins:{<tool>: sha256}}' },
+    },
+    {
+      method: 'POST',
+      path: '/v1/connectors/{connector}/tools/{tool}/accept',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: 'Accept a changed MCP tool definition (kind mcp): pins its sha256; grants for any other definition fail',
+      body: AcceptToolBody,
+      response: { status: 200, description: '{connector, tool, definition_hash}' },
     },
     {
       method: 'PUT',

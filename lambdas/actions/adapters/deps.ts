@@ -8,6 +8,7 @@ import { createAuditSink } from '../../audit/sink.js';
 import { createSpendGate } from '../../observability/index.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import { CONNECTORS } from '../connectors/index.js';
+import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';
 import type { DecisionPoint } from '../../shared/ports.js';
 import { ActionService, type ActionServiceDeps } from '../core/service.js';
@@ -56,7 +57,7 @@ export const actionsDeps = lazyConfig(() => {
     audit,
     durableAudit,
     events: new EventBridgePublisher(c.ARX_EVENT_BUS),
-    connectors: CONNECTORS,
+    connectors: withMcpConnectors(CONNECTORS),
     configs: store,
     secrets,
     credentials: lazyBroker,

@@ -13,6 +13,7 @@ import { approvalStats } from '../core/stats.js';
 import { SlackUserId, type ApprovalDecisionBody, type ChannelConfigBody, type ConnectorConfigBody, type ExecuteActionBody, type SlackApproverBody } from '../schemas.js';
 import { connectorCatalog } from '../connectors/index.js';
 import { assertActionInScope } from '../../identity/scope.js';
+import { acceptToolDefinition, toolPins } from '../connectors/mcp-accept.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -129,6 +130,9 @@ export const handler = createApiHandler(routesOf('actions-api'), {
     await audited(req, `connector.configured`, `${name}`);
     return { status: 200, body: { connector: name, configured: true, secret_stored: Boolean(req.body.secret) } };
   },
+
+  'GET /v1/connectors/{connector}/tools/pins': (req) => toolPins(req, actionsDeps().store),
+  'POST /v1/connectors/{connector}/tools/{tool}/accept': (req) => acceptToolDefinition(req, actionsDeps().store, audited),
 
   'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ChannelConfigBody>) => {
     const { deps, secrets, store, senders } = actionsDeps();

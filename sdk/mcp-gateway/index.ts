@@ -1,0 +1,443 @@
+/**
+ * `createMcpGateway()`: an MCP server that fronts one upstream MCP server (a connector of kind
+ * `mcp`) and governs everything the client does through ARX (enforcement point C3.2).
+ *
+ * - Deny by default: `tools/list`, `prompts/list` and `resources/list` show only what the agent may
+ *   use (`<connector>:tools:<tool>`, `<connector>:prompts:<name>`, `<connector>:resources:read`).
+ * - `tools/call`: decided by ARX's PDP with `{definition_hash, arguments_hash}` in the context and
+ *   recorded as an EnforcementEvent; a forbidden call never reaches the upstream and returns
+ *   `isError` with `structuredContent.arx.status = "denied"`.
+ * - A call that needs a human becomes an ARX action on the MCP connector whose params bind the
+ *   tool, the canonical argument hash and the tool-definition hash; the gateway holds it (progress
+ *   notifications when the client sent a progress token) up to `holdMs`, then answers
+ *   `pending_approval`. The same call after approval runs upstream exactly once.
+ * - Pinning: each tool's canonical definition is hashed; a changed definition is quarantined
+ *   (hidden, forbidden) until accepted in the pin store.
+ * - A fresh upstream client (and for stdio upstreams, a fresh upstream process) and a fresh MCP
+ *   server per session (GHSA-345p-7cg4-v4c7). The upstream gets only the connector's environment.
+ *
+ * @example
+ * const gw = await createMcpGateway({ connector: 'memory-mcp', upstream: { command: 'mcp-server-memory' },
+ *   arx: { apiUrl: process.env.ARX_URL!, bootstrapToken: process.env.ARX_BOOTSTRAP_TOKEN } });
+ * await gw.serveStdio();
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  isInitializeRequest,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  McpError,
+  ErrorCode,
+  type CallToolResult,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { ArxClient } from '../index.js';
+import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
+import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
+import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
+
+export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
+export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
+export { HttpArx, type ArxPort, type GatewayDecision } from './arx.js';
+
+export const GATEWAY_VERSION = '0.1.0';
+/** Protocol versions spoken (through @modelcontextprotocol/sdk 1.x; 2026-07-28 needs the v2 packages). */
+export const PROTOCOL_VERSIONS = ['2025-11-25'] as const;
+
+export type UpstreamSpec =
+  | { readonly command: string; readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>>; readonly cwd?: string }
+  | { readonly url: string; readonly headers?: Readonly<Record<string, string>> };
+
+export interface McpGatewayOptions {
+  /** The connector name (kind `mcp`): operations are `<connector>:tools:<tool>` etc. */
+  readonly connector: string;
+  readonly upstream: UpstreamSpec;
+  /** How to reach ARX: a ready port (tests, embedding) or the API URL and the agent's token. */
+  readonly arx: ArxPort | { readonly apiUrl: string; readonly agentToken?: string; readonly bootstrapToken?: string };
+  /** Longest time a held call waits for a human inside one tools/call. @default 50000 */
+  readonly holdMs?: number;
+  readonly pins?: PinStore;
+}
+
+export interface McpGateway {
+  readonly connector: string;
+  /** Calls forwarded to the upstream (tools/call, prompts/get, resources/read) since start. */
+  readonly stats: { upstreamCalls: number; sessions: number };
+  /** A new session: a fresh MCP server bound to a fresh upstream; connect it to any server transport. */
+  newSession(): Promise<GatewaySession>;
+  /** Serves MCP on this process's stdin/stdout (one session). */
+  serveStdio(): Promise<GatewaySession>;
+  /** Serves Streamable HTTP on `host:port` at `/mcp`, a session per `initialize`. */
+  listen(host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export interface GatewaySession {
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+interface HeldEntry {
+  action_id: string;
+  approval_id?: string;
+  expires_at?: string;
+}
+
+const text = (s: string) => [{ type: 'text' as const, text: s }];
+
+function denied(reason: string, extra: Record<string, unknown> = {}): CallToolResult {
+  return { isError: true, content: text(`ARX denied this call: ${reason}`), structuredContent: { arx: { status: 'denied', reason, ...extra } } };
+}
+
+function reasonOf(d: GatewayDecision): string {
+  if (d.errors.length) return d.errors.join('; ');
+  return d.determining_policies.length ? `forbidden by ${d.determining_policies.join(', ')}` : 'no policy permits it (deny by default)';
+}
+
+/** Splits a command line on whitespace, honouring '…' and "…" quoting. */
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway> {
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.connector)) throw new Error(`invalid connector name "${o.connector}" (lowercase letters, digits, _ -)`);
+  const arx: ArxPort =
+    'evaluate' in o.arx
+      ? o.arx
+      : new HttpArx(
+          new ArxClient({ apiUrl: o.arx.apiUrl, ...(o.arx.agentToken ? { svid: o.arx.agentToken } : {}), ...(o.arx.bootstrapToken ? { bootstrapToken: o.arx.bootstrapToken } : {}) }),
+          o.arx.apiUrl,
+          `arx-mcp-gateway/${GATEWAY_VERSION}`,
+        );
+  const connector = o.connector;
+  const holdMs = o.holdMs ?? 50_000;
+  const localPins = o.pins ?? new MemoryPinStore();
+  const pins: PinStore = arx.pins ? new ArxBackedPinStore(localPins, () => arx.pins!(o.connector)) : localPins;
+  const stats = { upstreamCalls: 0, sessions: 0 };
+  // Held calls by binding key, and approvals already spent: shared by all sessions of this gateway.
+  const held = new Map<string, HeldEntry>();
+  const spent = new Set<string>();
+  const sessions = new Set<GatewaySession>();
+
+  const decide = (op: string, context: Record<string, string>) => arx.evaluate(`${connector}:${op}`, { connector, ...context });
+
+  async function connectUpstream(): Promise<Client> {
+    const client = new Client({ name: 'arx-mcp-gateway', version: GATEWAY_VERSION });
+    if ('command' in o.upstream) {
+      // Only the connector's environment: never the agent's token or the gateway's own variables.
+      const env = { ...getDefaultEnvironment(), ...(o.upstream.env ?? {}) };
+      await client.connect(new StdioClientTransport({ command: o.upstream.command, args: [...(o.upstream.args ?? [])], env, stderr: 'ignore', ...(o.upstream.cwd ? { cwd: o.upstream.cwd } : {}) }));
+    } else {
+      await client.connect(new StreamableHTTPClientTransport(new URL(o.upstream.url), { requestInit: { headers: { ...(o.upstream.headers ?? {}) } } }));
+    }
+    return client;
+  }
+
+  async function newSession(): Promise<GatewaySession> {
+    const upstream = await connectUpstream();
+    const up = upstream.getServerCapabilities() ?? {};
+    const capabilities: ServerCapabilities = {
+      ...(up.tools ? { tools: {} } : {}),
+      ...(up.prompts ? { prompts: {} } : {}),
+      ...(up.resources ? { resources: {} } : {}),
+    };
+    const server = new Server(
+      { name: `arx-mcp-gateway:${connector}`, version: GATEWAY_VERSION },
+      { capabilities, instructions: `Tools of connector "${connector}", governed by ARX: only what this agent may call is listed; held calls answer pending_approval until a human decides.` },
+    );
+    let tools = new Map<string, Tool>();
+
+    const allTools = async (): Promise<Tool[]> => {
+      const out: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await upstream.listTools(cursor ? { cursor } : {});
+        out.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      tools = new Map(out.map((t) => [t.name, t]));
+      return out;
+    };
+
+    /** The decision for one tool with its current definition: pin first, then policy. */
+    const toolDecision = async (t: Tool, args?: unknown): Promise<{ ok: boolean; reason?: string; d?: GatewayDecision; defHash: string; argHash?: string; extra?: Record<string, unknown> }> => {
+      const defHash = toolDefinitionHash(t);
+      const pin = await pins.check(connector, t.name, defHash);
+      if (pin.status === 'quarantined') {
+        for (const [k] of held) if (k.startsWith(`${connector}\u0000${t.name}\u0000`)) held.delete(k);
+        return { ok: false, defHash, reason: `the definition of tool "${t.name}" changed (pinned sha256:${pin.pinned}, now sha256:${pin.seen}); it is quarantined until an admin accepts the new definition`, extra: { quarantined: true, definition_hash: pin.seen, pinned_hash: pin.pinned } };
+      }
+      const argHash = args === undefined ? undefined : argumentsHash(args);
+      const d = await decide(operationName('tools', t.name), { tool: t.name, definition_hash: defHash, ...(argHash ? { arguments_hash: argHash } : {}) });
+      return d.effect === 'permit' ? { ok: true, d, defHash, ...(argHash ? { argHash } : {}) } : { ok: false, d, defHash, reason: reasonOf(d), ...(argHash ? { argHash } : {}) };
+    };
+
+    server.setRequestHandler(ListToolsRequestSchema, async () => {
+      const visible: Tool[] = [];
+      for (const t of await allTools()) if ((await toolDecision(t)).ok) visible.push(t);
+      return { tools: visible, _meta: { 'arx.dev/visibility': 'private' } };
+    });
+
+    const record = async (op: string, t: Tool | undefined, decision: 'permit' | 'forbid', ctx: Record<string, string>, ms: number, d: GatewayDecision | undefined, extra: { trace_id?: string; action_id?: string } = {}) => {
+      await arx.record({
+        action_name: `${connector}:${op}`,
+        target: t ? `${connector}/${t.name}@sha256:${ctx.definition_hash ?? ''}` : connector,
+        context_hash: sha256(canonicalJson(ctx)),
+        decision,
+        decision_ms: ms,
+        bundle_version: d?.bundle_version ?? null,
+        ...(extra.trace_id ? { trace_id: extra.trace_id } : {}),
+        ...(extra.action_id ? { action_id: extra.action_id } : {}),
+      });
+    };
+
+    server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+      const name = req.params.name;
+      const args = req.params.arguments ?? {};
+      const traceparent = typeof req.params._meta?.traceparent === 'string' ? req.params._meta.traceparent : undefined;
+      const traceId = traceparent?.split('-')[1];
+      let t = tools.get(name);
+      if (!t) {
+        await allTools();
+        t = tools.get(name);
+      }
+      if (!t) return denied(`unknown tool "${name}"`);
+      const started = performance.now();
+      const v = await toolDecision(t, args);
+      const op = operationName('tools', t.name);
+      const ctx = { connector, tool: t.name, definition_hash: v.defHash, arguments_hash: v.argHash ?? argumentsHash(args) };
+      const ms = performance.now() - started;
+      if (!v.ok) {
+        await record(op, t, 'forbid', ctx, ms, v.d, traceId ? { trace_id: traceId } : {}).catch(() => undefined);
+        return denied(v.reason!, { definition_hash: v.defHash, ...(v.d?.bundle_version ? { bundle_version: v.d.bundle_version } : {}), ...(v.extra ?? {}) });
+      }
+      const d = v.d!;
+      if (d.approval === 'hitl') return heldCall(t, op, args, ctx, d, traceparent, req.params._meta?.progressToken, extra.sendNotification);
+      // Audit first: a governed call whose record cannot be written does not run.
+      try {
+        await record(op, t, 'permit', ctx, ms, d, traceId ? { trace_id: traceId } : {});
+      } catch (e) {
+        return denied(`the decision could not be recorded, so the call did not run (${(e as Error).message})`);
+      }
+      stats.upstreamCalls++;
+      return (await upstream.callTool({ name, arguments: args })) as CallToolResult;
+    });
+
+    const heldCall = async (
+      t: Tool,
+      op: string,
+      args: Record<string, unknown>,
+      ctx: { connector: string; tool: string; definition_hash: string; arguments_hash: string },
+      d: GatewayDecision,
+      traceparent: string | undefined,
+      progressToken: string | number | undefined,
+      notify: (n: any) => Promise<void>,
+    ): Promise<CallToolResult> => {
+      const key = `${connector}\u0000${t.name}\u0000${ctx.arguments_hash}\u0000${ctx.definition_hash}`;
+      let entry = held.get(key);
+      let a: HeldAction;
+      if (!entry) {
+        try {
+          a = await arx.submitHeld({
+            connector,
+            operation: op,
+            params: { tool: t.name, arguments: args, arguments_hash: ctx.arguments_hash, definition_hash: ctx.definition_hash, bundle_version: d.bundle_version },
+            reason: `MCP tools/call ${t.name} through arx mcp-gateway`,
+            ...(traceparent ? { traceparent } : {}),
+          });
+        } catch (e) {
+          return denied(`the approval could not be requested: ${(e as Error).message}`);
+        }
+        if (a.status === 'denied') return denied(a.decision ? reasonOf(a.decision) : 'policy forbids it');
+        entry = { action_id: a.action_id, ...(a.approval_id ? { approval_id: a.approval_id } : {}), ...(a.expires_at ? { expires_at: a.expires_at } : {}) };
+        held.set(key, entry);
+      }
+      const until = Date.now() + holdMs;
+      let tick = 0;
+      const progress = async () => {
+        if (progressToken !== undefined) await notify({ method: 'notifications/progress', params: { progressToken, progress: ++tick, message: `waiting for approval ${entry!.approval_id ?? ''} (expires ${entry!.expires_at ?? '?'})` } }).catch(() => undefined);
+      };
+      if (holdMs > 0) await progress();
+      for (;;) {
+        try {
+          a = await arx.getAction(entry.action_id, Math.max(0, Math.min(5, Math.floor((until - Date.now()) / 1000))));
+        } catch (e) {
+          return denied(`the held call could not be read: ${(e as Error).message}`);
+        }
+        if (!['pending_approval', 'pending_execution', 'executing'].includes(a.status) || Date.now() >= until) break;
+        await progress();
+        if (Date.now() + 250 >= until) break;
+        if (a.status !== 'pending_approval') await new Promise((r) => setTimeout(r, 100));
+      }
+      switch (a.status) {
+        case 'executed': {
+          held.delete(key);
+          if (spent.has(a.action_id)) return denied(`approval ${entry.approval_id ?? ''} was already used for one execution`);
+          spent.add(a.action_id);
+          const grant = (a.result ?? {}) as { arguments_hash?: string; definition_hash?: string };
+          if (grant.arguments_hash !== ctx.arguments_hash || grant.definition_hash !== ctx.definition_hash) return denied('the approval is bound to other arguments or another tool definition');
+          // Re-check the pin right before running: a rug pull while the call was held voids the approval.
+          const now = await allTools();
+          const cur = now.find((x) => x.name === t.name);
+          if (!cur || toolDefinitionHash(cur) !== ctx.definition_hash) return denied(`the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`);
+          stats.upstreamCalls++;
+          return (await upstream.callTool({ name: t.name, arguments: args })) as CallToolResult;
+        }
+        case 'pending_approval':
+        case 'pending_execution':
+        case 'executing': {
+          const expires = a.expires_at ?? entry.expires_at;
+          return {
+            isError: true,
+            content: text(`This call needs a human approval (approval ${entry.approval_id}, expires ${expires}). Call the tool again with the same arguments once it is approved.`),
+            structuredContent: { arx: { status: 'pending_approval', approval_id: entry.approval_id, action_id: entry.action_id, expires_at: expires, definition_hash: ctx.definition_hash, arguments_hash: ctx.arguments_hash } },
+          };
+        }
+        case 'rejected':
+          held.delete(key);
+          return denied(`an approver denied approval ${entry.approval_id}`, { approval_id: entry.approval_id });
+        case 'expired':
+          held.delete(key);
+          return denied(`approval ${entry.approval_id} expired before a decision`, { approval_id: entry.approval_id });
+        default:
+          held.delete(key);
+          return denied(`the held call ended ${a.status}${a.error?.message ? `: ${a.error.message}` : ''}`, { approval_id: entry.approval_id });
+      }
+    };
+
+    if (up.prompts) {
+      server.setRequestHandler(ListPromptsRequestSchema, async (req) => {
+        const page = await upstream.listPrompts(req.params?.cursor ? { cursor: req.params.cursor } : {});
+        const visible = [];
+        for (const p of page.prompts) if ((await decide(operationName('prompts', p.name), { prompt: p.name })).effect === 'permit') visible.push(p);
+        return { prompts: visible, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+      });
+      server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+        const d = await decide(operationName('prompts', req.params.name), { prompt: req.params.name });
+        if (d.effect !== 'permit') throw new McpError(ErrorCode.InvalidRequest, `ARX denied prompts/get ${req.params.name}: ${reasonOf(d)}`);
+        stats.upstreamCalls++;
+        return upstream.getPrompt(req.params);
+      });
+    }
+    if (up.resources) {
+      const mayRead = async (uri?: string) => (await decide('resources:read', uri ? { uri } : {})).effect === 'permit';
+      server.setRequestHandler(ListResourcesRequestSchema, async (req) => ((await mayRead()) ? upstream.listResources(req.params ?? {}) : { resources: [] }));
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, async (req) => ((await mayRead()) ? upstream.listResourceTemplates(req.params ?? {}) : { resourceTemplates: [] }));
+      server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+        if (!(await mayRead(req.params.uri))) throw new McpError(ErrorCode.InvalidRequest, `ARX denied resources/read ${req.params.uri}`);
+        stats.upstreamCalls++;
+        return upstream.readResource(req.params);
+      });
+    }
+
+    stats.sessions++;
+    const session: GatewaySession = {
+      server,
+      async close() {
+        sessions.delete(session);
+        await server.close().catch(() => undefined);
+        await upstream.close().catch(() => undefined);
+      },
+    };
+    server.onclose = () => void upstream.close().catch(() => undefined);
+    sessions.add(session);
+    return session;
+  }
+
+  return {
+    connector,
+    stats,
+    newSession,
+    async serveStdio() {
+      const s = await newSession();
+      await s.server.connect(new StdioServerTransport());
+      return s;
+    },
+    async listen(host, port) {
+      const live = new Map<string, { transport: StreamableHTTPServerTransport; session: GatewaySession }>();
+      const readBody = async (req: IncomingMessage): Promise<unknown> => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const s = Buffer.concat(chunks).toString('utf8');
+        return s ? JSON.parse(s) : undefined;
+      };
+      const http: HttpServer = createServer(async (req, res) => {
+        // Tool lists are per principal: never cached by anyone else (also over the SDK's own SSE headers).
+        const PRIVATE = 'private, no-cache, no-store, no-transform';
+        res.setHeader('cache-control', PRIVATE);
+        const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => typeof res;
+        (res as unknown as { writeHead: (...a: unknown[]) => typeof res }).writeHead = (status: unknown, ...rest: unknown[]) => {
+          for (const h of rest) {
+            if (Array.isArray(h)) {
+              for (let i = h.length - 2; i >= 0; i -= 2) if (String(h[i]).toLowerCase() === 'cache-control') h.splice(i, 2);
+            } else if (h && typeof h === 'object') {
+              for (const k of Object.keys(h)) if (k.toLowerCase() === 'cache-control') delete (h as Record<string, unknown>)[k];
+            }
+          }
+          res.setHeader('cache-control', PRIVATE);
+          return writeHead(status, ...rest);
+        };
+        try {
+          if (new URL(req.url ?? '/', 'http://x').pathname !== '/mcp') {
+            res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'the MCP endpoint is /mcp' }));
+            return;
+          }
+          const body = req.method === 'POST' ? await readBody(req) : undefined;
+          const sid = req.headers['mcp-session-id'];
+          const known = typeof sid === 'string' ? live.get(sid) : undefined;
+          if (known) return void (await known.transport.handleRequest(req, res, body));
+          if (req.method === 'POST' && sid === undefined && body && isInitializeRequest(body)) {
+            const session = await newSession();
+            const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+              sessionIdGenerator: () => randomUUID(),
+              onsessioninitialized: (id) => void live.set(id, { transport, session }),
+            });
+            transport.onclose = () => {
+              if (transport.sessionId) live.delete(transport.sessionId);
+              void session.close();
+            };
+            await session.server.connect(transport);
+            return void (await transport.handleRequest(req, res, body));
+          }
+          res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' }).end(
+            JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: sid === undefined ? 'Bad Request: no session; send initialize first' : 'Session not found' }, id: null }),
+          );
+        } catch (e) {
+          if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: e instanceof SyntaxError ? -32700 : -32603, message: e instanceof SyntaxError ? 'Parse error' : 'Internal error' }, id: null }));
+        }
+      });
+      await new Promise<void>((r) => http.listen(port, host, r));
+      const addr = http.address() as AddressInfo;
+      return {
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}/mcp`,
+        async close() {
+          for (const { transport, session } of live.values()) {
+            await transport.close().catch(() => undefined);
+            await session.close();
+          }
+          await new Promise<void>((r) => http.close(() => r()));
+        },
+      };
+    },
+    async close() {
+      for (const s of [...sessions]) await s.close();
+    },
+  };
+}

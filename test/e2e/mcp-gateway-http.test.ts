@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { LocalRuntime } from '../../local/runtime.js';
+import { api, eventually, startTestRuntime } from '../support/runtime.js';
+import { ArxClient } from '../../sdk/index.js';
+import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
+
+const BIN = join(resolve(__dirname, '../..'), 'node_modules/.bin');
+const POLICY = `
+- name: memory-tools
+  connector: memory-mcp
+  operations:
+    "tools:read_graph": low
+    "tools:create_entities": high
+  risk_max: high
+`;
+
+/** The official SDK client over Streamable HTTP → createMcpGateway().listen() → server-memory (stdio). */
+describe('MCP gateway over Streamable HTTP (library, official SDK client, server-memory)', () => {
+  let rt: LocalRuntime;
+  let call: ReturnType<typeof api>;
+  let admin: string;
+  let approver: string;
+  let gw: McpGateway;
+  let srv: { url: string; close(): Promise<void> };
+  const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-http-'));
+  const memFile = join(dir, 'memory.jsonl');
+  const graph = () => (existsSync(memFile) ? readFileSync(memFile, 'utf8') : '');
+  const arxOf = (r: unknown) => (r as CallToolResult).structuredContent?.arx as Record<string, any> | undefined;
+  const clients: Client[] = [];
+  const connect = async () => {
+    const c = new Client({ name: 'http-e2e', version: '1.0.0' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(srv.url)));
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    rt = await startTestRuntime();
+    call = api(rt.url);
+    admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
+    approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
+    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
+    expect((await call('PUT', '/v1/connectors/memory-mcp', { token: admin, body: { config: { kind: 'mcp' } } })).status).toBe(200);
+    const reg = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: { platform: 'custom', platform_native_id: `mcp-http-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } },
+    });
+    gw = await createMcpGateway({
+      connector: 'memory-mcp',
+      upstream: { command: join(BIN, 'mcp-server-memory'), env: { MEMORY_FILE_PATH: memFile } },
+      arx: { apiUrl: rt.url, bootstrapToken: reg.json.bootstrap_token },
+      holdMs: 15_000,
+    });
+    srv = await gw.listen('127.0.0.1', 0);
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await srv?.close();
+    await gw?.close();
+    await rt?.stop();
+  });
+
+  it('filters tools/list per principal, marks responses private, and runs an autonomous call', async () => {
+    const c = await connect();
+    expect((await c.listTools()).tools.map((t) => t.name).sort()).toEqual(['create_entities', 'read_graph']);
+    const before = gw.stats.upstreamCalls;
+    const r = (await c.callTool({ name: 'read_graph', arguments: {} })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(gw.stats.upstreamCalls).toBe(before + 1);
+    const raw = await fetch(srv.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('cache-control')).toBe('private, no-cache, no-store, no-transform');
+    expect(raw.headers.get('mcp-session-id')).toBeTruthy();
+    await raw.body?.cancel();
+  });
+
+  it('never calls the upstream for a refused call (upstream call counter)', async () => {
+    const c = await connect();
+    const before = gw.stats.upstreamCalls;
+    const r = await c.callTool({ name: 'delete_entities', arguments: { entityNames: ['x'] } });
+    expect(arxOf(r)).toMatchObject({ status: 'denied' });
+    expect(gw.stats.upstreamCalls).toBe(before);
+  });
+
+  it('holds a call with progress notifications and returns the upstream result when approved during the hold', async () => {
+    const c = await connect();
+    const args = { entities: [{ name: 'bob', entityType: 'person', observations: [] }] };
+    const progress: unknown[] = [];
+    const running = c.callTool({ name: 'create_entities', arguments: args }, undefined, { onprogress: (p) => progress.push(p), timeout: 60_000 });
+    const approval = await eventually(async () => {
+      const items = (await call('GET', '/v1/approvals?status=pending', { token: approver })).json.items as any[];
+      return items.find((i) => i.connector === 'memory-mcp' && i.params.arguments.entities[0].name === 'bob');
+    }, 10_000);
+    expect(graph()).not.toContain('bob');
+    await eventually(async () => progress.length > 0, 10_000);
+    expect((await call('POST', `/v1/approvals/${approval.approval_id}/decision`, { token: approver, body: { decision: 'approve', reason: 'ok' } })).status).toBe(200);
+    const r = (await running) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect((r.content[0] as { text: string }).text).toContain('bob');
+    expect(graph().match(/"name":"bob"/g)).toHaveLength(1);
+  });
+
+  it('gives every session its own server and upstream, and rejects unknown sessions', async () => {
+    const sessions = gw.stats.sessions;
+    await connect();
+    await connect();
+    expect(gw.stats.sessions).toBe(sessions + 2);
+    const stale = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'nope' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    expect(stale.status).toBe(404);
+    const noInit = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    expect(noInit.status).toBe(400);
+    const badJson = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(badJson.status).toBe(400);
+    expect((await fetch(srv.url.replace('/mcp', '/other'))).status).toBe(404);
+  });
+});
