@@ -11,7 +11,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
-import { ArxClient } from '../../../sdk/index.js';
+import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { decodeTraces, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
@@ -83,6 +83,13 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     agentId = a.agent_id;
     arx = new ArxClient({ apiUrl: rt.url, bootstrapToken: a.bootstrap_token });
     other = new ArxClient({ apiUrl: rt.url, bootstrapToken: (await reg('other')).bootstrap_token });
+    // The PDP loads a promoted bundle within its poll window: wait for it with an agent of its own.
+    const warm = new ArxClient({ apiUrl: rt.url, bootstrapToken: (await reg('warm')).bootstrap_token });
+    await eventually(
+      () => warm.execute({ connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } }).then(() => true, (e: unknown) => (e instanceof ActionDenied ? false : Promise.reject(e))),
+      60_000,
+      1000,
+    );
   }, 180_000);
   afterAll(async () => {
     await rt?.stop();
