@@ -100,7 +100,7 @@ describe('npm run package: installable arx-cli and arx-sdk tarballs (§2.1)', ()
     expect(ok.stdout).toMatch(/^OK chain of 3 block/);
     const u = await runBin(bin('arx'), [], work);
     expect(u.code).toBe(2);
-    expect(u.stderr).toMatch(/^usage: arx <approvals\|policy\|terminate\|verify>/);
+    expect(u.stderr).toMatch(/^usage: arx <approvals\|mcp-gateway\|policy\|terminate\|verify>/);
     const pv = await runBin(bin('arx'), ['policy', 'validate', join(work, 'nope.yaml')], work);
     expect(pv.code).not.toBe(0); // the policy command runs from the bundle (and reports the missing file)
     expect(pv.stderr + pv.stdout).toMatch(/nope\.yaml/);
