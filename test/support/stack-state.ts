@@ -111,8 +111,12 @@ function stable(v: unknown): string {
     .join(',')}}`;
 }
 
-/** Lines that differ between two states (empty when equal), for a readable failure. */
-export function stateDiff(a: StackState, b: StackState): string[] {
+/**
+ * Lines that differ between two states (empty when equal), for a readable failure. Secrets and KMS
+ * keys are account-wide in the emulator, which other suites share while this one runs:
+ * `accountWide: false` compares only this stack's own tables, buckets and executions.
+ */
+export function stateDiff(a: StackState, b: StackState, opts: { accountWide?: boolean } = {}): string[] {
   const out: string[] = [];
   const cmp = (what: string, x: Record<string, string[] | string> | string[], y: Record<string, string[] | string> | string[]) => {
     const xa = x as Record<string, unknown>;
@@ -132,7 +136,9 @@ export function stateDiff(a: StackState, b: StackState): string[] {
   cmp('table', a.tables, b.tables);
   cmp('bucket', a.objects, b.objects);
   cmp('executions', a.executions, b.executions);
-  cmp('secrets', { all: a.secrets }, { all: b.secrets });
-  cmp('kms', { all: a.keys }, { all: b.keys });
+  if (opts.accountWide !== false) {
+    cmp('secrets', { all: a.secrets }, { all: b.secrets });
+    cmp('kms', { all: a.keys }, { all: b.keys });
+  }
   return out;
 }

@@ -53,11 +53,21 @@ function stringArb(d: Def): fc.Arbitrary<string> {
       .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true })
       .map((x) => x.toISOString());
   }
+  if (format === 'date') {
+    return fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((x) => x.toISOString().slice(0, 10));
+  }
+  if (format === 'uuid' || format === 'guid') return fc.uuid();
   // Loopback with a closed port: a URL the handler may store or call fails fast and offline.
   if (format === 'url') return fc.webPath().map((p) => `https://127.0.0.1:9${p.startsWith('/') ? p : `/${p}`}`);
   if (format === 'email') return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('acme.com', 'example.org')).map(([l, h]) => `${l}@${h}`);
   if (format) throw new Error(`zod-arbitrary: string format "${format}" is not supported; add it`);
-  if (pattern) return fc.stringMatching(pattern).filter((s) => s.length >= min && s.length <= Math.max(max, min, 4096));
+  if (pattern) {
+    // fast-check cannot generate from lookaheads: generate from the pattern without them, then
+    // keep only strings the full pattern accepts.
+    const gen = /\(\?[!=]/.test(pattern.source) ? new RegExp(pattern.source.replace(/\(\?[!=][^()]*\)/g, ''), pattern.flags.replace(/[gy]/g, '')) : pattern;
+    const full = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    return fc.stringMatching(gen).filter((s) => full.test(s) && s.length >= min && s.length <= Math.max(max, min, 4096));
+  }
   return fc.string({ minLength: min, maxLength: Math.max(min, max) });
 }
 
