@@ -84,6 +84,8 @@ export async function registerRole(deps: RegistryAdminDeps, caller: RegistryCall
 
 export async function removeRole(deps: RegistryAdminDeps, caller: RegistryCaller, rawName: string): Promise<void> {
   const name = checkName(rawName);
+  // Look before deleting: a 404 sends no write at all.
+  if (!(await deps.registry.roleByName(caller.tenantId, name))) throw new NotFoundError('no such role');
   const previous = await deps.registry.deleteRole(caller.tenantId, name);
   if (!previous) throw new NotFoundError('no such role');
   await audited(deps, caller, 'identity.credential_role.deleted', name, { name, role_arn: previous.role_arn }, () => deps.registry.putRole(previous));
@@ -125,6 +127,8 @@ export async function allowTokenEndpoint(
 
 export async function removeTokenEndpoint(deps: RegistryAdminDeps, caller: RegistryCaller, rawName: string): Promise<void> {
   const name = checkName(rawName);
+  // Look before deleting: a 404 sends no write at all.
+  if (!(await deps.registry.getTokenEndpoint(caller.tenantId, name))) throw new NotFoundError('no such token endpoint');
   const previous = await deps.registry.deleteTokenEndpoint(caller.tenantId, name);
   if (!previous) throw new NotFoundError('no such token endpoint');
   await audited(deps, caller, 'identity.token_endpoint.removed', name, { name, token_endpoint: previous.token_endpoint }, () => deps.registry.putTokenEndpoint(previous));
