@@ -5,6 +5,7 @@ The tests talk to ARX over HTTP exactly as an agent would; nothing on the ARX si
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -23,22 +24,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 TSX = REPO / "node_modules" / ".bin" / "tsx"
 
-ACCESS_REVIEW_POLICY = """
-- name: okta-access-review
-  connector: okta
-  operations:
-    "users:read*": low
-    "groups:read*": low
-    "users:create": medium
-    "users:update": medium
-    "users:deactivate": high
-    "users:suspend": high
-    "users:reset_password": high
-  risk_max: high
-  approval: { low: none, medium: auto, high: hitl, critical: hitl }
-  hitl_channel: "#access-reviews"
-  hitl_timeout: 1h
-"""
+def _brief_policy() -> str:
+    """The brief's access-review policy, as the example ships it (one copy)."""
+    spec = importlib.util.spec_from_file_location("access_review_example", REPO / "examples" / "python" / "access_review.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # defines the policy and functions; main() runs only as a script
+    return mod.POLICY
+
+
+ACCESS_REVIEW_POLICY = _brief_policy()
 
 
 def _free_port() -> int:
