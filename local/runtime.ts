@@ -156,6 +156,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     ARX_IDP_TENANT_CLAIM: 'arx_tenant',
     ARX_IDP_ROLES_CLAIM: 'arx_roles',
     ARX_API_URL: url,
+    // The secrets this runtime writes are its own, as its tables are: a second runtime on the same
+    // emulator (a parallel test file, another developer's) never reads or overwrites them.
+    ARX_SECRET_PREFIX: `${prefix}/`,
     ...opts.env,
   });
   Object.assign(process.env, env);

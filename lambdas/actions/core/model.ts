@@ -329,5 +329,10 @@ export interface SecretStore {
   put(name: string, value: Record<string, string>): Promise<void>;
 }
 
-export const connectorSecretName = (tenantId: string, connector: string): string => `arx/${tenantId}/connectors/${connector}`;
-export const channelSecretName = (tenantId: string, channel: string): string => `arx/${tenantId}/${channel}`;
+/**
+ * Secrets Manager name prefix of the secrets ARX writes (ARX_SECRET_PREFIX, set by the stack; `arx/` by
+ * default). Two ARX stacks in one account (or two local runtimes on one emulator) keep apart by prefix.
+ */
+const secretPrefix = (): string => process.env.ARX_SECRET_PREFIX || 'arx/';
+export const connectorSecretName = (tenantId: string, connector: string): string => `${secretPrefix()}${tenantId}/connectors/${connector}`;
+export const channelSecretName = (tenantId: string, channel: string): string => `${secretPrefix()}${tenantId}/${channel}`;

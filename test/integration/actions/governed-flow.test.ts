@@ -6,6 +6,7 @@ import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { signLinkToken, slackSignature } from '../../../lambdas/actions/core/signing.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
+import { channelSecretName } from '../../../lambdas/actions/core/model.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from './support.js';
@@ -176,7 +177,7 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === 'jane@acme.com'));
     // SES delivery itself is covered against moto in channels.test.ts; here the link is re-minted
     // from what the notifier recorded at send time (nonce, recipient, expiry) and the tenant's link key.
-    const key = (await new SecretsManagerStore().get('arx/acme/email'))!.link_key!;
+    const key = (await new SecretsManagerStore().get(channelSecretName('acme', 'email')))!.link_key!;
     // a link with a valid MAC that ARX never sent decides nothing (F4)
     const forged = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: mailTo, exp: Math.floor(Date.now() / 1000) + 600, n: randomBytes(9).toString('base64url') });
     expect((await call('GET', `/v1/approvals/email/${forged}`)).status).toBe(401);
