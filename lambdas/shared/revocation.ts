@@ -95,7 +95,7 @@ function strip(it: RevocationEntry): RevocationEntry {
 
 /**
  * A revocation checker with a bounded staleness window (REVOCATION_CACHE_MS), as every PDP uses.
- * When the table cannot be read beyond the window it answers `unknown`, and callers fail closed.
+ * When the window has passed and the table cannot be read it answers `unknown`, and callers fail closed.
  */
 export class CachedRevocationChecker {
   private readonly cache = new Map<string, { revoked: boolean; at: number }>();
@@ -115,7 +115,7 @@ export class CachedRevocationChecker {
       this.cache.set(key, { revoked: e !== null, at: now.getTime() });
       return e ? 'revoked' : 'clear';
     } catch {
-      if (hit && now.getTime() - hit.at < this.windowMs) return hit.revoked ? 'revoked' : 'clear';
+      // A fresh hit was answered above; past the window nothing is known.
       return 'unknown';
     }
   }

@@ -184,8 +184,3 @@ export function parseTag(tag: string): ControlRef | null {
   if (!isFramework(framework)) return null;
   return { framework, control_id: tag.slice(i + 1) };
 }
-
-/** Rules that can produce evidence for one control, for the package's mapping section. */
-export function rulesForControl(framework: Framework, controlId: string): MappingRule[] {
-  return MAPPING.filter((r) => r.controls.includes(`${framework}:${controlId}`));
-}

@@ -67,7 +67,6 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
-export const emptyRoot = (h: Hasher = sha256Hasher): Uint8Array => h.digest();
 export const hashLeaf = (data: Uint8Array, h: Hasher = sha256Hasher): Uint8Array => h.digest(LEAF_PREFIX, data);
 export const hashChildren = (l: Uint8Array, r: Uint8Array, h: Hasher = sha256Hasher): Uint8Array =>
   h.node ? h.node(l, r) : h.digest(NODE_PREFIX, l, r);
@@ -356,18 +355,4 @@ export function verifyConsistency(
   let hash2 = chainInner(seed, rest.slice(0, inner), mask, h);
   hash2 = chainBorderRight(hash2, rest.slice(inner), h);
   if (!bytesEqual(hash2, root2)) throw new RootMismatchError(root2, hash2);
-}
-
-/** Outcome form for callers that prefer a value to an exception. */
-export type ProofOutcome = { readonly valid: true } | { readonly valid: false; readonly reason: string; readonly kind: 'malformed' | 'root-mismatch' };
-
-export function checkProof(fn: () => void): ProofOutcome {
-  try {
-    fn();
-    return { valid: true };
-  } catch (e) {
-    if (e instanceof RootMismatchError) return { valid: false, kind: 'root-mismatch', reason: e.message };
-    if (e instanceof ProofError) return { valid: false, kind: 'malformed', reason: e.message };
-    throw e;
-  }
 }

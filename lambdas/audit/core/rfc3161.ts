@@ -143,8 +143,3 @@ function pemToCert(pem: string): pkijs.Certificate {
   const b = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   return pkijs.Certificate.fromBER(toAB(b));
 }
-
-/** Genesis time of a token without verifying it (for status displays). */
-export function timestampGenTime(tokenDer: Uint8Array): string {
-  return tstInfoOf(tokenDer).tst.genTime.toISOString();
-}

@@ -628,6 +628,3 @@ function combine(answers: ReturnType<typeof cedar.statefulIsAuthorized>[], evalu
   if (allowReasons.size) return { type: 'response', decision: 'allow', reason: [...allowReasons], errors, evaluated };
   return { type: 'response', decision: 'deny', reason: [], errors, evaluated };
 }
-
-/** Helper for callers holding an EntityUidJson. */
-export const plainUid = (u: EntityUidJson): { type: string; id: string } => uidOf(u);
