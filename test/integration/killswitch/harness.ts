@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { provisionTestStack } from '../../support/stack.js';
+import { synthTemplate } from '../../../lib/synth.js';
 import { eventually } from '../../support/wait.js';
 import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
 import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
@@ -34,14 +35,24 @@ export interface KillSwitchHarness {
   sfn: SFNClient;
 }
 
+/** The kill-switch state machine's DefinitionString from a synthesis with a 3-attempt retry context. */
+function retryTemplateDefinition(logicalId: string): unknown {
+  const t = synthTemplate({ context: { 'arx:killswitch:retry': { maxAttempts: 3 } } }) as { Resources: Record<string, { Properties?: { DefinitionString?: unknown } }> };
+  const d = t.Resources[logicalId]?.Properties?.DefinitionString;
+  if (d === undefined) throw new Error(`${logicalId} is not in the retry-context synthesis`);
+  return d;
+}
+
 export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   const { env, stack } = await provisionTestStack();
   Object.assign(process.env, env);
   const sm = [...stack.resources.entries()].find(([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'));
   if (!sm) throw new Error('no termination state machine in the template');
-  // The synthesised ASL, with the best-effort steps' retry count lowered (a CDK-context setting,
-  // arx:killswitch:retry) so a dead platform API reaches partial_failure in a few attempts.
-  const definition = JSON.parse(sm[1].attrs.Definition!.replaceAll('"MaxAttempts":30', '"MaxAttempts":3')) as object;
+  // The ASL synthesised with the best-effort steps' retry count lowered through the CDK context
+  // (arx:killswitch:retry), so a dead platform API reaches partial_failure in a few attempts. Only
+  // the retry policy differs from the provisioned template, so its references resolve the same.
+  const definition = JSON.parse(String(stack.resolve(retryTemplateDefinition(sm[0])))) as object;
+  if (JSON.stringify(definition).includes('"MaxAttempts":30')) throw new Error('arx:killswitch:retry did not reach the saga definition');
   const entries: Record<string, string> = {
     'killswitch-api': 'api',
     [SAGA_FUNCTIONS.inventory]: 'step-inventory',
