@@ -1,7 +1,10 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../lib/synth.js';
+
+// Synthesis of the whole stack takes seconds, and much longer on a loaded machine.
+vi.setConfig({ testTimeout: 180_000 });
 
 describe('Policy.grantPdpExtension', () => {
   it("F14: scopes an agent role to its own tenant's bundles and grants no control table or bus", () => {
