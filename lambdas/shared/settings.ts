@@ -124,7 +124,7 @@ export const SETTINGS = {
 
   // Read by libraries and tooling, set on every function by ArxFunction (lib/arx-function.ts).
   ARX_FUNCTION_NAME: { type: 'string', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'local runtime', description: 'Topology name of the function (maps template functions to handlers).' },
-  POWERTOOLS_SERVICE_NAME: { type: 'string', default: 'arx', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'powertools', description: 'Service name in logs, traces and metrics (`arx-<capability>`).' },
+  POWERTOOLS_SERVICE_NAME: { type: 'string', default: 'arx', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'powertools', description: 'Service name of the Powertools logger, tracer and metrics (shared/observability.ts): `arx-<capability>`.' },
   NODE_OPTIONS: { type: 'string', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'node', description: '`--enable-source-maps`: stack traces name the TypeScript sources.' },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -8,7 +8,8 @@
  * mode (ARX_PDP_OFFLINE_REVOCATION) trusts the bundle's filter for at most
  * ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S after the push (F20).
  */
-import { optionalSetting, readSettings, setting, SETTINGS, type SettingName } from '../../../lambdas/shared/settings.js';
+import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambdas/shared/settings.js';
+import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
@@ -26,27 +27,6 @@ export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT: number = SETTINGS.ARX_PDP_PORT.default;
 /** Preparsed policy sets the extension keeps: sized for a 256 MB function. */
 export const DEFAULT_SET_CACHE: number = SETTINGS.ARX_PDP_SET_CACHE.default;
-
-/** Everything the extension reads, checked before it registers (an INIT failure names them). */
-export const EXTENSION_SETTINGS = [
-  'ARX_TENANT_ID',
-  'ARX_BUNDLE_BUCKET',
-  'ARX_REVOCATION_TABLE',
-  'ARX_INVENTORY_TABLE',
-  'ARX_SIGNING_KEY_ARN',
-  'ARX_AGENT_ID',
-  'ARX_SVID_ISSUER_BASE',
-  'ARX_API_URL',
-  'ARX_PDP_PORT',
-  'ARX_PDP_MANIFEST_POLL_MS',
-  'ARX_PDP_REVOCATION_POLL_MS',
-  'ARX_PDP_REVOCATION_WINDOW_MS',
-  'ARX_PDP_REVOCATION_RESYNC_MS',
-  'ARX_PDP_OFFLINE_REVOCATION',
-  'ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S',
-  'ARX_PDP_SET_CACHE',
-  'ARX_ORPHAN_GRACE_SECONDS',
-] as const satisfies readonly SettingName[];
 
 const log = (msg: string, extra: Record<string, unknown> = {}): void => {
   process.stdout.write(`${JSON.stringify({ level: 'info', extension: EXTENSION_NAME, msg, ...extra })}\n`);
