@@ -144,12 +144,13 @@ export class ResourceRegistry {
     const binding = this.bindings.get(name);
     if (!binding) {
       throw new UnboundResourceError(
-        `function "${fn.spec.name}" uses "${name}" (${RESOURCE_ENV[name]}) but no construct provides it yet; ` +
+        `function "${fn.spec.name}" uses "${name}" (${RESOURCE_ENV[name] ?? 'grant only'}) but no construct provides it yet; ` +
           `register it in the owning construct (e.g. lib/kill-switch.ts or lib/actions.ts) before bindResources() runs.`,
       );
     }
     const acks = binding.grant(fn, access);
-    fn.addEnvironment(RESOURCE_ENV[name], binding.envValue);
+    const variable = RESOURCE_ENV[name];
+    if (variable) fn.addEnvironment(variable, binding.envValue);
     return acks;
   }
 }

@@ -11,6 +11,7 @@ import type { RouteSpec } from '../lambdas/shared/topology-types.js';
 import { provisionFromTemplate, type ProvisionedStack } from './provision.js';
 import { DevIdp } from './dev-idp.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
+import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handler = (event: unknown, context: Context) => Promise<any>;
@@ -24,7 +25,7 @@ export interface LocalRuntimeOptions {
   readonly prefix?: string;
   /** The synthesised CloudFormation template (lib/synth.ts). */
   readonly template: { Resources: Record<string, { Type: string; Properties?: any }> };
-  /** Extra environment for the handlers (e.g. Slack base URL, TSA URL). */
+  /** Extra environment for every handler (e.g. Slack base URL, TSA URL), over its function's own. */
   readonly env?: Record<string, string>;
   /** Run schedules and event delivery. @default true */
   readonly background?: boolean;
@@ -43,8 +44,14 @@ export interface LocalRuntime {
   readonly url: string;
   readonly idp: DevIdp;
   readonly stack: ProvisionedStack;
-  /** The merged handler environment (resource names resolved against the emulator). */
+  /**
+   * The union of the functions' environments (resource names resolved against the emulator), also
+   * exported to `process.env` for test code. Handlers never see it: each runs with its own
+   * function's environment (`functionEnv`).
+   */
   readonly env: Readonly<Record<string, string>>;
+  /** The environment a function's handler runs with: its template variables, the local IdP and prefix, `env` extras. */
+  functionEnv(fnName: string): Readonly<Record<string, string>>;
   /** Calls a function's handler directly (as Lambda would). */
   invoke(fnName: string, event: unknown): Promise<unknown>;
   /** Stops schedules first, then the server, deliveries and state machines; resolves within `graceMs` (+ a few ms) in every state. */
@@ -132,8 +139,21 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const stack = await provisionFromTemplate(opts.template, { prefix, apiUrl: url });
   const idp = await DevIdp.create(`${url}/.dev-idp`, 'arx');
 
-  // One process hosts every function, so their environments merge; the same variable must
-  // resolve to the same value everywhere (it names the same resource).
+  // Each function runs with only its own environment, as in Lambda: a variable its template entry
+  // lacks (a missing `uses`) is missing for its handler here too. The local IdP replaces the
+  // configured one, and this runtime's secret prefix the stack's, where the template sets them.
+  const localIdp: Record<string, string> = {
+    ARX_IDP_ISSUER: idp.issuer,
+    ARX_IDP_AUDIENCE: idp.audience,
+    ARX_IDP_JWKS_URL: `${url}/.dev-idp/jwks.json`,
+    ARX_IDP_TENANT_CLAIM: 'arx_tenant',
+    ARX_IDP_ROLES_CLAIM: 'arx_roles',
+  };
+  // The secrets this runtime writes are its own, as its tables are: a second runtime on the same
+  // emulator (a parallel test file, another developer's) never reads or overwrites them.
+  const secretPrefix = `${prefix}/`;
+  const fnEnvs = new Map<string, Readonly<Record<string, string>>>();
+  // The union, for test code only; the same variable must resolve to the same value everywhere.
   const env: Record<string, string> = {};
   const fnByLogical = new Map<string, string>();
   for (const [id, r] of Object.entries(opts.template.Resources)) {
@@ -142,36 +162,47 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     const fnName = vars.ARX_FUNCTION_NAME;
     if (!fnName) continue;
     fnByLogical.set(id, fnName);
+    const own: Record<string, string> = {};
     for (const [k, v] of Object.entries(vars)) {
-      // Per-function metadata (service name, node options) is not shared state; skip it.
-      if (k === 'ARX_FUNCTION_NAME' || k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_') || k.startsWith('ARX_IDP_')) continue;
-      if (env[k] !== undefined && env[k] !== String(v)) throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${v})`);
-      env[k] = String(v);
+      own[k] = k in localIdp ? localIdp[k]! : k === 'ARX_SECRET_PREFIX' ? secretPrefix : String(v);
+      // Per-function metadata (name, service name, node options) is not shared state.
+      if (k === 'ARX_FUNCTION_NAME' || k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_') || k in localIdp) continue;
+      if (env[k] !== undefined && env[k] !== own[k]) throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${own[k]})`);
+      env[k] = own[k]!;
     }
+    fnEnvs.set(fnName, Object.freeze({ ...own, ...opts.env }));
   }
-  Object.assign(env, {
-    ARX_IDP_ISSUER: idp.issuer,
-    ARX_IDP_AUDIENCE: idp.audience,
-    ARX_IDP_JWKS_URL: `${url}/.dev-idp/jwks.json`,
-    ARX_IDP_TENANT_CLAIM: 'arx_tenant',
-    ARX_IDP_ROLES_CLAIM: 'arx_roles',
-    ARX_API_URL: url,
-    // The secrets this runtime writes are its own, as its tables are: a second runtime on the same
-    // emulator (a parallel test file, another developer's) never reads or overwrites them.
-    ARX_SECRET_PREFIX: `${prefix}/`,
-    ...opts.env,
-  });
+  Object.assign(env, localIdp, { ARX_API_URL: url, ARX_SECRET_PREFIX: secretPrefix, ...opts.env });
   Object.assign(process.env, env);
+  const functionEnv = (fnName: string): Readonly<Record<string, string>> => {
+    const e = fnEnvs.get(fnName);
+    if (!e) throw new Error(`local runtime: the template has no function ${fnName}`);
+    return e;
+  };
 
-  const handlers = new Map<string, Handler>();
+  // A function's INIT: import its handler module inside its own environment and check the settings
+  // it declares against that environment. A ConfigError fails every invocation of the function (as
+  // a Lambda INIT failure does), not the runtime.
+  const handlers = new Map<string, { handler: Handler } | { initError: Error }>();
   const load = async (fnName: string): Promise<Handler> => {
-    const hit = handlers.get(fnName);
-    if (hit) return hit;
-    const spec = functionSpec(fnName);
-    const mod = (await import(pathToFileURL(resolvePath(spec.entry)).href)) as { handler?: Handler };
-    if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
-    handlers.set(fnName, mod.handler);
-    return mod.handler;
+    let hit = handlers.get(fnName);
+    if (!hit) {
+      const spec = functionSpec(fnName);
+      const fnEnv = functionEnv(fnName);
+      const mod = (await withEnvironment(fnEnv, () => import(pathToFileURL(resolvePath(spec.entry)).href))) as { handler?: Handler; settings?: HandlerSettings };
+      if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
+      if (typeof mod.settings?.check !== 'function') throw new Error(`${spec.entry} exports no settings (handlerSettings in lambdas/shared/settings.ts)`);
+      try {
+        mod.settings.check(fnEnv);
+        hit = { handler: mod.handler };
+      } catch (e) {
+        hit = { initError: e as Error };
+        process.stderr.write(`local runtime: ${fnName} fails at INIT: ${(e as Error).message}\n`);
+      }
+      handlers.set(fnName, hit);
+    }
+    if ('initError' in hit) throw hit.initError;
+    return hit.handler;
   };
   // Each function runs as Lambda runs it: bounded concurrency (reserved concurrency), its timeout.
   const limits = opts.limits ?? limitsFromEnv();
@@ -181,15 +212,22 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     if (!pool) pools.set(fnName, (pool = new FunctionPool(fnName, limits)));
     // The function's (scaled) timeout; API Gateway's own limits (the authorizer's 10 s) are not scaled.
     const timeoutMs = Math.min((functionSpec(fnName).timeoutSeconds ?? 10) * 1000 * (limits.timeoutScale ?? 1), capMs);
-    return pool.run(async () => {
-      const h = await load(fnName);
-      return withTimeout(fnName, timeoutMs, Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))));
-    }, bounded);
+    return pool.run(
+      () =>
+        withEnvironment(functionEnv(fnName), async () => {
+          const h = await load(fnName);
+          return withTimeout(fnName, timeoutMs, Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))));
+        }),
+      bounded,
+    );
   };
   /** Direct and asynchronous invocations (schedules, events, state machines) wait for a slot. */
   const invoke = (fnName: string, event: unknown): Promise<unknown> => run(fnName, event, false);
-  // Fail at start, not on first request, when a handler module is broken.
-  for (const f of TOPOLOGY.functions) await load(f.name);
+  // Fail at start, not on first request, when a handler module is broken; a function whose
+  // environment lacks a setting starts (as it deploys) and fails when called.
+  for (const f of TOPOLOGY.functions) await load(f.name).catch((e: unknown) => {
+    if ((e as Error)?.name !== 'ConfigError') throw e;
+  });
 
   const routes = TOPOLOGY.routes.map(compile);
 
@@ -314,6 +352,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     idp,
     stack,
     env,
+    functionEnv,
     invoke,
     stop: async (o: StopOptions = {}) => {
       if (stopping) return;

@@ -12,7 +12,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { lazyConfig, readConfig } from '../shared/config.js';
+import { perEnvironment, readSettings, type SettingName } from '../shared/settings.js';
 import type { AuditRecordInput, AuditSink } from '../shared/ports.js';
 import { DynamoAuditStore } from './adapters/dynamo-audit-store.js';
 import { KmsEnvelopeCipher } from './adapters/kms.js';
@@ -28,10 +28,13 @@ export interface AuditSinkOptions {
   readonly kms?: KMSClient;
 }
 
+/** What the sink reads (unless `table` / `dataKeyArn` are given). */
+export const AUDIT_SINK_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_DATA_KEY_ARN'] as const satisfies readonly SettingName[];
+
 export function createAuditSink(opts: AuditSinkOptions = {}): AuditSink & { recorder(): AuditRecorder } {
-  const recorder = lazyConfig(() => {
-    const table = opts.table ?? readConfig(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE;
-    const key = opts.dataKeyArn ?? readConfig(['ARX_DATA_KEY_ARN']).ARX_DATA_KEY_ARN;
+  const recorder = perEnvironment(() => {
+    const table = opts.table ?? readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE;
+    const key = opts.dataKeyArn ?? readSettings(['ARX_DATA_KEY_ARN']).ARX_DATA_KEY_ARN;
     return new AuditRecorder({
       store: new DynamoAuditStore(table, opts.ddb),
       cipher: new KmsEnvelopeCipher(key, opts.kms),

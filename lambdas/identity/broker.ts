@@ -8,7 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { documentClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { readConfig } from '../shared/config.js';
+import { currentEnv, readSettings, type SettingName } from '../shared/settings.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
 import { AwsStsIssuer, HttpOAuthIssuer, IamSessionRevoker, readClientSecret } from './adapters/credential-issuers.js';
 import { DynamoCredentialRegistry, DynamoIssuedTokens } from './adapters/credential-registry.js';
@@ -86,12 +86,19 @@ export function createCredentialBroker(cfg: CredentialBrokerConfig): CredentialB
   });
 }
 
-let shared: CredentialBroker | undefined;
-/** The process-wide broker from the environment (one cache per process, so revocation evicts it). */
-export function credentialBrokerFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialBroker {
-  if (shared) return shared;
-  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE'], env);
-  // ARX_CREDENTIAL_ROLE_ARN is no longer read: a shared role would be usable by every tenant (F1).
-  shared = createCredentialBroker({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, allowLoopback: isLocalRuntime(env) });
-  return shared;
+/** The settings {@link credentialBrokerFromEnv} reads. */
+export const BROKER_SETTINGS = ['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE'] as const satisfies readonly SettingName[];
+
+const brokers = new WeakMap<object, CredentialBroker>();
+/**
+ * The broker of the function's environment (one cache per environment — per process in Lambda —
+ * so a revocation evicts it for every caller in the function).
+ */
+export function credentialBrokerFromEnv(env: Readonly<Record<string, string | undefined>> = currentEnv()): CredentialBroker {
+  const hit = brokers.get(env);
+  if (hit) return hit;
+  const c = readSettings(BROKER_SETTINGS, env);
+  const broker = createCredentialBroker({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, allowLoopback: isLocalRuntime() });
+  brokers.set(env, broker);
+  return broker;
 }

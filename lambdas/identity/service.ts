@@ -12,7 +12,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { documentClient, kmsClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { optionalNumber, readConfig } from '../shared/config.js';
+import { currentEnv, optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../shared/settings.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/events.js';
 import { Outbox } from '../shared/outbox.js';
 import { DynamoRevocationList } from '../shared/revocation.js';
@@ -32,14 +32,14 @@ import { TenantKeys, type Jwks, type KeyManager, type TenantSignature } from './
 import { revokeAgent, rotateAgent, type LifecycleDeps, type RevokeReason } from './core/lifecycle.js';
 import { registerAgent } from './core/agents.js';
 import type { RegisterAgentBody } from './schemas.js';
-import { DEFAULT_ORPHAN_GRACE_S, type OwnerDeps } from './core/owners.js';
-import { SvidIssuer, SVID_DEFAULT_TTL_S } from './core/svid.js';
+import type { OwnerDeps } from './core/owners.js';
+import { SvidIssuer } from './core/svid.js';
 import type { TokenExchangeDeps } from './core/token-exchange.js';
 import { createSvidVerifier } from './verifier.js';
 import type { SvidVerifier } from './core/verify.js';
 
 export interface IdentityServiceOptions {
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
   readonly ddb?: DynamoDBDocumentClient;
   readonly kms?: KMSClient;
@@ -68,18 +68,18 @@ function once<T>(f: () => T): () => T {
  * const { kid, signature } = await identity.signWithTenantKey(tenantId, bytes);
  */
 export function createIdentityService(opts: IdentityServiceOptions = {}) {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? currentEnv();
   const clock = opts.clock ?? systemClock;
   const ddb = opts.ddb ?? documentClient();
-  const control = once(() => readConfig(['ARX_CONTROL_TABLE'], env).ARX_CONTROL_TABLE);
-  const revocationTable = once(() => readConfig(['ARX_REVOCATION_TABLE'], env).ARX_REVOCATION_TABLE);
-  const issuerBase = once(() => readConfig(['ARX_SVID_ISSUER_BASE'], env).ARX_SVID_ISSUER_BASE);
-  const ttlS = Math.min(optionalNumber('ARX_SVID_TTL_SECONDS', SVID_DEFAULT_TTL_S, env), 3600);
+  const control = once(() => readSettings(['ARX_CONTROL_TABLE'], env).ARX_CONTROL_TABLE);
+  const revocationTable = once(() => readSettings(['ARX_REVOCATION_TABLE'], env).ARX_REVOCATION_TABLE);
+  const issuerBase = once(() => readSettings(['ARX_SVID_ISSUER_BASE'], env).ARX_SVID_ISSUER_BASE);
+  const ttlS = Math.min(setting('ARX_SVID_TTL_SECONDS', env), 3600);
 
   const keys = once(() => {
     const k = new TenantKeys(
       new DynamoKeyStore(control(), ddb),
-      opts.keyManager ?? new KmsKeyManager(env.ARX_SIGNING_KEY_ARN || undefined, opts.kms ?? kmsClient()),
+      opts.keyManager ?? new KmsKeyManager(optionalSetting('ARX_SIGNING_KEY_ARN', env), opts.kms ?? kmsClient()),
       clock,
     );
     return k;
@@ -103,7 +103,7 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
       }),
   );
   const inventory = once((): InventoryStore => {
-    const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_EVENT_BUS'], env);
+    const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_EVENT_BUS'], env);
     const outbox = new Outbox(control(), opts.publisher ?? new EventBridgePublisher(c.ARX_EVENT_BUS), ddb);
     return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, control(), outbox, ddb);
   });
@@ -155,7 +155,7 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
     get tokenDeps(): TokenExchangeDeps {
       return tokenDeps();
     },
-    orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S, env),
+    orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS', env),
     /** ECDSA P-256 signature (64-byte R‖S) with the tenant's active KMS key; verify against `jwks(tenant)`. */
     signWithTenantKey: (tenantId: string, bytes: Uint8Array): Promise<TenantSignature> => keys().sign(tenantId, bytes),
     /** The tenant's published verification keys. */
@@ -173,6 +173,17 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
 }
 export type IdentityService = ReturnType<typeof createIdentityService>;
 
-let shared: IdentityService | undefined;
-/** The process-wide identity service (one key cache, one credential cache). */
-export const identityService = (): IdentityService => (shared ??= createIdentityService());
+/** The identity service of the function's environment (one key cache, one credential cache). */
+export const identityService: () => IdentityService = perEnvironment(() => createIdentityService());
+
+/** What the identity service reads (its parts read theirs on first use). */
+export const IDENTITY_SETTINGS = [
+  'ARX_INVENTORY_TABLE',
+  'ARX_CONTROL_TABLE',
+  'ARX_REVOCATION_TABLE',
+  'ARX_EVENT_BUS',
+  'ARX_SVID_ISSUER_BASE',
+  'ARX_SIGNING_KEY_ARN',
+  'ARX_SVID_TTL_SECONDS',
+  'ARX_ORPHAN_GRACE_SECONDS',
+] as const satisfies readonly SettingName[];

@@ -3,7 +3,7 @@
  *
  * @example
  * import { createSpendGate } from '../observability/index.js';
- * const spend = createSpendGate(process.env.ARX_TRACES_TABLE!, process.env.ARX_INVENTORY_TABLE!);
+ * const spend = createSpendGate(setting('ARX_TRACES_TABLE'), setting('ARX_INVENTORY_TABLE'));
  * await spend.reserve(tenantId, agentId, 'okta:users:read', actionId); // before the connector runs
  */
 import { systemClock } from '../shared/clock.js';

@@ -8,7 +8,7 @@
  * const d = await pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:deactivate' });
  * if (d.effect === 'permit' && d.approval === 'hitl') { … }
  */
-import { optionalNumber, readConfig } from '../shared/config.js';
+import { optionalSetting, readSettings, setting, type SettingName } from '../shared/settings.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
 import { EventBridgePublisher } from '../shared/events.js';
@@ -21,7 +21,7 @@ import { S3BundleStore } from './adapters/s3-bundles.js';
 import { KmsBundleSigner } from './adapters/kms-signer.js';
 import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
 import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
-import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, type PrincipalStatusPort } from './core/principal-status.js';
+import { CachedPrincipalStatus, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
 
 export { TenantBundlePdp } from './core/decision-point.js';
@@ -50,15 +50,18 @@ export interface CreateDecisionPointOptions {
   readonly pepTopology?: string;
 }
 
+/** What {@link createDecisionPoint} reads (the decision recorder also uses ARX_CONTROL_TABLE and ARX_EVENT_BUS when set). */
+export const PDP_SETTINGS = ['ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_ORPHAN_GRACE_SECONDS'] as const satisfies readonly SettingName[];
+
 /** The tenant signing key until the identity key registry exists. */
-export const defaultKeyResolver = (): string => readConfig(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
+export const defaultKeyResolver = (): string => readSettings(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
 
 /**
  * The principal-status port every decision point uses: the inventory table read through a
  * REVOCATION_CACHE_MS window; orphans are refused past ARX_ORPHAN_GRACE_SECONDS (default 7 days).
  */
 export function inventoryPrincipalStatus(table: string, clock: Clock = systemClock): CachedPrincipalStatus {
-  return new CachedPrincipalStatus(new DynamoInventoryReader(table), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) });
+  return new CachedPrincipalStatus(new DynamoInventoryReader(table), clock, { orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS') });
 }
 
 /** Logs a decision point's internal failure (never returned to the caller). */
@@ -68,17 +71,17 @@ export const logDecisionPointError = (e: { tenantId: string; error: unknown }): 
 
 export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
   const clock = o.clock ?? systemClock;
-  const source = o.source ?? new S3BundleStore(readConfig(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
+  const source = o.source ?? new S3BundleStore(readSettings(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
   const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
   const revocation =
-    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
-  const principals = o.principals ?? inventoryPrincipalStatus(readConfig(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);
+    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
+  const principals = o.principals ?? inventoryPrincipalStatus(readSettings(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);
   let recorder: DecisionRecorder | undefined;
   if (typeof o.recorder === 'object') recorder = o.recorder;
-  else if (o.recorder !== false && process.env.ARX_CONTROL_TABLE && process.env.ARX_EVENT_BUS) {
-    recorder = new EnforcementRecorder(new DynamoEnforcementLog(process.env.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(process.env.ARX_EVENT_BUS), clock);
+  else if (o.recorder !== false && optionalSetting('ARX_CONTROL_TABLE') && optionalSetting('ARX_EVENT_BUS')) {
+    recorder = new EnforcementRecorder(new DynamoEnforcementLog(setting('ARX_CONTROL_TABLE'), clock), new EventBridgePublisher(setting('ARX_EVENT_BUS')), clock);
   } else if (o.recorder === true) {
-    const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+    const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
     recorder = new EnforcementRecorder(new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(c.ARX_EVENT_BUS), clock);
   }
   return new TenantBundlePdp({

@@ -7,11 +7,13 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { setting } from './settings.js';
 
-/** Powertools instances shared by every handler; one middy chain wraps them all. */
-export const logger = new Logger({ serviceName: 'arx' });
-export const tracer = new Tracer({ serviceName: 'arx' });
-export const metrics = new Metrics({ namespace: 'ARX', serviceName: 'arx' });
+/** Powertools instances shared by every handler; one middy chain wraps them all. Service: `arx-<capability>` (POWERTOOLS_SERVICE_NAME). */
+const serviceName = setting('POWERTOOLS_SERVICE_NAME');
+export const logger = new Logger({ serviceName });
+export const tracer = new Tracer({ serviceName });
+export const metrics = new Metrics({ namespace: 'ARX', serviceName });
 
 /**
  * The one middy chain: structured logs with the Lambda context, X-Ray tracing, EMF metrics.

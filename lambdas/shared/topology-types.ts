@@ -17,7 +17,8 @@ export type Capability =
 /**
  * Named resources of the stack a function may use. CDK grants the access and sets the
  * environment variable in `RESOURCE_ENV`; the local runtime resolves the same variables from
- * the synthesised template.
+ * the synthesised template. `null`: a grant only, whose name no handler reads (no variable is set).
+ * Every variable is declared in `shared/settings.ts`.
  */
 export const RESOURCE_ENV = {
   inventoryTable: 'ARX_INVENTORY_TABLE',
@@ -32,9 +33,10 @@ export const RESOURCE_ENV = {
   signingKey: 'ARX_SIGNING_KEY_ARN',
   bus: 'ARX_EVENT_BUS',
   terminationStateMachine: 'ARX_TERMINATION_STATE_MACHINE_ARN',
-  approvalStateMachine: 'ARX_APPROVAL_STATE_MACHINE_ARN',
-  /** The credential broker's IAM grants (lib/identity.ts grantCredentialBroker); the variable only marks them. */
-  credentialBroker: 'ARX_CREDENTIAL_BROKER',
+  /** The approval workflow is started by its own construct; no handler reads its ARN. */
+  approvalStateMachine: null,
+  /** The credential broker's IAM grants (lib/identity.ts grantCredentialBroker); nothing to read. */
+  credentialBroker: null,
 } as const;
 export type ResourceName = keyof typeof RESOURCE_ENV;
 export type Access = 'read' | 'write';

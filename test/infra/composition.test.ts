@@ -160,7 +160,7 @@ describe('ResourceRegistry', () => {
     });
     expect(() => fns.bindResources()).toThrow(UnboundResourceError);
     expect(() => new ArxFunctions(stack, 'Fns2', { functions: [spec({ name: 'x', uses: { approvalStateMachine: 'read' } })], projectRoot: PROJECT_ROOT, registry }).bindResources()).toThrow(
-      /function "x" uses "approvalStateMachine" \(ARX_APPROVAL_STATE_MACHINE_ARN\) but no construct provides it yet/,
+      /function "x" uses "approvalStateMachine" \(grant only\) but no construct provides it yet/,
     );
   });
 

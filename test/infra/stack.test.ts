@@ -258,12 +258,15 @@ describe('ArxFunctions.bindResources', () => {
     for (const spec of TOPOLOGY.functions) {
       const v = fns.get(spec.name)!.props.Environment.Variables;
       for (const name of Object.keys(spec.uses) as ResourceName[]) {
-        expect(v[RESOURCE_ENV[name]], `${spec.name} ${name}`).toEqual(expectedEnvValue(name));
+        const variable = RESOURCE_ENV[name];
+        if (!variable) continue; // a grant only
+        expect(v[variable], `${spec.name} ${name}`).toEqual(expectedEnvValue(name));
         checked++;
       }
       // Nothing it does not use.
       for (const name of Object.keys(RESOURCE_ENV) as ResourceName[]) {
-        if (!(name in spec.uses)) expect(v[RESOURCE_ENV[name]], `${spec.name} must not get ${name}`).toBeUndefined();
+        const variable = RESOURCE_ENV[name];
+        if (variable && !(name in spec.uses)) expect(v[variable], `${spec.name} must not get ${name}`).toBeUndefined();
       }
     }
     expect(checked).toBeGreaterThan(0);
@@ -479,7 +482,8 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
       expect(st, fn).toHaveLength(1);
       expect([st[0].Action].flat()).toContain('sts:SetSourceIdentity');
       const env = functionsByName().get(fn)!.props.Environment.Variables;
-      expect(env.ARX_CREDENTIAL_BROKER, fn).toBe('registered-roles');
+      // The grant sets no variable: no handler reads one (review 5.4).
+      expect(env.ARX_CREDENTIAL_BROKER, fn).toBeUndefined();
       expect(env.ARX_CONTROL_TABLE, fn).toBeDefined();
       expect(env.ARX_REVOCATION_TABLE, fn).toBeDefined();
       expect(env.ARX_CREDENTIAL_ROLE_ARN, fn).toBeUndefined();

@@ -1,12 +1,12 @@
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
-import { createDecisionPoint } from '../../policy/pdp.js';
-import { createAuditSink } from '../../audit/sink.js';
+import { createDecisionPoint, PDP_SETTINGS } from '../../policy/pdp.js';
+import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/sink.js';
 import { createSpendGate } from '../../observability/index.js';
-import { credentialBrokerFromEnv } from '../../identity/broker.js';
+import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../../identity/broker.js';
 import { CONNECTORS } from '../connectors/index.js';
 import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';
@@ -32,11 +32,32 @@ function lazyPdp(): DecisionPoint {
   return { decide: async (req) => (pdp ??= createDecisionPoint()).decide(req) };
 }
 
-/** Wires the actions capability from the function's environment, once per process. */
-export const actionsDeps = lazyConfig(() => {
-  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_EVENT_BUS']);
+/**
+ * What {@link actionsDeps} reads. ARX_TRACES_TABLE is optional here (the spend gate is wired where
+ * the table is bound), so the actions handlers declare it themselves.
+ */
+export const ACTIONS_SETTINGS = [
+  'ARX_CONTROL_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_REVOCATION_TABLE',
+  'ARX_EVENT_BUS',
+  'ARX_DATA_KEY_ARN',
+  'ARX_SECRET_PREFIX',
+  'ARX_SLACK_API_BASE',
+  'ARX_PUBLIC_API_URL',
+  'ARX_SES_SENDERS',
+  ...PDP_SETTINGS,
+  ...AUDIT_SINK_SETTINGS,
+  ...BROKER_SETTINGS,
+] as const satisfies readonly SettingName[];
+
+/** Wires the actions capability from the function's environment, once per environment. */
+export const actionsDeps = perEnvironment(() => {
+  const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_EVENT_BUS']);
   const store = new DynamoActionStore(c.ARX_CONTROL_TABLE);
-  const secrets = new SecretsManagerStore(undefined, process.env.ARX_DATA_KEY_ARN || undefined);
+  const secrets = new SecretsManagerStore(undefined, optionalSetting('ARX_DATA_KEY_ARN'));
+  const publicUrl = optionalSetting('ARX_PUBLIC_API_URL');
+  const traces = optionalSetting('ARX_TRACES_TABLE');
   const clock = systemClock;
   const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
   // F22: connectors and notifiers never reach private/loopback targets (except against an emulator) nor follow redirects.
@@ -62,10 +83,10 @@ export const actionsDeps = lazyConfig(() => {
     secrets,
     credentials: lazyBroker,
     fetch: outbound,
-    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, fetch: outbound, links: store, senders, slackApiBase: process.env.ARX_SLACK_API_BASE || 'https://slack.com/api', ...(process.env.ARX_PUBLIC_API_URL ? { publicUrl: process.env.ARX_PUBLIC_API_URL } : {}) }),
+    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, fetch: outbound, links: store, senders, slackApiBase: setting('ARX_SLACK_API_BASE'), ...(publicUrl ? { publicUrl } : {}) }),
     clock,
     log,
-    ...(process.env.ARX_TRACES_TABLE ? { spend: createSpendGate(process.env.ARX_TRACES_TABLE, c.ARX_INVENTORY_TABLE) } : {}),
+    ...(traces ? { spend: createSpendGate(traces, c.ARX_INVENTORY_TABLE) } : {}),
   };
   const service = new ActionService(deps);
   const callbacks = new ApprovalCallbacks({

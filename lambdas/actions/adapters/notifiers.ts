@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
+import { optionalSetting } from '../../shared/settings.js';
 import { parseChannels } from '../core/channels.js';
 import {
   channelSecretName,
@@ -61,7 +62,7 @@ export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString(
  * JSON `{"<tenant>": ["arx@acme.com", "@acme.com"]}` (an entry starting with `@` allows a domain).
  * Set by the operator, not by tenant admins; a tenant without an entry may send from nothing.
  */
-export function sesSendersFromEnv(raw: string | undefined = process.env.ARX_SES_SENDERS): (tenantId: string) => readonly string[] {
+export function sesSendersFromEnv(raw: string | undefined = optionalSetting('ARX_SES_SENDERS')): (tenantId: string) => readonly string[] {
   let parsed: Record<string, unknown> = {};
   if (raw) {
     try {

@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import { setting } from '../../shared/settings.js';
 import type { ApprovalMode, Decision, Risk } from '../../shared/ports.js';
 import type { ApprovalStatus } from '../schemas.js';
 
@@ -333,6 +334,6 @@ export interface SecretStore {
  * Secrets Manager name prefix of the secrets ARX writes (ARX_SECRET_PREFIX, set by the stack; `arx/` by
  * default). Two ARX stacks in one account (or two local runtimes on one emulator) keep apart by prefix.
  */
-const secretPrefix = (): string => process.env.ARX_SECRET_PREFIX || 'arx/';
+const secretPrefix = (): string => setting('ARX_SECRET_PREFIX');
 export const connectorSecretName = (tenantId: string, connector: string): string => `${secretPrefix()}${tenantId}/connectors/${connector}`;
 export const channelSecretName = (tenantId: string, channel: string): string => `${secretPrefix()}${tenantId}/${channel}`;

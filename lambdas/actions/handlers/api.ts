@@ -4,7 +4,8 @@ import { createApiHandler, validate, type ApiRequest, type ApiResult, type AuthC
 import { functionSpec, routesOf } from '../../topology.js';
 import { IdempotencyInProgress, idempotentSubmit, parseIdempotencyKey } from '../core/idempotency.js';
 import { DynamoIdempotencyStore } from '../adapters/dynamo-idempotency-store.js';
-import { actionsDeps } from '../adapters/deps.js';
+import { ACTIONS_SETTINGS, actionsDeps } from '../adapters/deps.js';
+import { handlerSettings, perEnvironment, setting } from '../../shared/settings.js';
 import { CHANNEL_SCHEMAS, channelConfigName, newLinkKey, newWebhookSecret, senderAllowed, type ChannelKind } from '../adapters/notifiers.js';
 import { bindSecret, configOrigin } from '../core/guards.js';
 import { channelSecretName, connectorSecretName, type ActionRecord, type SlackApproverMapping } from '../core/model.js';
@@ -43,6 +44,9 @@ function submitted(a: ActionRecord, traceparent: string) {
 }
 
 const ConnectorName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/);
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(ACTIONS_SETTINGS, ['ARX_TRACES_TABLE']);
 
 export const handler = createApiHandler(routesOf('actions-api'), {
   'POST /v1/actions': async (req: ApiRequest<ExecuteActionBody>) => {
@@ -224,8 +228,7 @@ async function idempotentPost(caller: { tenantId: string; agentId: string }, key
     };
   }
 }
-let idemp: DynamoIdempotencyStore | undefined;
-const idempotencyStore = () => (idemp ??= new DynamoIdempotencyStore(process.env.ARX_CONTROL_TABLE!));
+const idempotencyStore = perEnvironment(() => new DynamoIdempotencyStore(setting('ARX_CONTROL_TABLE')));
 
 /** Administrative changes are audited (never with the secret); failure refuses nothing already stored but is logged. */
 async function audited(req: ApiRequest, eventType: string, target: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { ArxError } from '../../shared/errors.js';
 import { createApiHandler, validate, type ApiRequest } from '../../shared/http.js';
 import { routesOf } from '../../topology.js';
-import { actionsDeps } from '../adapters/deps.js';
+import { ACTIONS_SETTINGS, actionsDeps } from '../adapters/deps.js';
+import { handlerSettings } from '../../shared/settings.js';
 import { escapeHtml, paramsText, singleLine } from '../core/present.js';
 import { actionView, approvalView } from '../core/service.js';
 import { WebhookDecisionBody } from '../schemas.js';
@@ -26,6 +27,9 @@ async function page(fn: () => Promise<ReturnType<typeof html>>) {
     throw e;
   }
 }
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(ACTIONS_SETTINGS, ['ARX_TRACES_TABLE']);
 
 export const handler = createApiHandler(routesOf('actions-callbacks'), {
   'POST /v1/approvals/slack/interactions': async (req: ApiRequest) => {

@@ -1,11 +1,15 @@
 import { createJobHandler } from '../../shared/http.js';
 import { logger } from '../../shared/observability.js';
-import { actionsDeps } from '../adapters/deps.js';
+import { ACTIONS_SETTINGS, actionsDeps } from '../adapters/deps.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 /**
  * rate(1 minute): expires overdue approvals (decision.expired; the API also expires lazily on
  * read) and recovers actions a crashed executor left in flight.
  */
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(ACTIONS_SETTINGS, ['ARX_TRACES_TABLE']);
+
 export const handler = createJobHandler(async () => {
   const { service, durableAudit } = actionsDeps();
   // Audit writes parked while the audit table was unavailable are recorded now (issue 19 §5).

@@ -1,5 +1,5 @@
 import { systemClock } from '../../shared/clock.js';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { optionalSetting, perEnvironment, readSettings, type SettingName } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
 import type { TenantKeys } from '../../identity/core/keys.js';
@@ -27,9 +27,14 @@ export class TenantKeysBlockSigner implements BlockSigner {
   }
 }
 
+/** What {@link auditReadDeps} reads. */
+export const AUDIT_READ_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET'] as const satisfies readonly SettingName[];
+/** What {@link sealerDeps} reads. */
+export const SEALER_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS', 'ARX_TSA_URL'] as const satisfies readonly SettingName[];
+
 /** Read-side wiring (API functions). */
-export const auditReadDeps = lazyConfig(() => {
-  const c = readConfig(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET']);
+export const auditReadDeps = perEnvironment(() => {
+  const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET']);
   return {
     store: new DynamoAuditStore(c.ARX_AUDIT_TABLE),
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
@@ -40,10 +45,10 @@ export const auditReadDeps = lazyConfig(() => {
 });
 
 /** Sealer wiring; ARX_TSA_URL is optional (unset → blocks stay un-anchored, chain status shows it). */
-export const sealerDeps = lazyConfig((): SealerDeps => {
-  const c = readConfig(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS']);
+export const sealerDeps = perEnvironment((): SealerDeps => {
+  const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS']);
   const store = new DynamoAuditStore(c.ARX_AUDIT_TABLE);
-  const tsa = process.env.ARX_TSA_URL;
+  const tsa = optionalSetting('ARX_TSA_URL');
   return {
     store,
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),

@@ -2,11 +2,15 @@ import { NotFoundError } from '../../shared/errors.js';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { TENANT_ID } from '../../platform/core/human-auth.js';
 import { routesOf } from '../../topology.js';
-import { auditReadDeps } from '../adapters/deps.js';
+import { AUDIT_READ_SETTINGS, auditReadDeps } from '../adapters/deps.js';
+import { handlerSettings, optionalSetting } from '../../shared/settings.js';
 import { addDestination, chainStatus, getBlock, listBlocks, proofOf } from '../core/read.js';
 import type { BlocksQuery, DestinationBody, EventsQuery } from '../schemas.js';
 
-const deps = () => ({ ...auditReadDeps(), tsaConfigured: Boolean(process.env.ARX_TSA_URL) });
+const deps = () => ({ ...auditReadDeps(), tsaConfigured: Boolean(optionalSetting('ARX_TSA_URL')) });
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(AUDIT_READ_SETTINGS, ['ARX_TSA_URL']);
 
 export const handler = createApiHandler(routesOf('audit-api'), {
   // Public, like the tenant JWKS: every audit key ever used, so any block verifies offline (F8).

@@ -2,10 +2,14 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { createJobHandler } from '../../shared/http.js';
 import { systemClock } from '../../shared/clock.js';
 import { logger } from '../../shared/observability.js';
-import { createAuditSink } from '../sink.js';
+import { AUDIT_SINK_SETTINGS, createAuditSink } from '../sink.js';
+import { handlerSettings } from '../../shared/settings.js';
 import { auditInputFromBus } from '../core/bus.js';
 
 const sink = createAuditSink();
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(AUDIT_SINK_SETTINGS);
 
 /** Records identity changes and bundle promotions from the bus into the audit chain (idempotent). */
 export const handler = createJobHandler(async (event: EventBridgeEvent<string, Record<string, unknown>>) => {

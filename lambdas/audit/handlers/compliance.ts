@@ -1,17 +1,17 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { handlerSettings, optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
 import { routesOf } from '../../topology.js';
-import { auditReadDeps } from '../adapters/deps.js';
+import { AUDIT_READ_SETTINGS, auditReadDeps } from '../adapters/deps.js';
 import { loadAttribution } from '../adapters/evidence-map.js';
 import { S3ArtifactStore } from '../adapters/s3-artifact-store.js';
 import { CONTROL_TITLES, isFramework } from '../core/evidence.js';
 import { buildPackage, getPackage, packageArtifact, type PackageDeps } from '../core/packages.js';
 import type { EvidenceQuery, PackageBody, PackageQuery } from '../schemas.js';
 
-const packageDeps = lazyConfig((): PackageDeps => {
+const packageDeps = perEnvironment((): PackageDeps => {
   const r = auditReadDeps();
-  const c = readConfig(['ARX_ARTIFACT_BUCKET']);
+  const c = readSettings(['ARX_ARTIFACT_BUCKET']);
   return {
     store: r.store,
     blocks: r.blocks,
@@ -20,9 +20,12 @@ const packageDeps = lazyConfig((): PackageDeps => {
     auditBucket: r.auditBucket,
     clock: r.clock,
     attribution: loadAttribution(),
-    ...(process.env.ARX_PUBLIC_API_URL ? { apiBaseUrl: process.env.ARX_PUBLIC_API_URL } : {}),
+    ...(optionalSetting('ARX_PUBLIC_API_URL') ? { apiBaseUrl: optionalSetting('ARX_PUBLIC_API_URL') } : {}),
   };
 });
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(AUDIT_READ_SETTINGS, ['ARX_ARTIFACT_BUCKET', 'ARX_PUBLIC_API_URL', 'ARX_EVIDENCE_MAP']);
 
 export const handler = createApiHandler(routesOf('compliance-api'), {
   'GET /v1/compliance/controls/{framework}/{control_id}/evidence': async (req: ApiRequest<unknown, EvidenceQuery>) => {

@@ -1,8 +1,11 @@
 import { createJobHandler } from '../../shared/http.js';
-import { optionalNumber } from '../../shared/config.js';
+import { handlerSettings, setting } from '../../shared/settings.js';
 import { logger } from '../../shared/observability.js';
 import { sealLoop } from '../core/sealer.js';
-import { sealerDeps } from '../adapters/deps.js';
+import { SEALER_SETTINGS, sealerDeps } from '../adapters/deps.js';
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(SEALER_SETTINGS, ['ARX_SEAL_INTERVAL_MS', 'ARX_SEAL_BUDGET_MS']);
 
 /**
  * Scheduled once a minute; seals every tenant's pending events every ARX_SEAL_INTERVAL_MS
@@ -10,8 +13,8 @@ import { sealerDeps } from '../adapters/deps.js';
  */
 export const handler = createJobHandler(async () => {
   const results = await sealLoop(sealerDeps(), {
-    intervalMs: optionalNumber('ARX_SEAL_INTERVAL_MS', 5000),
-    budgetMs: optionalNumber('ARX_SEAL_BUDGET_MS', 50_000),
+    intervalMs: setting('ARX_SEAL_INTERVAL_MS'),
+    budgetMs: setting('ARX_SEAL_BUDGET_MS'),
   });
   const sealed = results.filter((r) => r.sealed);
   logger.info('sealer run', {

@@ -1,5 +1,5 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { perEnvironment, readSettings, type SettingName } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { Outbox } from '../../shared/outbox.js';
@@ -23,8 +23,10 @@ export function setClientFactory(f: ClientFactory): void {
  * ARX_EVENT_BUS), once per process. Adoption goes through the identity capability's public
  * service (`identityService().registerAgent`), never its adapters.
  */
-export const discovery = lazyConfig(() => {
-  const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+export const DISCOVERY_SETTINGS = ['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'] as const satisfies readonly SettingName[];
+
+export const discovery = perEnvironment(() => {
+  const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
   const publisher = new EventBridgePublisher(c.ARX_EVENT_BUS);
   const outbox = new Outbox(c.ARX_CONTROL_TABLE, publisher);
   const control = new DynamoDiscoveryControl(c.ARX_CONTROL_TABLE);

@@ -5,11 +5,12 @@ import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
 import { toIdentity } from '../../identity/core/agents.js';
-import { discovery } from '../adapters/deps.js';
+import { discovery, DISCOVERY_SETTINGS } from '../adapters/deps.js';
 import { toDiscoveredView, type Evidence } from '../core/discovered.js';
 import { adoptAgent, discoveryStatus, ingestEvidence, type ScanRecord } from '../core/service.js';
 import { accountOfRole, type SourceConfig } from '../core/sources.js';
 import type { AdoptBody, CreateSourceBody, IngestBody, ListAgentsQuery, ScanBody } from '../schemas.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const traceIds = (req: ApiRequest) => ({ correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId, traceId: req.trace.traceId });
 const caller = (req: ApiRequest) => ({ tenantId: req.auth!.tenantId, subject: req.auth!.subject });
@@ -58,6 +59,9 @@ function publicSource(s: SourceConfig) {
   const { token_hash: _h, tenant_id: _t, ...rest } = s;
   return rest;
 }
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(DISCOVERY_SETTINGS, ['ARX_SVID_TTL_SECONDS', 'ARX_ORPHAN_GRACE_SECONDS']);
 
 export const handler = createApiHandler(routesOf('discovery-api'), {
   'GET /v1/discovery/agents': async (req: ApiRequest<unknown, ListAgentsQuery>) => {

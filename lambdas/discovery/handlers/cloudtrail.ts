@@ -1,7 +1,11 @@
 import { createJobHandler } from '../../shared/http.js';
 import { logger } from '../../shared/observability.js';
-import { discovery } from '../adapters/deps.js';
+import { discovery, DISCOVERY_SETTINGS } from '../adapters/deps.js';
 import { handleCloudTrail } from '../core/service.js';
+import { handlerSettings } from '../../shared/settings.js';
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(DISCOVERY_SETTINGS);
 
 /**
  * Consumes "AWS API Call via CloudTrail" events of Bedrock / AgentCore from the account's default

@@ -2,11 +2,15 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { createJobHandler } from '../../shared/http.js';
 import { newId } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
-import { discovery } from '../adapters/deps.js';
+import { discovery, DISCOVERY_SETTINGS } from '../adapters/deps.js';
 import { runScan, type ScanRecord } from '../core/service.js';
 import type { SourceConfig } from '../core/sources.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 type Detail = { tenant_id?: unknown; scan_id?: unknown };
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(DISCOVERY_SETTINGS);
 
 /**
  * Runs scans: a `discovery.scan.requested` event runs that queued scan (a re-delivery of a scan

@@ -25,8 +25,6 @@ export interface RegistryAdminDeps {
   readonly registry: RegistryAdminPort;
   readonly audit: AuditSink;
   readonly clock: Clock;
-  /** ARX_CREDENTIAL_ROLE_ARN, when set: the shared role no tenant may register (F1). */
-  readonly sharedRoleArn?: string;
   /** Plain-http loopback endpoints may be allowlisted (local runtime and tests only). */
   readonly allowLoopback: boolean;
 }
@@ -64,9 +62,6 @@ async function audited(deps: RegistryAdminDeps, caller: RegistryCaller, eventTyp
 /** Registers (or re-points) a role; a role ARN belongs to one tenant (ConflictError otherwise). */
 export async function registerRole(deps: RegistryAdminDeps, caller: RegistryCaller, rawName: string, body: { role_arn: string; description?: string }): Promise<RegisteredRole> {
   const name = checkName(rawName);
-  if (deps.sharedRoleArn && body.role_arn === deps.sharedRoleArn) {
-    throw new ValidationError('the shared default role (ARX_CREDENTIAL_ROLE_ARN) cannot be registered to a tenant');
-  }
   const role: RegisteredRole = {
     tenant_id: caller.tenantId,
     name,

@@ -9,7 +9,8 @@ import { revokeAgent, rotateAgent } from '../core/lifecycle.js';
 import { assignOwner, listOrphans, ownerLeft } from '../core/owners.js';
 import { exchangeToken, OAuthError, parseTokenForm } from '../core/token-exchange.js';
 import { TENANT_ID } from '../../platform/core/human-auth.js';
-import { identityService } from '../service.js';
+import { IDENTITY_SETTINGS, identityService } from '../service.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const traceIds = (req: ApiRequest) => ({
   correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId,
@@ -51,6 +52,9 @@ async function jwks(req: ApiRequest) {
   if (req.headers['if-none-match'] === etag) return { status: 304, headers };
   return { status: 200, body, raw: true, headers };
 }
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(IDENTITY_SETTINGS);
 
 export const handler = createApiHandler(routesOf('identity-api'), {
   'POST /v1/identity/agents': async (req: ApiRequest<RegisterAgentBody>) => {

@@ -2,22 +2,24 @@ import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { allowTokenEndpoint, registerRole, removeRole, removeTokenEndpoint, REGISTRY_NAME, type RegistryAdminDeps, type RegistryCaller } from '../core/credential-registry.js';
 import { routesOf } from '../../topology.js';
-import { credentialBrokerFromEnv } from '../broker.js';
+import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../broker.js';
 import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndpointBody, type RevokeCredentialsBody } from '../schemas.js';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
 import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
 import { DynamoActionStore } from '../../actions/adapters/dynamo-action-store.js';
 import { awsActionScope } from '../../actions/connectors/aws.js';
-import { createAuditSink } from '../../audit/sink.js';
+import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/sink.js';
 import { getAgent } from '../core/agents.js';
 import { DynamoCredentialRegistry } from '../adapters/credential-registry.js';
 import type { AllowedTokenEndpoint, RegisteredRole } from '../core/broker.js';
 
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE'], BROKER_SETTINGS, AUDIT_SINK_SETTINGS);
 /** Read-only inventory: this function only checks the agent exists in the caller's tenant. */
-const inventory = lazyConfig(() => {
-  const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
+const inventory = perEnvironment(() => {
+  const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
   const readOnly = new Outbox(c.ARX_CONTROL_TABLE, {
     publish: async () => {
       throw new Error('identity-credentials does not write the inventory');
@@ -25,9 +27,9 @@ const inventory = lazyConfig(() => {
   });
   return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, readOnly);
 });
-const registry = lazyConfig(() => new DynamoCredentialRegistry(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
-const actions = lazyConfig(() => new DynamoActionStore(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
-const audit = lazyConfig(() => createAuditSink());
+const registry = perEnvironment(() => new DynamoCredentialRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+const actions = perEnvironment(() => new DynamoActionStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+const audit = perEnvironment(() => createAuditSink());
 
 /** Actions a credential may be issued for: permitted (autonomously or approved) and not finished. */
 const ISSUABLE = new Set(['pending_execution', 'executing']);
@@ -39,12 +41,11 @@ function registryName(req: ApiRequest): string {
   return name;
 }
 
-const adminDeps = lazyConfig(
+const adminDeps = perEnvironment(
   (): RegistryAdminDeps => ({
     registry: registry(),
     audit: audit(),
     clock: systemClock,
-    ...(process.env.ARX_CREDENTIAL_ROLE_ARN ? { sharedRoleArn: process.env.ARX_CREDENTIAL_ROLE_ARN } : {}),
     allowLoopback: credentialBrokerFromEnv().allowsLoopback(),
   }),
 );

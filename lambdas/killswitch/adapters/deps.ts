@@ -1,7 +1,7 @@
 import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
 import { SVID_MAX_TTL_S } from '../../identity/core/keys.js';
 import { systemClock } from '../../shared/clock.js';
-import { lazyConfig, optionalNumber, readConfig } from '../../shared/config.js';
+import { optionalSetting, perEnvironment, readSettings, setting } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { Outbox } from '../../shared/outbox.js';
 import { DynamoRevocationList } from '../../shared/revocation.js';
@@ -16,27 +16,27 @@ import { ConfiguredPlatformKillRegistry } from './platforms.js';
  * Wiring of the kill switch's adapters from the function environment, once per process. Each
  * saga task builds only what its step needs (and so only reads the variables its `uses` set).
  */
-const tokenTtl = (): number => optionalNumber('ARX_MAX_TOKEN_TTL_S', SVID_MAX_TTL_S);
+const tokenTtl = (): number => setting('ARX_MAX_TOKEN_TTL_S');
 
-export const store = lazyConfig(() => new DynamoTerminationStore(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+export const store = perEnvironment(() => new DynamoTerminationStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
 
-export const publisher = lazyConfig(() => new EventBridgePublisher(readConfig(['ARX_EVENT_BUS']).ARX_EVENT_BUS));
+export const publisher = perEnvironment(() => new EventBridgePublisher(readSettings(['ARX_EVENT_BUS']).ARX_EVENT_BUS));
 
-export const inventory = lazyConfig(() => {
-  const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
+export const inventory = perEnvironment(() => {
+  const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
   // Read-only steps never write, so they need no bus: the outbox is only touched by writes.
-  const bus = process.env.ARX_EVENT_BUS;
+  const bus = optionalSetting('ARX_EVENT_BUS');
   const outbox = new Outbox(c.ARX_CONTROL_TABLE, bus ? new EventBridgePublisher(bus) : { publish: async () => { throw new Error('no event bus configured'); } });
   return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, outbox);
 });
 
-export const revocations = lazyConfig(() => new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE));
+export const revocations = perEnvironment(() => new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE));
 
-export const platforms = lazyConfig(() => new ConfiguredPlatformKillRegistry(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+export const platforms = perEnvironment(() => new ConfiguredPlatformKillRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
 
 /** The API's dependencies. */
-export const apiDeps = lazyConfig((): TerminateDeps => {
-  const c = readConfig(['ARX_TERMINATION_STATE_MACHINE_ARN']);
+export const apiDeps = perEnvironment((): TerminateDeps => {
+  const c = readSettings(['ARX_TERMINATION_STATE_MACHINE_ARN']);
   return {
     clock: systemClock,
     store: store(),
@@ -49,8 +49,8 @@ export const apiDeps = lazyConfig((): TerminateDeps => {
 });
 
 /** Identity's agent credential-state item (status/generation for SVID verifiers), in the control table. */
-export const agentState = lazyConfig((): AgentStatePut => {
-  const table = readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE;
+export const agentState = perEnvironment((): AgentStatePut => {
+  const table = readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE;
   return (t, a, state, at) => agentStatePut(table, t, a, state, at);
 });
 

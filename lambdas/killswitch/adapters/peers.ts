@@ -1,4 +1,4 @@
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
 import type { AuditSink } from '../../shared/ports.js';
 import { actionsDeps } from '../../actions/adapters/deps.js';
 import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
@@ -39,10 +39,10 @@ export class IdentityCredentialRevoker implements CredentialRevoker {
   }
 }
 
-export const credentialRevoker = lazyConfig((): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv()));
+export const credentialRevoker = perEnvironment((): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv()));
 
 /** The actions capability's drain hook: cancels pending approvals, refuses approved-not-started actions. */
-export const drainer = lazyConfig(
+export const drainer = perEnvironment(
   (): ApprovalDrainer => ({
     cancelPendingForAgent: async (tenantId, agentId, reason) => ({
       cancelled: await actionsDeps().service.cancelPendingForAgent(tenantId, agentId, reason),
@@ -51,12 +51,12 @@ export const drainer = lazyConfig(
 );
 
 /** The audit capability's sink (fails closed: throws when the event is not durably recorded). */
-export const auditSink = lazyConfig((): AuditSink => createAuditSink());
+export const auditSink = perEnvironment((): AuditSink => createAuditSink());
 
 /** What the agent did, from the audit table (events by agent) and the chain head. */
-export const activityReader = lazyConfig(
-  (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readConfig(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
+export const activityReader = perEnvironment(
+  (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
 );
 
 /** The tenant's signing key: alias/arx/<tenant>/signing, or the initial key only for the tenant its tag names (F25). */
-export const signer = lazyConfig(() => new TenantKeySigner(process.env.ARX_SIGNING_KEY_ARN || undefined));
+export const signer = perEnvironment(() => new TenantKeySigner(optionalSetting('ARX_SIGNING_KEY_ARN')));

@@ -6,6 +6,7 @@ import { publicView, type Termination } from '../core/model.js';
 import { emergencyStop, getTermination, terminateAgent, terminateCohort, type Caller, type TraceIds } from '../core/terminate.js';
 import { apiDeps, platforms, store } from '../adapters/deps.js';
 import type { KillTargetBody, TerminateBody } from '../schemas.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const callerOf = (req: ApiRequest): Caller => {
   if (!req.auth) throw new UnauthorizedError('a bearer token is required');
@@ -21,6 +22,9 @@ const started = (t: Termination, created: boolean) => ({
   status: created ? 202 : 200,
   body: { ...publicView(t), ...(created ? {} : { existing: true }) },
 });
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(['ARX_TERMINATION_STATE_MACHINE_ARN', 'ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_EVENT_BUS', 'ARX_MAX_TOKEN_TTL_S']);
 
 export const handler = createApiHandler(routesOf('killswitch-api'), {
   'POST /v1/agents/{id}/terminate': async (req: ApiRequest<TerminateBody>) => {

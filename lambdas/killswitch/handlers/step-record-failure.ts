@@ -2,6 +2,10 @@ import { ValidationError } from '../../shared/errors.js';
 import { recordStepFailure } from '../core/saga.js';
 import { stepBase } from '../adapters/deps.js';
 import { sagaTask } from './saga-task.js';
+import { handlerSettings } from '../../shared/settings.js';
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(['ARX_CONTROL_TABLE']);
 
 /** Reached through a Catch after a best-effort step exhausted its retries: records it `failed`. */
 export const handler = sagaTask('record-failure', async ({ tenant_id, termination_id, step, error }) => {

@@ -1,4 +1,8 @@
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { perEnvironment, readSettings } from '../../shared/settings.js';
+
+export const INGEST_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_INVENTORY_TABLE'] as const;
+export const API_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET'] as const;
+export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN'] as const;
 import { systemClock } from '../../shared/clock.js';
 import { KmsEnvelopeCipher } from '../../audit/adapters/kms.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
@@ -8,8 +12,8 @@ import { S3ColdStore } from './s3-cold-store.js';
 import { ActionStoreLookup, AuditStoreLookup, InventoryCohorts } from './lookups.js';
 
 /** Composition root of the OTLP receiver. */
-export const ingestDeps = lazyConfig(() => {
-  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_INVENTORY_TABLE']);
+export const ingestDeps = perEnvironment(() => {
+  const c = readSettings(INGEST_SETTINGS);
   return {
     spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
     budgets: createSpendGate(c.ARX_TRACES_TABLE, c.ARX_INVENTORY_TABLE),
@@ -20,8 +24,8 @@ export const ingestDeps = lazyConfig(() => {
 });
 
 /** Composition root of the trace and usage API. */
-export const apiDeps = lazyConfig(() => {
-  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET']);
+export const apiDeps = perEnvironment(() => {
+  const c = readSettings(API_SETTINGS);
   return {
     cold: new S3ColdStore(c.ARX_ARTIFACT_BUCKET),
     cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN),
@@ -34,7 +38,7 @@ export const apiDeps = lazyConfig(() => {
 });
 
 /** Composition root of the bus consumer that writes ARX's own spans. */
-export const busDeps = lazyConfig(() => {
-  const c = readConfig(['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN']);
+export const busDeps = perEnvironment(() => {
+  const c = readSettings(BUS_SETTINGS);
   return { spans: new DynamoSpanStore(c.ARX_TRACES_TABLE), cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN), clock: systemClock };
 });

@@ -1,17 +1,21 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { routesOf } from '../../topology.js';
-import { apiDeps } from '../adapters/deps.js';
+import { API_SETTINGS, apiDeps } from '../adapters/deps.js';
 import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF, type PriceTable } from '../core/cost.js';
 import { getTrace, searchTraces } from '../core/traces.js';
 import { agentUsage, cohortUsage, orgSummary, priceTables, recomputeCosts, windowOf } from '../core/usage.js';
 import type { BudgetBody, ExportBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from '../schemas.js';
 import { EXPORT_AAD } from '../core/export.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const readerOf = (req: ApiRequest) => ({
   tenantId: req.auth!.tenantId,
   ...(req.auth!.roles.includes('admin') || req.auth!.roles.includes('auditor') ? {} : { agentId: req.auth!.agentId ?? '\u0000' }),
 });
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(API_SETTINGS);
 
 export const handler = createApiHandler(routesOf('observability-api'), {
   'GET /v1/traces/{trace_id}': async (req) => ({ status: 200, body: await getTrace(apiDeps(), readerOf(req), (req.params.trace_id ?? '').toLowerCase()) }),

@@ -2,9 +2,10 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { createJobHandler } from '../../shared/http.js';
 import { logger } from '../../shared/observability.js';
 import type { EncryptedPayload } from '../../audit/core/ports.js';
-import { busDeps } from '../adapters/deps.js';
+import { BUS_SETTINGS, busDeps } from '../adapters/deps.js';
 import { recordActionEvent } from '../core/arx-spans.js';
 import { EXPORT_AAD, exportSpans, type ExportConfig } from '../core/export.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const cache = new Map<string, { at: number; cfg: ExportConfig | null }>();
 /** The tenant's export settings, cached 30 s per process (5 s when none) (headers decrypted with the tenant data key). */
@@ -19,6 +20,9 @@ async function exportConfig(tenantId: string): Promise<ExportConfig | null> {
   cache.set(tenantId, { at: Date.now(), cfg });
   return cfg;
 }
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(BUS_SETTINGS);
 
 /**
  * Writes ARX's own spans (decision → approval → execution) from the action events (idempotent),

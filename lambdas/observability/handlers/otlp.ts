@@ -2,12 +2,13 @@ import { createApiHandler, type ApiRequest, type ApiResult } from '../../shared/
 import { ValidationError } from '../../shared/errors.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
-import { ingestDeps } from '../adapters/deps.js';
+import { INGEST_SETTINGS, ingestDeps } from '../adapters/deps.js';
 import { ingestSpans } from '../core/ingest.js';
 import { decodeLogs, decodeMetrics, decodeTraces, encodeResponse, OtlpDecodeError, type Encoding } from '../core/otlp.js';
 import { bodyOf, encodingOf, pressureResponse } from '../core/receiver.js';
 import { storeSignals } from '../core/signals.js';
 import { priceTables } from '../core/usage.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 const callerOf = (req: ApiRequest) => ({
   tenantId: req.auth!.tenantId,
@@ -28,6 +29,9 @@ const reply = (signal: 'traces' | 'logs' | 'metrics', enc: Encoding, rejected: n
   const r = encodeResponse(signal, enc, rejected, msg);
   return { status: 200, raw: true, base64: r.base64, body: r.body, headers: { 'content-type': r.contentType } };
 };
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(INGEST_SETTINGS);
 
 export const handler = createApiHandler(routesOf('observability-otlp'), {
   'POST /v1/otlp/v1/traces': async (req) => {

@@ -1,8 +1,12 @@
 import { createApiHandler } from '../../shared/http.js';
 import { routesOf, TOPOLOGY } from '../../topology.js';
 import { buildOpenApi } from '../core/openapi.js';
+import { handlerSettings } from '../../shared/settings.js';
 
 let doc: Record<string, unknown> | undefined;
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings();
 
 export const handler = createApiHandler(routesOf('platform-api'), {
   'GET /healthz': async () => ({ status: 200, body: { status: 'ok' } }),

@@ -1,6 +1,6 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { createRemoteJWKSet, decodeJwt } from 'jose';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { handlerSettings, optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
 import { encodeAuthContext, type AuthContext, type AuthorizerContextWire } from '../../shared/http.js';
 import { logger, observed } from '../../shared/observability.js';
 import { systemClock } from '../../shared/clock.js';
@@ -10,8 +10,13 @@ import { createSvidVerifier } from '../../identity/verifier.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-const config = lazyConfig(() => {
-  const c = readConfig(['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM']);
+const IDP = ['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM'] as const;
+const AGENTS = ['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SVID_ISSUER_BASE'] as const;
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(IDP, AGENTS);
+
+const config = perEnvironment(() => {
+  const c = readSettings(IDP);
   return {
     human: { issuer: c.ARX_IDP_ISSUER, audience: c.ARX_IDP_AUDIENCE, tenantClaim: c.ARX_IDP_TENANT_CLAIM, rolesClaim: c.ARX_IDP_ROLES_CLAIM },
     // cooldown: an unknown kid triggers at most one JWKS refetch per 30 s (no refetch storm)
@@ -20,8 +25,8 @@ const config = lazyConfig(() => {
 });
 
 // Agent SVIDs: tenant JWKS from the control table, revocation list and credential state (1 s windows).
-const agentConfig = lazyConfig(() => {
-  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SVID_ISSUER_BASE']);
+const agentConfig = perEnvironment(() => {
+  const c = readSettings(AGENTS);
   return {
     issuerBase: c.ARX_SVID_ISSUER_BASE,
     verifier: createSvidVerifier({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, issuerBase: c.ARX_SVID_ISSUER_BASE }),
@@ -44,7 +49,8 @@ export async function authenticate(token: string, now: Date = systemClock.now())
   } catch {
     iss = undefined;
   }
-  if (process.env.ARX_SVID_ISSUER_BASE && isSvidIssuer(iss, process.env.ARX_SVID_ISSUER_BASE)) {
+  const svidBase = optionalSetting('ARX_SVID_ISSUER_BASE');
+  if (svidBase && isSvidIssuer(iss, svidBase)) {
     return verifyAgentToken(token, agentConfig().verifier);
   }
   const c = config();

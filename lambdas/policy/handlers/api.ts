@@ -1,6 +1,6 @@
 import { routesOf } from '../../topology.js';
 import { createApiHandler, type ApiRequest, type AuthContext } from '../../shared/http.js';
-import { lazyConfig, readConfig } from '../../shared/config.js';
+import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { ForbiddenError, UnauthorizedError } from '../../shared/errors.js';
@@ -14,8 +14,9 @@ import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '
 import { inventoryPrincipalStatus, logDecisionPointError } from '../pdp.js';
 import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
 
-const deps = lazyConfig(() => {
-  const c = readConfig(['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS']);
+const RESOURCES = ['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS'] as const;
+const deps = perEnvironment(() => {
+  const c = readSettings(RESOURCES);
   const clock = systemClock;
   const store = new S3BundleStore(c.ARX_BUNDLE_BUCKET);
   const signer = new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN);
@@ -42,6 +43,9 @@ const authOf = (req: ApiRequest): AuthContext => {
 };
 const isAdmin = (a: AuthContext): boolean => a.roles.includes('admin');
 const traceOf = (req: ApiRequest) => ({ correlation_id: req.headers['x-correlation-id'] ?? req.requestId, trace_id: req.trace.traceId });
+
+/** Checked at INIT (see shared/settings.ts). */
+export const settings = handlerSettings(RESOURCES, ['ARX_ORPHAN_GRACE_SECONDS']);
 
 export const handler = createApiHandler(routesOf('policy-api'), {
   'POST /v1/policies/bundles': async (req: ApiRequest<PushBundleInput>) => {

@@ -7,11 +7,12 @@
  * const d = await pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:read' });
  */
 import type { Decision, DecisionPoint, DecisionRequest } from '../../../lambdas/shared/ports.js';
+import { setting } from '../../../lambdas/shared/settings.js';
 
 export interface ExtensionClientOptions {
   /** In-process PDP used when the extension does not answer (built lazily on first need). */
   readonly fallback: DecisionPoint | (() => DecisionPoint);
-  /** @default process.env.ARX_PDP_PORT ?? 4790 */
+  /** @default ARX_PDP_PORT (4790) */
   readonly port?: number;
   /** @default 250 */
   readonly timeoutMs?: number;
@@ -25,7 +26,7 @@ export class ExtensionDecisionPoint implements DecisionPoint {
   /** How many decisions went to the fallback. */
   fallbacks = 0;
   constructor(private readonly o: ExtensionClientOptions) {
-    this.url = `http://127.0.0.1:${o.port ?? Number(process.env.ARX_PDP_PORT ?? 4790)}/v1/decide`;
+    this.url = `http://127.0.0.1:${o.port ?? setting('ARX_PDP_PORT')}/v1/decide`;
   }
 
   async decide(req: DecisionRequest): Promise<Decision> {

@@ -8,7 +8,8 @@
  * mode (ARX_PDP_OFFLINE_REVOCATION) trusts the bundle's filter for at most
  * ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S after the push (F20).
  */
-import { readConfig, optionalNumber } from '../../../lambdas/shared/config.js';
+import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambdas/shared/settings.js';
+import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
@@ -16,23 +17,23 @@ import { ApiEnforcementRecorder } from './api-recorder.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
-import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
-import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
+import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
+import { DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
-export const DEFAULT_PDP_PORT = 4790;
+export const DEFAULT_PDP_PORT: number = SETTINGS.ARX_PDP_PORT.default;
 /** Preparsed policy sets the extension keeps: sized for a 256 MB function. */
-export const DEFAULT_SET_CACHE = 256;
+export const DEFAULT_SET_CACHE: number = SETTINGS.ARX_PDP_SET_CACHE.default;
 
 const log = (msg: string, extra: Record<string, unknown> = {}): void => {
   process.stdout.write(`${JSON.stringify({ level: 'info', extension: EXTENSION_NAME, msg, ...extra })}\n`);
 };
 
 async function main(): Promise<void> {
-  const api = new ExtensionsApi(readConfig(['AWS_LAMBDA_RUNTIME_API']).AWS_LAMBDA_RUNTIME_API);
+  const api = new ExtensionsApi(readSettings(['AWS_LAMBDA_RUNTIME_API']).AWS_LAMBDA_RUNTIME_API);
   await api.register(EXTENSION_NAME, ['INVOKE', 'SHUTDOWN']);
   let stop: () => Promise<void>;
   try {
@@ -55,8 +56,9 @@ async function main(): Promise<void> {
  * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE. Neither → INIT fails.
  */
 function callerIdentity(tenantId: string): CallerIdentity {
-  if (process.env.ARX_AGENT_ID) return new BoundIdentity(process.env.ARX_AGENT_ID);
-  const base = process.env.ARX_SVID_ISSUER_BASE;
+  const agentId = optionalSetting('ARX_AGENT_ID');
+  if (agentId) return new BoundIdentity(agentId);
+  const base = optionalSetting('ARX_SVID_ISSUER_BASE');
   if (!base) throw new Error('the PDP extension needs ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers send their SVID)');
   const verifier = new SvidVerifier({
     issuerBase: base,
@@ -70,33 +72,34 @@ function callerIdentity(tenantId: string): CallerIdentity {
 }
 
 async function init(): Promise<() => Promise<void>> {
-  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN']);
-  const port = optionalNumber('ARX_PDP_PORT', DEFAULT_PDP_PORT);
-  const manifestPollMs = optionalNumber('ARX_PDP_MANIFEST_POLL_MS', 30_000);
-  const revocationPollMs = Math.min(optionalNumber('ARX_PDP_REVOCATION_POLL_MS', 500), 1000);
-  const windowMs = optionalNumber('ARX_PDP_REVOCATION_WINDOW_MS', 1000);
-  const offline = process.env.ARX_PDP_OFFLINE_REVOCATION === 'bloom' ? 'bloom' : 'forbid';
+  const c = readSettings(EXTENSION_SETTINGS);
+  const port = setting('ARX_PDP_PORT');
+  const manifestPollMs = setting('ARX_PDP_MANIFEST_POLL_MS');
+  const revocationPollMs = Math.min(setting('ARX_PDP_REVOCATION_POLL_MS'), 1000);
+  const windowMs = setting('ARX_PDP_REVOCATION_WINDOW_MS');
+  const offline = setting('ARX_PDP_OFFLINE_REVOCATION');
   const clock = systemClock;
   const tenantId = c.ARX_TENANT_ID;
 
   const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs, 1000, {
-    resyncMs: optionalNumber('ARX_PDP_REVOCATION_RESYNC_MS', DEFAULT_RESYNC_MS),
+    resyncMs: setting('ARX_PDP_REVOCATION_RESYNC_MS'),
   });
   // F14: decisions are recorded through the authenticated API with the caller's SVID; the agent
   // function's role never gets the control table or the bus
-  const recorder = process.env.ARX_API_URL ? new ApiEnforcementRecorder(process.env.ARX_API_URL, clock) : undefined;
+  const apiUrl = optionalSetting('ARX_API_URL');
+  const recorder = apiUrl ? new ApiEnforcementRecorder(apiUrl, clock) : undefined;
   const pdp = new TenantBundlePdp({
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
     signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
     revocation,
-    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) }),
+    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS') }),
     clock,
     // the extension polls on its own schedule; decisions never wait for a manifest check
     pollMs: Number.MAX_SAFE_INTEGER,
     offlineRevocation: offline,
-    bloomMaxAgeMs: optionalNumber('ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S', 3600) * 1000,
+    bloomMaxAgeMs: setting('ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S') * 1000,
     pepTopology: 'lambda-extension',
-    setCacheSize: optionalNumber('ARX_PDP_SET_CACHE', DEFAULT_SET_CACHE),
+    setCacheSize: setting('ARX_PDP_SET_CACHE'),
     ...(recorder ? { recorder } : {}),
     onEvent: (e) => log(`bundle ${e.type}`, { tenant_id: e.tenantId, detail: e.detail, ...(e.ms !== undefined ? { ms: Math.round(e.ms * 10) / 10 } : {}) }),
   });

@@ -2,6 +2,7 @@ import type { Clock } from '../../../lambdas/shared/clock.js';
 import { REVOCATION_OVERLAP_MS, type DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import type { RevocationStatusPort } from '../../../lambdas/policy/core/decision-point.js';
 import type { RevocationState } from '../../../lambdas/policy/core/decide.js';
+import { REVOCATION_CACHE_MS } from '../../../lambdas/shared/ports.js';
 
 /** Full re-read of the list, whatever the deltas said (F2's backstop). */
 export const DEFAULT_RESYNC_MS = 300_000;
@@ -29,7 +30,7 @@ export class DeltaRevocationCache implements RevocationStatusPort {
     private readonly drl: Pick<DynamoRevocationList, 'deltasSince'>,
     private readonly tenantId: string,
     private readonly clock: Clock,
-    private readonly windowMs = 1000,
+    private readonly windowMs = REVOCATION_CACHE_MS,
     private readonly pageSize = 1000,
     private readonly o: { overlapMs?: number; resyncMs?: number } = {},
   ) {}

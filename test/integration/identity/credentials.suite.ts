@@ -12,7 +12,7 @@ import { CreateRoleCommand, GetRolePolicyCommand, IAMClient } from '@aws-sdk/cli
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { admin, CREDENTIAL_ROLE, sharedIdentity, type setupIdentity, uniqueTenant } from './harness.js';
+import { admin, sharedIdentity, type setupIdentity, uniqueTenant } from './harness.js';
 import { AwsStsIssuer, REVOKED_SESSIONS_POLICY } from '../../../lambdas/identity/adapters/credential-issuers.js';
 import { createCredentialBroker } from '../../../lambdas/identity/broker.js';
 import type { StsPort } from '../../../lambdas/identity/core/broker.js';
@@ -147,9 +147,8 @@ describe('credential role registry (F1, against moto)', () => {
     expect((await h.credentials('DELETE', '/v1/credentials/roles/{name}', { params: { name: 'default' }, auth: admin(other) })).status).toBe(404);
   });
 
-  it('F1: refuses to register the shared default role (ARX_CREDENTIAL_ROLE_ARN); a tenant with no registered role gets no session', async () => {
+  it('F1: there is no shared default role: a tenant with no registered role gets no session', async () => {
     const t = uniqueTenant();
-    expect((await putRole(t, 'default', { role_arn: CREDENTIAL_ROLE })).status).toBe(400);
     const agent = await register(t);
     const act = await action(t, agent.agent_id);
     const r = await issue(t, { agent_id: agent.agent_id, action_id: act.action_id, target: { kind: 'aws' } });

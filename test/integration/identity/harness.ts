@@ -80,8 +80,6 @@ export const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const BOOT = 'urn:arx:params:oauth:token-type:bootstrap';
 export const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
-/** The stack-wide ARX_CREDENTIAL_ROLE_ARN: a shared role no tenant may register or use (F1). */
-export const CREDENTIAL_ROLE = 'arn:aws:iam::123456789012:role/arx-shared-default-role';
 let shared: ReturnType<typeof setupIdentity> | undefined;
 /** One provisioned stack for every identity suite in this worker (provisioning is the slow part). */
-export const sharedIdentity = (): ReturnType<typeof setupIdentity> => (shared ??= setupIdentity({ ARX_CREDENTIAL_ROLE_ARN: CREDENTIAL_ROLE }));
+export const sharedIdentity = (): ReturnType<typeof setupIdentity> => (shared ??= setupIdentity());

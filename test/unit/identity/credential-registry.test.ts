@@ -4,7 +4,6 @@ import type { AuditRecordInput } from '../../../lambdas/shared/ports.js';
 import { allowTokenEndpoint, registerRole, removeRole, type RegistryAdminPort } from '../../../lambdas/identity/core/credential-registry.js';
 import type { AllowedTokenEndpoint, RegisteredRole } from '../../../lambdas/identity/core/broker.js';
 
-const SHARED = 'arn:aws:iam::123456789012:role/arx-shared';
 const ROLE = 'arn:aws:iam::123456789012:role/acme-connector';
 
 function setup(auditFails = false) {
@@ -41,7 +40,6 @@ function setup(auditFails = false) {
       },
     },
     clock: new ManualClock(Date.parse('2026-03-01T12:00:00Z')),
-    sharedRoleArn: SHARED,
     allowLoopback: false,
   };
   const caller = { tenantId: 'acme', subject: 'alice', correlationId: 'c', traceId: 't' };
@@ -72,9 +70,8 @@ describe('credential registry admin (F1, F12b)', () => {
     expect(ok.roles.get('acme/default')!.role_arn).toBe(ROLE);
   });
 
-  it('F1: refuses the shared default role and malformed names (400), storing nothing', async () => {
+  it('F1: refuses malformed names (400), storing nothing', async () => {
     const s = setup();
-    await expect(registerRole(s.deps, s.caller, 'default', { role_arn: SHARED })).rejects.toMatchObject({ status: 400 });
     await expect(registerRole(s.deps, s.caller, 'Default', { role_arn: ROLE })).rejects.toMatchObject({ status: 400 });
     await expect(registerRole(s.deps, s.caller, '-x', { role_arn: ROLE })).rejects.toMatchObject({ status: 400 });
     expect(s.roles.size).toBe(0);

@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readConfig, ConfigError, optionalNumber, lazyConfig } from '../../../lambdas/shared/config.js';
 import { canonicalJson, newId, newSecret, sha256Hex } from '../../../lambdas/shared/ids.js';
 import { traceFrom } from '../../../lambdas/shared/trace.js';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { buildOpenApi } from '../../../lambdas/platform/core/openapi.js';
 import { TOPOLOGY, checkTopology } from '../../../lambdas/topology.js';
-
-describe('readConfig', () => {
-  it('returns the named variables', () => {
-    expect(readConfig(['A', 'B'], { A: '1', B: '2' })).toEqual({ A: '1', B: '2' });
-  });
-  it('fails fast naming every missing variable', () => {
-    expect(() => readConfig(['A', 'B', 'C'], { B: 'x' })).toThrow(new ConfigError('missing required environment variable(s): A, C'));
-  });
-  it('rejects a non-numeric number', () => {
-    expect(() => optionalNumber('N', 5, { N: 'ten' })).toThrow(ConfigError);
-    expect(optionalNumber('N', 5, {})).toBe(5);
-  });
-  it('reads lazily and once', () => {
-    let n = 0;
-    const c = lazyConfig(() => ++n);
-    expect([c(), c()]).toEqual([1, 1]);
-  });
-});
 
 describe('canonicalJson', () => {
   it('orders keys so equal objects hash equally', () => {
