@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../shared/errors.js';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
-import { TENANT_ID } from '../../platform/core/human-auth.js';
+import { TENANT_ID } from '../../shared/ids.js';
 import { routesOf } from '../../topology.js';
 import { auditReadDeps } from '../adapters/deps.js';
 import { addDestination, chainStatus, getBlock, listBlocks, proofOf } from '../core/read.js';
