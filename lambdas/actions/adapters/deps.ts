@@ -6,7 +6,7 @@ import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revo
 import { createDecisionPoint } from '../../policy/pdp.js';
 import { createAuditSink } from '../../audit/sink.js';
 import { createSpendGate } from '../../observability/index.js';
-import { credentialBrokerFromEnv } from '../../identity/broker.js';
+import { credentialBrokerFromEnv } from '../../identity/index.js';
 import { CONNECTORS } from '../connectors/index.js';
 import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';

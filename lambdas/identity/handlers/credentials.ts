@@ -7,7 +7,7 @@ import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndp
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
-import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
+import { DynamoInventoryStore } from '../adapters/dynamo-inventory-store.js';
 import { DynamoActionStore } from '../../actions/adapters/dynamo-action-store.js';
 import { awsActionScope } from '../../actions/connectors/aws.js';
 import { createAuditSink } from '../../audit/sink.js';

@@ -6,8 +6,7 @@ import { createAuditSink } from '../../audit/sink.js';
 import { AuditActivityReader } from './audit-activity.js';
 import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
 import { TenantKeySigner } from './aws.js';
-import { credentialBrokerFromEnv } from '../../identity/broker.js';
-import type { CredentialRevocationResult } from '../../identity/core/broker.js';
+import { credentialBrokerFromEnv, type CredentialRevocationResult } from '../../identity/index.js';
 
 /*
  * Adapters of the ports other capabilities own: identity's credential broker, actions' drain

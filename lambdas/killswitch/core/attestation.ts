@@ -1,5 +1,5 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import type { AgentRecord } from '../../discovery/core/inventory.js';
+import type { AgentRecord } from '../../shared/ports.js';
 import { canonicalJson, sha256B64 } from '../../shared/ids.js';
 import type { Termination } from './model.js';
 import type { AgentActivity, Signer } from './ports.js';

@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../discovery/core/inventory.js';
+import type { AgentRecord } from '../../shared/ports.js';
 import type { RevocationEntry } from '../../shared/ports.js';
 import type { StepName, StepStatus, Termination, TerminationStatus } from './model.js';
 

@@ -1,4 +1,4 @@
-import type { AgentRecord, ExtraPut, InventoryStore } from '../../discovery/core/inventory.js';
+import type { AgentRecord, ExtraPut, InventoryStore } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EventPublisher } from '../../shared/events.js';

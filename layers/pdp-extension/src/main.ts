@@ -20,7 +20,7 @@ import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/
 import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
-import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
+import { SvidVerifier } from '../../../lambdas/identity/index.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT = 4790;
