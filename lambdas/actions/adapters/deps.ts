@@ -1,10 +1,9 @@
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
-import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
 import { createDecisionPoint } from '../../policy/pdp.js';
-import { createAuditSink } from '../../audit/sink.js';
+import { createAuditSink } from '../../audit/index.js';
 import { createSpendGate } from '../../observability/index.js';
 import { credentialBrokerFromEnv } from '../../identity/index.js';
 import { CONNECTORS } from '../connectors/index.js';
@@ -20,6 +19,7 @@ import { guardedFetch, runningLocally } from './outbound.js';
 import { SecretsManagerStore } from './secrets.js';
 import { DurableAudit } from '../core/durable-audit.js';
 import { DynamoPendingAuditStore } from './dynamo-pending-audit.js';
+import { actionsLog } from './drainer.js';
 
 /** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
 const lazyBroker: CredentialBroker = {
@@ -38,7 +38,7 @@ export const actionsDeps = lazyConfig(() => {
   const store = new DynamoActionStore(c.ARX_CONTROL_TABLE);
   const secrets = new SecretsManagerStore(undefined, process.env.ARX_DATA_KEY_ARN || undefined);
   const clock = systemClock;
-  const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
+  const log = actionsLog;
   // F22: connectors and notifiers never reach private/loopback targets (except against an emulator) nor follow redirects.
   const outbound = guardedFetch({ allowPrivate: runningLocally() });
   const senders = sesSendersFromEnv();

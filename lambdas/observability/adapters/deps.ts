@@ -1,6 +1,6 @@
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
-import { KmsEnvelopeCipher } from '../../audit/adapters/kms.js';
+import { KmsEnvelopeCipher } from '../../audit/index.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
 import { createSpendGate } from '../index.js';
 import { S3ContentStore } from './s3-content-store.js';
