@@ -24,8 +24,6 @@ import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
 
-export { TenantBundlePdp } from './core/decision-point.js';
-export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.js';
 
 export interface CreateDecisionPointOptions {
   /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */

@@ -2,7 +2,7 @@ import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
-import { createDecisionPoint } from '../../policy/pdp.js';
+import { createDecisionPoint } from '../../policy/index.js';
 import { createAuditSink } from '../../audit/index.js';
 import { createSpendGate } from '../../observability/index.js';
 import { credentialBrokerFromEnv } from '../../identity/index.js';
