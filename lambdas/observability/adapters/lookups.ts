@@ -44,7 +44,7 @@ export class AuditStoreLookup implements AuditLookup {
 
 /**
  * Cohort membership from the inventory table's tenant index (`gsi1pk = T#<tenant>`, the layout
- * of discovery's DynamoInventoryStore), read only.
+ * of identity's DynamoInventoryStore), read only.
  */
 export class InventoryCohorts implements CohortDirectory {
   constructor(
