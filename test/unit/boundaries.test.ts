@@ -2,41 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capabilityGraph, cyclesOf, formatGraph, transitiveImports, type CapabilityGraph } from '../../scripts/capability-graph.js';
+import { PINNED_BACK_EDGES, capabilityGraph, cyclesOf, edgesWithout, formatGraph, transitiveImports, type CapabilityGraph } from '../../scripts/capability-graph.js';
 
-/**
- * Imports that still close a capability cycle, each pinned to the one file it comes from. They
- * are composition roots that wire two capabilities which call each other at run time:
- * - identity's credential-issuing function reads the action it issues for (actions) and audits
- *   registry changes (audit), while actions calls identity's broker and audit signs with
- *   identity's tenant keys;
- * - observability's trace view reads actions and approvals, while actions consults observability's
- *   budgets.
- * Removing one of these means deleting its line here; adding one is a failure.
- */
-const PINNED_BACK_EDGES: readonly { from: string; to: string }[] = [
-  { from: 'lambdas/identity/handlers/credentials.ts', to: 'actions' },
-  { from: 'lambdas/identity/handlers/credentials.ts', to: 'audit' },
-  { from: 'lambdas/observability/adapters/lookups.ts', to: 'actions' },
-];
-
+// The pinned back-edges (scripts/capability-graph.ts PINNED_BACK_EDGES) say why each is there.
 const CAPABILITIES = ['actions', 'audit', 'discovery', 'identity', 'killswitch', 'observability', 'platform', 'policy'];
 
 const isPinned = (g: CapabilityGraph, from: string, to: string): boolean =>
   PINNED_BACK_EDGES.some((p) => p.from === from && p.to === g.nodeOf(to));
 
-/** Node-level edges, leaving out the pinned imports. */
-function edgesWithout(g: CapabilityGraph, skip: (from: string, to: string) => boolean): Map<string, Set<string>> {
-  const edges = new Map<string, Set<string>>();
-  for (const i of g.imports) {
-    const a = g.nodeOf(i.from);
-    const b = g.nodeOf(i.to);
-    if (a === null || b === null || a === b || skip(i.from, i.to)) continue;
-    if (!edges.has(a)) edges.set(a, new Set());
-    edges.get(a)!.add(b);
-  }
-  return edges;
-}
 
 describe('capability boundaries', () => {
   const g = capabilityGraph();
