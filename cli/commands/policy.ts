@@ -12,9 +12,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileBundle, type BundleInput } from '../../lambdas/policy/core/bundle.js';
+import { compileBundle, type BundleInput } from '../../lambdas/policy/index.js';
 import { parse as parseYaml } from 'yaml';
-import { CONNECTORS } from '../../lambdas/actions/connectors/index.js';
+import { CONNECTORS } from '../../lambdas/actions/index.js';
 import { defaultIo, endpoint, parseArgs, type CliIo } from '../io.js';
 
 export type { CliIo } from '../io.js';

@@ -15,7 +15,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { statusLine, verifyChain, type BlockSource, type Jwk } from '../../lambdas/audit/core/verify-chain.js';
+import { statusLine, verifyChain, type BlockSource, type Jwk } from '../../lambdas/audit/index.js';
 
 export interface VerifyArgs {
   source: string;

@@ -1,19 +1,16 @@
 /**
- * What other capabilities import from actions.
+ * What other capabilities and tools import from actions (C3 governed actions). Everything else
+ * under `lambdas/actions/` is private to it (test/unit/boundaries.test.ts holds the line).
  *
  * @example
- * import { cancelPendingForAgent } from '../actions/index.js';
- * await cancelPendingForAgent(tenantId, agentId, 'agent terminated'); // kill-switch step
+ * import { createApprovalDrainer } from '../actions/index.js';
+ * await createApprovalDrainer().cancelPendingForAgent(tenantId, agentId, 'agent terminated'); // kill-switch step
  */
-import { actionsDeps } from './adapters/deps.js';
 
-/**
- * Kill-switch hook: cancels the agent's pending approvals (they can no longer be approved) and
- * refuses its approved-but-not-started actions. Idempotent; returns how many it cancelled.
- * Needs ARX_CONTROL_TABLE, ARX_INVENTORY_TABLE, ARX_REVOCATION_TABLE and ARX_EVENT_BUS.
- */
-export function cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<number> {
-  return actionsDeps().service.cancelPendingForAgent(tenantId, agentId, reason);
-}
-
-export { ActionService } from './core/service.js';
+// The ApprovalDrainer port of shared/ports.ts (the kill switch's drain step).
+export { createApprovalDrainer, DRAINER_SETTINGS } from './adapters/drainer.js';
+// Read access to actions and approvals (credential issuance checks the action; trace views show it).
+export { DynamoActionStore } from './adapters/dynamo-action-store.js';
+// The connector catalogue (`arx policy` validates action names) and the AWS connector's session scope.
+export { CONNECTORS } from './connectors/index.js';
+export { awsActionScope } from './connectors/aws.js';

@@ -2,7 +2,7 @@
  * The AuditSink other capabilities call before (and after) governed actions:
  *
  * @example
- * import { createAuditSink } from '../audit/sink.js';
+ * import { createAuditSink } from '../audit/index.js';
  * const audit = createAuditSink(); // reads ARX_AUDIT_TABLE and ARX_DATA_KEY_ARN on first record()
  * await audit.record({ tenant_id, event_type: 'operation.executed', action: 'okta:users:deactivate', … });
  *

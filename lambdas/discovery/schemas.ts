@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DISCOVERY_SOURCES } from './core/discovered.js';
 
-export const AGENT_STATUSES = ['active', 'suspended', 'revoked', 'terminated'] as const;
-export type AgentStatus = (typeof AGENT_STATUSES)[number];
+import { AGENT_STATUSES } from '../shared/ports.js';
+
+export { AGENT_STATUSES, type AgentStatus } from '../shared/ports.js';
 
 const platform = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 

@@ -16,8 +16,8 @@ import { currentEnv, optionalSetting, perEnvironment, readSettings, setting, typ
 import { EventBridgePublisher, type EventPublisher } from '../shared/events.js';
 import { Outbox } from '../shared/outbox.js';
 import { DynamoRevocationList } from '../shared/revocation.js';
-import { DynamoInventoryStore } from '../discovery/adapters/dynamo-inventory-store.js';
-import type { InventoryStore } from '../discovery/core/inventory.js';
+import { DynamoInventoryStore } from './adapters/dynamo-inventory-store.js';
+import type { InventoryStore } from '../shared/ports.js';
 import {
   agentStatePut,
   DynamoBootstrapStore,

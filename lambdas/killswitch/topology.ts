@@ -71,24 +71,12 @@ const topology: CapabilityTopology = {
         ],
       },
     ),
-    step(
-      SAGA_FUNCTIONS.drain,
-      'step-drain',
-      'Termination step 5: cancel pending approvals, refuse in-flight actions (actions capability hook)',
-      // The actions service it drives needs what every governed-action function needs.
-      { inventoryTable: 'read', revocationTable: 'read', auditTable: 'write', dataKey: 'write', bundleBucket: 'read', signingKey: 'read', bus: 'write' },
-      {
-        nodeModules: ['@cedar-policy/cedar-wasm'],
-        memoryMb: 1024,
-        extraPermissions: [
-          {
-            actions: ['ses:SendEmail'],
-            resources: ['*'],
-            reason: 'Cancelling an approval tells its e-mail channel; SES v2 SendEmail authorises against the sender identity chosen per tenant at runtime.',
-          },
-        ],
-      },
-    ),
+    // actions' ApprovalDrainer: the action store (control table), the audit sink and the bus; no PDP.
+    step(SAGA_FUNCTIONS.drain, 'step-drain', 'Termination step 5: cancel pending approvals, refuse in-flight actions (actions capability hook)', {
+      auditTable: 'write',
+      dataKey: 'write',
+      bus: 'write',
+    }),
     step(SAGA_FUNCTIONS.audit, 'step-audit', 'Termination step 6: agent.terminated audit event', {
       inventoryTable: 'read',
       auditTable: 'write',

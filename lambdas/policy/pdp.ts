@@ -12,8 +12,8 @@ import { optionalSetting, readSettings, setting, type SettingName } from '../sha
 import { systemClock, type Clock } from '../shared/clock.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
 import { EventBridgePublisher } from '../shared/events.js';
-import type { DecisionPoint } from '../shared/ports.js';
-import { TenantBundlePdp, type BundleSource, type DecisionRecorder, type RevocationStatusPort } from './core/decision-point.js';
+import type { DecisionPoint, RevocationStatus } from '../shared/ports.js';
+import { TenantBundlePdp, type BundleSource, type DecisionRecorder } from './core/decision-point.js';
 import type { OfflineRevocationMode } from './core/decide.js';
 import type { BundleSigner } from './core/signing.js';
 import { EnforcementRecorder } from './core/service.js';
@@ -24,8 +24,6 @@ import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
 
-export { TenantBundlePdp } from './core/decision-point.js';
-export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.js';
 
 export interface CreateDecisionPointOptions {
   /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */
@@ -33,7 +31,7 @@ export interface CreateDecisionPointOptions {
   /** Signature verifier. @default KMS public key of ARX_SIGNING_KEY_ARN */
   readonly signer?: Pick<BundleSigner, 'verify'>;
   /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE (REVOCATION_CACHE_MS window) */
-  readonly revocation?: RevocationStatusPort;
+  readonly revocation?: RevocationStatus;
   /** @default CachedPrincipalStatus over ARX_INVENTORY_TABLE (REVOCATION_CACHE_MS window) */
   readonly principals?: PrincipalStatusPort;
   readonly clock?: Clock;

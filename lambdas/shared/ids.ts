@@ -32,3 +32,10 @@ export function canonicalJson(value: unknown): string {
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
+
+/** A tenant id: a DNS label (it names SPIFFE trust domains, KMS aliases and key prefixes). */
+export const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** SPIFFE id of an agent (seed C2.1). */
+export const spiffeIdOf = (tenantId: string, platform: string, agentId: string): string =>
+  `spiffe://${tenantId}.arx/${platform}/${agentId}`;

@@ -59,6 +59,109 @@ export interface DecisionPoint {
   decide(req: DecisionRequest): Promise<Decision>;
 }
 
+// ---------------------------------------------------------------- agent inventory (C1/C2)
+/** Lifecycle states of a registered agent. */
+export const AGENT_STATUSES = ['active', 'suspended', 'revoked', 'terminated'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** The owner binding of an agent (seed C2.3). */
+export interface OwnerBinding {
+  readonly oidc_sub: string;
+  readonly email?: string;
+  readonly team?: string;
+  readonly attested_at: string;
+  readonly attestation_method: 'registration' | 'api' | 'reattest';
+  /** `orphaned` when the owner left (leaver signal) and nobody re-attested. */
+  readonly status: 'live' | 'orphaned';
+  readonly orphaned_at?: string;
+}
+
+/**
+ * One version of an agent in the inventory (SCD type 2): every change writes a new version with
+ * `valid_from`; the previous version gets `valid_to`. The current version is also kept under a
+ * `CURRENT` key for reads.
+ */
+export interface AgentRecord {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly spiffe_id: string;
+  readonly platform: string;
+  readonly platform_native_id: string;
+  readonly name?: string;
+  readonly cohort?: string;
+  readonly owner: OwnerBinding;
+  readonly status: AgentStatus;
+  readonly version: number;
+  readonly created_at: string;
+  readonly valid_from: string;
+  readonly valid_to?: string;
+  readonly last_rotated_at?: string;
+  /** Bumped by rotate: SVIDs carrying an older generation are invalid. */
+  readonly credential_generation: number;
+  readonly changed_by: string;
+  readonly change_reason: string;
+}
+
+export type InventoryChangeKind = 'registered' | 'status' | 'owner' | 'rotated' | 'updated';
+
+/** Payload of the `inventory.change` event. */
+export interface InventoryChange {
+  readonly event_id: string;
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly change: InventoryChangeKind;
+  readonly version: number;
+  readonly status: AgentStatus;
+  readonly at: string;
+  readonly actor: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+}
+
+export interface AgentFilter {
+  readonly platform?: string;
+  readonly status?: AgentStatus;
+  readonly owner?: string;
+  readonly cohort?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly next_token?: string;
+}
+
+/** Extra item written in the same transaction (e.g. a hashed bootstrap token in the control table). */
+export interface ExtraPut {
+  readonly table: string;
+  readonly item: Record<string, unknown>;
+  /** Condition (e.g. `attribute_not_exists(pk)`); omitted means unconditional. */
+  readonly condition?: string;
+}
+
+/**
+ * Port: the agent inventory, which identity writes (register, lifecycle, owners), discovery lists
+ * and adopts into, and the kill switch terminates in (identity's DynamoInventoryStore implements
+ * it). Writes are atomic with their change event (transactional outbox).
+ */
+export interface InventoryStore {
+  /** Creates version 1. ConflictError when (tenant, platform, platform_native_id) is already registered. */
+  create(record: AgentRecord, change: InventoryChange, extra?: readonly ExtraPut[]): Promise<void>;
+  get(tenantId: string, agentId: string): Promise<AgentRecord | null>;
+  /**
+   * Writes version `current.version + 1` with `patch` applied, closing the current version.
+   * ConflictError when the stored version moved on (optimistic concurrency).
+   */
+  update(
+    current: AgentRecord,
+    patch: Partial<Pick<AgentRecord, 'status' | 'owner' | 'cohort' | 'name' | 'last_rotated_at' | 'credential_generation'>>,
+    meta: { at: string; actor: string; reason: string; change: InventoryChange },
+    options?: { requireStatusIn?: readonly AgentStatus[]; extra?: readonly ExtraPut[] },
+  ): Promise<AgentRecord>;
+  list(tenantId: string, filter: AgentFilter, limit: number, nextToken?: string): Promise<Page<AgentRecord>>;
+  /** All versions, oldest first. */
+  history(tenantId: string, agentId: string): Promise<AgentRecord[]>;
+}
+
 // ---------------------------------------------------------------- inventory reader (C1/C2)
 /** What a decision point needs to know about a principal from the agent inventory. */
 export interface PrincipalInventoryRecord {
@@ -116,6 +219,42 @@ export interface RevocationEntry {
   readonly reason_code: 'revoked' | 'terminated' | 'rotated' | 'suspended';
   /** ISO time after which the entry may disappear: max(token TTL, 30 days). */
   readonly ttl_until: string;
+}
+
+/** What a revocation check answers: `unknown` when the list cannot be read (callers fail closed). */
+export type RevocationState = 'revoked' | 'clear' | 'unknown';
+
+/**
+ * Port: an agent's revocation status with a bounded staleness window (REVOCATION_CACHE_MS), as
+ * shared/revocation.ts CachedRevocationChecker and the PDP extension's cache implement it.
+ */
+export interface RevocationStatus {
+  status(tenantId: string, agentId: string): Promise<RevocationState>;
+}
+
+// ---------------------------------------------------------------- kill switch hooks (C6)
+/**
+ * Port (actions implements it, the kill switch's drain step calls it): cancels an agent's pending
+ * approvals and refuses its approved-but-not-started actions. Idempotent.
+ */
+export interface ApprovalDrainer {
+  cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<{ cancelled: number; ids?: readonly string[] }>;
+}
+
+/** Port (audit implements it, the exit attestation reads it): what an agent did. */
+export interface ActivityReader {
+  summarize(tenantId: string, agentId: string, since: Date, until: Date): Promise<AgentActivity>;
+  /** The latest sealed block of the tenant's chain (id + hash), when there is one. */
+  chainHead(tenantId: string): Promise<{ block_id?: string; height?: number; head_hash?: string } | null>;
+}
+export interface AgentActivity {
+  /** Counts by action name (`okta:users:read` → 12). */
+  readonly action_counts: Readonly<Record<string, number>>;
+  readonly approvals: readonly Record<string, unknown>[];
+  readonly drift_events?: readonly Record<string, unknown>[];
+  readonly events_seen: number;
+  /** Set when the activity could not be read (the attestation says so instead of guessing). */
+  readonly unavailable_reason?: string;
 }
 
 // ---------------------------------------------------------------- spend and budgets (C5)

@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
 import type { Clock } from './clock.js';
-import { REVOCATION_CACHE_MS, type RevocationEntry } from './ports.js';
+import { REVOCATION_CACHE_MS, type RevocationEntry, type RevocationState, type RevocationStatus } from './ports.js';
 
 export { REVOCATION_CACHE_MS };
 
@@ -97,7 +97,7 @@ function strip(it: RevocationEntry): RevocationEntry {
  * A revocation checker with a bounded staleness window (REVOCATION_CACHE_MS), as every PDP uses.
  * When the window has passed and the table cannot be read it answers `unknown`, and callers fail closed.
  */
-export class CachedRevocationChecker {
+export class CachedRevocationChecker implements RevocationStatus {
   private readonly cache = new Map<string, { revoked: boolean; at: number }>();
   constructor(
     private readonly list: Pick<DynamoRevocationList, 'get'>,
@@ -105,7 +105,7 @@ export class CachedRevocationChecker {
     private readonly windowMs = REVOCATION_CACHE_MS,
   ) {}
 
-  async status(tenantId: string, agentId: string): Promise<'revoked' | 'clear' | 'unknown'> {
+  async status(tenantId: string, agentId: string): Promise<RevocationState> {
     const key = `${tenantId}|${agentId}`;
     const now = this.clock.now();
     const hit = this.cache.get(key);

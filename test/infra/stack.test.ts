@@ -510,3 +510,27 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
     for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper']) expect(allows(fn, 'iam:PutRolePolicy'), fn).toHaveLength(0);
   });
 });
+
+describe('Kill-switch drain step (review 1.2)', () => {
+  const drain = () => functionsByName().get('killswitch-step-drain')!;
+  const statements = (fnName: string): any[] => {
+    const roleId = functionsByName().get(fnName)!.props.Role['Fn::GetAtt'][0];
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement);
+  };
+
+  it('has no SES grant and runs with the default memory, unlike the functions that do notify channels', () => {
+    const actionsOf = (fn: string) => statements(fn).flatMap((s) => [s.Action].flat() as string[]);
+    expect(actionsOf('killswitch-step-drain').filter((a) => a.startsWith('ses:'))).toEqual([]);
+    expect(actionsOf('actions-api').filter((a) => a.startsWith('ses:')).length).toBeGreaterThan(0);
+    expect(drain().props.MemorySize).toBe(512); // ArxFunction's default, as every step without memoryMb
+    expect(drain().props.MemorySize).toBe(functionsByName().get('killswitch-step-audit')!.props.MemorySize);
+  });
+
+  it('reads no bundle bucket, signing key, revocation or inventory table: it needs the action store, the audit sink and the bus only', () => {
+    const env = drain().props.Environment.Variables;
+    for (const v of ['ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_EVENT_BUS']) expect(env[v], v).toBeDefined();
+    for (const v of ['ARX_BUNDLE_BUCKET', 'ARX_SIGNING_KEY_ARN', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE']) expect(env[v], v).toBeUndefined();
+  });
+});

@@ -1,12 +1,11 @@
 import { optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
-import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
-import { createDecisionPoint, PDP_SETTINGS } from '../../policy/pdp.js';
-import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/sink.js';
+import { createDecisionPoint, PDP_SETTINGS } from '../../policy/index.js';
+import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/index.js';
 import { createSpendGate } from '../../observability/index.js';
-import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../../identity/broker.js';
+import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../../identity/index.js';
 import { CONNECTORS } from '../connectors/index.js';
 import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';
@@ -20,6 +19,7 @@ import { guardedFetch, runningLocally } from './outbound.js';
 import { SecretsManagerStore } from './secrets.js';
 import { DurableAudit } from '../core/durable-audit.js';
 import { DynamoPendingAuditStore } from './dynamo-pending-audit.js';
+import { actionsLog } from './drainer.js';
 
 /** The identity capability's credential broker (STS with a per-action session policy), built on first use. */
 const lazyBroker: CredentialBroker = {
@@ -59,7 +59,7 @@ export const actionsDeps = perEnvironment(() => {
   const publicUrl = optionalSetting('ARX_PUBLIC_API_URL');
   const traces = optionalSetting('ARX_TRACES_TABLE');
   const clock = systemClock;
-  const log = { info: (m: string, x?: Record<string, unknown>) => logger.info(m, x ?? {}), warn: (m: string, x?: Record<string, unknown>) => logger.warn(m, x ?? {}), error: (m: string, x?: Record<string, unknown>) => logger.error(m, x ?? {}) };
+  const log = actionsLog;
   // F22: connectors and notifiers never reach private/loopback targets (except against an emulator) nor follow redirects.
   const outbound = guardedFetch({ allowPrivate: runningLocally() });
   const senders = sesSendersFromEnv();

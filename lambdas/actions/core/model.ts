@@ -236,10 +236,6 @@ export interface AgentDirectory {
   get(tenantId: string, agentId: string): Promise<AgentInfo | null>;
 }
 
-export interface RevocationCheck {
-  status(tenantId: string, agentId: string): Promise<'revoked' | 'clear' | 'unknown'>;
-}
-
 /** Notifies approvers on the policy's channel (Slack, e-mail, webhook). Best effort: the API always works. */
 export interface ApprovalNotifier {
   notify(approval: ApprovalRecord): Promise<void>;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import type { ArxEventDetail, DetailType, EventPublisher } from '../../shared/events.js';
+import type { DetailType, EventPublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, SpendGate } from '../../shared/ports.js';
+import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, RevocationStatus, SpendGate } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
 import {
@@ -25,13 +25,14 @@ import {
   type CredentialBroker,
   type DecisionSummary,
   type Logger,
-  type RevocationCheck,
   type SecretStore,
 } from './model.js';
 import { bindingHash } from './signing.js';
 import { routedTo } from './channels.js';
 import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, readBoundSecret, separationRequired } from './guards.js';
 import { canonicalParams } from './present.js';
+import { ActionDrain } from './drain.js';
+import { ActionEffects } from './effects.js';
 
 /** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
 export const DEFAULT_HITL_TIMEOUT_S = 3600;
@@ -39,7 +40,7 @@ export const DEFAULT_HITL_TIMEOUT_S = 3600;
 export interface ActionServiceDeps {
   readonly store: ActionStore;
   readonly pdp: DecisionPoint;
-  readonly revocation: RevocationCheck;
+  readonly revocation: RevocationStatus;
   readonly agents: AgentDirectory;
   readonly audit: AuditSink;
   readonly events: EventPublisher;
@@ -155,8 +156,13 @@ const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
  */
 export class ActionService {
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly effects: ActionEffects;
+  private readonly drain: ActionDrain;
+
   constructor(private readonly d: ActionServiceDeps) {
     this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.effects = new ActionEffects(d);
+    this.drain = new ActionDrain({ store: d.store, clock: d.clock, effects: this.effects });
   }
 
   /** Validates the connector, operation and params (400 on any mismatch). */
@@ -607,26 +613,8 @@ export class ActionService {
    * Kill-switch hook: cancels the agent's pending approvals and refuses its approved-but-not-started
    * actions. Actions already executing cannot be recalled. Returns the number cancelled.
    */
-  async cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<number> {
-    const actions = await this.d.store.agentActions(tenantId, agentId, ['pending_approval', 'pending_execution']);
-    let n = 0;
-    for (const a of actions) {
-      if (a.status === 'pending_approval' && a.approval_id) {
-        const approval = await this.d.store.getApproval(tenantId, a.approval_id);
-        if (approval && approval.status === 'pending' && (await this.cancel(approval, a, reason))) n++;
-      } else if (a.status === 'pending_execution') {
-        const at = this.d.clock.now().toISOString();
-        const ok = await this.d.store.transition(tenantId, a.action_id, ['pending_execution'], 'cancelled', {
-          error: { code: 'agent_revoked', message: reason, retryable: false },
-          updated_at: at,
-        });
-        if (ok) {
-          n++;
-          await this.emit('operation.failed', a, { error_code: 'agent_revoked', reason });
-        }
-      }
-    }
-    return n;
+  cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<number> {
+    return this.drain.cancelPendingForAgent(tenantId, agentId, reason);
   }
 
   // ------------------------------------------------------------------ internals
@@ -673,30 +661,12 @@ export class ActionService {
     return true;
   }
 
-  private async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string, code = 'agent_revoked'): Promise<boolean> {
-    const at = this.d.clock.now().toISOString();
-    const ok = await this.settle(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
-      error: { code, message: reason, retryable: false },
-    });
-    if (ok) {
-      await this.auditQuietly(this.auditInput(action, 'decision.denied', 'cancelled', { approval_id: approval.approval_id, reason, cancelled: true }));
-      await this.emit('decision.denied', action, { approval_id: approval.approval_id, cancelled: true, reason });
-      await this.notifyResolved({ ...approval, status: 'cancelled', decided_at: at });
-    }
-    return ok;
+  private cancel(approval: ApprovalRecord, action: ActionRecord, reason: string, code?: string): Promise<boolean> {
+    return this.drain.cancel(approval, action, reason, code);
   }
 
-  /**
-   * Resolves an approval to a non-executing outcome (deny, expire, cancel). When the action no
-   * longer matches the approval it is still moved out of `pending_approval`: nothing will run it.
-   */
-  private async settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }): Promise<boolean> {
-    const r = await this.d.store.resolveApproval(approval, change, actionTo, patch);
-    if (r === 'conflict') return false;
-    if (r === 'action_mismatch') {
-      await this.d.store.transition(approval.tenant_id, approval.action_id, ['pending_approval'], actionTo, { ...patch, updated_at: change.at });
-    }
-    return true;
+  private settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }): Promise<boolean> {
+    return this.drain.settle(approval, change, actionTo, patch);
   }
 
   private async conflict(tenantId: string, approvalId: string): Promise<ConflictError> {
@@ -720,29 +690,7 @@ export class ActionService {
   }
 
   private auditInput(a: ActionRecord, eventType: string, decision: string, extra: Record<string, unknown>): AuditRecordInput {
-    return {
-      tenant_id: a.tenant_id,
-      event_type: eventType,
-      agent_id: a.agent_id,
-      ...(a.spiffe_id ? { principal_spiffe_id: a.spiffe_id } : {}),
-      action: a.action,
-      target: a.connector,
-      decision,
-      occurred_at: this.d.clock.now().toISOString(),
-      correlation_id: a.correlation_id,
-      trace_id: a.trace_id,
-      payload: {
-        action_id: a.action_id,
-        params: a.params,
-        binding_hash: a.binding_hash,
-        risk: a.decision.risk,
-        policy: a.decision.policy,
-        approval_mode: a.decision.approval,
-        determining_policies: a.decision.determining_policies,
-        bundle_version: a.decision.bundle_version,
-        ...extra,
-      },
-    };
+    return this.effects.auditInput(a, eventType, decision, extra);
   }
 
   private async auditOrFail(input: AuditRecordInput): Promise<void> {
@@ -754,48 +702,16 @@ export class ActionService {
     }
   }
 
-  private async auditQuietly(input: AuditRecordInput): Promise<void> {
-    try {
-      await (this.d.durableAudit ?? this.d.audit).record(input);
-    } catch (e) {
-      this.d.log.error('audit write failed after the fact', { event_type: input.event_type, error_name: (e as Error).name });
-    }
+  private auditQuietly(input: AuditRecordInput): Promise<void> {
+    return this.effects.auditQuietly(input);
   }
 
-  private async emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
-    const detail: ArxEventDetail = {
-      tenant_id: a.tenant_id,
-      correlation_id: a.correlation_id,
-      trace_id: a.trace_id,
-      event_id: `${type}:${a.action_id}`,
-      action_id: a.action_id,
-      agent_id: a.agent_id,
-      connector: a.connector,
-      operation: a.operation,
-      action: a.action,
-      risk: a.decision.risk,
-      traceparent: a.traceparent,
-      // observability (ARX spans): the caller's span, the action's times and its decision
-      ...(a.parent_span_id ? { parent_span_id: a.parent_span_id } : {}),
-      created_at: a.created_at,
-      updated_at: a.updated_at,
-      decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
-      ...extra,
-    };
-    try {
-      await this.d.events.publish(type, detail);
-    } catch (e) {
-      this.d.log.error('event publish failed', { detail_type: type, action_id: a.action_id, error_name: (e as Error).name });
-    }
+  private emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
+    return this.effects.emit(type, a, extra);
   }
 
-  private async notifyResolved(a: ApprovalRecord): Promise<void> {
-    if (!this.d.notifier.resolved) return;
-    try {
-      await this.d.notifier.resolved(a);
-    } catch (e) {
-      this.d.log.warn('approval resolution notice failed', { approval_id: a.approval_id, error_name: (e as Error).name });
-    }
+  private notifyResolved(a: ApprovalRecord): Promise<void> {
+    return this.effects.notifyResolved(a);
   }
 }
 

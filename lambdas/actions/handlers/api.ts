@@ -13,7 +13,7 @@ import { actionView, approvalView } from '../core/service.js';
 import { approvalStats } from '../core/stats.js';
 import { SlackUserId, type ApprovalDecisionBody, type ChannelConfigBody, type ConnectorConfigBody, type ExecuteActionBody, type SlackApproverBody } from '../schemas.js';
 import { connectorCatalog } from '../connectors/index.js';
-import { assertActionInScope } from '../../identity/scope.js';
+import { assertActionInScope } from '../../identity/index.js';
 import { acceptToolDefinition, toolPins } from '../connectors/mcp-accept.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed, kmsClient } from '../../shared/aws.js';
-import type { KeyManager, KeyStore, TenantKey } from '../../identity/core/keys.js';
+import type { KeyManager, KeyStore, TenantKey } from '../../identity/index.js';
 
 /** Tags of every audit key: the tenant (as identity's keys, so the sealer's kms:Sign grant applies) and the purpose. */
 export const TENANT_TAG = 'arx:tenant';

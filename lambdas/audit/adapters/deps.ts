@@ -2,7 +2,7 @@ import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, type SettingName } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { TenantKeys } from '../../identity/core/keys.js';
+import type { TenantKeys } from '../../identity/index.js';
 import { AuditKeys } from '../core/audit-keys.js';
 import type { BlockSigner } from '../core/ports.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from './audit-keys.js';

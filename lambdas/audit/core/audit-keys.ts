@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { publicJwkOf, TenantKeys, type Jwks, type KeyManager, type KeyStore, type RotationResult, type TenantKey, type TenantSignature } from '../../identity/core/keys.js';
+import { publicJwkOf, TenantKeys, type Jwks, type KeyManager, type KeyStore, type RotationResult, type TenantKey, type TenantSignature } from '../../identity/index.js';
 
 export class AuditKeys {
   private readonly keys: TenantKeys;

@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../shared/errors.js';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
-import { TENANT_ID } from '../../platform/core/human-auth.js';
+import { TENANT_ID } from '../../shared/ids.js';
 import { routesOf } from '../../topology.js';
 import { AUDIT_READ_SETTINGS, auditReadDeps } from '../adapters/deps.js';
 import { handlerSettings, optionalSetting } from '../../shared/settings.js';

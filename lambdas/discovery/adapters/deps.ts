@@ -3,11 +3,10 @@ import { perEnvironment, readSettings, type SettingName } from '../../shared/set
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { Outbox } from '../../shared/outbox.js';
-import { identityService } from '../../identity/service.js';
+import { DynamoInventoryStore, identityService } from '../../identity/index.js';
 import type { DiscoveryDeps } from '../core/service.js';
 import { awsSources, defaultClientFactory, type ClientFactory } from './aws-sources.js';
 import { DynamoDiscoveryControl, DynamoDiscoveryStore } from './dynamo-discovery-store.js';
-import { DynamoInventoryStore } from './dynamo-inventory-store.js';
 
 let clientFactory: ClientFactory = defaultClientFactory;
 /**

@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import type { ChangeLog } from '../core/change-log.js';
-import type { InventoryChange } from '../core/inventory.js';
+import type { InventoryChange } from '../../shared/ports.js';
 
 /** Change log in the control table: pk `T#<tenant>#INVCHG#<agent>`, sk event id; conditional put de-duplicates. */
 export class DynamoChangeLog implements ChangeLog {

@@ -9,7 +9,7 @@ import {
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ConflictError, ValidationError } from '../../shared/errors.js';
 import { outboxItem, type Outbox, type OutboxEntry } from '../../shared/outbox.js';
-import type { Page } from '../core/inventory.js';
+import type { Page } from '../../shared/ports.js';
 import { matchesDiscovered, type DiscoveredAgent, type DiscoveredFilter } from '../core/discovered.js';
 import type { DiscoveryChange, DiscoveryControl, DiscoveryStore, ScanRecord, SourceStatus } from '../core/service.js';
 import type { SourceConfig } from '../core/sources.js';

@@ -1,4 +1,4 @@
-import type { InventoryChange } from './inventory.js';
+import type { InventoryChange } from '../../shared/ports.js';
 
 /** Port: the record of inventory changes seen by the discovery consumer. */
 export interface ChangeLog {

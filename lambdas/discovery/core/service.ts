@@ -3,7 +3,7 @@ import type { Caller, TraceIds } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import { traceFrom } from '../../shared/trace.js';
-import type { Page } from './inventory.js';
+import type { Page } from '../../shared/ports.js';
 import {
   adoptRecord,
   auditInferenceConfidence,

@@ -4,7 +4,7 @@ import { DependencyError, NotFoundError, UnauthorizedError, ValidationError } fr
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
-import { toIdentity } from '../../identity/core/agents.js';
+import { toIdentity } from '../../identity/index.js';
 import { discovery, DISCOVERY_SETTINGS } from '../adapters/deps.js';
 import { toDiscoveredView, type Evidence } from '../core/discovered.js';
 import { adoptAgent, discoveryStatus, ingestEvidence, type ScanRecord } from '../core/service.js';

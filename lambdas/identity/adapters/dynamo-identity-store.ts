@@ -9,7 +9,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
-import type { ExtraPut } from '../../discovery/core/inventory.js';
+import type { ExtraPut } from '../../shared/ports.js';
 import type { KeyStore, TenantKey } from '../core/keys.js';
 import type { AgentCredentialState } from '../core/verify.js';
 

@@ -2,12 +2,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { Caller, TraceIds } from '../../shared/ports.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
-import {
-  spiffeIdOf,
-  type AgentRecord,
-  type ExtraPut,
-  type InventoryStore,
-} from '../../discovery/core/inventory.js';
+import { type AgentRecord, type ExtraPut, type InventoryStore } from '../../shared/ports.js';
+import { spiffeIdOf } from '../../shared/ids.js';
 import type { RegisterAgentBody } from '../schemas.js';
 
 /** How long an unused bootstrap token stays exchangeable. */

@@ -7,10 +7,8 @@
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError } from '../../shared/errors.js';
 import { newId, newSecret } from '../../shared/ids.js';
-import type { RevocationEntry } from '../../shared/ports.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../shared/revocation.js';
-import type { AgentStatus } from '../../discovery/schemas.js';
-import type { AgentRecord, ExtraPut, InventoryChange, InventoryStore } from '../../discovery/core/inventory.js';
+import type { AgentRecord, AgentStatus, ExtraPut, InventoryChange, InventoryStore, RevocationEntry } from '../../shared/ports.js';
 import { bootstrapPut, getAgent, toIdentity, type AgentIdentity, type Caller, type TraceIds } from './agents.js';
 import { SVID_MAX_TTL_S } from './keys.js';
 import type { AgentCredentialState } from './verify.js';

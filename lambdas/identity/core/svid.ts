@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
-import { spiffeIdOf } from '../../discovery/core/inventory.js';
+import { spiffeIdOf } from '../../shared/ids.js';
 import { SVID_MAX_TTL_S } from './keys.js';
 
 /** Audience of SVIDs used on ARX's own API (ARCHITECTURE: agents use SVIDs with audience `arx`). */

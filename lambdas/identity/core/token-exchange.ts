@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../../shared/clock.js';
 import { sha256Hex } from '../../shared/ids.js';
-import type { AgentRecord } from '../../discovery/core/inventory.js';
+import type { AgentRecord } from '../../shared/ports.js';
 import { ARX_AUDIENCE, isValidAudience, parseScope, type MintedSvid, type MintRequest } from './svid.js';
 import { SvidError, type VerifiedSvid, type VerifyOptions } from './verify.js';
 

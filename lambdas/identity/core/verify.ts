@@ -16,7 +16,7 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Clock } from '../../shared/clock.js';
-import { REVOCATION_CACHE_MS } from '../../shared/ports.js';
+import { REVOCATION_CACHE_MS, type RevocationStatus } from '../../shared/ports.js';
 import { CLOCK_SKEW_S, SVID_ALG, SVID_MAX_TTL_S } from './keys.js';
 import { B64URL } from './jws.js';
 import { issuerOf, parseSpiffeId, SVID_TYP, type SvidClaims } from './svid.js';
@@ -84,7 +84,7 @@ export interface SvidVerifierDeps {
   /** The tenant's published JWKS, or null when the tenant has none. */
   readonly fetchJwks: (tenantId: string) => Promise<JSONWebKeySet | null>;
   /** Revocation list (CachedRevocationChecker); `unknown` is refused (fail closed). */
-  readonly revocation?: { status(tenantId: string, agentId: string): Promise<'revoked' | 'clear' | 'unknown'> };
+  readonly revocation?: RevocationStatus;
   /** Current generation and status; null = never rotated nor changed by identity (generation 1, active). */
   readonly agentState?: { get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> };
   readonly clock: Clock;

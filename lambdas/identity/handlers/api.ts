@@ -1,6 +1,6 @@
 import { createApiHandler, validate, type ApiRequest } from '../../shared/http.js';
 import { DependencyError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { sha256B64 } from '../../shared/ids.js';
+import { sha256B64, TENANT_ID } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
 import { RevokeAgentBody, type AssignOwnerBody, type LeaverBody, type RegisterAgentBody } from '../schemas.js';
@@ -8,7 +8,6 @@ import { getAgent, registerAgent, toIdentity } from '../core/agents.js';
 import { revokeAgent, rotateAgent } from '../core/lifecycle.js';
 import { assignOwner, listOrphans, ownerLeft } from '../core/owners.js';
 import { exchangeToken, OAuthError, parseTokenForm } from '../core/token-exchange.js';
-import { TENANT_ID } from '../../platform/core/human-auth.js';
 import { IDENTITY_SETTINGS, identityService } from '../service.js';
 import { handlerSettings } from '../../shared/settings.js';
 

@@ -7,10 +7,9 @@ import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndp
 import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
-import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
-import { DynamoActionStore } from '../../actions/adapters/dynamo-action-store.js';
-import { awsActionScope } from '../../actions/connectors/aws.js';
-import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/sink.js';
+import { DynamoInventoryStore } from '../adapters/dynamo-inventory-store.js';
+import { awsActionScope, DynamoActionStore } from '../../actions/index.js';
+import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/index.js';
 import { getAgent } from '../core/agents.js';
 import { DynamoCredentialRegistry } from '../adapters/credential-registry.js';
 import type { AllowedTokenEndpoint, RegisteredRole } from '../core/broker.js';

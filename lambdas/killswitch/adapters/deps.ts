@@ -1,5 +1,4 @@
-import { DynamoInventoryStore } from '../../discovery/adapters/dynamo-inventory-store.js';
-import { SVID_MAX_TTL_S } from '../../identity/core/keys.js';
+import { agentStatePut, DynamoInventoryStore, SVID_MAX_TTL_S } from '../../identity/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, setting } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
@@ -7,7 +6,6 @@ import { Outbox } from '../../shared/outbox.js';
 import { DynamoRevocationList } from '../../shared/revocation.js';
 import type { TerminateDeps } from '../core/terminate.js';
 import type { AgentStatePut } from '../core/saga.js';
-import { agentStatePut } from '../../identity/adapters/dynamo-identity-store.js';
 import { SfnSagaStarter } from './aws.js';
 import { DynamoTerminationStore } from './dynamo-termination-store.js';
 import { ConfiguredPlatformKillRegistry } from './platforms.js';

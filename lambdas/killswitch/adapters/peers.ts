@@ -1,13 +1,10 @@
+import { createApprovalDrainer } from '../../actions/index.js';
+import { createActivityReader, createAuditSink } from '../../audit/index.js';
+import { credentialBrokerFromEnv, type CredentialRevocationResult } from '../../identity/index.js';
 import { optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
-import type { AuditSink } from '../../shared/ports.js';
-import { actionsDeps } from '../../actions/adapters/deps.js';
-import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
-import { createAuditSink } from '../../audit/sink.js';
-import { AuditActivityReader } from './audit-activity.js';
-import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
+import type { ActivityReader, ApprovalDrainer, AuditSink } from '../../shared/ports.js';
+import type { CredentialRevocation, CredentialRevoker } from '../core/ports.js';
 import { TenantKeySigner } from './aws.js';
-import { credentialBrokerFromEnv } from '../../identity/broker.js';
-import type { CredentialRevocationResult } from '../../identity/core/broker.js';
 
 /*
  * Adapters of the ports other capabilities own: identity's credential broker, actions' drain
@@ -41,21 +38,18 @@ export class IdentityCredentialRevoker implements CredentialRevoker {
 
 export const credentialRevoker = perEnvironment((): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv()));
 
-/** The actions capability's drain hook: cancels pending approvals, refuses approved-not-started actions. */
-export const drainer = perEnvironment(
-  (): ApprovalDrainer => ({
-    cancelPendingForAgent: async (tenantId, agentId, reason) => ({
-      cancelled: await actionsDeps().service.cancelPendingForAgent(tenantId, agentId, reason),
-    }),
-  }),
-);
+/**
+ * The actions capability's drain hook: cancels pending approvals, refuses approved-not-started
+ * actions. Built from the action store, the audit sink and the event bus only (no PDP).
+ */
+export const drainer = perEnvironment((): ApprovalDrainer => createApprovalDrainer());
 
 /** The audit capability's sink (fails closed: throws when the event is not durably recorded). */
 export const auditSink = perEnvironment((): AuditSink => createAuditSink());
 
 /** What the agent did, from the audit table (events by agent) and the chain head. */
 export const activityReader = perEnvironment(
-  (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
+  (): ActivityReader => createActivityReader(readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE),
 );
 
 /** The tenant's signing key: alias/arx/<tenant>/signing, or the initial key only for the tenant its tag names (F25). */

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-bedrock-agent';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AgentRecord } from '../../discovery/core/inventory.js';
+import type { AgentRecord } from '../../shared/ports.js';
 import { documentClient } from '../../shared/aws.js';
 import type { PlatformKillAdapter, PlatformKillRegistry, PlatformKillResult } from '../core/ports.js';
 

@@ -1,8 +1,8 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import type { AgentRecord } from '../../discovery/core/inventory.js';
+import type { AgentActivity, AgentRecord } from '../../shared/ports.js';
 import { canonicalJson, sha256B64 } from '../../shared/ids.js';
 import type { Termination } from './model.js';
-import type { AgentActivity, Signer } from './ports.js';
+import type { Signer } from './ports.js';
 
 export const ATTESTATION_TYPE = 'arx.exit-attestation.v1';
 export const SIGNATURE_TYPE = 'arx.exit-attestation.signature.v1';

@@ -1,5 +1,4 @@
-import type { AgentRecord } from '../../discovery/core/inventory.js';
-import type { RevocationEntry } from '../../shared/ports.js';
+import type { AgentRecord, RevocationEntry } from '../../shared/ports.js';
 import type { StepName, StepStatus, Termination, TerminationStatus } from './model.js';
 
 /** Port: where terminations, per-agent claims and the emergency-stop quorum live. */
@@ -102,27 +101,6 @@ export interface PlatformKillResult {
 /** Resolves the adapter for an agent's platform for a tenant; null = the platform has no kill command. */
 export interface PlatformKillRegistry {
   adapterFor(tenantId: string, platform: string): Promise<PlatformKillAdapter | null>;
-}
-
-/** Port (actions, C3): cancel pending approvals and refuse in-flight actions of an agent. */
-export interface ApprovalDrainer {
-  cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<{ cancelled: number; ids?: readonly string[] }>;
-}
-
-/** Port (audit, C4): what the agent did, for the exit attestation. */
-export interface ActivityReader {
-  summarize(tenantId: string, agentId: string, since: Date, until: Date): Promise<AgentActivity>;
-  /** The latest sealed block of the tenant's chain (id + hash), when there is one. */
-  chainHead(tenantId: string): Promise<{ block_id?: string; height?: number; head_hash?: string } | null>;
-}
-export interface AgentActivity {
-  /** Counts by action name (`okta:users:read` → 12). */
-  readonly action_counts: Readonly<Record<string, number>>;
-  readonly approvals: readonly Record<string, unknown>[];
-  readonly drift_events?: readonly Record<string, unknown>[];
-  readonly events_seen: number;
-  /** Set when the activity could not be read (the attestation says so instead of guessing). */
-  readonly unavailable_reason?: string;
 }
 
 /** Port: the tenant signer (identity's KMS key; ECDSA P-256 over SHA-256). */

@@ -1,16 +1,13 @@
-import type { AgentRecord, ExtraPut, InventoryStore } from '../../discovery/core/inventory.js';
+import type { ActivityReader, AgentRecord, ApprovalDrainer, AuditSink, ExtraPut, InventoryStore } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EventPublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { AuditSink } from '../../shared/ports.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../shared/revocation.js';
 import { buildAttestation, signAttestation } from './attestation.js';
 import { describeError, finalStatus, type StepName, type Termination, type TerminationStatus } from './model.js';
 import type {
-  ActivityReader,
   AgentStepResult,
-  ApprovalDrainer,
   AttestationWriter,
   CredentialRevoker,
   PlatformKillRegistry,

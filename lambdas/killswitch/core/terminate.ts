@@ -1,4 +1,4 @@
-import type { AgentRecord, InventoryStore } from '../../discovery/core/inventory.js';
+import type { AgentRecord, InventoryStore } from '../../shared/ports.js';
 import type { Caller, TraceIds } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../shared/errors.js';

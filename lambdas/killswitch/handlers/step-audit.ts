@@ -3,7 +3,7 @@ import { inventory, publisher, stepBase } from '../adapters/deps.js';
 import { auditSink } from '../adapters/peers.js';
 import { sagaTask } from './saga-task.js';
 import { handlerSettings } from '../../shared/settings.js';
-import { AUDIT_SINK_SETTINGS } from '../../audit/sink.js';
+import { AUDIT_SINK_SETTINGS } from '../../audit/index.js';
 
 /** Checked at INIT (see shared/settings.ts). */
 export const settings = handlerSettings(['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_EVENT_BUS'], AUDIT_SINK_SETTINGS);

@@ -3,7 +3,7 @@ import { stepBase } from '../adapters/deps.js';
 import { credentialRevoker } from '../adapters/peers.js';
 import { sagaTask } from './saga-task.js';
 import { handlerSettings } from '../../shared/settings.js';
-import { BROKER_SETTINGS } from '../../identity/broker.js';
+import { BROKER_SETTINGS } from '../../identity/index.js';
 
 /** Checked at INIT (see shared/settings.ts). */
 export const settings = handlerSettings(['ARX_CONTROL_TABLE'], BROKER_SETTINGS);

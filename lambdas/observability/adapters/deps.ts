@@ -4,7 +4,7 @@ export const INGEST_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_ARTIFACT_BUCKET', 'ARX_
 export const API_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET'] as const;
 export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN'] as const;
 import { systemClock } from '../../shared/clock.js';
-import { KmsEnvelopeCipher } from '../../audit/adapters/kms.js';
+import { KmsEnvelopeCipher } from '../../audit/index.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
 import { createSpendGate } from '../index.js';
 import { S3ContentStore } from './s3-content-store.js';

@@ -1,7 +1,7 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
-import { DynamoActionStore } from '../../actions/adapters/dynamo-action-store.js';
-import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
+import { DynamoActionStore } from '../../actions/index.js';
+import { DynamoAuditStore } from '../../audit/index.js';
 import type { ActionLookup, AuditLookup } from '../core/traces.js';
 import type { CohortDirectory } from '../core/usage.js';
 
@@ -44,7 +44,7 @@ export class AuditStoreLookup implements AuditLookup {
 
 /**
  * Cohort membership from the inventory table's tenant index (`gsi1pk = T#<tenant>`, the layout
- * of discovery's DynamoInventoryStore), read only.
+ * of identity's DynamoInventoryStore), read only.
  */
 export class InventoryCohorts implements CohortDirectory {
   constructor(

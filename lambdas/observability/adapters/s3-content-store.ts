@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../../shared/aws.js';
-import type { EncryptedPayload, PayloadCipher } from '../../audit/core/ports.js';
+import type { EncryptedPayload, PayloadCipher } from '../../audit/index.js';
 import type { ContentStore } from '../core/model.js';
 
 /**

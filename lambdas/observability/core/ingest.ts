@@ -3,7 +3,7 @@
  * content split (prompt/completion never reach the hot store), usage extraction and event-time
  * cost. Pure apart from the injected stores.
  */
-import { redact } from '../../audit/core/events.js';
+import { redact } from '../../audit/index.js';
 import { costOf, type PriceTable, type Usage } from './cost.js';
 import { GEN_AI, CONTENT_EVENT, isContentAttribute, normaliseAttributes } from './semconv.js';
 import type { AttrValue, Attributes, OtlpSpan } from './otlp.js';

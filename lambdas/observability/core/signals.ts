@@ -6,7 +6,7 @@
  * own analysis and are not queried by the trace API; an agent's records naming another agent
  * (`gen_ai.agent.id`) are rejected like its spans.
  */
-import { redact } from '../../audit/core/events.js';
+import { redact } from '../../audit/index.js';
 import type { Attributes, OtlpLogRecord, OtlpMetricPoint } from './otlp.js';
 import type { ContentStore } from './model.js';
 import type { IngestCaller } from './ingest.js';

@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { createJobHandler } from '../../shared/http.js';
 import { logger } from '../../shared/observability.js';
-import type { EncryptedPayload } from '../../audit/core/ports.js';
+import type { EncryptedPayload } from '../../audit/index.js';
 import { BUS_SETTINGS, busDeps } from '../adapters/deps.js';
 import { recordActionEvent } from '../core/arx-spans.js';
 import { EXPORT_AAD, exportSpans, type ExportConfig } from '../core/export.js';

@@ -1,7 +1,6 @@
 import { UnauthorizedError } from '../../shared/errors.js';
 import type { AuthContext } from '../../shared/http.js';
-import { ARX_AUDIENCE } from '../../identity/core/svid.js';
-import type { SvidVerifier } from '../../identity/core/verify.js';
+import { ARX_AUDIENCE, type SvidVerifier } from '../../identity/index.js';
 
 /** True when `iss` names an ARX SVID issuer (`<issuer base>/tenants/<tenant>`). */
 export function isSvidIssuer(iss: unknown, issuerBase: string): boolean {

@@ -1,5 +1,6 @@
 import { jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import { UnauthorizedError } from '../../shared/errors.js';
+import { TENANT_ID } from '../../shared/ids.js';
 import type { AuthContext } from '../../shared/http.js';
 import type { Role } from '../../shared/topology-types.js';
 
@@ -12,7 +13,6 @@ export interface HumanAuthConfig {
 
 /** Roles a human may hold; `agent` is reserved for ARX-issued SVIDs. */
 const HUMAN_ROLES: readonly Role[] = ['admin', 'approver', 'auditor'];
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 function claimRoles(v: unknown): Role[] {
   const raw = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(/[\s,]+/) : [];

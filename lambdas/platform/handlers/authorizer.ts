@@ -6,7 +6,7 @@ import { logger, observed } from '../../shared/observability.js';
 import { systemClock } from '../../shared/clock.js';
 import { verifyHumanToken } from '../core/human-auth.js';
 import { isSvidIssuer, verifyAgentToken } from '../core/agent-auth.js';
-import { createSvidVerifier } from '../../identity/verifier.js';
+import { createSvidVerifier } from '../../identity/index.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 

@@ -2,7 +2,7 @@
  * ARX decisions on top of the Cedar engine: fail closed on every error, refuse revoked
  * principals, classify risk and approval from the bundle's risk table.
  */
-import type { Decision, DecisionRequest, Risk, ApprovalMode } from '../../shared/ports.js';
+import type { ApprovalMode, Decision, DecisionRequest, RevocationState, Risk } from '../../shared/ports.js';
 import { PolicyEngine, type AuthorizeResult } from './engine.js';
 import type { CedarValue } from './cedar.js';
 import type { BundleContent } from './bundle.js';
@@ -32,8 +32,6 @@ export function loadBundle(content: BundleContent, digest: string, opts: { dynam
     bloom: new BloomFilter(content.revoked_bloom),
   };
 }
-
-export type RevocationState = 'revoked' | 'clear' | 'unknown';
 
 /** What to do when revocation status is unknown: forbid (default), or trust the bundle's Bloom filter. */
 export type OfflineRevocationMode = 'forbid' | 'bloom';

@@ -4,8 +4,8 @@
  * failure, revocation consulted on every decision. Never-loaded → forbid.
  */
 import type { Clock } from '../../shared/clock.js';
-import type { Decision, DecisionPoint, DecisionRequest } from '../../shared/ports.js';
-import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode, type RevocationState } from './decide.js';
+import type { Decision, DecisionPoint, DecisionRequest, RevocationState, RevocationStatus } from '../../shared/ports.js';
+import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode } from './decide.js';
 import { verifyBundle, type BundleSigner } from './signing.js';
 import { contentOf } from './bundle.js';
 import type { PrincipalState, PrincipalStatusPort } from './principal-status.js';
@@ -17,11 +17,6 @@ export interface BundleSource {
   fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }>;
 }
 
-/** Port: revocation status with a bounded staleness window (CachedRevocationChecker). */
-export interface RevocationStatusPort {
-  status(tenantId: string, agentId: string): Promise<RevocationState>;
-}
-
 /** Port: record and publish each decision (EnforcementEvent + `policy.decision`). */
 export interface DecisionRecorder {
   /** `token`: the caller's own credential, for recorders that post through the API (the extension's). */
@@ -31,7 +26,7 @@ export interface DecisionRecorder {
 export interface DecisionPointOptions {
   readonly source: BundleSource;
   readonly signer: Pick<BundleSigner, 'verify'>;
-  readonly revocation: RevocationStatusPort;
+  readonly revocation: RevocationStatus;
   /** Inventory status of the principal (CachedPrincipalStatus): unknown, suspended, revoked, terminated, orphaned principals are forbidden. */
   readonly principals: PrincipalStatusPort;
   readonly clock: Clock;

@@ -1,7 +1,6 @@
 import type { Decision, DecisionRequest } from '../../../lambdas/shared/ports.js';
-import type { DecisionRecorder } from '../../../lambdas/policy/core/decision-point.js';
+import { PEP_VERSION, type DecisionRecorder } from '../../../lambdas/policy/index.js';
 import { canonicalJson, sha256Hex } from '../../../lambdas/shared/ids.js';
-import { PEP_VERSION } from '../../../lambdas/policy/core/service.js';
 
 type Meta = { pep_topology: string; correlation_id?: string; trace_id?: string; token?: string };
 

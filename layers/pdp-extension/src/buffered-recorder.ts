@@ -1,5 +1,5 @@
 import type { Decision, DecisionRequest } from '../../../lambdas/shared/ports.js';
-import type { DecisionRecorder } from '../../../lambdas/policy/core/decision-point.js';
+import type { DecisionRecorder } from '../../../lambdas/policy/index.js';
 
 /**
  * Keeps the decision path off the network: decisions are queued and handed to the real recorder

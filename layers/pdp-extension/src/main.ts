@@ -12,16 +12,12 @@ import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambd
 import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
+import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, DynamoInventoryReader, KmsBundleSigner, S3BundleStore, TenantBundlePdp } from '../../../lambdas/policy/index.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
-import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
-import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
-import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
-import { DeltaRevocationCache } from './revocation-cache.js';
+import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
-import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
+import { SvidVerifier } from '../../../lambdas/identity/index.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT: number = SETTINGS.ARX_PDP_PORT.default;

@@ -1,7 +1,6 @@
 import type { Clock } from '../../../lambdas/shared/clock.js';
 import { REVOCATION_OVERLAP_MS, type DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import type { RevocationStatusPort } from '../../../lambdas/policy/core/decision-point.js';
-import type { RevocationState } from '../../../lambdas/policy/core/decide.js';
+import type { RevocationState, RevocationStatus } from '../../../lambdas/shared/ports.js';
 import { REVOCATION_CACHE_MS } from '../../../lambdas/shared/ports.js';
 
 /** Full re-read of the list, whatever the deltas said (F2's backstop). */
@@ -17,7 +16,7 @@ export const DEFAULT_RESYNC_MS = 300_000;
  * index), so each delta read starts `overlapMs` behind the highest `seq` seen and dedupes by agent,
  * and every `resyncMs` the whole list is read again and replaces the copy.
  */
-export class DeltaRevocationCache implements RevocationStatusPort {
+export class DeltaRevocationCache implements RevocationStatus {
   private readonly revoked = new Map<string, number>();
   /** Highest `seq` read so far. */
   private highWater: string | null = null;

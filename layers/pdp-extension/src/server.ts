@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { DecisionRequest } from '../../../lambdas/shared/ports.js';
-import type { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
+import type { TenantBundlePdp } from '../../../lambdas/policy/index.js';
 
 const MAX_BODY = 64 * 1024;
 

@@ -3,12 +3,13 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient, CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoInventoryStore } from '../../../lambdas/discovery/adapters/dynamo-inventory-store.js';
+import { DynamoInventoryStore } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
 import { EventBridgePublisher, type EventPublisher } from '../../../lambdas/shared/events.js';
 import { Outbox, OUTBOX_PK } from '../../../lambdas/shared/outbox.js';
 import { ConflictError } from '../../../lambdas/shared/errors.js';
 import { newId } from '../../../lambdas/shared/ids.js';
-import { spiffeIdOf, type AgentRecord, type InventoryChange } from '../../../lambdas/discovery/core/inventory.js';
+import { type AgentRecord, type InventoryChange } from '../../../lambdas/shared/ports.js';
+import { spiffeIdOf } from '../../../lambdas/shared/ids.js';
 import { provisionTestStack } from '../../support/stack.js';
 
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { BedrockAgentClient } from '@aws-sdk/client-bedrock-agent';
-import type { AgentRecord } from '../../../lambdas/discovery/core/inventory.js';
+import type { AgentRecord } from '../../../lambdas/shared/ports.js';
 import { BedrockKillAdapter, PlatformOwnershipError } from '../../../lambdas/killswitch/adapters/platforms.js';
 import { suffix } from '../policy/fixtures.js';
 

@@ -5,8 +5,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { s3Client, kmsClient } from '../../../lambdas/shared/aws.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { Outbox } from '../../../lambdas/shared/outbox.js';
-import { DynamoInventoryStore } from '../../../lambdas/discovery/adapters/dynamo-inventory-store.js';
-import type { AgentRecord, InventoryChange } from '../../../lambdas/discovery/core/inventory.js';
+import { DynamoInventoryStore } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
+import type { AgentRecord, InventoryChange } from '../../../lambdas/shared/ports.js';
 import type { AgentStatus } from '../../../lambdas/discovery/schemas.js';
 import { createSingleTable } from '../../support/tables.js';
 

@@ -1,5 +1,5 @@
 import { ConflictError } from '../../../lambdas/shared/errors.js';
-import type { Page } from '../../../lambdas/discovery/core/inventory.js';
+import type { Page } from '../../../lambdas/shared/ports.js';
 import { matchesDiscovered, type DiscoveredAgent, type DiscoveredFilter } from '../../../lambdas/discovery/core/discovered.js';
 import type { DiscoveryChange, DiscoveryControl, DiscoveryStore, ScanRecord, SourceStatus } from '../../../lambdas/discovery/core/service.js';
 import type { SourceConfig } from '../../../lambdas/discovery/core/sources.js';

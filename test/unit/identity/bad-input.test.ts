@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { sha256Hex } from '../../../lambdas/shared/ids.js';
 import { UnauthorizedError } from '../../../lambdas/shared/errors.js';
-import type { AgentRecord } from '../../../lambdas/discovery/core/inventory.js';
+import type { AgentRecord } from '../../../lambdas/shared/ports.js';
 import { exchangeToken, OAuthError, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_BOOTSTRAP, TOKEN_TYPE_JWT } from '../../../lambdas/identity/core/token-exchange.js';
 import { verifyAgentToken } from '../../../lambdas/platform/core/agent-auth.js';
 import { AGENT_A, ISSUER_BASE, es256, forge, hs256, world } from './helpers.js';

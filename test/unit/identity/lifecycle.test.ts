@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
-import type { AgentRecord, InventoryStore } from '../../../lambdas/discovery/core/inventory.js';
+import type { AgentRecord, InventoryStore } from '../../../lambdas/shared/ports.js';
 import { revokeAgent, rotateAgent } from '../../../lambdas/identity/core/lifecycle.js';
 import { isSvidIssuer } from '../../../lambdas/platform/core/agent-auth.js';
 import { AGENT_A } from './helpers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { sha256Hex } from '../../../lambdas/shared/ids.js';
-import type { AgentRecord } from '../../../lambdas/discovery/core/inventory.js';
+import type { AgentRecord } from '../../../lambdas/shared/ports.js';
 import { exchangeToken, OAuthError, parseTokenForm, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_BOOTSTRAP, TOKEN_TYPE_JWT, type BootstrapLookup } from '../../../lambdas/identity/core/token-exchange.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
 import { AGENT_A, world } from './helpers.js';

@@ -1,6 +1,8 @@
 /** In-memory implementations of the kill switch's ports for core unit tests. */
 import { ConflictError } from '../../../lambdas/shared/errors.js';
-import { matchesFilter, spiffeIdOf, type AgentFilter, type AgentRecord, type InventoryStore, type Page } from '../../../lambdas/discovery/core/inventory.js';
+import { type AgentFilter, type AgentRecord, type InventoryStore, type Page } from '../../../lambdas/shared/ports.js';
+import { spiffeIdOf } from '../../../lambdas/shared/ids.js';
+import { matchesFilter } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
 import type { StepName, Termination, TerminationStatus, TerminationStep } from '../../../lambdas/killswitch/core/model.js';
 import type { AgentStepResult, QuorumRequest, RevocationWriter, SagaStarter, StepPatch, TerminationStore } from '../../../lambdas/killswitch/core/ports.js';

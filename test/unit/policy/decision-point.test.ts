@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { compileBundle, digestOf, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
-import type { RevocationState } from '../../../lambdas/policy/core/decide.js';
+import type { RevocationState } from '../../../lambdas/shared/ports.js';
 import { EVERYONE_ACTIVE, LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
 
 async function signed(signer: LocalSigner, document: string, version: number, tenantId = 't1'): Promise<SignedBundle> {

@@ -1,6 +1,6 @@
-import { blockId } from '../../audit/core/block.js';
-import type { AuditStore } from '../../audit/core/ports.js';
-import type { ActivityReader, AgentActivity } from '../core/ports.js';
+import type { ActivityReader, AgentActivity } from '../../shared/ports.js';
+import { blockId } from '../core/block.js';
+import type { AuditStore } from '../core/ports.js';
 
 /** Event types that are decisions on approvals (seed C6.3 "all approval decisions"). */
 const APPROVAL_TYPES = new Set(['decision.required', 'decision.approved', 'decision.denied', 'decision.expired']);
@@ -8,9 +8,10 @@ const APPROVAL_TYPES = new Set(['decision.required', 'decision.approved', 'decis
 const ACTION_TYPES = new Set(['operation.executed', 'operation.failed']);
 
 /**
- * What an agent did, read from the audit capability's store (events by agent, gsi2): action
- * counts over the window, approval decisions, drift events; and the chain head. Reads at most
- * `maxEvents` events (newest window first is not guaranteed: the attestation states events_seen).
+ * What an agent did, for the kill switch's exit attestation, read from the audit store (events
+ * by agent, gsi2): action counts over the window, approval decisions, drift events; and the chain
+ * head. Reads at most `maxEvents` events (newest window first is not guaranteed: the attestation
+ * states events_seen).
  */
 export class AuditActivityReader implements ActivityReader {
   constructor(

@@ -2,16 +2,17 @@ import { TransactWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentCl
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ConflictError, ValidationError } from '../../shared/errors.js';
 import { outboxItem, type Outbox, type OutboxEntry } from '../../shared/outbox.js';
-import type { AgentStatus } from '../schemas.js';
-import {
-  matchesFilter,
-  type AgentFilter,
-  type AgentRecord,
-  type ExtraPut,
-  type InventoryChange,
-  type InventoryStore,
-  type Page,
-} from '../core/inventory.js';
+import type { AgentFilter, AgentRecord, AgentStatus, ExtraPut, InventoryChange, InventoryStore, Page } from '../../shared/ports.js';
+
+/** Applies a filter in memory (the store pre-filters by tenant; this keeps semantics in one place). */
+export function matchesFilter(r: AgentRecord, f: AgentFilter): boolean {
+  return (
+    (!f.platform || r.platform === f.platform) &&
+    (!f.status || r.status === f.status) &&
+    (!f.owner || r.owner.oidc_sub === f.owner || r.owner.email === f.owner) &&
+    (!f.cohort || r.cohort === f.cohort)
+  );
+}
 
 const agentPk = (t: string, a: string) => `T#${t}#A#${a}`;
 const versionSk = (v: number) => `V#${String(v).padStart(9, '0')}`;

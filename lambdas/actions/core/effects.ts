@@ -1,0 +1,95 @@
+import type { Clock } from '../../shared/clock.js';
+import type { ArxEventDetail, DetailType, EventPublisher } from '../../shared/events.js';
+import type { AuditRecordInput, AuditSink } from '../../shared/ports.js';
+import type { ActionRecord, ApprovalNotifier, ApprovalRecord, Logger } from './model.js';
+
+/** What the after-the-fact effects of an action's state change need, and nothing more. */
+export interface ActionEffectsDeps {
+  readonly audit: AuditSink;
+  /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
+  readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
+  readonly events: EventPublisher;
+  /** Approval channels to tell about a resolution; none = the API is the only channel told. */
+  readonly notifier?: Pick<ApprovalNotifier, 'resolved'>;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * The effects that follow a committed change of an action: its audit record, its event, the
+ * approval channel's notice. Each is best effort here (the state change already happened); the
+ * audit write that must precede execution is `ActionService.auditOrFail`.
+ */
+export class ActionEffects {
+  constructor(private readonly d: ActionEffectsDeps) {}
+
+  auditInput(a: ActionRecord, eventType: string, decision: string, extra: Record<string, unknown>): AuditRecordInput {
+    return {
+      tenant_id: a.tenant_id,
+      event_type: eventType,
+      agent_id: a.agent_id,
+      ...(a.spiffe_id ? { principal_spiffe_id: a.spiffe_id } : {}),
+      action: a.action,
+      target: a.connector,
+      decision,
+      occurred_at: this.d.clock.now().toISOString(),
+      correlation_id: a.correlation_id,
+      trace_id: a.trace_id,
+      payload: {
+        action_id: a.action_id,
+        params: a.params,
+        binding_hash: a.binding_hash,
+        risk: a.decision.risk,
+        policy: a.decision.policy,
+        approval_mode: a.decision.approval,
+        determining_policies: a.decision.determining_policies,
+        bundle_version: a.decision.bundle_version,
+        ...extra,
+      },
+    };
+  }
+
+  async auditQuietly(input: AuditRecordInput): Promise<void> {
+    try {
+      await (this.d.durableAudit ?? this.d.audit).record(input);
+    } catch (e) {
+      this.d.log.error('audit write failed after the fact', { event_type: input.event_type, error_name: (e as Error).name });
+    }
+  }
+
+  async emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
+    const detail: ArxEventDetail = {
+      tenant_id: a.tenant_id,
+      correlation_id: a.correlation_id,
+      trace_id: a.trace_id,
+      event_id: `${type}:${a.action_id}`,
+      action_id: a.action_id,
+      agent_id: a.agent_id,
+      connector: a.connector,
+      operation: a.operation,
+      action: a.action,
+      risk: a.decision.risk,
+      traceparent: a.traceparent,
+      // observability (ARX spans): the caller's span, the action's times and its decision
+      ...(a.parent_span_id ? { parent_span_id: a.parent_span_id } : {}),
+      created_at: a.created_at,
+      updated_at: a.updated_at,
+      decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
+      ...extra,
+    };
+    try {
+      await this.d.events.publish(type, detail);
+    } catch (e) {
+      this.d.log.error('event publish failed', { detail_type: type, action_id: a.action_id, error_name: (e as Error).name });
+    }
+  }
+
+  async notifyResolved(a: ApprovalRecord): Promise<void> {
+    if (!this.d.notifier?.resolved) return;
+    try {
+      await this.d.notifier.resolved(a);
+    } catch (e) {
+      this.d.log.warn('approval resolution notice failed', { approval_id: a.approval_id, error_name: (e as Error).name });
+    }
+  }
+}
