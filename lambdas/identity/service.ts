@@ -10,7 +10,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { documentClient, kmsClient } from '../shared/aws.js';
+import { documentClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { optionalNumber, readConfig } from '../shared/config.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/events.js';
@@ -21,14 +21,13 @@ import type { InventoryStore } from '../discovery/core/inventory.js';
 import {
   agentStatePut,
   DynamoBootstrapStore,
-  DynamoKeyStore,
   DynamoOrphanMarkers,
 } from './adapters/dynamo-identity-store.js';
-import { KmsKeyManager } from './adapters/kms-key-manager.js';
+import { createTenantSigner } from './signer.js';
 import { createCredentialBroker, credentialBrokerFromEnv } from './broker.js';
 import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
 import type { Caller, TraceIds } from './core/agents.js';
-import { TenantKeys, type Jwks, type KeyManager, type TenantSignature } from './core/keys.js';
+import type { Jwks, KeyManager, TenantKeys, TenantSignature } from './core/keys.js';
 import { revokeAgent, rotateAgent, type LifecycleDeps, type RevokeReason } from './core/lifecycle.js';
 import { registerAgent } from './core/agents.js';
 import type { RegisterAgentBody } from './schemas.js';
@@ -76,14 +75,9 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
   const issuerBase = once(() => readConfig(['ARX_SVID_ISSUER_BASE'], env).ARX_SVID_ISSUER_BASE);
   const ttlS = Math.min(optionalNumber('ARX_SVID_TTL_SECONDS', SVID_DEFAULT_TTL_S, env), 3600);
 
-  const keys = once(() => {
-    const k = new TenantKeys(
-      new DynamoKeyStore(control(), ddb),
-      opts.keyManager ?? new KmsKeyManager(env.ARX_SIGNING_KEY_ARN || undefined, opts.kms ?? kmsClient()),
-      clock,
-    );
-    return k;
-  });
+  const keys = once(() =>
+    createTenantSigner({ env, clock, ddb, ...(opts.kms ? { kms: opts.kms } : {}), ...(opts.keyManager ? { keyManager: opts.keyManager } : {}) }),
+  );
   const verifier = once((): SvidVerifier => {
     const v = createSvidVerifier({ controlTable: control(), revocationTable: revocationTable(), issuerBase: issuerBase(), clock, client: ddb });
     keys().onRotate((t) => v.invalidate(t));
