@@ -1,7 +1,7 @@
 /**
  * The in-process PDP for other capabilities (actions, the SDK gateway): one call builds a
  * DecisionPoint over the tenant's live bundle in S3, the revocation table (REVOCATION_CACHE_MS window) and the
- * tenant signing key; it reloads on a ≤ 30 s poll and fails closed.
+ * tenant's own public keys (each bundle verifies only with its tenant's key); it reloads on a ≤ 30 s poll and fails closed.
  *
  * @example
  * const pdp = createDecisionPoint();
@@ -15,14 +15,14 @@ import { EventBridgePublisher } from '../shared/events.js';
 import type { DecisionPoint } from '../shared/ports.js';
 import { TenantBundlePdp, type BundleSource, type DecisionRecorder, type RevocationStatusPort } from './core/decision-point.js';
 import type { OfflineRevocationMode } from './core/decide.js';
-import type { BundleSigner } from './core/signing.js';
+import { TenantBundleSigner, type BundleSigner } from './core/signing.js';
 import { EnforcementRecorder } from './core/service.js';
 import { S3BundleStore } from './adapters/s3-bundles.js';
-import { KmsBundleSigner } from './adapters/kms-signer.js';
 import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
 import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
+import { tenantSigner } from '../identity/signer.js';
 
 export { TenantBundlePdp } from './core/decision-point.js';
 export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.js';
@@ -30,7 +30,7 @@ export type { Decision, DecisionPoint, DecisionRequest } from '../shared/ports.j
 export interface CreateDecisionPointOptions {
   /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */
   readonly source?: BundleSource;
-  /** Signature verifier. @default KMS public key of ARX_SIGNING_KEY_ARN */
+  /** Signature verifier. @default the bundle tenant's own keys from the key registry (ARX_CONTROL_TABLE) */
   readonly signer?: Pick<BundleSigner, 'verify'>;
   /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE (REVOCATION_CACHE_MS window) */
   readonly revocation?: RevocationStatusPort;
@@ -50,9 +50,6 @@ export interface CreateDecisionPointOptions {
   readonly pepTopology?: string;
 }
 
-/** The tenant signing key until the identity key registry exists. */
-export const defaultKeyResolver = (): string => readConfig(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
-
 /**
  * The principal-status port every decision point uses: the inventory table read through a
  * REVOCATION_CACHE_MS window; orphans are refused past ARX_ORPHAN_GRACE_SECONDS (default 7 days).
@@ -69,7 +66,7 @@ export const logDecisionPointError = (e: { tenantId: string; error: unknown }): 
 export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
   const clock = o.clock ?? systemClock;
   const source = o.source ?? new S3BundleStore(readConfig(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
-  const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
+  const signer = o.signer ?? new TenantBundleSigner(tenantSigner());
   const revocation =
     o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readConfig(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
   const principals = o.principals ?? inventoryPrincipalStatus(readConfig(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);

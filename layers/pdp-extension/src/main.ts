@@ -14,13 +14,14 @@ import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
+import { TenantBundleSigner } from '../../../lambdas/policy/core/signing.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from '../../../lambdas/policy/core/principal-status.js';
 import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
+import { PublishedTenantKeys } from './tenant-keys.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT = 4790;
@@ -52,25 +53,18 @@ async function main(): Promise<void> {
 
 /**
  * F21a: the function is bound to one agent (ARX_AGENT_ID) or every request carries its SVID,
- * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE. Neither → INIT fails.
+ * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE.
  */
-function callerIdentity(tenantId: string): CallerIdentity {
+function callerIdentity(tenantId: string, base: string, keys: PublishedTenantKeys): CallerIdentity {
   if (process.env.ARX_AGENT_ID) return new BoundIdentity(process.env.ARX_AGENT_ID);
-  const base = process.env.ARX_SVID_ISSUER_BASE;
-  if (!base) throw new Error('the PDP extension needs ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers send their SVID)');
-  const verifier = new SvidVerifier({
-    issuerBase: base,
-    clock: systemClock,
-    fetchJwks: async (t) => {
-      const r = await fetch(`${base.replace(/\/$/, '')}/tenants/${encodeURIComponent(t)}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
-      return r.ok ? ((await r.json()) as never) : null;
-    },
-  });
+  const verifier = new SvidVerifier({ issuerBase: base, clock: systemClock, fetchJwks: async (t) => (await keys.jwks(t)) as never });
   return new SvidIdentity(verifier, tenantId);
 }
 
 async function init(): Promise<() => Promise<void>> {
-  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN']);
+  // ARX_SVID_ISSUER_BASE: where ARX publishes the tenant's keys (bundle signatures and SVIDs)
+  const c = readConfig(['ARX_TENANT_ID', 'ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SVID_ISSUER_BASE']);
+  const keys = new PublishedTenantKeys(c.ARX_SVID_ISSUER_BASE);
   const port = optionalNumber('ARX_PDP_PORT', DEFAULT_PDP_PORT);
   const manifestPollMs = optionalNumber('ARX_PDP_MANIFEST_POLL_MS', 30_000);
   const revocationPollMs = Math.min(optionalNumber('ARX_PDP_REVOCATION_POLL_MS', 500), 1000);
@@ -87,7 +81,8 @@ async function init(): Promise<() => Promise<void>> {
   const recorder = process.env.ARX_API_URL ? new ApiEnforcementRecorder(process.env.ARX_API_URL, clock) : undefined;
   const pdp = new TenantBundlePdp({
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
-    signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
+    // the bundle verifies only with this tenant's own published keys
+    signer: new TenantBundleSigner(keys),
     revocation,
     principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: optionalNumber('ARX_ORPHAN_GRACE_SECONDS', DEFAULT_ORPHAN_GRACE_S) }),
     clock,
@@ -110,7 +105,7 @@ async function init(): Promise<() => Promise<void>> {
     {
       tenantId,
       pdp,
-      identity: callerIdentity(tenantId),
+      identity: callerIdentity(tenantId, c.ARX_SVID_ISSUER_BASE, keys),
       health: () => ({
         tenant_id: tenantId,
         bundle_version: liveVersion,
