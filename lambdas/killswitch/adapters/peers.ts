@@ -4,8 +4,8 @@ import { actionsDeps } from '../../actions/adapters/deps.js';
 import { DynamoAuditStore } from '../../audit/adapters/dynamo-audit-store.js';
 import { createAuditSink } from '../../audit/sink.js';
 import { AuditActivityReader } from './audit-activity.js';
-import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker } from '../core/ports.js';
-import { TenantKeySigner } from './aws.js';
+import type { ActivityReader, ApprovalDrainer, CredentialRevocation, CredentialRevoker, Signer } from '../core/ports.js';
+import { tenantSigner } from '../../identity/signer.js';
 import { credentialBrokerFromEnv } from '../../identity/broker.js';
 import type { CredentialRevocationResult } from '../../identity/core/broker.js';
 
@@ -58,5 +58,8 @@ export const activityReader = lazyConfig(
   (): ActivityReader => new AuditActivityReader(new DynamoAuditStore(readConfig(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE)),
 );
 
-/** The tenant's signing key: alias/arx/<tenant>/signing, or the initial key only for the tenant its tag names (F25). */
-export const signer = lazyConfig(() => new TenantKeySigner(process.env.ARX_SIGNING_KEY_ARN || undefined));
+/**
+ * The tenant signer: each tenant's attestation is signed with that tenant's own registered key
+ * (alias/arx/<tenant>/signing, the initial key only for the tenant its tag names), never another's (F25).
+ */
+export const signer = lazyConfig((): Signer => tenantSigner());

@@ -1,5 +1,5 @@
 import type { AgentRecord } from '../../discovery/core/inventory.js';
-import type { RevocationEntry } from '../../shared/ports.js';
+import type { RevocationEntry, TenantSigner } from '../../shared/ports.js';
 import type { StepName, StepStatus, Termination, TerminationStatus } from './model.js';
 
 /** Port: where terminations, per-agent claims and the emergency-stop quorum live. */
@@ -125,11 +125,8 @@ export interface AgentActivity {
   readonly unavailable_reason?: string;
 }
 
-/** Port: the tenant signer (identity's KMS key; ECDSA P-256 over SHA-256). */
-export interface Signer {
-  /** Signs `data`; returns the signature (DER or raw R‖S per `format`) and the key id. */
-  sign(tenantId: string, data: Uint8Array): Promise<{ signature: Uint8Array; keyId: string; algorithm: string; format: 'der' | 'raw' }>;
-}
+/** Port: the tenant signer (shared TenantSigner: the tenant's own key, ES256, R‖S). */
+export type Signer = Pick<TenantSigner, 'sign'>;
 
 /** Port: writes an exit attestation to the tenant's audit destination; returns its URL. */
 export interface AttestationWriter {
