@@ -1,7 +1,8 @@
 /**
  * The identity capability wired from the environment, for its own handlers and for other
  * capabilities that call it in process: the kill switch (revoke/terminate, credential cascade),
- * audit/policy (`signWithTenantKey` + `jwks`), the authorizer (`verifier`).
+ * `signWithTenantKey` + `jwks`, the authorizer (`verifier`). The tenant signer alone (policy
+ * bundles, exit attestations, audit's key set) is `./signer.ts`; `keys` here is built by it.
  *
  * Environment: ARX_INVENTORY_TABLE, ARX_CONTROL_TABLE, ARX_REVOCATION_TABLE, ARX_EVENT_BUS
  * (lifecycle and owners), ARX_SVID_ISSUER_BASE (mint/verify), optional ARX_SIGNING_KEY_ARN (the

@@ -17,6 +17,10 @@ import { DynamoKeyStore } from './adapters/dynamo-identity-store.js';
 import { KmsKeyManager } from './adapters/kms-key-manager.js';
 import { TenantKeys, type KeyManager } from './core/keys.js';
 
+/** The one KMS adapter of tenant keys (audit builds its audit key set's manager from it). */
+export { KmsKeyManager, type KmsKeyManagerOptions } from './adapters/kms-key-manager.js';
+export { TenantKeys } from './core/keys.js';
+
 export interface TenantSignerOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly clock?: Clock;
