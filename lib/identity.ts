@@ -36,8 +36,9 @@ export interface IdentityProps {
 /**
  * C2 identity: the distributed revocation list (DRL) table and one KMS ECC_NIST_P256 SIGN_VERIFY
  * key per tenant (aliased `alias/arx/<tenant>/signing`, tagged `arx:tenant`). Functions that use
- * `signingKey` get kms:Sign/GetPublicKey on the tenant keys; identity functions with write access
- * may also create, alias and schedule deletion of keys tagged `arx:tenant` (runtime key rotation).
+ * `signingKey` get kms:Sign/GetPublicKey on the tenant keys; with write access they may also
+ * create and alias keys tagged `arx:tenant` (a runtime tenant's first key), and identity
+ * functions may schedule their deletion (runtime key rotation).
  */
 export class Identity extends Construct {
   /** DRL: pk tenant_id, sk agent_id, GSI by-time (tenant_id, seq), TTL ttl_epoch (ARX_REVOCATION_TABLE). */
@@ -132,8 +133,8 @@ export class Identity extends Construct {
 
   /**
    * read: kms:GetPublicKey/DescribeKey/ListResourceTags; write: also kms:Sign — on the initial tenant keys and on
-   * any key tagged `arx:tenant` (keys created by rotation). Identity functions with write access
-   * also get the key-lifecycle permissions (see `grantKeyLifecycle`).
+   * any key tagged `arx:tenant` (keys created by rotation). Writers also get key provisioning,
+   * identity writers the whole key lifecycle (see `grantKeyLifecycle`).
    */
   grantSigning(fn: ArxFunction, access: Access): Iam5Ack[] {
     const read = ['kms:GetPublicKey', 'kms:DescribeKey', 'kms:ListResourceTags'];
@@ -153,15 +154,18 @@ export class Identity extends Construct {
         reason: `Tenant signing keys rotate at runtime (new key ids), so signing is granted on keys carrying the ${TENANT_TAG} tag (ABAC condition) rather than fixed ARNs.`,
       },
     ];
-    if (access === 'write' && fn.spec.capability === 'identity') acks.push(...this.grantKeyLifecycle(fn));
+    // Every signer may provision a tenant's first key (a tenant created at runtime pushes a bundle
+    // before any token exists); only identity rotates and deletes keys.
+    if (access === 'write') acks.push(...this.grantKeyLifecycle(fn, { deletion: fn.spec.capability === 'identity' }));
     return acks;
   }
 
   /**
-   * Runtime key rotation: create ECC_NIST_P256 SIGN_VERIFY keys only when tagged `arx:tenant`,
-   * point `alias/arx/*` at them, and schedule deletion only of keys carrying that tag.
+   * Key provisioning and rotation: create ECC_NIST_P256 SIGN_VERIFY keys only when tagged
+   * `arx:tenant` and point `alias/arx/*` at them; with `deletion`, also schedule deletion of keys
+   * carrying that tag (identity's rotation).
    */
-  grantKeyLifecycle(fn: ArxFunction): Iam5Ack[] {
+  grantKeyLifecycle(fn: ArxFunction, opts: { deletion: boolean } = { deletion: true }): Iam5Ack[] {
     const tagPresent = { Null: { [`aws:RequestTag/${TENANT_TAG}`]: 'false' } };
     const taggedKey = { Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' } };
     fn.function.addToRolePolicy(
@@ -179,7 +183,7 @@ export class Identity extends Construct {
     );
     fn.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['kms:CreateAlias', 'kms:UpdateAlias', 'kms:ScheduleKeyDeletion'],
+        actions: ['kms:CreateAlias', 'kms:UpdateAlias', ...(opts.deletion ? ['kms:ScheduleKeyDeletion'] : [])],
         resources: [this.kmsArn('key/*')],
         conditions: taggedKey,
       }),

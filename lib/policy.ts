@@ -34,8 +34,8 @@ export class Policy extends Construct {
   /**
    * The PDP Lambda extension (external extension `arx-pdp`, nodejs22.x, ARM64 and x86_64) for
    * agent functions: set ARX_TENANT_ID, ARX_BUNDLE_BUCKET, ARX_REVOCATION_TABLE, ARX_INVENTORY_TABLE,
-   * ARX_SIGNING_KEY_ARN, and ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers
-   * send their SVID), optionally ARX_API_URL (decision log) on the function and grant it with
+   * ARX_SVID_ISSUER_BASE (the tenant's published keys verify bundles and callers' SVIDs), optionally
+   * ARX_AGENT_ID (function-bound agent: callers send no SVID) and ARX_API_URL (decision log) on the function and grant it with
    * `grantPdpExtension(role, tenantId)`.
    */
   readonly pdpLayer: lambda.LayerVersion;

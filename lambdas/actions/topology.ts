@@ -19,7 +19,7 @@ const governed: FunctionSpec['uses'] = {
   auditTable: 'write',
   dataKey: 'write',
   bundleBucket: 'read',
-  signingKey: 'read',
+  // no signingKey: the in-process PDP verifies bundles with the tenant's keys from the key registry (controlTable)
   bus: 'write',
   // The aws connector runs the identity credential broker in process (sts:AssumeRole on registered roles).
   credentialBroker: 'read',

@@ -29,3 +29,6 @@ export { SVID_MAX_TTL_S } from './core/keys.js';
 // Tenant keys (audit signs its blocks with the tenant's key).
 export { publicJwkOf, TenantKeys } from './core/keys.js';
 export type { Jwks, KeyManager, KeyStore, RotationResult, TenantKey, TenantSignature } from './core/keys.js';
+
+// The tenant signer (SVIDs, bundles, exit attestations; audit's key set is the same class).
+export { createTenantSigner, KmsKeyManager, tenantSigner, TENANT_SIGNER_SETTINGS, type TenantSignerOptions } from './signer.js';

@@ -1,7 +1,8 @@
 /**
  * The identity capability wired from the environment, for its own handlers and for other
  * capabilities that call it in process: the kill switch (revoke/terminate, credential cascade),
- * audit/policy (`signWithTenantKey` + `jwks`), the authorizer (`verifier`).
+ * `signWithTenantKey` + `jwks`, the authorizer (`verifier`). The tenant signer alone (policy
+ * bundles, exit attestations, audit's key set) is `./signer.ts`; `keys` here is built by it.
  *
  * Environment: ARX_INVENTORY_TABLE, ARX_CONTROL_TABLE, ARX_REVOCATION_TABLE, ARX_EVENT_BUS
  * (lifecycle and owners), ARX_SVID_ISSUER_BASE (mint/verify), optional ARX_SIGNING_KEY_ARN (the
@@ -10,7 +11,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { documentClient, kmsClient } from '../shared/aws.js';
+import { documentClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { currentEnv, optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../shared/settings.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/events.js';
@@ -21,14 +22,13 @@ import type { InventoryStore } from '../shared/ports.js';
 import {
   agentStatePut,
   DynamoBootstrapStore,
-  DynamoKeyStore,
   DynamoOrphanMarkers,
 } from './adapters/dynamo-identity-store.js';
-import { KmsKeyManager } from './adapters/kms-key-manager.js';
+import { createTenantSigner } from './signer.js';
 import { createCredentialBroker, credentialBrokerFromEnv } from './broker.js';
 import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
 import type { Caller, TraceIds } from './core/agents.js';
-import { TenantKeys, type Jwks, type KeyManager, type TenantSignature } from './core/keys.js';
+import type { Jwks, KeyManager, TenantKeys, TenantSignature } from './core/keys.js';
 import { revokeAgent, rotateAgent, type LifecycleDeps, type RevokeReason } from './core/lifecycle.js';
 import { registerAgent } from './core/agents.js';
 import type { RegisterAgentBody } from './schemas.js';
@@ -76,14 +76,9 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
   const issuerBase = once(() => readSettings(['ARX_SVID_ISSUER_BASE'], env).ARX_SVID_ISSUER_BASE);
   const ttlS = Math.min(setting('ARX_SVID_TTL_SECONDS', env), 3600);
 
-  const keys = once(() => {
-    const k = new TenantKeys(
-      new DynamoKeyStore(control(), ddb),
-      opts.keyManager ?? new KmsKeyManager(optionalSetting('ARX_SIGNING_KEY_ARN', env), opts.kms ?? kmsClient()),
-      clock,
-    );
-    return k;
-  });
+  const keys = once(() =>
+    createTenantSigner({ env, clock, ddb, ...(opts.kms ? { kms: opts.kms } : {}), ...(opts.keyManager ? { keyManager: opts.keyManager } : {}) }),
+  );
   const verifier = once((): SvidVerifier => {
     const v = createSvidVerifier({ controlTable: control(), revocationTable: revocationTable(), issuerBase: issuerBase(), clock, client: ddb });
     keys().onRotate((t) => v.invalidate(t));

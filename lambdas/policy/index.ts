@@ -15,7 +15,7 @@ export { TenantBundlePdp, type DecisionRecorder } from './core/decision-point.js
 export { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S } from './core/principal-status.js';
 export { PEP_VERSION } from './core/service.js';
 export { S3BundleStore } from './adapters/s3-bundles.js';
-export { KmsBundleSigner } from './adapters/kms-signer.js';
+export { TenantBundleSigner } from './core/signing.js';
 export { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 
 // Offline bundle compilation (`arx policy build`).

@@ -1,7 +1,7 @@
 /**
  * The in-process PDP for other capabilities (actions, the SDK gateway): one call builds a
  * DecisionPoint over the tenant's live bundle in S3, the revocation table (REVOCATION_CACHE_MS window) and the
- * tenant signing key; it reloads on a ≤ 30 s poll and fails closed.
+ * tenant's own public keys (each bundle verifies only with its tenant's key); it reloads on a ≤ 30 s poll and fails closed.
  *
  * @example
  * const pdp = createDecisionPoint();
@@ -15,20 +15,20 @@ import { EventBridgePublisher } from '../shared/events.js';
 import type { DecisionPoint, RevocationStatus } from '../shared/ports.js';
 import { TenantBundlePdp, type BundleSource, type DecisionRecorder } from './core/decision-point.js';
 import type { OfflineRevocationMode } from './core/decide.js';
-import type { BundleSigner } from './core/signing.js';
+import { TenantBundleSigner, type BundleSigner } from './core/signing.js';
 import { EnforcementRecorder } from './core/service.js';
 import { S3BundleStore } from './adapters/s3-bundles.js';
-import { KmsBundleSigner } from './adapters/kms-signer.js';
 import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
 import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
+import { tenantSigner } from '../identity/index.js';
 
 
 export interface CreateDecisionPointOptions {
   /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */
   readonly source?: BundleSource;
-  /** Signature verifier. @default KMS public key of ARX_SIGNING_KEY_ARN */
+  /** Signature verifier. @default the bundle tenant's own keys from the key registry (ARX_CONTROL_TABLE) */
   readonly signer?: Pick<BundleSigner, 'verify'>;
   /** @default CachedRevocationChecker over ARX_REVOCATION_TABLE (REVOCATION_CACHE_MS window) */
   readonly revocation?: RevocationStatus;
@@ -48,11 +48,11 @@ export interface CreateDecisionPointOptions {
   readonly pepTopology?: string;
 }
 
-/** What {@link createDecisionPoint} reads (the decision recorder also uses ARX_CONTROL_TABLE and ARX_EVENT_BUS when set). */
-export const PDP_SETTINGS = ['ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_ORPHAN_GRACE_SECONDS'] as const satisfies readonly SettingName[];
-
-/** The tenant signing key until the identity key registry exists. */
-export const defaultKeyResolver = (): string => readSettings(['ARX_SIGNING_KEY_ARN']).ARX_SIGNING_KEY_ARN;
+/**
+ * What {@link createDecisionPoint} reads: the bundle tenant's keys come from the key registry in
+ * ARX_CONTROL_TABLE (the decision recorder also uses ARX_CONTROL_TABLE and ARX_EVENT_BUS when set).
+ */
+export const PDP_SETTINGS = ['ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_ORPHAN_GRACE_SECONDS'] as const satisfies readonly SettingName[];
 
 /**
  * The principal-status port every decision point uses: the inventory table read through a
@@ -70,7 +70,7 @@ export const logDecisionPointError = (e: { tenantId: string; error: unknown }): 
 export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
   const clock = o.clock ?? systemClock;
   const source = o.source ?? new S3BundleStore(readSettings(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
-  const signer = o.signer ?? new KmsBundleSigner(defaultKeyResolver);
+  const signer = o.signer ?? new TenantBundleSigner(tenantSigner());
   const revocation =
     o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
   const principals = o.principals ?? inventoryPrincipalStatus(readSettings(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);

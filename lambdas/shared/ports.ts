@@ -277,3 +277,49 @@ export interface SpendGate {
   /** Settles a reservation: `spent` books the reserved cost, `released` frees it. Idempotent. */
   settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void>;
 }
+
+// ---------------------------------------------------------------- tenant signer (C2)
+/** A tenant's public verification key (RFC 7517 JWK, P-256); `kid` is its RFC 7638 thumbprint. */
+export interface PublicJwk {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly x: string;
+  readonly y: string;
+  readonly kid: string;
+  readonly alg: 'ES256';
+  readonly use: 'sig';
+}
+
+/** A signature by a tenant key: ES256, the 64-byte JOSE form R‖S (RFC 7518 §3.4). */
+export interface TenantSignature {
+  readonly kid: string;
+  readonly alg: 'ES256';
+  readonly signature: Uint8Array;
+}
+
+/** Port: the public keys a verifier accepts for a tenant's signatures (never another tenant's). */
+export interface TenantKeySet {
+  /**
+   * Every key this tenant's signer has signed with, the active key first: signed artefacts that
+   * outlive a rotation (bundles, exit attestations, block heads) must still verify. Empty when the
+   * tenant has no key yet; nothing is created by a read. Throws when the keys cannot be read.
+   */
+  publicKeys(tenantId: string): Promise<readonly PublicJwk[]>;
+}
+
+/**
+ * Port: the tenant signer (identity implements it once, on KMS: one ECC_NIST_P256 key per tenant,
+ * `alias/arx/<tenant>/signing`). SVIDs, policy bundles and exit attestations are signed with it;
+ * audit block heads with the same implementation over the tenant's audit key set. `sign` never
+ * uses a local or another tenant's key: when KMS cannot sign it throws and nothing is issued.
+ *
+ * @example
+ * const { kid, signature } = await signer.sign('acme', bytes);
+ * verifyTenantSignature(await signer.publicKeys('acme'), kid, bytes, signature); // true
+ */
+export interface TenantSigner extends TenantKeySet {
+  /** kid of the key `sign` uses for this tenant now (provisioned on first use). */
+  activeKid(tenantId: string): Promise<string>;
+  /** ECDSA P-256 / SHA-256 over `message` with the tenant's active key. */
+  sign(tenantId: string, message: Uint8Array): Promise<TenantSignature>;
+}

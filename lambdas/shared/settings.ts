@@ -62,7 +62,7 @@ export const SETTINGS = {
   ARX_BUNDLE_BUCKET: { ...resource('bundleBucket', 'S3 bucket of signed policy bundles.'), reader: 'lambda+extension' },
   ARX_ARTIFACT_BUCKET: resource('artifactBucket', 'S3 bucket for compliance packages and cold spans.'),
   ARX_DATA_KEY_ARN: resource('dataKey', 'KMS symmetric key for envelope encryption of payloads and secrets.'),
-  ARX_SIGNING_KEY_ARN: { ...resource('signingKey', 'KMS asymmetric key: the initial tenant signing key.'), reader: 'lambda+extension' },
+  ARX_SIGNING_KEY_ARN: resource('signingKey', 'KMS asymmetric key: the initial tenant signing key.'),
   ARX_EVENT_BUS: resource('bus', 'EventBridge bus name for ARX events.'),
   ARX_TERMINATION_STATE_MACHINE_ARN: resource('terminationStateMachine', 'Step Functions kill-switch saga.'),
 

@@ -243,6 +243,26 @@ describe('Identity', () => {
     expect(star.reason).toMatch(/X-Ray.*Also: kms:CreateKey/);
   });
 
+  it("grants a non-identity signer (policy bundles, attestations) a tenant's first key but never key deletion", () => {
+    const { stack, registry } = testStack();
+    const fns = new ArxFunctions(stack, 'Fns', {
+      functions: [spec({ name: 'policy-api', capability: 'policy', uses: { signingKey: 'write' } })],
+      projectRoot: PROJECT_ROOT,
+      registry,
+    });
+    new Identity(stack, 'Identity', { registry, functions: fns, tenants: ['acme'] });
+    fns.bindResources();
+    const st = statementsOf(Template.fromStack(stack));
+    const actionsOf = (s: any) => [s.Action].flat();
+    expect(st.find((s) => actionsOf(s).includes('kms:CreateKey'))).toMatchObject({
+      Resource: '*',
+      Condition: { Null: { 'aws:RequestTag/arx:tenant': 'false' }, StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+    });
+    expect(st.some((s) => actionsOf(s).includes('kms:Sign'))).toBe(true);
+    expect(st.flatMap(actionsOf)).not.toContain('kms:ScheduleKeyDeletion');
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
   it('grants a non-identity reader only GetPublicKey/DescribeKey, never Sign or key lifecycle', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {

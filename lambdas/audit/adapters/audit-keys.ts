@@ -4,77 +4,27 @@
  * block ever sealed verifies after any rotation. Separate from the SVID keys of identity, whose
  * retired keys leave the JWKS about an hour after a rotation.
  */
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-  DescribeKeyCommand,
-  GetPublicKeyCommand,
-  SignCommand,
-  UpdateAliasCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed, kmsClient } from '../../shared/aws.js';
-import type { KeyManager, KeyStore, TenantKey } from '../../identity/index.js';
+import type { KeyStore, TenantKey } from '../../identity/index.js';
+import { KmsKeyManager } from '../../identity/index.js';
 
-/** Tags of every audit key: the tenant (as identity's keys, so the sealer's kms:Sign grant applies) and the purpose. */
-export const TENANT_TAG = 'arx:tenant';
-export const PURPOSE_TAG = 'arx:purpose';
+/**
+ * `arx:purpose` of every audit key; like identity's keys they are tagged `arx:tenant` too, so the
+ * sealer's kms:Sign grant applies (tags set by the shared KMS adapter).
+ */
 export const AUDIT_PURPOSE = 'audit';
 export const auditKeyAlias = (tenantId: string): string => `alias/arx/${tenantId}/audit`;
 
-const isNotFound = (e: unknown): boolean => (e as { name?: string }).name === 'NotFoundException';
-
-/** KMS side of audit keys: `alias/arx/<tenant>/audit` points at the active one. */
-export class KmsAuditKeyManager implements KeyManager {
-  constructor(private readonly client: KMSClient = kmsClient()) {}
-
-  async findProvisionedKey(tenantId: string): Promise<string | null> {
-    try {
-      const m = (await this.client.send(new DescribeKeyCommand({ KeyId: auditKeyAlias(tenantId) }))).KeyMetadata;
-      return m?.Arn && m.KeyState === 'Enabled' && m.KeySpec === 'ECC_NIST_P256' && m.KeyUsage === 'SIGN_VERIFY' ? m.Arn : null;
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
-  }
-
-  async createKey(tenantId: string): Promise<string> {
-    const r = await this.client.send(
-      new CreateKeyCommand({
-        KeySpec: 'ECC_NIST_P256',
-        KeyUsage: 'SIGN_VERIFY',
-        Description: `ARX audit signing key of tenant ${tenantId} (block heads; never retired from the audit key set)`,
-        Tags: [
-          { TagKey: TENANT_TAG, TagValue: tenantId },
-          { TagKey: PURPOSE_TAG, TagValue: AUDIT_PURPOSE },
-        ],
-      }),
-    );
-    if (!r.KeyMetadata?.Arn) throw new Error('KMS CreateKey returned no ARN');
-    return r.KeyMetadata.Arn;
-  }
-
-  async pointAlias(tenantId: string, keyArn: string): Promise<void> {
-    const keyId = keyArn.split('/').pop()!;
-    try {
-      await this.client.send(new UpdateAliasCommand({ AliasName: auditKeyAlias(tenantId), TargetKeyId: keyId }));
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await this.client.send(new CreateAliasCommand({ AliasName: auditKeyAlias(tenantId), TargetKeyId: keyId }));
-    }
-  }
-
-  async getPublicKey(keyArn: string): Promise<Uint8Array> {
-    const r = await this.client.send(new GetPublicKeyCommand({ KeyId: keyArn }));
-    if (!r.PublicKey) throw new Error('KMS GetPublicKey returned no key');
-    return r.PublicKey;
-  }
-
-  async sign(keyArn: string, message: Uint8Array): Promise<Uint8Array> {
-    const r = await this.client.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
-    if (!r.Signature) throw new Error('KMS Sign returned no signature');
-    return r.Signature;
+/** KMS side of audit keys: the tenant signer's KMS adapter over `alias/arx/<tenant>/audit`, keys tagged `arx:purpose=audit`. */
+export class KmsAuditKeyManager extends KmsKeyManager {
+  constructor(client: KMSClient = kmsClient()) {
+    super(undefined, client, {
+      alias: auditKeyAlias,
+      purpose: AUDIT_PURPOSE,
+      description: (t) => `ARX audit signing key of tenant ${t} (block heads; never retired from the audit key set)`,
+    });
   }
 }
 

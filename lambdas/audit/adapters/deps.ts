@@ -2,7 +2,7 @@ import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, type SettingName } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { TenantKeys } from '../../identity/index.js';
+import type { TenantSigner } from '../../shared/ports.js';
 import { AuditKeys } from '../core/audit-keys.js';
 import type { BlockSigner } from '../core/ports.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from './audit-keys.js';
@@ -13,13 +13,13 @@ import { S3DestinationWriter } from './s3-destination-writer.js';
 import { HttpTimestamper } from './tsa-client.js';
 
 /**
- * Signs block heads with the tenant's active key of `keys` (kid = RFC 7638 thumbprint). The
+ * Signs block heads through a TenantSigner (kid = RFC 7638 thumbprint, base64url R‖S). The
  * sealer passes AuditKeys, whose keys stay in GET /tenants/{t}/.well-known/audit-keys.json for good (F8).
  */
 export class TenantKeysBlockSigner implements BlockSigner {
-  constructor(private readonly keys: Pick<TenantKeys | AuditKeys, 'activeKey' | 'sign'>) {}
-  async activeKid(tenantId: string): Promise<string> {
-    return (await this.keys.activeKey(tenantId)).kid;
+  constructor(private readonly keys: Pick<TenantSigner, 'activeKid' | 'sign'>) {}
+  activeKid(tenantId: string): Promise<string> {
+    return this.keys.activeKid(tenantId);
   }
   async sign(tenantId: string, message: Uint8Array): Promise<{ kid: string; signature: string }> {
     const s = await this.keys.sign(tenantId, message);

@@ -1,10 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { calculateJwkThumbprint } from 'jose';
-import { createPublicKey } from 'node:crypto';
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { kmsClient } from '../../shared/aws.js';
-import { derToJose } from '../core/block.js';
-import type { BlockSigner, EncryptedPayload, PayloadCipher } from '../core/ports.js';
+import type { EncryptedPayload, PayloadCipher } from '../core/ports.js';
 
 /**
  * Envelope encryption of full audit payloads: a KMS data key (AES-256) generated under the
@@ -54,38 +51,5 @@ export class KmsEnvelopeCipher implements PayloadCipher {
     d.setAAD(Buffer.from(`${tenantId}|${eventId}`));
     d.setAuthTag(Buffer.from(enc.tag, 'base64'));
     return Buffer.concat([d.update(Buffer.from(enc.ct, 'base64')), d.final()]);
-  }
-}
-
-/**
- * Signs block heads with a KMS ECC_NIST_P256 key: Sign ECDSA_SHA_256 over the RAW message,
- * DER → JWS R‖S; kid = RFC 7638 thumbprint of the public key (same as the tenant JWKS).
- * `keyFor` picks the key per tenant (default: one key, ARX_SIGNING_KEY_ARN).
- */
-export class KmsBlockSigner implements BlockSigner {
-  private readonly kids = new Map<string, string>();
-  constructor(
-    private readonly keyFor: (tenantId: string) => Promise<string> | string,
-    private readonly client: KMSClient = kmsClient(),
-  ) {}
-
-  async activeKid(tenantId: string): Promise<string> {
-    const arn = await this.keyFor(tenantId);
-    const hit = this.kids.get(arn);
-    if (hit) return hit;
-    const r = await this.client.send(new GetPublicKeyCommand({ KeyId: arn }));
-    if (!r.PublicKey) throw new Error('KMS GetPublicKey returned no key');
-    const jwk = createPublicKey({ key: Buffer.from(r.PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-    const kid = await calculateJwkThumbprint({ kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y! }, 'sha256');
-    this.kids.set(arn, kid);
-    return kid;
-  }
-
-  async sign(tenantId: string, message: Uint8Array): Promise<{ kid: string; signature: string }> {
-    const arn = await this.keyFor(tenantId);
-    const kid = await this.activeKid(tenantId);
-    const r = await this.client.send(new SignCommand({ KeyId: arn, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
-    if (!r.Signature) throw new Error('KMS Sign returned no signature');
-    return { kid, signature: derToJose(r.Signature).toString('base64url') };
   }
 }

@@ -6,9 +6,11 @@
  */
 import type { Clock } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors.js';
+import type { PublicJwk, TenantSigner } from '../../shared/ports.js';
 import { publicJwkOf, TenantKeys, type Jwks, type KeyManager, type KeyStore, type RotationResult, type TenantKey, type TenantSignature } from '../../identity/index.js';
 
-export class AuditKeys {
+/** The TenantSigner of audit block heads: identity's TenantKeys over the audit key set. */
+export class AuditKeys implements TenantSigner {
   private readonly keys: TenantKeys;
   constructor(
     private readonly store: KeyStore,
@@ -21,6 +23,20 @@ export class AuditKeys {
   /** The active audit key, created (KMS) and registered on first use. */
   activeKey(tenantId: string): Promise<TenantKey> {
     return this.keys.activeKey(tenantId);
+  }
+
+  async activeKid(tenantId: string): Promise<string> {
+    return (await this.keys.activeKey(tenantId)).kid;
+  }
+
+  /** The audit key set (every key ever used, active first); empty when the tenant has none. */
+  async publicKeys(tenantId: string): Promise<PublicJwk[]> {
+    try {
+      return (await this.keySet(tenantId)).keys;
+    } catch (e) {
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
   }
 
   /** ES256 over `message` with the active audit key (64-byte R‖S). */

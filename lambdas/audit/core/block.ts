@@ -184,30 +184,3 @@ export function eventProof(block: AuditBlock, i: number, hasher: Hasher = sha256
   };
 }
 export type EventProof = ReturnType<typeof eventProof>;
-
-// ------------------------------------------------------------------ ECDSA signature encodings
-
-/** DER ECDSA-Sig-Value (what KMS returns) → JWS R‖S (64 bytes for P-256). */
-export function derToJose(der: Uint8Array, size = 32): Buffer {
-  const buf = Buffer.from(der);
-  let o = 0;
-  if (buf[o++] !== 0x30) throw new Error('not a DER sequence');
-  let len = buf[o++]!;
-  if (len & 0x80) o += len & 0x7f;
-  const readInt = (): Buffer => {
-    if (buf[o++] !== 0x02) throw new Error('not a DER integer');
-    let l = buf[o++]!;
-    if (l & 0x80) {
-      const n = l & 0x7f;
-      l = 0;
-      for (let i = 0; i < n; i++) l = l * 256 + buf[o++]!;
-    }
-    let v = buf.subarray(o, o + l);
-    o += l;
-    while (v.length > size && v[0] === 0) v = v.subarray(1);
-    if (v.length > size) throw new Error('integer too long');
-    return Buffer.concat([Buffer.alloc(size - v.length), v]);
-  };
-  len = 0;
-  return Buffer.concat([readInt(), readInt()]);
-}

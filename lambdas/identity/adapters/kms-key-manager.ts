@@ -17,20 +17,37 @@ export const signingAlias = (tenantId: string): string => `alias/arx/${tenantId}
 
 const isNotFound = (e: unknown): boolean => (e as { name?: string }).name === 'NotFoundException';
 
+/** Tag naming what a key set is for, when it is not the tenant signing key (e.g. `audit`). */
+export const PURPOSE_TAG = 'arx:purpose';
+
+export interface KmsKeyManagerOptions {
+  /** The tenant's alias for this key set. @default signingAlias (`alias/arx/<tenant>/signing`) */
+  readonly alias?: (tenantId: string) => string;
+  /** Tagged `arx:purpose=<purpose>` on created keys (the audit key set: `audit`). @default none */
+  readonly purpose?: string;
+  /** Description of created keys. @default the signing key's */
+  readonly description?: (tenantId: string) => string;
+}
+
 /**
- * KMS tenant keys. Signs with ECDSA_SHA_256 over the RAW message (KMS hashes it; moto mishandles
- * DIGEST) and returns KMS's DER signature — the core converts it to the JWS R‖S form.
+ * KMS tenant keys: the one KMS adapter of the tenant signer, for the signing keys and (with
+ * `alias`/`purpose`) the audit key set. Signs with ECDSA_SHA_256 over the RAW message (KMS hashes
+ * it; moto mishandles DIGEST) and returns KMS's DER signature — the core converts it to R‖S.
  */
 export class KmsKeyManager implements KeyManager {
+  private readonly alias: (tenantId: string) => string;
   constructor(
     /** The initial tenant's key (ARX_SIGNING_KEY_ARN); used for the tenant its `arx:tenant` tag names. */
     private readonly initialKeyArn: string | undefined,
     private readonly client: KMSClient = kmsClient(),
-  ) {}
+    private readonly opts: KmsKeyManagerOptions = {},
+  ) {
+    this.alias = opts.alias ?? signingAlias;
+  }
 
   async findProvisionedKey(tenantId: string): Promise<string | null> {
     try {
-      const r = await this.client.send(new DescribeKeyCommand({ KeyId: signingAlias(tenantId) }));
+      const r = await this.client.send(new DescribeKeyCommand({ KeyId: this.alias(tenantId) }));
       const m = r.KeyMetadata;
       if (m?.Arn && m.KeyState === 'Enabled' && m.KeySpec === 'ECC_NIST_P256' && m.KeyUsage === 'SIGN_VERIFY') return m.Arn;
     } catch (e) {
@@ -48,8 +65,8 @@ export class KmsKeyManager implements KeyManager {
       new CreateKeyCommand({
         KeySpec: 'ECC_NIST_P256',
         KeyUsage: 'SIGN_VERIFY',
-        Description: `ARX signing key of tenant ${tenantId} (JWT-SVIDs, attestations)`,
-        Tags: [{ TagKey: TENANT_TAG, TagValue: tenantId }],
+        Description: this.opts.description?.(tenantId) ?? `ARX signing key of tenant ${tenantId} (JWT-SVIDs, policy bundles, attestations)`,
+        Tags: [{ TagKey: TENANT_TAG, TagValue: tenantId }, ...(this.opts.purpose ? [{ TagKey: PURPOSE_TAG, TagValue: this.opts.purpose }] : [])],
       }),
     );
     if (!r.KeyMetadata?.Arn) throw new Error('KMS CreateKey returned no ARN');
@@ -59,10 +76,10 @@ export class KmsKeyManager implements KeyManager {
   async pointAlias(tenantId: string, keyArn: string): Promise<void> {
     const keyId = keyArn.split('/').pop()!;
     try {
-      await this.client.send(new UpdateAliasCommand({ AliasName: signingAlias(tenantId), TargetKeyId: keyId }));
+      await this.client.send(new UpdateAliasCommand({ AliasName: this.alias(tenantId), TargetKeyId: keyId }));
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await this.client.send(new CreateAliasCommand({ AliasName: signingAlias(tenantId), TargetKeyId: keyId }));
+      await this.client.send(new CreateAliasCommand({ AliasName: this.alias(tenantId), TargetKeyId: keyId }));
     }
   }
 

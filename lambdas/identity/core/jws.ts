@@ -20,8 +20,11 @@ export const B64URL = /^[A-Za-z0-9_-]*$/;
  * fixed-size JWS form R‖S (RFC 7518 §3.4): each integer unsigned, big-endian, left-padded to
  * `size` bytes (32 for P-256).
  *
- * Preconditions: `der` is one complete DER sequence with two positive INTEGERs no wider than
- * `size` bytes. Anything else throws SignatureFormatError; the caller must not emit a token then.
+ * Preconditions: `der` is one complete DER sequence (definite, minimal lengths) with two positive,
+ * minimally encoded INTEGERs no wider than `size` bytes and nothing after it. Anything else —
+ * truncation, trailing bytes, a wrong tag or length, a negative (high-bit) or zero integer, a
+ * redundant leading zero — throws SignatureFormatError; the caller must not emit a signature then.
+ * This is the only DER → JOSE conversion in ARX (the tenant signer uses it for every signature).
  */
 export function derToJose(der: Uint8Array, size = 32): Uint8Array {
   let i = 0;
@@ -36,7 +39,7 @@ export function derToJose(der: Uint8Array, size = 32): Uint8Array {
     if (n === 0 || n > 2) throw new SignatureFormatError('unsupported DER length');
     let len = 0;
     for (let k = 0; k < n; k++) len = (len << 8) | byte();
-    if (len < 0x80) throw new SignatureFormatError('non-minimal DER length');
+    if (len < 0x80 || (n === 2 && len < 0x100)) throw new SignatureFormatError('non-minimal DER length');
     return len;
   };
   if (byte() !== 0x30) throw new SignatureFormatError('DER signature is not a SEQUENCE');
@@ -50,7 +53,9 @@ export function derToJose(der: Uint8Array, size = 32): Uint8Array {
     let int = der.subarray(i, i + len);
     i += len;
     if (int[0]! & 0x80) throw new SignatureFormatError('negative INTEGER in signature');
-    while (int.length > 1 && int[0] === 0) int = int.subarray(1);
+    if (int.length > 1 && int[0] === 0 && !(int[1]! & 0x80)) throw new SignatureFormatError('non-minimal INTEGER in signature');
+    if (int.length > 1 && int[0] === 0) int = int.subarray(1);
+    if (int.length === 1 && int[0] === 0) throw new SignatureFormatError('zero INTEGER in signature');
     if (int.length > size) throw new SignatureFormatError('INTEGER wider than the curve size');
     out.set(int, part * size + (size - int.length));
   }

@@ -7,6 +7,7 @@
 import type { JWK } from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, NotFoundError } from '../../shared/errors.js';
+import type { PublicJwk, TenantSignature, TenantSigner } from '../../shared/ports.js';
 import { b64u, derToJose, kidOf, spkiToJwk } from './jws.js';
 
 /** Longest SVID lifetime (seed C2.1: TTL ≤ 60 minutes). */
@@ -27,16 +28,8 @@ export interface TenantKey {
   readonly retire_after?: string;
 }
 
-/** A published verification key (RFC 7517). */
-export interface PublicJwk {
-  readonly kty: 'EC';
-  readonly crv: 'P-256';
-  readonly x: string;
-  readonly y: string;
-  readonly kid: string;
-  readonly alg: 'ES256';
-  readonly use: 'sig';
-}
+/** A published verification key (RFC 7517): the shared port's shape. */
+export type { PublicJwk, TenantSignature } from '../../shared/ports.js';
 export interface Jwks {
   readonly keys: PublicJwk[];
 }
@@ -63,13 +56,6 @@ export interface KeyStore {
   initialize(key: TenantKey): Promise<boolean>;
   /** Makes `next` active and retires `previousKid`; false when the active key changed meanwhile. */
   rotate(next: TenantKey, previousKid: string, retiredAt: string, retireAfter: string): Promise<boolean>;
-}
-
-export interface TenantSignature {
-  readonly kid: string;
-  readonly alg: 'ES256';
-  /** 64-byte R‖S (JWS form). */
-  readonly signature: Uint8Array;
 }
 
 export interface RotationResult {
@@ -102,14 +88,16 @@ export interface TenantKeysOptions {
 }
 
 /**
- * Signs with the tenant's KMS key and publishes the tenant JWKS. There is never a local fallback
- * key: when KMS cannot sign, callers get DependencyError and issue nothing.
+ * The one TenantSigner: signs with the tenant's KMS key and publishes the tenant JWKS. There is
+ * never a local fallback key: when KMS cannot sign, callers get DependencyError and issue nothing.
+ * Identity's instance (alias `alias/arx/<tenant>/signing`) signs SVIDs, policy bundles and exit
+ * attestations; audit's AuditKeys runs the same class over the tenant's audit key set.
  *
  * @example
  * const keys = new TenantKeys(store, kms, systemClock);
  * const { kid, signature } = await keys.sign('acme', bytes); // 64-byte R‖S, verify with the JWKS
  */
-export class TenantKeys {
+export class TenantKeys implements TenantSigner {
   private readonly active = new Map<string, { key: TenantKey; at: number }>();
   private readonly listeners: ((tenantId: string) => void)[] = [];
   constructor(
@@ -155,6 +143,22 @@ export class TenantKeys {
     const arn = provisioned ?? (await this.kms.createKey(tenantId));
     const won = await this.store.initialize(await this.describe(tenantId, arn, 'active'));
     if (won && !provisioned) await this.kms.pointAlias(tenantId, arn);
+  }
+
+  /** kid of the tenant's active key (registered on first use). */
+  async activeKid(tenantId: string): Promise<string> {
+    return (await this.activeKey(tenantId)).kid;
+  }
+
+  /**
+   * Every key registered for the tenant (active first, then retired, newest first), including
+   * retired keys past `retire_after`: they no longer verify SVIDs (see `jwks`), but bundles and
+   * attestations signed before a rotation must. Empty when the tenant has none; creates nothing.
+   */
+  async publicKeys(tenantId: string): Promise<PublicJwk[]> {
+    const { activeKid, keys } = await this.store.load(tenantId);
+    const rank = (k: TenantKey): number => (k.kid === activeKid ? 0 : 1);
+    return [...keys].sort((a, b) => rank(a) - rank(b) || b.created_at.localeCompare(a.created_at)).map(publicJwkOf);
   }
 
   /**

@@ -1,10 +1,9 @@
 import { createApprovalDrainer } from '../../actions/index.js';
 import { createActivityReader, createAuditSink } from '../../audit/index.js';
-import { credentialBrokerFromEnv, type CredentialRevocationResult } from '../../identity/index.js';
-import { optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
+import { credentialBrokerFromEnv, tenantSigner, type CredentialRevocationResult } from '../../identity/index.js';
+import { perEnvironment, readSettings } from '../../shared/settings.js';
 import type { ActivityReader, ApprovalDrainer, AuditSink } from '../../shared/ports.js';
-import type { CredentialRevocation, CredentialRevoker } from '../core/ports.js';
-import { TenantKeySigner } from './aws.js';
+import type { CredentialRevocation, CredentialRevoker, Signer } from '../core/ports.js';
 
 /*
  * Adapters of the ports other capabilities own: identity's credential broker, actions' drain
@@ -52,5 +51,8 @@ export const activityReader = perEnvironment(
   (): ActivityReader => createActivityReader(readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE),
 );
 
-/** The tenant's signing key: alias/arx/<tenant>/signing, or the initial key only for the tenant its tag names (F25). */
-export const signer = perEnvironment(() => new TenantKeySigner(optionalSetting('ARX_SIGNING_KEY_ARN')));
+/**
+ * The tenant signer: each tenant's attestation is signed with that tenant's own registered key
+ * (alias/arx/<tenant>/signing, the initial key only for the tenant its tag names), never another's (F25).
+ */
+export const signer = perEnvironment((): Signer => tenantSigner());

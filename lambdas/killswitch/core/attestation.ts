@@ -1,6 +1,8 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { AgentActivity, AgentRecord } from '../../shared/ports.js';
 import { canonicalJson, sha256B64 } from '../../shared/ids.js';
+import type { PublicJwk } from '../../shared/ports.js';
+import { verifyTenantSignature } from '../../shared/tenant-signature.js';
 import type { Termination } from './model.js';
 import type { Signer } from './ports.js';
 
@@ -89,8 +91,11 @@ export interface SignedAttestation {
     readonly type: string;
     /** The exact bytes signed (UTF-8): binds tenant, termination and the attestation digest. */
     readonly statement: string;
+    /** `ES256` (earlier attestations: `ECDSA_SHA_256` with a KMS key id and DER). */
     readonly algorithm: string;
+    /** kid of the tenant key (RFC 7638 thumbprint, in the tenant's published keys). */
     readonly key_id: string;
+    /** `raw` = JOSE R‖S (64 bytes); `der` only in attestations written before the tenant signer. */
     readonly format: 'der' | 'raw';
     readonly value: string;
   };
@@ -107,7 +112,7 @@ export function signingStatement(doc: Record<string, unknown>): string {
   });
 }
 
-/** Signs the attestation with the tenant key and returns the files to write (JSON envelope). */
+/** Signs the attestation with the tenant's own key and returns the files to write (JSON envelope). */
 export async function signAttestation(
   doc: Record<string, unknown>,
   signer: Signer,
@@ -120,9 +125,9 @@ export async function signAttestation(
     signature: {
       type: SIGNATURE_TYPE,
       statement,
-      algorithm: sig.algorithm,
-      key_id: sig.keyId,
-      format: sig.format,
+      algorithm: sig.alg,
+      key_id: sig.kid,
+      format: 'raw',
       value: Buffer.from(sig.signature).toString('base64'),
     },
   };
@@ -145,5 +150,21 @@ export function verifyAttestation(envelope: SignedAttestation, publicKey: string
     { key, dsaEncoding: envelope.signature.format === 'raw' ? 'ieee-p1363' : 'der' },
     Buffer.from(envelope.signature.value, 'base64'),
   );
+  return ok ? { valid: true } : { valid: false, reason: 'bad signature' };
+}
+
+/**
+ * Verifies a signed attestation as the tenant's: the statement names `tenantId`, its digest
+ * matches the attestation, and the ES256 signature verifies with the key `key_id` among `keys`,
+ * which must be that tenant's public keys (TenantKeySet.publicKeys or its JWKS). A signature by
+ * any other tenant's key is `unknown key` or `bad signature`.
+ */
+export function verifyTenantAttestation(envelope: SignedAttestation, tenantId: string, keys: readonly PublicJwk[]): { valid: boolean; reason?: string } {
+  const term = (envelope.attestation as { termination?: { tenant_id?: unknown } }).termination;
+  if (term?.tenant_id !== tenantId) return { valid: false, reason: 'attestation of another tenant' };
+  if (signingStatement(envelope.attestation) !== envelope.signature.statement) return { valid: false, reason: 'digest mismatch' };
+  if (envelope.signature.format !== 'raw' || envelope.signature.algorithm !== 'ES256') return { valid: false, reason: 'unsupported signature format' };
+  if (!keys.some((k) => k.kid === envelope.signature.key_id)) return { valid: false, reason: 'unknown key' };
+  const ok = verifyTenantSignature(keys, envelope.signature.key_id, Buffer.from(envelope.signature.statement, 'utf8'), Buffer.from(envelope.signature.value, 'base64'));
   return ok ? { valid: true } : { valid: false, reason: 'bad signature' };
 }

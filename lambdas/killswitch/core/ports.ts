@@ -1,4 +1,4 @@
-import type { AgentRecord, RevocationEntry } from '../../shared/ports.js';
+import type { AgentRecord, RevocationEntry, TenantSigner } from '../../shared/ports.js';
 import type { StepName, StepStatus, Termination, TerminationStatus } from './model.js';
 
 /** Port: where terminations, per-agent claims and the emergency-stop quorum live. */
@@ -103,11 +103,8 @@ export interface PlatformKillRegistry {
   adapterFor(tenantId: string, platform: string): Promise<PlatformKillAdapter | null>;
 }
 
-/** Port: the tenant signer (identity's KMS key; ECDSA P-256 over SHA-256). */
-export interface Signer {
-  /** Signs `data`; returns the signature (DER or raw R‖S per `format`) and the key id. */
-  sign(tenantId: string, data: Uint8Array): Promise<{ signature: Uint8Array; keyId: string; algorithm: string; format: 'der' | 'raw' }>;
-}
+/** Port: the tenant signer (shared TenantSigner: the tenant's own key, ES256, R‖S). */
+export type Signer = Pick<TenantSigner, 'sign'>;
 
 /** Port: writes an exit attestation to the tenant's audit destination; returns its URL. */
 export interface AttestationWriter {

@@ -40,7 +40,7 @@ export interface BundleContent {
 export interface BundleSignature {
   readonly kid: string;
   readonly alg: 'ES256';
-  /** DER ECDSA signature over the UTF-8 digest string, base64. */
+  /** ES256 over the UTF-8 digest string: JOSE R‖S (64 bytes), base64url; `kid` = RFC 7638 thumbprint of the tenant key. */
   readonly sig: string;
 }
 

@@ -1,15 +1,43 @@
 import { sha256Hex } from '../../shared/ids.js';
+import type { TenantKeySet, TenantSigner } from '../../shared/ports.js';
+import { verifyTenantSignature } from '../../shared/tenant-signature.js';
 import { BUNDLE_ENVELOPE, BUNDLE_FORMAT, encodeBundle, splitBundle, type BundleContent, type BundleSignature, type SignedBundle } from './bundle.js';
 
 /**
- * Port: signs and verifies bundle digests with the tenant's key. The KMS adapter signs with
- * ECDSA_SHA_256 (MessageType RAW over the digest string) and verifies locally with the public key.
- * Swapping to the identity capability's key registry is one constructor call.
+ * Port: signs and verifies bundle digests with the tenant's key. Production is TenantBundleSigner
+ * over the tenant signer (each tenant's bundles signed with that tenant's own key).
  */
 export interface BundleSigner {
   sign(tenantId: string, digest: string): Promise<BundleSignature>;
   /** False for a wrong, malformed or unknown-key signature; throws only when the key cannot be fetched. */
   verify(tenantId: string, digest: string, signature: BundleSignature): Promise<boolean>;
+}
+
+/**
+ * Bundles signed through the TenantSigner port: ES256 over the UTF-8 digest string with the
+ * tenant's own key; `kid` = the key's RFC 7638 thumbprint, `sig` = base64url R‖S. Verification
+ * looks the kid up among the bundle tenant's public keys only, so a bundle signed with another
+ * tenant's key is refused. Verify-only callers (PDPs) pass just a TenantKeySet.
+ *
+ * @example
+ * const signer = new TenantBundleSigner(tenantSigner());
+ * const sig = await signer.sign('acme', digest);
+ * await signer.verify('acme', digest, sig); // true; false for any other tenant
+ */
+export class TenantBundleSigner implements BundleSigner {
+  constructor(private readonly keys: TenantKeySet & Partial<Pick<TenantSigner, 'sign'>>) {}
+
+  async sign(tenantId: string, digest: string): Promise<BundleSignature> {
+    if (!this.keys.sign) throw new TypeError('TenantBundleSigner was built for verification only');
+    const s = await this.keys.sign(tenantId, Buffer.from(digest, 'utf8'));
+    return { kid: s.kid, alg: 'ES256', sig: Buffer.from(s.signature).toString('base64url') };
+  }
+
+  async verify(tenantId: string, digest: string, signature: BundleSignature): Promise<boolean> {
+    if (signature.alg !== 'ES256' || typeof signature.sig !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(signature.sig)) return false;
+    const keys = await this.keys.publicKeys(tenantId);
+    return verifyTenantSignature(keys, signature.kid, Buffer.from(digest, 'utf8'), Buffer.from(signature.sig, 'base64url'));
+  }
 }
 
 export type VerifyOutcome = { readonly ok: true; readonly bundle: SignedBundle } | { readonly ok: false; readonly reason: string };

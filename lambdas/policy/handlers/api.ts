@@ -9,17 +9,19 @@ import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revo
 import { PolicyService, EnforcementRecorder, type EnforcementEvent } from '../core/service.js';
 import { TenantBundlePdp } from '../core/decision-point.js';
 import { S3BundleStore } from '../adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../adapters/kms-signer.js';
+import { TenantBundleSigner } from '../core/signing.js';
 import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '../adapters/dynamo-control.js';
 import { inventoryPrincipalStatus, logDecisionPointError } from '../pdp.js';
 import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
+import { tenantSigner } from '../../identity/index.js';
 
 const RESOURCES = ['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS'] as const;
 const deps = perEnvironment(() => {
   const c = readSettings(RESOURCES);
   const clock = systemClock;
   const store = new S3BundleStore(c.ARX_BUNDLE_BUCKET);
-  const signer = new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN);
+  // each tenant's bundles are signed with, and verified against, that tenant's own key
+  const signer = new TenantBundleSigner(tenantSigner());
   const events = new EventBridgePublisher(c.ARX_EVENT_BUS);
   const drl = new DynamoRevocationList(c.ARX_REVOCATION_TABLE);
   const log = new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock);

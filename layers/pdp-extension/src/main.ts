@@ -12,12 +12,13 @@ import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambd
 import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, DynamoInventoryReader, KmsBundleSigner, S3BundleStore, TenantBundlePdp } from '../../../lambdas/policy/index.js';
+import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, DynamoInventoryReader, S3BundleStore, TenantBundlePdp, TenantBundleSigner } from '../../../lambdas/policy/index.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
 import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/index.js';
+import { PublishedTenantKeys } from './tenant-keys.js';
 
 export const EXTENSION_NAME = 'arx-pdp';
 export const DEFAULT_PDP_PORT: number = SETTINGS.ARX_PDP_PORT.default;
@@ -49,26 +50,19 @@ async function main(): Promise<void> {
 
 /**
  * F21a: the function is bound to one agent (ARX_AGENT_ID) or every request carries its SVID,
- * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE. Neither → INIT fails.
+ * verified with the tenant JWKS published under ARX_SVID_ISSUER_BASE.
  */
-function callerIdentity(tenantId: string): CallerIdentity {
+function callerIdentity(tenantId: string, base: string, keys: PublishedTenantKeys): CallerIdentity {
   const agentId = optionalSetting('ARX_AGENT_ID');
   if (agentId) return new BoundIdentity(agentId);
-  const base = optionalSetting('ARX_SVID_ISSUER_BASE');
-  if (!base) throw new Error('the PDP extension needs ARX_AGENT_ID (function-bound agent) or ARX_SVID_ISSUER_BASE (callers send their SVID)');
-  const verifier = new SvidVerifier({
-    issuerBase: base,
-    clock: systemClock,
-    fetchJwks: async (t) => {
-      const r = await fetch(`${base.replace(/\/$/, '')}/tenants/${encodeURIComponent(t)}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
-      return r.ok ? ((await r.json()) as never) : null;
-    },
-  });
+  const verifier = new SvidVerifier({ issuerBase: base, clock: systemClock, fetchJwks: async (t) => (await keys.jwks(t)) as never });
   return new SvidIdentity(verifier, tenantId);
 }
 
 async function init(): Promise<() => Promise<void>> {
+  // ARX_SVID_ISSUER_BASE: where ARX publishes the tenant's keys (bundle signatures and SVIDs)
   const c = readSettings(EXTENSION_SETTINGS);
+  const keys = new PublishedTenantKeys(c.ARX_SVID_ISSUER_BASE);
   const port = setting('ARX_PDP_PORT');
   const manifestPollMs = setting('ARX_PDP_MANIFEST_POLL_MS');
   const revocationPollMs = Math.min(setting('ARX_PDP_REVOCATION_POLL_MS'), 1000);
@@ -86,7 +80,8 @@ async function init(): Promise<() => Promise<void>> {
   const recorder = apiUrl ? new ApiEnforcementRecorder(apiUrl, clock) : undefined;
   const pdp = new TenantBundlePdp({
     source: new S3BundleStore(c.ARX_BUNDLE_BUCKET),
-    signer: new KmsBundleSigner(() => c.ARX_SIGNING_KEY_ARN),
+    // the bundle verifies only with this tenant's own published keys
+    signer: new TenantBundleSigner(keys),
     revocation,
     principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS') }),
     clock,
@@ -109,7 +104,7 @@ async function init(): Promise<() => Promise<void>> {
     {
       tenantId,
       pdp,
-      identity: callerIdentity(tenantId),
+      identity: callerIdentity(tenantId, c.ARX_SVID_ISSUER_BASE, keys),
       health: () => ({
         tenant_id: tenantId,
         bundle_version: liveVersion,

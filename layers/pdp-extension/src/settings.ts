@@ -1,15 +1,16 @@
 import type { SettingName } from '../../../lambdas/shared/settings.js';
 
 /**
- * What the extension reads, checked together at INIT (a failure names every variable). Its caller
- * identity needs ARX_AGENT_ID or ARX_SVID_ISSUER_BASE, checked by `callerIdentity`.
+ * What the extension reads, checked together at INIT (a failure names every variable).
+ * ARX_SVID_ISSUER_BASE is where the tenant's keys are published: bundles verify against them, and
+ * so do callers' SVIDs unless the function is bound to one agent (ARX_AGENT_ID).
  */
 export const EXTENSION_SETTINGS = [
   'ARX_TENANT_ID',
   'ARX_BUNDLE_BUCKET',
   'ARX_REVOCATION_TABLE',
   'ARX_INVENTORY_TABLE',
-  'ARX_SIGNING_KEY_ARN',
+  'ARX_SVID_ISSUER_BASE',
   'ARX_AGENT_ID',
   'ARX_API_URL',
   'ARX_PDP_PORT',

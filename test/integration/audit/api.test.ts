@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { createPublicKey } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
 import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
-import { KmsBlockSigner, KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
+import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
+import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';
+import { DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
+import { AuditKeys } from '../../../lambdas/audit/core/audit-keys.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';
 import { AuditRecorder } from '../../../lambdas/audit/core/record.js';
 import { sealTenant } from '../../../lambdas/audit/core/sealer.js';
@@ -31,7 +31,7 @@ const clock = new ManualClock(Date.parse('2026-02-10T09:00:00Z'));
 let api: Handler;
 let compliance: Handler;
 let jwks: Jwk[];
-let keys: { dataKeyArn: string; signingKeyArn: string };
+let keys: { dataKeyArn: string };
 const ids: Record<string, string> = {};
 
 const auditor: AuthContext = { tenantId: T, subject: 'auditor@corp', roles: ['auditor'], principalType: 'human' };
@@ -64,9 +64,6 @@ beforeAll(async () => {
   await createLockedBucket(bucket);
   await s3().send(new CreateBucketCommand({ Bucket: artifacts }));
   keys = await createKeys();
-  const pub = await new KMSClient({}).send(new GetPublicKeyCommand({ KeyId: keys.signingKeyArn }));
-  const jwk = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-  jwks = [{ ...jwk, kid: await calculateJwkThumbprint({ kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y! }, 'sha256') }];
   Object.assign(process.env, { ARX_AUDIT_TABLE: table, ARX_AUDIT_BUCKET: bucket, ARX_ARTIFACT_BUCKET: artifacts });
   api = (await import('../../../lambdas/audit/handlers/api.js')).handler as unknown as Handler;
   compliance = (await import('../../../lambdas/audit/handlers/compliance.js')).handler as unknown as Handler;
@@ -88,9 +85,12 @@ beforeAll(async () => {
   ids.suspend = await ev(T, 'operation.executed', 'okta:users:suspend', 'c9', 'permit');
   ids.other = await ev(OTHER, 'operation.executed', 'okta:users:deactivate', 'o1', 'permit');
   const store = new DynamoAuditStore(table);
-  const deps = { store, blocks: new S3BlockStore(bucket), signer: new KmsBlockSigner(() => keys.signingKeyArn), timestamper: null, clock, owner: 'api-test' };
+  // the production block signer: each tenant's own audit key, registered in the audit table
+  const auditKeys = new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
+  const deps = { store, blocks: new S3BlockStore(bucket), signer: new TenantKeysBlockSigner(auditKeys), timestamper: null, clock, owner: 'api-test' };
   await sealTenant(deps, T);
   await sealTenant(deps, OTHER);
+  jwks = (await auditKeys.keySet(T)).keys;
   ids.pending = await ev(T, 'policy.decision', 'okta:users:read', 'c10', 'permit');
 });
 

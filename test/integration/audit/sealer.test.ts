@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { createPublicKey } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
-import { KmsBlockSigner, KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
+import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
+import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';
+import { DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
+import { AuditKeys } from '../../../lambdas/audit/core/audit-keys.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';
 import { S3DestinationWriter, destinationKey, handshakeKey } from '../../../lambdas/audit/adapters/s3-destination-writer.js';
 import { addDestination } from '../../../lambdas/audit/core/read.js';
@@ -14,7 +14,7 @@ import { HttpTimestamper } from '../../../lambdas/audit/adapters/tsa-client.js';
 import { AuditRecorder } from '../../../lambdas/audit/core/record.js';
 import { blockKey, eventProof } from '../../../lambdas/audit/core/block.js';
 import { sealTenant, sealAll, type SealerDeps } from '../../../lambdas/audit/core/sealer.js';
-import { verifyChain, type Jwk } from '../../../lambdas/audit/core/verify-chain.js';
+import { verifyChain } from '../../../lambdas/audit/core/verify-chain.js';
 import { verifyInclusion } from '../../../lambdas/audit/core/merkle.js';
 import { startLocalTsa, type LocalTsa } from '../../unit/audit/fixtures.js';
 import { createAuditTable, createKeys, createLockedBucket, s3, suffix } from './env.js';
@@ -26,19 +26,19 @@ const sfx = suffix();
 const table = `audit-seal-${sfx}`;
 const bucket = `audit-seal-${sfx}`;
 const custBucket = `audit-cust-${sfx}`;
-let keys: { dataKeyArn: string; signingKeyArn: string };
-let jwks: Jwk[];
+let keys: { dataKeyArn: string };
 let tsa: LocalTsa;
 // The local TSA stamps with the real clock, and the verifier bounds genTime against sealed_at.
 const clock = new ManualClock(Date.now());
+// the production block signer: each tenant's audit key (KMS, registered in the audit table)
+const auditKeys = new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
+/** The tenant's audit key set, as GET /tenants/{t}/.well-known/audit-keys.json serves it. */
+const jwksOf = async (tenant: string) => (await auditKeys.keySet(tenant)).keys;
 
 beforeAll(async () => {
   await createAuditTable(table);
   await createLockedBucket(bucket);
   keys = await createKeys();
-  const pub = await new KMSClient({}).send(new GetPublicKeyCommand({ KeyId: keys.signingKeyArn }));
-  const jwk = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-  jwks = [{ ...jwk, kid: await calculateJwkThumbprint({ kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y! }, 'sha256') }];
   tsa = await startLocalTsa();
 });
 afterAll(async () => tsa?.close());
@@ -48,7 +48,7 @@ function deps(over: Partial<SealerDeps> = {}): SealerDeps {
   return {
     store,
     blocks: new S3BlockStore(bucket),
-    signer: new KmsBlockSigner(() => keys.signingKeyArn),
+    signer: new TenantKeysBlockSigner(auditKeys),
     timestamper: new HttpTimestamper(tsa.url, 20_000), // generous: openssl per request on a loaded CI box
     clock,
     destinations: { store, writer: new S3DestinationWriter() },
@@ -99,7 +99,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(r2.sealed).toEqual({ height: 2, events: 3, anchored: true });
     expect((await sealTenant(d, t)).sealed).toBeNull(); // nothing pending
 
-    const out = await verifyChain(await chainSources(t, 2), { jwks, tsaTrustedCertsPem: [tsa.caPem], eventId: first[2] });
+    const out = await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem], eventId: first[2] });
     expect(out).toMatchObject({ ok: true, blocks: 2, events: 8, tree_size: 8, anchored: 2, signatures_checked: true });
 
     const stored = await d.store.getEvent(t, first[2]!);
@@ -144,14 +144,14 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
       const chain = await d.store.getChain(t);
       expect(chain).toMatchObject({ unanchored: [1, 2], last_anchored_at: null });
       expect(chain!.oldest_unanchored_at).not.toBeNull();
-      expect(await verifyChain(await chainSources(t, 2), { jwks })).toMatchObject({ ok: true, anchored: 0, unanchored: 2 });
+      expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t) })).toMatchObject({ ok: true, anchored: 0, unanchored: 2 });
     } finally {
       tsa.setDown(false);
     }
     const r = await sealTenant(d, t);
     expect(r.anchoredRetries).toBe(2);
     expect(await d.store.getChain(t)).toMatchObject({ unanchored: [], oldest_unanchored_at: null });
-    expect(await verifyChain(await chainSources(t, 2), { jwks, tsaTrustedCertsPem: [tsa.caPem] })).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
+    expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem] })).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
     const versions = await s3().send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: blockKey(t, 1) }));
     expect(versions.Versions).toHaveLength(2);
   }, 120_000);
@@ -188,7 +188,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     const r = await sealTenant(d, t);
     expect(r.sealed).toBeNull();
     expect(await d.store.countPending(t)).toBe(0);
-    expect(await verifyChain(await chainSources(t, 1), { jwks })).toMatchObject({ ok: true, events: 3 });
+    expect(await verifyChain(await chainSources(t, 1), { jwks: await jwksOf(t) })).toMatchObject({ ok: true, events: 3 });
   });
 
   it('seals every tenant independently in sealAll, and a competing sealer holding the lease makes this one skip', async () => {

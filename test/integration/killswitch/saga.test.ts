@@ -11,7 +11,8 @@ import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
 import { newId } from '../../../lambdas/shared/ids.js';
 import { Outbox } from '../../../lambdas/shared/outbox.js';
 import { CachedRevocationChecker, DynamoRevocationList, REVOCATION_MIN_RETENTION_S } from '../../../lambdas/shared/revocation.js';
-import { verifyAttestation, type SignedAttestation } from '../../../lambdas/killswitch/core/attestation.js';
+import { verifyAttestation, verifyTenantAttestation, type SignedAttestation } from '../../../lambdas/killswitch/core/attestation.js';
+import { createTenantSigner } from '../../../lambdas/identity/signer.js';
 import { actionsDeps } from '../../../lambdas/actions/adapters/deps.js';
 import { ActionService } from '../../../lambdas/actions/core/service.js';
 import { ConflictError } from '../../../lambdas/shared/errors.js';
@@ -123,10 +124,14 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
     });
     const a0 = (envelope.attestation.agents as any[])[0];
     expect(a0).toMatchObject({ agent_id: agent.agent_id, final_status: 'terminated', last_credentials: { outcome: 'revoked' } });
-    const pub = await new KMSClient({}).send(new GetPublicKeyCommand({ KeyId: envelope.signature.key_id }));
+    // signed by the tenant's own key (its alias), listed under its kid in the tenant's keys
+    const pub = await new KMSClient({}).send(new GetPublicKeyCommand({ KeyId: `alias/arx/${tenant}/signing` }));
     expect(verifyAttestation(envelope, Buffer.from(pub.PublicKey!))).toEqual({ valid: true });
+    const tenantKeys = await createTenantSigner({ env: h.env }).publicKeys(tenant);
+    expect(verifyTenantAttestation(envelope, tenant, tenantKeys)).toEqual({ valid: true });
     const tampered = { ...envelope, attestation: { ...envelope.attestation, generated_at: '1999-01-01T00:00:00.000Z' } };
     expect(verifyAttestation(tampered, Buffer.from(pub.PublicKey!)).valid).toBe(false);
+    expect(verifyTenantAttestation(tampered, tenant, tenantKeys).valid).toBe(false);
     await endpoint.close();
   }, 60_000);
 

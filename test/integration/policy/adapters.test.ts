@@ -7,7 +7,7 @@ import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { DynamoRevocationList, CachedRevocationChecker } from '../../../lambdas/shared/revocation.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import { S3BundleStore, BundleExistsError } from '../../../lambdas/policy/adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
+import type { TenantBundleSigner } from '../../../lambdas/policy/core/signing.js';
 import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { PolicyService, EnforcementRecorder } from '../../../lambdas/policy/core/service.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
@@ -15,7 +15,7 @@ import { BloomFilter, bloomItem } from '../../../lambdas/policy/core/bloom.js';
 import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
-import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
+import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
 
 const YAML = `
 - name: okta-access-review
@@ -34,7 +34,7 @@ const YAML2 = `
 describe('policy adapters against the emulator', () => {
   let r: Awaited<ReturnType<typeof policyResources>>;
   let store: S3BundleStore;
-  let signer: KmsBundleSigner;
+  let signer: TenantBundleSigner;
   let events: RecordingPublisher;
   let service: PolicyService;
   let drl: DynamoRevocationList;
@@ -43,7 +43,7 @@ describe('policy adapters against the emulator', () => {
   beforeAll(async () => {
     r = await policyResources('adapters');
     store = new S3BundleStore(r.bucket);
-    signer = new KmsBundleSigner(() => r.keyArn);
+    signer = tenantSignerOf(r).bundles;
     events = new RecordingPublisher();
     drl = new DynamoRevocationList(r.revocationTable);
     service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(r.controlTable), signer, revoked: new RevocationTableIds(drl, systemClock), events, clock: systemClock });
@@ -101,13 +101,13 @@ describe('policy adapters against the emulator', () => {
     expect(d.risk_changed).toBe(true);
   });
 
-  it('decides with the live bundle from S3, verified with the KMS public key, and refuses a revoked agent', async () => {
+  it('decides with the live bundle from S3, verified with the tenant\'s own public key, and refuses a revoked agent', async () => {
     const a = await service.push(tenant, { format: 'yaml', document: YAML });
     await service.promote(tenant, a.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     const clock = new ManualClock(Date.now());
     await inventoryOf(r).register(tenant, 'agt_1');
     const principals = new CachedPrincipalStatus(new DynamoInventoryReader(r.inventoryTable), clock);
-    const pdp = new TenantBundlePdp({ source: store, signer: new KmsBundleSigner(() => r.keyArn), revocation: new CachedRevocationChecker(drl, clock, 1000), principals, clock });
+    const pdp = new TenantBundlePdp({ source: store, signer, revocation: new CachedRevocationChecker(drl, clock, 1000), principals, clock });
     expect(await pdp.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:deactivate' })).toMatchObject({
       effect: 'permit',
       approval: 'hitl',

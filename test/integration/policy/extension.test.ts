@@ -7,7 +7,6 @@ import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { freePort } from '../../../local/moto.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
 import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { PolicyService } from '../../../lambdas/policy/core/service.js';
 import { digestOf, contentOf, encodeBundle } from '../../../lambdas/policy/core/bundle.js';
@@ -19,12 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLayer, NODE_FLAGS } from '../../../layers/pdp-extension/build.js';
 import { createServer, type Server } from 'node:http';
-import { MemoryKeyManager, MemoryKeyStore } from '../../../lambdas/identity/adapters/memory.js';
-import { TenantKeys } from '../../../lambdas/identity/core/keys.js';
+import type { TenantKeys } from '../../../lambdas/identity/core/keys.js';
 import { SvidIssuer } from '../../../lambdas/identity/core/svid.js';
 import { newId } from '../../../lambdas/shared/ids.js';
 import { EnforcementLogBody } from '../../../lambdas/policy/schemas.js';
-import { inventoryOf, policyResources, revocationEntry } from './fixtures.js';
+import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
 
 const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 const V2 = '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
@@ -51,8 +49,9 @@ describe('PDP extension process', () => {
   let stdout = '';
   let v1: { bundle_id: string; version: number };
 
-  // the tenant's SVID keys, published as ARX does (GET /tenants/<t>/.well-known/jwks.json)
-  const keys = new TenantKeys(new MemoryKeyStore(), new MemoryKeyManager(), systemClock);
+  // the tenant's keys (KMS + key registry), published as ARX does (GET /tenants/<t>/.well-known/jwks.json):
+  // they sign the bundles and the SVIDs, and the extension verifies both with them
+  let keys: TenantKeys;
   let jwksServer: Server;
   const logged: { authorization: string; ok: boolean; events: { agent_id: string; action_name: string; decision: string; pep_topology: string }[] }[] = [];
   let issuerBase: string;
@@ -73,12 +72,14 @@ describe('PDP extension process', () => {
 
   beforeAll(async () => {
     r = await policyResources('ext');
+    const signer = tenantSignerOf(r);
+    keys = signer.keys;
     store = new S3BundleStore(r.bucket);
     drl = new DynamoRevocationList(r.revocationTable);
     service = new PolicyService({
       repo: store,
       versions: new DynamoVersionCounter(r.controlTable),
-      signer: new KmsBundleSigner(() => r.keyArn),
+      signer: signer.bundles,
       revoked: new RevocationTableIds(drl, systemClock),
       events: new RecordingPublisher(),
       clock: systemClock,
@@ -121,7 +122,6 @@ describe('PDP extension process', () => {
         ARX_BUNDLE_BUCKET: r.bucket,
         ARX_REVOCATION_TABLE: r.revocationTable,
         ARX_INVENTORY_TABLE: r.inventoryTable,
-        ARX_SIGNING_KEY_ARN: r.keyArn,
         ARX_SVID_ISSUER_BASE: issuerBase,
         ARX_API_URL: issuerBase,
         ARX_AGENT_ID: '',
@@ -199,6 +199,25 @@ describe('PDP extension process', () => {
     await service.promote(tenant, v2.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     const { value } = await waitFor(() => decide('okta:users:deactivate'), (d) => d.bundle_version === String(v2.version), 5000);
     expect(value).toMatchObject({ effect: 'forbid', bundle_version: String(v2.version) });
+  });
+
+  it("refuses a live bundle signed with another tenant's key and keeps the last-known-good one", async () => {
+    const liveBefore = (await decide('okta:users:read')).bundle_version;
+    const manifest = (await store.getLive(tenant))!;
+    const good = (await store.get(tenant, manifest.bundle_id))!;
+    // the old defect: this tenant's content, signed by another tenant's (e.g. the first tenant's) key
+    const foreign = { ...good, bundle_id: 'pb_foreign', version: 998 };
+    const digest = digestOf(contentOf(foreign));
+    const signed = { ...foreign, digest, signature: await tenantSignerOf(r).bundles.sign(`${tenant}-first`, digest) };
+    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_foreign'), Body: encodeBundle(signed) }));
+    await store.putLive({ ...manifest, bundle_id: 'pb_foreign', version: 998, digest, key: store.keyOf(tenant, 'pb_foreign') });
+
+    await waitFor(health, (h) => h.bundle_error === 'bundle signature is invalid', 5000);
+    expect((await decide('okta:users:read')).bundle_version).toBe(liveBefore);
+    // a genuine bundle promoted afterwards loads and clears the error
+    const next = await service.push(tenant, { format: 'yaml', document: V2 });
+    await service.promote(tenant, next.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
+    await waitFor(health, (h) => h.bundle_error === null && h.bundle_version === next.version, 5000);
   });
 
   it('keeps the last-known-good bundle when the live pointer names a tampered bundle', async () => {

@@ -9,6 +9,9 @@ import { DynamoInventoryStore } from '../../../lambdas/identity/adapters/dynamo-
 import type { AgentRecord, InventoryChange } from '../../../lambdas/shared/ports.js';
 import type { AgentStatus } from '../../../lambdas/discovery/schemas.js';
 import { createSingleTable } from '../../support/tables.js';
+import { createTenantSigner } from '../../../lambdas/identity/signer.js';
+import type { TenantKeys } from '../../../lambdas/identity/core/keys.js';
+import { TenantBundleSigner } from '../../../lambdas/policy/core/signing.js';
 
 export const suffix = (): string => randomBytes(4).toString('hex');
 
@@ -69,6 +72,15 @@ export async function policyResources(name: string) {
   const inventoryTable = `arx-inventory-${s}`;
   await createSingleTable(inventoryTable);
   return { bucket, keyArn: key.KeyMetadata!.Arn!, revocationTable, controlTable, inventoryTable };
+}
+
+/**
+ * The production bundle signer over the suite's key registry: each tenant's bundles are signed
+ * with that tenant's own KMS key (created on first use; `keyArn` is nobody's initial key).
+ */
+export function tenantSignerOf(r: { controlTable: string; keyArn: string }): { keys: TenantKeys; bundles: TenantBundleSigner } {
+  const keys = createTenantSigner({ env: { ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: r.keyArn } });
+  return { keys, bundles: new TenantBundleSigner(keys) };
 }
 
 /**

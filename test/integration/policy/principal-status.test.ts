@@ -3,14 +3,13 @@ import { ManualClock, systemClock } from '../../../lambdas/shared/clock.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
-import { KmsBundleSigner } from '../../../lambdas/policy/adapters/kms-signer.js';
 import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { PolicyService } from '../../../lambdas/policy/core/service.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
 import { createDecisionPoint } from '../../../lambdas/policy/pdp.js';
-import { inventoryOf, policyResources, suffix } from './fixtures.js';
+import { inventoryOf, policyResources, suffix, tenantSignerOf } from './fixtures.js';
 
 const YAML = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 
@@ -26,7 +25,7 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
     r = await policyResources('principals');
     inv = inventoryOf(r);
     const store = new S3BundleStore(r.bucket);
-    const signer = new KmsBundleSigner(() => r.keyArn);
+    const signer = tenantSignerOf(r).bundles;
     const drl = new DynamoRevocationList(r.revocationTable);
     const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(r.controlTable), signer, revoked: new RevocationTableIds(drl, systemClock), events: new RecordingPublisher(), clock: systemClock });
     const b = await service.push(tenant, { format: 'yaml', document: YAML });
@@ -78,7 +77,7 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
   it('forbids every agent when the inventory table cannot be read', async () => {
     const broken = new TenantBundlePdp({
       source: new S3BundleStore(r.bucket),
-      signer: new KmsBundleSigner(() => r.keyArn),
+      signer: tenantSignerOf(r).bundles,
       revocation: { status: async () => 'clear' },
       principals: new CachedPrincipalStatus(new DynamoInventoryReader(`${r.inventoryTable}-missing`), clock),
       clock,
@@ -90,7 +89,7 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
   });
 
   it('the in-process decision point the actions path builds (createDecisionPoint) reads the inventory from ARX_INVENTORY_TABLE', async () => {
-    Object.assign(process.env, { ARX_BUNDLE_BUCKET: r.bucket, ARX_SIGNING_KEY_ARN: r.keyArn, ARX_REVOCATION_TABLE: r.revocationTable, ARX_INVENTORY_TABLE: r.inventoryTable });
+    Object.assign(process.env, { ARX_BUNDLE_BUCKET: r.bucket, ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: r.keyArn, ARX_REVOCATION_TABLE: r.revocationTable, ARX_INVENTORY_TABLE: r.inventoryTable });
     const inProcess = createDecisionPoint({ recorder: false });
     await inv.register(tenant, 'agt_actions');
     expect((await inProcess.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_actions' }, action: 'okta:users:read' })).effect).toBe('permit');

@@ -179,7 +179,7 @@ describe('saga steps', () => {
 describe('exit attestation', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer: Signer = {
-    sign: async (_t, data) => ({ signature: cryptoSign('sha256', data, privateKey), keyId: 'k1', algorithm: 'ECDSA_SHA_256', format: 'der' }),
+    sign: async (_t, data) => ({ signature: cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }), kid: 'k1', alg: 'ES256' }),
   };
 
   it('is deterministic, signed over its digest, and any change breaks verification', async () => {
@@ -206,7 +206,7 @@ describe('exit attestation', () => {
     changed.attestation.agents[0].activity.action_counts['okta:users:read'] = 2;
     expect(verifyAttestation(changed, publicKey)).toEqual({ valid: false, reason: 'digest mismatch' });
     const forged = structuredClone(envelope);
-    forged.signature.value = Buffer.from(cryptoSign('sha256', Buffer.from('other'), privateKey)).toString('base64');
+    forged.signature.value = Buffer.from(cryptoSign('sha256', Buffer.from('other'), { key: privateKey, dsaEncoding: 'ieee-p1363' })).toString('base64');
     expect(verifyAttestation(forged, publicKey)).toEqual({ valid: false, reason: 'bad signature' });
   });
 });
