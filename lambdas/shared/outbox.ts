@@ -14,7 +14,7 @@ export type { OutboxEntry } from './events.js';
  *
  * Keys (control table): each tenant's outbox is its own partition, `T#<tenant>#OUTBOX` / `<event_id>`
  * (writing the same event twice overwrites one item). The relay finds due items through the sparse
- * gsi2 queue `OUTBOX#DUE#<shard>` / `<created_at>#<tenant>#<event_id>`, one of {@link OUTBOX_SHARDS}
+ * gsi2 queue `OUTBOX#DUE#<shard>` / `<created_at>#<seq>#<tenant>#<event_id>`, one of {@link OUTBOX_SHARDS}
  * shards chosen by the tenant, so it reads them oldest first without scanning and keeps each
  * tenant's events in the order they were committed.
  */
@@ -28,13 +28,17 @@ export function outboxShard(tenantId: string): string {
   return `OUTBOX#DUE#${createHash('sha256').update(tenantId).digest()[0]! % OUTBOX_SHARDS}`;
 }
 
+/** Orders this process's events committed within one millisecond (or under a clock that stands still). */
+let sequence = 0;
+
 /** The outbox item for `e`, to put in the same transaction as the state change it announces. */
 export function outboxItem(e: OutboxEntry, createdAt: string): Record<string, unknown> {
   const t = e.detail.tenant_id;
+  sequence = (sequence + 1) % 1e9;
   return {
     ...outboxKey(t, e.detail.event_id),
     gsi2pk: outboxShard(t),
-    gsi2sk: `${createdAt}#${t}#${e.detail.event_id}`,
+    gsi2sk: `${createdAt}#${String(sequence).padStart(9, '0')}#${t}#${e.detail.event_id}`,
     tenant_id: t,
     detail_type: e.detailType,
     detail: e.detail,

@@ -1,6 +1,7 @@
 import { lazyConfig, readConfig } from '../../shared/config.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
 import { logger } from '../../shared/observability.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
 import { createDecisionPoint } from '../../policy/pdp.js';
@@ -56,7 +57,7 @@ export const actionsDeps = lazyConfig(() => {
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
     audit,
     durableAudit,
-    events: new EventBridgePublisher(c.ARX_EVENT_BUS),
+    events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)),
     connectors: withMcpConnectors(CONNECTORS),
     configs: store,
     secrets,
