@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
 import type { ArxEventDetail, DetailType, EventPublisher, OutboxEntry, StagedEventSink } from './events.js';
 import { logger } from './observability.js';
@@ -47,6 +47,24 @@ export function outboxItem(e: OutboxEntry, createdAt: string): Record<string, un
 }
 
 type Item = Record<string, unknown>;
+
+/**
+ * One update of a control-table item together with the outbox items of the events it announces:
+ * a plain UpdateCommand without events, else one transaction (a failed condition writes neither;
+ * `isConditionalCheckFailed` recognises both shapes).
+ */
+export async function updateWithEvents(client: DynamoDBDocumentClient, update: UpdateCommandInput & { TableName: string }, events: readonly OutboxEntry[], at: string): Promise<void> {
+  if (!events.length) {
+    await client.send(new UpdateCommand(update));
+    return;
+  }
+  const { ReturnValues: _r, ...u } = update;
+  await client.send(
+    new TransactWriteCommand({
+      TransactItems: [{ Update: u as never }, ...events.map((e) => ({ Put: { TableName: update.TableName, Item: outboxItem(e, at) } }))],
+    }),
+  );
+}
 
 export class Outbox implements StagedEventSink {
   constructor(

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateComma
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
 import type { OutboxEntry } from '../../shared/events.js';
-import { outboxItem } from '../../shared/outbox.js';
+import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
   ActionPatch,
   ActionRecord,
@@ -139,12 +139,8 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
   }
 
   /** One conditional update, or a transaction with the outbox items of the events it announces. */
-  private async update(u: { Key: Record<string, unknown>; UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }, events: readonly OutboxEntry[], at: string): Promise<void> {
-    if (!events.length) {
-      await this.client.send(new UpdateCommand({ TableName: this.table, ...u }));
-      return;
-    }
-    await this.client.send(new TransactWriteCommand({ TransactItems: [{ Update: { TableName: this.table, ...u } }, ...this.outboxPuts(events, at)] }));
+  private update(u: { Key: Record<string, unknown>; UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }, events: readonly OutboxEntry[], at: string): Promise<void> {
+    return updateWithEvents(this.client, { TableName: this.table, ...u }, events, at);
   }
 
   async getAction(tenantId: string, actionId: string): Promise<ActionRecord | null> {

@@ -20,7 +20,11 @@ const tokenTtl = (): number => optionalNumber('ARX_MAX_TOKEN_TTL_S', SVID_MAX_TT
 
 export const store = lazyConfig(() => new DynamoTerminationStore(readConfig(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
 
-export const publisher = lazyConfig(() => new EventBridgePublisher(readConfig(['ARX_EVENT_BUS']).ARX_EVENT_BUS));
+/** The saga's events commit with the step outcome they announce (outbox in the control table) and are published after. */
+export const eventSink = lazyConfig(() => {
+  const c = readConfig(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+  return new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS));
+});
 
 export const inventory = lazyConfig(() => {
   const c = readConfig(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);

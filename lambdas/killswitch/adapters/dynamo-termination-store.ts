@@ -1,5 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import type { OutboxEntry } from '../../shared/events.js';
+import { updateWithEvents } from '../../shared/outbox.js';
 import { STEP_NAMES, type StepName, type StepStatus, type Termination, type TerminationStatus, type TerminationStep } from '../core/model.js';
 import { mapLimit } from '../core/saga.js';
 import type { AgentStepResult, QuorumRequest, StepPatch, TerminationStore } from '../core/ports.js';
@@ -111,7 +113,7 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch): Promise<void> {
+  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events: readonly OutboxEntry[] = []): Promise<void> {
     const key = { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' };
     const entries = Object.entries(patch.results ?? {});
     // Many agents: write their results in chunks first (expression size limits), then the status.
@@ -157,15 +159,18 @@ export class DynamoTerminationStore implements TerminationStore {
       remove = ' REMOVE #s.#error';
       names['#error'] = 'error';
     }
-    await this.client.send(
-      new UpdateCommand({
+    await updateWithEvents(
+      this.client,
+      {
         TableName: this.table,
         Key: key,
         UpdateExpression: `SET ${sets.join(', ')}${remove}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-      }),
+      },
+      events,
+      patch.at,
     );
   }
 
@@ -203,17 +208,20 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string): Promise<boolean> {
+  async finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string, events: readonly OutboxEntry[] = []): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
+      await updateWithEvents(
+        this.client,
+        {
           TableName: this.table,
           Key: { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' },
           UpdateExpression: 'SET #status = :s, completed_at = :at',
           ConditionExpression: '#status = :inflight',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':s': status, ':at': at, ':inflight': 'in_flight' },
-        }),
+        },
+        events,
+        at,
       );
       return true;
     } catch (e) {
