@@ -96,6 +96,8 @@ describe('DynamoInventoryStore (against moto)', () => {
     expect(published).toContain(c.event_id);
     const after = await ddb.send(new QueryCommand({ TableName: env.ARX_CONTROL_TABLE, KeyConditionExpression: 'pk = :p AND sk = :s', ExpressionAttributeValues: { ':p': outboxPk('acme'), ':s': c.event_id } }));
     expect(after.Items).toHaveLength(0);
+    expect(await relay.relay(new Date(Date.now() + 60_000))).toBe(0);
+    expect(published.filter((id) => id === c.event_id)).toHaveLength(1);
   });
 
   it('refuses a duplicate (platform, native id) and an extra write whose condition fails, atomically', async () => {
