@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
 import type { ArxEventDetail, DetailType, EventPublisher, OutboxEntry, StagedEventSink } from './events.js';
 import { logger } from './observability.js';
@@ -87,8 +87,7 @@ export class Outbox implements StagedEventSink {
    * pointer): stage, make the change, then `flush` — or `discard` when the change failed.
    */
   async stage(entries: readonly OutboxEntry[], at: string): Promise<void> {
-    if (!entries.length) return;
-    await this.client.send(new BatchWriteCommand({ RequestItems: { [this.controlTable]: entries.map((e) => ({ PutRequest: { Item: outboxItem(e, at) } })) } }));
+    for (const e of entries) await this.client.send(new PutCommand({ TableName: this.controlTable, Item: outboxItem(e, at) }));
   }
 
   /** Removes staged entries whose state change did not happen. */

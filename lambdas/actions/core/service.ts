@@ -549,10 +549,11 @@ export class ActionService {
       const at = this.d.clock.now().toISOString();
       const latency = Date.now() - started;
       const ev = this.event('operation.executed', { ...current, status: 'executed', updated_at: at }, { latency_ms: latency, approval_id: current.approval_id ?? null, approval_metadata: current.approval_metadata ?? null });
-      await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at }, [ev]);
+      const recorded = await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at }, [ev]);
       const done = (await this.d.store.getAction(tenantId, actionId))!;
       await this.auditQuietly(this.auditInput(done, 'operation.executed', 'executed', { latency_ms: latency, approval_metadata: done.approval_metadata ?? null }));
-      await this.d.events.flush([ev]);
+      // not recorded: recovery already closed it as outcome_unknown, and that is what was announced
+      if (recorded) await this.d.events.flush([ev]);
       return done;
     } catch (e) {
       const err: ActionError =

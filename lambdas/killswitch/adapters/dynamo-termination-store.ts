@@ -113,23 +113,28 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events: readonly OutboxEntry[] = []): Promise<void> {
+  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events: Readonly<Record<string, readonly OutboxEntry[]>> = {}): Promise<void> {
     const key = { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' };
     const entries = Object.entries(patch.results ?? {});
-    // Many agents: write their results in chunks first (expression size limits), then the status.
+    const eventsOf = (chunk: readonly [string, unknown][]): OutboxEntry[] => chunk.flatMap(([a]) => events[a] ?? []);
+    // Many agents: write their results (each with its agent's events) in chunks first (expression
+    // size and transaction item limits), then the status.
     const CHUNK = 40;
     const inline = entries.length <= CHUNK ? entries : [];
     for (let i = 0; entries.length > CHUNK && i < entries.length; i += CHUNK) {
       const chunk = entries.slice(i, i + CHUNK);
-      await this.client.send(
-        new UpdateCommand({
+      await updateWithEvents(
+        this.client,
+        {
           TableName: this.table,
           Key: key,
           UpdateExpression: `SET ${chunk.map((_, j) => `#s.results.#a${j} = :r${j}`).join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#s': stepAttr(step), ...Object.fromEntries(chunk.map(([a], j) => [`#a${j}`, a])) },
           ExpressionAttributeValues: Object.fromEntries(chunk.map(([, r], j) => [`:r${j}`, r])),
-        }),
+        },
+        eventsOf(chunk),
+        patch.at,
       );
     }
     const sets = ['#s.#status = :st', '#s.#at = :at'];
@@ -169,7 +174,7 @@ export class DynamoTerminationStore implements TerminationStore {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       },
-      events,
+      eventsOf(inline),
       patch.at,
     );
   }

@@ -19,9 +19,10 @@ export interface TerminationStore {
   beginStep(tenantId: string, terminationId: string, step: StepName, at: string): Promise<void>;
   /**
    * Records the outcome of `step` in one write: its status, last error, per-agent results and,
-   * with `attempt`, one more attempt; `events` commit with it (outbox).
+   * with `attempt`, one more attempt. `events` (by agent id, a few per agent) commit in the same
+   * write as that agent's result (outbox), so a retry that skips the agent never loses them.
    */
-  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events?: readonly OutboxEntry[]): Promise<void>;
+  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events?: Readonly<Record<string, readonly OutboxEntry[]>>): Promise<void>;
   /** Records one agent's outcome of `step` (retries skip agents whose outcome is final). */
   recordAgentResult(tenantId: string, terminationId: string, step: StepName, agentId: string, result: AgentStepResult): Promise<void>;
   setExecution(tenantId: string, terminationId: string, executionArn: string): Promise<void>;

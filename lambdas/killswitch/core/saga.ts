@@ -86,11 +86,11 @@ export async function runStep(
   if (remaining.length === 0 && current?.status === 'ok') return t;
   const results: Record<string, AgentStepResult> = {};
   const failures: Record<string, string> = {};
-  const events: OutboxEntry[] = [];
+  const events: Record<string, OutboxEntry[]> = {};
   await mapLimit(remaining, options.concurrency ?? 8, async (agentId) => {
     try {
       const { events: announced, ...r } = await perAgent(agentId, t);
-      if (Array.isArray(announced)) events.push(...(announced as OutboxEntry[]));
+      if (Array.isArray(announced) && announced.length) events[agentId] = announced as OutboxEntry[];
       results[agentId] = { ...r, outcome: r.outcome, ok: r.ok ?? true, at: ctx.clock.now().toISOString() };
       if (!results[agentId]!.ok) failures[agentId] = r.error ?? r.outcome;
     } catch (e) {
@@ -103,11 +103,11 @@ export async function runStep(
     const Err = options.errorClass ?? StepFailedError;
     const err = new Err(step, failures);
     await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err), results, attempt: true }, events);
-    if (events.length) await options.events?.flush(events);
+    await options.events?.flush(Object.values(events).flat());
     throw err;
   }
   await ctx.store.endStep(tenantId, terminationId, step, { status: 'ok', at, results, attempt: true }, events);
-  if (events.length) await options.events?.flush(events);
+  await options.events?.flush(Object.values(events).flat());
   return t;
 }
 
