@@ -35,6 +35,28 @@ export interface EventPublisher {
   publish(detailType: DetailType, detail: ArxEventDetail): Promise<void>;
 }
 
+/** An event to commit together with the state change it announces (transactional outbox). */
+export interface OutboxEntry {
+  readonly detailType: DetailType;
+  readonly detail: ArxEventDetail;
+}
+
+/**
+ * Port: the one way a state change's events leave ARX. The store commits each event with its state
+ * change (the outbox item in the same transaction); `flush` then publishes them now, and whatever
+ * fails stays for the relay: delivery is at least once, consumers de-duplicate on `event_id`.
+ */
+export interface EventSink {
+  /** Publishes committed entries and removes them from the outbox. Never throws. @returns how many were published */
+  flush(entries: readonly OutboxEntry[]): Promise<number>;
+}
+
+/** An {@link EventSink} that also commits entries on their own, for a change outside DynamoDB (stage → change → flush, or discard). */
+export interface StagedEventSink extends EventSink {
+  stage(entries: readonly OutboxEntry[], at: string): Promise<void>;
+  discard(entries: readonly OutboxEntry[]): Promise<void>;
+}
+
 export class PublishError extends Error {
   override readonly name = 'PublishError';
 }
@@ -58,10 +80,16 @@ export class EventBridgePublisher implements EventPublisher {
   }
 }
 
-/** In-memory publisher for unit tests of cores. */
-export class RecordingPublisher implements EventPublisher {
+/** In-memory publisher (and event sink, publishing on flush) for unit tests of cores. */
+export class RecordingPublisher implements EventPublisher, StagedEventSink {
   readonly events: { detailType: DetailType; detail: ArxEventDetail }[] = [];
   async publish(detailType: DetailType, detail: ArxEventDetail): Promise<void> {
     this.events.push({ detailType, detail });
   }
+  async flush(entries: readonly OutboxEntry[]): Promise<number> {
+    for (const e of entries) await this.publish(e.detailType, e.detail);
+    return entries.length;
+  }
+  async stage(): Promise<void> {}
+  async discard(): Promise<void> {}
 }

@@ -1,6 +1,7 @@
 import { optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
 import { createDecisionPoint, PDP_SETTINGS } from '../../policy/index.js';
 import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/index.js';
@@ -77,7 +78,7 @@ export const actionsDeps = perEnvironment(() => {
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
     audit,
     durableAudit,
-    events: new EventBridgePublisher(c.ARX_EVENT_BUS),
+    events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)),
     connectors: withMcpConnectors(CONNECTORS),
     configs: store,
     secrets,

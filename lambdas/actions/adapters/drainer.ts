@@ -2,6 +2,7 @@ import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { readSettings, type SettingName } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
 import { logger } from '../../shared/observability.js';
 import type { ApprovalDrainer } from '../../shared/ports.js';
 import { ActionDrain } from '../core/drain.js';
@@ -41,7 +42,7 @@ export function createApprovalDrainer(): ApprovalDrainer {
     now: () => clock.now(),
     log: actionsLog,
   });
-  const effects = new ActionEffects({ audit, durableAudit, events: new EventBridgePublisher(c.ARX_EVENT_BUS), clock, log: actionsLog });
+  const effects = new ActionEffects({ audit, durableAudit, events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)), clock, log: actionsLog });
   const drain = new ActionDrain({ store, clock, effects });
   return {
     cancelPendingForAgent: async (tenantId, agentId, reason) => ({ cancelled: await drain.cancelPendingForAgent(tenantId, agentId, reason) }),

@@ -1,6 +1,8 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
+import type { OutboxEntry } from '../../shared/events.js';
+import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
   ActionPatch,
   ActionRecord,
@@ -27,6 +29,7 @@ import type { ApprovalStatus } from '../schemas.js';
  * - one-time markers `REPLAY#<key>` / `ONCE` with TTL `expires_at_epoch`
  * - Slack approver mapping `T#<t>#SLACKAPPROVER#<slack user id>` / `MAPPING`
  * - e-mail link as sent `T#<t>#EMAILLINK#<nonce>` / `LINK` with TTL `expires_at_epoch`
+ * - the events a write announces: outbox items (`shared/outbox.ts`) in the same transaction
  * Params and results are stored as JSON strings so they round-trip exactly.
  */
 const actionKey = (t: string, id: string) => ({ pk: `T#${t}#ACTION#${id}`, sk: 'ACTION' });
@@ -117,7 +120,7 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
-  async create(action: ActionRecord, approval?: ApprovalRecord): Promise<void> {
+  async create(action: ActionRecord, approval?: ApprovalRecord, events: readonly OutboxEntry[] = []): Promise<void> {
     const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
       { Put: { TableName: this.table, Item: toActionItem(action), ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
@@ -127,7 +130,17 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
         { Put: { TableName: this.table, Item: { pk: `APPROVALREF#${approval.approval_id}`, sk: 'REF', tenant_id: approval.tenant_id }, ConditionExpression: 'attribute_not_exists(pk)' } },
       );
     }
+    items.push(...this.outboxPuts(events, action.updated_at));
     await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  private outboxPuts(events: readonly OutboxEntry[], at: string) {
+    return events.map((e) => ({ Put: { TableName: this.table, Item: outboxItem(e, at) } }));
+  }
+
+  /** One conditional update, or a transaction with the outbox items of the events it announces. */
+  private update(u: { Key: Record<string, unknown>; UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }, events: readonly OutboxEntry[], at: string): Promise<void> {
+    return updateWithEvents(this.client, { TableName: this.table, ...u }, events, at);
   }
 
   async getAction(tenantId: string, actionId: string): Promise<ActionRecord | null> {
@@ -174,15 +187,17 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     change: ApprovalChange,
     actionTo: ActionStatus,
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+    events: readonly OutboxEntry[] = [],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'> {
-    return itemLocks.run(`${this.table}|approval|${approval.tenant_id}|${approval.approval_id}`, () => this.resolveApprovalNow(approval, change, actionTo, actionPatch));
+    return itemLocks.run(`${this.table}|approval|${approval.tenant_id}|${approval.approval_id}`, () => this.resolveApprovalNow(approval, change, actionTo, actionPatch, events));
   }
 
   private async resolveApprovalNow(
     approval: ApprovalRecord,
     change: ApprovalChange,
     actionTo: ActionStatus,
-    actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+    actionPatch: Pick<ActionPatch, 'approval_metadata' | 'error'> | undefined,
+    events: readonly OutboxEntry[],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'> {
     const approvalSets = ['#status = :to', 'decided_at = :at', 'gsi1sk = :sk'];
     const approvalVals: Record<string, unknown> = {
@@ -207,18 +222,20 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
       actionVals[':g2'] = INFLIGHT_PK;
       actionVals[':g2s'] = inflightSk(change.at, approval.tenant_id, approval.action_id);
     }
-    // One single-item conditional write decides the race (single-item conditions are atomic in
-    // DynamoDB and in moto; moto's multi-item transactions are not isolated under concurrency).
+    // One conditional write on the approval decides the race, together with the outbox items of
+    // the events announcing the decision (moto's multi-item transactions are not isolated under
+    // concurrency; the per-item lock above serialises this process's writes of one approval).
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
+      await this.update(
+        {
           Key: approvalKey(approval.tenant_id, approval.approval_id),
           UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
           ConditionExpression: approvalCond,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: approvalVals,
-        }),
+        },
+        events,
+        change.at,
       );
     } catch (e) {
       if (isConditionalCheckFailed(e)) return 'conflict';
@@ -242,11 +259,11 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     }
   }
 
-  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
-    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, () => this.transitionNow(tenantId, actionId, from, to, patch));
+  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events: readonly OutboxEntry[] = []): Promise<boolean> {
+    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, () => this.transitionNow(tenantId, actionId, from, to, patch, events));
   }
 
-  private async transitionNow(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean> {
+  private async transitionNow(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events: readonly OutboxEntry[]): Promise<boolean> {
     const sets = ['#status = :to', 'updated_at = :u'];
     const names: Record<string, string> = { '#status': 'status' };
     const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
@@ -259,15 +276,16 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     const inflight = INFLIGHT.includes(to);
     if (inflight) (sets.push('gsi2pk = :g2', 'gsi2sk = :g2s'), (vals[':g2'] = INFLIGHT_PK), (vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId)));
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
+      await this.update(
+        {
           Key: actionKey(tenantId, actionId),
           UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
           ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: vals,
-        }),
+        },
+        events,
+        patch.updated_at,
       );
       return true;
     } catch (e) {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
-import type { ArxEventDetail, DetailType, EventPublisher } from '../../shared/events.js';
+import type { ArxEventDetail, DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
 import type { AuditRecordInput, AuditSink } from '../../shared/ports.js';
 import type { ActionRecord, ApprovalNotifier, ApprovalRecord, Logger } from './model.js';
 
@@ -8,7 +8,8 @@ export interface ActionEffectsDeps {
   readonly audit: AuditSink;
   /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
   readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
-  readonly events: EventPublisher;
+  /** Where events go: committed with the change (outbox) and flushed after it. */
+  readonly events: EventSink;
   /** Approval channels to tell about a resolution; none = the API is the only channel told. */
   readonly notifier?: Pick<ApprovalNotifier, 'resolved'>;
   readonly clock: Clock;
@@ -17,7 +18,8 @@ export interface ActionEffectsDeps {
 
 /**
  * The effects that follow a committed change of an action: its audit record, its event, the
- * approval channel's notice. Each is best effort here (the state change already happened); the
+ * approval channel's notice. The event is committed with the change (outbox) and only flushed here;
+ * the others are best effort (the state change already happened); the
  * audit write that must precede execution is `ActionService.auditOrFail`.
  */
 export class ActionEffects {
@@ -57,7 +59,11 @@ export class ActionEffects {
     }
   }
 
-  async emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
+  /**
+   * The event announcing `a`'s change: handed to the store write that makes the change (committed
+   * together, transactional outbox) and flushed with {@link flush} once that write succeeded.
+   */
+  event(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): OutboxEntry {
     const detail: ArxEventDetail = {
       tenant_id: a.tenant_id,
       correlation_id: a.correlation_id,
@@ -77,11 +83,12 @@ export class ActionEffects {
       decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
       ...extra,
     };
-    try {
-      await this.d.events.publish(type, detail);
-    } catch (e) {
-      this.d.log.error('event publish failed', { detail_type: type, action_id: a.action_id, error_name: (e as Error).name });
-    }
+    return { detailType: type, detail };
+  }
+
+  /** Publishes committed events now; what fails to publish stays in the outbox for the relay. */
+  async flush(events: readonly OutboxEntry[]): Promise<void> {
+    await this.d.events.flush(events);
   }
 
   async notifyResolved(a: ApprovalRecord): Promise<void> {

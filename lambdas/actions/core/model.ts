@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
 import { setting } from '../../shared/settings.js';
 import type { ApprovalMode, Decision, Risk } from '../../shared/ports.js';
+import type { OutboxEntry } from '../../shared/events.js';
 import type { ApprovalStatus } from '../schemas.js';
 
 /**
@@ -148,8 +149,8 @@ export interface ActionPatch {
 }
 
 export interface ActionStore {
-  /** Creates the action (and its approval, atomically). */
-  create(action: ActionRecord, approval?: ApprovalRecord): Promise<void>;
+  /** Creates the action (and its approval, and the outbox items of `events`, atomically). */
+  create(action: ActionRecord, approval?: ApprovalRecord, events?: readonly OutboxEntry[]): Promise<void>;
   getAction(tenantId: string, actionId: string): Promise<ActionRecord | null>;
   getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord | null>;
   /** Tenant of an approval, for callbacks (Slack, e-mail, webhook) that carry only its id. */
@@ -161,16 +162,17 @@ export interface ActionStore {
    * `expires_at` — so exactly one of any number of racing deciders wins ('conflict' for the rest).
    * The winner then moves the action `pending_approval → actionTo`, conditional on the action's
    * binding hash still equalling the approval's; 'action_mismatch' when it does not (the action
-   * is left untouched for the caller to fail).
+   * is left untouched for the caller to fail). `events` commit with the approval's write (outbox).
    */
   resolveApproval(
     approval: ApprovalRecord,
     change: ApprovalChange,
     actionTo: ActionStatus,
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+    events?: readonly OutboxEntry[],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'>;
-  /** Conditional status transition; false when the action is not in one of `from`. */
-  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch): Promise<boolean>;
+  /** Conditional status transition, with the outbox items of `events`; false (nothing written) when the action is not in one of `from`. */
+  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events?: readonly OutboxEntry[]): Promise<boolean>;
   /** Pending approvals whose deadline is at or before `nowIso` (all tenants; for the sweeper). */
   dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]>;
   /** Actions in `pending_execution` or `executing` last changed before `olderThanIso` (all tenants; for recovery). */

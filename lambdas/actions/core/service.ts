@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import type { DetailType, EventPublisher } from '../../shared/events.js';
+import type { DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
 import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, RevocationStatus, SpendGate } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
@@ -43,7 +43,8 @@ export interface ActionServiceDeps {
   readonly revocation: RevocationStatus;
   readonly agents: AgentDirectory;
   readonly audit: AuditSink;
-  readonly events: EventPublisher;
+  /** Each event commits with its state change (the store's outbox items); this publishes it after (at least once). */
+  readonly events: EventSink;
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly configs: ConnectorConfigStore;
   readonly secrets: SecretStore;
@@ -236,9 +237,10 @@ export class ActionService {
     };
 
     if (decision.effect !== 'permit') {
-      await this.d.store.create(base);
+      const ev = this.event('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
+      await this.d.store.create(base, undefined, [ev]);
       await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
-      await this.emit('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
+      await this.d.events.flush([ev]);
       return { kind: 'denied', action: base };
     }
 
@@ -277,8 +279,9 @@ export class ActionService {
       };
       // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
       await this.auditOrFail(this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }));
-      await this.d.store.create(action, approval);
-      await this.emit('decision.required', action, { approval_id: approvalId, expires_at: expiresAt, risk: approval.risk, policy: approval.policy, channel: approval.channel ?? null });
+      const ev = this.event('decision.required', action, { approval_id: approvalId, expires_at: expiresAt, risk: approval.risk, policy: approval.policy, channel: approval.channel ?? null });
+      await this.d.store.create(action, approval, [ev]);
+      await this.d.events.flush([ev]);
       try {
         await this.d.notifier.notify(approval);
       } catch (e) {
@@ -370,16 +373,18 @@ export class ActionService {
     if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
 
     if (decision === 'deny') {
+      const ev = this.event('decision.denied', action, { approval_id: approvalId, approver: approver.display, decided_at: at });
       const ok = await this.settle(
         approval,
         { status: 'denied', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
         'rejected',
         { error: { code: 'approval_denied', message: 'a human denied this action', retryable: false } },
+        [ev],
       );
       if (!ok) throw await this.conflict(tenantId, approvalId);
       const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
       await this.auditQuietly(this.auditInput(action, 'decision.denied', 'deny', { approval_id: approvalId, approver: approver.display, reason, channel: approver.via }));
-      await this.emit('decision.denied', action, { approval_id: approvalId, approver: approver.display, decided_at: at });
+      await this.d.events.flush([ev]);
       await this.notifyResolved(resolved);
       return { approval: resolved, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
     }
@@ -434,30 +439,35 @@ export class ActionService {
       channel: approver.via,
       time_to_decision_ms: now.getTime() - Date.parse(approval.created_at),
     };
+    const approved: ActionRecord = { ...action, status: 'pending_execution', approval_metadata: metadata, updated_at: at };
+    const approvedEvent = this.event('decision.approved', approved, { approval_id: approvalId, approver: approver.display, decided_at: at, reason, policy: approval.policy });
     const settled = await this.d.store.resolveApproval(
       approval,
       { status: 'approved', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
       'pending_execution',
       { approval_metadata: metadata },
+      [approvedEvent],
     );
     if (settled === 'conflict') throw await this.conflict(tenantId, approvalId);
     if (settled === 'action_mismatch') {
       // The approval was spent on what the approver saw; the action no longer matches it.
+      await this.d.events.flush([approvedEvent]);
       const error: ActionError = { code: 'binding_mismatch', message: 'the action no longer matches what was approved; nothing was executed', retryable: false };
-      if (await this.d.store.transition(tenantId, action.action_id, ['pending_approval'], 'failed', { error, approval_metadata: metadata, updated_at: at })) {
+      const ev = this.event('operation.failed', action, { error_code: error.code, approval_id: approvalId });
+      if (await this.d.store.transition(tenantId, action.action_id, ['pending_approval'], 'failed', { error, approval_metadata: metadata, updated_at: at }, [ev])) {
         await this.auditQuietly(this.auditInput(action, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }));
-        await this.emit('operation.failed', action, { error_code: error.code, approval_id: approvalId });
+        await this.d.events.flush([ev]);
       }
       return { approval: (await this.d.store.getApproval(tenantId, approvalId))!, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
     }
-    const approved: ActionRecord = { ...action, status: 'pending_execution', approval_metadata: metadata, updated_at: at };
     try {
       await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
     } catch (e) {
+      await this.d.events.flush([approvedEvent]);
       await this.failBeforeRun(approved, { code: 'audit_unavailable', message: 'the approval could not be audited, so the action was not executed', retryable: false }, e);
       throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
     }
-    await this.emit('decision.approved', approved, { approval_id: approvalId, approver: approver.display, decided_at: at, reason, policy: approval.policy });
+    await this.d.events.flush([approvedEvent]);
     const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
     await this.notifyResolved(resolved);
     const done = await this.runExecution(approved);
@@ -480,8 +490,9 @@ export class ActionService {
     if (rev === 'revoked') {
       const at = this.d.clock.now().toISOString();
       const error: ActionError = { code: 'agent_revoked', message: 'the agent was revoked before the action ran', retryable: false };
-      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: at })) {
-        await this.emit('operation.failed', action, { error_code: error.code });
+      const ev = this.event('operation.failed', action, { error_code: error.code });
+      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: at }, [ev])) {
+        await this.d.events.flush([ev]);
       }
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
     }
@@ -496,9 +507,10 @@ export class ActionService {
     const inactive = inactiveReason(info.x);
     if (inactive) {
       const error: ActionError = { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false };
-      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: this.d.clock.now().toISOString() })) {
+      const ev = this.event('operation.failed', action, { error_code: error.code });
+      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: this.d.clock.now().toISOString() }, [ev])) {
         await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
-        await this.emit('operation.failed', action, { error_code: error.code });
+        await this.d.events.flush([ev]);
       }
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
     }
@@ -541,11 +553,13 @@ export class ActionService {
         this.d.connectorTimeoutMs ?? 15_000,
       );
       const at = this.d.clock.now().toISOString();
-      await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at });
-      const done = (await this.d.store.getAction(tenantId, actionId))!;
       const latency = Date.now() - started;
+      const ev = this.event('operation.executed', { ...current, status: 'executed', updated_at: at }, { latency_ms: latency, approval_id: current.approval_id ?? null, approval_metadata: current.approval_metadata ?? null });
+      const recorded = await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at }, [ev]);
+      const done = (await this.d.store.getAction(tenantId, actionId))!;
       await this.auditQuietly(this.auditInput(done, 'operation.executed', 'executed', { latency_ms: latency, approval_metadata: done.approval_metadata ?? null }));
-      await this.emit('operation.executed', done, { latency_ms: latency, approval_id: done.approval_id ?? null, approval_metadata: done.approval_metadata ?? null });
+      // not recorded: recovery already closed it as outcome_unknown, and that is what was announced
+      if (recorded) await this.d.events.flush([ev]);
       return done;
     } catch (e) {
       const err: ActionError =
@@ -592,17 +606,19 @@ export class ActionService {
           resumed++;
         } else {
           const error: ActionError = { code: 'interrupted', message: 'the request was interrupted before the connector ran; submit it again', retryable: true };
-          if (await this.d.store.transition(a.tenant_id, a.action_id, ['pending_execution'], 'failed', { error, updated_at: at })) {
+          const ev = this.event('operation.failed', a, { error_code: error.code, retryable: true });
+          if (await this.d.store.transition(a.tenant_id, a.action_id, ['pending_execution'], 'failed', { error, updated_at: at }, [ev])) {
             failed++;
-            await this.emit('operation.failed', a, { error_code: error.code, retryable: true });
+            await this.d.events.flush([ev]);
           }
         }
       } else if (a.status === 'executing' && age >= executingAfter) {
         const error: ActionError = { code: 'outcome_unknown', message: 'the executor stopped while calling the connector; check the target before resubmitting', retryable: false };
-        if (await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at })) {
+        const ev = this.event('operation.failed', a, { error_code: error.code, retryable: false });
+        if (await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at }, [ev])) {
           failed++;
           await this.auditQuietly(this.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
-          await this.emit('operation.failed', a, { error_code: error.code, retryable: false });
+          await this.d.events.flush([ev]);
         }
       }
     }
@@ -648,15 +664,15 @@ export class ActionService {
   private async expire(approval: ApprovalRecord): Promise<boolean> {
     const at = this.d.clock.now().toISOString();
     if (approval.status !== 'pending' || Date.parse(approval.expires_at) > Date.parse(at)) return false;
+    const before = await this.d.store.getAction(approval.tenant_id, approval.action_id);
+    const ev = before && this.event('decision.expired', { ...before, status: 'expired', updated_at: at }, { approval_id: approval.approval_id, expires_at: approval.expires_at });
     const ok = await this.settle(approval, { status: 'expired', at }, 'expired', {
       error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
-    });
+    }, ev ? [ev] : []);
     if (!ok) return false;
     const action = await this.d.store.getAction(approval.tenant_id, approval.action_id);
-    if (action) {
-      await this.auditQuietly(this.auditInput(action, 'decision.expired', 'expired', { approval_id: approval.approval_id, expires_at: approval.expires_at }));
-      await this.emit('decision.expired', action, { approval_id: approval.approval_id, expires_at: approval.expires_at });
-    }
+    if (action) await this.auditQuietly(this.auditInput(action, 'decision.expired', 'expired', { approval_id: approval.approval_id, expires_at: approval.expires_at }));
+    if (ev) await this.d.events.flush([ev]);
     await this.notifyResolved({ ...approval, status: 'expired', decided_at: at });
     return true;
   }
@@ -665,8 +681,8 @@ export class ActionService {
     return this.drain.cancel(approval, action, reason, code);
   }
 
-  private settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }): Promise<boolean> {
-    return this.drain.settle(approval, change, actionTo, patch);
+  private settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }, events: readonly OutboxEntry[]): Promise<boolean> {
+    return this.drain.settle(approval, change, actionTo, patch, events);
   }
 
   private async conflict(tenantId: string, approvalId: string): Promise<ConflictError> {
@@ -676,16 +692,18 @@ export class ActionService {
 
   private async failBeforeRun(action: ActionRecord, error: ActionError, cause: unknown): Promise<void> {
     this.d.log.error('failing closed before execution', { action_id: action.action_id, code: error.code, error_name: (cause as Error)?.name });
-    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['pending_execution'], 'failed', { error, updated_at: this.d.clock.now().toISOString() });
-    if (ok) await this.emit('operation.failed', action, { error_code: error.code });
+    const ev = this.event('operation.failed', action, { error_code: error.code });
+    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['pending_execution'], 'failed', { error, updated_at: this.d.clock.now().toISOString() }, [ev]);
+    if (ok) await this.d.events.flush([ev]);
   }
 
   private async finishFailed(action: ActionRecord, error: ActionError): Promise<ActionRecord> {
     const at = this.d.clock.now().toISOString();
-    await this.d.store.transition(action.tenant_id, action.action_id, ['executing'], 'failed', { error, updated_at: at });
+    const ev = this.event('operation.failed', { ...action, status: 'failed', error, updated_at: at }, { error_code: error.code, retryable: error.retryable, approval_id: action.approval_id ?? null });
+    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['executing'], 'failed', { error, updated_at: at }, [ev]);
     const done = (await this.d.store.getAction(action.tenant_id, action.action_id)) ?? action;
     await this.auditQuietly(this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }));
-    await this.emit('operation.failed', done, { error_code: error.code, retryable: error.retryable, approval_id: done.approval_id ?? null });
+    if (ok) await this.d.events.flush([ev]);
     return done;
   }
 
@@ -706,8 +724,12 @@ export class ActionService {
     return this.effects.auditQuietly(input);
   }
 
-  private emit(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): Promise<void> {
-    return this.effects.emit(type, a, extra);
+  /**
+   * The event announcing `a`'s change: the caller hands it to the store write that makes the change
+   * (committed together, transactional outbox) and flushes it once that write succeeded.
+   */
+  private event(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): OutboxEntry {
+    return this.effects.event(type, a, extra);
   }
 
   private notifyResolved(a: ApprovalRecord): Promise<void> {

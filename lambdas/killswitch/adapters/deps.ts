@@ -18,7 +18,11 @@ const tokenTtl = (): number => setting('ARX_MAX_TOKEN_TTL_S');
 
 export const store = perEnvironment(() => new DynamoTerminationStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
 
-export const publisher = perEnvironment(() => new EventBridgePublisher(readSettings(['ARX_EVENT_BUS']).ARX_EVENT_BUS));
+/** The saga's events commit with the step outcome they announce (outbox in the control table) and are published after. */
+export const eventSink = perEnvironment(() => {
+  const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+  return new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS));
+});
 
 export const inventory = perEnvironment(() => {
   const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);

@@ -1,5 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import type { OutboxEntry } from '../../shared/events.js';
+import { updateWithEvents } from '../../shared/outbox.js';
 import { STEP_NAMES, type StepName, type StepStatus, type Termination, type TerminationStatus, type TerminationStep } from '../core/model.js';
 import { mapLimit } from '../core/saga.js';
 import type { AgentStepResult, QuorumRequest, StepPatch, TerminationStore } from '../core/ports.js';
@@ -111,23 +113,28 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch): Promise<void> {
+  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events: Readonly<Record<string, readonly OutboxEntry[]>> = {}): Promise<void> {
     const key = { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' };
     const entries = Object.entries(patch.results ?? {});
-    // Many agents: write their results in chunks first (expression size limits), then the status.
+    const eventsOf = (chunk: readonly [string, unknown][]): OutboxEntry[] => chunk.flatMap(([a]) => events[a] ?? []);
+    // Many agents: write their results (each with its agent's events) in chunks first (expression
+    // size and transaction item limits), then the status.
     const CHUNK = 40;
     const inline = entries.length <= CHUNK ? entries : [];
     for (let i = 0; entries.length > CHUNK && i < entries.length; i += CHUNK) {
       const chunk = entries.slice(i, i + CHUNK);
-      await this.client.send(
-        new UpdateCommand({
+      await updateWithEvents(
+        this.client,
+        {
           TableName: this.table,
           Key: key,
           UpdateExpression: `SET ${chunk.map((_, j) => `#s.results.#a${j} = :r${j}`).join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#s': stepAttr(step), ...Object.fromEntries(chunk.map(([a], j) => [`#a${j}`, a])) },
           ExpressionAttributeValues: Object.fromEntries(chunk.map(([, r], j) => [`:r${j}`, r])),
-        }),
+        },
+        eventsOf(chunk),
+        patch.at,
       );
     }
     const sets = ['#s.#status = :st', '#s.#at = :at'];
@@ -157,15 +164,18 @@ export class DynamoTerminationStore implements TerminationStore {
       remove = ' REMOVE #s.#error';
       names['#error'] = 'error';
     }
-    await this.client.send(
-      new UpdateCommand({
+    await updateWithEvents(
+      this.client,
+      {
         TableName: this.table,
         Key: key,
         UpdateExpression: `SET ${sets.join(', ')}${remove}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-      }),
+      },
+      eventsOf(inline),
+      patch.at,
     );
   }
 
@@ -203,17 +213,20 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string): Promise<boolean> {
+  async finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string, events: readonly OutboxEntry[] = []): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
+      await updateWithEvents(
+        this.client,
+        {
           TableName: this.table,
           Key: { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' },
           UpdateExpression: 'SET #status = :s, completed_at = :at',
           ConditionExpression: '#status = :inflight',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':s': status, ':at': at, ':inflight': 'in_flight' },
-        }),
+        },
+        events,
+        at,
       );
       return true;
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { AgentRecord, RevocationEntry, TenantSigner } from '../../shared/ports.js';
+import type { OutboxEntry } from '../../shared/events.js';
 import type { StepName, StepStatus, Termination, TerminationStatus } from './model.js';
 
 /** Port: where terminations, per-agent claims and the emergency-stop quorum live. */
@@ -17,15 +18,16 @@ export interface TerminationStore {
   beginStep(tenantId: string, terminationId: string, step: StepName, at: string): Promise<void>;
   /**
    * Records the outcome of `step` in one write: its status, last error, per-agent results and,
-   * with `attempt`, one more attempt.
+   * with `attempt`, one more attempt. `events` (by agent id, a few per agent) commit in the same
+   * write as that agent's result (outbox), so a retry that skips the agent never loses them.
    */
-  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch): Promise<void>;
+  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events?: Readonly<Record<string, readonly OutboxEntry[]>>): Promise<void>;
   /** Records one agent's outcome of `step` (retries skip agents whose outcome is final). */
   recordAgentResult(tenantId: string, terminationId: string, step: StepName, agentId: string, result: AgentStepResult): Promise<void>;
   setExecution(tenantId: string, terminationId: string, executionArn: string): Promise<void>;
   setAttestation(tenantId: string, terminationId: string, url: string): Promise<void>;
-  /** Sets the final status once (only from in_flight); false when it was already final. */
-  finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string): Promise<boolean>;
+  /** Sets the final status once (only from in_flight), with the outbox items of `events`; false (nothing written) when it was already final. */
+  finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string, events?: readonly OutboxEntry[]): Promise<boolean>;
 
   /** Emergency-stop quorum: the pending request, if any (expired ones are returned too; callers check). */
   getQuorum(tenantId: string): Promise<QuorumRequest | null>;

@@ -1,7 +1,7 @@
 import type { ActivityReader, AgentRecord, ApprovalDrainer, AuditSink, ExtraPut, InventoryStore } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import type { EventPublisher } from '../../shared/events.js';
+import type { EventSink, OutboxEntry } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../shared/revocation.js';
 import { buildAttestation, signAttestation } from './attestation.js';
@@ -67,7 +67,12 @@ export async function runStep(
   terminationId: string,
   step: StepName,
   perAgent: (agentId: string, t: Termination) => Promise<{ outcome: string; ok?: boolean; error?: string; [k: string]: unknown }>,
-  options: { concurrency?: number; errorClass?: new (step: StepName, failures: Record<string, string>) => StepFailedError } = {},
+  options: {
+    concurrency?: number;
+    errorClass?: new (step: StepName, failures: Record<string, string>) => StepFailedError;
+    /** Events an agent's outcome announces (`perAgent` returns them as `events`): committed with the step's outcome, then flushed here. */
+    events?: EventSink;
+  } = {},
 ): Promise<Termination> {
   const t = await ctx.store.get(tenantId, terminationId);
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
@@ -78,9 +83,11 @@ export async function runStep(
   if (remaining.length === 0 && current?.status === 'ok') return t;
   const results: Record<string, AgentStepResult> = {};
   const failures: Record<string, string> = {};
+  const events: Record<string, OutboxEntry[]> = {};
   await mapLimit(remaining, options.concurrency ?? 8, async (agentId) => {
     try {
-      const r = await perAgent(agentId, t);
+      const { events: announced, ...r } = await perAgent(agentId, t);
+      if (Array.isArray(announced) && announced.length) events[agentId] = announced as OutboxEntry[];
       results[agentId] = { ...r, outcome: r.outcome, ok: r.ok ?? true, at: ctx.clock.now().toISOString() };
       if (!results[agentId]!.ok) failures[agentId] = r.error ?? r.outcome;
     } catch (e) {
@@ -92,10 +99,12 @@ export async function runStep(
   if (Object.keys(failures).length > 0) {
     const Err = options.errorClass ?? StepFailedError;
     const err = new Err(step, failures);
-    await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err), results, attempt: true });
+    await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err), results, attempt: true }, events);
+    await options.events?.flush(Object.values(events).flat());
     throw err;
   }
-  await ctx.store.endStep(tenantId, terminationId, step, { status: 'ok', at, results, attempt: true });
+  await ctx.store.endStep(tenantId, terminationId, step, { status: 'ok', at, results, attempt: true }, events);
+  await options.events?.flush(Object.values(events).flat());
   return t;
 }
 
@@ -243,7 +252,7 @@ export function stepDrain(deps: StepContext & { drainer: ApprovalDrainer }, tena
 
 // ------------------------------------------------------------------ step 6: audit event
 export function stepAudit(
-  deps: StepContext & { inventory: InventoryStore; audit: AuditSink; events: EventPublisher },
+  deps: StepContext & { inventory: InventoryStore; audit: AuditSink; events: EventSink },
   tenantId: string,
   terminationId: string,
 ): Promise<Termination> {
@@ -271,21 +280,25 @@ export function stepAudit(
         initiated_at: t.initiated_at,
       },
     });
-    await deps.events.publish('agent.terminated', {
-      tenant_id: tenantId,
-      correlation_id: t.correlation_id,
-      trace_id: t.trace_id,
-      // Deterministic: a retried step publishes the same event id, consumers de-duplicate.
-      event_id: `${t.termination_id}.${agentId}.terminated`,
-      agent_id: agentId,
-      termination_id: t.termination_id,
-      ...(rec ? { spiffe_id: rec.spiffe_id, platform: rec.platform } : {}),
-      reason: t.reason,
-      initiated_by: t.initiated_by,
-      audit_event_id: event_id,
-    });
-    return { outcome: 'recorded', audit_event_id: event_id };
-  });
+    const announced: OutboxEntry = {
+      detailType: 'agent.terminated',
+      detail: {
+        tenant_id: tenantId,
+        correlation_id: t.correlation_id,
+        trace_id: t.trace_id,
+        // Deterministic: a retried step commits the same event id, consumers de-duplicate.
+        event_id: `${t.termination_id}.${agentId}.terminated`,
+        agent_id: agentId,
+        termination_id: t.termination_id,
+        ...(rec ? { spiffe_id: rec.spiffe_id, platform: rec.platform } : {}),
+        reason: t.reason,
+        initiated_by: t.initiated_by,
+        audit_event_id: event_id,
+      },
+    };
+    // committed with the step's outcome (runStep), so a bus outage does not fail or lose it
+    return { outcome: 'recorded', audit_event_id: event_id, events: [announced] };
+  }, { events: deps.events });
 }
 
 // ------------------------------------------------------------------ step 7: exit attestation
@@ -385,7 +398,7 @@ export async function unstoppedTargets(deps: TargetCheck & { clock: Clock }, t: 
  * `partial_failure` naming the agents.
  */
 export async function finalizeTermination(
-  deps: StepContext & { events: EventPublisher; targets?: TargetCheck },
+  deps: StepContext & { events: EventSink; targets?: TargetCheck },
   tenantId: string,
   terminationId: string,
 ): Promise<{ status: TerminationStatus; unstopped?: string[] }> {
@@ -401,19 +414,23 @@ export async function finalizeTermination(
       error: `not terminated and revoked at the end: ${unstopped.join(', ')}`.slice(0, 400),
     });
   }
-  await deps.store.finish(tenantId, terminationId, status, deps.clock.now().toISOString());
-  await deps.events.publish('agent.terminated.completed', {
-    tenant_id: tenantId,
-    correlation_id: t.correlation_id,
-    trace_id: t.trace_id,
-    event_id: `${terminationId}.completed`,
-    termination_id: terminationId,
-    scope: t.scope,
-    agent_ids: [...t.agent_ids],
-    status,
-    failed_steps: [...new Set([...t.steps.filter((s) => s.status === 'failed').map((s) => s.name), ...(unstopped.length ? ['revocation'] : [])])],
-    ...(unstopped.length ? { unstopped_agent_ids: unstopped } : {}),
-    ...(t.attestation_url ? { attestation_url: t.attestation_url } : {}),
-  });
+  const completed: OutboxEntry = {
+    detailType: 'agent.terminated.completed',
+    detail: {
+      tenant_id: tenantId,
+      correlation_id: t.correlation_id,
+      trace_id: t.trace_id,
+      event_id: `${terminationId}.completed`,
+      termination_id: terminationId,
+      scope: t.scope,
+      agent_ids: [...t.agent_ids],
+      status,
+      failed_steps: [...new Set([...t.steps.filter((s) => s.status === 'failed').map((s) => s.name), ...(unstopped.length ? ['revocation'] : [])])],
+      ...(unstopped.length ? { unstopped_agent_ids: unstopped } : {}),
+      ...(t.attestation_url ? { attestation_url: t.attestation_url } : {}),
+    },
+  };
+  // Announced once, with the final status (a retried finalize finds it final and commits nothing).
+  if (await deps.store.finish(tenantId, terminationId, status, deps.clock.now().toISOString(), [completed])) await deps.events.flush([completed]);
   return { status, ...(unstopped.length ? { unstopped } : {}) };
 }

@@ -3,7 +3,7 @@
  * (move the live pointer), diff, and EnforcementEvents. Pure orchestration over ports.
  */
 import type { Clock } from '../../shared/clock.js';
-import type { EventPublisher } from '../../shared/events.js';
+import type { EventPublisher, OutboxEntry, StagedEventSink } from '../../shared/events.js';
 import type { Decision, DecisionRequest } from '../../shared/ports.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
@@ -66,7 +66,8 @@ export class PolicyService {
       versions: VersionCounter;
       signer: BundleSigner;
       revoked: RevokedIds;
-      events: EventPublisher;
+      /** `bundle.promoted` goes through the outbox (at least once; the audit chain records promotions from it). */
+      events: StagedEventSink;
       clock: Clock;
     },
   ) {}
@@ -104,17 +105,32 @@ export class PolicyService {
       promoted_at: this.d.clock.now().toISOString(),
       promoted_by: actor,
     };
-    await this.d.repo.putLive(manifest);
-    await this.d.events.publish('bundle.promoted', {
-      tenant_id: tenantId,
-      correlation_id: trace.correlation_id,
-      trace_id: trace.trace_id,
-      event_id: `bundle.promoted:${tenantId}:${bundleId}:${manifest.promoted_at}`,
-      bundle_id: bundleId,
-      version: b.version,
-      digest,
-      promoted_by: actor,
-    });
+    const event: OutboxEntry = {
+      detailType: 'bundle.promoted',
+      detail: {
+        tenant_id: tenantId,
+        correlation_id: trace.correlation_id,
+        trace_id: trace.trace_id,
+        event_id: `bundle.promoted:${tenantId}:${bundleId}:${manifest.promoted_at}`,
+        bundle_id: bundleId,
+        version: b.version,
+        digest,
+        promoted_by: actor,
+      },
+    };
+    // The live pointer is an S3 object, which cannot join a DynamoDB transaction: the event is
+    // committed first, so a pointer that moved is announced (by the relay if the bus is down) and a
+    // pointer write that failed withdraws it. Left open: a crash between the two announces a
+    // promotion that did not land; a write that landed but answered an error is not announced
+    // (the caller got a 5xx, and promoting again announces it).
+    await this.d.events.stage([event], manifest.promoted_at);
+    try {
+      await this.d.repo.putLive(manifest);
+    } catch (e) {
+      await this.d.events.discard([event]).catch(() => undefined);
+      throw e;
+    }
+    await this.d.events.flush([event]);
     return { live_bundle_id: bundleId, version: b.version };
   }
 

@@ -3,6 +3,7 @@ import { createApiHandler, type ApiRequest, type AuthContext } from '../../share
 import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
 import { ForbiddenError, UnauthorizedError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revocation.js';
@@ -25,7 +26,7 @@ const deps = perEnvironment(() => {
   const events = new EventBridgePublisher(c.ARX_EVENT_BUS);
   const drl = new DynamoRevocationList(c.ARX_REVOCATION_TABLE);
   const log = new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock);
-  const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE), signer, revoked: new RevocationTableIds(drl, clock), events, clock });
+  const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE), signer, revoked: new RevocationTableIds(drl, clock), events: new Outbox(c.ARX_CONTROL_TABLE, events), clock });
   const pdp = new TenantBundlePdp({
     source: store,
     signer,

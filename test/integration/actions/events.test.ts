@@ -4,6 +4,7 @@ import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCom
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
 import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
+import { Outbox } from '../../../lambdas/shared/outbox.js';
 import { createControlTable } from './support.js';
 import { agent, harness, manager, trace } from '../../unit/actions/fakes.js';
 
@@ -35,7 +36,7 @@ describe('Action events on the EventBridge bus (against moto)', () => {
   }
 
   it('publishes decision.required|approved|denied|expired and operation.executed|failed with correlation and trace ids', async () => {
-    const h = harness({ store: new DynamoActionStore(table), events: new EventBridgePublisher(bus) });
+    const h = harness({ store: new DynamoActionStore(table), events: new Outbox(table, new EventBridgePublisher(bus)) });
     const approve = await h.svc.submit(agent, { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'a' }, correlation_id: 'corr-a' }, trace);
     if (approve.kind !== 'pending') throw new Error('expected pending');
     await h.svc.decide('t1', approve.approval.approval_id, manager, 'approve', 'ok');

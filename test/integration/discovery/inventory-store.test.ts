@@ -5,7 +5,7 @@ import { SQSClient, CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessag
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoInventoryStore } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
 import { EventBridgePublisher, type EventPublisher } from '../../../lambdas/shared/events.js';
-import { Outbox, OUTBOX_PK } from '../../../lambdas/shared/outbox.js';
+import { Outbox, outboxPk } from '../../../lambdas/shared/outbox.js';
 import { ConflictError } from '../../../lambdas/shared/errors.js';
 import { newId } from '../../../lambdas/shared/ids.js';
 import { type AgentRecord, type InventoryChange } from '../../../lambdas/shared/ports.js';
@@ -90,13 +90,15 @@ describe('DynamoInventoryStore (against moto)', () => {
     const c = change(r);
     await down.create(r, c);
     expect((await store.get('acme', r.agent_id))!.agent_id).toBe(r.agent_id);
-    const left = await ddb.send(new QueryCommand({ TableName: env.ARX_CONTROL_TABLE, KeyConditionExpression: 'pk = :p AND sk = :s', ExpressionAttributeValues: { ':p': OUTBOX_PK, ':s': c.event_id } }));
+    const left = await ddb.send(new QueryCommand({ TableName: env.ARX_CONTROL_TABLE, KeyConditionExpression: 'pk = :p AND sk = :s', ExpressionAttributeValues: { ':p': outboxPk('acme'), ':s': c.event_id } }));
     expect(left.Items).toHaveLength(1);
     const relay = new Outbox(env.ARX_CONTROL_TABLE!, recording);
     expect(await relay.relay(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
     expect(published).toContain(c.event_id);
-    const after = await ddb.send(new QueryCommand({ TableName: env.ARX_CONTROL_TABLE, KeyConditionExpression: 'pk = :p AND sk = :s', ExpressionAttributeValues: { ':p': OUTBOX_PK, ':s': c.event_id } }));
+    const after = await ddb.send(new QueryCommand({ TableName: env.ARX_CONTROL_TABLE, KeyConditionExpression: 'pk = :p AND sk = :s', ExpressionAttributeValues: { ':p': outboxPk('acme'), ':s': c.event_id } }));
     expect(after.Items).toHaveLength(0);
+    expect(await relay.relay(new Date(Date.now() + 60_000))).toBe(0);
+    expect(published.filter((id) => id === c.event_id)).toHaveLength(1);
   });
 
   it('refuses a duplicate (platform, native id) and an extra write whose condition fails, atomically', async () => {
