@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { BenchResult } from './run.js';
 import { GENESIS_STATE, sealBlock, type ChainState } from '../lambdas/audit/core/block.js';
 import { buildAuditEvent, leafData, leafString, type AuditEvent } from '../lambdas/audit/core/events.js';
-import { LogView, hashLeaf, verifyConsistency, verifyInclusion } from '../lambdas/audit/core/merkle.js';
+import { LogView, verifyConsistency, verifyInclusion } from '../lambdas/audit/core/merkle.js';
 
 const N = 10_000;
 const SALT = Buffer.alloc(32, 9); // hash_of_full_payload salt (random per event in ARX)

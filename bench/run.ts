@@ -32,7 +32,7 @@ for (const f of files) {
       if (r.baseline !== undefined && r.ratio === undefined && r.baseline !== 0) r.ratio = Number((r.value / r.baseline).toFixed(4));
       process.stdout.write(`  ${r.name}: ${r.value} ${r.unit}${r.baseline !== undefined ? ` (baseline ${r.baseline}, ratio ${r.ratio})` : ''}\n`);
     }
-    writeFileSync(join(here, 'results', `${area}.json`), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(here, 'results', `${area}.json`), `${JSON.stringify(results, null, 2)}\n`);
   } catch (e) {
     failed++;
     process.stderr.write(`bench ${area} failed: ${(e as Error).stack}\n`);

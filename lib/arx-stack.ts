@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import { AUTHORIZER_FN, TOPOLOGY } from '../lambdas/topology.js';
 import { AccessLogs } from './access-logs.js';
 import { Actions } from './actions.js';

@@ -35,7 +35,7 @@ export function propsFromContext(node: Node): Pick<ArxStackProps, 'idp' | 'tenan
       } catch {
         /* reported below */
       }
-      if (!u || u.protocol !== 'https:') problems.push(`${key} must be an https:// URL, got "${v}"`);
+      if (u?.protocol !== 'https:') problems.push(`${key} must be an https:// URL, got "${v}"`);
     }
     return v;
   };

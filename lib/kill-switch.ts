@@ -29,7 +29,7 @@ export class RetryBudgetError extends Error {
 /** Worst-case total wait (seconds) of a retry policy: Σ min(interval·rate^k, maxDelay), k < maxAttempts. */
 export function retryBudgetSeconds(r: Required<SagaRetryConfig>): number {
   let total = 0;
-  for (let k = 0; k < r.maxAttempts; k++) total += Math.min(r.interval.toSeconds() * Math.pow(r.backoffRate, k), r.maxDelay.toSeconds());
+  for (let k = 0; k < r.maxAttempts; k++) total += Math.min(r.interval.toSeconds() * r.backoffRate ** k, r.maxDelay.toSeconds());
   return total;
 }
 

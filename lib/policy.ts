@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildLayerSync } from '../layers/pdp-extension/build.js';

@@ -109,7 +109,7 @@ async function adminCall(dev: DevFile, token: string, method: string, path: stri
 const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 
 /** Runs the access review; returns the summary line. */
-export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.write(l + '\n')): Promise<string> {
+export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.write(`${l}\n`)): Promise<string> {
   const apiToken = `okta-demo-${randomBytes(6).toString('hex')}`;
   const okta = await startFakeOkta(apiToken);
   try {

@@ -100,7 +100,7 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
   const devJson = { apiUrl: runtime.url, tenantId, awsEndpoint: endpoint, tokens, otherTenant };
   // Written whole, then renamed: a reader never sees a half-written file.
   const tmp = join(stateDir, `.dev.json.${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(devJson, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, join(stateDir, 'dev.json'));
 
   process.stdout.write(

@@ -209,7 +209,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const pools = new Map<string, FunctionPool>();
   const run = (fnName: string, event: unknown, bounded: boolean, capMs = Infinity): Promise<unknown> => {
     let pool = pools.get(fnName);
-    if (!pool) pools.set(fnName, (pool = new FunctionPool(fnName, limits)));
+    if (!pool) {
+      pool = new FunctionPool(fnName, limits);
+      pools.set(fnName, pool);
+    }
     // The function's (scaled) timeout; API Gateway's own limits (the authorizer's 10 s) are not scaled.
     const timeoutMs = Math.min((functionSpec(fnName).timeoutSeconds ?? 10) * 1000 * (limits.timeoutScale ?? 1), capMs);
     return pool.run(
@@ -301,14 +304,14 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     };
     if (c.route.auth === 'bearer') {
       // As API Gateway does: no identity source → 401 without calling the authorizer.
-      if (!headers['authorization']) return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+      if (!headers.authorization) return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
       let verdict: { isAuthorized: boolean; context?: Record<string, unknown> };
       try {
         verdict = (await run(AUTHORIZER_FN, {
           version: '2.0',
           type: 'REQUEST',
           routeArn: `arn:aws:execute-api:us-east-1:123456789012:local/$default/${method}${c.route.path}`,
-          identitySource: [headers['authorization']],
+          identitySource: [headers.authorization],
           routeKey,
           rawPath: u.pathname,
           rawQueryString: event.rawQueryString,
@@ -476,7 +479,7 @@ function startSchedules(
   }
   return () => {
     stopped = true;
-    timers.forEach((t) => clearTimeout(t));
+    for (const t of timers) clearTimeout(t);
   };
 }
 

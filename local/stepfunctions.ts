@@ -117,8 +117,9 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
           const i = matchRetrier(state.Retry, (e as Error)?.name ?? 'Error');
           const r = state.Retry[i];
           if (r && attempts[i]! < (r.MaxAttempts ?? 3)) {
-            const seconds = Math.min((r.IntervalSeconds ?? 1) * Math.pow(r.BackoffRate ?? 2, attempts[i]!), r.MaxDelaySeconds ?? Infinity);
-            (retryIntervalOverrides[name] ??= state.Retry.map(() => -1))[i] = seconds * 1000 * scale;
+            const seconds = Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** attempts[i]!, r.MaxDelaySeconds ?? Infinity);
+            const overrides = (retryIntervalOverrides[name] ??= state.Retry.map(() => -1));
+            overrides[i] = seconds * 1000 * scale;
             attempts[i]!++;
           }
         }

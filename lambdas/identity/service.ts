@@ -13,7 +13,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { documentClient } from '../shared/aws.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { currentEnv, optionalSetting, perEnvironment, readSettings, setting, type SettingName } from '../shared/settings.js';
+import { currentEnv, perEnvironment, readSettings, setting, type SettingName } from '../shared/settings.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/events.js';
 import { Outbox } from '../shared/outbox.js';
 import { DynamoRevocationList } from '../shared/revocation.js';

@@ -105,5 +105,5 @@ export function toProblem(e: unknown): ProblemDetails {
     if (e.status >= 500) delete p.detail;
     return p;
   }
-  return { type: PROBLEM_BASE + 'internal', title: 'Internal error', status: 500 };
+  return { type: `${PROBLEM_BASE}internal`, title: 'Internal error', status: 500 };
 }

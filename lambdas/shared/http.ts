@@ -135,7 +135,8 @@ function assertPathParams(params: Record<string, string | undefined>): void {
 export const MAX_JSON_DEPTH = 24;
 /** Magnitudes DynamoDB can store (1E-130 … 9.99…E+125); a request number outside is refused at the edge. */
 const DDB_NUMBER_MIN = 1e-130;
-const DDB_NUMBER_MAX = 9.9999999999999999999999999999999999999e125;
+/** 9.9999999999999999999999999999999999999e125, the largest DynamoDB number, as the nearest double. */
+const DDB_NUMBER_MAX = 1e126;
 
 /** True when `s` has no lone UTF-16 surrogate (String.prototype.isWellFormed, linear, no regex). */
 export function isWellFormedText(s: string): boolean {
@@ -166,7 +167,7 @@ export function assertPortableJson(value: unknown, what: string): void {
       if (!isWellFormedText(v)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'text is not well-formed Unicode (lone surrogate)' }]);
     } else if (typeof v === 'number') {
       const m = Math.abs(v);
-      if (m !== 0 && (m < DDB_NUMBER_MIN || m > DDB_NUMBER_MAX)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' }]);
+      if (m !== 0 && (m < DDB_NUMBER_MIN || m >= DDB_NUMBER_MAX)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' }]);
     } else if (v && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`invalid ${what}`, [{ path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
       for (const [k, x] of Object.entries(v)) {
@@ -272,7 +273,7 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
       const query = route.query
         ? validate(route.query, event.queryStringParameters ?? {}, 'query parameters')
         : event.queryStringParameters ?? {};
-      const trace = traceFrom(headers['traceparent']);
+      const trace = traceFrom(headers.traceparent);
       logger.appendKeys({ route: event.routeKey, tenant_id: auth?.tenantId, trace_id: trace.traceId });
       const result = await operations[event.routeKey]!({
         body,

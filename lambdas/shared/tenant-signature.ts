@@ -20,7 +20,7 @@ export const ES256_SIGNATURE_BYTES = 64;
  */
 export function verifyTenantSignature(keys: readonly PublicJwk[], kid: string, message: Uint8Array, signature: Uint8Array): boolean {
   const jwk = keys.find((k) => k.kid === kid);
-  if (!jwk || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || signature.byteLength !== ES256_SIGNATURE_BYTES) return false;
+  if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || signature.byteLength !== ES256_SIGNATURE_BYTES) return false;
   try {
     const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' });
     return cryptoVerify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);

@@ -30,7 +30,12 @@ const lazyBroker: CredentialBroker = {
 /** The in-process PDP, built on first use (a build failure is a PDP error: the action is forbidden). */
 function lazyPdp(): DecisionPoint {
   let pdp: DecisionPoint | undefined;
-  return { decide: async (req) => (pdp ??= createDecisionPoint()).decide(req) };
+  return {
+    decide: async (req) => {
+      pdp ??= createDecisionPoint();
+      return pdp.decide(req);
+    },
+  };
 }
 
 /**

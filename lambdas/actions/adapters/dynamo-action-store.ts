@@ -207,16 +207,31 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
       ':pending': 'pending',
       ':h': approval.binding_hash,
     };
-    if (change.decided_by) (approvalSets.push('decided_by = :by'), (approvalVals[':by'] = change.decided_by));
-    if (change.decided_via) (approvalSets.push('decided_via = :via'), (approvalVals[':via'] = change.decided_via));
-    if (change.decision_reason) (approvalSets.push('decision_reason = :why'), (approvalVals[':why'] = change.decision_reason));
+    if (change.decided_by) {
+      approvalSets.push('decided_by = :by');
+      approvalVals[':by'] = change.decided_by;
+    }
+    if (change.decided_via) {
+      approvalSets.push('decided_via = :via');
+      approvalVals[':via'] = change.decided_via;
+    }
+    if (change.decision_reason) {
+      approvalSets.push('decision_reason = :why');
+      approvalVals[':why'] = change.decision_reason;
+    }
     let approvalCond = '#status = :pending AND binding_hash = :h';
     if (change.status === 'approved') approvalCond += ' AND expires_at > :at';
 
     const actionSets = ['#status = :to', 'updated_at = :at'];
     const actionVals: Record<string, unknown> = { ':to': actionTo, ':at': change.at, ':from': 'pending_approval', ':h': approval.binding_hash };
-    if (actionPatch?.approval_metadata) (actionSets.push('approval_metadata = :m'), (actionVals[':m'] = actionPatch.approval_metadata));
-    if (actionPatch?.error) (actionSets.push('#error = :e'), (actionVals[':e'] = actionPatch.error));
+    if (actionPatch?.approval_metadata) {
+      actionSets.push('approval_metadata = :m');
+      actionVals[':m'] = actionPatch.approval_metadata;
+    }
+    if (actionPatch?.error) {
+      actionSets.push('#error = :e');
+      actionVals[':e'] = actionPatch.error;
+    }
     if (INFLIGHT.includes(actionTo)) {
       actionSets.push('gsi2pk = :g2', 'gsi2sk = :g2s');
       actionVals[':g2'] = INFLIGHT_PK;
@@ -267,14 +282,33 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     const sets = ['#status = :to', 'updated_at = :u'];
     const names: Record<string, string> = { '#status': 'status' };
     const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
-    from.forEach((f, i) => (vals[`:f${i}`] = f));
-    if (patch.result !== undefined) (sets.push('result_json = :r'), (vals[':r'] = resultJson(patch.result)));
-    if (patch.error) (sets.push('#error = :e'), (vals[':e'] = patch.error), (names['#error'] = 'error'));
-    if (patch.approval_metadata) (sets.push('approval_metadata = :m'), (vals[':m'] = patch.approval_metadata));
-    if (patch.incrementAttempts) (sets.push('attempts = attempts + :one'), (vals[':one'] = 1));
+    from.forEach((f, i) => {
+      vals[`:f${i}`] = f;
+    });
+    if (patch.result !== undefined) {
+      sets.push('result_json = :r');
+      vals[':r'] = resultJson(patch.result);
+    }
+    if (patch.error) {
+      sets.push('#error = :e');
+      vals[':e'] = patch.error;
+      names['#error'] = 'error';
+    }
+    if (patch.approval_metadata) {
+      sets.push('approval_metadata = :m');
+      vals[':m'] = patch.approval_metadata;
+    }
+    if (patch.incrementAttempts) {
+      sets.push('attempts = attempts + :one');
+      vals[':one'] = 1;
+    }
     // Keep in-flight actions on the recovery index (gsi2) and only those.
     const inflight = INFLIGHT.includes(to);
-    if (inflight) (sets.push('gsi2pk = :g2', 'gsi2sk = :g2s'), (vals[':g2'] = INFLIGHT_PK), (vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId)));
+    if (inflight) {
+      sets.push('gsi2pk = :g2', 'gsi2sk = :g2s');
+      vals[':g2'] = INFLIGHT_PK;
+      vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId);
+    }
     try {
       await this.update(
         {

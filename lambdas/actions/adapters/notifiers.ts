@@ -73,7 +73,7 @@ export function sesSendersFromEnv(raw: string | undefined = optionalSetting('ARX
     }
   }
   return (tenantId) => {
-    const list = Object.prototype.hasOwnProperty.call(parsed, tenantId) ? parsed[tenantId] : undefined;
+    const list = Object.hasOwn(parsed, tenantId) ? parsed[tenantId] : undefined;
     return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
   };
 }
@@ -207,7 +207,7 @@ export class ChannelNotifier implements ApprovalNotifier {
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: `Approval needed: ${a.action}`.slice(0, 150) } },
         { type: 'section', text: { type: 'mrkdwn', text: slackSection(lines.map((l) => `• ${escapeMrkdwn(l)}`).join('\n'), open) } },
-        { type: 'section', text: { type: 'mrkdwn', text: '```' + slackCode(params.text) + '```' } },
+        { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${slackCode(params.text)}\`\`\`` } },
         {
           type: 'actions',
           block_id: `arx_approval`,

@@ -93,7 +93,9 @@ function guardedLookup(opts: GuardedFetchOptions): LookupFunction {
 function headersOf(init: RequestInit | undefined): Record<string, string> {
   const h = new Headers(init?.headers);
   const out: Record<string, string> = {};
-  h.forEach((v, k) => (out[k] = v));
+  h.forEach((v, k) => {
+    out[k] = v;
+  });
   return out;
 }
 

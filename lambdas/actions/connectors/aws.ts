@@ -60,7 +60,7 @@ const OPS: Record<string, AwsOp> = {
  */
 export function awsActionScope(operation: string, params: Record<string, unknown>): { actions: string[]; resources: string[] } | null {
   const op = Object.hasOwn(OPS, operation) ? OPS[operation] : undefined;
-  if (!op || !op.params.safeParse(params).success) return null;
+  if (!op?.params.safeParse(params).success) return null;
   return { actions: [op.iamAction], resources: [op.resource(params)] };
 }
 
@@ -82,7 +82,7 @@ export const awsConnector: Connector = {
     const cfg = AwsConfig.safeParse(ctx.config ?? {});
     const config = cfg.success ? cfg.data : {};
     const secret = await ctx.secret();
-    let creds;
+    let creds: Awaited<ReturnType<typeof ctx.credentials.awsCredentials>>;
     try {
       creds = await ctx.credentials.awsCredentials({
         tenantId: ctx.tenantId,

@@ -35,7 +35,7 @@ async function call(ctx: ConnectorContext, method: 'GET' | 'POST' | 'PUT' | 'DEL
   const secret = DatadogSecret.safeParse((await ctx.secret()) ?? {});
   if (!secret.success) throw new ConnectorError('the datadog connector has no API and application keys', 'not_configured', false);
   const origin = cfg.data.base_url ?? `https://api.${cfg.data.site ?? 'datadoghq.com'}`;
-  const url = new URL(path, origin.endsWith('/') ? origin : origin + '/');
+  const url = new URL(path, origin.endsWith('/') ? origin : `${origin}/`);
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
   const res = await vendorFetch(ctx, {
     vendor: 'Datadog',

@@ -24,7 +24,7 @@ const WithBody = z.strictObject({ path, query, body: z.unknown().optional() });
  */
 const METHODS = { 'request:get': 'GET', 'request:post': 'POST', 'request:put': 'PUT', 'request:patch': 'PATCH', 'request:delete': 'DELETE' } as const;
 type HttpOperation = keyof typeof METHODS;
-const isHttpOperation = (op: string): op is HttpOperation => Object.prototype.hasOwnProperty.call(METHODS, op);
+const isHttpOperation = (op: string): op is HttpOperation => Object.hasOwn(METHODS, op);
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 

@@ -26,7 +26,7 @@ async function call(ctx: ConnectorContext, method: 'GET' | 'POST', path: string,
   if (!cfg.success) throw new ConnectorError('the okta connector is not configured (PUT /v1/connectors/okta)', 'not_configured', false);
   const secret = OktaSecret.safeParse((await ctx.secret()) ?? {});
   if (!secret.success) throw new ConnectorError('the okta connector has no API token', 'not_configured', false);
-  const url = new URL(path, cfg.data.base_url.endsWith('/') ? cfg.data.base_url : cfg.data.base_url + '/');
+  const url = new URL(path, cfg.data.base_url.endsWith('/') ? cfg.data.base_url : `${cfg.data.base_url}/`);
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
   const res = await vendorFetch(ctx, {
     vendor: 'Okta',

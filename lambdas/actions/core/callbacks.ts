@@ -75,7 +75,7 @@ export class ApprovalCallbacks {
     const team = payload.user?.team_id ?? payload.team?.id;
     // F10: only a Slack user mapped to (and confirmed by) an ARX approver decides; anyone else who can click is refused.
     const mapping = /^[A-Z0-9]{1,32}$/.test(userId) ? await this.d.approvers.getSlackApprover(tenantId, userId) : null;
-    if (!mapping || mapping.status !== 'active' || (mapping.team_id && mapping.team_id !== team)) {
+    if (mapping?.status !== 'active' || (mapping.team_id && mapping.team_id !== team)) {
       return {
         replace_original: false,
         text: `Not recorded: your Slack account (${userId}) is not mapped to an ARX approver${mapping && mapping.status !== 'active' ? ' (the mapping awaits the approver’s confirmation)' : ''}. Ask an ARX admin to map it, or decide in ARX.`,

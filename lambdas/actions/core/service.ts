@@ -173,7 +173,7 @@ export class ActionService {
       throw new ValidationError(`unknown connector "${connectorName}"`, [{ path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` }]);
     }
     const op = connector.operations[operation];
-    if (!op || !Object.prototype.hasOwnProperty.call(connector.operations, operation)) {
+    if (!op || !Object.hasOwn(connector.operations, operation)) {
       throw new ValidationError(`unknown operation "${operation}" for connector "${connectorName}"`, [
         { path: 'operation', message: `one of: ${Object.keys(connector.operations).join(', ')}` },
       ]);

@@ -47,13 +47,13 @@ export function verifySlackSignature(args: {
   if (!timestamp || !signature || !/^\d{1,12}$/.test(timestamp)) return { ok: false, why: 'missing' };
   const tolerance = args.toleranceS ?? 300;
   if (Math.abs(Math.floor(now.getTime() / 1000) - Number(timestamp)) > tolerance) return { ok: false, why: 'stale' };
-  const expected = 'v0=' + hmacHex(signingSecret, `v0:${timestamp}:${rawBody}`);
+  const expected = `v0=${hmacHex(signingSecret, `v0:${timestamp}:${rawBody}`)}`;
   return safeEqual(expected, signature) ? { ok: true } : { ok: false, why: 'mismatch' };
 }
 
 /** Slack's own signing, for tests and the local fake Slack. */
 export function slackSignature(signingSecret: string, timestamp: string, rawBody: string): string {
-  return 'v0=' + hmacHex(signingSecret, `v0:${timestamp}:${rawBody}`);
+  return `v0=${hmacHex(signingSecret, `v0:${timestamp}:${rawBody}`)}`;
 }
 
 /**
@@ -67,8 +67,8 @@ export function webhookSignatureHeader(secret: string, at: Date, body: string): 
 export function verifyWebhookSignature(secret: string, header: string | undefined, body: string, now: Date, toleranceS = 300): SignatureCheck & { t?: string; v1?: string } {
   if (!header) return { ok: false, why: 'missing' };
   const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
-  const t = parts['t'];
-  const v1 = parts['v1'];
+  const t = parts.t;
+  const v1 = parts.v1;
   if (!t || !v1 || !/^\d{1,12}$/.test(t)) return { ok: false, why: 'missing' };
   if (Math.abs(Math.floor(now.getTime() / 1000) - Number(t)) > toleranceS) return { ok: false, why: 'stale' };
   return safeEqual(hmacHex(secret, `${t}.${body}`), v1) ? { ok: true, t, v1 } : { ok: false, why: 'mismatch' };

@@ -141,7 +141,7 @@ export const handler = createApiHandler(routesOf('actions-api'), {
   'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ChannelConfigBody>) => {
     const { deps, secrets, store, senders } = actionsDeps();
     const kind = req.params.channel as ChannelKind;
-    if (!Object.prototype.hasOwnProperty.call(CHANNEL_SCHEMAS, kind)) throw new NotFoundError(`unknown channel "${req.params.channel}"`);
+    if (!Object.hasOwn(CHANNEL_SCHEMAS, kind)) throw new NotFoundError(`unknown channel "${req.params.channel}"`);
     const schema = CHANNEL_SCHEMAS[kind];
     const tenantId = auth(req).tenantId;
     const config = validate(schema.config as z.ZodType<Record<string, unknown>>, req.body.config, 'config');

@@ -407,8 +407,14 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     const names: Record<string, string> = { '#s': 'status' };
     const values: Record<string, unknown> = { ':s': change.status };
     const sets = ['#s = :s'];
-    if (change.verified_at) (sets.push('verified_at = :v'), (values[':v'] = change.verified_at));
-    if (change.last_error) (sets.push('last_error = :e'), (values[':e'] = change.last_error));
+    if (change.verified_at) {
+      sets.push('verified_at = :v');
+      values[':v'] = change.verified_at;
+    }
+    if (change.last_error) {
+      sets.push('last_error = :e');
+      values[':e'] = change.last_error;
+    }
     await this.client.send(
       new UpdateCommand({
         TableName: this.table,

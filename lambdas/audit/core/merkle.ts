@@ -105,7 +105,9 @@ export class LogView {
     if (ranges.length !== frontier.length) {
       throw new ProofError(`frontier for size ${base} needs ${ranges.length} hashes, got ${frontier.length}`);
     }
-    ranges.forEach(([a, b], i) => this.peaks.set(a * 0x100000000 + b, frontier[i]!));
+    ranges.forEach(([a, b], i) => {
+      this.peaks.set(a * 0x100000000 + b, frontier[i]!);
+    });
   }
 
   /** MTH(D[a:b]). Precondition: 0 ≤ a < b ≤ size and [a,b) fully new or a peak of `base`. */

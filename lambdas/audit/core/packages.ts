@@ -128,7 +128,7 @@ export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: 
   await d.artifacts.put(`${base}/manifest.json`, manifestJson, 'application/json');
   await d.artifacts.put(`${base}/evidence.jsonld`, jsonld, 'application/ld+json');
   await d.artifacts.put(`${base}/summary.pdf`, pdf, 'application/pdf');
-  await d.artifacts.put(`${base}/VERIFY.txt`, manifest.verifier.instructions.join('\n') + '\n', 'text/plain');
+  await d.artifacts.put(`${base}/VERIFY.txt`, `${manifest.verifier.instructions.join('\n')}\n`, 'text/plain');
   const record: PackageRecord = {
     package_id: packageId,
     tenant_id: tenantId,

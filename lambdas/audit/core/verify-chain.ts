@@ -95,7 +95,7 @@ const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON
  * All stored versions of one block object must be the same block: identical head, hash,
  * signature and events; a later version may only add the timestamp an earlier one lacked.
  */
-function checkVersions(versions: readonly { id: string; text: string }[]): void {
+function checkVersions(versions: readonly { id: string; text: string }[]): undefined {
   if (versions.length < 2) return;
   const first = parseBlock(versions[0]!.text);
   let stamp = first.timestamp ?? null;

@@ -195,7 +195,7 @@ export async function runScan(deps: DiscoveryDeps, scan: ScanRecord, sources: re
     for (const region of src.regions) {
       for (const adapter of deps.sources ?? []) {
         attempted++;
-        let found;
+        let found: Awaited<ReturnType<typeof adapter.scan>>;
         try {
           found = await adapter.scan(src, region, deps.clock.now());
         } catch (e) {

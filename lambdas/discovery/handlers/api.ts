@@ -200,7 +200,7 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     const source = m ? await d.deps.control.findSource(req.params.id ?? '') : null;
     const expected = Buffer.from(source?.token_hash ?? '0'.repeat(64), 'hex');
     const given = Buffer.from(sha256Hex(m?.[1] ?? ''), 'hex');
-    if (!source || source.type !== 'push' || !timingSafeEqual(expected, given)) throw new UnauthorizedError('a valid source ingest token is required');
+    if (source?.type !== 'push' || !timingSafeEqual(expected, given)) throw new UnauthorizedError('a valid source ingest token is required');
     const evidence = toEvidence(req.body.agents, `push:${source.source_id}`, d.deps.clock.now(), source.platform);
     const out = await ingestEvidence(d.deps, source.tenant_id, evidence, `source:${source.source_id}`, traceIds(req));
     await d.deps.control.recordStatus(source.tenant_id, source.source_id, { at: d.deps.clock.now().toISOString(), ok: true });

@@ -22,7 +22,7 @@ export const handler = createJobHandler(async (event: EventBridgeEvent<string, D
     const tenantId = typeof event.detail?.tenant_id === 'string' ? event.detail.tenant_id : '';
     const scanId = typeof event.detail?.scan_id === 'string' ? event.detail.scan_id : '';
     const scan = tenantId && scanId ? await deps.control.getScan(tenantId, scanId) : null;
-    if (!scan || scan.status !== 'queued') {
+    if (scan?.status !== 'queued') {
       logger.info('scan request skipped', { scan_id: scanId, status: scan?.status ?? 'unknown' });
       return;
     }

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Caller, TraceIds } from '../../shared/ports.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
-import { type AgentRecord, type ExtraPut, type InventoryStore } from '../../shared/ports.js';
+import type { AgentRecord, ExtraPut, InventoryStore } from '../../shared/ports.js';
 import { spiffeIdOf } from '../../shared/ids.js';
 import type { RegisterAgentBody } from '../schemas.js';
 

@@ -358,7 +358,7 @@ export class CredentialBroker {
     }
     const endpoint = await this.deps.registry.tokenEndpoint(req.tenantId, req.tokenEndpoint);
     if (!endpoint) throw new ForbiddenError("token_endpoint is not on this tenant's allowlist");
-    const scope = req.scope && req.scope.length ? [...new Set(req.scope)].sort().join(' ') : undefined;
+    const scope = req.scope?.length ? [...new Set(req.scope)].sort().join(' ') : undefined;
     await this.gate(req.tenantId, req.agentId);
     const agentKey = `${req.tenantId}|${req.agentId}`;
     const key = sha256Hex(`oauth|${agentKey}|${canonicalJson({ e: req.tokenEndpoint, c: req.clientId, k: req.clientSecretId, r: req.resource, s: scope ?? null })}`);

@@ -4,10 +4,9 @@
  * that stayed orphaned past the grace period — the one place an HR signal stops an NHI by itself.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../../shared/clock.js';
 import { ConflictError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { AgentRecord, ExtraPut, InventoryStore, OwnerBinding } from '../../shared/ports.js';
+import type { AgentRecord, ExtraPut, OwnerBinding } from '../../shared/ports.js';
 import { getAgent, toIdentity, type AgentIdentity, type Caller, type TraceIds } from './agents.js';
 import { revokeAgent, type LifecycleDeps } from './lifecycle.js';
 

@@ -177,7 +177,7 @@ async function fromBootstrap(
   }
   if (clientId !== undefined && clientId !== boot.agent_id) throw new OAuthError('invalid_client', 'client_id does not match the subject');
   const agent = await deps.agents.get(boot.tenant_id, boot.agent_id);
-  if (!agent || agent.status !== 'active') throw new OAuthError('invalid_grant', 'the agent is not active');
+  if (agent?.status !== 'active') throw new OAuthError('invalid_grant', 'the agent is not active');
   if (agent.credential_generation !== boot.generation) throw new OAuthError('invalid_grant', 'the bootstrap token was superseded by a rotation');
   const minted = await deps.issuer.mint({
     tenantId: agent.tenant_id,
@@ -224,7 +224,7 @@ async function fromSvid(
     granted = scope;
   }
   const agent = await deps.agents.get(parent.tenantId, parent.agentId);
-  if (!agent || agent.status !== 'active' || agent.credential_generation !== parent.generation) {
+  if (agent?.status !== 'active' || agent.credential_generation !== parent.generation) {
     throw new OAuthError('invalid_grant', 'the subject token is invalid');
   }
   const minted = await deps.issuer.mint({

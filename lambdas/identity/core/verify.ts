@@ -216,7 +216,7 @@ export class SvidVerifier {
     } else if (!entry.keys.has(kid) && (!entry.viaMiss || now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000))) {
       entry = (await this.load(tenantId, true)) ?? undefined;
     }
-    if (!entry || !entry.keys.has(kid)) throw new SvidError('unknown_kid', 'the key id is not published for the subject tenant');
+    if (!entry?.keys.has(kid)) throw new SvidError('unknown_kid', 'the key id is not published for the subject tenant');
     return entry;
   }
 

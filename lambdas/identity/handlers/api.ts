@@ -21,7 +21,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 /** RFC 6749 §5.1/§5.2 responses: JSON, never cached; errors carry only `error` and `error_description`. */
 async function tokenEndpoint(req: ApiRequest) {
   try {
-    const form = parseTokenForm(req.rawBody, { contentType: req.headers['content-type'], authorization: req.headers['authorization'] });
+    const form = parseTokenForm(req.rawBody, { contentType: req.headers['content-type'], authorization: req.headers.authorization });
     const out = await exchangeToken(identityService().tokenDeps, form);
     return { status: 200, body: out, headers: NO_STORE };
   } catch (e) {

@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/err
 import { allowTokenEndpoint, registerRole, removeRole, removeTokenEndpoint, REGISTRY_NAME, type RegistryAdminDeps, type RegistryCaller } from '../core/credential-registry.js';
 import { routesOf } from '../../topology.js';
 import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../broker.js';
-import { type IssueCredentialBody, type PutCredentialRoleBody, type PutTokenEndpointBody, type RevokeCredentialsBody } from '../schemas.js';
+import type { IssueCredentialBody, PutCredentialRoleBody, PutTokenEndpointBody, RevokeCredentialsBody } from '../schemas.js';
 import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
@@ -83,7 +83,7 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     await getAgent({ inventory: inventory() }, tenantId, req.body.agent_id);
     const broker = credentialBrokerFromEnv();
     const t = req.body.target;
-    let issued;
+    let issued: unknown;
     if (t.kind === 'aws') {
       // F1: the scope comes from a permitted action of this agent, never from the caller.
       if (!req.body.action_id) throw new ValidationError('action_id is required for aws targets (the scope is derived from the permitted action)');

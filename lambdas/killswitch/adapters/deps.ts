@@ -1,4 +1,4 @@
-import { agentStatePut, DynamoInventoryStore, SVID_MAX_TTL_S } from '../../identity/index.js';
+import { agentStatePut, DynamoInventoryStore, } from '../../identity/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, setting } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';

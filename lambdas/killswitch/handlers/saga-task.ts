@@ -18,7 +18,7 @@ export type SagaTaskInput = z.infer<typeof SagaTaskInput>;
  * tenant_id, …result}`. Errors propagate (with their `name`) so the state machine's Retry/Catch
  * match on them.
  */
-export function sagaTask(name: string, fn: (input: SagaTaskInput) => Promise<Record<string, unknown> | void>) {
+export function sagaTask(name: string, fn: (input: SagaTaskInput) => Promise<Record<string, unknown> | undefined>) {
   return observed(async (event: unknown, _ctx: Context): Promise<SagaInput & Record<string, unknown>> => {
     const input = validate(SagaTaskInput, event, `${name} input`);
     logger.appendKeys({ termination_id: input.termination_id, tenant_id: input.tenant_id, saga_task: name });

@@ -26,7 +26,7 @@ export class S3ColdStore {
     const safe = batchId.replace(/[^\w-]/g, '');
     for (const [day, rs] of byDay) {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: `${b}/cold/day=${day}/${safe}.jsonl`, Body: rs.map((r) => JSON.stringify(r)).join('\n') + '\n', ContentType: 'application/x-ndjson' }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: `${b}/cold/day=${day}/${safe}.jsonl`, Body: `${rs.map((r) => JSON.stringify(r)).join('\n')}\n`, ContentType: 'application/x-ndjson' }),
       );
       const traces = new Set(rs.map((r) => r.trace_id));
       await Promise.all([...traces].map((t) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${b}/index/${t.slice(0, 2)}/${t}/${day}~${safe}`, Body: '' }))));

@@ -78,12 +78,16 @@ export function modelCandidates(model: string): string[] {
   const out = [model];
   let m = model;
   const arn = /^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:(?:inference-profile|application-inference-profile|foundation-model)\/(.+)$/.exec(m);
-  if (arn) out.push((m = arn[1]!));
+  if (arn) {
+    m = arn[1]!;
+    out.push(m);
+  }
   const region = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/.exec(m);
   if (region) out.push((m = region[2]!));
   const vendor = /^(anthropic|meta|mistral|cohere|ai21|amazon|deepseek|writer|openai|qwen)\.(.+)$/.exec(m);
   if (vendor && vendor[1] !== 'amazon') {
-    out.push((m = vendor[2]!));
+    m = vendor[2]!;
+    out.push(m);
     const ver = withoutVersionSuffix(m);
     if (ver) out.push(ver);
   }

@@ -66,7 +66,7 @@ export function usageOf(a: Attributes): Usage | null {
 
 const nsToIso = (ns: string): string => {
   const ms = Number(BigInt(ns) / 1_000_000n);
-  return new Date(ms > 0 ? ms : 0).toISOString();
+  return new Date(Math.max(ms , 0)).toISOString();
 };
 
 /**

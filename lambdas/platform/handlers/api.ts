@@ -10,9 +10,8 @@ export const settings = handlerSettings();
 
 export const handler = createApiHandler(routesOf('platform-api'), {
   'GET /healthz': async () => ({ status: 200, body: { status: 'ok' } }),
-  'GET /openapi.json': async () => ({
-    status: 200,
-    body: (doc ??= buildOpenApi(TOPOLOGY.routes, { version: '0.1.0' })),
-    headers: { 'cache-control': 'public, max-age=300' },
-  }),
+  'GET /openapi.json': async () => {
+    doc ??= buildOpenApi(TOPOLOGY.routes, { version: '0.1.0' });
+    return { status: 200, body: doc, headers: { 'cache-control': 'public, max-age=300' } };
+  },
 });

@@ -1,6 +1,6 @@
 import { BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
-import { DynamoRevocationList } from '../../shared/revocation.js';
+import type { DynamoRevocationList } from '../../shared/revocation.js';
 import type { Clock } from '../../shared/clock.js';
 import type { EnforcementEvent, EnforcementLog, RevokedIds, VersionCounter } from '../core/service.js';
 
@@ -55,7 +55,7 @@ export class DynamoEnforcementLog implements EnforcementLog {
       let items: Record<string, unknown>[] | undefined = events.slice(i, i + 25).map((e) => ({
         PutRequest: { Item: { ...DynamoEnforcementLog.keys(e), ...e, expires_at_epoch: ttl, type: 'EnforcementEvent' } },
       }));
-      for (let attempt = 0; items && items.length && attempt < 5; attempt++) {
+      for (let attempt = 0; items?.length && attempt < 5; attempt++) {
         const r = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));
         items = r.UnprocessedItems?.[this.table] as Record<string, unknown>[] | undefined;
         if (items?.length) await new Promise((res) => setTimeout(res, 50 * 2 ** attempt));

@@ -13,7 +13,7 @@
  *   context and in the candidate policies, with their ancestors and the entities their attributes
  *   reference — never the whole store.
  */
-import { cedar, uidKey, uidOf, messages, type EntityJson, type EntityUidJson, type CedarValue, type PolicyJson } from './cedar.js';
+import { cedar, uidKey, uidOf, messages, type EntityJson, type CedarValue, type PolicyJson } from './cedar.js';
 
 /** Scope of one policy along principal or resource. `keys` null: any entity. */
 export interface EntityScope {
@@ -422,7 +422,7 @@ export class PolicyEngine {
     if (g.v === 'context') holder = req.context ?? {};
     else holder = this.entity(uidKey(g.v === 'principal' ? req.principal : req.resource), extra)?.attrs;
     if (!holder) return null;
-    const present = Object.prototype.hasOwnProperty.call(holder, g.attr);
+    const present = Object.hasOwn(holder, g.attr);
     if (g.k === 'has') return present;
     if (!present) return null;
     const val = holder[g.attr];
@@ -432,7 +432,10 @@ export class PolicyEngine {
       case 'like': {
         if (typeof val !== 'string') return null;
         let re = this.regexCache.get(g.re);
-        if (!re) this.regexCache.set(g.re, (re = new RegExp(g.re)));
+        if (!re) {
+          re = new RegExp(g.re);
+          this.regexCache.set(g.re, re);
+        }
         return re.test(val);
       }
       case 'truthy':

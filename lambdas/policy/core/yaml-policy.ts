@@ -163,7 +163,7 @@ export function compileYamlPolicy(document: string): CompiledYaml {
     const memberOf = parents.size ? ` in [${[...parents].map(q).join(', ')}]` : '';
     return `action ${q(name)}${memberOf} appliesTo { principal: [Agent], resource: [Connector, Target], context: {} };`;
   });
-  return { schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`, policies: policies.join('\n\n') + '\n', risk, actionPatterns: [...patterns] };
+  return { schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`, policies: `${policies.join('\n\n')}\n`, risk, actionPatterns: [...patterns] };
 }
 
 /** The YAML policy classifying `connector:resource:verb`: exact operation first, else the longest matching pattern. */

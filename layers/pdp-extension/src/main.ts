@@ -12,9 +12,9 @@ import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambd
 import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { CachedPrincipalStatus, DEFAULT_ORPHAN_GRACE_S, DynamoInventoryReader, S3BundleStore, TenantBundlePdp, TenantBundleSigner } from '../../../lambdas/policy/index.js';
+import { CachedPrincipalStatus, DynamoInventoryReader, S3BundleStore, TenantBundlePdp, TenantBundleSigner } from '../../../lambdas/policy/index.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
-import { DEFAULT_RESYNC_MS, DeltaRevocationCache } from './revocation-cache.js';
+import { DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/index.js';

@@ -84,7 +84,7 @@ export function parseDecideBody(raw: string, tenantId: string): DecisionRequest 
   if (!b || typeof b !== 'object') return 'body must be an object';
   const o = b as Record<string, unknown>;
   const p = o.principal as { type?: unknown; id?: unknown } | undefined;
-  if (!p || p.type !== 'Agent' || typeof p.id !== 'string' || !p.id) return 'principal must be {type:"Agent", id}';
+  if (p?.type !== 'Agent' || typeof p.id !== 'string' || !p.id) return 'principal must be {type:"Agent", id}';
   if (typeof o.action !== 'string' || !/^[a-z0-9][a-z0-9_-]*:/.test(o.action)) return 'action must be connector:resource:verb';
   if (o.tenantId !== undefined && o.tenantId !== tenantId) return 'this enforcement point serves another tenant';
   const r = o.resource as { type?: unknown; id?: unknown } | undefined;
@@ -119,7 +119,7 @@ export function startPdpServer(deps: PdpServerDeps, port: number): Promise<Serve
         const meta = {
           ...(bearer ? { token: bearer } : {}),
           ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlation_id: req.headers['x-correlation-id'] } : {}),
-          ...(typeof req.headers['traceparent'] === 'string' ? { trace_id: req.headers['traceparent'].split('-')[1] ?? '' } : {}),
+          ...(typeof req.headers.traceparent === 'string' ? { trace_id: req.headers.traceparent.split('-')[1] ?? '' } : {}),
         };
         send(res, 200, await (deps.pdp as TenantBundlePdp).decide(parsed, meta));
       } catch {
