@@ -28,10 +28,13 @@ export const ErrorBody = z.union([Problem, GatewayError]);
 export const Timestamp = z.string().describe('RFC 3339 date-time');
 
 /** `{ items: [...], next_token? }` */
-export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_token: z.string().optional() });
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), next_token: z.string().optional() });
 
 /** A public JSON Web Key (RFC 7517); the members depend on `kty`. */
-export const Jwk = z.looseObject({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional(), use: z.string().optional() }).meta({ id: 'Jwk' });
+export const Jwk = z
+  .looseObject({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional(), use: z.string().optional() })
+  .meta({ id: 'Jwk' });
 export const JwkSet = z.object({ keys: z.array(Jwk) }).meta({ id: 'JwkSet' });
 
 export const RiskLevel = z.enum(['low', 'medium', 'high', 'critical']);
