@@ -55,8 +55,11 @@ export function tsType(s: unknown, indent = ''): string {
     case 'null':
       return 'null';
     case 'array':
-      if (Array.isArray(j.prefixItems)) return `[${j.prefixItems.map((x) => tsType(x, indent)).join(', ')}]`;
-      return `${wrap(tsType(j.items, indent))}[]`;
+      if (Array.isArray(j.prefixItems)) return `readonly [${j.prefixItems.map((x) => tsType(x, indent)).join(', ')}]`;
+      {
+        const item = wrap(tsType(j.items, indent));
+        return `readonly ${item.startsWith('readonly ') ? `(${item})` : item}[]`;
+      }
     case 'object':
       return objectType(j, indent);
     default:
@@ -80,12 +83,12 @@ function objectType(j: Json, indent: string): string {
   const required = new Set((j.required ?? []) as string[]);
   const inner = `${indent}  `;
   const lines = Object.entries(props).map(
-    ([k, v]) => `${doc(v, inner)}${inner}${key(k)}${required.has(k) ? '' : '?'}: ${tsType(v, inner)};`,
+    ([k, v]) => `${doc(v, inner)}${inner}readonly ${key(k)}${required.has(k) ? '' : '?'}: ${tsType(v, inner)};`,
   );
   const extra = j.additionalProperties;
   if (extra !== undefined && extra !== false) {
-    if (lines.length === 0) return `Record<string, ${tsType(extra, indent)}>`;
-    lines.push(`${inner}[key: string]: unknown;`);
+    if (lines.length === 0) return `Readonly<Record<string, ${tsType(extra, indent)}>>`;
+    lines.push(`${inner}readonly [key: string]: unknown;`);
   }
   return lines.length ? `{\n${lines.join('\n')}\n${indent}}` : 'Record<string, never>';
 }

@@ -2,8 +2,8 @@
 // (lambdas/<capability>/topology.ts, lambdas/<capability>/schemas.ts). Do not edit: run `npm run gen:contract`.
 
 export interface Action {
-  action_id: string;
-  status:
+  readonly action_id: string;
+  readonly status:
     | 'denied'
     | 'pending_approval'
     | 'pending_execution'
@@ -13,47 +13,47 @@ export interface Action {
     | 'expired'
     | 'rejected'
     | 'cancelled';
-  connector: string;
-  operation: string;
-  agent_id: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  approval_id?: string;
+  readonly connector: string;
+  readonly operation: string;
+  readonly agent_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly approval_id?: string;
   /** RFC 3339 date-time */
-  expires_at?: string;
-  result?: unknown;
-  error?: ActionError;
-  approval_metadata?: ApprovalMetadata;
-  attempts: number;
+  readonly expires_at?: string;
+  readonly result?: unknown;
+  readonly error?: ActionError;
+  readonly approval_metadata?: ApprovalMetadata;
+  readonly attempts: number;
   /** RFC 3339 date-time */
-  created_at: string;
+  readonly created_at: string;
   /** RFC 3339 date-time */
-  updated_at: string;
+  readonly updated_at: string;
 }
 
 export interface ActionError {
-  code: string;
-  message: string;
-  retryable: boolean;
+  readonly code: string;
+  readonly message: string;
+  readonly retryable: boolean;
 }
 
 export interface ActionExecuted {
-  action_id: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  status: 'executed';
-  result: unknown;
-  approval_metadata: ApprovalMetadata | null;
+  readonly action_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly status: 'executed';
+  readonly result: unknown;
+  readonly approval_metadata: ApprovalMetadata | null;
 }
 
 export interface ActionFailedBody {
-  action_id: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  status:
+  readonly action_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly status:
     | 'denied'
     | 'pending_approval'
     | 'pending_execution'
@@ -63,504 +63,516 @@ export interface ActionFailedBody {
     | 'expired'
     | 'rejected'
     | 'cancelled';
-  error: ActionError | null;
+  readonly error: ActionError | null;
 }
 
 export interface ActionPending {
-  action_id: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  status: 'pending_approval';
-  approval_id: string;
+  readonly action_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly status: 'pending_approval';
+  readonly approval_id: string;
   /** RFC 3339 date-time */
-  expires_at: string;
+  readonly expires_at: string;
 }
 
 export interface ActionRefused {
-  action_id: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  status: 'denied' | 'cancelled';
-  error?: ActionError | null;
+  readonly action_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly status: 'denied' | 'cancelled';
+  readonly error?: ActionError | null;
 }
 
 export interface AgentIdentity {
-  agent_id: string;
-  spiffe_id: string;
-  tenant_id: string;
-  platform: string;
-  platform_native_id: string;
-  name?: string;
-  cohort?: string;
-  human_owner_oidc_sub: string;
-  owner: {
-    oidc_sub: string;
-    email?: string;
-    team?: string;
+  readonly agent_id: string;
+  readonly spiffe_id: string;
+  readonly tenant_id: string;
+  readonly platform: string;
+  readonly platform_native_id: string;
+  readonly name?: string;
+  readonly cohort?: string;
+  readonly human_owner_oidc_sub: string;
+  readonly owner: {
+    readonly oidc_sub: string;
+    readonly email?: string;
+    readonly team?: string;
     /** RFC 3339 date-time */
-    attested_at: string;
-    attestation_method: 'registration' | 'api' | 'reattest';
-    status: 'live' | 'orphaned';
+    readonly attested_at: string;
+    readonly attestation_method: 'registration' | 'api' | 'reattest';
+    readonly status: 'live' | 'orphaned';
     /** RFC 3339 date-time */
-    orphaned_at?: string;
+    readonly orphaned_at?: string;
   };
-  status: 'active' | 'suspended' | 'revoked' | 'terminated';
-  version: number;
+  readonly status: 'active' | 'suspended' | 'revoked' | 'terminated';
+  readonly version: number;
   /** RFC 3339 date-time */
-  created_at: string;
+  readonly created_at: string;
   /** RFC 3339 date-time */
-  updated_at: string;
+  readonly updated_at: string;
   /** RFC 3339 date-time */
-  last_rotated_at?: string;
+  readonly last_rotated_at?: string;
 }
 
 export interface Approval {
-  approval_id: string;
-  action_id: string;
-  tenant_id: string;
-  agent_id: string;
-  agent_name?: string;
-  owner_sub?: string;
-  owner_email?: string;
-  connector: string;
-  operation: string;
-  action: string;
-  params: Record<string, unknown>;
-  binding_hash: string;
-  status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
-  risk: 'low' | 'medium' | 'high' | 'critical';
-  policy: string | null;
-  channel?: string;
-  separation_of_duties: boolean;
-  reason?: string;
-  correlation_id: string;
-  trace_id: string;
+  readonly approval_id: string;
+  readonly action_id: string;
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly agent_name?: string;
+  readonly owner_sub?: string;
+  readonly owner_email?: string;
+  readonly connector: string;
+  readonly operation: string;
+  readonly action: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly binding_hash: string;
+  readonly status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+  readonly risk: 'low' | 'medium' | 'high' | 'critical';
+  readonly policy: string | null;
+  readonly channel?: string;
+  readonly separation_of_duties: boolean;
+  readonly reason?: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
   /** RFC 3339 date-time */
-  created_at: string;
+  readonly created_at: string;
   /** RFC 3339 date-time */
-  expires_at: string;
+  readonly expires_at: string;
   /** RFC 3339 date-time */
-  decided_at?: string;
-  decided_by?: string;
-  decided_via?: string;
-  decision_reason?: string;
+  readonly decided_at?: string;
+  readonly decided_by?: string;
+  readonly decided_via?: string;
+  readonly decision_reason?: string;
 }
 
 export interface ApprovalGroupStats {
-  total: number;
-  pending: number;
-  approved: number;
-  denied: number;
-  expired: number;
-  cancelled: number;
-  approval_rate: number | null;
-  denial_rate: number | null;
-  time_to_decision: {
-    count: number;
-    p50_ms: number | null;
-    p95_ms: number | null;
-    p50: string | null;
-    p95: string | null;
+  readonly total: number;
+  readonly pending: number;
+  readonly approved: number;
+  readonly denied: number;
+  readonly expired: number;
+  readonly cancelled: number;
+  readonly approval_rate: number | null;
+  readonly denial_rate: number | null;
+  readonly time_to_decision: {
+    readonly count: number;
+    readonly p50_ms: number | null;
+    readonly p95_ms: number | null;
+    readonly p50: string | null;
+    readonly p95: string | null;
   };
 }
 
 export interface ApprovalMetadata {
-  approval_id: string;
-  approver: string;
+  readonly approval_id: string;
+  readonly approver: string;
   /** RFC 3339 date-time */
-  decided_at: string;
-  reason: string;
-  policy: string | null;
-  channel: string;
-  time_to_decision_ms: number;
+  readonly decided_at: string;
+  readonly reason: string;
+  readonly policy: string | null;
+  readonly channel: string;
+  readonly time_to_decision_ms: number;
 }
 
 export interface ApprovalOutcome {
-  approval: Approval;
-  action: Action;
+  readonly approval: Approval;
+  readonly action: Action;
 }
 
 export interface ApprovalStats {
-  total: number;
-  pending: number;
-  approved: number;
-  denied: number;
-  expired: number;
-  cancelled: number;
-  approval_rate: number | null;
-  denial_rate: number | null;
-  time_to_decision: {
-    count: number;
-    p50_ms: number | null;
-    p95_ms: number | null;
-    p50: string | null;
-    p95: string | null;
+  readonly total: number;
+  readonly pending: number;
+  readonly approved: number;
+  readonly denied: number;
+  readonly expired: number;
+  readonly cancelled: number;
+  readonly approval_rate: number | null;
+  readonly denial_rate: number | null;
+  readonly time_to_decision: {
+    readonly count: number;
+    readonly p50_ms: number | null;
+    readonly p95_ms: number | null;
+    readonly p50: string | null;
+    readonly p95: string | null;
   };
-  by_policy: Record<string, ApprovalGroupStats>;
-  by_approver: Record<string, ApprovalGroupStats>;
+  readonly by_policy: Readonly<Record<string, ApprovalGroupStats>>;
+  readonly by_approver: Readonly<Record<string, ApprovalGroupStats>>;
 }
 
 export interface AuditBlock {
-  head: BlockHead;
+  readonly head: BlockHead;
   /** hex SHA-256 */
-  block_hash: string;
-  signature: string;
-  events: AuditEvent[];
-  timestamp: {
+  readonly block_hash: string;
+  readonly signature: string;
+  readonly events: readonly AuditEvent[];
+  readonly timestamp: {
     /** base64 */
-    token: string;
-    tsa_url: string;
+    readonly token: string;
+    readonly tsa_url: string;
     /** RFC 3339 date-time */
-    anchored_at: string;
+    readonly anchored_at: string;
   } | null;
 }
 
 export interface AuditEvent {
-  event_id: string;
-  tenant_id: string;
-  event_type: string;
-  agent_id: string | null;
-  principal_spiffe_id: string | null;
-  action: string;
-  target: string | null;
-  decision: string | null;
+  readonly event_id: string;
+  readonly tenant_id: string;
+  readonly event_type: string;
+  readonly agent_id: string | null;
+  readonly principal_spiffe_id: string | null;
+  readonly action: string;
+  readonly target: string | null;
+  readonly decision: string | null;
   /** RFC 3339 date-time */
-  occurred_at: string;
+  readonly occurred_at: string;
   /** RFC 3339 date-time */
-  recorded_at: string;
-  redacted_fields: string[];
+  readonly recorded_at: string;
+  readonly redacted_fields: readonly string[];
   /** hex SHA-256 */
-  hash_of_full_payload: string;
-  evidence_tags: string[];
-  trace_id: string;
-  correlation_id: string;
-  action_id: string | null;
-  approval_id: string | null;
+  readonly hash_of_full_payload: string;
+  readonly evidence_tags: readonly string[];
+  readonly trace_id: string;
+  readonly correlation_id: string;
+  readonly action_id: string | null;
+  readonly approval_id: string | null;
 }
 
 export interface BlockHead {
-  format: 'arx.audit.block.v1';
-  tenant_id: string;
-  block_id: string;
-  height: number;
+  readonly format: 'arx.audit.block.v1';
+  readonly tenant_id: string;
+  readonly block_id: string;
+  readonly height: number;
   /** hex SHA-256 */
-  prev_block_hash: string;
-  first_index: number;
-  event_count: number;
-  tree_size: number;
+  readonly prev_block_hash: string;
+  readonly first_index: number;
+  readonly event_count: number;
+  readonly tree_size: number;
   /** base64 */
-  root: string;
-  prev_tree_size: number;
+  readonly root: string;
+  readonly prev_tree_size: number;
   /** base64 */
-  prev_root: string;
-  consistency_proof: string[];
-  prev_frontier: string[];
-  time_window: {
+  readonly prev_root: string;
+  readonly consistency_proof: readonly string[];
+  readonly prev_frontier: readonly string[];
+  readonly time_window: {
     /** RFC 3339 date-time */
-    from: string;
+    readonly from: string;
     /** RFC 3339 date-time */
-    to: string;
+    readonly to: string;
   };
   /** RFC 3339 date-time */
-  sealed_at: string;
-  alg: 'ES256';
-  kid: string;
+  readonly sealed_at: string;
+  readonly alg: 'ES256';
+  readonly kid: string;
 }
 
 export interface Budget {
-  scope: 'agent' | 'cohort';
-  id: string;
-  period: 'day' | 'month';
-  usd: number;
-  over: 'forbid' | 'hitl';
+  readonly scope: 'agent' | 'cohort';
+  readonly id: string;
+  readonly period: 'day' | 'month';
+  readonly usd: number;
+  readonly over: 'forbid' | 'hitl';
   /** RFC 3339 date-time or date */
-  updated_at: string;
+  readonly updated_at: string;
 }
 
 export interface BundleDiff {
-  from: {
-    bundle_id: string;
-    version: number;
+  readonly from: {
+    readonly bundle_id: string;
+    readonly version: number;
   };
-  to: {
-    bundle_id: string;
-    version: number;
+  readonly to: {
+    readonly bundle_id: string;
+    readonly version: number;
   };
-  added: {
-    id: string;
-    effect: string;
-    text: string;
+  readonly added: readonly {
+    readonly id: string;
+    readonly effect: string;
+    readonly text: string;
   }[];
-  removed: {
-    id: string;
-    effect: string;
-    text: string;
+  readonly removed: readonly {
+    readonly id: string;
+    readonly effect: string;
+    readonly text: string;
   }[];
-  changed: {
-    id: string;
-    before: string;
-    after: string;
+  readonly changed: readonly {
+    readonly id: string;
+    readonly before: string;
+    readonly after: string;
   }[];
-  unchanged: number;
-  schema_changed: boolean;
-  entities_changed: boolean;
-  risk_changed: boolean;
+  readonly unchanged: number;
+  readonly schema_changed: boolean;
+  readonly entities_changed: boolean;
+  readonly risk_changed: boolean;
 }
 
 export interface CompliancePackage {
-  package_id: string;
-  tenant_id: string;
-  framework:
+  readonly package_id: string;
+  readonly tenant_id: string;
+  readonly framework:
     | 'soc2_2017'
     | 'iso_42001_2023'
     | 'eu_ai_act'
     | 'nist_ai_rmf_1_0'
     | 'owasp_nhi_top10_2025'
     | 'owasp_agentic_top10_2025';
-  status: 'complete';
+  readonly status: 'complete';
   /** RFC 3339 date-time */
-  created_at: string;
-  created_by: string;
-  period: {
+  readonly created_at: string;
+  readonly created_by: string;
+  readonly period: {
     /** RFC 3339 date-time */
-    from: string;
+    readonly from: string;
     /** RFC 3339 date-time */
-    to: string;
-    label: string;
+    readonly to: string;
+    readonly label: string;
   };
-  reports: string[];
-  counts: {
-    events: number;
-    sealed: number;
-    pending: number;
+  readonly reports: readonly string[];
+  readonly counts: {
+    readonly events: number;
+    readonly sealed: number;
+    readonly pending: number;
   };
-  artifacts: {
-    bucket: string;
-    manifest: string;
-    pdf: string;
-    jsonld: string;
-    sha256: Record<string, string>;
+  readonly artifacts: {
+    readonly bucket: string;
+    readonly manifest: string;
+    readonly pdf: string;
+    readonly jsonld: string;
+    readonly sha256: Readonly<Record<string, string>>;
   };
 }
 
 export interface ConnectorCatalog {
-  name: string;
-  description: string;
-  operations: {
-    name: string;
-    action: string;
-    description: string;
-    suggested_risk: ('low' | 'medium' | 'high' | 'critical') | null;
-    params: Record<string, unknown>;
+  readonly name: string;
+  readonly description: string;
+  readonly operations: readonly {
+    readonly name: string;
+    readonly action: string;
+    readonly description: string;
+    readonly suggested_risk: ('low' | 'medium' | 'high' | 'critical') | null;
+    readonly params: Readonly<Record<string, unknown>>;
   }[];
 }
 
 export interface CostSummary {
-  usd: number;
-  by_model: Record<string, number>;
+  readonly usd: number;
+  readonly by_model: Readonly<Record<string, number>>;
 }
 
 export interface CredentialRole {
-  name: string;
-  role_arn: string;
-  description?: string;
-  external_id: string;
+  readonly name: string;
+  readonly role_arn: string;
+  readonly description?: string;
+  readonly external_id: string;
   /** RFC 3339 date-time */
-  updated_at: string;
-  updated_by: string;
+  readonly updated_at: string;
+  readonly updated_by: string;
 }
 
 export interface Decision {
-  effect: 'permit' | 'forbid';
-  approval: 'none' | 'auto' | 'hitl';
-  risk: 'low' | 'medium' | 'high' | 'critical';
-  policy?: string | null;
-  determining_policies: string[];
-  errors: string[];
-  evaluation_ms: number;
-  bundle_version: string | null;
+  readonly effect: 'permit' | 'forbid';
+  readonly approval: 'none' | 'auto' | 'hitl';
+  readonly risk: 'low' | 'medium' | 'high' | 'critical';
+  readonly policy?: string | null;
+  readonly determining_policies: readonly string[];
+  readonly errors: readonly string[];
+  readonly evaluation_ms: number;
+  readonly bundle_version: string | null;
 }
 
 export interface Destination {
-  destination_id: string;
-  tenant_id: string;
-  bucket: string;
-  prefix: string;
-  role_arn: string;
-  external_id: string;
-  region?: string;
+  readonly destination_id: string;
+  readonly tenant_id: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly role_arn: string;
+  readonly external_id: string;
+  readonly region?: string;
   /** RFC 3339 date-time */
-  created_at: string;
-  status?: 'pending_verification' | 'verified';
+  readonly created_at: string;
+  readonly status?: 'pending_verification' | 'verified';
   /** RFC 3339 date-time */
-  verified_at?: string;
-  last_error?: string;
+  readonly verified_at?: string;
+  readonly last_error?: string;
 }
 
 export interface DiscoveredAgent {
-  id: string;
-  platform: string;
-  platform_native_id: string;
-  name?: string;
-  owner:
+  readonly id: string;
+  readonly platform: string;
+  readonly platform_native_id: string;
+  readonly name?: string;
+  readonly owner:
     | {
-        oidc_sub?: string;
-        email?: string;
-        team?: string;
+        readonly oidc_sub?: string;
+        readonly email?: string;
+        readonly team?: string;
       }
     | 'unknown';
-  declared_capabilities: string[];
-  principal_arns: string[];
-  observed_actions_30d: number;
+  readonly declared_capabilities: readonly string[];
+  readonly principal_arns: readonly string[];
+  readonly observed_actions_30d: number;
   /** RFC 3339 date-time */
-  first_seen: string;
+  readonly first_seen: string;
   /** RFC 3339 date-time */
-  last_seen: string;
-  source: 'list_api' | 'audit_inference' | 'egress_inference' | 'scim_inferred' | 'mcp_handshake' | 'otlp_inference';
-  sources: {
-    source: 'list_api' | 'audit_inference' | 'egress_inference' | 'scim_inferred' | 'mcp_handshake' | 'otlp_inference';
-    origin: string;
-    confidence: number;
+  readonly last_seen: string;
+  readonly source:
+    | 'list_api'
+    | 'audit_inference'
+    | 'egress_inference'
+    | 'scim_inferred'
+    | 'mcp_handshake'
+    | 'otlp_inference';
+  readonly sources: readonly {
+    readonly source:
+      | 'list_api'
+      | 'audit_inference'
+      | 'egress_inference'
+      | 'scim_inferred'
+      | 'mcp_handshake'
+      | 'otlp_inference';
+    readonly origin: string;
+    readonly confidence: number;
     /** RFC 3339 date-time */
-    first_seen: string;
+    readonly first_seen: string;
     /** RFC 3339 date-time */
-    last_seen: string;
-    signals: string[];
+    readonly last_seen: string;
+    readonly signals: readonly string[];
   }[];
-  confidence: number;
-  sanctioned: boolean;
-  arx_agent_id?: string;
-  state: 'present' | 'deleted';
-  version: number;
+  readonly confidence: number;
+  readonly sanctioned: boolean;
+  readonly arx_agent_id?: string;
+  readonly state: 'present' | 'deleted';
+  readonly version: number;
   /** RFC 3339 date-time */
-  valid_from: string;
+  readonly valid_from: string;
   /** RFC 3339 date-time */
-  valid_to?: string;
-  changed_by: string;
-  change_reason: string;
+  readonly valid_to?: string;
+  readonly changed_by: string;
+  readonly change_reason: string;
 }
 
 export interface DiscoverySource {
-  source_id: string;
-  type: 'aws_account' | 'push';
-  account_id?: string;
-  role_arn?: string;
-  regions: string[];
-  platform?: string;
+  readonly source_id: string;
+  readonly type: 'aws_account' | 'push';
+  readonly account_id?: string;
+  readonly role_arn?: string;
+  readonly regions: readonly string[];
+  readonly platform?: string;
   /** RFC 3339 date-time */
-  created_at: string;
-  created_by: string;
+  readonly created_at: string;
+  readonly created_by: string;
 }
 
 export interface GatewayError {
-  message: string;
+  readonly message: string;
 }
 
 export type InventoryEntry =
   | {
-      agent_id: string;
-      spiffe_id: string;
-      tenant_id: string;
-      platform: string;
-      platform_native_id: string;
-      name?: string;
-      cohort?: string;
-      human_owner_oidc_sub: string;
-      owner: {
-        oidc_sub: string;
-        email?: string;
-        team?: string;
+      readonly agent_id: string;
+      readonly spiffe_id: string;
+      readonly tenant_id: string;
+      readonly platform: string;
+      readonly platform_native_id: string;
+      readonly name?: string;
+      readonly cohort?: string;
+      readonly human_owner_oidc_sub: string;
+      readonly owner: {
+        readonly oidc_sub: string;
+        readonly email?: string;
+        readonly team?: string;
         /** RFC 3339 date-time */
-        attested_at: string;
-        attestation_method: 'registration' | 'api' | 'reattest';
-        status: 'live' | 'orphaned';
+        readonly attested_at: string;
+        readonly attestation_method: 'registration' | 'api' | 'reattest';
+        readonly status: 'live' | 'orphaned';
         /** RFC 3339 date-time */
-        orphaned_at?: string;
+        readonly orphaned_at?: string;
       };
-      status: 'active' | 'suspended' | 'revoked' | 'terminated';
-      version: number;
+      readonly status: 'active' | 'suspended' | 'revoked' | 'terminated';
+      readonly version: number;
       /** RFC 3339 date-time */
-      created_at: string;
+      readonly created_at: string;
       /** RFC 3339 date-time */
-      updated_at: string;
+      readonly updated_at: string;
       /** RFC 3339 date-time */
-      last_rotated_at?: string;
-      kind: 'registered';
-      sanctioned: true;
-      source: 'registration';
+      readonly last_rotated_at?: string;
+      readonly kind: 'registered';
+      readonly sanctioned: true;
+      readonly source: 'registration';
     }
   | {
-      id: string;
-      platform: string;
-      platform_native_id: string;
-      name?: string;
-      owner:
+      readonly id: string;
+      readonly platform: string;
+      readonly platform_native_id: string;
+      readonly name?: string;
+      readonly owner:
         | {
-            oidc_sub?: string;
-            email?: string;
-            team?: string;
+            readonly oidc_sub?: string;
+            readonly email?: string;
+            readonly team?: string;
           }
         | 'unknown';
-      declared_capabilities: string[];
-      principal_arns: string[];
-      observed_actions_30d: number;
+      readonly declared_capabilities: readonly string[];
+      readonly principal_arns: readonly string[];
+      readonly observed_actions_30d: number;
       /** RFC 3339 date-time */
-      first_seen: string;
+      readonly first_seen: string;
       /** RFC 3339 date-time */
-      last_seen: string;
-      source:
+      readonly last_seen: string;
+      readonly source:
         | 'list_api'
         | 'audit_inference'
         | 'egress_inference'
         | 'scim_inferred'
         | 'mcp_handshake'
         | 'otlp_inference';
-      sources: {
-        source:
+      readonly sources: readonly {
+        readonly source:
           | 'list_api'
           | 'audit_inference'
           | 'egress_inference'
           | 'scim_inferred'
           | 'mcp_handshake'
           | 'otlp_inference';
-        origin: string;
-        confidence: number;
+        readonly origin: string;
+        readonly confidence: number;
         /** RFC 3339 date-time */
-        first_seen: string;
+        readonly first_seen: string;
         /** RFC 3339 date-time */
-        last_seen: string;
-        signals: string[];
+        readonly last_seen: string;
+        readonly signals: readonly string[];
       }[];
-      confidence: number;
-      sanctioned: boolean;
-      arx_agent_id?: string;
-      state: 'present' | 'deleted';
-      version: number;
+      readonly confidence: number;
+      readonly sanctioned: boolean;
+      readonly arx_agent_id?: string;
+      readonly state: 'present' | 'deleted';
+      readonly version: number;
       /** RFC 3339 date-time */
-      valid_from: string;
+      readonly valid_from: string;
       /** RFC 3339 date-time */
-      valid_to?: string;
-      changed_by: string;
-      change_reason: string;
-      kind: 'discovered';
+      readonly valid_to?: string;
+      readonly changed_by: string;
+      readonly change_reason: string;
+      readonly kind: 'discovered';
     };
 
 export interface Jwk {
-  kty: string;
-  kid?: string;
-  alg?: string;
-  use?: string;
-  [key: string]: unknown;
+  readonly kty: string;
+  readonly kid?: string;
+  readonly alg?: string;
+  readonly use?: string;
+  readonly [key: string]: unknown;
 }
 
 export interface JwkSet {
-  keys: Jwk[];
+  readonly keys: readonly Jwk[];
 }
 
 export interface OAuthError {
-  error:
+  readonly error:
     | 'invalid_request'
     | 'invalid_client'
     | 'invalid_grant'
@@ -568,157 +580,159 @@ export interface OAuthError {
     | 'invalid_scope'
     | 'invalid_target'
     | 'temporarily_unavailable';
-  error_description: string;
+  readonly error_description: string;
 }
 
 export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: {
-    path: string;
-    message: string;
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly errors?: readonly {
+    readonly path: string;
+    readonly message: string;
   }[];
-  [key: string]: unknown;
+  readonly [key: string]: unknown;
 }
 
 export interface RegisteredAgent {
-  agent_id: string;
-  spiffe_id: string;
-  tenant_id: string;
-  platform: string;
-  platform_native_id: string;
-  name?: string;
-  cohort?: string;
-  human_owner_oidc_sub: string;
-  owner: {
-    oidc_sub: string;
-    email?: string;
-    team?: string;
+  readonly agent_id: string;
+  readonly spiffe_id: string;
+  readonly tenant_id: string;
+  readonly platform: string;
+  readonly platform_native_id: string;
+  readonly name?: string;
+  readonly cohort?: string;
+  readonly human_owner_oidc_sub: string;
+  readonly owner: {
+    readonly oidc_sub: string;
+    readonly email?: string;
+    readonly team?: string;
     /** RFC 3339 date-time */
-    attested_at: string;
-    attestation_method: 'registration' | 'api' | 'reattest';
-    status: 'live' | 'orphaned';
+    readonly attested_at: string;
+    readonly attestation_method: 'registration' | 'api' | 'reattest';
+    readonly status: 'live' | 'orphaned';
     /** RFC 3339 date-time */
-    orphaned_at?: string;
+    readonly orphaned_at?: string;
   };
-  status: 'active' | 'suspended' | 'revoked' | 'terminated';
-  version: number;
+  readonly status: 'active' | 'suspended' | 'revoked' | 'terminated';
+  readonly version: number;
   /** RFC 3339 date-time */
-  created_at: string;
+  readonly created_at: string;
   /** RFC 3339 date-time */
-  updated_at: string;
+  readonly updated_at: string;
   /** RFC 3339 date-time */
-  last_rotated_at?: string;
-  bootstrap_token: string;
+  readonly last_rotated_at?: string;
+  readonly bootstrap_token: string;
 }
 
 export interface ScanRecord {
-  scan_id: string;
-  source_id?: string;
-  status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
-  found: number;
-  new: number;
-  changed: number;
-  errors: string[];
+  readonly scan_id: string;
+  readonly source_id?: string;
+  readonly status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
+  readonly found: number;
+  readonly new: number;
+  readonly changed: number;
+  readonly errors: readonly string[];
   /** RFC 3339 date-time */
-  requested_at: string;
-  requested_by: string;
+  readonly requested_at: string;
+  readonly requested_by: string;
   /** RFC 3339 date-time */
-  started_at?: string;
+  readonly started_at?: string;
   /** RFC 3339 date-time */
-  finished_at?: string;
+  readonly finished_at?: string;
 }
 
 export interface SlackApproverMapping {
-  tenant_id: string;
-  slack_user_id: string;
-  team_id?: string;
-  approver_sub: string;
-  approver_email?: string;
-  status: 'pending_confirmation' | 'active';
-  created_by: string;
+  readonly tenant_id: string;
+  readonly slack_user_id: string;
+  readonly team_id?: string;
+  readonly approver_sub: string;
+  readonly approver_email?: string;
+  readonly status: 'pending_confirmation' | 'active';
+  readonly created_by: string;
   /** RFC 3339 date-time */
-  created_at: string;
+  readonly created_at: string;
   /** RFC 3339 date-time */
-  confirmed_at?: string;
+  readonly confirmed_at?: string;
 }
 
 export interface Termination {
-  termination_id: string;
-  scope: 'agent' | 'cohort' | 'org';
-  target_id: string;
-  agent_ids: string[];
-  already_terminating?: {
-    agent_id: string;
-    termination_id: string;
+  readonly termination_id: string;
+  readonly scope: 'agent' | 'cohort' | 'org';
+  readonly target_id: string;
+  readonly agent_ids: readonly string[];
+  readonly already_terminating?: readonly {
+    readonly agent_id: string;
+    readonly termination_id: string;
   }[];
-  reason: string;
-  initiated_by: string;
-  confirmed_by?: string;
+  readonly reason: string;
+  readonly initiated_by: string;
+  readonly confirmed_by?: string;
   /** RFC 3339 date-time */
-  initiated_at: string;
-  status: 'in_flight' | 'complete' | 'partial_failure';
-  steps: {
-    name: 'inventory' | 'revocation' | 'credentials' | 'platform' | 'drain' | 'audit' | 'attestation';
-    status: 'pending' | 'ok' | 'failed' | 'skipped';
-    attempts: number;
-    error?: string;
+  readonly initiated_at: string;
+  readonly status: 'in_flight' | 'complete' | 'partial_failure';
+  readonly steps: readonly {
+    readonly name: 'inventory' | 'revocation' | 'credentials' | 'platform' | 'drain' | 'audit' | 'attestation';
+    readonly status: 'pending' | 'ok' | 'failed' | 'skipped';
+    readonly attempts: number;
+    readonly error?: string;
     /** RFC 3339 date-time */
-    at?: string;
-    detail?: Record<string, unknown>;
-    results?: Record<
-      string,
-      {
-        outcome: string;
-        ok: boolean;
-        /** RFC 3339 date-time */
-        at: string;
-        error?: string;
-        [key: string]: unknown;
-      }
+    readonly at?: string;
+    readonly detail?: Readonly<Record<string, unknown>>;
+    readonly results?: Readonly<
+      Record<
+        string,
+        {
+          readonly outcome: string;
+          readonly ok: boolean;
+          /** RFC 3339 date-time */
+          readonly at: string;
+          readonly error?: string;
+          readonly [key: string]: unknown;
+        }
+      >
     >;
   }[];
   /** RFC 3339 date-time */
-  completed_at?: string;
-  attestation_url?: string;
-  correlation_id: string;
-  existing?: true;
+  readonly completed_at?: string;
+  readonly attestation_url?: string;
+  readonly correlation_id: string;
+  readonly existing?: true;
 }
 
 export interface TokenEndpoint {
-  name: string;
-  token_endpoint: string;
-  revocation_endpoint?: string;
+  readonly name: string;
+  readonly token_endpoint: string;
+  readonly revocation_endpoint?: string;
   /** RFC 3339 date-time */
-  updated_at: string;
-  updated_by: string;
+  readonly updated_at: string;
+  readonly updated_by: string;
 }
 
 export interface TokenResponse {
-  access_token: string;
-  issued_token_type: 'urn:ietf:params:oauth:token-type:jwt';
-  token_type: 'Bearer';
-  expires_in: number;
-  scope?: string;
+  readonly access_token: string;
+  readonly issued_token_type: 'urn:ietf:params:oauth:token-type:jwt';
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope?: string;
 }
 
 export interface TraceSpan {
-  trace_id: string;
-  span_id: string;
-  parent_span_id?: string | null;
-  name: string;
-  source: string;
+  readonly trace_id: string;
+  readonly span_id: string;
+  readonly parent_span_id?: string | null;
+  readonly name: string;
+  readonly source: string;
   /** RFC 3339 date-time or date */
-  start_time: string;
-  start_time_unix_nano: string;
-  end_time_unix_nano: string;
-  duration_ms: number;
-  agent_id?: string | null;
-  cost_usd: number | null;
-  attributes: Record<string, unknown>;
-  has_content: boolean;
+  readonly start_time: string;
+  readonly start_time_unix_nano: string;
+  readonly end_time_unix_nano: string;
+  readonly duration_ms: number;
+  readonly agent_id?: string | null;
+  readonly cost_usd: number | null;
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly has_content: boolean;
 }
 
 /** Every route (`METHOD /path`) and the body of each status it answers with; other errors are `Problem` or `GatewayError`. */
@@ -727,29 +741,29 @@ export interface RouteResponses {
   'GET /healthz': {
     /** {status:"ok"} */
     200: {
-      status: 'ok';
+      readonly status: 'ok';
     };
   };
   /** This API as OpenAPI 3.1 */
   'GET /openapi.json': {
     /** OpenAPI 3.1 document */
     200: {
-      openapi: string;
-      info: {
-        title: string;
-        version: string;
-        [key: string]: unknown;
+      readonly openapi: string;
+      readonly info: {
+        readonly title: string;
+        readonly version: string;
+        readonly [key: string]: unknown;
       };
-      paths: Record<string, unknown>;
-      [key: string]: unknown;
+      readonly paths: Readonly<Record<string, unknown>>;
+      readonly [key: string]: unknown;
     };
   };
   /** List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated) */
   'GET /v1/discovery/agents': {
     /** {items, next_token?} */
     200: {
-      items: InventoryEntry[];
-      next_token?: string;
+      readonly items: readonly InventoryEntry[];
+      readonly next_token?: string;
     };
   };
   /** One discovered agent (current version, every source with its first/last seen) */
@@ -761,49 +775,49 @@ export interface RouteResponses {
   'GET /v1/discovery/agents/{id}/history': {
     /** {items} */
     200: {
-      items: DiscoveredAgent[];
+      readonly items: readonly DiscoveredAgent[];
     };
   };
   /** Make a discovered agent an ARX identity with an owner (the registration answer, with a one-time bootstrap token) */
   'POST /v1/discovery/agents/{id}/adopt': {
     /** {agent_id, spiffe_id, status, bootstrap_token, discovered_id} */
     201: {
-      agent_id: string;
-      spiffe_id: string;
-      status: string;
-      bootstrap_token: string;
-      discovered_id: string;
+      readonly agent_id: string;
+      readonly spiffe_id: string;
+      readonly status: string;
+      readonly bootstrap_token: string;
+      readonly discovered_id: string;
     };
   };
   /** Configure where to look: an AWS account (own, or through a cross-account scan role) or a push source with its own ingest token */
   'POST /v1/discovery/sources': {
     /** {source_id, type, account_id?, regions?, platform?, ingest_token? (push, shown once)} */
     201: {
-      source_id: string;
-      type: 'aws_account' | 'push';
-      account_id?: string;
-      role_arn?: string;
-      regions: string[];
-      platform?: string;
+      readonly source_id: string;
+      readonly type: 'aws_account' | 'push';
+      readonly account_id?: string;
+      readonly role_arn?: string;
+      readonly regions: readonly string[];
+      readonly platform?: string;
       /** RFC 3339 date-time */
-      created_at: string;
-      created_by: string;
-      ingest_token?: string;
+      readonly created_at: string;
+      readonly created_by: string;
+      readonly ingest_token?: string;
     };
   };
   /** Configured discovery sources */
   'GET /v1/discovery/sources': {
     /** {items} */
     200: {
-      items: DiscoverySource[];
+      readonly items: readonly DiscoverySource[];
     };
   };
   /** Start an asynchronous scan of one source or all AWS sources of the tenant */
   'POST /v1/discovery/scan': {
     /** {scan_id, status:"queued"} */
     202: {
-      scan_id: string;
-      status: 'queued';
+      readonly scan_id: string;
+      readonly status: 'queued';
     };
   };
   /** Scan status: {status, found, new, changed, errors[]} */
@@ -815,20 +829,20 @@ export interface RouteResponses {
   'GET /v1/discovery/status': {
     /** {sources[], cloudtrail} */
     200: {
-      sources: {
-        source_id: string;
-        type: 'aws_account' | 'push';
-        account_id?: string;
-        last_attempt_at: string | null;
-        last_success_at: string | null;
-        lag_seconds: number | null;
-        errors: string[];
+      readonly sources: readonly {
+        readonly source_id: string;
+        readonly type: 'aws_account' | 'push';
+        readonly account_id?: string;
+        readonly last_attempt_at: string | null;
+        readonly last_success_at: string | null;
+        readonly lag_seconds: number | null;
+        readonly errors: readonly string[];
       }[];
-      cloudtrail: {
-        last_event_at: string | null;
-        last_event_lag_ms: number | null;
-        events_total: number;
-        seconds_since_last_event: number | null;
+      readonly cloudtrail: {
+        readonly last_event_at: string | null;
+        readonly last_event_lag_ms: number | null;
+        readonly events_total: number;
+        readonly seconds_since_last_event: number | null;
       };
     };
   };
@@ -836,20 +850,20 @@ export interface RouteResponses {
   'POST /v1/discovery/ingest': {
     /** {found, new, changed, ids} */
     200: {
-      found: number;
-      new: number;
-      changed: number;
-      ids: string[];
+      readonly found: number;
+      readonly new: number;
+      readonly changed: number;
+      readonly ids: readonly string[];
     };
   };
   /** Push discovery evidence with the push source's own token (Authorization: Bearer arxs_…) */
   'POST /v1/discovery/sources/{id}/ingest': {
     /** {found, new, changed, ids} */
     200: {
-      found: number;
-      new: number;
-      changed: number;
-      ids: string[];
+      readonly found: number;
+      readonly new: number;
+      readonly changed: number;
+      readonly ids: readonly string[];
     };
   };
   /** Register an agent: active, owner-bound, with a one-time bootstrap token */
@@ -861,7 +875,7 @@ export interface RouteResponses {
   'GET /v1/identity/agents/orphans': {
     /** {items:[AgentIdentity…]} */
     200: {
-      items: AgentIdentity[];
+      readonly items: readonly AgentIdentity[];
     };
   };
   /** Read one agent identity */
@@ -873,12 +887,12 @@ export interface RouteResponses {
   'POST /v1/identity/agents/{id}/rotate': {
     /** {agent_id, spiffe_id, credential_generation, last_rotated_at, bootstrap_token} */
     200: {
-      agent_id: string;
-      spiffe_id: string;
-      credential_generation: number;
+      readonly agent_id: string;
+      readonly spiffe_id: string;
+      readonly credential_generation: number;
       /** RFC 3339 date-time */
-      last_rotated_at: string;
-      bootstrap_token: string;
+      readonly last_rotated_at: string;
+      readonly bootstrap_token: string;
     };
   };
   /** Revoke the agent: revocation list entry, status revoked, cached credentials dropped */
@@ -895,18 +909,18 @@ export interface RouteResponses {
   'POST /v1/identity/leavers': {
     /** {oidc_sub, orphaned:[agent_id…]} */
     200: {
-      oidc_sub: string;
-      orphaned: string[];
+      readonly oidc_sub: string;
+      readonly orphaned: readonly string[];
     };
   };
   /** Rotate the tenant signing key; the old key stays in the JWKS until its last token expired */
   'POST /v1/identity/keys/rotate': {
     /** {tenant_id, kid, previous_kid, previous_retire_after} */
     200: {
-      tenant_id: string;
-      kid: string;
-      previous_kid: string | null;
-      previous_retire_after: string | null;
+      readonly tenant_id: string;
+      readonly kid: string;
+      readonly previous_kid: string | null;
+      readonly previous_retire_after: string | null;
     };
   };
   /** RFC 8693 token exchange: bootstrap token or SVID → JWT-SVID (errors per RFC 6749 §5.2) */
@@ -931,30 +945,30 @@ export interface RouteResponses {
   'POST /v1/credentials/issue': {
     /** {token, expires_at, audience, scope_actually_granted, cached} */
     200: {
-      token: Record<string, unknown>;
+      readonly token: Readonly<Record<string, unknown>>;
       /** RFC 3339 date-time */
-      expires_at: string;
-      audience: string;
-      scope_actually_granted: unknown;
-      cached: boolean;
+      readonly expires_at: string;
+      readonly audience: string;
+      readonly scope_actually_granted: unknown;
+      readonly cached: boolean;
     };
   };
   /** Cascade: drop bindings and cached credentials, deny older STS sessions on every registered role, revoke issued OAuth tokens (RFC 7009) */
   'POST /v1/credentials/revoke': {
     /** {cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable} */
     200: {
-      cache_evicted: number;
-      bindings_revoked: number;
-      sessions_denied_roles: number;
-      oauth_tokens_revoked: number;
-      oauth_tokens_unrevocable: number;
+      readonly cache_evicted: number;
+      readonly bindings_revoked: number;
+      readonly sessions_denied_roles: number;
+      readonly oauth_tokens_revoked: number;
+      readonly oauth_tokens_unrevocable: number;
     };
   };
   /** The tenant's credential role registry (roles the broker may assume for its agents) */
   'GET /v1/credentials/roles': {
     /** {items:[{name, role_arn, external_id, description?, updated_at, updated_by}…]} */
     200: {
-      items: CredentialRole[];
+      readonly items: readonly CredentialRole[];
     };
   };
   /** One registered role, with the external id ARX generated for the tenant (put it in the trust policy) */
@@ -976,7 +990,7 @@ export interface RouteResponses {
   'GET /v1/credentials/token-endpoints': {
     /** {items:[{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}…]} */
     200: {
-      items: TokenEndpoint[];
+      readonly items: readonly TokenEndpoint[];
     };
   };
   /** One allowed OAuth token endpoint */
@@ -998,18 +1012,18 @@ export interface RouteResponses {
   'POST /v1/policies/bundles': {
     /** {bundle_id, version, digest} */
     201: {
-      bundle_id: string;
-      version: number;
-      digest: string;
-      warnings?: string[];
+      readonly bundle_id: string;
+      readonly version: number;
+      readonly digest: string;
+      readonly warnings?: readonly string[];
     };
   };
   /** Make a stored bundle the tenant's live bundle */
   'POST /v1/policies/bundles/{id}/promote': {
     /** {live_bundle_id, version} */
     200: {
-      live_bundle_id: string;
-      version: number;
+      readonly live_bundle_id: string;
+      readonly version: number;
     };
   };
   /** Policy-by-policy diff of a bundle against an earlier one */
@@ -1021,28 +1035,28 @@ export interface RouteResponses {
   'POST /v1/policies/evaluate': {
     /** {effect, approval, risk, determining_policies, errors, evaluation_ms, bundle_version} */
     200: {
-      effect: 'permit' | 'forbid';
-      approval: 'none' | 'auto' | 'hitl';
-      risk: 'low' | 'medium' | 'high' | 'critical';
-      policy?: string | null;
-      determining_policies: string[];
-      errors: string[];
-      evaluation_ms: number;
-      bundle_version: string | null;
-      hitl?: {
-        channel?: string;
-        timeout_seconds: number;
-        separation_of_duties: boolean;
+      readonly effect: 'permit' | 'forbid';
+      readonly approval: 'none' | 'auto' | 'hitl';
+      readonly risk: 'low' | 'medium' | 'high' | 'critical';
+      readonly policy?: string | null;
+      readonly determining_policies: readonly string[];
+      readonly errors: readonly string[];
+      readonly evaluation_ms: number;
+      readonly bundle_version: string | null;
+      readonly hitl?: {
+        readonly channel?: string;
+        readonly timeout_seconds: number;
+        readonly separation_of_duties: boolean;
       };
-      reason?: string;
+      readonly reason?: string;
     };
   };
   /** Batch of EnforcementEvents from external enforcement points */
   'POST /v1/enforcement/log': {
     /** {accepted} */
     202: {
-      accepted: number;
-      event_ids: string[];
+      readonly accepted: number;
+      readonly event_ids: readonly string[];
     };
   };
   /** Governed execute: decide, then deny (403), hold for approval (202) or run now (200) */
@@ -1055,16 +1069,16 @@ export interface RouteResponses {
     403: ActionRefused;
     /** A keyed request with this Idempotency-Key still runs (Retry-After) */
     409: {
-      type: string;
-      title: string;
-      status: number;
-      detail?: string;
-      errors?: {
-        path: string;
-        message: string;
+      readonly type: string;
+      readonly title: string;
+      readonly status: number;
+      readonly detail?: string;
+      readonly errors?: readonly {
+        readonly path: string;
+        readonly message: string;
       }[];
-      action_id: string;
-      [key: string]: unknown;
+      readonly action_id: string;
+      readonly [key: string]: unknown;
     };
     /** The connector call failed */
     502: ActionFailedBody;
@@ -1078,7 +1092,7 @@ export interface RouteResponses {
   'GET /v1/approvals': {
     /** {items:[Approval…]} */
     200: {
-      items: Approval[];
+      readonly items: readonly Approval[];
     };
   };
   /** Approval and denial rates, time-to-decision p50/p95 per policy and approver */
@@ -1090,8 +1104,8 @@ export interface RouteResponses {
   'POST /v1/approvals/slack/interactions': {
     /** Replacement Slack message */
     200: {
-      replace_original: boolean;
-      text: string;
+      readonly replace_original: boolean;
+      readonly text: string;
     };
   };
   /** Signed webhook decision {approval_id, decision, approver, reason} (x-arx-signature: t=…,v1=HMAC) */
@@ -1123,7 +1137,7 @@ export interface RouteResponses {
   'GET /v1/connectors': {
     /** {items:[ConnectorCatalog…]} */
     200: {
-      items: ConnectorCatalog[];
+      readonly items: readonly ConnectorCatalog[];
     };
   };
   /** One connector's catalog: operations, params JSON schemas and a suggested risk */
@@ -1135,36 +1149,36 @@ export interface RouteResponses {
   'PUT /v1/connectors/{connector}': {
     /** {connector, configured, secret_stored} */
     200: {
-      connector: string;
-      configured: true;
-      secret_stored: boolean;
+      readonly connector: string;
+      readonly configured: true;
+      readonly secret_stored: boolean;
     };
   };
   /** Accepted MCP tool-definition hashes of a connector of kind mcp (read by arx mcp-gateway) */
   'GET /v1/connectors/{connector}/tools/pins': {
     /** {connector, pins:{<tool>: sha256}} */
     200: {
-      connector: string;
-      pins: Record<string, string>;
+      readonly connector: string;
+      readonly pins: Readonly<Record<string, string>>;
     };
   };
   /** Accept a changed MCP tool definition (kind mcp): pins its sha256; grants for any other definition fail */
   'POST /v1/connectors/{connector}/tools/{tool}/accept': {
     /** {connector, tool, definition_hash} */
     200: {
-      connector: string;
-      tool: string;
-      definition_hash: string;
+      readonly connector: string;
+      readonly tool: string;
+      readonly definition_hash: string;
     };
   };
   /** Configure an approval channel (slack, email, webhook). Slack takes its bot token and signing secret; the e-mail link key and webhook HMAC secret are generated by ARX (rotate_secret:true replaces them; the webhook secret is returned once) */
   'PUT /v1/approvals/channels/{channel}': {
     /** {channel, configured, secret_stored, hmac_secret?} */
     200: {
-      channel: 'slack' | 'email' | 'webhook';
-      configured: true;
-      secret_stored: boolean;
-      hmac_secret?: string;
+      readonly channel: 'slack' | 'email' | 'webhook';
+      readonly configured: true;
+      readonly secret_stored: boolean;
+      readonly hmac_secret?: string;
     };
   };
   /** Map a Slack user to an ARX approver (pending until that approver confirms it); unmapped Slack users decide nothing */
@@ -1186,84 +1200,84 @@ export interface RouteResponses {
   'GET /v1/audit/chain/status': {
     /** {height, head_hash, last_sealed_at, last_anchored_at, pending_events, unanchored_blocks, anchoring_lag_seconds} */
     200: {
-      height: number;
-      head_hash: string | null;
-      tree_size: number;
-      root: string | null;
-      last_sealed_at: string | null;
-      last_anchored_at: string | null;
-      pending_events: number;
-      unanchored_blocks: number;
-      anchoring_lag_seconds: number;
-      anchoring: 'tsa_not_configured' | 'lagging' | 'current';
+      readonly height: number;
+      readonly head_hash: string | null;
+      readonly tree_size: number;
+      readonly root: string | null;
+      readonly last_sealed_at: string | null;
+      readonly last_anchored_at: string | null;
+      readonly pending_events: number;
+      readonly unanchored_blocks: number;
+      readonly anchoring_lag_seconds: number;
+      readonly anchoring: 'tsa_not_configured' | 'lagging' | 'current';
     };
   };
   /** Audit events, newest first, filtered by agent and type */
   'GET /v1/audit/events': {
     /** {items: AuditEvent[], next_token?} */
     200: {
-      items: AuditEvent[];
-      next_token?: string;
+      readonly items: readonly AuditEvent[];
+      readonly next_token?: string;
     };
   };
   /** RFC 9162 inclusion proof of an event against its block’s signed root (409 while not yet sealed) */
   'GET /v1/audit/events/{event_id}/proof': {
     /** {event_id, leaf_hash, block_id, leaf_index, tree_size, root, proof[], block_hash, signature, kid} */
     200: {
-      event_id: string;
+      readonly event_id: string;
       /** base64 */
-      leaf_hash: string;
-      block_id: string;
-      leaf_index: number;
-      tree_size: number;
+      readonly leaf_hash: string;
+      readonly block_id: string;
+      readonly leaf_index: number;
+      readonly tree_size: number;
       /** base64 */
-      root: string;
-      proof: string[];
+      readonly root: string;
+      readonly proof: readonly string[];
       /** hex SHA-256 */
-      block_hash: string;
-      signature: string;
-      kid: string;
-      alg: 'ES256';
-      head: BlockHead;
+      readonly block_hash: string;
+      readonly signature: string;
+      readonly kid: string;
+      readonly alg: 'ES256';
+      readonly head: BlockHead;
     };
   };
   /** Block headers from a height */
   'GET /v1/audit/blocks': {
     /** {items: BlockHeader[], next_from_height?} */
     200: {
-      items: {
-        format: 'arx.audit.block.v1';
-        tenant_id: string;
-        block_id: string;
-        height: number;
+      readonly items: readonly {
+        readonly format: 'arx.audit.block.v1';
+        readonly tenant_id: string;
+        readonly block_id: string;
+        readonly height: number;
         /** hex SHA-256 */
-        prev_block_hash: string;
-        first_index: number;
-        event_count: number;
-        tree_size: number;
+        readonly prev_block_hash: string;
+        readonly first_index: number;
+        readonly event_count: number;
+        readonly tree_size: number;
         /** base64 */
-        root: string;
-        prev_tree_size: number;
+        readonly root: string;
+        readonly prev_tree_size: number;
         /** base64 */
-        prev_root: string;
-        consistency_proof: string[];
-        prev_frontier: string[];
-        time_window: {
+        readonly prev_root: string;
+        readonly consistency_proof: readonly string[];
+        readonly prev_frontier: readonly string[];
+        readonly time_window: {
           /** RFC 3339 date-time */
-          from: string;
+          readonly from: string;
           /** RFC 3339 date-time */
-          to: string;
+          readonly to: string;
         };
         /** RFC 3339 date-time */
-        sealed_at: string;
-        alg: 'ES256';
-        kid: string;
+        readonly sealed_at: string;
+        readonly alg: 'ES256';
+        readonly kid: string;
         /** hex SHA-256 */
-        block_hash: string;
-        anchored: boolean;
-        anchored_at: string | null;
+        readonly block_hash: string;
+        readonly anchored: boolean;
+        readonly anchored_at: string | null;
       }[];
-      next_from_height?: number;
+      readonly next_from_height?: number;
     };
   };
   /** One block exactly as stored in the Object Lock bucket (what arx-verify reads) */
@@ -1280,25 +1294,25 @@ export interface RouteResponses {
   'GET /v1/audit/destinations': {
     /** {items: Destination[], queued_writes} */
     200: {
-      items: Destination[];
-      queued_writes: number;
+      readonly items: readonly Destination[];
+      readonly queued_writes: number;
     };
   };
   /** Evidence events tagged with a control at emit time (paginated) */
   'GET /v1/compliance/controls/{framework}/{control_id}/evidence': {
     /** {framework, control_id, title, items: AuditEvent[], next_token?} */
     200: {
-      framework:
+      readonly framework:
         | 'soc2_2017'
         | 'iso_42001_2023'
         | 'eu_ai_act'
         | 'nist_ai_rmf_1_0'
         | 'owasp_nhi_top10_2025'
         | 'owasp_agentic_top10_2025';
-      control_id: string;
-      title: string | null;
-      items: AuditEvent[];
-      next_token?: string;
+      readonly control_id: string;
+      readonly title: string | null;
+      readonly items: readonly AuditEvent[];
+      readonly next_token?: string;
     };
   };
   /** Build an evidence package: events, inclusion proofs, control mapping, PDF summary, JSON-LD, verifier instructions */
@@ -1312,22 +1326,22 @@ export interface RouteResponses {
     200:
       | CompliancePackage
       | {
-          content_type: 'application/pdf';
-          encoding: 'base64';
+          readonly content_type: 'application/pdf';
+          readonly encoding: 'base64';
           /** hex SHA-256 */
-          sha256: string;
+          readonly sha256: string;
           /** base64 */
-          data: string;
+          readonly data: string;
         }
-      | Record<string, unknown>;
+      | Readonly<Record<string, unknown>>;
   };
   /** OTLP/HTTP traces receiver (application/x-protobuf or application/json, gzip); an agent may only send its own */
   'POST /v1/otlp/v1/traces': {
     /** ExportTraceServiceResponse {partialSuccess?}, protobuf or JSON as the request was */
     200: {
-      partialSuccess?: {
-        rejectedSpans?: number;
-        errorMessage?: string;
+      readonly partialSuccess?: {
+        readonly rejectedSpans?: number;
+        readonly errorMessage?: string;
       };
     };
   };
@@ -1335,9 +1349,9 @@ export interface RouteResponses {
   'POST /v1/otlp/v1/logs': {
     /** ExportLogsServiceResponse {partialSuccess?}, protobuf or JSON as the request was */
     200: {
-      partialSuccess?: {
-        rejectedLogRecords?: number;
-        errorMessage?: string;
+      readonly partialSuccess?: {
+        readonly rejectedLogRecords?: number;
+        readonly errorMessage?: string;
       };
     };
   };
@@ -1345,9 +1359,9 @@ export interface RouteResponses {
   'POST /v1/otlp/v1/metrics': {
     /** ExportMetricsServiceResponse {partialSuccess?}, protobuf or JSON as the request was */
     200: {
-      partialSuccess?: {
-        rejectedDataPoints?: number;
-        errorMessage?: string;
+      readonly partialSuccess?: {
+        readonly rejectedDataPoints?: number;
+        readonly errorMessage?: string;
       };
     };
   };
@@ -1355,15 +1369,15 @@ export interface RouteResponses {
   'POST /v1/traces/search': {
     /** {items: [{trace_id, start_time, span_count, agent_ids, operations, has_approval, cost}]} */
     200: {
-      items: {
-        trace_id: string;
+      readonly items: readonly {
+        readonly trace_id: string;
         /** RFC 3339 date-time or date */
-        start_time: string;
-        span_count: number;
-        agent_ids: string[];
-        operations: string[];
-        has_approval: boolean;
-        cost: CostSummary;
+        readonly start_time: string;
+        readonly span_count: number;
+        readonly agent_ids: readonly string[];
+        readonly operations: readonly string[];
+        readonly has_approval: boolean;
+        readonly cost: CostSummary;
       }[];
     };
   };
@@ -1371,59 +1385,59 @@ export interface RouteResponses {
   'GET /v1/traces/{trace_id}': {
     /** {trace_id, spans[], decisions[], approvals[], actions[], audit_events[], cost:{usd, by_model}, partial, missing[]} */
     200: {
-      trace_id: string;
-      spans: TraceSpan[];
-      decisions: Record<string, unknown>[];
-      approvals: Record<string, unknown>[];
-      actions: Record<string, unknown>[];
-      audit_events: Record<string, unknown>[];
-      cost: CostSummary;
-      partial: boolean;
-      missing: string[];
+      readonly trace_id: string;
+      readonly spans: readonly TraceSpan[];
+      readonly decisions: readonly Readonly<Record<string, unknown>>[];
+      readonly approvals: readonly Readonly<Record<string, unknown>>[];
+      readonly actions: readonly Readonly<Record<string, unknown>>[];
+      readonly audit_events: readonly Readonly<Record<string, unknown>>[];
+      readonly cost: CostSummary;
+      readonly partial: boolean;
+      readonly missing: readonly string[];
     };
   };
   /** The tenant's model and tool prices, and ARX's dated defaults */
   'GET /v1/usage/prices': {
     /** {models[], tools[], updated_at, defaults} */
     200: {
-      models: {
-        provider: string;
-        model: string;
-        match: 'exact' | 'regex';
-        input_per_1m: number;
-        output_per_1m: number;
-        cache_read_per_1m?: number;
-        cache_write_per_1m?: number;
-        reasoning_per_1m?: number;
+      readonly models: readonly {
+        readonly provider: string;
+        readonly model: string;
+        readonly match: 'exact' | 'regex';
+        readonly input_per_1m: number;
+        readonly output_per_1m: number;
+        readonly cache_read_per_1m?: number;
+        readonly cache_write_per_1m?: number;
+        readonly reasoning_per_1m?: number;
         /** RFC 3339 date-time or date */
-        effective_from: string;
+        readonly effective_from: string;
       }[];
-      tools: {
-        tool: string;
-        unit_cost: number;
+      readonly tools: readonly {
+        readonly tool: string;
+        readonly unit_cost: number;
         /** RFC 3339 date-time or date */
-        effective_from: string;
+        readonly effective_from: string;
       }[];
-      updated_at: string | null;
-      defaults: {
-        as_of: string;
-        models: {
-          provider: string;
-          model: string;
-          match: 'exact' | 'regex';
-          input_per_1m: number;
-          output_per_1m: number;
-          cache_read_per_1m?: number;
-          cache_write_per_1m?: number;
-          reasoning_per_1m?: number;
+      readonly updated_at: string | null;
+      readonly defaults: {
+        readonly as_of: string;
+        readonly models: readonly {
+          readonly provider: string;
+          readonly model: string;
+          readonly match: 'exact' | 'regex';
+          readonly input_per_1m: number;
+          readonly output_per_1m: number;
+          readonly cache_read_per_1m?: number;
+          readonly cache_write_per_1m?: number;
+          readonly reasoning_per_1m?: number;
           /** RFC 3339 date-time or date */
-          effective_from: string;
+          readonly effective_from: string;
         }[];
-        tools: {
-          tool: string;
-          unit_cost: number;
+        readonly tools: readonly {
+          readonly tool: string;
+          readonly unit_cost: number;
           /** RFC 3339 date-time or date */
-          effective_from: string;
+          readonly effective_from: string;
         }[];
       };
     };
@@ -1432,31 +1446,31 @@ export interface RouteResponses {
   'PUT /v1/usage/prices': {
     /** {models[], tools[], updated_at, recomputed:{since, spans_scanned, spans_changed}} */
     200: {
-      models: {
-        provider: string;
-        model: string;
-        match: 'exact' | 'regex';
-        input_per_1m: number;
-        output_per_1m: number;
-        cache_read_per_1m?: number;
-        cache_write_per_1m?: number;
-        reasoning_per_1m?: number;
+      readonly models: readonly {
+        readonly provider: string;
+        readonly model: string;
+        readonly match: 'exact' | 'regex';
+        readonly input_per_1m: number;
+        readonly output_per_1m: number;
+        readonly cache_read_per_1m?: number;
+        readonly cache_write_per_1m?: number;
+        readonly reasoning_per_1m?: number;
         /** RFC 3339 date-time or date */
-        effective_from: string;
+        readonly effective_from: string;
       }[];
-      tools: {
-        tool: string;
-        unit_cost: number;
+      readonly tools: readonly {
+        readonly tool: string;
+        readonly unit_cost: number;
         /** RFC 3339 date-time or date */
-        effective_from: string;
+        readonly effective_from: string;
       }[];
       /** RFC 3339 date-time or date */
-      updated_at: string;
-      recomputed: {
+      readonly updated_at: string;
+      readonly recomputed: {
         /** RFC 3339 date-time or date */
-        since: string;
-        spans_scanned: number;
-        spans_changed: number;
+        readonly since: string;
+        readonly spans_scanned: number;
+        readonly spans_changed: number;
       };
     };
   };
@@ -1469,40 +1483,40 @@ export interface RouteResponses {
   'GET /v1/usage/budgets': {
     /** {items: Budget[]} */
     200: {
-      items: Budget[];
+      readonly items: readonly Budget[];
     };
   };
   /** Forward ARX's spans to the tenant's OTLP/HTTP endpoint (headers stored encrypted, never returned) */
   'PUT /v1/observability/export': {
     /** {endpoint, protocol, header_names, updated_at} */
     200: {
-      endpoint: string;
-      protocol: 'http/protobuf' | 'http/json';
-      header_names: string[];
+      readonly endpoint: string;
+      readonly protocol: 'http/protobuf' | 'http/json';
+      readonly header_names: readonly string[];
       /** RFC 3339 date-time or date */
-      updated_at: string;
+      readonly updated_at: string;
     };
   };
   /** Spend of the tenant grouped by agent, cohort, model or day */
   'GET /v1/usage/org/summary': {
     /** {group_by, from, to, usd, items:[{key, usd, spans, tokens}]} */
     200: {
-      group_by: 'agent' | 'cohort' | 'model' | 'day';
+      readonly group_by: 'agent' | 'cohort' | 'model' | 'day';
       /** RFC 3339 date-time or date */
-      from: string;
+      readonly from: string;
       /** RFC 3339 date-time or date */
-      to: string;
-      usd: number;
-      items: {
-        key: string;
-        usd: number;
-        spans: number;
-        tokens: {
-          input: number;
-          output: number;
-          cache_read: number;
-          cache_creation: number;
-          reasoning: number;
+      readonly to: string;
+      readonly usd: number;
+      readonly items: readonly {
+        readonly key: string;
+        readonly usd: number;
+        readonly spans: number;
+        readonly tokens: {
+          readonly input: number;
+          readonly output: number;
+          readonly cache_read: number;
+          readonly cache_creation: number;
+          readonly reasoning: number;
         };
       }[];
     };
@@ -1511,50 +1525,50 @@ export interface RouteResponses {
   'GET /v1/usage/agents/{id}': {
     /** {agent_id, from, to, usd, spans, tokens, by_model} */
     200: {
-      agent_id: string;
+      readonly agent_id: string;
       /** RFC 3339 date-time or date */
-      from: string;
+      readonly from: string;
       /** RFC 3339 date-time or date */
-      to: string;
-      usd: number;
-      spans: number;
-      priced_spans: number;
-      unpriced_spans: number;
-      tokens: {
-        input: number;
-        output: number;
-        cache_read: number;
-        cache_creation: number;
-        reasoning: number;
+      readonly to: string;
+      readonly usd: number;
+      readonly spans: number;
+      readonly priced_spans: number;
+      readonly unpriced_spans: number;
+      readonly tokens: {
+        readonly input: number;
+        readonly output: number;
+        readonly cache_read: number;
+        readonly cache_creation: number;
+        readonly reasoning: number;
       };
-      by_model: Record<string, number>;
+      readonly by_model: Readonly<Record<string, number>>;
     };
   };
   /** A cohort's spend per agent and in total */
   'GET /v1/usage/cohorts/{id}': {
     /** {cohort_id, from, to, usd, agents[], tokens, by_model} */
     200: {
-      cohort_id: string;
+      readonly cohort_id: string;
       /** RFC 3339 date-time or date */
-      from: string;
+      readonly from: string;
       /** RFC 3339 date-time or date */
-      to: string;
-      agents: {
-        agent_id: string;
-        usd: number;
+      readonly to: string;
+      readonly agents: readonly {
+        readonly agent_id: string;
+        readonly usd: number;
       }[];
-      usd: number;
-      spans: number;
-      priced_spans: number;
-      unpriced_spans: number;
-      tokens: {
-        input: number;
-        output: number;
-        cache_read: number;
-        cache_creation: number;
-        reasoning: number;
+      readonly usd: number;
+      readonly spans: number;
+      readonly priced_spans: number;
+      readonly unpriced_spans: number;
+      readonly tokens: {
+        readonly input: number;
+        readonly output: number;
+        readonly cache_read: number;
+        readonly cache_creation: number;
+        readonly reasoning: number;
       };
-      by_model: Record<string, number>;
+      readonly by_model: Readonly<Record<string, number>>;
     };
   };
   /** Terminate one agent everywhere (revoked before this returns; the rest of the saga runs asynchronously) */
@@ -1576,12 +1590,12 @@ export interface RouteResponses {
     /** {status:"pending_quorum", request_id, expires_at} or {termination_id, status:"in_flight"} */
     202:
       | {
-          status: 'pending_quorum';
-          request_id: string;
-          requested_by: string;
+          readonly status: 'pending_quorum';
+          readonly request_id: string;
+          readonly requested_by: string;
           /** RFC 3339 date-time */
-          expires_at: string;
-          detail: string;
+          readonly expires_at: string;
+          readonly detail: string;
         }
       | Termination;
     /** The existing termination of this tenant */
@@ -1596,9 +1610,9 @@ export interface RouteResponses {
   'PUT /v1/killswitch/platforms/{platform}': {
     /** {platform, url, timeout_ms?} */
     200: {
-      platform: string;
-      url: string;
-      timeout_ms?: number;
+      readonly platform: string;
+      readonly url: string;
+      readonly timeout_ms?: number;
     };
   };
 }
