@@ -4,6 +4,7 @@ import { buildOpenApi } from '../../../lambdas/platform/core/openapi.js';
 import { routeKey } from '../../../lambdas/shared/topology-types.js';
 import { TOPOLOGY } from '../../../lambdas/topology.js';
 import { CONTRACT_FILE, generateContract } from '../../../scripts/gen-contract.js';
+import { checkResponse, ContractViolation } from '../../support/contract.js';
 
 type Json = Record<string, unknown>;
 type Op = { responses: Record<string, { content?: Record<string, { schema: Json }> }> };
@@ -56,5 +57,36 @@ describe('the typed contract', () => {
 
   it('has a checked-in sdk/contract.gen.ts equal to a fresh generation (npm run gen:contract)', () => {
     expect(readFileSync(CONTRACT_FILE, 'utf8') === generateContract(), 'sdk/contract.gen.ts is stale: run npm run gen:contract').toBe(true);
+  });
+});
+
+describe('checkResponse (what api() runs on every response)', () => {
+  const json = (status: number, body: unknown) => ({ status, contentType: 'application/json', text: JSON.stringify(body) });
+  const executed = {
+    action_id: 'act_1',
+    correlation_id: 'c',
+    trace_id: 't',
+    status: 'executed',
+    result: null,
+    decision: { effect: 'permit', approval: 'hitl', risk: 'high', policy: 'p', determining_policies: [], errors: [], evaluation_ms: 1, bundle_version: '1' },
+    approval_metadata: { approval_id: 'apr_1', approver: 'mgr', decided_at: '2026-01-01T00:00:00Z', reason: 'ok', policy: 'p', channel: 'api', time_to_decision_ms: 5 },
+  };
+
+  it('accepts a body its route declares, and problem details for an error', () => {
+    expect(() => checkResponse('POST', '/v1/actions', json(200, executed))).not.toThrow();
+    expect(() => checkResponse('GET', '/v1/actions/act_1', json(404, { type: 'https://arx.dev/problems/not-found', title: 'Not found', status: 404, detail: 'x' }))).not.toThrow();
+    expect(() => checkResponse('GET', '/v1/actions/act_1', json(401, { message: 'Unauthorized' }))).not.toThrow();
+  });
+
+  it('refuses a body that drifted from the schema, naming the route and the field', () => {
+    const { channel: _c, ...drifted } = executed.approval_metadata;
+    const check = () => checkResponse('POST', '/v1/actions', json(200, { ...executed, approval_metadata: drifted }));
+    expect(check).toThrow(ContractViolation);
+    expect(check).toThrow(/POST \/v1\/actions .*approval_metadata\.channel/s);
+  });
+
+  it('refuses a success status the route does not declare, and an error that is not problem details', () => {
+    expect(() => checkResponse('GET', '/healthz', json(201, { status: 'ok' }))).toThrow(/GET \/healthz .*201 is not declared/);
+    expect(() => checkResponse('GET', '/v1/approvals', json(500, { error: 'boom' }))).toThrow(/neither/);
   });
 });
