@@ -90,3 +90,16 @@ describe('checkResponse (what api() runs on every response)', () => {
     expect(() => checkResponse('GET', '/v1/approvals', json(500, { error: 'boom' }))).toThrow(/neither/);
   });
 });
+
+describe('the SDKs\' wire fixture (sdk/contract/actions.json)', () => {
+  it('answers only bodies the API contract declares', () => {
+    const cases = (JSON.parse(readFileSync(new URL('../../../sdk/contract/actions.json', import.meta.url), 'utf8')) as {
+      cases: { name: string; exchanges: { request: { method: string; path: string }; response: { status: number; body: unknown } }[] }[];
+    }).cases;
+    for (const c of cases) {
+      for (const ex of c.exchanges) {
+        expect(() => checkResponse(ex.request.method, ex.request.path, { status: ex.response.status, contentType: 'application/json', text: JSON.stringify(ex.response.body) }), c.name).not.toThrow();
+      }
+    }
+  });
+});
