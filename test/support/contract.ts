@@ -55,10 +55,23 @@ export function checkResponse(method: string, path: string, res: { status: numbe
     }
     return;
   }
+  checkRouteResponse(route, `${method} ${path}`, res);
+}
+
+/** `checkResponse` for a response the caller knows the route of (handlers invoked directly). */
+export function checkRouteResponse(route: RouteSpec, request: string, res: { status: number; contentType: string; text: string }): void {
+  const json = /json/.test(res.contentType);
+  const body = (): unknown => {
+    try {
+      return res.text ? JSON.parse(res.text) : undefined;
+    } catch {
+      throw new ContractViolation(`${request} → ${res.status}: the body is not JSON (${res.contentType})`);
+    }
+  };
   const key = routeKey(route);
   const spec: ResponseSpec | undefined = [...(route.response ? [route.response] : []), ...(route.otherResponses ?? [])].find((s) => s.status === res.status);
   const fail = (why: string): never => {
-    throw new ContractViolation(`${key} (${method} ${path}) → ${res.status}: ${why}`);
+    throw new ContractViolation(`${key} (${request}) → ${res.status}: ${why}`);
   };
   checkedResponses.add(`${key} ${res.status}`);
   const isText = (s: ResponseSpec | undefined) => Boolean(s && (s.contentType ?? 'application/json').startsWith('text/'));
