@@ -13,25 +13,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-export interface Decision {
-  readonly effect: 'permit' | 'forbid';
-  readonly approval: 'none' | 'auto' | 'hitl';
-  readonly risk: 'low' | 'medium' | 'high' | 'critical';
-  readonly policy: string | null;
-  readonly determining_policies: readonly string[];
-  readonly errors: readonly string[];
-  readonly bundle_version: string | null;
-}
+import type { Action, ActionError, ApprovalMetadata, Decision, ResponseOf } from './contract.gen.js';
 
-export interface ApprovalMetadata {
-  readonly approval_id: string;
-  readonly approver: string;
-  readonly decided_at: string;
-  readonly reason: string;
-  readonly policy: string | null;
-  readonly channel?: string;
-  readonly time_to_decision_ms?: number;
-}
+/**
+ * Wire types come from `./contract.gen.js`, generated from the response schemas the API's routes
+ * declare (`npm run gen:contract`), so they are what ARX answers: the PDP decision, who approved
+ * an action and how (`approval_metadata`), and an action as `GET /v1/actions/{id}` returns it.
+ */
+export type { Action, ApprovalMetadata, Decision, RouteResponses, ResponseOf } from './contract.gen.js';
 
 export interface ActionResult<R = unknown> {
   readonly actionId: string;
@@ -181,17 +170,24 @@ function jwtExpiry(token: string): number | null {
   }
 }
 
-interface ActionWire {
-  action_id: string;
-  status: string;
-  correlation_id: string;
-  trace_id: string;
-  decision: Decision;
-  result?: unknown;
-  error?: { code: string; message: string; retryable: boolean } | null;
-  approval_id?: string;
-  expires_at?: string;
-  approval_metadata?: ApprovalMetadata | null;
+/** The bodies `POST /v1/actions` answers with, and the action `GET /v1/actions/{id}` reads. */
+type Submitted =
+  | ResponseOf<'POST /v1/actions', 200>
+  | ResponseOf<'POST /v1/actions', 202>
+  | ResponseOf<'POST /v1/actions', 403>
+  | ResponseOf<'POST /v1/actions', 502>;
+
+/** What an outcome is read from: the members every answer about one action shares. */
+interface ActionView {
+  readonly action_id: string;
+  readonly status: Action['status'];
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly decision: Decision;
+  readonly result?: unknown;
+  readonly error?: ActionError | null;
+  readonly approval_id?: string;
+  readonly approval_metadata?: ApprovalMetadata | null;
 }
 
 /**
@@ -303,20 +299,22 @@ export class ArxClient {
       idempotencyKey: input.idempotencyKey ?? randomUUID(),
       body: { connector: input.connector, operation: input.operation, params: input.params, correlation_id: correlationId, ...(input.reason ? { reason: input.reason } : {}) },
     });
-    const wire = r.json as ActionWire & { title?: string; detail?: string };
     if (r.status === 202) {
-      input.onPending?.({ actionId: wire.action_id, approvalId: wire.approval_id!, expiresAt: wire.expires_at! });
-      return this.waitFor<R>(wire.action_id, wire.approval_id, input.maxWaitMs ?? 2 * 3600_000);
+      const held = r.json as ResponseOf<'POST /v1/actions', 202>;
+      input.onPending?.({ actionId: held.action_id, approvalId: held.approval_id, expiresAt: held.expires_at });
+      return this.waitFor<R>(held.action_id, held.approval_id, input.maxWaitMs ?? 2 * 3600_000);
     }
-    if ((r.status === 200 || r.status === 403 || r.status === 502) && wire && typeof wire === 'object' && 'action_id' in wire) return this.outcome<R>(wire);
-    throw new ArxSdkError(`ARX refused the request: ${r.status} ${wire?.title ?? ''}${wire?.detail ? ` — ${wire.detail}` : ''}`, r.status, r.json);
+    const body = r.json as Submitted | { title?: string; detail?: string } | undefined;
+    if ((r.status === 200 || r.status === 403 || r.status === 502) && body && typeof body === 'object' && 'action_id' in body) return this.outcome<R>(body);
+    const problem = (body && typeof body === 'object' ? body : {}) as { title?: string; detail?: string };
+    throw new ArxSdkError(`ARX refused the request: ${r.status} ${problem.title ?? ''}${problem.detail ? ` — ${problem.detail}` : ''}`, r.status, r.json);
   }
 
   /** Reads an action (long-polls up to `waitS` seconds for a final status). */
-  async getAction(actionId: string, waitS = 0): Promise<ActionWire> {
+  async getAction(actionId: string, waitS = 0): Promise<Action> {
     const r = await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}${waitS ? `?wait=${waitS}` : ''}`);
     if (r.status !== 200) throw new ArxSdkError(`cannot read action ${actionId}: ${r.status}`, r.status, r.json);
-    return r.json as ActionWire;
+    return r.json as Action;
   }
 
   private async waitFor<R>(actionId: string, approvalId: string | undefined, maxWaitMs: number): Promise<ActionResult<R>> {
@@ -329,7 +327,7 @@ export class ArxClient {
     }
   }
 
-  private outcome<R>(a: ActionWire, approvalId?: string): ActionResult<R> {
+  private outcome<R>(a: ActionView, approvalId?: string): ActionResult<R> {
     switch (a.status) {
       case 'executed':
         return {

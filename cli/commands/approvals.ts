@@ -12,6 +12,7 @@
  * (e.g. 409 no longer pending), 2 usage.
  */
 import { defaultIo, endpoint as resolveEndpoint, parseArgs, UsageError, type CliIo, type Flags } from '../io.js';
+import type { ResponseOf, RouteResponses } from '../../sdk/contract.gen.js';
 
 const endpoint = (flags: Flags, io: CliIo) => resolveEndpoint(flags, io, 'approver');
 
@@ -27,21 +28,7 @@ const USAGE = `usage:
 
 
 
-interface Approval {
-  approval_id: string;
-  status: string;
-  action: string;
-  agent_id: string;
-  agent_name?: string;
-  risk: string;
-  policy: string | null;
-  params: Record<string, unknown>;
-  created_at: string;
-  expires_at: string;
-  decided_by?: string;
-  decided_at?: string;
-  reason?: string;
-}
+type Approval = ResponseOf<'GET /v1/approvals/{id}', 200>;
 
 function line(a: Approval): string {
   const target = (a.params.user_id ?? a.params.user_name ?? a.params.bucket ?? '') as string;
@@ -57,7 +44,8 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       return sub ? 0 : 2;
     }
     const { api, token } = endpoint(flags, io);
-    const call = async (method: string, path: string, body?: unknown) => {
+    /** The body of a success, typed by the route it asks (`sdk/contract.gen.ts`); an error throws. */
+    const call = async <K extends keyof RouteResponses>(method: string, path: string, body?: unknown): Promise<RouteResponses[K][200 & keyof RouteResponses[K]]> => {
       const res = await io.fetch(api + path, {
         method,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -65,12 +53,12 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       });
       const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
       if (!res.ok) throw new RefusedError(`${res.status} ${String(json.title ?? '')}${json.detail ? `: ${String(json.detail)}` : ''}`);
-      return json;
+      return json as RouteResponses[K][200 & keyof RouteResponses[K]];
     };
     switch (sub) {
       case 'list': {
         const status = typeof flags.status === 'string' ? flags.status : 'pending';
-        const r = (await call('GET', `/v1/approvals?status=${encodeURIComponent(status)}`)) as { items: Approval[] };
+        const r = await call<'GET /v1/approvals'>('GET', `/v1/approvals?status=${encodeURIComponent(status)}`);
         if (flags.json) io.out(JSON.stringify(r.items, null, 2) + '\n');
         else if (r.items.length === 0) io.out(`no ${status} approvals\n`);
         else for (const a of r.items) io.out(line(a) + '\n');
@@ -78,21 +66,18 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       }
       case 'show': {
         if (pos.length !== 1) throw new UsageError(USAGE);
-        io.out(JSON.stringify(await call('GET', `/v1/approvals/${encodeURIComponent(pos[0]!)}`), null, 2) + '\n');
+        io.out(JSON.stringify(await call<'GET /v1/approvals/{id}'>('GET', `/v1/approvals/${encodeURIComponent(pos[0]!)}`), null, 2) + '\n');
         return 0;
       }
       case 'approve':
       case 'deny': {
         if (pos.length !== 1 || typeof flags.reason !== 'string') throw new UsageError(`arx approvals ${sub} <approval_id> --reason <text>\n`);
-        const r = (await call('POST', `/v1/approvals/${encodeURIComponent(pos[0]!)}/decision`, { decision: sub, reason: flags.reason })) as {
-          approval: Approval;
-          action: { action_id: string; status: string; error?: { code: string; message: string } };
-        };
+        const r = await call<'POST /v1/approvals/{id}/decision'>('POST', `/v1/approvals/${encodeURIComponent(pos[0]!)}/decision`, { decision: sub, reason: flags.reason });
         io.out(`${r.approval.approval_id} ${r.approval.status} by ${r.approval.decided_by ?? '?'}; action ${r.action.action_id} ${r.action.status}${r.action.error ? ` (${r.action.error.code}: ${r.action.error.message})` : ''}\n`);
         return 0;
       }
       case 'stats': {
-        const s = (await call('GET', '/v1/approvals/stats')) as { approved: number; denied: number; expired: number; pending: number; approval_rate: number | null; time_to_decision: { p50: string | null; p95: string | null } };
+        const s = await call<'GET /v1/approvals/stats'>('GET', '/v1/approvals/stats');
         io.out(
           `approved ${s.approved} · denied ${s.denied} · expired ${s.expired} · pending ${s.pending} · approval rate ${s.approval_rate === null ? '-' : `${Math.round(s.approval_rate * 100)}%`} · time to decision p50 ${s.time_to_decision.p50 ?? '-'}, p95 ${s.time_to_decision.p95 ?? '-'}\n`,
         );

@@ -16,6 +16,7 @@ import { compileBundle, type BundleInput } from '../../lambdas/policy/index.js';
 import { parse as parseYaml } from 'yaml';
 import { CONNECTORS } from '../../lambdas/actions/index.js';
 import { defaultIo, endpoint, parseArgs, type CliIo } from '../io.js';
+import type { ResponseOf } from '../../sdk/contract.gen.js';
 
 export type { CliIo } from '../io.js';
 
@@ -89,7 +90,7 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
         if (pushed.status !== 201) return problem(io, pushed.status, pushed.json);
         io.out(`${JSON.stringify(pushed.json)}\n`);
         if (flags.promote) {
-          const id = (pushed.json as { bundle_id: string }).bundle_id;
+          const id = (pushed.json as ResponseOf<'POST /v1/policies/bundles', 201>).bundle_id;
           const pr = await call(io, flags, 'POST', `/v1/policies/bundles/${encodeURIComponent(id)}/promote`);
           if (pr.status !== 200) return problem(io, pr.status, pr.json);
           io.out(`${JSON.stringify(pr.json)}\n`);
@@ -111,7 +112,7 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
           io.out(`${JSON.stringify(d.json, null, 2)}\n`);
           return 0;
         }
-        const x = d.json as { added: { id: string }[]; removed: { id: string }[]; changed: { id: string }[]; unchanged: number; schema_changed: boolean; risk_changed: boolean };
+        const x = d.json as ResponseOf<'GET /v1/policies/bundles/{id}/diff/{prev_id}', 200>;
         for (const p of x.added) io.out(`+ ${p.id}\n`);
         for (const p of x.removed) io.out(`- ${p.id}\n`);
         for (const p of x.changed) io.out(`~ ${p.id}\n`);

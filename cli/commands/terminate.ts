@@ -11,6 +11,7 @@
  * termination is `complete`), 1 refused by ARX or ended `partial_failure`, 2 usage.
  */
 import { defaultIo, endpoint as resolveEndpoint, parseArgs, UsageError, type CliIo, type Flags } from '../io.js';
+import type { ResponseOf } from '../../sdk/contract.gen.js';
 
 const endpoint = (flags: Flags, io: CliIo) => resolveEndpoint(flags, io, 'admin');
 
@@ -26,9 +27,13 @@ const USAGE = `usage:
 
 
 
-function describe(t: Record<string, any>): string {
-  const steps = (t.steps ?? []).map((s: any) => `${s.name}:${s.status}${s.attempts > 1 ? `(x${s.attempts})` : ''}`).join(' ');
-  return `${t.termination_id} ${t.status} [${t.scope ?? ''}${t.agent_ids ? ` ${t.agent_ids.length} agent(s)` : ''}] ${steps}${t.attestation_url ? `\n  attestation: ${t.attestation_url}` : ''}\n`;
+type Termination = ResponseOf<'GET /v1/terminations/{id}', 200>;
+type QuorumPending = Exclude<ResponseOf<'POST /v1/org/{tenant_id}/emergency_stop', 202>, Termination>;
+type Problem = { title?: string; detail?: string };
+
+function describe(t: Termination): string {
+  const steps = t.steps.map((s) => `${s.name}:${s.status}${s.attempts > 1 ? `(x${s.attempts})` : ''}`).join(' ');
+  return `${t.termination_id} ${t.status} [${t.scope} ${t.agent_ids.length} agent(s)] ${steps}${t.attestation_url ? `\n  attestation: ${t.attestation_url}` : ''}\n`;
 }
 
 export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
@@ -39,24 +44,25 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       return flags.help ? 0 : 2;
     }
     const { api, token, dev } = endpoint(flags, io);
-    const request = async (method: string, path: string, body?: unknown) => {
+    /** `T` is the body of a success; an error answers problem details. */
+    const request = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T & Problem }> => {
       const res = await io.fetch(api + path, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       });
       const text = await res.text();
-      return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+      return { status: res.status, json: (text ? JSON.parse(text) : {}) as T & Problem };
     };
-    const show = (t: Record<string, any>) => io.out(flags.json ? JSON.stringify(t, null, 2) + '\n' : describe(t));
-    const refused = (r: { status: number; json: Record<string, any> }) => {
+    const show = (t: Termination) => io.out(flags.json ? JSON.stringify(t, null, 2) + '\n' : describe(t));
+    const refused = (r: { status: number; json: Problem }) => {
       io.err(`arx terminate: ${r.status} ${r.json.title ?? ''}${r.json.detail ? `: ${r.json.detail}` : ''}\n`);
       return 1;
     };
 
     if (pos[0] === 'status') {
       if (!pos[1]) throw new UsageError('status needs a termination id');
-      const r = await request('GET', `/v1/terminations/${encodeURIComponent(pos[1])}`);
+      const r = await request<Termination>('GET', `/v1/terminations/${encodeURIComponent(pos[1])}`);
       if (r.status !== 200) return refused(r);
       show(r.json);
       return r.json.status === 'partial_failure' ? 1 : 0;
@@ -64,27 +70,28 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
 
     const reason = typeof flags.reason === 'string' ? flags.reason : '';
     if (!reason) throw new UsageError('--reason <text> is required');
-    let r;
+    let r: { status: number; json: (Termination | QuorumPending) & Problem };
     if (flags['emergency-stop']) {
       const tenant = typeof flags.tenant === 'string' ? flags.tenant : dev.tenantId;
       if (!tenant) throw new UsageError('--tenant <tenant_id> is required');
-      r = await request('POST', `/v1/org/${encodeURIComponent(tenant)}/emergency_stop`, { reason });
-      if (r.status === 202 && r.json.status === 'pending_quorum') {
-        io.out(`emergency stop requested (${r.json.request_id}); a second, different admin must confirm before ${r.json.expires_at}\n`);
+      r = await request<Termination | QuorumPending>('POST', `/v1/org/${encodeURIComponent(tenant)}/emergency_stop`, { reason });
+      const q = r.json;
+      if (r.status === 202 && q.status === 'pending_quorum') {
+        io.out(`emergency stop requested (${q.request_id}); a second, different admin must confirm before ${q.expires_at}\n`);
         return 0;
       }
     } else if (typeof flags.cohort === 'string') {
-      r = await request('POST', `/v1/cohorts/${encodeURIComponent(flags.cohort)}/terminate`, { reason });
+      r = await request<Termination>('POST', `/v1/cohorts/${encodeURIComponent(flags.cohort)}/terminate`, { reason });
     } else {
-      r = await request('POST', `/v1/agents/${encodeURIComponent(pos[0]!)}/terminate`, { reason });
+      r = await request<Termination>('POST', `/v1/agents/${encodeURIComponent(pos[0]!)}/terminate`, { reason });
     }
     if (r.status !== 202 && r.status !== 200) return refused(r);
-    let t = r.json;
+    let t = r.json as Termination;
     if (flags.wait) {
       const deadline = Date.now() + (typeof flags.wait === 'string' ? Number(flags.wait) : 60) * 1000;
       while (t.status === 'in_flight' && Date.now() < deadline) {
         await new Promise((res) => setTimeout(res, 250));
-        const g = await request('GET', `/v1/terminations/${encodeURIComponent(t.termination_id)}`);
+        const g = await request<Termination>('GET', `/v1/terminations/${encodeURIComponent(t.termination_id)}`);
         if (g.status !== 200) return refused(g);
         t = g.json;
       }

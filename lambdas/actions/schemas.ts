@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DecisionSchema, Problem, RiskLevel, Timestamp } from '../shared/responses.js';
 
 /** Request and response schemas of the actions capability (governed actions and approvals). */
 
@@ -82,3 +83,146 @@ export const WebhookDecisionBody = z.strictObject({
   approver: z.string().min(1).max(320),
   reason: z.string().min(1).max(2000),
 });
+
+// ---------------------------------------------------------------- responses
+
+/** Who approved an executed action, how and how fast (`approval_metadata`). */
+export const ApprovalMetadata = z
+  .object({
+    approval_id: z.string(),
+    approver: z.string(),
+    decided_at: Timestamp,
+    reason: z.string(),
+    policy: z.string().nullable(),
+    /** How the decision arrived: api, slack, email or webhook. */
+    channel: z.string(),
+    /** Time from request to decision in ms. */
+    time_to_decision_ms: z.number(),
+  })
+  .meta({ id: 'ApprovalMetadata' });
+
+export const ActionError = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).meta({ id: 'ActionError' });
+
+export const ACTION_STATUSES = ['denied', 'pending_approval', 'pending_execution', 'executing', 'executed', 'failed', 'expired', 'rejected', 'cancelled'] as const;
+
+/** `GET /v1/actions/{id}` and the `action` of a decision. */
+export const Action = z
+  .object({
+    action_id: z.string(),
+    status: z.enum(ACTION_STATUSES),
+    connector: z.string(),
+    operation: z.string(),
+    agent_id: z.string(),
+    correlation_id: z.string(),
+    trace_id: z.string(),
+    decision: DecisionSchema,
+    approval_id: z.string().optional(),
+    expires_at: Timestamp.optional(),
+    result: z.unknown().optional(),
+    error: ActionError.optional(),
+    approval_metadata: ApprovalMetadata.optional(),
+    attempts: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Action' });
+
+const submittedCommon = { action_id: z.string(), correlation_id: z.string(), trace_id: z.string(), decision: DecisionSchema };
+/** 200 from `POST /v1/actions`: it ran. */
+export const ActionExecuted = z.object({ ...submittedCommon, status: z.literal('executed'), result: z.unknown(), approval_metadata: ApprovalMetadata.nullable() }).meta({ id: 'ActionExecuted' });
+/** 202 from `POST /v1/actions`: held for a human. */
+export const ActionPending = z.object({ ...submittedCommon, status: z.literal('pending_approval'), approval_id: z.string(), expires_at: Timestamp }).meta({ id: 'ActionPending' });
+/** 403 from `POST /v1/actions`: the policy forbade it, or the agent is not active (nothing ran). */
+export const ActionRefused = z.object({ ...submittedCommon, status: z.enum(['denied', 'cancelled']), error: ActionError.nullable().optional() }).meta({ id: 'ActionRefused' });
+/** 502 from `POST /v1/actions`: the connector call failed. */
+export const ActionFailedBody = z.object({ ...submittedCommon, status: z.enum(ACTION_STATUSES), error: ActionError.nullable() }).meta({ id: 'ActionFailedBody' });
+/** 409 from a keyed `POST /v1/actions` while the first request still runs. */
+export const IdempotencyInProgressBody = Problem.extend({ action_id: z.string() });
+
+export const Approval = z
+  .object({
+    approval_id: z.string(),
+    action_id: z.string(),
+    tenant_id: z.string(),
+    agent_id: z.string(),
+    agent_name: z.string().optional(),
+    owner_sub: z.string().optional(),
+    owner_email: z.string().optional(),
+    connector: z.string(),
+    operation: z.string(),
+    action: z.string(),
+    /** The exact params the approval binds (by `binding_hash`). */
+    params: z.record(z.string(), z.unknown()),
+    binding_hash: z.string(),
+    status: z.enum(APPROVAL_STATUSES),
+    risk: RiskLevel,
+    policy: z.string().nullable(),
+    channel: z.string().optional(),
+    separation_of_duties: z.boolean(),
+    reason: z.string().optional(),
+    correlation_id: z.string(),
+    trace_id: z.string(),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    decided_at: Timestamp.optional(),
+    decided_by: z.string().optional(),
+    decided_via: z.string().optional(),
+    decision_reason: z.string().optional(),
+  })
+  .meta({ id: 'Approval' });
+
+export const ApprovalOutcome = z.object({ approval: Approval, action: Action }).meta({ id: 'ApprovalOutcome' });
+
+const DecisionTimes = z.object({ count: z.number().int(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable(), p50: z.string().nullable(), p95: z.string().nullable() });
+const approvalGroup = {
+  total: z.number().int(),
+  pending: z.number().int(),
+  approved: z.number().int(),
+  denied: z.number().int(),
+  expired: z.number().int(),
+  cancelled: z.number().int(),
+  approval_rate: z.number().nullable(),
+  denial_rate: z.number().nullable(),
+  time_to_decision: DecisionTimes,
+};
+const ApprovalGroupStats = z.object(approvalGroup).meta({ id: 'ApprovalGroupStats' });
+export const ApprovalStats = z
+  .object({ ...approvalGroup, by_policy: z.record(z.string(), ApprovalGroupStats), by_approver: z.record(z.string(), ApprovalGroupStats) })
+  .meta({ id: 'ApprovalStats' });
+
+export const ConnectorCatalog = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    operations: z.array(
+      z.object({
+        name: z.string(),
+        action: z.string(),
+        description: z.string(),
+        suggested_risk: RiskLevel.nullable(),
+        /** JSON Schema of the operation's params. */
+        params: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .meta({ id: 'ConnectorCatalog' });
+
+export const ConnectorConfigured = z.object({ connector: z.string(), configured: z.literal(true), secret_stored: z.boolean() });
+export const ToolPins = z.object({ connector: z.string(), pins: z.record(z.string(), z.string()) });
+export const ToolAccepted = z.object({ connector: z.string(), tool: z.string(), definition_hash: z.string() });
+export const ChannelConfigured = z.object({ channel: z.enum(CHANNELS), configured: z.literal(true), secret_stored: z.boolean(), hmac_secret: z.string().optional() });
+export const SlackApproverMapping = z
+  .object({
+    tenant_id: z.string(),
+    slack_user_id: z.string(),
+    team_id: z.string().optional(),
+    approver_sub: z.string(),
+    approver_email: z.string().optional(),
+    status: z.enum(['pending_confirmation', 'active']),
+    created_by: z.string(),
+    created_at: Timestamp,
+    confirmed_at: Timestamp.optional(),
+  })
+  .meta({ id: 'SlackApproverMapping' });
+export const SlackMessage = z.object({ replace_original: z.boolean(), text: z.string() });
+export const Html = z.string().describe('HTML page');

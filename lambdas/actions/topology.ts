@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { CapabilityTopology, FunctionSpec } from '../shared/topology-types.js';
 import { AcceptToolBody } from './connectors/mcp.js';
 import {
@@ -9,6 +10,23 @@ import {
   ListApprovalsQuery,
   SlackApproverBody,
   StatsQuery,
+  Action,
+  ActionExecuted,
+  ActionFailedBody,
+  ActionPending,
+  ActionRefused,
+  Approval,
+  ApprovalOutcome,
+  ApprovalStats,
+  ChannelConfigured,
+  ConnectorCatalog,
+  ConnectorConfigured,
+  Html,
+  IdempotencyInProgressBody,
+  SlackApproverMapping,
+  SlackMessage,
+  ToolAccepted,
+  ToolPins,
 } from './schemas.js';
 
 /** What every function that decides, audits and executes governed actions needs. */
@@ -82,7 +100,13 @@ const topology: CapabilityTopology = {
       roles: ['agent'],
       summary: 'Governed execute: decide, then deny (403), hold for approval (202) or run now (200)',
       body: ExecuteActionBody,
-      response: { status: 200, description: '{action_id, status:"executed", result, decision, correlation_id} · 202 pending_approval · 403 denied' },
+      response: { status: 200, description: '{action_id, status:"executed", result, decision, correlation_id, approval_metadata}', schema: ActionExecuted },
+      otherResponses: [
+        { status: 202, description: 'Held for approval: {action_id, status:"pending_approval", approval_id, expires_at}', schema: ActionPending },
+        { status: 403, description: 'Denied by policy, or the agent is not active: nothing ran', schema: ActionRefused },
+        { status: 409, description: 'A keyed request with this Idempotency-Key still runs (Retry-After)', schema: IdempotencyInProgressBody, contentType: 'application/problem+json' },
+        { status: 502, description: 'The connector call failed', schema: ActionFailedBody },
+      ],
     },
     {
       method: 'GET',
@@ -92,7 +116,7 @@ const topology: CapabilityTopology = {
       roles: ['agent', 'admin', 'auditor'],
       summary: 'One action (an agent sees only its own); ?wait=N long-polls for a final status',
       query: GetActionQuery,
-      response: { status: 200, description: 'Action with approval_metadata once executed' },
+      response: { status: 200, description: 'Action with approval_metadata once executed', schema: Action },
     },
     {
       method: 'GET',
@@ -102,7 +126,7 @@ const topology: CapabilityTopology = {
       roles: ['approver', 'admin'],
       summary: 'Approvals (?status=pending)',
       query: ListApprovalsQuery,
-      response: { status: 200, description: '{items:[Approval…]}' },
+      response: { status: 200, description: '{items:[Approval…]}', schema: z.object({ items: z.array(Approval) }) },
     },
     {
       method: 'GET',
@@ -112,7 +136,7 @@ const topology: CapabilityTopology = {
       roles: ['approver', 'admin', 'auditor'],
       summary: 'Approval and denial rates, time-to-decision p50/p95 per policy and approver',
       query: StatsQuery,
-      response: { status: 200, description: 'ApprovalStats' },
+      response: { status: 200, description: 'ApprovalStats', schema: ApprovalStats },
     },
     {
       method: 'POST',
@@ -122,7 +146,7 @@ const topology: CapabilityTopology = {
       roles: [],
       bodyType: 'raw',
       summary: 'Slack interactivity callback (v0 request signature, 300 s tolerance, replays refused)',
-      response: { status: 200, description: 'Replacement Slack message' },
+      response: { status: 200, description: 'Replacement Slack message', schema: SlackMessage },
     },
     {
       method: 'POST',
@@ -132,7 +156,7 @@ const topology: CapabilityTopology = {
       roles: [],
       bodyType: 'raw',
       summary: 'Signed webhook decision {approval_id, decision, approver, reason} (x-arx-signature: t=…,v1=HMAC)',
-      response: { status: 200, description: '{approval, action}' },
+      response: { status: 200, description: '{approval, action}', schema: ApprovalOutcome },
     },
     {
       method: 'GET',
@@ -141,7 +165,7 @@ const topology: CapabilityTopology = {
       auth: 'none',
       roles: [],
       summary: 'Confirmation page of a one-time e-mail approve/deny link (changes nothing)',
-      response: { status: 200, description: 'HTML form' },
+      response: { status: 200, description: 'HTML form (errors are HTML pages too)', schema: Html, contentType: 'text/html' },
     },
     {
       method: 'POST',
@@ -151,7 +175,7 @@ const topology: CapabilityTopology = {
       roles: [],
       bodyType: 'raw',
       summary: 'Use a one-time e-mail approve/deny link',
-      response: { status: 200, description: 'HTML result' },
+      response: { status: 200, description: 'HTML result (errors are HTML pages too)', schema: Html, contentType: 'text/html' },
     },
     {
       method: 'GET',
@@ -160,7 +184,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['approver', 'admin', 'auditor'],
       summary: 'One approval with the exact params it binds',
-      response: { status: 200, description: 'Approval' },
+      response: { status: 200, description: 'Approval', schema: Approval },
     },
     {
       method: 'POST',
@@ -170,7 +194,7 @@ const topology: CapabilityTopology = {
       roles: ['approver'],
       summary: 'Approve (runs the action once) or deny; 409 when no longer pending',
       body: ApprovalDecisionBody,
-      response: { status: 200, description: '{approval, action}' },
+      response: { status: 200, description: '{approval, action}', schema: ApprovalOutcome },
     },
     {
       method: 'GET',
@@ -179,7 +203,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor', 'agent'],
       summary: 'Connectors, their operations and params JSON schemas',
-      response: { status: 200, description: '{items:[…]}' },
+      response: { status: 200, description: '{items:[ConnectorCatalog…]}', schema: z.object({ items: z.array(ConnectorCatalog) }) },
     },
     {
       method: 'GET',
@@ -188,7 +212,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor', 'agent'],
       summary: "One connector's catalog: operations, params JSON schemas and a suggested risk",
-      response: { status: 200, description: '{name, description, operations:[{name, action, description, suggested_risk, params}]}' },
+      response: { status: 200, description: '{name, description, operations:[{name, action, description, suggested_risk, params}]}', schema: ConnectorCatalog },
     },
     {
       method: 'PUT',
@@ -199,7 +223,7 @@ const topology: CapabilityTopology = {
       summary:
         'Configure a connector (okta: config {base_url}, secret {api_token}); the secret goes to Secrets Manager, is never returned and is bound to the base_url origin (changing the origin without the secret is 409)',
       body: ConnectorConfigBody,
-      response: { status: 200, description: '{connector, configured, secret_stored}' },
+      response: { status: 200, description: '{connector, configured, secret_stored}', schema: ConnectorConfigured },
     },
     {
       method: 'GET',
@@ -208,7 +232,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor', 'agent'],
       summary: 'Accepted MCP tool-definition hashes of a connector of kind mcp (read by arx mcp-gateway)',
-      response: { status: 200, description: '{connector, pins:{<tool>: sha256}}' },
+      response: { status: 200, description: '{connector, pins:{<tool>: sha256}}', schema: ToolPins },
     },
     {
       method: 'POST',
@@ -218,7 +242,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Accept a changed MCP tool definition (kind mcp): pins its sha256; grants for any other definition fail',
       body: AcceptToolBody,
-      response: { status: 200, description: '{connector, tool, definition_hash}' },
+      response: { status: 200, description: '{connector, tool, definition_hash}', schema: ToolAccepted },
     },
     {
       method: 'PUT',
@@ -229,7 +253,7 @@ const topology: CapabilityTopology = {
       summary:
         'Configure an approval channel (slack, email, webhook). Slack takes its bot token and signing secret; the e-mail link key and webhook HMAC secret are generated by ARX (rotate_secret:true replaces them; the webhook secret is returned once)',
       body: ChannelConfigBody,
-      response: { status: 200, description: '{channel, configured, secret_stored, hmac_secret?}' },
+      response: { status: 200, description: '{channel, configured, secret_stored, hmac_secret?}', schema: ChannelConfigured },
     },
     {
       method: 'PUT',
@@ -239,7 +263,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Map a Slack user to an ARX approver (pending until that approver confirms it); unmapped Slack users decide nothing',
       body: SlackApproverBody,
-      response: { status: 200, description: 'SlackApproverMapping (status pending_confirmation)' },
+      response: { status: 200, description: 'SlackApproverMapping (status pending_confirmation)', schema: SlackApproverMapping },
     },
     {
       method: 'POST',
@@ -248,7 +272,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['approver'],
       summary: 'The named approver confirms a Slack mapping with their own token; it becomes active',
-      response: { status: 200, description: 'SlackApproverMapping (status active)' },
+      response: { status: 200, description: 'SlackApproverMapping (status active)', schema: SlackApproverMapping },
     },
   ],
   schedules: [{ name: 'approval-expiry', fn: 'actions-expiry-sweeper', rate: 'rate(1 minute)' }],

@@ -1,6 +1,24 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import { AUDITED_DETAIL_TYPES } from './core/bus.js';
-import { BlocksQuery, DestinationBody, EventsQuery, EvidenceQuery, PackageBody, PackageQuery } from './schemas.js';
+import { z } from 'zod';
+import { JwkSet, page } from '../shared/responses.js';
+import {
+  AuditBlock,
+  AuditEvent,
+  BlockList,
+  BlocksQuery,
+  ChainStatus,
+  CompliancePackage,
+  ControlEvidence,
+  Destination,
+  DestinationBody,
+  EventProof,
+  EventsQuery,
+  EvidenceQuery,
+  PackageBody,
+  PackageQuery,
+  PdfArtifact,
+} from './schemas.js';
 
 /** Sealer schedule: once a minute; inside each run it seals every 5 s (ARX_SEAL_INTERVAL_MS). */
 export const SEALER_RATE = 'rate(1 minute)';
@@ -57,7 +75,7 @@ const topology: CapabilityTopology = {
       auth: 'none',
       roles: [],
       summary: 'The tenant audit key set: every key that ever signed a block head (never retired)',
-      response: { status: 200, description: '{keys:[JWK…]}' },
+      response: { status: 200, description: '{keys:[JWK…]}', schema: JwkSet, contentType: 'application/jwk-set+json' },
     },
     {
       method: 'GET',
@@ -66,7 +84,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Chain height, head hash, last sealed / anchored times, pending events, anchoring lag',
-      response: { status: 200, description: '{height, head_hash, last_sealed_at, last_anchored_at, pending_events, unanchored_blocks, anchoring_lag_seconds}' },
+      response: { status: 200, description: '{height, head_hash, last_sealed_at, last_anchored_at, pending_events, unanchored_blocks, anchoring_lag_seconds}', schema: ChainStatus },
     },
     {
       method: 'GET',
@@ -76,7 +94,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'Audit events, newest first, filtered by agent and type',
       query: EventsQuery,
-      response: { status: 200, description: '{items: AuditEvent[], next_token?}' },
+      response: { status: 200, description: '{items: AuditEvent[], next_token?}', schema: page(AuditEvent) },
     },
     {
       method: 'GET',
@@ -85,7 +103,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'RFC 9162 inclusion proof of an event against its block’s signed root (409 while not yet sealed)',
-      response: { status: 200, description: '{event_id, leaf_hash, block_id, leaf_index, tree_size, root, proof[], block_hash, signature, kid}' },
+      response: { status: 200, description: '{event_id, leaf_hash, block_id, leaf_index, tree_size, root, proof[], block_hash, signature, kid}', schema: EventProof },
     },
     {
       method: 'GET',
@@ -95,7 +113,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'Block headers from a height',
       query: BlocksQuery,
-      response: { status: 200, description: '{items: BlockHeader[], next_from_height?}' },
+      response: { status: 200, description: '{items: BlockHeader[], next_from_height?}', schema: BlockList },
     },
     {
       method: 'GET',
@@ -104,7 +122,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'One block exactly as stored in the Object Lock bucket (what arx-verify reads)',
-      response: { status: 200, description: 'AuditBlock' },
+      response: { status: 200, description: 'AuditBlock', schema: AuditBlock },
     },
     {
       method: 'POST',
@@ -114,7 +132,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Add a customer S3 destination written through a cross-account role',
       body: DestinationBody,
-      response: { status: 201, description: '{destination_id, bucket, prefix, role_arn, created_at}' },
+      response: { status: 201, description: '{destination_id, bucket, prefix, role_arn, created_at}', schema: Destination },
     },
     {
       method: 'GET',
@@ -123,7 +141,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Customer destinations and their replay queue depth',
-      response: { status: 200, description: '{items: Destination[], queued_writes}' },
+      response: { status: 200, description: '{items: Destination[], queued_writes}', schema: z.object({ items: z.array(Destination), queued_writes: z.number().int() }) },
     },
     {
       method: 'GET',
@@ -133,7 +151,7 @@ const topology: CapabilityTopology = {
       roles: ['auditor', 'admin'],
       summary: 'Evidence events tagged with a control at emit time (paginated)',
       query: EvidenceQuery,
-      response: { status: 200, description: '{framework, control_id, title, items: AuditEvent[], next_token?}' },
+      response: { status: 200, description: '{framework, control_id, title, items: AuditEvent[], next_token?}', schema: ControlEvidence },
     },
     {
       method: 'POST',
@@ -143,7 +161,7 @@ const topology: CapabilityTopology = {
       roles: ['auditor', 'admin'],
       summary: 'Build an evidence package: events, inclusion proofs, control mapping, PDF summary, JSON-LD, verifier instructions',
       body: PackageBody,
-      response: { status: 201, description: 'CompliancePackage' },
+      response: { status: 201, description: 'CompliancePackage', schema: CompliancePackage },
     },
     {
       method: 'GET',
@@ -153,7 +171,7 @@ const topology: CapabilityTopology = {
       roles: ['auditor', 'admin'],
       summary: 'A built evidence package (record and artifact locations; ?artifact=manifest|jsonld|pdf downloads one)',
       query: PackageQuery,
-      response: { status: 200, description: 'CompliancePackage, or the artifact' },
+      response: { status: 200, description: 'CompliancePackage, or the artifact', schema: z.union([CompliancePackage, PdfArtifact, z.record(z.string(), z.unknown())]) },
     },
   ],
   events: [{ name: 'audit-governed-changes', fn: 'audit-bus-consumer', detailTypes: [...AUDITED_DETAIL_TYPES] }],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DISCOVERY_SOURCES } from './core/discovered.js';
+import { AgentIdentitySchema, Timestamp } from '../shared/responses.js';
 
 import { AGENT_STATUSES } from '../shared/ports.js';
 
@@ -66,3 +67,106 @@ export const IngestAgent = z.strictObject({
 });
 export const IngestBody = z.strictObject({ agents: z.array(IngestAgent).min(1).max(500) });
 export type IngestBody = z.infer<typeof IngestBody>;
+
+// ---------------------------------------------------------------- responses
+
+const SourceEvidence = z.object({
+  source: z.enum(DISCOVERY_SOURCES),
+  origin: z.string(),
+  confidence: z.number(),
+  first_seen: Timestamp,
+  last_seen: Timestamp,
+  signals: z.array(z.string()),
+});
+const DiscoveredOwner = z.object({ oidc_sub: z.string().optional(), email: z.string().optional(), team: z.string().optional() });
+
+/** Seed C1.1 DiscoveredAgent: one version of its SCD-2 history. */
+export const DiscoveredAgent = z
+  .object({
+    id: z.string(),
+    platform: z.string(),
+    platform_native_id: z.string(),
+    name: z.string().optional(),
+    owner: z.union([DiscoveredOwner, z.literal('unknown')]),
+    declared_capabilities: z.array(z.string()),
+    principal_arns: z.array(z.string()),
+    observed_actions_30d: z.number(),
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    source: z.enum(DISCOVERY_SOURCES),
+    sources: z.array(SourceEvidence),
+    confidence: z.number(),
+    sanctioned: z.boolean(),
+    arx_agent_id: z.string().optional(),
+    state: z.enum(['present', 'deleted']),
+    version: z.number().int(),
+    valid_from: Timestamp,
+    valid_to: Timestamp.optional(),
+    changed_by: z.string(),
+    change_reason: z.string(),
+  })
+  .meta({ id: 'DiscoveredAgent' });
+
+/** One entry of `GET /v1/discovery/agents`: an ARX identity (sanctioned) or a discovered agent. */
+export const InventoryEntry = z
+  .discriminatedUnion('kind', [
+    AgentIdentitySchema.extend({ kind: z.literal('registered'), sanctioned: z.literal(true), source: z.literal('registration') }),
+    DiscoveredAgent.extend({ kind: z.literal('discovered') }),
+  ])
+  .meta({ id: 'InventoryEntry' });
+
+export const AdoptedAgent = z.object({ agent_id: z.string(), spiffe_id: z.string(), status: z.string(), bootstrap_token: z.string(), discovered_id: z.string() });
+
+export const DiscoverySourceView = z
+  .object({
+    source_id: z.string(),
+    type: z.enum(['aws_account', 'push']),
+    account_id: z.string().optional(),
+    role_arn: z.string().optional(),
+    regions: z.array(z.string()),
+    platform: z.string().optional(),
+    created_at: Timestamp,
+    created_by: z.string(),
+  })
+  .meta({ id: 'DiscoverySource' });
+/** 201 of `POST /v1/discovery/sources`: a push source's ingest token is shown once. */
+export const CreatedSource = DiscoverySourceView.extend({ ingest_token: z.string().optional() });
+
+export const ScanQueued = z.object({ scan_id: z.string(), status: z.literal('queued') });
+export const ScanRecord = z
+  .object({
+    scan_id: z.string(),
+    source_id: z.string().optional(),
+    status: z.enum(['queued', 'running', 'succeeded', 'partial', 'failed']),
+    found: z.number().int(),
+    new: z.number().int(),
+    changed: z.number().int(),
+    errors: z.array(z.string()),
+    requested_at: Timestamp,
+    requested_by: z.string(),
+    started_at: Timestamp.optional(),
+    finished_at: Timestamp.optional(),
+  })
+  .meta({ id: 'ScanRecord' });
+
+export const DiscoveryStatus = z.object({
+  sources: z.array(
+    z.object({
+      source_id: z.string(),
+      type: z.enum(['aws_account', 'push']),
+      account_id: z.string().optional(),
+      last_attempt_at: Timestamp.nullable(),
+      last_success_at: Timestamp.nullable(),
+      lag_seconds: z.number().nullable(),
+      errors: z.array(z.string()),
+    }),
+  ),
+  cloudtrail: z.object({
+    last_event_at: Timestamp.nullable(),
+    last_event_lag_ms: z.number().nullable(),
+    events_total: z.number().int(),
+    seconds_since_last_event: z.number().nullable(),
+  }),
+});
+
+export const IngestOutcome = z.object({ found: z.number().int(), new: z.number().int(), changed: z.number().int(), ids: z.array(z.string()) });

@@ -1,6 +1,23 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import { CLOUDTRAIL_PATTERN } from './core/cloudtrail.js';
-import { AdoptBody, CreateSourceBody, IngestBody, ListAgentsQuery, ScanBody } from './schemas.js';
+import { z } from 'zod';
+import { page } from '../shared/responses.js';
+import {
+  AdoptBody,
+  AdoptedAgent,
+  CreatedSource,
+  CreateSourceBody,
+  DiscoveredAgent,
+  DiscoverySourceView,
+  DiscoveryStatus,
+  IngestBody,
+  IngestOutcome,
+  InventoryEntry,
+  ListAgentsQuery,
+  ScanBody,
+  ScanQueued,
+  ScanRecord,
+} from './schemas.js';
 
 /** Name prefix of the cross-account scan roles the scan function may assume (lib/discovery.ts documents the role). */
 export const SCAN_ROLE_PREFIX = 'arx-discovery-scan';
@@ -75,7 +92,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated)',
       query: ListAgentsQuery,
-      response: { status: 200, description: '{items, next_token?}' },
+      response: { status: 200, description: '{items, next_token?}', schema: page(InventoryEntry) },
     },
     {
       method: 'GET',
@@ -84,7 +101,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'One discovered agent (current version, every source with its first/last seen)',
-      response: { status: 200, description: 'DiscoveredAgent' },
+      response: { status: 200, description: 'DiscoveredAgent', schema: DiscoveredAgent },
     },
     {
       method: 'GET',
@@ -93,7 +110,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'SCD-2 history of a discovered agent, oldest first (valid_from / valid_to)',
-      response: { status: 200, description: '{items}' },
+      response: { status: 200, description: '{items}', schema: z.object({ items: z.array(DiscoveredAgent) }) },
     },
     {
       method: 'POST',
@@ -103,7 +120,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Make a discovered agent an ARX identity with an owner (the registration answer, with a one-time bootstrap token)',
       body: AdoptBody,
-      response: { status: 201, description: '{agent_id, spiffe_id, status, bootstrap_token, discovered_id}' },
+      response: { status: 201, description: '{agent_id, spiffe_id, status, bootstrap_token, discovered_id}', schema: AdoptedAgent },
     },
     {
       method: 'POST',
@@ -113,7 +130,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Configure where to look: an AWS account (own, or through a cross-account scan role) or a push source with its own ingest token',
       body: CreateSourceBody,
-      response: { status: 201, description: '{source_id, type, account_id?, regions?, platform?, ingest_token? (push, shown once)}' },
+      response: { status: 201, description: '{source_id, type, account_id?, regions?, platform?, ingest_token? (push, shown once)}', schema: CreatedSource },
     },
     {
       method: 'GET',
@@ -122,7 +139,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Configured discovery sources',
-      response: { status: 200, description: '{items}' },
+      response: { status: 200, description: '{items}', schema: z.object({ items: z.array(DiscoverySourceView) }) },
     },
     {
       method: 'POST',
@@ -132,7 +149,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Start an asynchronous scan of one source or all AWS sources of the tenant',
       body: ScanBody,
-      response: { status: 202, description: '{scan_id, status:"queued"}' },
+      response: { status: 202, description: '{scan_id, status:"queued"}', schema: ScanQueued },
     },
     {
       method: 'GET',
@@ -141,7 +158,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Scan status: {status, found, new, changed, errors[]}',
-      response: { status: 200, description: 'ScanRecord' },
+      response: { status: 200, description: 'ScanRecord', schema: ScanRecord },
     },
     {
       method: 'GET',
@@ -150,7 +167,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Discovery freshness: per source last success, lag and errors; CloudTrail feed lag',
-      response: { status: 200, description: '{sources[], cloudtrail}' },
+      response: { status: 200, description: '{sources[], cloudtrail}', schema: DiscoveryStatus },
     },
     {
       method: 'POST',
@@ -160,7 +177,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Push discovery evidence (generic schema; every item names its platform)',
       body: IngestBody,
-      response: { status: 200, description: '{found, new, changed, ids}' },
+      response: { status: 200, description: '{found, new, changed, ids}', schema: IngestOutcome },
     },
     {
       method: 'POST',
@@ -170,7 +187,7 @@ const topology: CapabilityTopology = {
       roles: [],
       summary: "Push discovery evidence with the push source's own token (Authorization: Bearer arxs_…)",
       body: IngestBody,
-      response: { status: 200, description: '{found, new, changed, ids}' },
+      response: { status: 200, description: '{found, new, changed, ids}', schema: IngestOutcome },
     },
   ],
   events: [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REGISTRY_NAME } from './core/credential-registry.js';
+import { AgentIdentitySchema, Timestamp } from '../shared/responses.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 
@@ -92,3 +93,64 @@ export type IssueCredentialBody = z.infer<typeof IssueCredentialBody>;
 
 export const RevokeCredentialsBody = z.strictObject({ agent_id: z.string().regex(/^agt_[0-9A-HJKMNP-TV-Z]{26}$/) });
 export type RevokeCredentialsBody = z.infer<typeof RevokeCredentialsBody>;
+
+// ---------------------------------------------------------------- responses
+
+/** 201 of `POST /v1/identity/agents`: the identity and its bootstrap token (shown once). */
+export const RegisteredAgent = AgentIdentitySchema.extend({ bootstrap_token: z.string() }).meta({ id: 'RegisteredAgent' });
+export const RotatedAgent = z.object({
+  agent_id: z.string(),
+  spiffe_id: z.string(),
+  credential_generation: z.number().int(),
+  last_rotated_at: Timestamp,
+  /** Shown once; stored only hashed. */
+  bootstrap_token: z.string(),
+});
+export const LeaverOutcome = z.object({ oidc_sub: z.string(), orphaned: z.array(z.string()) });
+export const KeyRotation = z.object({ tenant_id: z.string(), kid: z.string(), previous_kid: z.string().nullable(), previous_retire_after: Timestamp.nullable() });
+/** RFC 8693 §2.2.1 token response. */
+export const TokenResponse = z
+  .object({
+    access_token: z.string(),
+    issued_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt'),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    scope: z.string().optional(),
+  })
+  .meta({ id: 'TokenResponse' });
+/** RFC 6749 §5.2 error response of the token endpoint. */
+export const OAuthErrorBody = z
+  .object({
+    error: z.enum(['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'temporarily_unavailable']),
+    error_description: z.string(),
+  })
+  .meta({ id: 'OAuthError' });
+export const IssuedCredential = z.object({
+  /** The credential itself; its members depend on the target (AWS session credentials, an OAuth token). */
+  token: z.record(z.string(), z.unknown()),
+  expires_at: Timestamp,
+  audience: z.string(),
+  scope_actually_granted: z.unknown(),
+  cached: z.boolean(),
+});
+export const CredentialRevocation = z.object({
+  cache_evicted: z.number().int(),
+  bindings_revoked: z.number().int(),
+  sessions_denied_roles: z.number().int(),
+  oauth_tokens_revoked: z.number().int(),
+  oauth_tokens_unrevocable: z.number().int(),
+});
+export const CredentialRole = z
+  .object({
+    name: z.string(),
+    role_arn: z.string(),
+    description: z.string().optional(),
+    /** Put this in the role's trust policy (sts:ExternalId). */
+    external_id: z.string(),
+    updated_at: Timestamp,
+    updated_by: z.string(),
+  })
+  .meta({ id: 'CredentialRole' });
+export const TokenEndpoint = z
+  .object({ name: z.string(), token_endpoint: z.string(), revocation_endpoint: z.string().optional(), updated_at: Timestamp, updated_by: z.string() })
+  .meta({ id: 'TokenEndpoint' });

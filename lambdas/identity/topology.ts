@@ -1,5 +1,18 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
-import { AssignOwnerBody, IssueCredentialBody, LeaverBody, PutCredentialRoleBody, PutTokenEndpointBody, RegisterAgentBody, RevokeAgentBody, RevokeCredentialsBody, TokenRequestForm } from './schemas.js';
+import { z } from 'zod';
+import { AgentIdentitySchema, JwkSet } from '../shared/responses.js';
+import {
+  CredentialRevocation,
+  CredentialRole,
+  IssuedCredential,
+  KeyRotation,
+  LeaverOutcome,
+  OAuthErrorBody,
+  RegisteredAgent,
+  RotatedAgent,
+  TokenEndpoint,
+  TokenResponse,
+  AssignOwnerBody, IssueCredentialBody, LeaverBody, PutCredentialRoleBody, PutTokenEndpointBody, RegisterAgentBody, RevokeAgentBody, RevokeCredentialsBody, TokenRequestForm } from './schemas.js';
 
 /** C2 identity: agent registration, SVIDs, token exchange, owner binding, credential broker. */
 const topology: CapabilityTopology = {
@@ -38,7 +51,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Register an agent: active, owner-bound, with a one-time bootstrap token',
       body: RegisterAgentBody,
-      response: { status: 201, description: '{agent_id, spiffe_id, status, bootstrap_token}' },
+      response: { status: 201, description: '{agent_id, spiffe_id, status, bootstrap_token}', schema: RegisteredAgent },
     },
     {
       method: 'GET',
@@ -47,7 +60,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Agents without a live owner (owner left; not yet re-attested)',
-      response: { status: 200, description: '{items:[AgentIdentity…]}' },
+      response: { status: 200, description: '{items:[AgentIdentity…]}', schema: z.object({ items: z.array(AgentIdentitySchema) }) },
     },
     {
       method: 'GET',
@@ -56,7 +69,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Read one agent identity',
-      response: { status: 200, description: 'AgentIdentity' },
+      response: { status: 200, description: 'AgentIdentity', schema: AgentIdentitySchema },
     },
     {
       method: 'POST',
@@ -65,7 +78,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'Rotate the agent credential: new one-time bootstrap token, outstanding SVIDs invalid',
-      response: { status: 200, description: '{agent_id, spiffe_id, credential_generation, last_rotated_at, bootstrap_token}' },
+      response: { status: 200, description: '{agent_id, spiffe_id, credential_generation, last_rotated_at, bootstrap_token}', schema: RotatedAgent },
     },
     {
       method: 'POST',
@@ -76,7 +89,7 @@ const topology: CapabilityTopology = {
       summary: 'Revoke the agent: revocation list entry, status revoked, cached credentials dropped',
       body: RevokeAgentBody,
       bodyType: 'raw',
-      response: { status: 200, description: 'AgentIdentity' },
+      response: { status: 200, description: 'AgentIdentity', schema: AgentIdentitySchema },
     },
     {
       method: 'POST',
@@ -86,7 +99,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Assign an owner, or re-attest the current one',
       body: AssignOwnerBody,
-      response: { status: 200, description: 'AgentIdentity' },
+      response: { status: 200, description: 'AgentIdentity', schema: AgentIdentitySchema },
     },
     {
       method: 'POST',
@@ -96,7 +109,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Leaver signal: orphan every agent the human owns (suspended after the grace period)',
       body: LeaverBody,
-      response: { status: 200, description: '{oidc_sub, orphaned:[agent_id…]}' },
+      response: { status: 200, description: '{oidc_sub, orphaned:[agent_id…]}', schema: LeaverOutcome },
     },
     {
       method: 'POST',
@@ -105,7 +118,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'Rotate the tenant signing key; the old key stays in the JWKS until its last token expired',
-      response: { status: 200, description: '{tenant_id, kid, previous_kid, previous_retire_after}' },
+      response: { status: 200, description: '{tenant_id, kid, previous_kid, previous_retire_after}', schema: KeyRotation },
     },
     {
       method: 'POST',
@@ -117,7 +130,12 @@ const topology: CapabilityTopology = {
       body: TokenRequestForm,
       bodyType: 'raw',
       contentType: 'application/x-www-form-urlencoded',
-      response: { status: 200, description: '{access_token, issued_token_type, token_type, expires_in, scope?}' },
+      response: { status: 200, description: '{access_token, issued_token_type, token_type, expires_in, scope?}', schema: TokenResponse },
+      otherResponses: [
+        { status: 400, description: 'RFC 6749 §5.2 error', schema: OAuthErrorBody },
+        { status: 401, description: 'RFC 6749 §5.2 invalid_client', schema: OAuthErrorBody },
+        { status: 503, description: 'RFC 6749 §5.2 temporarily_unavailable', schema: OAuthErrorBody },
+      ],
     },
     {
       method: 'GET',
@@ -126,7 +144,8 @@ const topology: CapabilityTopology = {
       auth: 'none',
       roles: [],
       summary: 'The tenant public signing keys (JWKS, RFC 7517)',
-      response: { status: 200, description: '{keys:[JWK…]}' },
+      response: { status: 200, description: '{keys:[JWK…]}', schema: JwkSet, contentType: 'application/jwk-set+json' },
+      otherResponses: [{ status: 304, description: 'Not modified (If-None-Match)' }],
     },
     {
       method: 'POST',
@@ -136,7 +155,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Server to server after a permit: a just-in-time credential scoped to one permitted action (STS on a registered role, or OAuth via an allowed endpoint)',
       body: IssueCredentialBody,
-      response: { status: 200, description: '{token, expires_at, audience, scope_actually_granted, cached}' },
+      response: { status: 200, description: '{token, expires_at, audience, scope_actually_granted, cached}', schema: IssuedCredential },
     },
     {
       method: 'POST',
@@ -146,7 +165,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Cascade: drop bindings and cached credentials, deny older STS sessions on every registered role, revoke issued OAuth tokens (RFC 7009)',
       body: RevokeCredentialsBody,
-      response: { status: 200, description: '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable}' },
+      response: { status: 200, description: '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable}', schema: CredentialRevocation },
     },
     {
       method: 'GET',
@@ -155,7 +174,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: "The tenant's credential role registry (roles the broker may assume for its agents)",
-      response: { status: 200, description: '{items:[{name, role_arn, external_id, description?, updated_at, updated_by}…]}' },
+      response: { status: 200, description: '{items:[{name, role_arn, external_id, description?, updated_at, updated_by}…]}', schema: z.object({ items: z.array(CredentialRole) }) },
     },
     {
       method: 'GET',
@@ -164,7 +183,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'One registered role, with the external id ARX generated for the tenant (put it in the trust policy)',
-      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}' },
+      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}', schema: CredentialRole },
     },
     {
       method: 'PUT',
@@ -174,7 +193,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Register a role to this tenant (audited); a role ARN belongs to one tenant only (409 otherwise)',
       body: PutCredentialRoleBody,
-      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}' },
+      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}', schema: CredentialRole },
     },
     {
       method: 'DELETE',
@@ -192,7 +211,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: "The tenant's allowlist of OAuth token endpoints",
-      response: { status: 200, description: '{items:[{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}…]}' },
+      response: { status: 200, description: '{items:[{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}…]}', schema: z.object({ items: z.array(TokenEndpoint) }) },
     },
     {
       method: 'GET',
@@ -201,7 +220,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'One allowed OAuth token endpoint',
-      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}' },
+      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}', schema: TokenEndpoint },
     },
     {
       method: 'PUT',
@@ -211,7 +230,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Allow an OAuth token endpoint (https; with its RFC 7009 revocation endpoint) for this tenant (audited)',
       body: PutTokenEndpointBody,
-      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}' },
+      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}', schema: TokenEndpoint },
     },
     {
       method: 'DELETE',

@@ -1,5 +1,6 @@
 import type { CapabilityTopology, FunctionSpec } from '../shared/topology-types.js';
-import { KillTargetBody, TerminateBody } from './schemas.js';
+import { z } from 'zod';
+import { KillTarget, KillTargetBody, QuorumPending, TerminateBody, Termination } from './schemas.js';
 
 /** Function names of the termination saga's tasks, by step (lib/kill-switch.ts builds the state machine from these). */
 export const SAGA_FUNCTIONS = {
@@ -101,7 +102,8 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Terminate one agent everywhere (revoked before this returns; the rest of the saga runs asynchronously)',
       body: TerminateBody,
-      response: { status: 202, description: '{termination_id, status:"in_flight"} (200 with the existing termination when the agent is already terminated)' },
+      response: { status: 202, description: '{termination_id, status:"in_flight"}', schema: Termination },
+      otherResponses: [{ status: 200, description: 'The existing termination when the agent is already terminated', schema: Termination }],
     },
     {
       method: 'POST',
@@ -111,7 +113,8 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Terminate every agent of a cohort',
       body: TerminateBody,
-      response: { status: 202, description: '{termination_id, status, agent_ids}' },
+      response: { status: 202, description: '{termination_id, status, agent_ids}', schema: Termination },
+      otherResponses: [{ status: 200, description: 'The existing termination of this cohort', schema: Termination }],
     },
     {
       method: 'POST',
@@ -121,7 +124,8 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Emergency stop of every agent of the tenant: needs two different admins within 10 minutes',
       body: TerminateBody,
-      response: { status: 202, description: '{status:"pending_quorum", request_id, expires_at} or {termination_id, status:"in_flight"}' },
+      response: { status: 202, description: '{status:"pending_quorum", request_id, expires_at} or {termination_id, status:"in_flight"}', schema: z.union([QuorumPending, Termination]) },
+      otherResponses: [{ status: 200, description: 'The existing termination of this tenant', schema: Termination }],
     },
     {
       method: 'GET',
@@ -130,7 +134,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Termination status and steps',
-      response: { status: 200, description: 'Termination {status, steps, attestation_url?}' },
+      response: { status: 200, description: 'Termination {status, steps, attestation_url?}', schema: Termination },
     },
     {
       method: 'PUT',
@@ -140,7 +144,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: "Configure a platform's generic HTTP kill endpoint for this tenant",
       body: KillTargetBody,
-      response: { status: 200, description: '{platform, url, timeout_ms}' },
+      response: { status: 200, description: '{platform, url, timeout_ms?}', schema: KillTarget },
     },
   ],
 };

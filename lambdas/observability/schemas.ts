@@ -75,3 +75,105 @@ export const ExportBody = z.strictObject({
   protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
 });
 export type ExportBody = z.infer<typeof ExportBody>;
+
+// ---------------------------------------------------------------- responses
+
+const Iso = z.string().describe('RFC 3339 date-time or date');
+
+/** OTLP Export*ServiceResponse in its JSON encoding (the protobuf encoding answers the same message). */
+export const otlpResponse = (field: 'rejectedSpans' | 'rejectedLogRecords' | 'rejectedDataPoints') =>
+  z.object({ partialSuccess: z.object({ [field]: z.number().int().optional(), errorMessage: z.string().optional() }).optional() });
+
+export const CostSummary = z.object({ usd: z.number(), by_model: z.record(z.string(), z.number()) }).meta({ id: 'CostSummary' });
+const Tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number(), reasoning: z.number() });
+const usageTotals = {
+  usd: z.number(),
+  spans: z.number().int(),
+  priced_spans: z.number().int(),
+  unpriced_spans: z.number().int(),
+  tokens: Tokens,
+  by_model: z.record(z.string(), z.number()),
+};
+
+export const TraceSearchResult = z.object({
+  items: z.array(
+    z.object({
+      trace_id: z.string(),
+      start_time: Iso,
+      span_count: z.number().int(),
+      agent_ids: z.array(z.string()),
+      operations: z.array(z.string()),
+      has_approval: z.boolean(),
+      cost: CostSummary,
+    }),
+  ),
+});
+
+export const TraceSpan = z
+  .object({
+    trace_id: z.string(),
+    span_id: z.string(),
+    parent_span_id: z.string().nullable().optional(),
+    name: z.string(),
+    source: z.string(),
+    start_time: Iso,
+    start_time_unix_nano: z.string(),
+    end_time_unix_nano: z.string(),
+    duration_ms: z.number(),
+    agent_id: z.string().nullable().optional(),
+    cost_usd: z.number().nullable(),
+    attributes: z.record(z.string(), z.unknown()),
+    has_content: z.boolean(),
+  })
+  .meta({ id: 'TraceSpan' });
+
+/** `GET /v1/traces/{trace_id}`: spans, decisions, approvals, actions and audit events of one trace. */
+export const TraceView = z.object({
+  trace_id: z.string(),
+  spans: z.array(TraceSpan),
+  decisions: z.array(z.record(z.string(), z.unknown())),
+  approvals: z.array(z.record(z.string(), z.unknown())),
+  actions: z.array(z.record(z.string(), z.unknown())),
+  audit_events: z.array(z.record(z.string(), z.unknown())),
+  cost: CostSummary,
+  partial: z.boolean(),
+  missing: z.array(z.string()),
+});
+
+const ModelPrice = z.object({
+  provider: z.string(),
+  model: z.string(),
+  match: z.enum(['exact', 'regex']),
+  input_per_1m: z.number(),
+  output_per_1m: z.number(),
+  cache_read_per_1m: z.number().optional(),
+  cache_write_per_1m: z.number().optional(),
+  reasoning_per_1m: z.number().optional(),
+  effective_from: Iso,
+});
+const ToolPrice = z.object({ tool: z.string(), unit_cost: z.number(), effective_from: Iso });
+export const Prices = z.object({
+  models: z.array(ModelPrice),
+  tools: z.array(ToolPrice),
+  updated_at: Iso.nullable(),
+  defaults: z.object({ as_of: z.string(), models: z.array(ModelPrice), tools: z.array(ToolPrice) }),
+});
+export const PricesUpdated = z.object({
+  models: z.array(ModelPrice),
+  tools: z.array(ToolPrice),
+  updated_at: Iso,
+  recomputed: z.object({ since: Iso, spans_scanned: z.number().int(), spans_changed: z.number().int() }),
+});
+export const Budget = z
+  .object({ scope: z.enum(['agent', 'cohort']), id: z.string(), period: z.enum(['day', 'month']), usd: z.number(), over: z.enum(['forbid', 'hitl']), updated_at: Iso })
+  .meta({ id: 'Budget' });
+export const ExportConfigured = z.object({ endpoint: z.string(), protocol: z.enum(['http/protobuf', 'http/json']), header_names: z.array(z.string()), updated_at: Iso });
+export const OrgSummary = z.object({
+  group_by: z.enum(['agent', 'cohort', 'model', 'day']),
+  from: Iso,
+  to: Iso,
+  usd: z.number(),
+  items: z.array(z.object({ key: z.string(), usd: z.number(), spans: z.number().int(), tokens: Tokens })),
+});
+export const AgentUsage = z.object({ agent_id: z.string(), from: Iso, to: Iso, ...usageTotals });
+export const CohortUsage = z.object({ cohort_id: z.string(), from: Iso, to: Iso, agents: z.array(z.object({ agent_id: z.string(), usd: z.number() })), ...usageTotals });

@@ -1,7 +1,25 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import { SPAN_DETAIL_TYPES } from './core/arx-spans.js';
 import { OTLP_MAX_BODY_BYTES } from './core/receiver.js';
-import { BudgetBody, ExportBody, PricesBody, SearchBody, SummaryQuery, UsageQuery } from './schemas.js';
+import { z } from 'zod';
+import {
+  AgentUsage,
+  Budget,
+  BudgetBody,
+  CohortUsage,
+  ExportBody,
+  ExportConfigured,
+  OrgSummary,
+  otlpResponse,
+  Prices,
+  PricesBody,
+  PricesUpdated,
+  SearchBody,
+  SummaryQuery,
+  TraceSearchResult,
+  TraceView,
+  UsageQuery,
+} from './schemas.js';
 
 const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
   ({
@@ -13,7 +31,11 @@ const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
     summary: `OTLP/HTTP ${signal} receiver (application/x-protobuf or application/json, gzip); an agent may only send its own`,
     bodyType: 'binary',
     maxBodyBytes: OTLP_MAX_BODY_BYTES,
-    response: { status: 200, description: `Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceResponse {partial_success?}` },
+    response: {
+      status: 200,
+      description: `Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceResponse {partialSuccess?}, protobuf or JSON as the request was`,
+      schema: otlpResponse(signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints'),
+    },
   }) as const;
 
 /** C5 observability: OTLP ingest, the single queryable trace, cost and budgets. */
@@ -58,7 +80,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor', 'agent'],
       summary: 'Traces in a window (≤ 31 days) by agent, operation, approval and cost',
       body: SearchBody,
-      response: { status: 200, description: '{items: [{trace_id, start_time, span_count, agent_ids, operations, has_approval, cost}]}' },
+      response: { status: 200, description: '{items: [{trace_id, start_time, span_count, agent_ids, operations, has_approval, cost}]}', schema: TraceSearchResult },
     },
     {
       method: 'GET',
@@ -67,7 +89,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor', 'agent'],
       summary: 'One trace: spans, decisions, approvals, actions, audit events and cost (an agent: its own traces)',
-      response: { status: 200, description: '{trace_id, spans[], decisions[], approvals[], actions[], audit_events[], cost:{usd, by_model}, partial, missing[]}' },
+      response: { status: 200, description: '{trace_id, spans[], decisions[], approvals[], actions[], audit_events[], cost:{usd, by_model}, partial, missing[]}', schema: TraceView },
     },
     {
       method: 'GET',
@@ -76,7 +98,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: "The tenant's model and tool prices, and ARX's dated defaults",
-      response: { status: 200, description: '{models[], tools[], updated_at, defaults}' },
+      response: { status: 200, description: '{models[], tools[], updated_at, defaults}', schema: Prices },
     },
     {
       method: 'PUT',
@@ -86,7 +108,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Replace the tenant price table; spans from the earliest changed effective_from are recomputed',
       body: PricesBody,
-      response: { status: 200, description: '{models[], tools[], updated_at, recomputed:{since, spans_scanned, spans_changed}}' },
+      response: { status: 200, description: '{models[], tools[], updated_at, recomputed:{since, spans_scanned, spans_changed}}', schema: PricesUpdated },
     },
     {
       method: 'PUT',
@@ -96,7 +118,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Set the budget of an agent or cohort for a day or month',
       body: BudgetBody,
-      response: { status: 200, description: 'Budget' },
+      response: { status: 200, description: 'Budget', schema: Budget },
     },
     {
       method: 'GET',
@@ -105,7 +127,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Budgets of the tenant',
-      response: { status: 200, description: '{items: Budget[]}' },
+      response: { status: 200, description: '{items: Budget[]}', schema: z.object({ items: z.array(Budget) }) },
     },
     {
       method: 'PUT',
@@ -115,7 +137,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: "Forward ARX's spans to the tenant's OTLP/HTTP endpoint (headers stored encrypted, never returned)",
       body: ExportBody,
-      response: { status: 200, description: '{endpoint, protocol, header_names, updated_at}' },
+      response: { status: 200, description: '{endpoint, protocol, header_names, updated_at}', schema: ExportConfigured },
     },
     {
       method: 'GET',
@@ -125,7 +147,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'Spend of the tenant grouped by agent, cohort, model or day',
       query: SummaryQuery,
-      response: { status: 200, description: '{group_by, from, to, usd, items:[{key, usd, spans, tokens}]}' },
+      response: { status: 200, description: '{group_by, from, to, usd, items:[{key, usd, spans, tokens}]}', schema: OrgSummary },
     },
     {
       method: 'GET',
@@ -135,7 +157,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor', 'agent'],
       summary: "An agent's spend and tokens in a window (an agent: its own)",
       query: UsageQuery,
-      response: { status: 200, description: '{agent_id, from, to, usd, spans, tokens, by_model}' },
+      response: { status: 200, description: '{agent_id, from, to, usd, spans, tokens, by_model}', schema: AgentUsage },
     },
     {
       method: 'GET',
@@ -145,7 +167,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: "A cohort's spend per agent and in total",
       query: UsageQuery,
-      response: { status: 200, description: '{cohort_id, from, to, usd, agents[], tokens, by_model}' },
+      response: { status: 200, description: '{cohort_id, from, to, usd, agents[], tokens, by_model}', schema: CohortUsage },
     },
   ],
   events: [{ name: 'observability-arx-spans', fn: 'observability-bus-consumer', detailTypes: [...SPAN_DETAIL_TYPES] }],

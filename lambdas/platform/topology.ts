@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { CapabilityTopology } from '../shared/topology-types.js';
 
 /** Platform: health, the OpenAPI document, and the Lambda authorizer (not a route). */
@@ -21,8 +22,8 @@ const topology: CapabilityTopology = {
     },
   ],
   routes: [
-    { method: 'GET', path: '/healthz', fn: 'platform-api', auth: 'none', roles: [], summary: 'Liveness', response: { status: 200, description: '{status:"ok"}' } },
-    { method: 'GET', path: '/openapi.json', fn: 'platform-api', auth: 'none', roles: [], summary: 'This API as OpenAPI 3.1', response: { status: 200, description: 'OpenAPI 3.1 document' } },
+    { method: 'GET', path: '/healthz', fn: 'platform-api', auth: 'none', roles: [], summary: 'Liveness', response: { status: 200, description: '{status:"ok"}', schema: z.object({ status: z.literal('ok') }) } },
+    { method: 'GET', path: '/openapi.json', fn: 'platform-api', auth: 'none', roles: [], summary: 'This API as OpenAPI 3.1', response: { status: 200, description: 'OpenAPI 3.1 document', schema: z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }) } },
   ],
 };
 export default topology;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DecisionSchema } from '../shared/responses.js';
 
 const MAX_TEXT = 200_000;
 
@@ -44,3 +45,29 @@ export const EnforcementLogBody = z.strictObject({ events: z.array(EnforcementEv
 export type PushBundleInput = z.infer<typeof PushBundleBody>;
 export type EvaluateInput = z.infer<typeof EvaluateBody>;
 export type EnforcementLogInput = z.infer<typeof EnforcementLogBody>;
+
+// ---------------------------------------------------------------- responses
+
+export const PushedBundle = z.object({ bundle_id: z.string(), version: z.number().int(), digest: z.string(), warnings: z.array(z.string()).optional() });
+export const PromotedBundle = z.object({ live_bundle_id: z.string(), version: z.number().int() });
+const BundleRef = z.object({ bundle_id: z.string(), version: z.number().int() });
+export const BundleDiff = z
+  .object({
+    from: BundleRef,
+    to: BundleRef,
+    added: z.array(z.object({ id: z.string(), effect: z.string(), text: z.string() })),
+    removed: z.array(z.object({ id: z.string(), effect: z.string(), text: z.string() })),
+    changed: z.array(z.object({ id: z.string(), before: z.string(), after: z.string() })),
+    unchanged: z.number().int(),
+    schema_changed: z.boolean(),
+    entities_changed: z.boolean(),
+    risk_changed: z.boolean(),
+  })
+  .meta({ id: 'BundleDiff' });
+/** `POST /v1/policies/evaluate`: the decision, with where to hold a `hitl` action and why a request was refused early. */
+export const Evaluation = DecisionSchema.extend({
+  hitl: z.object({ channel: z.string().optional(), timeout_seconds: z.number(), separation_of_duties: z.boolean() }).optional(),
+  /** Stable code of a refusal before policy evaluation, e.g. `principal_unknown`. */
+  reason: z.string().optional(),
+});
+export const EnforcementAccepted = z.object({ accepted: z.number().int(), event_ids: z.array(z.string()) });

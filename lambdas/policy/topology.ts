@@ -1,5 +1,5 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
-import { EnforcementLogBody, EvaluateBody, PushBundleBody } from './schemas.js';
+import { BundleDiff, EnforcementAccepted, EnforcementLogBody, Evaluation, EvaluateBody, PromotedBundle, PushBundleBody, PushedBundle } from './schemas.js';
 
 /** C3 policy: bundles (push, promote, diff), remote evaluation, EnforcementEvents. */
 const topology: CapabilityTopology = {
@@ -24,7 +24,7 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Upload a policy bundle (Cedar or YAML): strictly validated, signed, stored immutable',
       body: PushBundleBody,
-      response: { status: 201, description: '{bundle_id, version, digest}' },
+      response: { status: 201, description: '{bundle_id, version, digest}', schema: PushedBundle },
     },
     {
       method: 'POST',
@@ -33,7 +33,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: "Make a stored bundle the tenant's live bundle",
-      response: { status: 200, description: '{live_bundle_id, version}' },
+      response: { status: 200, description: '{live_bundle_id, version}', schema: PromotedBundle },
     },
     {
       method: 'GET',
@@ -42,7 +42,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Policy-by-policy diff of a bundle against an earlier one',
-      response: { status: 200, description: '{added, removed, changed, unchanged, schema_changed, …}' },
+      response: { status: 200, description: '{added, removed, changed, unchanged, schema_changed, …}', schema: BundleDiff },
     },
     {
       method: 'POST',
@@ -52,7 +52,7 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'agent'],
       summary: 'Remote PDP: decide one request against the live bundle (an agent may only ask about itself)',
       body: EvaluateBody,
-      response: { status: 200, description: '{effect, approval, risk, determining_policies, errors, evaluation_ms, bundle_version}' },
+      response: { status: 200, description: '{effect, approval, risk, determining_policies, errors, evaluation_ms, bundle_version}', schema: Evaluation },
     },
     {
       method: 'POST',
@@ -62,7 +62,7 @@ const topology: CapabilityTopology = {
       roles: ['agent', 'admin'],
       summary: 'Batch of EnforcementEvents from external enforcement points',
       body: EnforcementLogBody,
-      response: { status: 202, description: '{accepted}' },
+      response: { status: 202, description: '{accepted}', schema: EnforcementAccepted },
     },
   ],
 };

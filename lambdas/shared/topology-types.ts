@@ -88,8 +88,26 @@ export interface RouteSpec {
    */
   readonly contentType?: string;
   readonly query?: ZodType;
-  /** Success status and a short description of the response, for the OpenAPI document. */
-  readonly response?: { status: number; description: string; schema?: ZodType };
+  /**
+   * The success status, a short description and the schema of the body the route answers with
+   * (every route declares one; test/unit/shared/contract.test.ts checks it). The OpenAPI document
+   * and the SDK's types (`sdk/contract.gen.ts`) are derived from it.
+   */
+  readonly response?: ResponseSpec;
+  /**
+   * Other statuses answered with a body that is not the problem shape (e.g. 202 pending, 403 denied).
+   * Every other error status answers RFC 9457 problem details (`shared/responses.ts` `ErrorBody`).
+   */
+  readonly otherResponses?: readonly ResponseSpec[];
+}
+
+export interface ResponseSpec {
+  readonly status: number;
+  readonly description: string;
+  /** Schema of the body; omitted only for a status that answers without a body (204). */
+  readonly schema?: ZodType;
+  /** @default 'application/json' (a `text/*` body is a string schema) */
+  readonly contentType?: string;
 }
 
 export interface EventSubscriptionSpec {

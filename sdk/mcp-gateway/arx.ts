@@ -4,27 +4,18 @@
  * on the MCP connector, then `GET /v1/actions/{id}`). Authenticates with the agent's SVID through
  * the SDK's ArxClient (exchanged from a bootstrap token and refreshed, or given).
  */
+import type { Action, ActionError, ResponseOf } from '../contract.gen.js';
 import { ArxClient, ArxSdkError } from '../index.js';
 
-export interface GatewayDecision {
-  readonly effect: 'permit' | 'forbid';
-  readonly approval: 'none' | 'auto' | 'hitl';
-  readonly risk: 'low' | 'medium' | 'high' | 'critical';
-  readonly determining_policies: readonly string[];
-  readonly errors: readonly string[];
-  readonly bundle_version: string | null;
-  readonly evaluation_ms?: number;
-}
+type Evaluation = ResponseOf<'POST /v1/policies/evaluate', 200>;
 
-export interface HeldAction {
-  readonly action_id: string;
-  readonly status: string;
-  readonly approval_id?: string;
-  readonly expires_at?: string;
-  readonly result?: unknown;
-  readonly decision?: GatewayDecision;
-  readonly error?: { code: string; message: string } | null;
-}
+/** The PDP's answer as `POST /v1/policies/evaluate` returns it (the gateway makes its own forbids without a timing). */
+export type GatewayDecision = Readonly<Pick<Evaluation, 'effect' | 'approval' | 'risk' | 'determining_policies' | 'errors' | 'bundle_version'> & Partial<Pick<Evaluation, 'evaluation_ms'>>>;
+
+/** A held call: what `POST /v1/actions` (202) and `GET /v1/actions/{id}` answer about it. */
+export type HeldAction = Readonly<
+  Pick<Action, 'action_id' | 'status'> & Partial<Pick<Action, 'approval_id' | 'expires_at' | 'result'>> & { decision?: GatewayDecision; error?: Pick<ActionError, 'code' | 'message'> | null }
+>;
 
 export interface EnforcementRecord {
   readonly action_name: string;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../local/moto.js';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
+import { checkResponse } from './contract.js';
 import { testTemplate } from './template.js';
 
 /** Starts the local runtime on a free port with a unique emulator prefix (suites share one moto). */
@@ -14,7 +15,10 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
   });
 }
 
-/** Small JSON-over-HTTP client for e2e tests. */
+/**
+ * Small JSON-over-HTTP client for e2e tests. Every response is checked against the schema its
+ * route declares (test/support/contract.ts): a body the contract does not describe fails the test.
+ */
 export function api(base: string) {
   return async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -27,6 +31,7 @@ export function api(base: string) {
     }
     const res = await fetch(base + path, { method, headers, body });
     const text = await res.text();
+    checkResponse(method, path, { status: res.status, contentType: res.headers.get('content-type') ?? '', text });
     let json: any = undefined;
     try {
       json = text ? JSON.parse(text) : undefined;

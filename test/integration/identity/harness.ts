@@ -10,6 +10,7 @@ import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/htt
 export const ISSUER_BASE = 'https://arx.identity.test';
 
 import { lambdaContext } from '../../../local/runtime.js';
+import { checkResponse } from '../../support/contract.js';
 
 export { lambdaContext };
 
@@ -57,6 +58,8 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
     } catch {
       json = undefined;
     }
+    // What the local runtime would send: the route's declared contract holds for it (test/support/contract.ts).
+    checkResponse(method, path, { status: r.statusCode, contentType: r.headers?.['content-type'] ?? (r.body === undefined ? '' : 'application/json'), text: r.body ?? '' });
     return { status: r.statusCode, headers: r.headers ?? {}, json, body: r.body };
   };
   const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
