@@ -28,10 +28,21 @@ const pct = (xs: number[], p: number): number => {
 export interface RuntimeBench {
   perAction: CallCounts;
   perActionTotal: number;
-  sustained: { actions_per_s: number; p50_ms: number; p99_ms: number; ok: number; throttled: number; other: number; seconds: number; workers: number };
+  sustained: {
+    actions_per_s: number;
+    p50_ms: number;
+    p99_ms: number;
+    ok: number;
+    throttled: number;
+    other: number;
+    seconds: number;
+    workers: number;
+  };
 }
 
-export async function runtimeBench(o: { actions?: number; seconds?: number; workers?: number } = {}): Promise<RuntimeBench> {
+export async function runtimeBench(
+  o: { actions?: number; seconds?: number; workers?: number } = {},
+): Promise<RuntimeBench> {
   const counter = countAwsCalls();
   const moto = await startMoto();
   for (const [k, v] of Object.entries(emulatorEnv(moto.endpoint))) process.env[k] = v;
@@ -40,28 +51,54 @@ export async function runtimeBench(o: { actions?: number; seconds?: number; work
   const okta = await recordingServer((c) => fake.handler(c));
   const { synthTemplate } = await import('../lib/synth.js');
   const { startLocalRuntime } = await import('../local/runtime.js');
-  const rt = await startLocalRuntime({ template: synthTemplate() as never, port: await freePort(), prefix: `b${randomBytes(3).toString('hex')}` });
+  const rt = await startLocalRuntime({
+    template: synthTemplate() as never,
+    port: await freePort(),
+    prefix: `b${randomBytes(3).toString('hex')}`,
+  });
   try {
     const call = async (method: string, path: string, token: string, body?: unknown, form = false) => {
       const r = await fetch(rt.url + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+        },
         ...(body !== undefined ? { body: form ? String(body) : JSON.stringify(body) } : {}),
       });
       return { status: r.status, json: (await r.json().catch(() => undefined)) as any };
     };
     const admin = await rt.idp.token({ sub: 'bench', tenant: 'acme', roles: ['admin'] });
-    if ((await call('PUT', '/v1/connectors/okta', admin, { config: { base_url: okta.url }, secret: { api_token: 'bench-token' } })).status !== 200) throw new Error('connector config failed');
+    if (
+      (
+        await call('PUT', '/v1/connectors/okta', admin, {
+          config: { base_url: okta.url },
+          secret: { api_token: 'bench-token' },
+        })
+      ).status !== 200
+    )
+      throw new Error('connector config failed');
     const b = await call('POST', '/v1/policies/bundles', admin, { format: 'yaml', document: POLICY });
-    if ((await call('POST', `/v1/policies/bundles/${b.json.bundle_id}/promote`, admin)).status !== 200) throw new Error('promote failed');
-    const reg = await call('POST', '/v1/identity/agents', admin, { platform: 'langchain', platform_native_id: 'bench-agent', owner: { oidc_sub: 'owner' } });
+    if ((await call('POST', `/v1/policies/bundles/${b.json.bundle_id}/promote`, admin)).status !== 200)
+      throw new Error('promote failed');
+    const reg = await call('POST', '/v1/identity/agents', admin, {
+      platform: 'langchain',
+      platform_native_id: 'bench-agent',
+      owner: { oidc_sub: 'owner' },
+    });
     const tok = await fetch(`${rt.url}/v1/identity/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: reg.json.bootstrap_token, subject_token_type: 'urn:arx:params:oauth:token-type:bootstrap', audience: 'arx' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: reg.json.bootstrap_token,
+        subject_token_type: 'urn:arx:params:oauth:token-type:bootstrap',
+        audience: 'arx',
+      }).toString(),
     }).then((r) => r.json() as Promise<{ access_token: string }>);
     const svid = tok.access_token;
-    const act = () => call('POST', '/v1/actions', svid, { connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } });
+    const act = () =>
+      call('POST', '/v1/actions', svid, { connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } });
     for (let i = 0; i < 10; i++) if ((await act()).status !== 200) throw new Error('warm-up action failed');
 
     // Calls per action: N sequential actions and their consumers, minus an idle window as long.
@@ -81,7 +118,11 @@ export async function runtimeBench(o: { actions?: number; seconds?: number; work
       const v = ((active[k] ?? 0) - (idle[k] ?? 0)) / N;
       if (v > 0.05) perAction[k] = Number(v.toFixed(2));
     }
-    const perActionTotal = Number(Object.values(perAction).reduce((a, b) => a + b, 0).toFixed(2));
+    const perActionTotal = Number(
+      Object.values(perAction)
+        .reduce((a, b) => a + b, 0)
+        .toFixed(2),
+    );
 
     // Sustained: `workers` agents-worth of concurrent callers for `seconds`.
     const seconds = o.seconds ?? 20;
@@ -109,7 +150,16 @@ export async function runtimeBench(o: { actions?: number; seconds?: number; work
     return {
       perAction,
       perActionTotal,
-      sustained: { actions_per_s: Number((ok / seconds).toFixed(1)), p50_ms: pct(lat, 50), p99_ms: pct(lat, 99), ok, throttled, other, seconds, workers },
+      sustained: {
+        actions_per_s: Number((ok / seconds).toFixed(1)),
+        p50_ms: pct(lat, 50),
+        p99_ms: pct(lat, 99),
+        ok,
+        throttled,
+        other,
+        seconds,
+        workers,
+      },
     };
   } finally {
     await rt.stop({ graceMs: 2000 });

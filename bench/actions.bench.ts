@@ -41,14 +41,26 @@ export async function run(): Promise<BenchResult[]> {
     await h.configs.putConfig('t1', 'okta', { base_url: srv.url });
     h.configs.secrets.set(connectorSecretName('t1', 'okta'), { api_token: 'bench-token' });
     const ctx = {
-      tenantId: 't1', agentId: 'agt_1', actionId: 'act_bench', correlationId: 'c', traceparent: trace.traceparent,
-      config: { base_url: srv.url }, secret: async () => ({ api_token: 'bench-token' }), credentials: h.deps.credentials, fetch,
+      tenantId: 't1',
+      agentId: 'agt_1',
+      actionId: 'act_bench',
+      correlationId: 'c',
+      traceparent: trace.traceparent,
+      config: { base_url: srv.url },
+      secret: async () => ({ api_token: 'bench-token' }),
+      credentials: h.deps.credentials,
+      fetch,
     };
     const direct = () => oktaConnector.execute(ctx, 'users:read', { user_id: '00u1' });
-    const governed = () => h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } }, trace);
+    const governed = () =>
+      h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } }, trace);
     let k = 0;
     const approved = async () => {
-      const out = await h.svc.submit(agent, { connector: 'okta', operation: 'users:deactivate', params: { user_id: `00u${(k++ % 3) + 1}` } }, trace);
+      const out = await h.svc.submit(
+        agent,
+        { connector: 'okta', operation: 'users:deactivate', params: { user_id: `00u${(k++ % 3) + 1}` } },
+        trace,
+      );
       if (out.kind !== 'pending') throw new Error('expected a hold');
       await h.svc.decide('t1', out.approval.approval_id, manager, 'approve', 'bench');
     };
@@ -66,29 +78,94 @@ export async function run(): Promise<BenchResult[]> {
     const appr = await timed(300, approved);
     const race: number[] = [];
     for (let r = 0; r < 20; r++) {
-      const out = await h.svc.submit(agent, { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u2' } }, trace);
+      const out = await h.svc.submit(
+        agent,
+        { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u2' } },
+        trace,
+      );
       if (out.kind !== 'pending') throw new Error('expected a hold');
       const t = performance.now();
-      await Promise.allSettled(Array.from({ length: 50 }, (_, i) => h.svc.decide('t1', out.approval.approval_id, { ...manager, id: `m${i}` }, 'approve', 'race')));
+      await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          h.svc.decide('t1', out.approval.approval_id, { ...manager, id: `m${i}` }, 'approve', 'race'),
+        ),
+      );
       race.push(performance.now() - t);
     }
-    const params = { cores: 1, sequential: true, node: process.version, ports: 'in-memory store/audit/PDP table; Okta connector over loopback HTTP', samples: N };
+    const params = {
+      cores: 1,
+      sequential: true,
+      node: process.version,
+      ports: 'in-memory store/audit/PDP table; Okta connector over loopback HTTP',
+      samples: N,
+    };
     const workers = Number(process.env.ARX_BENCH_WORKERS ?? 4);
     const rtb = await runtimeBench({ actions: 20, seconds: 15, workers });
-    const rtParams = { node: process.version, emulator: 'moto_server (one process)', path: 'HTTP → authorizer → actions-api → PDP, store, audit, events → consumers', machine: '2 shared cores' };
+    const rtParams = {
+      node: process.version,
+      emulator: 'moto_server (one process)',
+      path: 'HTTP → authorizer → actions-api → PDP, store, audit, events → consumers',
+      machine: '2 shared cores',
+    };
     return [
       {
         name: 'dev_runtime_aws_calls_per_autonomous_action',
         unit: 'calls',
         value: rtb.perActionTotal,
-        params: { ...rtParams, per_operation: rtb.perAction, actions: 20, method: 'middleware on every SDK client; idle window of equal length subtracted', before_after: 'before (no call cuts in this wave)' },
+        params: {
+          ...rtParams,
+          per_operation: rtb.perAction,
+          actions: 20,
+          method: 'middleware on every SDK client; idle window of equal length subtracted',
+          before_after: 'before (no call cuts in this wave)',
+        },
       },
-      { name: 'dev_runtime_sustained_governed_actions_per_s', unit: 'actions/s', value: rtb.sustained.actions_per_s, params: { ...rtParams, ...rtb.sustained } },
-      { name: 'dev_runtime_governed_action_p99', unit: 'ms', value: rtb.sustained.p99_ms, params: { ...rtParams, ...rtb.sustained } },
-      { name: 'governed_execute_autonomous_p50', unit: 'ms', value: pct(gov, 50), baseline: pct(base, 50), params: { ...params, baseline: 'bare Okta connector call (same server, same request)' } },
-      { name: 'governed_execute_autonomous_p95', unit: 'ms', value: pct(gov, 95), baseline: pct(base, 95), params: { ...params, baseline: 'bare Okta connector call (same server, same request)' } },
-      { name: 'approval_path_hold_approve_execute_p50', unit: 'ms', value: pct(appr, 50), baseline: pct(base, 50), params: { ...params, samples: appr.length, baseline: 'bare Okta connector call', note: 'no human think time' } },
-      { name: 'approval_race_50_deciders_p50', unit: 'ms', value: pct(race, 50), baseline: pct(appr, 50), params: { ...params, samples: race.length, deciders: 50, executions_per_race: 1, baseline: 'one uncontended hold+approve+execute' } },
+      {
+        name: 'dev_runtime_sustained_governed_actions_per_s',
+        unit: 'actions/s',
+        value: rtb.sustained.actions_per_s,
+        params: { ...rtParams, ...rtb.sustained },
+      },
+      {
+        name: 'dev_runtime_governed_action_p99',
+        unit: 'ms',
+        value: rtb.sustained.p99_ms,
+        params: { ...rtParams, ...rtb.sustained },
+      },
+      {
+        name: 'governed_execute_autonomous_p50',
+        unit: 'ms',
+        value: pct(gov, 50),
+        baseline: pct(base, 50),
+        params: { ...params, baseline: 'bare Okta connector call (same server, same request)' },
+      },
+      {
+        name: 'governed_execute_autonomous_p95',
+        unit: 'ms',
+        value: pct(gov, 95),
+        baseline: pct(base, 95),
+        params: { ...params, baseline: 'bare Okta connector call (same server, same request)' },
+      },
+      {
+        name: 'approval_path_hold_approve_execute_p50',
+        unit: 'ms',
+        value: pct(appr, 50),
+        baseline: pct(base, 50),
+        params: { ...params, samples: appr.length, baseline: 'bare Okta connector call', note: 'no human think time' },
+      },
+      {
+        name: 'approval_race_50_deciders_p50',
+        unit: 'ms',
+        value: pct(race, 50),
+        baseline: pct(appr, 50),
+        params: {
+          ...params,
+          samples: race.length,
+          deciders: 50,
+          executions_per_race: 1,
+          baseline: 'one uncontended hold+approve+execute',
+        },
+      },
     ];
   } finally {
     await srv.close();

@@ -18,25 +18,27 @@ const PRIOR = 1_234_567; // leaves already in the tenant's log before this block
 
 function events(n: number, offset = 0): AuditEvent[] {
   const t0 = Date.parse('2026-01-01T00:00:00Z');
-  return Array.from({ length: n }, (_, i) =>
-    buildAuditEvent(
-      {
-        tenant_id: 'tnt_bench',
-        event_type: i % 3 === 0 ? 'decision.approved' : 'operation.executed',
-        agent_id: `agt_${i % 50}`,
-        principal_spiffe_id: `spiffe://arx.example/tnt_bench/agent/agt_${i % 50}`,
-        action: 'okta:users:deactivate',
-        target: `okta:user:00u${offset + i}`,
-        decision: 'permit',
-        occurred_at: new Date(t0 + i).toISOString(),
-        correlation_id: `cor_${offset + i}`,
-        trace_id: 'f'.repeat(32),
-        payload: { user_id: `00u${i}`, email: `u${i}@example.com` },
-      },
-      `aev_${String(offset + i).padStart(26, '0')}`,
-      new Date(t0 + i),
-      SALT,
-    ).event,
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      buildAuditEvent(
+        {
+          tenant_id: 'tnt_bench',
+          event_type: i % 3 === 0 ? 'decision.approved' : 'operation.executed',
+          agent_id: `agt_${i % 50}`,
+          principal_spiffe_id: `spiffe://arx.example/tnt_bench/agent/agt_${i % 50}`,
+          action: 'okta:users:deactivate',
+          target: `okta:user:00u${offset + i}`,
+          decision: 'permit',
+          occurred_at: new Date(t0 + i).toISOString(),
+          correlation_id: `cor_${offset + i}`,
+          trace_id: 'f'.repeat(32),
+          payload: { user_id: `00u${i}`, email: `u${i}@example.com` },
+        },
+        `aev_${String(offset + i).padStart(26, '0')}`,
+        new Date(t0 + i),
+        SALT,
+      ).event,
   );
 }
 
@@ -50,12 +52,19 @@ const round = (x: number, d = 3): number => Number(x.toFixed(d));
 function priorState(): ChainState {
   // The peaks of PRIOR are arbitrary hashes: sealing only needs the frontier, not the old leaves.
   const peaks = [];
-  for (let bit = 2 ** 52, a = 0; bit >= 1; bit /= 2) if (PRIOR >= a + bit) {
-    peaks.push(createHash('sha256').update(`peak-${a}`).digest());
-    a += bit;
-  }
+  for (let bit = 2 ** 52, a = 0; bit >= 1; bit /= 2)
+    if (PRIOR >= a + bit) {
+      peaks.push(createHash('sha256').update(`peak-${a}`).digest());
+      a += bit;
+    }
   const view = new LogView(PRIOR, peaks, []);
-  return { height: 99, head_hash: 'a'.repeat(64), tree_size: PRIOR, root: Buffer.from(view.root()).toString('base64'), frontier: peaks.map((p) => p.toString('base64')) };
+  return {
+    height: 99,
+    head_hash: 'a'.repeat(64),
+    tree_size: PRIOR,
+    root: Buffer.from(view.root()).toString('base64'),
+    frontier: peaks.map((p) => p.toString('base64')),
+  };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -96,7 +105,11 @@ export async function run(): Promise<BenchResult[]> {
 
   // Proof verification p50 over the sealed block.
   const sealed = sealBlock({ tenantId: 'tnt_bench', prev, events: evs, sealedAt: new Date(), kid: 'k' });
-  const view = new LogView(PRIOR, prev.frontier.map((f) => Buffer.from(f, 'base64')), sealed.leafHashes as Uint8Array[]);
+  const view = new LogView(
+    PRIOR,
+    prev.frontier.map((f) => Buffer.from(f, 'base64')),
+    sealed.leafHashes as Uint8Array[],
+  );
   const root = view.root();
   const samples = 2000;
   const idx = Array.from({ length: samples }, (_, i) => PRIOR + ((i * 7919) % N));
@@ -128,35 +141,64 @@ export async function run(): Promise<BenchResult[]> {
       unit: 'ms',
       value: round(p50(seal)),
       baseline: round(p50(raw)),
-      params: { events: N, prior_tree_size: PRIOR, bytes: totalBytes, runs, target_ms: 20, baseline: 'raw SHA-256 of each event\'s canonical bytes, same run' },
+      params: {
+        events: N,
+        prior_tree_size: PRIOR,
+        bytes: totalBytes,
+        runs,
+        target_ms: 20,
+        baseline: "raw SHA-256 of each event's canonical bytes, same run",
+      },
     },
     {
       name: 'seal 10,000-event block incl. re-serialising every event to canonical JSON, p50',
       unit: 'ms',
       value: round(p50(sealSer)),
       baseline: round(p50(raw)),
-      params: { events: N, prior_tree_size: PRIOR, runs, baseline: 'raw SHA-256 of each event\'s canonical bytes, same run', note: 'the sealer normally hashes the leaf strings stored at write time' },
+      params: {
+        events: N,
+        prior_tree_size: PRIOR,
+        runs,
+        baseline: "raw SHA-256 of each event's canonical bytes, same run",
+        note: 'the sealer normally hashes the leaf strings stored at write time',
+      },
     },
     {
       name: 'seal 10,000-event genesis block (hashing + tree), p50',
       unit: 'ms',
       value: round(p50(sealGenesis)),
       baseline: round(p50(raw)),
-      params: { events: N, prior_tree_size: 0, runs, baseline: 'raw SHA-256 of each event\'s canonical bytes, same run' },
+      params: {
+        events: N,
+        prior_tree_size: 0,
+        runs,
+        baseline: "raw SHA-256 of each event's canonical bytes, same run",
+      },
     },
     {
       name: 'verify RFC 9162 inclusion proof, p50',
       unit: 'µs',
       value: round(p50(incl) * 1000),
       baseline: round(p50(node) * 1000),
-      params: { tree_size: view.size, proof_length: proofs[0]!.length, samples, baseline: 'one SHA-256 of a 65-byte node' },
+      params: {
+        tree_size: view.size,
+        proof_length: proofs[0]!.length,
+        samples,
+        baseline: 'one SHA-256 of a 65-byte node',
+      },
     },
     {
       name: 'verify RFC 9162 consistency proof between consecutive heads, p50',
       unit: 'µs',
       value: round(p50(cons) * 1000),
       baseline: round(p50(node) * 1000),
-      params: { size1: PRIOR, size2: view.size, proof_length: cproof.length, samples: 500, baseline: 'one SHA-256 of a 65-byte node' },
+      params: {
+        size1: PRIOR,
+        size2: view.size,
+        proof_length: cproof.length,
+        samples: 500,
+        baseline: 'one SHA-256 of a 65-byte node',
+      },
     },
   ];
 }

@@ -18,7 +18,15 @@ import { SvidVerifier } from '../lambdas/identity/core/verify.js';
 
 const ISSUER = 'https://arx.bench';
 const AGENT = 'agt_01JAAAAAAAAAAAAAAAAAAAAAAA';
-const mintReq = { tenantId: 'acme', platform: 'langchain', agentId: AGENT, ownerSub: 'owner-1', generation: 1, audience: 'arx', scope: ['okta:users:read'] };
+const mintReq = {
+  tenantId: 'acme',
+  platform: 'langchain',
+  agentId: AGENT,
+  ownerSub: 'owner-1',
+  generation: 1,
+  audience: 'arx',
+  scope: ['okta:users:read'],
+};
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -26,7 +34,12 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
  * Throughput of `fn` and of `baseline`, measured in alternating rounds so both see the same
  * machine load (this host is shared); each figure is the median round.
  */
-async function opsPerSecondPair(rounds: number, perRound: number, fn: () => unknown, baseline: () => unknown): Promise<[number, number]> {
+async function opsPerSecondPair(
+  rounds: number,
+  perRound: number,
+  fn: () => unknown,
+  baseline: () => unknown,
+): Promise<[number, number]> {
   for (let i = 0; i < 1000; i++) {
     await fn();
     await baseline();
@@ -34,7 +47,10 @@ async function opsPerSecondPair(rounds: number, perRound: number, fn: () => unkn
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const [f, out] of [[fn, a], [baseline, b]] as const) {
+    for (const [f, out] of [
+      [fn, a],
+      [baseline, b],
+    ] as const) {
       const t = performance.now();
       for (let i = 0; i < perRound; i++) await f();
       out.push(perRound / ((performance.now() - t) / 1000));
@@ -78,7 +94,8 @@ export async function run(): Promise<BenchResult[]> {
   const [h, p, s] = token.split('.');
   const input = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s!, 'base64url');
-  if (!nodeVerify('sha256', input, { key: pub, dsaEncoding: 'ieee-p1363' }, sig)) throw new Error('bench token does not verify');
+  if (!nodeVerify('sha256', input, { key: pub, dsaEncoding: 'ieee-p1363' }, sig))
+    throw new Error('bench token does not verify');
 
   const N = 2_000;
   const ROUNDS = 15;
@@ -91,7 +108,14 @@ export async function run(): Promise<BenchResult[]> {
 
   // Minting without KMS: a "KMS" that answers with a pre-computed DER signature instantly.
   const fixedDer = nodeSign('sha256', Buffer.from('x'), { key: priv, dsaEncoding: 'der' });
-  const stubKms: KeyManager = { ...kms, findProvisionedKey: (t) => kms.findProvisionedKey(t), createKey: (t) => kms.createKey(t), pointAlias: (t, a) => kms.pointAlias(t, a), getPublicKey: (a) => kms.getPublicKey(a), sign: async () => fixedDer };
+  const stubKms: KeyManager = {
+    ...kms,
+    findProvisionedKey: (t) => kms.findProvisionedKey(t),
+    createKey: (t) => kms.createKey(t),
+    pointAlias: (t, a) => kms.pointAlias(t, a),
+    getPublicKey: (a) => kms.getPublicKey(a),
+    sign: async () => fixedDer,
+  };
   const stubKeys = new TenantKeys(new MemoryKeyStore(), stubKms, clock);
   const stubIssuer = new SvidIssuer(stubKeys, clock, { issuerBase: ISSUER });
   await stubIssuer.mint(mintReq);
@@ -100,10 +124,54 @@ export async function run(): Promise<BenchResult[]> {
   const rawSign = await percentiles(M, () => nodeSign('sha256', input, { key: priv, dsaEncoding: 'ieee-p1363' }));
   const mintLocalSign = await percentiles(M, () => issuer.mint(mintReq));
 
-  const params = { cores: 1, sequential: true, alg: 'ES256', token_bytes: token.length, node: process.version, host_cpus: cpus().length, load_avg_1m: Number(loadavg()[0]!.toFixed(2)) };
+  const params = {
+    cores: 1,
+    sequential: true,
+    alg: 'ES256',
+    token_bytes: token.length,
+    node: process.version,
+    host_cpus: cpus().length,
+    load_avg_1m: Number(loadavg()[0]!.toFixed(2)),
+  };
   return [
-    { name: 'svid_verify_cached_jwks', unit: 'ops/s', value: svidVerify, baseline: rawVerify, params: { ...params, rounds: ROUNDS, per_round: N, statistic: 'median round, interleaved with the baseline', target_ops_s: 5000, baseline: 'node:crypto P-256 verify of the same signing input' } },
-    { name: 'svid_mint_excluding_kms_p50', unit: 'ms', value: mintNoKms.p50, baseline: rawSign.p50, params: { ...params, n: M, p99_ms: mintNoKms.p99, target_p50_ms: 0.3, baseline: 'node:crypto P-256 sign (ieee-p1363) p50' } },
-    { name: 'svid_mint_local_ecdsa_p50', unit: 'ms', value: mintLocalSign.p50, baseline: rawSign.p50, params: { ...params, n: M, p99_ms: mintLocalSign.p99, note: 'mint with an in-process P-256 signer in place of KMS (DER → R‖S included)' } },
+    {
+      name: 'svid_verify_cached_jwks',
+      unit: 'ops/s',
+      value: svidVerify,
+      baseline: rawVerify,
+      params: {
+        ...params,
+        rounds: ROUNDS,
+        per_round: N,
+        statistic: 'median round, interleaved with the baseline',
+        target_ops_s: 5000,
+        baseline: 'node:crypto P-256 verify of the same signing input',
+      },
+    },
+    {
+      name: 'svid_mint_excluding_kms_p50',
+      unit: 'ms',
+      value: mintNoKms.p50,
+      baseline: rawSign.p50,
+      params: {
+        ...params,
+        n: M,
+        p99_ms: mintNoKms.p99,
+        target_p50_ms: 0.3,
+        baseline: 'node:crypto P-256 sign (ieee-p1363) p50',
+      },
+    },
+    {
+      name: 'svid_mint_local_ecdsa_p50',
+      unit: 'ms',
+      value: mintLocalSign.p50,
+      baseline: rawSign.p50,
+      params: {
+        ...params,
+        n: M,
+        p99_ms: mintLocalSign.p99,
+        note: 'mint with an in-process P-256 signer in place of KMS (DER → R‖S included)',
+      },
+    },
   ];
 }

@@ -25,15 +25,25 @@ const quantile = (xs: number[], q: number): number => {
 
 export async function run(): Promise<BenchResult[]> {
   const moto = process.env.AWS_ENDPOINT_URL ? null : await startMoto();
-  Object.assign(process.env, emulatorEnv(process.env.AWS_ENDPOINT_URL ?? moto!.endpoint), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  Object.assign(process.env, emulatorEnv(process.env.AWS_ENDPOINT_URL ?? moto!.endpoint), {
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
   const { synthTemplate } = await import('../lib/synth.js');
   const { startLocalRuntime } = await import('../local/runtime.js');
   const { runAslLocally } = await import('../local/stepfunctions.js');
   const template = synthTemplate() as Parameters<typeof startLocalRuntime>[0]['template'];
-  const rt = await startLocalRuntime({ template, port: await freePort(), prefix: `bench${randomBytes(3).toString('hex')}` });
+  const rt = await startLocalRuntime({
+    template,
+    port: await freePort(),
+    prefix: `bench${randomBytes(3).toString('hex')}`,
+  });
   try {
     const admin = await rt.idp.token({ sub: 'bench-admin', tenant: TENANT, roles: ['admin'] });
-    const call = async (method: string, path: string, opts: { token?: string; json?: unknown; form?: Record<string, string> } = {}) => {
+    const call = async (
+      method: string,
+      path: string,
+      opts: { token?: string; json?: unknown; form?: Record<string, string> } = {},
+    ) => {
       const headers: Record<string, string> = {};
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       let body: string | undefined;
@@ -60,7 +70,11 @@ export async function run(): Promise<BenchResult[]> {
     for (let i = -1; i < ITERATIONS; i++) {
       const reg = await call('POST', '/v1/identity/agents', {
         token: admin,
-        json: { platform: 'langchain', platform_native_id: `bench-${randomBytes(6).toString('hex')}`, owner: { oidc_sub: 'owner-1' } },
+        json: {
+          platform: 'langchain',
+          platform_native_id: `bench-${randomBytes(6).toString('hex')}`,
+          owner: { oidc_sub: 'owner-1' },
+        },
       });
       if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${JSON.stringify(reg.json)}`);
       const ex = await call('POST', '/v1/identity/token', {
@@ -74,7 +88,11 @@ export async function run(): Promise<BenchResult[]> {
       if (ex.status !== 200) throw new Error(`token exchange failed: ${ex.status} ${JSON.stringify(ex.json)}`);
       const svid = ex.json.access_token as string;
       const agentId = reg.json.agent_id as string;
-      const act = () => call('POST', '/v1/policies/evaluate', { token: svid, json: { principal: { type: 'Agent', id: agentId }, action: 'okta:users:read' } });
+      const act = () =>
+        call('POST', '/v1/policies/evaluate', {
+          token: svid,
+          json: { principal: { type: 'Agent', id: agentId }, action: 'okta:users:read' },
+        });
       const before = await act();
       if (before.status !== 200) throw new Error(`agent call before termination answered ${before.status}`);
 
@@ -124,32 +142,94 @@ export async function run(): Promise<BenchResult[]> {
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (process.env.KILLSWITCH_BENCH_VERBOSE) {
         const g = await call('GET', `/v1/terminations/${id}`, { token: admin });
-        process.stdout.write(`  ${id}: ${g.json.initiated_at} → ${g.json.completed_at} ${g.json.steps.map((s: any) => `${s.name}@${s.at?.slice(17)}x${s.attempts}`).join(' ')}\n`);
+        process.stdout.write(
+          `  ${id}: ${g.json.initiated_at} → ${g.json.completed_at} ${g.json.steps.map((s: any) => `${s.name}@${s.at?.slice(17)}x${s.attempts}`).join(' ')}\n`,
+        );
       }
       refused.push(refusedAt - t0);
       complete.push(doneAt - t0);
     }
 
     // Orchestration floor: the same synthesised ASL with no-op tasks, run by the local runner.
-    const sm = [...rt.stack.resources.entries()].find(([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'))!;
+    const sm = [...rt.stack.resources.entries()].find(
+      ([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'),
+    )!;
     const definition = JSON.parse(sm[1].attrs.Definition!) as object;
     const floor: number[] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const t = performance.now();
-      await runAslLocally(definition, { termination_id: 'term_01JAAAAAAAAAAAAAAAAAAAAAAA', tenant_id: TENANT }, async () => ({}));
+      await runAslLocally(
+        definition,
+        { termination_id: 'term_01JAAAAAAAAAAAAAAAAAAAAAAA', tenant_id: TENANT },
+        async () => ({}),
+      );
       floor.push(performance.now() - t);
     }
 
     const params = {
-      host: { cpus: cpus().length, loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(1)), note: 'shared host: other suites run concurrently; figures scale with load' },
-      iterations: ITERATIONS, cold_first_termination_ms: Math.round(cold), runtime: 'local (moto + in-process handlers, poller 200 ms)', final_statuses: statuses };
+      host: {
+        cpus: cpus().length,
+        loadavg_1m_at_end: Number(loadavg()[0]!.toFixed(1)),
+        note: 'shared host: other suites run concurrently; figures scale with load',
+      },
+      iterations: ITERATIONS,
+      cold_first_termination_ms: Math.round(cold),
+      runtime: 'local (moto + in-process handlers, poller 200 ms)',
+      final_statuses: statuses,
+    };
     return [
-      { name: 'terminate_to_first_refused_action_p50', unit: 'ms', value: quantile(refused, 0.5), baseline: quantile(terminateLatency, 0.5), params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency p50 (steps 1-2 inline)' } },
-      { name: 'terminate_to_first_refused_action_max', unit: 'ms', value: quantile(refused, 1), baseline: quantile(terminateLatency, 1), params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency max' } },
-      { name: 'step2_revocation_written_to_first_refused_action_p50', unit: 'ms', value: quantile(afterStep2, 0.5), baseline: quantile(agentCall, 0.5), params: { ...params, target_ms: 1000, note: 'bounded by the authorizer/PDP revocation cache window (1 s) plus one agent call', baseline_is: 'one allowed agent call (authorizer + evaluate) p50' } },
-      { name: 'step2_revocation_written_to_first_refused_action_max', unit: 'ms', value: quantile(afterStep2, 1), baseline: quantile(agentCall, 1), params: { ...params, target_ms: 1000, baseline_is: 'one allowed agent call max' } },
-      { name: 'terminate_to_complete_single_agent_p50', unit: 'ms', value: quantile(complete, 0.5), baseline: quantile(floor, 0.5), params: { ...params, baseline_is: 'same ASL, no-op tasks, local runner p50' } },
-      { name: 'terminate_to_complete_single_agent_p95', unit: 'ms', value: quantile(complete, 0.95), baseline: quantile(floor, 0.95), params: { ...params, target_ms: 5000, seed_target_ms: 30000, baseline_is: 'same ASL, no-op tasks, local runner p95' } },
+      {
+        name: 'terminate_to_first_refused_action_p50',
+        unit: 'ms',
+        value: quantile(refused, 0.5),
+        baseline: quantile(terminateLatency, 0.5),
+        params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency p50 (steps 1-2 inline)' },
+      },
+      {
+        name: 'terminate_to_first_refused_action_max',
+        unit: 'ms',
+        value: quantile(refused, 1),
+        baseline: quantile(terminateLatency, 1),
+        params: { ...params, target_ms: 1000, baseline_is: 'terminate call latency max' },
+      },
+      {
+        name: 'step2_revocation_written_to_first_refused_action_p50',
+        unit: 'ms',
+        value: quantile(afterStep2, 0.5),
+        baseline: quantile(agentCall, 0.5),
+        params: {
+          ...params,
+          target_ms: 1000,
+          note: 'bounded by the authorizer/PDP revocation cache window (1 s) plus one agent call',
+          baseline_is: 'one allowed agent call (authorizer + evaluate) p50',
+        },
+      },
+      {
+        name: 'step2_revocation_written_to_first_refused_action_max',
+        unit: 'ms',
+        value: quantile(afterStep2, 1),
+        baseline: quantile(agentCall, 1),
+        params: { ...params, target_ms: 1000, baseline_is: 'one allowed agent call max' },
+      },
+      {
+        name: 'terminate_to_complete_single_agent_p50',
+        unit: 'ms',
+        value: quantile(complete, 0.5),
+        baseline: quantile(floor, 0.5),
+        params: { ...params, baseline_is: 'same ASL, no-op tasks, local runner p50' },
+      },
+      {
+        name: 'terminate_to_complete_single_agent_p95',
+        unit: 'ms',
+        value: quantile(complete, 0.95),
+        baseline: quantile(floor, 0.95),
+        params: {
+          ...params,
+          target_ms: 5000,
+          seed_target_ms: 30000,
+          baseline_is: 'same ASL, no-op tasks, local runner p95',
+        },
+      },
     ];
   } finally {
     await rt.stop();

@@ -56,8 +56,19 @@ export async function run(): Promise<BenchResult[]> {
   const arx: ArxPort = {
     agentId: async () => 'agt_bench',
     evaluate: async (action, context) => {
-      const d = decideWith(bundle, { tenantId: 'bench', principal: { type: 'Agent', id: 'agt_bench' }, action, context }, 'clear');
-      return { effect: d.effect, approval: d.approval, risk: d.risk, determining_policies: d.determining_policies, errors: d.errors, bundle_version: d.bundle_version };
+      const d = decideWith(
+        bundle,
+        { tenantId: 'bench', principal: { type: 'Agent', id: 'agt_bench' }, action, context },
+        'clear',
+      );
+      return {
+        effect: d.effect,
+        approval: d.approval,
+        risk: d.risk,
+        determining_policies: d.determining_policies,
+        errors: d.errors,
+        bundle_version: d.bundle_version,
+      };
     },
     record: async (e) => void audit.push(e),
     submitHeld: async () => {
@@ -68,7 +79,10 @@ export async function run(): Promise<BenchResult[]> {
     },
   };
   const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-bench-'));
-  const upstream = { command: join(process.cwd(), 'node_modules/.bin/mcp-server-memory'), env: { MEMORY_FILE_PATH: join(dir, 'm.jsonl') } };
+  const upstream = {
+    command: join(process.cwd(), 'node_modules/.bin/mcp-server-memory'),
+    env: { MEMORY_FILE_PATH: join(dir, 'm.jsonl') },
+  };
   const gw = await createMcpGateway({ connector: 'memory-mcp', upstream, arx });
   const session = await gw.newSession();
   const [ct, st] = InMemoryTransport.createLinkedPair();
@@ -76,7 +90,13 @@ export async function run(): Promise<BenchResult[]> {
   const viaGateway = new Client({ name: 'bench', version: '1' });
   await viaGateway.connect(ct);
   const direct = new Client({ name: 'bench', version: '1' });
-  await direct.connect(new StdioClientTransport({ command: upstream.command, env: { PATH: process.env.PATH!, MEMORY_FILE_PATH: join(dir, 'd.jsonl') }, stderr: 'ignore' }));
+  await direct.connect(
+    new StdioClientTransport({
+      command: upstream.command,
+      env: { PATH: process.env.PATH!, MEMORY_FILE_PATH: join(dir, 'd.jsonl') },
+      stderr: 'ignore',
+    }),
+  );
   try {
     await viaGateway.listTools(); // pins the definitions, as a client's first list does
     const g: number[] = [];
@@ -108,8 +128,18 @@ export async function run(): Promise<BenchResult[]> {
     return [
       { name: 'mcp_tools_call_gateway_p50', unit: 'ms', value: pct(g, 50), baseline: pct(d, 50), params },
       { name: 'mcp_tools_call_gateway_p99', unit: 'ms', value: pct(g, 99), baseline: pct(d, 99), params },
-      { name: 'mcp_tools_call_overhead_p50', unit: 'ms', value: pct(overhead, 50), params: { ...params, note: 'per-sample gateway minus the direct call next to it' } },
-      { name: 'mcp_tools_call_overhead_p99', unit: 'ms', value: pct(overhead, 99), params: { ...params, note: 'per-sample gateway minus the direct call next to it; target ≤ 2 ms' } },
+      {
+        name: 'mcp_tools_call_overhead_p50',
+        unit: 'ms',
+        value: pct(overhead, 50),
+        params: { ...params, note: 'per-sample gateway minus the direct call next to it' },
+      },
+      {
+        name: 'mcp_tools_call_overhead_p99',
+        unit: 'ms',
+        value: pct(overhead, 99),
+        params: { ...params, note: 'per-sample gateway minus the direct call next to it; target ≤ 2 ms' },
+      },
     ];
   } finally {
     await viaGateway.close();

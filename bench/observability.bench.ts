@@ -22,13 +22,22 @@ import { getTrace } from '../lambdas/observability/core/traces.js';
 import { DynamoSpanStore } from '../lambdas/observability/adapters/dynamo-span-store.js';
 import type { ContentStore } from '../lambdas/observability/core/model.js';
 
+/** A copy of `b` after writing `n` into its first four bytes (a new trace id every 50 spans). */
+const stamped = (b: Buffer, n: number): Buffer => {
+  b.writeUInt32BE(n, 0);
+  return Buffer.from(b);
+};
+
 const round = (x: number, d = 1): number => Number(x.toFixed(d));
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'number' ? { intValue: v } : { stringValue: v } });
+const kv = (key: string, v: string | number) => ({
+  key,
+  value: typeof v === 'number' ? { intValue: v } : { stringValue: v },
+});
 
 /** A ~1 MB ExportTraceServiceRequest of GenAI chat and tool spans, as an instrumented agent sends. */
 function batch(targetBytes = 1024 * 1024): { body: Uint8Array; spans: number } {
@@ -40,7 +49,7 @@ function batch(targetBytes = 1024 * 1024): { body: Uint8Array; spans: number } {
   while (size < targetBytes) {
     const chat = i % 3 !== 2;
     const s = {
-      traceId: i % 50 === 0 ? (trace.writeUInt32BE(i, 0), Buffer.from(trace)) : Buffer.from(trace),
+      traceId: i % 50 === 0 ? stamped(trace, i) : Buffer.from(trace),
       spanId: randomBytes(8),
       parentSpanId: randomBytes(8),
       name: chat ? 'chat claude-sonnet-4' : 'execute_tool okta:users:read',
@@ -59,7 +68,11 @@ function batch(targetBytes = 1024 * 1024): { body: Uint8Array; spans: number } {
             kv('gen_ai.conversation.id', `conv-${i % 20}`),
             kv('http.response.status_code', 200),
           ]
-        : [kv('gen_ai.operation.name', 'execute_tool'), kv('gen_ai.tool.name', 'okta:users:read'), kv('gen_ai.tool.call.id', `call_${i}`)],
+        : [
+            kv('gen_ai.operation.name', 'execute_tool'),
+            kv('gen_ai.tool.name', 'okta:users:read'),
+            kv('gen_ai.tool.call.id', `call_${i}`),
+          ],
       status: { code: 1 },
     };
     spans.push(s);
@@ -67,7 +80,12 @@ function batch(targetBytes = 1024 * 1024): { body: Uint8Array; spans: number } {
     i++;
   }
   const msg = OtlpTypes.traceRequest.fromObject({
-    resourceSpans: [{ resource: { attributes: [kv('service.name', 'access-reviewer'), kv('gen_ai.agent.id', 'agt_bench')] }, scopeSpans: [{ scope: { name: 'langchain', version: '0.3' }, spans }] }],
+    resourceSpans: [
+      {
+        resource: { attributes: [kv('service.name', 'access-reviewer'), kv('gen_ai.agent.id', 'agt_bench')] },
+        scopeSpans: [{ scope: { name: 'langchain', version: '0.3' }, spans }],
+      },
+    ],
   });
   const body = OtlpTypes.traceRequest.encode(msg).finish();
   return { body, spans: spans.length };
@@ -75,8 +93,11 @@ function batch(targetBytes = 1024 * 1024): { body: Uint8Array; spans: number } {
 
 /** DynamoDB client stub: marshals each request as the SDK would, then answers without I/O. */
 const marshallingClient = {
-  send: async (cmd: { input: { RequestItems?: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> } }) => {
-    for (const reqs of Object.values(cmd.input.RequestItems ?? {})) for (const r of reqs) marshall(r.PutRequest.Item, { removeUndefinedValues: true });
+  send: async (cmd: {
+    input: { RequestItems?: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> };
+  }) => {
+    for (const reqs of Object.values(cmd.input.RequestItems ?? {}))
+      for (const r of reqs) marshall(r.PutRequest.Item, { removeUndefinedValues: true });
     return {};
   },
 } as unknown as DynamoDBDocumentClient;
@@ -88,19 +109,30 @@ async function ingestBench(): Promise<BenchResult[]> {
   const now = new Date('2026-11-25T12:00:00Z');
   const raw = (): number => {
     let n = 0;
-    for (const b of batches) n += (OtlpTypes.traceRequest.decode(b.body) as unknown as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans.length;
+    for (const b of batches)
+      n += (
+        OtlpTypes.traceRequest.decode(b.body) as unknown as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }
+      ).resourceSpans[0]!.scopeSpans[0]!.spans.length;
     return n;
   };
   const full = async (): Promise<number> => {
     let n = 0;
     for (const b of batches) {
       const { spans, invalid } = decodeTraces(b.body, 'protobuf');
-      const r = await ingestSpans({ spans: store, content: noContent, prices: [DEFAULT_PRICES], now }, { tenantId: 'tnt_bench', agentId: 'agt_bench' }, spans, invalid);
+      const r = await ingestSpans(
+        { spans: store, content: noContent, prices: [DEFAULT_PRICES], now },
+        { tenantId: 'tnt_bench', agentId: 'agt_bench' },
+        spans,
+        invalid,
+      );
       n += r.accepted;
     }
     return n;
   };
-  for (let w = 0; w < 2; w++) (raw(), await full()); // warm-up
+  for (let w = 0; w < 2; w++) {
+    raw();
+    await full();
+  } // warm-up
   const rounds = 5;
   const rawRates: number[] = [];
   const fullRates: number[] = [];
@@ -119,7 +151,14 @@ async function ingestBench(): Promise<BenchResult[]> {
       unit: 'spans/s',
       value: round(med(fullRates), 0),
       baseline: round(med(rawRates), 0),
-      params: { batches: batches.length, batch_bytes: batches[0]!.body.length, spans_per_batch: batches[0]!.spans, rounds, baseline: 'protobufjs decode of the same batches', target_ratio: '>= 0.5' },
+      params: {
+        batches: batches.length,
+        batch_bytes: batches[0]!.body.length,
+        spans_per_batch: batches[0]!.spans,
+        rounds,
+        baseline: 'protobufjs decode of the same batches',
+        target_ratio: '>= 0.5',
+      },
     },
   ];
 }
@@ -135,7 +174,11 @@ async function traceBench(): Promise<BenchResult[]> {
     const traceId = randomBytes(16).toString('hex');
     const { spans } = decodeTraces(batch(520 * 1024).body, 'protobuf');
     const thousand = spans.slice(0, 1000).map((s) => ({ ...s, traceId }));
-    const ing = await ingestSpans({ spans: store, content: noContent, prices: [DEFAULT_PRICES], now: new Date() }, { tenantId: 'tnt_bench', agentId: 'agt_bench' }, thousand);
+    const ing = await ingestSpans(
+      { spans: store, content: noContent, prices: [DEFAULT_PRICES], now: new Date() },
+      { tenantId: 'tnt_bench', agentId: 'agt_bench' },
+      thousand,
+    );
     if (ing.accepted !== 1000) throw new Error(`expected 1000 spans, stored ${ing.accepted}`);
     const deps = {
       spans: store,
@@ -146,14 +189,24 @@ async function traceBench(): Promise<BenchResult[]> {
       let start: Record<string, unknown> | undefined;
       let n = 0;
       do {
-        const r = await client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `T#tnt_bench#TRACE#${traceId}` }, ExclusiveStartKey: start }));
+        const r = await client.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': `T#tnt_bench#TRACE#${traceId}` },
+            ExclusiveStartKey: start,
+          }),
+        );
         n += r.Items?.length ?? 0;
         start = r.LastEvaluatedKey;
       } while (start);
       return n;
     };
     const view = async () => (await getTrace(deps, { tenantId: 'tnt_bench' }, traceId)).spans.length;
-    for (let w = 0; w < 3; w++) (await rawQuery(), await view());
+    for (let w = 0; w < 3; w++) {
+      await rawQuery();
+      await view();
+    }
     const rawMs: number[] = [];
     const viewMs: number[] = [];
     const N = 20;
@@ -171,7 +224,14 @@ async function traceBench(): Promise<BenchResult[]> {
         unit: 'ms',
         value: round(pct(viewMs, 99)),
         baseline: round(pct(rawMs, 99)),
-        params: { spans: 1000, samples: N, p50_ms: round(pct(viewMs, 50)), raw_p50_ms: round(pct(rawMs, 50)), baseline: 'paginated Query of the same partition', target_ratio: '<= 2' },
+        params: {
+          spans: 1000,
+          samples: N,
+          p50_ms: round(pct(viewMs, 50)),
+          raw_p50_ms: round(pct(rawMs, 50)),
+          baseline: 'paginated Query of the same partition',
+          target_ratio: '<= 2',
+        },
       },
     ];
   } finally {

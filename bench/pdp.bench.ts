@@ -19,7 +19,14 @@ import { join } from 'node:path';
 import type { BenchResult } from './run.js';
 import { cedar, type EntityJson } from '../lambdas/policy/core/cedar.js';
 import { PolicyEngine, indexPolicies, type IndexedPolicy } from '../lambdas/policy/core/engine.js';
-import { digestOf, encodeBundle, BUNDLE_FORMAT, type BundleContent, type BundleSignature, type SignedBundle } from '../lambdas/policy/core/bundle.js';
+import {
+  digestOf,
+  encodeBundle,
+  BUNDLE_FORMAT,
+  type BundleContent,
+  type BundleSignature,
+  type SignedBundle,
+} from '../lambdas/policy/core/bundle.js';
 import { buildBloom } from '../lambdas/policy/core/bloom.js';
 import { TenantBundlePdp } from '../lambdas/policy/core/decision-point.js';
 import { ManualClock, systemClock } from '../lambdas/shared/clock.js';
@@ -36,7 +43,11 @@ interface WorkloadReq {
 // this file from a temp dir, so the parent resolves the path once and hands it down in the env.
 process.env.ARX_CEDAR_WORKLOAD ??= fileURLToPath(new URL('../../shared/bench/cedar-workload.cjs', import.meta.url));
 const { build } = require(process.env.ARX_CEDAR_WORKLOAD) as {
-  build(nPolicies: number, nEntities: number, nReq?: number): { meta: { ents: EntityJson[] }; policies: string; reqs: WorkloadReq[] };
+  build(
+    nPolicies: number,
+    nEntities: number,
+    nReq?: number,
+  ): { meta: { ents: EntityJson[] }; policies: string; reqs: WorkloadReq[] };
 };
 
 const N_ENTITIES = 10_000;
@@ -59,12 +70,23 @@ function time(f: () => void): number {
 function signer() {
   const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return {
-    sign: (digest: string): BundleSignature => ({ kid: 'bench', alg: 'ES256', sig: cryptoSign('sha256', Buffer.from(digest), kp.privateKey).toString('base64') }),
-    verify: async (_t: string, digest: string, s: BundleSignature) => s.kid === 'bench' && cryptoVerify('sha256', Buffer.from(digest), kp.publicKey, Buffer.from(s.sig, 'base64')),
+    sign: (digest: string): BundleSignature => ({
+      kid: 'bench',
+      alg: 'ES256',
+      sig: cryptoSign('sha256', Buffer.from(digest), kp.privateKey).toString('base64'),
+    }),
+    verify: async (_t: string, digest: string, s: BundleSignature) =>
+      s.kid === 'bench' && cryptoVerify('sha256', Buffer.from(digest), kp.publicKey, Buffer.from(s.sig, 'base64')),
   };
 }
 
-function bundleFor(tenant: string, version: number, policies: IndexedPolicy[], entities: EntityJson[], sign: (d: string) => BundleSignature): SignedBundle {
+function bundleFor(
+  tenant: string,
+  version: number,
+  policies: IndexedPolicy[],
+  entities: EntityJson[],
+  sign: (d: string) => BundleSignature,
+): SignedBundle {
   const content: BundleContent = {
     format_version: BUNDLE_FORMAT,
     tenant_id: tenant,
@@ -90,8 +112,16 @@ async function latency(n: number): Promise<BenchResult[]> {
   if (prep.type !== 'success') throw new Error('workload does not parse');
   const engine = new PolicyEngine({ policies: indexPolicies(w.policies), entities: w.meta.ents });
   const raw = (q: WorkloadReq) =>
-    cedar.statefulIsAuthorized({ principal: q.principal, action: q.action, resource: q.resource, context: q.context, preparsedPolicySetId: setId, entities: q.slice });
-  const arx = (q: WorkloadReq) => engine.authorize({ principal: q.principal, action: q.action, resource: q.resource, context: q.context });
+    cedar.statefulIsAuthorized({
+      principal: q.principal,
+      action: q.action,
+      resource: q.resource,
+      context: q.context,
+      preparsedPolicySetId: setId,
+      entities: q.slice,
+    });
+  const arx = (q: WorkloadReq) =>
+    engine.authorize({ principal: q.principal, action: q.action, resource: q.resource, context: q.context });
 
   // cold pass (first sight of each request: ARX preparses its buckets lazily), then warm pass
   const coldArx = w.reqs.map((q) => time(() => arx(q)));
@@ -100,7 +130,13 @@ async function latency(n: number): Promise<BenchResult[]> {
   for (const q of w.reqs) {
     const a = arx(q);
     const b = raw(q);
-    if (a.type !== 'response' || b.type !== 'success' || a.decision !== b.response.decision || a.errors.length !== b.response.diagnostics.errors.length) mismatches++;
+    if (
+      a.type !== 'response' ||
+      b.type !== 'success' ||
+      a.decision !== b.response.decision ||
+      a.errors.length !== b.response.diagnostics.errors.length
+    )
+      mismatches++;
   }
   // three warm passes (interleaved per request); each side reports its least-disturbed pass (lowest p99)
   const passes: { arx: number[]; raw: number[] }[] = [];
@@ -117,14 +153,48 @@ async function latency(n: number): Promise<BenchResult[]> {
   const warmRaw = passes.map((x) => x.raw).sort((a, b) => pct(a, 0.99) - pct(b, 0.99))[0]!;
   const thrArx = N_REQ / (warmArx.reduce((a, b) => a + b, 0) / 1000);
   const thrRaw = N_REQ / (warmRaw.reduce((a, b) => a + b, 0) / 1000);
-  const params = { policies: n, entities: N_ENTITIES, requests: N_REQ, warm_passes: WARM_PASSES, pass_reported: 'lowest p99 of the warm passes, same rule for both sides', load_average_1m: Number(loadavg()[0]!.toFixed(2)), cpus: cpus().length, decision_mismatches_vs_raw: mismatches, baseline: 'raw cedar-wasm statefulIsAuthorized, whole set preparsed, workload entity slice' };
+  const params = {
+    policies: n,
+    entities: N_ENTITIES,
+    requests: N_REQ,
+    warm_passes: WARM_PASSES,
+    pass_reported: 'lowest p99 of the warm passes, same rule for both sides',
+    load_average_1m: Number(loadavg()[0]!.toFixed(2)),
+    cpus: cpus().length,
+    decision_mismatches_vs_raw: mismatches,
+    baseline: 'raw cedar-wasm statefulIsAuthorized, whole set preparsed, workload entity slice',
+  };
   engine.dispose();
   cedar.preparsePolicySet(setId, { staticPolicies: {} });
   return [
-    { name: `warm p50 latency @${n} policies`, unit: 'ms', value: r3(pct(warmArx, 0.5)), baseline: r3(pct(warmRaw, 0.5)), params },
-    { name: `warm p99 latency @${n} policies`, unit: 'ms', value: r3(pct(warmArx, 0.99)), baseline: r3(pct(warmRaw, 0.99)), params },
-    { name: `warm throughput @${n} policies`, unit: 'decisions/s', value: Math.round(thrArx), baseline: Math.round(thrRaw), params },
-    { name: `first-pass p99 latency @${n} policies (lazy bucket preparse)`, unit: 'ms', value: r3(pct(coldArx, 0.99)), baseline: r3(pct(coldRaw, 0.99)), params },
+    {
+      name: `warm p50 latency @${n} policies`,
+      unit: 'ms',
+      value: r3(pct(warmArx, 0.5)),
+      baseline: r3(pct(warmRaw, 0.5)),
+      params,
+    },
+    {
+      name: `warm p99 latency @${n} policies`,
+      unit: 'ms',
+      value: r3(pct(warmArx, 0.99)),
+      baseline: r3(pct(warmRaw, 0.99)),
+      params,
+    },
+    {
+      name: `warm throughput @${n} policies`,
+      unit: 'decisions/s',
+      value: Math.round(thrArx),
+      baseline: Math.round(thrRaw),
+      params,
+    },
+    {
+      name: `first-pass p99 latency @${n} policies (lazy bucket preparse)`,
+      unit: 'ms',
+      value: r3(pct(coldArx, 0.99)),
+      baseline: r3(pct(coldRaw, 0.99)),
+      params,
+    },
   ];
 }
 
@@ -156,16 +226,49 @@ export async function hotSwap(): Promise<BenchResult[]> {
   const q = w.reqs[0]!;
   const firstDecision = time(() => void 0);
   const t0 = performance.now();
-  await pdp.decide({ tenantId: tenant, principal: q.principal, action: q.action.id, resource: q.resource, context: q.context });
+  await pdp.decide({
+    tenantId: tenant,
+    principal: q.principal,
+    action: q.action.id,
+    resource: q.resource,
+    context: q.context,
+  });
   const firstAfterSwap = performance.now() - t0 + firstDecision;
-  const naive = [1, 2, 3].map((i) => time(() => cedar.preparsePolicySet(`bench-swap-${i}`, { staticPolicies: w.policies })));
+  const naive = [1, 2, 3].map((i) =>
+    time(() => cedar.preparsePolicySet(`bench-swap-${i}`, { staticPolicies: w.policies })),
+  );
   for (const i of [1, 2, 3]) cedar.preparsePolicySet(`bench-swap-${i}`, { staticPolicies: {} });
   const warmSwaps = swaps.slice(1);
-  const params = { policies: 1000, entities: N_ENTITIES, bundle_bytes: bodies[0]!.length, swaps: warmSwaps.length, includes: 'SHA-256 of the downloaded bytes + ECDSA verify, JSON.parse, index + entity store build, pointer flip, dispose of the old engine', baseline: 'raw cedar-wasm preparsePolicySet of the same 1,000 policies' };
+  const params = {
+    policies: 1000,
+    entities: N_ENTITIES,
+    bundle_bytes: bodies[0]!.length,
+    swaps: warmSwaps.length,
+    includes:
+      'SHA-256 of the downloaded bytes + ECDSA verify, JSON.parse, index + entity store build, pointer flip, dispose of the old engine',
+    baseline: 'raw cedar-wasm preparsePolicySet of the same 1,000 policies',
+  };
   return [
-    { name: 'bundle hot swap (median) @1000 policies', unit: 'ms', value: r3(pct(warmSwaps, 0.5)), baseline: r3(pct(naive, 0.5)), params },
-    { name: 'bundle hot swap (max) @1000 policies', unit: 'ms', value: r3(Math.max(...warmSwaps)), baseline: r3(Math.max(...naive)), params },
-    { name: 'first decision after a swap @1000 policies (bucket preparse)', unit: 'ms', value: r3(firstAfterSwap), params: { policies: 1000 } },
+    {
+      name: 'bundle hot swap (median) @1000 policies',
+      unit: 'ms',
+      value: r3(pct(warmSwaps, 0.5)),
+      baseline: r3(pct(naive, 0.5)),
+      params,
+    },
+    {
+      name: 'bundle hot swap (max) @1000 policies',
+      unit: 'ms',
+      value: r3(Math.max(...warmSwaps)),
+      baseline: r3(Math.max(...naive)),
+      params,
+    },
+    {
+      name: 'first decision after a swap @1000 policies (bucket preparse)',
+      unit: 'ms',
+      value: r3(firstAfterSwap),
+      params: { policies: 1000 },
+    },
   ];
 }
 
@@ -176,15 +279,25 @@ let childScript: string | null = null;
 async function childEntry(): Promise<string> {
   if (!childScript) {
     const { bundleEntry } = await import('../layers/pdp-extension/build.js');
-    childScript = await bundleEntry(fileURLToPath(import.meta.url), mkdtempSync(join(tmpdir(), 'arx-pdp-bench-')), 'bench-child');
+    childScript = await bundleEntry(
+      fileURLToPath(import.meta.url),
+      mkdtempSync(join(tmpdir(), 'arx-pdp-bench-')),
+      'bench-child',
+    );
   }
   return childScript;
 }
 
-async function childRss(mode: 'extension' | 'raw', reqs: readonly string[]): Promise<{ rss_mb: number; revoked?: number; decisions?: number; permits?: number }> {
+async function childRss(
+  mode: 'extension' | 'raw',
+  reqs: readonly string[],
+): Promise<{ rss_mb: number; revoked?: number; decisions?: number; permits?: number }> {
   const script = await childEntry();
   const { NODE_FLAGS, LAUNCH_ENV } = await import('../layers/pdp-extension/build.js');
-  const c = spawn(process.execPath, ['--expose-gc', ...(mode === 'extension' ? NODE_FLAGS : []), script], { env: { ...process.env, ...(mode === 'extension' ? LAUNCH_ENV : {}), ARX_PDP_BENCH_CHILD: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, ['--expose-gc', ...(mode === 'extension' ? NODE_FLAGS : []), script], {
+    env: { ...process.env, ...(mode === 'extension' ? LAUNCH_ENV : {}), ARX_PDP_BENCH_CHILD: mode },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((res) => c.on('exit', (code) => res(code)));
   const firstLine = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -200,10 +313,17 @@ async function childRss(mode: 'extension' | 'raw', reqs: readonly string[]): Pro
   let permits = 0;
   for (const q of reqs) {
     // the bench's caller names its agent in a header (production: ARX_AGENT_ID or the agent's SVID)
-    const r = await fetch(`http://127.0.0.1:${msg.port}/v1/decide`, { method: 'POST', body: q, headers: { 'x-bench-agent': (JSON.parse(q) as { principal: { id: string } }).principal.id } });
+    const r = await fetch(`http://127.0.0.1:${msg.port}/v1/decide`, {
+      method: 'POST',
+      body: q,
+      headers: { 'x-bench-agent': (JSON.parse(q) as { principal: { id: string } }).principal.id },
+    });
     if (((await r.json()) as { effect: string }).effect === 'permit') permits++;
   }
-  const health = (await (await fetch(`http://127.0.0.1:${msg.port}/v1/health`)).json()) as { rss_mb: number; revoked: number };
+  const health = (await (await fetch(`http://127.0.0.1:${msg.port}/v1/health`)).json()) as {
+    rss_mb: number;
+    revoked: number;
+  };
   c.kill('SIGTERM');
   await exited;
   return { ...health, decisions: reqs.length, permits };
@@ -214,7 +334,15 @@ async function memoryChild(mode: string): Promise<void> {
   if (mode === 'raw') {
     const w = build(1000, N_ENTITIES, N_REQ);
     cedar.preparsePolicySet('raw', { staticPolicies: w.policies });
-    for (const q of w.reqs) cedar.statefulIsAuthorized({ principal: q.principal, action: q.action, resource: q.resource, context: q.context, preparsedPolicySetId: 'raw', entities: q.slice });
+    for (const q of w.reqs)
+      cedar.statefulIsAuthorized({
+        principal: q.principal,
+        action: q.action,
+        resource: q.resource,
+        context: q.context,
+        preparsedPolicySetId: 'raw',
+        entities: q.slice,
+      });
     const n = w.reqs.length;
     (w as { reqs: unknown; meta: unknown }).reqs = null;
     (w as { reqs: unknown; meta: unknown }).meta = null;
@@ -225,7 +353,8 @@ async function memoryChild(mode: string): Promise<void> {
   // the extension receives an already indexed, signed bundle: the parent wrote it (and the wire requests) to files
   const body = readFileSync(process.env.ARX_PDP_BENCH_BUNDLE!, 'utf8');
   const verifier = createPublicKey(readFileSync(process.env.ARX_PDP_BENCH_KEY!, 'utf8'));
-  const verify = async (_t: string, digest: string, sg: BundleSignature) => cryptoVerify('sha256', Buffer.from(digest), verifier, Buffer.from(sg.sig, 'base64'));
+  const verify = async (_t: string, digest: string, sg: BundleSignature) =>
+    cryptoVerify('sha256', Buffer.from(digest), verifier, Buffer.from(sg.sig, 'base64'));
   const s = { verify };
   const tenant = 'bench';
   const stages: Record<string, number> = {};
@@ -246,7 +375,14 @@ async function memoryChild(mode: string): Promise<void> {
       const end = Math.min(N_REVOKED, start + limit);
       const entries = [];
       for (let i = start; i < end; i++) {
-        entries.push({ tenant_id: tenant, agent_id: `agt_revoked_${String(i).padStart(6, '0')}`, spiffe_id: `spiffe://bench.arx/x/agt_revoked_${i}`, revoked_at: '2026-01-01T00:00:00Z', reason_code: 'terminated' as const, ttl_until: '2099-01-01T00:00:00Z' });
+        entries.push({
+          tenant_id: tenant,
+          agent_id: `agt_revoked_${String(i).padStart(6, '0')}`,
+          spiffe_id: `spiffe://bench.arx/x/agt_revoked_${i}`,
+          revoked_at: '2026-01-01T00:00:00Z',
+          reason_code: 'terminated' as const,
+          ttl_until: '2099-01-01T00:00:00Z',
+        });
       }
       return { entries, cursor: String(end) };
     },
@@ -270,11 +406,21 @@ async function memoryChild(mode: string): Promise<void> {
     {
       tenantId: tenant,
       pdp,
-      identity: { agentOf: async (h) => (typeof h['x-bench-agent'] === 'string' ? { agentId: h['x-bench-agent'] } : { error: 'no agent' }) },
+      identity: {
+        agentOf: async (h) =>
+          typeof h['x-bench-agent'] === 'string' ? { agentId: h['x-bench-agent'] } : { error: 'no agent' },
+      },
       health: () => {
         gc?.();
         const m = process.memoryUsage();
-        return { rss_mb: r3(m.rss / 2 ** 20), heap_used_mb: r3(m.heapUsed / 2 ** 20), heap_total_mb: r3(m.heapTotal / 2 ** 20), external_mb: r3(m.external / 2 ** 20), revoked: revocation.size, stages };
+        return {
+          rss_mb: r3(m.rss / 2 ** 20),
+          heap_used_mb: r3(m.heapUsed / 2 ** 20),
+          heap_total_mb: r3(m.heapTotal / 2 ** 20),
+          external_mb: r3(m.external / 2 ** 20),
+          revoked: revocation.size,
+          stages,
+        };
       },
     },
     0,
@@ -287,12 +433,18 @@ export async function memory(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'arx-pdp-mem-'));
   const w = build(1000, N_ENTITIES, N_REQ);
   const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const sign = (digest: string): BundleSignature => ({ kid: 'bench', alg: 'ES256', sig: cryptoSign('sha256', Buffer.from(digest), kp.privateKey).toString('base64') });
+  const sign = (digest: string): BundleSignature => ({
+    kid: 'bench',
+    alg: 'ES256',
+    sig: cryptoSign('sha256', Buffer.from(digest), kp.privateKey).toString('base64'),
+  });
   writeFileSync(join(dir, 'bundle'), encodeBundle(bundleFor('bench', 1, indexPolicies(w.policies), w.meta.ents, sign)));
   writeFileSync(join(dir, 'key.pem'), kp.publicKey.export({ type: 'spki', format: 'pem' }));
   process.env.ARX_PDP_BENCH_BUNDLE = join(dir, 'bundle');
   process.env.ARX_PDP_BENCH_KEY = join(dir, 'key.pem');
-  const reqs = w.reqs.map((q) => JSON.stringify({ principal: q.principal, action: q.action.id, resource: q.resource, context: q.context }));
+  const reqs = w.reqs.map((q) =>
+    JSON.stringify({ principal: q.principal, action: q.action.id, resource: q.resource, context: q.context }),
+  );
   const ext = await childRss('extension', reqs);
   const raw = await childRss('raw', []);
   return [
@@ -301,7 +453,12 @@ export async function memory(): Promise<BenchResult[]> {
       unit: 'MB',
       value: ext.rss_mb,
       baseline: raw.rss_mb,
-      params: { ...ext, baseline: 'process holding only cedar-wasm with the same 1,000 policies preparsed after 2,000 raw decisions', target_mb: 150, note: 'child process: the extension modules (TenantBundlePdp, DeltaRevocationCache, localhost server) bundled like the layer and run by plain node, bundle and revocation deltas from memory; the 2,000 requests come from the parent over localhost' },
+      params: {
+        ...ext,
+        baseline: 'process holding only cedar-wasm with the same 1,000 policies preparsed after 2,000 raw decisions',
+        target_mb: 150,
+        note: 'child process: the extension modules (TenantBundlePdp, DeltaRevocationCache, localhost server) bundled like the layer and run by plain node, bundle and revocation deltas from memory; the 2,000 requests come from the parent over localhost',
+      },
     },
   ];
 }

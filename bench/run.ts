@@ -18,7 +18,9 @@ export interface BenchResult {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort();
 mkdirSync(join(here, 'results'), { recursive: true });
 let failed = 0;
 for (const f of files) {
@@ -29,8 +31,11 @@ for (const f of files) {
     const mod = (await import(pathToFileURL(join(here, f)).href)) as { run(): Promise<BenchResult[]> };
     const results = await mod.run();
     for (const r of results) {
-      if (r.baseline !== undefined && r.ratio === undefined && r.baseline !== 0) r.ratio = Number((r.value / r.baseline).toFixed(4));
-      process.stdout.write(`  ${r.name}: ${r.value} ${r.unit}${r.baseline !== undefined ? ` (baseline ${r.baseline}, ratio ${r.ratio})` : ''}\n`);
+      if (r.baseline !== undefined && r.ratio === undefined && r.baseline !== 0)
+        r.ratio = Number((r.value / r.baseline).toFixed(4));
+      process.stdout.write(
+        `  ${r.name}: ${r.value} ${r.unit}${r.baseline !== undefined ? ` (baseline ${r.baseline}, ratio ${r.ratio})` : ''}\n`,
+      );
     }
     writeFileSync(join(here, 'results', `${area}.json`), `${JSON.stringify(results, null, 2)}\n`);
   } catch (e) {

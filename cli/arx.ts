@@ -25,7 +25,8 @@ export function sourceCommands(dir = join(here, 'commands')): Commands {
   if (!existsSync(dir)) return out;
   for (const f of readdirSync(dir)) {
     const m = /^([a-z-]+)\.(ts|js|mjs)$/.exec(f);
-    if (m && !f.endsWith('.d.ts')) out[m[1]!] = () => import(pathToFileURL(join(dir, f)).href) as Promise<CommandModule>;
+    if (m && !f.endsWith('.d.ts'))
+      out[m[1]!] = () => import(pathToFileURL(join(dir, f)).href) as Promise<CommandModule>;
   }
   return out;
 }

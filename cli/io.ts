@@ -29,7 +29,10 @@ export type Flags = Record<string, string | true>;
  * Splits `args` into positionals and `--flags`. A flag takes the next argument as its value
  * unless `isSwitch(name, next)` says it stands alone (or no value follows).
  */
-export function parseArgs(args: readonly string[], isSwitch: (name: string, next: string) => boolean = () => false): { pos: string[]; flags: Flags } {
+export function parseArgs(
+  args: readonly string[],
+  isSwitch: (name: string, next: string) => boolean = () => false,
+): { pos: string[]; flags: Flags } {
   const pos: string[] = [];
   const flags: Flags = {};
   for (let i = 0; i < args.length; i++) {
@@ -63,14 +66,20 @@ export interface DevFile {
  * - otherwise the dev file's token of `role`, to `--api`, ARX_API_URL or the dev file's URL.
  * Throws UsageError naming what is missing.
  */
-export function endpoint(flags: Flags, io: CliIo, role: 'admin' | 'approver'): { api: string; token: string; dev: DevFile } {
+export function endpoint(
+  flags: Flags,
+  io: CliIo,
+  role: 'admin' | 'approver',
+): { api: string; token: string; dev: DevFile } {
   const devFile = join(io.cwd, '.arx', 'dev.json');
   const dev = existsSync(devFile) ? (JSON.parse(readFileSync(devFile, 'utf8')) as DevFile) : {};
   const explicit = typeof flags.api === 'string' ? flags.api : io.env.ARX_API_URL;
   const envToken = io.env.ARX_TOKEN;
   if (envToken) {
     if (!explicit) {
-      throw new UsageError('ARX_TOKEN is set: pass --api or set ARX_API_URL (a token from the environment is never sent to the URL in ./.arx/dev.json)');
+      throw new UsageError(
+        'ARX_TOKEN is set: pass --api or set ARX_API_URL (a token from the environment is never sent to the URL in ./.arx/dev.json)',
+      );
     }
     return { api: explicit.replace(/\/$/, ''), token: envToken, dev };
   }

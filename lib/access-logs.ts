@@ -26,13 +26,16 @@ export class AccessLogs extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
-      lifecycleRules: [{ expiration: props.expiration ?? Duration.days(400), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { expiration: props.expiration ?? Duration.days(400), noncurrentVersionExpiration: Duration.days(30) },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     NagSuppressions.addResourceSuppressions(this.bucket, [
       {
         id: 'AwsSolutions-S1',
-        reason: 'This is the server-access-log target bucket itself; logging it to itself would loop and logging it elsewhere only moves the problem.',
+        reason:
+          'This is the server-access-log target bucket itself; logging it to itself would loop and logging it elsewhere only moves the problem.',
       },
     ]);
   }

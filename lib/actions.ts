@@ -68,15 +68,26 @@ export class Actions extends Construct {
   grantSecrets(fn: ArxFunction, access: Access): void {
     const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
     if (access === 'write') {
-      actions.push('secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource', 'secretsmanager:DeleteSecret');
+      actions.push(
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
+        'secretsmanager:DeleteSecret',
+      );
     }
-    const arn = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const arn = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${this.secretPrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [arn] }));
     fn.addEnvironment(SECRET_PREFIX_ENV, this.secretPrefix);
     addIam5Acks(fn.role, [
       {
         appliesTo: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.secretPrefix}*`,
-        reason: 'Connector secrets are created per tenant and connector at runtime; access is limited to the ARX secret name prefix.',
+        reason:
+          'Connector secrets are created per tenant and connector at runtime; access is limited to the ARX secret name prefix.',
       },
     ]);
   }

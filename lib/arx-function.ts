@@ -22,7 +22,8 @@ export class MissingHandlerError extends Error {
  */
 export const XRAY_ACK: Iam5Ack = {
   appliesTo: 'Resource::*',
-  reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions, so their resource is "*".',
+  reason:
+    'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions, so their resource is "*".',
 };
 
 /** The pinned Lambda runtime for every ARX function (ARCHITECTURE.md: nodejs22.x, ARM64). */
@@ -162,10 +163,12 @@ export class ArxFunction extends Construct {
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => [
             ...packageClosure(projectRoot, spec.nodeModules ?? [], spec.name).map(
-              (rel) => `mkdir -p "${join(outputDir, dirname(rel))}" && cp -R "${join(inputDir, rel)}" "${join(outputDir, rel)}"`,
+              (rel) =>
+                `mkdir -p "${join(outputDir, dirname(rel))}" && cp -R "${join(inputDir, rel)}" "${join(outputDir, rel)}"`,
             ),
             ...BUNDLE_SIDECARS.map(
-              (c) => `if grep -q "${c.marker}" "${join(outputDir, 'index.mjs')}"; then cp "${join(inputDir, c.file)}" "${outputDir}/"; fi`,
+              (c) =>
+                `if grep -q "${c.marker}" "${join(outputDir, 'index.mjs')}"; then cp "${join(inputDir, c.file)}" "${outputDir}/"; fi`,
             ),
           ],
         },
@@ -176,7 +179,8 @@ export class ArxFunction extends Construct {
     NagSuppressions.addResourceSuppressions(this.function, [
       {
         id: 'AwsSolutions-L1',
-        reason: 'ARCHITECTURE.md pins nodejs22.x (the runtime the code and tests target); moving runtimes is a deliberate upgrade, not an automatic one.',
+        reason:
+          'ARCHITECTURE.md pins nodejs22.x (the runtime the code and tests target); moving runtimes is a deliberate upgrade, not an automatic one.',
       },
     ]);
   }
@@ -198,12 +202,16 @@ export function packageClosure(projectRoot: string, packages: readonly string[],
     if (seen.has(pkg)) return;
     const manifest = join(projectRoot, 'node_modules', pkg, 'package.json');
     if (!existsSync(manifest)) {
-      throw new MissingHandlerError(`ARX function "${fnName}": nodeModules package "${pkg}" is not installed under ${projectRoot}node_modules`);
+      throw new MissingHandlerError(
+        `ARX function "${fnName}": nodeModules package "${pkg}" is not installed under ${projectRoot}node_modules`,
+      );
     }
     seen.add(pkg);
-    const deps = (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    const deps =
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
     // A dependency nested under the package's own node_modules is copied along with it.
-    for (const d of Object.keys(deps)) if (!existsSync(join(projectRoot, 'node_modules', pkg, 'node_modules', d))) visit(d);
+    for (const d of Object.keys(deps))
+      if (!existsSync(join(projectRoot, 'node_modules', pkg, 'node_modules', d))) visit(d);
   };
   packages.forEach(visit);
   return [...seen].map((p) => join('node_modules', p));

@@ -52,12 +52,14 @@ export class ArxStateMachine extends Construct {
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'CloudWatch Logs delivery (logs:CreateLogDelivery etc.) and X-Ray tracing actions support no resource-level permissions, so their resource is "*".',
+          reason:
+            'CloudWatch Logs delivery (logs:CreateLogDelivery etc.) and X-Ray tracing actions support no resource-level permissions, so their resource is "*".',
           appliesTo: ['Resource::*'],
         },
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'Lambda task grants include <function ARN>:* so every version/alias of the one named task function can be invoked.',
+          reason:
+            'Lambda task grants include <function ARN>:* so every version/alias of the one named task function can be invoked.',
           appliesTo: [{ regex: '/^Resource::<.+\\.Arn>:\\*$/g' }],
         },
       ],

@@ -76,7 +76,8 @@ export class Audit extends Construct {
 
     const tsaUrl = props.tsaUrl ?? (this.node.tryGetContext('arx:tsaUrl') as string | undefined);
     if (tsaUrl) {
-      for (const name of ['audit-sealer', 'audit-api']) this.functions.byName.get(name)?.addEnvironment('ARX_TSA_URL', tsaUrl);
+      for (const name of ['audit-sealer', 'audit-api'])
+        this.functions.byName.get(name)?.addEnvironment('ARX_TSA_URL', tsaUrl);
     }
   }
 
@@ -88,16 +89,29 @@ export class Audit extends Construct {
   private grantAuditKeyLifecycle(f: ArxFunction): void {
     const fn = f.function;
     const arn = (resource: string): string => Stack.of(this).formatArn({ service: 'kms', resource });
-    const requested = { Null: { 'aws:RequestTag/arx:tenant': 'false' }, StringEquals: { 'aws:RequestTag/arx:purpose': 'audit' } };
+    const requested = {
+      Null: { 'aws:RequestTag/arx:tenant': 'false' },
+      StringEquals: { 'aws:RequestTag/arx:purpose': 'audit' },
+    };
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kms:CreateKey'],
         resources: ['*'],
-        conditions: { ...requested, StringEquals: { ...requested.StringEquals, 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+        conditions: {
+          ...requested,
+          StringEquals: { ...requested.StringEquals, 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
+        },
       }),
     );
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [arn('key/*')], conditions: requested }));
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:CreateAlias', 'kms:UpdateAlias'], resources: [arn('alias/arx/*/audit')] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [arn('key/*')], conditions: requested }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:UpdateAlias'],
+        resources: [arn('alias/arx/*/audit')],
+      }),
+    );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kms:CreateAlias', 'kms:UpdateAlias', 'kms:DescribeKey'],
@@ -107,9 +121,20 @@ export class Audit extends Construct {
     );
     const nag = (r: string): string => `Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:${r}`;
     addIam5Acks(f.role, [
-      { appliesTo: 'Resource::*', reason: 'kms:CreateKey has no resource ARN (the key does not exist yet); it is limited to ECC_NIST_P256/SIGN_VERIFY keys requested with arx:purpose=audit and an arx:tenant tag.' },
-      { appliesTo: nag('key/*'), reason: 'Audit keys are created per tenant at runtime; tagging, aliasing and describing are limited to keys tagged arx:purpose=audit.' },
-      { appliesTo: nag('alias/arx/*/audit'), reason: 'One audit-key alias per tenant (alias/arx/<tenant>/audit); tenants are created at runtime.' },
+      {
+        appliesTo: 'Resource::*',
+        reason:
+          'kms:CreateKey has no resource ARN (the key does not exist yet); it is limited to ECC_NIST_P256/SIGN_VERIFY keys requested with arx:purpose=audit and an arx:tenant tag.',
+      },
+      {
+        appliesTo: nag('key/*'),
+        reason:
+          'Audit keys are created per tenant at runtime; tagging, aliasing and describing are limited to keys tagged arx:purpose=audit.',
+      },
+      {
+        appliesTo: nag('alias/arx/*/audit'),
+        reason: 'One audit-key alias per tenant (alias/arx/<tenant>/audit); tenants are created at runtime.',
+      },
     ]);
   }
 }

@@ -7,12 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions, type NagPackSuppression } from 'cdk-nag';
 import { Construct } from 'constructs';
-import {
-  RESOURCE_ENV,
-  type Access,
-  type FunctionSpec,
-  type ResourceName,
-} from '../lambdas/shared/topology-types.js';
+import { RESOURCE_ENV, type Access, type FunctionSpec, type ResourceName } from '../lambdas/shared/topology-types.js';
 import { ArxFunction, XRAY_ACK } from './arx-function.js';
 
 /** Raised at synth time when a function `uses` a resource no construct has registered. */
@@ -37,11 +32,13 @@ export interface ResourceBinding {
 // cdk-nag renders `{"Fn::GetAtt":["X","Arn"]}/index/*` as `Resource::<X.Arn>/index/*`.
 const INDEX_WILDCARD: Iam5Ack = {
   appliesTo: { regex: '/^Resource::<.+\\.Arn>\\/index\\/\\*$/g' },
-  reason: 'DynamoDB grant helpers scope index access to <table ARN>/index/* so queries on the table GSIs are allowed; the table is named.',
+  reason:
+    'DynamoDB grant helpers scope index access to <table ARN>/index/* so queries on the table GSIs are allowed; the table is named.',
 };
 const OBJECT_WILDCARD: Iam5Ack = {
   appliesTo: { regex: '/^Resource::<.+\\.Arn>\\/\\*$/g' },
-  reason: 'S3 object actions apply to <bucket ARN>/* of the one named bucket; object keys are tenant-prefixed at runtime.',
+  reason:
+    'S3 object actions apply to <bucket ARN>/* of the one named bucket; object keys are tenant-prefixed at runtime.',
 };
 const S3_ACTION_WILDCARDS: Iam5Ack[] = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:Abort*'].map((a) => ({
   appliesTo: `Action::${a}`,
@@ -113,7 +110,10 @@ export class ResourceRegistry {
       envValue: bus.eventBusName,
       grant: (fn, access) => {
         if (access === 'write') bus.grantPutEventsTo(fn.function);
-        else fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:DescribeEventBus'], resources: [bus.eventBusArn] }));
+        else
+          fn.function.addToRolePolicy(
+            new iam.PolicyStatement({ actions: ['events:DescribeEventBus'], resources: [bus.eventBusArn] }),
+          );
         return [];
       },
     });
@@ -128,8 +128,11 @@ export class ResourceRegistry {
         if (access === 'write') sm.grantStartExecution(fn.function);
         return [
           {
-            appliesTo: { regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+$/g' },
-            reason: 'Step Functions grantRead scopes execution reads to executions of the one named state machine (execution:<name>:*).',
+            appliesTo: {
+              regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+$/g',
+            },
+            reason:
+              'Step Functions grantRead scopes execution reads to executions of the one named state machine (execution:<name>:*).',
           },
         ];
       },
@@ -198,7 +201,14 @@ export class ArxFunctions extends Construct {
     if (props.encryptLogs ?? true) this.logsKey = logsKey(this);
     const map = new Map<string, ArxFunction>();
     for (const spec of props.functions) {
-      map.set(spec.name, new ArxFunction(this, pascal(spec.name), { spec, projectRoot: props.projectRoot, logEncryptionKey: this.logsKey }));
+      map.set(
+        spec.name,
+        new ArxFunction(this, pascal(spec.name), {
+          spec,
+          projectRoot: props.projectRoot,
+          logEncryptionKey: this.logsKey,
+        }),
+      );
     }
     this.byName = map;
   }
@@ -220,7 +230,13 @@ export class ArxFunctions extends Construct {
         acks.push(...this.registry.bind(fn, name, access));
       }
       for (const p of fn.spec.extraPermissions ?? []) {
-        fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: p.actions, resources: p.resources, ...(p.conditions ? { conditions: p.conditions } : {}) }));
+        fn.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: p.actions,
+            resources: p.resources,
+            ...(p.conditions ? { conditions: p.conditions } : {}),
+          }),
+        );
         for (const w of [...p.actions.map((a) => `Action::${a}`), ...p.resources.map((r) => `Resource::${r}`)]) {
           if (w.includes('*')) acks.push({ appliesTo: w, reason: p.reason });
         }
@@ -268,7 +284,8 @@ export function addIam5Acks(role: iam.IRole, acks: readonly Iam5Ack[]): void {
     const k = JSON.stringify(a.appliesTo);
     const prev = seen.get(k);
     if (!prev) seen.set(k, a);
-    else if (!prev.reason.includes(a.reason)) seen.set(k, { appliesTo: a.appliesTo, reason: `${prev.reason} Also: ${a.reason}` });
+    else if (!prev.reason.includes(a.reason))
+      seen.set(k, { appliesTo: a.appliesTo, reason: `${prev.reason} Also: ${a.reason}` });
   }
   if (seen.size === 0) return;
   const suppressions: NagPackSuppression[] = [...seen.values()].map((a) => ({

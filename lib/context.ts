@@ -55,7 +55,8 @@ export function propsFromContext(node: Node): Pick<ArxStackProps, 'idp' | 'tenan
   } else {
     tenants = raw.map(String);
     const bad = tenants.filter((t) => !TENANT_ID.test(t));
-    if (bad.length) problems.push(`arx:tenants has invalid tenant id(s) ${JSON.stringify(bad)} (lowercase letters, digits, "-")`);
+    if (bad.length)
+      problems.push(`arx:tenants has invalid tenant id(s) ${JSON.stringify(bad)} (lowercase letters, digits, "-")`);
     if (new Set(tenants).size !== tenants.length) problems.push('arx:tenants has duplicates');
   }
   if (problems.length) throw new ContextError(`ARX stack context is invalid:\n  - ${problems.join('\n  - ')}`);

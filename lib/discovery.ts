@@ -86,7 +86,8 @@ export class DiscoveryScanRole extends Construct {
   constructor(scope: Construct, id: string, props: DiscoveryScanRoleProps) {
     super(scope, id);
     const roleName = props.roleName ?? SCAN_ROLE_PREFIX;
-    if (!roleName.startsWith(SCAN_ROLE_PREFIX)) throw new Error(`DiscoveryScanRole: roleName must start with ${SCAN_ROLE_PREFIX}`);
+    if (!roleName.startsWith(SCAN_ROLE_PREFIX))
+      throw new Error(`DiscoveryScanRole: roleName must start with ${SCAN_ROLE_PREFIX}`);
     this.role = new iam.Role(this, 'Role', {
       roleName,
       description: 'Read-only discovery of AI agents by ARX (Bedrock agents, AgentCore, Lambda)',
@@ -96,11 +97,14 @@ export class DiscoveryScanRole extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ actions: [...SCAN_ACTIONS], resources: ['*'] }));
     NagSuppressions.addResourceSuppressions(
       this.role,
-      [{
-        id: 'AwsSolutions-IAM5',
-        reason: 'Discovery must enumerate every agent, runtime, gateway and function of the account: the List* calls take no resource ARN and Get* read what they list; all actions are read-only.',
-        appliesTo: ['Resource::*'],
-      }],
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Discovery must enumerate every agent, runtime, gateway and function of the account: the List* calls take no resource ARN and Get* read what they list; all actions are read-only.',
+          appliesTo: ['Resource::*'],
+        },
+      ],
       true,
     );
   }

@@ -66,7 +66,8 @@ export class ArxEventBus extends Construct {
           ...(s.detail ? { detail: { ...s.detail } } : {}),
         },
       });
-      if (s.allManagementEvents) (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+      if (s.allManagementEvents)
+        (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
       rule.addTarget(this.target(s.name, id, functions, s.fn));
       this.rules.set(s.name, rule);
     }
@@ -95,7 +96,10 @@ export class ArxEventBus extends Construct {
       retentionPeriod: Duration.days(14),
     });
     NagSuppressions.addResourceSuppressions(dlq, [
-      { id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter queue of the ${name} EventBridge target.` },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: `This queue is itself the dead-letter queue of the ${name} EventBridge target.`,
+      },
     ]);
     this.deadLetterQueues.set(name, dlq);
     this.deadLetterAlarms.set(

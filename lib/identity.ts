@@ -101,9 +101,21 @@ export class Identity extends Construct {
    */
   grantCredentialBroker(fn: ArxFunction, access: Access): Iam5Ack[] {
     const stack = Stack.of(this);
-    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'], resources: ['arn:aws:iam::*:role/*'] }));
-    const secrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'arx/*/oauth/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets] }));
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+        resources: ['arn:aws:iam::*:role/*'],
+      }),
+    );
+    const secrets = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: 'arx/*/oauth/*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets] }),
+    );
     const acks: Iam5Ack[] = [
       {
         appliesTo: 'Resource::arn:aws:iam::*:role/*',
@@ -112,7 +124,8 @@ export class Identity extends Construct {
       },
       {
         appliesTo: 'Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:arx/*/oauth/*',
-        reason: 'OAuth client secrets live under arx/<tenant>/oauth/ (tenants are created at runtime); the broker refuses any other tenant prefix.',
+        reason:
+          'OAuth client secrets live under arx/<tenant>/oauth/ (tenants are created at runtime); the broker refuses any other tenant prefix.',
       },
     ];
     if (access === 'write') {
@@ -176,10 +189,17 @@ export class Identity extends Construct {
       }),
     );
     fn.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [this.kmsArn('key/*')], conditions: tagPresent }),
+      new iam.PolicyStatement({
+        actions: ['kms:TagResource'],
+        resources: [this.kmsArn('key/*')],
+        conditions: tagPresent,
+      }),
     );
     fn.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['kms:CreateAlias', 'kms:UpdateAlias'], resources: [this.kmsArn('alias/arx/*')] }),
+      new iam.PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:UpdateAlias'],
+        resources: [this.kmsArn('alias/arx/*')],
+      }),
     );
     fn.function.addToRolePolicy(
       new iam.PolicyStatement({
@@ -195,7 +215,8 @@ export class Identity extends Construct {
       },
       {
         appliesTo: this.nagKmsArn('alias/arx/*'),
-        reason: 'Rotation creates/updates the per-tenant aliases alias/arx/<tenant>/signing; tenants are created at runtime, so the alias ARN is a prefix.',
+        reason:
+          'Rotation creates/updates the per-tenant aliases alias/arx/<tenant>/signing; tenants are created at runtime, so the alias ARN is a prefix.',
       },
     ];
   }

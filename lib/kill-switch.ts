@@ -29,7 +29,8 @@ export class RetryBudgetError extends Error {
 /** Worst-case total wait (seconds) of a retry policy: Σ min(interval·rate^k, maxDelay), k < maxAttempts. */
 export function retryBudgetSeconds(r: Required<SagaRetryConfig>): number {
   let total = 0;
-  for (let k = 0; k < r.maxAttempts; k++) total += Math.min(r.interval.toSeconds() * r.backoffRate ** k, r.maxDelay.toSeconds());
+  for (let k = 0; k < r.maxAttempts; k++)
+    total += Math.min(r.interval.toSeconds() * r.backoffRate ** k, r.maxDelay.toSeconds());
   return total;
 }
 
@@ -111,7 +112,10 @@ export class KillSwitch extends Construct {
   }
 
   private definition(retry: Required<SagaRetryConfig>): sfn.IChainable {
-    const ids = { termination_id: sfn.JsonPath.stringAt('$.termination_id'), tenant_id: sfn.JsonPath.stringAt('$.tenant_id') };
+    const ids = {
+      termination_id: sfn.JsonPath.stringAt('$.termination_id'),
+      tenant_id: sfn.JsonPath.stringAt('$.tenant_id'),
+    };
     const task = (id: string, fn: string, extra: Record<string, unknown> = {}) =>
       new tasks.LambdaInvoke(this, id, {
         lambdaFunction: this.functions.get(fn).function,
@@ -121,30 +125,51 @@ export class KillSwitch extends Construct {
       });
     const failClosed = (id: string, fn: string) =>
       task(id, fn).addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3 });
-    const withRecord = (id: string, step: string, fn: string): { task: sfn.TaskStateBase; record: sfn.TaskStateBase } => {
-      const record = task(`Record ${step} failure`, SAGA_FUNCTIONS.recordFailure, { step, error: sfn.JsonPath.objectAt('$.error') }).addRetry({
+    const withRecord = (
+      id: string,
+      step: string,
+      fn: string,
+    ): { task: sfn.TaskStateBase; record: sfn.TaskStateBase } => {
+      const record = task(`Record ${step} failure`, SAGA_FUNCTIONS.recordFailure, {
+        step,
+        error: sfn.JsonPath.objectAt('$.error'),
+      }).addRetry({
         errors: ['States.ALL'],
         interval: Duration.seconds(1),
         backoffRate: 2,
         maxAttempts: 5,
       });
       const t = task(id, fn)
-        .addRetry({ errors: ['States.ALL'], interval: retry.interval, backoffRate: retry.backoffRate, maxAttempts: retry.maxAttempts, maxDelay: retry.maxDelay })
+        .addRetry({
+          errors: ['States.ALL'],
+          interval: retry.interval,
+          backoffRate: retry.backoffRate,
+          maxAttempts: retry.maxAttempts,
+          maxDelay: retry.maxDelay,
+        })
         .addCatch(record, { errors: ['States.ALL'], resultPath: '$.error' });
       return { task: t, record };
     };
 
-    const bestEffort = (id: string, step: string, fn: string): sfn.IChainable => sfn.Chain.start(withRecord(id, step, fn).task);
+    const bestEffort = (id: string, step: string, fn: string): sfn.IChainable =>
+      sfn.Chain.start(withRecord(id, step, fn).task);
 
     const inventory = failClosed('1 Inventory terminated', SAGA_FUNCTIONS.inventory);
     const revocation = failClosed('2 Revocation list entry', SAGA_FUNCTIONS.revocation);
-    const cut = new sfn.Parallel(this, '3-5 Revoke credentials, kill on platform, drain', { resultPath: sfn.JsonPath.DISCARD })
+    const cut = new sfn.Parallel(this, '3-5 Revoke credentials, kill on platform, drain', {
+      resultPath: sfn.JsonPath.DISCARD,
+    })
       .branch(bestEffort('3 Revoke credentials', 'credentials', SAGA_FUNCTIONS.credentials))
       .branch(bestEffort('4 Platform kill', 'platform', SAGA_FUNCTIONS.platform))
       .branch(bestEffort('5 Drain', 'drain', SAGA_FUNCTIONS.drain));
     const audit = withRecord('6 Audit event', 'audit', SAGA_FUNCTIONS.audit);
     const attestation = withRecord('7 Exit attestation', 'attestation', SAGA_FUNCTIONS.attestation);
-    const finalize = task('Finalize', SAGA_FUNCTIONS.finalize).addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 5 });
+    const finalize = task('Finalize', SAGA_FUNCTIONS.finalize).addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 5,
+    });
 
     audit.task.next(attestation.task);
     audit.record.next(attestation.task);

@@ -29,7 +29,11 @@ export class PlatformStorage extends Construct {
   constructor(scope: Construct, id: string, props: PlatformStorageProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.controlTable = arxTable(this, 'ControlTable', { gsis: [GSI1, GSI2], ttlAttribute: 'expires_at_epoch', removalPolicy });
+    this.controlTable = arxTable(this, 'ControlTable', {
+      gsis: [GSI1, GSI2],
+      ttlAttribute: 'expires_at_epoch',
+      removalPolicy,
+    });
     this.dataKey = new kms.Key(this, 'DataKey', {
       description: 'ARX data key (symmetric, envelope encryption of tenant data)',
       enableKeyRotation: true,

@@ -77,7 +77,10 @@ export class Policy extends Construct {
         },
       }),
     });
-    new CfnOutput(this, 'PdpExtensionLayerArn', { value: this.pdpLayer.layerVersionArn, description: 'ARX PDP extension layer' });
+    new CfnOutput(this, 'PdpExtensionLayerArn', {
+      value: this.pdpLayer.layerVersionArn,
+      description: 'ARX PDP extension layer',
+    });
   }
 
   /**
@@ -87,7 +90,8 @@ export class Policy extends Construct {
    * granted the control table or the event bus.
    */
   grantPdpExtension(grantee: iam.IGrantable, tenantId: string): void {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenantId)) throw new Error(`grantPdpExtension: '${tenantId}' is not a tenant id`);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenantId))
+      throw new Error(`grantPdpExtension: '${tenantId}' is not a tenant id`);
     this.bundleBucket.grantRead(grantee, `tenants/${tenantId}/*`);
   }
 }

@@ -25,7 +25,9 @@ export interface SynthOptions {
 
 /** cdk.json's `context` block, so in-process synthesis matches `cdk synth`. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 
@@ -48,8 +50,10 @@ export function buildApp(options: SynthOptions = {}): { app: App; stack: ArxStac
  * const t = synthTemplate();
  * Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
  */
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON
 export function synthTemplate(options: Omit<SynthOptions, 'nag'> = {}): Record<string, any> {
   const { app } = buildApp(options);
   const assembly = app.synth();
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   return assembly.getStackByName(STACK_ID).template as Record<string, any>;
 }

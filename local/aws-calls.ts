@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: patches the SDK client prototype, which has no public type for send
 /**
  * Counts the AWS calls this process makes, per service and operation (issue 19 §3): a middleware
  * added to every SDK client's middleware stack on its first send. Used by the actions bench to
@@ -11,7 +12,6 @@ const counts = new Map<string, number>();
 const instrumented = new WeakSet<object>();
 let installed = false;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export function countAwsCalls(): { snapshot(): CallCounts; reset(): void; total(): number } {
   if (!installed) {
     installed = true;
@@ -21,14 +21,15 @@ export function countAwsCalls(): { snapshot(): CallCounts; reset(): void; total(
       if (!instrumented.has(this)) {
         instrumented.add(this);
         this.middlewareStack.add(
-          (next: (a: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (a: unknown) => {
-            // The document client hands its commands to an inner DynamoDB client: count that one only.
-            if (context.clientName && !/DocumentClient/.test(context.clientName)) {
-              const k = `${context.clientName.replace(/Client$/, '')}.${(context.commandName ?? '?').replace(/Command$/, '')}`;
-              counts.set(k, (counts.get(k) ?? 0) + 1);
-            }
-            return next(a);
-          },
+          (next: (a: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
+            (a: unknown) => {
+              // The document client hands its commands to an inner DynamoDB client: count that one only.
+              if (context.clientName && !/DocumentClient/.test(context.clientName)) {
+                const k = `${context.clientName.replace(/Client$/, '')}.${(context.commandName ?? '?').replace(/Command$/, '')}`;
+                counts.set(k, (counts.get(k) ?? 0) + 1);
+              }
+              return next(a);
+            },
           { step: 'initialize', name: 'arxAwsCallCounter', override: true },
         );
       }

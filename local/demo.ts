@@ -48,13 +48,30 @@ interface OktaUser {
 }
 
 /** A local stand-in for Okta's Management API (SSWS auth; users list/read/lifecycle). */
-export async function startFakeOkta(apiToken: string): Promise<{ url: string; users: Map<string, OktaUser>; calls: string[]; close(): Promise<void> }> {
+export async function startFakeOkta(
+  apiToken: string,
+): Promise<{ url: string; users: Map<string, OktaUser>; calls: string[]; close(): Promise<void> }> {
   const days = (n: number) => new Date(Date.now() - n * 86400_000).toISOString();
   const users = new Map<string, OktaUser>(
     [
-      { id: '00u1alice', status: 'ACTIVE', lastLogin: days(1), profile: { login: 'alice@acme.com', email: 'alice@acme.com', firstName: 'Alice', lastName: 'Ng' } },
-      { id: '00u2bob', status: 'ACTIVE', lastLogin: days(3), profile: { login: 'bob@acme.com', email: 'bob@acme.com', firstName: 'Bob', lastName: 'Ruiz' } },
-      { id: '00u3john', status: 'ACTIVE', lastLogin: days(142), profile: { login: 'john@acme.com', email: 'john@acme.com', firstName: 'John', lastName: 'Doe' } },
+      {
+        id: '00u1alice',
+        status: 'ACTIVE',
+        lastLogin: days(1),
+        profile: { login: 'alice@acme.com', email: 'alice@acme.com', firstName: 'Alice', lastName: 'Ng' },
+      },
+      {
+        id: '00u2bob',
+        status: 'ACTIVE',
+        lastLogin: days(3),
+        profile: { login: 'bob@acme.com', email: 'bob@acme.com', firstName: 'Bob', lastName: 'Ruiz' },
+      },
+      {
+        id: '00u3john',
+        status: 'ACTIVE',
+        lastLogin: days(142),
+        profile: { login: 'john@acme.com', email: 'john@acme.com', firstName: 'John', lastName: 'Doe' },
+      },
     ].map((u) => [u.id, u]),
   );
   const calls: string[] = [];
@@ -67,16 +84,23 @@ export async function startFakeOkta(apiToken: string): Promise<{ url: string; us
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://okta.local');
       calls.push(`${req.method} ${u.pathname}`);
-      if (req.headers.authorization !== `SSWS ${apiToken}`) return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
+      if (req.headers.authorization !== `SSWS ${apiToken}`)
+        return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
       const find = (k: string) => users.get(k) ?? [...users.values()].find((x) => x.profile.login === k);
       if (req.method === 'GET' && u.pathname === '/api/v1/users') {
         const m = /status eq "(\w+)"/.exec(u.searchParams.get('filter') ?? '');
-        return send(res, 200, [...users.values()].filter((x) => !m || x.status === m[1]));
+        return send(
+          res,
+          200,
+          [...users.values()].filter((x) => !m || x.status === m[1]),
+        );
       }
       let m = /^\/api\/v1\/users\/([^/]+)$/.exec(u.pathname);
       if (req.method === 'GET' && m) {
         const user = find(decodeURIComponent(m[1]!));
-        return user ? send(res, 200, user) : send(res, 404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found' });
+        return user
+          ? send(res, 200, user)
+          : send(res, 404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found' });
       }
       m = /^\/api\/v1\/users\/([^/]+)\/lifecycle\/(deactivate|suspend|reset_password)$/.exec(u.pathname);
       if (req.method === 'POST' && m) {
@@ -85,7 +109,10 @@ export async function startFakeOkta(apiToken: string): Promise<{ url: string; us
         user.status = m[2] === 'deactivate' ? 'DEPROVISIONED' : m[2] === 'suspend' ? 'SUSPENDED' : user.status;
         return send(res, 200, {});
       }
-      return send(res, 404, { errorCode: 'E0000022', errorSummary: 'The endpoint does not support the provided HTTP method' });
+      return send(res, 404, {
+        errorCode: 'E0000022',
+        errorSummary: 'The endpoint does not support the provided HTTP method',
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -95,18 +122,31 @@ export async function startFakeOkta(apiToken: string): Promise<{ url: string; us
 
 type Out = (line: string) => void;
 
-async function adminCall(dev: DevFile, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function adminCall(
+  dev: DevFile,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(dev.apiUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${String(json.title ?? '')}${json.detail ? `: ${String(json.detail)}` : ''}`);
+  if (!res.ok)
+    throw new Error(
+      `${method} ${path} → ${res.status} ${String(json.title ?? '')}${json.detail ? `: ${String(json.detail)}` : ''}`,
+    );
   return json;
 }
 
-const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const seconds = (ms: number) =>
+  ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 /** Runs the access review; returns the summary line. */
 export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.write(`${l}\n`)): Promise<string> {
@@ -115,10 +155,21 @@ export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.wri
   try {
     out(`ARX demo: automated Okta access review against ${dev.apiUrl} (tenant ${dev.tenantId})`);
     out(`  local Okta at ${okta.url}`);
-    await adminCall(dev, dev.tokens.admin, 'PUT', '/v1/connectors/okta', { config: { base_url: okta.url }, secret: { api_token: apiToken } });
+    await adminCall(dev, dev.tokens.admin, 'PUT', '/v1/connectors/okta', {
+      config: { base_url: okta.url },
+      secret: { api_token: apiToken },
+    });
     out('  okta connector configured (API token stored in Secrets Manager, never returned)');
-    const bundle = await adminCall(dev, dev.tokens.admin, 'POST', '/v1/policies/bundles', { format: 'yaml', document: ACCESS_REVIEW_POLICY });
-    const live = await adminCall(dev, dev.tokens.admin, 'POST', `/v1/policies/bundles/${String(bundle.bundle_id)}/promote`);
+    const bundle = await adminCall(dev, dev.tokens.admin, 'POST', '/v1/policies/bundles', {
+      format: 'yaml',
+      document: ACCESS_REVIEW_POLICY,
+    });
+    const live = await adminCall(
+      dev,
+      dev.tokens.admin,
+      'POST',
+      `/v1/policies/bundles/${String(bundle.bundle_id)}/promote`,
+    );
     out(`  policy okta-access-review promoted (bundle ${String(bundle.bundle_id)}, version ${String(live.version)})`);
     const agent = await adminCall(dev, dev.tokens.admin, 'POST', '/v1/identity/agents', {
       platform: 'langchain',
@@ -138,7 +189,12 @@ export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.wri
     const until = Date.now() + 45_000;
     while (!list) {
       try {
-        list = await arx.execute<{ body: OktaUser[] }>({ connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' }, correlationId });
+        list = await arx.execute<{ body: OktaUser[] }>({
+          connector: 'okta',
+          operation: 'users:read',
+          params: { filter: 'status eq "ACTIVE"' },
+          correlationId,
+        });
       } catch (e) {
         if (!(e instanceof ActionDenied) || e.by !== 'policy' || Date.now() > until) throw e;
         await new Promise((r) => setTimeout(r, 2000));
@@ -151,7 +207,12 @@ export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.wri
       .filter((u) => u.lastLogin && Date.now() - Date.parse(u.lastLogin) > 90 * 86400_000)
       .sort((a, b) => Date.parse(a.lastLogin!) - Date.parse(b.lastLogin!))[0];
     if (!stale) throw new Error('no risky user found');
-    const detail = await arx.execute<{ body: OktaUser }>({ connector: 'okta', operation: 'users:read', params: { user_id: stale.id }, correlationId });
+    const detail = await arx.execute<{ body: OktaUser }>({
+      connector: 'okta',
+      operation: 'users:read',
+      params: { user_id: stale.id },
+      correlationId,
+    });
     results.push({ label: `users:read (${stale.profile.login})`, r: detail });
     out(`  2. okta:users:read ${stale.profile.login} → last login ${detail.result.body.lastLogin} (autonomous)`);
 
@@ -159,12 +220,19 @@ export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.wri
     const approver = (async () => {
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const pending = (await adminCall(dev, dev.tokens.approver, 'GET', '/v1/approvals?status=pending')) as { items: { approval_id: string; agent_id: string; params: { user_id?: string } }[] };
+        const pending = (await adminCall(dev, dev.tokens.approver, 'GET', '/v1/approvals?status=pending')) as {
+          items: { approval_id: string; agent_id: string; params: { user_id?: string } }[];
+        };
         const mine = pending.items.find((a) => a.agent_id === agent.agent_id && a.params.user_id === stale.id);
         if (mine) {
           await new Promise((r) => setTimeout(r, 1500)); // a human takes a moment
-          out(`     manager approves ${mine.approval_id} through the API (arx approvals approve ${mine.approval_id} --reason …)`);
-          await adminCall(dev, dev.tokens.approver, 'POST', `/v1/approvals/${mine.approval_id}/decision`, { decision: 'approve', reason: 'Verified with HRIS: contractor left in Q1' });
+          out(
+            `     manager approves ${mine.approval_id} through the API (arx approvals approve ${mine.approval_id} --reason …)`,
+          );
+          await adminCall(dev, dev.tokens.approver, 'POST', `/v1/approvals/${mine.approval_id}/decision`, {
+            decision: 'approve',
+            reason: 'Verified with HRIS: contractor left in Q1',
+          });
           return;
         }
         if (Date.now() > deadline) throw new Error('the deactivation never appeared in the approval queue');
@@ -177,14 +245,31 @@ export async function runDemo(dev: DevFile, out: Out = (l) => process.stdout.wri
       params: { user_id: stale.id },
       correlationId,
       reason: `no login for ${Math.floor((Date.now() - Date.parse(stale.lastLogin!)) / 86400_000)} days`,
-      onPending: (p) => out(`  3. okta:users:deactivate ${stale.profile.login} → held for approval ${p.approvalId} (risk high, decide by ${p.expiresAt})`),
+      onPending: (p) =>
+        out(
+          `  3. okta:users:deactivate ${stale.profile.login} → held for approval ${p.approvalId} (risk high, decide by ${p.expiresAt})`,
+        ),
     });
     await approver;
     results.push({ label: `users:deactivate (${stale.profile.login})`, r: deactivated });
     const m = deactivated.approvalMetadata!;
     out(`     executed after approval; Okta status now ${okta.users.get(stale.id)!.status}`);
     out(`\nResult with approval metadata (action ${deactivated.actionId}, trace ${deactivated.traceId}):`);
-    out(JSON.stringify({ approval_metadata: { approval_id: m.approval_id, approver: m.approver, decided_at: m.decided_at, reason: m.reason, policy: m.policy } }, null, 2).replace(/^/gm, '  '));
+    out(
+      JSON.stringify(
+        {
+          approval_metadata: {
+            approval_id: m.approval_id,
+            approver: m.approver,
+            decided_at: m.decided_at,
+            reason: m.reason,
+            policy: m.policy,
+          },
+        },
+        null,
+        2,
+      ).replace(/^/gm, '  '),
+    );
     if (m.time_to_decision_ms !== undefined) out(`  approved in ${seconds(m.time_to_decision_ms)}`);
 
     const autonomous = results.filter((x) => !x.r.approvalMetadata).length;

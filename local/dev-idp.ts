@@ -24,7 +24,15 @@ export class DevIdp {
   }
 
   /** Mints a human token with the tenant and roles claims the authorizer reads. */
-  async token(opts: { sub: string; tenant: string; roles: string[]; email?: string; ttlSeconds?: number; now?: Date; audience?: string }): Promise<string> {
+  async token(opts: {
+    sub: string;
+    tenant: string;
+    roles: string[];
+    email?: string;
+    ttlSeconds?: number;
+    now?: Date;
+    audience?: string;
+  }): Promise<string> {
     const now = Math.floor((opts.now ?? new Date()).getTime() / 1000);
     return new SignJWT({ arx_tenant: opts.tenant, arx_roles: opts.roles, ...(opts.email ? { email: opts.email } : {}) })
       .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })

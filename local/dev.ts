@@ -75,26 +75,65 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
   const tenantId = tenants[0]!;
   // A second tenant, provisioned like the first (its own signing key from the template), so
   // tenant isolation can be tried locally (issue 10 §5).
-  const otherTenantId = process.env.ARX_DEV_OTHER_TENANT ?? tenants.find((t) => t !== tenantId) ?? (tenantId === 'globex' ? 'initech' : 'globex');
-  if (otherTenantId === tenantId) throw new Error(`ARX_DEV_OTHER_TENANT must differ from the first tenant "${tenantId}"`);
+  const otherTenantId =
+    process.env.ARX_DEV_OTHER_TENANT ??
+    tenants.find((t) => t !== tenantId) ??
+    (tenantId === 'globex' ? 'initech' : 'globex');
+  if (otherTenantId === tenantId)
+    throw new Error(`ARX_DEV_OTHER_TENANT must differ from the first tenant "${tenantId}"`);
   const devTenants = [...new Set([...tenants, otherTenantId])];
 
-  const template = synthTemplate({ context: { 'arx:tenants': devTenants } }) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
-  const runtime = await startLocalRuntime({ template, port, prefix: 'arx-dev', verbose: process.env.ARX_VERBOSE === '1' });
+  const template = synthTemplate({ context: { 'arx:tenants': devTenants } }) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  };
+  const runtime = await startLocalRuntime({
+    template,
+    port,
+    prefix: 'arx-dev',
+    verbose: process.env.ARX_VERBOSE === '1',
+  });
   state.runtime = runtime;
   if (stopping) return;
 
   const tokensFor = async (tenant: string, domain: string) => ({
     admin: await runtime.idp.token({ sub: `dev-admin@${tenant}`, tenant, roles: ['admin'], email: `admin@${domain}` }),
-    approver: await runtime.idp.token({ sub: `dev-approver@${tenant}`, tenant, roles: ['approver'], email: `manager@${domain}` }),
-    auditor: await runtime.idp.token({ sub: `dev-auditor@${tenant}`, tenant, roles: ['auditor'], email: `auditor@${domain}` }),
+    approver: await runtime.idp.token({
+      sub: `dev-approver@${tenant}`,
+      tenant,
+      roles: ['approver'],
+      email: `manager@${domain}`,
+    }),
+    auditor: await runtime.idp.token({
+      sub: `dev-auditor@${tenant}`,
+      tenant,
+      roles: ['auditor'],
+      email: `auditor@${domain}`,
+    }),
   });
   const tokens = {
-    admin: await runtime.idp.token({ sub: 'dev-admin', tenant: tenantId, roles: ['admin'], email: 'admin@example.com' }),
-    approver: await runtime.idp.token({ sub: 'dev-approver', tenant: tenantId, roles: ['approver'], email: 'manager@example.com' }),
-    auditor: await runtime.idp.token({ sub: 'dev-auditor', tenant: tenantId, roles: ['auditor'], email: 'auditor@example.com' }),
+    admin: await runtime.idp.token({
+      sub: 'dev-admin',
+      tenant: tenantId,
+      roles: ['admin'],
+      email: 'admin@example.com',
+    }),
+    approver: await runtime.idp.token({
+      sub: 'dev-approver',
+      tenant: tenantId,
+      roles: ['approver'],
+      email: 'manager@example.com',
+    }),
+    auditor: await runtime.idp.token({
+      sub: 'dev-auditor',
+      tenant: tenantId,
+      roles: ['auditor'],
+      email: 'auditor@example.com',
+    }),
   };
-  const otherTenant = { tenantId: otherTenantId, tokens: await tokensFor(otherTenantId, `${otherTenantId}.example.com`) };
+  const otherTenant = {
+    tenantId: otherTenantId,
+    tokens: await tokensFor(otherTenantId, `${otherTenantId}.example.com`),
+  };
   const stateDir = process.env.ARX_STATE_DIR ?? '.arx';
   mkdirSync(stateDir, { recursive: true });
   const devJson = { apiUrl: runtime.url, tenantId, awsEndpoint: endpoint, tokens, otherTenant };
@@ -107,7 +146,7 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
     [
       `ARX control plane running at ${runtime.url} (tenant "${tenantId}")`,
       `  emulated AWS: ${endpoint}${moto ? ' (moto_server, started by this command)' : ''}`,
-      `  dev tokens:   ${join(stateDir, "dev.json")} (admin, approver, auditor; 12 h; otherTenant: "${otherTenantId}" for isolation tests)`,
+      `  dev tokens:   ${join(stateDir, 'dev.json')} (admin, approver, auditor; 12 h; otherTenant: "${otherTenantId}" for isolation tests)`,
       `  try:          curl ${runtime.url}/healthz`,
       `Ctrl-C stops everything this command started.`,
       '',

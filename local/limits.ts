@@ -51,7 +51,8 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolLimits 
   const queue = int('ARX_LOCAL_QUEUE', env.ARX_LOCAL_QUEUE, concurrency * 10, 0);
   const rawScale = env.ARX_LOCAL_TIMEOUT_SCALE;
   const timeoutScale = rawScale === undefined || rawScale === '' ? 3 : Number(rawScale);
-  if (!Number.isFinite(timeoutScale) || timeoutScale <= 0) throw new Error(`ARX_LOCAL_TIMEOUT_SCALE must be a positive number (got "${rawScale}")`);
+  if (!Number.isFinite(timeoutScale) || timeoutScale <= 0)
+    throw new Error(`ARX_LOCAL_TIMEOUT_SCALE must be a positive number (got "${rawScale}")`);
   return { concurrency, queue, timeoutScale };
 }
 

@@ -5,7 +5,9 @@ import { createServer } from 'node:net';
 export class MotoMissingError extends Error {
   override readonly name = 'MotoMissingError';
   constructor() {
-    super('moto_server was not found on PATH. Install it with: pip install "moto[server]>=5.2" (or set AWS_ENDPOINT_URL to another AWS emulator)');
+    super(
+      'moto_server was not found on PATH. Install it with: pip install "moto[server]>=5.2" (or set AWS_ENDPOINT_URL to another AWS emulator)',
+    );
   }
 }
 
@@ -62,7 +64,10 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
   // that started it. The wrapper sets that, then becomes moto_server (same pid) by exec.
   const child =
     py.status === 0 && py.stdout.trim()
-      ? spawn(py.stdout.trim(), ['-c', PDEATHSIG_EXEC, String(process.pid), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } })
+      ? spawn(py.stdout.trim(), ['-c', PDEATHSIG_EXEC, String(process.pid), ...args], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env },
+        })
       : spawn('moto_server', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

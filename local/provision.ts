@@ -1,12 +1,29 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation template properties are untyped JSON
 import { createHash } from 'node:crypto';
-import { DynamoDBClient, CreateTableCommand, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { S3Client, CreateBucketCommand, PutBucketVersioningCommand, PutObjectLockConfigurationCommand } from '@aws-sdk/client-s3';
-import { KMSClient, CreateKeyCommand, CreateAliasCommand, EnableKeyRotationCommand, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
+import {
+  DynamoDBClient,
+  CreateTableCommand,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import {
+  S3Client,
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
+} from '@aws-sdk/client-s3';
+import {
+  KMSClient,
+  CreateKeyCommand,
+  CreateAliasCommand,
+  EnableKeyRotationCommand,
+  type KeySpec,
+  type KeyUsageType,
+} from '@aws-sdk/client-kms';
 import { EventBridgeClient, CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient, CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { SFNClient, CreateStateMachineCommand } from '@aws-sdk/client-sfn';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Template = { Resources: Record<string, { Type: string; Properties?: any }> };
 
 export const LOCAL_ACCOUNT = '123456789012';
@@ -76,7 +93,11 @@ export async function provisionFromTemplate(template: Template, opts: ProvisionO
       case 'AWS::Lambda::Function': {
         const name = physical(opts.prefix, String(p.Environment?.Variables?.ARX_FUNCTION_NAME ?? id), 64);
         functionNames.set(id, String(p.Environment?.Variables?.ARX_FUNCTION_NAME ?? id));
-        resources.set(id, { type: r.Type, ref: name, attrs: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` } });
+        resources.set(id, {
+          type: r.Type,
+          ref: name,
+          attrs: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` },
+        });
         break;
       }
       case 'AWS::DynamoDB::Table':
@@ -96,31 +117,54 @@ export async function provisionFromTemplate(template: Template, opts: ProvisionO
                 })),
               }
             : {}),
-          ...(p.StreamSpecification ? { StreamSpecification: { StreamEnabled: true, StreamViewType: p.StreamSpecification.StreamViewType } } : {}),
+          ...(p.StreamSpecification
+            ? { StreamSpecification: { StreamEnabled: true, StreamViewType: p.StreamSpecification.StreamViewType } }
+            : {}),
         };
         await ignoreExists(() => ddb.send(new CreateTableCommand(input)));
         if (p.TimeToLiveSpecification?.Enabled) {
           await ignoreExists(() =>
-            ddb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: p.TimeToLiveSpecification.AttributeName } })),
+            ddb.send(
+              new UpdateTimeToLiveCommand({
+                TableName: name,
+                TimeToLiveSpecification: { Enabled: true, AttributeName: p.TimeToLiveSpecification.AttributeName },
+              }),
+            ),
           );
         }
         resources.set(id, {
           type: r.Type,
           ref: name,
-          attrs: { Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`, StreamArn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}/stream/local` },
+          attrs: {
+            Arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`,
+            StreamArn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}/stream/local`,
+          },
         });
         break;
       }
       case 'AWS::S3::Bucket': {
         const name = physical(opts.prefix, id);
-        await ignoreExists(() => s3.send(new CreateBucketCommand({ Bucket: name, ObjectLockEnabledForBucket: Boolean(p.ObjectLockEnabled) })));
+        await ignoreExists(() =>
+          s3.send(new CreateBucketCommand({ Bucket: name, ObjectLockEnabledForBucket: Boolean(p.ObjectLockEnabled) })),
+        );
         if (p.VersioningConfiguration?.Status === 'Enabled' || p.ObjectLockEnabled) {
-          await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
+          await s3.send(
+            new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }),
+          );
         }
         if (p.ObjectLockEnabled && p.ObjectLockConfiguration?.Rule) {
-          await s3.send(new PutObjectLockConfigurationCommand({ Bucket: name, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: p.ObjectLockConfiguration.Rule } }));
+          await s3.send(
+            new PutObjectLockConfigurationCommand({
+              Bucket: name,
+              ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: p.ObjectLockConfiguration.Rule },
+            }),
+          );
         }
-        resources.set(id, { type: r.Type, ref: name, attrs: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` } });
+        resources.set(id, {
+          type: r.Type,
+          ref: name,
+          attrs: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` },
+        });
         break;
       }
       case 'AWS::KMS::Key': {
@@ -133,31 +177,55 @@ export async function provisionFromTemplate(template: Template, opts: ProvisionO
           }),
         );
         if (p.EnableKeyRotation) await kms.send(new EnableKeyRotationCommand({ KeyId: out.KeyMetadata!.KeyId! }));
-        resources.set(id, { type: r.Type, ref: out.KeyMetadata!.KeyId!, attrs: { Arn: out.KeyMetadata!.Arn!, KeyId: out.KeyMetadata!.KeyId! } });
+        resources.set(id, {
+          type: r.Type,
+          ref: out.KeyMetadata!.KeyId!,
+          attrs: { Arn: out.KeyMetadata!.Arn!, KeyId: out.KeyMetadata!.KeyId! },
+        });
         break;
       }
       case 'AWS::Events::EventBus': {
         const name = physical(opts.prefix, id, 256);
         const out = await ignoreExists(() => events.send(new CreateEventBusCommand({ Name: name })));
-        const arn = (out as { EventBusArn?: string } | undefined)?.EventBusArn ?? `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
+        const arn =
+          (out as { EventBusArn?: string } | undefined)?.EventBusArn ??
+          `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
         resources.set(id, { type: r.Type, ref: name, attrs: { Arn: arn, Name: name } });
         break;
       }
       case 'AWS::SQS::Queue': {
         const name = physical(opts.prefix, id, 80);
         const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
-        const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: out.QueueUrl!, AttributeNames: ['QueueArn'] }));
-        resources.set(id, { type: r.Type, ref: out.QueueUrl!, attrs: { Arn: attrs.Attributes!.QueueArn!, QueueName: name, QueueUrl: out.QueueUrl! } });
+        const attrs = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: out.QueueUrl!, AttributeNames: ['QueueArn'] }),
+        );
+        resources.set(id, {
+          type: r.Type,
+          ref: out.QueueUrl!,
+          attrs: { Arn: attrs.Attributes!.QueueArn!, QueueName: name, QueueUrl: out.QueueUrl! },
+        });
         break;
       }
       case 'AWS::IAM::Role':
-        resources.set(id, { type: r.Type, ref: physical(opts.prefix, id, 64), attrs: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${physical(opts.prefix, id, 64)}` } });
+        resources.set(id, {
+          type: r.Type,
+          ref: physical(opts.prefix, id, 64),
+          attrs: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${physical(opts.prefix, id, 64)}` },
+        });
         break;
       case 'AWS::ApiGatewayV2::Api':
-        resources.set(id, { type: r.Type, ref: 'local', attrs: { ApiEndpoint: opts.apiUrl ?? 'http://127.0.0.1:8787', ApiId: 'local' } });
+        resources.set(id, {
+          type: r.Type,
+          ref: 'local',
+          attrs: { ApiEndpoint: opts.apiUrl ?? 'http://127.0.0.1:8787', ApiId: 'local' },
+        });
         break;
       case 'AWS::Logs::LogGroup':
-        resources.set(id, { type: r.Type, ref: physical(opts.prefix, id, 512), attrs: { Arn: `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${physical(opts.prefix, id, 512)}` } });
+        resources.set(id, {
+          type: r.Type,
+          ref: physical(opts.prefix, id, 512),
+          attrs: { Arn: `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${physical(opts.prefix, id, 512)}` },
+        });
         break;
       default:
         break;
@@ -176,7 +244,8 @@ export async function provisionFromTemplate(template: Template, opts: ProvisionO
         break;
       }
       case 'AWS::StepFunctions::StateMachine': {
-        const definition = typeof p.DefinitionString === 'string' ? p.DefinitionString : String(resolve(p.DefinitionString));
+        const definition =
+          typeof p.DefinitionString === 'string' ? p.DefinitionString : String(resolve(p.DefinitionString));
         const name = physical(opts.prefix, id, 80);
         const out = await sfn.send(
           new CreateStateMachineCommand({
@@ -186,7 +255,11 @@ export async function provisionFromTemplate(template: Template, opts: ProvisionO
             type: p.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
           }),
         );
-        resources.set(id, { type: r.Type, ref: out.stateMachineArn!, attrs: { Arn: out.stateMachineArn!, Name: name, Definition: definition } });
+        resources.set(id, {
+          type: r.Type,
+          ref: out.stateMachineArn!,
+          attrs: { Arn: out.stateMachineArn!, Name: name, Definition: definition },
+        });
         break;
       }
       default:

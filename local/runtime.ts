@@ -1,8 +1,16 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation template properties and API Gateway events are untyped JSON
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
-import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  SQSClient,
+  ReceiveMessageCommand,
+  DeleteMessageBatchCommand,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -13,7 +21,6 @@ import { DevIdp } from './dev-idp.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Handler = (event: unknown, context: Context) => Promise<any>;
 
 export interface LocalRuntimeOptions {
@@ -109,7 +116,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | n
 }
 
 const isTextBody = (h: Record<string, string>): boolean =>
-  !h['content-encoding'] && /^(text\/|application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml))/i.test(h['content-type'] ?? 'text/plain');
+  !h['content-encoding'] &&
+  /^(text\/|application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml))/i.test(h['content-type'] ?? 'text/plain');
 
 /** API Gateway's HTTP API payload limit. */
 const APIGW_MAX_BODY = 10 * 1024 * 1024;
@@ -121,9 +129,16 @@ const APIGW_AUTHORIZER_TIMEOUT_MS = 10_000;
  * response): 500 `{"message":"Internal Server Error"}` — not 401/403, so a caller can tell an outage
  * from a bad token and retry.
  */
-const AUTHORIZER_FAILURE: APIGatewayProxyStructuredResultV2 = { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) };
+const AUTHORIZER_FAILURE: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 500,
+  body: JSON.stringify({ message: 'Internal Server Error' }),
+};
 /** The local runtime's answer beyond a function's concurrency and queue: refused at once, with a hint when to retry. */
-const THROTTLED: APIGatewayProxyStructuredResultV2 = { statusCode: 429, headers: { 'retry-after': '1' }, body: JSON.stringify({ message: 'Too Many Requests' }) };
+const THROTTLED: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 429,
+  headers: { 'retry-after': '1' },
+  body: JSON.stringify({ message: 'Too Many Requests' }),
+};
 
 /**
  * The local control plane: provisions the emulator from the synthesised template, serves the
@@ -167,7 +182,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       own[k] = k in localIdp ? localIdp[k]! : k === 'ARX_SECRET_PREFIX' ? secretPrefix : String(v);
       // Per-function metadata (name, service name, node options) is not shared state.
       if (k === 'ARX_FUNCTION_NAME' || k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_') || k in localIdp) continue;
-      if (env[k] !== undefined && env[k] !== own[k]) throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${own[k]})`);
+      if (env[k] !== undefined && env[k] !== own[k])
+        throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${own[k]})`);
       env[k] = own[k]!;
     }
     fnEnvs.set(fnName, Object.freeze({ ...own, ...opts.env }));
@@ -189,9 +205,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     if (!hit) {
       const spec = functionSpec(fnName);
       const fnEnv = functionEnv(fnName);
-      const mod = (await withEnvironment(fnEnv, () => import(pathToFileURL(resolvePath(spec.entry)).href))) as { handler?: Handler; settings?: HandlerSettings };
+      const mod = (await withEnvironment(fnEnv, () => import(pathToFileURL(resolvePath(spec.entry)).href))) as {
+        handler?: Handler;
+        settings?: HandlerSettings;
+      };
       if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
-      if (typeof mod.settings?.check !== 'function') throw new Error(`${spec.entry} exports no settings (handlerSettings in lambdas/shared/settings.ts)`);
+      if (typeof mod.settings?.check !== 'function')
+        throw new Error(`${spec.entry} exports no settings (handlerSettings in lambdas/shared/settings.ts)`);
       try {
         mod.settings.check(fnEnv);
         hit = { handler: mod.handler };
@@ -219,7 +239,11 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       () =>
         withEnvironment(functionEnv(fnName), async () => {
           const h = await load(fnName);
-          return withTimeout(fnName, timeoutMs, Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))));
+          return withTimeout(
+            fnName,
+            timeoutMs,
+            Promise.resolve().then(() => h(event, lambdaContext(fnName, timeoutMs))),
+          );
         }),
       bounded,
     );
@@ -228,9 +252,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const invoke = (fnName: string, event: unknown): Promise<unknown> => run(fnName, event, false);
   // Fail at start, not on first request, when a handler module is broken; a function whose
   // environment lacks a setting starts (as it deploys) and fails when called.
-  for (const f of TOPOLOGY.functions) await load(f.name).catch((e: unknown) => {
-    if ((e as Error)?.name !== 'ConfigError') throw e;
-  });
+  for (const f of TOPOLOGY.functions)
+    await load(f.name).catch((e: unknown) => {
+      if ((e as Error)?.name !== 'ConfigError') throw e;
+    });
 
   const routes = TOPOLOGY.routes.map(compile);
 
@@ -247,7 +272,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
         if (!(e instanceof FunctionTimeout)) process.stderr.write(`local runtime: ${(e as Error).stack}\n`);
         else if (opts.verbose) process.stderr.write(`local runtime: ${e.message}\n`);
         // A function error or timeout behind an HTTP API: 500, as API Gateway answers it.
-        if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
+        if (!res.headersSent)
+          send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);
@@ -255,7 +281,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
 
   const send = (res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void => {
     const headers: Record<string, string> = { ...(r.headers as Record<string, string>) };
-    if (r.body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (r.body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
     res.writeHead(r.statusCode ?? 200, headers);
     res.end(r.body === undefined ? undefined : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
   };
@@ -271,10 +298,12 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       .find((x) => x.m);
     if (!match) return send(res, { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) });
     const body = await readBody(req, APIGW_MAX_BODY);
-    if (body === null) return send(res, { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) });
+    if (body === null)
+      return send(res, { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) });
     const { c, m } = match as { c: CompiledRoute; m: RegExpExecArray };
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
     const query: Record<string, string> = {};
     for (const [k, v] of u.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
     const routeKey = `${c.route.method} ${c.route.path}`;
@@ -283,7 +312,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       apiId: 'local',
       domainName: host,
       domainPrefix: 'local',
-      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: u.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -297,34 +332,47 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       rawQueryString: u.search.slice(1),
       headers,
       ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-      ...(c.names.length ? { pathParameters: Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) } : {}),
+      ...(c.names.length
+        ? { pathParameters: Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) }
+        : {}),
       requestContext,
       // As API Gateway HTTP APIs do: binary (non-text or content-encoded) bodies arrive base64-encoded.
-      ...(body.length ? (isTextBody(headers) ? { body: body.toString('utf8'), isBase64Encoded: false } : { body: body.toString('base64'), isBase64Encoded: true }) : { isBase64Encoded: false }),
+      ...(body.length
+        ? isTextBody(headers)
+          ? { body: body.toString('utf8'), isBase64Encoded: false }
+          : { body: body.toString('base64'), isBase64Encoded: true }
+        : { isBase64Encoded: false }),
     };
     if (c.route.auth === 'bearer') {
       // As API Gateway does: no identity source → 401 without calling the authorizer.
-      if (!headers.authorization) return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+      if (!headers.authorization)
+        return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
       let verdict: { isAuthorized: boolean; context?: Record<string, unknown> };
       try {
-        verdict = (await run(AUTHORIZER_FN, {
-          version: '2.0',
-          type: 'REQUEST',
-          routeArn: `arn:aws:execute-api:us-east-1:123456789012:local/$default/${method}${c.route.path}`,
-          identitySource: [headers.authorization],
-          routeKey,
-          rawPath: u.pathname,
-          rawQueryString: event.rawQueryString,
-          headers,
-          requestContext,
-          pathParameters: event.pathParameters,
-          queryStringParameters: event.queryStringParameters,
-        }, true, APIGW_AUTHORIZER_TIMEOUT_MS)) as typeof verdict;
+        verdict = (await run(
+          AUTHORIZER_FN,
+          {
+            version: '2.0',
+            type: 'REQUEST',
+            routeArn: `arn:aws:execute-api:us-east-1:123456789012:local/$default/${method}${c.route.path}`,
+            identitySource: [headers.authorization],
+            routeKey,
+            rawPath: u.pathname,
+            rawQueryString: event.rawQueryString,
+            headers,
+            requestContext,
+            pathParameters: event.pathParameters,
+            queryStringParameters: event.queryStringParameters,
+          },
+          true,
+          APIGW_AUTHORIZER_TIMEOUT_MS,
+        )) as typeof verdict;
       } catch (e) {
         if (e instanceof Throttled) return send(res, THROTTLED);
         // The authorizer's "Unauthorized" error is API Gateway's 401; any other error, a timeout or
         // a malformed answer is its 500.
-        if ((e as Error)?.message === 'Unauthorized') return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
+        if ((e as Error)?.message === 'Unauthorized')
+          return send(res, { statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
         if (opts.verbose) process.stderr.write(`local runtime: authorizer failed: ${(e as Error).message}\n`);
         return send(res, AUTHORIZER_FAILURE);
       }
@@ -345,9 +393,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const stops: (() => Promise<void> | void)[] = [];
   if (opts.background !== false) {
     // Schedules first: they stop before anything else does.
-    stops.push(startSchedules(opts.template, stack, fnByLogical, invoke));
+    stops.push(startSchedules(opts.template, fnByLogical, invoke));
     stops.push(await startEventDelivery(opts.template, stack, fnByLogical, prefix, invoke));
-    stops.push(await startStateMachines(opts.template, stack, fnByLogical, invoke));
+    stops.push(await startStateMachines(stack, fnByLogical, invoke));
   }
 
   return {
@@ -375,10 +423,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   };
 }
 
-function targetFunction(target: any, stack: ProvisionedStack, fnByLogical: Map<string, string>): string | null {
+function targetFunction(target: any, fnByLogical: Map<string, string>): string | null {
   const arn = target?.Arn;
   const id = arn?.['Fn::GetAtt']?.[0] ?? (typeof arn?.Ref === 'string' ? arn.Ref : null);
-  return id ? fnByLogical.get(id) ?? null : null;
+  return id ? (fnByLogical.get(id) ?? null) : null;
 }
 
 /**
@@ -398,7 +446,9 @@ async function startEventDelivery(
   const pollers: { url: string; fns: string[] }[] = [];
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.EventPattern) continue;
-    const fns = (r.Properties.Targets ?? []).map((t: any) => targetFunction(t, stack, fnByLogical)).filter(Boolean) as string[];
+    const fns = (r.Properties.Targets ?? [])
+      .map((t: any) => targetFunction(t, fnByLogical))
+      .filter(Boolean) as string[];
     if (!fns.length) continue;
     const bus = String(stack.resolve(r.Properties.EventBusName ?? 'default'));
     const qname = `${prefix}-rule-${id}`.slice(0, 80).replace(/[^a-zA-Z0-9_-]/g, '-');
@@ -406,8 +456,21 @@ async function startEventDelivery(
     const qa = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }));
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, Attributes: { VisibilityTimeout: '5' } }));
     const ruleName = `${prefix}-${id}`.slice(0, 64);
-    await eb.send(new PutRuleCommand({ Name: ruleName, EventBusName: bus, EventPattern: JSON.stringify(r.Properties.EventPattern), State: 'ENABLED' }));
-    await eb.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: bus, Targets: [{ Id: 'local', Arn: qa.Attributes!.QueueArn! }] }));
+    await eb.send(
+      new PutRuleCommand({
+        Name: ruleName,
+        EventBusName: bus,
+        EventPattern: JSON.stringify(r.Properties.EventPattern),
+        State: 'ENABLED',
+      }),
+    );
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: ruleName,
+        EventBusName: bus,
+        Targets: [{ Id: 'local', Arn: qa.Attributes!.QueueArn! }],
+      }),
+    );
     pollers.push({ url: q.QueueUrl!, fns });
   }
   let running = true;
@@ -416,7 +479,10 @@ async function startEventDelivery(
   const loops = pollers.map(async (p) => {
     while (running) {
       try {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }), { abortSignal: abort.signal });
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+          { abortSignal: abort.signal },
+        );
         const done: { Id: string; ReceiptHandle: string }[] = [];
         for (const [i, msg] of (out.Messages ?? []).entries()) {
           try {
@@ -427,8 +493,11 @@ async function startEventDelivery(
             process.stderr.write(`local runtime: event delivery failed, will retry: ${(e as Error).message}\n`);
           }
         }
-        if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }), { abortSignal: abort.signal });
-      } catch (e) {
+        if (done.length)
+          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }), {
+            abortSignal: abort.signal,
+          });
+      } catch {
         if (running) await new Promise((r) => setTimeout(r, 500).unref());
       }
     }
@@ -449,7 +518,6 @@ const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
  */
 function startSchedules(
   template: LocalRuntimeOptions['template'],
-  stack: ProvisionedStack,
   fnByLogical: Map<string, string>,
   invoke: (fn: string, e: unknown) => Promise<unknown>,
 ): () => void {
@@ -463,11 +531,18 @@ function startSchedules(
     const unit = m[2]!.startsWith('minute') ? 60_000 : m[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
     const every = (Number(m[1]) * unit) / scale;
     for (const t of r.Properties.Targets ?? []) {
-      const fn = targetFunction(t, stack, fnByLogical);
+      const fn = targetFunction(t, fnByLogical);
       if (!fn) continue;
       const tick = () =>
         !stopped &&
-        void invoke(fn, { id: randomUUID(), source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [id], detail: {}, time: new Date().toISOString() }).catch((e: unknown) =>
+        void invoke(fn, {
+          id: randomUUID(),
+          source: 'aws.events',
+          'detail-type': 'Scheduled Event',
+          resources: [id],
+          detail: {},
+          time: new Date().toISOString(),
+        }).catch((e: unknown) =>
           process.stderr.write(`local runtime: schedule ${id} failed: ${(e as Error).message}\n`),
         );
       const first = setTimeout(tick, 0);
@@ -485,7 +560,6 @@ function startSchedules(
 
 /** Runs executions started on the emulated state machines with the real handlers as tasks. */
 async function startStateMachines(
-  template: LocalRuntimeOptions['template'],
   stack: ProvisionedStack,
   fnByLogical: Map<string, string>,
   invoke: (fn: string, e: unknown) => Promise<unknown>,
@@ -505,7 +579,12 @@ async function startStateMachines(
   // The ASL runner is its own module (kill-switch capability); resolved at run time.
   const runner = './stepfunctions.js';
   const mod = (await import(runner)) as {
-    startExecutionPoller(o: { sfn: SFNClient; machines: { arn: string; definition: object }[]; invokeLambda: (arn: string, payload: unknown) => Promise<unknown>; intervalMs?: number }): () => Promise<void> | void;
+    startExecutionPoller(o: {
+      sfn: SFNClient;
+      machines: { arn: string; definition: object }[];
+      invokeLambda: (arn: string, payload: unknown) => Promise<unknown>;
+      intervalMs?: number;
+    }): () => Promise<void> | void;
   };
   return mod.startExecutionPoller({
     sfn: new SFNClient({}),

@@ -11,7 +11,11 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node ≥ 22); polyfill it on Node 20.
-type WithResolvers = <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e?: unknown) => void };
+type WithResolvers = <T>() => {
+  promise: Promise<T>;
+  resolve: (v: T | PromiseLike<T>) => void;
+  reject: (e?: unknown) => void;
+};
 const P = Promise as unknown as { withResolvers?: WithResolvers };
 if (typeof P.withResolvers !== 'function') {
   P.withResolvers = <T>() => {
@@ -84,7 +88,11 @@ const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:/;
 
 /** The same retrier choice the library makes (first retrier whose ErrorEquals matches). */
 function matchRetrier(retry: readonly Retrier[], errorName: string): number {
-  return retry.findIndex((r) => r.ErrorEquals.some((e) => e === errorName || e === 'States.ALL' || (e === 'States.TaskFailed' && errorName !== 'States.Timeout')));
+  return retry.findIndex((r) =>
+    r.ErrorEquals.some(
+      (e) => e === errorName || e === 'States.ALL' || (e === 'States.TaskFailed' && errorName !== 'States.Timeout'),
+    ),
+  );
 }
 
 const validated = new Set<string>();
@@ -94,7 +102,12 @@ interface Started {
   result: Promise<AslRunResult>;
 }
 
-async function startAsl(definition: object, input: unknown, invokeLambda: InvokeLambda, opts: RunAslOptions = {}): Promise<Started> {
+async function startAsl(
+  definition: object,
+  input: unknown,
+  invokeLambda: InvokeLambda,
+  opts: RunAslOptions = {},
+): Promise<Started> {
   const { StateMachine } = await import('aws-local-stepfunctions');
   const def = definition as AslMachine;
   const scale = opts.timeScale ?? 1;
@@ -103,7 +116,8 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
 
   for (const [name, state] of allStates(def)) {
-    if (state.Type === 'Wait' && scale !== 1 && typeof state.Seconds === 'number') waitTimeOverrides[name] = state.Seconds * 1000 * scale;
+    if (state.Type === 'Wait' && scale !== 1 && typeof state.Seconds === 'number')
+      waitTimeOverrides[name] = state.Seconds * 1000 * scale;
     if (state.Type !== 'Task') continue;
     const resource = String(state.Resource ?? '');
     const attempts = (state.Retry ?? []).map(() => 0);
@@ -111,15 +125,25 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
       try {
         const result = await invokeLambda(fn, payload);
         // lambda:invoke returns the Invoke API response; the function's result is its Payload.
-        return wrap ? { ExecutedVersion: '$LATEST', Payload: result ?? null, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } } : (result ?? null);
+        return wrap
+          ? {
+              ExecutedVersion: '$LATEST',
+              Payload: result ?? null,
+              StatusCode: 200,
+              SdkHttpMetadata: { HttpStatusCode: 200 },
+            }
+          : (result ?? null);
       } catch (e) {
         if (scale !== 1 && state.Retry?.length) {
           const i = matchRetrier(state.Retry, (e as Error)?.name ?? 'Error');
           const r = state.Retry[i];
           if (r && attempts[i]! < (r.MaxAttempts ?? 3)) {
-            const seconds = Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** attempts[i]!, r.MaxDelaySeconds ?? Infinity);
-            const overrides = (retryIntervalOverrides[name] ??= state.Retry.map(() => -1));
-            overrides[i] = seconds * 1000 * scale;
+            const seconds = Math.min(
+              (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** attempts[i]!,
+              r.MaxDelaySeconds ?? Infinity,
+            );
+            retryIntervalOverrides[name] ??= state.Retry.map(() => -1);
+            retryIntervalOverrides[name]![i] = seconds * 1000 * scale;
             attempts[i]!++;
           }
         }
@@ -129,14 +153,19 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
     if (LAMBDA_INVOKE.test(resource)) {
       handlers[name] = async (params) => {
         const p = params as { FunctionName?: string; Payload?: unknown };
-        if (!p?.FunctionName) throw Object.assign(new Error(`task ${name}: lambda:invoke without FunctionName`), { name: 'States.Runtime' });
+        if (!p?.FunctionName)
+          throw Object.assign(new Error(`task ${name}: lambda:invoke without FunctionName`), {
+            name: 'States.Runtime',
+          });
         return call(p.FunctionName, p.Payload, true);
       };
     } else if (LAMBDA_ARN.test(resource)) {
       handlers[name] = async (payload) => call(resource, payload, false);
     } else {
       handlers[name] = async () => {
-        throw Object.assign(new Error(`task ${name}: the local runner supports Lambda tasks only, not ${resource}`), { name: 'States.Runtime' });
+        throw Object.assign(new Error(`task ${name}: the local runner supports Lambda tasks only, not ${resource}`), {
+          name: 'States.Runtime',
+        });
       };
     }
   }
@@ -187,7 +216,12 @@ async function startAsl(definition: object, input: unknown, invokeLambda: Invoke
  * const r = await runAslLocally(def, { termination_id }, (fn, p) => handlers[fn]!(p), { timeScale: 0.001 });
  * r.status; // 'SUCCEEDED'
  */
-export async function runAslLocally(definition: object, input: unknown, invokeLambda: InvokeLambda, opts: RunAslOptions = {}): Promise<AslRunResult> {
+export async function runAslLocally(
+  definition: object,
+  input: unknown,
+  invokeLambda: InvokeLambda,
+  opts: RunAslOptions = {},
+): Promise<AslRunResult> {
   return (await startAsl(definition, input, invokeLambda, opts)).result;
 }
 
@@ -217,7 +251,9 @@ export function startExecutionPoller(o: PollerOptions): () => Promise<void> {
   const pollMachine = async (m: { arn: string; definition: object }): Promise<void> => {
     let nextToken: string | undefined;
     do {
-      const page = await o.sfn.send(new ListExecutionsCommand({ stateMachineArn: m.arn, statusFilter: 'RUNNING', maxResults: 100, nextToken }));
+      const page = await o.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: m.arn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
+      );
       for (const ex of page.executions ?? []) {
         const arn = ex.executionArn!;
         if (seen.has(arn) || stopped) continue;
@@ -227,14 +263,20 @@ export function startExecutionPoller(o: PollerOptions): () => Promise<void> {
         const started = await startAsl(m.definition, input, o.invokeLambda, {
           timeScale: o.timeScale,
           context: {
-            Execution: { Id: arn, Name: d.name ?? ex.name, Input: input as never, StartTime: (d.startDate ?? new Date()).toISOString() },
+            Execution: {
+              Id: arn,
+              Name: d.name ?? ex.name,
+              Input: input as never,
+              StartTime: (d.startDate ?? new Date()).toISOString(),
+            },
             StateMachine: { Id: m.arn },
           },
         });
         running.set(arn, started);
         void started.result.then((r) => {
           running.delete(arn);
-          if (r.status === 'FAILED') process.stderr.write(`local stepfunctions: execution ${d.name ?? arn} failed: ${r.error}: ${r.cause}\n`);
+          if (r.status === 'FAILED')
+            process.stderr.write(`local stepfunctions: execution ${d.name ?? arn} failed: ${r.error}: ${r.cause}\n`);
           o.onDone?.(arn, r);
         });
       }

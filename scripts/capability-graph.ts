@@ -138,7 +138,10 @@ export const PINNED_BACK_EDGES: readonly { from: string; to: string }[] = [
 ];
 
 /** Node-level edges of `g`, leaving out the imports `skip` names. */
-export function edgesWithout(g: CapabilityGraph, skip: (from: string, to: string) => boolean): Map<string, Set<string>> {
+export function edgesWithout(
+  g: CapabilityGraph,
+  skip: (from: string, to: string) => boolean,
+): Map<string, Set<string>> {
   const edges = new Map<string, Set<string>>();
   for (const i of g.imports) {
     const a = g.nodeOf(i.from);
@@ -231,12 +234,29 @@ function runtimeSpecifiers(src: ts.SourceFile): string[] {
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
       const c = n.importClause;
-      const typeOnly = c?.isTypeOnly || (c && !c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly));
+      const typeOnly =
+        c?.isTypeOnly ||
+        (c &&
+          !c.name &&
+          c.namedBindings &&
+          ts.isNamedImports(c.namedBindings) &&
+          c.namedBindings.elements.length > 0 &&
+          c.namedBindings.elements.every((e) => e.isTypeOnly));
       if (!typeOnly) out.push(n.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
-      const typeOnly = n.isTypeOnly || (n.exportClause && ts.isNamedExports(n.exportClause) && n.exportClause.elements.length > 0 && n.exportClause.elements.every((e) => e.isTypeOnly));
+      const typeOnly =
+        n.isTypeOnly ||
+        (n.exportClause &&
+          ts.isNamedExports(n.exportClause) &&
+          n.exportClause.elements.length > 0 &&
+          n.exportClause.elements.every((e) => e.isTypeOnly));
       if (!typeOnly) out.push(n.moduleSpecifier.text);
-    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+    } else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
       out.push(n.arguments[0].text);
     }
     ts.forEachChild(n, visit);
@@ -248,7 +268,9 @@ function runtimeSpecifiers(src: ts.SourceFile): string[] {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const g = capabilityGraph();
   console.log(formatGraph(g));
-  console.log(`\n${g.files.length} files, ${g.crossing.length} imports into another capability, ${g.violations.length} past a facade`);
+  console.log(
+    `\n${g.files.length} files, ${g.crossing.length} imports into another capability, ${g.violations.length} past a facade`,
+  );
   for (const v of g.violations) console.log(`  ${v.from} imports ${v.specifier}`);
   for (const c of cyclesOf(g.edges)) console.log(`cycle among: ${c.join(', ')}`);
   for (const p of PINNED_BACK_EDGES) console.log(`  pinned back-edge: ${p.from} → ${p.to}`);

@@ -60,7 +60,8 @@ export function scan(text: string, file: string): Annotation[] {
   return out;
 }
 
-const EVENT_TYPE_LITERAL = /['"]((?:policy\.decision|decision\.[a-z_]+|operation\.[a-z_]+|identity\.[a-z_.]+|bundle\.[a-z_]+|agent\.terminated[a-z_.]*|connector\.[a-z_]+))['"]/g;
+const EVENT_TYPE_LITERAL =
+  /['"]((?:policy\.decision|decision\.[a-z_]+|operation\.[a-z_]+|identity\.[a-z_.]+|bundle\.[a-z_]+|agent\.terminated[a-z_.]*|connector\.[a-z_]+))['"]/g;
 
 function typeMatches(pattern: string, type: string): boolean {
   if (pattern === '*') return true;
@@ -78,7 +79,9 @@ export function scanEventTypes(text: string, file: string): Annotation[] {
   text.split('\n').forEach((line, i) => {
     for (const m of line.matchAll(EVENT_TYPE_LITERAL)) {
       const type = m[1]!;
-      const tags = new Set(MAPPING.filter((r) => r.event_type !== '*' && typeMatches(r.event_type, type)).flatMap((r) => r.controls));
+      const tags = new Set(
+        MAPPING.filter((r) => r.event_type !== '*' && typeMatches(r.event_type, type)).flatMap((r) => r.controls),
+      );
       for (const rule of MAPPING.filter((r) => r.event_type === '*')) for (const c of rule.controls) tags.add(c);
       for (const tag of tags) out.push({ tag, file, start: i + 1, end: i + 1, event_type: type });
     }
@@ -95,9 +98,14 @@ function commit(): string {
 }
 
 export function buildEvidenceMap(sha = commit()) {
-  const files = ROOTS.flatMap((r) => walk(join(root, r))).map((f) => ({ rel: relative(root, f), text: readFileSync(f, 'utf8') }));
+  const files = ROOTS.flatMap((r) => walk(join(root, r))).map((f) => ({
+    rel: relative(root, f),
+    text: readFileSync(f, 'utf8'),
+  }));
   const explicit = files.flatMap((f) => scan(f.text, f.rel));
-  const derived = files.filter((f) => !f.rel.startsWith('lambdas/audit/')).flatMap((f) => scanEventTypes(f.text, f.rel));
+  const derived = files
+    .filter((f) => !f.rel.startsWith('lambdas/audit/'))
+    .flatMap((f) => scanEventTypes(f.text, f.rel));
   const annotations = [...explicit, ...derived];
   const unknown = explicit.filter((a) => !parseTag(a.tag) || !MAPPING.some((r) => r.controls.includes(a.tag)));
   const controls: Record<string, { title: string; rules: string[]; source_attribution: string[] }> = {};
@@ -117,7 +125,12 @@ export function buildEvidenceMap(sha = commit()) {
       format: 'arx.evidence-map.v1',
       release_sha: sha,
       frameworks: FRAMEWORKS,
-      mapping: MAPPING.map((r) => ({ id: r.id, event_type: r.event_type, condition: r.condition, controls: r.controls })),
+      mapping: MAPPING.map((r) => ({
+        id: r.id,
+        event_type: r.event_type,
+        condition: r.condition,
+        controls: r.controls,
+      })),
       controls: Object.fromEntries(Object.entries(controls).sort(([a], [b]) => a.localeCompare(b))),
     },
     unknown,
@@ -133,7 +146,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   if (args.includes('--check')) {
     process.exit(unknown.length > 0 ? 1 : 0);
   }
-  writeFileSync(out, JSON.stringify(map, null, 2) + '\n');
-  process.stdout.write(`evidence-map: ${Object.keys(map.controls).length} controls, ${attributed} with source attribution @ ${map.release_sha.slice(0, 12)} → ${relative(root, out)}\n`);
+  writeFileSync(out, `${JSON.stringify(map, null, 2)}\n`);
+  process.stdout.write(
+    `evidence-map: ${Object.keys(map.controls).length} controls, ${attributed} with source attribution @ ${map.release_sha.slice(0, 12)} → ${relative(root, out)}\n`,
+  );
   process.exit(unknown.length > 0 ? 1 : 0);
 }

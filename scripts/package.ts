@@ -55,7 +55,14 @@ async function bundle(contents: string, outfile: string, opts: { bin: boolean })
 const lit = (p: string): string => JSON.stringify(join(root, p));
 
 function pack(dir: string, out: string): string {
-  const name = execFileSync('npm', ['pack', '--silent', '--offline', '--pack-destination', out], { cwd: dir, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } }).trim().split('\n').at(-1)!;
+  const name = execFileSync('npm', ['pack', '--silent', '--offline', '--pack-destination', out], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+  })
+    .trim()
+    .split('\n')
+    .at(-1)!;
   return join(out, name);
 }
 
@@ -81,12 +88,19 @@ export async function packageAll(outDir = join(root, 'dist')): Promise<{ cli: st
   ].join('\n');
   await bundle(arxEntry, join(cliDir, 'bin', 'arx.js'), { bin: true });
   await bundle(
-    [`import { run } from ${lit('cli/commands/verify.ts')};`, `import { runMain } from ${lit('cli/main.ts')};`, `runMain('arx-verify', run);`].join('\n'),
+    [
+      `import { run } from ${lit('cli/commands/verify.ts')};`,
+      `import { runMain } from ${lit('cli/main.ts')};`,
+      `runMain('arx-verify', run);`,
+    ].join('\n'),
     join(cliDir, 'bin', 'arx-verify.js'),
     { bin: true },
   );
   // The policy command validates Cedar in process: cedar-wasm loads its module from __dirname.
-  copyFileSync(join(root, 'node_modules', '@cedar-policy', 'cedar-wasm', 'nodejs', 'cedar_wasm_bg.wasm'), join(cliDir, 'bin', 'cedar_wasm_bg.wasm'));
+  copyFileSync(
+    join(root, 'node_modules', '@cedar-policy', 'cedar-wasm', 'nodejs', 'cedar_wasm_bg.wasm'),
+    join(cliDir, 'bin', 'cedar_wasm_bg.wasm'),
+  );
   writeFileSync(
     join(cliDir, 'package.json'),
     `${JSON.stringify({ name: '@arx/cli', ...common, description: 'ARX command line: arx (policy, approvals, verify, terminate) and the offline audit-chain verifier arx-verify.', bin: { arx: 'bin/arx.js', 'arx-verify': 'bin/arx-verify.js' }, files: ['bin'] }, null, 2)}\n`,
@@ -112,10 +126,28 @@ export async function packageAll(outDir = join(root, 'dist')): Promise<{ cli: st
   });
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), ...entries.map((e) => join(root, 'sdk', `${e}.ts`)), '--declaration', '--emitDeclarationOnly', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--outDir', sdkDir],
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      ...entries.map((e) => join(root, 'sdk', `${e}.ts`)),
+      '--declaration',
+      '--emitDeclarationOnly',
+      '--skipLibCheck',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--types',
+      'node',
+      '--outDir',
+      sdkDir,
+    ],
     { cwd: root, stdio: 'inherit' },
   );
-  const exportsMap = Object.fromEntries(entries.map((e) => [e === 'index' ? '.' : `./${e}`, { types: `./${e}.d.ts`, default: `./${e}.js` }]));
+  const exportsMap = Object.fromEntries(
+    entries.map((e) => [e === 'index' ? '.' : `./${e}`, { types: `./${e}.d.ts`, default: `./${e}.js` }]),
+  );
   writeFileSync(
     join(sdkDir, 'package.json'),
     `${JSON.stringify(
@@ -133,7 +165,10 @@ export async function packageAll(outDir = join(root, 'dist')): Promise<{ cli: st
       2,
     )}\n`,
   );
-  writeFileSync(join(sdkDir, 'README.md'), '# @arx/sdk\n\n`import { ArxClient, governTool } from \'@arx/sdk\'`; LangChain.js tools from `@arx/sdk/langchain`, an OpenAI Agents SDK guardrail from `@arx/sdk/openai-agents` — see the ARX README.\n');
+  writeFileSync(
+    join(sdkDir, 'README.md'),
+    "# @arx/sdk\n\n`import { ArxClient, governTool } from '@arx/sdk'`; LangChain.js tools from `@arx/sdk/langchain`, an OpenAI Agents SDK guardrail from `@arx/sdk/openai-agents` — see the ARX README.\n",
+  );
 
   const out = { cli: pack(cliDir, outDir), sdk: pack(sdkDir, outDir) };
   rmSync(stage, { recursive: true, force: true });

@@ -147,7 +147,12 @@ export function isRetryable(status: number, body: unknown): boolean {
 }
 
 /** Full-jitter exponential backoff (a random delay up to min(cap, base·2^attempt)), or the server's Retry-After when longer, capped. */
-export function backoffMs(attempt: number, o: RetryOptions = {}, retryAfter?: string | null, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  o: RetryOptions = {},
+  retryAfter?: string | null,
+  random: () => number = Math.random,
+): number {
   const cap = o.maxDelayMs ?? 5000;
   const ceiling = Math.min(cap, (o.baseDelayMs ?? 200) * 2 ** attempt);
   const jittered = Math.floor(random() * ceiling);
@@ -219,7 +224,10 @@ export class ArxClient {
       if (this.svid && Date.now() < this.svidExpiresAt) return this.svid;
       throw new ArxSdkError('the SVID expired and no bootstrap token is available to refresh it');
     }
-    return (this.pendingToken ??= this.exchange().finally(() => (this.pendingToken = undefined)));
+    this.pendingToken ??= this.exchange().finally(() => {
+      this.pendingToken = undefined;
+    });
+    return this.pendingToken;
   }
 
   private async exchange(): Promise<string> {
@@ -234,16 +242,29 @@ export class ArxClient {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: body.toString(),
     });
-    const json = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+    const json = (await res.json().catch(() => ({}))) as {
+      access_token?: string;
+      expires_in?: number;
+      error?: string;
+      error_description?: string;
+    };
     if (!res.ok || !json.access_token) {
-      throw new ArxSdkError(`token exchange failed: ${json.error ?? res.status}${json.error_description ? ` (${json.error_description})` : ''}`, res.status, json);
+      throw new ArxSdkError(
+        `token exchange failed: ${json.error ?? res.status}${json.error_description ? ` (${json.error_description})` : ''}`,
+        res.status,
+        json,
+      );
     }
     this.svid = json.access_token;
     this.svidExpiresAt = jwtExpiry(json.access_token) ?? Date.now() + (json.expires_in ?? 300) * 1000;
     return json.access_token;
   }
 
-  private async request(method: string, path: string, opts: { body?: unknown; traceparent?: string; idempotencyKey?: string } = {}): Promise<{ status: number; json: unknown }> {
+  private async request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; traceparent?: string; idempotencyKey?: string } = {},
+  ): Promise<{ status: number; json: unknown }> {
     const maxAttempts = Math.max(1, this.o.retry?.maxAttempts ?? 5);
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
@@ -262,12 +283,13 @@ export class ArxClient {
           ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
         });
       } catch (e) {
-        if (attempt + 1 >= maxAttempts) throw new ArxSdkError(`cannot reach ARX at ${this.base}: ${(e as Error).message}`);
+        if (attempt + 1 >= maxAttempts)
+          throw new ArxSdkError(`cannot reach ARX at ${this.base}: ${(e as Error).message}`);
         await sleep(backoffMs(attempt, this.o.retry));
         continue;
       }
       const text = await res.text();
-      let json: unknown = undefined;
+      let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;
       } catch {
@@ -292,12 +314,19 @@ export class ArxClient {
    * after a human approved it); throws ActionDenied, ApprovalExpired, ActionFailed or ArxSdkError.
    */
   async execute<R = unknown>(input: ExecuteInput): Promise<ActionResult<R>> {
-    const traceparent = input.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const traceparent =
+      input.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
     const correlationId = input.correlationId ?? randomUUID();
     const r = await this.request('POST', '/v1/actions', {
       traceparent,
       idempotencyKey: input.idempotencyKey ?? randomUUID(),
-      body: { connector: input.connector, operation: input.operation, params: input.params, correlation_id: correlationId, ...(input.reason ? { reason: input.reason } : {}) },
+      body: {
+        connector: input.connector,
+        operation: input.operation,
+        params: input.params,
+        correlation_id: correlationId,
+        ...(input.reason ? { reason: input.reason } : {}),
+      },
     });
     if (r.status === 202) {
       const held = r.json as ResponseOf<'POST /v1/actions', 202>;
@@ -305,9 +334,19 @@ export class ArxClient {
       return this.waitFor<R>(held.action_id, held.approval_id, input.maxWaitMs ?? 2 * 3600_000);
     }
     const body = r.json as Submitted | { title?: string; detail?: string } | undefined;
-    if ((r.status === 200 || r.status === 403 || r.status === 502) && body && typeof body === 'object' && 'action_id' in body) return this.outcome<R>(body);
+    if (
+      (r.status === 200 || r.status === 403 || r.status === 502) &&
+      body &&
+      typeof body === 'object' &&
+      'action_id' in body
+    )
+      return this.outcome<R>(body);
     const problem = (body && typeof body === 'object' ? body : {}) as { title?: string; detail?: string };
-    throw new ArxSdkError(`ARX refused the request: ${r.status} ${problem.title ?? ''}${problem.detail ? ` — ${problem.detail}` : ''}`, r.status, r.json);
+    throw new ArxSdkError(
+      `ARX refused the request: ${r.status} ${problem.title ?? ''}${problem.detail ? ` — ${problem.detail}` : ''}`,
+      r.status,
+      r.json,
+    );
   }
 
   /** Reads an action (long-polls up to `waitS` seconds for a final status). */
@@ -317,7 +356,11 @@ export class ArxClient {
     return r.json as Action;
   }
 
-  private async waitFor<R>(actionId: string, approvalId: string | undefined, maxWaitMs: number): Promise<ActionResult<R>> {
+  private async waitFor<R>(
+    actionId: string,
+    approvalId: string | undefined,
+    maxWaitMs: number,
+  ): Promise<ActionResult<R>> {
     const until = Date.now() + maxWaitMs;
     for (;;) {
       const remaining = Math.ceil((until - Date.now()) / 1000);
@@ -340,20 +383,41 @@ export class ArxClient {
           approvalMetadata: a.approval_metadata ?? null,
         };
       case 'denied':
-        throw new ActionDenied(`policy forbids ${a.action_id}${a.decision?.errors?.length ? `: ${a.decision.errors.join('; ')}` : ''}`, a.action_id, 'policy', a.decision, a);
+        throw new ActionDenied(
+          `policy forbids ${a.action_id}${a.decision?.errors?.length ? `: ${a.decision.errors.join('; ')}` : ''}`,
+          a.action_id,
+          'policy',
+          a.decision,
+          a,
+        );
       case 'rejected':
         throw new ActionDenied(`an approver denied action ${a.action_id}`, a.action_id, 'approver', a.decision, a);
       case 'cancelled':
-        throw new ActionDenied(`action ${a.action_id} was cancelled: ${a.error?.message ?? 'agent revoked'}`, a.action_id, 'kill-switch', a.decision, a);
+        throw new ActionDenied(
+          `action ${a.action_id} was cancelled: ${a.error?.message ?? 'agent revoked'}`,
+          a.action_id,
+          'kill-switch',
+          a.decision,
+          a,
+        );
       case 'expired':
         throw new ApprovalExpired(a.action_id, a.approval_id ?? approvalId, a);
       default:
-        throw new ActionFailed(a.action_id, a.error?.code ?? 'failed', a.error?.retryable ?? false, a.error?.message ?? `action ${a.action_id} ${a.status}`, a);
+        throw new ActionFailed(
+          a.action_id,
+          a.error?.code ?? 'failed',
+          a.error?.retryable ?? false,
+          a.error?.message ?? `action ${a.action_id} ${a.status}`,
+          a,
+        );
     }
   }
 
   /** `governTool` bound to this client. */
-  governTool<I extends Record<string, unknown>, O>(fn: (input: I, action: ActionResult) => Promise<O> | O, opts: Omit<GovernToolOptions<I>, 'client'>): (input: I) => Promise<O> {
+  governTool<I extends Record<string, unknown>, O>(
+    fn: (input: I, action: ActionResult) => Promise<O> | O,
+    opts: Omit<GovernToolOptions<I>, 'client'>,
+  ): (input: I) => Promise<O> {
     return governTool(fn, { ...opts, client: this });
   }
 }
@@ -377,7 +441,10 @@ export interface GovernToolOptions<I> {
  * const deactivate = governTool(async (_input, action) => action.result, { client: arx, connector: 'okta', operation: 'users:deactivate' });
  * await deactivate({ user_id: '00u1' });
  */
-export function governTool<I extends Record<string, unknown>, O>(fn: (input: I, action: ActionResult) => Promise<O> | O, opts: GovernToolOptions<I>): (input: I) => Promise<O> {
+export function governTool<I extends Record<string, unknown>, O>(
+  fn: (input: I, action: ActionResult) => Promise<O> | O,
+  opts: GovernToolOptions<I>,
+): (input: I) => Promise<O> {
   return async (input: I) => {
     const correlationId = opts.correlationId?.(input);
     const reason = opts.reason?.(input);

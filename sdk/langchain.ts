@@ -30,7 +30,11 @@ export interface GovernLangChainToolOptions {
  * call is decided (and executed) by ARX first. Denials, expiries and failures are returned to the
  * model as the tool's error text, so the agent can reason about them; anything else throws.
  */
-export function governLangChainTool(base: StructuredToolInterface, client: ArxClient, opts: GovernLangChainToolOptions): DynamicStructuredTool {
+export function governLangChainTool(
+  base: StructuredToolInterface,
+  client: ArxClient,
+  opts: GovernLangChainToolOptions,
+): DynamicStructuredTool {
   return new DynamicStructuredTool({
     name: base.name,
     description: base.description,
@@ -46,7 +50,8 @@ export function governLangChainTool(base: StructuredToolInterface, client: ArxCl
           ...(reason ? { reason } : {}),
         });
       } catch (e) {
-        if (e instanceof ActionDenied || e instanceof ApprovalExpired || e instanceof ActionFailed) return `ARX: ${e.message}`;
+        if (e instanceof ActionDenied || e instanceof ApprovalExpired || e instanceof ActionFailed)
+          return `ARX: ${e.message}`;
         throw e;
       }
       const out = opts.output ? opts.output(input, action) : action.result;

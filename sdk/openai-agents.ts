@@ -14,7 +14,11 @@
  *   execute: async (_input, _ctx, details) => JSON.stringify(arxResult(details)?.approvalMetadata),
  * });
  */
-import { defineToolInputGuardrail, ToolGuardrailFunctionOutputFactory, type ToolInputGuardrailDefinition } from '@openai/agents';
+import {
+  defineToolInputGuardrail,
+  ToolGuardrailFunctionOutputFactory,
+  type ToolInputGuardrailDefinition,
+} from '@openai/agents';
 import { ActionDenied, ActionFailed, ApprovalExpired, type ActionResult, type ArxClient } from './index.js';
 
 export interface ArxToolGuardrailOptions {
@@ -57,7 +61,11 @@ export function arxToolGuardrail(client: ArxClient, opts: ArxToolGuardrailOption
           ...(reason ? { reason } : {}),
         });
         results.set(toolCall.callId, action);
-        return ToolGuardrailFunctionOutputFactory.allow({ action_id: action.actionId, approval_metadata: action.approvalMetadata, decision: action.decision });
+        return ToolGuardrailFunctionOutputFactory.allow({
+          action_id: action.actionId,
+          approval_metadata: action.approvalMetadata,
+          decision: action.decision,
+        });
       } catch (e) {
         if (e instanceof ActionDenied || e instanceof ApprovalExpired || e instanceof ActionFailed) {
           return ToolGuardrailFunctionOutputFactory.rejectContent(`ARX: ${e.message}`, { action_id: e.actionId });

@@ -11,7 +11,8 @@
 import { parseArgs } from 'node:util';
 import { createMcpGateway, FilePinStore, splitCommandLine, type UpstreamSpec } from '../../sdk/mcp-gateway/index.js';
 
-const USAGE = 'usage: arx mcp-gateway --connector <name> (--upstream-cmd "<command line>" | --upstream-url <url>) [--listen <host:port>] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]\n';
+const USAGE =
+  'usage: arx mcp-gateway --connector <name> (--upstream-cmd "<command line>" | --upstream-url <url>) [--listen <host:port>] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]\n';
 
 export async function run(args: string[]): Promise<number> {
   let v: Record<string, string | boolean | string[] | undefined>;
@@ -44,7 +45,8 @@ export async function run(args: string[]): Promise<number> {
   };
   const connector = v.connector as string | undefined;
   if (!connector) return fail('--connector is required');
-  if (Boolean(v['upstream-cmd']) === Boolean(v['upstream-url'])) return fail('give exactly one of --upstream-cmd and --upstream-url');
+  if (Boolean(v['upstream-cmd']) === Boolean(v['upstream-url']))
+    return fail('give exactly one of --upstream-cmd and --upstream-url');
   const apiUrl = process.env.ARX_URL;
   const agentToken = process.env.ARX_AGENT_TOKEN;
   const bootstrapToken = process.env.ARX_BOOTSTRAP_TOKEN;
@@ -79,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
     if (!m || Number(m[2]) > 65535) return fail('--listen wants host:port');
     listen = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
   }
-  let gw;
+  let gw: Awaited<ReturnType<typeof createMcpGateway>>;
   try {
     gw = await createMcpGateway({
       connector,

@@ -20,8 +20,6 @@ import type { ResponseOf } from '../../sdk/contract.gen.js';
 
 export type { CliIo } from '../io.js';
 
-
-
 const USAGE = `usage:
   arx policy validate <policy.yaml | policies.cedar --schema <file> [--entities <file>]>
   arx policy push <policy.yaml | policies.cedar --schema <file> [--entities <file>]> [--promote] [--api <url>]
@@ -29,23 +27,36 @@ const USAGE = `usage:
   arx policy promote <bundle_id> [--api <url>]
 `;
 
-
 /** Reads the bundle input a file names: YAML policy document, or Cedar policies with a schema. */
 export function readBundleInput(file: string, flags: Record<string, string | true>, cwd: string): BundleInput {
   const p = (f: string) => (f.startsWith('/') ? f : join(cwd, f));
   const text = readFileSync(p(file), 'utf8');
   if (/\.ya?ml$/i.test(file)) return { format: 'yaml', document: text };
   if (typeof flags.schema !== 'string') throw new Error('a Cedar policy file needs --schema <file>');
-  const entities = typeof flags.entities === 'string' ? (JSON.parse(readFileSync(p(flags.entities), 'utf8')) as unknown[]) : undefined;
-  return { format: 'cedar', schema: readFileSync(p(flags.schema), 'utf8'), policies: text, ...(entities ? { entities } : {}) };
+  const entities =
+    typeof flags.entities === 'string' ? (JSON.parse(readFileSync(p(flags.entities), 'utf8')) as unknown[]) : undefined;
+  return {
+    format: 'cedar',
+    schema: readFileSync(p(flags.schema), 'utf8'),
+    policies: text,
+    ...(entities ? { entities } : {}),
+  };
 }
 
-
-async function call(io: CliIo, flags: Record<string, string | true>, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function call(
+  io: CliIo,
+  flags: Record<string, string | true>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
   const { api, token } = endpoint(flags, io, 'admin');
   const r = await io.fetch(`${api}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await r.text();
@@ -73,7 +84,13 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       case 'validate': {
         if (!pos[0]) break;
         const input = readBundleInput(pos[0], flags, io.cwd);
-        const r = compileBundle(input, { tenantId: 'local', bundleId: 'local', version: 0, createdAt: new Date(0).toISOString(), revokedAgentIds: [] });
+        const r = compileBundle(input, {
+          tenantId: 'local',
+          bundleId: 'local',
+          version: 0,
+          createdAt: new Date(0).toISOString(),
+          revokedAgentIds: [],
+        });
         if (!r.ok) {
           io.err(`invalid: ${r.errors.length} problem(s)\n`);
           for (const e of r.errors) io.err(`  ${e.path}: ${e.message}\n`);
@@ -106,7 +123,12 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       }
       case 'diff': {
         if (!pos[0] || !pos[1]) break;
-        const d = await call(io, flags, 'GET', `/v1/policies/bundles/${encodeURIComponent(pos[0])}/diff/${encodeURIComponent(pos[1])}`);
+        const d = await call(
+          io,
+          flags,
+          'GET',
+          `/v1/policies/bundles/${encodeURIComponent(pos[0])}/diff/${encodeURIComponent(pos[1])}`,
+        );
         if (d.status !== 200) return problem(io, d.status, d.json);
         if (flags.json) {
           io.out(`${JSON.stringify(d.json, null, 2)}\n`);
@@ -116,7 +138,9 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
         for (const p of x.added) io.out(`+ ${p.id}\n`);
         for (const p of x.removed) io.out(`- ${p.id}\n`);
         for (const p of x.changed) io.out(`~ ${p.id}\n`);
-        io.out(`${x.added.length} added, ${x.removed.length} removed, ${x.changed.length} changed, ${x.unchanged} unchanged${x.schema_changed ? ', schema changed' : ''}${x.risk_changed ? ', risk table changed' : ''}\n`);
+        io.out(
+          `${x.added.length} added, ${x.removed.length} removed, ${x.changed.length} changed, ${x.unchanged} unchanged${x.schema_changed ? ', schema changed' : ''}${x.risk_changed ? ', risk table changed' : ''}\n`,
+        );
         return 0;
       }
     }
@@ -132,7 +156,10 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
  * Operations a YAML policy names that no shipped connector offers (a typo, or a connector that
  * does not exist), one warning each. A pattern with `*` warns when it matches nothing.
  */
-export function catalogWarnings(document: string, connectors: ReadonlyMap<string, { operations: Readonly<Record<string, unknown>> }> = CONNECTORS): string[] {
+export function catalogWarnings(
+  document: string,
+  connectors: ReadonlyMap<string, { operations: Readonly<Record<string, unknown>> }> = CONNECTORS,
+): string[] {
   let entries: unknown;
   try {
     entries = parseYaml(document);
@@ -141,16 +168,23 @@ export function catalogWarnings(document: string, connectors: ReadonlyMap<string
   }
   const warnings: string[] = [];
   for (const e of Array.isArray(entries) ? entries : []) {
-    const { name, connector, operations } = (e ?? {}) as { name?: string; connector?: string; operations?: Record<string, unknown> };
+    const { name, connector, operations } = (e ?? {}) as {
+      name?: string;
+      connector?: string;
+      operations?: Record<string, unknown>;
+    };
     if (typeof connector !== 'string' || !operations || typeof operations !== 'object') continue;
     const c = connectors.get(connector);
     if (!c) {
-      warnings.push(`policy ${String(name)}: no connector named "${connector}" (known: ${[...connectors.keys()].join(', ')})`);
+      warnings.push(
+        `policy ${String(name)}: no connector named "${connector}" (known: ${[...connectors.keys()].join(', ')})`,
+      );
       continue;
     }
     const offered = Object.keys(c.operations);
     for (const pattern of Object.keys(operations)) {
-      if (!offered.some((op) => globMatch(pattern, op))) warnings.push(`policy ${String(name)}: connector "${connector}" offers no operation matching "${pattern}"`);
+      if (!offered.some((op) => globMatch(pattern, op)))
+        warnings.push(`policy ${String(name)}: connector "${connector}" offers no operation matching "${pattern}"`);
     }
   }
   return warnings;
@@ -169,4 +203,3 @@ function globMatch(pattern: string, s: string): boolean {
   }
   return at <= s.length - parts.at(-1)!.length;
 }
-

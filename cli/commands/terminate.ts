@@ -22,11 +22,6 @@ const USAGE = `usage:
   arx terminate status <termination_id> [--json] [--api <url>]
 `;
 
-
-
-
-
-
 type Termination = ResponseOf<'GET /v1/terminations/{id}', 200>;
 type QuorumPending = Exclude<ResponseOf<'POST /v1/org/{tenant_id}/emergency_stop', 202>, Termination>;
 type Problem = { title?: string; detail?: string };
@@ -38,14 +33,21 @@ function describe(t: Termination): string {
 
 export async function run(args: string[], io: CliIo = defaultIo()): Promise<number> {
   try {
-    const { pos, flags } = parseArgs(args, (name, next) => ['json', 'emergency-stop'].includes(name) || (name === 'wait' && !/^\d+$/.test(next)));
+    const { pos, flags } = parseArgs(
+      args,
+      (name, next) => ['json', 'emergency-stop'].includes(name) || (name === 'wait' && !/^\d+$/.test(next)),
+    );
     if (flags.help || (!pos.length && !flags.cohort && !flags['emergency-stop'])) {
       io.out(USAGE);
       return flags.help ? 0 : 2;
     }
     const { api, token, dev } = endpoint(flags, io);
     /** `T` is the body of a success; an error answers problem details. */
-    const request = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T & Problem }> => {
+    const request = async <T>(
+      method: string,
+      path: string,
+      body?: unknown,
+    ): Promise<{ status: number; json: T & Problem }> => {
       const res = await io.fetch(api + path, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -54,7 +56,7 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
       const text = await res.text();
       return { status: res.status, json: (text ? JSON.parse(text) : {}) as T & Problem };
     };
-    const show = (t: Termination) => io.out(flags.json ? JSON.stringify(t, null, 2) + '\n' : describe(t));
+    const show = (t: Termination) => io.out(flags.json ? `${JSON.stringify(t, null, 2)}\n` : describe(t));
     const refused = (r: { status: number; json: Problem }) => {
       io.err(`arx terminate: ${r.status} ${r.json.title ?? ''}${r.json.detail ? `: ${r.json.detail}` : ''}\n`);
       return 1;
@@ -74,10 +76,14 @@ export async function run(args: string[], io: CliIo = defaultIo()): Promise<numb
     if (flags['emergency-stop']) {
       const tenant = typeof flags.tenant === 'string' ? flags.tenant : dev.tenantId;
       if (!tenant) throw new UsageError('--tenant <tenant_id> is required');
-      r = await request<Termination | QuorumPending>('POST', `/v1/org/${encodeURIComponent(tenant)}/emergency_stop`, { reason });
+      r = await request<Termination | QuorumPending>('POST', `/v1/org/${encodeURIComponent(tenant)}/emergency_stop`, {
+        reason,
+      });
       const q = r.json;
       if (r.status === 202 && q.status === 'pending_quorum') {
-        io.out(`emergency stop requested (${q.request_id}); a second, different admin must confirm before ${q.expires_at}\n`);
+        io.out(
+          `emergency stop requested (${q.request_id}); a second, different admin must confirm before ${q.expires_at}\n`,
+        );
         return 0;
       }
     } else if (typeof flags.cohort === 'string') {

@@ -33,7 +33,15 @@ const USAGE =
   'usage: arx-verify <dir | s3://bucket/prefix> (--audit-keys <url|file> | --unsigned) [--expect-head <hash>] [--min-height N] ' +
   '[--event <event_id>] [--tsa-ca <pem file> [--require-anchored]] [--max-anchor-lag <seconds>]';
 
-const VALUED = new Set(['--audit-keys', '--jwks', '--expect-head', '--min-height', '--event', '--tsa-ca', '--max-anchor-lag']);
+const VALUED = new Set([
+  '--audit-keys',
+  '--jwks',
+  '--expect-head',
+  '--min-height',
+  '--event',
+  '--tsa-ca',
+  '--max-anchor-lag',
+]);
 
 export function parseArgs(args: readonly string[]): VerifyArgs | string {
   const out: Partial<VerifyArgs> = { requireAnchored: false, unsigned: false };
@@ -60,9 +68,11 @@ export function parseArgs(args: readonly string[]): VerifyArgs | string {
     else return `unexpected argument ${a}\n${USAGE}`;
   }
   if (!out.source) return USAGE;
-  if (!out.keys && !out.unsigned) return `give the tenant's audit key set (--audit-keys), or --unsigned to check hashes and proofs without signatures\n${USAGE}`;
+  if (!out.keys && !out.unsigned)
+    return `give the tenant's audit key set (--audit-keys), or --unsigned to check hashes and proofs without signatures\n${USAGE}`;
   if (out.keys && out.unsigned) return `--unsigned and --audit-keys exclude each other\n${USAGE}`;
-  if (out.requireAnchored && !out.tsaCa) return `--require-anchored needs --tsa-ca (a self-signed TSA would pass)\n${USAGE}`;
+  if (out.requireAnchored && !out.tsaCa)
+    return `--require-anchored needs --tsa-ca (a self-signed TSA would pass)\n${USAGE}`;
   return out as VerifyArgs;
 }
 
@@ -78,7 +88,10 @@ export function readDir(dir: string): BlockSource[] {
  * Block objects under an S3 prefix, ordered by key, with every stored version of each (oldest
  * first). A key whose latest version is a delete marker fails: the block was removed.
  */
-export async function readS3(uri: string, client = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) })): Promise<BlockSource[]> {
+export async function readS3(
+  uri: string,
+  client = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+): Promise<BlockSource[]> {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!m) throw new Error(`not an s3:// URI: ${uri}`);
   const bucket = m[1]!;
@@ -88,9 +101,17 @@ export async function readS3(uri: string, client = new S3Client({ forcePathStyle
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;
   let n = 0;
-  const ours = (k: string | undefined): k is string => Boolean(k?.endsWith('.json') && !k.slice(prefix.length).includes('/'));
+  const ours = (k: string | undefined): k is string =>
+    Boolean(k?.endsWith('.json') && !k.slice(prefix.length).includes('/'));
   do {
-    const r = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+    const r = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionMarker,
+      }),
+    );
     for (const v of r.Versions ?? []) {
       if (!ours(v.Key)) continue;
       const list = versions.get(v.Key) ?? [];
@@ -112,7 +133,9 @@ export async function readS3(uri: string, client = new S3Client({ forcePathStyle
     const vs = versions.get(k)!.sort((a, b) => a.at - b.at || b.n - a.n);
     const texts: { id: string; text: string }[] = [];
     for (const v of vs) {
-      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: k, ...(v.id !== 'null' ? { VersionId: v.id } : {}) }));
+      const r = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: k, ...(v.id !== 'null' ? { VersionId: v.id } : {}) }),
+      );
       texts.push({ id: v.id, text: await r.Body!.transformToString() });
     }
     out.push({ name: k, text: texts.at(-1)!.text, versions: texts });
@@ -143,7 +166,11 @@ export async function loadKeySet(where: string): Promise<Jwk[]> {
   return doc.keys;
 }
 
-export async function run(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function run(
+  args: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   const parsed = parseArgs(args);
   if (typeof parsed === 'string') {
     const help = parsed === USAGE && (args.includes('-h') || args.includes('--help'));

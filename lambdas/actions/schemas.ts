@@ -65,11 +65,18 @@ export const ChannelConfigBody = z.strictObject({
 export type ChannelConfigBody = z.infer<typeof ChannelConfigBody>;
 
 /** `PUT /v1/approvals/channels/slack/approvers/{slack_user_id}`: maps a Slack user to an ARX approver (F10). */
-export const SlackUserId = z.string().max(32).regex(/^[A-Z0-9]{1,32}$/, 'a Slack user id such as U2CERLKJA');
+export const SlackUserId = z
+  .string()
+  .max(32)
+  .regex(/^[A-Z0-9]{1,32}$/, 'a Slack user id such as U2CERLKJA');
 export const SlackApproverBody = z.strictObject({
   approver_sub: z.string().min(1).max(256),
   approver_email: z.email().max(320).optional(),
-  team_id: z.string().max(32).regex(/^[A-Z0-9]{1,32}$/).optional(),
+  team_id: z
+    .string()
+    .max(32)
+    .regex(/^[A-Z0-9]{1,32}$/)
+    .optional(),
 });
 export type SlackApproverBody = z.infer<typeof SlackApproverBody>;
 
@@ -101,9 +108,21 @@ export const ApprovalMetadata = z
   })
   .meta({ id: 'ApprovalMetadata' });
 
-export const ActionError = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).meta({ id: 'ActionError' });
+export const ActionError = z
+  .object({ code: z.string(), message: z.string(), retryable: z.boolean() })
+  .meta({ id: 'ActionError' });
 
-export const ACTION_STATUSES = ['denied', 'pending_approval', 'pending_execution', 'executing', 'executed', 'failed', 'expired', 'rejected', 'cancelled'] as const;
+export const ACTION_STATUSES = [
+  'denied',
+  'pending_approval',
+  'pending_execution',
+  'executing',
+  'executed',
+  'failed',
+  'expired',
+  'rejected',
+  'cancelled',
+] as const;
 
 /** `GET /v1/actions/{id}` and the `action` of a decision. */
 export const Action = z
@@ -127,15 +146,33 @@ export const Action = z
   })
   .meta({ id: 'Action' });
 
-const submittedCommon = { action_id: z.string(), correlation_id: z.string(), trace_id: z.string(), decision: DecisionSchema };
+const submittedCommon = {
+  action_id: z.string(),
+  correlation_id: z.string(),
+  trace_id: z.string(),
+  decision: DecisionSchema,
+};
 /** 200 from `POST /v1/actions`: it ran. */
-export const ActionExecuted = z.object({ ...submittedCommon, status: z.literal('executed'), result: z.unknown(), approval_metadata: ApprovalMetadata.nullable() }).meta({ id: 'ActionExecuted' });
+export const ActionExecuted = z
+  .object({
+    ...submittedCommon,
+    status: z.literal('executed'),
+    result: z.unknown(),
+    approval_metadata: ApprovalMetadata.nullable(),
+  })
+  .meta({ id: 'ActionExecuted' });
 /** 202 from `POST /v1/actions`: held for a human. */
-export const ActionPending = z.object({ ...submittedCommon, status: z.literal('pending_approval'), approval_id: z.string(), expires_at: Timestamp }).meta({ id: 'ActionPending' });
+export const ActionPending = z
+  .object({ ...submittedCommon, status: z.literal('pending_approval'), approval_id: z.string(), expires_at: Timestamp })
+  .meta({ id: 'ActionPending' });
 /** 403 from `POST /v1/actions`: the policy forbade it, or the agent is not active (nothing ran). */
-export const ActionRefused = z.object({ ...submittedCommon, status: z.enum(['denied', 'cancelled']), error: ActionError.nullable().optional() }).meta({ id: 'ActionRefused' });
+export const ActionRefused = z
+  .object({ ...submittedCommon, status: z.enum(['denied', 'cancelled']), error: ActionError.nullable().optional() })
+  .meta({ id: 'ActionRefused' });
 /** 502 from `POST /v1/actions`: the connector call failed. */
-export const ActionFailedBody = z.object({ ...submittedCommon, status: z.enum(ACTION_STATUSES), error: ActionError.nullable() }).meta({ id: 'ActionFailedBody' });
+export const ActionFailedBody = z
+  .object({ ...submittedCommon, status: z.enum(ACTION_STATUSES), error: ActionError.nullable() })
+  .meta({ id: 'ActionFailedBody' });
 /** 409 from a keyed `POST /v1/actions` while the first request still runs. */
 export const IdempotencyInProgressBody = Problem.extend({ action_id: z.string() });
 
@@ -173,7 +210,13 @@ export const Approval = z
 
 export const ApprovalOutcome = z.object({ approval: Approval, action: Action }).meta({ id: 'ApprovalOutcome' });
 
-const DecisionTimes = z.object({ count: z.number().int(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable(), p50: z.string().nullable(), p95: z.string().nullable() });
+const DecisionTimes = z.object({
+  count: z.number().int(),
+  p50_ms: z.number().nullable(),
+  p95_ms: z.number().nullable(),
+  p50: z.string().nullable(),
+  p95: z.string().nullable(),
+});
 const approvalGroup = {
   total: z.number().int(),
   pending: z.number().int(),
@@ -187,7 +230,11 @@ const approvalGroup = {
 };
 const ApprovalGroupStats = z.object(approvalGroup).meta({ id: 'ApprovalGroupStats' });
 export const ApprovalStats = z
-  .object({ ...approvalGroup, by_policy: z.record(z.string(), ApprovalGroupStats), by_approver: z.record(z.string(), ApprovalGroupStats) })
+  .object({
+    ...approvalGroup,
+    by_policy: z.record(z.string(), ApprovalGroupStats),
+    by_approver: z.record(z.string(), ApprovalGroupStats),
+  })
   .meta({ id: 'ApprovalStats' });
 
 export const ConnectorCatalog = z
@@ -207,10 +254,19 @@ export const ConnectorCatalog = z
   })
   .meta({ id: 'ConnectorCatalog' });
 
-export const ConnectorConfigured = z.object({ connector: z.string(), configured: z.literal(true), secret_stored: z.boolean() });
+export const ConnectorConfigured = z.object({
+  connector: z.string(),
+  configured: z.literal(true),
+  secret_stored: z.boolean(),
+});
 export const ToolPins = z.object({ connector: z.string(), pins: z.record(z.string(), z.string()) });
 export const ToolAccepted = z.object({ connector: z.string(), tool: z.string(), definition_hash: z.string() });
-export const ChannelConfigured = z.object({ channel: z.enum(CHANNELS), configured: z.literal(true), secret_stored: z.boolean(), hmac_secret: z.string().optional() });
+export const ChannelConfigured = z.object({
+  channel: z.enum(CHANNELS),
+  configured: z.literal(true),
+  secret_stored: z.boolean(),
+  hmac_secret: z.string().optional(),
+});
 export const SlackApproverMapping = z
   .object({
     tenant_id: z.string(),

@@ -7,7 +7,10 @@ const nextToken = z.string().min(1).max(2048).optional();
 
 export const EventsQuery = z.strictObject({
   agent_id: z.string().min(1).max(128).optional(),
-  type: z.string().regex(/^[a-z][a-z0-9_.]{0,127}$/).optional(),
+  type: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.]{0,127}$/)
+    .optional(),
   limit,
   next_token: nextToken,
 });
@@ -21,9 +24,16 @@ export type BlocksQuery = z.infer<typeof BlocksQuery>;
 
 export const DestinationBody = z.strictObject({
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
-  prefix: z.string().max(512).regex(/^[A-Za-z0-9!_.*'()/-]*$/).default(''),
+  prefix: z
+    .string()
+    .max(512)
+    .regex(/^[A-Za-z0-9!_.*'()/-]*$/)
+    .default(''),
   role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
-  region: z.string().regex(/^(?!.*--)[a-z]{2}-[a-z-]*[a-z]-\d$/).optional(),
+  region: z
+    .string()
+    .regex(/^(?!.*--)[a-z]{2}-[a-z-]*[a-z]-\d$/)
+    .optional(),
 });
 export type DestinationBody = z.infer<typeof DestinationBody>;
 
@@ -47,7 +57,12 @@ export const PackageBody = z.strictObject({
   to: z.iso.datetime({ offset: true }),
   /** Computed report lines: "All N <label> in <period> were approved before execution". */
   approval_reports: z
-    .array(z.strictObject({ action: z.string().regex(/^[a-z0-9_-]+:[a-z0-9_*-]+:[a-z0-9_*-]+$/), label: z.string().min(1).max(80).optional() }))
+    .array(
+      z.strictObject({
+        action: z.string().regex(/^[a-z0-9_-]+:[a-z0-9_*-]+:[a-z0-9_*-]+$/),
+        label: z.string().min(1).max(80).optional(),
+      }),
+    )
     .max(10)
     .optional(),
   period_label: z.string().min(1).max(40).optional(),
@@ -184,9 +199,20 @@ export const CompliancePackage = z
     period: z.object({ from: Timestamp, to: Timestamp, label: z.string() }),
     reports: z.array(z.string()),
     counts: z.object({ events: z.number().int(), sealed: z.number().int(), pending: z.number().int() }),
-    artifacts: z.object({ bucket: z.string(), manifest: z.string(), pdf: z.string(), jsonld: z.string(), sha256: z.record(z.string(), Hex) }),
+    artifacts: z.object({
+      bucket: z.string(),
+      manifest: z.string(),
+      pdf: z.string(),
+      jsonld: z.string(),
+      sha256: z.record(z.string(), Hex),
+    }),
   })
   .meta({ id: 'CompliancePackage' });
 
 /** `?artifact=pdf`: the PDF, base64; `manifest` and `jsonld` answer the JSON document itself. */
-export const PdfArtifact = z.object({ content_type: z.literal('application/pdf'), encoding: z.literal('base64'), sha256: Hex, data: B64 });
+export const PdfArtifact = z.object({
+  content_type: z.literal('application/pdf'),
+  encoding: z.literal('base64'),
+  sha256: Hex,
+  data: B64,
+});

@@ -46,7 +46,8 @@ const topology: CapabilityTopology = {
         {
           actions: ['sts:AssumeRole'],
           resources: ['arn:aws:iam::*:role/*'],
-          reason: 'Customer audit destinations are cross-account roles named by each tenant at runtime (POST /v1/audit/destinations); the session policy limits them to s3:PutObject under the destination prefix.',
+          reason:
+            'Customer audit destinations are cross-account roles named by each tenant at runtime (POST /v1/audit/destinations); the session policy limits them to s3:PutObject under the destination prefix.',
         },
       ],
     },
@@ -84,7 +85,12 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Chain height, head hash, last sealed / anchored times, pending events, anchoring lag',
-      response: { status: 200, description: '{height, head_hash, last_sealed_at, last_anchored_at, pending_events, unanchored_blocks, anchoring_lag_seconds}', schema: ChainStatus },
+      response: {
+        status: 200,
+        description:
+          '{height, head_hash, last_sealed_at, last_anchored_at, pending_events, unanchored_blocks, anchoring_lag_seconds}',
+        schema: ChainStatus,
+      },
     },
     {
       method: 'GET',
@@ -103,7 +109,12 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'RFC 9162 inclusion proof of an event against its block’s signed root (409 while not yet sealed)',
-      response: { status: 200, description: '{event_id, leaf_hash, block_id, leaf_index, tree_size, root, proof[], block_hash, signature, kid}', schema: EventProof },
+      response: {
+        status: 200,
+        description:
+          '{event_id, leaf_hash, block_id, leaf_index, tree_size, root, proof[], block_hash, signature, kid}',
+        schema: EventProof,
+      },
     },
     {
       method: 'GET',
@@ -132,7 +143,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Add a customer S3 destination written through a cross-account role',
       body: DestinationBody,
-      response: { status: 201, description: '{destination_id, bucket, prefix, role_arn, created_at}', schema: Destination },
+      response: {
+        status: 201,
+        description: '{destination_id, bucket, prefix, role_arn, created_at}',
+        schema: Destination,
+      },
     },
     {
       method: 'GET',
@@ -141,7 +156,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Customer destinations and their replay queue depth',
-      response: { status: 200, description: '{items: Destination[], queued_writes}', schema: z.object({ items: z.array(Destination), queued_writes: z.number().int() }) },
+      response: {
+        status: 200,
+        description: '{items: Destination[], queued_writes}',
+        schema: z.object({ items: z.array(Destination), queued_writes: z.number().int() }),
+      },
     },
     {
       method: 'GET',
@@ -151,7 +170,11 @@ const topology: CapabilityTopology = {
       roles: ['auditor', 'admin'],
       summary: 'Evidence events tagged with a control at emit time (paginated)',
       query: EvidenceQuery,
-      response: { status: 200, description: '{framework, control_id, title, items: AuditEvent[], next_token?}', schema: ControlEvidence },
+      response: {
+        status: 200,
+        description: '{framework, control_id, title, items: AuditEvent[], next_token?}',
+        schema: ControlEvidence,
+      },
     },
     {
       method: 'POST',
@@ -159,7 +182,8 @@ const topology: CapabilityTopology = {
       fn: 'compliance-api',
       auth: 'bearer',
       roles: ['auditor', 'admin'],
-      summary: 'Build an evidence package: events, inclusion proofs, control mapping, PDF summary, JSON-LD, verifier instructions',
+      summary:
+        'Build an evidence package: events, inclusion proofs, control mapping, PDF summary, JSON-LD, verifier instructions',
       body: PackageBody,
       response: { status: 201, description: 'CompliancePackage', schema: CompliancePackage },
     },
@@ -171,7 +195,11 @@ const topology: CapabilityTopology = {
       roles: ['auditor', 'admin'],
       summary: 'A built evidence package (record and artifact locations; ?artifact=manifest|jsonld|pdf downloads one)',
       query: PackageQuery,
-      response: { status: 200, description: 'CompliancePackage, or the artifact', schema: z.union([CompliancePackage, PdfArtifact, z.record(z.string(), z.unknown())]) },
+      response: {
+        status: 200,
+        description: 'CompliancePackage, or the artifact',
+        schema: z.union([CompliancePackage, PdfArtifact, z.record(z.string(), z.unknown())]),
+      },
     },
   ],
   events: [{ name: 'audit-governed-changes', fn: 'audit-bus-consumer', detailTypes: [...AUDITED_DETAIL_TYPES] }],

@@ -38,11 +38,20 @@ export const CreateSourceBody = z.discriminatedUnion('type', [
 ]);
 export type CreateSourceBody = z.infer<typeof CreateSourceBody>;
 
-export const ScanBody = z.strictObject({ source_id: z.string().regex(/^src_[0-9A-Za-z]{1,64}$/).optional() });
+export const ScanBody = z.strictObject({
+  source_id: z
+    .string()
+    .regex(/^src_[0-9A-Za-z]{1,64}$/)
+    .optional(),
+});
 export type ScanBody = z.infer<typeof ScanBody>;
 
 export const AdoptBody = z.strictObject({
-  owner: z.strictObject({ oidc_sub: z.string().min(1).max(256), email: z.email().max(320).optional(), team: z.string().min(1).max(128).optional() }),
+  owner: z.strictObject({
+    oidc_sub: z.string().min(1).max(256),
+    email: z.email().max(320).optional(),
+    team: z.string().min(1).max(128).optional(),
+  }),
 });
 export type AdoptBody = z.infer<typeof AdoptBody>;
 
@@ -57,9 +66,18 @@ export const IngestAgent = z.strictObject({
   platform_native_id: z.string().min(1).max(512),
   source: z.enum(DISCOVERY_SOURCES).optional(),
   name: z.string().min(1).max(256).optional(),
-  owner: z.strictObject({ oidc_sub: z.string().min(1).max(256).optional(), email: z.email().max(320).optional(), team: z.string().min(1).max(128).optional() }).optional(),
+  owner: z
+    .strictObject({
+      oidc_sub: z.string().min(1).max(256).optional(),
+      email: z.email().max(320).optional(),
+      team: z.string().min(1).max(128).optional(),
+    })
+    .optional(),
   declared_capabilities: z.array(z.string().min(1).max(256)).max(50).optional(),
-  principal_arns: z.array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$/)).max(10).optional(),
+  principal_arns: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$/))
+    .max(10)
+    .optional(),
   observed_actions: z.number().int().min(0).max(1_000_000).optional(),
   observed_at: z.iso.datetime({ offset: true }).optional(),
   confidence: z.number().min(0).max(1).optional(),
@@ -78,7 +96,11 @@ const SourceEvidence = z.object({
   last_seen: Timestamp,
   signals: z.array(z.string()),
 });
-const DiscoveredOwner = z.object({ oidc_sub: z.string().optional(), email: z.string().optional(), team: z.string().optional() });
+const DiscoveredOwner = z.object({
+  oidc_sub: z.string().optional(),
+  email: z.string().optional(),
+  team: z.string().optional(),
+});
 
 /** Seed C1.1 DiscoveredAgent: one version of its SCD-2 history. */
 export const DiscoveredAgent = z
@@ -110,12 +132,22 @@ export const DiscoveredAgent = z
 /** One entry of `GET /v1/discovery/agents`: an ARX identity (sanctioned) or a discovered agent. */
 export const InventoryEntry = z
   .discriminatedUnion('kind', [
-    AgentIdentitySchema.extend({ kind: z.literal('registered'), sanctioned: z.literal(true), source: z.literal('registration') }),
+    AgentIdentitySchema.extend({
+      kind: z.literal('registered'),
+      sanctioned: z.literal(true),
+      source: z.literal('registration'),
+    }),
     DiscoveredAgent.extend({ kind: z.literal('discovered') }),
   ])
   .meta({ id: 'InventoryEntry' });
 
-export const AdoptedAgent = z.object({ agent_id: z.string(), spiffe_id: z.string(), status: z.string(), bootstrap_token: z.string(), discovered_id: z.string() });
+export const AdoptedAgent = z.object({
+  agent_id: z.string(),
+  spiffe_id: z.string(),
+  status: z.string(),
+  bootstrap_token: z.string(),
+  discovered_id: z.string(),
+});
 
 export const DiscoverySourceView = z
   .object({
@@ -169,4 +201,9 @@ export const DiscoveryStatus = z.object({
   }),
 });
 
-export const IngestOutcome = z.object({ found: z.number().int(), new: z.number().int(), changed: z.number().int(), ids: z.array(z.string()) });
+export const IngestOutcome = z.object({
+  found: z.number().int(),
+  new: z.number().int(),
+  changed: z.number().int(),
+  ids: z.array(z.string()),
+});

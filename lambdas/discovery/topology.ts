@@ -45,18 +45,28 @@ const topology: CapabilityTopology = {
       extraPermissions: [
         {
           actions: [
-            'bedrock:ListAgents', 'bedrock:GetAgent',
-            'bedrock-agentcore:ListAgentRuntimes', 'bedrock-agentcore:GetAgentRuntime', 'bedrock-agentcore:ListGateways', 'bedrock-agentcore:GetGateway',
+            'bedrock:ListAgents',
+            'bedrock:GetAgent',
+            'bedrock-agentcore:ListAgentRuntimes',
+            'bedrock-agentcore:GetAgentRuntime',
+            'bedrock-agentcore:ListGateways',
+            'bedrock-agentcore:GetGateway',
             'lambda:ListFunctions',
-            'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:GetPolicy', 'iam:GetPolicyVersion',
+            'iam:ListRolePolicies',
+            'iam:GetRolePolicy',
+            'iam:ListAttachedRolePolicies',
+            'iam:GetPolicy',
+            'iam:GetPolicyVersion',
           ],
           resources: ['*'],
-          reason: 'Discovery enumerates every agent, runtime, gateway and function of the account: List* calls take no resource, Get* read whatever the listing returned (read-only).',
+          reason:
+            'Discovery enumerates every agent, runtime, gateway and function of the account: List* calls take no resource, Get* read whatever the listing returned (read-only).',
         },
         {
           actions: ['sts:AssumeRole'],
           resources: [`arn:aws:iam::*:role/${SCAN_ROLE_PREFIX}*`],
-          reason: 'Cross-account scans assume the documented read-only scan role in each configured account (external id = tenant id).',
+          reason:
+            'Cross-account scans assume the documented read-only scan role in each configured account (external id = tenant id).',
         },
       ],
     },
@@ -90,7 +100,8 @@ const topology: CapabilityTopology = {
       fn: 'discovery-api',
       auth: 'bearer',
       roles: ['admin', 'auditor'],
-      summary: 'List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated)',
+      summary:
+        'List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated)',
       query: ListAgentsQuery,
       response: { status: 200, description: '{items, next_token?}', schema: page(InventoryEntry) },
     },
@@ -118,9 +129,14 @@ const topology: CapabilityTopology = {
       fn: 'discovery-api',
       auth: 'bearer',
       roles: ['admin'],
-      summary: 'Make a discovered agent an ARX identity with an owner (the registration answer, with a one-time bootstrap token)',
+      summary:
+        'Make a discovered agent an ARX identity with an owner (the registration answer, with a one-time bootstrap token)',
       body: AdoptBody,
-      response: { status: 201, description: '{agent_id, spiffe_id, status, bootstrap_token, discovered_id}', schema: AdoptedAgent },
+      response: {
+        status: 201,
+        description: '{agent_id, spiffe_id, status, bootstrap_token, discovered_id}',
+        schema: AdoptedAgent,
+      },
     },
     {
       method: 'POST',
@@ -128,9 +144,14 @@ const topology: CapabilityTopology = {
       fn: 'discovery-api',
       auth: 'bearer',
       roles: ['admin'],
-      summary: 'Configure where to look: an AWS account (own, or through a cross-account scan role) or a push source with its own ingest token',
+      summary:
+        'Configure where to look: an AWS account (own, or through a cross-account scan role) or a push source with its own ingest token',
       body: CreateSourceBody,
-      response: { status: 201, description: '{source_id, type, account_id?, regions?, platform?, ingest_token? (push, shown once)}', schema: CreatedSource },
+      response: {
+        status: 201,
+        description: '{source_id, type, account_id?, regions?, platform?, ingest_token? (push, shown once)}',
+        schema: CreatedSource,
+      },
     },
     {
       method: 'GET',

@@ -46,7 +46,12 @@ export function isLocalRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /** Status gate shared by every issue: revocation list + credential state, fail closed. */
-export function agentStatusGate(controlTable: string, revocationTable: string, clock: Clock, client: DynamoDBDocumentClient) {
+export function agentStatusGate(
+  controlTable: string,
+  revocationTable: string,
+  clock: Clock,
+  client: DynamoDBDocumentClient,
+) {
   const drl = new CachedRevocationChecker(new DynamoRevocationList(revocationTable, client), clock);
   const state = new CachedAgentState(new DynamoAgentStateStore(controlTable, client), clock);
   return async (tenantId: string, agentId: string): Promise<'active' | 'inactive' | 'unknown'> => {
@@ -70,7 +75,8 @@ export function agentStatusGate(controlTable: string, revocationTable: string, c
 export function createCredentialBroker(cfg: CredentialBrokerConfig): CredentialBroker {
   const clock = cfg.clock ?? systemClock;
   const client = cfg.client ?? documentClient();
-  const sts: StsPort = cfg.sts && 'assumeRole' in cfg.sts ? cfg.sts : new AwsStsIssuer(cfg.sts as STSClient | undefined);
+  const sts: StsPort =
+    cfg.sts && 'assumeRole' in cfg.sts ? cfg.sts : new AwsStsIssuer(cfg.sts as STSClient | undefined);
   const allowLoopback = cfg.allowLoopback ?? isLocalRuntime();
   return new CredentialBroker({
     sts,
@@ -94,11 +100,17 @@ const brokers = new WeakMap<object, CredentialBroker>();
  * The broker of the function's environment (one cache per environment — per process in Lambda —
  * so a revocation evicts it for every caller in the function).
  */
-export function credentialBrokerFromEnv(env: Readonly<Record<string, string | undefined>> = currentEnv()): CredentialBroker {
+export function credentialBrokerFromEnv(
+  env: Readonly<Record<string, string | undefined>> = currentEnv(),
+): CredentialBroker {
   const hit = brokers.get(env);
   if (hit) return hit;
   const c = readSettings(BROKER_SETTINGS, env);
-  const broker = createCredentialBroker({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, allowLoopback: isLocalRuntime() });
+  const broker = createCredentialBroker({
+    controlTable: c.ARX_CONTROL_TABLE,
+    revocationTable: c.ARX_REVOCATION_TABLE,
+    allowLoopback: isLocalRuntime(),
+  });
   brokers.set(env, broker);
   return broker;
 }

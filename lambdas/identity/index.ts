@@ -31,4 +31,10 @@ export { publicJwkOf, TenantKeys } from './core/keys.js';
 export type { Jwks, KeyManager, KeyStore, RotationResult, TenantKey, TenantSignature } from './core/keys.js';
 
 // The tenant signer (SVIDs, bundles, exit attestations; audit's key set is the same class).
-export { createTenantSigner, KmsKeyManager, tenantSigner, TENANT_SIGNER_SETTINGS, type TenantSignerOptions } from './signer.js';
+export {
+  createTenantSigner,
+  KmsKeyManager,
+  tenantSigner,
+  TENANT_SIGNER_SETTINGS,
+  type TenantSignerOptions,
+} from './signer.js';

@@ -27,7 +27,10 @@ export type AssignOwnerBody = z.infer<typeof AssignOwnerBody>;
 export const RevokeAgentBody = z.strictObject({ reason: z.string().min(1).max(512).optional() });
 export type RevokeAgentBody = z.infer<typeof RevokeAgentBody>;
 
-export const LeaverBody = z.strictObject({ oidc_sub: z.string().min(1).max(256), reason: z.string().min(1).max(512).optional() });
+export const LeaverBody = z.strictObject({
+  oidc_sub: z.string().min(1).max(256),
+  reason: z.string().min(1).max(512).optional(),
+});
 export type LeaverBody = z.infer<typeof LeaverBody>;
 
 /**
@@ -85,7 +88,10 @@ export const IssueCredentialBody = z.strictObject({
       /** Secrets Manager id of the client secret (`{client_secret}` JSON or plain), `arx/<tenant>/oauth/…`. */
       client_secret_id: z.string().min(1).max(2048),
       resource: z.url().max(2048),
-      scope: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/)).max(64).optional(),
+      scope: z
+        .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/))
+        .max(64)
+        .optional(),
     }),
   ]),
 });
@@ -97,7 +103,9 @@ export type RevokeCredentialsBody = z.infer<typeof RevokeCredentialsBody>;
 // ---------------------------------------------------------------- responses
 
 /** 201 of `POST /v1/identity/agents`: the identity and its bootstrap token (shown once). */
-export const RegisteredAgent = AgentIdentitySchema.extend({ bootstrap_token: z.string() }).meta({ id: 'RegisteredAgent' });
+export const RegisteredAgent = AgentIdentitySchema.extend({ bootstrap_token: z.string() }).meta({
+  id: 'RegisteredAgent',
+});
 export const RotatedAgent = z.object({
   agent_id: z.string(),
   spiffe_id: z.string(),
@@ -107,7 +115,12 @@ export const RotatedAgent = z.object({
   bootstrap_token: z.string(),
 });
 export const LeaverOutcome = z.object({ oidc_sub: z.string(), orphaned: z.array(z.string()) });
-export const KeyRotation = z.object({ tenant_id: z.string(), kid: z.string(), previous_kid: z.string().nullable(), previous_retire_after: Timestamp.nullable() });
+export const KeyRotation = z.object({
+  tenant_id: z.string(),
+  kid: z.string(),
+  previous_kid: z.string().nullable(),
+  previous_retire_after: Timestamp.nullable(),
+});
 /** RFC 8693 §2.2.1 token response. */
 export const TokenResponse = z
   .object({
@@ -121,7 +134,15 @@ export const TokenResponse = z
 /** RFC 6749 §5.2 error response of the token endpoint. */
 export const OAuthErrorBody = z
   .object({
-    error: z.enum(['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'temporarily_unavailable']),
+    error: z.enum([
+      'invalid_request',
+      'invalid_client',
+      'invalid_grant',
+      'unsupported_grant_type',
+      'invalid_scope',
+      'invalid_target',
+      'temporarily_unavailable',
+    ]),
     error_description: z.string(),
   })
   .meta({ id: 'OAuthError' });
@@ -152,5 +173,11 @@ export const CredentialRole = z
   })
   .meta({ id: 'CredentialRole' });
 export const TokenEndpoint = z
-  .object({ name: z.string(), token_endpoint: z.string(), revocation_endpoint: z.string().optional(), updated_at: Timestamp, updated_by: z.string() })
+  .object({
+    name: z.string(),
+    token_endpoint: z.string(),
+    revocation_endpoint: z.string().optional(),
+    updated_at: Timestamp,
+    updated_by: z.string(),
+  })
   .meta({ id: 'TokenEndpoint' });

@@ -19,11 +19,7 @@ import { Outbox } from '../shared/outbox.js';
 import { DynamoRevocationList } from '../shared/revocation.js';
 import { DynamoInventoryStore } from './adapters/dynamo-inventory-store.js';
 import type { InventoryStore } from '../shared/ports.js';
-import {
-  agentStatePut,
-  DynamoBootstrapStore,
-  DynamoOrphanMarkers,
-} from './adapters/dynamo-identity-store.js';
+import { agentStatePut, DynamoBootstrapStore, DynamoOrphanMarkers } from './adapters/dynamo-identity-store.js';
 import { createTenantSigner } from './signer.js';
 import { createCredentialBroker, credentialBrokerFromEnv } from './broker.js';
 import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
@@ -77,25 +73,38 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
   const ttlS = Math.min(setting('ARX_SVID_TTL_SECONDS', env), 3600);
 
   const keys = once(() =>
-    createTenantSigner({ env, clock, ddb, ...(opts.kms ? { kms: opts.kms } : {}), ...(opts.keyManager ? { keyManager: opts.keyManager } : {}) }),
+    createTenantSigner({
+      env,
+      clock,
+      ddb,
+      ...(opts.kms ? { kms: opts.kms } : {}),
+      ...(opts.keyManager ? { keyManager: opts.keyManager } : {}),
+    }),
   );
   const verifier = once((): SvidVerifier => {
-    const v = createSvidVerifier({ controlTable: control(), revocationTable: revocationTable(), issuerBase: issuerBase(), clock, client: ddb });
+    const v = createSvidVerifier({
+      controlTable: control(),
+      revocationTable: revocationTable(),
+      issuerBase: issuerBase(),
+      clock,
+      client: ddb,
+    });
     keys().onRotate((t) => v.invalidate(t));
     return v;
   });
   const issuer = once(() => new SvidIssuer(keys(), clock, { issuerBase: issuerBase() }));
-  const broker = once((): CredentialBroker =>
-    !opts.sts && !opts.oauth && !opts.ddb && !opts.clock && !opts.env
-      ? credentialBrokerFromEnv(env) // one cache per process, shared with in-process callers
-      : createCredentialBroker({
-        controlTable: control(),
-        revocationTable: revocationTable(),
-        clock,
-        client: ddb,
-        ...(opts.sts ? { sts: opts.sts } : {}),
-        ...(opts.oauth ? { oauth: opts.oauth } : {}),
-      }),
+  const broker = once(
+    (): CredentialBroker =>
+      !opts.sts && !opts.oauth && !opts.ddb && !opts.clock && !opts.env
+        ? credentialBrokerFromEnv(env) // one cache per process, shared with in-process callers
+        : createCredentialBroker({
+            controlTable: control(),
+            revocationTable: revocationTable(),
+            clock,
+            client: ddb,
+            ...(opts.sts ? { sts: opts.sts } : {}),
+            ...(opts.oauth ? { oauth: opts.oauth } : {}),
+          }),
   );
   const inventory = once((): InventoryStore => {
     const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_EVENT_BUS'], env);

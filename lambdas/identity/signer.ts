@@ -49,7 +49,10 @@ export function createTenantSigner(opts: TenantSignerOptions = {}): TenantKeys {
 }
 
 /** What {@link createTenantSigner} reads. */
-export const TENANT_SIGNER_SETTINGS = ['ARX_CONTROL_TABLE', 'ARX_SIGNING_KEY_ARN'] as const satisfies readonly SettingName[];
+export const TENANT_SIGNER_SETTINGS = [
+  'ARX_CONTROL_TABLE',
+  'ARX_SIGNING_KEY_ARN',
+] as const satisfies readonly SettingName[];
 
 /** The function's tenant signer (one active-key cache per environment), built on first use. */
 export const tenantSigner: () => TenantKeys = perEnvironment(() => createTenantSigner());

@@ -12,7 +12,16 @@ import {
   RotatedAgent,
   TokenEndpoint,
   TokenResponse,
-  AssignOwnerBody, IssueCredentialBody, LeaverBody, PutCredentialRoleBody, PutTokenEndpointBody, RegisterAgentBody, RevokeAgentBody, RevokeCredentialsBody, TokenRequestForm } from './schemas.js';
+  AssignOwnerBody,
+  IssueCredentialBody,
+  LeaverBody,
+  PutCredentialRoleBody,
+  PutTokenEndpointBody,
+  RegisterAgentBody,
+  RevokeAgentBody,
+  RevokeCredentialsBody,
+  TokenRequestForm,
+} from './schemas.js';
 
 /** C2 identity: agent registration, SVIDs, token exchange, owner binding, credential broker. */
 const topology: CapabilityTopology = {
@@ -22,23 +31,44 @@ const topology: CapabilityTopology = {
       capability: 'identity',
       entry: 'lambdas/identity/handlers/api.ts',
       description: 'Agent identity API: registration, token exchange, JWKS, rotation, revocation, owners',
-      uses: { inventoryTable: 'write', controlTable: 'write', revocationTable: 'write', bus: 'write', signingKey: 'write', credentialBroker: 'write' },
+      uses: {
+        inventoryTable: 'write',
+        controlTable: 'write',
+        revocationTable: 'write',
+        bus: 'write',
+        signingKey: 'write',
+        credentialBroker: 'write',
+      },
     },
     {
       name: 'identity-credentials',
       capability: 'identity',
       entry: 'lambdas/identity/handlers/credentials.ts',
-      description: 'Credential broker: just-in-time STS sessions and OAuth client-credentials tokens (server to server)',
+      description:
+        'Credential broker: just-in-time STS sessions and OAuth client-credentials tokens (server to server)',
       // credentialBroker: sts:AssumeRole on registered roles, OAuth client secrets (arx/*/oauth/*),
       // and (write) the revoke-older-sessions deny on roles (lib/identity.ts grantCredentialBroker).
-      uses: { inventoryTable: 'read', controlTable: 'write', revocationTable: 'read', credentialBroker: 'write', auditTable: 'write', dataKey: 'write' },
+      uses: {
+        inventoryTable: 'read',
+        controlTable: 'write',
+        revocationTable: 'read',
+        credentialBroker: 'write',
+        auditTable: 'write',
+        dataKey: 'write',
+      },
     },
     {
       name: 'identity-orphan-sweeper',
       capability: 'identity',
       entry: 'lambdas/identity/handlers/orphan-sweeper.ts',
       description: 'Suspends agents whose owner left and who stayed orphaned past the grace period',
-      uses: { inventoryTable: 'write', controlTable: 'write', revocationTable: 'write', bus: 'write', credentialBroker: 'write' },
+      uses: {
+        inventoryTable: 'write',
+        controlTable: 'write',
+        revocationTable: 'write',
+        bus: 'write',
+        credentialBroker: 'write',
+      },
       timeoutSeconds: 60,
     },
   ],
@@ -60,7 +90,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Agents without a live owner (owner left; not yet re-attested)',
-      response: { status: 200, description: '{items:[AgentIdentity…]}', schema: z.object({ items: z.array(AgentIdentitySchema) }) },
+      response: {
+        status: 200,
+        description: '{items:[AgentIdentity…]}',
+        schema: z.object({ items: z.array(AgentIdentitySchema) }),
+      },
     },
     {
       method: 'GET',
@@ -78,7 +112,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'Rotate the agent credential: new one-time bootstrap token, outstanding SVIDs invalid',
-      response: { status: 200, description: '{agent_id, spiffe_id, credential_generation, last_rotated_at, bootstrap_token}', schema: RotatedAgent },
+      response: {
+        status: 200,
+        description: '{agent_id, spiffe_id, credential_generation, last_rotated_at, bootstrap_token}',
+        schema: RotatedAgent,
+      },
     },
     {
       method: 'POST',
@@ -118,7 +156,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'Rotate the tenant signing key; the old key stays in the JWKS until its last token expired',
-      response: { status: 200, description: '{tenant_id, kid, previous_kid, previous_retire_after}', schema: KeyRotation },
+      response: {
+        status: 200,
+        description: '{tenant_id, kid, previous_kid, previous_retire_after}',
+        schema: KeyRotation,
+      },
     },
     {
       method: 'POST',
@@ -130,7 +172,11 @@ const topology: CapabilityTopology = {
       body: TokenRequestForm,
       bodyType: 'raw',
       contentType: 'application/x-www-form-urlencoded',
-      response: { status: 200, description: '{access_token, issued_token_type, token_type, expires_in, scope?}', schema: TokenResponse },
+      response: {
+        status: 200,
+        description: '{access_token, issued_token_type, token_type, expires_in, scope?}',
+        schema: TokenResponse,
+      },
       otherResponses: [
         { status: 400, description: 'RFC 6749 §5.2 error', schema: OAuthErrorBody },
         { status: 401, description: 'RFC 6749 §5.2 invalid_client', schema: OAuthErrorBody },
@@ -153,9 +199,14 @@ const topology: CapabilityTopology = {
       fn: 'identity-credentials',
       auth: 'bearer',
       roles: ['admin'],
-      summary: 'Server to server after a permit: a just-in-time credential scoped to one permitted action (STS on a registered role, or OAuth via an allowed endpoint)',
+      summary:
+        'Server to server after a permit: a just-in-time credential scoped to one permitted action (STS on a registered role, or OAuth via an allowed endpoint)',
       body: IssueCredentialBody,
-      response: { status: 200, description: '{token, expires_at, audience, scope_actually_granted, cached}', schema: IssuedCredential },
+      response: {
+        status: 200,
+        description: '{token, expires_at, audience, scope_actually_granted, cached}',
+        schema: IssuedCredential,
+      },
     },
     {
       method: 'POST',
@@ -163,9 +214,15 @@ const topology: CapabilityTopology = {
       fn: 'identity-credentials',
       auth: 'bearer',
       roles: ['admin'],
-      summary: 'Cascade: drop bindings and cached credentials, deny older STS sessions on every registered role, revoke issued OAuth tokens (RFC 7009)',
+      summary:
+        'Cascade: drop bindings and cached credentials, deny older STS sessions on every registered role, revoke issued OAuth tokens (RFC 7009)',
       body: RevokeCredentialsBody,
-      response: { status: 200, description: '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable}', schema: CredentialRevocation },
+      response: {
+        status: 200,
+        description:
+          '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable}',
+        schema: CredentialRevocation,
+      },
     },
     {
       method: 'GET',
@@ -174,7 +231,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: "The tenant's credential role registry (roles the broker may assume for its agents)",
-      response: { status: 200, description: '{items:[{name, role_arn, external_id, description?, updated_at, updated_by}…]}', schema: z.object({ items: z.array(CredentialRole) }) },
+      response: {
+        status: 200,
+        description: '{items:[{name, role_arn, external_id, description?, updated_at, updated_by}…]}',
+        schema: z.object({ items: z.array(CredentialRole) }),
+      },
     },
     {
       method: 'GET',
@@ -183,7 +244,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'One registered role, with the external id ARX generated for the tenant (put it in the trust policy)',
-      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}', schema: CredentialRole },
+      response: {
+        status: 200,
+        description: '{name, role_arn, external_id, description?, updated_at, updated_by}',
+        schema: CredentialRole,
+      },
     },
     {
       method: 'PUT',
@@ -193,7 +258,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Register a role to this tenant (audited); a role ARN belongs to one tenant only (409 otherwise)',
       body: PutCredentialRoleBody,
-      response: { status: 200, description: '{name, role_arn, external_id, description?, updated_at, updated_by}', schema: CredentialRole },
+      response: {
+        status: 200,
+        description: '{name, role_arn, external_id, description?, updated_at, updated_by}',
+        schema: CredentialRole,
+      },
     },
     {
       method: 'DELETE',
@@ -211,7 +280,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: "The tenant's allowlist of OAuth token endpoints",
-      response: { status: 200, description: '{items:[{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}…]}', schema: z.object({ items: z.array(TokenEndpoint) }) },
+      response: {
+        status: 200,
+        description: '{items:[{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}…]}',
+        schema: z.object({ items: z.array(TokenEndpoint) }),
+      },
     },
     {
       method: 'GET',
@@ -220,7 +293,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin'],
       summary: 'One allowed OAuth token endpoint',
-      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}', schema: TokenEndpoint },
+      response: {
+        status: 200,
+        description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}',
+        schema: TokenEndpoint,
+      },
     },
     {
       method: 'PUT',
@@ -230,7 +307,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Allow an OAuth token endpoint (https; with its RFC 7009 revocation endpoint) for this tenant (audited)',
       body: PutTokenEndpointBody,
-      response: { status: 200, description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}', schema: TokenEndpoint },
+      response: {
+        status: 200,
+        description: '{name, token_endpoint, revocation_endpoint?, updated_at, updated_by}',
+        schema: TokenEndpoint,
+      },
     },
     {
       method: 'DELETE',

@@ -26,7 +26,12 @@ export const TerminationStep = z.object({
   at: Timestamp.optional(),
   detail: z.record(z.string(), z.unknown()).optional(),
   /** Per-agent outcomes, by agent id. */
-  results: z.record(z.string(), z.looseObject({ outcome: z.string(), ok: z.boolean(), at: Timestamp, error: z.string().optional() })).optional(),
+  results: z
+    .record(
+      z.string(),
+      z.looseObject({ outcome: z.string(), ok: z.boolean(), at: Timestamp, error: z.string().optional() }),
+    )
+    .optional(),
 });
 
 /** Seed C6.1 Termination as the API shows it. */
@@ -52,6 +57,12 @@ export const Termination = z
   .meta({ id: 'Termination' });
 
 /** 202 of the first emergency stop request: a second, different admin must confirm. */
-export const QuorumPending = z.object({ status: z.literal('pending_quorum'), request_id: z.string(), requested_by: z.string(), expires_at: Timestamp, detail: z.string() });
+export const QuorumPending = z.object({
+  status: z.literal('pending_quorum'),
+  request_id: z.string(),
+  requested_by: z.string(),
+  expires_at: Timestamp,
+  detail: z.string(),
+});
 
 export const KillTarget = z.object({ platform: z.string(), url: z.string(), timeout_ms: z.number().int().optional() });

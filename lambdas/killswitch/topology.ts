@@ -15,7 +15,13 @@ export const SAGA_FUNCTIONS = {
   finalize: 'killswitch-step-finalize',
 } as const;
 
-const step = (name: string, entry: string, description: string, uses: FunctionSpec['uses'], extra: Partial<FunctionSpec> = {}): FunctionSpec => ({
+const step = (
+  name: string,
+  entry: string,
+  description: string,
+  uses: FunctionSpec['uses'],
+  extra: Partial<FunctionSpec> = {},
+): FunctionSpec => ({
   name,
   capability: 'killswitch',
   entry: `lambdas/killswitch/handlers/${entry}.ts`,
@@ -50,11 +56,16 @@ const topology: CapabilityTopology = {
       inventoryTable: 'read',
       revocationTable: 'write',
     }),
-    step(SAGA_FUNCTIONS.credentials, 'step-credentials', 'Termination step 3: cascade-revoke credential bindings and cached credentials', {
-      revocationTable: 'read',
-      // F6: deny older STS sessions on registered roles, RFC 7009-revoke issued OAuth tokens.
-      credentialBroker: 'write',
-    }),
+    step(
+      SAGA_FUNCTIONS.credentials,
+      'step-credentials',
+      'Termination step 3: cascade-revoke credential bindings and cached credentials',
+      {
+        revocationTable: 'read',
+        // F6: deny older STS sessions on registered roles, RFC 7009-revoke issued OAuth tokens.
+        credentialBroker: 'write',
+      },
+    ),
     step(
       SAGA_FUNCTIONS.platform,
       'step-platform',
@@ -63,35 +74,62 @@ const topology: CapabilityTopology = {
       {
         extraPermissions: [
           {
-            actions: ['bedrock:GetAgent', 'bedrock:ListTagsForResource', 'bedrock:ListAgentActionGroups', 'bedrock:GetAgentActionGroup', 'bedrock:UpdateAgentActionGroup', 'bedrock:PrepareAgent'],
+            actions: [
+              'bedrock:GetAgent',
+              'bedrock:ListTagsForResource',
+              'bedrock:ListAgentActionGroups',
+              'bedrock:GetAgentActionGroup',
+              'bedrock:UpdateAgentActionGroup',
+              'bedrock:PrepareAgent',
+            ],
             resources: ['arn:aws:bedrock:*:*:agent/*'],
             // F13: only agents tagged as some ARX tenant's; the adapter checks the tag names this tenant
             conditions: { Null: { 'aws:ResourceTag/arx:tenant': 'false' } },
-            reason: 'Bedrock agents governed by ARX are registered at runtime; only agents carrying the arx:tenant tag can be read or changed, and the adapter checks the tag is the terminating tenant before disabling their action groups.',
+            reason:
+              'Bedrock agents governed by ARX are registered at runtime; only agents carrying the arx:tenant tag can be read or changed, and the adapter checks the tag is the terminating tenant before disabling their action groups.',
           },
         ],
       },
     ),
     // actions' ApprovalDrainer: the action store (control table), the audit sink and the bus; no PDP.
-    step(SAGA_FUNCTIONS.drain, 'step-drain', 'Termination step 5: cancel pending approvals, refuse in-flight actions (actions capability hook)', {
-      auditTable: 'write',
-      dataKey: 'write',
-      bus: 'write',
-    }),
+    step(
+      SAGA_FUNCTIONS.drain,
+      'step-drain',
+      'Termination step 5: cancel pending approvals, refuse in-flight actions (actions capability hook)',
+      {
+        auditTable: 'write',
+        dataKey: 'write',
+        bus: 'write',
+      },
+    ),
     step(SAGA_FUNCTIONS.audit, 'step-audit', 'Termination step 6: agent.terminated audit event', {
       inventoryTable: 'read',
       auditTable: 'write',
       dataKey: 'write',
       bus: 'write',
     }),
-    step(SAGA_FUNCTIONS.attestation, 'step-attestation', 'Termination step 7: signed exit attestation to the audit bucket', {
+    step(
+      SAGA_FUNCTIONS.attestation,
+      'step-attestation',
+      'Termination step 7: signed exit attestation to the audit bucket',
+      {
+        inventoryTable: 'read',
+        auditTable: 'read',
+        auditBucket: 'write',
+        signingKey: 'write',
+      },
+    ),
+    step(
+      SAGA_FUNCTIONS.recordFailure,
+      'step-record-failure',
+      'Termination saga: records a step that exhausted its retries as failed',
+      {},
+    ),
+    step(SAGA_FUNCTIONS.finalize, 'step-finalize', 'Termination saga: final status and agent.terminated.completed', {
+      bus: 'write',
       inventoryTable: 'read',
-      auditTable: 'read',
-      auditBucket: 'write',
-      signingKey: 'write',
+      revocationTable: 'read',
     }),
-    step(SAGA_FUNCTIONS.recordFailure, 'step-record-failure', 'Termination saga: records a step that exhausted its retries as failed', {}),
-    step(SAGA_FUNCTIONS.finalize, 'step-finalize', 'Termination saga: final status and agent.terminated.completed', { bus: 'write', inventoryTable: 'read', revocationTable: 'read' }),
   ],
   routes: [
     {
@@ -103,7 +141,13 @@ const topology: CapabilityTopology = {
       summary: 'Terminate one agent everywhere (revoked before this returns; the rest of the saga runs asynchronously)',
       body: TerminateBody,
       response: { status: 202, description: '{termination_id, status:"in_flight"}', schema: Termination },
-      otherResponses: [{ status: 200, description: 'The existing termination when the agent is already terminated', schema: Termination }],
+      otherResponses: [
+        {
+          status: 200,
+          description: 'The existing termination when the agent is already terminated',
+          schema: Termination,
+        },
+      ],
     },
     {
       method: 'POST',
@@ -124,7 +168,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Emergency stop of every agent of the tenant: needs two different admins within 10 minutes',
       body: TerminateBody,
-      response: { status: 202, description: '{status:"pending_quorum", request_id, expires_at} or {termination_id, status:"in_flight"}', schema: z.union([QuorumPending, Termination]) },
+      response: {
+        status: 202,
+        description: '{status:"pending_quorum", request_id, expires_at} or {termination_id, status:"in_flight"}',
+        schema: z.union([QuorumPending, Termination]),
+      },
       otherResponses: [{ status: 200, description: 'The existing termination of this tenant', schema: Termination }],
     },
     {

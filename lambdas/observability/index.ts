@@ -15,7 +15,10 @@ import { BudgetGate } from './core/budgets.js';
 import { priceTables } from './core/usage.js';
 
 /** The budget gate over the traces table (budgets, counters, prices) and the inventory (cohorts). */
-export function createSpendGate(tracesTable: string, inventoryTable: string): SpendGate & { record(t: string, a: string, usd: number): Promise<void> } {
+export function createSpendGate(
+  tracesTable: string,
+  inventoryTable: string,
+): SpendGate & { record(t: string, a: string, usd: number): Promise<void> } {
   const spans = new DynamoSpanStore(tracesTable);
   const cohorts = new InventoryCohorts(inventoryTable);
   return new BudgetGate({

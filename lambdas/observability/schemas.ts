@@ -28,11 +28,17 @@ export const ModelPriceSchema = z
     reasoning_per_1m: usd.optional(),
     effective_from: iso,
   })
-  .refine((p) => p.match !== 'regex' || safePattern(p.model), { message: 'model must be a valid regular expression without nested unbounded quantifiers', path: ['model'] });
+  .refine((p) => p.match !== 'regex' || safePattern(p.model), {
+    message: 'model must be a valid regular expression without nested unbounded quantifiers',
+    path: ['model'],
+  });
 
 export const PricesBody = z.strictObject({
   models: z.array(ModelPriceSchema).max(500).default([]),
-  tools: z.array(z.strictObject({ tool: z.string().min(1).max(200), unit_cost: usd, effective_from: iso })).max(500).default([]),
+  tools: z
+    .array(z.strictObject({ tool: z.string().min(1).max(200), unit_cost: usd, effective_from: iso }))
+    .max(500)
+    .default([]),
 });
 export type PricesBody = z.infer<typeof PricesBody>;
 
@@ -66,7 +72,10 @@ export const SearchBody = z
     limit: z.number().int().min(1).max(500).optional(),
   })
   .refine((q) => Date.parse(q.from) <= Date.parse(q.to), { message: 'from must not be after to', path: ['from'] })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { message: 'a search window is at most 31 days', path: ['to'] });
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, {
+    message: 'a search window is at most 31 days',
+    path: ['to'],
+  });
 export type SearchBody = z.infer<typeof SearchBody>;
 
 export const ExportBody = z.strictObject({
@@ -82,10 +91,20 @@ const Iso = z.string().describe('RFC 3339 date-time or date');
 
 /** OTLP Export*ServiceResponse in its JSON encoding (the protobuf encoding answers the same message). */
 export const otlpResponse = (field: 'rejectedSpans' | 'rejectedLogRecords' | 'rejectedDataPoints') =>
-  z.object({ partialSuccess: z.object({ [field]: z.number().int().optional(), errorMessage: z.string().optional() }).optional() });
+  z.object({
+    partialSuccess: z.object({ [field]: z.number().int().optional(), errorMessage: z.string().optional() }).optional(),
+  });
 
-export const CostSummary = z.object({ usd: z.number(), by_model: z.record(z.string(), z.number()) }).meta({ id: 'CostSummary' });
-const Tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number(), reasoning: z.number() });
+export const CostSummary = z
+  .object({ usd: z.number(), by_model: z.record(z.string(), z.number()) })
+  .meta({ id: 'CostSummary' });
+const Tokens = z.object({
+  input: z.number(),
+  output: z.number(),
+  cache_read: z.number(),
+  cache_creation: z.number(),
+  reasoning: z.number(),
+});
 const usageTotals = {
   usd: z.number(),
   spans: z.number().int(),
@@ -165,9 +184,21 @@ export const PricesUpdated = z.object({
   recomputed: z.object({ since: Iso, spans_scanned: z.number().int(), spans_changed: z.number().int() }),
 });
 export const Budget = z
-  .object({ scope: z.enum(['agent', 'cohort']), id: z.string(), period: z.enum(['day', 'month']), usd: z.number(), over: z.enum(['forbid', 'hitl']), updated_at: Iso })
+  .object({
+    scope: z.enum(['agent', 'cohort']),
+    id: z.string(),
+    period: z.enum(['day', 'month']),
+    usd: z.number(),
+    over: z.enum(['forbid', 'hitl']),
+    updated_at: Iso,
+  })
   .meta({ id: 'Budget' });
-export const ExportConfigured = z.object({ endpoint: z.string(), protocol: z.enum(['http/protobuf', 'http/json']), header_names: z.array(z.string()), updated_at: Iso });
+export const ExportConfigured = z.object({
+  endpoint: z.string(),
+  protocol: z.enum(['http/protobuf', 'http/json']),
+  header_names: z.array(z.string()),
+  updated_at: Iso,
+});
 export const OrgSummary = z.object({
   group_by: z.enum(['agent', 'cohort', 'model', 'day']),
   from: Iso,
@@ -176,4 +207,10 @@ export const OrgSummary = z.object({
   items: z.array(z.object({ key: z.string(), usd: z.number(), spans: z.number().int(), tokens: Tokens })),
 });
 export const AgentUsage = z.object({ agent_id: z.string(), from: Iso, to: Iso, ...usageTotals });
-export const CohortUsage = z.object({ cohort_id: z.string(), from: Iso, to: Iso, agents: z.array(z.object({ agent_id: z.string(), usd: z.number() })), ...usageTotals });
+export const CohortUsage = z.object({
+  cohort_id: z.string(),
+  from: Iso,
+  to: Iso,
+  agents: z.array(z.object({ agent_id: z.string(), usd: z.number() })),
+  ...usageTotals,
+});

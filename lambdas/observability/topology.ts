@@ -34,7 +34,9 @@ const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
     response: {
       status: 200,
       description: `Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceResponse {partialSuccess?}, protobuf or JSON as the request was`,
-      schema: otlpResponse(signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints'),
+      schema: otlpResponse(
+        signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints',
+      ),
     },
   }) as const;
 
@@ -55,7 +57,14 @@ const topology: CapabilityTopology = {
       capability: 'observability',
       entry: 'lambdas/observability/handlers/api.ts',
       description: 'Trace join (spans, decisions, approvals, actions, audit, cost), search, prices, usage, budgets',
-      uses: { tracesTable: 'write', controlTable: 'read', auditTable: 'read', inventoryTable: 'read', dataKey: 'write', artifactBucket: 'read' },
+      uses: {
+        tracesTable: 'write',
+        controlTable: 'read',
+        auditTable: 'read',
+        inventoryTable: 'read',
+        dataKey: 'write',
+        artifactBucket: 'read',
+      },
       memoryMb: 1024,
       timeoutSeconds: 29,
     },
@@ -63,7 +72,8 @@ const topology: CapabilityTopology = {
       name: 'observability-bus-consumer',
       capability: 'observability',
       entry: 'lambdas/observability/handlers/bus-consumer.ts',
-      description: "ARX's own spans for every governed action, from the action events, forwarded to the tenant's OTLP endpoint",
+      description:
+        "ARX's own spans for every governed action, from the action events, forwarded to the tenant's OTLP endpoint",
       uses: { tracesTable: 'write', dataKey: 'write' },
       timeoutSeconds: 30,
     },
@@ -80,7 +90,11 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor', 'agent'],
       summary: 'Traces in a window (≤ 31 days) by agent, operation, approval and cost',
       body: SearchBody,
-      response: { status: 200, description: '{items: [{trace_id, start_time, span_count, agent_ids, operations, has_approval, cost}]}', schema: TraceSearchResult },
+      response: {
+        status: 200,
+        description: '{items: [{trace_id, start_time, span_count, agent_ids, operations, has_approval, cost}]}',
+        schema: TraceSearchResult,
+      },
     },
     {
       method: 'GET',
@@ -89,7 +103,12 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor', 'agent'],
       summary: 'One trace: spans, decisions, approvals, actions, audit events and cost (an agent: its own traces)',
-      response: { status: 200, description: '{trace_id, spans[], decisions[], approvals[], actions[], audit_events[], cost:{usd, by_model}, partial, missing[]}', schema: TraceView },
+      response: {
+        status: 200,
+        description:
+          '{trace_id, spans[], decisions[], approvals[], actions[], audit_events[], cost:{usd, by_model}, partial, missing[]}',
+        schema: TraceView,
+      },
     },
     {
       method: 'GET',
@@ -108,7 +127,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Replace the tenant price table; spans from the earliest changed effective_from are recomputed',
       body: PricesBody,
-      response: { status: 200, description: '{models[], tools[], updated_at, recomputed:{since, spans_scanned, spans_changed}}', schema: PricesUpdated },
+      response: {
+        status: 200,
+        description: '{models[], tools[], updated_at, recomputed:{since, spans_scanned, spans_changed}}',
+        schema: PricesUpdated,
+      },
     },
     {
       method: 'PUT',
@@ -137,7 +160,11 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: "Forward ARX's spans to the tenant's OTLP/HTTP endpoint (headers stored encrypted, never returned)",
       body: ExportBody,
-      response: { status: 200, description: '{endpoint, protocol, header_names, updated_at}', schema: ExportConfigured },
+      response: {
+        status: 200,
+        description: '{endpoint, protocol, header_names, updated_at}',
+        schema: ExportConfigured,
+      },
     },
     {
       method: 'GET',
@@ -147,7 +174,11 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: 'Spend of the tenant grouped by agent, cohort, model or day',
       query: SummaryQuery,
-      response: { status: 200, description: '{group_by, from, to, usd, items:[{key, usd, spans, tokens}]}', schema: OrgSummary },
+      response: {
+        status: 200,
+        description: '{group_by, from, to, usd, items:[{key, usd, spans, tokens}]}',
+        schema: OrgSummary,
+      },
     },
     {
       method: 'GET',
@@ -167,7 +198,11 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'auditor'],
       summary: "A cohort's spend per agent and in total",
       query: UsageQuery,
-      response: { status: 200, description: '{cohort_id, from, to, usd, agents[], tokens, by_model}', schema: CohortUsage },
+      response: {
+        status: 200,
+        description: '{cohort_id, from, to, usd, agents[], tokens, by_model}',
+        schema: CohortUsage,
+      },
     },
   ],
   events: [{ name: 'observability-arx-spans', fn: 'observability-bus-consumer', detailTypes: [...SPAN_DETAIL_TYPES] }],

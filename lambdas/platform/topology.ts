@@ -22,8 +22,32 @@ const topology: CapabilityTopology = {
     },
   ],
   routes: [
-    { method: 'GET', path: '/healthz', fn: 'platform-api', auth: 'none', roles: [], summary: 'Liveness', response: { status: 200, description: '{status:"ok"}', schema: z.object({ status: z.literal('ok') }) } },
-    { method: 'GET', path: '/openapi.json', fn: 'platform-api', auth: 'none', roles: [], summary: 'This API as OpenAPI 3.1', response: { status: 200, description: 'OpenAPI 3.1 document', schema: z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }) } },
+    {
+      method: 'GET',
+      path: '/healthz',
+      fn: 'platform-api',
+      auth: 'none',
+      roles: [],
+      summary: 'Liveness',
+      response: { status: 200, description: '{status:"ok"}', schema: z.object({ status: z.literal('ok') }) },
+    },
+    {
+      method: 'GET',
+      path: '/openapi.json',
+      fn: 'platform-api',
+      auth: 'none',
+      roles: [],
+      summary: 'This API as OpenAPI 3.1',
+      response: {
+        status: 200,
+        description: 'OpenAPI 3.1 document',
+        schema: z.looseObject({
+          openapi: z.string(),
+          info: z.looseObject({ title: z.string(), version: z.string() }),
+          paths: z.record(z.string(), z.unknown()),
+        }),
+      },
+    },
   ],
 };
 export default topology;

@@ -24,7 +24,6 @@ import { CachedPrincipalStatus, type PrincipalStatusPort } from './core/principa
 import { logger } from '../shared/observability.js';
 import { tenantSigner } from '../identity/index.js';
 
-
 export interface CreateDecisionPointOptions {
   /** Live-bundle source. @default S3 bundle bucket (ARX_BUNDLE_BUCKET) */
   readonly source?: BundleSource;
@@ -52,19 +51,30 @@ export interface CreateDecisionPointOptions {
  * What {@link createDecisionPoint} reads: the bundle tenant's keys come from the key registry in
  * ARX_CONTROL_TABLE (the decision recorder also uses ARX_CONTROL_TABLE and ARX_EVENT_BUS when set).
  */
-export const PDP_SETTINGS = ['ARX_BUNDLE_BUCKET', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_ORPHAN_GRACE_SECONDS'] as const satisfies readonly SettingName[];
+export const PDP_SETTINGS = [
+  'ARX_BUNDLE_BUCKET',
+  'ARX_REVOCATION_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_CONTROL_TABLE',
+  'ARX_ORPHAN_GRACE_SECONDS',
+] as const satisfies readonly SettingName[];
 
 /**
  * The principal-status port every decision point uses: the inventory table read through a
  * REVOCATION_CACHE_MS window; orphans are refused past ARX_ORPHAN_GRACE_SECONDS (default 7 days).
  */
 export function inventoryPrincipalStatus(table: string, clock: Clock = systemClock): CachedPrincipalStatus {
-  return new CachedPrincipalStatus(new DynamoInventoryReader(table), clock, { orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS') });
+  return new CachedPrincipalStatus(new DynamoInventoryReader(table), clock, {
+    orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS'),
+  });
 }
 
 /** Logs a decision point's internal failure (never returned to the caller). */
 export const logDecisionPointError = (e: { tenantId: string; error: unknown }): void => {
-  logger.error('decision point failure', { tenant_id: e.tenantId, error: e.error instanceof Error ? e.error.message : String(e.error) });
+  logger.error('decision point failure', {
+    tenant_id: e.tenantId,
+    error: e.error instanceof Error ? e.error.message : String(e.error),
+  });
 };
 
 export function createDecisionPoint(o: CreateDecisionPointOptions = {}): DecisionPoint & TenantBundlePdp {
@@ -72,15 +82,28 @@ export function createDecisionPoint(o: CreateDecisionPointOptions = {}): Decisio
   const source = o.source ?? new S3BundleStore(readSettings(['ARX_BUNDLE_BUCKET']).ARX_BUNDLE_BUCKET);
   const signer = o.signer ?? new TenantBundleSigner(tenantSigner());
   const revocation =
-    o.revocation ?? new CachedRevocationChecker(new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE), clock);
-  const principals = o.principals ?? inventoryPrincipalStatus(readSettings(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);
+    o.revocation ??
+    new CachedRevocationChecker(
+      new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE),
+      clock,
+    );
+  const principals =
+    o.principals ?? inventoryPrincipalStatus(readSettings(['ARX_INVENTORY_TABLE']).ARX_INVENTORY_TABLE, clock);
   let recorder: DecisionRecorder | undefined;
   if (typeof o.recorder === 'object') recorder = o.recorder;
   else if (o.recorder !== false && optionalSetting('ARX_CONTROL_TABLE') && optionalSetting('ARX_EVENT_BUS')) {
-    recorder = new EnforcementRecorder(new DynamoEnforcementLog(setting('ARX_CONTROL_TABLE'), clock), new EventBridgePublisher(setting('ARX_EVENT_BUS')), clock);
+    recorder = new EnforcementRecorder(
+      new DynamoEnforcementLog(setting('ARX_CONTROL_TABLE'), clock),
+      new EventBridgePublisher(setting('ARX_EVENT_BUS')),
+      clock,
+    );
   } else if (o.recorder === true) {
     const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
-    recorder = new EnforcementRecorder(new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock), new EventBridgePublisher(c.ARX_EVENT_BUS), clock);
+    recorder = new EnforcementRecorder(
+      new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock),
+      new EventBridgePublisher(c.ARX_EVENT_BUS),
+      clock,
+    );
   }
   return new TenantBundlePdp({
     source,

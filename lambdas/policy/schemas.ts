@@ -17,7 +17,10 @@ const EntityRefZ = z.strictObject({ type: z.string().min(1).max(200), id: z.stri
 
 export const EvaluateBody = z.strictObject({
   principal: z.strictObject({ type: z.literal('Agent'), id: z.string().min(1).max(200) }),
-  action: z.string().regex(/^[a-z0-9][a-z0-9_-]*:[A-Za-z0-9_:*-]+$/, 'connector:resource:verb').max(200),
+  action: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*:[A-Za-z0-9_:*-]+$/, 'connector:resource:verb')
+    .max(200),
   resource: EntityRefZ.optional(),
   context: z.record(z.string(), z.unknown()).optional(),
 });
@@ -32,7 +35,16 @@ export const EnforcementEventZ = z.strictObject({
   context_hash: z.string().max(200),
   decision: z.enum(['permit', 'forbid']),
   decision_ms: z.number().nonnegative(),
-  pep_topology: z.enum(['sdk', 'mcp-gateway', 'sidecar', 'platform-hook', 'egress-proxy', 'lambda-extension', 'in-process', 'remote']),
+  pep_topology: z.enum([
+    'sdk',
+    'mcp-gateway',
+    'sidecar',
+    'platform-hook',
+    'egress-proxy',
+    'lambda-extension',
+    'in-process',
+    'remote',
+  ]),
   pep_version: z.string().min(1).max(100),
   occurred_at: z.iso.datetime(),
   bundle_version: z.string().max(50).nullable().optional(),
@@ -48,7 +60,12 @@ export type EnforcementLogInput = z.infer<typeof EnforcementLogBody>;
 
 // ---------------------------------------------------------------- responses
 
-export const PushedBundle = z.object({ bundle_id: z.string(), version: z.number().int(), digest: z.string(), warnings: z.array(z.string()).optional() });
+export const PushedBundle = z.object({
+  bundle_id: z.string(),
+  version: z.number().int(),
+  digest: z.string(),
+  warnings: z.array(z.string()).optional(),
+});
 export const PromotedBundle = z.object({ live_bundle_id: z.string(), version: z.number().int() });
 const BundleRef = z.object({ bundle_id: z.string(), version: z.number().int() });
 export const BundleDiff = z
@@ -66,7 +83,9 @@ export const BundleDiff = z
   .meta({ id: 'BundleDiff' });
 /** `POST /v1/policies/evaluate`: the decision, with where to hold a `hitl` action and why a request was refused early. */
 export const Evaluation = DecisionSchema.extend({
-  hitl: z.object({ channel: z.string().optional(), timeout_seconds: z.number(), separation_of_duties: z.boolean() }).optional(),
+  hitl: z
+    .object({ channel: z.string().optional(), timeout_seconds: z.number(), separation_of_duties: z.boolean() })
+    .optional(),
   /** Stable code of a refusal before policy evaluation, e.g. `principal_unknown`. */
   reason: z.string().optional(),
 });

@@ -1,5 +1,14 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
-import { BundleDiff, EnforcementAccepted, EnforcementLogBody, Evaluation, EvaluateBody, PromotedBundle, PushBundleBody, PushedBundle } from './schemas.js';
+import {
+  BundleDiff,
+  EnforcementAccepted,
+  EnforcementLogBody,
+  Evaluation,
+  EvaluateBody,
+  PromotedBundle,
+  PushBundleBody,
+  PushedBundle,
+} from './schemas.js';
 
 /** C3 policy: bundles (push, promote, diff), remote evaluation, EnforcementEvents. */
 const topology: CapabilityTopology = {
@@ -9,7 +18,14 @@ const topology: CapabilityTopology = {
       capability: 'policy',
       entry: 'lambdas/policy/handlers/api.ts',
       description: 'Policy bundles, remote PDP and enforcement log',
-      uses: { bundleBucket: 'write', controlTable: 'write', revocationTable: 'read', inventoryTable: 'read', signingKey: 'write', bus: 'write' },
+      uses: {
+        bundleBucket: 'write',
+        controlTable: 'write',
+        revocationTable: 'read',
+        inventoryTable: 'read',
+        signingKey: 'write',
+        bus: 'write',
+      },
       nodeModules: ['@cedar-policy/cedar-wasm'],
       memoryMb: 1024,
       timeoutSeconds: 20,
@@ -42,7 +58,11 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary: 'Policy-by-policy diff of a bundle against an earlier one',
-      response: { status: 200, description: '{added, removed, changed, unchanged, schema_changed, …}', schema: BundleDiff },
+      response: {
+        status: 200,
+        description: '{added, removed, changed, unchanged, schema_changed, …}',
+        schema: BundleDiff,
+      },
     },
     {
       method: 'POST',
@@ -52,7 +72,11 @@ const topology: CapabilityTopology = {
       roles: ['admin', 'agent'],
       summary: 'Remote PDP: decide one request against the live bundle (an agent may only ask about itself)',
       body: EvaluateBody,
-      response: { status: 200, description: '{effect, approval, risk, determining_policies, errors, evaluation_ms, bundle_version}', schema: Evaluation },
+      response: {
+        status: 200,
+        description: '{effect, approval, risk, determining_policies, errors, evaluation_ms, bundle_version}',
+        schema: Evaluation,
+      },
     },
     {
       method: 'POST',

@@ -28,7 +28,13 @@ export abstract class ArxError extends Error {
     this.extensions = options?.extensions ?? {};
   }
   toProblem(): ProblemDetails {
-    return { type: PROBLEM_BASE + this.slug, title: this.title, status: this.status, detail: this.message, ...this.extensions };
+    return {
+      type: PROBLEM_BASE + this.slug,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      ...this.extensions,
+    };
   }
 }
 
@@ -37,7 +43,10 @@ export class ValidationError extends ArxError {
   readonly status = 400;
   readonly slug = 'validation';
   readonly title = 'Request validation failed';
-  constructor(detail: string, readonly errors: readonly FieldError[] = []) {
+  constructor(
+    detail: string,
+    readonly errors: readonly FieldError[] = [],
+  ) {
     super(detail);
   }
   override toProblem(): ProblemDetails {

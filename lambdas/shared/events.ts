@@ -70,7 +70,9 @@ export class EventBridgePublisher implements EventPublisher {
   async publish(detailType: DetailType, detail: ArxEventDetail): Promise<void> {
     const out = await this.client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }],
+        Entries: [
+          { EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) },
+        ],
       }),
     );
     if ((out.FailedEntryCount ?? 0) > 0) {

@@ -56,7 +56,7 @@ export interface ApiResult {
   readonly base64?: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each route's operation narrows its own body and query types
 export type Operation = (req: ApiRequest<any, any>) => Promise<ApiResult>;
 
 /** Authorizer context values are strings; this is the wire shape. */
@@ -104,7 +104,9 @@ export function decodeAuthContext(wire: unknown): AuthContext | null {
   };
 }
 
-export function zodIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldError[] {
+export function zodIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): FieldError[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
 }
 
@@ -126,7 +128,9 @@ function assertPathParams(params: Record<string, string | undefined>): void {
   for (const [k, v] of Object.entries(params)) {
     if (v === '') throw new ValidationError('invalid path parameter', [{ path: k, message: 'empty' }]);
     if (v !== undefined && Buffer.byteLength(v, 'utf8') > MAX_PATH_PARAM_BYTES) {
-      throw new ValidationError('invalid path parameter', [{ path: k, message: `longer than ${MAX_PATH_PARAM_BYTES} bytes` }]);
+      throw new ValidationError('invalid path parameter', [
+        { path: k, message: `longer than ${MAX_PATH_PARAM_BYTES} bytes` },
+      ]);
     }
   }
 }
@@ -164,16 +168,29 @@ export function assertPortableJson(value: unknown, what: string): void {
     const [v, depth, path] = stack.pop()!;
     const at = path || '(root)';
     if (typeof v === 'string') {
-      if (!isWellFormedText(v)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'text is not well-formed Unicode (lone surrogate)' }]);
+      if (!isWellFormedText(v))
+        throw new ValidationError(`invalid ${what}`, [
+          { path: at, message: 'text is not well-formed Unicode (lone surrogate)' },
+        ]);
     } else if (typeof v === 'number') {
       const m = Math.abs(v);
-      if (m !== 0 && (m < DDB_NUMBER_MIN || m >= DDB_NUMBER_MAX)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' }]);
+      if (m !== 0 && (m < DDB_NUMBER_MIN || m >= DDB_NUMBER_MAX))
+        throw new ValidationError(`invalid ${what}`, [
+          { path: at, message: 'number outside the storable range (1e-130 … 9.99e125 in magnitude)' },
+        ]);
     } else if (v && typeof v === 'object') {
-      if (depth >= MAX_JSON_DEPTH) throw new ValidationError(`invalid ${what}`, [{ path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+      if (depth >= MAX_JSON_DEPTH)
+        throw new ValidationError(`invalid ${what}`, [
+          { path: at, message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
+        ]);
       for (const [k, x] of Object.entries(v)) {
         // JSON.parse makes "__proto__" an own key; merge or copy code would turn it into a prototype.
-        if (k === '__proto__') throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'the key "__proto__" is not allowed' }]);
-        if (!isWellFormedText(k)) throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'a key is not well-formed Unicode (lone surrogate)' }]);
+        if (k === '__proto__')
+          throw new ValidationError(`invalid ${what}`, [{ path: at, message: 'the key "__proto__" is not allowed' }]);
+        if (!isWellFormedText(k))
+          throw new ValidationError(`invalid ${what}`, [
+            { path: at, message: 'a key is not well-formed Unicode (lone surrogate)' },
+          ]);
         stack.push([x, depth + 1, path ? `${path}.${k}` : k]);
       }
     }
@@ -223,7 +240,13 @@ function parseBody(route: RouteSpec, headers: Record<string, string>, raw: strin
 
 function respond(r: ApiResult): APIGatewayProxyStructuredResultV2 {
   if (r.body === undefined) return { statusCode: r.status, headers: { ...r.headers } };
-  if (r.raw) return { statusCode: r.status, headers: { ...r.headers }, body: String(r.body), ...(r.base64 ? { isBase64Encoded: true } : {}) };
+  if (r.raw)
+    return {
+      statusCode: r.status,
+      headers: { ...r.headers },
+      body: String(r.body),
+      ...(r.base64 ? { isBase64Encoded: true } : {}),
+    };
   return {
     statusCode: r.status,
     headers: { 'content-type': 'application/json', ...r.headers },
@@ -256,23 +279,30 @@ export function createApiHandler(routes: readonly RouteSpec[], operations: Recor
     try {
       if (!route) throw new ArxNotRouted(`no route ${event.routeKey}`);
       const headers = lowerHeaders(event.headers);
-      const auth = decodeAuthContext((event.requestContext as { authorizer?: { lambda?: unknown } }).authorizer?.lambda);
+      const auth = decodeAuthContext(
+        (event.requestContext as { authorizer?: { lambda?: unknown } }).authorizer?.lambda,
+      );
       if (route.auth === 'bearer') {
         if (!auth) throw new UnauthorizedError('a bearer token is required');
         if (!auth.roles.some((r) => route.roles.includes(r))) {
           throw new ForbiddenError(`this operation needs one of the roles: ${route.roles.join(', ')}`);
         }
       }
-      const rawBytes = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+      const rawBytes = event.body
+        ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
+        : Buffer.alloc(0);
       const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
       if (rawBytes.length > limit) throw new PayloadTooLargeError(`request body exceeds ${limit} bytes`);
       const raw = route.bodyType === 'binary' ? '' : rawBytes.toString('utf8');
       assertPathParams(event.pathParameters ?? {});
-      assertPortableJson({ params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {}, headers }, 'request parameters');
+      assertPortableJson(
+        { params: event.pathParameters ?? {}, query: event.queryStringParameters ?? {}, headers },
+        'request parameters',
+      );
       const body = parseBody(route, headers, raw);
       const query = route.query
         ? validate(route.query, event.queryStringParameters ?? {}, 'query parameters')
-        : event.queryStringParameters ?? {};
+        : (event.queryStringParameters ?? {});
       const trace = traceFrom(headers.traceparent);
       logger.appendKeys({ route: event.routeKey, tenant_id: auth?.tenantId, trace_id: trace.traceId });
       const result = await operations[event.routeKey]!({

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
 import type { ArxEventDetail, DetailType, EventPublisher, OutboxEntry, StagedEventSink } from './events.js';
 import { logger } from './observability.js';
@@ -23,7 +31,10 @@ export const OUTBOX_SHARDS = 8;
 export const LEGACY_OUTBOX_PK = 'OUTBOX';
 
 export const outboxPk = (tenantId: string): string => `T#${tenantId}#OUTBOX`;
-export const outboxKey = (tenantId: string, eventId: string): { pk: string; sk: string } => ({ pk: outboxPk(tenantId), sk: eventId });
+export const outboxKey = (tenantId: string, eventId: string): { pk: string; sk: string } => ({
+  pk: outboxPk(tenantId),
+  sk: eventId,
+});
 export function outboxShard(tenantId: string): string {
   return `OUTBOX#DUE#${createHash('sha256').update(tenantId).digest()[0]! % OUTBOX_SHARDS}`;
 }
@@ -53,7 +64,12 @@ type Item = Record<string, unknown>;
  * a plain UpdateCommand without events, else one transaction (a failed condition writes neither;
  * `isConditionalCheckFailed` recognises both shapes).
  */
-export async function updateWithEvents(client: DynamoDBDocumentClient, update: UpdateCommandInput & { TableName: string }, events: readonly OutboxEntry[], at: string): Promise<void> {
+export async function updateWithEvents(
+  client: DynamoDBDocumentClient,
+  update: UpdateCommandInput & { TableName: string },
+  events: readonly OutboxEntry[],
+  at: string,
+): Promise<void> {
   if (!events.length) {
     await client.send(new UpdateCommand(update));
     return;
@@ -61,7 +77,10 @@ export async function updateWithEvents(client: DynamoDBDocumentClient, update: U
   const { ReturnValues: _r, ...u } = update;
   await client.send(
     new TransactWriteCommand({
-      TransactItems: [{ Update: u as never }, ...events.map((e) => ({ Put: { TableName: update.TableName, Item: outboxItem(e, at) } }))],
+      TransactItems: [
+        { Update: u as never },
+        ...events.map((e) => ({ Put: { TableName: update.TableName, Item: outboxItem(e, at) } })),
+      ],
     }),
   );
 }
@@ -79,7 +98,13 @@ export class Outbox implements StagedEventSink {
    * @returns how many were published
    */
   async flush(entries: readonly OutboxEntry[]): Promise<number> {
-    return this.publishItems(entries.map((e) => ({ ...outboxKey(e.detail.tenant_id, e.detail.event_id), detail_type: e.detailType, detail: e.detail })));
+    return this.publishItems(
+      entries.map((e) => ({
+        ...outboxKey(e.detail.tenant_id, e.detail.event_id),
+        detail_type: e.detailType,
+        detail: e.detail,
+      })),
+    );
   }
 
   /**
@@ -87,12 +112,16 @@ export class Outbox implements StagedEventSink {
    * pointer): stage, make the change, then `flush` — or `discard` when the change failed.
    */
   async stage(entries: readonly OutboxEntry[], at: string): Promise<void> {
-    for (const e of entries) await this.client.send(new PutCommand({ TableName: this.controlTable, Item: outboxItem(e, at) }));
+    for (const e of entries)
+      await this.client.send(new PutCommand({ TableName: this.controlTable, Item: outboxItem(e, at) }));
   }
 
   /** Removes staged entries whose state change did not happen. */
   async discard(entries: readonly OutboxEntry[]): Promise<void> {
-    for (const e of entries) await this.client.send(new DeleteCommand({ TableName: this.controlTable, Key: outboxKey(e.detail.tenant_id, e.detail.event_id) }));
+    for (const e of entries)
+      await this.client.send(
+        new DeleteCommand({ TableName: this.controlTable, Key: outboxKey(e.detail.tenant_id, e.detail.event_id) }),
+      );
   }
 
   /**
@@ -119,20 +148,35 @@ export class Outbox implements StagedEventSink {
     };
     for (let s = 0; s < OUTBOX_SHARDS; s++) {
       await this.pages(
-        { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p AND gsi2sk < :c', ExpressionAttributeValues: { ':p': `OUTBOX#DUE#${s}`, ':c': cutoff } },
+        {
+          IndexName: 'gsi2',
+          KeyConditionExpression: 'gsi2pk = :p AND gsi2sk < :c',
+          ExpressionAttributeValues: { ':p': `OUTBOX#DUE#${s}`, ':c': cutoff },
+        },
         take,
       );
     }
-    await this.pages({ KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': LEGACY_OUTBOX_PK } }, (items) =>
-      take(items.filter((it) => String(it.created_at) < cutoff).sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)))),
+    await this.pages(
+      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': LEGACY_OUTBOX_PK } },
+      (items) =>
+        take(
+          items
+            .filter((it) => String(it.created_at) < cutoff)
+            .sort((a, b) => String(a.created_at).localeCompare(String(b.created_at))),
+        ),
     );
     return published;
   }
 
-  private async pages(q: { IndexName?: string; KeyConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> }, fn: (items: Item[]) => Promise<void>): Promise<void> {
+  private async pages(
+    q: { IndexName?: string; KeyConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+    fn: (items: Item[]) => Promise<void>,
+  ): Promise<void> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const r = await this.client.send(new QueryCommand({ TableName: this.controlTable, ...q, ExclusiveStartKey: startKey, Limit: 100 }));
+      const r = await this.client.send(
+        new QueryCommand({ TableName: this.controlTable, ...q, ExclusiveStartKey: startKey, Limit: 100 }),
+      );
       await fn(r.Items ?? []);
       startKey = r.LastEvaluatedKey;
     } while (startKey);
@@ -146,7 +190,10 @@ export class Outbox implements StagedEventSink {
       try {
         await this.publisher.publish(it.detail_type as DetailType, detail);
       } catch (err) {
-        logger.warn('event left in outbox for the relay', { event_id: detail.event_id, error_name: (err as Error).name });
+        logger.warn('event left in outbox for the relay', {
+          event_id: detail.event_id,
+          error_name: (err as Error).name,
+        });
         return n;
       }
       n++;
@@ -154,7 +201,10 @@ export class Outbox implements StagedEventSink {
         await this.client.send(new DeleteCommand({ TableName: this.controlTable, Key: { pk: it.pk, sk: it.sk } }));
       } catch (err) {
         // published: the relay will publish it again and consumers de-duplicate on event_id
-        logger.warn('published event not removed from the outbox', { event_id: detail.event_id, error_name: (err as Error).name });
+        logger.warn('published event not removed from the outbox', {
+          event_id: detail.event_id,
+          error_name: (err as Error).name,
+        });
       }
     }
     return n;

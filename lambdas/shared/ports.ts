@@ -47,7 +47,11 @@ export interface Decision {
   /** Name of the YAML policy that classified the action (e.g. `okta-access-review`), when any. */
   readonly policy?: string;
   /** From the YAML policy: where and how long to hold a `hitl` action. */
-  readonly hitl?: { readonly channel?: string; readonly timeout_seconds: number; readonly separation_of_duties: boolean };
+  readonly hitl?: {
+    readonly channel?: string;
+    readonly timeout_seconds: number;
+    readonly separation_of_duties: boolean;
+  };
   /**
    * Stable code of why a request was refused before policy evaluation, e.g. `principal_unknown`,
    * `principal_suspended`, `principal_terminated`, `principal_status_unavailable`, `decision_point_failure`.
@@ -153,7 +157,9 @@ export interface InventoryStore {
    */
   update(
     current: AgentRecord,
-    patch: Partial<Pick<AgentRecord, 'status' | 'owner' | 'cohort' | 'name' | 'last_rotated_at' | 'credential_generation'>>,
+    patch: Partial<
+      Pick<AgentRecord, 'status' | 'owner' | 'cohort' | 'name' | 'last_rotated_at' | 'credential_generation'>
+    >,
     meta: { at: string; actor: string; reason: string; change: InventoryChange },
     options?: { requireStatusIn?: readonly AgentStatus[]; extra?: readonly ExtraPut[] },
   ): Promise<AgentRecord>;
@@ -238,7 +244,11 @@ export interface RevocationStatus {
  * approvals and refuses its approved-but-not-started actions. Idempotent.
  */
 export interface ApprovalDrainer {
-  cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<{ cancelled: number; ids?: readonly string[] }>;
+  cancelPendingForAgent(
+    tenantId: string,
+    agentId: string,
+    reason: string,
+  ): Promise<{ cancelled: number; ids?: readonly string[] }>;
 }
 
 /** Port (audit implements it, the exit attestation reads it): what an agent did. */
@@ -261,9 +271,16 @@ export interface AgentActivity {
 /** Spend and budget of an agent for the Cedar context (`context.spend`, `context.budget`). */
 export interface SpendContext {
   readonly spend: { readonly period_usd: number; readonly period: 'day' | 'month' };
-  readonly budget: { readonly usd: number; readonly remaining_usd: number; readonly period: 'day' | 'month'; readonly over: 'forbid' | 'hitl' };
+  readonly budget: {
+    readonly usd: number;
+    readonly remaining_usd: number;
+    readonly period: 'day' | 'month';
+    readonly over: 'forbid' | 'hitl';
+  };
 }
-export type Reservation = { readonly ok: true; readonly id: string; readonly usd: number } | { readonly ok: false; readonly over: 'forbid' | 'hitl'; readonly remaining_usd: number };
+export type Reservation =
+  | { readonly ok: true; readonly id: string; readonly usd: number }
+  | { readonly ok: false; readonly over: 'forbid' | 'hitl'; readonly remaining_usd: number };
 
 /**
  * Budget gate the governed-action path consults (observability implements it): the spend for the

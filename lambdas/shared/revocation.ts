@@ -57,7 +57,11 @@ export class DynamoRevocationList {
    * Entries written after `cursor` (exclusive), in `seq` order; the returned `cursor` is the last
    * `seq` read. `cursor` may be a bare ISO time (everything written after it).
    */
-  async deltasSince(tenantId: string, cursor: string | null, limit = 1000): Promise<{ entries: RevocationEntry[]; cursor: string | null }> {
+  async deltasSince(
+    tenantId: string,
+    cursor: string | null,
+    limit = 1000,
+  ): Promise<{ entries: RevocationEntry[]; cursor: string | null }> {
     const out: RevocationEntry[] = [];
     let last: string | null = cursor;
     let startKey: Record<string, unknown> | undefined;

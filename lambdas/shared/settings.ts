@@ -47,15 +47,31 @@ export interface SettingSpec {
 }
 
 const resource = (name: string, what: string) =>
-  ({ type: 'string', required: true, owner: `topology \`uses.${name}\` (lib/bindings.ts)`, reader: 'lambda', description: what }) as const;
-const idp = (description: string) => ({ type: 'string', required: true, owner: 'ArxApi (lib/api.ts, `idp` prop)', reader: 'lambda', description }) as const;
+  ({
+    type: 'string',
+    required: true,
+    owner: `topology \`uses.${name}\` (lib/bindings.ts)`,
+    reader: 'lambda',
+    description: what,
+  }) as const;
+const idp = (description: string) =>
+  ({
+    type: 'string',
+    required: true,
+    owner: 'ArxApi (lib/api.ts, `idp` prop)',
+    reader: 'lambda',
+    description,
+  }) as const;
 
 /** Every variable, by name. Keep the entries sorted by group; README's table follows this order. */
 export const SETTINGS = {
   // Resources bound by `uses` (RESOURCE_ENV): the IAM grant and the variable are set together.
   ARX_INVENTORY_TABLE: resource('inventoryTable', 'DynamoDB inventory table (agents, versions).'),
   ARX_CONTROL_TABLE: resource('controlTable', 'DynamoDB control table (actions, approvals, keys, outbox, registries).'),
-  ARX_REVOCATION_TABLE: { ...resource('revocationTable', 'DynamoDB revocation list (DRL) every PDP reads.'), reader: 'lambda+extension' },
+  ARX_REVOCATION_TABLE: {
+    ...resource('revocationTable', 'DynamoDB revocation list (DRL) every PDP reads.'),
+    reader: 'lambda+extension',
+  },
   ARX_AUDIT_TABLE: resource('auditTable', 'DynamoDB audit event table.'),
   ARX_TRACES_TABLE: resource('tracesTable', 'DynamoDB spans, usage and budgets table.'),
   ARX_AUDIT_BUCKET: resource('auditBucket', 'S3 Object Lock bucket for sealed audit blocks and attestations.'),
@@ -70,69 +86,225 @@ export const SETTINGS = {
   ARX_IDP_ISSUER: idp('OIDC issuer of human tokens.'),
   ARX_IDP_AUDIENCE: idp('Audience human tokens must carry.'),
   ARX_IDP_JWKS_URL: { ...idp('JWKS URL of the IdP.'), type: 'url' },
-  ARX_IDP_TENANT_CLAIM: idp('Claim naming the caller\'s tenant.'),
-  ARX_IDP_ROLES_CLAIM: idp('Claim listing the caller\'s ARX roles.'),
+  ARX_IDP_TENANT_CLAIM: idp("Claim naming the caller's tenant."),
+  ARX_IDP_ROLES_CLAIM: idp("Claim listing the caller's ARX roles."),
   ARX_SVID_ISSUER_BASE: {
-    type: 'url', required: true, owner: 'ArxApi (lib/api.ts): identity functions and the authorizer; the extension\'s operator',
-    reader: 'lambda+extension', description: 'Issuer base of ARX SVIDs (`<base>/tenants/<t>`); the API URL unless `svidIssuerBase` is set.',
+    type: 'url',
+    required: true,
+    owner: "ArxApi (lib/api.ts): identity functions and the authorizer; the extension's operator",
+    reader: 'lambda+extension',
+    description: 'Issuer base of ARX SVIDs (`<base>/tenants/<t>`); the API URL unless `svidIssuerBase` is set.',
   },
-  ARX_SVID_TTL_SECONDS: { type: 'number', default: 900, min: 1, owner: 'operator', reader: 'lambda', description: 'Lifetime of issued SVIDs (capped at 3600 s).' },
-  ARX_MAX_TOKEN_TTL_S: { type: 'number', default: 3600, min: 1, owner: 'operator', reader: 'lambda', description: 'Longest token lifetime the kill switch waits out before a termination is complete.' },
+  ARX_SVID_TTL_SECONDS: {
+    type: 'number',
+    default: 900,
+    min: 1,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Lifetime of issued SVIDs (capped at 3600 s).',
+  },
+  ARX_MAX_TOKEN_TTL_S: {
+    type: 'number',
+    default: 3600,
+    min: 1,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Longest token lifetime the kill switch waits out before a termination is complete.',
+  },
   ARX_ORPHAN_GRACE_SECONDS: {
-    type: 'number', default: 7 * 24 * 3600, min: 0, owner: 'operator', reader: 'lambda+extension',
+    type: 'number',
+    default: 7 * 24 * 3600,
+    min: 0,
+    owner: 'operator',
+    reader: 'lambda+extension',
     description: 'How long an agent without a live owner keeps working before it is a forbid.',
   },
 
   // Knobs set by constructs.
-  ARX_PUBLIC_API_URL: { type: 'url', owner: 'ArxApi (lib/api.ts)', reader: 'lambda', description: 'Public API URL, for links in approvals and compliance packages.' },
+  ARX_PUBLIC_API_URL: {
+    type: 'url',
+    owner: 'ArxApi (lib/api.ts)',
+    reader: 'lambda',
+    description: 'Public API URL, for links in approvals and compliance packages.',
+  },
   ARX_SECRET_PREFIX: {
-    type: 'string', default: 'arx/', owner: 'Actions.grantSecrets (lib/actions.ts, `secretPrefix` prop)', reader: 'lambda',
+    type: 'string',
+    default: 'arx/',
+    owner: 'Actions.grantSecrets (lib/actions.ts, `secretPrefix` prop)',
+    reader: 'lambda',
     description: 'Secrets Manager name prefix of connector and channel secrets (the IAM grant is scoped to it).',
   },
-  ARX_TSA_URL: { type: 'url', owner: 'Audit (lib/audit.ts, `tsaUrl` prop / `arx:tsaUrl`)', reader: 'lambda', description: 'RFC 3161 timestamp authority; unset → blocks stay un-anchored.' },
-  ARX_SEAL_INTERVAL_MS: { type: 'number', default: 5000, min: 1, owner: 'audit topology `environment`', reader: 'lambda', description: 'Sealer: pause between seal passes.' },
-  ARX_SEAL_BUDGET_MS: { type: 'number', default: 50_000, min: 1, owner: 'audit topology `environment`', reader: 'lambda', description: 'Sealer: how long one scheduled run keeps sealing.' },
+  ARX_TSA_URL: {
+    type: 'url',
+    owner: 'Audit (lib/audit.ts, `tsaUrl` prop / `arx:tsaUrl`)',
+    reader: 'lambda',
+    description: 'RFC 3161 timestamp authority; unset → blocks stay un-anchored.',
+  },
+  ARX_SEAL_INTERVAL_MS: {
+    type: 'number',
+    default: 5000,
+    min: 1,
+    owner: 'audit topology `environment`',
+    reader: 'lambda',
+    description: 'Sealer: pause between seal passes.',
+  },
+  ARX_SEAL_BUDGET_MS: {
+    type: 'number',
+    default: 50_000,
+    min: 1,
+    owner: 'audit topology `environment`',
+    reader: 'lambda',
+    description: 'Sealer: how long one scheduled run keeps sealing.',
+  },
 
   // Operator knobs (no construct sets them).
-  ARX_SLACK_API_BASE: { type: 'url', default: 'https://slack.com/api', owner: 'operator', reader: 'lambda', description: 'Slack Web API base (tests point it at a fake).' },
+  ARX_SLACK_API_BASE: {
+    type: 'url',
+    default: 'https://slack.com/api',
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Slack Web API base (tests point it at a fake).',
+  },
   ARX_SES_SENDERS: {
-    type: 'json', owner: 'operator', reader: 'lambda',
+    type: 'json',
+    owner: 'operator',
+    reader: 'lambda',
     description: 'Per-tenant SES sender allowlist, `{"<tenant>": ["arx@acme.com", "@acme.com"]}`.',
   },
-  ARX_EVIDENCE_MAP: { type: 'string', owner: 'operator', reader: 'lambda', description: 'Path of the evidence map; default `evidence_map.json` in the working directory.' },
+  ARX_EVIDENCE_MAP: {
+    type: 'string',
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Path of the evidence map; default `evidence_map.json` in the working directory.',
+  },
 
   // The PDP extension (layers/pdp-extension), set on the agent's function by its owner.
-  ARX_TENANT_ID: { type: 'string', required: true, owner: 'operator (agent function)', reader: 'extension', description: 'Tenant whose bundle the extension serves.' },
-  ARX_AGENT_ID: { type: 'string', owner: 'operator (agent function)', reader: 'extension', description: 'Bind the function to one agent; else each request carries its SVID.' },
-  ARX_API_URL: { type: 'url', owner: 'operator (agent function)', reader: 'extension', description: 'ARX API the extension records decisions through; unset → not recorded.' },
-  ARX_PDP_PORT: { type: 'number', default: 4790, min: 1, max: 65535, owner: 'operator (agent function)', reader: 'extension', description: 'Loopback port of the extension (its client reads it too).' },
-  ARX_PDP_MANIFEST_POLL_MS: { type: 'number', default: 30_000, min: 1, owner: 'operator (agent function)', reader: 'extension', description: 'How often the live-bundle manifest is checked.' },
-  ARX_PDP_REVOCATION_POLL_MS: { type: 'number', default: 500, min: 1, owner: 'operator (agent function)', reader: 'extension', description: 'Revocation delta poll period (at most 1 s).' },
-  ARX_PDP_REVOCATION_WINDOW_MS: {
-    type: 'number', default: REVOCATION_CACHE_MS, min: 1, owner: 'operator (agent function)', reader: 'extension',
-    description: 'Staleness bound of the extension\'s revocation cache (REVOCATION_CACHE_MS, as every PDP).',
+  ARX_TENANT_ID: {
+    type: 'string',
+    required: true,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Tenant whose bundle the extension serves.',
   },
-  ARX_PDP_REVOCATION_RESYNC_MS: { type: 'number', default: 300_000, min: 1, owner: 'operator (agent function)', reader: 'extension', description: 'Full revocation resync period.' },
+  ARX_AGENT_ID: {
+    type: 'string',
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Bind the function to one agent; else each request carries its SVID.',
+  },
+  ARX_API_URL: {
+    type: 'url',
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'ARX API the extension records decisions through; unset → not recorded.',
+  },
+  ARX_PDP_PORT: {
+    type: 'number',
+    default: 4790,
+    min: 1,
+    max: 65535,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Loopback port of the extension (its client reads it too).',
+  },
+  ARX_PDP_MANIFEST_POLL_MS: {
+    type: 'number',
+    default: 30_000,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'How often the live-bundle manifest is checked.',
+  },
+  ARX_PDP_REVOCATION_POLL_MS: {
+    type: 'number',
+    default: 500,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Revocation delta poll period (at most 1 s).',
+  },
+  ARX_PDP_REVOCATION_WINDOW_MS: {
+    type: 'number',
+    default: REVOCATION_CACHE_MS,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: "Staleness bound of the extension's revocation cache (REVOCATION_CACHE_MS, as every PDP).",
+  },
+  ARX_PDP_REVOCATION_RESYNC_MS: {
+    type: 'number',
+    default: 300_000,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Full revocation resync period.',
+  },
   ARX_PDP_OFFLINE_REVOCATION: {
-    type: 'enum', values: ['forbid', 'bloom'], default: 'forbid', owner: 'operator (agent function)', reader: 'extension',
+    type: 'enum',
+    values: ['forbid', 'bloom'],
+    default: 'forbid',
+    owner: 'operator (agent function)',
+    reader: 'extension',
     description: 'Revocation table unreachable beyond the window: forbid, or answer from the last Bloom filter.',
   },
-  ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S: { type: 'number', default: 3600, min: 1, owner: 'operator (agent function)', reader: 'extension', description: 'Oldest Bloom filter `bloom` mode trusts.' },
-  ARX_PDP_SET_CACHE: { type: 'number', default: 256, min: 1, owner: 'operator (agent function)', reader: 'extension', description: 'Compiled policy-set cache entries.' },
+  ARX_PDP_OFFLINE_BLOOM_MAX_AGE_S: {
+    type: 'number',
+    default: 3600,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Oldest Bloom filter `bloom` mode trusts.',
+  },
+  ARX_PDP_SET_CACHE: {
+    type: 'number',
+    default: 256,
+    min: 1,
+    owner: 'operator (agent function)',
+    reader: 'extension',
+    description: 'Compiled policy-set cache entries.',
+  },
 
-  AWS_LAMBDA_RUNTIME_API: { type: 'string', required: true, owner: 'the Lambda service', reader: 'extension', description: 'Extensions API endpoint the extension registers with.' },
+  AWS_LAMBDA_RUNTIME_API: {
+    type: 'string',
+    required: true,
+    owner: 'the Lambda service',
+    reader: 'extension',
+    description: 'Extensions API endpoint the extension registers with.',
+  },
 
   // Read by libraries and tooling, set on every function by ArxFunction (lib/arx-function.ts).
-  ARX_FUNCTION_NAME: { type: 'string', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'local runtime', description: 'Topology name of the function (maps template functions to handlers).' },
-  POWERTOOLS_SERVICE_NAME: { type: 'string', default: 'arx', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'powertools', description: 'Service name of the Powertools logger, tracer and metrics (shared/observability.ts): `arx-<capability>`.' },
-  NODE_OPTIONS: { type: 'string', owner: 'ArxFunction (lib/arx-function.ts)', reader: 'node', description: '`--enable-source-maps`: stack traces name the TypeScript sources.' },
+  ARX_FUNCTION_NAME: {
+    type: 'string',
+    owner: 'ArxFunction (lib/arx-function.ts)',
+    reader: 'local runtime',
+    description: 'Topology name of the function (maps template functions to handlers).',
+  },
+  POWERTOOLS_SERVICE_NAME: {
+    type: 'string',
+    default: 'arx',
+    owner: 'ArxFunction (lib/arx-function.ts)',
+    reader: 'powertools',
+    description:
+      'Service name of the Powertools logger, tracer and metrics (shared/observability.ts): `arx-<capability>`.',
+  },
+  NODE_OPTIONS: {
+    type: 'string',
+    owner: 'ArxFunction (lib/arx-function.ts)',
+    reader: 'node',
+    description: '`--enable-source-maps`: stack traces name the TypeScript sources.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
 type Spec<K extends SettingName> = (typeof SETTINGS)[K];
-type BaseValue<S> = S extends { type: 'number' } ? number : S extends { type: 'enum'; values: readonly (infer V)[] } ? V : string;
+type BaseValue<S> = S extends { type: 'number' }
+  ? number
+  : S extends { type: 'enum'; values: readonly (infer V)[] }
+    ? V
+    : string;
 /** The value type of a setting: present when required or defaulted, else possibly undefined. */
-export type SettingValue<K extends SettingName> = Spec<K> extends { required: true } | { default: unknown } ? BaseValue<Spec<K>> : BaseValue<Spec<K>> | undefined;
+export type SettingValue<K extends SettingName> =
+  Spec<K> extends { required: true } | { default: unknown } ? BaseValue<Spec<K>> : BaseValue<Spec<K>> | undefined;
 
 type Env = Readonly<Record<string, string | undefined>>;
 const scope = new AsyncLocalStorage<Env>();
@@ -162,12 +334,15 @@ function parse<K extends SettingName>(name: K, raw: string | undefined): Setting
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new ConfigError(`environment variable ${name} must be a number, got "${raw}"`);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw new ConfigError(`environment variable ${name} must be within [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}], got ${n}`);
+        throw new ConfigError(
+          `environment variable ${name} must be within [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}], got ${n}`,
+        );
       }
       return n as SettingValue<K>;
     }
     case 'enum':
-      if (!spec.values!.includes(raw)) throw new ConfigError(`environment variable ${name} must be one of ${spec.values!.join(', ')}, got "${raw}"`);
+      if (!spec.values!.includes(raw))
+        throw new ConfigError(`environment variable ${name} must be one of ${spec.values!.join(', ')}, got "${raw}"`);
       return raw as SettingValue<K>;
     case 'url':
       if (!URL.canParse(raw)) throw new ConfigError(`environment variable ${name} must be a URL, got "${raw}"`);
@@ -197,7 +372,10 @@ export function setting<K extends SettingName>(name: K, env: Env = currentEnv())
  * @example
  * const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
  */
-export function readSettings<K extends SettingName>(names: readonly K[], env: Env = currentEnv()): { readonly [P in K]: SettingValue<P> } {
+export function readSettings<K extends SettingName>(
+  names: readonly K[],
+  env: Env = currentEnv(),
+): { readonly [P in K]: SettingValue<P> } {
   const problems = checkSettings(names, env);
   if (problems.length) throw new ConfigError(problems.join('; '));
   return Object.freeze(Object.fromEntries(names.map((n) => [n, setting(n, env)]))) as { [P in K]: SettingValue<P> };
@@ -267,7 +445,10 @@ export function perEnvironment<T>(build: () => T): () => T {
  * A setting some wiring uses only when its function has it (e.g. the spend gate where the traces
  * table is bound): the value, or undefined when unset. Malformed values still throw.
  */
-export function optionalSetting<K extends SettingName>(name: K, env: Env = currentEnv()): BaseValue<Spec<K>> | undefined {
+export function optionalSetting<K extends SettingName>(
+  name: K,
+  env: Env = currentEnv(),
+): BaseValue<Spec<K>> | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : (parse(name, raw) as BaseValue<Spec<K>>);
 }

@@ -18,7 +18,12 @@ export const ES256_SIGNATURE_BYTES = 64;
  * @example
  * const ok = verifyTenantSignature(await keys.publicKeys(tenantId), sig.kid, bytes, sig.signature);
  */
-export function verifyTenantSignature(keys: readonly PublicJwk[], kid: string, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifyTenantSignature(
+  keys: readonly PublicJwk[],
+  kid: string,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const jwk = keys.find((k) => k.kid === kid);
   if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || signature.byteLength !== ES256_SIGNATURE_BYTES) return false;
   try {

@@ -49,7 +49,12 @@ export interface FunctionSpec {
   readonly description: string;
   readonly uses: Partial<Record<ResourceName, Access>>;
   /** Extra IAM actions this function needs beyond `uses`, with a reason (shown in cdk-nag acks). */
-  readonly extraPermissions?: readonly { actions: string[]; resources: string[]; reason: string; /** IAM condition block, e.g. `{ Null: { 'aws:ResourceTag/arx:tenant': 'false' } }`. */ conditions?: Record<string, Record<string, string | string[]>> }[];
+  readonly extraPermissions?: readonly {
+    actions: string[];
+    resources: string[];
+    reason: string /** IAM condition block, e.g. `{ Null: { 'aws:ResourceTag/arx:tenant': 'false' } }`. */;
+    conditions?: Record<string, Record<string, string | string[]>>;
+  }[];
   /** @default 10 */
   readonly timeoutSeconds?: number;
   /** @default 512 */

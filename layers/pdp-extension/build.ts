@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(here, '..', '..');
-const ESM_REQUIRE_BANNER = "import { createRequire as __arxCreateRequire } from 'module';const require = __arxCreateRequire(import.meta.url);";
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __arxCreateRequire } from 'module';const require = __arxCreateRequire(import.meta.url);";
 
 /** Node flags the launcher runs the extension with (the bench's memory child uses the same). */
 export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;

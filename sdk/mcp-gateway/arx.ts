@@ -5,16 +5,23 @@
  * the SDK's ArxClient (exchanged from a bootstrap token and refreshed, or given).
  */
 import type { Action, ActionError, ResponseOf } from '../contract.gen.js';
-import { ArxClient, ArxSdkError } from '../index.js';
+import { type ArxClient, ArxSdkError } from '../index.js';
 
 type Evaluation = ResponseOf<'POST /v1/policies/evaluate', 200>;
 
 /** The PDP's answer as `POST /v1/policies/evaluate` returns it (the gateway makes its own forbids without a timing). */
-export type GatewayDecision = Readonly<Pick<Evaluation, 'effect' | 'approval' | 'risk' | 'determining_policies' | 'errors' | 'bundle_version'> & Partial<Pick<Evaluation, 'evaluation_ms'>>>;
+export type GatewayDecision = Readonly<
+  Pick<Evaluation, 'effect' | 'approval' | 'risk' | 'determining_policies' | 'errors' | 'bundle_version'> &
+    Partial<Pick<Evaluation, 'evaluation_ms'>>
+>;
 
 /** A held call: what `POST /v1/actions` (202) and `GET /v1/actions/{id}` answer about it. */
 export type HeldAction = Readonly<
-  Pick<Action, 'action_id' | 'status'> & Partial<Pick<Action, 'approval_id' | 'expires_at' | 'result'>> & { decision?: GatewayDecision; error?: Pick<ActionError, 'code' | 'message'> | null }
+  Pick<Action, 'action_id' | 'status'> &
+    Partial<Pick<Action, 'approval_id' | 'expires_at' | 'result'>> & {
+      decision?: GatewayDecision;
+      error?: Pick<ActionError, 'code' | 'message'> | null;
+    }
 >;
 
 export interface EnforcementRecord {
@@ -34,13 +41,26 @@ export interface ArxPort {
   agentId(): Promise<string>;
   evaluate(action: string, context: Record<string, string>): Promise<GatewayDecision>;
   record(e: EnforcementRecord): Promise<void>;
-  submitHeld(input: { connector: string; operation: string; params: Record<string, unknown>; reason?: string; traceparent?: string }): Promise<HeldAction>;
+  submitHeld(input: {
+    connector: string;
+    operation: string;
+    params: Record<string, unknown>;
+    reason?: string;
+    traceparent?: string;
+  }): Promise<HeldAction>;
   getAction(actionId: string, waitS: number): Promise<HeldAction>;
   /** Tool-definition hashes an admin accepted for the connector (`{}` when none). */
   pins?(connector: string): Promise<Record<string, string>>;
 }
 
-const forbid = (reason: string): GatewayDecision => ({ effect: 'forbid', approval: 'none', risk: 'critical', determining_policies: [], errors: [reason], bundle_version: null });
+const forbid = (reason: string): GatewayDecision => ({
+  effect: 'forbid',
+  approval: 'none',
+  risk: 'critical',
+  determining_policies: [],
+  errors: [reason],
+  bundle_version: null,
+});
 
 export function agentIdOf(svid: string): string {
   const claims = JSON.parse(Buffer.from(svid.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string };
@@ -63,15 +83,27 @@ export class HttpArx implements ArxPort {
     return agentIdOf(await this.client.token());
   }
 
-  private async call(method: string, path: string, body?: unknown, traceparent?: string): Promise<{ status: number; json: any }> {
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    traceparent?: string,
+    // biome-ignore lint/suspicious/noExplicitAny: the API's JSON bodies, narrowed by each caller
+  ): Promise<{ status: number; json: any }> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.client.token(attempt > 0);
       const res = await fetch(this.base + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(traceparent ? { traceparent } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(traceparent ? { traceparent } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       const text = await res.text();
+      // biome-ignore lint/suspicious/noExplicitAny: as above
       let json: any;
       try {
         json = text ? JSON.parse(text) : undefined;
@@ -86,8 +118,14 @@ export class HttpArx implements ArxPort {
   async evaluate(action: string, context: Record<string, string>): Promise<GatewayDecision> {
     try {
       const principal = { type: 'Agent', id: await this.agentId() };
-      const r = await this.call('POST', '/v1/policies/evaluate', { principal, action, resource: { type: 'Connector', id: action.split(':')[0] }, context });
-      if (r.status !== 200 || !r.json || (r.json.effect !== 'permit' && r.json.effect !== 'forbid')) return forbid(`ARX refused the decision request (${r.status}${r.json?.title ? ` ${r.json.title}` : ''})`);
+      const r = await this.call('POST', '/v1/policies/evaluate', {
+        principal,
+        action,
+        resource: { type: 'Connector', id: action.split(':')[0] },
+        context,
+      });
+      if (r.status !== 200 || !r.json || (r.json.effect !== 'permit' && r.json.effect !== 'forbid'))
+        return forbid(`ARX refused the decision request (${r.status}${r.json?.title ? ` ${r.json.title}` : ''})`);
       return r.json as GatewayDecision;
     } catch (e) {
       return forbid(`ARX is unreachable or the agent cannot authenticate: ${(e as Error).message}`);
@@ -97,21 +135,51 @@ export class HttpArx implements ArxPort {
   async record(e: EnforcementRecord): Promise<void> {
     const agent_id = await this.agentId();
     const r = await this.call('POST', '/v1/enforcement/log', {
-      events: [{ ...e, agent_id, pep_topology: 'mcp-gateway', pep_version: this.pepVersion, occurred_at: new Date().toISOString() }],
+      events: [
+        {
+          ...e,
+          agent_id,
+          pep_topology: 'mcp-gateway',
+          pep_version: this.pepVersion,
+          occurred_at: new Date().toISOString(),
+        },
+      ],
     });
-    if (r.status !== 202) throw new ArxSdkError(`ARX did not record the enforcement event (${r.status})`, r.status, r.json);
+    if (r.status !== 202)
+      throw new ArxSdkError(`ARX did not record the enforcement event (${r.status})`, r.status, r.json);
   }
 
-  async submitHeld(input: { connector: string; operation: string; params: Record<string, unknown>; reason?: string; traceparent?: string }): Promise<HeldAction> {
-    const r = await this.call('POST', '/v1/actions', { connector: input.connector, operation: input.operation, params: input.params, ...(input.reason ? { reason: input.reason } : {}) }, input.traceparent);
+  async submitHeld(input: {
+    connector: string;
+    operation: string;
+    params: Record<string, unknown>;
+    reason?: string;
+    traceparent?: string;
+  }): Promise<HeldAction> {
+    const r = await this.call(
+      'POST',
+      '/v1/actions',
+      {
+        connector: input.connector,
+        operation: input.operation,
+        params: input.params,
+        ...(input.reason ? { reason: input.reason } : {}),
+      },
+      input.traceparent,
+    );
     if (r.json && typeof r.json === 'object' && 'action_id' in r.json) return r.json as HeldAction;
-    throw new ArxSdkError(`ARX refused the held call: ${r.status} ${r.json?.title ?? ''} ${r.json?.detail ?? ''}`, r.status, r.json);
+    throw new ArxSdkError(
+      `ARX refused the held call: ${r.status} ${r.json?.title ?? ''} ${r.json?.detail ?? ''}`,
+      r.status,
+      r.json,
+    );
   }
 
   async pins(connector: string): Promise<Record<string, string>> {
     const r = await this.call('GET', `/v1/connectors/${encodeURIComponent(connector)}/tools/pins`);
     if (r.status === 404) return {};
-    if (r.status !== 200 || !r.json?.pins) throw new ArxSdkError(`cannot read the accepted tool definitions of ${connector}: ${r.status}`, r.status, r.json);
+    if (r.status !== 200 || !r.json?.pins)
+      throw new ArxSdkError(`cannot read the accepted tool definitions of ${connector}: ${r.status}`, r.status, r.json);
     return r.json.pins as Record<string, string>;
   }
 

@@ -18,7 +18,15 @@ export function canonicalJson(v: unknown): string {
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /** The parts of a tool that change what a call does or what the model is told: all of them but `_meta`. */
-export function toolDefinitionHash(tool: { name: string; title?: unknown; description?: unknown; inputSchema?: unknown; outputSchema?: unknown; annotations?: unknown; execution?: unknown }): string {
+export function toolDefinitionHash(tool: {
+  name: string;
+  title?: unknown;
+  description?: unknown;
+  inputSchema?: unknown;
+  outputSchema?: unknown;
+  annotations?: unknown;
+  execution?: unknown;
+}): string {
   const { name, title, description, inputSchema, outputSchema, annotations, execution } = tool;
   return sha256(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations, execution }));
 }
@@ -29,4 +37,5 @@ export const argumentsHash = (args: unknown): string => sha256(canonicalJson(arg
  * The policy operation for an MCP name: `tools:<tool>` with characters the policy grammar does not
  * allow (anything but letters, digits and `_`) written as `_` (`get-sum` → `tools:get_sum`).
  */
-export const operationName = (kind: 'tools' | 'prompts', name: string): string => `${kind}:${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+export const operationName = (kind: 'tools' | 'prompts', name: string): string =>
+  `${kind}:${name.replace(/[^A-Za-z0-9_]/g, '_')}`;

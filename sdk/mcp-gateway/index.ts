@@ -59,7 +59,12 @@ export const GATEWAY_VERSION = '0.1.0';
 export const PROTOCOL_VERSIONS = ['2025-11-25'] as const;
 
 export type UpstreamSpec =
-  | { readonly command: string; readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>>; readonly cwd?: string }
+  | {
+      readonly command: string;
+      readonly args?: readonly string[];
+      readonly env?: Readonly<Record<string, string>>;
+      readonly cwd?: string;
+    }
   | { readonly url: string; readonly headers?: Readonly<Record<string, string>> };
 
 export interface McpGatewayOptions {
@@ -100,12 +105,18 @@ interface HeldEntry {
 const text = (s: string) => [{ type: 'text' as const, text: s }];
 
 function denied(reason: string, extra: Record<string, unknown> = {}): CallToolResult {
-  return { isError: true, content: text(`ARX denied this call: ${reason}`), structuredContent: { arx: { status: 'denied', reason, ...extra } } };
+  return {
+    isError: true,
+    content: text(`ARX denied this call: ${reason}`),
+    structuredContent: { arx: { status: 'denied', reason, ...extra } },
+  };
 }
 
 function reasonOf(d: GatewayDecision): string {
   if (d.errors.length) return d.errors.join('; ');
-  return d.determining_policies.length ? `forbidden by ${d.determining_policies.join(', ')}` : 'no policy permits it (deny by default)';
+  return d.determining_policies.length
+    ? `forbidden by ${d.determining_policies.join(', ')}`
+    : 'no policy permits it (deny by default)';
 }
 
 /** Splits a command line on whitespace, honouring '…' and "…" quoting. */
@@ -117,12 +128,17 @@ export function splitCommandLine(line: string): string[] {
 }
 
 export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway> {
-  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.connector)) throw new Error(`invalid connector name "${o.connector}" (lowercase letters, digits, _ -)`);
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.connector))
+    throw new Error(`invalid connector name "${o.connector}" (lowercase letters, digits, _ -)`);
   const arx: ArxPort =
     'evaluate' in o.arx
       ? o.arx
       : new HttpArx(
-          new ArxClient({ apiUrl: o.arx.apiUrl, ...(o.arx.agentToken ? { svid: o.arx.agentToken } : {}), ...(o.arx.bootstrapToken ? { bootstrapToken: o.arx.bootstrapToken } : {}) }),
+          new ArxClient({
+            apiUrl: o.arx.apiUrl,
+            ...(o.arx.agentToken ? { svid: o.arx.agentToken } : {}),
+            ...(o.arx.bootstrapToken ? { bootstrapToken: o.arx.bootstrapToken } : {}),
+          }),
           o.arx.apiUrl,
           `arx-mcp-gateway/${GATEWAY_VERSION}`,
         );
@@ -136,16 +152,29 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
   const spent = new Set<string>();
   const sessions = new Set<GatewaySession>();
 
-  const decide = (op: string, context: Record<string, string>) => arx.evaluate(`${connector}:${op}`, { connector, ...context });
+  const decide = (op: string, context: Record<string, string>) =>
+    arx.evaluate(`${connector}:${op}`, { connector, ...context });
 
   async function connectUpstream(): Promise<Client> {
     const client = new Client({ name: 'arx-mcp-gateway', version: GATEWAY_VERSION });
     if ('command' in o.upstream) {
       // Only the connector's environment: never the agent's token or the gateway's own variables.
       const env = { ...getDefaultEnvironment(), ...(o.upstream.env ?? {}) };
-      await client.connect(new StdioClientTransport({ command: o.upstream.command, args: [...(o.upstream.args ?? [])], env, stderr: 'ignore', ...(o.upstream.cwd ? { cwd: o.upstream.cwd } : {}) }));
+      await client.connect(
+        new StdioClientTransport({
+          command: o.upstream.command,
+          args: [...(o.upstream.args ?? [])],
+          env,
+          stderr: 'ignore',
+          ...(o.upstream.cwd ? { cwd: o.upstream.cwd } : {}),
+        }),
+      );
     } else {
-      await client.connect(new StreamableHTTPClientTransport(new URL(o.upstream.url), { requestInit: { headers: { ...(o.upstream.headers ?? {}) } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(o.upstream.url), {
+          requestInit: { headers: { ...(o.upstream.headers ?? {}) } },
+        }),
+      );
     }
     return client;
   }
@@ -160,7 +189,10 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     };
     const server = new Server(
       { name: `arx-mcp-gateway:${connector}`, version: GATEWAY_VERSION },
-      { capabilities, instructions: `Tools of connector "${connector}", governed by ARX: only what this agent may call is listed; held calls answer pending_approval until a human decides.` },
+      {
+        capabilities,
+        instructions: `Tools of connector "${connector}", governed by ARX: only what this agent may call is listed; held calls answer pending_approval until a human decides.`,
+      },
     );
     let tools = new Map<string, Tool>();
 
@@ -177,16 +209,37 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     };
 
     /** The decision for one tool with its current definition: pin first, then policy. */
-    const toolDecision = async (t: Tool, args?: unknown): Promise<{ ok: boolean; reason?: string; d?: GatewayDecision; defHash: string; argHash?: string; extra?: Record<string, unknown> }> => {
+    const toolDecision = async (
+      t: Tool,
+      args?: unknown,
+    ): Promise<{
+      ok: boolean;
+      reason?: string;
+      d?: GatewayDecision;
+      defHash: string;
+      argHash?: string;
+      extra?: Record<string, unknown>;
+    }> => {
       const defHash = toolDefinitionHash(t);
       const pin = await pins.check(connector, t.name, defHash);
       if (pin.status === 'quarantined') {
         for (const [k] of held) if (k.startsWith(`${connector}\u0000${t.name}\u0000`)) held.delete(k);
-        return { ok: false, defHash, reason: `the definition of tool "${t.name}" changed (pinned sha256:${pin.pinned}, now sha256:${pin.seen}); it is quarantined until an admin accepts the new definition`, extra: { quarantined: true, definition_hash: pin.seen, pinned_hash: pin.pinned } };
+        return {
+          ok: false,
+          defHash,
+          reason: `the definition of tool "${t.name}" changed (pinned sha256:${pin.pinned}, now sha256:${pin.seen}); it is quarantined until an admin accepts the new definition`,
+          extra: { quarantined: true, definition_hash: pin.seen, pinned_hash: pin.pinned },
+        };
       }
       const argHash = args === undefined ? undefined : argumentsHash(args);
-      const d = await decide(operationName('tools', t.name), { tool: t.name, definition_hash: defHash, ...(argHash ? { arguments_hash: argHash } : {}) });
-      return d.effect === 'permit' ? { ok: true, d, defHash, ...(argHash ? { argHash } : {}) } : { ok: false, d, defHash, reason: reasonOf(d), ...(argHash ? { argHash } : {}) };
+      const d = await decide(operationName('tools', t.name), {
+        tool: t.name,
+        definition_hash: defHash,
+        ...(argHash ? { arguments_hash: argHash } : {}),
+      });
+      return d.effect === 'permit'
+        ? { ok: true, d, defHash, ...(argHash ? { argHash } : {}) }
+        : { ok: false, d, defHash, reason: reasonOf(d), ...(argHash ? { argHash } : {}) };
     };
 
     server.setRequestHandler(ListToolsRequestSchema, async () => {
@@ -195,7 +248,15 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       return { tools: visible, _meta: { 'arx.dev/visibility': 'private' } };
     });
 
-    const record = async (op: string, t: Tool | undefined, decision: 'permit' | 'forbid', ctx: Record<string, string>, ms: number, d: GatewayDecision | undefined, extra: { trace_id?: string; action_id?: string } = {}) => {
+    const record = async (
+      op: string,
+      t: Tool | undefined,
+      decision: 'permit' | 'forbid',
+      ctx: Record<string, string>,
+      ms: number,
+      d: GatewayDecision | undefined,
+      extra: { trace_id?: string; action_id?: string } = {},
+    ) => {
       await arx.record({
         action_name: `${connector}:${op}`,
         target: t ? `${connector}/${t.name}@sha256:${ctx.definition_hash ?? ''}` : connector,
@@ -222,14 +283,24 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       const started = performance.now();
       const v = await toolDecision(t, args);
       const op = operationName('tools', t.name);
-      const ctx = { connector, tool: t.name, definition_hash: v.defHash, arguments_hash: v.argHash ?? argumentsHash(args) };
+      const ctx = {
+        connector,
+        tool: t.name,
+        definition_hash: v.defHash,
+        arguments_hash: v.argHash ?? argumentsHash(args),
+      };
       const ms = performance.now() - started;
       if (!v.ok) {
         await record(op, t, 'forbid', ctx, ms, v.d, traceId ? { trace_id: traceId } : {}).catch(() => undefined);
-        return denied(v.reason!, { definition_hash: v.defHash, ...(v.d?.bundle_version ? { bundle_version: v.d.bundle_version } : {}), ...(v.extra ?? {}) });
+        return denied(v.reason!, {
+          definition_hash: v.defHash,
+          ...(v.d?.bundle_version ? { bundle_version: v.d.bundle_version } : {}),
+          ...(v.extra ?? {}),
+        });
       }
       const d = v.d!;
-      if (d.approval === 'hitl') return heldCall(t, op, args, ctx, d, traceparent, req.params._meta?.progressToken, extra.sendNotification);
+      if (d.approval === 'hitl')
+        return heldCall(t, op, args, ctx, d, traceparent, req.params._meta?.progressToken, extra.sendNotification);
       // Audit first: a governed call whose record cannot be written does not run.
       try {
         await record(op, t, 'permit', ctx, ms, d, traceId ? { trace_id: traceId } : {});
@@ -248,6 +319,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       d: GatewayDecision,
       traceparent: string | undefined,
       progressToken: string | number | undefined,
+      // biome-ignore lint/suspicious/noExplicitAny: the SDK's notification union is not exported
       notify: (n: any) => Promise<void>,
     ): Promise<CallToolResult> => {
       const key = `${connector}\u0000${t.name}\u0000${ctx.arguments_hash}\u0000${ctx.definition_hash}`;
@@ -258,7 +330,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           a = await arx.submitHeld({
             connector,
             operation: op,
-            params: { tool: t.name, arguments: args, arguments_hash: ctx.arguments_hash, definition_hash: ctx.definition_hash, bundle_version: d.bundle_version },
+            params: {
+              tool: t.name,
+              arguments: args,
+              arguments_hash: ctx.arguments_hash,
+              definition_hash: ctx.definition_hash,
+              bundle_version: d.bundle_version,
+            },
             reason: `MCP tools/call ${t.name} through arx mcp-gateway`,
             ...(traceparent ? { traceparent } : {}),
           });
@@ -266,13 +344,25 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           return denied(`the approval could not be requested: ${(e as Error).message}`);
         }
         if (a.status === 'denied') return denied(a.decision ? reasonOf(a.decision) : 'policy forbids it');
-        entry = { action_id: a.action_id, ...(a.approval_id ? { approval_id: a.approval_id } : {}), ...(a.expires_at ? { expires_at: a.expires_at } : {}) };
+        entry = {
+          action_id: a.action_id,
+          ...(a.approval_id ? { approval_id: a.approval_id } : {}),
+          ...(a.expires_at ? { expires_at: a.expires_at } : {}),
+        };
         held.set(key, entry);
       }
       const until = Date.now() + holdMs;
       let tick = 0;
       const progress = async () => {
-        if (progressToken !== undefined) await notify({ method: 'notifications/progress', params: { progressToken, progress: ++tick, message: `waiting for approval ${entry!.approval_id ?? ''} (expires ${entry!.expires_at ?? '?'})` } }).catch(() => undefined);
+        if (progressToken !== undefined)
+          await notify({
+            method: 'notifications/progress',
+            params: {
+              progressToken,
+              progress: ++tick,
+              message: `waiting for approval ${entry!.approval_id ?? ''} (expires ${entry!.expires_at ?? '?'})`,
+            },
+          }).catch(() => undefined);
       };
       if (holdMs > 0) await progress();
       for (;;) {
@@ -289,14 +379,19 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       switch (a.status) {
         case 'executed': {
           held.delete(key);
-          if (spent.has(a.action_id)) return denied(`approval ${entry.approval_id ?? ''} was already used for one execution`);
+          if (spent.has(a.action_id))
+            return denied(`approval ${entry.approval_id ?? ''} was already used for one execution`);
           spent.add(a.action_id);
           const grant = (a.result ?? {}) as { arguments_hash?: string; definition_hash?: string };
-          if (grant.arguments_hash !== ctx.arguments_hash || grant.definition_hash !== ctx.definition_hash) return denied('the approval is bound to other arguments or another tool definition');
+          if (grant.arguments_hash !== ctx.arguments_hash || grant.definition_hash !== ctx.definition_hash)
+            return denied('the approval is bound to other arguments or another tool definition');
           // Re-check the pin right before running: a rug pull while the call was held voids the approval.
           const now = await allTools();
           const cur = now.find((x) => x.name === t.name);
-          if (!cur || toolDefinitionHash(cur) !== ctx.definition_hash) return denied(`the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`);
+          if (!cur || toolDefinitionHash(cur) !== ctx.definition_hash)
+            return denied(
+              `the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`,
+            );
           stats.upstreamCalls++;
           return (await upstream.callTool({ name: t.name, arguments: args })) as CallToolResult;
         }
@@ -306,8 +401,19 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           const expires = a.expires_at ?? entry.expires_at;
           return {
             isError: true,
-            content: text(`This call needs a human approval (approval ${entry.approval_id}, expires ${expires}). Call the tool again with the same arguments once it is approved.`),
-            structuredContent: { arx: { status: 'pending_approval', approval_id: entry.approval_id, action_id: entry.action_id, expires_at: expires, definition_hash: ctx.definition_hash, arguments_hash: ctx.arguments_hash } },
+            content: text(
+              `This call needs a human approval (approval ${entry.approval_id}, expires ${expires}). Call the tool again with the same arguments once it is approved.`,
+            ),
+            structuredContent: {
+              arx: {
+                status: 'pending_approval',
+                approval_id: entry.approval_id,
+                action_id: entry.action_id,
+                expires_at: expires,
+                definition_hash: ctx.definition_hash,
+                arguments_hash: ctx.arguments_hash,
+              },
+            },
           };
         }
         case 'rejected':
@@ -318,7 +424,9 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           return denied(`approval ${entry.approval_id} expired before a decision`, { approval_id: entry.approval_id });
         default:
           held.delete(key);
-          return denied(`the held call ended ${a.status}${a.error?.message ? `: ${a.error.message}` : ''}`, { approval_id: entry.approval_id });
+          return denied(`the held call ended ${a.status}${a.error?.message ? `: ${a.error.message}` : ''}`, {
+            approval_id: entry.approval_id,
+          });
       }
     };
 
@@ -326,22 +434,29 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       server.setRequestHandler(ListPromptsRequestSchema, async (req) => {
         const page = await upstream.listPrompts(req.params?.cursor ? { cursor: req.params.cursor } : {});
         const visible = [];
-        for (const p of page.prompts) if ((await decide(operationName('prompts', p.name), { prompt: p.name })).effect === 'permit') visible.push(p);
+        for (const p of page.prompts)
+          if ((await decide(operationName('prompts', p.name), { prompt: p.name })).effect === 'permit') visible.push(p);
         return { prompts: visible, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
       });
       server.setRequestHandler(GetPromptRequestSchema, async (req) => {
         const d = await decide(operationName('prompts', req.params.name), { prompt: req.params.name });
-        if (d.effect !== 'permit') throw new McpError(ErrorCode.InvalidRequest, `ARX denied prompts/get ${req.params.name}: ${reasonOf(d)}`);
+        if (d.effect !== 'permit')
+          throw new McpError(ErrorCode.InvalidRequest, `ARX denied prompts/get ${req.params.name}: ${reasonOf(d)}`);
         stats.upstreamCalls++;
         return upstream.getPrompt(req.params);
       });
     }
     if (up.resources) {
       const mayRead = async (uri?: string) => (await decide('resources:read', uri ? { uri } : {})).effect === 'permit';
-      server.setRequestHandler(ListResourcesRequestSchema, async (req) => ((await mayRead()) ? upstream.listResources(req.params ?? {}) : { resources: [] }));
-      server.setRequestHandler(ListResourceTemplatesRequestSchema, async (req) => ((await mayRead()) ? upstream.listResourceTemplates(req.params ?? {}) : { resourceTemplates: [] }));
+      server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
+        (await mayRead()) ? upstream.listResources(req.params ?? {}) : { resources: [] },
+      );
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, async (req) =>
+        (await mayRead()) ? upstream.listResourceTemplates(req.params ?? {}) : { resourceTemplates: [] },
+      );
       server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
-        if (!(await mayRead(req.params.uri))) throw new McpError(ErrorCode.InvalidRequest, `ARX denied resources/read ${req.params.uri}`);
+        if (!(await mayRead(req.params.uri)))
+          throw new McpError(ErrorCode.InvalidRequest, `ARX denied resources/read ${req.params.uri}`);
         stats.upstreamCalls++;
         return upstream.readResource(req.params);
       });
@@ -383,12 +498,17 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         const PRIVATE = 'private, no-cache, no-store, no-transform';
         res.setHeader('cache-control', PRIVATE);
         const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => typeof res;
-        (res as unknown as { writeHead: (...a: unknown[]) => typeof res }).writeHead = (status: unknown, ...rest: unknown[]) => {
+        (res as unknown as { writeHead: (...a: unknown[]) => typeof res }).writeHead = (
+          status: unknown,
+          ...rest: unknown[]
+        ) => {
           for (const h of rest) {
             if (Array.isArray(h)) {
-              for (let i = h.length - 2; i >= 0; i -= 2) if (String(h[i]).toLowerCase() === 'cache-control') h.splice(i, 2);
+              for (let i = h.length - 2; i >= 0; i -= 2)
+                if (String(h[i]).toLowerCase() === 'cache-control') h.splice(i, 2);
             } else if (h && typeof h === 'object') {
-              for (const k of Object.keys(h)) if (k.toLowerCase() === 'cache-control') delete (h as Record<string, unknown>)[k];
+              for (const k of Object.keys(h))
+                if (k.toLowerCase() === 'cache-control') delete (h as Record<string, unknown>)[k];
             }
           }
           res.setHeader('cache-control', PRIVATE);
@@ -396,7 +516,14 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         };
         try {
           if (new URL(req.url ?? '/', 'http://x').pathname !== '/mcp') {
-            res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'the MCP endpoint is /mcp' }));
+            res.writeHead(404, { 'content-type': 'application/problem+json' }).end(
+              JSON.stringify({
+                type: 'about:blank',
+                title: 'Not Found',
+                status: 404,
+                detail: 'the MCP endpoint is /mcp',
+              }),
+            );
             return;
           }
           const body = req.method === 'POST' ? await readBody(req) : undefined;
@@ -417,10 +544,27 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
             return void (await transport.handleRequest(req, res, body));
           }
           res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' }).end(
-            JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: sid === undefined ? 'Bad Request: no session; send initialize first' : 'Session not found' }, id: null }),
+            JSON.stringify({
+              jsonrpc: '2.0',
+              error: {
+                code: -32000,
+                message: sid === undefined ? 'Bad Request: no session; send initialize first' : 'Session not found',
+              },
+              id: null,
+            }),
           );
         } catch (e) {
-          if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: e instanceof SyntaxError ? -32700 : -32603, message: e instanceof SyntaxError ? 'Parse error' : 'Internal error' }, id: null }));
+          if (!res.headersSent)
+            res.writeHead(e instanceof SyntaxError ? 400 : 500, { 'content-type': 'application/json' }).end(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                error: {
+                  code: e instanceof SyntaxError ? -32700 : -32603,
+                  message: e instanceof SyntaxError ? 'Parse error' : 'Internal error',
+                },
+                id: null,
+              }),
+            );
         }
       });
       await new Promise<void>((r) => http.listen(port, host, r));

@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 
-export type PinState = { readonly status: 'pinned'; readonly hash: string } | { readonly status: 'quarantined'; readonly pinned: string; readonly seen: string };
+export type PinState =
+  | { readonly status: 'pinned'; readonly hash: string }
+  | { readonly status: 'quarantined'; readonly pinned: string; readonly seen: string };
 
 export interface PinStore {
   /** Pins on first sight; answers quarantined when `hash` differs from the pin. */
@@ -40,14 +42,16 @@ export class FilePinStore extends MemoryPinStore {
     super();
     if (existsSync(file)) {
       const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
-      for (const [c, tools] of Object.entries(doc)) for (const [t, h] of Object.entries(tools)) this.pins.set(`${c}\u0000${t}`, h);
+      for (const [c, tools] of Object.entries(doc))
+        for (const [t, h] of Object.entries(tools)) this.pins.set(`${c}\u0000${t}`, h);
     }
   }
   protected override save(): void {
     const doc: Record<string, Record<string, string>> = {};
     for (const [k, h] of this.pins) {
       const [c, t] = k.split('\u0000') as [string, string];
-      (doc[c] ??= {})[t] = h;
+      doc[c] ??= {};
+      doc[c]![t] = h;
     }
     writeFileSync(`${this.file}.tmp`, JSON.stringify(doc, null, 2));
     renameSync(`${this.file}.tmp`, this.file);
@@ -82,7 +86,7 @@ export class ArxBackedPinStore implements PinStore {
     } catch {
       return { status: 'quarantined', pinned: 'unknown (ARX unreachable)', seen: hash };
     }
-    const a = Object.prototype.hasOwnProperty.call(acc, tool) ? acc[tool] : undefined;
+    const a = Object.hasOwn(acc, tool) ? acc[tool] : undefined;
     if (a === undefined) return this.local.check(connector, tool, hash);
     if (a !== hash) return { status: 'quarantined', pinned: a, seen: hash };
     await this.local.accept(connector, tool, hash);

@@ -33,12 +33,14 @@ describe('authorizer failure is an outage (500), not an invalid token (401)', ()
   });
   afterAll(async () => {
     await rt?.stop();
-    sockets.forEach((s) => s.destroy());
+    for (const s of sockets) s.destroy();
     await new Promise((r) => jwks?.close(r));
   });
 
   const get = (token?: string) =>
-    fetch(`${rt.url}/v1/discovery/agents`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    fetch(`${rt.url}/v1/discovery/agents`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(
+      async (r) => ({ status: r.status, body: await r.json() }),
+    );
 
   it('a valid token while the JWKS endpoint refuses connections: 500 Internal Server Error', async () => {
     const token = await rt.idp.token({ sub: 'ops', tenant: 'acme', roles: ['auditor'] });

@@ -18,7 +18,10 @@ describe('npm run dev (local/dev.ts)', () => {
   it('starts moto and the API, writes dev.json with working tokens, and Ctrl-C stops everything it started', async () => {
     const port = await freePort();
     const state = mkdtempSync(join(tmpdir(), 'arx-dev-'));
-    const child = spawn(tsx, ['local/dev.ts'], { env: cleanEnv({ ARX_PORT: String(port), ARX_STATE_DIR: state }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsx, ['local/dev.ts'], {
+      env: cleanEnv({ ARX_PORT: String(port), ARX_STATE_DIR: state }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -30,11 +33,18 @@ describe('npm run dev (local/dev.ts)', () => {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`dev did not start:\n${out}`);
         await new Promise((r) => setTimeout(r, 250));
       }
-      const dev = JSON.parse(readFileSync(file, 'utf8')) as { apiUrl: string; tenantId: string; awsEndpoint: string; tokens: Record<string, string> };
+      const dev = JSON.parse(readFileSync(file, 'utf8')) as {
+        apiUrl: string;
+        tenantId: string;
+        awsEndpoint: string;
+        tokens: Record<string, string>;
+      };
       expect(dev.apiUrl).toBe(`http://127.0.0.1:${port}`);
       expect(Object.keys(dev.tokens).sort()).toEqual(['admin', 'approver', 'auditor']);
       expect((await fetch(`${dev.apiUrl}/healthz`)).status).toBe(200);
-      const list = await fetch(`${dev.apiUrl}/v1/discovery/agents`, { headers: { authorization: `Bearer ${dev.tokens.auditor}` } });
+      const list = await fetch(`${dev.apiUrl}/v1/discovery/agents`, {
+        headers: { authorization: `Bearer ${dev.tokens.auditor}` },
+      });
       expect(list.status).toBe(200);
       expect((await fetch(`${dev.awsEndpoint}/moto-api/`)).status).toBeLessThan(500);
 

@@ -2,12 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { alive, portIsFree, startDev, type DevProcess } from './support/dev-process.js';
 
 /** Bounded loopback load: `workers` loops of authorised reads until `until()` is true. */
-function load(dev: DevProcess, workers: number, until: () => boolean): { done: Promise<void>; answered: () => Record<number, number> } {
+function load(
+  dev: DevProcess,
+  workers: number,
+  until: () => boolean,
+): { done: Promise<void>; answered: () => Record<number, number> } {
   const answered: Record<number, number> = {};
   const one = async () => {
     while (!until()) {
       try {
-        const r = await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, { headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` } });
+        const r = await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, {
+          headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` },
+        });
         await r.arrayBuffer();
         answered[r.status] = (answered[r.status] ?? 0) + 1;
       } catch {
@@ -61,7 +67,13 @@ describe('npm run dev: Ctrl-C stops everything within 5 s in every state', () =>
     try {
       const motoPid = dev.motoPid();
       // Warm the path, then freeze the emulator and leave requests hanging on it.
-      expect((await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, { headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` } })).status).toBe(200);
+      expect(
+        (
+          await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, {
+            headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` },
+          })
+        ).status,
+      ).toBe(200);
       process.kill(motoPid, 'SIGSTOP');
       let stop = false;
       const l = load(dev, 5, () => stop);
@@ -82,7 +94,9 @@ describe('npm run dev: Ctrl-C stops everything within 5 s in every state', () =>
       process.kill(motoPid, 'SIGKILL');
       // Schedules and pollers now fail against a dead emulator; a few requests fail too.
       await new Promise((r) => setTimeout(r, 1500));
-      await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, { headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` } }).catch(() => undefined);
+      await fetch(`${dev.dev.apiUrl}/v1/discovery/agents`, {
+        headers: { authorization: `Bearer ${dev.dev.tokens.auditor}` },
+      }).catch(() => undefined);
       const { ms, code } = await interruptAndCheck(dev, motoPid);
       expect(code).toBe(0);
       expect(ms).toBeLessThan(5000);

@@ -15,16 +15,28 @@ describe('npm run dev: two tenants in development', () => {
       expect(Object.keys(other.tokens).sort()).toEqual(['admin', 'approver', 'auditor']);
 
       const call = async (method: string, path: string, token: string, body?: unknown) => {
-        const r = await fetch(`${d.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        const r = await fetch(`${d.apiUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
         return { status: r.status, json: (await r.json().catch(() => undefined)) as any };
       };
-      const reg = await call('POST', '/v1/identity/agents', d.tokens.admin, { platform: 'langchain', platform_native_id: 'iso-1', owner: { oidc_sub: 'alice' } });
+      const reg = await call('POST', '/v1/identity/agents', d.tokens.admin, {
+        platform: 'langchain',
+        platform_native_id: 'iso-1',
+        owner: { oidc_sub: 'alice' },
+      });
       expect(reg.status).toBe(201);
       const id = reg.json.agent_id as string;
       expect(reg.json.spiffe_id).toBe(`spiffe://${d.tenantId}.arx/langchain/${id}`);
 
       // The other tenant works on its own (provisioned like the first: it registers and issues)…
-      const regOther = await call('POST', '/v1/identity/agents', other.tokens.admin, { platform: 'langchain', platform_native_id: 'iso-1', owner: { oidc_sub: 'bob' } });
+      const regOther = await call('POST', '/v1/identity/agents', other.tokens.admin, {
+        platform: 'langchain',
+        platform_native_id: 'iso-1',
+        owner: { oidc_sub: 'bob' },
+      });
       expect(regOther.status).toBe(201);
       expect(regOther.json.spiffe_id).toBe(`spiffe://${other.tenantId}.arx/langchain/${regOther.json.agent_id}`);
 

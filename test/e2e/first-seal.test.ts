@@ -24,7 +24,10 @@ describe('local runtime: the first seal comes quickly', () => {
     expect(before.json.height ?? 0).toBe(0);
 
     const t0 = Date.now();
-    const reg = await call('POST', '/v1/identity/agents', { token: admin, body: { platform: 'langchain', platform_native_id: 'first-seal', owner: { oidc_sub: 'owner-1' } } });
+    const reg = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: { platform: 'langchain', platform_native_id: 'first-seal', owner: { oidc_sub: 'owner-1' } },
+    });
     expect(reg.status).toBe(201);
     let status: { height?: number; last_sealed_at?: string | null } = {};
     while (Date.now() - t0 < 10_000) {

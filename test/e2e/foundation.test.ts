@@ -49,12 +49,17 @@ describe('Local runtime: foundation slice over HTTP', () => {
     expect(o.status).toBe(200);
     expect(o.json.openapi).toBe('3.1.0');
     const post = o.json.paths['/v1/identity/agents'].post;
-    expect(post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['platform', 'platform_native_id', 'owner']));
+    expect(post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['platform', 'platform_native_id', 'owner']),
+    );
     expect(post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
   });
 
   it('registers an agent: 201, active, SPIFFE id, one-time bootstrap token stored only as a hash', async () => {
-    const r = await call('POST', '/v1/identity/agents', { token: admin, body: registerBody('reg', { cohort: 'reviewers' }) });
+    const r = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: registerBody('reg', { cohort: 'reviewers' }),
+    });
     expect(r.status).toBe(201);
     expect(r.json.status).toBe('active');
     expect(r.json.agent_id).toMatch(/^agt_[0-9A-Z]{26}$/);
@@ -64,11 +69,21 @@ describe('Local runtime: foundation slice over HTTP', () => {
     const control = await ddb.send(new ScanCommand({ TableName: rt.env.ARX_CONTROL_TABLE }));
     const dump = JSON.stringify(control.Items);
     expect(dump).not.toContain(r.json.bootstrap_token);
-    expect(control.Items!.some((i) => i.pk === `BOOT#${sha256Hex(r.json.bootstrap_token)}` && i.agent_id === r.json.agent_id)).toBe(true);
+    expect(
+      control.Items!.some(
+        (i) => i.pk === `BOOT#${sha256Hex(r.json.bootstrap_token)}` && i.agent_id === r.json.agent_id,
+      ),
+    ).toBe(true);
 
     const g = await call('GET', `/v1/identity/agents/${r.json.agent_id}`, { token: auditor });
     expect(g.status).toBe(200);
-    expect(g.json).toMatchObject({ agent_id: r.json.agent_id, status: 'active', version: 1, cohort: 'reviewers', human_owner_oidc_sub: 'owner-1' });
+    expect(g.json).toMatchObject({
+      agent_id: r.json.agent_id,
+      status: 'active',
+      version: 1,
+      cohort: 'reviewers',
+      human_owner_oidc_sub: 'owner-1',
+    });
     expect(g.json.bootstrap_token).toBeUndefined();
   });
 
@@ -80,7 +95,12 @@ describe('Local runtime: foundation slice over HTTP', () => {
       return c.length ? c : null;
     }, 15_000);
     expect(changes).toHaveLength(1);
-    expect(changes[0]).toMatchObject({ change: 'registered', agent_id: r.json.agent_id, tenant_id: 'acme', version: 1 });
+    expect(changes[0]).toMatchObject({
+      change: 'registered',
+      agent_id: r.json.agent_id,
+      tenant_id: 'acme',
+      version: 1,
+    });
 
     // Re-deliver the same event twice, as EventBridge's at-least-once delivery may.
     const event = { id: 'redelivery', source: 'arx', 'detail-type': 'inventory.change', detail: changes[0] };
@@ -92,26 +112,35 @@ describe('Local runtime: foundation slice over HTTP', () => {
   it('lists agents with filters and pagination, scoped to the caller tenant', async () => {
     await call('POST', '/v1/identity/agents', { token: admin, body: registerBody('p1', { platform: 'crewai' }) });
     await call('POST', '/v1/identity/agents', { token: admin, body: registerBody('p2', { platform: 'crewai' }) });
-    await call('POST', '/v1/identity/agents', { token: otherTenantAdmin, body: registerBody('p3', { platform: 'crewai' }) });
+    await call('POST', '/v1/identity/agents', {
+      token: otherTenantAdmin,
+      body: registerBody('p3', { platform: 'crewai' }),
+    });
     const first = await call('GET', '/v1/discovery/agents?platform=crewai&limit=1', { token: auditor });
     expect(first.status).toBe(200);
     expect(first.json.items).toHaveLength(1);
     expect(first.json.next_token).toBeTruthy();
-    const second = await call('GET', `/v1/discovery/agents?platform=crewai&limit=1&next_token=${first.json.next_token}`, { token: auditor });
+    const second = await call(
+      'GET',
+      `/v1/discovery/agents?platform=crewai&limit=1&next_token=${first.json.next_token}`,
+      { token: auditor },
+    );
     expect(second.json.items).toHaveLength(1);
     expect(second.json.items[0].agent_id).not.toBe(first.json.items[0].agent_id);
     const all = await call('GET', '/v1/discovery/agents?platform=crewai&status=active&owner=owner-1', { token: admin });
     expect(all.json.items.map((a: { tenant_id: string }) => a.tenant_id)).toEqual(['acme', 'acme']);
 
     // A pagination token is bound to its tenant.
-    const foreign = await call('GET', `/v1/discovery/agents?next_token=${first.json.next_token}`, { token: otherTenantAdmin });
+    const foreign = await call('GET', `/v1/discovery/agents?next_token=${first.json.next_token}`, {
+      token: otherTenantAdmin,
+    });
     expect(foreign.status).toBe(400);
     const badFilter = await call('GET', '/v1/discovery/agents?status=sleeping', { token: admin });
     expect(badFilter.status).toBe(400);
     expect(badFilter.headers.get('content-type')).toContain('application/problem+json');
   });
 
-  it('answers 404 for another tenant\'s agent', async () => {
+  it("answers 404 for another tenant's agent", async () => {
     const r = await call('POST', '/v1/identity/agents', { token: admin, body: registerBody('iso') });
     const g = await call('GET', `/v1/identity/agents/${r.json.agent_id}`, { token: otherTenantAdmin });
     expect(g.status).toBe(404);
@@ -125,7 +154,11 @@ describe('Local runtime: foundation slice over HTTP', () => {
       ['unknown fields', { body: { ...registerBody('u'), is_admin: true } }, 400],
       ['missing owner', { body: { platform: 'x', platform_native_id: 'y' } }, 400],
       ['a body over 256 KB', { body: registerBody('big', { name: 'x'.repeat(300 * 1024) }) }, 413],
-      ['a non-JSON content type', { raw: 'platform=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+      [
+        'a non-JSON content type',
+        { raw: 'platform=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        415,
+      ],
     ];
     for (const [what, req, status] of cases) {
       it(`refuses ${what} with ${status}`, async () => {
@@ -156,7 +189,13 @@ describe('Local runtime: foundation slice over HTTP', () => {
     });
 
     it('answers 401 for an expired token', async () => {
-      const expired = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'], now: new Date(Date.now() - 48 * 3600_000), ttlSeconds: 3600 });
+      const expired = await rt.idp.token({
+        sub: 'alice',
+        tenant: 'acme',
+        roles: ['admin'],
+        now: new Date(Date.now() - 48 * 3600_000),
+        ttlSeconds: 3600,
+      });
       expect((await call('GET', '/v1/discovery/agents', { token: expired })).status).toBe(401);
     });
 

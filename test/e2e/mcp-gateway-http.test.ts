@@ -8,7 +8,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../support/runtime.js';
-import { ArxClient } from '../../sdk/index.js';
 import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
 
 const BIN = join(resolve(__dirname, '../..'), 'node_modules/.bin');
@@ -46,12 +45,23 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
-    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
-    expect((await call('PUT', '/v1/connectors/memory-mcp', { token: admin, body: { config: { kind: 'mcp' } } })).status).toBe(200);
+    const pushed = await call('POST', '/v1/policies/bundles', {
+      token: admin,
+      body: { format: 'yaml', document: POLICY },
+    });
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
+      200,
+    );
+    expect(
+      (await call('PUT', '/v1/connectors/memory-mcp', { token: admin, body: { config: { kind: 'mcp' } } })).status,
+    ).toBe(200);
     const reg = await call('POST', '/v1/identity/agents', {
       token: admin,
-      body: { platform: 'custom', platform_native_id: `mcp-http-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } },
+      body: {
+        platform: 'custom',
+        platform_native_id: `mcp-http-${randomBytes(3).toString('hex')}`,
+        owner: { oidc_sub: 'owner-1' },
+      },
     });
     gw = await createMcpGateway({
       connector: 'memory-mcp',
@@ -78,7 +88,12 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     const raw = await fetch(srv.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     expect(raw.status).toBe(200);
     expect(raw.headers.get('cache-control')).toBe('private, no-cache, no-store, no-transform');
@@ -98,14 +113,24 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     const c = await connect();
     const args = { entities: [{ name: 'bob', entityType: 'person', observations: [] }] };
     const progress: unknown[] = [];
-    const running = c.callTool({ name: 'create_entities', arguments: args }, undefined, { onprogress: (p) => progress.push(p), timeout: 60_000 });
+    const running = c.callTool({ name: 'create_entities', arguments: args }, undefined, {
+      onprogress: (p) => progress.push(p),
+      timeout: 60_000,
+    });
     const approval = await eventually(async () => {
       const items = (await call('GET', '/v1/approvals?status=pending', { token: approver })).json.items as any[];
       return items.find((i) => i.connector === 'memory-mcp' && i.params.arguments.entities[0].name === 'bob');
     }, 10_000);
     expect(graph()).not.toContain('bob');
     await eventually(async () => progress.length > 0, 10_000);
-    expect((await call('POST', `/v1/approvals/${approval.approval_id}/decision`, { token: approver, body: { decision: 'approve', reason: 'ok' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', `/v1/approvals/${approval.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'approve', reason: 'ok' },
+        })
+      ).status,
+    ).toBe(200);
     const r = (await running) as CallToolResult;
     expect(r.isError).toBeFalsy();
     expect((r.content[0] as { text: string }).text).toContain('bob');
@@ -117,11 +142,27 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     await connect();
     await connect();
     expect(gw.stats.sessions).toBe(sessions + 2);
-    const stale = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'nope' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const stale = await fetch(srv.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 'nope',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(stale.status).toBe(404);
-    const noInit = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const noInit = await fetch(srv.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(noInit.status).toBe(400);
-    const badJson = await fetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    const badJson = await fetch(srv.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    });
     expect(badJson.status).toBe(400);
     expect((await fetch(srv.url.replace('/mcp', '/other'))).status).toBe(404);
   });

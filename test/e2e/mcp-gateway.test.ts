@@ -57,20 +57,35 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
   const register = async (n: string) => {
     const r = await call('POST', '/v1/identity/agents', {
       token: admin,
-      body: { platform: 'custom', platform_native_id: `mcp-${n}-${randomBytes(3).toString('hex')}`, name: `mcp ${n}`, owner: { oidc_sub: 'owner-1', email: 'owner1@example.com' } },
+      body: {
+        platform: 'custom',
+        platform_native_id: `mcp-${n}-${randomBytes(3).toString('hex')}`,
+        name: `mcp ${n}`,
+        owner: { oidc_sub: 'owner-1', email: 'owner1@example.com' },
+      },
     });
     expect(r.status).toBe(201);
     return r.json as { agent_id: string; bootstrap_token: string };
   };
 
   /** A client session through a freshly launched gateway. */
-  const gateway = async (connector: string, upstreamCmd: string, opts: { extra?: string[]; bootstrap?: string; env?: Record<string, string> } = {}) => {
+  const gateway = async (
+    connector: string,
+    upstreamCmd: string,
+    opts: { extra?: string[]; bootstrap?: string; env?: Record<string, string> } = {},
+  ) => {
     const client = new Client({ name: 'e2e-client', version: '1.0.0' });
     await client.connect(
       new StdioClientTransport({
         command: join(BIN, 'tsx'),
         args: [ARX_CLI, 'mcp-gateway', '--connector', connector, '--upstream-cmd', upstreamCmd, ...(opts.extra ?? [])],
-        env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? dir, ARX_URL: rt.url, ...(opts.bootstrap ? { ARX_BOOTSTRAP_TOKEN: opts.bootstrap } : { ARX_AGENT_TOKEN: svid }), ...(opts.env ?? {}) },
+        env: {
+          PATH: process.env.PATH!,
+          HOME: process.env.HOME ?? dir,
+          ARX_URL: rt.url,
+          ...(opts.bootstrap ? { ARX_BOOTSTRAP_TOKEN: opts.bootstrap } : { ARX_AGENT_TOKEN: svid }),
+          ...(opts.env ?? {}),
+        },
         stderr: 'inherit',
       }),
     );
@@ -78,7 +93,10 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     return client;
   };
   const memoryGateway = (extra: string[] = [], bootstrap?: string) =>
-    gateway('memory-mcp', join(BIN, 'mcp-server-memory'), { extra: ['--upstream-env', `MEMORY_FILE_PATH=${memFile}`, ...extra], ...(bootstrap ? { bootstrap } : {}) });
+    gateway('memory-mcp', join(BIN, 'mcp-server-memory'), {
+      extra: ['--upstream-env', `MEMORY_FILE_PATH=${memFile}`, ...extra],
+      ...(bootstrap ? { bootstrap } : {}),
+    });
   const graph = () => (existsSync(memFile) ? readFileSync(memFile, 'utf8') : '');
   const arxOf = (r: unknown) => (r as CallToolResult).structuredContent?.arx as Record<string, any> | undefined;
 
@@ -87,11 +105,19 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
-    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
+    const pushed = await call('POST', '/v1/policies/bundles', {
+      token: admin,
+      body: { format: 'yaml', document: POLICY },
+    });
     expect(pushed.status).toBe(201);
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
+      200,
+    );
     for (const c of ['memory-mcp', 'everything-mcp', 'rug-mcp']) {
-      expect((await call('PUT', `/v1/connectors/${c}`, { token: admin, body: { config: { kind: 'mcp', command: c } } })).status).toBe(200);
+      expect(
+        (await call('PUT', `/v1/connectors/${c}`, { token: admin, body: { config: { kind: 'mcp', command: c } } }))
+          .status,
+      ).toBe(200);
     }
     const a = await register('main');
     // One exchange here: a bootstrap token is single-use, so the gateways get the SVID (ARX_AGENT_TOKEN).
@@ -118,7 +144,10 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
   it('refuses a forbidden call with status denied and never reaches the upstream', async () => {
     const c = await memoryGateway();
     const before = graph();
-    const forbidden = await c.callTool({ name: 'add_observations', arguments: { observations: [{ entityName: 'x', contents: ['y'] }] } });
+    const forbidden = await c.callTool({
+      name: 'add_observations',
+      arguments: { observations: [{ entityName: 'x', contents: ['y'] }] },
+    });
     expect(forbidden.isError).toBe(true);
     expect(arxOf(forbidden)).toMatchObject({ status: 'denied' });
     expect(String(arxOf(forbidden)!.reason)).toMatch(/deny by default|no policy|forbid/i);
@@ -135,7 +164,11 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     const first = await c.callTool({ name: 'create_entities', arguments: args });
     expect(first.isError).toBe(true);
     const held = arxOf(first)!;
-    expect(held).toMatchObject({ status: 'pending_approval', approval_id: expect.stringMatching(/^apr_/), arguments_hash: argumentsHash(args) });
+    expect(held).toMatchObject({
+      status: 'pending_approval',
+      approval_id: expect.stringMatching(/^apr_/),
+      arguments_hash: argumentsHash(args),
+    });
     expect(Date.parse(held.expires_at)).toBeGreaterThan(Date.now());
     expect(graph()).not.toContain('alice');
 
@@ -144,14 +177,25 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     const apr = pending.find((p) => p.approval_id === held.approval_id);
     expect(apr).toBeTruthy();
     expect(apr).toMatchObject({ agent_id: agentId, connector: 'memory-mcp', operation: 'tools:create_entities' });
-    expect(apr.params).toMatchObject({ tool: 'create_entities', arguments_hash: argumentsHash(args), definition_hash: held.definition_hash });
+    expect(apr.params).toMatchObject({
+      tool: 'create_entities',
+      arguments_hash: argumentsHash(args),
+      definition_hash: held.definition_hash,
+    });
     expect(apr.params.bundle_version).toBeTruthy();
 
     // Asking again before a decision creates no second approval.
     const again = await c.callTool({ name: 'create_entities', arguments: args });
     expect(arxOf(again)).toMatchObject({ status: 'pending_approval', approval_id: held.approval_id });
 
-    expect((await call('POST', `/v1/approvals/${held.approval_id}/decision`, { token: approver, body: { decision: 'approve', reason: 'ok' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', `/v1/approvals/${held.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'approve', reason: 'ok' },
+        })
+      ).status,
+    ).toBe(200);
     const done = (await c.callTool({ name: 'create_entities', arguments: args })) as CallToolResult;
     expect(done.isError).toBeFalsy();
     expect((done.content[0] as { text: string }).text).toContain('alice');
@@ -163,7 +207,10 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     expect(arxOf(third)!.approval_id).not.toBe(held.approval_id);
 
     // Other arguments are another call: the approval does not cover them.
-    const other = await c.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'mallory', entityType: 'person', observations: [] }] } });
+    const other = await c.callTool({
+      name: 'create_entities',
+      arguments: { entities: [{ name: 'mallory', entityType: 'person', observations: [] }] },
+    });
     expect(arxOf(other)).toMatchObject({ status: 'pending_approval' });
     expect(graph()).not.toContain('mallory');
   });
@@ -173,7 +220,14 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     const args = { entities: [{ name: 'eve', entityType: 'person', observations: [] }] };
     const first = arxOf(await c.callTool({ name: 'create_entities', arguments: args }))!;
     expect(first.status).toBe('pending_approval');
-    expect((await call('POST', `/v1/approvals/${first.approval_id}/decision`, { token: approver, body: { decision: 'deny', reason: 'no' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', `/v1/approvals/${first.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'deny', reason: 'no' },
+        })
+      ).status,
+    ).toBe(200);
     const r = await c.callTool({ name: 'create_entities', arguments: args });
     expect(arxOf(r)).toMatchObject({ status: 'denied', approval_id: first.approval_id });
     expect(graph()).not.toContain('eve');
@@ -196,7 +250,10 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
   it('quarantines a changed tool definition (rug pull) until an admin accepts the new hash', async () => {
     const rug = join(dir, 'rug.txt');
     writeFileSync(rug, 'Looks a word up in the dictionary.');
-    const c = await gateway('rug-mcp', `${join(BIN, 'tsx')} ${join(ROOT, 'test/e2e/fixtures/rug-pull-server.ts')}`, { env: {}, extra: ['--upstream-env', `RUG_FILE=${rug}`] });
+    const c = await gateway('rug-mcp', `${join(BIN, 'tsx')} ${join(ROOT, 'test/e2e/fixtures/rug-pull-server.ts')}`, {
+      env: {},
+      extra: ['--upstream-env', `RUG_FILE=${rug}`],
+    });
     expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['lookup']);
     const ok = (await c.callTool({ name: 'lookup', arguments: { word: 'a' } })) as CallToolResult;
     expect(ok.isError).toBeFalsy();
@@ -207,20 +264,50 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     expect((await c.listTools()).tools).toEqual([]);
     const refused = await c.callTool({ name: 'lookup', arguments: { word: 'b' } });
     const q = arxOf(refused)!;
-    expect(q).toMatchObject({ status: 'denied', quarantined: true, definition_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(q).toMatchObject({
+      status: 'denied',
+      quarantined: true,
+      definition_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(q.pinned_hash).not.toBe(q.definition_hash);
     expect(readFileSync(`${rug}.calls`, 'utf8').trim().split('\n')).toHaveLength(1);
 
     // Bad input to the accept route changes nothing.
-    const bad = await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', { token: admin, body: { definition_hash: 'nope' } });
+    const bad = await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', {
+      token: admin,
+      body: { definition_hash: 'nope' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
-    expect((await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', { token: approver, body: { definition_hash: q.definition_hash } })).status).toBe(403);
-    expect((await call('POST', '/v1/connectors/unknown-mcp/tools/lookup/accept', { token: admin, body: { definition_hash: q.definition_hash } })).status).toBe(404);
-    expect((await call('GET', '/v1/connectors/rug-mcp/tools/pins', { token: admin })).json).toEqual({ connector: 'rug-mcp', pins: {} });
-    expect(arxOf(await c.callTool({ name: 'lookup', arguments: { word: 'b' } }))).toMatchObject({ status: 'denied', quarantined: true });
+    expect(
+      (
+        await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', {
+          token: approver,
+          body: { definition_hash: q.definition_hash },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await call('POST', '/v1/connectors/unknown-mcp/tools/lookup/accept', {
+          token: admin,
+          body: { definition_hash: q.definition_hash },
+        })
+      ).status,
+    ).toBe(404);
+    expect((await call('GET', '/v1/connectors/rug-mcp/tools/pins', { token: admin })).json).toEqual({
+      connector: 'rug-mcp',
+      pins: {},
+    });
+    expect(arxOf(await c.callTool({ name: 'lookup', arguments: { word: 'b' } }))).toMatchObject({
+      status: 'denied',
+      quarantined: true,
+    });
 
-    const accepted = await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', { token: admin, body: { definition_hash: q.definition_hash } });
+    const accepted = await call('POST', '/v1/connectors/rug-mcp/tools/lookup/accept', {
+      token: admin,
+      body: { definition_hash: q.definition_hash },
+    });
     expect(accepted.status).toBe(200);
     expect(accepted.json).toEqual({ connector: 'rug-mcp', tool: 'lookup', definition_hash: q.definition_hash });
     await new Promise((r) => setTimeout(r, 1100)); // the gateway re-reads accepted hashes at most every second
@@ -239,7 +326,14 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     const c = await memoryGateway([], a.bootstrap_token);
     expect((await c.callTool({ name: 'read_graph', arguments: {} })).isError).toBeFalsy();
     const asked = Date.now();
-    expect((await call('POST', `/v1/identity/agents/${a.agent_id}/revoke`, { token: admin, body: { reason: 'compromised' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', `/v1/identity/agents/${a.agent_id}/revoke`, {
+          token: admin,
+          body: { reason: 'compromised' },
+        })
+      ).status,
+    ).toBe(200);
     // Measured from the moment ARX confirmed the revocation.
     const t0 = Date.now();
     console.log(`revoke request took ${t0 - asked} ms`);

@@ -10,7 +10,13 @@ describe('local runtime: bounded concurrency per function, 429 beyond the queue'
   let token: string;
   beforeAll(async () => {
     // One execution and one queued caller per function: a burst must overflow.
-    rt = await startLocalRuntime({ template: testTemplate(), port: await freePort(), prefix: `t${randomBytes(4).toString('hex')}`, background: false, limits: { concurrency: 1, queue: 1 } });
+    rt = await startLocalRuntime({
+      template: testTemplate(),
+      port: await freePort(),
+      prefix: `t${randomBytes(4).toString('hex')}`,
+      background: false,
+      limits: { concurrency: 1, queue: 1 },
+    });
     token = await rt.idp.token({ sub: 'ops', tenant: 'acme', roles: ['auditor'] });
   });
   afterAll(() => rt?.stop());
@@ -20,7 +26,12 @@ describe('local runtime: bounded concurrency per function, 429 beyond the queue'
       Array.from({ length: 30 }, async () => {
         const t0 = Date.now();
         const r = await fetch(`${rt.url}/v1/discovery/agents`, { headers: { authorization: `Bearer ${token}` } });
-        return { status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.text(), ms: Date.now() - t0 };
+        return {
+          status: r.status,
+          retryAfter: r.headers.get('retry-after'),
+          body: await r.text(),
+          ms: Date.now() - t0,
+        };
       }),
     );
     const by = (s: number) => results.filter((r) => r.status === s);
@@ -41,7 +52,11 @@ describe('local runtime: bounded concurrency per function, 429 beyond the queue'
   });
 
   it('direct (asynchronous) invocations wait for a slot instead of being refused', async () => {
-    const ok = await Promise.all(Array.from({ length: 5 }, () => rt.invoke('platform-outbox-relay', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })));
+    const ok = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        rt.invoke('platform-outbox-relay', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+      ),
+    );
     expect(ok).toHaveLength(5);
   });
 });
@@ -75,7 +90,11 @@ describe('FunctionPool and ARX_LOCAL_CONCURRENCY', () => {
   it('reads ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE and refuses nonsense loudly', () => {
     expect(limitsFromEnv({})).toEqual({ concurrency: 10, queue: 100, timeoutScale: 3 });
     expect(limitsFromEnv({ ARX_LOCAL_CONCURRENCY: '3' })).toEqual({ concurrency: 3, queue: 30, timeoutScale: 3 });
-    expect(limitsFromEnv({ ARX_LOCAL_CONCURRENCY: '3', ARX_LOCAL_QUEUE: '0', ARX_LOCAL_TIMEOUT_SCALE: '1' })).toEqual({ concurrency: 3, queue: 0, timeoutScale: 1 });
+    expect(limitsFromEnv({ ARX_LOCAL_CONCURRENCY: '3', ARX_LOCAL_QUEUE: '0', ARX_LOCAL_TIMEOUT_SCALE: '1' })).toEqual({
+      concurrency: 3,
+      queue: 0,
+      timeoutScale: 1,
+    });
     expect(() => limitsFromEnv({ ARX_LOCAL_CONCURRENCY: '0' })).toThrow(/ARX_LOCAL_CONCURRENCY/);
     expect(() => limitsFromEnv({ ARX_LOCAL_QUEUE: 'many' })).toThrow(/ARX_LOCAL_QUEUE/);
     expect(() => limitsFromEnv({ ARX_LOCAL_TIMEOUT_SCALE: '-1' })).toThrow(/ARX_LOCAL_TIMEOUT_SCALE/);

@@ -45,7 +45,21 @@ describe('npm run package: installable arx-cli and arx-sdk tarballs (§2.1)', ()
     tarballs = await packageAll(join(work, 'dist'));
     prefix = join(work, 'prefix');
     mkdirSync(prefix);
-    await exec('npm', ['install', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--no-update-notifier', tarballs.cli, tarballs.sdk], { cwd: work });
+    await exec(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--offline',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        tarballs.cli,
+        tarballs.sdk,
+      ],
+      { cwd: work },
+    );
     bin = (name) => join(prefix, 'node_modules', '.bin', name);
 
     const signer = await localSigner();
@@ -63,12 +77,19 @@ describe('npm run package: installable arx-cli and arx-sdk tarballs (§2.1)', ()
     const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
     expect(tarballs.cli).toBe(join(work, 'dist', `arx-cli-${version}.tgz`));
     expect(tarballs.sdk).toBe(join(work, 'dist', `arx-sdk-${version}.tgz`));
-    const cli = JSON.parse(readFileSync(join(prefix, 'node_modules', '@arx', 'cli', 'package.json'), 'utf8')) as Record<string, unknown>;
+    const cli = JSON.parse(readFileSync(join(prefix, 'node_modules', '@arx', 'cli', 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(cli.bin).toEqual({ arx: 'bin/arx.js', 'arx-verify': 'bin/arx-verify.js' });
     expect(cli.dependencies).toBeUndefined();
     expect(cli.engines).toEqual({ node: '>=20.11' });
     expect(statSync(join(prefix, 'node_modules', '@arx', 'cli', 'bin', 'arx-verify.js')).mode & 0o111).not.toBe(0);
-    expect(readFileSync(join(prefix, 'node_modules', '@arx', 'cli', 'bin', 'arx-verify.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(
+      readFileSync(join(prefix, 'node_modules', '@arx', 'cli', 'bin', 'arx-verify.js'), 'utf8').startsWith(
+        '#!/usr/bin/env node\n',
+      ),
+    ).toBe(true);
     expect(existsSync(join(prefix, 'node_modules', '@arx', 'cli', 'node_modules'))).toBe(false);
   });
 
@@ -107,26 +128,47 @@ describe('npm run package: installable arx-cli and arx-sdk tarballs (§2.1)', ()
   });
 
   it('installed @arx/sdk imports on plain Node and exposes ArxClient and governTool', async () => {
-    const r = await runBin(process.execPath, ['--input-type=module', '-e', "const m = await import('@arx/sdk'); console.log(typeof m.ArxClient, typeof m.governTool, typeof m.ActionDenied)"], prefix);
+    const r = await runBin(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const m = await import('@arx/sdk'); console.log(typeof m.ArxClient, typeof m.governTool, typeof m.ActionDenied)",
+      ],
+      prefix,
+    );
     expect(r.stdout.trim()).toBe('function function function');
     expect(existsSync(join(prefix, 'node_modules', '@arx', 'sdk', 'index.d.ts'))).toBe(true);
   });
 
   it('@arx/sdk exports the LangChain.js and OpenAI Agents adapters as subpaths with the frameworks as optional peers', () => {
-    const pkg = JSON.parse(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'package.json'), 'utf8')) as Record<string, any>;
+    const pkg = JSON.parse(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'package.json'), 'utf8')) as Record<
+      string,
+      any
+    >;
     expect(Object.keys(pkg.exports)).toEqual(['.', './langchain', './openai-agents']);
     expect(pkg.dependencies).toBeUndefined();
-    expect(pkg.peerDependenciesMeta).toEqual({ '@langchain/core': { optional: true }, '@openai/agents': { optional: true } });
-    for (const f of ['langchain.js', 'langchain.d.ts', 'openai-agents.js', 'openai-agents.d.ts']) expect(existsSync(join(prefix, 'node_modules', '@arx', 'sdk', f)), f).toBe(true);
+    expect(pkg.peerDependenciesMeta).toEqual({
+      '@langchain/core': { optional: true },
+      '@openai/agents': { optional: true },
+    });
+    for (const f of ['langchain.js', 'langchain.d.ts', 'openai-agents.js', 'openai-agents.d.ts'])
+      expect(existsSync(join(prefix, 'node_modules', '@arx', 'sdk', f)), f).toBe(true);
     // The frameworks are not bundled: the adapters import them from the agent's own install.
-    expect(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'langchain.js'), 'utf8')).toMatch(/from\s*"@langchain\/core\/tools"/);
+    expect(readFileSync(join(prefix, 'node_modules', '@arx', 'sdk', 'langchain.js'), 'utf8')).toMatch(
+      /from\s*"@langchain\/core\/tools"/,
+    );
   });
 
   it('`npx arx-verify` inside the checkout verifies, fails on tampering and prints usage', async () => {
-    const ok = await exec('npx', ['--no-install', 'arx-verify', join(work, 'good'), '--audit-keys', keys], { cwd: REPO });
+    const ok = await exec('npx', ['--no-install', 'arx-verify', join(work, 'good'), '--audit-keys', keys], {
+      cwd: REPO,
+    });
     expect(ok.stdout.trim().split('\n')).toHaveLength(1);
     expect(ok.stdout).toMatch(/^OK chain of 3 block/);
-    const bad = await exec('npx', ['--no-install', 'arx-verify', join(work, 'bad'), '--audit-keys', keys], { cwd: REPO }).then(
+    const bad = await exec('npx', ['--no-install', 'arx-verify', join(work, 'bad'), '--audit-keys', keys], {
+      cwd: REPO,
+    }).then(
       () => ({ code: 0, stdout: '' }),
       (e: Ran) => e,
     );

@@ -22,7 +22,11 @@ describe('ReDoS in audit redaction (F3), local runtime over HTTP', () => {
     auditor = await rt.idp.token({ sub: 'audrey', tenant: 'acme', roles: ['auditor'] });
     const reg = await call('POST', '/v1/identity/agents', {
       token: admin,
-      body: { platform: 'langchain', platform_native_id: `redos-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } },
+      body: {
+        platform: 'langchain',
+        platform_native_id: `redos-${randomBytes(3).toString('hex')}`,
+        owner: { oidc_sub: 'owner-1' },
+      },
     });
     expect(reg.status).toBe(201);
     agentId = reg.json.agent_id;
@@ -40,7 +44,10 @@ describe('ReDoS in audit redaction (F3), local runtime over HTTP', () => {
     expect(JSON.stringify(req).length).toBeLessThan(256 * 1024); // under the body limit: it reaches the handler
 
     // Warm the route once (cold module loads are not what is measured).
-    expect((await call('POST', '/v1/actions', { token: svid, body: { ...req, params: { path: '/', body: 'warm' } } })).status).toBe(403);
+    expect(
+      (await call('POST', '/v1/actions', { token: svid, body: { ...req, params: { path: '/', body: 'warm' } } }))
+        .status,
+    ).toBe(403);
     // Best of five: the machine is shared (other suites run beside this one). The vulnerable
     // pattern took ~1.4 s at 32 K characters and runs into the 29 s timeout at this size, so
     // even one fast answer shows it is gone; every answer must still come well within 5 s.
@@ -66,12 +73,17 @@ describe('ReDoS in audit redaction (F3), local runtime over HTTP', () => {
     expect(Math.max(...times)).toBeLessThan(5000);
     // The review's 250 000-character body is refused at the params cap, just as fast.
     const t1 = performance.now();
-    const big = await call('POST', '/v1/actions', { token: svid, body: { ...req, params: { path: '/', body: `a@${'.'.repeat(250_000)}@` } } });
+    const big = await call('POST', '/v1/actions', {
+      token: svid,
+      body: { ...req, params: { path: '/', body: `a@${'.'.repeat(250_000)}@` } },
+    });
     expect(big.status).toBe(400);
     expect(performance.now() - t1).toBeLessThan(5000);
     const evs = await eventually(async () => {
       const l = await call('GET', `/v1/audit/events?agent_id=${agentId}`, { token: auditor });
-      const found = (l.json.items as { action: string; decision: string }[]).filter((e) => e.action === 'http:request:post');
+      const found = (l.json.items as { action: string; decision: string }[]).filter(
+        (e) => e.action === 'http:request:post',
+      );
       return found.length === 11 ? found : undefined; // the warm-up, five benign bodies and five attacks, all audited
     });
     expect(evs.map((e) => e.decision)).toEqual(Array(11).fill('forbid'));

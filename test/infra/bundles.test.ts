@@ -62,7 +62,8 @@ beforeAll(async () => {
         cpSync(join(PROJECT_ROOT, rel), join(dir, rel), { recursive: true });
       }
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      for (const c of BUNDLE_SIDECARS) if (code.includes(c.marker)) copyFileSync(join(PROJECT_ROOT, c.file), join(dir, c.file.split('/').pop()!));
+      for (const c of BUNDLE_SIDECARS)
+        if (code.includes(c.marker)) copyFileSync(join(PROJECT_ROOT, c.file), join(dir, c.file.split('/').pop()!));
     }),
   );
 }, 300_000);

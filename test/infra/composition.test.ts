@@ -42,14 +42,16 @@ function testStack(): { app: App; stack: Stack; registry: ResourceRegistry } {
 
 const nagFindings = (stack: Stack): string[] => {
   const a = Annotations.fromStack(stack);
-  return [...a.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), ...a.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))].map(
-    (m) => `${m.id}: ${String(m.entry.data).slice(0, 200)}`,
-  );
+  return [
+    ...a.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ...a.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+  ].map((m) => `${m.id}: ${String(m.entry.data).slice(0, 200)}`);
 };
 
 const envOf = (template: Template, fnName: string): Record<string, unknown> => {
   const fns = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
-  return fns.find((f) => f.Properties.Environment.Variables.ARX_FUNCTION_NAME === fnName)!.Properties.Environment.Variables;
+  return fns.find((f) => f.Properties.Environment.Variables.ARX_FUNCTION_NAME === fnName)!.Properties.Environment
+    .Variables;
 };
 
 const statementsOf = (template: Template): any[] =>
@@ -68,7 +70,13 @@ describe('propsFromContext', () => {
   it('returns the IdP settings and tenants when the context is complete', () => {
     const props = propsFromContext(new App({ context: good }).node);
     expect(props).toEqual({
-      idp: { issuer: 'https://idp.example.com/', audience: 'arx', jwksUrl: 'https://idp.example.com/jwks.json', tenantClaim: 'tid', rolesClaim: 'roles' },
+      idp: {
+        issuer: 'https://idp.example.com/',
+        audience: 'arx',
+        jwksUrl: 'https://idp.example.com/jwks.json',
+        tenantClaim: 'tid',
+        rolesClaim: 'roles',
+      },
       tenants: ['acme', 'globex'],
       svidIssuerBase: undefined,
     });
@@ -80,7 +88,10 @@ describe('propsFromContext', () => {
   });
 
   it('fails naming every missing or malformed value', () => {
-    const ctx = { ...good, 'arx:idpIssuer': 'http://insecure', 'arx:tenants': ['Bad Tenant'] } as Record<string, unknown>;
+    const ctx = { ...good, 'arx:idpIssuer': 'http://insecure', 'arx:tenants': ['Bad Tenant'] } as Record<
+      string,
+      unknown
+    >;
     delete ctx['arx:idpAudience'];
     const run = () => propsFromContext(new App({ context: ctx }).node);
     expect(run).toThrow(ContextError);
@@ -90,7 +101,9 @@ describe('propsFromContext', () => {
   });
 
   it('fails when no tenant is configured', () => {
-    expect(() => propsFromContext(new App({ context: { ...good, 'arx:tenants': [] } }).node)).toThrow(/arx:tenants must be a non-empty list/);
+    expect(() => propsFromContext(new App({ context: { ...good, 'arx:tenants': [] } }).node)).toThrow(
+      /arx:tenants must be a non-empty list/,
+    );
   });
 });
 
@@ -110,7 +123,11 @@ describe('ArxFunction', () => {
 
   it('sets ARX_FUNCTION_NAME, NODE_OPTIONS and the spec environment on the function', () => {
     const { stack, registry } = testStack();
-    const fns = new ArxFunctions(stack, 'Fns', { functions: [spec({ environment: { EXTRA: '1' } })], projectRoot: PROJECT_ROOT, registry });
+    const fns = new ArxFunctions(stack, 'Fns', {
+      functions: [spec({ environment: { EXTRA: '1' } })],
+      projectRoot: PROJECT_ROOT,
+      registry,
+    });
     fns.bindResources();
     const env = envOf(Template.fromStack(stack), 'test-fn');
     expect(env).toMatchObject({ ARX_FUNCTION_NAME: 'test-fn', NODE_OPTIONS: '--enable-source-maps', EXTRA: '1' });
@@ -131,7 +148,9 @@ describe('ArxFunction', () => {
       expect(assetDirs).toHaveLength(1);
       const dir = join(outdir, assetDirs[0]!);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      expect(code.startsWith("import { createRequire } from 'module';const require = createRequire(import.meta.url);")).toBe(true);
+      expect(
+        code.startsWith("import { createRequire } from 'module';const require = createRequire(import.meta.url);"),
+      ).toBe(true);
       expect(code).toMatch(/export\s*\{[^}]*as handler/);
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000); // minified: long lines
       expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
@@ -145,8 +164,12 @@ describe('ArxFunction', () => {
 
 describe('packageClosure', () => {
   it('lists a nodeModules package and fails naming a package that is not installed', () => {
-    expect(packageClosure(PROJECT_ROOT, ['@cedar-policy/cedar-wasm'])).toEqual(['node_modules/@cedar-policy/cedar-wasm']);
-    expect(() => packageClosure(PROJECT_ROOT, ['not-installed-pkg-xyz'], 'policy-api')).toThrow(/"policy-api": nodeModules package "not-installed-pkg-xyz" is not installed/);
+    expect(packageClosure(PROJECT_ROOT, ['@cedar-policy/cedar-wasm'])).toEqual([
+      'node_modules/@cedar-policy/cedar-wasm',
+    ]);
+    expect(() => packageClosure(PROJECT_ROOT, ['not-installed-pkg-xyz'], 'policy-api')).toThrow(
+      /"policy-api": nodeModules package "not-installed-pkg-xyz" is not installed/,
+    );
   });
 });
 
@@ -159,15 +182,22 @@ describe('ResourceRegistry', () => {
       registry,
     });
     expect(() => fns.bindResources()).toThrow(UnboundResourceError);
-    expect(() => new ArxFunctions(stack, 'Fns2', { functions: [spec({ name: 'x', uses: { approvalStateMachine: 'read' } })], projectRoot: PROJECT_ROOT, registry }).bindResources()).toThrow(
-      /function "x" uses "approvalStateMachine" \(grant only\) but no construct provides it yet/,
-    );
+    expect(() =>
+      new ArxFunctions(stack, 'Fns2', {
+        functions: [spec({ name: 'x', uses: { approvalStateMachine: 'read' } })],
+        projectRoot: PROJECT_ROOT,
+        registry,
+      }).bindResources(),
+    ).toThrow(/function "x" uses "approvalStateMachine" \(grant only\) but no construct provides it yet/);
   });
 
   it('binds a registered ArxStateMachine: env var Ref + StartExecution, nag-clean', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
-      functions: [spec({ name: 'stopper', uses: { terminationStateMachine: 'write' } }), spec({ name: 'step', entry: ENTRY })],
+      functions: [
+        spec({ name: 'stopper', uses: { terminationStateMachine: 'write' } }),
+        spec({ name: 'step', entry: ENTRY }),
+      ],
       projectRoot: PROJECT_ROOT,
       registry,
     });
@@ -199,7 +229,13 @@ describe('ResourceRegistry', () => {
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [
         spec({
-          extraPermissions: [{ actions: ['sts:AssumeRole'], resources: ['arn:aws:iam::*:role/arx-broker-*'], reason: 'Credential broker assumes per-tenant broker roles named arx-broker-<tenant>.' }],
+          extraPermissions: [
+            {
+              actions: ['sts:AssumeRole'],
+              resources: ['arn:aws:iam::*:role/arx-broker-*'],
+              reason: 'Credential broker assumes per-tenant broker roles named arx-broker-<tenant>.',
+            },
+          ],
         }),
       ],
       projectRoot: PROJECT_ROOT,
@@ -207,7 +243,9 @@ describe('ResourceRegistry', () => {
     });
     fns.bindResources();
     const template = Template.fromStack(stack);
-    expect(statementsOf(template)).toContainEqual(expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/arx-broker-*' }));
+    expect(statementsOf(template)).toContainEqual(
+      expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/arx-broker-*' }),
+    );
     expect(nagFindings(stack)).toEqual([]);
   });
 });
@@ -216,7 +254,9 @@ describe('Identity', () => {
   it('grants an identity function signing on tenant keys and tag-constrained key lifecycle, nag-clean', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
-      functions: [spec({ name: 'identity-api', capability: 'identity', uses: { signingKey: 'write', dataKey: 'write' } })],
+      functions: [
+        spec({ name: 'identity-api', capability: 'identity', uses: { signingKey: 'write', dataKey: 'write' } }),
+      ],
       projectRoot: PROJECT_ROOT,
       registry,
     });
@@ -230,7 +270,10 @@ describe('Identity', () => {
     const actionsOf = (s: any) => [s.Action].flat();
     expect(st.find((s) => actionsOf(s).includes('kms:CreateKey'))).toMatchObject({
       Resource: '*',
-      Condition: { Null: { 'aws:RequestTag/arx:tenant': 'false' }, StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+      Condition: {
+        Null: { 'aws:RequestTag/arx:tenant': 'false' },
+        StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
+      },
     });
     expect(st.find((s) => actionsOf(s).includes('kms:ScheduleKeyDeletion'))).toMatchObject({
       Condition: { Null: { 'aws:ResourceTag/arx:tenant': 'false' } },
@@ -239,7 +282,9 @@ describe('Identity', () => {
     expect(nagFindings(stack)).toEqual([]);
     // Resource::* has two causes on this role (X-Ray, kms:CreateKey): the acknowledgement names both.
     const policy = Object.values(template.findResources('AWS::IAM::Policy'))[0] as any;
-    const star = policy.Metadata.cdk_nag.rules_to_suppress.find((r: any) => JSON.stringify(r.applies_to) === '["Resource::*"]');
+    const star = policy.Metadata.cdk_nag.rules_to_suppress.find(
+      (r: any) => JSON.stringify(r.applies_to) === '["Resource::*"]',
+    );
     expect(star.reason).toMatch(/X-Ray.*Also: kms:CreateKey/);
   });
 
@@ -256,7 +301,10 @@ describe('Identity', () => {
     const actionsOf = (s: any) => [s.Action].flat();
     expect(st.find((s) => actionsOf(s).includes('kms:CreateKey'))).toMatchObject({
       Resource: '*',
-      Condition: { Null: { 'aws:RequestTag/arx:tenant': 'false' }, StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' } },
+      Condition: {
+        Null: { 'aws:RequestTag/arx:tenant': 'false' },
+        StringEquals: { 'kms:KeySpec': 'ECC_NIST_P256', 'kms:KeyUsage': 'SIGN_VERIFY' },
+      },
     });
     expect(st.some((s) => actionsOf(s).includes('kms:Sign'))).toBe(true);
     expect(st.flatMap(actionsOf)).not.toContain('kms:ScheduleKeyDeletion');
@@ -283,7 +331,11 @@ describe('Identity', () => {
 describe('Actions', () => {
   it('grants connector secrets under the ARX prefix and sets ARX_SECRET_PREFIX, nag-clean', () => {
     const { stack, registry } = testStack();
-    const fns = new ArxFunctions(stack, 'Fns', { functions: [spec({ name: 'connectors', capability: 'actions' })], projectRoot: PROJECT_ROOT, registry });
+    const fns = new ArxFunctions(stack, 'Fns', {
+      functions: [spec({ name: 'connectors', capability: 'actions' })],
+      projectRoot: PROJECT_ROOT,
+      registry,
+    });
     const platform = new PlatformStorage(stack, 'Platform', { registry });
     const bus = new ArxEventBus(stack, 'Events', { registry });
     const shared = { bus: bus.bus, controlTable: platform.controlTable, dataKey: platform.dataKey };
@@ -303,6 +355,8 @@ describe('ArxEventBus', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', { functions: [spec()], projectRoot: PROJECT_ROOT, registry });
     const bus = new ArxEventBus(stack, 'Events', { registry });
-    expect(() => bus.addSchedules([{ name: 'nightly', fn: 'test-fn', rate: 'cron(0 3 * * ? *)' }], fns)).toThrow(/not rate\(N minute/);
+    expect(() => bus.addSchedules([{ name: 'nightly', fn: 'test-fn', rate: 'cron(0 3 * * ? *)' }], fns)).toThrow(
+      /not rate\(N minute/,
+    );
   });
 });

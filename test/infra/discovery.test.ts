@@ -16,9 +16,15 @@ beforeAll(() => {
 });
 
 const fnId = (name: string) =>
-  Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ARX_FUNCTION_NAME === name)![0];
+  Object.entries(resources).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ARX_FUNCTION_NAME === name,
+  )![0];
 const rulesTo = (name: string) =>
-  Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && (r.Properties.Targets ?? []).some((t: any) => t.Arn?.['Fn::GetAtt']?.[0] === fnId(name)));
+  Object.values(resources).filter(
+    (r) =>
+      r.Type === 'AWS::Events::Rule' &&
+      (r.Properties.Targets ?? []).some((t: any) => t.Arn?.['Fn::GetAtt']?.[0] === fnId(name)),
+  );
 
 describe('Discovery (CDK)', () => {
   it('puts the CloudTrail rule on the default bus in the state management events need', () => {
@@ -31,7 +37,18 @@ describe('Discovery (CDK)', () => {
       'detail-type': ['AWS API Call via CloudTrail'],
       detail: { eventSource: ['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com'] },
     });
-    expect(rule!.Properties.EventPattern.detail.eventName).toEqual(expect.arrayContaining(['CreateAgent', 'UpdateAgent', 'DeleteAgent', 'CreateAgentRuntime', 'InvokeModel', 'InvokeModelWithResponseStream', 'Converse', 'ConverseStream']));
+    expect(rule!.Properties.EventPattern.detail.eventName).toEqual(
+      expect.arrayContaining([
+        'CreateAgent',
+        'UpdateAgent',
+        'DeleteAgent',
+        'CreateAgentRuntime',
+        'InvokeModel',
+        'InvokeModelWithResponseStream',
+        'Converse',
+        'ConverseStream',
+      ]),
+    );
     expect(rule!.Properties.Targets[0].DeadLetterConfig).toBeDefined();
   });
 
@@ -46,7 +63,9 @@ describe('Discovery (CDK)', () => {
   });
 
   it('lets the scanner assume only arx-discovery-scan roles', () => {
-    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('DiscoveryScan'));
+    const policies = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('DiscoveryScan'),
+    );
     const stmts = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
     const assume = stmts.find((s: any) => s.Action === 'sts:AssumeRole');
     expect(assume.Resource).toBe('arn:aws:iam::*:role/arx-discovery-scan*');
@@ -57,7 +76,10 @@ describe('DiscoveryScanRole', () => {
   const build = () => {
     const app = new App();
     const member = new Stack(app, 'Member', { env: { account: '222222222222', region: 'us-east-1' } });
-    new DiscoveryScanRole(member, 'ArxScan', { scannerRoleArn: 'arn:aws:iam::111111111111:role/arx-scanner', tenantId: 'acme' });
+    new DiscoveryScanRole(member, 'ArxScan', {
+      scannerRoleArn: 'arn:aws:iam::111111111111:role/arx-scanner',
+      tenantId: 'acme',
+    });
     Aspects.of(app).add(new AwsSolutionsChecks());
     app.synth();
     return member;
@@ -67,9 +89,18 @@ describe('DiscoveryScanRole', () => {
     const t = Template.fromStack(build());
     t.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'arx-discovery-scan',
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: 'arn:aws:iam::111111111111:role/arx-scanner' }, Condition: { StringEquals: { 'sts:ExternalId': 'acme' } } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { AWS: 'arn:aws:iam::111111111111:role/arx-scanner' },
+            Condition: { StringEquals: { 'sts:ExternalId': 'acme' } },
+          }),
+        ],
+      },
     });
-    const actions = Object.values(t.toJSON().Resources as Record<string, any>).filter((r) => r.Type === 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => s.Action));
+    const actions = Object.values(t.toJSON().Resources as Record<string, any>)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => s.Action));
     expect(actions.sort()).toEqual([...SCAN_ACTIONS].sort());
     expect(actions.every((a: string) => /:(List|Get)/.test(a))).toBe(true);
   });
@@ -77,7 +108,17 @@ describe('DiscoveryScanRole', () => {
   it('is cdk-nag clean and refuses a role name the scanner could not assume', () => {
     const member = build();
     const a = Annotations.fromStack(member);
-    expect([...a.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), ...a.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))]).toEqual([]);
-    expect(() => new DiscoveryScanRole(new Stack(new App(), 'X'), 'R', { scannerRoleArn: 'arn:aws:iam::1:role/x', tenantId: 't', roleName: 'other' })).toThrow(/arx-discovery-scan/);
+    expect([
+      ...a.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...a.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ]).toEqual([]);
+    expect(
+      () =>
+        new DiscoveryScanRole(new Stack(new App(), 'X'), 'R', {
+          scannerRoleArn: 'arn:aws:iam::1:role/x',
+          tenantId: 't',
+          roleName: 'other',
+        }),
+    ).toThrow(/arx-discovery-scan/);
   });
 });

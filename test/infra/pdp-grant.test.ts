@@ -13,7 +13,9 @@ describe('Policy.grantPdpExtension', () => {
     stack.policy.grantPdpExtension(role, 'acme');
     expect(() => stack.policy.grantPdpExtension(role, '*')).toThrow(/not a tenant id/);
     const t = Template.fromStack(stack);
-    const [policy] = Object.entries(t.findResources('AWS::IAM::Policy')).filter(([, p]: [string, any]) => p.Properties.Roles?.some((r: any) => JSON.stringify(r).includes('AgentFnRole')));
+    const [policy] = Object.entries(t.findResources('AWS::IAM::Policy')).filter(([, p]: [string, any]) =>
+      p.Properties.Roles?.some((r: any) => JSON.stringify(r).includes('AgentFnRole')),
+    );
     const doc = JSON.stringify(policy![1].Properties.PolicyDocument);
     expect(doc).toContain('/tenants/acme/*');
     expect(doc).not.toMatch(/tenants\/\*/);

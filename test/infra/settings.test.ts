@@ -35,17 +35,24 @@ const spec = (name: string): SettingSpec | undefined => (SETTINGS as Record<stri
 describe('settings registry against lib/', () => {
   it('every handler module declares the settings its function reads', () => {
     expect(TOPOLOGY.functions.filter((f) => !reads.has(f.name)).map((f) => f.entry)).toEqual([]);
-    for (const [fn, names] of reads) for (const n of names) expect(spec(n), `${fn} reads an undeclared ${n}`).toBeDefined();
+    for (const [fn, names] of reads)
+      for (const n of names) expect(spec(n), `${fn} reads an undeclared ${n}`).toBeDefined();
   });
 
   it('declares every variable any function carries', () => {
     expect(setOn.size).toBe(TOPOLOGY.functions.length);
-    const undeclared = [...setOn].flatMap(([fn, vars]) => Object.keys(vars).filter((k) => !spec(k)).map((k) => `${fn}: ${k}`));
+    const undeclared = [...setOn].flatMap(([fn, vars]) =>
+      Object.keys(vars)
+        .filter((k) => !spec(k))
+        .map((k) => `${fn}: ${k}`),
+    );
     expect(undeclared).toEqual([]);
   });
 
   it('sets every required variable a function reads on that function', () => {
-    const unset = [...reads].flatMap(([fn, names]) => names.filter((n) => spec(n)!.required && !(n in setOn.get(fn)!)).map((n) => `${fn}: ${n}`));
+    const unset = [...reads].flatMap(([fn, names]) =>
+      names.filter((n) => spec(n)!.required && !(n in setOn.get(fn)!)).map((n) => `${fn}: ${n}`),
+    );
     expect(unset).toEqual([]);
   });
 
@@ -69,7 +76,11 @@ describe('settings registry against lib/', () => {
   });
 
   it('declares a reader for every registered variable, and no registered variable that nothing reads', () => {
-    const readAnywhere = new Set<string>([...[...reads.values()].flat(), ...EXTENSION_SETTINGS, 'AWS_LAMBDA_RUNTIME_API']);
+    const readAnywhere = new Set<string>([
+      ...[...reads.values()].flat(),
+      ...EXTENSION_SETTINGS,
+      'AWS_LAMBDA_RUNTIME_API',
+    ]);
     const orphans = Object.entries(SETTINGS as Record<string, SettingSpec>)
       .filter(([n, s]) => ['lambda', 'lambda+extension', 'extension'].includes(s.reader) && !readAnywhere.has(n))
       .map(([n]) => n);
@@ -78,7 +89,8 @@ describe('settings registry against lib/', () => {
 
   it('no longer sets ARX_CREDENTIAL_ROLE_ARN, ARX_CREDENTIAL_BROKER or ARX_APPROVAL_STATE_MACHINE_ARN anywhere', () => {
     for (const [fn, vars] of setOn) {
-      for (const k of ['ARX_CREDENTIAL_ROLE_ARN', 'ARX_CREDENTIAL_BROKER', 'ARX_APPROVAL_STATE_MACHINE_ARN']) expect(vars[k], `${fn}: ${k}`).toBeUndefined();
+      for (const k of ['ARX_CREDENTIAL_ROLE_ARN', 'ARX_CREDENTIAL_BROKER', 'ARX_APPROVAL_STATE_MACHINE_ARN'])
+        expect(vars[k], `${fn}: ${k}`).toBeUndefined();
     }
   });
 });

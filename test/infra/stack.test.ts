@@ -43,7 +43,9 @@ describe('PlatformStorage', () => {
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expires_at_epoch', Enabled: true },
     });
-    expect(t.Properties.GlobalSecondaryIndexes.map((g: any) => [g.IndexName, g.KeySchema.map((k: any) => k.AttributeName)])).toEqual([
+    expect(
+      t.Properties.GlobalSecondaryIndexes.map((g: any) => [g.IndexName, g.KeySchema.map((k: any) => k.AttributeName)]),
+    ).toEqual([
       ['gsi1', ['gsi1pk', 'gsi1sk']],
       ['gsi2', ['gsi2pk', 'gsi2sk']],
     ]);
@@ -106,7 +108,10 @@ describe('Audit', () => {
     expect(b.DeletionPolicy).toBe('Retain');
     expect(b.Properties).toMatchObject({
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
+      },
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -114,9 +119,13 @@ describe('Audit', () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       },
-      LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(stack.node.findChild('AccessLogs').node.findChild('Bucket')) } },
+      LoggingConfiguration: {
+        DestinationBucketName: { Ref: logicalId(stack.node.findChild('AccessLogs').node.findChild('Bucket')) },
+      },
     });
-    expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(
+      b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm,
+    ).toBe('AES256');
   });
 
   it('denies non-TLS access to the audit bucket', () => {
@@ -186,7 +195,9 @@ describe('ArxFunction', () => {
   it('gives every function its own log group with one-month retention, encrypted with the rotating logs key', () => {
     const keyId = logicalId(stack.functions.logsKey);
     expect(resources[keyId]!.Properties.EnableKeyRotation).toBe(true);
-    const logsStatement = resources[keyId]!.Properties.KeyPolicy.Statement.find((s: any) => JSON.stringify(s.Principal).includes('logs.'));
+    const logsStatement = resources[keyId]!.Properties.KeyPolicy.Statement.find((s: any) =>
+      JSON.stringify(s.Principal).includes('logs.'),
+    );
     expect(logsStatement.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toBeDefined();
     for (const { props } of functionsByName().values()) {
       const lg = resources[props.LoggingConfig.LogGroup.Ref]!;
@@ -355,8 +366,15 @@ describe('ArxApi', () => {
       'Fn::GetAtt': [logicalId(stack.api.accessLogGroup), 'Arn'],
     });
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
-    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+    });
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
     const api = resources[logicalId(stack.api.httpApi)]!;
     expect(api.Properties.ProtocolType).toBe('HTTP');
     expect(api.Properties.CorsConfiguration).toBeUndefined();
@@ -388,7 +406,11 @@ describe('ArxEventBus', () => {
       if (sub.bus === 'default') {
         // AWS service events (CloudTrail) arrive on the account's default bus.
         expect(r.Properties.EventBusName).toBeUndefined();
-        expect(r.Properties.EventPattern).toEqual({ source: [...sub.sources!], 'detail-type': [...sub.detailTypes], ...(sub.detail ? { detail: sub.detail } : {}) });
+        expect(r.Properties.EventPattern).toEqual({
+          source: [...sub.sources!],
+          'detail-type': [...sub.detailTypes],
+          ...(sub.detail ? { detail: sub.detail } : {}),
+        });
       } else {
         expect(r.Properties.EventBusName).toEqual({ Ref: logicalId(stack.eventBus.bus) });
         expect(r.Properties.EventPattern).toEqual({ source: ['arx'], 'detail-type': [...sub.detailTypes] });
@@ -445,8 +467,15 @@ describe('F17/F18: API abuse resistance', () => {
   });
 
   it('F17: kill-switch routes have their own, higher throttling budget; every other route its own stage-default budget', () => {
-    const settings = stage().Properties.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
-    const kill = ['POST /v1/agents/{id}/terminate', 'POST /v1/cohorts/{id}/terminate', 'POST /v1/org/{tenant_id}/emergency_stop'];
+    const settings = stage().Properties.RouteSettings as Record<
+      string,
+      { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+    >;
+    const kill = [
+      'POST /v1/agents/{id}/terminate',
+      'POST /v1/cohorts/{id}/terminate',
+      'POST /v1/org/{tenant_id}/emergency_stop',
+    ];
     for (const k of kill) expect(settings[k], k).toEqual({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 });
     expect(settings['POST /v1/actions']).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
     expect(Object.keys(settings).sort()).toEqual(TOPOLOGY.routes.map(routeKey).sort());
@@ -474,7 +503,8 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
       .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId))
       .flatMap((r) => r.Properties.PolicyDocument.Statement);
   };
-  const allows = (fnName: string, action: string) => statementsOf(fnName).filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action));
+  const allows = (fnName: string, action: string) =>
+    statementsOf(fnName).filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action));
 
   it('gives the functions that run the aws connector in process (actions-api, actions-callbacks, actions-expiry-sweeper) sts:AssumeRole + SetSourceIdentity', () => {
     for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper', 'identity-credentials']) {
@@ -491,8 +521,12 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
   });
 
   it('F12b: OAuth client secrets are readable only under arx/*/oauth/*', () => {
-    const oauthOnly = (fn: string) => allows(fn, 'secretsmanager:GetSecretValue').filter((s) => JSON.stringify(s.Resource).includes('secret:arx/*/oauth/*'));
-    for (const fn of ['identity-credentials', 'actions-api', 'killswitch-step-credentials']) expect(oauthOnly(fn), fn).toHaveLength(1);
+    const oauthOnly = (fn: string) =>
+      allows(fn, 'secretsmanager:GetSecretValue').filter((s) =>
+        JSON.stringify(s.Resource).includes('secret:arx/*/oauth/*'),
+      );
+    for (const fn of ['identity-credentials', 'actions-api', 'killswitch-step-credentials'])
+      expect(oauthOnly(fn), fn).toHaveLength(1);
     // The broker function reads no other secret (the review's arx/* grant is gone).
     const all = allows('identity-credentials', 'secretsmanager:GetSecretValue');
     expect(all).toHaveLength(1);
@@ -507,7 +541,8 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
       expect(JSON.stringify(st.Resource)).toContain(':role/*');
       expect(JSON.stringify(st.Resource)).toContain('AWS::AccountId');
     }
-    for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper']) expect(allows(fn, 'iam:PutRolePolicy'), fn).toHaveLength(0);
+    for (const fn of ['actions-api', 'actions-callbacks', 'actions-expiry-sweeper'])
+      expect(allows(fn, 'iam:PutRolePolicy'), fn).toHaveLength(0);
   });
 });
 
@@ -530,7 +565,9 @@ describe('Kill-switch drain step (review 1.2)', () => {
 
   it('reads no bundle bucket, signing key, revocation or inventory table: it needs the action store, the audit sink and the bus only', () => {
     const env = drain().props.Environment.Variables;
-    for (const v of ['ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_EVENT_BUS']) expect(env[v], v).toBeDefined();
-    for (const v of ['ARX_BUNDLE_BUCKET', 'ARX_SIGNING_KEY_ARN', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE']) expect(env[v], v).toBeUndefined();
+    for (const v of ['ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_EVENT_BUS'])
+      expect(env[v], v).toBeDefined();
+    for (const v of ['ARX_BUNDLE_BUCKET', 'ARX_SIGNING_KEY_ARN', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE'])
+      expect(env[v], v).toBeUndefined();
   });
 });

@@ -11,11 +11,14 @@ beforeAll(() => {
   template = synthTemplate({ context: { 'arx:tenants': ['acme', 'globex'] } });
 });
 
-const resourcesOf = (type: string): [string, any][] => Object.entries(template.Resources).filter(([, r]: [string, any]) => r.Type === type);
+const resourcesOf = (type: string): [string, any][] =>
+  Object.entries(template.Resources).filter(([, r]: [string, any]) => r.Type === type);
 
 describe('synthTemplate', () => {
   it('returns the template with one function per topology entry, each named by ARX_FUNCTION_NAME', () => {
-    const names = resourcesOf('AWS::Lambda::Function').map(([, r]) => r.Properties.Environment.Variables.ARX_FUNCTION_NAME);
+    const names = resourcesOf('AWS::Lambda::Function').map(
+      ([, r]) => r.Properties.Environment.Variables.ARX_FUNCTION_NAME,
+    );
     expect(names.sort()).toEqual(TOPOLOGY.functions.map((f) => f.name).sort());
   });
 
@@ -33,7 +36,9 @@ describe('synthTemplate', () => {
   it('applies context overrides: one aliased signing key and one output per tenant', () => {
     const aliases = resourcesOf('AWS::KMS::Alias').map(([, r]) => r.Properties.AliasName);
     expect(aliases).toEqual(expect.arrayContaining(['alias/arx/acme/signing', 'alias/arx/globex/signing']));
-    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['SigningKeyArnAcme', 'SigningKeyArnGlobex', 'ApiUrl']));
+    expect(Object.keys(template.Outputs)).toEqual(
+      expect.arrayContaining(['SigningKeyArnAcme', 'SigningKeyArnGlobex', 'ApiUrl']),
+    );
     const signingKeys = resourcesOf('AWS::KMS::Key').filter(([, r]) => r.Properties.KeySpec === 'ECC_NIST_P256');
     expect(signingKeys).toHaveLength(2);
   });

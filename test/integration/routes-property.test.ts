@@ -25,13 +25,25 @@ import fc from 'fast-check';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { TOPOLOGY } from '../../lambdas/topology.js';
 import { routeKey, type Role, type RouteSpec } from '../../lambdas/shared/topology-types.js';
-import { encodeAuthContext, MAX_BODY_BYTES, MAX_PATH_PARAM_BYTES, type AuthContext } from '../../lambdas/shared/http.js';
+import {
+  encodeAuthContext,
+  MAX_BODY_BYTES,
+  MAX_PATH_PARAM_BYTES,
+  type AuthContext,
+} from '../../lambdas/shared/http.js';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
 import { freePort } from '../../local/moto.js';
 import { testTemplate } from '../support/template.js';
 import { isMutating, spyOnAwsCalls, type AwsCall } from '../support/aws-spy.js';
 import { stackStateReader, stateDiff, type StackState } from '../support/stack-state.js';
-import { hugeString, mutatedArbitrary, nastyString, PROTO_KEYS, validArbitrary, type Mutation } from '../support/zod-arbitrary.js';
+import {
+  hugeString,
+  mutatedArbitrary,
+  nastyString,
+  PROTO_KEYS,
+  validArbitrary,
+  type Mutation,
+} from '../support/zod-arbitrary.js';
 import { checkRouteResponse } from '../support/contract.js';
 
 const SEED = Number(process.env.ARX_PROPS_SEED ?? 20261201);
@@ -53,8 +65,22 @@ interface Req {
 const seeded = { agentId: '', spiffeId: '' };
 
 function authFor(role: Role): AuthContext {
-  if (role === 'agent') return { tenantId: TENANT, subject: seeded.spiffeId, roles: ['agent'], principalType: 'agent', agentId: seeded.agentId, spiffeId: seeded.spiffeId };
-  return { tenantId: TENANT, subject: `${role}-1`, roles: [role], principalType: 'human', ...(role === 'approver' ? { email: 'approver@acme.com' } : {}) };
+  if (role === 'agent')
+    return {
+      tenantId: TENANT,
+      subject: seeded.spiffeId,
+      roles: ['agent'],
+      principalType: 'agent',
+      agentId: seeded.agentId,
+      spiffeId: seeded.spiffeId,
+    };
+  return {
+    tenantId: TENANT,
+    subject: `${role}-1`,
+    roles: [role],
+    principalType: 'human',
+    ...(role === 'approver' ? { email: 'approver@acme.com' } : {}),
+  };
 }
 
 const paramNames = (path: string): string[] => [...path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1]!);
@@ -66,29 +92,72 @@ function paramArb(name: string): fc.Arbitrary<string> {
     fc.stringMatching(/^agt_[0-9A-HJKMNP-TV-Z]{26}$/),
     fc.stringMatching(/^[a-z][a-z0-9_-]{0,20}$/),
     fc.uuid(),
-    fc.constantFrom('okta', 'slack', 'email', 'webhook', 'aws', 'bedrock', 'http', 'soc2', 'iso27001', 'CC6.1', '1', '0'),
+    fc.constantFrom(
+      'okta',
+      'slack',
+      'email',
+      'webhook',
+      'aws',
+      'bedrock',
+      'http',
+      'soc2',
+      'iso27001',
+      'CC6.1',
+      '1',
+      '0',
+    ),
   );
   const hostile = fc.oneof(
     nastyString(),
-    fc.constantFrom(...PROTO_KEYS, '', ' ', '..', '%2e%2e', 'a/b', '*', '$', '\u0000', '-1', 'NaN', 'Infinity', '1e309'),
+    fc.constantFrom(
+      ...PROTO_KEYS,
+      '',
+      ' ',
+      '..',
+      '%2e%2e',
+      'a/b',
+      '*',
+      '$',
+      '\u0000',
+      '-1',
+      'NaN',
+      'Infinity',
+      '1e309',
+    ),
     hugeString(10 * 1024),
     // just under the edge's path parameter limit: long enough to overflow a key built from it
     hugeString(MAX_PATH_PARAM_BYTES - 4),
     fc.stringMatching(/^[a-z0-9]{1000,1024}$/),
   );
-  return name === 'tenant_id' ? fc.oneof({ weight: 3, arbitrary: fc.constant(TENANT) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: plausible }) : fc.oneof(real, plausible, hostile);
+  return name === 'tenant_id'
+    ? fc.oneof(
+        { weight: 3, arbitrary: fc.constant(TENANT) },
+        { weight: 1, arbitrary: hostile },
+        { weight: 1, arbitrary: plausible },
+      )
+    : fc.oneof(real, plausible, hostile);
 }
 
 const asQuery = (v: unknown): Record<string, string> | undefined => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v === undefined ? undefined : { q: String(v) };
   const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: typeof x === 'string' ? x : JSON.stringify(x) ?? '', enumerable: true, writable: true, configurable: true });
+  for (const [k, x] of Object.entries(v))
+    Object.defineProperty(out, k, {
+      value: typeof x === 'string' ? x : (JSON.stringify(x) ?? ''),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 };
 
 function queryArb(route: RouteSpec): fc.Arbitrary<Record<string, string> | undefined> {
   const junk = fc.oneof(
-    fc.dictionary(fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(...PROTO_KEYS, 'limit', 'next_token', 'wait')), fc.oneof(nastyString(), fc.string({ maxLength: 12 })), { maxKeys: 3 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(...PROTO_KEYS, 'limit', 'next_token', 'wait')),
+      fc.oneof(nastyString(), fc.string({ maxLength: 12 })),
+      { maxKeys: 3 },
+    ),
     hugeString(16 * 1024).map((s) => ({ next_token: s, limit: s.slice(0, 40) })),
   );
   if (!route.query) return fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: junk });
@@ -107,12 +176,35 @@ const FORM_CT = { 'content-type': 'application/x-www-form-urlencoded' };
 
 const formOf = (v: unknown): string => {
   if (!v || typeof v !== 'object') return String(v);
-  return new URLSearchParams(Object.entries(v).map(([k, x]): [string, string] => [wellFormed(k), wellFormed(typeof x === 'string' ? x : JSON.stringify(x) ?? '')])).toString();
+  return new URLSearchParams(
+    Object.entries(v).map(([k, x]): [string, string] => [
+      wellFormed(k),
+      wellFormed(typeof x === 'string' ? x : (JSON.stringify(x) ?? '')),
+    ]),
+  ).toString();
 };
 
 /** Bodies that are not what the route takes: not JSON, truncated, wrong root, binary, empty, oversized. */
 const junkBody = fc.oneof(
-  fc.constantFrom('', ' ', '{', '{"a":', '[]', 'null', 'true', '0', '"x"', '{}', '{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}', '\uFEFF{}', '<xml/>', 'a=1&a=2', '%', '\u0000'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '{',
+    '{"a":',
+    '[]',
+    'null',
+    'true',
+    '0',
+    '"x"',
+    '{}',
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    '\uFEFF{}',
+    '<xml/>',
+    'a=1&a=2',
+    '%',
+    '\u0000',
+  ),
   fc.string({ unit: 'binary', maxLength: 60 }),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   hugeString(MAX_BODY_BYTES + 1024),
@@ -132,38 +224,99 @@ const oddContentType = fc.constantFrom<Record<string, string>>(
 );
 /** Headers some routes read (traces, correlation, signatures, conditional GETs), given hostile values. */
 const oddHeaders = fc.dictionary(
-  fc.constantFrom('traceparent', 'x-correlation-id', 'x-arx-signature', 'x-slack-signature', 'x-slack-request-timestamp', 'if-none-match', 'authorization', 'idempotency-key'),
-  fc.oneof(nastyString(), fc.string({ maxLength: 60 }), fc.constantFrom('00-' + '0'.repeat(32) + '-' + '0'.repeat(16) + '-01', 't=1,v1=00', 'v0=00', '9999999999', 'Basic Og==')),
+  fc.constantFrom(
+    'traceparent',
+    'x-correlation-id',
+    'x-arx-signature',
+    'x-slack-signature',
+    'x-slack-request-timestamp',
+    'if-none-match',
+    'authorization',
+    'idempotency-key',
+  ),
+  fc.oneof(
+    nastyString(),
+    fc.string({ maxLength: 60 }),
+    fc.constantFrom(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`, 't=1,v1=00', 'v0=00', '9999999999', 'Basic Og=='),
+  ),
   { maxKeys: 3 },
 );
 
-function bodyArb(route: RouteSpec): fc.Arbitrary<{ body?: string; headers: Record<string, string>; note: string; mutation?: Mutation; base64?: boolean }> {
+function bodyArb(route: RouteSpec): fc.Arbitrary<{
+  body?: string;
+  headers: Record<string, string>;
+  note: string;
+  mutation?: Mutation;
+  base64?: boolean;
+}> {
   const kind = route.bodyType ?? 'json';
   const form = kind === 'form' || route.contentType === 'application/x-www-form-urlencoded';
   const encode = form ? formOf : (v: unknown) => JSON.stringify(v);
   const ct = form ? FORM_CT : JSON_CT;
-  const junk = fc.record({ body: junkBody, headers: fc.oneof(fc.constant(ct), oddContentType), note: fc.constant('junk body') });
+  const junk = fc.record({
+    body: junkBody,
+    headers: fc.oneof(fc.constant(ct), oddContentType),
+    note: fc.constant('junk body'),
+  });
   if (!route.body) {
     if (kind === 'raw') {
       // Raw routes parse their body themselves (signed callbacks, e-mail links): forms, JSON, junk.
       return fc.oneof(
         junk,
-        fc.record({ body: fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(fc.string({ maxLength: 20 }), nastyString()), { maxKeys: 4 }).map(formOf), headers: fc.constant(FORM_CT), note: fc.constant('form body') }),
-        fc.record({ body: fc.jsonValue({ maxDepth: 3 }).map((v) => `payload=${encodeURIComponent(JSON.stringify(v))}`), headers: fc.constant(FORM_CT), note: fc.constant('slack-like payload') }),
+        fc.record({
+          body: fc
+            .dictionary(fc.string({ maxLength: 10 }), fc.oneof(fc.string({ maxLength: 20 }), nastyString()), {
+              maxKeys: 4,
+            })
+            .map(formOf),
+          headers: fc.constant(FORM_CT),
+          note: fc.constant('form body'),
+        }),
+        fc.record({
+          body: fc.jsonValue({ maxDepth: 3 }).map((v) => `payload=${encodeURIComponent(JSON.stringify(v))}`),
+          headers: fc.constant(FORM_CT),
+          note: fc.constant('slack-like payload'),
+        }),
         fc.record({ body: fc.constant(undefined), headers: fc.constant({}), note: fc.constant('no body') }),
       );
     }
-    return fc.oneof({ weight: 3, arbitrary: fc.record({ body: fc.constant(undefined), headers: fc.constant({}), note: fc.constant('no body') }) }, { weight: 1, arbitrary: junk });
+    return fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.record({ body: fc.constant(undefined), headers: fc.constant({}), note: fc.constant('no body') }),
+      },
+      { weight: 1, arbitrary: junk },
+    );
   }
   const schema = route.body;
   return fc.oneof(
     { weight: 4, arbitrary: validArbitrary(schema).map((v) => ({ body: encode(v), headers: ct, note: 'valid body' })) },
-    { weight: 6, arbitrary: mutatedArbitrary(schema).map((m) => ({ body: encode(m.value), headers: ct, note: `mutated body (${m.mutation.kind})`, mutation: m.mutation })) },
+    {
+      weight: 6,
+      arbitrary: mutatedArbitrary(schema).map((m) => ({
+        body: encode(m.value),
+        headers: ct,
+        note: `mutated body (${m.mutation.kind})`,
+        mutation: m.mutation,
+      })),
+    },
     { weight: 2, arbitrary: junk },
-    { weight: 1, arbitrary: fc.record({ body: validArbitrary(schema).map(encode), headers: oddContentType, note: fc.constant('valid body, other content type') }) },
     {
       weight: 1,
-      arbitrary: fc.oneof(validArbitrary(schema).map((v) => Buffer.from(encode(v)).toString('base64')), fc.constantFrom('!!!not base64', '====', 'e30')).map((b) => ({ body: b, headers: ct, note: 'base64 body', base64: true })),
+      arbitrary: fc.record({
+        body: validArbitrary(schema).map(encode),
+        headers: oddContentType,
+        note: fc.constant('valid body, other content type'),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(
+          validArbitrary(schema).map((v) => Buffer.from(encode(v)).toString('base64')),
+          fc.constantFrom('!!!not base64', '====', 'e30'),
+        )
+        .map((b) => ({ body: b, headers: ct, note: 'base64 body', base64: true })),
     },
   );
 }
@@ -179,16 +332,18 @@ function requestArb(route: RouteSpec): fc.Arbitrary<Req> {
       body: bodyArb(route),
       extra: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: oddHeaders }),
     })
-    .map(({ role, params, query, body, extra }) => withShortPrint({
-      role,
-      params,
-      ...(query ? { query } : {}),
-      headers: { ...(extra ?? {}), ...body.headers },
-      ...(body.body !== undefined ? { body: body.body } : {}),
-      ...(body.base64 ? { base64: true } : {}),
-      note: body.note,
-      ...(body.mutation ? { mutation: body.mutation } : {}),
-    }));
+    .map(({ role, params, query, body, extra }) =>
+      withShortPrint({
+        role,
+        params,
+        ...(query ? { query } : {}),
+        headers: { ...(extra ?? {}), ...body.headers },
+        ...(body.body !== undefined ? { body: body.body } : {}),
+        ...(body.base64 ? { base64: true } : {}),
+        note: body.note,
+        ...(body.mutation ? { mutation: body.mutation } : {}),
+      }),
+    );
 }
 
 /** fast-check prints counterexamples with this: huge strings are cut, so a failure stays readable. */
@@ -202,13 +357,19 @@ let last: StackState;
 let spy: ReturnType<typeof spyOnAwsCalls>;
 
 /** Lone surrogates → U+FFFD (String.prototype.toWellFormed, not in this TS lib). */
-const wellFormed = (s: string): string => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const wellFormed = (s: string): string =>
+  s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 
 async function send(route: RouteSpec, r: Req): Promise<APIGatewayProxyStructuredResultV2> {
   let path = route.path;
-  for (const [k, v] of Object.entries(r.params)) path = path.replace(new RegExp(`\\{${k}\\+?\\}`), encodeURIComponent(wellFormed(v)));
+  for (const [k, v] of Object.entries(r.params))
+    path = path.replace(new RegExp(`\\{${k}\\+?\\}`), encodeURIComponent(wellFormed(v)));
   // A URL carries bytes: a lone surrogate cannot travel in rawPath (pathParameters keep it, as a hostile gateway might).
-  const rawQueryString = r.query ? new URLSearchParams(Object.entries(r.query).map(([k, v]): [string, string] => [wellFormed(k), wellFormed(v)])).toString() : '';
+  const rawQueryString = r.query
+    ? new URLSearchParams(
+        Object.entries(r.query).map(([k, v]): [string, string] => [wellFormed(k), wellFormed(v)]),
+      ).toString()
+    : '';
   const event = {
     version: '2.0',
     routeKey: routeKey(route),
@@ -235,7 +396,19 @@ async function send(route: RouteSpec, r: Req): Promise<APIGatewayProxyStructured
 }
 
 const short = (r: Req) =>
-  JSON.stringify({ ...r, body: r.body && r.body.length > 300 ? `${r.body.slice(0, 300)}… (${r.body.length} chars)` : r.body, params: Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v])), mutation: undefined, query: r.query && Object.fromEntries(Object.entries(r.query).map(([k, v]) => [k, v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v])) });
+  JSON.stringify({
+    ...r,
+    body: r.body && r.body.length > 300 ? `${r.body.slice(0, 300)}… (${r.body.length} chars)` : r.body,
+    params: Object.fromEntries(
+      Object.entries(r.params).map(([k, v]) => [k, v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v]),
+    ),
+    mutation: undefined,
+    query:
+      r.query &&
+      Object.fromEntries(
+        Object.entries(r.query).map(([k, v]) => [k, v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v]),
+      ),
+  });
 
 /**
  * Checks one response against the route's contract. The stack state is read again only after a
@@ -264,8 +437,13 @@ async function check(route: RouteSpec, r: Req, res: APIGatewayProxyStructuredRes
   if (status < 400) {
     // A success answers what the route declares (test/support/contract.ts), as the gateway sends it.
     const h = (res.headers ?? {}) as Record<string, string>;
-    const text = res.body === undefined ? '' : res.isBase64Encoded ? Buffer.from(res.body, 'base64').toString('latin1') : res.body;
-    checkRouteResponse(route, where, { status, contentType: h['content-type'] ?? (res.body === undefined ? '' : 'application/json'), text });
+    const text =
+      res.body === undefined ? '' : res.isBase64Encoded ? Buffer.from(res.body, 'base64').toString('latin1') : res.body;
+    checkRouteResponse(route, where, {
+      status,
+      contentType: h['content-type'] ?? (res.body === undefined ? '' : 'application/json'),
+      text,
+    });
     return;
   }
   const ctype = String((res.headers as Record<string, string> | undefined)?.['content-type'] ?? '');
@@ -277,7 +455,11 @@ async function check(route: RouteSpec, r: Req, res: APIGatewayProxyStructuredRes
     expect(typeof (JSON.parse(String(res.body)) as { error?: unknown }).error, where).toBe('string');
   } else {
     expect(ctype, where).toBe('application/problem+json');
-    expect(JSON.parse(String(res.body ?? 'null')), where).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+    expect(JSON.parse(String(res.body ?? 'null')), where).toMatchObject({
+      status,
+      type: expect.any(String),
+      title: expect.any(String),
+    });
   }
   expect(events, `bus events after a ${status}: ${where}`).toEqual([]);
   expect(diff, `writes after a ${status} (${writes.map((w) => w.command).join(', ')}): ${where}`).toEqual([]);
@@ -288,7 +470,12 @@ const tally = new Map<string, Map<number, number>>();
 
 describe('every topology route under generated and malformed input (issue 10 §4)', () => {
   beforeAll(async () => {
-    rt = await startLocalRuntime({ template: testTemplate(), port: await freePort(), prefix: `t${randomBytes(4).toString('hex')}`, background: false });
+    rt = await startLocalRuntime({
+      template: testTemplate(),
+      port: await freePort(),
+      prefix: `t${randomBytes(4).toString('hex')}`,
+      background: false,
+    });
     spy = spyOnAwsCalls();
     // A real agent of the tenant, so agent callers and agent ids in paths reach the handlers' core.
     const reg = await rt.invoke('identity-api', {
@@ -297,11 +484,22 @@ describe('every topology route under generated and malformed input (issue 10 §4
       rawPath: '/v1/identity/agents',
       rawQueryString: '',
       headers: JSON_CT,
-      requestContext: { requestId: randomUUID(), http: { method: 'POST', path: '/v1/identity/agents' }, authorizer: { lambda: encodeAuthContext(authFor('admin')) } },
-      body: JSON.stringify({ platform: 'langchain', platform_native_id: 'props-1', owner: { oidc_sub: 'alice', email: 'alice@acme.com' } }),
+      requestContext: {
+        requestId: randomUUID(),
+        http: { method: 'POST', path: '/v1/identity/agents' },
+        authorizer: { lambda: encodeAuthContext(authFor('admin')) },
+      },
+      body: JSON.stringify({
+        platform: 'langchain',
+        platform_native_id: 'props-1',
+        owner: { oidc_sub: 'alice', email: 'alice@acme.com' },
+      }),
       isBase64Encoded: false,
     });
-    const created = JSON.parse(String((reg as APIGatewayProxyStructuredResultV2).body)) as { agent_id: string; spiffe_id: string };
+    const created = JSON.parse(String((reg as APIGatewayProxyStructuredResultV2).body)) as {
+      agent_id: string;
+      spiffe_id: string;
+    };
     expect(created.agent_id).toMatch(/^agt_/);
     seeded.agentId = created.agent_id;
     seeded.spiffeId = created.spiffe_id;
@@ -314,16 +512,28 @@ describe('every topology route under generated and malformed input (issue 10 §4
   afterAll(async () => {
     spy?.restore();
     await rt?.stop();
-    const lines = [...tally].map(([k, m]) => `${k}: ${[...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}`);
-    process.stdout.write(`routes-property: ${tally.size} routes, ${RUNS} runs each, seed ${SEED}; ${timing.requests} requests, ${timing.send.toFixed(0)} ms in handlers, ${timing.reads} state reads after mutating AWS calls in ${timing.read.toFixed(0)} ms (${timing.refusedAfterWriteAttempt} of them after a 4xx)\n${lines.join('\n')}\n`);
+    const lines = [...tally].map(
+      ([k, m]) =>
+        `${k}: ${[...m]
+          .sort(([a], [b]) => a - b)
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' ')}`,
+    );
+    process.stdout.write(
+      `routes-property: ${tally.size} routes, ${RUNS} runs each, seed ${SEED}; ${timing.requests} requests, ${timing.send.toFixed(0)} ms in handlers, ${timing.reads} state reads after mutating AWS calls in ${timing.read.toFixed(0)} ms (${timing.refusedAfterWriteAttempt} of them after a 4xx)\n${lines.join('\n')}\n`,
+    );
   });
 
   it('generates valid input for every schema of every route (a new schema kind fails here, loudly)', () => {
     for (const route of TOPOLOGY.routes) {
-      for (const [schema, mode] of [[route.body, 'json'], [route.query, 'query']] as const) {
+      for (const [schema, mode] of [
+        [route.body, 'json'],
+        [route.query, 'query'],
+      ] as const) {
         if (!schema) continue;
         const values = fc.sample(validArbitrary(schema, mode), { numRuns: 5, seed: SEED });
-        for (const v of values) expect(schema.safeParse(v).success, `${routeKey(route)} ${mode}: ${JSON.stringify(v)}`).toBe(true);
+        for (const v of values)
+          expect(schema.safeParse(v).success, `${routeKey(route)} ${mode}: ${JSON.stringify(v)}`).toBe(true);
       }
     }
   });
@@ -343,7 +553,20 @@ describe('every topology route under generated and malformed input (issue 10 §4
     const before = await state.read();
     spy.take();
     const route = TOPOLOGY.routes.find((x) => routeKey(x) === 'POST /v1/identity/agents')!;
-    const res = await send(route, withShortPrint({ role: 'admin', params: {}, headers: JSON_CT, body: JSON.stringify({ platform: 'langchain', platform_native_id: `probe-${randomUUID()}`, owner: { oidc_sub: 'bob' } }), note: 'probe' }));
+    const res = await send(
+      route,
+      withShortPrint({
+        role: 'admin',
+        params: {},
+        headers: JSON_CT,
+        body: JSON.stringify({
+          platform: 'langchain',
+          platform_native_id: `probe-${randomUUID()}`,
+          owner: { oidc_sub: 'bob' },
+        }),
+        note: 'probe',
+      }),
+    );
     expect(res.statusCode).toBe(201);
     expect(spy.take().filter(isMutating).length).toBeGreaterThan(0);
     expect(await state.drainEvents()).not.toEqual([]);
@@ -353,7 +576,13 @@ describe('every topology route under generated and malformed input (issue 10 §4
 
   describe('regressions: 5xx this test found, each fixed', () => {
     it('GET /v1/policies/bundles/{id}/diff/{prev_id} with a lone surrogate in a path parameter → 400 (was 500: URIError in S3BundleStore.keyOf)', async () => {
-      expect(await example('GET /v1/policies/bundles/{id}/diff/{prev_id}', { role: 'auditor', params: { id: 'bnd_1', prev_id: '\uD800\u0000\uDFFF"' }, headers: {} })).toBe(400);
+      expect(
+        await example('GET /v1/policies/bundles/{id}/diff/{prev_id}', {
+          role: 'auditor',
+          params: { id: 'bnd_1', prev_id: '\uD800\u0000\uDFFF"' },
+          headers: {},
+        }),
+      ).toBe(400);
     });
 
     it('POST /v1/enforcement/log with decision_ms 1.58e-139 → 400 (was 500: DynamoDB number underflow)', async () => {
@@ -367,26 +596,69 @@ describe('every topology route under generated and malformed input (issue 10 §4
         pep_version: '1.0.0',
         occurred_at: '2026-12-01T10:00:00.000Z',
       };
-      expect(await example('POST /v1/enforcement/log', { role: 'admin', params: {}, headers: JSON_CT, body: JSON.stringify({ events: [event] }) })).toBe(400);
-      expect(await example('POST /v1/enforcement/log', { role: 'admin', params: {}, headers: JSON_CT, body: JSON.stringify({ events: [{ ...event, decision_ms: 1e200 }] }) })).toBe(400);
+      expect(
+        await example('POST /v1/enforcement/log', {
+          role: 'admin',
+          params: {},
+          headers: JSON_CT,
+          body: JSON.stringify({ events: [event] }),
+        }),
+      ).toBe(400);
+      expect(
+        await example('POST /v1/enforcement/log', {
+          role: 'admin',
+          params: {},
+          headers: JSON_CT,
+          body: JSON.stringify({ events: [{ ...event, decision_ms: 1e200 }] }),
+        }),
+      ).toBe(400);
     });
 
     it('PUT /v1/killswitch/platforms/{platform} with a 5 KB platform → 400 (was 500: DynamoDB sort key over 1024 bytes)', async () => {
       const body = JSON.stringify({ url: 'https://127.0.0.1:9/kill' });
-      expect(await example('PUT /v1/killswitch/platforms/{platform}', { role: 'admin', params: { platform: 'é'.repeat(2560) }, headers: JSON_CT, body })).toBe(400);
+      expect(
+        await example('PUT /v1/killswitch/platforms/{platform}', {
+          role: 'admin',
+          params: { platform: 'é'.repeat(2560) },
+          headers: JSON_CT,
+          body,
+        }),
+      ).toBe(400);
     });
 
     it('POST /v1/approvals/slack/interactions with payload=null → 401 (was 500: TypeError reading null.actions in ApprovalCallbacks.slack)', async () => {
-      expect(await example('POST /v1/approvals/slack/interactions', { role: null, params: {}, headers: { ...FORM_CT, 'x-slack-signature': 'v0=00', 'x-slack-request-timestamp': '1' }, body: 'payload=null' })).toBe(401);
-      expect(await example('POST /v1/approvals/slack/interactions', { role: null, params: {}, headers: FORM_CT, body: 'payload=5' })).toBe(401);
+      expect(
+        await example('POST /v1/approvals/slack/interactions', {
+          role: null,
+          params: {},
+          headers: { ...FORM_CT, 'x-slack-signature': 'v0=00', 'x-slack-request-timestamp': '1' },
+          body: 'payload=null',
+        }),
+      ).toBe(401);
+      expect(
+        await example('POST /v1/approvals/slack/interactions', {
+          role: null,
+          params: {},
+          headers: FORM_CT,
+          body: 'payload=5',
+        }),
+      ).toBe(401);
     });
 
     it('GET /v1/compliance/packages/{id} with an empty id → 400 (was 500: DynamoDB empty sort key)', async () => {
-      expect(await example('GET /v1/compliance/packages/{id}', { role: 'admin', params: { id: '' }, query: { artifact: 'manifest' }, headers: {} })).toBe(400);
+      expect(
+        await example('GET /v1/compliance/packages/{id}', {
+          role: 'admin',
+          params: { id: '' },
+          query: { artifact: 'manifest' },
+          headers: {},
+        }),
+      ).toBe(400);
     });
 
     it('a "__proto__" key deep in free-form params → 400, never silently dropped', async () => {
-      const body = '{"connector":"okta","operation":"users:deactivate","params":{"user":{"__proto__":{"polluted":"yes"}}}}';
+      const body =
+        '{"connector":"okta","operation":"users:deactivate","params":{"user":{"__proto__":{"polluted":"yes"}}}}';
       expect(await example('POST /v1/actions', { role: 'agent', params: {}, headers: JSON_CT, body })).toBe(400);
     });
   });
@@ -413,7 +685,10 @@ describe('every topology route under generated and malformed input (issue 10 §4
       // and keys are account-wide and other suites create theirs meanwhile; writes to them by this
       // runtime are caught per request by the recorder, which sees every command this process sends.
       const now = await state.read();
-      expect(stateDiff(last, now, { accountWide: false }), `${routeKey(route)}: state changed without a recorded mutating AWS call`).toEqual([]);
+      expect(
+        stateDiff(last, now, { accountWide: false }),
+        `${routeKey(route)}: state changed without a recorded mutating AWS call`,
+      ).toEqual([]);
       last = now;
       expect(await state.drainEvents(), `${routeKey(route)}: bus events without a recorded PutEvents`).toEqual([]);
     });

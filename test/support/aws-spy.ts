@@ -11,7 +11,8 @@ export interface AwsCall {
 }
 
 /** Commands that cannot change what a StackState reads (reads, crypto without stored output, STS sessions). */
-const READ_ONLY = /^(Get|List|Describe|Scan|Query|Head|BatchGet|TransactGet|Sign|Verify|Decrypt|Encrypt|GenerateDataKey|GenerateMac|GenerateRandom|AssumeRole|Select)/;
+const READ_ONLY =
+  /^(Get|List|Describe|Scan|Query|Head|BatchGet|TransactGet|Sign|Verify|Decrypt|Encrypt|GenerateDataKey|GenerateMac|GenerateRandom|AssumeRole|Select)/;
 
 export const isMutating = (c: AwsCall): boolean => !READ_ONLY.test(c.command);
 
@@ -21,7 +22,10 @@ export function spyOnAwsCalls(): { calls: AwsCall[]; take(): AwsCall[]; restore(
   const original = base.send;
   const calls: AwsCall[] = [];
   base.send = function (this: object, command: unknown, ...rest: unknown[]) {
-    calls.push({ client: this.constructor.name, command: (command as object).constructor.name.replace(/Command$/, '') });
+    calls.push({
+      client: this.constructor.name,
+      command: (command as object).constructor.name.replace(/Command$/, ''),
+    });
     return original.call(this, command, ...rest);
   };
   return {

@@ -37,7 +37,11 @@ function parse(schema: z.ZodType, value: unknown): string | null {
  * status the route does not declare, or a body its schema refuses. Error statuses may answer the
  * declared body or the shared error shape (problem details, or API Gateway's `{message}`).
  */
-export function checkResponse(method: string, path: string, res: { status: number; contentType: string; text: string }): void {
+export function checkResponse(
+  method: string,
+  path: string,
+  res: { status: number; contentType: string; text: string },
+): void {
   const route = routeOf(method, path);
   const json = /json/.test(res.contentType);
   const body = (): unknown => {
@@ -59,7 +63,11 @@ export function checkResponse(method: string, path: string, res: { status: numbe
 }
 
 /** `checkResponse` for a response the caller knows the route of (handlers invoked directly). */
-export function checkRouteResponse(route: RouteSpec, request: string, res: { status: number; contentType: string; text: string }): void {
+export function checkRouteResponse(
+  route: RouteSpec,
+  request: string,
+  res: { status: number; contentType: string; text: string },
+): void {
   const json = /json/.test(res.contentType);
   const body = (): unknown => {
     try {
@@ -69,12 +77,16 @@ export function checkRouteResponse(route: RouteSpec, request: string, res: { sta
     }
   };
   const key = routeKey(route);
-  const spec: ResponseSpec | undefined = [...(route.response ? [route.response] : []), ...(route.otherResponses ?? [])].find((s) => s.status === res.status);
+  const spec: ResponseSpec | undefined = [
+    ...(route.response ? [route.response] : []),
+    ...(route.otherResponses ?? []),
+  ].find((s) => s.status === res.status);
   const fail = (why: string): never => {
     throw new ContractViolation(`${key} (${request}) → ${res.status}: ${why}`);
   };
   checkedResponses.add(`${key} ${res.status}`);
-  const isText = (s: ResponseSpec | undefined) => Boolean(s && (s.contentType ?? 'application/json').startsWith('text/'));
+  const isText = (s: ResponseSpec | undefined) =>
+    Boolean(s && (s.contentType ?? 'application/json').startsWith('text/'));
   const declaredText = isText(spec);
   if (res.status >= 400) {
     if (isText(route.response)) return; // HTML routes answer their errors as pages
@@ -85,13 +97,17 @@ export function checkRouteResponse(route: RouteSpec, request: string, res: { sta
     if (err) fail(`the error body is neither ${spec?.schema ? 'the declared one nor ' : ''}problem details\n${err}`);
     return;
   }
-  if (!spec) return fail(`status ${res.status} is not declared by the route`);
+  if (!spec) {
+    fail(`status ${res.status} is not declared by the route`);
+    return;
+  }
   if (!spec.schema) {
     if (res.text) fail('a body where the route declares none');
     return;
   }
   if (declaredText) {
-    if (!res.contentType.startsWith(spec.contentType!)) fail(`answered ${res.contentType}, declared ${spec.contentType}`);
+    if (!res.contentType.startsWith(spec.contentType!))
+      fail(`answered ${res.contentType}, declared ${spec.contentType}`);
     return;
   }
   if (!json) {

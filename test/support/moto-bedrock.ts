@@ -20,7 +20,11 @@ export function withMotoEpochDates<C extends Client<any, any, any>>(client: C): 
       const text = Buffer.concat(chunks).toString('utf8');
       let fixed = text;
       try {
-        fixed = JSON.stringify(JSON.parse(text, (k, v) => (typeof v === 'number' && /At$/.test(k) ? new Date(v < 1e12 ? v * 1000 : v).toISOString() : v)));
+        fixed = JSON.stringify(
+          JSON.parse(text, (k, v) =>
+            typeof v === 'number' && /At$/.test(k) ? new Date(v < 1e12 ? v * 1000 : v).toISOString() : v,
+          ),
+        );
       } catch {
         /* not JSON: leave it */
       }

@@ -20,7 +20,11 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
  * route declares (test/support/contract.ts): a body the contract does not describe fails the test.
  */
 export function api(base: string) {
-  return async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
+  return async (
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let body: string | undefined;
@@ -32,7 +36,7 @@ export function api(base: string) {
     const res = await fetch(base + path, { method, headers, body });
     const text = await res.text();
     checkResponse(method, path, { status: res.status, contentType: res.headers.get('content-type') ?? '', text });
-    let json: any = undefined;
+    let json: any;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {

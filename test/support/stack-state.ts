@@ -9,7 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { S3Client, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { SQSClient, CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  SQSClient,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  DeleteMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { SecretsManagerClient, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
@@ -25,7 +31,9 @@ export interface StackState {
 }
 
 /** Reads the state of `stack`; `drainEvents()` returns (and removes) the bus events seen since the last call. */
-export async function stackStateReader(stack: ProvisionedStack): Promise<{ read(): Promise<StackState>; drainEvents(): Promise<string[]> }> {
+export async function stackStateReader(
+  stack: ProvisionedStack,
+): Promise<{ read(): Promise<StackState>; drainEvents(): Promise<string[]> }> {
   const ddb = new DynamoDBClient({});
   const s3 = new S3Client({ forcePathStyle: true });
   const sqs = new SQSClient({});
@@ -37,16 +45,28 @@ export async function stackStateReader(stack: ProvisionedStack): Promise<{ read(
   const buckets = of('AWS::S3::Bucket').map((r) => r.ref);
   const machines = of('AWS::StepFunctions::StateMachine').map((r) => r.ref);
   const buses = of('AWS::Events::EventBus').map((r) => r.ref);
-  if (!tables.length || !buckets.length || !buses.length) throw new Error('stack-state: the provisioned stack has no tables, buckets or bus');
+  if (!tables.length || !buckets.length || !buses.length)
+    throw new Error('stack-state: the provisioned stack has no tables, buckets or bus');
 
   // A catch-all rule per bus into one capture queue: every PutEvents the handlers make lands there.
   const capture = await sqs.send(new CreateQueueCommand({ QueueName: `cap-${randomBytes(6).toString('hex')}` }));
-  const captureArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: capture.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const captureArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: capture.QueueUrl!, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
   const eb = new EventBridgeClient({});
   for (const bus of buses) {
     const rule = `cap-${randomBytes(6).toString('hex')}`;
-    await eb.send(new PutRuleCommand({ Name: rule, EventBusName: bus, EventPattern: JSON.stringify({ source: [{ prefix: '' }] }), State: 'ENABLED' }));
-    await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'capture', Arn: captureArn }] }));
+    await eb.send(
+      new PutRuleCommand({
+        Name: rule,
+        EventBusName: bus,
+        EventPattern: JSON.stringify({ source: [{ prefix: '' }] }),
+        State: 'ENABLED',
+      }),
+    );
+    await eb.send(
+      new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'capture', Arn: captureArn }] }),
+    );
   }
 
   const scan = async (table: string): Promise<string[]> => {
@@ -74,27 +94,46 @@ export async function stackStateReader(stack: ProvisionedStack): Promise<{ read(
     return out.sort();
   };
   const executions = async (arn: string): Promise<string[]> =>
-    ((await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 1000 }))).executions ?? []).map((e) => e.executionArn!).sort();
+    ((await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 1000 }))).executions ?? [])
+      .map((e) => e.executionArn!)
+      .sort();
 
   const read = async (): Promise<StackState> => {
     const [t, o, e, s, k] = await Promise.all([
       Promise.all(tables.map(async (n) => [n, await scan(n)] as const)),
       Promise.all(buckets.map(async (n) => [n, await versions(n)] as const)),
       Promise.all(machines.map(async (n) => [n, await executions(n)] as const)),
-      sm.send(new ListSecretsCommand({ MaxResults: 100 })).then((r) => (r.SecretList ?? []).map((x) => `${x.Name} ${JSON.stringify(x.SecretVersionsToStages ?? {})}`).sort()),
+      sm
+        .send(new ListSecretsCommand({ MaxResults: 100 }))
+        .then((r) =>
+          (r.SecretList ?? []).map((x) => `${x.Name} ${JSON.stringify(x.SecretVersionsToStages ?? {})}`).sort(),
+        ),
       kms.send(new ListKeysCommand({ Limit: 1000 })).then((r) => (r.Keys ?? []).map((x) => x.KeyId!).sort()),
     ]);
-    return { tables: Object.fromEntries(t), objects: Object.fromEntries(o), executions: Object.fromEntries(e), secrets: s, keys: k };
+    return {
+      tables: Object.fromEntries(t),
+      objects: Object.fromEntries(o),
+      executions: Object.fromEntries(e),
+      secrets: s,
+      keys: k,
+    };
   };
 
   const drainEvents = async (): Promise<string[]> => {
     const seen: string[] = [];
     for (;;) {
-      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: capture.QueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const r = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: capture.QueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
       const msgs = r.Messages ?? [];
       if (!msgs.length) return seen;
       for (const m of msgs) seen.push(m.Body ?? '');
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: capture.QueueUrl!, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: capture.QueueUrl!,
+          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
   };
   return { read, drainEvents };
@@ -118,7 +157,11 @@ function stable(v: unknown): string {
  */
 export function stateDiff(a: StackState, b: StackState, opts: { accountWide?: boolean } = {}): string[] {
   const out: string[] = [];
-  const cmp = (what: string, x: Record<string, string[] | string> | string[], y: Record<string, string[] | string> | string[]) => {
+  const cmp = (
+    what: string,
+    x: Record<string, string[] | string> | string[],
+    y: Record<string, string[] | string> | string[],
+  ) => {
     const xa = x as Record<string, unknown>;
     const ya = y as Record<string, unknown>;
     for (const k of new Set([...Object.keys(xa), ...Object.keys(ya)])) {

@@ -14,7 +14,8 @@ export async function provisionTestStack(): Promise<{ env: Record<string, string
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const vars = stack.resolve(r.Properties?.Environment?.Variables ?? {}) as Record<string, string>;
-    for (const [k, v] of Object.entries(vars)) if (k.startsWith('ARX_') && k !== 'ARX_FUNCTION_NAME') env[k] = String(v);
+    for (const [k, v] of Object.entries(vars))
+      if (k.startsWith('ARX_') && k !== 'ARX_FUNCTION_NAME') env[k] = String(v);
   }
   return { env, stack };
 }

@@ -8,5 +8,6 @@ let cached: Template | undefined;
 
 /** The stack's template, synthesised once per test run by the global setup. */
 export function testTemplate(): Template {
-  return (cached ??= JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as Template);
+  cached ??= JSON.parse(readFileSync(inject('templatePath'), 'utf8')) as Template;
+  return cached;
 }

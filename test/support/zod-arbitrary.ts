@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: walks zod internals, which have no public types
 /**
  * A small zod 4 → fast-check bridge for the schema kinds the topology uses (objects, strings with
  * length / regex / url / email / datetime checks, numbers, enums, literals, arrays, records,
@@ -10,7 +11,6 @@
 import fc from 'fast-check';
 import type { ZodType } from 'zod';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Def = { type: string; [k: string]: any };
 
 const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
@@ -20,10 +20,35 @@ const checksOf = (d: Def): Def[] => ((d.checks ?? []) as { _zod: { def: Def } }[
 export type Mode = 'json' | 'query';
 
 /** Hostile unicode pieces: lone surrogates, RTL override, NUL, BOM, combining marks, astral chars. */
-export const NASTY_UNICODE = ['\uD800', '\uDFFF', '\u202E', '\u0000', '\uFEFF', 'e\u0301\u0301\u0301', '\u{1F4A9}', '\u0085', '\u2028', 'İ', 'ß', '\\', '"', "'", '%00', '../'];
+export const NASTY_UNICODE = [
+  '\uD800',
+  '\uDFFF',
+  '\u202E',
+  '\u0000',
+  '\uFEFF',
+  'e\u0301\u0301\u0301',
+  '\u{1F4A9}',
+  '\u0085',
+  '\u2028',
+  'İ',
+  'ß',
+  '\\',
+  '"',
+  "'",
+  '%00',
+  '../',
+];
 
 /** Keys that mean something to Object.prototype or to naive merge code. */
-export const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__'];
+export const PROTO_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '__defineGetter__',
+];
 
 export const nastyString = (): fc.Arbitrary<string> =>
   fc.oneof(
@@ -54,19 +79,28 @@ function stringArb(d: Def): fc.Arbitrary<string> {
       .map((x) => x.toISOString());
   }
   if (format === 'date') {
-    return fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((x) => x.toISOString().slice(0, 10));
+    return fc
+      .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true })
+      .map((x) => x.toISOString().slice(0, 10));
   }
   if (format === 'uuid' || format === 'guid') return fc.uuid();
   // Loopback with a closed port: a URL the handler may store or call fails fast and offline.
   if (format === 'url') return fc.webPath().map((p) => `https://127.0.0.1:9${p.startsWith('/') ? p : `/${p}`}`);
-  if (format === 'email') return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('acme.com', 'example.org')).map(([l, h]) => `${l}@${h}`);
+  if (format === 'email')
+    return fc
+      .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/), fc.constantFrom('acme.com', 'example.org'))
+      .map(([l, h]) => `${l}@${h}`);
   if (format) throw new Error(`zod-arbitrary: string format "${format}" is not supported; add it`);
   if (pattern) {
     // fast-check cannot generate from lookaheads: generate from the pattern without them, then
     // keep only strings the full pattern accepts.
-    const gen = /\(\?[!=]/.test(pattern.source) ? new RegExp(pattern.source.replace(/\(\?[!=][^()]*\)/g, ''), pattern.flags.replace(/[gy]/g, '')) : pattern;
+    const gen = /\(\?[!=]/.test(pattern.source)
+      ? new RegExp(pattern.source.replace(/\(\?[!=][^()]*\)/g, ''), pattern.flags.replace(/[gy]/g, ''))
+      : pattern;
     const full = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
-    return fc.stringMatching(gen).filter((s) => full.test(s) && s.length >= min && s.length <= Math.max(max, min, 4096));
+    return fc
+      .stringMatching(gen)
+      .filter((s) => full.test(s) && s.length >= min && s.length <= Math.max(max, min, 4096));
   }
   return fc.string({ minLength: min, maxLength: Math.max(min, max) });
 }
@@ -80,7 +114,9 @@ function numberArb(d: Def): fc.Arbitrary<number> {
     else if (c.check === 'greater_than') min = c.inclusive ? c.value : c.value + (int ? 1 : 1e-9);
     else if (c.check === 'less_than') max = c.inclusive ? c.value : c.value - (int ? 1 : 1e-9);
   }
-  return int ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).map(storable);
+  return int
+    ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) })
+    : fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).map(storable);
 }
 
 /**
@@ -105,7 +141,8 @@ const jsonValue = (): fc.Arbitrary<unknown> =>
     ),
   })).value;
 
-const leaf = (mode: Mode, a: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> => (mode === 'query' ? a.map((v) => String(v)) : a);
+const leaf = (mode: Mode, a: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
+  mode === 'query' ? a.map((v) => String(v)) : a;
 
 /** Values that satisfy `schema` (checked with safeParse, so a generator slip shows as a filter, never as a false finding). */
 export function validArbitrary(schema: ZodType, mode: Mode = 'json'): fc.Arbitrary<unknown> {
@@ -172,7 +209,8 @@ function lengths(d: Def): { min: number; max: number } {
 /** The object schema under optional/default wrappers and unions (for field-level mutations), or null. */
 export function objectShapes(schema: unknown): { shape: Record<string, unknown>; strict: boolean }[] {
   const d = defOf(schema);
-  if (d.type === 'object') return [{ shape: d.shape, strict: d.catchall !== undefined && defOf(d.catchall).type === 'never' }];
+  if (d.type === 'object')
+    return [{ shape: d.shape, strict: d.catchall !== undefined && defOf(d.catchall).type === 'never' }];
   if (d.type === 'union') return (d.options as unknown[]).flatMap(objectShapes);
   if (d.innerType) return objectShapes(d.innerType);
   return [];
@@ -212,32 +250,53 @@ const pick = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs);
  * A valid value of `schema` and one mutation of it. `huge` sizes (bytes) include one above the
  * 256 KB body limit and one below it, so both the size guard and the handler see huge strings.
  */
-export function mutatedArbitrary(schema: ZodType, mode: Mode = 'json', huge: readonly number[] = [300 * 1024, 200 * 1024]): fc.Arbitrary<{ value: unknown; mutation: Mutation }> {
+export function mutatedArbitrary(
+  schema: ZodType,
+  mode: Mode = 'json',
+  huge: readonly number[] = [300 * 1024, 200 * 1024],
+): fc.Arbitrary<{ value: unknown; mutation: Mutation }> {
   const shapes = objectShapes(schema);
   const keys = [...new Set(shapes.flatMap((s) => Object.keys(s.shape)))];
   const fieldKey = keys.length ? fc.oneof(pick(keys), fc.string({ maxLength: 8 })) : fc.string({ maxLength: 8 });
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    fc.record({ kind: fc.constant('wrong-type' as const), key: fieldKey, value: mode === 'query' ? nastyString() : wrongTypeValue() }),
-    fc.record({ kind: fc.constant('huge-string' as const), key: fieldKey, bytes: pick(huge) }).chain((m) => hugeString(m.bytes).map((value) => ({ ...m, value }))),
+    fc.record({
+      kind: fc.constant('wrong-type' as const),
+      key: fieldKey,
+      value: mode === 'query' ? nastyString() : wrongTypeValue(),
+    }),
+    fc
+      .record({ kind: fc.constant('huge-string' as const), key: fieldKey, bytes: pick(huge) })
+      .chain((m) => hugeString(m.bytes).map((value) => ({ ...m, value }))),
     fc.record({ kind: fc.constant('unicode' as const), key: fieldKey, value: nastyString() }),
     fc.record({ kind: fc.constant('missing' as const), key: keys.length ? pick(keys) : fc.constant('x') }),
-    fc.record({ kind: fc.constant('extra' as const), key: fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), pick(PROTO_KEYS)), value: mode === 'query' ? nastyString() : wrongTypeValue() }),
+    fc.record({
+      kind: fc.constant('extra' as const),
+      key: fc.oneof(fc.string({ minLength: 1, maxLength: 10 }), pick(PROTO_KEYS)),
+      value: mode === 'query' ? nastyString() : wrongTypeValue(),
+    }),
     fc.record({
       kind: fc.constant('proto-key' as const),
       key: pick(['__proto__', 'constructor', 'prototype']),
-      value: mode === 'query' ? fc.constant('polluted') : fc.constantFrom({ polluted: 'yes' }, { prototype: { polluted: 'yes' } }, 'polluted', 1),
+      value:
+        mode === 'query'
+          ? fc.constant('polluted')
+          : fc.constantFrom({ polluted: 'yes' }, { prototype: { polluted: 'yes' } }, 'polluted', 1),
       nested: mode === 'query' ? fc.constant(false) : fc.boolean(),
     }),
     ...(mode === 'json' ? [fc.record({ kind: fc.constant('wrong-root' as const), value: wrongTypeValue() })] : []),
   );
-  return fc.tuple(validArbitrary(schema, mode), mutation).map(([v, m]) => ({ value: applyMutation(v, m), mutation: m }));
+  return fc
+    .tuple(validArbitrary(schema, mode), mutation)
+    .map(([v, m]) => ({ value: applyMutation(v, m), mutation: m }));
 }
 
 /** Applies a mutation; prototype keys become own properties (as JSON.parse makes them). */
 export function applyMutation(valid: unknown, m: Mutation): unknown {
   if (m.kind === 'wrong-root') return m.value;
-  const base = valid && typeof valid === 'object' && !Array.isArray(valid) ? { ...(valid as Record<string, unknown>) } : {};
-  const put = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  const base =
+    valid && typeof valid === 'object' && !Array.isArray(valid) ? { ...(valid as Record<string, unknown>) } : {};
+  const put = (o: Record<string, unknown>, k: string, v: unknown) =>
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   switch (m.kind) {
     case 'missing':
       delete base[m.key];

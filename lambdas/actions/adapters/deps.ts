@@ -71,7 +71,11 @@ export const actionsDeps = perEnvironment(() => {
   const senders = sesSendersFromEnv();
   const audit = createAuditSink();
   const durableAudit = new DurableAudit({
-    recordOnce: (input, key) => audit.recorder().recordEvent(input, key).then(() => undefined),
+    recordOnce: (input, key) =>
+      audit
+        .recorder()
+        .recordEvent(input, key)
+        .then(() => undefined),
     pending: new DynamoPendingAuditStore(c.ARX_CONTROL_TABLE),
     now: () => clock.now(),
     log,
@@ -89,7 +93,17 @@ export const actionsDeps = perEnvironment(() => {
     secrets,
     credentials: lazyBroker,
     fetch: outbound,
-    notifier: new ChannelNotifier({ configs: store, secrets, clock, log, fetch: outbound, links: store, senders, slackApiBase: setting('ARX_SLACK_API_BASE'), ...(publicUrl ? { publicUrl } : {}) }),
+    notifier: new ChannelNotifier({
+      configs: store,
+      secrets,
+      clock,
+      log,
+      fetch: outbound,
+      links: store,
+      senders,
+      slackApiBase: setting('ARX_SLACK_API_BASE'),
+      ...(publicUrl ? { publicUrl } : {}),
+    }),
     clock,
     log,
     ...(traces ? { spend: createSpendGate(traces, c.ARX_INVENTORY_TABLE) } : {}),

@@ -14,9 +14,15 @@ export class InventoryAgentDirectory implements AgentDirectory {
 
   async get(tenantId: string, agentId: string): Promise<AgentInfo | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.inventoryTable, Key: { pk: `T#${tenantId}#A#${agentId}`, sk: 'CURRENT' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.inventoryTable,
+        Key: { pk: `T#${tenantId}#A#${agentId}`, sk: 'CURRENT' },
+        ConsistentRead: true,
+      }),
     );
-    const it = r.Item as { agent_id: string; name?: string; status: string; owner?: { oidc_sub?: string; email?: string } } | undefined;
+    const it = r.Item as
+      | { agent_id: string; name?: string; status: string; owner?: { oidc_sub?: string; email?: string } }
+      | undefined;
     if (!it) return null;
     return {
       agent_id: it.agent_id,

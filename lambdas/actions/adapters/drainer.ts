@@ -13,7 +13,11 @@ import { DynamoActionStore } from './dynamo-action-store.js';
 import { DynamoPendingAuditStore } from './dynamo-pending-audit.js';
 
 /** What {@link createApprovalDrainer} reads. */
-export const DRAINER_SETTINGS = ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', ...AUDIT_SINK_SETTINGS] as const satisfies readonly SettingName[];
+export const DRAINER_SETTINGS = [
+  'ARX_CONTROL_TABLE',
+  'ARX_EVENT_BUS',
+  ...AUDIT_SINK_SETTINGS,
+] as const satisfies readonly SettingName[];
 
 /** The actions capability's log lines, through the shared Powertools logger. */
 export const actionsLog: Logger = {
@@ -37,14 +41,26 @@ export function createApprovalDrainer(): ApprovalDrainer {
   const audit = createAuditSink();
   const clock = systemClock;
   const durableAudit = new DurableAudit({
-    recordOnce: (input, key) => audit.recorder().recordEvent(input, key).then(() => undefined),
+    recordOnce: (input, key) =>
+      audit
+        .recorder()
+        .recordEvent(input, key)
+        .then(() => undefined),
     pending: new DynamoPendingAuditStore(c.ARX_CONTROL_TABLE),
     now: () => clock.now(),
     log: actionsLog,
   });
-  const effects = new ActionEffects({ audit, durableAudit, events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)), clock, log: actionsLog });
+  const effects = new ActionEffects({
+    audit,
+    durableAudit,
+    events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)),
+    clock,
+    log: actionsLog,
+  });
   const drain = new ActionDrain({ store, clock, effects });
   return {
-    cancelPendingForAgent: async (tenantId, agentId, reason) => ({ cancelled: await drain.cancelPendingForAgent(tenantId, agentId, reason) }),
+    cancelPendingForAgent: async (tenantId, agentId, reason) => ({
+      cancelled: await drain.cancelPendingForAgent(tenantId, agentId, reason),
+    }),
   };
 }

@@ -1,4 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
 import type { OutboxEntry } from '../../shared/events.js';
@@ -49,7 +56,9 @@ function toActionItem(a: ActionRecord): Record<string, unknown> {
     gsi1sk: `${a.created_at}#${a.action_id}`,
     params_json: JSON.stringify(params),
     ...(result !== undefined ? { result_json: JSON.stringify(result) } : {}),
-    ...(INFLIGHT.includes(a.status) ? { gsi2pk: INFLIGHT_PK, gsi2sk: inflightSk(a.updated_at, a.tenant_id, a.action_id) } : {}),
+    ...(INFLIGHT.includes(a.status)
+      ? { gsi2pk: INFLIGHT_PK, gsi2sk: inflightSk(a.updated_at, a.tenant_id, a.action_id) }
+      : {}),
   };
 }
 
@@ -69,7 +78,9 @@ function toApprovalItem(a: ApprovalRecord): Record<string, unknown> {
     ...approvalKey(a.tenant_id, a.approval_id),
     gsi1pk: approvalsPk(a.tenant_id),
     gsi1sk: `${a.status}#${a.created_at}#${a.approval_id}`,
-    ...(a.status === 'pending' ? { gsi2pk: PENDING_PK, gsi2sk: `${a.expires_at}#${a.tenant_id}#${a.approval_id}` } : {}),
+    ...(a.status === 'pending'
+      ? { gsi2pk: PENDING_PK, gsi2sk: `${a.expires_at}#${a.tenant_id}#${a.approval_id}` }
+      : {}),
     params_json: JSON.stringify(params),
   };
 }
@@ -111,10 +122,14 @@ const MAX_RESULT_BYTES = 300 * 1024;
 
 function resultJson(result: unknown): string {
   const s = JSON.stringify(result ?? null);
-  return Buffer.byteLength(s) <= MAX_RESULT_BYTES ? s : JSON.stringify({ truncated: true, bytes: Buffer.byteLength(s) });
+  return Buffer.byteLength(s) <= MAX_RESULT_BYTES
+    ? s
+    : JSON.stringify({ truncated: true, bytes: Buffer.byteLength(s) });
 }
 
-export class DynamoActionStore implements ActionStore, ConnectorConfigStore, ReplayGuard, SlackApproverStore, EmailLinkStore {
+export class DynamoActionStore
+  implements ActionStore, ConnectorConfigStore, ReplayGuard, SlackApproverStore, EmailLinkStore
+{
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBDocumentClient = documentClient(),
@@ -126,8 +141,20 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     ];
     if (approval) {
       items.push(
-        { Put: { TableName: this.table, Item: toApprovalItem(approval), ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: this.table, Item: { pk: `APPROVALREF#${approval.approval_id}`, sk: 'REF', tenant_id: approval.tenant_id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        {
+          Put: {
+            TableName: this.table,
+            Item: toApprovalItem(approval),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: { pk: `APPROVALREF#${approval.approval_id}`, sk: 'REF', tenant_id: approval.tenant_id },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
       );
     }
     items.push(...this.outboxPuts(events, action.updated_at));
@@ -139,27 +166,50 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
   }
 
   /** One conditional update, or a transaction with the outbox items of the events it announces. */
-  private update(u: { Key: Record<string, unknown>; UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }, events: readonly OutboxEntry[], at: string): Promise<void> {
+  private update(
+    u: {
+      Key: Record<string, unknown>;
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+    events: readonly OutboxEntry[],
+    at: string,
+  ): Promise<void> {
     return updateWithEvents(this.client, { TableName: this.table, ...u }, events, at);
   }
 
   async getAction(tenantId: string, actionId: string): Promise<ActionRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: actionKey(tenantId, actionId), ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: actionKey(tenantId, actionId), ConsistentRead: true }),
+    );
     return r.Item ? fromActionItem(r.Item) : null;
   }
 
   async getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: approvalKey(tenantId, approvalId), ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: approvalKey(tenantId, approvalId), ConsistentRead: true }),
+    );
     return r.Item ? fromApprovalItem(r.Item) : null;
   }
 
   async approvalTenant(approvalId: string): Promise<string | null> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(approvalId)) return null;
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `APPROVALREF#${approvalId}`, sk: 'REF' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `APPROVALREF#${approvalId}`, sk: 'REF' },
+        ConsistentRead: true,
+      }),
+    );
     return r.Item ? String(r.Item.tenant_id) : null;
   }
 
-  async listApprovals(tenantId: string, opts: { status?: ApprovalStatus; since?: string; limit?: number }): Promise<ApprovalRecord[]> {
+  async listApprovals(
+    tenantId: string,
+    opts: { status?: ApprovalStatus; since?: string; limit?: number },
+  ): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
     const max = opts.limit ?? 10_000;
@@ -169,7 +219,10 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
           TableName: this.table,
           IndexName: 'gsi1',
           KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': approvalsPk(tenantId), ...(opts.status ? { ':s': `${opts.status}#` } : {}) },
+          ExpressionAttributeValues: {
+            ':p': approvalsPk(tenantId),
+            ...(opts.status ? { ':s': `${opts.status}#` } : {}),
+          },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -189,7 +242,9 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
     events: readonly OutboxEntry[] = [],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'> {
-    return itemLocks.run(`${this.table}|approval|${approval.tenant_id}|${approval.approval_id}`, () => this.resolveApprovalNow(approval, change, actionTo, actionPatch, events));
+    return itemLocks.run(`${this.table}|approval|${approval.tenant_id}|${approval.approval_id}`, () =>
+      this.resolveApprovalNow(approval, change, actionTo, actionPatch, events),
+    );
   }
 
   private async resolveApprovalNow(
@@ -223,7 +278,12 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     if (change.status === 'approved') approvalCond += ' AND expires_at > :at';
 
     const actionSets = ['#status = :to', 'updated_at = :at'];
-    const actionVals: Record<string, unknown> = { ':to': actionTo, ':at': change.at, ':from': 'pending_approval', ':h': approval.binding_hash };
+    const actionVals: Record<string, unknown> = {
+      ':to': actionTo,
+      ':at': change.at,
+      ':from': 'pending_approval',
+      ':h': approval.binding_hash,
+    };
     if (actionPatch?.approval_metadata) {
       actionSets.push('approval_metadata = :m');
       actionVals[':m'] = actionPatch.approval_metadata;
@@ -274,11 +334,27 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     }
   }
 
-  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events: readonly OutboxEntry[] = []): Promise<boolean> {
-    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, () => this.transitionNow(tenantId, actionId, from, to, patch, events));
+  transition(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+    events: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
+    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, () =>
+      this.transitionNow(tenantId, actionId, from, to, patch, events),
+    );
   }
 
-  private async transitionNow(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events: readonly OutboxEntry[]): Promise<boolean> {
+  private async transitionNow(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+    events: readonly OutboxEntry[],
+  ): Promise<boolean> {
     const sets = ['#status = :to', 'updated_at = :u'];
     const names: Record<string, string> = { '#status': 'status' };
     const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
@@ -367,7 +443,10 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
           KeyConditionExpression: 'gsi1pk = :p',
           FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`, ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])) },
+          ExpressionAttributeValues: {
+            ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`,
+            ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+          },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -384,7 +463,13 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
   // ---------------------------------------------------------------- connector config
 
   async getConfig(tenantId: string, connector: string): Promise<Record<string, unknown> | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#CONNECTOR#${connector}`, sk: 'CONFIG' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `T#${tenantId}#CONNECTOR#${connector}`, sk: 'CONFIG' },
+        ConsistentRead: true,
+      }),
+    );
     return r.Item ? (JSON.parse(String(r.Item.config_json)) as Record<string, unknown>) : null;
   }
 
@@ -392,7 +477,14 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: `T#${tenantId}#CONNECTOR#${connector}`, sk: 'CONFIG', tenant_id: tenantId, connector, config_json: JSON.stringify(config), updated_at: at },
+        Item: {
+          pk: `T#${tenantId}#CONNECTOR#${connector}`,
+          sk: 'CONFIG',
+          tenant_id: tenantId,
+          connector,
+          config_json: JSON.stringify(config),
+          updated_at: at,
+        },
       }),
     );
   }
@@ -422,14 +514,25 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
   // ---------------------------------------------------------------- Slack approvers (F10)
 
   async getSlackApprover(tenantId: string, slackUserId: string): Promise<SlackApproverMapping | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#SLACKAPPROVER#${slackUserId}`, sk: 'MAPPING' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `T#${tenantId}#SLACKAPPROVER#${slackUserId}`, sk: 'MAPPING' },
+        ConsistentRead: true,
+      }),
+    );
     if (!r.Item) return null;
     const { pk: _p, sk: _s, ...m } = r.Item;
     return m as SlackApproverMapping;
   }
 
   async putSlackApprover(m: SlackApproverMapping): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${m.tenant_id}#SLACKAPPROVER#${m.slack_user_id}`, sk: 'MAPPING', ...m } }));
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${m.tenant_id}#SLACKAPPROVER#${m.slack_user_id}`, sk: 'MAPPING', ...m },
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- e-mail links as sent (F4)
@@ -447,7 +550,13 @@ export class DynamoActionStore implements ActionStore, ConnectorConfigStore, Rep
   }
 
   async getEmailLink(tenantId: string, nonce: string): Promise<EmailLinkRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#EMAILLINK#${nonce}`, sk: 'LINK' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `T#${tenantId}#EMAILLINK#${nonce}`, sk: 'LINK' },
+        ConsistentRead: true,
+      }),
+    );
     if (!r.Item) return null;
     const { pk: _p, sk: _s, expires_at_epoch: _e, ...l } = r.Item;
     return l as EmailLinkRecord;

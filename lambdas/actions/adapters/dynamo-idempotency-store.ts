@@ -1,4 +1,10 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../core/idempotency.js';
 
@@ -31,7 +37,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       } catch (e) {
         if (!isConditionalCheckFailed(e)) throw e;
       }
-      const got = await this.client.send(new GetCommand({ TableName: this.table, Key: idempKey(r.tenant_id, r.key), ConsistentRead: true }));
+      const got = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: idempKey(r.tenant_id, r.key), ConsistentRead: true }),
+      );
       // Gone between the two calls (TTL, release): claim again.
       if (got.Item) {
         const { pk: _p, sk: _s, ...rest } = got.Item;
@@ -91,7 +99,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
 
   /** The raw record (tests, operators). */
   async get(tenantId: string, key: string): Promise<IdempotencyRecord | null> {
-    const got = await this.client.send(new GetCommand({ TableName: this.table, Key: idempKey(tenantId, key), ConsistentRead: true }));
+    const got = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: idempKey(tenantId, key), ConsistentRead: true }),
+    );
     if (!got.Item) return null;
     const { pk: _p, sk: _s, ...rest } = got.Item;
     return rest as IdempotencyRecord;

@@ -1,4 +1,10 @@
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
 import type { AuditRecordInput } from '../../shared/ports.js';
 import type { PendingAudit, PendingAuditStore } from '../core/durable-audit.js';
@@ -13,15 +19,33 @@ export class DynamoPendingAuditStore implements PendingAuditStore {
   ) {}
 
   async put(key: string, input: AuditRecordInput, at: string): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: PK, sk: key, parked_at: at, input_json: JSON.stringify(input), attempts: 0 } }));
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: PK, sk: key, parked_at: at, input_json: JSON.stringify(input), attempts: 0 },
+      }),
+    );
   }
 
   async list(limit: number): Promise<PendingAudit[]> {
     const out: PendingAudit[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const r = await this.client.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': PK }, ExclusiveStartKey: start, Limit: 100 }));
-      for (const it of r.Items ?? []) out.push({ key: String(it.sk), input: JSON.parse(String(it.input_json)) as AuditRecordInput, attempts: Number(it.attempts ?? 0) });
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': PK },
+          ExclusiveStartKey: start,
+          Limit: 100,
+        }),
+      );
+      for (const it of r.Items ?? [])
+        out.push({
+          key: String(it.sk),
+          input: JSON.parse(String(it.input_json)) as AuditRecordInput,
+          attempts: Number(it.attempts ?? 0),
+        });
       start = r.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out.slice(0, limit);
@@ -33,7 +57,13 @@ export class DynamoPendingAuditStore implements PendingAuditStore {
 
   async bump(key: string, at: string): Promise<void> {
     await this.client.send(
-      new UpdateCommand({ TableName: this.table, Key: { pk: PK, sk: key }, UpdateExpression: 'ADD attempts :one SET last_attempt_at = :at', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':one': 1, ':at': at } }),
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: PK, sk: key },
+        UpdateExpression: 'ADD attempts :one SET last_attempt_at = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1, ':at': at },
+      }),
     );
   }
 }

@@ -39,12 +39,20 @@ export const CHANNEL_SCHEMAS = {
       /** Public base URL of the ARX API, for the approve/deny links. @default ARX_PUBLIC_API_URL */
       public_url: z.url({ protocol: /^https?$/ }).optional(),
       /** @default 3600 (capped by the approval deadline) */
-      link_ttl_seconds: z.number().int().min(60).max(7 * 86400).optional(),
+      link_ttl_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 86400)
+        .optional(),
     }),
     secret: null,
   },
   webhook: {
-    config: z.strictObject({ url: z.url({ protocol: /^https?$/ }), public_url: z.url({ protocol: /^https?$/ }).optional() }),
+    config: z.strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      public_url: z.url({ protocol: /^https?$/ }).optional(),
+    }),
     secret: null,
   },
 } as const;
@@ -62,7 +70,9 @@ export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString(
  * JSON `{"<tenant>": ["arx@acme.com", "@acme.com"]}` (an entry starting with `@` allows a domain).
  * Set by the operator, not by tenant admins; a tenant without an entry may send from nothing.
  */
-export function sesSendersFromEnv(raw: string | undefined = optionalSetting('ARX_SES_SENDERS')): (tenantId: string) => readonly string[] {
+export function sesSendersFromEnv(
+  raw: string | undefined = optionalSetting('ARX_SES_SENDERS'),
+): (tenantId: string) => readonly string[] {
   let parsed: Record<string, unknown> = {};
   if (raw) {
     try {
@@ -185,7 +195,8 @@ export class ChannelNotifier implements ApprovalNotifier {
         errors.push(e);
       }
     }
-    if (errors.length) throw new AggregateError(errors, `approval ${a.approval_id}: ${errors.length} channel(s) failed`);
+    if (errors.length)
+      throw new AggregateError(errors, `approval ${a.approval_id}: ${errors.length} channel(s) failed`);
   }
 
   async resolved(a: ApprovalRecord): Promise<void> {
@@ -193,27 +204,48 @@ export class ChannelNotifier implements ApprovalNotifier {
   }
 
   private async slack(a: ApprovalRecord, channel: string | undefined): Promise<void> {
-    const secret = CHANNEL_SCHEMAS.slack.secret.safeParse((await this.d.secrets.get(channelSecretName(a.tenant_id, 'slack'))) ?? {});
+    const secret = CHANNEL_SCHEMAS.slack.secret.safeParse(
+      (await this.d.secrets.get(channelSecretName(a.tenant_id, 'slack'))) ?? {},
+    );
     if (!secret.success) throw new Error('slack channel not configured');
-    const cfg = (await this.d.configs.getConfig(a.tenant_id, channelConfigName('slack'))) as { default_channel?: string } | null;
+    const cfg = (await this.d.configs.getConfig(a.tenant_id, channelConfigName('slack'))) as {
+      default_channel?: string;
+    } | null;
     const target = channel ?? cfg?.default_channel;
     if (!target) throw new Error('no slack channel to post to');
     const lines = describe(a);
-    const open = this.d.publicUrl ? `${this.d.publicUrl.replace(/\/$/, '')}/v1/approvals/${a.approval_id}` : `GET /v1/approvals/${a.approval_id}`;
+    const open = this.d.publicUrl
+      ? `${this.d.publicUrl.replace(/\/$/, '')}/v1/approvals/${a.approval_id}`
+      : `GET /v1/approvals/${a.approval_id}`;
     const params = paramsText(a.params, SLACK_PARAMS_MAX, open);
     const message = {
       channel: target,
       text: escapeMrkdwn(`Approval needed: ${a.action} by ${singleLine(a.agent_name ?? a.agent_id)} (${a.risk})`),
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: `Approval needed: ${a.action}`.slice(0, 150) } },
-        { type: 'section', text: { type: 'mrkdwn', text: slackSection(lines.map((l) => `• ${escapeMrkdwn(l)}`).join('\n'), open) } },
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: slackSection(lines.map((l) => `• ${escapeMrkdwn(l)}`).join('\n'), open) },
+        },
         { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${slackCode(params.text)}\`\`\`` } },
         {
           type: 'actions',
           block_id: `arx_approval`,
           elements: [
-            { type: 'button', action_id: 'arx_approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: buttonValue(secret.data.signing_secret, 'approve', a.approval_id) },
-            { type: 'button', action_id: 'arx_deny', style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: buttonValue(secret.data.signing_secret, 'deny', a.approval_id) },
+            {
+              type: 'button',
+              action_id: 'arx_approve',
+              style: 'primary',
+              text: { type: 'plain_text', text: 'Approve' },
+              value: buttonValue(secret.data.signing_secret, 'approve', a.approval_id),
+            },
+            {
+              type: 'button',
+              action_id: 'arx_deny',
+              style: 'danger',
+              text: { type: 'plain_text', text: 'Deny' },
+              value: buttonValue(secret.data.signing_secret, 'deny', a.approval_id),
+            },
           ],
         },
         { type: 'context', elements: [{ type: 'mrkdwn', text: `ARX approval ${a.approval_id}` }] },
@@ -231,14 +263,20 @@ export class ChannelNotifier implements ApprovalNotifier {
   }
 
   private async email(a: ApprovalRecord, to: string[] | undefined): Promise<void> {
-    const cfg = CHANNEL_SCHEMAS.email.config.safeParse((await this.d.configs.getConfig(a.tenant_id, channelConfigName('email'))) ?? {});
+    const cfg = CHANNEL_SCHEMAS.email.config.safeParse(
+      (await this.d.configs.getConfig(a.tenant_id, channelConfigName('email'))) ?? {},
+    );
     if (!cfg.success) throw new Error('email channel not configured');
-    if (!senderAllowed(this.d.senders(a.tenant_id), cfg.data.from)) throw new Error('the e-mail sender is not an allowed SES identity of this tenant');
+    if (!senderAllowed(this.d.senders(a.tenant_id), cfg.data.from))
+      throw new Error('the e-mail sender is not an allowed SES identity of this tenant');
     const key = (await this.d.secrets.get(channelSecretName(a.tenant_id, 'email')))?.link_key;
     if (!key) throw new Error('email channel has no link key');
     const recipients = to?.length ? to : cfg.data.to;
     const now = this.d.clock.now();
-    const exp = Math.min(Math.floor(Date.parse(a.expires_at) / 1000), Math.floor(now.getTime() / 1000) + (cfg.data.link_ttl_seconds ?? 3600));
+    const exp = Math.min(
+      Math.floor(Date.parse(a.expires_at) / 1000),
+      Math.floor(now.getTime() / 1000) + (cfg.data.link_ttl_seconds ?? 3600),
+    );
     const publicUrl = cfg.data.public_url ?? this.d.publicUrl;
     if (!publicUrl) throw new Error('email channel has no public_url and ARX_PUBLIC_API_URL is unset');
     const base = publicUrl.replace(/\/$/, '');
@@ -249,7 +287,14 @@ export class ChannelNotifier implements ApprovalNotifier {
       const sentLinks: EmailLinkRecord[] = [];
       const link = (d: 'approve' | 'deny') => {
         const n = randomBytes(12).toString('base64url');
-        sentLinks.push({ tenant_id: a.tenant_id, nonce: n, approval_id: a.approval_id, decision: d, recipient: r, exp });
+        sentLinks.push({
+          tenant_id: a.tenant_id,
+          nonce: n,
+          approval_id: a.approval_id,
+          decision: d,
+          recipient: r,
+          exp,
+        });
         return `${base}/v1/approvals/email/${signLinkToken(key, { t: a.tenant_id, a: a.approval_id, d, r, exp, n })}`;
       };
       const approve = link('approve');
@@ -269,17 +314,27 @@ export class ChannelNotifier implements ApprovalNotifier {
   }
 
   private async webhook(a: ApprovalRecord, type: 'approval.requested' | 'approval.resolved'): Promise<void> {
-    const cfg = CHANNEL_SCHEMAS.webhook.config.safeParse((await this.d.configs.getConfig(a.tenant_id, channelConfigName('webhook'))) ?? {});
+    const cfg = CHANNEL_SCHEMAS.webhook.config.safeParse(
+      (await this.d.configs.getConfig(a.tenant_id, channelConfigName('webhook'))) ?? {},
+    );
     const secret = (await this.d.secrets.get(channelSecretName(a.tenant_id, 'webhook')))?.hmac_secret;
     if (!cfg.success || !secret) throw new Error('webhook channel not configured');
     const body = JSON.stringify({
       type,
       approval: approvalView(a),
-      ...((cfg.data.public_url ?? this.d.publicUrl) ? { decision_url: `${(cfg.data.public_url ?? this.d.publicUrl)!.replace(/\/$/, '')}/v1/approvals/webhook/callback` } : {}),
+      ...((cfg.data.public_url ?? this.d.publicUrl)
+        ? {
+            decision_url: `${(cfg.data.public_url ?? this.d.publicUrl)!.replace(/\/$/, '')}/v1/approvals/webhook/callback`,
+          }
+        : {}),
     });
     const res = await this.fetch(cfg.data.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-arx-signature': webhookSignatureHeader(secret, this.d.clock.now(), body), 'x-arx-event': type },
+      headers: {
+        'content-type': 'application/json',
+        'x-arx-signature': webhookSignatureHeader(secret, this.d.clock.now(), body),
+        'x-arx-event': type,
+      },
       body,
       redirect: 'error',
     });

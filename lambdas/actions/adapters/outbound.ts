@@ -76,13 +76,25 @@ export const runningLocally = (): boolean => Boolean(process.env.AWS_ENDPOINT_UR
 
 function guardedLookup(opts: GuardedFetchOptions): LookupFunction {
   const base = opts.lookup ?? dnsLookup;
-  return ((hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  return ((
+    hostname: string,
+    options: object,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     base(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
-      const list = (Array.isArray(addresses) ? addresses : [{ address: String(addresses), family: isIP(String(addresses)) }]) as LookupAddress[];
+      const list = (
+        Array.isArray(addresses) ? addresses : [{ address: String(addresses), family: isIP(String(addresses)) }]
+      ) as LookupAddress[];
       const bad = opts.allowPrivate ? undefined : list.find((a) => isNonPublicAddress(a.address));
       if (bad || list.length === 0) {
-        return callback(Object.assign(new OutboundRefusedError(`refused: ${hostname} resolves to a non-public address`), { code: 'EARXBLOCKED' }), '', 0);
+        return callback(
+          Object.assign(new OutboundRefusedError(`refused: ${hostname} resolves to a non-public address`), {
+            code: 'EARXBLOCKED',
+          }),
+          '',
+          0,
+        );
       }
       if ((options as { all?: boolean }).all) return callback(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
@@ -113,22 +125,34 @@ export function guardedFetch(opts: GuardedFetchOptions): typeof fetch {
   const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     if (input instanceof Request) throw new TypeError('guardedFetch takes a URL, not a Request');
     const url = new URL(String(input));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OutboundRefusedError(`refused: ${url.protocol} is not http(s)`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new OutboundRefusedError(`refused: ${url.protocol} is not http(s)`);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     // A literal address never goes through DNS: judge it here.
-    if (isIP(host) && !opts.allowPrivate && isNonPublicAddress(host)) throw new OutboundRefusedError(`refused: ${host} is not a public address`);
+    if (isIP(host) && !opts.allowPrivate && isNonPublicAddress(host))
+      throw new OutboundRefusedError(`refused: ${host} is not a public address`);
     const body = init?.body;
-    if (body !== undefined && body !== null && typeof body !== 'string') throw new TypeError('guardedFetch sends string bodies only');
+    if (body !== undefined && body !== null && typeof body !== 'string')
+      throw new TypeError('guardedFetch sends string bodies only');
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Response>((resolve, reject) => {
       const req = send(
         url,
-        { method: init?.method ?? 'GET', headers: headersOf(init), lookup, ...(init?.signal ? { signal: init.signal } : {}) },
+        {
+          method: init?.method ?? 'GET',
+          headers: headersOf(init),
+          lookup,
+          ...(init?.signal ? { signal: init.signal } : {}),
+        },
         (res: IncomingMessage) => {
           const status = res.statusCode ?? 0;
           if (status >= 300 && status < 400) {
             res.resume();
-            reject(new OutboundRefusedError(`refused: ${url.origin} answered a redirect (${status}); redirects are not followed`));
+            reject(
+              new OutboundRefusedError(
+                `refused: ${url.origin} answered a redirect (${status}); redirects are not followed`,
+              ),
+            );
             return;
           }
           const chunks: Buffer[] = [];
@@ -140,14 +164,17 @@ export function guardedFetch(opts: GuardedFetchOptions): typeof fetch {
           });
           res.on('close', () => {
             const headers = new Headers();
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
             const noBody = status === 204 || status === 304 || (init?.method ?? 'GET').toUpperCase() === 'HEAD';
             resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, headers }));
           });
           res.on('error', reject);
         },
       );
-      req.on('error', (e) => reject(e instanceof OutboundRefusedError ? e : Object.assign(new TypeError('fetch failed'), { cause: e })));
+      req.on('error', (e) =>
+        reject(e instanceof OutboundRefusedError ? e : Object.assign(new TypeError('fetch failed'), { cause: e })),
+      );
       if (typeof body === 'string') req.write(body);
       req.end();
     });

@@ -41,7 +41,12 @@ export class SecretsManagerStore implements SecretStore {
     } catch (e) {
       if (!notFound(e)) throw e;
       await this.client.send(
-        new CreateSecretCommand({ Name: name, SecretString, ...(this.kmsKeyId ? { KmsKeyId: this.kmsKeyId } : {}), Tags: [{ Key: 'arx:managed', Value: 'true' }] }),
+        new CreateSecretCommand({
+          Name: name,
+          SecretString,
+          ...(this.kmsKeyId ? { KmsKeyId: this.kmsKeyId } : {}),
+          Tags: [{ Key: 'arx:managed', Value: 'true' }],
+        }),
       );
     }
   }

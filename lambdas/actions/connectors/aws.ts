@@ -10,11 +10,20 @@ const AwsConfig = z.strictObject({
     .refine((r) => {
       // e.g. us-east-1, ap-southeast-2, us-gov-west-1 (split, not a nested-quantifier regex: F3)
       const p = r.split('-');
-      return p.length >= 3 && p.length <= 5 && /^[a-z]{2}$/.test(p[0]!) && /^\d{1,2}$/.test(p.at(-1)!) && p.slice(1, -1).every((x) => /^[a-z]{1,16}$/.test(x));
+      return (
+        p.length >= 3 &&
+        p.length <= 5 &&
+        /^[a-z]{2}$/.test(p[0]!) &&
+        /^\d{1,2}$/.test(p.at(-1)!) &&
+        p.slice(1, -1).every((x) => /^[a-z]{1,16}$/.test(x))
+      );
     }, 'an AWS region such as us-east-1')
     .optional(),
   /** Role the credential broker assumes for this tenant's AWS actions. */
-  role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/).optional(),
+  role_arn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/)
+    .optional(),
 });
 const AwsSecret = z.strictObject({ external_id: z.string().min(2).max(1224) });
 
@@ -23,7 +32,11 @@ type AwsOp = {
   readonly params: z.ZodType<Record<string, unknown>>;
   readonly iamAction: string;
   readonly resource: (p: Record<string, unknown>) => string;
-  readonly run: (creds: Awaited<ReturnType<ConnectorContext['credentials']['awsCredentials']>>, region: string, p: Record<string, unknown>) => Promise<unknown>;
+  readonly run: (
+    creds: Awaited<ReturnType<ConnectorContext['credentials']['awsCredentials']>>,
+    region: string,
+    p: Record<string, unknown>,
+  ) => Promise<unknown>;
 };
 
 const emulated = (): boolean => Boolean(process.env.AWS_ENDPOINT_URL);
@@ -58,13 +71,26 @@ const OPS: Record<string, AwsOp> = {
  * operation is unknown or the params do not parse. The credential broker derives a session's
  * scope from a permitted action through this, never from its caller (F1).
  */
-export function awsActionScope(operation: string, params: Record<string, unknown>): { actions: string[]; resources: string[] } | null {
+export function awsActionScope(
+  operation: string,
+  params: Record<string, unknown>,
+): { actions: string[]; resources: string[] } | null {
   const op = Object.hasOwn(OPS, operation) ? OPS[operation] : undefined;
   if (!op?.params.safeParse(params).success) return null;
   return { actions: [op.iamAction], resources: [op.resource(params)] };
 }
 
-const NOT_RETRYABLE = new Set(['NoSuchEntity', 'NoSuchEntityException', 'NoSuchBucket', 'BucketNotEmpty', 'DeleteConflict', 'DeleteConflictException', 'AccessDenied', 'AccessDeniedException', 'ValidationError']);
+const NOT_RETRYABLE = new Set([
+  'NoSuchEntity',
+  'NoSuchEntityException',
+  'NoSuchBucket',
+  'BucketNotEmpty',
+  'DeleteConflict',
+  'DeleteConflictException',
+  'AccessDenied',
+  'AccessDeniedException',
+  'ValidationError',
+]);
 
 /**
  * AWS SDK calls made with just-in-time credentials from the credential broker: each action gets a
@@ -75,7 +101,9 @@ export const awsConnector: Connector = {
   description: 'AWS API calls with broker-issued, per-action credentials',
   configSchema: AwsConfig,
   secretSchema: AwsSecret,
-  operations: Object.fromEntries(Object.entries(OPS).map(([k, v]) => [k, { description: v.description, params: v.params }])),
+  operations: Object.fromEntries(
+    Object.entries(OPS).map(([k, v]) => [k, { description: v.description, params: v.params }]),
+  ),
   async execute(ctx, operation, p) {
     const op = OPS[operation];
     if (!op) throw new ConnectorError(`unknown aws operation ${operation}`, 'unknown_operation', false);
@@ -94,14 +122,18 @@ export const awsConnector: Connector = {
         ...(secret?.external_id ? { externalId: secret.external_id } : {}),
       });
     } catch (e) {
-      throw new ConnectorError('the credential broker issued no credentials', 'credentials_unavailable', true, { cause: e });
+      throw new ConnectorError('the credential broker issued no credentials', 'credentials_unavailable', true, {
+        cause: e,
+      });
     }
     const region = config.region ?? process.env.AWS_REGION ?? 'us-east-1';
     try {
       return await op.run(creds, region, p);
     } catch (e) {
       const name = (e as { name?: string }).name ?? 'Error';
-      throw new ConnectorError(`AWS refused ${operation}: ${name}`, `aws_${name}`, !NOT_RETRYABLE.has(name), { cause: e });
+      throw new ConnectorError(`AWS refused ${operation}: ${name}`, `aws_${name}`, !NOT_RETRYABLE.has(name), {
+        cause: e,
+      });
     }
   },
 };

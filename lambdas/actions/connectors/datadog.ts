@@ -3,7 +3,15 @@ import { ConnectorError, type Connector, type ConnectorContext } from '../core/m
 import { vendorFetch } from './vendor-http.js';
 
 /** Datadog sites (https://api.<site>). */
-export const DATADOG_SITES = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'ddog-gov.com'] as const;
+export const DATADOG_SITES = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'datadoghq.eu',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'ddog-gov.com',
+] as const;
 
 const DatadogConfig = z
   .strictObject({
@@ -13,7 +21,10 @@ const DatadogConfig = z
     base_url: z.url({ protocol: /^https?$/ }).optional(),
   })
   .refine((c) => !(c.site && c.base_url), 'give site or base_url, not both');
-const DatadogSecret = z.strictObject({ api_key: z.string().min(1).max(256), application_key: z.string().min(1).max(256) });
+const DatadogSecret = z.strictObject({
+  api_key: z.string().min(1).max(256),
+  application_key: z.string().min(1).max(256),
+});
 
 const dashboardId = z.string().regex(/^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/, 'a dashboard id like abc-def-ghi');
 /** Widgets are Datadog's own JSON; ARX bounds their size and count, Datadog validates them. */
@@ -29,11 +40,22 @@ const dashboardBody = {
   reflow_type: z.enum(['auto', 'fixed']).optional(),
 };
 
-async function call(ctx: ConnectorContext, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, opts: { query?: Record<string, string | undefined>; body?: unknown } = {}) {
+async function call(
+  ctx: ConnectorContext,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  opts: { query?: Record<string, string | undefined>; body?: unknown } = {},
+) {
   const cfg = DatadogConfig.safeParse(ctx.config ?? {});
-  if (!cfg.success) throw new ConnectorError('the datadog connector is not configured (PUT /v1/connectors/datadog)', 'not_configured', false);
+  if (!cfg.success)
+    throw new ConnectorError(
+      'the datadog connector is not configured (PUT /v1/connectors/datadog)',
+      'not_configured',
+      false,
+    );
   const secret = DatadogSecret.safeParse((await ctx.secret()) ?? {});
-  if (!secret.success) throw new ConnectorError('the datadog connector has no API and application keys', 'not_configured', false);
+  if (!secret.success)
+    throw new ConnectorError('the datadog connector has no API and application keys', 'not_configured', false);
   const origin = cfg.data.base_url ?? `https://api.${cfg.data.site ?? 'datadoghq.com'}`;
   const url = new URL(path, origin.endsWith('/') ? origin : `${origin}/`);
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
@@ -65,13 +87,34 @@ export const datadogConnector: Connector = {
   operations: {
     'dashboards:list': {
       description: 'GET /api/v1/dashboard (filter_shared, filter_deleted, count, start)',
-      params: z.strictObject({ filter_shared: z.boolean().optional(), filter_deleted: z.boolean().optional(), count: z.number().int().min(1).max(1000).optional(), start: z.number().int().min(0).optional() }),
+      params: z.strictObject({
+        filter_shared: z.boolean().optional(),
+        filter_deleted: z.boolean().optional(),
+        count: z.number().int().min(1).max(1000).optional(),
+        start: z.number().int().min(0).optional(),
+      }),
       risk: 'low',
     },
-    'dashboards:read': { description: 'GET /api/v1/dashboard/{dashboard_id}', params: z.strictObject({ dashboard_id: dashboardId }), risk: 'low' },
-    'dashboards:create': { description: 'POST /api/v1/dashboard', params: z.strictObject(dashboardBody), risk: 'medium' },
-    'dashboards:update': { description: 'PUT /api/v1/dashboard/{dashboard_id} (the whole dashboard)', params: z.strictObject({ dashboard_id: dashboardId, ...dashboardBody }), risk: 'medium' },
-    'dashboards:delete': { description: 'DELETE /api/v1/dashboard/{dashboard_id}', params: z.strictObject({ dashboard_id: dashboardId }), risk: 'high' },
+    'dashboards:read': {
+      description: 'GET /api/v1/dashboard/{dashboard_id}',
+      params: z.strictObject({ dashboard_id: dashboardId }),
+      risk: 'low',
+    },
+    'dashboards:create': {
+      description: 'POST /api/v1/dashboard',
+      params: z.strictObject(dashboardBody),
+      risk: 'medium',
+    },
+    'dashboards:update': {
+      description: 'PUT /api/v1/dashboard/{dashboard_id} (the whole dashboard)',
+      params: z.strictObject({ dashboard_id: dashboardId, ...dashboardBody }),
+      risk: 'medium',
+    },
+    'dashboards:delete': {
+      description: 'DELETE /api/v1/dashboard/{dashboard_id}',
+      params: z.strictObject({ dashboard_id: dashboardId }),
+      risk: 'high',
+    },
   },
   async execute(ctx, operation, p) {
     const id = encodeURIComponent(String(p.dashboard_id ?? ''));

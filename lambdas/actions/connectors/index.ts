@@ -6,7 +6,9 @@ import { httpConnector } from './http.js';
 import { oktaConnector } from './okta.js';
 
 /** The shipped connectors, by name. */
-export const CONNECTORS: ReadonlyMap<string, Connector> = new Map([oktaConnector, datadogConnector, awsConnector, httpConnector].map((c) => [c.name, c]));
+export const CONNECTORS: ReadonlyMap<string, Connector> = new Map(
+  [oktaConnector, datadogConnector, awsConnector, httpConnector].map((c) => [c.name, c]),
+);
 
 /** One connector's published catalog: its operations, their params JSON schemas and a suggested risk. */
 export function connectorCatalog(c: Connector) {

@@ -8,7 +8,10 @@ import { AcceptToolBody, MCP_CONNECTOR_NAME, MCP_TOOL_NAME, McpConfig } from './
 const McpName = z.string().regex(MCP_CONNECTOR_NAME, 'an MCP connector name (ending in "mcp")');
 
 /** `GET /v1/connectors/{connector}/tools/pins`: the accepted definition hashes. */
-export async function toolPins(req: ApiRequest, configs: ConnectorConfigStore): Promise<{ status: number; body: unknown }> {
+export async function toolPins(
+  req: ApiRequest,
+  configs: ConnectorConfigStore,
+): Promise<{ status: number; body: unknown }> {
   const name = validate(McpName, req.params.connector, 'connector');
   const current = McpConfig.safeParse((await configs.getConfig(req.auth!.tenantId, name)) ?? {});
   if (!current.success) throw new NotFoundError(`connector "${name}" is not configured as kind mcp`);

@@ -36,12 +36,20 @@ export const McpGrantParams = z
     definition_hash: z.string().regex(HEX64),
     bundle_version: z.string().max(50).nullable(),
   })
-  .refine((p) => argumentsHash(p.arguments) === p.arguments_hash, { message: 'arguments_hash is not the canonical hash of arguments', path: ['arguments_hash'] });
+  .refine((p) => argumentsHash(p.arguments) === p.arguments_hash, {
+    message: 'arguments_hash is not the canonical hash of arguments',
+    path: ['arguments_hash'],
+  });
 
-export const AcceptToolBody = z.strictObject({ definition_hash: z.string().regex(HEX64, '64 lowercase hex characters (sha256)') });
+export const AcceptToolBody = z.strictObject({
+  definition_hash: z.string().regex(HEX64, '64 lowercase hex characters (sha256)'),
+});
 export type AcceptToolBody = z.infer<typeof AcceptToolBody>;
 
-const grantOp: ConnectorOperation = { description: 'Authorise one MCP call (the gateway runs it once)', params: McpGrantParams as unknown as z.ZodType<Record<string, unknown>> };
+const grantOp: ConnectorOperation = {
+  description: 'Authorise one MCP call (the gateway runs it once)',
+  params: McpGrantParams as unknown as z.ZodType<Record<string, unknown>>,
+};
 
 /** `tools:<x>`, `prompts:<x>`, `resources:read` — any of them, without listing the upstream's tools. */
 const operations: Readonly<Record<string, ConnectorOperation>> = new Proxy(
@@ -49,7 +57,10 @@ const operations: Readonly<Record<string, ConnectorOperation>> = new Proxy(
   {
     get: (_t, p) => (typeof p === 'string' && MCP_OPERATION.test(p) ? grantOp : undefined),
     has: (_t, p) => typeof p === 'string' && MCP_OPERATION.test(p),
-    getOwnPropertyDescriptor: (_t, p) => (typeof p === 'string' && MCP_OPERATION.test(p) ? { value: grantOp, enumerable: false, configurable: true, writable: false } : undefined),
+    getOwnPropertyDescriptor: (_t, p) =>
+      typeof p === 'string' && MCP_OPERATION.test(p)
+        ? { value: grantOp, enumerable: false, configurable: true, writable: false }
+        : undefined,
   },
 );
 
@@ -61,15 +72,41 @@ export function mcpConnector(name: string): Connector {
     operations,
     async execute(ctx, operation, p) {
       const cfg = McpConfig.safeParse(ctx.config ?? {});
-      if (!cfg.success) throw new ConnectorError(`connector "${name}" is not configured as kind mcp (PUT /v1/connectors/${name})`, 'not_configured', false);
+      if (!cfg.success)
+        throw new ConnectorError(
+          `connector "${name}" is not configured as kind mcp (PUT /v1/connectors/${name})`,
+          'not_configured',
+          false,
+        );
       const params = McpGrantParams.parse(p);
       const accepted = cfg.data.pins?.[params.tool];
       if (accepted !== undefined && accepted !== params.definition_hash) {
-        throw new ConnectorError(`the definition of tool "${params.tool}" is not the accepted one; the approval does not cover it`, 'definition_not_accepted', false);
+        throw new ConnectorError(
+          `the definition of tool "${params.tool}" is not the accepted one; the approval does not cover it`,
+          'definition_not_accepted',
+          false,
+        );
       }
-      return { granted: true, connector: name, operation, tool: params.tool, arguments_hash: params.arguments_hash, definition_hash: params.definition_hash, bundle_version: params.bundle_version };
+      return {
+        granted: true,
+        connector: name,
+        operation,
+        tool: params.tool,
+        arguments_hash: params.arguments_hash,
+        definition_hash: params.definition_hash,
+        bundle_version: params.bundle_version,
+      };
     },
   };
+}
+
+function cachedConnector(cache: Map<string, Connector>, name: string): Connector {
+  let c = cache.get(name);
+  if (!c) {
+    c = mcpConnector(name);
+    cache.set(name, c);
+  }
+  return c;
 }
 
 /** The shipped connectors plus, for any name ending in `mcp`, a connector of kind mcp. */
@@ -78,7 +115,7 @@ export function withMcpConnectors(base: ReadonlyMap<string, Connector>): Readonl
   const m = new Map(base);
   const get = m.get.bind(m);
   const has = m.has.bind(m);
-  m.get = (name: string) => get(name) ?? (MCP_CONNECTOR_NAME.test(name) ? cache.get(name) ?? (cache.set(name, mcpConnector(name)), cache.get(name)) : undefined);
+  m.get = (name: string) => get(name) ?? (MCP_CONNECTOR_NAME.test(name) ? cachedConnector(cache, name) : undefined);
   m.has = (name: string) => has(name) || MCP_CONNECTOR_NAME.test(name);
   return m;
 }

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { ConnectorError, type Connector, type ConnectorContext } from '../core/model.js';
 import { nextCursor, vendorFetch } from './vendor-http.js';
 
-const oktaId = (what: string) => z.string().min(1).max(256).regex(/^[^/?#\s]+$/, what);
+const oktaId = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^/?#\s]+$/, what);
 const userId = oktaId('an Okta user id or login');
 const groupId = oktaId('an Okta group id');
 const page = { limit: z.number().int().min(1).max(200).optional(), after: z.string().min(1).max(512).optional() };
@@ -13,7 +18,10 @@ const listParams = z.strictObject({
   ...page,
 });
 /** Okta user profile attributes: the standard ones are strings; custom ones may be scalars. */
-const profile = z.record(z.string().regex(/^[A-Za-z][\w]{0,63}$/), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]));
+const profile = z.record(
+  z.string().regex(/^[A-Za-z][\w]{0,63}$/),
+  z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]),
+);
 
 const OktaConfig = z.strictObject({ base_url: z.url({ protocol: /^https?$/ }) });
 const OktaSecret = z.strictObject({ api_token: z.string().min(1).max(512) });
@@ -21,9 +29,15 @@ const OktaSecret = z.strictObject({ api_token: z.string().min(1).max(512) });
 type Query = Record<string, string | number | boolean | undefined>;
 
 /** One Okta Management API call (SSWS token); lists carry `next_after` from the Link header. */
-async function call(ctx: ConnectorContext, method: 'GET' | 'POST', path: string, opts: { query?: Query; body?: unknown } = {}): Promise<unknown> {
+async function call(
+  ctx: ConnectorContext,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { query?: Query; body?: unknown } = {},
+): Promise<unknown> {
   const cfg = OktaConfig.safeParse(ctx.config ?? {});
-  if (!cfg.success) throw new ConnectorError('the okta connector is not configured (PUT /v1/connectors/okta)', 'not_configured', false);
+  if (!cfg.success)
+    throw new ConnectorError('the okta connector is not configured (PUT /v1/connectors/okta)', 'not_configured', false);
   const secret = OktaSecret.safeParse((await ctx.secret()) ?? {});
   if (!secret.success) throw new ConnectorError('the okta connector has no API token', 'not_configured', false);
   const url = new URL(path, cfg.data.base_url.endsWith('/') ? cfg.data.base_url : `${cfg.data.base_url}/`);
@@ -39,14 +53,17 @@ async function call(ctx: ConnectorContext, method: 'GET' | 'POST', path: string,
       const reset = Number(r.headers.get('x-rate-limit-reset'));
       return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) + 100 : undefined;
     },
-    errorSummary: (b) => (b && typeof b === 'object' ? String((b as { errorSummary?: unknown }).errorSummary ?? '') : undefined),
+    errorSummary: (b) =>
+      b && typeof b === 'object' ? String((b as { errorSummary?: unknown }).errorSummary ?? '') : undefined,
   });
   const next = nextCursor(res.headers.get('link'));
   return { status: res.status, body: res.body, ...(next ? { next_after: next } : {}) };
 }
 
-const lifecycle = (verb: string, query?: (p: Record<string, unknown>) => Query) => (ctx: ConnectorContext, p: Record<string, unknown>) =>
-  call(ctx, 'POST', `api/v1/users/${encodeURIComponent(String(p.user_id))}/lifecycle/${verb}`, { query: query?.(p) });
+const lifecycle =
+  (verb: string, query?: (p: Record<string, unknown>) => Query) =>
+  (ctx: ConnectorContext, p: Record<string, unknown>) =>
+    call(ctx, 'POST', `api/v1/users/${encodeURIComponent(String(p.user_id))}/lifecycle/${verb}`, { query: query?.(p) });
 
 const listQuery = (p: Record<string, unknown>): Query => ({
   filter: p.filter as string | undefined,
@@ -68,11 +85,18 @@ export const oktaConnector: Connector = {
       params: z.union([z.strictObject({ user_id: userId }), listParams]),
       risk: 'low',
     },
-    'users:list': { description: 'GET /api/v1/users (filter, q, search, limit, after; next_after for the next page)', params: listParams, risk: 'low' },
+    'users:list': {
+      description: 'GET /api/v1/users (filter, q, search, limit, after; next_after for the next page)',
+      params: listParams,
+      risk: 'low',
+    },
     'users:create': {
       description: 'POST /api/v1/users?activate=… with a profile (login, email, firstName, lastName, …)',
       params: z.strictObject({
-        profile: profile.refine((p) => typeof p.login === 'string' && typeof p.email === 'string', 'profile needs login and email'),
+        profile: profile.refine(
+          (p) => typeof p.login === 'string' && typeof p.email === 'string',
+          'profile needs login and email',
+        ),
         activate: z.boolean().optional(),
         group_ids: z.array(groupId).max(20).optional(),
       }),
@@ -80,17 +104,32 @@ export const oktaConnector: Connector = {
     },
     'users:update': {
       description: 'POST /api/v1/users/{user_id} (partial profile update)',
-      params: z.strictObject({ user_id: userId, profile: profile.refine((p) => Object.keys(p).length > 0, 'at least one attribute') }),
+      params: z.strictObject({
+        user_id: userId,
+        profile: profile.refine((p) => Object.keys(p).length > 0, 'at least one attribute'),
+      }),
       risk: 'medium',
     },
-    'users:deactivate': { description: 'POST /api/v1/users/{user_id}/lifecycle/deactivate', params: z.strictObject({ user_id: userId }), risk: 'high' },
-    'users:suspend': { description: 'POST /api/v1/users/{user_id}/lifecycle/suspend', params: z.strictObject({ user_id: userId }), risk: 'high' },
+    'users:deactivate': {
+      description: 'POST /api/v1/users/{user_id}/lifecycle/deactivate',
+      params: z.strictObject({ user_id: userId }),
+      risk: 'high',
+    },
+    'users:suspend': {
+      description: 'POST /api/v1/users/{user_id}/lifecycle/suspend',
+      params: z.strictObject({ user_id: userId }),
+      risk: 'high',
+    },
     'users:reset_password': {
       description: 'POST /api/v1/users/{user_id}/lifecycle/reset_password?sendEmail=…',
       params: z.strictObject({ user_id: userId, send_email: z.boolean().optional() }),
       risk: 'high',
     },
-    'groups:read': { description: 'GET /api/v1/groups/{group_id}', params: z.strictObject({ group_id: groupId }), risk: 'low' },
+    'groups:read': {
+      description: 'GET /api/v1/groups/{group_id}',
+      params: z.strictObject({ group_id: groupId }),
+      risk: 'low',
+    },
     'groups:list': {
       description: 'GET /api/v1/groups (q, filter, search, limit, after)',
       params: listParams,
@@ -115,7 +154,9 @@ export const oktaConnector: Connector = {
           body: { profile: p.profile, ...(p.group_ids ? { groupIds: p.group_ids } : {}) },
         });
       case 'users:update':
-        return call(ctx, 'POST', `api/v1/users/${encodeURIComponent(String(p.user_id))}`, { body: { profile: p.profile } });
+        return call(ctx, 'POST', `api/v1/users/${encodeURIComponent(String(p.user_id))}`, {
+          body: { profile: p.profile },
+        });
       case 'users:deactivate':
         return lifecycle('deactivate')(ctx, p);
       case 'users:suspend':
@@ -127,7 +168,9 @@ export const oktaConnector: Connector = {
       case 'groups:list':
         return call(ctx, 'GET', 'api/v1/groups', { query: listQuery(p) });
       case 'groups:readMembers':
-        return call(ctx, 'GET', `api/v1/groups/${encodeURIComponent(String(p.group_id))}/users`, { query: { limit: p.limit as number | undefined, after: p.after as string | undefined } });
+        return call(ctx, 'GET', `api/v1/groups/${encodeURIComponent(String(p.group_id))}/users`, {
+          query: { limit: p.limit as number | undefined, after: p.after as string | undefined },
+        });
       default:
         throw new ConnectorError(`unknown okta operation ${operation}`, 'unknown_operation', false);
     }

@@ -70,7 +70,11 @@ export async function vendorFetch(ctx: ConnectorContext, c: VendorCall): Promise
       }
     }
     const summary = c.errorSummary(body);
-    throw new ConnectorError(`${c.vendor} answered ${res.status}${summary ? `: ${summary.slice(0, 200)}` : ''}`, `${c.vendor.toLowerCase()}_${res.status}`, retryable);
+    throw new ConnectorError(
+      `${c.vendor} answered ${res.status}${summary ? `: ${summary.slice(0, 200)}` : ''}`,
+      `${c.vendor.toLowerCase()}_${res.status}`,
+      retryable,
+    );
   }
 }
 

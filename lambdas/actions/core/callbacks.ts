@@ -1,9 +1,24 @@
 import type { Clock } from '../../shared/clock.js';
 import { ArxError, ConflictError, UnauthorizedError, ValidationError } from '../../shared/errors.js';
 import { parseChannels } from './channels.js';
-import { channelSecretName, type ActionStore, type ConnectorConfigStore, type EmailLinkStore, type ReplayGuard, type SecretStore, type SlackApproverStore } from './model.js';
+import {
+  channelSecretName,
+  type ActionStore,
+  type ConnectorConfigStore,
+  type EmailLinkStore,
+  type ReplayGuard,
+  type SecretStore,
+  type SlackApproverStore,
+} from './model.js';
 import type { ActionService } from './service.js';
-import { parseButtonValue, peekLinkToken, verifyButtonValue, verifyLinkToken, verifySlackSignature, verifyWebhookSignature } from './signing.js';
+import {
+  parseButtonValue,
+  peekLinkToken,
+  verifyButtonValue,
+  verifyLinkToken,
+  verifySlackSignature,
+  verifyWebhookSignature,
+} from './signing.js';
 
 export interface CallbackDeps {
   readonly service: ActionService;
@@ -47,7 +62,10 @@ export class ApprovalCallbacks {
   constructor(private readonly d: CallbackDeps) {}
 
   /** `POST /v1/approvals/slack/interactions`. Returns the message Slack shows in place of the buttons. */
-  async slack(rawBody: string, headers: Readonly<Record<string, string>>): Promise<{ replace_original: boolean; text: string }> {
+  async slack(
+    rawBody: string,
+    headers: Readonly<Record<string, string>>,
+  ): Promise<{ replace_original: boolean; text: string }> {
     let payload: SlackPayload;
     try {
       payload = JSON.parse(new URLSearchParams(rawBody).get('payload') ?? '') as SlackPayload;
@@ -68,7 +86,8 @@ export class ApprovalCallbacks {
     const check = verifySlackSignature({ signingSecret: secret, timestamp, signature, rawBody, now });
     if (!check.ok) throw unauthorized();
     if (!verifyButtonValue(secret, value!)) throw unauthorized();
-    if (!(await this.d.replay.useOnce(`slack:${tenantId}:${signature}`, new Date((Number(timestamp) + 600) * 1000)))) throw unauthorized();
+    if (!(await this.d.replay.useOnce(`slack:${tenantId}:${signature}`, new Date((Number(timestamp) + 600) * 1000))))
+      throw unauthorized();
 
     const userId = payload.user?.id;
     if (!userId) throw new ValidationError('the Slack payload names no user');
@@ -92,16 +111,22 @@ export class ApprovalCallbacks {
         button.decision === 'approve' ? 'approved in Slack' : 'denied in Slack',
       );
       const verb = button.decision === 'approve' ? 'Approved' : 'Denied';
-      return { replace_original: true, text: `${verb} by ${display}: ${r.approval.action} (${r.approval.approval_id}) — action ${r.action.status}` };
+      return {
+        replace_original: true,
+        text: `${verb} by ${display}: ${r.approval.action} (${r.approval.approval_id}) — action ${r.action.status}`,
+      };
     } catch (e) {
       // Slack shows any non-200 as a generic error; tell the approver what happened instead.
-      if (e instanceof ArxError && e.status < 500) return { replace_original: false, text: `Not recorded: ${e.message}` };
+      if (e instanceof ArxError && e.status < 500)
+        return { replace_original: false, text: `Not recorded: ${e.message}` };
       throw e;
     }
   }
 
   /** Verifies an e-mail link without using it (the confirmation page). */
-  async peekEmailLink(token: string): Promise<{ tenantId: string; approvalId: string; decision: 'approve' | 'deny'; recipient: string }> {
+  async peekEmailLink(
+    token: string,
+  ): Promise<{ tenantId: string; approvalId: string; decision: 'approve' | 'deny'; recipient: string }> {
     const claims = peekLinkToken(token);
     if (!claims) throw unauthorized();
     const key = (await this.d.secrets.get(channelSecretName(claims.t, 'email')))?.link_key;
@@ -112,7 +137,14 @@ export class ApprovalCallbacks {
     // F4: the link must be one ARX sent (its nonce stored at send time, same approval, decision and
     // recipient), and its recipient must still be a configured approver of the e-mail channel.
     const sent = /^[A-Za-z0-9_-]{8,64}$/.test(claims.n) ? await this.d.links.getEmailLink(claims.t, claims.n) : null;
-    if (!sent || sent.approval_id !== claims.a || sent.decision !== claims.d || sent.recipient !== claims.r || sent.exp !== claims.exp) throw unauthorized();
+    if (
+      !sent ||
+      sent.approval_id !== claims.a ||
+      sent.decision !== claims.d ||
+      sent.recipient !== claims.r ||
+      sent.exp !== claims.exp
+    )
+      throw unauthorized();
     if (!(await this.configuredRecipients(claims.t, claims.a)).has(claims.r.toLowerCase())) throw unauthorized();
     return { tenantId: claims.t, approvalId: claims.a, decision: claims.d, recipient: claims.r };
   }
@@ -120,9 +152,14 @@ export class ApprovalCallbacks {
   /** The e-mail channel's recipients plus the addresses the approval's route names (`email:a@b.c`). */
   private async configuredRecipients(tenantId: string, approvalId: string): Promise<Set<string>> {
     const cfg = (await this.d.configs.getConfig(tenantId, 'channel:email')) as { to?: unknown } | null;
-    const out = new Set<string>(Array.isArray(cfg?.to) ? cfg.to.filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase()) : []);
+    const out = new Set<string>(
+      Array.isArray(cfg?.to)
+        ? cfg.to.filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase())
+        : [],
+    );
     const approval = await this.d.service.getApproval(tenantId, approvalId).catch(() => null);
-    for (const r of parseChannels(approval?.channel)) if (r.kind === 'email') for (const to of r.to ?? []) out.add(to.toLowerCase());
+    for (const r of parseChannels(approval?.channel))
+      if (r.kind === 'email') for (const to of r.to ?? []) out.add(to.toLowerCase());
     return out;
   }
 
@@ -136,14 +173,24 @@ export class ApprovalCallbacks {
     return this.d.service.decide(
       link.tenantId,
       link.approvalId,
-      { id: `email:${link.recipient}`, display: link.recipient, email: link.recipient, principalType: 'human', via: 'email' },
+      {
+        id: `email:${link.recipient}`,
+        display: link.recipient,
+        email: link.recipient,
+        principalType: 'human',
+        via: 'email',
+      },
       link.decision,
       link.decision === 'approve' ? 'approved by e-mail link' : 'denied by e-mail link',
     );
   }
 
   /** `POST /v1/approvals/webhook/callback`: `x-arx-signature: t=…,v1=…` over `<t>.<body>`. */
-  async webhook(rawBody: string, headers: Readonly<Record<string, string>>, parse: (body: unknown) => { approval_id: string; decision: 'approve' | 'deny'; approver: string; reason: string }) {
+  async webhook(
+    rawBody: string,
+    headers: Readonly<Record<string, string>>,
+    parse: (body: unknown) => { approval_id: string; decision: 'approve' | 'deny'; approver: string; reason: string },
+  ) {
     let body: ReturnType<typeof parse>;
     try {
       body = parse(JSON.parse(rawBody));
@@ -156,12 +203,19 @@ export class ApprovalCallbacks {
     if (!secret) throw unauthorized();
     const check = verifyWebhookSignature(secret, headers['x-arx-signature'], rawBody, this.d.clock.now());
     if (!check.ok) throw unauthorized();
-    if (!(await this.d.replay.useOnce(`webhook:${tenantId}:${check.v1}`, new Date((Number(check.t) + 600) * 1000)))) throw unauthorized();
+    if (!(await this.d.replay.useOnce(`webhook:${tenantId}:${check.v1}`, new Date((Number(check.t) + 600) * 1000))))
+      throw unauthorized();
     const email = looksLikeEmail(body.approver) ? body.approver : undefined;
     return this.d.service.decide(
       tenantId,
       body.approval_id,
-      { id: `webhook:${body.approver}`, display: body.approver, principalType: 'human', ...(email ? { email } : {}), via: 'webhook' },
+      {
+        id: `webhook:${body.approver}`,
+        display: body.approver,
+        principalType: 'human',
+        ...(email ? { email } : {}),
+        via: 'webhook',
+      },
       body.decision,
       body.reason,
     );

@@ -1,5 +1,9 @@
 /** Where an approval is routed, from the policy's `hitl_channel`. */
-export type Route = { kind: 'slack'; channel?: string } | { kind: 'email'; to?: string[] } | { kind: 'webhook' } | { kind: 'api' };
+export type Route =
+  | { kind: 'slack'; channel?: string }
+  | { kind: 'email'; to?: string[] }
+  | { kind: 'webhook' }
+  | { kind: 'api' };
 
 /** `#access-reviews` → Slack; `email` / `email:a@b.c` → SES; `webhook` → signed webhook; `api` → none. Space-separated for several. */
 export function parseChannels(channel: string | undefined): Route[] {
@@ -12,7 +16,8 @@ export function parseChannels(channel: string | undefined): Route[] {
       if (c.startsWith('slack:')) return { kind: 'slack', channel: c.slice(6) };
       if (c === 'slack') return { kind: 'slack' };
       if (c === 'email') return { kind: 'email' };
-      if (c.startsWith('email:') || c.startsWith('mailto:')) return { kind: 'email', to: c.slice(c.indexOf(':') + 1).split(',') };
+      if (c.startsWith('email:') || c.startsWith('mailto:'))
+        return { kind: 'email', to: c.slice(c.indexOf(':') + 1).split(',') };
       if (c === 'webhook') return { kind: 'webhook' };
       return { kind: 'api' };
     });

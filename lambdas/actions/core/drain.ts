@@ -31,10 +31,17 @@ export class ActionDrain {
       } else if (a.status === 'pending_execution') {
         const at = this.d.clock.now().toISOString();
         const ev = this.d.effects.event('operation.failed', a, { error_code: 'agent_revoked', reason });
-        const ok = await this.d.store.transition(tenantId, a.action_id, ['pending_execution'], 'cancelled', {
-          error: { code: 'agent_revoked', message: reason, retryable: false },
-          updated_at: at,
-        }, [ev]);
+        const ok = await this.d.store.transition(
+          tenantId,
+          a.action_id,
+          ['pending_execution'],
+          'cancelled',
+          {
+            error: { code: 'agent_revoked', message: reason, retryable: false },
+            updated_at: at,
+          },
+          [ev],
+        );
         if (ok) {
           n++;
           await this.d.effects.flush([ev]);
@@ -44,15 +51,32 @@ export class ActionDrain {
     return n;
   }
 
-  async cancel(approval: ApprovalRecord, action: ActionRecord, reason: string, code = 'agent_revoked'): Promise<boolean> {
+  async cancel(
+    approval: ApprovalRecord,
+    action: ActionRecord,
+    reason: string,
+    code = 'agent_revoked',
+  ): Promise<boolean> {
     const at = this.d.clock.now().toISOString();
     const fx = this.d.effects;
     const ev = fx.event('decision.denied', action, { approval_id: approval.approval_id, cancelled: true, reason });
-    const ok = await this.settle(approval, { status: 'cancelled', at, decision_reason: reason }, 'cancelled', {
-      error: { code, message: reason, retryable: false },
-    }, [ev]);
+    const ok = await this.settle(
+      approval,
+      { status: 'cancelled', at, decision_reason: reason },
+      'cancelled',
+      {
+        error: { code, message: reason, retryable: false },
+      },
+      [ev],
+    );
     if (ok) {
-      await fx.auditQuietly(fx.auditInput(action, 'decision.denied', 'cancelled', { approval_id: approval.approval_id, reason, cancelled: true }));
+      await fx.auditQuietly(
+        fx.auditInput(action, 'decision.denied', 'cancelled', {
+          approval_id: approval.approval_id,
+          reason,
+          cancelled: true,
+        }),
+      );
       await fx.flush([ev]);
       await fx.notifyResolved({ ...approval, status: 'cancelled', decided_at: at });
     }
@@ -64,11 +88,20 @@ export class ActionDrain {
    * longer matches the approval it is still moved out of `pending_approval`: nothing will run it.
    * `events` commit with the approval's change.
    */
-  async settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }, events: readonly OutboxEntry[]): Promise<boolean> {
+  async settle(
+    approval: ApprovalRecord,
+    change: ApprovalChange,
+    actionTo: ActionStatus,
+    patch: { error: ActionError },
+    events: readonly OutboxEntry[],
+  ): Promise<boolean> {
     const r = await this.d.store.resolveApproval(approval, change, actionTo, patch, events);
     if (r === 'conflict') return false;
     if (r === 'action_mismatch') {
-      await this.d.store.transition(approval.tenant_id, approval.action_id, ['pending_approval'], actionTo, { ...patch, updated_at: change.at });
+      await this.d.store.transition(approval.tenant_id, approval.action_id, ['pending_approval'], actionTo, {
+        ...patch,
+        updated_at: change.at,
+      });
     }
     return true;
   }

@@ -29,7 +29,10 @@ export interface DurableAuditDeps {
   readonly recordOnce: (input: AuditRecordInput, dedupeKey: string) => Promise<void>;
   readonly pending: PendingAuditStore;
   readonly now: () => Date;
-  readonly log: { error(m: string, x?: Record<string, unknown>): void; warn(m: string, x?: Record<string, unknown>): void };
+  readonly log: {
+    error(m: string, x?: Record<string, unknown>): void;
+    warn(m: string, x?: Record<string, unknown>): void;
+  };
   readonly sleep?: (ms: number) => Promise<void>;
   /** Inline attempts before the event is parked. @default 3 */
   readonly attempts?: number;
@@ -58,7 +61,10 @@ export class DurableAudit {
         if (i + 1 < attempts) await sleep((this.d.baseDelayMs ?? 50) * 2 ** i * (0.5 + Math.random() / 2));
       }
     }
-    this.d.log.warn('audit write deferred: parked for the scheduled drain', { event_type: input.event_type, error_name: (last as Error)?.name });
+    this.d.log.warn('audit write deferred: parked for the scheduled drain', {
+      event_type: input.event_type,
+      error_name: (last as Error)?.name,
+    });
     await this.d.pending.put(key, input, this.d.now().toISOString());
     return 'parked';
   }
@@ -74,7 +80,11 @@ export class DurableAudit {
         recorded++;
       } catch (e) {
         await this.d.pending.bump(p.key, this.d.now().toISOString()).catch(() => undefined);
-        this.d.log.error('parked audit write still failing', { event_type: p.input.event_type, attempts: p.attempts + 1, error_name: (e as Error).name });
+        this.d.log.error('parked audit write still failing', {
+          event_type: p.input.event_type,
+          attempts: p.attempts + 1,
+          error_name: (e as Error).name,
+        });
       }
     }
     return { recorded, left: items.length - recorded };

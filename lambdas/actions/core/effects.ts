@@ -55,7 +55,10 @@ export class ActionEffects {
     try {
       await (this.d.durableAudit ?? this.d.audit).record(input);
     } catch (e) {
-      this.d.log.error('audit write failed after the fact', { event_type: input.event_type, error_name: (e as Error).name });
+      this.d.log.error('audit write failed after the fact', {
+        event_type: input.event_type,
+        error_name: (e as Error).name,
+      });
     }
   }
 
@@ -80,7 +83,12 @@ export class ActionEffects {
       ...(a.parent_span_id ? { parent_span_id: a.parent_span_id } : {}),
       created_at: a.created_at,
       updated_at: a.updated_at,
-      decision: { effect: a.decision.effect, approval: a.decision.approval, policy: a.decision.policy, evaluation_ms: a.decision.evaluation_ms },
+      decision: {
+        effect: a.decision.effect,
+        approval: a.decision.approval,
+        policy: a.decision.policy,
+        evaluation_ms: a.decision.evaluation_ms,
+      },
       ...extra,
     };
     return { detailType: type, detail };
@@ -96,7 +104,10 @@ export class ActionEffects {
     try {
       await this.d.notifier.resolved(a);
     } catch (e) {
-      this.d.log.warn('approval resolution notice failed', { approval_id: a.approval_id, error_name: (e as Error).name });
+      this.d.log.warn('approval resolution notice failed', {
+        approval_id: a.approval_id,
+        error_name: (e as Error).name,
+      });
     }
   }
 }

@@ -33,7 +33,12 @@ export const BOUND_ORIGIN = 'arx_bound_origin';
 /** Origin of a connector config's `base_url`, or null for connectors without one (aws). */
 export function configOrigin(config: Record<string, unknown> | null | undefined): string | null {
   // A vendor `site` (Datadog) names its API origin as surely as a base_url does.
-  const base = typeof config?.base_url === 'string' ? config.base_url : typeof config?.site === 'string' ? `https://api.${config.site}` : undefined;
+  const base =
+    typeof config?.base_url === 'string'
+      ? config.base_url
+      : typeof config?.site === 'string'
+        ? `https://api.${config.site}`
+        : undefined;
   if (typeof base !== 'string') return null;
   try {
     return new URL(base).origin;
@@ -52,13 +57,21 @@ export function bindSecret(secret: Record<string, string>, config: Record<string
  * Reads a connector secret for a call to `config`'s origin. A secret bound to another origin (or
  * stored before binding existed) is never handed to the connector: the call fails before anything is sent.
  */
-export async function readBoundSecret(secrets: SecretStore, name: string, config: Record<string, unknown> | null): Promise<Record<string, string> | null> {
+export async function readBoundSecret(
+  secrets: SecretStore,
+  name: string,
+  config: Record<string, unknown> | null,
+): Promise<Record<string, string> | null> {
   const stored = await secrets.get(name);
   if (!stored) return null;
   const { [BOUND_ORIGIN]: bound, ...secret } = stored;
   const origin = configOrigin(config);
   if (origin !== null && bound !== origin) {
-    throw new ConnectorError('the connector secret is bound to another origin; PUT the connector again with its secret for this base_url', 'secret_origin_mismatch', false);
+    throw new ConnectorError(
+      'the connector secret is bound to another origin; PUT the connector again with its secret for this base_url',
+      'secret_origin_mismatch',
+      false,
+    );
   }
   return secret;
 }

@@ -54,7 +54,15 @@ export class IdempotencyInProgress extends Error {
 }
 
 /** Statuses in which an action's first outcome is known (everything but a claimed, running execution). */
-const SETTLED: ReadonlySet<ActionStatus> = new Set(['denied', 'pending_approval', 'executed', 'failed', 'expired', 'rejected', 'cancelled']);
+const SETTLED: ReadonlySet<ActionStatus> = new Set([
+  'denied',
+  'pending_approval',
+  'executed',
+  'failed',
+  'expired',
+  'rejected',
+  'cancelled',
+]);
 
 export function parseIdempotencyKey(raw: string | undefined): string | null {
   if (raw === undefined) return null;
@@ -99,7 +107,9 @@ export async function idempotentSubmit(
   if (!existing) return run(d, mine, submit);
 
   if (existing.request_hash !== mine.request_hash) {
-    throw new UnprocessableError('this Idempotency-Key was already used with a different request', { extensions: { action_id: existing.action_id } });
+    throw new UnprocessableError('this Idempotency-Key was already used with a different request', {
+      extensions: { action_id: existing.action_id },
+    });
   }
   const action = await d.getAction(req.tenantId, existing.action_id);
   if (action && SETTLED.has(action.status)) {
@@ -113,10 +123,17 @@ export async function idempotentSubmit(
     if (await d.store.takeOver(renewed, existing.claimed_at)) return run(d, renewed, submit);
   }
   // Still running (or executing its connector call): never a second execution.
-  throw new IdempotencyInProgress(existing.action_id, Math.max(1, Math.min(5, Math.ceil((d.staleAfterMs - age) / 1000))));
+  throw new IdempotencyInProgress(
+    existing.action_id,
+    Math.max(1, Math.min(5, Math.ceil((d.staleAfterMs - age) / 1000))),
+  );
 }
 
-async function run(d: IdempotentSubmitDeps, claim: IdempotencyRecord, submit: (actionId: string) => Promise<ActionRecord>): Promise<ActionRecord> {
+async function run(
+  d: IdempotentSubmitDeps,
+  claim: IdempotencyRecord,
+  submit: (actionId: string) => Promise<ActionRecord>,
+): Promise<ActionRecord> {
   let action: ActionRecord;
   try {
     action = await submit(claim.action_id);
@@ -124,7 +141,12 @@ async function run(d: IdempotentSubmitDeps, claim: IdempotencyRecord, submit: (a
     // A refusal before anything was created (bad connector/params: a 4xx) leaves no claim behind;
     // any other failure keeps it: the action may exist, and a retry must find it.
     const status = (e as { status?: number }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500 && !(await d.getAction(claim.tenant_id, claim.action_id).catch(() => null))) {
+    if (
+      typeof status === 'number' &&
+      status >= 400 &&
+      status < 500 &&
+      !(await d.getAction(claim.tenant_id, claim.action_id).catch(() => null))
+    ) {
       await d.store.release(claim.tenant_id, claim.key, claim.action_id);
     }
     throw e;

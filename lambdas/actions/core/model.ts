@@ -27,7 +27,14 @@ export type ActionStatus =
   /** the agent was revoked/terminated while it waited */
   | 'cancelled';
 
-export const FINAL_ACTION_STATUSES: readonly ActionStatus[] = ['denied', 'executed', 'failed', 'expired', 'rejected', 'cancelled'];
+export const FINAL_ACTION_STATUSES: readonly ActionStatus[] = [
+  'denied',
+  'executed',
+  'failed',
+  'expired',
+  'rejected',
+  'cancelled',
+];
 
 export interface DecisionSummary {
   readonly effect: Decision['effect'];
@@ -155,7 +162,10 @@ export interface ActionStore {
   getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord | null>;
   /** Tenant of an approval, for callbacks (Slack, e-mail, webhook) that carry only its id. */
   approvalTenant(approvalId: string): Promise<string | null>;
-  listApprovals(tenantId: string, opts: { status?: ApprovalStatus; since?: string; limit?: number }): Promise<ApprovalRecord[]>;
+  listApprovals(
+    tenantId: string,
+    opts: { status?: ApprovalStatus; since?: string; limit?: number },
+  ): Promise<ApprovalRecord[]>;
   /**
    * Decides an approval by one conditional write on the approval item — `pending → change.status`,
    * only while pending, only with the same binding hash and, for `approved`, only before
@@ -172,7 +182,14 @@ export interface ActionStore {
     events?: readonly OutboxEntry[],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'>;
   /** Conditional status transition, with the outbox items of `events`; false (nothing written) when the action is not in one of `from`. */
-  transition(tenantId: string, actionId: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch, events?: readonly OutboxEntry[]): Promise<boolean>;
+  transition(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+    events?: readonly OutboxEntry[],
+  ): Promise<boolean>;
   /** Pending approvals whose deadline is at or before `nowIso` (all tenants; for the sweeper). */
   dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]>;
   /** Actions in `pending_execution` or `executing` last changed before `olderThanIso` (all tenants; for recovery). */
@@ -333,5 +350,7 @@ export interface SecretStore {
  * default). Two ARX stacks in one account (or two local runtimes on one emulator) keep apart by prefix.
  */
 const secretPrefix = (): string => setting('ARX_SECRET_PREFIX');
-export const connectorSecretName = (tenantId: string, connector: string): string => `${secretPrefix()}${tenantId}/connectors/${connector}`;
-export const channelSecretName = (tenantId: string, channel: string): string => `${secretPrefix()}${tenantId}/${channel}`;
+export const connectorSecretName = (tenantId: string, connector: string): string =>
+  `${secretPrefix()}${tenantId}/connectors/${connector}`;
+export const channelSecretName = (tenantId: string, channel: string): string =>
+  `${secretPrefix()}${tenantId}/${channel}`;

@@ -10,7 +10,11 @@ function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortDeep(o[k])]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sortDeep(o[k])]),
+    );
   }
   return v;
 }
@@ -61,7 +65,11 @@ export const TRUNCATION_NOTE = 'truncated — open in ARX';
  * The params as pretty canonical JSON, at most `max` characters. When longer, the text is cut and
  * says so (`… truncated — open in ARX: <url>`); the full params stay readable at `GET /v1/approvals/{id}`.
  */
-export function paramsText(params: Record<string, unknown>, max: number, openUrl?: string): { text: string; truncated: boolean } {
+export function paramsText(
+  params: Record<string, unknown>,
+  max: number,
+  openUrl?: string,
+): { text: string; truncated: boolean } {
   const full = JSON.stringify(canonicalParams(params), null, 2);
   if (full.length <= max) return { text: full, truncated: false };
   const note = `\n… ${TRUNCATION_NOTE}${openUrl ? `: ${openUrl}` : ''} (${full.length} characters in full)`;

@@ -3,7 +3,14 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, RevocationStatus, SpendGate } from '../../shared/ports.js';
+import type {
+  AuditRecordInput,
+  AuditSink,
+  Decision,
+  DecisionPoint,
+  RevocationStatus,
+  SpendGate,
+} from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
 import {
@@ -131,11 +138,23 @@ function summarise(d: Decision): DecisionSummary {
 }
 
 function forbid(reason: string): Decision {
-  return { effect: 'forbid', approval: 'none', risk: 'critical', determining_policies: [], errors: [reason], evaluation_ms: 0, bundle_version: null };
+  return {
+    effect: 'forbid',
+    approval: 'none',
+    risk: 'critical',
+    determining_policies: [],
+    errors: [reason],
+    evaluation_ms: 0,
+    bundle_version: null,
+  };
 }
 
 /** Forbids that say "could not evaluate now", not "policy says no": a pending approval stays pending on these. */
-const TRANSIENT_FORBIDS: readonly string[] = ['policy evaluation failed', 'revocation list unavailable', 'revocation status unavailable'];
+const TRANSIENT_FORBIDS: readonly string[] = [
+  'policy evaluation failed',
+  'revocation list unavailable',
+  'revocation status unavailable',
+];
 
 const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
 
@@ -167,10 +186,16 @@ export class ActionService {
   }
 
   /** Validates the connector, operation and params (400 on any mismatch). */
-  resolveOperation(connectorName: string, operation: string, params: unknown): { connector: Connector; params: Record<string, unknown> } {
+  resolveOperation(
+    connectorName: string,
+    operation: string,
+    params: unknown,
+  ): { connector: Connector; params: Record<string, unknown> } {
     const connector = this.d.connectors.get(connectorName);
     if (!connector) {
-      throw new ValidationError(`unknown connector "${connectorName}"`, [{ path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` }]);
+      throw new ValidationError(`unknown connector "${connectorName}"`, [
+        { path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` },
+      ]);
     }
     const op = connector.operations[operation];
     if (!op || !Object.hasOwn(connector.operations, operation)) {
@@ -186,7 +211,9 @@ export class ActionService {
       throw new ValidationError('params must be JSON', [{ path: 'params', message: 'not serialisable' }]);
     }
     if (size > MAX_PARAMS_BYTES) {
-      throw new ValidationError(`params are ${size} bytes; at most ${MAX_PARAMS_BYTES}`, [{ path: 'params', message: `at most ${MAX_PARAMS_BYTES} bytes as JSON` }]);
+      throw new ValidationError(`params are ${size} bytes; at most ${MAX_PARAMS_BYTES}`, [
+        { path: 'params', message: `at most ${MAX_PARAMS_BYTES} bytes as JSON` },
+      ]);
     }
     const r = op.params.safeParse(params);
     if (!r.success) {
@@ -200,7 +227,12 @@ export class ActionService {
 
   /** `POST /v1/actions`: decide, then deny, hold for approval, or run now. */
   /** `actionId`: the id to create the action under (an Idempotency-Key claim names it in advance). */
-  async submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext, givenActionId?: string): Promise<SubmitOutcome> {
+  async submit(
+    caller: AgentCaller,
+    input: SubmitInput,
+    trace: TraceContext,
+    givenActionId?: string,
+  ): Promise<SubmitOutcome> {
     const { params } = this.resolveOperation(input.connector, input.operation, input.params);
     const now = this.d.clock.now();
     const at = now.toISOString();
@@ -210,7 +242,9 @@ export class ActionService {
     // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed).
     let reserved = false;
     if (this.d.spend && decision.effect === 'permit' && decision.approval !== 'hitl') {
-      const r = await this.d.spend.reserve(caller.tenantId, caller.agentId, actionName, actionId).catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
+      const r = await this.d.spend
+        .reserve(caller.tenantId, caller.agentId, actionName, actionId)
+        .catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
       if (r.ok) reserved = true;
       else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
     }
@@ -252,7 +286,12 @@ export class ActionService {
         return null;
       });
       const approvalId = newId('apr', now);
-      const action: ActionRecord = { ...base, status: 'pending_approval', approval_id: approvalId, expires_at: expiresAt };
+      const action: ActionRecord = {
+        ...base,
+        status: 'pending_approval',
+        approval_id: approvalId,
+        expires_at: expiresAt,
+      };
       const approval: ApprovalRecord = {
         approval_id: approvalId,
         action_id: action.action_id,
@@ -278,14 +317,25 @@ export class ActionService {
         expires_at: expiresAt,
       };
       // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
-      await this.auditOrFail(this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }));
-      const ev = this.event('decision.required', action, { approval_id: approvalId, expires_at: expiresAt, risk: approval.risk, policy: approval.policy, channel: approval.channel ?? null });
+      await this.auditOrFail(
+        this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }),
+      );
+      const ev = this.event('decision.required', action, {
+        approval_id: approvalId,
+        expires_at: expiresAt,
+        risk: approval.risk,
+        policy: approval.policy,
+        channel: approval.channel ?? null,
+      });
       await this.d.store.create(action, approval, [ev]);
       await this.d.events.flush([ev]);
       try {
         await this.d.notifier.notify(approval);
       } catch (e) {
-        this.d.log.warn('approval notification failed; the API channel still works', { approval_id: approvalId, error_name: (e as Error).name });
+        this.d.log.warn('approval notification failed; the API channel still works', {
+          approval_id: approvalId,
+          error_name: (e as Error).name,
+        });
       }
       return { kind: 'pending', action, approval };
     }
@@ -294,7 +344,12 @@ export class ActionService {
     await this.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
     await this.d.store.create(action);
     const done = await this.runExecution(action);
-    if (reserved) await this.d.spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released').catch((e: unknown) => this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }));
+    if (reserved)
+      await this.d
+        .spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released')
+        .catch((e: unknown) =>
+          this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }),
+        );
     return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
   }
 
@@ -304,14 +359,19 @@ export class ActionService {
     const until = Date.now() + waitS * 1000;
     for (;;) {
       let a = await this.d.store.getAction(reader.tenantId, actionId);
-      if (!a || (reader.agentId && a.agent_id !== reader.agentId)) throw new NotFoundError(`action ${actionId} not found`);
+      if (!a || (reader.agentId && a.agent_id !== reader.agentId))
+        throw new NotFoundError(`action ${actionId} not found`);
       if (a.status === 'pending_approval' && a.expires_at && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
         await this.expireById(a.tenant_id, a.approval_id!);
         a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
         if (a.status === 'pending_approval') {
           // its approval was resolved but the action never followed (a crashed decider): close it, never run it
           await this.d.store.transition(a.tenant_id, a.action_id, ['pending_approval'], 'expired', {
-            error: { code: 'approval_interrupted', message: 'the approval was not completed before its deadline', retryable: false },
+            error: {
+              code: 'approval_interrupted',
+              message: 'the approval was not completed before its deadline',
+              retryable: false,
+            },
             updated_at: this.d.clock.now().toISOString(),
           });
           a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
@@ -333,7 +393,10 @@ export class ActionService {
   }
 
   /** `GET /v1/approvals`: expires overdue pending approvals on the way (lazy expiry). */
-  async listApprovals(tenantId: string, opts: { status?: ApprovalStatus; limit?: number; since?: string } = {}): Promise<ApprovalRecord[]> {
+  async listApprovals(
+    tenantId: string,
+    opts: { status?: ApprovalStatus; limit?: number; since?: string } = {},
+  ): Promise<ApprovalRecord[]> {
     const items = await this.d.store.listApprovals(tenantId, opts);
     const now = this.d.clock.now().getTime();
     const out: ApprovalRecord[] = [];
@@ -351,7 +414,13 @@ export class ActionService {
    * Records a human decision. Approve runs the connector (once, however many approvers race);
    * a decision after expiry, a deny or another decision is a 409.
    */
-  async decide(tenantId: string, approvalId: string, approver: Approver, decision: 'approve' | 'deny', reason: string): Promise<{ approval: ApprovalRecord; action: ActionRecord }> {
+  async decide(
+    tenantId: string,
+    approvalId: string,
+    approver: Approver,
+    decision: 'approve' | 'deny',
+    reason: string,
+  ): Promise<{ approval: ApprovalRecord; action: ActionRecord }> {
     const approval = await this.d.store.getApproval(tenantId, approvalId);
     if (!approval) throw new NotFoundError(`approval ${approvalId} not found`);
     const now = this.d.clock.now();
@@ -360,20 +429,28 @@ export class ActionService {
       throw new ConflictError('the approval has expired', { extensions: { approval_status: 'expired' } });
     }
     if (approval.status !== 'pending') {
-      throw new ConflictError(`the approval is no longer pending (${approval.status})`, { extensions: { approval_status: approval.status } });
+      throw new ConflictError(`the approval is no longer pending (${approval.status})`, {
+        extensions: { approval_status: approval.status },
+      });
     }
     if (approver.principalType === 'agent' || (approver.agentId && approver.agentId === approval.agent_id)) {
       throw new ForbiddenError('an agent never approves its own action');
     }
     if (!routedTo(approval.channel, approver.via)) {
-      throw new ForbiddenError(`this approval was not sent to ${approver.via}; decide it on the channel it was routed to or through the API`);
+      throw new ForbiddenError(
+        `this approval was not sent to ${approver.via}; decide it on the channel it was routed to or through the API`,
+      );
     }
     const at = now.toISOString();
     const action = await this.d.store.getAction(tenantId, approval.action_id);
     if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
 
     if (decision === 'deny') {
-      const ev = this.event('decision.denied', action, { approval_id: approvalId, approver: approver.display, decided_at: at });
+      const ev = this.event('decision.denied', action, {
+        approval_id: approvalId,
+        approver: approver.display,
+        decided_at: at,
+      });
       const ok = await this.settle(
         approval,
         { status: 'denied', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
@@ -383,7 +460,14 @@ export class ActionService {
       );
       if (!ok) throw await this.conflict(tenantId, approvalId);
       const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
-      await this.auditQuietly(this.auditInput(action, 'decision.denied', 'deny', { approval_id: approvalId, approver: approver.display, reason, channel: approver.via }));
+      await this.auditQuietly(
+        this.auditInput(action, 'decision.denied', 'deny', {
+          approval_id: approvalId,
+          approver: approver.display,
+          reason,
+          channel: approver.via,
+        }),
+      );
       await this.d.events.flush([ev]);
       await this.notifyResolved(resolved);
       return { approval: resolved, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
@@ -391,7 +475,9 @@ export class ActionService {
 
     if (approval.separation_of_duties) {
       if (!approval.owner_sub && !approval.owner_email) {
-        throw new ForbiddenError('separation of duties is required and the agent owner is unknown, so no approval can be verified');
+        throw new ForbiddenError(
+          'separation of duties is required and the agent owner is unknown, so no approval can be verified',
+        );
       }
       const same =
         (approval.owner_sub && approver.id === approval.owner_sub) ||
@@ -399,7 +485,9 @@ export class ActionService {
       if (same) throw new ForbiddenError("separation of duties: the agent's owner may not approve its action");
       // A channel identity (Slack user, webhook name) without an e-mail cannot be compared with the owner.
       if (approver.via !== 'api' && !approver.email) {
-        throw new ForbiddenError('separation of duties is required and this approver cannot be matched against the owner; approve through the API or a channel that knows the approver’s e-mail');
+        throw new ForbiddenError(
+          'separation of duties is required and this approver cannot be matched against the owner; approve through the API or a channel that knows the approver’s e-mail',
+        );
       }
     }
 
@@ -409,7 +497,9 @@ export class ActionService {
     if (rev === 'unknown') throw new DependencyError('the revocation list is unavailable; the approval stays pending');
     if (rev === 'revoked') {
       await this.cancel(approval, action, 'agent revoked');
-      throw new ConflictError('the agent has been revoked; the action was cancelled', { extensions: { approval_status: 'cancelled' } });
+      throw new ConflictError('the agent has been revoked; the action was cancelled', {
+        extensions: { approval_status: 'cancelled' },
+      });
     }
     // F21b: the inventory status, not just the revocation list (a suspended or terminated agent's action never runs).
     const info = await this.d.agents.get(tenantId, approval.agent_id).catch((e: unknown) => {
@@ -418,16 +508,24 @@ export class ActionService {
     const inactive = inactiveReason(info);
     if (inactive) {
       await this.cancel(approval, action, inactive, 'agent_inactive');
-      throw new ConflictError(`${inactive}; the action was cancelled`, { extensions: { approval_status: 'cancelled' } });
+      throw new ConflictError(`${inactive}; the action was cancelled`, {
+        extensions: { approval_status: 'cancelled' },
+      });
     }
     // F30: re-decided against the live bundle; a forbid promoted while this was pending wins.
-    const live = await this.decideSafely({ tenantId, agentId: approval.agent_id }, approval.action, { connector: approval.connector, operation: approval.operation, params: approval.params });
+    const live = await this.decideSafely({ tenantId, agentId: approval.agent_id }, approval.action, {
+      connector: approval.connector,
+      operation: approval.operation,
+      params: approval.params,
+    });
     if (live.effect !== 'permit') {
       if (live.determining_policies.length === 0 && live.errors.some((e) => TRANSIENT_FORBIDS.includes(e))) {
         throw new DependencyError('the policy could not be evaluated; the approval stays pending');
       }
       await this.cancel(approval, action, 'the live policy now forbids this action', 'policy_forbids');
-      throw new ConflictError('the live policy now forbids this action; it was cancelled', { extensions: { approval_status: 'cancelled', decision: summarise(live) } });
+      throw new ConflictError('the live policy now forbids this action; it was cancelled', {
+        extensions: { approval_status: 'cancelled', decision: summarise(live) },
+      });
     }
 
     const metadata: ApprovalMetadata = {
@@ -439,8 +537,19 @@ export class ActionService {
       channel: approver.via,
       time_to_decision_ms: now.getTime() - Date.parse(approval.created_at),
     };
-    const approved: ActionRecord = { ...action, status: 'pending_execution', approval_metadata: metadata, updated_at: at };
-    const approvedEvent = this.event('decision.approved', approved, { approval_id: approvalId, approver: approver.display, decided_at: at, reason, policy: approval.policy });
+    const approved: ActionRecord = {
+      ...action,
+      status: 'pending_execution',
+      approval_metadata: metadata,
+      updated_at: at,
+    };
+    const approvedEvent = this.event('decision.approved', approved, {
+      approval_id: approvalId,
+      approver: approver.display,
+      decided_at: at,
+      reason,
+      policy: approval.policy,
+    });
     const settled = await this.d.store.resolveApproval(
       approval,
       { status: 'approved', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
@@ -452,19 +561,45 @@ export class ActionService {
     if (settled === 'action_mismatch') {
       // The approval was spent on what the approver saw; the action no longer matches it.
       await this.d.events.flush([approvedEvent]);
-      const error: ActionError = { code: 'binding_mismatch', message: 'the action no longer matches what was approved; nothing was executed', retryable: false };
+      const error: ActionError = {
+        code: 'binding_mismatch',
+        message: 'the action no longer matches what was approved; nothing was executed',
+        retryable: false,
+      };
       const ev = this.event('operation.failed', action, { error_code: error.code, approval_id: approvalId });
-      if (await this.d.store.transition(tenantId, action.action_id, ['pending_approval'], 'failed', { error, approval_metadata: metadata, updated_at: at }, [ev])) {
-        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }));
+      if (
+        await this.d.store.transition(
+          tenantId,
+          action.action_id,
+          ['pending_approval'],
+          'failed',
+          { error, approval_metadata: metadata, updated_at: at },
+          [ev],
+        )
+      ) {
+        await this.auditQuietly(
+          this.auditInput(action, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }),
+        );
         await this.d.events.flush([ev]);
       }
-      return { approval: (await this.d.store.getApproval(tenantId, approvalId))!, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
+      return {
+        approval: (await this.d.store.getApproval(tenantId, approvalId))!,
+        action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action,
+      };
     }
     try {
       await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
     } catch (e) {
       await this.d.events.flush([approvedEvent]);
-      await this.failBeforeRun(approved, { code: 'audit_unavailable', message: 'the approval could not be audited, so the action was not executed', retryable: false }, e);
+      await this.failBeforeRun(
+        approved,
+        {
+          code: 'audit_unavailable',
+          message: 'the approval could not be audited, so the action was not executed',
+          retryable: false,
+        },
+        e,
+      );
       throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
     }
     await this.d.events.flush([approvedEvent]);
@@ -489,9 +624,22 @@ export class ActionService {
     }
     if (rev === 'revoked') {
       const at = this.d.clock.now().toISOString();
-      const error: ActionError = { code: 'agent_revoked', message: 'the agent was revoked before the action ran', retryable: false };
+      const error: ActionError = {
+        code: 'agent_revoked',
+        message: 'the agent was revoked before the action ran',
+        retryable: false,
+      };
       const ev = this.event('operation.failed', action, { error_code: error.code });
-      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: at }, [ev])) {
+      if (
+        await this.d.store.transition(
+          tenantId,
+          actionId,
+          ['pending_execution'],
+          'cancelled',
+          { error, updated_at: at },
+          [ev],
+        )
+      ) {
         await this.d.events.flush([ev]);
       }
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
@@ -506,30 +654,58 @@ export class ActionService {
     }
     const inactive = inactiveReason(info.x);
     if (inactive) {
-      const error: ActionError = { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false };
+      const error: ActionError = {
+        code: 'agent_inactive',
+        message: `${inactive}; the action was not run`,
+        retryable: false,
+      };
       const ev = this.event('operation.failed', action, { error_code: error.code });
-      if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', { error, updated_at: this.d.clock.now().toISOString() }, [ev])) {
+      if (
+        await this.d.store.transition(
+          tenantId,
+          actionId,
+          ['pending_execution'],
+          'cancelled',
+          { error, updated_at: this.d.clock.now().toISOString() },
+          [ev],
+        )
+      ) {
         await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
         await this.d.events.flush([ev]);
       }
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
     }
     const startAt = this.d.clock.now().toISOString();
-    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', { updated_at: startAt, incrementAttempts: true });
+    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', {
+      updated_at: startAt,
+      incrementAttempts: true,
+    });
     if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
 
     // The stored params must still hash to what was decided (and approved).
     const current = (await this.d.store.getAction(tenantId, actionId)) ?? action;
     const rehash = bindingHash(current.agent_id, current.connector, current.operation, current.params);
     const approval = current.approval_id ? await this.d.store.getApproval(tenantId, current.approval_id) : null;
-    if (rehash !== current.binding_hash || rehash !== action.binding_hash || (approval && approval.binding_hash !== rehash)) {
-      return this.finishFailed(current, { code: 'binding_mismatch', message: 'the parameters differ from those decided and approved; nothing was executed', retryable: false });
+    if (
+      rehash !== current.binding_hash ||
+      rehash !== action.binding_hash ||
+      (approval && approval.binding_hash !== rehash)
+    ) {
+      return this.finishFailed(current, {
+        code: 'binding_mismatch',
+        message: 'the parameters differ from those decided and approved; nothing was executed',
+        retryable: false,
+      });
     }
     const connector = this.d.connectors.get(current.connector);
     const op = connector?.operations[current.operation];
     const parsed = op?.params.safeParse(current.params);
     if (!connector || !op || !parsed?.success) {
-      return this.finishFailed(current, { code: 'invalid_operation', message: 'the operation or its params are no longer valid', retryable: false });
+      return this.finishFailed(current, {
+        code: 'invalid_operation',
+        message: 'the operation or its params are no longer valid',
+        retryable: false,
+      });
     }
     const started = Date.now();
     try {
@@ -554,10 +730,30 @@ export class ActionService {
       );
       const at = this.d.clock.now().toISOString();
       const latency = Date.now() - started;
-      const ev = this.event('operation.executed', { ...current, status: 'executed', updated_at: at }, { latency_ms: latency, approval_id: current.approval_id ?? null, approval_metadata: current.approval_metadata ?? null });
-      const recorded = await this.d.store.transition(tenantId, actionId, ['executing'], 'executed', { result: result ?? null, updated_at: at }, [ev]);
+      const ev = this.event(
+        'operation.executed',
+        { ...current, status: 'executed', updated_at: at },
+        {
+          latency_ms: latency,
+          approval_id: current.approval_id ?? null,
+          approval_metadata: current.approval_metadata ?? null,
+        },
+      );
+      const recorded = await this.d.store.transition(
+        tenantId,
+        actionId,
+        ['executing'],
+        'executed',
+        { result: result ?? null, updated_at: at },
+        [ev],
+      );
       const done = (await this.d.store.getAction(tenantId, actionId))!;
-      await this.auditQuietly(this.auditInput(done, 'operation.executed', 'executed', { latency_ms: latency, approval_metadata: done.approval_metadata ?? null }));
+      await this.auditQuietly(
+        this.auditInput(done, 'operation.executed', 'executed', {
+          latency_ms: latency,
+          approval_metadata: done.approval_metadata ?? null,
+        }),
+      );
       // not recorded: recovery already closed it as outcome_unknown, and that is what was announced
       if (recorded) await this.d.events.flush([ev]);
       return done;
@@ -588,11 +784,16 @@ export class ActionService {
    * stuck in `executing` past `executingAfterMs` is failed with `outcome_unknown`: the connector
    * may or may not have acted, so it is never re-run automatically.
    */
-  async recoverStalled(opts: { pendingAfterMs?: number; executingAfterMs?: number; limit?: number } = {}): Promise<{ resumed: number; failed: number }> {
+  async recoverStalled(
+    opts: { pendingAfterMs?: number; executingAfterMs?: number; limit?: number } = {},
+  ): Promise<{ resumed: number; failed: number }> {
     const now = this.d.clock.now().getTime();
     const pendingAfter = opts.pendingAfterMs ?? 60_000;
     const executingAfter = opts.executingAfterMs ?? 15 * 60_000;
-    const candidates = await this.d.store.inflightActions(new Date(now - Math.min(pendingAfter, executingAfter)).toISOString(), opts.limit ?? 100);
+    const candidates = await this.d.store.inflightActions(
+      new Date(now - Math.min(pendingAfter, executingAfter)).toISOString(),
+      opts.limit ?? 100,
+    );
     let resumed = 0;
     let failed = 0;
     for (const c of candidates) {
@@ -605,17 +806,38 @@ export class ActionService {
           await this.runExecution(a);
           resumed++;
         } else {
-          const error: ActionError = { code: 'interrupted', message: 'the request was interrupted before the connector ran; submit it again', retryable: true };
+          const error: ActionError = {
+            code: 'interrupted',
+            message: 'the request was interrupted before the connector ran; submit it again',
+            retryable: true,
+          };
           const ev = this.event('operation.failed', a, { error_code: error.code, retryable: true });
-          if (await this.d.store.transition(a.tenant_id, a.action_id, ['pending_execution'], 'failed', { error, updated_at: at }, [ev])) {
+          if (
+            await this.d.store.transition(
+              a.tenant_id,
+              a.action_id,
+              ['pending_execution'],
+              'failed',
+              { error, updated_at: at },
+              [ev],
+            )
+          ) {
             failed++;
             await this.d.events.flush([ev]);
           }
         }
       } else if (a.status === 'executing' && age >= executingAfter) {
-        const error: ActionError = { code: 'outcome_unknown', message: 'the executor stopped while calling the connector; check the target before resubmitting', retryable: false };
+        const error: ActionError = {
+          code: 'outcome_unknown',
+          message: 'the executor stopped while calling the connector; check the target before resubmitting',
+          retryable: false,
+        };
         const ev = this.event('operation.failed', a, { error_code: error.code, retryable: false });
-        if (await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at }, [ev])) {
+        if (
+          await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at }, [
+            ev,
+          ])
+        ) {
           failed++;
           await this.auditQuietly(this.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
           await this.d.events.flush([ev]);
@@ -645,10 +867,15 @@ export class ActionService {
         principal: { type: 'Agent', id: caller.agentId },
         action,
         resource: { type: 'Connector', id: input.connector },
-        context: { connector: input.connector, operation: input.operation, ...(await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)) },
+        context: {
+          connector: input.connector,
+          operation: input.operation,
+          ...(await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
+        },
       });
       if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');
-      if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval)) return forbid('PDP returned an unknown approval mode');
+      if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval))
+        return forbid('PDP returned an unknown approval mode');
       return d;
     } catch (e) {
       this.d.log.warn('PDP error: failing closed', { error_name: (e as Error).name });
@@ -665,13 +892,31 @@ export class ActionService {
     const at = this.d.clock.now().toISOString();
     if (approval.status !== 'pending' || Date.parse(approval.expires_at) > Date.parse(at)) return false;
     const before = await this.d.store.getAction(approval.tenant_id, approval.action_id);
-    const ev = before && this.event('decision.expired', { ...before, status: 'expired', updated_at: at }, { approval_id: approval.approval_id, expires_at: approval.expires_at });
-    const ok = await this.settle(approval, { status: 'expired', at }, 'expired', {
-      error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
-    }, ev ? [ev] : []);
+    const ev =
+      before &&
+      this.event(
+        'decision.expired',
+        { ...before, status: 'expired', updated_at: at },
+        { approval_id: approval.approval_id, expires_at: approval.expires_at },
+      );
+    const ok = await this.settle(
+      approval,
+      { status: 'expired', at },
+      'expired',
+      {
+        error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
+      },
+      ev ? [ev] : [],
+    );
     if (!ok) return false;
     const action = await this.d.store.getAction(approval.tenant_id, approval.action_id);
-    if (action) await this.auditQuietly(this.auditInput(action, 'decision.expired', 'expired', { approval_id: approval.approval_id, expires_at: approval.expires_at }));
+    if (action)
+      await this.auditQuietly(
+        this.auditInput(action, 'decision.expired', 'expired', {
+          approval_id: approval.approval_id,
+          expires_at: approval.expires_at,
+        }),
+      );
     if (ev) await this.d.events.flush([ev]);
     await this.notifyResolved({ ...approval, status: 'expired', decided_at: at });
     return true;
@@ -681,7 +926,13 @@ export class ActionService {
     return this.drain.cancel(approval, action, reason, code);
   }
 
-  private settle(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch: { error: ActionError }, events: readonly OutboxEntry[]): Promise<boolean> {
+  private settle(
+    approval: ApprovalRecord,
+    change: ApprovalChange,
+    actionTo: ActionStatus,
+    patch: { error: ActionError },
+    events: readonly OutboxEntry[],
+  ): Promise<boolean> {
     return this.drain.settle(approval, change, actionTo, patch, events);
   }
 
@@ -691,23 +942,52 @@ export class ActionService {
   }
 
   private async failBeforeRun(action: ActionRecord, error: ActionError, cause: unknown): Promise<void> {
-    this.d.log.error('failing closed before execution', { action_id: action.action_id, code: error.code, error_name: (cause as Error)?.name });
+    this.d.log.error('failing closed before execution', {
+      action_id: action.action_id,
+      code: error.code,
+      error_name: (cause as Error)?.name,
+    });
     const ev = this.event('operation.failed', action, { error_code: error.code });
-    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['pending_execution'], 'failed', { error, updated_at: this.d.clock.now().toISOString() }, [ev]);
+    const ok = await this.d.store.transition(
+      action.tenant_id,
+      action.action_id,
+      ['pending_execution'],
+      'failed',
+      { error, updated_at: this.d.clock.now().toISOString() },
+      [ev],
+    );
     if (ok) await this.d.events.flush([ev]);
   }
 
   private async finishFailed(action: ActionRecord, error: ActionError): Promise<ActionRecord> {
     const at = this.d.clock.now().toISOString();
-    const ev = this.event('operation.failed', { ...action, status: 'failed', error, updated_at: at }, { error_code: error.code, retryable: error.retryable, approval_id: action.approval_id ?? null });
-    const ok = await this.d.store.transition(action.tenant_id, action.action_id, ['executing'], 'failed', { error, updated_at: at }, [ev]);
+    const ev = this.event(
+      'operation.failed',
+      { ...action, status: 'failed', error, updated_at: at },
+      { error_code: error.code, retryable: error.retryable, approval_id: action.approval_id ?? null },
+    );
+    const ok = await this.d.store.transition(
+      action.tenant_id,
+      action.action_id,
+      ['executing'],
+      'failed',
+      { error, updated_at: at },
+      [ev],
+    );
     const done = (await this.d.store.getAction(action.tenant_id, action.action_id)) ?? action;
-    await this.auditQuietly(this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }));
+    await this.auditQuietly(
+      this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }),
+    );
     if (ok) await this.d.events.flush([ev]);
     return done;
   }
 
-  private auditInput(a: ActionRecord, eventType: string, decision: string, extra: Record<string, unknown>): AuditRecordInput {
+  private auditInput(
+    a: ActionRecord,
+    eventType: string,
+    decision: string,
+    extra: Record<string, unknown>,
+  ): AuditRecordInput {
     return this.effects.auditInput(a, eventType, decision, extra);
   }
 
@@ -715,7 +995,10 @@ export class ActionService {
     try {
       await this.d.audit.record(input);
     } catch (e) {
-      this.d.log.error('audit write failed: the action is not executed', { event_type: input.event_type, error_name: (e as Error).name });
+      this.d.log.error('audit write failed: the action is not executed', {
+        event_type: input.event_type,
+        error_name: (e as Error).name,
+      });
       throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
     }
   }

@@ -5,7 +5,12 @@ import { canonicalJson, sha256Hex } from '../../shared/ids.js';
  * Binding hash of a governed action: SHA-256 over canonical JSON of (agent, connector,
  * operation, params). An approval carries this hash; only a call with exactly these values can run.
  */
-export function bindingHash(agentId: string, connector: string, operation: string, params: Record<string, unknown>): string {
+export function bindingHash(
+  agentId: string,
+  connector: string,
+  operation: string,
+  params: Record<string, unknown>,
+): string {
   return sha256Hex(canonicalJson({ agent_id: agentId, connector, operation, params }));
 }
 
@@ -64,7 +69,13 @@ export function webhookSignatureHeader(secret: string, at: Date, body: string): 
   return `t=${t},v1=${hmacHex(secret, `${t}.${body}`)}`;
 }
 
-export function verifyWebhookSignature(secret: string, header: string | undefined, body: string, now: Date, toleranceS = 300): SignatureCheck & { t?: string; v1?: string } {
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  now: Date,
+  toleranceS = 300,
+): SignatureCheck & { t?: string; v1?: string } {
   if (!header) return { ok: false, why: 'missing' };
   const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = parts.t;
@@ -111,7 +122,11 @@ export function peekLinkToken(token: string): LinkClaims | null {
   }
 }
 
-export function verifyLinkToken(key: string, token: string, now: Date): { ok: true; claims: LinkClaims } | { ok: false; why: 'malformed' | 'mismatch' | 'stale' } {
+export function verifyLinkToken(
+  key: string,
+  token: string,
+  now: Date,
+): { ok: true; claims: LinkClaims } | { ok: false; why: 'malformed' | 'mismatch' | 'stale' } {
   const parts = token.split('.');
   if (parts.length !== 2) return { ok: false, why: 'malformed' };
   const claims = peekLinkToken(token);
@@ -130,7 +145,9 @@ export function buttonValue(key: string, decision: 'approve' | 'deny', approvalI
   return `${decision}:${approvalId}:${createHmac('sha256', key).update(`arx-button:${decision}:${approvalId}`).digest('base64url').slice(0, 22)}`;
 }
 
-export function parseButtonValue(value: unknown): { decision: 'approve' | 'deny'; approvalId: string; mac: string } | null {
+export function parseButtonValue(
+  value: unknown,
+): { decision: 'approve' | 'deny'; approvalId: string; mac: string } | null {
   if (typeof value !== 'string') return null;
   const m = /^(approve|deny):([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{22})$/.exec(value);
   return m ? { decision: m[1] as 'approve' | 'deny', approvalId: m[2]!, mac: m[3]! } : null;

@@ -38,7 +38,9 @@ export const handler = createApiHandler(routesOf('actions-callbacks'), {
   },
 
   'POST /v1/approvals/webhook/callback': async (req: ApiRequest) => {
-    const r = await actionsDeps().callbacks.webhook(req.rawBody, req.headers, (b) => validate(WebhookDecisionBody, b, 'webhook body'));
+    const r = await actionsDeps().callbacks.webhook(req.rawBody, req.headers, (b) =>
+      validate(WebhookDecisionBody, b, 'webhook body'),
+    );
     return { status: 200, body: { approval: approvalView(r.approval), action: actionView(r.action) } };
   },
 
@@ -62,6 +64,10 @@ export const handler = createApiHandler(routesOf('actions-callbacks'), {
   'POST /v1/approvals/email/{token}': async (req) =>
     page(async () => {
       const r = await actionsDeps().callbacks.useEmailLink(req.params.token!);
-      return html(200, `${r.approval.status === 'approved' ? 'Approved' : 'Denied'}: ${r.approval.action}`, `<p>Action ${escapeHtml(r.action.action_id)} is ${escapeHtml(r.action.status)}.</p>`);
+      return html(
+        200,
+        `${r.approval.status === 'approved' ? 'Approved' : 'Denied'}: ${r.approval.action}`,
+        `<p>Action ${escapeHtml(r.action.action_id)} is ${escapeHtml(r.action.status)}.</p>`,
+      );
     }),
 });

@@ -33,14 +33,26 @@ export class AuditActivityReader implements ActivityReader {
         if (at < since.getTime() || at > until.getTime()) continue;
         if (ACTION_TYPES.has(e.event_type)) counts[e.action] = (counts[e.action] ?? 0) + 1;
         else if (APPROVAL_TYPES.has(e.event_type)) {
-          approvals.push({ event_id: e.event_id, event_type: e.event_type, action: e.action, decision: e.decision, occurred_at: e.occurred_at });
+          approvals.push({
+            event_id: e.event_id,
+            event_type: e.event_type,
+            action: e.action,
+            decision: e.decision,
+            occurred_at: e.occurred_at,
+          });
         } else if (e.event_type.includes('drift')) {
           drift.push({ event_id: e.event_id, event_type: e.event_type, occurred_at: e.occurred_at });
         }
       }
       next = page.next_token;
     } while (next && seen < this.maxEvents);
-    return { action_counts: counts, approvals, drift_events: drift, events_seen: seen, ...(next ? { unavailable_reason: `truncated after ${seen} events` } : {}) };
+    return {
+      action_counts: counts,
+      approvals,
+      drift_events: drift,
+      events_seen: seen,
+      ...(next ? { unavailable_reason: `truncated after ${seen} events` } : {}),
+    };
   }
 
   async chainHead(tenantId: string): Promise<{ block_id?: string; height?: number; head_hash?: string } | null> {

@@ -47,13 +47,22 @@ export class DynamoAuditKeyStore implements KeyStore {
     let startKey: Item | undefined;
     do {
       const r = await this.client.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pkOf(tenantId) }, ConsistentRead: true, ExclusiveStartKey: startKey }),
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': pkOf(tenantId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
       );
       items.push(...(r.Items ?? []));
       startKey = r.LastEvaluatedKey;
     } while (startKey);
     const pointer = items.find((i) => i.sk === 'ACTIVE');
-    return { activeKid: pointer ? String(pointer.kid) : null, keys: items.filter((i) => String(i.sk).startsWith('KEY#')).map(toKey) };
+    return {
+      activeKid: pointer ? String(pointer.kid) : null,
+      keys: items.filter((i) => String(i.sk).startsWith('KEY#')).map(toKey),
+    };
   }
 
   async initialize(key: TenantKey): Promise<boolean> {
@@ -62,7 +71,13 @@ export class DynamoAuditKeyStore implements KeyStore {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.table, Item: { pk, sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk, sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             { Put: { TableName: this.table, Item: { ...key, pk, sk: `KEY#${key.kid}` } } },
           ],
         }),
@@ -80,8 +95,21 @@ export class DynamoAuditKeyStore implements KeyStore {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.table, Item: { pk, sk: 'ACTIVE', kid: next.kid, updated_at: retiredAt }, ConditionExpression: 'kid = :prev', ExpressionAttributeValues: { ':prev': previousKid } } },
-            { Put: { TableName: this.table, Item: { ...next, pk, sk: `KEY#${next.kid}` }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk, sk: 'ACTIVE', kid: next.kid, updated_at: retiredAt },
+                ConditionExpression: 'kid = :prev',
+                ExpressionAttributeValues: { ':prev': previousKid },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...next, pk, sk: `KEY#${next.kid}` },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             {
               // Retired from signing only: no retire_after, the key stays in the audit key set for good.
               Update: {

@@ -30,7 +30,12 @@ export class TenantKeysBlockSigner implements BlockSigner {
 /** What {@link auditReadDeps} reads. */
 export const AUDIT_READ_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET'] as const satisfies readonly SettingName[];
 /** What {@link sealerDeps} reads. */
-export const SEALER_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS', 'ARX_TSA_URL'] as const satisfies readonly SettingName[];
+export const SEALER_SETTINGS = [
+  'ARX_AUDIT_TABLE',
+  'ARX_AUDIT_BUCKET',
+  'ARX_EVENT_BUS',
+  'ARX_TSA_URL',
+] as const satisfies readonly SettingName[];
 
 /** Read-side wiring (API functions). */
 export const auditReadDeps = perEnvironment(() => {
@@ -52,7 +57,9 @@ export const sealerDeps = perEnvironment((): SealerDeps => {
   return {
     store,
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
-    signer: new TenantKeysBlockSigner(new AuditKeys(new DynamoAuditKeyStore(c.ARX_AUDIT_TABLE), new KmsAuditKeyManager(), systemClock)),
+    signer: new TenantKeysBlockSigner(
+      new AuditKeys(new DynamoAuditKeyStore(c.ARX_AUDIT_TABLE), new KmsAuditKeyManager(), systemClock),
+    ),
     timestamper: tsa ? new HttpTimestamper(tsa) : null,
     clock: systemClock,
     destinations: { store, writer: new S3DestinationWriter() },

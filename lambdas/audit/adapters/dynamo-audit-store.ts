@@ -69,7 +69,12 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
-  async putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload, dedupeKey?: string): Promise<boolean> {
+  async putEvent(
+    event: AuditEvent,
+    redactedPayload: unknown,
+    enc: EncryptedPayload,
+    dedupeKey?: string,
+  ): Promise<boolean> {
     const t = event.tenant_id;
     if (!this.knownTenants.has(t)) {
       await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: TENANTS_PK, sk: t } }));
@@ -100,7 +105,15 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
               Put: { TableName: this.table, Item: { pk: ctrlPk(t, tag), sk: event.event_id, event } },
             })),
             ...(dedupeKey
-              ? [{ Put: { TableName: this.table, Item: { pk: `T#${t}#DEDUPE`, sk: dedupeKey, event_id: event.event_id }, ConditionExpression: 'attribute_not_exists(pk)' } }]
+              ? [
+                  {
+                    Put: {
+                      TableName: this.table,
+                      Item: { pk: `T#${t}#DEDUPE`, sk: dedupeKey, event_id: event.event_id },
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                ]
               : []),
           ],
         }),
@@ -113,11 +126,16 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   }
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: evPk(tenantId), sk: eventId }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: evPk(tenantId), sk: eventId }, ConsistentRead: true }),
+    );
     return r.Item ? toStored(r.Item) : null;
   }
 
-  async listEvents(tenantId: string, q: { agentId?: string; type?: string; limit: number; nextToken?: string }): Promise<Page<AuditEvent>> {
+  async listEvents(
+    tenantId: string,
+    q: { agentId?: string; type?: string; limit: number; nextToken?: string },
+  ): Promise<Page<AuditEvent>> {
     const input: QueryCommandInput = q.agentId
       ? {
           TableName: this.table,
@@ -142,7 +160,12 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   async controlEvidence(tenantId: string, tag: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>> {
     const pk = ctrlPk(tenantId, tag);
     return this.page(
-      { TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, ExclusiveStartKey: decodeToken(nextToken, pk) },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': pk },
+        ExclusiveStartKey: decodeToken(nextToken, pk),
+      },
       limit,
     );
   }
@@ -153,7 +176,9 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     let start = input.ExclusiveStartKey;
     let last: Record<string, unknown> | undefined;
     do {
-      const r = await this.client.send(new QueryCommand({ ...input, ScanIndexForward: false, ExclusiveStartKey: start, Limit: limit - items.length }));
+      const r = await this.client.send(
+        new QueryCommand({ ...input, ScanIndexForward: false, ExclusiveStartKey: start, Limit: limit - items.length }),
+      );
       for (const it of r.Items ?? []) items.push(it.event as AuditEvent);
       last = r.LastEvaluatedKey;
       start = last;
@@ -196,7 +221,8 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
           Limit: Math.min(1000, limit - out.length),
         }),
       );
-      for (const it of r.Items ?? []) out.push({ event: it.event as AuditEvent, leaf: typeof it.leaf === 'string' ? it.leaf : null });
+      for (const it of r.Items ?? [])
+        out.push({ event: it.event as AuditEvent, leaf: typeof it.leaf === 'string' ? it.leaf : null });
       start = r.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out;
@@ -227,7 +253,12 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     let start: Record<string, unknown> | undefined;
     do {
       const r = await this.client.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': TENANTS_PK }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': TENANTS_PK },
+          ExclusiveStartKey: start,
+        }),
       );
       for (const it of r.Items ?? []) out.push(it.sk as string);
       start = r.LastEvaluatedKey;
@@ -236,7 +267,9 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   }
 
   async getChain(tenantId: string): Promise<ChainRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: chainPk(tenantId), sk: 'HEAD' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: chainPk(tenantId), sk: 'HEAD' }, ConsistentRead: true }),
+    );
     if (!r.Item) return null;
     const { pk: _pk, sk: _sk, ...rest } = r.Item;
     return rest as ChainRecord;
@@ -256,7 +289,13 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
                 ...(prevHeight === 0 ? {} : { ExpressionAttributeValues: { ':h': prevHeight } }),
               },
             },
-            { Put: { TableName: this.table, Item: { pk: blockPk(t), sk: pad(summary.height), ...summary }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: blockPk(t), sk: pad(summary.height), ...summary },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
@@ -267,7 +306,11 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     }
   }
 
-  async markSealed(tenantId: string, height: number, events: readonly { event_id: string; leaf_index: number }[]): Promise<void> {
+  async markSealed(
+    tenantId: string,
+    height: number,
+    events: readonly { event_id: string; leaf_index: number }[],
+  ): Promise<void> {
     // Bounded parallelism: 10k updates per block at ~16 in flight.
     const queue = [...events];
     const worker = async (): Promise<void> => {
@@ -286,17 +329,19 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   }
 
   async finishMarking(tenantId: string, height: number): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: chainPk(tenantId), sk: 'HEAD' },
-        UpdateExpression: 'SET marking_height = :null',
-        ConditionExpression: 'marking_height = :h',
-        ExpressionAttributeValues: { ':null': null, ':h': height },
-      }),
-    ).catch((e: unknown) => {
-      if (!isConditionalCheckFailed(e)) throw e;
-    });
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: chainPk(tenantId), sk: 'HEAD' },
+          UpdateExpression: 'SET marking_height = :null',
+          ConditionExpression: 'marking_height = :h',
+          ExpressionAttributeValues: { ':null': null, ':h': height },
+        }),
+      )
+      .catch((e: unknown) => {
+        if (!isConditionalCheckFailed(e)) throw e;
+      });
   }
 
   async recordAnchor(tenantId: string, height: number, anchoredAt: string): Promise<void> {
@@ -337,7 +382,9 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
   }
 
   async getBlockSummary(tenantId: string, height: number): Promise<BlockSummary | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: blockPk(tenantId), sk: pad(height) } }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: blockPk(tenantId), sk: pad(height) } }),
+    );
     return r.Item ? stripKeys<BlockSummary>(r.Item) : null;
   }
 
@@ -389,12 +436,20 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
 
   // ------------------------------------------------------------ destinations
   async add(d: Destination): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: destPk(d.tenant_id), sk: d.destination_id, ...d } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: destPk(d.tenant_id), sk: d.destination_id, ...d } }),
+    );
   }
   async externalId(tenantId: string, candidate: string): Promise<string> {
     const key = { pk: destPk(tenantId), sk: '#EXTERNAL_ID' };
     try {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: { ...key, external_id: candidate }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...key, external_id: candidate },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return candidate;
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
@@ -403,7 +458,11 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     return String(r.Item!.external_id);
   }
 
-  async setStatus(tenantId: string, destinationId: string, change: { status: 'pending_verification' | 'verified'; verified_at?: string; last_error?: string }): Promise<void> {
+  async setStatus(
+    tenantId: string,
+    destinationId: string,
+    change: { status: 'pending_verification' | 'verified'; verified_at?: string; last_error?: string },
+  ): Promise<void> {
     const names: Record<string, string> = { '#s': 'status' };
     const values: Record<string, unknown> = { ':s': change.status };
     const sets = ['#s = :s'];
@@ -429,7 +488,11 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
 
   async list(tenantId: string): Promise<Destination[]> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': destPk(tenantId) } }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': destPk(tenantId) },
+      }),
     );
     return (r.Items ?? []).filter((i) => i.sk !== '#EXTERNAL_ID').map((i) => stripKeys<Destination>(i));
   }
@@ -437,18 +500,43 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: destQPk(tenantId), sk: `${pad(height)}#${destinationId}`, destination_id: destinationId, height, attempts: 1, last_error: reason, queued_at: at },
+        Item: {
+          pk: destQPk(tenantId),
+          sk: `${pad(height)}#${destinationId}`,
+          destination_id: destinationId,
+          height,
+          attempts: 1,
+          last_error: reason,
+          queued_at: at,
+        },
       }),
     );
   }
-  async queued(tenantId: string, limit: number): Promise<{ destination_id: string; height: number; attempts: number }[]> {
+  async queued(
+    tenantId: string,
+    limit: number,
+  ): Promise<{ destination_id: string; height: number; attempts: number }[]> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': destQPk(tenantId) }, Limit: limit }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': destQPk(tenantId) },
+        Limit: limit,
+      }),
     );
-    return (r.Items ?? []).map((i) => ({ destination_id: i.destination_id as string, height: i.height as number, attempts: i.attempts as number }));
+    return (r.Items ?? []).map((i) => ({
+      destination_id: i.destination_id as string,
+      height: i.height as number,
+      attempts: i.attempts as number,
+    }));
   }
   async dequeue(tenantId: string, destinationId: string, height: number): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: destQPk(tenantId), sk: `${pad(height)}#${destinationId}` } }));
+    await this.client.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: destQPk(tenantId), sk: `${pad(height)}#${destinationId}` },
+      }),
+    );
   }
   async bumpAttempt(tenantId: string, destinationId: string, height: number, reason: string): Promise<void> {
     await this.client.send(
@@ -461,16 +549,25 @@ export class DynamoAuditStore implements AuditStore, DestinationStore, PackageSt
     );
   }
   async putPackage(r: PackageRecord): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${r.tenant_id}#PKG`, sk: r.package_id, ...r } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `T#${r.tenant_id}#PKG`, sk: r.package_id, ...r } }),
+    );
   }
   async getPackage(tenantId: string, id: string): Promise<PackageRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#PKG`, sk: id } }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#PKG`, sk: id } }),
+    );
     return r.Item ? stripKeys<PackageRecord>(r.Item) : null;
   }
 
   async queueDepth(tenantId: string): Promise<number> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': destQPk(tenantId) }, Select: 'COUNT' }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': destQPk(tenantId) },
+        Select: 'COUNT',
+      }),
     );
     return r.Count ?? 0;
   }
@@ -488,4 +585,3 @@ function toStored(it: Record<string, unknown>): StoredEvent {
     leaf_index: (it.leaf_index as number | undefined) ?? null,
   };
 }
-

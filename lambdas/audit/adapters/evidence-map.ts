@@ -7,10 +7,13 @@ import { optionalSetting } from '../../shared/settings.js';
  * evidence_map.json: ARX_EVIDENCE_MAP names the file, else ./evidence_map.json when present.
  * Missing map → no attribution (packages still build; the mapping itself is in code).
  */
-export function loadAttribution(path = optionalSetting('ARX_EVIDENCE_MAP') ?? join(process.cwd(), 'evidence_map.json')): (tag: string) => readonly string[] {
+export function loadAttribution(
+  path = optionalSetting('ARX_EVIDENCE_MAP') ?? join(process.cwd(), 'evidence_map.json'),
+): (tag: string) => readonly string[] {
   let controls: Record<string, { source_attribution?: string[] }> = {};
   try {
-    if (existsSync(path)) controls = (JSON.parse(readFileSync(path, 'utf8')) as { controls?: typeof controls }).controls ?? {};
+    if (existsSync(path))
+      controls = (JSON.parse(readFileSync(path, 'utf8')) as { controls?: typeof controls }).controls ?? {};
   } catch {
     controls = {};
   }

@@ -25,10 +25,19 @@ export class KmsEnvelopeCipher implements PayloadCipher {
       return hit;
     }
     const r = await this.client.send(
-      new GenerateDataKeyCommand({ KeyId: this.keyArn, KeySpec: 'AES_256', EncryptionContext: { tenant_id: tenantId } }),
+      new GenerateDataKeyCommand({
+        KeyId: this.keyArn,
+        KeySpec: 'AES_256',
+        EncryptionContext: { tenant_id: tenantId },
+      }),
     );
     if (!r.Plaintext || !r.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
-    const entry = { plain: Buffer.from(r.Plaintext), edk: Buffer.from(r.CiphertextBlob).toString('base64'), uses: 1, at: now };
+    const entry = {
+      plain: Buffer.from(r.Plaintext),
+      edk: Buffer.from(r.CiphertextBlob).toString('base64'),
+      uses: 1,
+      at: now,
+    };
     this.cache.set(tenantId, entry);
     return entry;
   }
@@ -39,12 +48,23 @@ export class KmsEnvelopeCipher implements PayloadCipher {
     const c = createCipheriv('aes-256-gcm', plain, iv);
     c.setAAD(Buffer.from(`${tenantId}|${eventId}`));
     const ct = Buffer.concat([c.update(plaintext), c.final()]);
-    return { alg: 'A256GCM', key_arn: this.keyArn, edk, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+    return {
+      alg: 'A256GCM',
+      key_arn: this.keyArn,
+      edk,
+      iv: iv.toString('base64'),
+      tag: c.getAuthTag().toString('base64'),
+      ct: ct.toString('base64'),
+    };
   }
 
   async decrypt(tenantId: string, eventId: string, enc: EncryptedPayload): Promise<Uint8Array> {
     const r = await this.client.send(
-      new DecryptCommand({ CiphertextBlob: Buffer.from(enc.edk, 'base64'), EncryptionContext: { tenant_id: tenantId }, KeyId: enc.key_arn }),
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(enc.edk, 'base64'),
+        EncryptionContext: { tenant_id: tenantId },
+        KeyId: enc.key_arn,
+      }),
     );
     if (!r.Plaintext) throw new Error('KMS Decrypt returned no key');
     const d = createDecipheriv('aes-256-gcm', Buffer.from(r.Plaintext), Buffer.from(enc.iv, 'base64'));

@@ -9,7 +9,15 @@ export class S3ArtifactStore implements ArtifactStore {
     private readonly client: S3Client = s3Client(),
   ) {}
   async put(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ChecksumAlgorithm: 'SHA256' }));
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
   }
   async get(key: string): Promise<Uint8Array | null> {
     try {

@@ -30,7 +30,10 @@ export class S3BlockStore implements BlockStore {
         ContentType: 'application/json',
         ChecksumAlgorithm: 'SHA256',
         ...(this.retentionDays
-          ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: new Date(this.now().getTime() + this.retentionDays * 86_400_000) }
+          ? {
+              ObjectLockMode: 'COMPLIANCE' as const,
+              ObjectLockRetainUntilDate: new Date(this.now().getTime() + this.retentionDays * 86_400_000),
+            }
           : {}),
       }),
     );

@@ -27,8 +27,15 @@ export class S3DestinationWriter implements DestinationWriter {
   private readonly sessions = new Map<string, { client: S3Client; until: number }>();
   constructor(
     private readonly sts: STSClient = stsClient(),
-    private readonly makeS3: (creds: { accessKeyId: string; secretAccessKey: string; sessionToken: string }, region?: string) => S3Client = (creds, region) =>
-      new S3Client({ credentials: creds, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL), ...(region ? { region } : {}) }),
+    private readonly makeS3: (
+      creds: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+      region?: string,
+    ) => S3Client = (creds, region) =>
+      new S3Client({
+        credentials: creds,
+        forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
+        ...(region ? { region } : {}),
+      }),
   ) {}
 
   /** The session policy sent with AssumeRole (exported for tests: moto does not enforce it). */
@@ -36,7 +43,9 @@ export class S3DestinationWriter implements DestinationWriter {
     const p = d.prefix.replace(/^\/+|\/+$/g, '');
     return JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${d.bucket}/${p ? `${p}/` : ''}*`] }],
+      Statement: [
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${d.bucket}/${p ? `${p}/` : ''}*`] },
+      ],
     });
   }
 
@@ -54,8 +63,14 @@ export class S3DestinationWriter implements DestinationWriter {
     );
     const c = r.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('AssumeRole returned no credentials');
-    const client = this.makeS3({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }, d.region);
-    this.sessions.set(d.destination_id, { client, until: c.Expiration ? c.Expiration.getTime() : Date.now() + 900_000 });
+    const client = this.makeS3(
+      { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+      d.region,
+    );
+    this.sessions.set(d.destination_id, {
+      client,
+      until: c.Expiration ? c.Expiration.getTime() : Date.now() + 900_000,
+    });
     return client;
   }
 

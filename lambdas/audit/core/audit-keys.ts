@@ -7,7 +7,16 @@
 import type { Clock } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { PublicJwk, TenantSigner } from '../../shared/ports.js';
-import { publicJwkOf, TenantKeys, type Jwks, type KeyManager, type KeyStore, type RotationResult, type TenantKey, type TenantSignature } from '../../identity/index.js';
+import {
+  publicJwkOf,
+  TenantKeys,
+  type Jwks,
+  type KeyManager,
+  type KeyStore,
+  type RotationResult,
+  type TenantKey,
+  type TenantSignature,
+} from '../../identity/index.js';
 
 /** The TenantSigner of audit block heads: identity's TenantKeys over the audit key set. */
 export class AuditKeys implements TenantSigner {
@@ -56,7 +65,9 @@ export class AuditKeys implements TenantSigner {
   async keySet(tenantId: string): Promise<Jwks> {
     const { activeKid, keys } = await this.store.load(tenantId);
     if (keys.length === 0) throw new NotFoundError(`no audit keys for tenant ${tenantId}`);
-    const ordered = [...keys].sort((a, b) => (a.kid === activeKid ? -1 : b.kid === activeKid ? 1 : a.created_at.localeCompare(b.created_at)));
+    const ordered = [...keys].sort((a, b) =>
+      a.kid === activeKid ? -1 : b.kid === activeKid ? 1 : a.created_at.localeCompare(b.created_at),
+    );
     return { keys: ordered.map(publicJwkOf) };
   }
 }

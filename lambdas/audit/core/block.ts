@@ -78,7 +78,8 @@ export const heightOf = (id: string): number | null => {
   const m = /^(?:blk-)?(\d{1,15})$/.exec(id);
   return m ? Number(m[1]) : null;
 };
-export const blockKey = (tenant: string, height: number): string => `tenants/${tenant}/blocks/${String(height).padStart(12, '0')}.json`;
+export const blockKey = (tenant: string, height: number): string =>
+  `tenants/${tenant}/blocks/${String(height).padStart(12, '0')}.json`;
 
 export const headBytes = (head: BlockHead): Buffer => Buffer.from(canonicalJson(head), 'utf8');
 export const headHash = (head: BlockHead): string => createHash('sha256').update(headBytes(head)).digest('hex');
@@ -119,7 +120,8 @@ export interface SealedBlock {
 export function sealBlock(input: SealInput): SealedBlock {
   if (input.events.length === 0) throw new Error('cannot seal an empty block');
   const h = input.hasher ?? sha256Hasher;
-  if (input.leaves && input.leaves.length !== input.events.length) throw new Error('leaves and events differ in length');
+  if (input.leaves && input.leaves.length !== input.events.length)
+    throw new Error('leaves and events differ in length');
   const leafHashes = input.leaves
     ? input.leaves.map((l) => leafHashOfString(l, h))
     : input.events.map((e) => leafHashOfString(leafString(e), h));
@@ -171,7 +173,12 @@ function leafHashOfString(leaf: string, h: Hasher): Uint8Array {
 /** Inclusion proof (RFC 9162) of the event at position `i` of `block` against the block's signed root. */
 export function eventProof(block: AuditBlock, i: number, hasher: Hasher = sha256Hasher) {
   const leaves = block.events.map((e) => hashLeaf(leafData(e), hasher));
-  const view = new LogView(block.head.first_index, block.head.prev_frontier.map((f) => Buffer.from(f, 'base64')), leaves, hasher);
+  const view = new LogView(
+    block.head.first_index,
+    block.head.prev_frontier.map((f) => Buffer.from(f, 'base64')),
+    leaves,
+    hasher,
+  );
   const leafIndex = block.head.first_index + i;
   return {
     event_id: block.events[i]!.event_id,

@@ -7,11 +7,20 @@ import type { AuditRecordInput } from '../../shared/ports.js';
 
 export const AUDITED_DETAIL_TYPES = ['inventory.change', 'bundle.promoted'] as const;
 
-type Detail = Record<string, unknown> & { tenant_id?: unknown; event_id?: unknown; correlation_id?: unknown; trace_id?: unknown };
+type Detail = Record<string, unknown> & {
+  tenant_id?: unknown;
+  event_id?: unknown;
+  correlation_id?: unknown;
+  trace_id?: unknown;
+};
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 /** Maps a bus event to an audit record, or null when it is not audited / malformed. */
-export function auditInputFromBus(detailType: string, detail: Detail, receivedAt: Date): { input: AuditRecordInput; dedupeKey: string } | null {
+export function auditInputFromBus(
+  detailType: string,
+  detail: Detail,
+  receivedAt: Date,
+): { input: AuditRecordInput; dedupeKey: string } | null {
   const tenant = str(detail.tenant_id);
   const eventId = str(detail.event_id);
   if (!tenant || !eventId) return null;
@@ -26,7 +35,16 @@ export function auditInputFromBus(detailType: string, detail: Detail, receivedAt
       const change = str(detail.change) ?? 'updated';
       const agent = str(detail.agent_id);
       // control: soc2_2017:CC6.2, owasp_nhi_top10_2025:NHI1, nist_ai_rmf_1_0:GOVERN-1.6, owasp_nhi_top10_2025:NHI7
-      const type = change === 'registered' ? 'identity.agent.registered' : change === 'rotated' ? 'identity.agent.rotated' : change === 'owner' ? 'identity.owner.changed' : change === 'status' && str(detail.status) !== 'active' ? 'identity.agent.revoked' : `identity.agent.${change}`;
+      const type =
+        change === 'registered'
+          ? 'identity.agent.registered'
+          : change === 'rotated'
+            ? 'identity.agent.rotated'
+            : change === 'owner'
+              ? 'identity.owner.changed'
+              : change === 'status' && str(detail.status) !== 'active'
+                ? 'identity.agent.revoked'
+                : `identity.agent.${change}`;
       return {
         input: {
           ...base,

@@ -15,7 +15,11 @@ export interface ApprovalReport {
   readonly total: number;
   readonly approved_before_execution: number;
   /** Executions without a prior approval in the chain (event ids and why). */
-  readonly exceptions: readonly { readonly event_id: string; readonly correlation_id: string; readonly reason: string }[];
+  readonly exceptions: readonly {
+    readonly event_id: string;
+    readonly correlation_id: string;
+    readonly reason: string;
+  }[];
   /** The sentence, computed from the counts — never written by hand. */
   readonly line: string;
 }
@@ -23,7 +27,10 @@ export interface ApprovalReport {
 const actionMatches = (pattern: string, action: string): boolean => {
   const p = pattern.split(':');
   const a = action.split(':');
-  return p.length === a.length && p.every((seg, i) => seg === '*' || (seg.endsWith('*') ? a[i]!.startsWith(seg.slice(0, -1)) : seg === a[i]));
+  return (
+    p.length === a.length &&
+    p.every((seg, i) => seg === '*' || (seg.endsWith('*') ? a[i]!.startsWith(seg.slice(0, -1)) : seg === a[i]))
+  );
 };
 
 /**
@@ -101,7 +108,12 @@ export interface PackageManifest {
   readonly period: { readonly from: string; readonly to: string; readonly label: string };
   readonly created_at: string;
   readonly created_by: string;
-  readonly chain: { readonly height: number; readonly head_hash: string | null; readonly tree_size: number; readonly root: string | null };
+  readonly chain: {
+    readonly height: number;
+    readonly head_hash: string | null;
+    readonly tree_size: number;
+    readonly root: string | null;
+  };
   readonly reports: readonly ApprovalReport[];
   readonly controls: readonly ControlSection[];
   readonly events: readonly PackageEvent[];
@@ -112,11 +124,19 @@ export interface PackageManifest {
 /** Controls of a framework that the mapping can produce evidence for. */
 export function mappedControls(framework: Framework): string[] {
   const out = new Set<string>();
-  for (const r of MAPPING) for (const c of r.controls) if (c.startsWith(`${framework}:`)) out.add(c.slice(framework.length + 1));
+  for (const r of MAPPING)
+    for (const c of r.controls) if (c.startsWith(`${framework}:`)) out.add(c.slice(framework.length + 1));
   return [...out].sort();
 }
 
-export function verifierInstructions(p: { tenantId: string; auditBucket: string; jwksUrl: string; sampleEventId?: string; height?: number; headHash?: string | null }): string[] {
+export function verifierInstructions(p: {
+  tenantId: string;
+  auditBucket: string;
+  jwksUrl: string;
+  sampleEventId?: string;
+  height?: number;
+  headHash?: string | null;
+}): string[] {
   const prefix = `s3://${p.auditBucket}/tenants/${p.tenantId}/blocks`;
   return [
     'Verify the chain without trusting ARX: the verifier reads every stored version of the block files, checks every prev_block_hash link, every block signature against the tenant audit key set (keys are never removed from it), every Merkle root and the consistency between consecutive heads, and every RFC 3161 timestamp token against its TSA CA and the block sealed_at.',
@@ -137,13 +157,22 @@ export function buildManifest(input: Omit<PackageManifest, 'framework_title' | '
   };
 }
 
-export function controlSection(framework: Framework, controlId: string, events: readonly AuditEvent[], attribution: readonly string[]): ControlSection {
+export function controlSection(
+  framework: Framework,
+  controlId: string,
+  events: readonly AuditEvent[],
+  attribution: readonly string[],
+): ControlSection {
   const tag = `${framework}:${controlId}`;
   return {
     control_id: controlId,
     tag,
     title: CONTROL_TITLES[tag] ?? controlId,
-    rules: MAPPING.filter((r) => r.controls.includes(tag)).map((r) => ({ id: r.id, event_type: r.event_type, condition: r.condition })),
+    rules: MAPPING.filter((r) => r.controls.includes(tag)).map((r) => ({
+      id: r.id,
+      event_type: r.event_type,
+      condition: r.condition,
+    })),
     source_attribution: attribution,
     event_ids: events.filter((e) => e.evidence_tags.includes(tag)).map((e) => e.event_id),
   };
@@ -163,15 +192,29 @@ export function toJsonLd(m: PackageManifest): Record<string, unknown> {
     dateCreated: m.created_at,
     temporalCoverage: `${m.period.from}/${m.period.to}`,
     'arx:framework': m.framework,
-    'arx:chainHead': { 'arx:height': m.chain.height, 'arx:headHash': m.chain.head_hash, 'arx:treeSize': m.chain.tree_size, 'arx:root': m.chain.root },
-    'arx:report': m.reports.map((r) => ({ '@type': 'arx:ApprovalReport', description: r.line, 'arx:total': r.total, 'arx:approvedBeforeExecution': r.approved_before_execution })),
+    'arx:chainHead': {
+      'arx:height': m.chain.height,
+      'arx:headHash': m.chain.head_hash,
+      'arx:treeSize': m.chain.tree_size,
+      'arx:root': m.chain.root,
+    },
+    'arx:report': m.reports.map((r) => ({
+      '@type': 'arx:ApprovalReport',
+      description: r.line,
+      'arx:total': r.total,
+      'arx:approvedBeforeExecution': r.approved_before_execution,
+    })),
     hasPart: m.controls.map((c) => ({
       '@type': 'arx:ControlEvidence',
       '@id': `urn:arx:control:${c.tag}`,
       identifier: c.control_id,
       name: c.title,
       'arx:sourceAttribution': c.source_attribution,
-      'arx:mappingRule': c.rules.map((r) => ({ identifier: r.id, 'arx:eventType': r.event_type, description: r.condition })),
+      'arx:mappingRule': c.rules.map((r) => ({
+        identifier: r.id,
+        'arx:eventType': r.event_type,
+        description: r.condition,
+      })),
       'arx:evidence': c.event_ids.map((id) => ({ '@id': `urn:arx:event:${m.tenant_id}:${id}` })),
     })),
     'arx:event': m.events.map((e) => ({
@@ -184,7 +227,13 @@ export function toJsonLd(m: PackageManifest): Record<string, unknown> {
       'arx:occurredAt': e.event.occurred_at,
       'arx:payloadHmacSha256': e.event.hash_of_full_payload, // salted per event (F26)
       'arx:inclusionProof': e.proof
-        ? { 'arx:block': e.proof.block_id, 'arx:leafIndex': e.proof.leaf_index, 'arx:treeSize': e.proof.tree_size, 'arx:root': e.proof.root, 'arx:path': e.proof.proof }
+        ? {
+            'arx:block': e.proof.block_id,
+            'arx:leafIndex': e.proof.leaf_index,
+            'arx:treeSize': e.proof.tree_size,
+            'arx:root': e.proof.root,
+            'arx:path': e.proof.proof,
+          }
         : null,
     })),
   };
@@ -241,7 +290,9 @@ export async function renderPdf(m: PackageManifest): Promise<Uint8Array> {
   write(`Tenant ${m.tenant_id} - period ${m.period.label} (${m.period.from} to ${m.period.to})`);
   write(`Package ${m.package_id}, generated ${m.created_at} by ${m.created_by}`);
   write(`Chain head: height ${m.chain.height}, tree size ${m.chain.tree_size}, root ${m.chain.root ?? '-'}`);
-  write(`Events: ${m.counts.events} (${m.counts.sealed} sealed with inclusion proofs, ${m.counts.pending} pending sealing)`);
+  write(
+    `Events: ${m.counts.events} (${m.counts.sealed} sealed with inclusion proofs, ${m.counts.pending} pending sealing)`,
+  );
   y -= 6;
   write('Findings (computed from the audit chain)', bold, 12);
   if (m.reports.length === 0) write('No approval reports were requested.', font, 10, 10);

@@ -116,7 +116,8 @@ export function redact(payload: unknown): { value: unknown; fields: string[] } {
       return REDACTED;
     }
     // The clear copy stays small (the DynamoDB item also holds the encrypted full payload).
-    if (typeof v === 'string' && v.length > MAX_CLEAR_STRING) return `${v.slice(0, 256)}…[TRUNCATED ${v.length} chars; full value in the encrypted payload]`;
+    if (typeof v === 'string' && v.length > MAX_CLEAR_STRING)
+      return `${v.slice(0, 256)}…[TRUNCATED ${v.length} chars; full value in the encrypted payload]`;
     return v;
   };
   const value = walk(payload, '');
@@ -146,7 +147,10 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const idOf = (v: unknown): string | null => (typeof v === 'string' && ID.test(v) ? v : null);
 
 /** action_id / approval_id of a payload, when they look like ARX ids. */
-export function subjectIds(payload: Readonly<Record<string, unknown>>): { action_id: string | null; approval_id: string | null } {
+export function subjectIds(payload: Readonly<Record<string, unknown>>): {
+  action_id: string | null;
+  approval_id: string | null;
+} {
   const meta = payload.approval_metadata;
   const metaId = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>).approval_id : undefined;
   return { action_id: idOf(payload.action_id), approval_id: idOf(payload.approval_id) ?? idOf(metaId) };
@@ -195,8 +199,23 @@ export function buildAuditEvent(
 
 /** Every AuditEvent key, sorted: the canonical (RFC 8785-style) key order of the leaf. */
 const EVENT_KEYS = [
-  'action', 'action_id', 'agent_id', 'approval_id', 'correlation_id', 'decision', 'event_id', 'event_type', 'evidence_tags', 'hash_of_full_payload',
-  'occurred_at', 'principal_spiffe_id', 'recorded_at', 'redacted_fields', 'target', 'tenant_id', 'trace_id',
+  'action',
+  'action_id',
+  'agent_id',
+  'approval_id',
+  'correlation_id',
+  'decision',
+  'event_id',
+  'event_type',
+  'evidence_tags',
+  'hash_of_full_payload',
+  'occurred_at',
+  'principal_spiffe_id',
+  'recorded_at',
+  'redacted_fields',
+  'target',
+  'tenant_id',
+  'trace_id',
 ] as const;
 const EVENT_KEY_SET = new Set<string>(EVENT_KEYS);
 
@@ -215,19 +234,32 @@ export function leafString(e: AuditEvent): string {
   const fast =
     keys.length === EVENT_KEYS.length &&
     keys.every((k) => EVENT_KEY_SET.has(k)) &&
-    isStr(e.action) && isStrOrNull(e.action_id) && isStrOrNull(e.agent_id) && isStrOrNull(e.approval_id) && isStr(e.correlation_id) && isStrOrNull(e.decision) && isStr(e.event_id) &&
-    isStr(e.event_type) && isStrArray(e.evidence_tags) && isStr(e.hash_of_full_payload) && isStr(e.occurred_at) &&
-    isStrOrNull(e.principal_spiffe_id) && isStr(e.recorded_at) && isStrArray(e.redacted_fields) && isStrOrNull(e.target) &&
-    isStr(e.tenant_id) && isStr(e.trace_id);
+    isStr(e.action) &&
+    isStrOrNull(e.action_id) &&
+    isStrOrNull(e.agent_id) &&
+    isStrOrNull(e.approval_id) &&
+    isStr(e.correlation_id) &&
+    isStrOrNull(e.decision) &&
+    isStr(e.event_id) &&
+    isStr(e.event_type) &&
+    isStrArray(e.evidence_tags) &&
+    isStr(e.hash_of_full_payload) &&
+    isStr(e.occurred_at) &&
+    isStrOrNull(e.principal_spiffe_id) &&
+    isStr(e.recorded_at) &&
+    isStrArray(e.redacted_fields) &&
+    isStrOrNull(e.target) &&
+    isStr(e.tenant_id) &&
+    isStr(e.trace_id);
   if (!fast) return canonicalJson(e);
   const q = JSON.stringify;
   return (
     `{"action":${q(e.action)},"action_id":${q(e.action_id)},"agent_id":${q(e.agent_id)},"approval_id":${q(e.approval_id)},` +
-      `"correlation_id":${q(e.correlation_id)},"decision":${q(e.decision)},` +
-      `"event_id":${q(e.event_id)},"event_type":${q(e.event_type)},"evidence_tags":${q(e.evidence_tags)},` +
-      `"hash_of_full_payload":${q(e.hash_of_full_payload)},"occurred_at":${q(e.occurred_at)},"principal_spiffe_id":${q(e.principal_spiffe_id)},` +
-      `"recorded_at":${q(e.recorded_at)},"redacted_fields":${q(e.redacted_fields)},"target":${q(e.target)},"tenant_id":${q(e.tenant_id)},` +
-      `"trace_id":${q(e.trace_id)}}`
+    `"correlation_id":${q(e.correlation_id)},"decision":${q(e.decision)},` +
+    `"event_id":${q(e.event_id)},"event_type":${q(e.event_type)},"evidence_tags":${q(e.evidence_tags)},` +
+    `"hash_of_full_payload":${q(e.hash_of_full_payload)},"occurred_at":${q(e.occurred_at)},"principal_spiffe_id":${q(e.principal_spiffe_id)},` +
+    `"recorded_at":${q(e.recorded_at)},"redacted_fields":${q(e.redacted_fields)},"target":${q(e.target)},"tenant_id":${q(e.tenant_id)},` +
+    `"trace_id":${q(e.trace_id)}}`
   );
 }
 

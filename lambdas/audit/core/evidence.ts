@@ -83,16 +83,33 @@ export interface MappingRule {
   readonly controls: readonly string[]; // "framework:control_id"
 }
 
-const ALL_EVENTS_LOGGED = ['eu_ai_act:Art.12', 'iso_42001_2023:A.6.2.8', 'owasp_agentic_top10_2025:T8', 'eu_ai_act:Art.26'];
+const ALL_EVENTS_LOGGED = [
+  'eu_ai_act:Art.12',
+  'iso_42001_2023:A.6.2.8',
+  'owasp_agentic_top10_2025:T8',
+  'eu_ai_act:Art.26',
+];
 
 /** The mapping table. Order does not matter; tags are the union of every matching rule. */
 export const MAPPING: readonly MappingRule[] = [
-  { id: 'any-event-recorded', event_type: '*', condition: 'every governed event is logged in the tamper-evident chain', controls: ALL_EVENTS_LOGGED },
+  {
+    id: 'any-event-recorded',
+    event_type: '*',
+    condition: 'every governed event is logged in the tamper-evident chain',
+    controls: ALL_EVENTS_LOGGED,
+  },
   {
     id: 'decision-evaluated',
     event_type: 'policy.decision',
     condition: 'a policy decision was evaluated for an agent action',
-    controls: ['soc2_2017:CC6.1', 'iso_42001_2023:A.9.2', 'eu_ai_act:Art.9', 'nist_ai_rmf_1_0:GOVERN-1.4', 'owasp_agentic_top10_2025:T2', 'owasp_nhi_top10_2025:NHI5'],
+    controls: [
+      'soc2_2017:CC6.1',
+      'iso_42001_2023:A.9.2',
+      'eu_ai_act:Art.9',
+      'nist_ai_rmf_1_0:GOVERN-1.4',
+      'owasp_agentic_top10_2025:T2',
+      'owasp_nhi_top10_2025:NHI5',
+    ],
   },
   {
     id: 'decision-forbid',
@@ -118,13 +135,25 @@ export const MAPPING: readonly MappingRule[] = [
     id: 'operation-executed',
     event_type: 'operation.*',
     condition: 'a governed operation ran (or failed) against an external system',
-    controls: ['soc2_2017:CC7.2', 'iso_42001_2023:A.6.2.6', 'nist_ai_rmf_1_0:MANAGE-4.1', 'eu_ai_act:Art.26', 'owasp_agentic_top10_2025:T2'],
+    controls: [
+      'soc2_2017:CC7.2',
+      'iso_42001_2023:A.6.2.6',
+      'nist_ai_rmf_1_0:MANAGE-4.1',
+      'eu_ai_act:Art.26',
+      'owasp_agentic_top10_2025:T2',
+    ],
   },
   {
     id: 'identity-registered',
     event_type: 'identity.agent.registered',
     condition: 'a non-human identity was registered with an accountable owner',
-    controls: ['soc2_2017:CC6.2', 'nist_ai_rmf_1_0:GOVERN-1.6', 'owasp_nhi_top10_2025:NHI4', 'owasp_agentic_top10_2025:T9', 'eu_ai_act:Art.11'],
+    controls: [
+      'soc2_2017:CC6.2',
+      'nist_ai_rmf_1_0:GOVERN-1.6',
+      'owasp_nhi_top10_2025:NHI4',
+      'owasp_agentic_top10_2025:T9',
+      'eu_ai_act:Art.11',
+    ],
   },
   {
     id: 'identity-credential-rotated',
@@ -144,13 +173,25 @@ export const MAPPING: readonly MappingRule[] = [
     id: 'bundle-promoted',
     event_type: 'bundle.*',
     condition: 'a policy bundle was created or promoted (change management)',
-    controls: ['soc2_2017:CC8.1', 'eu_ai_act:Art.17', 'eu_ai_act:Art.9', 'iso_42001_2023:A.6.2.5', 'nist_ai_rmf_1_0:GOVERN-1.4'],
+    controls: [
+      'soc2_2017:CC8.1',
+      'eu_ai_act:Art.17',
+      'eu_ai_act:Art.9',
+      'iso_42001_2023:A.6.2.5',
+      'nist_ai_rmf_1_0:GOVERN-1.4',
+    ],
   },
   {
     id: 'agent-terminated',
     event_type: 'agent.terminated*',
     condition: 'an agent, cohort or organisation was stopped (kill switch)',
-    controls: ['eu_ai_act:Art.14', 'nist_ai_rmf_1_0:MANAGE-2.4', 'soc2_2017:CC7.4', 'owasp_nhi_top10_2025:NHI1', 'owasp_agentic_top10_2025:T13'],
+    controls: [
+      'eu_ai_act:Art.14',
+      'nist_ai_rmf_1_0:MANAGE-2.4',
+      'soc2_2017:CC7.4',
+      'owasp_nhi_top10_2025:NHI1',
+      'owasp_agentic_top10_2025:T13',
+    ],
   },
   {
     id: 'connector-configured',

@@ -144,7 +144,8 @@ export class LogView {
 
   /** RFC 9162 §2.1.3 inclusion proof of leaf `index` in the tree of size `size` (index ≥ base). */
   inclusionProof(index: number, size: number = this.size): Uint8Array[] {
-    if (index < 0 || index >= size || size > this.size) throw new ProofError(`index ${index} outside tree of size ${size}`);
+    if (index < 0 || index >= size || size > this.size)
+      throw new ProofError(`index ${index} outside tree of size ${size}`);
     const out: Uint8Array[] = [];
     const path = (m: number, a: number, b: number): void => {
       if (b - a === 1) return;

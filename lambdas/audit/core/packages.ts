@@ -32,7 +32,13 @@ export interface PackageRecord {
   readonly period: PackageManifest['period'];
   readonly reports: readonly string[];
   readonly counts: PackageManifest['counts'];
-  readonly artifacts: { readonly bucket: string; readonly manifest: string; readonly pdf: string; readonly jsonld: string; readonly sha256: Record<string, string> };
+  readonly artifacts: {
+    readonly bucket: string;
+    readonly manifest: string;
+    readonly pdf: string;
+    readonly jsonld: string;
+    readonly sha256: Record<string, string>;
+  };
 }
 
 export interface PackageStore {
@@ -64,7 +70,12 @@ export interface PackageRequest {
   readonly period_label?: string | undefined;
 }
 
-export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: string, req: PackageRequest): Promise<PackageRecord> {
+export async function buildPackage(
+  d: PackageDeps,
+  tenantId: string,
+  createdBy: string,
+  req: PackageRequest,
+): Promise<PackageRecord> {
   if (!isFramework(req.framework)) throw new ValidationError(`unknown framework ${req.framework}`);
   if (Date.parse(req.from) >= Date.parse(req.to)) throw new ValidationError('from must be before to');
   const framework = req.framework;
@@ -75,9 +86,19 @@ export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: 
   const max = d.maxEvents ?? 5000;
   const stored = await d.store.eventsBetween(tenantId, req.from, req.to, max);
   const all = stored.map((s) => s.event);
-  const period = { from: req.from, to: req.to, label: req.period_label ?? `${req.from.slice(0, 10)} to ${req.to.slice(0, 10)}` };
+  const period = {
+    from: req.from,
+    to: req.to,
+    label: req.period_label ?? `${req.from.slice(0, 10)} to ${req.to.slice(0, 10)}`,
+  };
   const reports = (req.approval_reports ?? []).map((r) =>
-    approvalCoverage(all, { action: r.action, ...(r.label ? { label: r.label } : {}), from: req.from, to: req.to, period: period.label }),
+    approvalCoverage(all, {
+      action: r.action,
+      ...(r.label ? { label: r.label } : {}),
+      from: req.from,
+      to: req.to,
+      period: period.label,
+    }),
   );
 
   // Evidence events: tagged with a requested control, or named by a report.
@@ -85,7 +106,11 @@ export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: 
   const selected = stored.filter(
     (s) =>
       s.event.evidence_tags.some((t) => tags.has(t)) ||
-      reportActions.some((r) => s.event.action === r.action && (s.event.event_type === 'operation.executed' || s.event.event_type === 'decision.approved')),
+      reportActions.some(
+        (r) =>
+          s.event.action === r.action &&
+          (s.event.event_type === 'operation.executed' || s.event.event_type === 'decision.approved'),
+      ),
   );
   const blockCache = new Map<number, AuditBlock | null>();
   const events: PackageEvent[] = [];
@@ -107,7 +132,12 @@ export async function buildPackage(d: PackageDeps, tenantId: string, createdBy: 
     period,
     created_at: now.toISOString(),
     created_by: createdBy,
-    chain: { height: chain?.height ?? 0, head_hash: chain?.head_hash ?? null, tree_size: chain?.tree_size ?? 0, root: chain?.root ?? null },
+    chain: {
+      height: chain?.height ?? 0,
+      head_hash: chain?.head_hash ?? null,
+      tree_size: chain?.tree_size ?? 0,
+      root: chain?.root ?? null,
+    },
     reports,
     controls: controls.map((c) => controlSection(framework, c, all, d.attribution(`${framework}:${c}`))),
     events,
@@ -158,12 +188,24 @@ export async function getPackage(d: Pick<PackageDeps, 'store'>, tenantId: string
 }
 
 /** One artifact of a package, checked against the digest recorded at build time. */
-export async function packageArtifact(d: Pick<PackageDeps, 'store' | 'artifacts'>, tenantId: string, id: string, which: 'manifest' | 'jsonld' | 'pdf') {
+export async function packageArtifact(
+  d: Pick<PackageDeps, 'store' | 'artifacts'>,
+  tenantId: string,
+  id: string,
+  which: 'manifest' | 'jsonld' | 'pdf',
+) {
   const rec = await getPackage(d, tenantId, id);
   const body = await d.artifacts.get(rec.artifacts[which]);
   if (!body) throw new NotFoundError(`artifact ${which} of package ${id} not found`);
-  if (sha256Hex(body) !== rec.artifacts.sha256[which]) throw new Error(`artifact ${which} of package ${id} does not match its recorded digest`);
-  if (which === 'pdf') return { content_type: 'application/pdf', encoding: 'base64', sha256: rec.artifacts.sha256.pdf, data: Buffer.from(body).toString('base64') };
+  if (sha256Hex(body) !== rec.artifacts.sha256[which])
+    throw new Error(`artifact ${which} of package ${id} does not match its recorded digest`);
+  if (which === 'pdf')
+    return {
+      content_type: 'application/pdf',
+      encoding: 'base64',
+      sha256: rec.artifacts.sha256.pdf,
+      data: Buffer.from(body).toString('base64'),
+    };
   return JSON.parse(Buffer.from(body).toString('utf8')) as unknown;
 }
 

@@ -79,7 +79,10 @@ export interface AuditStore {
    */
   putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload, dedupeKey?: string): Promise<boolean>;
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | null>;
-  listEvents(tenantId: string, q: { agentId?: string; type?: string; limit: number; nextToken?: string }): Promise<Page<AuditEvent>>;
+  listEvents(
+    tenantId: string,
+    q: { agentId?: string; type?: string; limit: number; nextToken?: string },
+  ): Promise<Page<AuditEvent>>;
   controlEvidence(tenantId: string, tag: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>>;
   /** Events in a time range (for compliance packages); newest last. */
   eventsBetween(tenantId: string, from: string, to: string, max: number): Promise<StoredEvent[]>;
@@ -90,7 +93,11 @@ export interface AuditStore {
   getChain(tenantId: string): Promise<ChainRecord | null>;
   /** Writes the new head and block summary iff the stored height is still `prevHeight`. */
   commitBlock(prevHeight: number, next: ChainRecord, summary: BlockSummary): Promise<boolean>;
-  markSealed(tenantId: string, height: number, events: readonly { event_id: string; leaf_index: number }[]): Promise<void>;
+  markSealed(
+    tenantId: string,
+    height: number,
+    events: readonly { event_id: string; leaf_index: number }[],
+  ): Promise<void>;
   finishMarking(tenantId: string, height: number): Promise<void>;
   recordAnchor(tenantId: string, height: number, anchoredAt: string): Promise<void>;
   getBlockSummary(tenantId: string, height: number): Promise<BlockSummary | null>;
@@ -128,7 +135,11 @@ export interface DestinationStore {
   add(d: Destination): Promise<void>;
   /** The tenant's destination external id: `candidate` is stored when the tenant has none yet. */
   externalId(tenantId: string, candidate: string): Promise<string>;
-  setStatus(tenantId: string, destinationId: string, change: { status: 'pending_verification' | 'verified'; verified_at?: string; last_error?: string }): Promise<void>;
+  setStatus(
+    tenantId: string,
+    destinationId: string,
+    change: { status: 'pending_verification' | 'verified'; verified_at?: string; last_error?: string },
+  ): Promise<void>;
   list(tenantId: string): Promise<Destination[]>;
   enqueue(tenantId: string, destinationId: string, height: number, reason: string, at: string): Promise<void>;
   queued(tenantId: string, limit: number): Promise<{ destination_id: string; height: number; attempts: number }[]>;

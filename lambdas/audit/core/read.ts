@@ -29,7 +29,8 @@ export async function chainStatus(d: ReadDeps, tenantId: string) {
     unanchored_blocks: chain?.unanchored.length ?? 0,
     /** Seconds since the oldest un-anchored block was sealed; 0 when every block is anchored. */
     anchoring_lag_seconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
-    anchoring: d.tsaConfigured === false ? 'tsa_not_configured' : (chain?.unanchored.length ?? 0) > 0 ? 'lagging' : 'current',
+    anchoring:
+      d.tsaConfigured === false ? 'tsa_not_configured' : (chain?.unanchored.length ?? 0) > 0 ? 'lagging' : 'current',
   };
 }
 
@@ -37,7 +38,8 @@ export async function chainStatus(d: ReadDeps, tenantId: string) {
 export async function proofOf(d: ReadDeps, tenantId: string, eventId: string) {
   const stored = await d.store.getEvent(tenantId, eventId);
   if (!stored) throw new NotFoundError(`no audit event ${eventId}`);
-  if (stored.block_height === null) throw new ConflictError(`audit event ${eventId} is not sealed yet; retry after the next block (about 5 s)`);
+  if (stored.block_height === null)
+    throw new ConflictError(`audit event ${eventId} is not sealed yet; retry after the next block (about 5 s)`);
   const block = await d.blocks.get(tenantId, stored.block_height);
   if (!block) throw new NotFoundError(`block ${stored.block_height} not found`);
   const i = block.events.findIndex((e) => e.event_id === eventId);
@@ -62,7 +64,9 @@ export async function getBlock(d: ReadDeps, tenantId: string, id: string): Promi
 
 export async function listBlocks(d: ReadDeps, tenantId: string, fromHeight: number, limit: number) {
   const rows = await d.store.listBlocks(tenantId, fromHeight, limit + 1);
-  const items = rows.slice(0, limit).map((s) => ({ ...s.head, block_hash: s.block_hash, anchored: s.anchored, anchored_at: s.anchored_at }));
+  const items = rows
+    .slice(0, limit)
+    .map((s) => ({ ...s.head, block_hash: s.block_hash, anchored: s.anchored, anchored_at: s.anchored_at }));
   return rows.length > limit ? { items, next_from_height: rows[limit]!.height } : { items };
 }
 

@@ -38,7 +38,11 @@ export class AuditRecorder implements AuditSink {
       const salt = randomBytes(PAYLOAD_SALT_BYTES);
       const { event, redactedPayload } = buildAuditEvent(input, eventId, now, salt);
       // control: eu_ai_act:Art.12, iso_42001_2023:A.6.2.8, owasp_agentic_top10_2025:T8, eu_ai_act:Art.26
-      const enc = await this.deps.cipher.encrypt(input.tenant_id, eventId, Buffer.from(sealedPayload(input.payload, salt), 'utf8'));
+      const enc = await this.deps.cipher.encrypt(
+        input.tenant_id,
+        eventId,
+        Buffer.from(sealedPayload(input.payload, salt), 'utf8'),
+      );
       const written = await this.deps.store.putEvent(event, redactedPayload, enc, dedupeKey);
       return { event, duplicate: !written };
     } catch (e) {

@@ -14,7 +14,10 @@ const TST_INFO_OID = '1.2.840.113549.1.9.16.1.4';
 let engineReady = false;
 function engine(): void {
   if (engineReady) return;
-  pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.ICryptoEngine['crypto'] }));
+  pkijs.setEngine(
+    'node',
+    new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.ICryptoEngine['crypto'] }),
+  );
   engineReady = true;
 }
 
@@ -55,9 +58,11 @@ function tstInfoOf(tokenDer: Uint8Array): { signed: pkijs.SignedData; tst: pkijs
     if (e instanceof TimestampError) throw e;
     throw new TimestampError('timestamp token is not a CMS ContentInfo');
   }
-  if (ci.contentType !== pkijs.ContentInfo.SIGNED_DATA) throw new TimestampError('timestamp token is not CMS SignedData');
+  if (ci.contentType !== pkijs.ContentInfo.SIGNED_DATA)
+    throw new TimestampError('timestamp token is not CMS SignedData');
   const signed = new pkijs.SignedData({ schema: ci.content });
-  if (signed.encapContentInfo.eContentType !== TST_INFO_OID) throw new TimestampError('timestamp token does not carry TSTInfo');
+  if (signed.encapContentInfo.eContentType !== TST_INFO_OID)
+    throw new TimestampError('timestamp token does not carry TSTInfo');
   const content = signed.encapContentInfo.eContent;
   if (!content) throw new TimestampError('timestamp token has no TSTInfo content');
   const tst = new pkijs.TSTInfo({ schema: parseDer(new Uint8Array(content.getValue()), 'TSTInfo') });
@@ -83,15 +88,20 @@ export function tokenFromResponse(respDer: Uint8Array, imprintHex: string, nonce
   const token = Buffer.from(resp.timeStampToken.toSchema().toBER(false));
   const { tst } = tstInfoOf(token);
   const nonce = tst.nonce ? Buffer.from(tst.nonce.valueBlock.valueHexView).toString('hex') : '';
-  if (nonce.replace(/^0+/, '') !== nonceHex.replace(/^0+/, '')) throw new TimestampError('TSA response nonce does not match the request');
+  if (nonce.replace(/^0+/, '') !== nonceHex.replace(/^0+/, ''))
+    throw new TimestampError('TSA response nonce does not match the request');
   checkImprint(tst, imprintHex);
   return token;
 }
 
 function checkImprint(tst: pkijs.TSTInfo, imprintHex: string): void {
-  if (tst.messageImprint.hashAlgorithm.algorithmId !== SHA256_OID) throw new TimestampError('timestamp imprint is not SHA-256');
+  if (tst.messageImprint.hashAlgorithm.algorithmId !== SHA256_OID)
+    throw new TimestampError('timestamp imprint is not SHA-256');
   const got = Buffer.from(tst.messageImprint.hashedMessage.valueBlock.valueHexView).toString('hex');
-  if (got !== imprintHex.toLowerCase()) throw new TimestampError(`timestamp message imprint ${got.slice(0, 16)}… does not match block hash ${imprintHex.slice(0, 16)}…`);
+  if (got !== imprintHex.toLowerCase())
+    throw new TimestampError(
+      `timestamp message imprint ${got.slice(0, 16)}… does not match block hash ${imprintHex.slice(0, 16)}…`,
+    );
 }
 
 export interface VerifiedTimestamp {
@@ -116,11 +126,18 @@ export async function verifyTimestampToken(
   const { signed, tst } = tstInfoOf(tokenDer);
   checkImprint(tst, imprintHex);
   const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
-  if (certs.length === 0) throw new TimestampError('timestamp token carries no TSA certificate (certReq was not honoured)');
+  if (certs.length === 0)
+    throw new TimestampError('timestamp token carries no TSA certificate (certReq was not honoured)');
   const trusted = (opts.trustedCertsPem ?? []).map(pemToCert);
   let result: pkijs.SignedDataVerifyResult;
   try {
-    result = await signed.verify({ signer: 0, data: toAB(message), checkChain: trusted.length > 0, trustedCerts: trusted, extendedMode: true });
+    result = await signed.verify({
+      signer: 0,
+      data: toAB(message),
+      checkChain: trusted.length > 0,
+      trustedCerts: trusted,
+      extendedMode: true,
+    });
   } catch (e) {
     const r = e as Partial<pkijs.SignedDataVerifyResult> & { message?: string };
     throw new TimestampError(`timestamp signature invalid: ${r.message ?? String(e)}`);
@@ -131,7 +148,8 @@ export async function verifyTimestampToken(
   if (!eku) throw new TimestampError('TSA certificate has no extended key usage');
   if (!eku.critical) throw new TimestampError('TSA certificate extended key usage is not critical');
   const usages = (eku.parsedValue as pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
-  if (usages.length !== 1 || usages[0] !== EKU_TIME_STAMPING) throw new TimestampError('TSA certificate extended key usage is not timeStamping');
+  if (usages.length !== 1 || usages[0] !== EKU_TIME_STAMPING)
+    throw new TimestampError('TSA certificate extended key usage is not timeStamping');
   return {
     genTime: tst.genTime.toISOString(),
     serial: Buffer.from(tst.serialNumber.valueBlock.valueHexView).toString('hex'),

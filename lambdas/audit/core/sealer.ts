@@ -6,7 +6,16 @@
 import type { Clock } from '../../shared/clock.js';
 import type { EventPublisher } from '../../shared/events.js';
 import { GENESIS_STATE, blockKey, headBytes, sealBlock, type AuditBlock } from './block.js';
-import type { AuditStore, BlockSigner, BlockStore, ChainRecord, Destination, DestinationStore, DestinationWriter, Timestamper } from './ports.js';
+import type {
+  AuditStore,
+  BlockSigner,
+  BlockStore,
+  ChainRecord,
+  Destination,
+  DestinationStore,
+  DestinationWriter,
+  Timestamper,
+} from './ports.js';
 
 export interface SealerDeps {
   readonly store: AuditStore;
@@ -45,21 +54,33 @@ const emptyRecord = (tenantId: string): ChainRecord => ({
 /** Seals one tenant once (a no-op without pending events). Safe to run concurrently: a lease and a conditional head write keep one writer. */
 export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<SealResult> {
   const now = deps.clock.now();
-  const leased = await deps.store.tryLease(tenantId, deps.owner, new Date(now.getTime() + 30_000).toISOString(), now.toISOString());
+  const leased = await deps.store.tryLease(
+    tenantId,
+    deps.owner,
+    new Date(now.getTime() + 30_000).toISOString(),
+    now.toISOString(),
+  );
   if (!leased) return { tenant_id: tenantId, sealed: null, anchoredRetries: 0, replayed: 0 };
   try {
     let chain = (await deps.store.getChain(tenantId)) ?? emptyRecord(tenantId);
     if (chain.marking_height !== null) {
       // A previous run committed the block but did not finish marking its events.
       const b = await deps.blocks.get(tenantId, chain.marking_height);
-      if (b) await deps.store.markSealed(tenantId, chain.marking_height, b.events.map((e, i) => ({ event_id: e.event_id, leaf_index: b.head.first_index + i })));
+      if (b)
+        await deps.store.markSealed(
+          tenantId,
+          chain.marking_height,
+          b.events.map((e, i) => ({ event_id: e.event_id, leaf_index: b.head.first_index + i })),
+        );
       await deps.store.finishMarking(tenantId, chain.marking_height);
       chain = { ...chain, marking_height: null };
     }
     const anchoredRetries = await retryAnchoring(deps, chain);
     const replayed = await replayDestinations(deps, tenantId);
 
-    const rows = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) => (a.event.event_id < b.event.event_id ? -1 : 1));
+    const rows = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) =>
+      a.event.event_id < b.event.event_id ? -1 : 1,
+    );
     const pending = rows.map((r) => r.event);
     const leaves = rows.every((r) => r.leaf !== null) ? rows.map((r) => r.leaf!) : undefined;
     if (pending.length === 0) return { tenant_id: tenantId, sealed: null, anchoredRetries, replayed };
@@ -73,12 +94,22 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
     let timestamp: AuditBlock['timestamp'] = null;
     if (deps.timestamper) {
       try {
-        timestamp = { token: await deps.timestamper.stamp(s.block_hash), tsa_url: deps.timestamper.url, anchored_at: deps.clock.now().toISOString() };
+        timestamp = {
+          token: await deps.timestamper.stamp(s.block_hash),
+          tsa_url: deps.timestamper.url,
+          anchored_at: deps.clock.now().toISOString(),
+        };
       } catch {
         timestamp = null; // TSA outage: sealed but un-anchored, retried on later ticks
       }
     }
-    const block: AuditBlock = { head: s.head, block_hash: s.block_hash, signature: sig.signature, events: pending, timestamp };
+    const block: AuditBlock = {
+      head: s.head,
+      block_hash: s.block_hash,
+      signature: sig.signature,
+      events: pending,
+      timestamp,
+    };
     const put = await deps.blocks.put(block);
     const next: ChainRecord = {
       ...s.next,
@@ -100,7 +131,11 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       anchored_at: timestamp?.anchored_at ?? null,
     });
     if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
-    await deps.store.markSealed(tenantId, s.head.height, pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })));
+    await deps.store.markSealed(
+      tenantId,
+      s.head.height,
+      pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })),
+    );
     await deps.store.finishMarking(tenantId, s.head.height);
     await copyToDestinations(deps, block);
     await deps.publisher
@@ -116,7 +151,12 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
         anchored: timestamp !== null,
       })
       .catch(() => undefined); // the block is durable; the notification is best effort
-    return { tenant_id: tenantId, sealed: { height: s.head.height, events: pending.length, anchored: timestamp !== null }, anchoredRetries, replayed };
+    return {
+      tenant_id: tenantId,
+      sealed: { height: s.head.height, events: pending.length, anchored: timestamp !== null },
+      anchoredRetries,
+      replayed,
+    };
   } finally {
     await deps.store.releaseLease(tenantId, deps.owner).catch(() => undefined);
   }
@@ -150,13 +190,19 @@ async function retryAnchoring(deps: SealerDeps, chain: ChainRecord): Promise<num
  * ARX-generated external id and the handshake object written. Until then the handshake is
  * retried on every seal and blocks wait in the queue.
  */
-export async function verifyDestination(deps: Pick<SealerDeps, 'destinations' | 'clock'>, d: Destination): Promise<boolean> {
+export async function verifyDestination(
+  deps: Pick<SealerDeps, 'destinations' | 'clock'>,
+  d: Destination,
+): Promise<boolean> {
   if (d.status === 'verified') return true;
   const at = deps.clock.now().toISOString();
   try {
     await deps.destinations!.writer.handshake(d, at);
   } catch (e) {
-    await deps.destinations!.store.setStatus(d.tenant_id, d.destination_id, { status: 'pending_verification', last_error: `handshake failed: ${(e as Error).name || 'Error'}` });
+    await deps.destinations!.store.setStatus(d.tenant_id, d.destination_id, {
+      status: 'pending_verification',
+      last_error: `handshake failed: ${(e as Error).name || 'Error'}`,
+    });
     return false;
   }
   await deps.destinations!.store.setStatus(d.tenant_id, d.destination_id, { status: 'verified', verified_at: at });
@@ -168,13 +214,25 @@ async function copyToDestinations(deps: SealerDeps, block: AuditBlock): Promise<
   const tenantId = block.head.tenant_id;
   for (const d of await deps.destinations.store.list(tenantId)) {
     if (!(await verifyDestination(deps, d))) {
-      await deps.destinations.store.enqueue(tenantId, d.destination_id, block.head.height, 'DestinationNotVerified', deps.clock.now().toISOString());
+      await deps.destinations.store.enqueue(
+        tenantId,
+        d.destination_id,
+        block.head.height,
+        'DestinationNotVerified',
+        deps.clock.now().toISOString(),
+      );
       continue;
     }
     try {
       await deps.destinations.writer.write(d, block);
     } catch (e) {
-      await deps.destinations.store.enqueue(tenantId, d.destination_id, block.head.height, (e as Error).name || 'WriteFailed', deps.clock.now().toISOString());
+      await deps.destinations.store.enqueue(
+        tenantId,
+        d.destination_id,
+        block.head.height,
+        (e as Error).name || 'WriteFailed',
+        deps.clock.now().toISOString(),
+      );
     }
   }
 }
@@ -206,7 +264,12 @@ async function replayDestinations(deps: SealerDeps, tenantId: string): Promise<n
       n++;
     } catch (e) {
       blocked.add(q.destination_id);
-      await deps.destinations.store.bumpAttempt(tenantId, q.destination_id, q.height, (e as Error).name || 'WriteFailed');
+      await deps.destinations.store.bumpAttempt(
+        tenantId,
+        q.destination_id,
+        q.height,
+        (e as Error).name || 'WriteFailed',
+      );
     }
   }
   return n;
@@ -230,7 +293,10 @@ export async function sealAll(deps: SealerDeps): Promise<SealResult[]> {
  * Runs `sealAll` every `intervalMs` until `budgetMs` has elapsed (the scheduled function runs
  * once a minute and loops inside its run, giving one block per tenant about every 5 s).
  */
-export async function sealLoop(deps: SealerDeps, opts: { intervalMs: number; budgetMs: number; sleep?: (ms: number) => Promise<void> }): Promise<SealResult[]> {
+export async function sealLoop(
+  deps: SealerDeps,
+  opts: { intervalMs: number; budgetMs: number; sleep?: (ms: number) => Promise<void> },
+): Promise<SealResult[]> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const start = deps.clock.now().getTime();
   const all: SealResult[] = [];

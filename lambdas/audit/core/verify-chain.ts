@@ -4,7 +4,15 @@
  * RFC 3161 tokens, and optionally one event's inclusion proof. No call back to ARX.
  */
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { BLOCK_FORMAT, GENESIS_PREV_HASH, GENESIS_STATE, eventProof, headBytes, headHash, type AuditBlock } from './block.js';
+import {
+  BLOCK_FORMAT,
+  GENESIS_PREV_HASH,
+  GENESIS_STATE,
+  eventProof,
+  headBytes,
+  headHash,
+  type AuditBlock,
+} from './block.js';
 import { leafData } from './events.js';
 import { LogView, ProofError, RootMismatchError, hashLeaf, verifyConsistency, verifyInclusion } from './merkle.js';
 import { TimestampError, verifyTimestampToken } from './rfc3161.js';
@@ -106,9 +114,15 @@ function checkVersions(versions: readonly { id: string; text: string }[]): undef
     } catch {
       return fail(`object version ${v.id} is not a block: the object was rewritten`);
     }
-    const same = sameJson(b.head, first.head) && b.block_hash === first.block_hash && b.signature === first.signature && sameJson(b.events, first.events);
-    if (!same) fail(`object version ${v.id} differs from the first stored version ${versions[0]!.id}: the block was rewritten`);
-    if (stamp && !sameJson(b.timestamp, stamp)) fail(`object version ${v.id} replaces the RFC 3161 timestamp of an earlier version: the block was rewritten`);
+    const same =
+      sameJson(b.head, first.head) &&
+      b.block_hash === first.block_hash &&
+      b.signature === first.signature &&
+      sameJson(b.events, first.events);
+    if (!same)
+      fail(`object version ${v.id} differs from the first stored version ${versions[0]!.id}: the block was rewritten`);
+    if (stamp && !sameJson(b.timestamp, stamp))
+      fail(`object version ${v.id} replaces the RFC 3161 timestamp of an earlier version: the block was rewritten`);
     stamp = b.timestamp ?? stamp;
   }
 }
@@ -118,7 +132,10 @@ export function verifyHeadSignature(block: AuditBlock, jwks: readonly Jwk[]): vo
   const key = jwks.find((k) => k.kid === block.head.kid);
   if (!key) fail(`signing key ${block.head.kid} is not in the audit key set`);
   if (key!.kty !== 'EC' || key!.crv !== 'P-256') fail(`key ${block.head.kid} is not a P-256 EC key`);
-  const pub = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: String(key!.x), y: String(key!.y) }, format: 'jwk' });
+  const pub = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: String(key!.x), y: String(key!.y) },
+    format: 'jwk',
+  });
   const sig = Buffer.from(block.signature ?? '', 'base64url');
   if (sig.length !== 64) fail('signature is not a 64-byte ES256 R‖S value');
   const ok = cryptoVerify('sha256', headBytes(block.head), { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
@@ -131,8 +148,18 @@ export function verifyHeadSignature(block: AuditBlock, jwks: readonly Jwk[]): vo
  */
 export async function verifyChain(sources: readonly BlockSource[], opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   if (sources.length === 0) return { ok: false, block: '(none)', reason: 'no block files found' };
-  if (!opts.jwks && !opts.unsigned) return { ok: false, block: '(none)', reason: 'no audit key set: pass the key set, or ask for the unsigned mode explicitly' };
-  if (opts.requireAnchored && !opts.tsaTrustedCertsPem?.length) return { ok: false, block: '(none)', reason: 'requiring anchoring needs the TSA CA certificates (a self-signed TSA would pass)' };
+  if (!opts.jwks && !opts.unsigned)
+    return {
+      ok: false,
+      block: '(none)',
+      reason: 'no audit key set: pass the key set, or ask for the unsigned mode explicitly',
+    };
+  if (opts.requireAnchored && !opts.tsaTrustedCertsPem?.length)
+    return {
+      ok: false,
+      block: '(none)',
+      reason: 'requiring anchoring needs the TSA CA certificates (a self-signed TSA would pass)',
+    };
   const skewMs = (opts.clockSkewS ?? 300) * 1000;
   const maxLagMs = (opts.maxAnchorLagS ?? 86_400) * 1000;
   let lastSealed = -Infinity;
@@ -161,7 +188,9 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
       tenant ??= h.tenant_id;
       if (h.tenant_id !== tenant) fail(`tenant ${h.tenant_id} differs from the chain's ${tenant}`);
       if (h.height !== state.height + 1) {
-        fail(`height ${h.height} where ${state.height + 1} was expected (a block is missing, duplicated or out of order)`);
+        fail(
+          `height ${h.height} where ${state.height + 1} was expected (a block is missing, duplicated or out of order)`,
+        );
       }
       const computedHash = headHash(h);
       if (b.block_hash !== computedHash) fail('block_hash does not match the canonical head');
@@ -169,8 +198,10 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
       if (opts.jwks) verifyHeadSignature(b, opts.jwks);
 
       // Merkle: recompute leaves from the events, the root from the previous frontier.
-      if (h.event_count !== b.events.length || h.event_count < 1) fail(`event_count ${h.event_count} but ${b.events.length} events`);
-      if (h.first_index !== state.tree_size || h.prev_tree_size !== state.tree_size) fail('first_index / prev_tree_size do not continue the log');
+      if (h.event_count !== b.events.length || h.event_count < 1)
+        fail(`event_count ${h.event_count} but ${b.events.length} events`);
+      if (h.first_index !== state.tree_size || h.prev_tree_size !== state.tree_size)
+        fail('first_index / prev_tree_size do not continue the log');
       if (h.prev_root !== state.root) fail('prev_root differs from the previous block root');
       if (h.prev_frontier.length !== state.frontier.length || h.prev_frontier.some((f, i) => f !== state.frontier[i])) {
         fail('prev_frontier differs from the log built from earlier blocks');
@@ -181,7 +212,11 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
         seen.add(e.event_id);
       }
       const leaves = b.events.map((e) => hashLeaf(leafData(e)));
-      const view = new LogView(state.tree_size, state.frontier.map((f) => Buffer.from(f, 'base64')), leaves);
+      const view = new LogView(
+        state.tree_size,
+        state.frontier.map((f) => Buffer.from(f, 'base64')),
+        leaves,
+      );
       const root = Buffer.from(view.root()).toString('base64');
       if (h.tree_size !== view.size) fail(`tree_size ${h.tree_size} but the log has ${view.size} leaves`);
       if (root !== h.root) fail('Merkle root does not match the events (an event was altered, added or removed)');
@@ -195,7 +230,8 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
             Buffer.from(h.root, 'base64'),
           );
         } catch (e) {
-          if (e instanceof ProofError || e instanceof RootMismatchError) fail(`consistency proof from the previous head fails: ${e.message}`);
+          if (e instanceof ProofError || e instanceof RootMismatchError)
+            fail(`consistency proof from the previous head fails: ${e.message}`);
           throw e;
         }
       }
@@ -206,8 +242,12 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
             ...(opts.tsaTrustedCertsPem ? { trustedCertsPem: opts.tsaTrustedCertsPem } : {}),
           });
           const gen = Date.parse(ts.genTime);
-          if (gen < sealedMs - skewMs) throw new BlockFault(`RFC 3161 genTime ${ts.genTime} is before the block was sealed (${h.sealed_at})`);
-          if (gen > sealedMs + maxLagMs) throw new BlockFault(`RFC 3161 genTime ${ts.genTime} is more than ${maxLagMs / 1000} s after sealed_at ${h.sealed_at} (re-stamped later?)`);
+          if (gen < sealedMs - skewMs)
+            throw new BlockFault(`RFC 3161 genTime ${ts.genTime} is before the block was sealed (${h.sealed_at})`);
+          if (gen > sealedMs + maxLagMs)
+            throw new BlockFault(
+              `RFC 3161 genTime ${ts.genTime} is more than ${maxLagMs / 1000} s after sealed_at ${h.sealed_at} (re-stamped later?)`,
+            );
         } catch (e) {
           if (e instanceof BlockFault) throw e;
           if (e instanceof TimestampError) fail(`RFC 3161 timestamp: ${e.message}`);
@@ -224,7 +264,13 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
         if (i >= 0) {
           const p = eventProof(b, i);
           try {
-            verifyInclusion(p.leaf_index, p.tree_size, Buffer.from(p.leaf_hash, 'base64'), p.proof.map((x) => Buffer.from(x, 'base64')), Buffer.from(h.root, 'base64'));
+            verifyInclusion(
+              p.leaf_index,
+              p.tree_size,
+              Buffer.from(p.leaf_hash, 'base64'),
+              p.proof.map((x) => Buffer.from(x, 'base64')),
+              Buffer.from(h.root, 'base64'),
+            );
           } catch (e) {
             fail(`inclusion proof for ${opts.eventId} fails: ${(e as Error).message}`);
           }
@@ -235,18 +281,33 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
       events += b.events.length;
       heads.add(computedHash);
       prevHash = computedHash;
-      state = { height: h.height, head_hash: computedHash, tree_size: view.size, root, frontier: view.frontier().map((f) => Buffer.from(f).toString('base64')) };
+      state = {
+        height: h.height,
+        head_hash: computedHash,
+        tree_size: view.size,
+        root,
+        frontier: view.frontier().map((f) => Buffer.from(f).toString('base64')),
+      };
     } catch (e) {
       if (e instanceof BlockFault) return { ok: false, block: label, reason: e.message };
       return { ok: false, block: label, reason: `unreadable block: ${(e as Error).message}` };
     }
   }
-  if (opts.eventId && !found) return { ok: false, block: '(none)', reason: `event ${opts.eventId} is not in any block` };
+  if (opts.eventId && !found)
+    return { ok: false, block: '(none)', reason: `event ${opts.eventId} is not in any block` };
   if (opts.minHeight !== undefined && state.height < opts.minHeight) {
-    return { ok: false, block: '(chain)', reason: `chain height ${state.height} is below the expected minimum ${opts.minHeight}: blocks were removed from the tail` };
+    return {
+      ok: false,
+      block: '(chain)',
+      reason: `chain height ${state.height} is below the expected minimum ${opts.minHeight}: blocks were removed from the tail`,
+    };
   }
   if (opts.expectHead !== undefined && !heads.has(opts.expectHead.toLowerCase())) {
-    return { ok: false, block: '(chain)', reason: `expected head ${opts.expectHead} is not in the chain (head is ${state.head_hash}): truncated or rewritten` };
+    return {
+      ok: false,
+      block: '(chain)',
+      reason: `expected head ${opts.expectHead} is not in the chain (head is ${state.head_hash}): truncated or rewritten`,
+    };
   }
   return {
     ok: true,
@@ -266,14 +327,29 @@ export async function verifyChain(sources: readonly BlockSource[], opts: VerifyO
 /** Verifies a standalone receipt (an /events/{id}/proof answer) against a verified block. */
 export function verifyReceipt(
   block: AuditBlock,
-  receipt: { event_id: string; leaf_hash: string; leaf_index: number; tree_size: number; root: string; proof: readonly string[] },
+  receipt: {
+    event_id: string;
+    leaf_hash: string;
+    leaf_index: number;
+    tree_size: number;
+    root: string;
+    proof: readonly string[];
+  },
 ): void {
   const i = block.events.findIndex((e) => e.event_id === receipt.event_id);
   if (i < 0) throw new ProofError(`event ${receipt.event_id} is not in ${block.head.block_id}`);
   const leaf = hashLeaf(leafData(block.events[i]!));
-  if (Buffer.from(leaf).toString('base64') !== receipt.leaf_hash) throw new ProofError('receipt leaf hash is not this event');
-  if (receipt.root !== block.head.root || receipt.tree_size !== block.head.tree_size) throw new ProofError('receipt root is not the block root');
-  verifyInclusion(receipt.leaf_index, receipt.tree_size, leaf, receipt.proof.map((p) => Buffer.from(p, 'base64')), Buffer.from(receipt.root, 'base64'));
+  if (Buffer.from(leaf).toString('base64') !== receipt.leaf_hash)
+    throw new ProofError('receipt leaf hash is not this event');
+  if (receipt.root !== block.head.root || receipt.tree_size !== block.head.tree_size)
+    throw new ProofError('receipt root is not the block root');
+  verifyInclusion(
+    receipt.leaf_index,
+    receipt.tree_size,
+    leaf,
+    receipt.proof.map((p) => Buffer.from(p, 'base64')),
+    Buffer.from(receipt.root, 'base64'),
+  );
 }
 
 /** One status line for the CLI. */

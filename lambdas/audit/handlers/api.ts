@@ -18,7 +18,12 @@ export const handler = createApiHandler(routesOf('audit-api'), {
     const tenant = req.params.tenant_id ?? '';
     if (!TENANT_ID.test(tenant)) throw new NotFoundError('no such tenant');
     const body = JSON.stringify(await auditReadDeps().auditKeys.keySet(tenant));
-    return { status: 200, body, raw: true, headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' } };
+    return {
+      status: 200,
+      body,
+      raw: true,
+      headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' },
+    };
   },
   'GET /v1/audit/chain/status': async (req) => ({ status: 200, body: await chainStatus(deps(), req.auth!.tenantId) }),
   'GET /v1/audit/events': async (req: ApiRequest<unknown, EventsQuery>) => {
@@ -39,7 +44,10 @@ export const handler = createApiHandler(routesOf('audit-api'), {
     status: 200,
     body: await listBlocks(deps(), req.auth!.tenantId, req.query.from_height ?? 1, req.query.limit ?? 50),
   }),
-  'GET /v1/audit/blocks/{id}': async (req) => ({ status: 200, body: await getBlock(deps(), req.auth!.tenantId, req.params.id ?? '') }),
+  'GET /v1/audit/blocks/{id}': async (req) => ({
+    status: 200,
+    body: await getBlock(deps(), req.auth!.tenantId, req.params.id ?? ''),
+  }),
   'POST /v1/audit/destinations': async (req: ApiRequest<DestinationBody>) => {
     const d = deps();
     const dest = await addDestination({ store: d.store, clock: d.clock }, req.auth!.tenantId, req.body);
@@ -47,7 +55,10 @@ export const handler = createApiHandler(routesOf('audit-api'), {
   },
   'GET /v1/audit/destinations': async (req) => {
     const d = deps();
-    const [items, queued] = await Promise.all([d.store.list(req.auth!.tenantId), d.store.queueDepth(req.auth!.tenantId)]);
+    const [items, queued] = await Promise.all([
+      d.store.list(req.auth!.tenantId),
+      d.store.queueDepth(req.auth!.tenantId),
+    ]);
     return { status: 200, body: { items, queued_writes: queued } };
   },
 });

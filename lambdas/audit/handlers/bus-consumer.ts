@@ -20,5 +20,9 @@ export const handler = createJobHandler(async (event: EventBridgeEvent<string, R
   }
   // Throws on failure so EventBridge/SQS retries and the DLQ keeps what could not be recorded.
   const r = await sink.recorder().recordEvent(mapped.input, mapped.dedupeKey);
-  logger.info('bus event audited', { event_type: mapped.input.event_type, event_id: r.event.event_id, duplicate: r.duplicate });
+  logger.info('bus event audited', {
+    event_type: mapped.input.event_type,
+    event_id: r.event.event_id,
+    duplicate: r.duplicate,
+  });
 });

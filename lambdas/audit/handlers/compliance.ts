@@ -25,7 +25,11 @@ const packageDeps = perEnvironment((): PackageDeps => {
 });
 
 /** Checked at INIT (see shared/settings.ts). */
-export const settings = handlerSettings(AUDIT_READ_SETTINGS, ['ARX_ARTIFACT_BUCKET', 'ARX_PUBLIC_API_URL', 'ARX_EVIDENCE_MAP']);
+export const settings = handlerSettings(AUDIT_READ_SETTINGS, [
+  'ARX_ARTIFACT_BUCKET',
+  'ARX_PUBLIC_API_URL',
+  'ARX_EVIDENCE_MAP',
+]);
 
 export const handler = createApiHandler(routesOf('compliance-api'), {
   'GET /v1/compliance/controls/{framework}/{control_id}/evidence': async (req: ApiRequest<unknown, EvidenceQuery>) => {
@@ -33,7 +37,12 @@ export const handler = createApiHandler(routesOf('compliance-api'), {
     const controlId = decodeURIComponent(req.params.control_id ?? '');
     if (!isFramework(framework)) throw new NotFoundError(`unknown framework ${framework}`);
     const tag = `${framework}:${controlId}`;
-    const page = await auditReadDeps().store.controlEvidence(req.auth!.tenantId, tag, req.query.limit ?? 50, req.query.next_token);
+    const page = await auditReadDeps().store.controlEvidence(
+      req.auth!.tenantId,
+      tag,
+      req.query.limit ?? 50,
+      req.query.next_token,
+    );
     return { status: 200, body: { framework, control_id: controlId, title: CONTROL_TITLES[tag] ?? null, ...page } };
   },
   'POST /v1/compliance/packages': async (req: ApiRequest<PackageBody>) => {
@@ -42,7 +51,8 @@ export const handler = createApiHandler(routesOf('compliance-api'), {
   },
   'GET /v1/compliance/packages/{id}': async (req: ApiRequest<unknown, PackageQuery>) => {
     const id = req.params.id ?? '';
-    if (req.query.artifact) return { status: 200, body: await packageArtifact(packageDeps(), req.auth!.tenantId, id, req.query.artifact) };
+    if (req.query.artifact)
+      return { status: 200, body: await packageArtifact(packageDeps(), req.auth!.tenantId, id, req.query.artifact) };
     return { status: 200, body: await getPackage(packageDeps(), req.auth!.tenantId, id) };
   },
 });

@@ -36,7 +36,14 @@ export type ClientFactory = (source: SourceConfig) => AwsClients;
 
 export const defaultClientFactory: ClientFactory = (source) => {
   const credentials: AwsCredentialIdentityProvider | undefined = source.role_arn
-    ? fromTemporaryCredentials({ params: { RoleArn: source.role_arn, RoleSessionName: 'arx-discovery', ExternalId: source.tenant_id, DurationSeconds: 900 } })
+    ? fromTemporaryCredentials({
+        params: {
+          RoleArn: source.role_arn,
+          RoleSessionName: 'arx-discovery',
+          ExternalId: source.tenant_id,
+          DurationSeconds: 900,
+        },
+      })
     : undefined;
   const opts = (region: string) => ({ region, ...(credentials ? { credentials } : {}) });
   return {
@@ -47,19 +54,23 @@ export const defaultClientFactory: ClientFactory = (source) => {
   };
 };
 
-const msg = (e: unknown): string => `${(e as Error).name ?? 'Error'}: ${(e as Error).message ?? String(e)}`.slice(0, 200);
-const iso = (d: Date | string | undefined, fallback: Date): string => (d ? new Date(d).toISOString() : fallback.toISOString());
+const msg = (e: unknown): string =>
+  `${(e as Error).name ?? 'Error'}: ${(e as Error).message ?? String(e)}`.slice(0, 200);
+const iso = (d: Date | string | undefined, fallback: Date): string =>
+  d ? new Date(d).toISOString() : fallback.toISOString();
 
 /** Runs `fn` over `items` with at most `n` in flight. */
 async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) {
-      const k = i++;
-      out[k] = await fn(items[k]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) {
+        const k = i++;
+        out[k] = await fn(items[k]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -67,7 +78,10 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<
 export class BedrockAgentsSource implements AgentSource {
   readonly name = 'bedrock-agents';
   readonly platforms = ['bedrock'] as const;
-  constructor(private readonly clients: ClientFactory = defaultClientFactory, private readonly concurrency = 8) {}
+  constructor(
+    private readonly clients: ClientFactory = defaultClientFactory,
+    private readonly concurrency = 8,
+  ) {}
 
   async scan(source: SourceConfig, region: string, now: Date): Promise<SourceScan> {
     const client = this.clients(source).bedrockAgent(region);
@@ -76,12 +90,26 @@ export class BedrockAgentsSource implements AgentSource {
     let nextToken: string | undefined;
     do {
       const r = await client.send(new ListAgentsCommand({ maxResults: 100, nextToken }));
-      for (const a of r.agentSummaries ?? []) if (a.agentId) summaries.push({ agentId: a.agentId, ...(a.agentName ? { agentName: a.agentName } : {}), ...(a.updatedAt ? { updatedAt: a.updatedAt } : {}) });
+      for (const a of r.agentSummaries ?? [])
+        if (a.agentId)
+          summaries.push({
+            agentId: a.agentId,
+            ...(a.agentName ? { agentName: a.agentName } : {}),
+            ...(a.updatedAt ? { updatedAt: a.updatedAt } : {}),
+          });
       nextToken = r.nextToken;
     } while (nextToken);
     const errors: string[] = [];
     const evidence = await pool(summaries, this.concurrency, async (s): Promise<Evidence> => {
-      let a: { agentName?: string; foundationModel?: string; agentResourceRoleArn?: string; agentStatus?: string; updatedAt?: Date } | undefined;
+      let a:
+        | {
+            agentName?: string;
+            foundationModel?: string;
+            agentResourceRoleArn?: string;
+            agentStatus?: string;
+            updatedAt?: Date;
+          }
+        | undefined;
       try {
         a = (await client.send(new GetAgentCommand({ agentId: s.agentId }))).agent;
       } catch (e) {
@@ -94,7 +122,7 @@ export class BedrockAgentsSource implements AgentSource {
         origin,
         confidence: 1,
         observed_at: now.toISOString(),
-        ...(a?.agentName ?? s.agentName ? { name: (a?.agentName ?? s.agentName)! } : {}),
+        ...((a?.agentName ?? s.agentName) ? { name: (a?.agentName ?? s.agentName)! } : {}),
         declared_capabilities: a?.foundationModel ? [`model:${a.foundationModel}`] : [],
         ...(a?.agentResourceRoleArn ? { principal_arns: [a.agentResourceRoleArn] } : {}),
         signals: [`bedrock-agent:${a?.agentStatus ?? 'listed'}`, `updated:${iso(a?.updatedAt ?? s.updatedAt, now)}`],
@@ -104,13 +132,17 @@ export class BedrockAgentsSource implements AgentSource {
   }
 }
 
-const listGateways = (client: BedrockAgentCoreControlClient, nextToken?: string) => client.send(new ListGatewaysCommand({ maxResults: 100, nextToken }));
+const listGateways = (client: BedrockAgentCoreControlClient, nextToken?: string) =>
+  client.send(new ListGatewaysCommand({ maxResults: 100, nextToken }));
 
 /** Bedrock AgentCore runtimes and gateways (`bedrock-agentcore-control`) → platform `bedrock-agentcore`. */
 export class AgentCoreSource implements AgentSource {
   readonly name = 'bedrock-agentcore';
   readonly platforms = ['bedrock-agentcore'] as const;
-  constructor(private readonly clients: ClientFactory = defaultClientFactory, private readonly concurrency = 8) {}
+  constructor(
+    private readonly clients: ClientFactory = defaultClientFactory,
+    private readonly concurrency = 8,
+  ) {}
 
   async scan(source: SourceConfig, region: string, now: Date): Promise<SourceScan> {
     const client = this.clients(source).agentCore(region);
@@ -120,14 +152,17 @@ export class AgentCoreSource implements AgentSource {
     let token: string | undefined;
     do {
       const r = await client.send(new ListAgentRuntimesCommand({ maxResults: 100, nextToken: token }));
-      for (const a of r.agentRuntimes ?? []) if (a.agentRuntimeId) runtimes.push({ id: a.agentRuntimeId, ...(a.agentRuntimeName ? { name: a.agentRuntimeName } : {}) });
+      for (const a of r.agentRuntimes ?? [])
+        if (a.agentRuntimeId)
+          runtimes.push({ id: a.agentRuntimeId, ...(a.agentRuntimeName ? { name: a.agentRuntimeName } : {}) });
       token = r.nextToken;
     } while (token);
     const gateways: { id: string; name?: string }[] = [];
     token = undefined;
     do {
       const r: Awaited<ReturnType<typeof listGateways>> = await listGateways(client, token);
-      for (const g of r.items ?? []) if (g.gatewayId) gateways.push({ id: g.gatewayId, ...(g.name ? { name: g.name } : {}) });
+      for (const g of r.items ?? [])
+        if (g.gatewayId) gateways.push({ id: g.gatewayId, ...(g.name ? { name: g.name } : {}) });
       token = r.nextToken;
     } while (token);
     const rt = await pool(runtimes, this.concurrency, async (r): Promise<Evidence> => {
@@ -137,7 +172,18 @@ export class AgentCoreSource implements AgentSource {
       } catch (e) {
         errors.push(`GetAgentRuntime ${r.id}: ${msg(e)}`);
       }
-      return { platform: 'bedrock-agentcore', platform_native_id: `runtime/${r.id}`, source: 'list_api', origin, confidence: 1, observed_at: now.toISOString(), ...(r.name ? { name: r.name } : {}), declared_capabilities: ['agent_runtime'], ...(role ? { principal_arns: [role] } : {}), signals: ['agentcore:runtime'] };
+      return {
+        platform: 'bedrock-agentcore',
+        platform_native_id: `runtime/${r.id}`,
+        source: 'list_api',
+        origin,
+        confidence: 1,
+        observed_at: now.toISOString(),
+        ...(r.name ? { name: r.name } : {}),
+        declared_capabilities: ['agent_runtime'],
+        ...(role ? { principal_arns: [role] } : {}),
+        signals: ['agentcore:runtime'],
+      };
     });
     const gw = await pool(gateways, this.concurrency, async (g): Promise<Evidence> => {
       let role: string | undefined;
@@ -149,7 +195,18 @@ export class AgentCoreSource implements AgentSource {
       } catch (e) {
         errors.push(`GetGateway ${g.id}: ${msg(e)}`);
       }
-      return { platform: 'bedrock-agentcore', platform_native_id: `gateway/${g.id}`, source: 'list_api', origin, confidence: 1, observed_at: now.toISOString(), ...(g.name ? { name: g.name } : {}), declared_capabilities: ['mcp_gateway', ...(protocol ? [`protocol:${protocol}`] : [])], ...(role ? { principal_arns: [role] } : {}), signals: ['agentcore:gateway'] };
+      return {
+        platform: 'bedrock-agentcore',
+        platform_native_id: `gateway/${g.id}`,
+        source: 'list_api',
+        origin,
+        confidence: 1,
+        observed_at: now.toISOString(),
+        ...(g.name ? { name: g.name } : {}),
+        declared_capabilities: ['mcp_gateway', ...(protocol ? [`protocol:${protocol}`] : [])],
+        ...(role ? { principal_arns: [role] } : {}),
+        signals: ['agentcore:gateway'],
+      };
     });
     return { evidence: [...rt, ...gw], complete: true, errors };
   }
@@ -162,7 +219,10 @@ export class AgentCoreSource implements AgentSource {
 export class LambdaFunctionsSource implements AgentSource {
   readonly name = 'lambda-functions';
   readonly platforms = ['aws-lambda'] as const;
-  constructor(private readonly clients: ClientFactory = defaultClientFactory, private readonly concurrency = 4) {}
+  constructor(
+    private readonly clients: ClientFactory = defaultClientFactory,
+    private readonly concurrency = 4,
+  ) {}
 
   async scan(source: SourceConfig, region: string, now: Date): Promise<SourceScan> {
     const clients = this.clients(source);
@@ -180,10 +240,13 @@ export class LambdaFunctionsSource implements AgentSource {
     const roleActions = new Map<string, Promise<string[]>>();
     const actionsOf = (roleArn: string) => {
       if (!roleActions.has(roleArn)) {
-        roleActions.set(roleArn, this.roleActions(iam, roleArn).catch((e) => {
-          errors.push(`role policies ${roleArn}: ${msg(e)}`);
-          return [];
-        }));
+        roleActions.set(
+          roleArn,
+          this.roleActions(iam, roleArn).catch((e) => {
+            errors.push(`role policies ${roleArn}: ${msg(e)}`);
+            return [];
+          }),
+        );
       }
       return roleActions.get(roleArn)!;
     };
@@ -219,10 +282,14 @@ export class LambdaFunctionsSource implements AgentSource {
     } while (marker);
     marker = undefined;
     do {
-      const r: { AttachedPolicies?: { PolicyArn?: string }[]; IsTruncated?: boolean; Marker?: string } = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+      const r: { AttachedPolicies?: { PolicyArn?: string }[]; IsTruncated?: boolean; Marker?: string } = await iam.send(
+        new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }),
+      );
       for (const p of r.AttachedPolicies ?? []) {
         const pol = await iam.send(new GetPolicyCommand({ PolicyArn: p.PolicyArn! }));
-        const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: p.PolicyArn!, VersionId: pol.Policy!.DefaultVersionId! }));
+        const v = await iam.send(
+          new GetPolicyVersionCommand({ PolicyArn: p.PolicyArn!, VersionId: pol.Policy!.DefaultVersionId! }),
+        );
         if (v.PolicyVersion?.Document) docs.push(v.PolicyVersion.Document);
       }
       marker = r.IsTruncated ? r.Marker : undefined;

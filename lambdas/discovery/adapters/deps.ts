@@ -22,7 +22,11 @@ export function setClientFactory(f: ClientFactory): void {
  * ARX_EVENT_BUS), once per process. Adoption goes through the identity capability's public
  * service (`identityService().registerAgent`), never its adapters.
  */
-export const DISCOVERY_SETTINGS = ['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'] as const satisfies readonly SettingName[];
+export const DISCOVERY_SETTINGS = [
+  'ARX_INVENTORY_TABLE',
+  'ARX_CONTROL_TABLE',
+  'ARX_EVENT_BUS',
+] as const satisfies readonly SettingName[];
 
 export const discovery = perEnvironment(() => {
   const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);

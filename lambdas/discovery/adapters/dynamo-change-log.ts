@@ -15,7 +15,12 @@ export class DynamoChangeLog implements ChangeLog {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `T#${change.tenant_id}#INVCHG#${change.agent_id}`, sk: change.event_id, ...change, received_at: receivedAt },
+          Item: {
+            pk: `T#${change.tenant_id}#INVCHG#${change.agent_id}`,
+            sk: change.event_id,
+            ...change,
+            received_at: receivedAt,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -49,7 +49,9 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
 
   async get(tenantId: string, id: string): Promise<DiscoveredAgent | null> {
     if (!/^dag_[0-9a-f]{26}$/.test(id)) return null;
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: recPk(tenantId, id), sk: 'CURRENT' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: recPk(tenantId, id), sk: 'CURRENT' }, ConsistentRead: true }),
+    );
     if (!r.Item) return null;
     const a = toAgent(r.Item);
     this.revs.set(a, Number(r.Item.rev ?? 0));
@@ -59,7 +61,7 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
   async save(prev: DiscoveredAgent | null, next: DiscoveredAgent, change: DiscoveryChange | null): Promise<void> {
     if (!this.outbox) throw new Error('this DynamoDiscoveryStore is read-only');
     const pk = recPk(next.tenant_id, next.id);
-    const rev = prev ? this.revs.get(prev) ?? -1 : 0;
+    const rev = prev ? (this.revs.get(prev) ?? -1) : 0;
     const current = { ...next, pk, sk: 'CURRENT', gsi1pk: listPk(next.tenant_id), gsi1sk: next.id, rev: rev + 1 };
     const version = { ...next, pk, sk: versionSk(next.version) };
     const principals = (change ? next.principal_arns : []).map((arn) => ({
@@ -83,7 +85,12 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
       });
       if (change) {
         items.push({
-          Update: { TableName: this.table, Key: { pk, sk: versionSk(prev.version) }, UpdateExpression: 'SET valid_to = :at', ExpressionAttributeValues: { ':at': next.valid_from } },
+          Update: {
+            TableName: this.table,
+            Key: { pk, sk: versionSk(prev.version) },
+            UpdateExpression: 'SET valid_to = :at',
+            ExpressionAttributeValues: { ':at': next.valid_from },
+          },
         });
         items.push({ Put: { TableName: this.table, Item: version, ConditionExpression: 'attribute_not_exists(pk)' } });
       } else {
@@ -121,13 +128,26 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
     return out;
   }
 
-  async list(tenantId: string, filter: DiscoveredFilter, limit: number, nextToken?: string): Promise<Page<DiscoveredAgent>> {
+  async list(
+    tenantId: string,
+    filter: DiscoveredFilter,
+    limit: number,
+    nextToken?: string,
+  ): Promise<Page<DiscoveredAgent>> {
     let startKey = nextToken ? decodeToken(nextToken, tenantId) : undefined;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':t': listPk(tenantId) };
     const conds: string[] = [];
-    if (filter.platform) { names['#platform'] = 'platform'; values[':platform'] = filter.platform; conds.push('#platform = :platform'); }
-    if (filter.sanctioned !== undefined) { names['#sanctioned'] = 'sanctioned'; values[':sanctioned'] = filter.sanctioned; conds.push('#sanctioned = :sanctioned'); }
+    if (filter.platform) {
+      names['#platform'] = 'platform';
+      values[':platform'] = filter.platform;
+      conds.push('#platform = :platform');
+    }
+    if (filter.sanctioned !== undefined) {
+      names['#sanctioned'] = 'sanctioned';
+      values[':sanctioned'] = filter.sanctioned;
+      conds.push('#sanctioned = :sanctioned');
+    }
     const items: DiscoveredAgent[] = [];
     let lastKey: Record<string, unknown> | undefined;
     let more = false;
@@ -159,12 +179,24 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
   }
 
   async registeredAgentId(tenantId: string, platform: string, nativeId: string): Promise<string | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: nativePk(tenantId, platform, nativeId), sk: 'NATIVE' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: nativePk(tenantId, platform, nativeId), sk: 'NATIVE' },
+        ConsistentRead: true,
+      }),
+    );
     return typeof r.Item?.agent_id === 'string' ? r.Item.agent_id : null;
   }
 
   async findByPrincipal(tenantId: string, principalArn: string): Promise<string | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: principalPk(tenantId, principalArn), sk: 'DPRIN' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: principalPk(tenantId, principalArn), sk: 'DPRIN' },
+        ConsistentRead: true,
+      }),
+    );
     return typeof r.Item?.id === 'string' ? r.Item.id : null;
   }
 }
@@ -178,7 +210,12 @@ function decodeToken(token: string, tenantId: string): Record<string, unknown> {
   try {
     const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     const keys = Object.keys(key).sort().join(',');
-    if (keys !== 'gsi1pk,gsi1sk,pk,sk' || key.gsi1pk !== listPk(tenantId) || typeof key.pk !== 'string' || !key.pk.startsWith(`T#${tenantId}#D#`)) {
+    if (
+      keys !== 'gsi1pk,gsi1sk,pk,sk' ||
+      key.gsi1pk !== listPk(tenantId) ||
+      typeof key.pk !== 'string' ||
+      !key.pk.startsWith(`T#${tenantId}#D#`)
+    ) {
       throw new Error('foreign');
     }
     return key;
@@ -209,22 +246,41 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
     await this.client.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Put: { TableName: this.table, Item: { ...s, pk: srcPk(s.tenant_id), sk: s.source_id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...s, pk: srcPk(s.tenant_id), sk: s.source_id },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
           { Put: { TableName: this.table, Item: { ...s, pk: ALL_SOURCES, sk: s.source_id } } },
-          ...(s.account_id ? [{ Put: { TableName: this.table, Item: { ...s, pk: acctPk(s.account_id), sk: `T#${s.tenant_id}#S#${s.source_id}` } } }] : []),
+          ...(s.account_id
+            ? [
+                {
+                  Put: {
+                    TableName: this.table,
+                    Item: { ...s, pk: acctPk(s.account_id), sk: `T#${s.tenant_id}#S#${s.source_id}` },
+                  },
+                },
+              ]
+            : []),
         ],
       }),
     );
   }
 
   async getSource(tenantId: string, sourceId: string): Promise<SourceConfig | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: srcPk(tenantId), sk: sourceId }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: srcPk(tenantId), sk: sourceId }, ConsistentRead: true }),
+    );
     return strip<SourceConfig>(r.Item);
   }
 
   /** A source by id alone (the per-source ingest route authenticates with the source's token). */
   async findSource(sourceId: string): Promise<SourceConfig | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: ALL_SOURCES, sk: sourceId }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: ALL_SOURCES, sk: sourceId }, ConsistentRead: true }),
+    );
     return strip<SourceConfig>(r.Item);
   }
 
@@ -232,7 +288,15 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
     const out: T[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const r = await this.client.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, ExclusiveStartKey: startKey, ConsistentRead: true }));
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': pk },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
       out.push(...(r.Items ?? []).map((it) => strip<T>(it)!));
       startKey = r.LastEvaluatedKey;
     } while (startKey);
@@ -252,15 +316,23 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
   }
 
   async putScan(s: ScanRecord): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { ...s, pk: scanPk(s.tenant_id), sk: s.scan_id } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { ...s, pk: scanPk(s.tenant_id), sk: s.scan_id } }),
+    );
   }
 
   async getScan(tenantId: string, scanId: string): Promise<ScanRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: scanPk(tenantId), sk: scanId }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: scanPk(tenantId), sk: scanId }, ConsistentRead: true }),
+    );
     return strip<ScanRecord>(r.Item);
   }
 
-  async recordStatus(tenantId: string, key: string, o: { at: string; ok: boolean; errors?: string[]; eventLagMs?: number }): Promise<void> {
+  async recordStatus(
+    tenantId: string,
+    key: string,
+    o: { at: string; ok: boolean; errors?: string[]; eventLagMs?: number },
+  ): Promise<void> {
     const sets = ['last_attempt_at = :at', 'errors = :e'];
     const values: Record<string, unknown> = { ':at': o.at, ':e': (o.errors ?? []).slice(0, 20) };
     if (o.ok) sets.push('last_success_at = :at');
@@ -272,12 +344,24 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
       add = ' ADD events_total :one';
     }
     await this.client.send(
-      new UpdateCommand({ TableName: this.table, Key: { pk: statusPk(tenantId), sk: key }, UpdateExpression: `SET ${sets.join(', ')}${add}`, ExpressionAttributeValues: values }),
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: statusPk(tenantId), sk: key },
+        UpdateExpression: `SET ${sets.join(', ')}${add}`,
+        ExpressionAttributeValues: values,
+      }),
     );
   }
 
   async listStatus(tenantId: string): Promise<SourceStatus[]> {
-    const r = await this.client.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': statusPk(tenantId) }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': statusPk(tenantId) },
+        ConsistentRead: true,
+      }),
+    );
     return (r.Items ?? []).map(({ pk: _p, sk, ...rest }) => ({ ...rest, key: String(sk) }) as SourceStatus);
   }
 }

@@ -7,7 +7,18 @@ export interface ChangeLog {
   list(tenantId: string, agentId: string): Promise<InventoryChange[]>;
 }
 
-const FIELDS = ['event_id', 'tenant_id', 'agent_id', 'change', 'version', 'status', 'at', 'actor', 'correlation_id', 'trace_id'] as const;
+const FIELDS = [
+  'event_id',
+  'tenant_id',
+  'agent_id',
+  'change',
+  'version',
+  'status',
+  'at',
+  'actor',
+  'correlation_id',
+  'trace_id',
+] as const;
 
 /** Validates an event detail as an InventoryChange, or returns null (poison events are dropped with a log). */
 export function parseInventoryChange(detail: unknown): InventoryChange | null {

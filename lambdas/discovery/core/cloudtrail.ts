@@ -29,12 +29,20 @@ export const CLOUDTRAIL_PATTERN = {
 /** What a CloudTrail event means for the inventory. */
 export type CloudTrailFinding =
   | { readonly kind: 'lifecycle'; readonly account: string; readonly region: string; readonly evidence: Evidence }
-  | { readonly kind: 'inference'; readonly account: string; readonly region: string; readonly principalArn: string; readonly eventName: string; readonly at: string }
+  | {
+      readonly kind: 'inference';
+      readonly account: string;
+      readonly region: string;
+      readonly principalArn: string;
+      readonly eventName: string;
+      readonly at: string;
+    }
   | { readonly kind: 'ignored'; readonly reason: string };
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 2048 ? v : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 && v.length <= 2048 ? v : undefined;
 
 /** The calling principal without its session: the session issuer for an assumed role, else the ARN. */
 export function callerPrincipal(userIdentity: unknown): string | undefined {
@@ -55,14 +63,19 @@ const ACCOUNT = /^\d{12}$/;
 export function interpretCloudTrail(event: unknown): CloudTrailFinding {
   const e = obj(event);
   const d = obj(e.detail);
-  if (e['detail-type'] !== 'AWS API Call via CloudTrail') return { kind: 'ignored', reason: 'not a CloudTrail API call' };
+  if (e['detail-type'] !== 'AWS API Call via CloudTrail')
+    return { kind: 'ignored', reason: 'not a CloudTrail API call' };
   const account = str(e.account) ?? str(d.recipientAccountId) ?? str(obj(d.userIdentity).accountId);
   const region = str(e.region) ?? str(d.awsRegion);
   const name = str(d.eventName);
   const src = str(d.eventSource);
-  if (!account || !ACCOUNT.test(account) || !region || !name || !src) return { kind: 'ignored', reason: 'missing account, region, eventName or eventSource' };
+  if (!account || !ACCOUNT.test(account) || !region || !name || !src)
+    return { kind: 'ignored', reason: 'missing account, region, eventName or eventSource' };
   if (d.errorCode) return { kind: 'ignored', reason: `failed call (${String(d.errorCode)})` };
-  const at = str(d.eventTime) && !Number.isNaN(Date.parse(String(d.eventTime))) ? new Date(String(d.eventTime)).toISOString() : str(e.time) ?? new Date(0).toISOString();
+  const at =
+    str(d.eventTime) && !Number.isNaN(Date.parse(String(d.eventTime)))
+      ? new Date(String(d.eventTime)).toISOString()
+      : (str(e.time) ?? new Date(0).toISOString());
   const req = obj(d.requestParameters);
   const res = obj(d.responseElements);
   const origin = `aws:${account}:${region}`;
@@ -72,7 +85,10 @@ export function interpretCloudTrail(event: unknown): CloudTrailFinding {
     if (!principalArn) return { kind: 'ignored', reason: 'model call without a principal ARN' };
     return { kind: 'inference', account, region, principalArn, eventName: name, at };
   }
-  if (src === 'bedrock.amazonaws.com' && (LIFECYCLE_EVENTS['bedrock.amazonaws.com'] as readonly string[]).includes(name)) {
+  if (
+    src === 'bedrock.amazonaws.com' &&
+    (LIFECYCLE_EVENTS['bedrock.amazonaws.com'] as readonly string[]).includes(name)
+  ) {
     const agent = obj(res.agent);
     const id = str(req.agentId) ?? str(agent.agentId) ?? str(res.agentId);
     if (!id) return { kind: 'ignored', reason: `${name} without an agentId` };
@@ -89,7 +105,9 @@ export function interpretCloudTrail(event: unknown): CloudTrailFinding {
         origin,
         confidence: 1,
         observed_at: at,
-        ...(str(agent.agentName) ?? str(req.agentName) ? { name: (str(agent.agentName) ?? str(req.agentName))! } : {}),
+        ...((str(agent.agentName) ?? str(req.agentName))
+          ? { name: (str(agent.agentName) ?? str(req.agentName))! }
+          : {}),
         ...(model ? { declared_capabilities: [`model:${model}`] } : {}),
         ...(role ? { principal_arns: [role] } : {}),
         deleted: name === 'DeleteAgent',
@@ -97,11 +115,14 @@ export function interpretCloudTrail(event: unknown): CloudTrailFinding {
       },
     };
   }
-  if (src === 'bedrock-agentcore.amazonaws.com' && (LIFECYCLE_EVENTS['bedrock-agentcore.amazonaws.com'] as readonly string[]).includes(name)) {
+  if (
+    src === 'bedrock-agentcore.amazonaws.com' &&
+    (LIFECYCLE_EVENTS['bedrock-agentcore.amazonaws.com'] as readonly string[]).includes(name)
+  ) {
     const gateway = name.endsWith('Gateway');
     const id = gateway
-      ? str(req.gatewayIdentifier) ?? str(res.gatewayId)
-      : str(req.agentRuntimeId) ?? str(res.agentRuntimeId);
+      ? (str(req.gatewayIdentifier) ?? str(res.gatewayId))
+      : (str(req.agentRuntimeId) ?? str(res.agentRuntimeId));
     if (!id) return { kind: 'ignored', reason: `${name} without an id` };
     const role = str(req.roleArn);
     const label = str(req.agentRuntimeName) ?? str(req.name);

@@ -181,24 +181,36 @@ export function mergeEvidence(
   const existing = prevSources.find((s) => s.source === ev.source && s.origin === ev.origin);
   const entry: SourceEvidence = existing
     ? {
-      ...existing,
-      confidence: ev.confidence,
-      first_seen: minIso(existing.first_seen, seen),
-      last_seen: maxIso(existing.last_seen, seen),
-      signals: uniq([...(ev.signals ?? [])]),
-    }
-    : { source: ev.source, origin: ev.origin, confidence: ev.confidence, first_seen: seen, last_seen: seen, signals: uniq([...(ev.signals ?? [])]) };
+        ...existing,
+        confidence: ev.confidence,
+        first_seen: minIso(existing.first_seen, seen),
+        last_seen: maxIso(existing.last_seen, seen),
+        signals: uniq([...(ev.signals ?? [])]),
+      }
+    : {
+        source: ev.source,
+        origin: ev.origin,
+        confidence: ev.confidence,
+        first_seen: seen,
+        last_seen: seen,
+        signals: uniq([...(ev.signals ?? [])]),
+      };
   const sources = [...prevSources.filter((s) => s !== existing), entry].sort(
     (a, b) => SOURCE_RANK[a.source] - SOURCE_RANK[b.source] || a.origin.localeCompare(b.origin),
   );
   const observations = pruneObservations(
-    ev.observed_actions ? { ...(current?.observations ?? {}), [dayOf(seen)]: (current?.observations[dayOf(seen)] ?? 0) + ev.observed_actions } : current?.observations ?? {},
+    ev.observed_actions
+      ? {
+          ...(current?.observations ?? {}),
+          [dayOf(seen)]: (current?.observations[dayOf(seen)] ?? 0) + ev.observed_actions,
+        }
+      : (current?.observations ?? {}),
     ctx.now,
   );
   // An adopted agent keeps the owner ARX attested; otherwise the latest source naming an owner wins.
   const evOwner = ev.owner && (ev.owner.oidc_sub || ev.owner.email) ? ev.owner : undefined;
   const owner: DiscoveredOwner | 'unknown' =
-    current?.sanctioned && current.owner !== 'unknown' ? current.owner : evOwner ?? current?.owner ?? 'unknown';
+    current?.sanctioned && current.owner !== 'unknown' ? current.owner : (evOwner ?? current?.owner ?? 'unknown');
   const sanctioned = Boolean(ctx.registeredAgentId ?? current?.arx_agent_id);
   const arxAgentId = ctx.registeredAgentId ?? current?.arx_agent_id;
   const base: DiscoveredAgent = {
@@ -206,10 +218,13 @@ export function mergeEvidence(
     id,
     platform: ev.platform,
     platform_native_id: ev.platform_native_id,
-    ...(ev.name ?? current?.name ? { name: (ev.name ?? current?.name)! } : {}),
+    ...((ev.name ?? current?.name) ? { name: (ev.name ?? current?.name)! } : {}),
     owner,
     declared_capabilities: uniq([...(current?.declared_capabilities ?? []), ...(ev.declared_capabilities ?? [])]),
-    principal_arns: uniq([...(current?.principal_arns ?? []), ...(ev.principal_arns ?? []).map(principalWithoutSession)]),
+    principal_arns: uniq([
+      ...(current?.principal_arns ?? []),
+      ...(ev.principal_arns ?? []).map(principalWithoutSession),
+    ]),
     observations,
     observed_actions_30d: sum(observations),
     first_seen: current ? minIso(current.first_seen, seen) : seen,
@@ -225,19 +240,31 @@ export function mergeEvidence(
     changed_by: current?.changed_by ?? ctx.actor,
     change_reason: current?.change_reason ?? `discovered by ${ev.source}`,
   };
-  if (!current) return { next: { ...base, version: 1, valid_from: at, changed_by: ctx.actor }, material: true, kind: 'discovered' };
+  if (!current)
+    return { next: { ...base, version: 1, valid_from: at, changed_by: ctx.actor }, material: true, kind: 'discovered' };
   const material = JSON.stringify(materialView(base)) !== JSON.stringify(materialView(current));
   if (!material) return { next: base, material: false, kind: 'updated' };
   const kind: DiscoveryChangeKind = base.state === 'deleted' && current.state !== 'deleted' ? 'deleted' : 'updated';
   return {
-    next: { ...base, version: current.version + 1, valid_from: at, changed_by: ctx.actor, change_reason: `${kind} by ${ev.source}` },
+    next: {
+      ...base,
+      version: current.version + 1,
+      valid_from: at,
+      changed_by: ctx.actor,
+      change_reason: `${kind} by ${ev.source}`,
+    },
     material: true,
     kind,
   };
 }
 
 /** Marks a discovered record as the ARX identity `agentId` (adoption): a new version. */
-export function adoptRecord(current: DiscoveredAgent, agentId: string, owner: DiscoveredOwner, ctx: { now: Date; actor: string }): DiscoveredAgent {
+export function adoptRecord(
+  current: DiscoveredAgent,
+  agentId: string,
+  owner: DiscoveredOwner,
+  ctx: { now: Date; actor: string },
+): DiscoveredAgent {
   return {
     ...current,
     owner,

@@ -90,7 +90,11 @@ export interface DiscoveryControl {
   allScannableSources(): Promise<SourceConfig[]>;
   putScan(s: ScanRecord): Promise<void>;
   getScan(tenantId: string, scanId: string): Promise<ScanRecord | null>;
-  recordStatus(tenantId: string, key: string, outcome: { at: string; ok: boolean; errors?: string[]; eventLagMs?: number }): Promise<void>;
+  recordStatus(
+    tenantId: string,
+    key: string,
+    outcome: { at: string; ok: boolean; errors?: string[]; eventLagMs?: number },
+  ): Promise<void>;
   listStatus(tenantId: string): Promise<SourceStatus[]>;
 }
 
@@ -98,7 +102,12 @@ export interface DiscoveryControl {
 export interface IdentityRegistrar {
   register(
     caller: Caller,
-    input: { platform: string; platform_native_id: string; name?: string; owner: { oidc_sub: string; email?: string; team?: string } },
+    input: {
+      platform: string;
+      platform_native_id: string;
+      name?: string;
+      owner: { oidc_sub: string; email?: string; team?: string };
+    },
     trace: TraceIds,
   ): Promise<{ agent_id: string; spiffe_id: string; status: string; bootstrap_token: string }>;
 }
@@ -121,7 +130,13 @@ export interface IngestOutcome {
 /** A fresh trace for work no request started (schedules, CloudTrail events). */
 const SYSTEM_TRACE = (): TraceIds => ({ correlationId: newId('cor'), traceId: traceFrom(undefined).traceId });
 
-function changeOf(a: DiscoveredAgent, kind: DiscoveryChangeKind, actor: string, at: string, trace: TraceIds): DiscoveryChange {
+function changeOf(
+  a: DiscoveredAgent,
+  kind: DiscoveryChangeKind,
+  actor: string,
+  at: string,
+  trace: TraceIds,
+): DiscoveryChange {
   return {
     event_id: newId('evt'),
     tenant_id: a.tenant_id,
@@ -161,7 +176,12 @@ export async function ingestEvidence(
         deps.store.get(tenantId, id),
         deps.store.registeredAgentId(tenantId, ev.platform, ev.platform_native_id),
       ]);
-      const { next, material, kind } = mergeEvidence(current, ev, { tenantId, now, actor, ...(registered ? { registeredAgentId: registered } : {}) });
+      const { next, material, kind } = mergeEvidence(current, ev, {
+        tenantId,
+        now,
+        actor,
+        ...(registered ? { registeredAgentId: registered } : {}),
+      });
       try {
         await deps.store.save(current, next, material ? changeOf(next, kind, actor, now.toISOString(), trace) : null);
       } catch (e) {
@@ -183,7 +203,11 @@ export async function ingestEvidence(
  * error of the scan (status `partial`), never an exception: discovery degrades, it does not stop.
  * A complete enumeration that no longer lists an agent it listed before marks it deleted.
  */
-export async function runScan(deps: DiscoveryDeps, scan: ScanRecord, sources: readonly SourceConfig[]): Promise<ScanRecord> {
+export async function runScan(
+  deps: DiscoveryDeps,
+  scan: ScanRecord,
+  sources: readonly SourceConfig[],
+): Promise<ScanRecord> {
   const started = deps.clock.now().toISOString();
   await deps.control.putScan({ ...scan, status: 'running', started_at: started });
   const totals = { found: 0, new: 0, changed: 0 };
@@ -208,22 +232,47 @@ export async function runScan(deps: DiscoveryDeps, scan: ScanRecord, sources: re
         totals.new += r.new;
         totals.changed += r.changed;
         if (found.complete) {
-          const gone = await vanished(deps, src, region, adapter, new Set(found.evidence.map((e) => `${e.platform}\n${e.platform_native_id}`)));
-          if (gone.length) totals.changed += (await ingestEvidence(deps, src.tenant_id, gone, `scan:${scan.scan_id}`)).changed;
+          const gone = await vanished(
+            deps,
+            src,
+            region,
+            adapter,
+            new Set(found.evidence.map((e) => `${e.platform}\n${e.platform_native_id}`)),
+          );
+          if (gone.length)
+            totals.changed += (await ingestEvidence(deps, src.tenant_id, gone, `scan:${scan.scan_id}`)).changed;
         }
       }
     }
-    await deps.control.recordStatus(src.tenant_id, src.source_id, { at: deps.clock.now().toISOString(), ok: srcErrors.length === 0, errors: srcErrors });
+    await deps.control.recordStatus(src.tenant_id, src.source_id, {
+      at: deps.clock.now().toISOString(),
+      ok: srcErrors.length === 0,
+      errors: srcErrors,
+    });
     errors.push(...srcErrors.map((m) => `${src.source_id}: ${m}`));
   }
-  const status: ScanRecord['status'] = errors.length === 0 ? 'succeeded' : totals.found > 0 || errors.length < attempted ? 'partial' : 'failed';
-  const done: ScanRecord = { ...scan, ...totals, status, errors: errors.slice(0, 50), started_at: started, finished_at: deps.clock.now().toISOString() };
+  const status: ScanRecord['status'] =
+    errors.length === 0 ? 'succeeded' : totals.found > 0 || errors.length < attempted ? 'partial' : 'failed';
+  const done: ScanRecord = {
+    ...scan,
+    ...totals,
+    status,
+    errors: errors.slice(0, 50),
+    started_at: started,
+    finished_at: deps.clock.now().toISOString(),
+  };
   await deps.control.putScan(done);
   return done;
 }
 
 /** Records this adapter listed before from this account/region that the complete listing lacks. */
-async function vanished(deps: DiscoveryDeps, src: SourceConfig, region: string, adapter: AgentSource, seen: Set<string>): Promise<Evidence[]> {
+async function vanished(
+  deps: DiscoveryDeps,
+  src: SourceConfig,
+  region: string,
+  adapter: AgentSource,
+  seen: Set<string>,
+): Promise<Evidence[]> {
   const platforms = adapter.platforms;
   const origin = `aws:${src.account_id}:${region}`;
   const out: Evidence[] = [];
@@ -235,7 +284,16 @@ async function vanished(deps: DiscoveryDeps, src: SourceConfig, region: string, 
         if (a.state === 'deleted' || seen.has(`${a.platform}\n${a.platform_native_id}`)) continue;
         const s = a.sources.find((x) => x.source === 'list_api' && x.origin === origin);
         if (!s) continue;
-        out.push({ platform: a.platform, platform_native_id: a.platform_native_id, source: 'list_api', origin, confidence: s.confidence, observed_at: deps.clock.now().toISOString(), deleted: true, signals: ['absent-from-listing'] });
+        out.push({
+          platform: a.platform,
+          platform_native_id: a.platform_native_id,
+          source: 'list_api',
+          origin,
+          confidence: s.confidence,
+          observed_at: deps.clock.now().toISOString(),
+          deleted: true,
+          signals: ['absent-from-listing'],
+        });
       }
       token = page.next_token;
     } while (token);
@@ -279,7 +337,11 @@ export async function handleCloudTrail(deps: DiscoveryDeps, event: unknown): Pro
     }
     const r = await ingestEvidence(deps, tenantId, [evidence], 'cloudtrail');
     ids.push(...r.ids);
-    await deps.control.recordStatus(tenantId, 'cloudtrail', { at: now.toISOString(), ok: true, eventLagMs: Math.max(0, now.getTime() - Date.parse(f.kind === 'lifecycle' ? f.evidence.observed_at : f.at)) });
+    await deps.control.recordStatus(tenantId, 'cloudtrail', {
+      at: now.toISOString(),
+      ok: true,
+      eventLagMs: Math.max(0, now.getTime() - Date.parse(f.kind === 'lifecycle' ? f.evidence.observed_at : f.at)),
+    });
   }
   return { kind: f.kind, ids };
 }
@@ -298,18 +360,25 @@ export async function adoptAgent(
   if (!deps.identity) throw new Error('adopt needs the identity registrar');
   const current = await deps.store.get(caller.tenantId, id);
   if (!current) throw new NotFoundError(`no discovered agent ${id}`);
-  if (current.sanctioned) throw new ConflictError(`discovered agent ${id} is already an ARX identity (${current.arx_agent_id})`);
+  if (current.sanctioned)
+    throw new ConflictError(`discovered agent ${id} is already an ARX identity (${current.arx_agent_id})`);
   if (current.state === 'deleted') throw new ConflictError(`discovered agent ${id} was deleted on its platform`);
   const reg = await deps.identity.register(
     caller,
-    { platform: current.platform, platform_native_id: current.platform_native_id, ...(current.name ? { name: current.name.slice(0, 128) } : {}), owner },
+    {
+      platform: current.platform,
+      platform_native_id: current.platform_native_id,
+      ...(current.name ? { name: current.name.slice(0, 128) } : {}),
+      owner,
+    },
     trace,
   );
   const now = deps.clock.now();
   const next = adoptRecord(current, reg.agent_id, owner, { now, actor: caller.subject });
   for (let attempt = 0; ; attempt++) {
     const cur = attempt === 0 ? current : (await deps.store.get(caller.tenantId, id))!;
-    const n = attempt === 0 ? next : adoptRecord(cur, reg.agent_id, owner, { now: deps.clock.now(), actor: caller.subject });
+    const n =
+      attempt === 0 ? next : adoptRecord(cur, reg.agent_id, owner, { now: deps.clock.now(), actor: caller.subject });
     try {
       await deps.store.save(cur, n, changeOf(n, 'adopted', caller.subject, now.toISOString(), trace));
       break;

@@ -45,10 +45,14 @@ export interface LambdaFacts {
   readonly lastModified?: string;
 }
 
-const ENV_MODEL = /^(OPENAI_API_KEY|OPENAI_BASE_URL|ANTHROPIC_API_KEY|AZURE_OPENAI_[A-Z_]+|GEMINI_API_KEY|GOOGLE_API_KEY|MISTRAL_API_KEY|COHERE_API_KEY|GROQ_API_KEY|BEDROCK_MODEL_ID|BEDROCK_[A-Z_]*MODEL[A-Z_]*|MODEL_ID)$/;
-const ENV_AGENT = /^(BEDROCK_AGENT_ID|BEDROCK_AGENT_ALIAS_ID|AGENT_ID|LANGCHAIN_[A-Z_]+|LANGSMITH_[A-Z_]+|LANGGRAPH_[A-Z_]+|CREWAI_[A-Z_]+|OPENAI_AGENTS_[A-Z_]+|STRANDS_[A-Z_]+|AGENTCORE_[A-Z_]+)$/;
-const LAYER_SDK = /(langchain|langgraph|openai|anthropic|crewai|llama-?index|strands|bedrock-agent|agentcore|autogen|semantic-kernel)/i;
-const INVOKE = /^bedrock:(\*|invoke\*|invokemodel\*?|invokemodelwithresponsestream|converse\*?|conversestream|invokeagent|invokeinlineagent)$/i;
+const ENV_MODEL =
+  /^(OPENAI_API_KEY|OPENAI_BASE_URL|ANTHROPIC_API_KEY|AZURE_OPENAI_[A-Z_]+|GEMINI_API_KEY|GOOGLE_API_KEY|MISTRAL_API_KEY|COHERE_API_KEY|GROQ_API_KEY|BEDROCK_MODEL_ID|BEDROCK_[A-Z_]*MODEL[A-Z_]*|MODEL_ID)$/;
+const ENV_AGENT =
+  /^(BEDROCK_AGENT_ID|BEDROCK_AGENT_ALIAS_ID|AGENT_ID|LANGCHAIN_[A-Z_]+|LANGSMITH_[A-Z_]+|LANGGRAPH_[A-Z_]+|CREWAI_[A-Z_]+|OPENAI_AGENTS_[A-Z_]+|STRANDS_[A-Z_]+|AGENTCORE_[A-Z_]+)$/;
+const LAYER_SDK =
+  /(langchain|langgraph|openai|anthropic|crewai|llama-?index|strands|bedrock-agent|agentcore|autogen|semantic-kernel)/i;
+const INVOKE =
+  /^bedrock:(\*|invoke\*|invokemodel\*?|invokemodelwithresponsestream|converse\*?|conversestream|invokeagent|invokeinlineagent)$/i;
 
 /** Whether an IAM action pattern admits calling a model. `*` and `bedrock:*` count. */
 export function allowsModelInvocation(action: string): boolean {
@@ -76,10 +80,22 @@ export function scoreLambda(f: LambdaFacts, origin: string, now: Date): Evidence
   const modelEnv = f.environmentKeys.filter((k) => ENV_MODEL.test(k));
   const layers = f.layerArns.filter((l) => LAYER_SDK.test(l.split(':layer:')[1] ?? l));
   const invoke = f.roleActions.filter(allowsModelInvocation);
-  if (agentEnv.length) { parts.push(0.6); signals.push(...agentEnv.map((k) => `env:${k}`)); }
-  if (modelEnv.length) { parts.push(0.4); signals.push(...modelEnv.map((k) => `env:${k}`)); }
-  if (layers.length) { parts.push(0.3); signals.push(...layers.map((l) => `layer:${(l.split(':layer:')[1] ?? l).split(':')[0]}`)); }
-  if (invoke.length) { parts.push(0.5); signals.push(...[...new Set(invoke)].map((a) => `role-policy:${a}`)); }
+  if (agentEnv.length) {
+    parts.push(0.6);
+    signals.push(...agentEnv.map((k) => `env:${k}`));
+  }
+  if (modelEnv.length) {
+    parts.push(0.4);
+    signals.push(...modelEnv.map((k) => `env:${k}`));
+  }
+  if (layers.length) {
+    parts.push(0.3);
+    signals.push(...layers.map((l) => `layer:${(l.split(':layer:')[1] ?? l).split(':')[0]}`));
+  }
+  if (invoke.length) {
+    parts.push(0.5);
+    signals.push(...[...new Set(invoke)].map((a) => `role-policy:${a}`));
+  }
   if (!parts.length) return null;
   return {
     platform: 'aws-lambda',

@@ -12,11 +12,17 @@ import { accountOfRole, type SourceConfig } from '../core/sources.js';
 import type { AdoptBody, CreateSourceBody, IngestBody, ListAgentsQuery, ScanBody } from '../schemas.js';
 import { handlerSettings } from '../../shared/settings.js';
 
-const traceIds = (req: ApiRequest) => ({ correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId, traceId: req.trace.traceId });
+const traceIds = (req: ApiRequest) => ({
+  correlationId: req.headers['x-correlation-id'] ?? req.trace.traceId,
+  traceId: req.trace.traceId,
+});
 const caller = (req: ApiRequest) => ({ tenantId: req.auth!.tenantId, subject: req.auth!.subject });
 
 /** Listing token: which half of the listing (registered, then discovered) and that half's own token. */
-interface ListCursor { p: 'r' | 'd'; t?: string }
+interface ListCursor {
+  p: 'r' | 'd';
+  t?: string;
+}
 function decodeCursor(token: string | undefined): ListCursor {
   if (!token) return { p: 'r' };
   try {
@@ -33,9 +39,15 @@ const encodeCursor = (c: ListCursor): string => Buffer.from(JSON.stringify(c)).t
 function toEvidence(items: IngestBody['agents'], origin: string, now: Date, defaultPlatform?: string): Evidence[] {
   return items.map((it, i) => {
     const platform = it.platform ?? defaultPlatform;
-    if (!platform) throw new ValidationError('invalid request body', [{ path: `agents.${i}.platform`, message: 'required (this source has no default platform)' }]);
+    if (!platform)
+      throw new ValidationError('invalid request body', [
+        { path: `agents.${i}.platform`, message: 'required (this source has no default platform)' },
+      ]);
     const at = it.observed_at ? new Date(it.observed_at) : now;
-    if (at.getTime() > now.getTime() + 5 * 60_000) throw new ValidationError('invalid request body', [{ path: `agents.${i}.observed_at`, message: 'is in the future' }]);
+    if (at.getTime() > now.getTime() + 5 * 60_000)
+      throw new ValidationError('invalid request body', [
+        { path: `agents.${i}.observed_at`, message: 'is in the future' },
+      ]);
     const source = it.source ?? 'list_api';
     return {
       platform,
@@ -81,10 +93,12 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
         const page = await d.registered.list(tenantId, idFilter, limit, inner);
         const ql = q?.toLowerCase();
         for (const r of page.items) {
-          if (ql && ![r.name ?? '', r.platform_native_id, r.agent_id].some((s) => s.toLowerCase().includes(ql))) continue;
+          if (ql && ![r.name ?? '', r.platform_native_id, r.agent_id].some((s) => s.toLowerCase().includes(ql)))
+            continue;
           items.push({ kind: 'registered', ...toIdentity(r), sanctioned: true, source: 'registration' });
         }
-        if (page.next_token) return { status: 200, body: { items, next_token: encodeCursor({ p: 'r', t: page.next_token }) } };
+        if (page.next_token)
+          return { status: 200, body: { items, next_token: encodeCursor({ p: 'r', t: page.next_token }) } };
       }
       phase = 'd';
       inner = undefined;
@@ -92,15 +106,28 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     if (wantDiscovered && items.length < limit) {
       const page = await d.deps.store.list(
         tenantId,
-        { ...(idFilter.platform ? { platform: idFilter.platform } : {}), ...(idFilter.owner ? { owner: idFilter.owner } : {}), ...(source ? { source } : {}), ...(q ? { q } : {}), sanctioned: false },
+        {
+          ...(idFilter.platform ? { platform: idFilter.platform } : {}),
+          ...(idFilter.owner ? { owner: idFilter.owner } : {}),
+          ...(source ? { source } : {}),
+          ...(q ? { q } : {}),
+          sanctioned: false,
+        },
         limit - items.length,
         inner,
       );
       items.push(...page.items.map((a) => ({ kind: 'discovered', ...toDiscoveredView(a) })));
-      if (page.next_token) return { status: 200, body: { items, next_token: encodeCursor({ p: 'd', t: page.next_token }) } };
+      if (page.next_token)
+        return { status: 200, body: { items, next_token: encodeCursor({ p: 'd', t: page.next_token }) } };
       return { status: 200, body: { items } };
     }
-    return { status: 200, body: { items, ...(wantDiscovered && phase === 'd' && items.length >= limit ? { next_token: encodeCursor({ p: 'd' }) } : {}) } };
+    return {
+      status: 200,
+      body: {
+        items,
+        ...(wantDiscovered && phase === 'd' && items.length >= limit ? { next_token: encodeCursor({ p: 'd' }) } : {}),
+      },
+    };
   },
 
   'GET /v1/discovery/agents/{id}': async (req) => {
@@ -117,13 +144,22 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
 
   'POST /v1/discovery/agents/{id}/adopt': async (req: ApiRequest<AdoptBody>) => {
     const out = await adoptAgent(discovery().deps, caller(req), req.params.id ?? '', req.body.owner, traceIds(req));
-    return { status: 201, body: out, headers: { location: `/v1/identity/agents/${out.agent_id}`, 'cache-control': 'no-store' } };
+    return {
+      status: 201,
+      body: out,
+      headers: { location: `/v1/identity/agents/${out.agent_id}`, 'cache-control': 'no-store' },
+    };
   },
 
   'POST /v1/discovery/sources': async (req: ApiRequest<CreateSourceBody>) => {
     const d = discovery();
     const now = d.deps.clock.now();
-    const base = { tenant_id: req.auth!.tenantId, source_id: newId('src', now), created_at: now.toISOString(), created_by: req.auth!.subject };
+    const base = {
+      tenant_id: req.auth!.tenantId,
+      source_id: newId('src', now),
+      created_at: now.toISOString(),
+      created_by: req.auth!.subject,
+    };
     let source: SourceConfig;
     let token: string | undefined;
     if (req.body.type === 'aws_account') {
@@ -134,16 +170,26 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
           account = await d.ownAccount();
         } catch (e) {
           logger.warn('GetCallerIdentity failed', { error_name: (e as Error).name });
-          throw new DependencyError('could not determine this deployment\'s account');
+          throw new DependencyError("could not determine this deployment's account");
         }
       }
-      source = { ...base, type: 'aws_account', account_id: account, regions: [...new Set(req.body.config.regions)], ...(roleArn ? { role_arn: roleArn } : {}) };
+      source = {
+        ...base,
+        type: 'aws_account',
+        account_id: account,
+        regions: [...new Set(req.body.config.regions)],
+        ...(roleArn ? { role_arn: roleArn } : {}),
+      };
     } else {
       token = newSecret('arxs');
       source = { ...base, type: 'push', platform: req.body.config.platform, regions: [], token_hash: sha256Hex(token) };
     }
     await d.deps.control.putSource(source);
-    return { status: 201, body: { ...publicSource(source), ...(token ? { ingest_token: token } : {}) }, headers: { location: `/v1/discovery/sources/${source.source_id}`, 'cache-control': 'no-store' } };
+    return {
+      status: 201,
+      body: { ...publicSource(source), ...(token ? { ingest_token: token } : {}) },
+      headers: { location: `/v1/discovery/sources/${source.source_id}`, 'cache-control': 'no-store' },
+    };
   },
 
   'GET /v1/discovery/sources': async (req) => ({
@@ -157,25 +203,51 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     if (req.body.source_id) {
       const s = await d.deps.control.getSource(tenantId, req.body.source_id);
       if (!s) throw new NotFoundError(`no source ${req.body.source_id}`);
-      if (s.type !== 'aws_account') throw new ValidationError('invalid request body', [{ path: 'source_id', message: 'a push source is not scanned; it pushes to its ingest route' }]);
+      if (s.type !== 'aws_account')
+        throw new ValidationError('invalid request body', [
+          { path: 'source_id', message: 'a push source is not scanned; it pushes to its ingest route' },
+        ]);
     } else if (!(await d.deps.control.listSources(tenantId)).some((s) => s.type === 'aws_account')) {
       throw new ValidationError('no AWS source is configured: POST /v1/discovery/sources first');
     }
     const now = d.deps.clock.now();
     const scan: ScanRecord = {
-      tenant_id: tenantId, scan_id: newId('scn', now), ...(req.body.source_id ? { source_id: req.body.source_id } : {}),
-      status: 'queued', found: 0, new: 0, changed: 0, errors: [], requested_at: now.toISOString(), requested_by: req.auth!.subject,
+      tenant_id: tenantId,
+      scan_id: newId('scn', now),
+      ...(req.body.source_id ? { source_id: req.body.source_id } : {}),
+      status: 'queued',
+      found: 0,
+      new: 0,
+      changed: 0,
+      errors: [],
+      requested_at: now.toISOString(),
+      requested_by: req.auth!.subject,
     };
     await d.deps.control.putScan(scan);
     const t = traceIds(req);
     try {
-      await d.publisher.publish('discovery.scan.requested', { tenant_id: tenantId, event_id: newId('evt', now), correlation_id: t.correlationId, trace_id: t.traceId, scan_id: scan.scan_id });
+      await d.publisher.publish('discovery.scan.requested', {
+        tenant_id: tenantId,
+        event_id: newId('evt', now),
+        correlation_id: t.correlationId,
+        trace_id: t.traceId,
+        scan_id: scan.scan_id,
+      });
     } catch (e) {
-      await d.deps.control.putScan({ ...scan, status: 'failed', errors: ['the scan could not be queued'], finished_at: d.deps.clock.now().toISOString() });
+      await d.deps.control.putScan({
+        ...scan,
+        status: 'failed',
+        errors: ['the scan could not be queued'],
+        finished_at: d.deps.clock.now().toISOString(),
+      });
       logger.error('scan not queued', { error: e as Error });
       throw new DependencyError('the scan could not be queued; try again');
     }
-    return { status: 202, body: { scan_id: scan.scan_id, status: 'queued' }, headers: { location: `/v1/discovery/scan/${scan.scan_id}` } };
+    return {
+      status: 202,
+      body: { scan_id: scan.scan_id, status: 'queued' },
+      headers: { location: `/v1/discovery/scan/${scan.scan_id}` },
+    };
   },
 
   'GET /v1/discovery/scan/{id}': async (req) => {
@@ -185,7 +257,10 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     return { status: 200, body };
   },
 
-  'GET /v1/discovery/status': async (req) => ({ status: 200, body: await discoveryStatus(discovery().deps, req.auth!.tenantId) }),
+  'GET /v1/discovery/status': async (req) => ({
+    status: 200,
+    body: await discoveryStatus(discovery().deps, req.auth!.tenantId),
+  }),
 
   'POST /v1/discovery/ingest': async (req: ApiRequest<IngestBody>) => {
     const d = discovery();
@@ -200,10 +275,14 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     const source = m ? await d.deps.control.findSource(req.params.id ?? '') : null;
     const expected = Buffer.from(source?.token_hash ?? '0'.repeat(64), 'hex');
     const given = Buffer.from(sha256Hex(m?.[1] ?? ''), 'hex');
-    if (source?.type !== 'push' || !timingSafeEqual(expected, given)) throw new UnauthorizedError('a valid source ingest token is required');
+    if (source?.type !== 'push' || !timingSafeEqual(expected, given))
+      throw new UnauthorizedError('a valid source ingest token is required');
     const evidence = toEvidence(req.body.agents, `push:${source.source_id}`, d.deps.clock.now(), source.platform);
     const out = await ingestEvidence(d.deps, source.tenant_id, evidence, `source:${source.source_id}`, traceIds(req));
-    await d.deps.control.recordStatus(source.tenant_id, source.source_id, { at: d.deps.clock.now().toISOString(), ok: true });
+    await d.deps.control.recordStatus(source.tenant_id, source.source_id, {
+      at: d.deps.clock.now().toISOString(),
+      ok: true,
+    });
     return { status: 200, body: out };
   },
 });

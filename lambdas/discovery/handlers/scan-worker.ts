@@ -30,19 +30,41 @@ export const handler = createJobHandler(async (event: EventBridgeEvent<string, D
       ? [await deps.control.getSource(tenantId, scan.source_id)].filter((s): s is SourceConfig => s !== null)
       : await deps.control.listSources(tenantId);
     const done = await runScan(deps, scan, sources);
-    logger.info('scan finished', { scan_id: scanId, status: done.status, found: done.found, new: done.new, changed: done.changed });
+    logger.info('scan finished', {
+      scan_id: scanId,
+      status: done.status,
+      found: done.found,
+      new: done.new,
+      changed: done.changed,
+    });
     return;
   }
   // Scheduled: one scan per tenant over all its AWS sources.
   const byTenant = new Map<string, SourceConfig[]>();
-  for (const s of await deps.control.allScannableSources()) byTenant.set(s.tenant_id, [...(byTenant.get(s.tenant_id) ?? []), s]);
+  for (const s of await deps.control.allScannableSources())
+    byTenant.set(s.tenant_id, [...(byTenant.get(s.tenant_id) ?? []), s]);
   for (const [tenantId, sources] of byTenant) {
     const now = deps.clock.now();
-    const scan: ScanRecord = { tenant_id: tenantId, scan_id: newId('scn', now), status: 'queued', found: 0, new: 0, changed: 0, errors: [], requested_at: now.toISOString(), requested_by: 'schedule' };
+    const scan: ScanRecord = {
+      tenant_id: tenantId,
+      scan_id: newId('scn', now),
+      status: 'queued',
+      found: 0,
+      new: 0,
+      changed: 0,
+      errors: [],
+      requested_at: now.toISOString(),
+      requested_by: 'schedule',
+    };
     await deps.control.putScan(scan);
     try {
       const done = await runScan(deps, scan, sources);
-      logger.info('scheduled scan finished', { tenant_id: tenantId, scan_id: scan.scan_id, status: done.status, found: done.found });
+      logger.info('scheduled scan finished', {
+        tenant_id: tenantId,
+        scan_id: scan.scan_id,
+        status: done.status,
+        found: done.found,
+      });
     } catch (e) {
       // One tenant's failure never stops the others; its lag shows in /v1/discovery/status.
       logger.error('scheduled scan failed', { tenant_id: tenantId, error: e as Error });

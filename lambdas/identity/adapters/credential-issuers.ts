@@ -5,7 +5,14 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ROLE_ARN, type AwsCredentials, type OAuthPort, type OAuthTokenResult, type SessionRevokerPort, type StsPort } from '../core/broker.js';
+import {
+  ROLE_ARN,
+  type AwsCredentials,
+  type OAuthPort,
+  type OAuthTokenResult,
+  type SessionRevokerPort,
+  type StsPort,
+} from '../core/broker.js';
 
 let sts: STSClient | undefined;
 let sm: SecretsManagerClient | undefined;
@@ -28,7 +35,12 @@ export class AwsStsIssuer implements StsPort {
     );
     const c = r.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.Expiration) throw new Error('STS returned no credentials');
-    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: new Date(c.Expiration) };
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: new Date(c.Expiration),
+    };
   }
 }
 
@@ -43,10 +55,27 @@ export class OutboundAddressError extends Error {
 
 const PRIVATE = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
-  ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['2001:db8::', 32],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
@@ -74,18 +103,29 @@ export interface GuardOptions {
  * between check and connect), redirects are never followed (a 3xx is an error, like
  * `redirect: "error"`), and the response is bounded in time and size.
  */
-export async function guardedPostForm(url: string, headers: Record<string, string>, body: string, opts: GuardOptions): Promise<{ status: number; json: Record<string, unknown> | null }> {
+export async function guardedPostForm(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: GuardOptions,
+): Promise<{ status: number; json: Record<string, unknown> | null }> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  const resolved = isIP(host) ? [{ address: host, family: isIP(host) }] : await dnsLookup(host, { all: true, verbatim: true });
+  const resolved = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await dnsLookup(host, { all: true, verbatim: true });
   if (resolved.length === 0) throw new OutboundAddressError(`${host} does not resolve`);
   for (const r of resolved) {
     const c = addressClass(r.address);
-    if (c === 'private' || (c === 'loopback' && !opts.allowLoopback)) throw new OutboundAddressError(`${host} resolves to a ${c} address; refused`);
+    if (c === 'private' || (c === 'loopback' && !opts.allowLoopback))
+      throw new OutboundAddressError(`${host} resolves to a ${c} address; refused`);
   }
   const pinned = resolved[0]!;
   const lookup: LookupFunction = (_h, o, cb) => {
-    if ((o as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: pinned.address, family: pinned.family }]);
+    if ((o as { all?: boolean }).all)
+      (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+        { address: pinned.address, family: pinned.family },
+      ]);
     else cb(null, pinned.address, pinned.family);
   };
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -93,7 +133,12 @@ export async function guardedPostForm(url: string, headers: Record<string, strin
   return new Promise((resolve, reject) => {
     const req = send(
       u,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, timeout: opts.timeoutMs ?? 5000 },
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup,
+        timeout: opts.timeoutMs ?? 5000,
+      },
       (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) {
@@ -145,13 +190,19 @@ export class HttpOAuthIssuer implements OAuthPort {
     if (req.scope) body.set('scope', req.scope);
     const r = await guardedPostForm(
       req.tokenEndpoint,
-      { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${HttpOAuthIssuer.basic(req.clientId, req.clientSecret)}` },
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        authorization: `Basic ${HttpOAuthIssuer.basic(req.clientId, req.clientSecret)}`,
+      },
       body.toString(),
       this.opts,
     );
     const json = r.json;
     if (r.status !== 200 || !json || typeof json.access_token !== 'string') {
-      throw new OAuthIssuerError(`token endpoint answered ${r.status}${json && typeof json.error === 'string' ? ` (${json.error})` : ''}`);
+      throw new OAuthIssuerError(
+        `token endpoint answered ${r.status}${json && typeof json.error === 'string' ? ` (${json.error})` : ''}`,
+      );
     }
     return {
       access_token: json.access_token,
@@ -166,7 +217,10 @@ export class HttpOAuthIssuer implements OAuthPort {
     const body = new URLSearchParams({ token: req.token, token_type_hint: req.tokenTypeHint });
     const r = await guardedPostForm(
       req.revocationEndpoint,
-      { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${HttpOAuthIssuer.basic(req.clientId, req.clientSecret)}` },
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${HttpOAuthIssuer.basic(req.clientId, req.clientSecret)}`,
+      },
       body.toString(),
       this.opts,
     );
@@ -181,7 +235,13 @@ const PRUNE_AFTER_MS = 12 * 3600_000;
 
 interface PolicyDoc {
   Version: string;
-  Statement: { Sid: string; Effect: 'Deny'; Action: string; Resource: string; Condition: Record<string, Record<string, string>> }[];
+  Statement: {
+    Sid: string;
+    Effect: 'Deny';
+    Action: string;
+    Resource: string;
+    Condition: Record<string, Record<string, string>>;
+  }[];
 }
 
 /** The deny statement for one agent's sessions issued before `issuedBefore`. */
@@ -191,7 +251,10 @@ export function revokedSessionStatement(sourceIdentity: string, issuedBefore: Da
     Effect: 'Deny',
     Action: '*',
     Resource: '*',
-    Condition: { StringEquals: { 'aws:SourceIdentity': sourceIdentity }, DateLessThan: { 'aws:TokenIssueTime': issuedBefore.toISOString() } },
+    Condition: {
+      StringEquals: { 'aws:SourceIdentity': sourceIdentity },
+      DateLessThan: { 'aws:TokenIssueTime': issuedBefore.toISOString() },
+    },
   };
 }
 
@@ -222,12 +285,17 @@ export class IamSessionRevoker implements SessionRevokerPort {
         RoleSessionName: 'arx-revoke-sessions',
         ExternalId: externalId,
         DurationSeconds: 900,
-        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['iam:GetRolePolicy', 'iam:PutRolePolicy'], Resource: roleArn }] }),
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['iam:GetRolePolicy', 'iam:PutRolePolicy'], Resource: roleArn }],
+        }),
       }),
     );
     const c = r.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS returned no credentials');
-    return new IAMClient({ credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } });
+    return new IAMClient({
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    });
   }
 
   async denyOlderSessions(req: Parameters<SessionRevokerPort['denyOlderSessions']>[0]): Promise<void> {
@@ -238,13 +306,22 @@ export class IamSessionRevoker implements SessionRevokerPort {
       const cur = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: REVOKED_SESSIONS_POLICY }));
       doc = JSON.parse(decodeURIComponent(cur.PolicyDocument ?? '')) as PolicyDoc;
     } catch (e) {
-      if ((e as { name?: string }).name !== 'NoSuchEntityException' && (e as { name?: string }).name !== 'NoSuchEntity') throw e;
+      if ((e as { name?: string }).name !== 'NoSuchEntityException' && (e as { name?: string }).name !== 'NoSuchEntity')
+        throw e;
     }
     const stmt = revokedSessionStatement(req.sourceIdentity, req.issuedBefore);
     const horizon = this.clock.now().getTime() - PRUNE_AFTER_MS;
-    const kept = (doc.Statement ?? []).filter((s) => s.Sid !== stmt.Sid && Date.parse(s.Condition?.DateLessThan?.['aws:TokenIssueTime'] ?? '') > horizon);
+    const kept = (doc.Statement ?? []).filter(
+      (s) => s.Sid !== stmt.Sid && Date.parse(s.Condition?.DateLessThan?.['aws:TokenIssueTime'] ?? '') > horizon,
+    );
     doc = { Version: '2012-10-17', Statement: [...kept, stmt] };
-    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: REVOKED_SESSIONS_POLICY, PolicyDocument: JSON.stringify(doc) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: roleName,
+        PolicyName: REVOKED_SESSIONS_POLICY,
+        PolicyDocument: JSON.stringify(doc),
+      }),
+    );
   }
 }
 

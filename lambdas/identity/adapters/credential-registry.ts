@@ -1,8 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ConflictError } from '../../shared/errors.js';
-import type { AllowedTokenEndpoint, CredentialRegistryPort, IssuedTokenPort, IssuedTokenRecord, RegisteredRole } from '../core/broker.js';
+import type {
+  AllowedTokenEndpoint,
+  CredentialRegistryPort,
+  IssuedTokenPort,
+  IssuedTokenRecord,
+  RegisteredRole,
+} from '../core/broker.js';
 
 /*
  * Credential broker registry items in the control table (F1, F6, F12b):
@@ -32,12 +45,16 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
   ) {}
 
   async roleByName(tenantId: string, name: string): Promise<RegisteredRole | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: rolePk(tenantId), sk: name }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: rolePk(tenantId), sk: name }, ConsistentRead: true }),
+    );
     return r.Item ? strip<RegisteredRole>(r.Item) : null;
   }
 
   async roleByArn(tenantId: string, roleArn: string): Promise<RegisteredRole | null> {
-    const c = await this.client.send(new GetCommand({ TableName: this.table, Key: claimKey(roleArn), ConsistentRead: true }));
+    const c = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: claimKey(roleArn), ConsistentRead: true }),
+    );
     if (!c.Item || c.Item.tenant_id !== tenantId) return null;
     const role = await this.roleByName(tenantId, String(c.Item.name));
     return role && role.role_arn === roleArn ? role : null;
@@ -48,7 +65,13 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
     let start: Record<string, unknown> | undefined;
     do {
       const r = await this.client.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': rolePk(tenantId) }, ConsistentRead: true, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': rolePk(tenantId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
       );
       out.push(...(r.Items ?? []).map((i) => strip<RegisteredRole>(i)));
       start = r.LastEvaluatedKey;
@@ -75,14 +98,22 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
       });
       if (previous) {
         items.push({
-          Delete: { TableName: this.table, Key: claimKey(previous.role_arn), ConditionExpression: 'tenant_id = :t', ExpressionAttributeValues: { ':t': role.tenant_id } },
+          Delete: {
+            TableName: this.table,
+            Key: claimKey(previous.role_arn),
+            ConditionExpression: 'tenant_id = :t',
+            ExpressionAttributeValues: { ':t': role.tenant_id },
+          },
         });
       }
     }
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (e) {
-      if (isConditionalCheckFailed(e)) throw new ConflictError('this role ARN is already registered (to another tenant or under another name)', { cause: e });
+      if (isConditionalCheckFailed(e))
+        throw new ConflictError('this role ARN is already registered (to another tenant or under another name)', {
+          cause: e,
+        });
       throw e;
     }
     return { previous };
@@ -95,7 +126,14 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
       new TransactWriteCommand({
         TransactItems: [
           { Delete: { TableName: this.table, Key: { pk: rolePk(tenantId), sk: name } } },
-          { Delete: { TableName: this.table, Key: claimKey(previous.role_arn), ConditionExpression: 'tenant_id = :t', ExpressionAttributeValues: { ':t': tenantId } } },
+          {
+            Delete: {
+              TableName: this.table,
+              Key: claimKey(previous.role_arn),
+              ConditionExpression: 'tenant_id = :t',
+              ExpressionAttributeValues: { ':t': tenantId },
+            },
+          },
         ],
       }),
     );
@@ -103,22 +141,37 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
   }
 
   async externalId(tenantId: string): Promise<string> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }),
+    );
     if (typeof r.Item?.external_id === 'string') return r.Item.external_id;
     const fresh = `arx-${tenantId}-${randomBytes(24).toString('base64url')}`;
     try {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: { ...extIdKey(tenantId), external_id: fresh }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...extIdKey(tenantId), external_id: fresh },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return fresh;
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
-      const again = await this.client.send(new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }));
+      const again = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }),
+      );
       return String(again.Item?.external_id);
     }
   }
 
   async listTokenEndpoints(tenantId: string): Promise<AllowedTokenEndpoint[]> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': endpointPk(tenantId) }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': endpointPk(tenantId) },
+        ConsistentRead: true,
+      }),
     );
     return (r.Items ?? []).map((i) => strip<AllowedTokenEndpoint>(i));
   }
@@ -128,16 +181,26 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
   }
 
   async getTokenEndpoint(tenantId: string, name: string): Promise<AllowedTokenEndpoint | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: endpointPk(tenantId), sk: name }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: endpointPk(tenantId), sk: name }, ConsistentRead: true }),
+    );
     return r.Item ? strip<AllowedTokenEndpoint>(r.Item) : null;
   }
 
   async putTokenEndpoint(e: AllowedTokenEndpoint): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: endpointPk(e.tenant_id), sk: e.name, ...e } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: endpointPk(e.tenant_id), sk: e.name, ...e } }),
+    );
   }
 
   async deleteTokenEndpoint(tenantId: string, name: string): Promise<AllowedTokenEndpoint | null> {
-    const r = await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: endpointPk(tenantId), sk: name }, ReturnValues: 'ALL_OLD' }));
+    const r = await this.client.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: endpointPk(tenantId), sk: name },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
     return r.Attributes ? strip<AllowedTokenEndpoint>(r.Attributes) : null;
   }
 }
@@ -153,19 +216,31 @@ export class DynamoIssuedTokens implements IssuedTokenPort {
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: tokenPk(r.tenant_id, r.agent_id), sk: r.token_id, ...r, expires_at_epoch: Math.ceil(Date.parse(r.expires_at) / 1000) },
+        Item: {
+          pk: tokenPk(r.tenant_id, r.agent_id),
+          sk: r.token_id,
+          ...r,
+          expires_at_epoch: Math.ceil(Date.parse(r.expires_at) / 1000),
+        },
       }),
     );
   }
 
   async list(tenantId: string, agentId: string): Promise<IssuedTokenRecord[]> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': tokenPk(tenantId, agentId) }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': tokenPk(tenantId, agentId) },
+        ConsistentRead: true,
+      }),
     );
     return (r.Items ?? []).map((i) => strip<IssuedTokenRecord>(i));
   }
 
   async remove(tenantId: string, agentId: string, tokenId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: tokenPk(tenantId, agentId), sk: tokenId } }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: tokenPk(tenantId, agentId), sk: tokenId } }),
+    );
   }
 }

@@ -100,7 +100,13 @@ export class DynamoKeyStore implements KeyStore {
                 ExpressionAttributeValues: { ':prev': previousKid },
               },
             },
-            { Put: { TableName: this.table, Item: { ...next, pk, sk: `KEY#${next.kid}` }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...next, pk, sk: `KEY#${next.kid}` },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             {
               Update: {
                 TableName: this.table,
@@ -123,8 +129,24 @@ export class DynamoKeyStore implements KeyStore {
 }
 
 /** Control-table item a status/generation change writes in the same transaction as the inventory. */
-export function agentStatePut(table: string, tenantId: string, agentId: string, state: AgentCredentialState, at: string): ExtraPut {
-  return { table, item: { pk: statePk(tenantId, agentId), sk: 'CRED', tenant_id: tenantId, agent_id: agentId, ...state, updated_at: at } };
+export function agentStatePut(
+  table: string,
+  tenantId: string,
+  agentId: string,
+  state: AgentCredentialState,
+  at: string,
+): ExtraPut {
+  return {
+    table,
+    item: {
+      pk: statePk(tenantId, agentId),
+      sk: 'CRED',
+      tenant_id: tenantId,
+      agent_id: agentId,
+      ...state,
+      updated_at: at,
+    },
+  };
 }
 
 /** Reads the agent credential state verifiers compare SVIDs with. */
@@ -135,7 +157,13 @@ export class DynamoAgentStateStore {
   ) {}
 
   async get(tenantId: string, agentId: string): Promise<AgentCredentialState | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: statePk(tenantId, agentId), sk: 'CRED' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: statePk(tenantId, agentId), sk: 'CRED' },
+        ConsistentRead: true,
+      }),
+    );
     if (!r.Item) return null;
     return { generation: Number(r.Item.generation), status: r.Item.status as AgentCredentialState['status'] };
   }
@@ -157,7 +185,9 @@ export class DynamoBootstrapStore {
   ) {}
 
   async find(tokenHash: string): Promise<BootstrapRecord | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' }, ConsistentRead: true }),
+    );
     if (!r.Item) return null;
     return {
       tenant_id: String(r.Item.tenant_id),
@@ -205,12 +235,20 @@ export class DynamoOrphanMarkers {
   put(m: OrphanMarker): ExtraPut {
     return {
       table: this.table,
-      item: { pk: `T#${m.tenant_id}#ORPHAN`, sk: m.agent_id, ...m, gsi1pk: ORPHAN_GSI_PK, gsi1sk: `${m.orphaned_at}#${m.tenant_id}#${m.agent_id}` },
+      item: {
+        pk: `T#${m.tenant_id}#ORPHAN`,
+        sk: m.agent_id,
+        ...m,
+        gsi1pk: ORPHAN_GSI_PK,
+        gsi1sk: `${m.orphaned_at}#${m.tenant_id}#${m.agent_id}`,
+      },
     };
   }
 
   async remove(tenantId: string, agentId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#ORPHAN`, sk: agentId } }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#ORPHAN`, sk: agentId } }),
+    );
   }
 
   /** Markers orphaned at or before `before` (ISO), oldest first. */
@@ -229,7 +267,12 @@ export class DynamoOrphanMarkers {
         }),
       );
       for (const it of r.Items ?? []) {
-        out.push({ tenant_id: String(it.tenant_id), agent_id: String(it.agent_id), orphaned_at: String(it.orphaned_at), former_owner_sub: String(it.former_owner_sub) });
+        out.push({
+          tenant_id: String(it.tenant_id),
+          agent_id: String(it.agent_id),
+          orphaned_at: String(it.orphaned_at),
+          former_owner_sub: String(it.former_owner_sub),
+        });
       }
       startKey = r.LastEvaluatedKey;
     } while (startKey && out.length < limit);
@@ -248,13 +291,21 @@ export class DynamoCredentialBindings {
 
   async record(b: CredentialBindingRecord): Promise<void> {
     await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { pk: `T#${b.tenant_id}#CREDBIND#${b.agent_id}`, sk: b.binding_id, ...b } }),
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${b.tenant_id}#CREDBIND#${b.agent_id}`, sk: b.binding_id, ...b },
+      }),
     );
   }
 
   async list(tenantId: string, agentId: string): Promise<CredentialBindingRecord[]> {
     const r = await this.client.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` },
+        ConsistentRead: true,
+      }),
     );
     return (r.Items ?? []).map((it) => {
       const { pk: _p, sk: _s, ...rest } = it;
@@ -266,7 +317,12 @@ export class DynamoCredentialBindings {
   async revokeAll(tenantId: string, agentId: string): Promise<number> {
     const rows = await this.list(tenantId, agentId);
     for (const r of rows) {
-      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#CREDBIND#${agentId}`, sk: r.binding_id } }));
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `T#${tenantId}#CREDBIND#${agentId}`, sk: r.binding_id },
+        }),
+      );
     }
     return rows.length;
   }

@@ -2,7 +2,15 @@ import { TransactWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentCl
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { ConflictError, ValidationError } from '../../shared/errors.js';
 import { outboxItem, type Outbox, type OutboxEntry } from '../../shared/outbox.js';
-import type { AgentFilter, AgentRecord, AgentStatus, ExtraPut, InventoryChange, InventoryStore, Page } from '../../shared/ports.js';
+import type {
+  AgentFilter,
+  AgentRecord,
+  AgentStatus,
+  ExtraPut,
+  InventoryChange,
+  InventoryStore,
+  Page,
+} from '../../shared/ports.js';
 
 /** Applies a filter in memory (the store pre-filters by tenant; this keeps semantics in one place). */
 export function matchesFilter(r: AgentRecord, f: AgentFilter): boolean {
@@ -50,23 +58,43 @@ export class DynamoInventoryStore implements InventoryStore {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.table, Item: { ...record, pk, sk: 'CURRENT', gsi1pk: `T#${record.tenant_id}`, gsi1sk: record.agent_id }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: this.table, Item: { ...record, pk, sk: versionSk(record.version) }, ConditionExpression: 'attribute_not_exists(pk)' } },
             {
               Put: {
                 TableName: this.table,
-                Item: { pk: nativePk(record.tenant_id, record.platform, record.platform_native_id), sk: 'NATIVE', agent_id: record.agent_id },
+                Item: { ...record, pk, sk: 'CURRENT', gsi1pk: `T#${record.tenant_id}`, gsi1sk: record.agent_id },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...record, pk, sk: versionSk(record.version) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  pk: nativePk(record.tenant_id, record.platform, record.platform_native_id),
+                  sk: 'NATIVE',
+                  agent_id: record.agent_id,
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
             { Put: { TableName: this.controlTable, Item: outboxItem(entry, change.at) } },
-            ...extra.map((x) => ({ Put: { TableName: x.table, Item: x.item, ...(x.condition ? { ConditionExpression: x.condition } : {}) } })),
+            ...extra.map((x) => ({
+              Put: { TableName: x.table, Item: x.item, ...(x.condition ? { ConditionExpression: x.condition } : {}) },
+            })),
           ],
         }),
       );
     } catch (e) {
       if (isConditionalCheckFailed(e)) {
-        throw new ConflictError(`an agent with platform "${record.platform}" and this platform_native_id is already registered`);
+        throw new ConflictError(
+          `an agent with platform "${record.platform}" and this platform_native_id is already registered`,
+        );
       }
       throw e;
     }
@@ -75,14 +103,20 @@ export class DynamoInventoryStore implements InventoryStore {
 
   async get(tenantId: string, agentId: string): Promise<AgentRecord | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: agentPk(tenantId, agentId), sk: 'CURRENT' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: agentPk(tenantId, agentId), sk: 'CURRENT' },
+        ConsistentRead: true,
+      }),
     );
     return r.Item ? toRecord(r.Item) : null;
   }
 
   async update(
     current: AgentRecord,
-    patch: Partial<Pick<AgentRecord, 'status' | 'owner' | 'cohort' | 'name' | 'last_rotated_at' | 'credential_generation'>>,
+    patch: Partial<
+      Pick<AgentRecord, 'status' | 'owner' | 'cohort' | 'name' | 'last_rotated_at' | 'credential_generation'>
+    >,
     meta: { at: string; actor: string; reason: string; change: InventoryChange },
     options: { requireStatusIn?: readonly AgentStatus[]; extra?: readonly ExtraPut[] } = {},
   ): Promise<AgentRecord> {
@@ -123,9 +157,17 @@ export class DynamoInventoryStore implements InventoryStore {
                 ExpressionAttributeValues: { ':at': meta.at },
               },
             },
-            { Put: { TableName: this.table, Item: { ...next, pk, sk: versionSk(next.version) }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...next, pk, sk: versionSk(next.version) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             { Put: { TableName: this.controlTable, Item: outboxItem(entry, meta.at) } },
-            ...(options.extra ?? []).map((x) => ({ Put: { TableName: x.table, Item: x.item, ...(x.condition ? { ConditionExpression: x.condition } : {}) } })),
+            ...(options.extra ?? []).map((x) => ({
+              Put: { TableName: x.table, Item: x.item, ...(x.condition ? { ConditionExpression: x.condition } : {}) },
+            })),
           ],
         }),
       );
@@ -144,10 +186,26 @@ export class DynamoInventoryStore implements InventoryStore {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':t': `T#${tenantId}` };
     const conds: string[] = [];
-    if (filter.platform) { names['#platform'] = 'platform'; values[':platform'] = filter.platform; conds.push('#platform = :platform'); }
-    if (filter.status) { names['#status'] = 'status'; values[':status'] = filter.status; conds.push('#status = :status'); }
-    if (filter.cohort) { names['#cohort'] = 'cohort'; values[':cohort'] = filter.cohort; conds.push('#cohort = :cohort'); }
-    if (filter.owner) { values[':owner'] = filter.owner; conds.push('(#owner.oidc_sub = :owner OR #owner.email = :owner)'); names['#owner'] = 'owner'; }
+    if (filter.platform) {
+      names['#platform'] = 'platform';
+      values[':platform'] = filter.platform;
+      conds.push('#platform = :platform');
+    }
+    if (filter.status) {
+      names['#status'] = 'status';
+      values[':status'] = filter.status;
+      conds.push('#status = :status');
+    }
+    if (filter.cohort) {
+      names['#cohort'] = 'cohort';
+      values[':cohort'] = filter.cohort;
+      conds.push('#cohort = :cohort');
+    }
+    if (filter.owner) {
+      values[':owner'] = filter.owner;
+      conds.push('(#owner.oidc_sub = :owner OR #owner.email = :owner)');
+      names['#owner'] = 'owner';
+    }
     const items: AgentRecord[] = [];
     do {
       const r = await this.client.send(
@@ -192,7 +250,12 @@ function decodeToken(token: string, tenantId: string): Record<string, unknown> {
   try {
     const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     const keys = Object.keys(key).sort().join(',');
-    if (keys !== 'gsi1pk,gsi1sk,pk,sk' || key.gsi1pk !== `T#${tenantId}` || typeof key.pk !== 'string' || !key.pk.startsWith(`T#${tenantId}#A#`)) {
+    if (
+      keys !== 'gsi1pk,gsi1sk,pk,sk' ||
+      key.gsi1pk !== `T#${tenantId}` ||
+      typeof key.pk !== 'string' ||
+      !key.pk.startsWith(`T#${tenantId}#A#`)
+    ) {
       throw new Error('foreign');
     }
     return key;

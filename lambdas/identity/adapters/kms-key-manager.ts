@@ -49,7 +49,8 @@ export class KmsKeyManager implements KeyManager {
     try {
       const r = await this.client.send(new DescribeKeyCommand({ KeyId: this.alias(tenantId) }));
       const m = r.KeyMetadata;
-      if (m?.Arn && m.KeyState === 'Enabled' && m.KeySpec === 'ECC_NIST_P256' && m.KeyUsage === 'SIGN_VERIFY') return m.Arn;
+      if (m?.Arn && m.KeyState === 'Enabled' && m.KeySpec === 'ECC_NIST_P256' && m.KeyUsage === 'SIGN_VERIFY')
+        return m.Arn;
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -65,8 +66,13 @@ export class KmsKeyManager implements KeyManager {
       new CreateKeyCommand({
         KeySpec: 'ECC_NIST_P256',
         KeyUsage: 'SIGN_VERIFY',
-        Description: this.opts.description?.(tenantId) ?? `ARX signing key of tenant ${tenantId} (JWT-SVIDs, policy bundles, attestations)`,
-        Tags: [{ TagKey: TENANT_TAG, TagValue: tenantId }, ...(this.opts.purpose ? [{ TagKey: PURPOSE_TAG, TagValue: this.opts.purpose }] : [])],
+        Description:
+          this.opts.description?.(tenantId) ??
+          `ARX signing key of tenant ${tenantId} (JWT-SVIDs, policy bundles, attestations)`,
+        Tags: [
+          { TagKey: TENANT_TAG, TagValue: tenantId },
+          ...(this.opts.purpose ? [{ TagKey: PURPOSE_TAG, TagValue: this.opts.purpose }] : []),
+        ],
       }),
     );
     if (!r.KeyMetadata?.Arn) throw new Error('KMS CreateKey returned no ARN');

@@ -56,7 +56,9 @@ export class MemoryKeyStore implements KeyStore {
   async rotate(next: TenantKey, previousKid: string, retiredAt: string, retireAfter: string): Promise<boolean> {
     if (this.active.get(next.tenant_id) !== previousKid) return false;
     const list = (this.keys.get(next.tenant_id) ?? []).map((k) =>
-      k.kid === previousKid ? { ...k, status: 'retired' as const, retired_at: retiredAt, retire_after: retireAfter } : k,
+      k.kid === previousKid
+        ? { ...k, status: 'retired' as const, retired_at: retiredAt, retire_after: retireAfter }
+        : k,
     );
     this.keys.set(next.tenant_id, [...list, next]);
     this.active.set(next.tenant_id, next.kid);

@@ -56,7 +56,13 @@ export function toIdentity(r: AgentRecord): AgentIdentity {
 }
 
 /** Control-table item for a hashed, single-use bootstrap token. The token itself is never stored. */
-export function bootstrapItem(token: string, tenantId: string, agentId: string, generation: number, now: Date): Record<string, unknown> {
+export function bootstrapItem(
+  token: string,
+  tenantId: string,
+  agentId: string,
+  generation: number,
+  now: Date,
+): Record<string, unknown> {
   const expires = new Date(now.getTime() + BOOTSTRAP_TTL_S * 1000);
   return {
     pk: `BOOT#${sha256Hex(token)}`,
@@ -71,8 +77,19 @@ export function bootstrapItem(token: string, tenantId: string, agentId: string, 
   };
 }
 
-export function bootstrapPut(controlTable: string, token: string, tenantId: string, agentId: string, generation: number, now: Date): ExtraPut {
-  return { table: controlTable, item: bootstrapItem(token, tenantId, agentId, generation, now), condition: 'attribute_not_exists(pk)' };
+export function bootstrapPut(
+  controlTable: string,
+  token: string,
+  tenantId: string,
+  agentId: string,
+  generation: number,
+  now: Date,
+): ExtraPut {
+  return {
+    table: controlTable,
+    item: bootstrapItem(token, tenantId, agentId, generation, now),
+    condition: 'attribute_not_exists(pk)',
+  };
 }
 
 /**
@@ -134,7 +151,11 @@ export async function registerAgent(
 }
 
 /** Reads one agent of the caller's tenant; another tenant's agent is indistinguishable from none (404). */
-export async function getAgent(deps: Pick<AgentDeps, 'inventory'>, tenantId: string, agentId: string): Promise<AgentRecord> {
+export async function getAgent(
+  deps: Pick<AgentDeps, 'inventory'>,
+  tenantId: string,
+  agentId: string,
+): Promise<AgentRecord> {
   const r = /^agt_[0-9A-HJKMNP-TV-Z]{26}$/.test(agentId) ? await deps.inventory.get(tenantId, agentId) : null;
   if (!r) throw new NotFoundError(`agent ${agentId} not found`);
   return r;

@@ -51,9 +51,21 @@ export interface OAuthTokenResult {
   readonly scope?: string;
 }
 export interface OAuthPort {
-  clientCredentials(req: { tokenEndpoint: string; clientId: string; clientSecret: string; scope?: string; resource: string }): Promise<OAuthTokenResult>;
+  clientCredentials(req: {
+    tokenEndpoint: string;
+    clientId: string;
+    clientSecret: string;
+    scope?: string;
+    resource: string;
+  }): Promise<OAuthTokenResult>;
   /** RFC 7009 token revocation (client_secret_basic). Resolves when the server answered 200. */
-  revoke?(req: { revocationEndpoint: string; clientId: string; clientSecret: string; token: string; tokenTypeHint: 'access_token' }): Promise<void>;
+  revoke?(req: {
+    revocationEndpoint: string;
+    clientId: string;
+    clientSecret: string;
+    token: string;
+    tokenTypeHint: 'access_token';
+  }): Promise<void>;
 }
 
 /** A role registered to one tenant (`PUT /v1/credentials/roles/{name}`). */
@@ -107,7 +119,12 @@ export interface IssuedTokenPort {
 
 /** Denies STS sessions of one source identity issued before a time, on one role (revoke-older-sessions). */
 export interface SessionRevokerPort {
-  denyOlderSessions(req: { roleArn: string; externalId: string; sourceIdentity: string; issuedBefore: Date }): Promise<void>;
+  denyOlderSessions(req: {
+    roleArn: string;
+    externalId: string;
+    sourceIdentity: string;
+    issuedBefore: Date;
+  }): Promise<void>;
 }
 
 export interface CredentialBindingRecord {
@@ -191,14 +208,19 @@ export const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,128}$
  * of the assumed role, so the session policy sent to STS carries no wildcard at all.
  */
 export const VETTED_RESOURCE_WILDCARDS: readonly { readonly pattern: RegExp; readonly reason: string }[] = [
-  { pattern: /^arn:(aws[a-z-]*):iam::\*:(user|role)\/[\w+=,.@/-]{1,128}$/, reason: 'one named IAM principal in the account of the assumed role' },
+  {
+    pattern: /^arn:(aws[a-z-]*):iam::\*:(user|role)\/[\w+=,.@/-]{1,128}$/,
+    reason: 'one named IAM principal in the account of the assumed role',
+  },
 ];
 
 /** Resolves a resource ARN against the assumed role's account; throws on any other wildcard. */
 export function resolveResource(resource: string, roleAccount: string): string {
-  if (!resource.startsWith('arn:') || resource.length > 2048 || /\s/.test(resource)) throw new ValidationError('resources must be ARNs');
+  if (!resource.startsWith('arn:') || resource.length > 2048 || /\s/.test(resource))
+    throw new ValidationError('resources must be ARNs');
   if (!/[*?]/.test(resource)) return resource;
-  if (VETTED_RESOURCE_WILDCARDS.some((w) => w.pattern.test(resource))) return resource.replace(':iam::*:', `:iam::${roleAccount}:`);
+  if (VETTED_RESOURCE_WILDCARDS.some((w) => w.pattern.test(resource)))
+    return resource.replace(':iam::*:', `:iam::${roleAccount}:`);
   throw new ValidationError('wildcards ("*", "?") are refused in resource ARNs');
 }
 
@@ -209,10 +231,18 @@ export function sessionPolicy(actions: readonly string[], resources: readonly st
   }
   if (resources.length === 0 || resources.length > 20) throw new ValidationError('resources must be 1–20 ARNs');
   const resolved = resources.map((r) => resolveResource(r, roleAccount));
-  if (resolved.some((r) => /[*?]/.test(r))) throw new ValidationError('wildcards ("*", "?") are refused in resource ARNs');
+  if (resolved.some((r) => /[*?]/.test(r)))
+    throw new ValidationError('wildcards ("*", "?") are refused in resource ARNs');
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Sid: 'ArxActionScope', Effect: 'Allow', Action: [...new Set(actions)].sort(), Resource: [...new Set(resolved)].sort() }],
+    Statement: [
+      {
+        Sid: 'ArxActionScope',
+        Effect: 'Allow',
+        Action: [...new Set(actions)].sort(),
+        Resource: [...new Set(resolved)].sort(),
+      },
+    ],
   });
 }
 
@@ -242,7 +272,6 @@ export interface CredentialRevocationResult {
   /** Issued OAuth tokens whose endpoint has no revocation endpoint: they only expire. */
   readonly oauth_tokens_unrevocable: number;
 }
-
 
 interface CacheEntry {
   readonly agentKey: string;
@@ -325,7 +354,11 @@ export class CredentialBroker {
     }
     const now = this.deps.clock.now();
     const issued: IssuedCredential = {
-      token: { access_key_id: creds.accessKeyId, secret_access_key: creds.secretAccessKey, session_token: creds.sessionToken },
+      token: {
+        access_key_id: creds.accessKeyId,
+        secret_access_key: creds.secretAccessKey,
+        session_token: creds.sessionToken,
+      },
       expires_at: creds.expiration.toISOString(),
       audience: roleArn,
       scope_actually_granted: JSON.parse(policy) as unknown,
@@ -347,13 +380,18 @@ export class CredentialBroker {
 
   /** OAuth 2.0 client-credentials token bound to one resource (RFC 8707) for an HTTP connector. */
   async issueOAuth(req: OAuthCredentialRequest): Promise<IssuedCredential> {
-    if (!isResourceIndicator(req.resource)) throw new ValidationError('resource must be an absolute http(s) URI without fragment (RFC 8707)');
+    if (!isResourceIndicator(req.resource))
+      throw new ValidationError('resource must be an absolute http(s) URI without fragment (RFC 8707)');
     if (!isTokenEndpoint(req.tokenEndpoint, this.deps.allowLoopback ?? false)) {
       throw new ValidationError('token_endpoint must be an https URL');
     }
     // F12(b): only the tenant's OAuth client secrets, only to the tenant's allowlisted endpoints.
     const prefix = `arx/${req.tenantId}/oauth/`;
-    if (!req.clientSecretId.startsWith(prefix) || req.clientSecretId.length === prefix.length || req.clientSecretId.includes('..')) {
+    if (
+      !req.clientSecretId.startsWith(prefix) ||
+      req.clientSecretId.length === prefix.length ||
+      req.clientSecretId.includes('..')
+    ) {
       throw new NotFoundError(`no such client secret (OAuth client secrets live under ${prefix})`);
     }
     const endpoint = await this.deps.registry.tokenEndpoint(req.tenantId, req.tokenEndpoint);
@@ -361,7 +399,9 @@ export class CredentialBroker {
     const scope = req.scope?.length ? [...new Set(req.scope)].sort().join(' ') : undefined;
     await this.gate(req.tenantId, req.agentId);
     const agentKey = `${req.tenantId}|${req.agentId}`;
-    const key = sha256Hex(`oauth|${agentKey}|${canonicalJson({ e: req.tokenEndpoint, c: req.clientId, k: req.clientSecretId, r: req.resource, s: scope ?? null })}`);
+    const key = sha256Hex(
+      `oauth|${agentKey}|${canonicalJson({ e: req.tokenEndpoint, c: req.clientId, k: req.clientSecretId, r: req.resource, s: scope ?? null })}`,
+    );
     const cached = this.hit(key);
     if (cached) return { ...cached.value, cached: true };
     let clientSecret: string;
@@ -442,7 +482,12 @@ export class CredentialBroker {
       const externalId = await this.deps.registry.externalId(tenantId);
       for (const role of roles) {
         try {
-          await this.deps.sessions.denyOlderSessions({ roleArn: role.role_arn, externalId, sourceIdentity: agentId, issuedBefore });
+          await this.deps.sessions.denyOlderSessions({
+            roleArn: role.role_arn,
+            externalId,
+            sourceIdentity: agentId,
+            issuedBefore,
+          });
           denied++;
         } catch (e) {
           failures.push(e);
@@ -462,7 +507,13 @@ export class CredentialBroker {
       }
       try {
         const clientSecret = await this.deps.secrets(t.client_secret_id);
-        await this.deps.oauth.revoke({ revocationEndpoint: t.revocation_endpoint, clientId: t.client_id, clientSecret, token: t.access_token, tokenTypeHint: 'access_token' });
+        await this.deps.oauth.revoke({
+          revocationEndpoint: t.revocation_endpoint,
+          clientId: t.client_id,
+          clientSecret,
+          token: t.access_token,
+          tokenTypeHint: 'access_token',
+        });
         await this.deps.issuedTokens.remove(tenantId, agentId, t.token_id);
         revoked++;
       } catch (e) {
@@ -472,7 +523,13 @@ export class CredentialBroker {
     if (failures.length) {
       throw new DependencyError(`${failures.length} credential(s) could not be revoked yet`, { cause: failures[0] });
     }
-    return { cache_evicted: evicted, bindings_revoked: bindings, sessions_denied_roles: denied, oauth_tokens_revoked: revoked, oauth_tokens_unrevocable: unrevocable };
+    return {
+      cache_evicted: evicted,
+      bindings_revoked: bindings,
+      sessions_denied_roles: denied,
+      oauth_tokens_revoked: revoked,
+      oauth_tokens_unrevocable: unrevocable,
+    };
   }
 
   /** Whether plain-http loopback endpoints are accepted (local runtime and tests only). */

@@ -37,11 +37,19 @@ export interface RegistryCaller {
 }
 
 function checkName(name: string): string {
-  if (!REGISTRY_NAME.test(name)) throw new ValidationError('name must be lowercase letters, digits and dashes (at most 63)');
+  if (!REGISTRY_NAME.test(name))
+    throw new ValidationError('name must be lowercase letters, digits and dashes (at most 63)');
   return name;
 }
 
-async function audited(deps: RegistryAdminDeps, caller: RegistryCaller, eventType: string, target: string, payload: Record<string, unknown>, undo: () => Promise<unknown>): Promise<void> {
+async function audited(
+  deps: RegistryAdminDeps,
+  caller: RegistryCaller,
+  eventType: string,
+  target: string,
+  payload: Record<string, unknown>,
+  undo: () => Promise<unknown>,
+): Promise<void> {
   try {
     await deps.audit.record({
       tenant_id: caller.tenantId,
@@ -60,7 +68,12 @@ async function audited(deps: RegistryAdminDeps, caller: RegistryCaller, eventTyp
 }
 
 /** Registers (or re-points) a role; a role ARN belongs to one tenant (ConflictError otherwise). */
-export async function registerRole(deps: RegistryAdminDeps, caller: RegistryCaller, rawName: string, body: { role_arn: string; description?: string }): Promise<RegisteredRole> {
+export async function registerRole(
+  deps: RegistryAdminDeps,
+  caller: RegistryCaller,
+  rawName: string,
+  body: { role_arn: string; description?: string },
+): Promise<RegisteredRole> {
   const name = checkName(rawName);
   const role: RegisteredRole = {
     tenant_id: caller.tenantId,
@@ -71,8 +84,13 @@ export async function registerRole(deps: RegistryAdminDeps, caller: RegistryCall
     updated_by: caller.subject,
   };
   const { previous } = await deps.registry.putRole(role);
-  await audited(deps, caller, 'identity.credential_role.registered', name, { name, role_arn: role.role_arn, previous_role_arn: previous?.role_arn ?? null }, () =>
-    previous ? deps.registry.putRole(previous) : deps.registry.deleteRole(caller.tenantId, name),
+  await audited(
+    deps,
+    caller,
+    'identity.credential_role.registered',
+    name,
+    { name, role_arn: role.role_arn, previous_role_arn: previous?.role_arn ?? null },
+    () => (previous ? deps.registry.putRole(previous) : deps.registry.deleteRole(caller.tenantId, name)),
   );
   return role;
 }
@@ -83,7 +101,9 @@ export async function removeRole(deps: RegistryAdminDeps, caller: RegistryCaller
   if (!(await deps.registry.roleByName(caller.tenantId, name))) throw new NotFoundError('no such role');
   const previous = await deps.registry.deleteRole(caller.tenantId, name);
   if (!previous) throw new NotFoundError('no such role');
-  await audited(deps, caller, 'identity.credential_role.deleted', name, { name, role_arn: previous.role_arn }, () => deps.registry.putRole(previous));
+  await audited(deps, caller, 'identity.credential_role.deleted', name, { name, role_arn: previous.role_arn }, () =>
+    deps.registry.putRole(previous),
+  );
 }
 
 function checkEndpoint(u: string | undefined, allowLoopback: boolean): void {
@@ -114,17 +134,34 @@ export async function allowTokenEndpoint(
     updated_by: caller.subject,
   };
   await deps.registry.putTokenEndpoint(entry);
-  await audited(deps, caller, 'identity.token_endpoint.allowed', name, { name, token_endpoint: entry.token_endpoint, revocation_endpoint: entry.revocation_endpoint ?? null }, () =>
-    previous ? deps.registry.putTokenEndpoint(previous) : deps.registry.deleteTokenEndpoint(caller.tenantId, name),
+  await audited(
+    deps,
+    caller,
+    'identity.token_endpoint.allowed',
+    name,
+    { name, token_endpoint: entry.token_endpoint, revocation_endpoint: entry.revocation_endpoint ?? null },
+    () =>
+      previous ? deps.registry.putTokenEndpoint(previous) : deps.registry.deleteTokenEndpoint(caller.tenantId, name),
   );
   return entry;
 }
 
-export async function removeTokenEndpoint(deps: RegistryAdminDeps, caller: RegistryCaller, rawName: string): Promise<void> {
+export async function removeTokenEndpoint(
+  deps: RegistryAdminDeps,
+  caller: RegistryCaller,
+  rawName: string,
+): Promise<void> {
   const name = checkName(rawName);
   // Look before deleting: a 404 sends no write at all.
   if (!(await deps.registry.getTokenEndpoint(caller.tenantId, name))) throw new NotFoundError('no such token endpoint');
   const previous = await deps.registry.deleteTokenEndpoint(caller.tenantId, name);
   if (!previous) throw new NotFoundError('no such token endpoint');
-  await audited(deps, caller, 'identity.token_endpoint.removed', name, { name, token_endpoint: previous.token_endpoint }, () => deps.registry.putTokenEndpoint(previous));
+  await audited(
+    deps,
+    caller,
+    'identity.token_endpoint.removed',
+    name,
+    { name, token_endpoint: previous.token_endpoint },
+    () => deps.registry.putTokenEndpoint(previous),
+  );
 }

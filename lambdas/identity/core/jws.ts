@@ -10,7 +10,10 @@ export class SignatureFormatError extends Error {
 }
 
 export const b64u = (data: Uint8Array | string): string =>
-  (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('base64url');
+  (typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  ).toString('base64url');
 
 /** Strict base64url (no padding, no other characters). */
 export const B64URL = /^[A-Za-z0-9_-]*$/;
@@ -53,7 +56,8 @@ export function derToJose(der: Uint8Array, size = 32): Uint8Array {
     let int = der.subarray(i, i + len);
     i += len;
     if (int[0]! & 0x80) throw new SignatureFormatError('negative INTEGER in signature');
-    if (int.length > 1 && int[0] === 0 && !(int[1]! & 0x80)) throw new SignatureFormatError('non-minimal INTEGER in signature');
+    if (int.length > 1 && int[0] === 0 && !(int[1]! & 0x80))
+      throw new SignatureFormatError('non-minimal INTEGER in signature');
     if (int.length > 1 && int[0] === 0) int = int.subarray(1);
     if (int.length === 1 && int[0] === 0) throw new SignatureFormatError('zero INTEGER in signature');
     if (int.length > size) throw new SignatureFormatError('INTEGER wider than the curve size');
@@ -66,7 +70,8 @@ export function derToJose(der: Uint8Array, size = 32): Uint8Array {
 /** The public P-256 key of a SPKI DER (as KMS GetPublicKey returns it) as a minimal JWK. */
 export function spkiToJwk(spki: Uint8Array): JWK {
   const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ format: 'jwk' }) as JWK;
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new SignatureFormatError(`signing key must be EC P-256, got ${jwk.kty}/${jwk.crv}`);
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256')
+    throw new SignatureFormatError(`signing key must be EC P-256, got ${jwk.kty}/${jwk.crv}`);
   return { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! };
 }
 

@@ -77,7 +77,9 @@ export const publicJwkOf = (k: TenantKey): PublicJwk => ({
 
 /** Keys a verifier must accept at `now`: the active key and retired keys not yet past `retire_after`. */
 export function publishedKeys(keys: readonly TenantKey[], now: Date): TenantKey[] {
-  return keys.filter((k) => k.status === 'active' || (k.retire_after !== undefined && Date.parse(k.retire_after) > now.getTime()));
+  return keys.filter(
+    (k) => k.status === 'active' || (k.retire_after !== undefined && Date.parse(k.retire_after) > now.getTime()),
+  );
 }
 
 export interface TenantKeysOptions {
@@ -135,7 +137,14 @@ export class TenantKeys implements TenantSigner {
 
   private async describe(tenantId: string, keyArn: string, status: TenantKey['status']): Promise<TenantKey> {
     const jwk = spkiToJwk(await this.kms.getPublicKey(keyArn));
-    return { tenant_id: tenantId, kid: await kidOf(jwk), key_arn: keyArn, public_jwk: jwk, status, created_at: this.clock.now().toISOString() };
+    return {
+      tenant_id: tenantId,
+      kid: await kidOf(jwk),
+      key_arn: keyArn,
+      public_jwk: jwk,
+      status,
+      created_at: this.clock.now().toISOString(),
+    };
   }
 
   private async provision(tenantId: string): Promise<void> {
@@ -194,7 +203,9 @@ export class TenantKeys implements TenantSigner {
     const { keys } = await this.store.load(tenantId);
     const published = publishedKeys(keys, this.clock.now());
     if (published.length === 0) throw new NotFoundError(`no signing keys for tenant ${tenantId}`);
-    return { keys: published.sort((a, b) => (a.status === 'active' ? -1 : b.status === 'active' ? 1 : 0)).map(publicJwkOf) };
+    return {
+      keys: published.sort((a, b) => (a.status === 'active' ? -1 : b.status === 'active' ? 1 : 0)).map(publicJwkOf),
+    };
   }
 
   /**
@@ -208,7 +219,8 @@ export class TenantKeys implements TenantSigner {
     const now = this.clock.now();
     // Other processes may still sign with the previous key for up to their active-key cache
     // (≤ 60 s) and verifiers accept `exp` up to the skew (60 s) late: keep it published that long.
-    const lingerS = (this.opts.maxTokenTtlS ?? SVID_MAX_TTL_S) + Math.ceil((this.opts.cacheMs ?? 60_000) / 1000) + CLOCK_SKEW_S;
+    const lingerS =
+      (this.opts.maxTokenTtlS ?? SVID_MAX_TTL_S) + Math.ceil((this.opts.cacheMs ?? 60_000) / 1000) + CLOCK_SKEW_S;
     const retireAfter = new Date(now.getTime() + lingerS * 1000).toISOString();
     const ok = await this.store.rotate(next, previous.kid, now.toISOString(), retireAfter);
     if (!ok) throw new ConflictError('the tenant signing key changed concurrently; retry');

@@ -8,7 +8,14 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError } from '../../shared/errors.js';
 import { newId, newSecret } from '../../shared/ids.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../shared/revocation.js';
-import type { AgentRecord, AgentStatus, ExtraPut, InventoryChange, InventoryStore, RevocationEntry } from '../../shared/ports.js';
+import type {
+  AgentRecord,
+  AgentStatus,
+  ExtraPut,
+  InventoryChange,
+  InventoryStore,
+  RevocationEntry,
+} from '../../shared/ports.js';
 import { bootstrapPut, getAgent, toIdentity, type AgentIdentity, type Caller, type TraceIds } from './agents.js';
 import { SVID_MAX_TTL_S } from './keys.js';
 import type { AgentCredentialState } from './verify.js';
@@ -32,7 +39,13 @@ const FROM: Record<RevokeReason, readonly AgentStatus[]> = {
   terminated: ['active', 'suspended', 'revoked'],
 };
 
-function change(rec: AgentRecord, kind: InventoryChange['change'], caller: Caller, trace: TraceIds, now: Date): InventoryChange {
+function change(
+  rec: AgentRecord,
+  kind: InventoryChange['change'],
+  caller: Caller,
+  trace: TraceIds,
+  now: Date,
+): InventoryChange {
   return {
     event_id: newId('evt', now),
     tenant_id: rec.tenant_id,
@@ -57,9 +70,15 @@ export interface RotateResult {
 }
 
 /** Rotates an agent's credential: new bootstrap token, generation + 1, outstanding SVIDs invalid. */
-export async function rotateAgent(deps: LifecycleDeps, caller: Caller, agentId: string, trace: TraceIds): Promise<RotateResult> {
+export async function rotateAgent(
+  deps: LifecycleDeps,
+  caller: Caller,
+  agentId: string,
+  trace: TraceIds,
+): Promise<RotateResult> {
   const rec = await getAgent(deps, caller.tenantId, agentId);
-  if (rec.status !== 'active' && rec.status !== 'suspended') throw new ConflictError(`agent ${agentId} is ${rec.status}; it cannot be rotated`);
+  if (rec.status !== 'active' && rec.status !== 'suspended')
+    throw new ConflictError(`agent ${agentId} is ${rec.status}; it cannot be rotated`);
   const now = deps.clock.now();
   const at = now.toISOString();
   const generation = rec.credential_generation + 1;
@@ -77,7 +96,13 @@ export async function rotateAgent(deps: LifecycleDeps, caller: Caller, agentId: 
     },
   );
   await deps.credentials.revokeAgentCredentials(rec.tenant_id, rec.agent_id);
-  return { agent_id: rec.agent_id, spiffe_id: rec.spiffe_id, credential_generation: generation, last_rotated_at: at, bootstrap_token: token };
+  return {
+    agent_id: rec.agent_id,
+    spiffe_id: rec.spiffe_id,
+    credential_generation: generation,
+    last_rotated_at: at,
+    bootstrap_token: token,
+  };
 }
 
 /**
@@ -113,10 +138,17 @@ export async function revokeAgent(
       rec = await deps.inventory.update(
         rec,
         { status: reason },
-        { at, actor: caller.subject, reason: note ? `${reason}: ${note}` : reason, change: change(rec, 'status', caller, trace, now) },
+        {
+          at,
+          actor: caller.subject,
+          reason: note ? `${reason}: ${note}` : reason,
+          change: change(rec, 'status', caller, trace, now),
+        },
         {
           requireStatusIn: FROM[reason],
-          extra: [deps.agentState(rec.tenant_id, rec.agent_id, { generation: rec.credential_generation, status: reason }, at)],
+          extra: [
+            deps.agentState(rec.tenant_id, rec.agent_id, { generation: rec.credential_generation, status: reason }, at),
+          ],
         },
       );
       break;

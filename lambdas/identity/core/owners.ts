@@ -50,7 +50,13 @@ function ownerChange(rec: AgentRecord, caller: Caller, trace: TraceIds, now: Dat
  * Assigns an owner, or re-attests the current one (same `oidc_sub`). Clears an orphaned state.
  * A revoked or terminated agent cannot get an owner (409).
  */
-export async function assignOwner(deps: OwnerDeps, caller: Caller, agentId: string, owner: OwnerInput, trace: TraceIds): Promise<AgentIdentity> {
+export async function assignOwner(
+  deps: OwnerDeps,
+  caller: Caller,
+  agentId: string,
+  owner: OwnerInput,
+  trace: TraceIds,
+): Promise<AgentIdentity> {
   const rec = await getAgent(deps, caller.tenantId, agentId);
   if (!LIVE.includes(rec.status)) throw new ConflictError(`agent ${agentId} is ${rec.status}; its owner cannot change`);
   const now = deps.clock.now();
@@ -67,7 +73,12 @@ export async function assignOwner(deps: OwnerDeps, caller: Caller, agentId: stri
   const next = await deps.inventory.update(
     rec,
     { owner: binding },
-    { at, actor: caller.subject, reason: reattest ? 'owner re-attested' : 'owner assigned', change: ownerChange(rec, caller, trace, now) },
+    {
+      at,
+      actor: caller.subject,
+      reason: reattest ? 'owner re-attested' : 'owner assigned',
+      change: ownerChange(rec, caller, trace, now),
+    },
     { requireStatusIn: LIVE },
   );
   if (rec.owner.status === 'orphaned') await deps.orphans.remove(rec.tenant_id, rec.agent_id);
@@ -88,15 +99,32 @@ export async function ownerLeft(
   const owned: AgentRecord[] = [];
   do {
     const page = await deps.inventory.list(caller.tenantId, { owner: oidcSub }, 100, next);
-    owned.push(...page.items.filter((r) => r.owner.oidc_sub === oidcSub && r.owner.status === 'live' && LIVE.includes(r.status)));
+    owned.push(
+      ...page.items.filter((r) => r.owner.oidc_sub === oidcSub && r.owner.status === 'live' && LIVE.includes(r.status)),
+    );
     next = page.next_token;
   } while (next);
   for (const rec of owned) {
     await deps.inventory.update(
       rec,
       { owner: { ...rec.owner, status: 'orphaned', orphaned_at: at } },
-      { at, actor: caller.subject, reason: 'owner left the organisation', change: ownerChange(rec, caller, trace, now) },
-      { requireStatusIn: LIVE, extra: [deps.orphans.put({ tenant_id: rec.tenant_id, agent_id: rec.agent_id, orphaned_at: at, former_owner_sub: oidcSub })] },
+      {
+        at,
+        actor: caller.subject,
+        reason: 'owner left the organisation',
+        change: ownerChange(rec, caller, trace, now),
+      },
+      {
+        requireStatusIn: LIVE,
+        extra: [
+          deps.orphans.put({
+            tenant_id: rec.tenant_id,
+            agent_id: rec.agent_id,
+            orphaned_at: at,
+            former_owner_sub: oidcSub,
+          }),
+        ],
+      },
     );
     orphaned.push(rec.agent_id);
   }
@@ -104,7 +132,11 @@ export async function ownerLeft(
 }
 
 /** Agents of the tenant without a live owner (not counting revoked/terminated ones). */
-export async function listOrphans(deps: Pick<OwnerDeps, 'inventory'>, tenantId: string, max = 1000): Promise<AgentIdentity[]> {
+export async function listOrphans(
+  deps: Pick<OwnerDeps, 'inventory'>,
+  tenantId: string,
+  max = 1000,
+): Promise<AgentIdentity[]> {
   const out: AgentIdentity[] = [];
   let next: string | undefined;
   do {
@@ -130,7 +162,14 @@ export async function sweepOrphans(deps: OwnerDeps, graceS: number): Promise<{ s
   for (const m of due) {
     const rec = await deps.inventory.get(m.tenant_id, m.agent_id);
     if (rec && rec.owner.status === 'orphaned' && rec.status === 'active') {
-      await revokeAgent(deps, { ...system, tenantId: m.tenant_id }, m.agent_id, 'suspended', { correlationId: newId('cor', now), traceId: randomBytes(16).toString('hex') }, 'owner orphaned past the grace period');
+      await revokeAgent(
+        deps,
+        { ...system, tenantId: m.tenant_id },
+        m.agent_id,
+        'suspended',
+        { correlationId: newId('cor', now), traceId: randomBytes(16).toString('hex') },
+        'owner orphaned past the grace period',
+      );
       suspended.push(m.agent_id);
     } else {
       cleared++;

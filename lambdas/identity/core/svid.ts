@@ -16,7 +16,8 @@ export const SVID_DEFAULT_TTL_S = 900;
 export const SVID_TYP = 'JWT';
 
 /** `spiffe://<tenant>.arx/<platform>/<agent_id>` (tenant and platform slugs, ULID agent id). */
-export const SPIFFE_ID = /^spiffe:\/\/([a-z0-9][a-z0-9-]{0,62})\.arx\/([a-z0-9][a-z0-9-]{0,62})\/(agt_[0-9A-HJKMNP-TV-Z]{26})$/;
+export const SPIFFE_ID =
+  /^spiffe:\/\/([a-z0-9][a-z0-9-]{0,62})\.arx\/([a-z0-9][a-z0-9-]{0,62})\/(agt_[0-9A-HJKMNP-TV-Z]{26})$/;
 
 export interface SpiffeParts {
   readonly tenantId: string;
@@ -29,7 +30,8 @@ export function parseSpiffeId(id: unknown): SpiffeParts | null {
 }
 
 /** The SVID issuer of a tenant: `<issuer base>/tenants/<tenant>`; its JWKS is `<iss>/.well-known/jwks.json`. */
-export const issuerOf = (issuerBase: string, tenantId: string): string => `${issuerBase.replace(/\/+$/, '')}/tenants/${tenantId}`;
+export const issuerOf = (issuerBase: string, tenantId: string): string =>
+  `${issuerBase.replace(/\/+$/, '')}/tenants/${tenantId}`;
 
 /** `arx`, or an absolute URI without fragment (RFC 8707 resource / RFC 8693 audience), ≤ 256 chars. */
 export function isValidAudience(a: string): boolean {
@@ -135,7 +137,11 @@ export class SvidIssuer {
     const jti = this.opts.newJti ? this.opts.newJti() : randomBytes(16).toString('base64url');
     const claims = buildClaims(req, this.opts.issuerBase, now, jti);
     if (claims.exp <= claims.iat) throw new RangeError('the token would already be expired');
-    const token = await this.signer.signJws(req.tenantId, { typ: SVID_TYP }, claims as unknown as Record<string, unknown>);
+    const token = await this.signer.signJws(
+      req.tenantId,
+      { typ: SVID_TYP },
+      claims as unknown as Record<string, unknown>,
+    );
     return { token, claims, expires_in: claims.exp - claims.iat };
   }
 }

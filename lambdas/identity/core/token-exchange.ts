@@ -102,7 +102,10 @@ const KNOWN_PARAMS = new Set([
 /** Parses an `application/x-www-form-urlencoded` body; a repeated parameter is invalid (RFC 6749 §3.2). */
 export function parseTokenForm(raw: string, meta: TokenRequestMeta): Record<string, string> {
   if (meta.authorization && /^basic\s/i.test(meta.authorization.trim())) {
-    throw new OAuthError('invalid_client', 'this endpoint authenticates the subject token; client authentication is not supported');
+    throw new OAuthError(
+      'invalid_client',
+      'this endpoint authenticates the subject token; client authentication is not supported',
+    );
   }
   const ctype = (meta.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (ctype !== 'application/x-www-form-urlencoded') {
@@ -131,7 +134,8 @@ function requireParam(form: Record<string, string>, name: string): string {
  */
 export async function exchangeToken(deps: TokenExchangeDeps, form: Record<string, string>): Promise<TokenResponse> {
   const grant = requireParam(form, 'grant_type');
-  if (grant !== GRANT_TOKEN_EXCHANGE) throw new OAuthError('unsupported_grant_type', 'only token exchange (RFC 8693) is supported');
+  if (grant !== GRANT_TOKEN_EXCHANGE)
+    throw new OAuthError('unsupported_grant_type', 'only token exchange (RFC 8693) is supported');
   const subjectToken = requireParam(form, 'subject_token');
   const subjectType = requireParam(form, 'subject_token_type');
   if (form.actor_token !== undefined || form.actor_token_type !== undefined) {
@@ -144,7 +148,8 @@ export async function exchangeToken(deps: TokenExchangeDeps, form: Record<string
     throw new OAuthError('invalid_target', 'one target only: audience and resource differ');
   }
   const target = form.audience ?? form.resource;
-  if (target !== undefined && !isValidAudience(target)) throw new OAuthError('invalid_target', 'the audience is not an acceptable target');
+  if (target !== undefined && !isValidAudience(target))
+    throw new OAuthError('invalid_target', 'the audience is not an acceptable target');
   let scope: string[] | null = null;
   if (form.scope !== undefined) {
     scope = parseScope(form.scope);
@@ -175,10 +180,12 @@ async function fromBootstrap(
   if (!boot || boot.used || Date.parse(boot.expires_at) <= now.getTime()) {
     throw new OAuthError('invalid_grant', 'the bootstrap token is invalid, expired or already used');
   }
-  if (clientId !== undefined && clientId !== boot.agent_id) throw new OAuthError('invalid_client', 'client_id does not match the subject');
+  if (clientId !== undefined && clientId !== boot.agent_id)
+    throw new OAuthError('invalid_client', 'client_id does not match the subject');
   const agent = await deps.agents.get(boot.tenant_id, boot.agent_id);
   if (agent?.status !== 'active') throw new OAuthError('invalid_grant', 'the agent is not active');
-  if (agent.credential_generation !== boot.generation) throw new OAuthError('invalid_grant', 'the bootstrap token was superseded by a rotation');
+  if (agent.credential_generation !== boot.generation)
+    throw new OAuthError('invalid_grant', 'the bootstrap token was superseded by a rotation');
   const minted = await deps.issuer.mint({
     tenantId: agent.tenant_id,
     platform: agent.platform,
@@ -211,7 +218,8 @@ async function fromSvid(
     }
     throw new OAuthError('invalid_grant', 'the subject token is invalid', { cause: e });
   }
-  if (clientId !== undefined && clientId !== parent.agentId) throw new OAuthError('invalid_client', 'client_id does not match the subject');
+  if (clientId !== undefined && clientId !== parent.agentId)
+    throw new OAuthError('invalid_client', 'client_id does not match the subject');
   const audience = target ?? parent.audience;
   if (parent.audience !== ARX_AUDIENCE && audience !== parent.audience) {
     throw new OAuthError('invalid_target', 'an SVID for a target can only be exchanged for the same target');

@@ -118,7 +118,10 @@ function importKeys(set: JSONWebKeySet | null): Map<string, KeyObject> {
     if (typeof k.kid !== 'string' || k.kty !== 'EC' || k.crv !== 'P-256') continue;
     if ((k.alg !== undefined && k.alg !== SVID_ALG) || (k.use !== undefined && k.use !== 'sig')) continue;
     try {
-      out.set(k.kid, createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: String(k.x), y: String(k.y) }, format: 'jwk' }));
+      out.set(
+        k.kid,
+        createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: String(k.x), y: String(k.y) }, format: 'jwk' }),
+      );
     } catch {
       /* an unusable key is simply not offered */
     }
@@ -210,10 +213,14 @@ export class SvidVerifier {
     let entry = this.touch(tenantId);
     if (entry && entry.keys.size === 0) {
       // Negative cache: a tenant without keys is not read again before the negative TTL.
-      if (now - entry.fetchedAt >= (this.deps.jwksNegativeTtlMs ?? 60_000)) entry = (await this.load(tenantId)) ?? undefined;
+      if (now - entry.fetchedAt >= (this.deps.jwksNegativeTtlMs ?? 60_000))
+        entry = (await this.load(tenantId)) ?? undefined;
     } else if (!entry || now - entry.fetchedAt >= (this.deps.jwksMaxAgeMs ?? 300_000)) {
       entry = (await this.load(tenantId)) ?? undefined;
-    } else if (!entry.keys.has(kid) && (!entry.viaMiss || now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000))) {
+    } else if (
+      !entry.keys.has(kid) &&
+      (!entry.viaMiss || now - entry.fetchedAt >= (this.deps.jwksCooldownMs ?? 10_000))
+    ) {
       entry = (await this.load(tenantId, true)) ?? undefined;
     }
     if (!entry?.keys.has(kid)) throw new SvidError('unknown_kid', 'the key id is not published for the subject tenant');
@@ -231,7 +238,8 @@ export class SvidVerifier {
     const header = decodeSegment(parts[0]!, 'header');
     if (header.alg !== SVID_ALG) throw new SvidError('unsupported_alg', 'only ES256 is accepted');
     if (header.typ !== undefined && header.typ !== SVID_TYP) throw new SvidError('malformed', 'typ must be JWT');
-    if (header.crit !== undefined) throw new SvidError('crit_unsupported', 'no critical header parameters are understood');
+    if (header.crit !== undefined)
+      throw new SvidError('crit_unsupported', 'no critical header parameters are understood');
     if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 128) {
       throw new SvidError('missing_kid', 'kid is required');
     }
@@ -245,7 +253,11 @@ export class SvidVerifier {
     // trusted before it verifies. The signature must be canonical base64url (no malleable twins).
     const sig = Buffer.from(parts[2]!, 'base64url');
     const key = keys.keys.get(header.kid)!;
-    if (sig.length !== 64 || sig.toString('base64url') !== parts[2] || !nodeVerify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig)) {
+    if (
+      sig.length !== 64 ||
+      sig.toString('base64url') !== parts[2] ||
+      !nodeVerify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig)
+    ) {
       throw new SvidError('invalid_signature', 'signature verification failed');
     }
     const claims = claimsPreview as unknown as SvidClaims;
@@ -267,9 +279,11 @@ export class SvidVerifier {
         throw new SvidError('revocation_unavailable', 'agent state cannot be read', { cause: e });
       }
       if (state) {
-        if (state.status === 'revoked' || state.status === 'terminated') throw new SvidError('revoked', `the agent is ${state.status}`);
+        if (state.status === 'revoked' || state.status === 'terminated')
+          throw new SvidError('revoked', `the agent is ${state.status}`);
         if (state.status !== 'active') throw new SvidError('inactive', `the agent is ${state.status}`);
-        if (claims.gen !== state.generation) throw new SvidError('stale_generation', 'the agent credential was rotated');
+        if (claims.gen !== state.generation)
+          throw new SvidError('stale_generation', 'the agent credential was rotated');
       } else if (claims.gen !== 1) {
         throw new SvidError('stale_generation', 'unknown credential generation');
       }
@@ -302,20 +316,28 @@ const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Numb
 function checkClaims(c: SvidClaims, opts: { issuer: string; audience: VerifyOptions['audience']; now: number }): void {
   const skew = CLOCK_SKEW_S;
   if (c.iss !== opts.issuer) throw new SvidError('invalid_claims', 'issuer mismatch');
-  if (typeof c.aud !== 'string' || c.aud.length === 0) throw new SvidError('wrong_audience', 'exactly one audience is required');
-  if (typeof opts.audience === 'string' && c.aud !== opts.audience) throw new SvidError('wrong_audience', 'audience mismatch');
-  if (!isNumericDate(c.exp) || !isNumericDate(c.iat)) throw new SvidError('invalid_claims', 'exp and iat are required NumericDates');
+  if (typeof c.aud !== 'string' || c.aud.length === 0)
+    throw new SvidError('wrong_audience', 'exactly one audience is required');
+  if (typeof opts.audience === 'string' && c.aud !== opts.audience)
+    throw new SvidError('wrong_audience', 'audience mismatch');
+  if (!isNumericDate(c.exp) || !isNumericDate(c.iat))
+    throw new SvidError('invalid_claims', 'exp and iat are required NumericDates');
   if (c.nbf !== undefined && !isNumericDate(c.nbf)) throw new SvidError('invalid_claims', 'nbf must be a NumericDate');
   if (c.exp <= opts.now - skew) throw new SvidError('expired', 'token expired');
   if (c.nbf !== undefined && c.nbf > opts.now + skew) throw new SvidError('not_yet_valid', 'nbf is in the future');
   if (c.iat > opts.now + skew) throw new SvidError('not_yet_valid', 'iat is in the future');
   if (opts.now - c.iat > SVID_MAX_TTL_S + skew) throw new SvidError('expired', 'token is older than 60 minutes');
   if (c.exp - c.iat > SVID_MAX_TTL_S) throw new SvidError('invalid_claims', 'lifetime exceeds 60 minutes');
-  if (typeof c.jti !== 'string' || c.jti.length === 0 || c.jti.length > 256) throw new SvidError('invalid_claims', 'jti is required');
-  if (typeof c.owner_sub !== 'string' || c.owner_sub.length === 0) throw new SvidError('invalid_claims', 'owner_sub is required');
-  if (!Number.isSafeInteger(c.gen) || c.gen < 1) throw new SvidError('invalid_claims', 'gen must be a positive integer');
-  if (c.scope !== undefined && typeof c.scope !== 'string') throw new SvidError('invalid_claims', 'scope must be a string');
-  if (c.parent_jti !== undefined && typeof c.parent_jti !== 'string') throw new SvidError('invalid_claims', 'parent_jti must be a string');
+  if (typeof c.jti !== 'string' || c.jti.length === 0 || c.jti.length > 256)
+    throw new SvidError('invalid_claims', 'jti is required');
+  if (typeof c.owner_sub !== 'string' || c.owner_sub.length === 0)
+    throw new SvidError('invalid_claims', 'owner_sub is required');
+  if (!Number.isSafeInteger(c.gen) || c.gen < 1)
+    throw new SvidError('invalid_claims', 'gen must be a positive integer');
+  if (c.scope !== undefined && typeof c.scope !== 'string')
+    throw new SvidError('invalid_claims', 'scope must be a string');
+  if (c.parent_jti !== undefined && typeof c.parent_jti !== 'string')
+    throw new SvidError('invalid_claims', 'parent_jti must be a string');
 }
 
 /**

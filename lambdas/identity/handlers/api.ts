@@ -21,13 +21,17 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 /** RFC 6749 §5.1/§5.2 responses: JSON, never cached; errors carry only `error` and `error_description`. */
 async function tokenEndpoint(req: ApiRequest) {
   try {
-    const form = parseTokenForm(req.rawBody, { contentType: req.headers['content-type'], authorization: req.headers.authorization });
+    const form = parseTokenForm(req.rawBody, {
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+    });
     const out = await exchangeToken(identityService().tokenDeps, form);
     return { status: 200, body: out, headers: NO_STORE };
   } catch (e) {
     let err: OAuthError;
     if (e instanceof OAuthError) err = e;
-    else if (e instanceof DependencyError) err = new OAuthError('temporarily_unavailable', 'no token can be issued right now', { cause: e });
+    else if (e instanceof DependencyError)
+      err = new OAuthError('temporarily_unavailable', 'no token can be issued right now', { cause: e });
     else throw e;
     logger.info('token request refused', { error: err.error, cause_name: (err.cause as Error | undefined)?.name });
     const headers: Record<string, string> = { ...NO_STORE };
@@ -58,7 +62,11 @@ export const settings = handlerSettings(IDENTITY_SETTINGS);
 export const handler = createApiHandler(routesOf('identity-api'), {
   'POST /v1/identity/agents': async (req: ApiRequest<RegisterAgentBody>) => {
     const out = await registerAgent(identityService().lifecycleDeps, caller(req), req.body, traceIds(req));
-    return { status: 201, body: out, headers: { location: `/v1/identity/agents/${out.agent_id}`, 'cache-control': 'no-store' } };
+    return {
+      status: 201,
+      body: out,
+      headers: { location: `/v1/identity/agents/${out.agent_id}`, 'cache-control': 'no-store' },
+    };
   },
   'GET /v1/identity/agents/orphans': async (req) => ({
     status: 200,
@@ -84,18 +92,34 @@ export const handler = createApiHandler(routesOf('identity-api'), {
       }
     }
     const body = validate(RevokeAgentBody, parsed, 'request body');
-    const out = await revokeAgent(identityService().lifecycleDeps, caller(req), req.params.id ?? '', 'revoked', traceIds(req), body.reason);
+    const out = await revokeAgent(
+      identityService().lifecycleDeps,
+      caller(req),
+      req.params.id ?? '',
+      'revoked',
+      traceIds(req),
+      body.reason,
+    );
     return { status: 200, body: out };
   },
   'POST /v1/identity/agents/{id}/owner': async (req: ApiRequest<AssignOwnerBody>) => ({
     status: 200,
-    body: await assignOwner(identityService().ownerDeps, caller(req), req.params.id ?? '', req.body.owner, traceIds(req)),
+    body: await assignOwner(
+      identityService().ownerDeps,
+      caller(req),
+      req.params.id ?? '',
+      req.body.owner,
+      traceIds(req),
+    ),
   }),
   'POST /v1/identity/leavers': async (req: ApiRequest<LeaverBody>) => ({
     status: 200,
     body: await ownerLeft(identityService().ownerDeps, caller(req), req.body.oidc_sub, traceIds(req)),
   }),
-  'POST /v1/identity/keys/rotate': async (req) => ({ status: 200, body: await identityService().keys.rotate(req.auth!.tenantId) }),
+  'POST /v1/identity/keys/rotate': async (req) => ({
+    status: 200,
+    body: await identityService().keys.rotate(req.auth!.tenantId),
+  }),
   'POST /v1/identity/token': tokenEndpoint,
   'GET /tenants/{tenant_id}/.well-known/jwks.json': jwks,
 });

@@ -1,9 +1,22 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { allowTokenEndpoint, registerRole, removeRole, removeTokenEndpoint, REGISTRY_NAME, type RegistryAdminDeps, type RegistryCaller } from '../core/credential-registry.js';
+import {
+  allowTokenEndpoint,
+  registerRole,
+  removeRole,
+  removeTokenEndpoint,
+  REGISTRY_NAME,
+  type RegistryAdminDeps,
+  type RegistryCaller,
+} from '../core/credential-registry.js';
 import { routesOf } from '../../topology.js';
 import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../broker.js';
-import type { IssueCredentialBody, PutCredentialRoleBody, PutTokenEndpointBody, RevokeCredentialsBody } from '../schemas.js';
+import type {
+  IssueCredentialBody,
+  PutCredentialRoleBody,
+  PutTokenEndpointBody,
+  RevokeCredentialsBody,
+} from '../schemas.js';
 import { handlerSettings, perEnvironment, readSettings } from '../../shared/settings.js';
 import { systemClock } from '../../shared/clock.js';
 import { Outbox } from '../../shared/outbox.js';
@@ -15,7 +28,11 @@ import { DynamoCredentialRegistry } from '../adapters/credential-registry.js';
 import type { AllowedTokenEndpoint, RegisteredRole } from '../core/broker.js';
 
 /** Checked at INIT (see shared/settings.ts). */
-export const settings = handlerSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE'], BROKER_SETTINGS, AUDIT_SINK_SETTINGS);
+export const settings = handlerSettings(
+  ['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE'],
+  BROKER_SETTINGS,
+  AUDIT_SINK_SETTINGS,
+);
 /** Read-only inventory: this function only checks the agent exists in the caller's tenant. */
 const inventory = perEnvironment(() => {
   const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
@@ -26,7 +43,9 @@ const inventory = perEnvironment(() => {
   });
   return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, readOnly);
 });
-const registry = perEnvironment(() => new DynamoCredentialRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+const registry = perEnvironment(
+  () => new DynamoCredentialRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE),
+);
 const actions = perEnvironment(() => new DynamoActionStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
 const audit = perEnvironment(() => createAuditSink());
 
@@ -86,11 +105,16 @@ export const handler = createApiHandler(routesOf('identity-credentials'), {
     let issued: unknown;
     if (t.kind === 'aws') {
       // F1: the scope comes from a permitted action of this agent, never from the caller.
-      if (!req.body.action_id) throw new ValidationError('action_id is required for aws targets (the scope is derived from the permitted action)');
+      if (!req.body.action_id)
+        throw new ValidationError(
+          'action_id is required for aws targets (the scope is derived from the permitted action)',
+        );
       const action = await actions().getAction(tenantId, req.body.action_id);
       if (!action || action.agent_id !== req.body.agent_id) throw new NotFoundError('no such action for this agent');
       if (action.connector !== 'aws' || !ISSUABLE.has(action.status) || action.decision.effect !== 'permit') {
-        throw new ForbiddenError('the action is not a permitted aws action awaiting execution; no credential is issued');
+        throw new ForbiddenError(
+          'the action is not a permitted aws action awaiting execution; no credential is issued',
+        );
       }
       const scope = awsActionScope(action.operation, action.params);
       if (!scope) throw new ForbiddenError('the action has no known IAM scope; no credential is issued');

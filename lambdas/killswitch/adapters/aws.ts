@@ -16,7 +16,11 @@ export class SfnSagaStarter implements SagaStarter {
   async start(terminationId: string, input: { termination_id: string; tenant_id: string }): Promise<string> {
     try {
       const r = await this.client.send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: terminationId, input: JSON.stringify(input) }),
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: terminationId,
+          input: JSON.stringify(input),
+        }),
       );
       return r.executionArn!;
     } catch (e) {
@@ -38,12 +42,22 @@ export class S3AttestationWriter implements AttestationWriter {
     private readonly client: S3Client = s3Client(),
   ) {}
 
-  async write(tenantId: string, terminationId: string, files: readonly { name: string; body: Uint8Array; contentType: string }[]): Promise<string> {
+  async write(
+    tenantId: string,
+    terminationId: string,
+    files: readonly { name: string; body: Uint8Array; contentType: string }[],
+  ): Promise<string> {
     let url = '';
     for (const f of files) {
       const key = `tenants/${tenantId}/attestations/${terminationId}.${f.name}`;
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: f.body, ContentType: f.contentType, ChecksumAlgorithm: 'SHA256' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: f.body,
+          ContentType: f.contentType,
+          ChecksumAlgorithm: 'SHA256',
+        }),
       );
       if (f.name === 'json' || !url) url = `s3://${this.bucket}/${key}`;
     }

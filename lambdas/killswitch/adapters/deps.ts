@@ -1,4 +1,4 @@
-import { agentStatePut, DynamoInventoryStore, } from '../../identity/index.js';
+import { agentStatePut, DynamoInventoryStore } from '../../identity/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, setting } from '../../shared/settings.js';
 import { EventBridgePublisher } from '../../shared/events.js';
@@ -16,7 +16,9 @@ import { ConfiguredPlatformKillRegistry } from './platforms.js';
  */
 const tokenTtl = (): number => setting('ARX_MAX_TOKEN_TTL_S');
 
-export const store = perEnvironment(() => new DynamoTerminationStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+export const store = perEnvironment(
+  () => new DynamoTerminationStore(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE),
+);
 
 /** The saga's events commit with the step outcome they announce (outbox in the control table) and are published after. */
 export const eventSink = perEnvironment(() => {
@@ -28,13 +30,26 @@ export const inventory = perEnvironment(() => {
   const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_CONTROL_TABLE']);
   // Read-only steps never write, so they need no bus: the outbox is only touched by writes.
   const bus = optionalSetting('ARX_EVENT_BUS');
-  const outbox = new Outbox(c.ARX_CONTROL_TABLE, bus ? new EventBridgePublisher(bus) : { publish: async () => { throw new Error('no event bus configured'); } });
+  const outbox = new Outbox(
+    c.ARX_CONTROL_TABLE,
+    bus
+      ? new EventBridgePublisher(bus)
+      : {
+          publish: async () => {
+            throw new Error('no event bus configured');
+          },
+        },
+  );
   return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, outbox);
 });
 
-export const revocations = perEnvironment(() => new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE));
+export const revocations = perEnvironment(
+  () => new DynamoRevocationList(readSettings(['ARX_REVOCATION_TABLE']).ARX_REVOCATION_TABLE),
+);
 
-export const platforms = perEnvironment(() => new ConfiguredPlatformKillRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE));
+export const platforms = perEnvironment(
+  () => new ConfiguredPlatformKillRegistry(readSettings(['ARX_CONTROL_TABLE']).ARX_CONTROL_TABLE),
+);
 
 /** The API's dependencies. */
 export const apiDeps = perEnvironment((): TerminateDeps => {

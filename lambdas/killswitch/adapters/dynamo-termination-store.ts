@@ -1,8 +1,21 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { updateWithEvents } from '../../shared/outbox.js';
-import { STEP_NAMES, type StepName, type StepStatus, type Termination, type TerminationStatus, type TerminationStep } from '../core/model.js';
+import {
+  STEP_NAMES,
+  type StepName,
+  type StepStatus,
+  type Termination,
+  type TerminationStatus,
+  type TerminationStep,
+} from '../core/model.js';
 import { mapLimit } from '../core/saga.js';
 import type { AgentStepResult, QuorumRequest, StepPatch, TerminationStore } from '../core/ports.js';
 
@@ -34,7 +47,9 @@ export class DynamoTerminationStore implements TerminationStore {
       gsi1sk: `${t.initiated_at}#${t.termination_id}`,
     };
     for (const s of steps) item[stepAttr(s.name)] = { status: s.status, attempts: s.attempts, results: {} };
-    await this.client.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     const claimed: string[] = [];
     const taken: { agent_id: string; termination_id: string }[] = [];
     await mapLimit(t.agent_ids, 16, async (agentId) => {
@@ -42,7 +57,14 @@ export class DynamoTerminationStore implements TerminationStore {
         await this.client.send(
           new PutCommand({
             TableName: this.table,
-            Item: { pk: claimPk(t.tenant_id, agentId), sk: 'CLAIM', tenant_id: t.tenant_id, agent_id: agentId, termination_id: t.termination_id, claimed_at: t.initiated_at },
+            Item: {
+              pk: claimPk(t.tenant_id, agentId),
+              sk: 'CLAIM',
+              tenant_id: t.tenant_id,
+              agent_id: agentId,
+              termination_id: t.termination_id,
+              claimed_at: t.initiated_at,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -60,7 +82,11 @@ export class DynamoTerminationStore implements TerminationStore {
 
   async get(tenantId: string, terminationId: string): Promise<Termination | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' },
+        ConsistentRead: true,
+      }),
     );
     if (!r.Item || r.Item.tenant_id !== tenantId) return null;
     const { pk: _p, sk: _s, gsi1pk: _g, gsi1sk: _gs, ...rest } = r.Item;
@@ -83,12 +109,21 @@ export class DynamoTerminationStore implements TerminationStore {
 
   async claimOf(tenantId: string, agentId: string): Promise<string | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: claimPk(tenantId, agentId), sk: 'CLAIM' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: claimPk(tenantId, agentId), sk: 'CLAIM' },
+        ConsistentRead: true,
+      }),
     );
     return r.Item ? String(r.Item.termination_id) : null;
   }
 
-  async setAgents(tenantId: string, terminationId: string, agentIds: readonly string[], taken: readonly { agent_id: string; termination_id: string }[]): Promise<void> {
+  async setAgents(
+    tenantId: string,
+    terminationId: string,
+    agentIds: readonly string[],
+    taken: readonly { agent_id: string; termination_id: string }[],
+  ): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.table,
@@ -113,7 +148,13 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events: Readonly<Record<string, readonly OutboxEntry[]>> = {}): Promise<void> {
+  async endStep(
+    tenantId: string,
+    terminationId: string,
+    step: StepName,
+    patch: StepPatch,
+    events: Readonly<Record<string, readonly OutboxEntry[]>> = {},
+  ): Promise<void> {
     const key = { pk: termPk(tenantId, terminationId), sk: 'TERMINATION' };
     const entries = Object.entries(patch.results ?? {});
     const eventsOf = (chunk: readonly [string, unknown][]): OutboxEntry[] => chunk.flatMap(([a]) => events[a] ?? []);
@@ -130,7 +171,10 @@ export class DynamoTerminationStore implements TerminationStore {
           Key: key,
           UpdateExpression: `SET ${chunk.map((_, j) => `#s.results.#a${j} = :r${j}`).join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#s': stepAttr(step), ...Object.fromEntries(chunk.map(([a], j) => [`#a${j}`, a])) },
+          ExpressionAttributeNames: {
+            '#s': stepAttr(step),
+            ...Object.fromEntries(chunk.map(([a], j) => [`#a${j}`, a])),
+          },
           ExpressionAttributeValues: Object.fromEntries(chunk.map(([, r], j) => [`:r${j}`, r])),
         },
         eventsOf(chunk),
@@ -179,7 +223,13 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async recordAgentResult(tenantId: string, terminationId: string, step: StepName, agentId: string, result: AgentStepResult): Promise<void> {
+  async recordAgentResult(
+    tenantId: string,
+    terminationId: string,
+    step: StepName,
+    agentId: string,
+    result: AgentStepResult,
+  ): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.table,
@@ -213,7 +263,13 @@ export class DynamoTerminationStore implements TerminationStore {
     );
   }
 
-  async finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string, events: readonly OutboxEntry[] = []): Promise<boolean> {
+  async finish(
+    tenantId: string,
+    terminationId: string,
+    status: TerminationStatus,
+    at: string,
+    events: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
     try {
       await updateWithEvents(
         this.client,
@@ -237,10 +293,15 @@ export class DynamoTerminationStore implements TerminationStore {
 
   async getQuorum(tenantId: string): Promise<QuorumRequest | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: quorumPk(tenantId), sk: 'EMERGENCY_STOP' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: quorumPk(tenantId), sk: 'EMERGENCY_STOP' },
+        ConsistentRead: true,
+      }),
     );
     if (!r.Item) return null;
-    const { tenant_id, request_id, requested_by, reason, requested_at, expires_at } = r.Item as unknown as QuorumRequest;
+    const { tenant_id, request_id, requested_by, reason, requested_at, expires_at } =
+      r.Item as unknown as QuorumRequest;
     return { tenant_id, request_id, requested_by, reason, requested_at, expires_at };
   }
 

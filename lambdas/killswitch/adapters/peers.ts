@@ -20,7 +20,11 @@ import type { CredentialRevocation, CredentialRevoker, Signer } from '../core/po
  * role or token could not be revoked the broker throws, so the saga retries this step.
  */
 export class IdentityCredentialRevoker implements CredentialRevoker {
-  constructor(private readonly broker: { revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocationResult> }) {}
+  constructor(
+    private readonly broker: {
+      revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocationResult>;
+    },
+  ) {}
 
   async revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocation> {
     const r = await this.broker.revokeAgentCredentials(tenantId, agentId);
@@ -35,7 +39,9 @@ export class IdentityCredentialRevoker implements CredentialRevoker {
   }
 }
 
-export const credentialRevoker = perEnvironment((): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv()));
+export const credentialRevoker = perEnvironment(
+  (): CredentialRevoker => new IdentityCredentialRevoker(credentialBrokerFromEnv()),
+);
 
 /**
  * The actions capability's drain hook: cancels pending approvals, refuses approved-not-started

@@ -59,16 +59,21 @@ export class BedrockKillAdapter implements PlatformKillAdapter {
    * kill is refused before any change. The IAM grant also requires the tag (aws:ResourceTag).
    */
   async assertOwned(agent: AgentRecord): Promise<string> {
-    if (!/^[0-9A-Za-z_-]{1,100}$/.test(agent.platform_native_id)) throw new PlatformOwnershipError('platform_native_id is not a Bedrock agent id');
+    if (!/^[0-9A-Za-z_-]{1,100}$/.test(agent.platform_native_id))
+      throw new PlatformOwnershipError('platform_native_id is not a Bedrock agent id');
     const arn = await this.agentArn(agent.platform_native_id);
     let tags: Record<string, string>;
     try {
       tags = (await this.client.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
     } catch (e) {
-      throw new PlatformOwnershipError(`the tags of bedrock agent ${agent.platform_native_id} cannot be read (${(e as Error).name}); refusing to change it`);
+      throw new PlatformOwnershipError(
+        `the tags of bedrock agent ${agent.platform_native_id} cannot be read (${(e as Error).name}); refusing to change it`,
+      );
     }
     if (tags[OWNERSHIP_TAG] !== agent.tenant_id) {
-      throw new PlatformOwnershipError(`bedrock agent ${agent.platform_native_id} is not tagged ${OWNERSHIP_TAG}=${agent.tenant_id}; refusing to change it`);
+      throw new PlatformOwnershipError(
+        `bedrock agent ${agent.platform_native_id} is not tagged ${OWNERSHIP_TAG}=${agent.tenant_id}; refusing to change it`,
+      );
     }
     return arn;
   }
@@ -81,14 +86,20 @@ export class BedrockKillAdapter implements PlatformKillAdapter {
     let alreadyDisabled = 0;
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(new ListAgentActionGroupsCommand({ agentId, agentVersion, nextToken, maxResults: 100 }));
+      const page = await this.client.send(
+        new ListAgentActionGroupsCommand({ agentId, agentVersion, nextToken, maxResults: 100 }),
+      );
       for (const s of page.actionGroupSummaries ?? []) {
         if (s.actionGroupState === 'DISABLED') {
           alreadyDisabled++;
           continue;
         }
         // Update replaces the whole group: carry its definition over, flipping only the state.
-        const g = (await this.client.send(new GetAgentActionGroupCommand({ agentId, agentVersion, actionGroupId: s.actionGroupId }))).agentActionGroup;
+        const g = (
+          await this.client.send(
+            new GetAgentActionGroupCommand({ agentId, agentVersion, actionGroupId: s.actionGroupId }),
+          )
+        ).agentActionGroup;
         if (!g) continue;
         await this.client.send(
           new UpdateAgentActionGroupCommand({
@@ -112,7 +123,12 @@ export class BedrockKillAdapter implements PlatformKillAdapter {
     const prepared = await this.client.send(new PrepareAgentCommand({ agentId }));
     return {
       outcome: disabled.length === 0 && alreadyDisabled > 0 ? 'already_stopped' : 'killed',
-      detail: { bedrock_agent_id: agentId, disabled_action_groups: disabled, already_disabled: alreadyDisabled, agent_status: prepared.agentStatus ?? null },
+      detail: {
+        bedrock_agent_id: agentId,
+        disabled_action_groups: disabled,
+        already_disabled: alreadyDisabled,
+        agent_status: prepared.agentStatus ?? null,
+      },
     };
   }
 }
@@ -161,11 +177,14 @@ export class HttpKillAdapter implements PlatformKillAdapter {
         signal: AbortSignal.timeout(this.target.timeout_ms ?? 5000),
       });
     } catch (e) {
-      throw new PlatformUnavailableError(`kill endpoint for ${agent.platform} unreachable: ${(e as Error).name}`, { cause: e });
+      throw new PlatformUnavailableError(`kill endpoint for ${agent.platform} unreachable: ${(e as Error).name}`, {
+        cause: e,
+      });
     }
     await res.arrayBuffer().catch(() => undefined);
     if (res.ok) return { outcome: 'killed', detail: { http_status: res.status } };
-    if (res.status === 404 || res.status === 410) return { outcome: 'already_stopped', detail: { http_status: res.status } };
+    if (res.status === 404 || res.status === 410)
+      return { outcome: 'already_stopped', detail: { http_status: res.status } };
     throw new PlatformUnavailableError(`kill endpoint for ${agent.platform} answered ${res.status}`);
   }
 }
@@ -193,7 +212,11 @@ export class ConfiguredPlatformKillRegistry implements PlatformKillRegistry {
 
   async getTarget(tenantId: string, platform: string): Promise<HttpKillTarget | null> {
     const r = await this.client.send(
-      new GetCommand({ TableName: this.controlTable, Key: { pk: `T#${tenantId}#KILL#PLATFORM`, sk: platform }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.controlTable,
+        Key: { pk: `T#${tenantId}#KILL#PLATFORM`, sk: platform },
+        ConsistentRead: true,
+      }),
     );
     if (!r.Item) return null;
     return {
@@ -203,11 +226,25 @@ export class ConfiguredPlatformKillRegistry implements PlatformKillRegistry {
     };
   }
 
-  async putTarget(tenantId: string, platform: string, target: HttpKillTarget, updatedBy: string, at: string): Promise<void> {
+  async putTarget(
+    tenantId: string,
+    platform: string,
+    target: HttpKillTarget,
+    updatedBy: string,
+    at: string,
+  ): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.controlTable,
-        Item: { pk: `T#${tenantId}#KILL#PLATFORM`, sk: platform, tenant_id: tenantId, platform, ...target, updated_by: updatedBy, updated_at: at },
+        Item: {
+          pk: `T#${tenantId}#KILL#PLATFORM`,
+          sk: platform,
+          tenant_id: tenantId,
+          platform,
+          ...target,
+          updated_by: updatedBy,
+          updated_at: at,
+        },
       }),
     );
   }

@@ -53,7 +53,11 @@ export function buildAttestation(input: AttestationInput): Record<string, unknow
                 platform_native_id: current.platform_native_id,
                 ...(current.name ? { name: current.name } : {}),
                 ...(current.cohort ? { cohort: current.cohort } : {}),
-                owner: { oidc_sub: current.owner.oidc_sub, ...(current.owner.email ? { email: current.owner.email } : {}), status: current.owner.status },
+                owner: {
+                  oidc_sub: current.owner.oidc_sub,
+                  ...(current.owner.email ? { email: current.owner.email } : {}),
+                  status: current.owner.status,
+                },
                 registered_at: current.created_at,
                 final_status: current.status,
               }
@@ -80,7 +84,12 @@ export function buildAttestation(input: AttestationInput): Record<string, unknow
           audit: resultOf('audit', agentId),
         };
       }),
-    steps: t.steps.map((s) => ({ name: s.name, status: s.status, attempts: s.attempts, ...(s.error ? { error: s.error } : {}) })),
+    steps: t.steps.map((s) => ({
+      name: s.name,
+      status: s.status,
+      attempts: s.attempts,
+      ...(s.error ? { error: s.error } : {}),
+    })),
     final_audit_block: input.chainHead ?? null,
   };
 }
@@ -131,7 +140,13 @@ export async function signAttestation(
       value: Buffer.from(sig.signature).toString('base64'),
     },
   };
-  return [{ name: 'json', body: new TextEncoder().encode(JSON.stringify(envelope, null, 2)), contentType: 'application/json' }];
+  return [
+    {
+      name: 'json',
+      body: new TextEncoder().encode(JSON.stringify(envelope, null, 2)),
+      contentType: 'application/json',
+    },
+  ];
 }
 
 /**
@@ -139,11 +154,16 @@ export async function signAttestation(
  * Checks the digest in the statement against the attestation and the ECDSA P-256 signature.
  * The caller must still check that the key is the tenant's (e.g. from its JWKS).
  */
-export function verifyAttestation(envelope: SignedAttestation, publicKey: string | Buffer | KeyObject): { valid: boolean; reason?: string } {
-  const key = typeof publicKey === 'string' || Buffer.isBuffer(publicKey)
-    ? createPublicKey(typeof publicKey === 'string' ? publicKey : { key: publicKey, format: 'der', type: 'spki' })
-    : publicKey;
-  if (signingStatement(envelope.attestation) !== envelope.signature.statement) return { valid: false, reason: 'digest mismatch' };
+export function verifyAttestation(
+  envelope: SignedAttestation,
+  publicKey: string | Buffer | KeyObject,
+): { valid: boolean; reason?: string } {
+  const key =
+    typeof publicKey === 'string' || Buffer.isBuffer(publicKey)
+      ? createPublicKey(typeof publicKey === 'string' ? publicKey : { key: publicKey, format: 'der', type: 'spki' })
+      : publicKey;
+  if (signingStatement(envelope.attestation) !== envelope.signature.statement)
+    return { valid: false, reason: 'digest mismatch' };
   const ok = cryptoVerify(
     'sha256',
     Buffer.from(envelope.signature.statement, 'utf8'),
@@ -159,12 +179,23 @@ export function verifyAttestation(envelope: SignedAttestation, publicKey: string
  * which must be that tenant's public keys (TenantKeySet.publicKeys or its JWKS). A signature by
  * any other tenant's key is `unknown key` or `bad signature`.
  */
-export function verifyTenantAttestation(envelope: SignedAttestation, tenantId: string, keys: readonly PublicJwk[]): { valid: boolean; reason?: string } {
+export function verifyTenantAttestation(
+  envelope: SignedAttestation,
+  tenantId: string,
+  keys: readonly PublicJwk[],
+): { valid: boolean; reason?: string } {
   const term = (envelope.attestation as { termination?: { tenant_id?: unknown } }).termination;
   if (term?.tenant_id !== tenantId) return { valid: false, reason: 'attestation of another tenant' };
-  if (signingStatement(envelope.attestation) !== envelope.signature.statement) return { valid: false, reason: 'digest mismatch' };
-  if (envelope.signature.format !== 'raw' || envelope.signature.algorithm !== 'ES256') return { valid: false, reason: 'unsupported signature format' };
+  if (signingStatement(envelope.attestation) !== envelope.signature.statement)
+    return { valid: false, reason: 'digest mismatch' };
+  if (envelope.signature.format !== 'raw' || envelope.signature.algorithm !== 'ES256')
+    return { valid: false, reason: 'unsupported signature format' };
   if (!keys.some((k) => k.kid === envelope.signature.key_id)) return { valid: false, reason: 'unknown key' };
-  const ok = verifyTenantSignature(keys, envelope.signature.key_id, Buffer.from(envelope.signature.statement, 'utf8'), Buffer.from(envelope.signature.value, 'base64'));
+  const ok = verifyTenantSignature(
+    keys,
+    envelope.signature.key_id,
+    Buffer.from(envelope.signature.statement, 'utf8'),
+    Buffer.from(envelope.signature.value, 'base64'),
+  );
   return ok ? { valid: true } : { valid: false, reason: 'bad signature' };
 }

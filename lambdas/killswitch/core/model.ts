@@ -5,7 +5,15 @@
  * they fail. Steps 3–7 are best-effort: retried with backoff, then recorded as `failed`, which makes
  * the termination `partial_failure` — the revocation stays in force either way.
  */
-export const STEP_NAMES = ['inventory', 'revocation', 'credentials', 'platform', 'drain', 'audit', 'attestation'] as const;
+export const STEP_NAMES = [
+  'inventory',
+  'revocation',
+  'credentials',
+  'platform',
+  'drain',
+  'audit',
+  'attestation',
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 /** Steps that may end `failed` without failing the saga (3–7). */
 export const BEST_EFFORT_STEPS: readonly StepName[] = ['credentials', 'platform', 'drain', 'audit', 'attestation'];
@@ -27,7 +35,9 @@ export interface TerminationStep {
   /** Step-level outcome (counts, URLs). */
   readonly detail?: Record<string, unknown>;
   /** Per-agent outcomes, by agent id. */
-  readonly results?: Readonly<Record<string, { outcome: string; ok: boolean; at: string; error?: string; [k: string]: unknown }>>;
+  readonly results?: Readonly<
+    Record<string, { outcome: string; ok: boolean; at: string; error?: string; [k: string]: unknown }>
+  >;
 }
 
 export interface Termination {

@@ -13,7 +13,12 @@ export interface TerminationStore {
   /** The termination that claimed `agentId`, if any. */
   claimOf(tenantId: string, agentId: string): Promise<string | null>;
   /** Rewrites the agent list after claiming (drops agents another termination took). */
-  setAgents(tenantId: string, terminationId: string, agentIds: readonly string[], taken: readonly { agent_id: string; termination_id: string }[]): Promise<void>;
+  setAgents(
+    tenantId: string,
+    terminationId: string,
+    agentIds: readonly string[],
+    taken: readonly { agent_id: string; termination_id: string }[],
+  ): Promise<void>;
   /** Counts an attempt of `step` (status stays/becomes pending). */
   beginStep(tenantId: string, terminationId: string, step: StepName, at: string): Promise<void>;
   /**
@@ -21,13 +26,31 @@ export interface TerminationStore {
    * with `attempt`, one more attempt. `events` (by agent id, a few per agent) commit in the same
    * write as that agent's result (outbox), so a retry that skips the agent never loses them.
    */
-  endStep(tenantId: string, terminationId: string, step: StepName, patch: StepPatch, events?: Readonly<Record<string, readonly OutboxEntry[]>>): Promise<void>;
+  endStep(
+    tenantId: string,
+    terminationId: string,
+    step: StepName,
+    patch: StepPatch,
+    events?: Readonly<Record<string, readonly OutboxEntry[]>>,
+  ): Promise<void>;
   /** Records one agent's outcome of `step` (retries skip agents whose outcome is final). */
-  recordAgentResult(tenantId: string, terminationId: string, step: StepName, agentId: string, result: AgentStepResult): Promise<void>;
+  recordAgentResult(
+    tenantId: string,
+    terminationId: string,
+    step: StepName,
+    agentId: string,
+    result: AgentStepResult,
+  ): Promise<void>;
   setExecution(tenantId: string, terminationId: string, executionArn: string): Promise<void>;
   setAttestation(tenantId: string, terminationId: string, url: string): Promise<void>;
   /** Sets the final status once (only from in_flight), with the outbox items of `events`; false (nothing written) when it was already final. */
-  finish(tenantId: string, terminationId: string, status: TerminationStatus, at: string, events?: readonly OutboxEntry[]): Promise<boolean>;
+  finish(
+    tenantId: string,
+    terminationId: string,
+    status: TerminationStatus,
+    at: string,
+    events?: readonly OutboxEntry[],
+  ): Promise<boolean>;
 
   /** Emergency-stop quorum: the pending request, if any (expired ones are returned too; callers check). */
   getQuorum(tenantId: string): Promise<QuorumRequest | null>;
@@ -110,5 +133,9 @@ export type Signer = Pick<TenantSigner, 'sign'>;
 
 /** Port: writes an exit attestation to the tenant's audit destination; returns its URL. */
 export interface AttestationWriter {
-  write(tenantId: string, terminationId: string, files: readonly { name: string; body: Uint8Array; contentType: string }[]): Promise<string>;
+  write(
+    tenantId: string,
+    terminationId: string,
+    files: readonly { name: string; body: Uint8Array; contentType: string }[],
+  ): Promise<string>;
 }

@@ -1,4 +1,11 @@
-import type { ActivityReader, AgentRecord, ApprovalDrainer, AuditSink, ExtraPut, InventoryStore } from '../../shared/ports.js';
+import type {
+  ActivityReader,
+  AgentRecord,
+  ApprovalDrainer,
+  AuditSink,
+  ExtraPut,
+  InventoryStore,
+} from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EventSink, OutboxEntry } from '../../shared/events.js';
@@ -19,8 +26,16 @@ import type {
 /** Raised by a step when some agents' part of it failed (after trying every agent). */
 export class StepFailedError extends Error {
   override readonly name: string = 'StepFailedError';
-  constructor(readonly step: StepName, readonly failures: Record<string, string>) {
-    super(`${step} failed for ${Object.keys(failures).length} agent(s): ${Object.entries(failures).map(([a, e]) => `${a}: ${e}`).join('; ').slice(0, 500)}`);
+  constructor(
+    readonly step: StepName,
+    readonly failures: Record<string, string>,
+  ) {
+    super(
+      `${step} failed for ${Object.keys(failures).length} agent(s): ${Object.entries(failures)
+        .map(([a, e]) => `${a}: ${e}`)
+        .join('; ')
+        .slice(0, 500)}`,
+    );
   }
 }
 /** A platform kill command failed (platform API down, refused, …). Retried by the state machine. */
@@ -66,7 +81,10 @@ export async function runStep(
   tenantId: string,
   terminationId: string,
   step: StepName,
-  perAgent: (agentId: string, t: Termination) => Promise<{ outcome: string; ok?: boolean; error?: string; [k: string]: unknown }>,
+  perAgent: (
+    agentId: string,
+    t: Termination,
+  ) => Promise<{ outcome: string; ok?: boolean; error?: string; [k: string]: unknown }>,
   options: {
     concurrency?: number;
     errorClass?: new (step: StepName, failures: Record<string, string>) => StepFailedError;
@@ -99,7 +117,13 @@ export async function runStep(
   if (Object.keys(failures).length > 0) {
     const Err = options.errorClass ?? StepFailedError;
     const err = new Err(step, failures);
-    await ctx.store.endStep(tenantId, terminationId, step, { status: 'pending', at, error: describeError(err), results, attempt: true }, events);
+    await ctx.store.endStep(
+      tenantId,
+      terminationId,
+      step,
+      { status: 'pending', at, error: describeError(err), results, attempt: true },
+      events,
+    );
     await options.events?.flush(Object.values(events).flat());
     throw err;
   }
@@ -110,7 +134,12 @@ export async function runStep(
 
 // ------------------------------------------------------------------ step 1: inventory
 /** Identity's mirror of an agent's credential state for SVID verifiers, written in the inventory transaction. */
-export type AgentStatePut = (tenantId: string, agentId: string, state: { generation: number; status: 'terminated' }, at: string) => ExtraPut;
+export type AgentStatePut = (
+  tenantId: string,
+  agentId: string,
+  state: { generation: number; status: 'terminated' },
+  at: string,
+) => ExtraPut;
 
 export interface InventoryStepDeps extends StepContext {
   readonly inventory: InventoryStore;
@@ -152,7 +181,18 @@ export async function terminateInInventory(
         },
         {
           requireStatusIn: ['active', 'suspended', 'revoked'],
-          ...(deps.agentState ? { extra: [deps.agentState(t.tenant_id, agentId, { generation: rec.credential_generation, status: 'terminated' }, at)] } : {}),
+          ...(deps.agentState
+            ? {
+                extra: [
+                  deps.agentState(
+                    t.tenant_id,
+                    agentId,
+                    { generation: rec.credential_generation, status: 'terminated' },
+                    at,
+                  ),
+                ],
+              }
+            : {}),
         },
       );
       return { outcome: 'terminated', version: next.version };
@@ -165,10 +205,17 @@ export async function terminateInInventory(
 }
 
 export function stepInventory(deps: InventoryStepDeps, tenantId: string, terminationId: string): Promise<Termination> {
-  return runStep(deps, tenantId, terminationId, 'inventory', async (agentId, t) => terminateInInventory(deps, t, agentId), {
-    errorClass: FailClosedStepError,
-    concurrency: 16,
-  });
+  return runStep(
+    deps,
+    tenantId,
+    terminationId,
+    'inventory',
+    async (agentId, t) => terminateInInventory(deps, t, agentId),
+    {
+      errorClass: FailClosedStepError,
+      concurrency: 16,
+    },
+  );
 }
 
 // ------------------------------------------------------------------ step 2: revocation list
@@ -188,7 +235,9 @@ export async function revokeInList(
 ): Promise<{ outcome: 'revoked'; ttl_until: string; spiffe_id: string }> {
   const rec = known ?? (await deps.inventory.get(t.tenant_id, agentId));
   const spiffe = rec?.spiffe_id ?? `spiffe://${t.tenant_id}.arx/unknown/${agentId}`;
-  const ttlUntil = new Date(Date.parse(t.initiated_at) + revocationRetentionSeconds(deps.tokenTtlSeconds) * 1000).toISOString();
+  const ttlUntil = new Date(
+    Date.parse(t.initiated_at) + revocationRetentionSeconds(deps.tokenTtlSeconds) * 1000,
+  ).toISOString();
   await deps.revocations.revoke({
     tenant_id: t.tenant_id,
     agent_id: agentId,
@@ -200,7 +249,11 @@ export async function revokeInList(
   return { outcome: 'revoked', ttl_until: ttlUntil, spiffe_id: spiffe };
 }
 
-export function stepRevocation(deps: RevocationStepDeps, tenantId: string, terminationId: string): Promise<Termination> {
+export function stepRevocation(
+  deps: RevocationStepDeps,
+  tenantId: string,
+  terminationId: string,
+): Promise<Termination> {
   return runStep(deps, tenantId, terminationId, 'revocation', async (agentId, t) => revokeInList(deps, t, agentId), {
     errorClass: FailClosedStepError,
     concurrency: 16,
@@ -208,7 +261,11 @@ export function stepRevocation(deps: RevocationStepDeps, tenantId: string, termi
 }
 
 // ------------------------------------------------------------------ step 3: credentials
-export function stepCredentials(deps: StepContext & { credentials: CredentialRevoker }, tenantId: string, terminationId: string): Promise<Termination> {
+export function stepCredentials(
+  deps: StepContext & { credentials: CredentialRevoker },
+  tenantId: string,
+  terminationId: string,
+): Promise<Termination> {
   return runStep(deps, tenantId, terminationId, 'credentials', async (agentId) => {
     const r = await deps.credentials.revokeAgentCredentials(tenantId, agentId);
     return { outcome: 'revoked', revoked: r.revoked, credentials: r.credentials ?? [] };
@@ -233,9 +290,20 @@ export function stepPlatform(
       if (!adapter) return { outcome: 'no_kill_command', platform: rec.platform };
       try {
         const r = await adapter.kill(rec, { terminationId, reason: t.reason });
-        return { outcome: r.outcome, platform: rec.platform, adapter: adapter.name, ...(r.detail ? { detail: r.detail } : {}) };
+        return {
+          outcome: r.outcome,
+          platform: rec.platform,
+          adapter: adapter.name,
+          ...(r.detail ? { detail: r.detail } : {}),
+        };
       } catch (e) {
-        return { outcome: 'kill_failed', ok: false, platform: rec.platform, adapter: adapter.name, error: describeError(e) };
+        return {
+          outcome: 'kill_failed',
+          ok: false,
+          platform: rec.platform,
+          adapter: adapter.name,
+          error: describeError(e),
+        };
       }
     },
     { errorClass: PlatformKillError },
@@ -243,9 +311,17 @@ export function stepPlatform(
 }
 
 // ------------------------------------------------------------------ step 5: drain
-export function stepDrain(deps: StepContext & { drainer: ApprovalDrainer }, tenantId: string, terminationId: string): Promise<Termination> {
+export function stepDrain(
+  deps: StepContext & { drainer: ApprovalDrainer },
+  tenantId: string,
+  terminationId: string,
+): Promise<Termination> {
   return runStep(deps, tenantId, terminationId, 'drain', async (agentId, t) => {
-    const r = await deps.drainer.cancelPendingForAgent(tenantId, agentId, `agent terminated (${t.termination_id}): ${t.reason}`.slice(0, 500));
+    const r = await deps.drainer.cancelPendingForAgent(
+      tenantId,
+      agentId,
+      `agent terminated (${t.termination_id}): ${t.reason}`.slice(0, 500),
+    );
     return { outcome: 'drained', cancelled: r.cancelled, ...(r.ids ? { cancelled_ids: [...r.ids] } : {}) };
   });
 }
@@ -256,49 +332,56 @@ export function stepAudit(
   tenantId: string,
   terminationId: string,
 ): Promise<Termination> {
-  return runStep(deps, tenantId, terminationId, 'audit', async (agentId, t) => {
-    const rec = await deps.inventory.get(tenantId, agentId);
-    const occurredAt = deps.clock.now().toISOString();
-    const { event_id } = await deps.audit.record({
-      tenant_id: tenantId,
-      event_type: 'agent.terminated',
-      agent_id: agentId,
-      ...(rec ? { principal_spiffe_id: rec.spiffe_id } : {}),
-      action: 'killswitch:agent:terminate',
-      target: agentId,
-      decision: 'terminated',
-      occurred_at: occurredAt,
-      correlation_id: t.correlation_id,
-      trace_id: t.trace_id,
-      payload: {
-        termination_id: t.termination_id,
-        scope: t.scope,
-        target_id: t.target_id,
-        reason: t.reason,
-        initiated_by: t.initiated_by,
-        ...(t.confirmed_by ? { confirmed_by: t.confirmed_by } : {}),
-        initiated_at: t.initiated_at,
-      },
-    });
-    const announced: OutboxEntry = {
-      detailType: 'agent.terminated',
-      detail: {
+  return runStep(
+    deps,
+    tenantId,
+    terminationId,
+    'audit',
+    async (agentId, t) => {
+      const rec = await deps.inventory.get(tenantId, agentId);
+      const occurredAt = deps.clock.now().toISOString();
+      const { event_id } = await deps.audit.record({
         tenant_id: tenantId,
+        event_type: 'agent.terminated',
+        agent_id: agentId,
+        ...(rec ? { principal_spiffe_id: rec.spiffe_id } : {}),
+        action: 'killswitch:agent:terminate',
+        target: agentId,
+        decision: 'terminated',
+        occurred_at: occurredAt,
         correlation_id: t.correlation_id,
         trace_id: t.trace_id,
-        // Deterministic: a retried step commits the same event id, consumers de-duplicate.
-        event_id: `${t.termination_id}.${agentId}.terminated`,
-        agent_id: agentId,
-        termination_id: t.termination_id,
-        ...(rec ? { spiffe_id: rec.spiffe_id, platform: rec.platform } : {}),
-        reason: t.reason,
-        initiated_by: t.initiated_by,
-        audit_event_id: event_id,
-      },
-    };
-    // committed with the step's outcome (runStep), so a bus outage does not fail or lose it
-    return { outcome: 'recorded', audit_event_id: event_id, events: [announced] };
-  }, { events: deps.events });
+        payload: {
+          termination_id: t.termination_id,
+          scope: t.scope,
+          target_id: t.target_id,
+          reason: t.reason,
+          initiated_by: t.initiated_by,
+          ...(t.confirmed_by ? { confirmed_by: t.confirmed_by } : {}),
+          initiated_at: t.initiated_at,
+        },
+      });
+      const announced: OutboxEntry = {
+        detailType: 'agent.terminated',
+        detail: {
+          tenant_id: tenantId,
+          correlation_id: t.correlation_id,
+          trace_id: t.trace_id,
+          // Deterministic: a retried step commits the same event id, consumers de-duplicate.
+          event_id: `${t.termination_id}.${agentId}.terminated`,
+          agent_id: agentId,
+          termination_id: t.termination_id,
+          ...(rec ? { spiffe_id: rec.spiffe_id, platform: rec.platform } : {}),
+          reason: t.reason,
+          initiated_by: t.initiated_by,
+          audit_event_id: event_id,
+        },
+      };
+      // committed with the step's outcome (runStep), so a bus outage does not fail or lose it
+      return { outcome: 'recorded', audit_event_id: event_id, events: [announced] };
+    },
+    { events: deps.events },
+  );
 }
 
 // ------------------------------------------------------------------ step 7: exit attestation
@@ -312,7 +395,11 @@ export interface AttestationStepDeps extends StepContext {
 }
 
 /** Builds the exit attestation for every agent of the termination, signs it and writes it. */
-export async function stepAttestation(deps: AttestationStepDeps, tenantId: string, terminationId: string): Promise<{ url: string }> {
+export async function stepAttestation(
+  deps: AttestationStepDeps,
+  tenantId: string,
+  terminationId: string,
+): Promise<{ url: string }> {
   const t = await deps.store.get(tenantId, terminationId);
   if (!t) throw new NotFoundError(`termination ${terminationId} not found`);
   try {
@@ -326,7 +413,13 @@ export async function stepAttestation(deps: AttestationStepDeps, tenantId: strin
       return { agentId, history, activity };
     });
     const head = await deps.activity.chainHead(tenantId);
-    const doc = buildAttestation({ termination: t, agents, chainHead: head, generatedAt: until.toISOString(), since: since.toISOString() });
+    const doc = buildAttestation({
+      termination: t,
+      agents,
+      chainHead: head,
+      generatedAt: until.toISOString(),
+      since: since.toISOString(),
+    });
     const files = await signAttestation(doc, deps.signer, tenantId);
     const url = await deps.attestations.write(tenantId, terminationId, files);
     await deps.store.setAttestation(tenantId, terminationId, url);
@@ -338,7 +431,12 @@ export async function stepAttestation(deps: AttestationStepDeps, tenantId: strin
     });
     return { url };
   } catch (e) {
-    await deps.store.endStep(tenantId, terminationId, 'attestation', { status: 'pending', at: deps.clock.now().toISOString(), error: describeError(e), attempt: true });
+    await deps.store.endStep(tenantId, terminationId, 'attestation', {
+      status: 'pending',
+      at: deps.clock.now().toISOString(),
+      error: describeError(e),
+      attempt: true,
+    });
     throw e;
   }
 }
@@ -386,7 +484,10 @@ export async function unstoppedTargets(deps: TargetCheck & { clock: Clock }, t: 
   const targets = [...new Set([...t.agent_ids, ...(t.already_terminating ?? []).map((x) => x.agent_id)])];
   const bad: string[] = [];
   await mapLimit(targets, 16, async (agentId) => {
-    const [rec, entry] = await Promise.all([deps.inventory.get(t.tenant_id, agentId), deps.revocationList.get(t.tenant_id, agentId, deps.clock.now())]);
+    const [rec, entry] = await Promise.all([
+      deps.inventory.get(t.tenant_id, agentId),
+      deps.revocationList.get(t.tenant_id, agentId, deps.clock.now()),
+    ]);
     if (!entry || (rec && rec.status !== 'terminated')) bad.push(agentId);
   });
   return bad.sort();
@@ -425,12 +526,18 @@ export async function finalizeTermination(
       scope: t.scope,
       agent_ids: [...t.agent_ids],
       status,
-      failed_steps: [...new Set([...t.steps.filter((s) => s.status === 'failed').map((s) => s.name), ...(unstopped.length ? ['revocation'] : [])])],
+      failed_steps: [
+        ...new Set([
+          ...t.steps.filter((s) => s.status === 'failed').map((s) => s.name),
+          ...(unstopped.length ? ['revocation'] : []),
+        ]),
+      ],
       ...(unstopped.length ? { unstopped_agent_ids: unstopped } : {}),
       ...(t.attestation_url ? { attestation_url: t.attestation_url } : {}),
     },
   };
   // Announced once, with the final status (a retried finalize finds it final and commits nothing).
-  if (await deps.store.finish(tenantId, terminationId, status, deps.clock.now().toISOString(), [completed])) await deps.events.flush([completed]);
+  if (await deps.store.finish(tenantId, terminationId, status, deps.clock.now().toISOString(), [completed]))
+    await deps.events.flush([completed]);
   return { status, ...(unstopped.length ? { unstopped } : {}) };
 }

@@ -4,7 +4,14 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { describeError, initialSteps, type Termination, type TerminationScope } from './model.js';
-import { SagaAlreadyStartedError, type AgentStepResult, type QuorumRequest, type RevocationWriter, type SagaStarter, type TerminationStore } from './ports.js';
+import {
+  SagaAlreadyStartedError,
+  type AgentStepResult,
+  type QuorumRequest,
+  type RevocationWriter,
+  type SagaStarter,
+  type TerminationStore,
+} from './ports.js';
 import { mapLimit, revokeInList, terminateInInventory, type AgentStatePut } from './saga.js';
 
 /** Two different admins must agree on an emergency stop within this window (seed C6.1). */
@@ -102,7 +109,9 @@ async function resumeTaken(
     if (!other) {
       // the claim names no readable termination: stop those agents under ours instead of trusting it
       const orphans = taken.filter((x) => x.termination_id === id).map((x) => x.agent_id);
-      throw new DependencyError(`agents ${orphans.join(', ').slice(0, 200)} are claimed by an unreadable termination; retry the request`);
+      throw new DependencyError(
+        `agents ${orphans.join(', ').slice(0, 200)} are claimed by an unreadable termination; retry the request`,
+      );
     }
     if (other.status !== 'in_flight') return;
     const unfinished = other.steps.slice(0, 2).some((st) => st.status !== 'ok');
@@ -131,7 +140,11 @@ async function existingFor(deps: TerminateDeps, tenantId: string, agentId: strin
  * write and the DRL entry. Any failure is a 503 and nothing later runs; a retry of the call
  * resumes here.
  */
-async function failClosedSteps(deps: TerminateDeps, t: Termination, known: ReadonlyMap<string, AgentRecord> = new Map()): Promise<void> {
+async function failClosedSteps(
+  deps: TerminateDeps,
+  t: Termination,
+  known: ReadonlyMap<string, AgentRecord> = new Map(),
+): Promise<void> {
   const tenant = t.tenant_id;
   const run = async (step: 'inventory' | 'revocation'): Promise<string[]> => {
     const results: Record<string, AgentStepResult> = {};
@@ -149,15 +162,22 @@ async function failClosedSteps(deps: TerminateDeps, t: Termination, known: Reado
     });
     const at = deps.clock.now().toISOString();
     await deps.store
-      .endStep(tenant, t.termination_id, step, failures.length
-        ? { status: 'pending', at, error: failures.join('; ').slice(0, 400), results, attempt: true }
-        : { status: 'ok', at, results, attempt: true })
+      .endStep(
+        tenant,
+        t.termination_id,
+        step,
+        failures.length
+          ? { status: 'pending', at, error: failures.join('; ').slice(0, 400), results, attempt: true }
+          : { status: 'ok', at, results, attempt: true },
+      )
       .catch((e: unknown) => failures.push(`bookkeeping: ${describeError(e)}`));
     return failures;
   };
   const [inv, drl] = await Promise.all([run('inventory'), run('revocation')]);
   if (inv.length || drl.length) {
-    throw new DependencyError(`termination ${t.termination_id}: ${inv.length ? 'inventory' : 'revocation'} step failed; retry the request`);
+    throw new DependencyError(
+      `termination ${t.termination_id}: ${inv.length ? 'inventory' : 'revocation'} step failed; retry the request`,
+    );
   }
 }
 
@@ -168,21 +188,39 @@ async function ensureStarted(deps: TerminateDeps, t: Termination): Promise<Termi
     arn = await deps.starter.start(t.termination_id, { termination_id: t.termination_id, tenant_id: t.tenant_id });
   } catch (e) {
     if (e instanceof SagaAlreadyStartedError) return t;
-    throw new DependencyError(`termination ${t.termination_id}: could not start the saga; the agent is already refused. Retry the request`, { cause: e });
+    throw new DependencyError(
+      `termination ${t.termination_id}: could not start the saga; the agent is already refused. Retry the request`,
+      { cause: e },
+    );
   }
   await deps.store.setExecution(t.tenant_id, t.termination_id, arn);
   return { ...t, execution_arn: arn };
 }
 
 /** POST /v1/agents/{id}/terminate */
-export async function terminateAgent(deps: TerminateDeps, caller: Caller, agentId: string, reason: string, trace: TraceIds): Promise<TerminateOutcome> {
+export async function terminateAgent(
+  deps: TerminateDeps,
+  caller: Caller,
+  agentId: string,
+  reason: string,
+  trace: TraceIds,
+): Promise<TerminateOutcome> {
   const rec = await deps.inventory.get(caller.tenantId, agentId);
   if (!rec) throw new NotFoundError(`agent ${agentId} not found`);
-  return terminate(deps, caller, { scope: 'agent', targetId: agentId, agentIds: [agentId], reason, known: new Map([[agentId, rec]]) }, trace);
+  return terminate(
+    deps,
+    caller,
+    { scope: 'agent', targetId: agentId, agentIds: [agentId], reason, known: new Map([[agentId, rec]]) },
+    trace,
+  );
 }
 
 /** Every agent of the tenant matching `keep`, across pages. */
-async function listAgents(inventory: InventoryStore, tenantId: string, filter: { cohort?: string }): Promise<AgentRecord[]> {
+async function listAgents(
+  inventory: InventoryStore,
+  tenantId: string,
+  filter: { cohort?: string },
+): Promise<AgentRecord[]> {
   const out: AgentRecord[] = [];
   let next: string | undefined;
   do {
@@ -206,20 +244,34 @@ async function inScope(deps: TerminateDeps, tenantId: string, all: readonly Agen
     if (!id) return false;
     if (!terminations.has(id)) terminations.set(id, deps.store.get(tenantId, id));
     const t = await terminations.get(id)!;
-    return !!t && t.status === 'in_flight' && (!t.execution_arn || t.steps.slice(0, 2).some((st) => st.status !== 'ok'));
+    return (
+      !!t && t.status === 'in_flight' && (!t.execution_arn || t.steps.slice(0, 2).some((st) => st.status !== 'ok'))
+    );
   });
   return all.filter((_, i) => keep[i]);
 }
 
 /** POST /v1/cohorts/{id}/terminate: every not-yet-terminated agent of the cohort (and any a failed run left). */
-export async function terminateCohort(deps: TerminateDeps, caller: Caller, cohort: string, reason: string, trace: TraceIds): Promise<TerminateOutcome> {
+export async function terminateCohort(
+  deps: TerminateDeps,
+  caller: Caller,
+  cohort: string,
+  reason: string,
+  trace: TraceIds,
+): Promise<TerminateOutcome> {
   const all = await listAgents(deps.inventory, caller.tenantId, { cohort });
   if (all.length === 0) throw new NotFoundError(`cohort ${cohort} has no agents`);
   const live = await inScope(deps, caller.tenantId, all);
   return terminate(
     deps,
     caller,
-    { scope: 'cohort', targetId: cohort, agentIds: live.map((a) => a.agent_id).sort(), reason, known: new Map(live.map((a) => [a.agent_id, a])) },
+    {
+      scope: 'cohort',
+      targetId: cohort,
+      agentIds: live.map((a) => a.agent_id).sort(),
+      reason,
+      known: new Map(live.map((a) => [a.agent_id, a])),
+    },
     trace,
   );
 }
@@ -233,7 +285,13 @@ export type EmergencyStopOutcome =
  * minutes); a second, different admin's call within the window consumes it and terminates every
  * agent of the tenant that is not terminated yet. The same admin twice is refused.
  */
-export async function emergencyStop(deps: TerminateDeps, caller: Caller, pathTenantId: string, reason: string, trace: TraceIds): Promise<EmergencyStopOutcome> {
+export async function emergencyStop(
+  deps: TerminateDeps,
+  caller: Caller,
+  pathTenantId: string,
+  reason: string,
+  trace: TraceIds,
+): Promise<EmergencyStopOutcome> {
   if (pathTenantId !== caller.tenantId) throw new NotFoundError(`tenant ${pathTenantId} not found`);
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = deps.clock.now();

@@ -3,7 +3,14 @@ import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { publicView, type Termination } from '../core/model.js';
-import { emergencyStop, getTermination, terminateAgent, terminateCohort, type Caller, type TraceIds } from '../core/terminate.js';
+import {
+  emergencyStop,
+  getTermination,
+  terminateAgent,
+  terminateCohort,
+  type Caller,
+  type TraceIds,
+} from '../core/terminate.js';
 import { apiDeps, platforms, store } from '../adapters/deps.js';
 import type { KillTargetBody, TerminateBody } from '../schemas.js';
 import { handlerSettings } from '../../shared/settings.js';
@@ -24,7 +31,14 @@ const started = (t: Termination, created: boolean) => ({
 });
 
 /** Checked at INIT (see shared/settings.ts). */
-export const settings = handlerSettings(['ARX_TERMINATION_STATE_MACHINE_ARN', 'ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_EVENT_BUS', 'ARX_MAX_TOKEN_TTL_S']);
+export const settings = handlerSettings([
+  'ARX_TERMINATION_STATE_MACHINE_ARN',
+  'ARX_CONTROL_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_REVOCATION_TABLE',
+  'ARX_EVENT_BUS',
+  'ARX_MAX_TOKEN_TTL_S',
+]);
 
 export const handler = createApiHandler(routesOf('killswitch-api'), {
   'POST /v1/agents/{id}/terminate': async (req: ApiRequest<TerminateBody>) => {
@@ -59,6 +73,9 @@ export const handler = createApiHandler(routesOf('killswitch-api'), {
     const caller = callerOf(req);
     const platform = req.params.platform!;
     await platforms().putTarget(caller.tenantId, platform, req.body, caller.subject, new Date().toISOString());
-    return { status: 200, body: { platform, url: req.body.url, ...(req.body.timeout_ms ? { timeout_ms: req.body.timeout_ms } : {}) } };
+    return {
+      status: 200,
+      body: { platform, url: req.body.url, ...(req.body.timeout_ms ? { timeout_ms: req.body.timeout_ms } : {}) },
+    };
   },
 });

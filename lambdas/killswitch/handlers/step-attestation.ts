@@ -8,7 +8,13 @@ import { sagaTask } from './saga-task.js';
 const writer = perEnvironment(() => new S3AttestationWriter(readSettings(['ARX_AUDIT_BUCKET']).ARX_AUDIT_BUCKET));
 
 /** Checked at INIT (see shared/settings.ts). */
-export const settings = handlerSettings(['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_SIGNING_KEY_ARN']);
+export const settings = handlerSettings([
+  'ARX_CONTROL_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_AUDIT_TABLE',
+  'ARX_AUDIT_BUCKET',
+  'ARX_SIGNING_KEY_ARN',
+]);
 
 /** Step 7: the exit attestation, signed with the tenant key, written to the audit bucket. */
 export const handler = sagaTask('attestation', async ({ tenant_id, termination_id }) => {

@@ -1,7 +1,19 @@
 import { perEnvironment, readSettings } from '../../shared/settings.js';
 
-export const INGEST_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_INVENTORY_TABLE'] as const;
-export const API_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_CONTROL_TABLE', 'ARX_AUDIT_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET'] as const;
+export const INGEST_SETTINGS = [
+  'ARX_TRACES_TABLE',
+  'ARX_ARTIFACT_BUCKET',
+  'ARX_DATA_KEY_ARN',
+  'ARX_INVENTORY_TABLE',
+] as const;
+export const API_SETTINGS = [
+  'ARX_TRACES_TABLE',
+  'ARX_CONTROL_TABLE',
+  'ARX_AUDIT_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_DATA_KEY_ARN',
+  'ARX_ARTIFACT_BUCKET',
+] as const;
 export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN'] as const;
 import { systemClock } from '../../shared/clock.js';
 import { KmsEnvelopeCipher } from '../../audit/index.js';
@@ -40,5 +52,9 @@ export const apiDeps = perEnvironment(() => {
 /** Composition root of the bus consumer that writes ARX's own spans. */
 export const busDeps = perEnvironment(() => {
   const c = readSettings(BUS_SETTINGS);
-  return { spans: new DynamoSpanStore(c.ARX_TRACES_TABLE), cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN), clock: systemClock };
+  return {
+    spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
+    cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN),
+    clock: systemClock,
+  };
 });

@@ -1,4 +1,10 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
 import { counterId, type BudgetLedger, type Counter } from '../core/budgets.js';
 import type { Budget } from '../core/model.js';
@@ -25,7 +31,9 @@ export class DynamoBudgetLedger implements BudgetLedger {
     return this.spans.listBudgets(tenantId);
   }
   async committed(tenantId: string, c: Counter): Promise<number> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: this.key(tenantId, c), ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: this.key(tenantId, c), ConsistentRead: true }),
+    );
     return Number(r.Item?.committed_usd ?? 0);
   }
   async tryReserve(tenantId: string, c: Counter, usd: number, limit: number): Promise<boolean> {
@@ -35,7 +43,8 @@ export class DynamoBudgetLedger implements BudgetLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(tenantId, c),
-          UpdateExpression: 'SET committed_usd = if_not_exists(committed_usd, :z) + :a, reserved_usd = if_not_exists(reserved_usd, :z) + :a, settled_usd = if_not_exists(settled_usd, :z) + :z',
+          UpdateExpression:
+            'SET committed_usd = if_not_exists(committed_usd, :z) + :a, reserved_usd = if_not_exists(reserved_usd, :z) + :a, settled_usd = if_not_exists(settled_usd, :z) + :z',
           ConditionExpression: 'attribute_not_exists(committed_usd) OR committed_usd <= :max',
           ExpressionAttributeValues: { ':a': usd, ':max': limit - usd, ':z': 0 },
         }),
@@ -51,7 +60,8 @@ export class DynamoBudgetLedger implements BudgetLedger {
       new UpdateCommand({
         TableName: this.table,
         Key: this.key(tenantId, c),
-        UpdateExpression: 'SET committed_usd = if_not_exists(committed_usd, :z) + :c, reserved_usd = if_not_exists(reserved_usd, :z) + :r, settled_usd = if_not_exists(settled_usd, :z) + :s',
+        UpdateExpression:
+          'SET committed_usd = if_not_exists(committed_usd, :z) + :c, reserved_usd = if_not_exists(reserved_usd, :z) + :r, settled_usd = if_not_exists(settled_usd, :z) + :s',
         ExpressionAttributeValues: { ':c': committed, ':r': reserved, ':s': settled, ':z': 0 },
       }),
     );
@@ -66,12 +76,23 @@ export class DynamoBudgetLedger implements BudgetLedger {
     return this.add(tenantId, c, actual - reserved, -reserved, actual);
   }
   async putReservation(tenantId: string, id: string, r: { counters: Counter[]; usd: number }): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: `RESV#${id}`, doc: JSON.stringify(r) }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${tenantId}#USAGE`, sk: `RESV#${id}`, doc: JSON.stringify(r) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
   async takeReservation(tenantId: string, id: string): Promise<{ counters: Counter[]; usd: number } | null> {
     try {
       const r = await this.client.send(
-        new DeleteCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: `RESV#${id}` }, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `T#${tenantId}#USAGE`, sk: `RESV#${id}` },
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
       );
       return r.Attributes ? (JSON.parse(String(r.Attributes.doc)) as { counters: Counter[]; usd: number }) : null;
     } catch (e) {

@@ -1,4 +1,12 @@
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
 import type { PriceTable } from '../core/cost.js';
@@ -30,13 +38,16 @@ export class DynamoSpanStore implements SpanStore {
       ...(r.cost_usd !== null ? { cost_usd: r.cost_usd } : {}),
       doc: JSON.stringify(r),
       // From ingestion, so a recomputed (rewritten) span keeps its original expiry.
-      expires_at_epoch: epochSeconds(new Date(Date.parse(r.ingested_at) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400,
+      expires_at_epoch:
+        epochSeconds(new Date(Date.parse(r.ingested_at) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400,
     };
   }
 
   async putSpans(records: readonly SpanRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
-      let items: Record<string, unknown>[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: this.item(r) } }));
+      let items: Record<string, unknown>[] = records
+        .slice(i, i + 25)
+        .map((r) => ({ PutRequest: { Item: this.item(r) } }));
       for (let attempt = 0; items.length > 0; attempt++) {
         if (attempt > 8) throw new Error('DynamoDB kept unprocessed span writes');
         const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));
@@ -57,8 +68,19 @@ export class DynamoSpanStore implements SpanStore {
     return out;
   }
 
-  async traceSpans(tenantId: string, traceId: string, limit = 10_000): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }> {
-    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': tracePk(tenantId, traceId) } }, limit + 1);
+  async traceSpans(
+    tenantId: string,
+    traceId: string,
+    limit = 10_000,
+  ): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }> {
+    const items = await this.queryAll(
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': tracePk(tenantId, traceId) },
+      },
+      limit + 1,
+    );
     const spans: SpanRecord[] = [];
     const links: ActionLink[] = [];
     for (const it of items) {
@@ -90,7 +112,13 @@ export class DynamoSpanStore implements SpanStore {
   }
 
   async getLink(tenantId: string, traceId: string, actionId: string): Promise<ActionLink | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: tracePk(tenantId, traceId), sk: `ARX#${actionId}` }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tracePk(tenantId, traceId), sk: `ARX#${actionId}` },
+        ConsistentRead: true,
+      }),
+    );
     return r.Item ? (JSON.parse(String(r.Item.doc)) as ActionLink) : null;
   }
 
@@ -101,12 +129,21 @@ export class DynamoSpanStore implements SpanStore {
       const cur = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
       const prev = cur.Item ? (JSON.parse(String(cur.Item.doc)) as ActionLink) : null;
       if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return;
-      const next: ActionLink = { ...link, approval_id: link.approval_id ?? prev?.approval_id ?? null, events: [...(prev?.events ?? []), ev] };
+      const next: ActionLink = {
+        ...link,
+        approval_id: link.approval_id ?? prev?.approval_id ?? null,
+        events: [...(prev?.events ?? []), ev],
+      };
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.table,
-            Item: { ...key, doc: JSON.stringify(next), version: (Number(cur.Item?.version ?? 0) || 0) + 1, expires_at_epoch: epochSeconds(this.now()) + HOT_RETENTION_DAYS * 86_400 },
+            Item: {
+              ...key,
+              doc: JSON.stringify(next),
+              version: (Number(cur.Item?.version ?? 0) || 0) + 1,
+              expires_at_epoch: epochSeconds(this.now()) + HOT_RETENTION_DAYS * 86_400,
+            },
             ConditionExpression: cur.Item ? 'version = :v' : 'attribute_not_exists(pk)',
             ...(cur.Item ? { ExpressionAttributeValues: { ':v': cur.Item.version } } : {}),
           }),
@@ -120,12 +157,19 @@ export class DynamoSpanStore implements SpanStore {
   }
 
   async getPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null> {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES' }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES' }, ConsistentRead: true }),
+    );
     return r.Item ? (JSON.parse(String(r.Item.doc)) as PriceTable & { updated_at: string }) : null;
   }
 
   async putPrices(tenantId: string, table: PriceTable, at: string): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES', doc: JSON.stringify({ ...table, updated_at: at }) } }));
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES', doc: JSON.stringify({ ...table, updated_at: at }) },
+      }),
+    );
   }
 
   async putBudget(tenantId: string, b: Budget): Promise<void> {
@@ -139,13 +183,31 @@ export class DynamoSpanStore implements SpanStore {
     );
   }
 
-  async putExport(tenantId: string, cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT', doc: JSON.stringify(cfg) } }));
+  async putExport(
+    tenantId: string,
+    cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string },
+  ): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT', doc: JSON.stringify(cfg) },
+      }),
+    );
   }
 
   async getExport(tenantId: string) {
-    const r = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT' }, ConsistentRead: true }));
-    return r.Item ? (JSON.parse(String(r.Item.doc)) as { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }) : null;
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `T#${tenantId}#USAGE`, sk: 'EXPORT' }, ConsistentRead: true }),
+    );
+    return r.Item
+      ? (JSON.parse(String(r.Item.doc)) as {
+          endpoint: string;
+          protocol: string;
+          headers_enc: unknown;
+          header_names: string[];
+          updated_at: string;
+        })
+      : null;
   }
 
   async listBudgets(tenantId: string): Promise<Budget[]> {

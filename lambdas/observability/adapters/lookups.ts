@@ -26,14 +26,22 @@ export class ActionStoreLookup implements ActionLookup {
  */
 export class AuditStoreLookup implements AuditLookup {
   private readonly store: DynamoAuditStore;
-  constructor(auditTable: string, client?: DynamoDBDocumentClient, private readonly maxPages = 5) {
+  constructor(
+    auditTable: string,
+    client?: DynamoDBDocumentClient,
+    private readonly maxPages = 5,
+  ) {
     this.store = new DynamoAuditStore(auditTable, client);
   }
   async eventsForTrace(tenantId: string, agentId: string, traceId: string) {
     const items: Record<string, unknown>[] = [];
     let token: string | undefined;
     for (let i = 0; i < this.maxPages; i++) {
-      const page = await this.store.listEvents(tenantId, { agentId, limit: 200, ...(token ? { nextToken: token } : {}) });
+      const page = await this.store.listEvents(tenantId, {
+        agentId,
+        limit: 200,
+        ...(token ? { nextToken: token } : {}),
+      });
       for (const e of page.items) if (e.trace_id === traceId) items.push(e as unknown as Record<string, unknown>);
       token = page.next_token;
       if (!token) return { items, complete: true };
@@ -65,7 +73,8 @@ export class InventoryCohorts implements CohortDirectory {
           ExclusiveStartKey: start,
         }),
       );
-      for (const it of r.Items ?? []) if (typeof it.agent_id === 'string') out.push(it as { agent_id: string; cohort?: string });
+      for (const it of r.Items ?? [])
+        if (typeof it.agent_id === 'string') out.push(it as { agent_id: string; cohort?: string });
       start = r.LastEvaluatedKey;
     } while (start);
     return out;

@@ -26,20 +26,39 @@ export class S3ColdStore {
     const safe = batchId.replace(/[^\w-]/g, '');
     for (const [day, rs] of byDay) {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: `${b}/cold/day=${day}/${safe}.jsonl`, Body: `${rs.map((r) => JSON.stringify(r)).join('\n')}\n`, ContentType: 'application/x-ndjson' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: `${b}/cold/day=${day}/${safe}.jsonl`,
+          Body: `${rs.map((r) => JSON.stringify(r)).join('\n')}\n`,
+          ContentType: 'application/x-ndjson',
+        }),
       );
       const traces = new Set(rs.map((r) => r.trace_id));
-      await Promise.all([...traces].map((t) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${b}/index/${t.slice(0, 2)}/${t}/${day}~${safe}`, Body: '' }))));
+      await Promise.all(
+        [...traces].map((t) =>
+          this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: `${b}/index/${t.slice(0, 2)}/${t}/${day}~${safe}`,
+              Body: '',
+            }),
+          ),
+        ),
+      );
     }
   }
 
   async traceSpans(tenantId: string, traceId: string): Promise<SpanRecord[]> {
     const b = this.base(tenantId);
-    const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${b}/index/${traceId.slice(0, 2)}/${traceId}/` }));
+    const listed = await this.client.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${b}/index/${traceId.slice(0, 2)}/${traceId}/` }),
+    );
     const out: SpanRecord[] = [];
     for (const o of listed.Contents ?? []) {
       const [day, batch] = o.Key!.split('/').at(-1)!.split('~');
-      const obj = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${b}/cold/day=${day}/${batch}.jsonl` }));
+      const obj = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: `${b}/cold/day=${day}/${batch}.jsonl` }),
+      );
       for (const line of (await obj.Body!.transformToString()).split('\n')) {
         if (!line) continue;
         const r = JSON.parse(line) as SpanRecord;

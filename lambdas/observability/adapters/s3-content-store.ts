@@ -18,12 +18,20 @@ export class S3ContentStore implements ContentStore {
   async put(tenantId: string, key: string, content: unknown): Promise<string> {
     const ref = `tenants/${encodeURIComponent(tenantId)}/${key}.json`;
     const enc = await this.cipher.encrypt(tenantId, ref, Buffer.from(JSON.stringify(content), 'utf8'));
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: ref, Body: JSON.stringify(enc), ContentType: 'application/json' }));
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: ref,
+        Body: JSON.stringify(enc),
+        ContentType: 'application/json',
+      }),
+    );
     return ref;
   }
 
   async get(tenantId: string, ref: string): Promise<unknown> {
-    if (!ref.startsWith(`tenants/${encodeURIComponent(tenantId)}/`)) throw new Error('content reference outside the tenant');
+    if (!ref.startsWith(`tenants/${encodeURIComponent(tenantId)}/`))
+      throw new Error('content reference outside the tenant');
     const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: ref }));
     const enc = JSON.parse(await r.Body!.transformToString()) as EncryptedPayload;
     return JSON.parse(Buffer.from(await this.cipher.decrypt(tenantId, ref, enc)).toString('utf8'));

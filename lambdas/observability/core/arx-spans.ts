@@ -36,7 +36,8 @@ export const ARX_ATTR = {
 } as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-const spanIdOf = (actionId: string, part: string): string => createHash('sha256').update(`${actionId}|${part}`).digest('hex').slice(0, 16);
+const spanIdOf = (actionId: string, part: string): string =>
+  createHash('sha256').update(`${actionId}|${part}`).digest('hex').slice(0, 16);
 const ns = (iso: string): string => (BigInt(Date.parse(iso)) * 1_000_000n).toString();
 const s = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
@@ -77,7 +78,12 @@ function span(
     cost_usd: null,
     priced_as: null,
     status: { code: error ? 2 : 1, message: '' },
-    attributes: { [GEN_AI.toolName]: base.tool, [GEN_AI.agentId]: base.agent, [GEN_AI.operationName]: 'execute_tool', ...attributes },
+    attributes: {
+      [GEN_AI.toolName]: base.tool,
+      [GEN_AI.agentId]: base.agent,
+      [GEN_AI.operationName]: 'execute_tool',
+      ...attributes,
+    },
     events: [],
     resource: { 'service.name': 'arx' },
     scope: { name: 'arx', version: '1' },
@@ -90,7 +96,12 @@ function span(
  * Spans for one action event, given the link (earlier events of the same action). Returns null
  * when the event is not about a governed action (no action id or trace).
  */
-export function arxSpansFor(detailType: string, d: Detail, eventTime: string, link: ActionLink | null): SpanRecord[] | null {
+export function arxSpansFor(
+  detailType: string,
+  d: Detail,
+  eventTime: string,
+  link: ActionLink | null,
+): SpanRecord[] | null {
   const tenant = s(d.tenant_id);
   const actionId = s(d.action_id);
   const trace = s(d.trace_id);
@@ -103,7 +114,12 @@ export function arxSpansFor(detailType: string, d: Detail, eventTime: string, li
   const created = s(d.created_at) ?? link?.events[0]?.at ?? eventTime;
   const at = s(d.updated_at) ?? eventTime;
   const base = { tenant, trace, agent, tool, at: eventTime };
-  const dec = (d.decision ?? {}) as { effect?: string; approval?: string; policy?: string | null; evaluation_ms?: number };
+  const dec = (d.decision ?? {}) as {
+    effect?: string;
+    approval?: string;
+    policy?: string | null;
+    evaluation_ms?: number;
+  };
   const common: Attributes = {
     [ARX_ATTR.actionId]: actionId,
     ...(s(d.risk) ? { [ARX_ATTR.risk]: s(d.risk)! } : {}),
@@ -113,13 +129,22 @@ export function arxSpansFor(detailType: string, d: Detail, eventTime: string, li
   const required = link?.events.find((e) => e.type === 'decision.required');
   const out: SpanRecord[] = [];
   const decisionSpan = (effect: string, mode: string | undefined, end: string) =>
-    span(base, spanIdOf(actionId, 'decision'), rootId, 'arx.decision', created, end, {
-      ...common,
-      [ARX_ATTR.decision]: effect,
-      ...(mode ? { [ARX_ATTR.approvalMode]: mode } : {}),
-      ...(dec.policy ?? s(d.policy) ? { [ARX_ATTR.policy]: (dec.policy ?? s(d.policy))! } : {}),
-      ...(approvalId && mode === 'hitl' ? { [ARX_ATTR.approvalId]: approvalId } : {}),
-    }, effect === 'forbid');
+    span(
+      base,
+      spanIdOf(actionId, 'decision'),
+      rootId,
+      'arx.decision',
+      created,
+      end,
+      {
+        ...common,
+        [ARX_ATTR.decision]: effect,
+        ...(mode ? { [ARX_ATTR.approvalMode]: mode } : {}),
+        ...((dec.policy ?? s(d.policy)) ? { [ARX_ATTR.policy]: (dec.policy ?? s(d.policy))! } : {}),
+        ...(approvalId && mode === 'hitl' ? { [ARX_ATTR.approvalId]: approvalId } : {}),
+      },
+      effect === 'forbid',
+    );
   const decisionEnd = new Date(Date.parse(created) + Math.max(1, Math.round(dec.evaluation_ms ?? 1))).toISOString();
 
   switch (detailType) {
@@ -132,15 +157,31 @@ export function arxSpansFor(detailType: string, d: Detail, eventTime: string, li
     case 'decision.approved':
     case 'decision.denied':
     case 'decision.expired': {
-      const outcome = detailType === 'decision.approved' ? 'approved' : detailType === 'decision.denied' ? (d.cancelled ? 'cancelled' : 'denied') : 'expired';
+      const outcome =
+        detailType === 'decision.approved'
+          ? 'approved'
+          : detailType === 'decision.denied'
+            ? d.cancelled
+              ? 'cancelled'
+              : 'denied'
+            : 'expired';
       const end = s(d.decided_at) ?? s(d.expires_at) ?? at;
       out.push(
-        span(base, spanIdOf(actionId, 'approval'), rootId, 'arx.approval', required?.at ?? created, end, {
-          ...common,
-          [ARX_ATTR.outcome]: outcome,
-          ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
-          ...(s(d.approver) ? { [ARX_ATTR.approver]: s(d.approver)! } : {}),
-        }, outcome !== 'approved'),
+        span(
+          base,
+          spanIdOf(actionId, 'approval'),
+          rootId,
+          'arx.approval',
+          required?.at ?? created,
+          end,
+          {
+            ...common,
+            [ARX_ATTR.outcome]: outcome,
+            ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
+            ...(s(d.approver) ? { [ARX_ATTR.approver]: s(d.approver)! } : {}),
+          },
+          outcome !== 'approved',
+        ),
       );
       break;
     }
@@ -151,13 +192,22 @@ export function arxSpansFor(detailType: string, d: Detail, eventTime: string, li
       const start = new Date(Math.max(Date.parse(at) - latency, Date.parse(created))).toISOString();
       const meta = (d.approval_metadata ?? null) as { approver?: string; approval_id?: string } | null;
       out.push(
-        span(base, spanIdOf(actionId, 'execution'), rootId, 'arx.execution', start, at, {
-          ...common,
-          [ARX_ATTR.outcome]: detailType === 'operation.executed' ? 'executed' : 'failed',
-          ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
-          ...(meta?.approver ? { [ARX_ATTR.approver]: meta.approver } : {}),
-          ...(s(d.error_code) ? { 'error.type': s(d.error_code)! } : {}),
-        }, detailType === 'operation.failed'),
+        span(
+          base,
+          spanIdOf(actionId, 'execution'),
+          rootId,
+          'arx.execution',
+          start,
+          at,
+          {
+            ...common,
+            [ARX_ATTR.outcome]: detailType === 'operation.executed' ? 'executed' : 'failed',
+            ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
+            ...(meta?.approver ? { [ARX_ATTR.approver]: meta.approver } : {}),
+            ...(s(d.error_code) ? { 'error.type': s(d.error_code)! } : {}),
+          },
+          detailType === 'operation.failed',
+        ),
       );
       break;
     }
@@ -167,10 +217,18 @@ export function arxSpansFor(detailType: string, d: Detail, eventTime: string, li
   // The root spans the action from submission to this event; rewritten as the action advances.
   const final = detailType !== 'decision.required' && detailType !== 'decision.approved';
   out.unshift(
-    span(base, rootId, parent, 'arx.governed_action', created, final ? at : (out[0]?.end_ns ? new Date(Number(BigInt(out[0].end_ns) / 1_000_000n)).toISOString() : at), {
-      ...common,
-      ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
-    }),
+    span(
+      base,
+      rootId,
+      parent,
+      'arx.governed_action',
+      created,
+      final ? at : out[0]?.end_ns ? new Date(Number(BigInt(out[0].end_ns) / 1_000_000n)).toISOString() : at,
+      {
+        ...common,
+        ...(approvalId ? { [ARX_ATTR.approvalId]: approvalId } : {}),
+      },
+    ),
   );
   return out;
 }
@@ -189,14 +247,22 @@ export async function recordActionEvent(
   const trace = s(detail.trace_id);
   const actionId = s(detail.action_id);
   const agent = s(detail.agent_id);
-  if (!tenant || !trace || !actionId || !agent || !(SPAN_DETAIL_TYPES as readonly string[]).includes(detailType)) return { spans: [] };
-  const at = s(detail.decided_at) ?? s(detail.updated_at) ?? new Date(Date.parse(eventTime) || Date.now()).toISOString();
+  if (!tenant || !trace || !actionId || !agent || !(SPAN_DETAIL_TYPES as readonly string[]).includes(detailType))
+    return { spans: [] };
+  const at =
+    s(detail.decided_at) ?? s(detail.updated_at) ?? new Date(Date.parse(eventTime) || Date.now()).toISOString();
   const prev = await store.getLink(tenant, trace, actionId);
   const spans = arxSpansFor(detailType, detail, at, prev);
   if (!spans) return { spans: [] };
   const { tenant_id: _t, ...kept } = detail;
   await store.appendLinkEvent(
-    { tenant_id: tenant, trace_id: trace, action_id: actionId, agent_id: agent, approval_id: s(detail.approval_id) ?? null },
+    {
+      tenant_id: tenant,
+      trace_id: trace,
+      action_id: actionId,
+      agent_id: agent,
+      approval_id: s(detail.approval_id) ?? null,
+    },
     { type: detailType, at, detail: kept },
   );
   await store.putSpans(spans);

@@ -9,7 +9,8 @@ import type { Reservation, SpendContext, SpendGate } from '../../shared/ports.js
 import { toolPriceFor, type PriceTable } from './cost.js';
 import type { Budget } from './model.js';
 
-export const periodKey = (period: 'day' | 'month', at: Date): string => (period === 'day' ? at.toISOString().slice(0, 10) : at.toISOString().slice(0, 7));
+export const periodKey = (period: 'day' | 'month', at: Date): string =>
+  period === 'day' ? at.toISOString().slice(0, 10) : at.toISOString().slice(0, 7);
 
 /** One counter: `committed_usd` = settled + reserved, never above the budget through reserve(). */
 export interface Counter {
@@ -51,7 +52,10 @@ export class BudgetGate implements SpendGate {
     const cohort = budgets.some((b) => b.scope === 'cohort') ? await this.d.cohortOf(tenantId, agentId) : null;
     const now = this.d.now();
     return budgets
-      .filter((b) => (b.scope === 'agent' && b.id === agentId) || (b.scope === 'cohort' && cohort !== null && b.id === cohort))
+      .filter(
+        (b) =>
+          (b.scope === 'agent' && b.id === agentId) || (b.scope === 'cohort' && cohort !== null && b.id === cohort),
+      )
       .map((b) => ({ b, c: { scope: b.scope, id: b.id, period: b.period, key: periodKey(b.period, now) } }));
   }
 
@@ -62,7 +66,10 @@ export class BudgetGate implements SpendGate {
       const spent = await this.d.ledger.committed(tenantId, c);
       const remaining = Math.max(0, Math.round((b.usd - spent) * 1e9) / 1e9);
       if (!best || remaining < best.budget.remaining_usd) {
-        best = { spend: { period_usd: spent, period: b.period }, budget: { usd: b.usd, remaining_usd: remaining, period: b.period, over: b.over } };
+        best = {
+          spend: { period_usd: spent, period: b.period },
+          budget: { usd: b.usd, remaining_usd: remaining, period: b.period, over: b.over },
+        };
       }
     }
     return best;

@@ -42,31 +42,144 @@ export interface Cost {
   readonly usd: number;
   /** `provider/model` of the price used, or `tool:<name>`. */
   readonly priced_as: string;
-  readonly parts: { readonly input: number; readonly cache_read: number; readonly cache_write: number; readonly output: number; readonly reasoning: number; readonly tool: number };
+  readonly parts: {
+    readonly input: number;
+    readonly cache_read: number;
+    readonly cache_write: number;
+    readonly output: number;
+    readonly reasoning: number;
+    readonly tool: number;
+  };
 }
 
 /** Dated default list prices (USD per 1M tokens) shipped with ARX; tenants override with PUT /v1/usage/prices. */
 export const DEFAULT_PRICES_AS_OF = '2026-11-01';
 export const DEFAULT_PRICES: PriceTable = {
   models: [
-    { provider: 'anthropic', model: 'claude-opus-4(-[0-9]{1,2})?(-[0-9]{8})?', match: 'regex', input_per_1m: 15, output_per_1m: 75, cache_read_per_1m: 1.5, cache_write_per_1m: 18.75, effective_from: '2025-05-22' },
-    { provider: 'anthropic', model: 'claude-sonnet-4(-[0-9]{1,2})?(-[0-9]{8})?', match: 'regex', input_per_1m: 3, output_per_1m: 15, cache_read_per_1m: 0.3, cache_write_per_1m: 3.75, effective_from: '2025-05-22' },
-    { provider: 'anthropic', model: 'claude-3-5-haiku(-[0-9]{8})?', match: 'regex', input_per_1m: 0.8, output_per_1m: 4, cache_read_per_1m: 0.08, cache_write_per_1m: 1, effective_from: '2024-11-04' },
-    { provider: 'openai', model: 'gpt-4o(-[0-9]{4}-[0-9]{2}-[0-9]{2})?', match: 'regex', input_per_1m: 2.5, output_per_1m: 10, cache_read_per_1m: 1.25, effective_from: '2024-10-01' },
-    { provider: 'openai', model: 'gpt-4o-mini(-[0-9]{4}-[0-9]{2}-[0-9]{2})?', match: 'regex', input_per_1m: 0.15, output_per_1m: 0.6, cache_read_per_1m: 0.075, effective_from: '2024-07-18' },
-    { provider: 'openai', model: 'gpt-4.1', match: 'exact', input_per_1m: 2, output_per_1m: 8, cache_read_per_1m: 0.5, effective_from: '2025-04-14' },
-    { provider: 'openai', model: 'o3', match: 'exact', input_per_1m: 2, output_per_1m: 8, cache_read_per_1m: 0.5, effective_from: '2025-06-10' },
-    { provider: 'openai', model: 'o4-mini', match: 'exact', input_per_1m: 1.1, output_per_1m: 4.4, cache_read_per_1m: 0.275, effective_from: '2025-04-16' },
-    { provider: 'aws.bedrock', model: 'amazon.nova-pro-v1:0', match: 'exact', input_per_1m: 0.8, output_per_1m: 3.2, effective_from: '2024-12-03' },
-    { provider: 'aws.bedrock', model: 'amazon.nova-lite-v1:0', match: 'exact', input_per_1m: 0.06, output_per_1m: 0.24, effective_from: '2024-12-03' },
-    { provider: 'gcp.gemini', model: 'gemini-2.5-pro', match: 'exact', input_per_1m: 1.25, output_per_1m: 10, cache_read_per_1m: 0.31, effective_from: '2025-06-17' },
-    { provider: 'gcp.gemini', model: 'gemini-2.5-flash', match: 'exact', input_per_1m: 0.3, output_per_1m: 2.5, cache_read_per_1m: 0.075, effective_from: '2025-06-17' },
+    {
+      provider: 'anthropic',
+      model: 'claude-opus-4(-[0-9]{1,2})?(-[0-9]{8})?',
+      match: 'regex',
+      input_per_1m: 15,
+      output_per_1m: 75,
+      cache_read_per_1m: 1.5,
+      cache_write_per_1m: 18.75,
+      effective_from: '2025-05-22',
+    },
+    {
+      provider: 'anthropic',
+      model: 'claude-sonnet-4(-[0-9]{1,2})?(-[0-9]{8})?',
+      match: 'regex',
+      input_per_1m: 3,
+      output_per_1m: 15,
+      cache_read_per_1m: 0.3,
+      cache_write_per_1m: 3.75,
+      effective_from: '2025-05-22',
+    },
+    {
+      provider: 'anthropic',
+      model: 'claude-3-5-haiku(-[0-9]{8})?',
+      match: 'regex',
+      input_per_1m: 0.8,
+      output_per_1m: 4,
+      cache_read_per_1m: 0.08,
+      cache_write_per_1m: 1,
+      effective_from: '2024-11-04',
+    },
+    {
+      provider: 'openai',
+      model: 'gpt-4o(-[0-9]{4}-[0-9]{2}-[0-9]{2})?',
+      match: 'regex',
+      input_per_1m: 2.5,
+      output_per_1m: 10,
+      cache_read_per_1m: 1.25,
+      effective_from: '2024-10-01',
+    },
+    {
+      provider: 'openai',
+      model: 'gpt-4o-mini(-[0-9]{4}-[0-9]{2}-[0-9]{2})?',
+      match: 'regex',
+      input_per_1m: 0.15,
+      output_per_1m: 0.6,
+      cache_read_per_1m: 0.075,
+      effective_from: '2024-07-18',
+    },
+    {
+      provider: 'openai',
+      model: 'gpt-4.1',
+      match: 'exact',
+      input_per_1m: 2,
+      output_per_1m: 8,
+      cache_read_per_1m: 0.5,
+      effective_from: '2025-04-14',
+    },
+    {
+      provider: 'openai',
+      model: 'o3',
+      match: 'exact',
+      input_per_1m: 2,
+      output_per_1m: 8,
+      cache_read_per_1m: 0.5,
+      effective_from: '2025-06-10',
+    },
+    {
+      provider: 'openai',
+      model: 'o4-mini',
+      match: 'exact',
+      input_per_1m: 1.1,
+      output_per_1m: 4.4,
+      cache_read_per_1m: 0.275,
+      effective_from: '2025-04-16',
+    },
+    {
+      provider: 'aws.bedrock',
+      model: 'amazon.nova-pro-v1:0',
+      match: 'exact',
+      input_per_1m: 0.8,
+      output_per_1m: 3.2,
+      effective_from: '2024-12-03',
+    },
+    {
+      provider: 'aws.bedrock',
+      model: 'amazon.nova-lite-v1:0',
+      match: 'exact',
+      input_per_1m: 0.06,
+      output_per_1m: 0.24,
+      effective_from: '2024-12-03',
+    },
+    {
+      provider: 'gcp.gemini',
+      model: 'gemini-2.5-pro',
+      match: 'exact',
+      input_per_1m: 1.25,
+      output_per_1m: 10,
+      cache_read_per_1m: 0.31,
+      effective_from: '2025-06-17',
+    },
+    {
+      provider: 'gcp.gemini',
+      model: 'gemini-2.5-flash',
+      match: 'exact',
+      input_per_1m: 0.3,
+      output_per_1m: 2.5,
+      cache_read_per_1m: 0.075,
+      effective_from: '2025-06-17',
+    },
   ],
   tools: [],
 };
 
 /** Provider aliases: `gen_ai.provider.name` values that price as another provider's list. */
-const PROVIDER_FAMILY: Readonly<Record<string, string>> = { 'aws.bedrock': 'aws.bedrock', bedrock: 'aws.bedrock', 'anthropic.bedrock': 'aws.bedrock', gemini: 'gcp.gemini', 'gcp.vertex_ai': 'gcp.gemini', 'gcp.gen_ai': 'gcp.gemini', azure: 'openai', 'azure.ai.openai': 'openai' };
+const PROVIDER_FAMILY: Readonly<Record<string, string>> = {
+  'aws.bedrock': 'aws.bedrock',
+  bedrock: 'aws.bedrock',
+  'anthropic.bedrock': 'aws.bedrock',
+  gemini: 'gcp.gemini',
+  'gcp.vertex_ai': 'gcp.gemini',
+  'gcp.gen_ai': 'gcp.gemini',
+  azure: 'openai',
+  'azure.ai.openai': 'openai',
+};
 
 /**
  * Candidate model ids for price lookup: the id itself, then with a Bedrock inference-profile or
@@ -77,13 +190,19 @@ const PROVIDER_FAMILY: Readonly<Record<string, string>> = { 'aws.bedrock': 'aws.
 export function modelCandidates(model: string): string[] {
   const out = [model];
   let m = model;
-  const arn = /^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:(?:inference-profile|application-inference-profile|foundation-model)\/(.+)$/.exec(m);
+  const arn =
+    /^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:(?:inference-profile|application-inference-profile|foundation-model)\/(.+)$/.exec(
+      m,
+    );
   if (arn) {
     m = arn[1]!;
     out.push(m);
   }
   const region = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/.exec(m);
-  if (region) out.push((m = region[2]!));
+  if (region) {
+    m = region[2]!;
+    out.push(m);
+  }
   const vendor = /^(anthropic|meta|mistral|cohere|ai21|amazon|deepseek|writer|openai|qwen)\.(.+)$/.exec(m);
   if (vendor && vendor[1] !== 'amazon') {
     m = vendor[2]!;
@@ -119,18 +238,27 @@ function fullMatch(pattern: string, s: string): boolean {
 }
 
 const effective = <T extends { effective_from: string }>(list: readonly T[], at: number): T[] =>
-  list.filter((p) => Date.parse(p.effective_from) <= at).sort((a, b) => Date.parse(b.effective_from) - Date.parse(a.effective_from));
+  list
+    .filter((p) => Date.parse(p.effective_from) <= at)
+    .sort((a, b) => Date.parse(b.effective_from) - Date.parse(a.effective_from));
 
 /**
  * The price in force at `at` for a model: tenant prices first, then the defaults; within each an
  * exact match beats a regex; the latest `effective_from` not after `at` wins.
  */
-export function priceFor(tables: readonly PriceTable[], provider: string | null, model: string, at: number): ModelPrice | null {
-  const fam = provider ? PROVIDER_FAMILY[provider] ?? provider : null;
+export function priceFor(
+  tables: readonly PriceTable[],
+  provider: string | null,
+  model: string,
+  at: number,
+): ModelPrice | null {
+  const fam = provider ? (PROVIDER_FAMILY[provider] ?? provider) : null;
   const candidates = modelCandidates(model);
   for (const t of tables) {
     // Bedrock serves other vendors' models: a Bedrock span may match any provider's price.
-    const live = effective(t.models, at).filter((p) => !fam || fam === 'aws.bedrock' || p.provider === fam || p.provider === provider);
+    const live = effective(t.models, at).filter(
+      (p) => !fam || fam === 'aws.bedrock' || p.provider === fam || p.provider === provider,
+    );
     for (const c of candidates) {
       const exact = live.find((p) => p.match === 'exact' && p.model === c);
       if (exact) return exact;
@@ -183,7 +311,11 @@ export function modelCost(price: ModelPrice, u: Usage): Cost | null {
 
 export function toolCost(price: ToolPrice, units = 1): Cost {
   const usd = round(price.unit_cost * units);
-  return { usd, priced_as: `tool:${price.tool}`, parts: { input: 0, cache_read: 0, cache_write: 0, output: 0, reasoning: 0, tool: usd } };
+  return {
+    usd,
+    priced_as: `tool:${price.tool}`,
+    parts: { input: 0, cache_read: 0, cache_write: 0, output: 0, reasoning: 0, tool: usd },
+  };
 }
 
 /** What a span needs for pricing (extracted at ingest, stored on the hot item). */

@@ -31,7 +31,10 @@ function anyValue(v: AttrValue): Record<string, unknown> {
 const kvs = (a: Attributes) => Object.entries(a).map(([key, value]) => ({ key, value: anyValue(value) }));
 
 /** The spans as an ExportTraceServiceRequest body in the configured protocol. */
-export function encodeSpans(spans: readonly SpanRecord[], protocol: ExportConfig['protocol']): { body: Uint8Array | string; contentType: string } {
+export function encodeSpans(
+  spans: readonly SpanRecord[],
+  protocol: ExportConfig['protocol'],
+): { body: Uint8Array | string; contentType: string } {
   const json = protocol === 'http/json';
   const id = (hex: string | null) => (hex ? (json ? hex : Buffer.from(hex, 'hex')) : json ? '' : Buffer.alloc(0));
   const req = {
@@ -58,11 +61,15 @@ export function encodeSpans(spans: readonly SpanRecord[], protocol: ExportConfig
     ],
   };
   if (json) return { body: JSON.stringify(req), contentType: 'application/json' };
-  return { body: OtlpTypes.traceRequest.encode(OtlpTypes.traceRequest.fromObject(req)).finish(), contentType: 'application/x-protobuf' };
+  return {
+    body: OtlpTypes.traceRequest.encode(OtlpTypes.traceRequest.fromObject(req)).finish(),
+    contentType: 'application/x-protobuf',
+  };
 }
 
 /** Retryable per OTLP/HTTP: 429, 502, 503, 504 and network errors; other 4xx are permanent. */
-const retryable = (status: number) => status === 429 || status === 502 || status === 503 || status === 504 || status >= 500;
+const retryable = (status: number) =>
+  status === 429 || status === 502 || status === 503 || status === 504 || status >= 500;
 
 /**
  * POSTs the spans, retrying retryable failures `attempts` times with exponential backoff.
@@ -81,7 +88,13 @@ export async function exportSpans(
   let last = '';
   for (let i = 1; i <= max; i++) {
     try {
-      const res = await f(cfg.endpoint, { method: 'POST', headers: { ...cfg.headers, 'content-type': contentType }, body: body as string, redirect: 'error', signal: AbortSignal.timeout(5000) });
+      const res = await f(cfg.endpoint, {
+        method: 'POST',
+        headers: { ...cfg.headers, 'content-type': contentType },
+        body: body as string,
+        redirect: 'error',
+        signal: AbortSignal.timeout(5000),
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { attempts: i };
       last = `HTTP ${res.status}`;

@@ -38,7 +38,12 @@ const num = (v: AttrValue | undefined): number | undefined => {
 function clip(v: AttrValue): AttrValue {
   if (typeof v === 'string') return v.length > MAX_ATTR_STRING ? `${v.slice(0, MAX_ATTR_STRING)}…[truncated]` : v;
   if (Array.isArray(v)) return v.slice(0, 128).map(clip);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).slice(0, 128).map(([k, x]) => [k, clip(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .slice(0, 128)
+        .map(([k, x]) => [k, clip(x)]),
+    );
   return v;
 }
 
@@ -66,7 +71,7 @@ export function usageOf(a: Attributes): Usage | null {
 
 const nsToIso = (ns: string): string => {
   const ms = Number(BigInt(ns) / 1_000_000n);
-  return new Date(Math.max(ms , 0)).toISOString();
+  return new Date(Math.max(ms, 0)).toISOString();
 };
 
 /**
@@ -99,7 +104,8 @@ export async function ingestSpans(
       const ea = split(e.attributes);
       if (CONTENT_EVENT.test(e.name)) contentEvents.push({ name: e.name, time_ns: e.timeNs, attributes: e.attributes });
       else {
-        if (Object.keys(ea.content).length) contentEvents.push({ name: e.name, time_ns: e.timeNs, attributes: ea.content });
+        if (Object.keys(ea.content).length)
+          contentEvents.push({ name: e.name, time_ns: e.timeNs, attributes: ea.content });
         events.push({ name: e.name, time_ns: e.timeNs, attributes: ea.keep });
       }
     }
@@ -112,7 +118,11 @@ export async function ingestSpans(
     const durationMs = Math.max(0, Number((BigInt(s.endNs) - BigInt(s.startNs)) / 1000n) / 1000);
     const hasContent = Object.keys(span.content).length > 0 || contentEvents.length > 0;
     if (hasContent) {
-      contents.push({ key: `traces/content/${s.traceId}/${s.spanId}`, value: { attributes: span.content, events: contentEvents }, index: records.length });
+      contents.push({
+        key: `traces/content/${s.traceId}/${s.spanId}`,
+        value: { attributes: span.content, events: contentEvents },
+        index: records.length,
+      });
     }
     records.push({
       tenant_id: caller.tenantId,
@@ -155,7 +165,9 @@ export async function ingestSpans(
   if (records.length) await deps.spans.putSpans(records);
   const rejected = foreign + invalid;
   const msgs = [
-    ...(foreign ? [`${foreign} span(s) name another agent (gen_ai.agent.id); an agent may only send its own spans`] : []),
+    ...(foreign
+      ? [`${foreign} span(s) name another agent (gen_ai.agent.id); an agent may only send its own spans`]
+      : []),
     ...(invalid ? [`${invalid} span(s) have an invalid trace_id/span_id`] : []),
   ];
   return { accepted: records.length, rejected, errorMessage: msgs.join('; '), records };
@@ -170,7 +182,8 @@ function parseJsonStrings(v: unknown): unknown {
     }
   }
   if (Array.isArray(v)) return v.map(parseJsonStrings);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, parseJsonStrings(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, parseJsonStrings(x)]));
   return v;
 }
 

@@ -62,7 +62,11 @@ export interface Budget {
 
 export interface SpanStore {
   putSpans(records: readonly SpanRecord[]): Promise<void>;
-  traceSpans(tenantId: string, traceId: string, limit?: number): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }>;
+  traceSpans(
+    tenantId: string,
+    traceId: string,
+    limit?: number,
+  ): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }>;
   spansByAgent(tenantId: string, agentId: string, fromIso: string, toIso: string): Promise<SpanRecord[]>;
   spansByDay(tenantId: string, day: string, fromIso?: string, toIso?: string): Promise<SpanRecord[]>;
   getLink(tenantId: string, traceId: string, actionId: string): Promise<ActionLink | null>;
@@ -71,8 +75,17 @@ export interface SpanStore {
   putPrices(tenantId: string, table: PriceTable, at: string): Promise<void>;
   putBudget(tenantId: string, b: Budget): Promise<void>;
   /** Export settings; `headers` are stored encrypted (they often carry the vendor's API key). */
-  putExport(tenantId: string, cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string }): Promise<void>;
-  getExport(tenantId: string): Promise<{ endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string } | null>;
+  putExport(
+    tenantId: string,
+    cfg: { endpoint: string; protocol: string; headers_enc: unknown; header_names: string[]; updated_at: string },
+  ): Promise<void>;
+  getExport(tenantId: string): Promise<{
+    endpoint: string;
+    protocol: string;
+    headers_enc: unknown;
+    header_names: string[];
+    updated_at: string;
+  } | null>;
   listBudgets(tenantId: string): Promise<Budget[]>;
 }
 

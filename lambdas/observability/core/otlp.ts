@@ -21,7 +21,12 @@ const scope = {
     droppedAttributesCount: { type: 'uint32', id: 4 },
   },
 };
-const resource = { fields: { attributes: { rule: 'repeated', type: 'KeyValue', id: 1 }, droppedAttributesCount: { type: 'uint32', id: 2 } } };
+const resource = {
+  fields: {
+    attributes: { rule: 'repeated', type: 'KeyValue', id: 1 },
+    droppedAttributesCount: { type: 'uint32', id: 2 },
+  },
+};
 const numberPoint = {
   oneofs: { value: { oneof: ['asDouble', 'asInt'] } },
   fields: {
@@ -63,7 +68,11 @@ const DESCRIPTOR = {
     otlp: {
       nested: {
         AnyValue: {
-          oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] } },
+          oneofs: {
+            value: {
+              oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'],
+            },
+          },
           fields: {
             stringValue: { type: 'string', id: 1 },
             boolValue: { type: 'bool', id: 2 },
@@ -82,9 +91,19 @@ const DESCRIPTOR = {
         // ---- trace
         ExportTraceServiceRequest: { fields: { resourceSpans: { rule: 'repeated', type: 'ResourceSpans', id: 1 } } },
         ResourceSpans: {
-          fields: { resource: { type: 'Resource', id: 1 }, scopeSpans: { rule: 'repeated', type: 'ScopeSpans', id: 2 }, schemaUrl: { type: 'string', id: 3 } },
+          fields: {
+            resource: { type: 'Resource', id: 1 },
+            scopeSpans: { rule: 'repeated', type: 'ScopeSpans', id: 2 },
+            schemaUrl: { type: 'string', id: 3 },
+          },
         },
-        ScopeSpans: { fields: { scope: { type: 'InstrumentationScope', id: 1 }, spans: { rule: 'repeated', type: 'Span', id: 2 }, schemaUrl: { type: 'string', id: 3 } } },
+        ScopeSpans: {
+          fields: {
+            scope: { type: 'InstrumentationScope', id: 1 },
+            spans: { rule: 'repeated', type: 'Span', id: 2 },
+            schemaUrl: { type: 'string', id: 3 },
+          },
+        },
         Span: {
           fields: {
             traceId: { type: 'bytes', id: 1 },
@@ -124,11 +143,20 @@ const DESCRIPTOR = {
         },
         Status: { fields: { message: { type: 'string', id: 2 }, code: { type: 'int32', id: 3 } } },
         ExportTraceServiceResponse: { fields: { partialSuccess: { type: 'ExportTracePartialSuccess', id: 1 } } },
-        ExportTracePartialSuccess: { fields: { rejectedSpans: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
+        ExportTracePartialSuccess: {
+          fields: { rejectedSpans: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } },
+        },
         // ---- logs
         ExportLogsServiceRequest: { fields: { resourceLogs: { rule: 'repeated', type: 'ResourceLogs', id: 1 } } },
-        ResourceLogs: { fields: { resource: { type: 'Resource', id: 1 }, scopeLogs: { rule: 'repeated', type: 'ScopeLogs', id: 2 } } },
-        ScopeLogs: { fields: { scope: { type: 'InstrumentationScope', id: 1 }, logRecords: { rule: 'repeated', type: 'LogRecord', id: 2 } } },
+        ResourceLogs: {
+          fields: { resource: { type: 'Resource', id: 1 }, scopeLogs: { rule: 'repeated', type: 'ScopeLogs', id: 2 } },
+        },
+        ScopeLogs: {
+          fields: {
+            scope: { type: 'InstrumentationScope', id: 1 },
+            logRecords: { rule: 'repeated', type: 'LogRecord', id: 2 },
+          },
+        },
         LogRecord: {
           fields: {
             timeUnixNano: { type: 'fixed64', id: 1 },
@@ -144,11 +172,25 @@ const DESCRIPTOR = {
           },
         },
         ExportLogsServiceResponse: { fields: { partialSuccess: { type: 'ExportLogsPartialSuccess', id: 1 } } },
-        ExportLogsPartialSuccess: { fields: { rejectedLogRecords: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
+        ExportLogsPartialSuccess: {
+          fields: { rejectedLogRecords: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } },
+        },
         // ---- metrics
-        ExportMetricsServiceRequest: { fields: { resourceMetrics: { rule: 'repeated', type: 'ResourceMetrics', id: 1 } } },
-        ResourceMetrics: { fields: { resource: { type: 'Resource', id: 1 }, scopeMetrics: { rule: 'repeated', type: 'ScopeMetrics', id: 2 } } },
-        ScopeMetrics: { fields: { scope: { type: 'InstrumentationScope', id: 1 }, metrics: { rule: 'repeated', type: 'Metric', id: 2 } } },
+        ExportMetricsServiceRequest: {
+          fields: { resourceMetrics: { rule: 'repeated', type: 'ResourceMetrics', id: 1 } },
+        },
+        ResourceMetrics: {
+          fields: {
+            resource: { type: 'Resource', id: 1 },
+            scopeMetrics: { rule: 'repeated', type: 'ScopeMetrics', id: 2 },
+          },
+        },
+        ScopeMetrics: {
+          fields: {
+            scope: { type: 'InstrumentationScope', id: 1 },
+            metrics: { rule: 'repeated', type: 'Metric', id: 2 },
+          },
+        },
         Metric: {
           oneofs: { data: { oneof: ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] } },
           fields: {
@@ -163,16 +205,34 @@ const DESCRIPTOR = {
           },
         },
         Gauge: { fields: { dataPoints: { rule: 'repeated', type: 'NumberDataPoint', id: 1 } } },
-        Sum: { fields: { dataPoints: { rule: 'repeated', type: 'NumberDataPoint', id: 1 }, aggregationTemporality: { type: 'int32', id: 2 }, isMonotonic: { type: 'bool', id: 3 } } },
-        Histogram: { fields: { dataPoints: { rule: 'repeated', type: 'HistogramDataPoint', id: 1 }, aggregationTemporality: { type: 'int32', id: 2 } } },
-        ExponentialHistogram: { fields: { dataPoints: { rule: 'repeated', type: 'ExponentialHistogramDataPoint', id: 1 }, aggregationTemporality: { type: 'int32', id: 2 } } },
+        Sum: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'NumberDataPoint', id: 1 },
+            aggregationTemporality: { type: 'int32', id: 2 },
+            isMonotonic: { type: 'bool', id: 3 },
+          },
+        },
+        Histogram: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'HistogramDataPoint', id: 1 },
+            aggregationTemporality: { type: 'int32', id: 2 },
+          },
+        },
+        ExponentialHistogram: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'ExponentialHistogramDataPoint', id: 1 },
+            aggregationTemporality: { type: 'int32', id: 2 },
+          },
+        },
         Summary: { fields: { dataPoints: { rule: 'repeated', type: 'SummaryDataPoint', id: 1 } } },
         NumberDataPoint: numberPoint,
         HistogramDataPoint: histPoint,
         ExponentialHistogramDataPoint: expHistPoint,
         SummaryDataPoint: summaryPoint,
         ExportMetricsServiceResponse: { fields: { partialSuccess: { type: 'ExportMetricsPartialSuccess', id: 1 } } },
-        ExportMetricsPartialSuccess: { fields: { rejectedDataPoints: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
+        ExportMetricsPartialSuccess: {
+          fields: { rejectedDataPoints: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } },
+        },
       },
     },
   },
@@ -268,7 +328,15 @@ const int64 = (v: unknown): number | string => {
   return Number.isSafeInteger(n) ? n : s;
 };
 
-const ANY_FIELDS = new Set(['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue']);
+const ANY_FIELDS = new Set([
+  'stringValue',
+  'boolValue',
+  'intValue',
+  'doubleValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+]);
 
 function anyValue(v: unknown): AttrValue {
   if (!v || typeof v !== 'object') return null;
@@ -317,7 +385,8 @@ function parse(type: protobuf.Type, body: Uint8Array, encoding: Encoding): Recor
   } catch {
     throw new OtlpDecodeError('JSON body does not parse');
   }
-  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new OtlpDecodeError(`JSON body is not an ${type.name} object`);
+  if (!j || typeof j !== 'object' || Array.isArray(j))
+    throw new OtlpDecodeError(`JSON body is not an ${type.name} object`);
   return j as Record<string, unknown>;
 }
 
@@ -345,7 +414,13 @@ export function decodeTraces(body: Uint8Array, encoding: Encoding): { spans: Otl
           invalid++;
           continue;
         }
-        if (traceId.length !== 32 || /^0+$/.test(traceId) || spanId.length !== 16 || /^0+$/.test(spanId) || (parent !== '' && parent.length !== 16)) {
+        if (
+          traceId.length !== 32 ||
+          /^0+$/.test(traceId) ||
+          spanId.length !== 16 ||
+          /^0+$/.test(spanId) ||
+          (parent !== '' && parent.length !== 16)
+        ) {
           invalid++;
           continue;
         }
@@ -422,8 +497,14 @@ export function decodeMetrics(body: Uint8Array, encoding: Encoding): OtlpMetricP
           out.push({ name, unit, kind: 'none', timeNs: '0', value: null, count: null, attributes: {}, resource: res });
           continue;
         }
-        for (const p of asArray((m[k[0]] as { dataPoints?: unknown }).dataPoints, 'dataPoints') as Record<string, unknown>[]) {
-          const v = typeof p.value === 'string' && (p.value === 'asDouble' || p.value === 'asInt') ? p[p.value] : (p.asDouble ?? p.asInt ?? p.sum);
+        for (const p of asArray((m[k[0]] as { dataPoints?: unknown }).dataPoints, 'dataPoints') as Record<
+          string,
+          unknown
+        >[]) {
+          const v =
+            typeof p.value === 'string' && (p.value === 'asDouble' || p.value === 'asInt')
+              ? p[p.value]
+              : (p.asDouble ?? p.asInt ?? p.sum);
           out.push({
             name,
             unit,
@@ -451,7 +532,12 @@ export function encodeResponse(
   const field = signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints';
   const partial = rejected > 0 || errorMessage ? { partialSuccess: { [field]: rejected, errorMessage } } : {};
   if (encoding === 'json') return { body: JSON.stringify(partial), base64: false, contentType: 'application/json' };
-  const type = signal === 'traces' ? OtlpTypes.traceResponse : signal === 'logs' ? OtlpTypes.logsResponse : OtlpTypes.metricsResponse;
+  const type =
+    signal === 'traces'
+      ? OtlpTypes.traceResponse
+      : signal === 'logs'
+        ? OtlpTypes.logsResponse
+        : OtlpTypes.metricsResponse;
   const bytes = type.encode(type.fromObject(partial)).finish();
   return { body: Buffer.from(bytes).toString('base64'), base64: true, contentType: 'application/x-protobuf' };
 }

@@ -3,7 +3,14 @@
  * retryable with Retry-After). Pure; the handler wires it to the stores.
  */
 import { gunzipSync } from 'node:zlib';
-import { ArxError, DependencyError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, toProblem } from '../../shared/errors.js';
+import {
+  ArxError,
+  DependencyError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  toProblem,
+} from '../../shared/errors.js';
 import type { Encoding } from './otlp.js';
 
 /**
@@ -26,7 +33,8 @@ export function encodingOf(headers: Readonly<Record<string, string>>): Encoding 
 export function bodyOf(headers: Readonly<Record<string, string>>, raw: Buffer): Buffer {
   const enc = (headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (enc === 'identity' || enc === '') return raw;
-  if (enc !== 'gzip') throw new UnsupportedMediaTypeError(`content-encoding ${enc} is not supported (gzip or identity)`);
+  if (enc !== 'gzip')
+    throw new UnsupportedMediaTypeError(`content-encoding ${enc} is not supported (gzip or identity)`);
   try {
     return gunzipSync(raw, { maxOutputLength: OTLP_MAX_DECODED_BYTES });
   } catch (e) {
@@ -45,7 +53,13 @@ export class ThrottledError extends ArxError {
   readonly title = 'Too many requests';
 }
 
-const THROTTLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'SlowDown', 'TooManyRequestsException']);
+const THROTTLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'TooManyRequestsException',
+]);
 export const isThrottle = (e: unknown): boolean => THROTTLE.has((e as Error)?.name ?? '');
 
 /** Seconds an exporter should wait before retrying under pressure. */
@@ -55,8 +69,18 @@ export const RETRY_AFTER_S = 2;
  * Maps store throttling to 429 and an unavailable dependency to 503, both with Retry-After
  * (OTLP/HTTP: retryable, the exporter backs off); anything else is not pressure (null).
  */
-export function pressureResponse(e: unknown): { status: number; body: unknown; headers: Record<string, string> } | null {
-  const err = isThrottle(e) ? new ThrottledError('the span store is throttling; retry later') : e instanceof DependencyError ? e : null;
+export function pressureResponse(
+  e: unknown,
+): { status: number; body: unknown; headers: Record<string, string> } | null {
+  const err = isThrottle(e)
+    ? new ThrottledError('the span store is throttling; retry later')
+    : e instanceof DependencyError
+      ? e
+      : null;
   if (!err) return null;
-  return { status: err.status, body: toProblem(err), headers: { 'retry-after': String(RETRY_AFTER_S), 'content-type': 'application/problem+json' } };
+  return {
+    status: err.status,
+    body: toProblem(err),
+    headers: { 'retry-after': String(RETRY_AFTER_S), 'content-type': 'application/problem+json' },
+  };
 }

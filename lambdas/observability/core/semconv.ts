@@ -61,7 +61,8 @@ export const CONTENT_ATTRIBUTES: ReadonlySet<string> = new Set([
   'gen_ai.retrieval.documents',
 ]);
 /** Event names (old and current) whose attributes are message content. */
-export const CONTENT_EVENT = /^gen_ai\.(user|system|assistant|tool|choice)\.message$|^gen_ai\.(choice|content\.prompt|content\.completion|client\.inference\.operation\.details)$/;
+export const CONTENT_EVENT =
+  /^gen_ai\.(user|system|assistant|tool|choice)\.message$|^gen_ai\.(choice|content\.prompt|content\.completion|client\.inference\.operation\.details)$/;
 /** Attribute-name prefixes that are content too (legacy flattened `gen_ai.prompt.0.content`). */
 export const CONTENT_PREFIXES = ['gen_ai.prompt.', 'gen_ai.completion.'] as const;
 

@@ -33,12 +33,18 @@ export async function storeSignals(
   if (kept.length) {
     const now = deps.clock.now();
     const doc = { signal, received_at: now.toISOString(), agent_id: caller.agentId ?? null, items: kept };
-    ref = await deps.content.put(caller.tenantId, `otlp/${signal}/${now.toISOString().slice(0, 10)}/${requestId.replace(/[^\w-]/g, '')}`, redact(doc).value);
+    ref = await deps.content.put(
+      caller.tenantId,
+      `otlp/${signal}/${now.toISOString().slice(0, 10)}/${requestId.replace(/[^\w-]/g, '')}`,
+      redact(doc).value,
+    );
   }
   return {
     accepted: kept.length,
     rejected,
-    errorMessage: rejected ? `${rejected} record(s) name another agent (gen_ai.agent.id); an agent may only send its own` : '',
+    errorMessage: rejected
+      ? `${rejected} record(s) name another agent (gen_ai.agent.id); an agent may only send its own`
+      : '',
     ref,
   };
 }

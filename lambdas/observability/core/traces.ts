@@ -15,7 +15,11 @@ export interface ActionLookup {
 }
 export interface AuditLookup {
   /** Audit events of `agentId` carrying `traceId` (bounded scan of the agent's newest events). */
-  eventsForTrace(tenantId: string, agentId: string, traceId: string): Promise<{ items: Record<string, unknown>[]; complete: boolean }>;
+  eventsForTrace(
+    tenantId: string,
+    agentId: string,
+    traceId: string,
+  ): Promise<{ items: Record<string, unknown>[]; complete: boolean }>;
 }
 
 /** Cold copies (S3, partitioned by day, trace-id index): read when the hot store has expired a trace. */
@@ -93,7 +97,8 @@ function decisionFromLink(l: ActionLink): Record<string, unknown> | null {
     action_id: l.action_id,
     agent_id: l.agent_id,
     action: d.action ?? null,
-    effect: (d.decision as { effect?: string } | undefined)?.effect ?? (ev.type === 'policy.decision' ? 'forbid' : 'permit'),
+    effect:
+      (d.decision as { effect?: string } | undefined)?.effect ?? (ev.type === 'policy.decision' ? 'forbid' : 'permit'),
     approval: (d.decision as { approval?: string } | undefined)?.approval ?? null,
     risk: d.risk ?? null,
     policy: (d.decision as { policy?: string } | undefined)?.policy ?? null,
@@ -121,7 +126,9 @@ export async function getTrace(
     }
   }
   if (truncated) missing.add('spans:truncated');
-  const agents = new Set<string>([...spans.map((s) => s.agent_id), ...links.map((l) => l.agent_id)].filter((x): x is string => !!x));
+  const agents = new Set<string>(
+    [...spans.map((s) => s.agent_id), ...links.map((l) => l.agent_id)].filter((x): x is string => !!x),
+  );
   if (spans.length === 0 && links.length === 0) throw new NotFoundError(`trace ${traceId} not found`);
   if (reader.agentId && !agents.has(reader.agentId)) throw new NotFoundError(`trace ${traceId} not found`);
 
@@ -139,7 +146,13 @@ export async function getTrace(
       if (a) {
         const { params: _p, binding_hash: _b, tenant_id: _t, ...view } = a;
         actions.push(view);
-        decisions.push({ action_id: l.action_id, agent_id: a.agent_id, action: a.action, ...(a.decision as Record<string, unknown>), source: 'action_record' });
+        decisions.push({
+          action_id: l.action_id,
+          agent_id: a.agent_id,
+          action: a.action,
+          ...(a.decision as Record<string, unknown>),
+          source: 'action_record',
+        });
       } else {
         if (!missing.has('actions')) missing.add(`actions:${l.action_id}`);
         const d = decisionFromLink(l);
@@ -171,8 +184,11 @@ export async function getTrace(
     }
   }
   if (links.length > 0 && !spans.some((s) => s.source === 'arx')) missing.add('spans:arx');
-  const byTime = (x: Record<string, unknown>, y: Record<string, unknown>, k: string) => String(x[k] ?? '').localeCompare(String(y[k] ?? ''));
-  const sortedSpans = [...spans].sort((a, b) => (BigInt(a.start_ns) < BigInt(b.start_ns) ? -1 : BigInt(a.start_ns) > BigInt(b.start_ns) ? 1 : 0));
+  const byTime = (x: Record<string, unknown>, y: Record<string, unknown>, k: string) =>
+    String(x[k] ?? '').localeCompare(String(y[k] ?? ''));
+  const sortedSpans = [...spans].sort((a, b) =>
+    BigInt(a.start_ns) < BigInt(b.start_ns) ? -1 : BigInt(a.start_ns) > BigInt(b.start_ns) ? 1 : 0,
+  );
   return {
     trace_id: traceId,
     spans: sortedSpans.map(spanView),
@@ -200,7 +216,8 @@ export interface SearchQuery {
 export function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
   const end = Date.parse(to.slice(0, 10));
-  for (let t = Date.parse(from.slice(0, 10)); t <= end; t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(from.slice(0, 10)); t <= end; t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
@@ -208,11 +225,17 @@ export function daysBetween(from: string, to: string): string[] {
  * `POST /v1/traces/search`: reads the day partitions (or the agent's index) of the window only,
  * groups spans by trace and filters. Never scans the table.
  */
-export async function searchTraces(deps: { spans: SpanStore }, reader: TraceReader, q: SearchQuery): Promise<{ items: Record<string, unknown>[] }> {
+export async function searchTraces(
+  deps: { spans: SpanStore },
+  reader: TraceReader,
+  q: SearchQuery,
+): Promise<{ items: Record<string, unknown>[] }> {
   const agent = reader.agentId ?? q.agent_id;
   const spans = agent
     ? await deps.spans.spansByAgent(reader.tenantId, agent, q.from, q.to)
-    : (await Promise.all(daysBetween(q.from, q.to).map((d) => deps.spans.spansByDay(reader.tenantId, d, q.from, q.to)))).flat();
+    : (
+        await Promise.all(daysBetween(q.from, q.to).map((d) => deps.spans.spansByDay(reader.tenantId, d, q.from, q.to)))
+      ).flat();
   const traces = new Map<string, SpanRecord[]>();
   for (const s of spans) traces.set(s.trace_id, [...(traces.get(s.trace_id) ?? []), s]);
   const items: Record<string, unknown>[] = [];

@@ -22,9 +22,12 @@ export interface Window {
 export function windowOf(q: { from?: string; to?: string }, now: Date): Window {
   const to = q.to ? new Date(Date.parse(q.to)) : now;
   const from = q.from ? new Date(Date.parse(q.from)) : new Date(to.getTime() - 30 * 86_400_000);
-  if (from.getTime() > to.getTime()) throw new ValidationError('from must not be after to', [{ path: 'from', message: 'after to' }]);
+  if (from.getTime() > to.getTime())
+    throw new ValidationError('from must not be after to', [{ path: 'from', message: 'after to' }]);
   if (to.getTime() - from.getTime() > HOT_RETENTION_DAYS * 86_400_000) {
-    throw new ValidationError(`a usage window is at most ${HOT_RETENTION_DAYS} days`, [{ path: 'from', message: 'window too long' }]);
+    throw new ValidationError(`a usage window is at most ${HOT_RETENTION_DAYS} days`, [
+      { path: 'from', message: 'window too long' },
+    ]);
   }
   return { from: from.toISOString(), to: to.toISOString() };
 }
@@ -41,7 +44,14 @@ export interface UsageTotals {
 const r9 = (n: number): number => Math.round(n * 1e9) / 1e9;
 
 export function totals(spans: readonly SpanRecord[]): UsageTotals {
-  const t: UsageTotals = { usd: 0, spans: 0, priced_spans: 0, unpriced_spans: 0, tokens: { input: 0, output: 0, cache_read: 0, cache_creation: 0, reasoning: 0 }, by_model: {} };
+  const t: UsageTotals = {
+    usd: 0,
+    spans: 0,
+    priced_spans: 0,
+    unpriced_spans: 0,
+    tokens: { input: 0, output: 0, cache_read: 0, cache_creation: 0, reasoning: 0 },
+    by_model: {},
+  };
   for (const s of spans) {
     t.spans++;
     if (s.usage) {
@@ -69,9 +79,16 @@ export async function agentUsage(deps: { spans: SpanStore }, tenantId: string, a
   return { agent_id: agentId, from: w.from, to: w.to, ...totals(spans) };
 }
 
-export async function cohortUsage(deps: { spans: SpanStore; cohorts: CohortDirectory }, tenantId: string, cohort: string, w: Window) {
+export async function cohortUsage(
+  deps: { spans: SpanStore; cohorts: CohortDirectory },
+  tenantId: string,
+  cohort: string,
+  w: Window,
+) {
   const agents = await deps.cohorts.agentsOf(tenantId, cohort);
-  const per = await Promise.all(agents.map(async (a) => ({ agent_id: a, spans: await deps.spans.spansByAgent(tenantId, a, w.from, w.to) })));
+  const per = await Promise.all(
+    agents.map(async (a) => ({ agent_id: a, spans: await deps.spans.spansByAgent(tenantId, a, w.from, w.to) })),
+  );
   return {
     cohort_id: cohort,
     from: w.from,
@@ -87,7 +104,9 @@ export async function orgSummary(
   groupBy: 'agent' | 'cohort' | 'model' | 'day',
   w: Window,
 ) {
-  const spans = (await Promise.all(daysBetween(w.from, w.to).map((d) => deps.spans.spansByDay(tenantId, d, w.from, w.to)))).flat();
+  const spans = (
+    await Promise.all(daysBetween(w.from, w.to).map((d) => deps.spans.spansByDay(tenantId, d, w.from, w.to)))
+  ).flat();
   const groups = new Map<string, SpanRecord[]>();
   const cohortCache = new Map<string, string>();
   for (const s of spans) {
@@ -123,7 +142,8 @@ export async function orgSummary(
 }
 
 /** Tenant prices first, then ARX's dated defaults. */
-export const priceTables = (tenant: PriceTable | null): PriceTable[] => (tenant ? [tenant, DEFAULT_PRICES] : [DEFAULT_PRICES]);
+export const priceTables = (tenant: PriceTable | null): PriceTable[] =>
+  tenant ? [tenant, DEFAULT_PRICES] : [DEFAULT_PRICES];
 
 /**
  * Recomputes the cost of every hot span from `since` (the earliest changed `effective_from`) with
@@ -146,9 +166,16 @@ export async function recomputeCosts(
     for (const s of spans) {
       scanned++;
       if (s.source !== 'otlp') continue;
-      const c = costOf(tables, { provider: s.provider, model: s.model, tool: s.tool_name, usage: s.usage ?? {}, at: Date.parse(s.start_time) });
+      const c = costOf(tables, {
+        provider: s.provider,
+        model: s.model,
+        tool: s.tool_name,
+        usage: s.usage ?? {},
+        at: Date.parse(s.start_time),
+      });
       const usd = c?.usd ?? null;
-      if (usd !== s.cost_usd || (c?.priced_as ?? null) !== s.priced_as) updates.push({ ...s, cost_usd: usd, priced_as: c?.priced_as ?? null });
+      if (usd !== s.cost_usd || (c?.priced_as ?? null) !== s.priced_as)
+        updates.push({ ...s, cost_usd: usd, priced_as: c?.priced_as ?? null });
     }
     if (updates.length) await deps.spans.putSpans(updates);
     changed += updates.length;

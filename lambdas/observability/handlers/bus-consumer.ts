@@ -15,7 +15,15 @@ async function exportConfig(tenantId: string): Promise<ExportConfig | null> {
   const d = busDeps();
   const raw = await d.spans.getExport(tenantId);
   const cfg = raw
-    ? { endpoint: raw.endpoint, protocol: raw.protocol as ExportConfig['protocol'], headers: JSON.parse(Buffer.from(await d.cipher.decrypt(tenantId, EXPORT_AAD, raw.headers_enc as EncryptedPayload)).toString('utf8')) as Record<string, string> }
+    ? {
+        endpoint: raw.endpoint,
+        protocol: raw.protocol as ExportConfig['protocol'],
+        headers: JSON.parse(
+          Buffer.from(await d.cipher.decrypt(tenantId, EXPORT_AAD, raw.headers_enc as EncryptedPayload)).toString(
+            'utf8',
+          ),
+        ) as Record<string, string>,
+      }
     : null;
   cache.set(tenantId, { at: Date.now(), cfg });
   return cfg;
@@ -30,7 +38,12 @@ export const settings = handlerSettings(BUS_SETTINGS);
  * the bus redelivers and the consumer's dead-letter queue keeps the event.
  */
 export const handler = createJobHandler(async (event: EventBridgeEvent<string, Record<string, unknown>>) => {
-  const r = await recordActionEvent(busDeps().spans, event['detail-type'], event.detail ?? {}, event.time ?? new Date().toISOString());
+  const r = await recordActionEvent(
+    busDeps().spans,
+    event['detail-type'],
+    event.detail ?? {},
+    event.time ?? new Date().toISOString(),
+  );
   logger.info('arx spans recorded', { detail_type: event['detail-type'], spans: r.spans.length });
   const tenant = typeof event.detail?.tenant_id === 'string' ? event.detail.tenant_id : null;
   if (!tenant || !r.spans.length) return;

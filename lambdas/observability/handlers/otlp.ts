@@ -4,7 +4,14 @@ import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
 import { INGEST_SETTINGS, ingestDeps } from '../adapters/deps.js';
 import { ingestSpans } from '../core/ingest.js';
-import { decodeLogs, decodeMetrics, decodeTraces, encodeResponse, OtlpDecodeError, type Encoding } from '../core/otlp.js';
+import {
+  decodeLogs,
+  decodeMetrics,
+  decodeTraces,
+  encodeResponse,
+  OtlpDecodeError,
+  type Encoding,
+} from '../core/otlp.js';
 import { bodyOf, encodingOf, pressureResponse } from '../core/receiver.js';
 import { storeSignals } from '../core/signals.js';
 import { priceTables } from '../core/usage.js';
@@ -40,11 +47,17 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
     const d = ingestDeps();
     try {
       const prices = priceTables(await d.spans.getPrices(req.auth!.tenantId));
-      const r = await ingestSpans({ spans: d.spans, content: d.content, prices, now: d.clock.now() }, callerOf(req), spans, invalid);
+      const r = await ingestSpans(
+        { spans: d.spans, content: d.content, prices, now: d.clock.now() },
+        callerOf(req),
+        spans,
+        invalid,
+      );
       logger.info('otlp traces ingested', { accepted: r.accepted, rejected: r.rejected });
       // Model spend moves the agents' budget counters (what the next governed action is checked against).
       const byAgent = new Map<string, number>();
-      for (const s of r.records) if (s.agent_id && s.cost_usd) byAgent.set(s.agent_id, (byAgent.get(s.agent_id) ?? 0) + s.cost_usd);
+      for (const s of r.records)
+        if (s.agent_id && s.cost_usd) byAgent.set(s.agent_id, (byAgent.get(s.agent_id) ?? 0) + s.cost_usd);
       for (const [agent, usd] of byAgent) await d.budgets.record(req.auth!.tenantId, agent, usd);
       if (r.records.length) await d.cold.putBatch(req.auth!.tenantId, req.requestId, r.records);
       return reply('traces', enc, r.rejected, r.errorMessage);

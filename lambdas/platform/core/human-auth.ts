@@ -24,7 +24,12 @@ function claimRoles(v: unknown): Role[] {
  * (asymmetric algorithms only), issuer, audience, expiry (60 s skew), then reads the tenant and
  * roles claims. The tenant comes only from here.
  */
-export async function verifyHumanToken(token: string, keys: JWTVerifyGetKey, cfg: HumanAuthConfig, now: Date): Promise<AuthContext> {
+export async function verifyHumanToken(
+  token: string,
+  keys: JWTVerifyGetKey,
+  cfg: HumanAuthConfig,
+  now: Date,
+): Promise<AuthContext> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, {
@@ -39,7 +44,8 @@ export async function verifyHumanToken(token: string, keys: JWTVerifyGetKey, cfg
     throw new UnauthorizedError('invalid token', { cause: e });
   }
   const tenant = payload[cfg.tenantClaim];
-  if (typeof tenant !== 'string' || !TENANT_ID.test(tenant)) throw new UnauthorizedError('token has no valid tenant claim');
+  if (typeof tenant !== 'string' || !TENANT_ID.test(tenant))
+    throw new UnauthorizedError('token has no valid tenant claim');
   const roles = claimRoles(payload[cfg.rolesClaim]);
   return {
     tenantId: tenant,

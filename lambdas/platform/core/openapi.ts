@@ -24,7 +24,8 @@ export class SchemaSet {
     for (const [id, def] of Object.entries(defs)) {
       const lifted = this.rewrite(def, io) as Json;
       const known = this.components[id];
-      if (known && JSON.stringify(known) !== JSON.stringify(lifted)) throw new Error(`two different schemas are named ${id}`);
+      if (known && JSON.stringify(known) !== JSON.stringify(lifted))
+        throw new Error(`two different schemas are named ${id}`);
       this.components[id] = lifted;
     }
     return this.rewrite(s, io) as Json;
@@ -40,7 +41,8 @@ export class SchemaSet {
     if (!v || typeof v !== 'object') return v;
     const out: Json = {};
     for (const [k, x] of Object.entries(v as Json)) {
-      if (k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/')) out[k] = COMPONENTS + x.slice('#/$defs/'.length);
+      if (k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/'))
+        out[k] = COMPONENTS + x.slice('#/$defs/'.length);
       else if (k === 'additionalProperties' && x === false && io === 'output') continue;
       else out[k] = this.rewrite(x, io);
     }
@@ -91,12 +93,20 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
       const ctype = r.contentType ?? (r.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json');
       op.requestBody = { required: true, content: { [ctype]: { schema: jsonSchema(r.body) } } };
     }
-    (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
+    paths[r.path] ??= {};
+    paths[r.path]![r.method.toLowerCase()] = op;
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'ARX control plane API', version: info.version, description: 'Generated from the ARX topology and its request and response schemas.' },
-    components: { schemas: set.sorted(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    info: {
+      title: 'ARX control plane API',
+      version: info.version,
+      description: 'Generated from the ARX topology and its request and response schemas.',
+    },
+    components: {
+      schemas: set.sorted(),
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
     paths,
   };
 }
@@ -104,7 +114,10 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
 const problem = { [PROBLEM_JSON]: { schema: { $ref: `${COMPONENTS}Problem` } } };
 /** What API Gateway answers itself when no route is reached (authorizer refusals, throttling). */
 const gateway = { 'application/json': { schema: { $ref: `${COMPONENTS}GatewayError` } } };
-const errorResponse = (description: string, withGateway = false): Json => ({ description, content: { ...problem, ...(withGateway ? gateway : {}) } });
+const errorResponse = (description: string, withGateway = false): Json => ({
+  description,
+  content: { ...problem, ...(withGateway ? gateway : {}) },
+});
 
 /** Success and declared statuses with their body schemas; the errors every route may answer. */
 function responsesOf(r: RouteSpec, set: SchemaSet): Json {
@@ -115,7 +128,8 @@ function responsesOf(r: RouteSpec, set: SchemaSet): Json {
       ...(spec.schema ? { content: { [responseContentType(spec)]: { schema: set.add(spec.schema, 'output') } } } : {}),
     };
     // A declared error status may still answer problem details (e.g. a 403 from a scope check).
-    if (spec.status >= 400 && responseContentType(spec) !== PROBLEM_JSON) Object.assign((out[String(spec.status)] as { content: Json }).content, problem);
+    if (spec.status >= 400 && responseContentType(spec) !== PROBLEM_JSON)
+      Object.assign((out[String(spec.status)] as { content: Json }).content, problem);
   }
   out['400'] ??= errorResponse('Invalid request (RFC 9457 problem details, `errors[]` per field)');
   if (r.auth === 'bearer') {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: API Gateway authorizer events and error causes are untyped JSON
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { createRemoteJWKSet, decodeJwt } from 'jose';
 import { handlerSettings, optionalSetting, perEnvironment, readSettings } from '../../shared/settings.js';
@@ -8,9 +9,14 @@ import { verifyHumanToken } from '../core/human-auth.js';
 import { isSvidIssuer, verifyAgentToken } from '../core/agent-auth.js';
 import { createSvidVerifier } from '../../identity/index.js';
 import { UnauthorizedError } from '../../shared/errors.js';
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
-const IDP = ['ARX_IDP_ISSUER', 'ARX_IDP_AUDIENCE', 'ARX_IDP_JWKS_URL', 'ARX_IDP_TENANT_CLAIM', 'ARX_IDP_ROLES_CLAIM'] as const;
+const IDP = [
+  'ARX_IDP_ISSUER',
+  'ARX_IDP_AUDIENCE',
+  'ARX_IDP_JWKS_URL',
+  'ARX_IDP_TENANT_CLAIM',
+  'ARX_IDP_ROLES_CLAIM',
+] as const;
 const AGENTS = ['ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_SVID_ISSUER_BASE'] as const;
 /** Checked at INIT (see shared/settings.ts). */
 export const settings = handlerSettings(IDP, AGENTS);
@@ -18,7 +24,12 @@ export const settings = handlerSettings(IDP, AGENTS);
 const config = perEnvironment(() => {
   const c = readSettings(IDP);
   return {
-    human: { issuer: c.ARX_IDP_ISSUER, audience: c.ARX_IDP_AUDIENCE, tenantClaim: c.ARX_IDP_TENANT_CLAIM, rolesClaim: c.ARX_IDP_ROLES_CLAIM },
+    human: {
+      issuer: c.ARX_IDP_ISSUER,
+      audience: c.ARX_IDP_AUDIENCE,
+      tenantClaim: c.ARX_IDP_TENANT_CLAIM,
+      rolesClaim: c.ARX_IDP_ROLES_CLAIM,
+    },
     // cooldown: an unknown kid triggers at most one JWKS refetch per 30 s (no refetch storm)
     jwks: createRemoteJWKSet(new URL(c.ARX_IDP_JWKS_URL), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }),
   };
@@ -29,7 +40,11 @@ const agentConfig = perEnvironment(() => {
   const c = readSettings(AGENTS);
   return {
     issuerBase: c.ARX_SVID_ISSUER_BASE,
-    verifier: createSvidVerifier({ controlTable: c.ARX_CONTROL_TABLE, revocationTable: c.ARX_REVOCATION_TABLE, issuerBase: c.ARX_SVID_ISSUER_BASE }),
+    verifier: createSvidVerifier({
+      controlTable: c.ARX_CONTROL_TABLE,
+      revocationTable: c.ARX_REVOCATION_TABLE,
+      issuerBase: c.ARX_SVID_ISSUER_BASE,
+    }),
   };
 });
 
@@ -77,7 +92,9 @@ export function isDependencyFailure(e: unknown): boolean {
  * "Unauthorized", which API Gateway answers with 401; roles are checked per route in handlers.
  */
 export const handler = observed(
-  async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContextWire>> => {
+  async (
+    event: APIGatewayRequestAuthorizerEventV2,
+  ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContextWire>> => {
     const token = bearerToken(event.headers);
     if (!token) throw new Error('Unauthorized');
     try {

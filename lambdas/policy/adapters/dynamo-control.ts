@@ -53,7 +53,9 @@ export class DynamoEnforcementLog implements EnforcementLog {
     const ttl = Math.floor(this.clock.now().getTime() / 1000) + ENFORCEMENT_RETENTION_DAYS * 86400;
     for (let i = 0; i < events.length; i += 25) {
       let items: Record<string, unknown>[] | undefined = events.slice(i, i + 25).map((e) => ({
-        PutRequest: { Item: { ...DynamoEnforcementLog.keys(e), ...e, expires_at_epoch: ttl, type: 'EnforcementEvent' } },
+        PutRequest: {
+          Item: { ...DynamoEnforcementLog.keys(e), ...e, expires_at_epoch: ttl, type: 'EnforcementEvent' },
+        },
       }));
       for (let attempt = 0; items?.length && attempt < 5; attempt++) {
         const r = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));

@@ -19,10 +19,24 @@ export class DynamoInventoryReader implements InventoryReader {
         Key: { pk: `T#${tenantId}#A#${agentId}`, sk: 'CURRENT' },
         ConsistentRead: true,
         ProjectionExpression: '#t, #a, #s, #o, #n',
-        ExpressionAttributeNames: { '#t': 'tenant_id', '#a': 'agent_id', '#s': 'status', '#o': 'owner', '#n': 'sanctioned' },
+        ExpressionAttributeNames: {
+          '#t': 'tenant_id',
+          '#a': 'agent_id',
+          '#s': 'status',
+          '#o': 'owner',
+          '#n': 'sanctioned',
+        },
       }),
     );
-    const it = r.Item as { tenant_id?: string; agent_id?: string; status?: string; owner?: { status?: string; orphaned_at?: string }; sanctioned?: unknown } | undefined;
+    const it = r.Item as
+      | {
+          tenant_id?: string;
+          agent_id?: string;
+          status?: string;
+          owner?: { status?: string; orphaned_at?: string };
+          sanctioned?: unknown;
+        }
+      | undefined;
     if (!it || it.tenant_id !== tenantId || it.agent_id !== agentId) return null;
     return {
       status: it.status as PrincipalInventoryRecord['status'],

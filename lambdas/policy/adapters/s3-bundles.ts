@@ -39,7 +39,13 @@ export class S3BundleStore implements BundleRepository, BundleSource {
     const key = this.keyOf(bundle.tenant_id, bundle.bundle_id);
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: encodeBundle(bundle), ContentType: 'application/x-arx-bundle', IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: encodeBundle(bundle),
+          ContentType: 'application/x-arx-bundle',
+          IfNoneMatch: '*',
+        }),
       );
     } catch (e) {
       const s = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -66,15 +72,29 @@ export class S3BundleStore implements BundleRepository, BundleSource {
 
   async putLive(manifest: LiveManifest): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.liveKey(manifest.tenant_id), Body: JSON.stringify(manifest), ContentType: 'application/json' }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.liveKey(manifest.tenant_id),
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
     );
   }
 
-  async fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }> {
+  async fetchLive(
+    tenantId: string,
+    etag: string | null,
+  ): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }> {
     let body: string;
     let newTag: string;
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.liveKey(tenantId), ...(etag ? { IfNoneMatch: etag } : {}) }));
+      const r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.liveKey(tenantId),
+          ...(etag ? { IfNoneMatch: etag } : {}),
+        }),
+      );
       if (etag && r.ETag === etag) return { status: 'not-modified' };
       body = await r.Body!.transformToString();
       newTag = r.ETag ?? '';
@@ -84,11 +104,14 @@ export class S3BundleStore implements BundleRepository, BundleSource {
       throw e;
     }
     const manifest = JSON.parse(body) as LiveManifest;
-    if (manifest.tenant_id !== tenantId || typeof manifest.key !== 'string') throw new Error('live manifest is malformed');
-    if (!manifest.key.startsWith(`tenants/${encodeURIComponent(tenantId)}/bundles/`)) throw new Error('live manifest points outside the tenant');
+    if (manifest.tenant_id !== tenantId || typeof manifest.key !== 'string')
+      throw new Error('live manifest is malformed');
+    if (!manifest.key.startsWith(`tenants/${encodeURIComponent(tenantId)}/bundles/`))
+      throw new Error('live manifest points outside the tenant');
     const bundle = await this.getText(manifest.key);
     if (bundle === null) throw new Error(`live bundle ${manifest.bundle_id} is missing`);
-    if (splitBundle(bundle).header.digest !== manifest.digest) throw new Error('live bundle digest differs from the manifest');
+    if (splitBundle(bundle).header.digest !== manifest.digest)
+      throw new Error('live bundle digest differs from the manifest');
     return { status: 'ok', etag: newTag, bundle };
   }
 

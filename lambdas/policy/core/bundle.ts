@@ -61,7 +61,12 @@ export interface LiveManifest {
 }
 
 export type BundleInput =
-  | { readonly format: 'cedar'; readonly schema: string; readonly policies: string; readonly entities?: readonly unknown[] }
+  | {
+      readonly format: 'cedar';
+      readonly schema: string;
+      readonly policies: string;
+      readonly entities?: readonly unknown[];
+    }
   | { readonly format: 'yaml'; readonly document: string };
 
 export interface BundleProblem {
@@ -69,7 +74,9 @@ export interface BundleProblem {
   readonly message: string;
 }
 
-export type CompileOutcome = { readonly ok: true; readonly content: BundleContent } | { readonly ok: false; readonly errors: readonly BundleProblem[] };
+export type CompileOutcome =
+  | { readonly ok: true; readonly content: BundleContent }
+  | { readonly ok: false; readonly errors: readonly BundleProblem[] };
 
 /** Digest of the content as `encodeBundle` writes it (JSON.stringify in the content's key order). */
 export function digestOf(content: BundleContent): string {
@@ -82,7 +89,10 @@ export function encodeBundle(b: SignedBundle): string {
 }
 
 /** Splits a stored bundle into its parsed header and its raw content text. Throws on a malformed file. */
-export function splitBundle(text: string): { header: { format?: unknown; digest?: unknown; signature?: unknown }; contentText: string } {
+export function splitBundle(text: string): {
+  header: { format?: unknown; digest?: unknown; signature?: unknown };
+  contentText: string;
+} {
   const nl = text.indexOf('\n');
   if (nl < 0) throw new Error('bundle is malformed');
   const header = JSON.parse(text.slice(0, nl)) as { format?: unknown; digest?: unknown; signature?: unknown };
@@ -93,7 +103,11 @@ export function splitBundle(text: string): { header: { format?: unknown; digest?
 /** Parses a stored bundle without verifying it (authoring reads: diff, listing). */
 export function decodeBundle(text: string): SignedBundle {
   const { header, contentText } = splitBundle(text);
-  return { ...(JSON.parse(contentText) as BundleContent), digest: header.digest as string, signature: header.signature as BundleSignature };
+  return {
+    ...(JSON.parse(contentText) as BundleContent),
+    digest: header.digest as string,
+    signature: header.signature as BundleSignature,
+  };
 }
 
 /** Splits a signed bundle into its content (what the digest covers). */
@@ -123,7 +137,8 @@ export function compileBundle(
       risk = c.risk;
       patterns = c.actionPatterns;
     } catch (e) {
-      if (e instanceof YamlPolicyError) return { ok: false, errors: e.errors.map((x) => ({ path: `document.${x.path}`, message: x.message })) };
+      if (e instanceof YamlPolicyError)
+        return { ok: false, errors: e.errors.map((x) => ({ path: `document.${x.path}`, message: x.message })) };
       throw e;
     }
   } else {
@@ -137,10 +152,15 @@ export function compileBundle(
   try {
     policies = indexPolicies(policyText);
   } catch (e) {
-    if (e instanceof PolicyParseError) return { ok: false, errors: e.errors.map((m) => ({ path: 'policies', message: m })) };
+    if (e instanceof PolicyParseError)
+      return { ok: false, errors: e.errors.map((m) => ({ path: 'policies', message: m })) };
     throw e;
   }
-  if (policies.length === 0) return { ok: false, errors: [{ path: 'policies', message: 'a bundle needs at least one policy (an empty store forbids everything)' }] };
+  if (policies.length === 0)
+    return {
+      ok: false,
+      errors: [{ path: 'policies', message: 'a bundle needs at least one policy (an empty store forbids everything)' }],
+    };
   return {
     ok: true,
     content: {
@@ -170,7 +190,8 @@ export function validateCedar(schema: string, policies: string, entities: readon
   const out: BundleProblem[] = [];
   const v = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
   if (v.type === 'failure') out.push(...messages(v.errors).map((message) => ({ path: 'policies', message })));
-  else for (const e of v.validationErrors) out.push({ path: `policies.${e.policyId}`, message: messages([e.error])[0]! });
+  else
+    for (const e of v.validationErrors) out.push({ path: `policies.${e.policyId}`, message: messages([e.error])[0]! });
   const en = cedar.checkParseEntities({ entities: entities as EntityJson[], schema });
   if (en.type === 'failure') out.push(...messages(en.errors).map((message) => ({ path: 'entities', message })));
   return out;
@@ -193,7 +214,9 @@ export function diffBundles(from: BundleContent, to: BundleContent): BundleDiff 
   const a = new Map(from.policies.map((p) => [p.id, p]));
   const b = new Map(to.policies.map((p) => [p.id, p]));
   const added = [...b.values()].filter((p) => !a.has(p.id)).map((p) => ({ id: p.id, effect: p.effect, text: p.text }));
-  const removed = [...a.values()].filter((p) => !b.has(p.id)).map((p) => ({ id: p.id, effect: p.effect, text: p.text }));
+  const removed = [...a.values()]
+    .filter((p) => !b.has(p.id))
+    .map((p) => ({ id: p.id, effect: p.effect, text: p.text }));
   const changed: { id: string; before: string; after: string }[] = [];
   let unchanged = 0;
   for (const [id, p] of b) {

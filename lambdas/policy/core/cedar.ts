@@ -18,7 +18,8 @@ export function uidOf(u: EntityUidJson): { type: string; id: string } {
 
 /** Stable map key of an entity uid, e.g. `Agent::"a1"`. */
 export function uidKey(u: EntityUidJson | { type: string; id: string }): string {
-  const x = '__entity' in u ? (u as { __entity: { type: string; id: string } }).__entity : (u as { type: string; id: string });
+  const x =
+    '__entity' in u ? (u as { __entity: { type: string; id: string } }).__entity : (u as { type: string; id: string });
   return `${x.type}::${JSON.stringify(x.id)}`;
 }
 

@@ -18,7 +18,11 @@ export interface LoadedBundle {
   readonly digest: string;
 }
 
-export function loadBundle(content: BundleContent, digest: string, opts: { dynamicCacheSize?: number } = {}): LoadedBundle {
+export function loadBundle(
+  content: BundleContent,
+  digest: string,
+  opts: { dynamicCacheSize?: number } = {},
+): LoadedBundle {
   return {
     content,
     digest,
@@ -43,13 +47,21 @@ export const DEFAULT_BLOOM_MAX_AGE_MS = 3600_000;
 
 const APPROVAL_RANK: Readonly<Record<ApprovalMode, number>> = { none: 0, auto: 1, hitl: 2 };
 /** The stricter of two approval modes (hitl > auto > none). */
-export const stricterApproval = (a: ApprovalMode, b: ApprovalMode): ApprovalMode => (APPROVAL_RANK[b] > APPROVAL_RANK[a] ? b : a);
+export const stricterApproval = (a: ApprovalMode, b: ApprovalMode): ApprovalMode =>
+  APPROVAL_RANK[b] > APPROVAL_RANK[a] ? b : a;
 const isApproval = (x: unknown): x is ApprovalMode => x === 'none' || x === 'auto' || x === 'hitl';
 
 /** Unclassified actions default to `high` (human approval) rather than silently autonomous. */
 export const DEFAULT_RISK: Risk = 'high';
 
-function forbid(req: DecisionRequest, start: number, bundle: LoadedBundle | null, errors: string[], determining: readonly string[] = [], reason?: string): Decision {
+function forbid(
+  req: DecisionRequest,
+  start: number,
+  bundle: LoadedBundle | null,
+  errors: string[],
+  determining: readonly string[] = [],
+  reason?: string,
+): Decision {
   const cls = bundle ? classify(bundle.content.risk, req.action) : null;
   return {
     ...(reason ? { reason } : {}),
@@ -86,18 +98,35 @@ export function decideWith(
   const start = opts.start ?? performance.now();
   try {
     if (!bundle) return forbid(req, start, null, ['no policy bundle is loaded for this tenant'], [], 'no_bundle');
-    if (bundle.content.policies.length === 0) return forbid(req, start, bundle, ['the policy store is empty'], [], 'empty_store');
+    if (bundle.content.policies.length === 0)
+      return forbid(req, start, bundle, ['the policy store is empty'], [], 'empty_store');
     if (revocation === 'revoked') return forbid(req, start, bundle, ['principal is revoked'], [], 'principal_revoked');
-    if (opts.principal && !opts.principal.ok) return forbid(req, start, bundle, [opts.principal.detail], [], opts.principal.reason);
+    if (opts.principal && !opts.principal.ok)
+      return forbid(req, start, bundle, [opts.principal.detail], [], opts.principal.reason);
     if (revocation === 'unknown') {
       const offline = opts.offline ?? 'forbid';
-      if (offline === 'forbid') return forbid(req, start, bundle, ['revocation status unavailable'], [], 'revocation_unavailable');
+      if (offline === 'forbid')
+        return forbid(req, start, bundle, ['revocation status unavailable'], [], 'revocation_unavailable');
       const age = (opts.now ?? Date.now()) - Date.parse(bundle.content.created_at);
       if (!(age <= (opts.bloomMaxAgeMs ?? DEFAULT_BLOOM_MAX_AGE_MS))) {
-        return forbid(req, start, bundle, ['revocation status unavailable and the bundle revocation filter is past its maximum age'], [], 'revocation_unavailable');
+        return forbid(
+          req,
+          start,
+          bundle,
+          ['revocation status unavailable and the bundle revocation filter is past its maximum age'],
+          [],
+          'revocation_unavailable',
+        );
       }
       if (bundle.bloom.mightContain(bloomItem(req.tenantId, req.principal.id))) {
-        return forbid(req, start, bundle, ['principal may be revoked (bundle revocation filter; revocation list unreachable)'], [], 'principal_revoked');
+        return forbid(
+          req,
+          start,
+          bundle,
+          ['principal may be revoked (bundle revocation filter; revocation list unreachable)'],
+          [],
+          'principal_revoked',
+        );
       }
     }
     const connector = req.action.split(':')[0] ?? req.action;
@@ -109,10 +138,21 @@ export function decideWith(
     });
     if (r.type === 'failure') {
       // request validation messages are the caller's to see; an engine exception is not (F31)
-      return forbid(req, start, bundle, r.errors.map((e) => (e.startsWith('evaluation failed:') ? 'evaluation_failed' : `request rejected: ${e}`)));
+      return forbid(
+        req,
+        start,
+        bundle,
+        r.errors.map((e) => (e.startsWith('evaluation failed:') ? 'evaluation_failed' : `request rejected: ${e}`)),
+      );
     }
     if (r.errors.length) {
-      return forbid(req, start, bundle, r.errors.map((e) => `${e.policyId}: ${e.message}`), [...new Set([...r.reason, ...r.errors.map((e) => e.policyId)])]);
+      return forbid(
+        req,
+        start,
+        bundle,
+        r.errors.map((e) => `${e.policyId}: ${e.message}`),
+        [...new Set([...r.reason, ...r.errors.map((e) => e.policyId)])],
+      );
     }
     if (r.decision === 'deny') return forbid(req, start, bundle, [], r.reason);
     return permit(bundle, req, r.reason, start);
@@ -132,7 +172,10 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
   }
   // F9: the strictest approval among the determining policies wins, never weaker than the risk's default
   const floor: ApprovalMode = cls ? cls.policy.approval[risk] : DEFAULT_APPROVAL[risk];
-  const approval: ApprovalMode = ann.map((a) => a.approval).filter(isApproval).reduce(stricterApproval, floor);
+  const approval: ApprovalMode = ann
+    .map((a) => a.approval)
+    .filter(isApproval)
+    .reduce(stricterApproval, floor);
   const policy = cls?.policy.name ?? ann.map((a) => a.policy).find(Boolean);
   return {
     effect: 'permit',
@@ -165,13 +208,17 @@ export function approvalWarnings(content: Pick<BundleContent, 'policies'>): stri
   const permits = content.policies.filter((p) => p.effect === 'permit' && isApproval(p.annotations?.approval));
   const modes = [...new Set(permits.map((p) => p.annotations!.approval as ApprovalMode))];
   if (modes.length > 1) {
-    out.push(`permit policies carry different @approval (${modes.join(', ')}); when several match one request the strictest applies (hitl > auto > none)`);
+    out.push(
+      `permit policies carry different @approval (${modes.join(', ')}); when several match one request the strictest applies (hitl > auto > none)`,
+    );
   }
   for (const p of permits) {
     const a = p.annotations!.approval as ApprovalMode;
     const r = p.annotations?.risk as Risk | undefined;
     if (r && (RISKS as readonly string[]).includes(r) && APPROVAL_RANK[a] < APPROVAL_RANK[DEFAULT_APPROVAL[r]]) {
-      out.push(`${p.id}: @approval("${a}") is weaker than the default for @risk("${r}") (${DEFAULT_APPROVAL[r]}); the default applies`);
+      out.push(
+        `${p.id}: @approval("${a}") is weaker than the default for @risk("${r}") (${DEFAULT_APPROVAL[r]}); the default applies`,
+      );
     }
   }
   return out;

@@ -4,7 +4,13 @@
  * failure, revocation consulted on every decision. Never-loaded → forbid.
  */
 import type { Clock } from '../../shared/clock.js';
-import type { Decision, DecisionPoint, DecisionRequest, RevocationState, RevocationStatus } from '../../shared/ports.js';
+import type {
+  Decision,
+  DecisionPoint,
+  DecisionRequest,
+  RevocationState,
+  RevocationStatus,
+} from '../../shared/ports.js';
 import { decideWith, loadBundle, type LoadedBundle, type OfflineRevocationMode } from './decide.js';
 import { verifyBundle, type BundleSigner } from './signing.js';
 import { contentOf } from './bundle.js';
@@ -14,13 +20,20 @@ export type { PrincipalStatusPort } from './principal-status.js';
 
 /** Port: where live bundles come from (S3 manifest + bundle object text, conditional on the manifest ETag). */
 export interface BundleSource {
-  fetchLive(tenantId: string, etag: string | null): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }>;
+  fetchLive(
+    tenantId: string,
+    etag: string | null,
+  ): Promise<{ status: 'not-modified' } | { status: 'none' } | { status: 'ok'; etag: string; bundle: string }>;
 }
 
 /** Port: record and publish each decision (EnforcementEvent + `policy.decision`). */
 export interface DecisionRecorder {
   /** `token`: the caller's own credential, for recorders that post through the API (the extension's). */
-  record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string; token?: string }): Promise<void>;
+  record(
+    req: DecisionRequest,
+    decision: Decision,
+    meta: { pep_topology: string; correlation_id?: string; trace_id?: string; token?: string },
+  ): Promise<void>;
 }
 
 export interface DecisionPointOptions {
@@ -43,7 +56,12 @@ export interface DecisionPointOptions {
   readonly pepTopology?: string;
   /** Preparsed per-request policy sets kept per tenant (LRU); bounds wasm memory. @default 1024 */
   readonly setCacheSize?: number;
-  readonly onEvent?: (e: { type: 'swapped' | 'rejected' | 'fetch-failed'; tenantId: string; detail: string; ms?: number }) => void;
+  readonly onEvent?: (e: {
+    type: 'swapped' | 'rejected' | 'fetch-failed';
+    tenantId: string;
+    detail: string;
+    ms?: number;
+  }) => void;
 }
 
 interface TenantState {
@@ -61,16 +79,23 @@ export class TenantBundlePdp implements DecisionPoint {
     this.pollMs = o.pollMs ?? 30_000;
   }
 
-  async decide(req: DecisionRequest, meta: { correlation_id?: string; trace_id?: string; token?: string } = {}): Promise<Decision> {
+  async decide(
+    req: DecisionRequest,
+    meta: { correlation_id?: string; trace_id?: string; token?: string } = {},
+  ): Promise<Decision> {
     const start = performance.now();
     let decision: Decision;
     try {
       const [st, rev, principal] = await Promise.all([
         this.state(req.tenantId),
         this.o.revocation.status(req.tenantId, req.principal.id).catch((): RevocationState => 'unknown'),
-        this.o.principals
-          .status(req.tenantId, req.principal.id)
-          .catch((): PrincipalState => ({ ok: false, reason: 'principal_status_unavailable', detail: 'principal status unavailable' })),
+        this.o.principals.status(req.tenantId, req.principal.id).catch(
+          (): PrincipalState => ({
+            ok: false,
+            reason: 'principal_status_unavailable',
+            detail: 'principal status unavailable',
+          }),
+        ),
       ]);
       decision = decideWith(st.live, req, rev, {
         offline: this.o.offlineRevocation ?? 'forbid',
@@ -82,10 +107,16 @@ export class TenantBundlePdp implements DecisionPoint {
     } catch (e) {
       // F31: the exception is logged, the agent gets a generic code
       this.o.onError?.({ tenantId: req.tenantId, error: e });
-      decision = { ...decideWith(null, req, 'unknown', { start }), errors: ['decision_point_failure'], reason: 'decision_point_failure' };
+      decision = {
+        ...decideWith(null, req, 'unknown', { start }),
+        errors: ['decision_point_failure'],
+        reason: 'decision_point_failure',
+      };
     }
     if (this.o.recorder) {
-      await this.o.recorder.record(req, decision, { pep_topology: this.o.pepTopology ?? 'in-process', ...meta }).catch(() => undefined);
+      await this.o.recorder
+        .record(req, decision, { pep_topology: this.o.pepTopology ?? 'in-process', ...meta })
+        .catch(() => undefined);
     }
     return decision;
   }
@@ -153,7 +184,11 @@ export class TenantBundlePdp implements DecisionPoint {
     }
     let next: LoadedBundle;
     try {
-      next = loadBundle(contentOf(v.bundle), v.bundle.digest, this.o.setCacheSize ? { dynamicCacheSize: this.o.setCacheSize } : {});
+      next = loadBundle(
+        contentOf(v.bundle),
+        v.bundle.digest,
+        this.o.setCacheSize ? { dynamicCacheSize: this.o.setCacheSize } : {},
+      );
     } catch (e) {
       st.lastError = `bundle failed to load: ${(e as Error).message}`;
       st.etag = r.etag;
@@ -164,7 +199,12 @@ export class TenantBundlePdp implements DecisionPoint {
     st.live = next;
     st.etag = r.etag;
     st.lastError = null;
-    this.o.onEvent?.({ type: 'swapped', tenantId, detail: `${v.bundle.bundle_id} v${v.bundle.version}`, ms: performance.now() - t0 });
+    this.o.onEvent?.({
+      type: 'swapped',
+      tenantId,
+      detail: `${v.bundle.bundle_id} v${v.bundle.version}`,
+      ms: performance.now() - t0,
+    });
     if (old) {
       // after the flip, off the swap: pre-build the new engine's parts for the shapes traffic used, free the old
       setImmediate(() => {

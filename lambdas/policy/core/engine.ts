@@ -49,7 +49,12 @@ export interface IndexedPolicy {
  */
 export type Guard =
   | { readonly k: 'has'; readonly v: 'principal' | 'resource'; readonly attr: string }
-  | { readonly k: 'eq'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string; readonly value: string | boolean | number }
+  | {
+      readonly k: 'eq';
+      readonly v: 'principal' | 'resource' | 'context';
+      readonly attr: string;
+      readonly value: string | boolean | number;
+    }
   | { readonly k: 'like'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string; readonly re: string }
   | { readonly k: 'truthy'; readonly v: 'principal' | 'resource' | 'context'; readonly attr: string };
 
@@ -93,7 +98,15 @@ function scopeOf(c: PolicyJson['principal']): EntityScope {
 export function indexPolicy(id: string, text: string, json: PolicyJson): IndexedPolicy {
   const a = json.action;
   const actions =
-    a.op === 'All' ? undefined : a.op === '==' ? ('entity' in a ? [uidKey(a.entity)] : undefined) : 'entity' in a ? [uidKey(a.entity)] : a.entities.map(uidKey);
+    a.op === 'All'
+      ? undefined
+      : a.op === '=='
+        ? 'entity' in a
+          ? [uidKey(a.entity)]
+          : undefined
+        : 'entity' in a
+          ? [uidKey(a.entity)]
+          : a.entities.map(uidKey);
   const refs = new Set<string>();
   for (const c of json.conditions) collectRefs(c.body, refs);
   const annotations = (json.annotations ?? {}) as Record<string, string>;
@@ -127,14 +140,20 @@ function attrOf(e: unknown): { v: 'principal' | 'resource' | 'context'; attr: st
 function guardsOf(body: unknown): Guard[] {
   const out: Guard[] = [];
   for (const c of conjuncts(body)) {
-    const o = c as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: a Cedar JSON expression node, of many shapes
+    const o = c as Record<string, any>;
     let g: Guard | null = null;
-    if (o.has && (o.has.left?.Var === 'principal' || o.has.left?.Var === 'resource') && typeof o.has.attr === 'string') {
+    if (
+      o.has &&
+      (o.has.left?.Var === 'principal' || o.has.left?.Var === 'resource') &&
+      typeof o.has.attr === 'string'
+    ) {
       g = { k: 'has', v: o.has.left.Var, attr: o.has.attr };
     } else if (o['==']) {
       const a = attrOf(o['==']?.left);
       const val = o['==']?.right?.Value;
-      if (a && (typeof val === 'string' || typeof val === 'boolean' || typeof val === 'number')) g = { k: 'eq', ...a, value: val };
+      if (a && (typeof val === 'string' || typeof val === 'boolean' || typeof val === 'number'))
+        g = { k: 'eq', ...a, value: val };
     } else if (o.like) {
       const a = attrOf(o.like.left);
       const pat = o.like.pattern as ('Wildcard' | { Literal: string })[] | undefined;
@@ -178,7 +197,10 @@ export function schemaActionEntities(schema: string): EntityJson[] {
       out.push({
         uid: { type: actionType, id: name },
         attrs: {},
-        parents: (act.memberOf ?? []).map((m) => ({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id })),
+        parents: (act.memberOf ?? []).map((m) => ({
+          type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType,
+          id: m.id,
+        })),
       });
     }
   }
@@ -273,7 +295,10 @@ export class PolicyEngine {
   /** Policies with no principal or resource keys: candidates of the static part. */
   private readonly staticIdx: number[] = [];
   private readonly staticBuckets = new Map<string, Bucket>();
-  private readonly staticShapes = new Map<string, { action: { type: string; id: string }; principalType: string; resourceType: string }>();
+  private readonly staticShapes = new Map<
+    string,
+    { action: { type: string; id: string }; principalType: string; resourceType: string }
+  >();
   private readonly dynamic = new Map<string, Bucket>();
   private readonly dynamicMax: number;
   private readonly patterns: readonly { pattern: string; re: RegExp }[];
@@ -309,7 +334,10 @@ export class PolicyEngine {
     try {
       return this.evaluate(req);
     } catch (e) {
-      return { type: 'failure', errors: [e instanceof PolicyParseError ? e.message : `evaluation failed: ${(e as Error).message}`] };
+      return {
+        type: 'failure',
+        errors: [e instanceof PolicyParseError ? e.message : `evaluation failed: ${(e as Error).message}`],
+      };
     }
   }
 
@@ -380,7 +408,11 @@ export class PolicyEngine {
   warm(shapes: readonly { action: { type: string; id: string }; principalType: string; resourceType: string }[]): void {
     for (const s of shapes) {
       try {
-        this.staticBucket({ principal: { type: s.principalType, id: '' }, action: s.action, resource: { type: s.resourceType, id: '' } });
+        this.staticBucket({
+          principal: { type: s.principalType, id: '' },
+          action: s.action,
+          resource: { type: s.resourceType, id: '' },
+        });
       } catch {
         // a bucket that fails to preparse is retried (and fails closed) on the request itself
       }
@@ -407,7 +439,11 @@ export class PolicyEngine {
   private readonly regexCache = new Map<string, RegExp>();
 
   /** True when the policy's guard prefix is certainly false for this request (so Cedar would skip it without error). */
-  private guardFails(guards: readonly Guard[] | undefined, req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>, extra?: Map<string, EntityJson>): boolean {
+  private guardFails(
+    guards: readonly Guard[] | undefined,
+    req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>,
+    extra?: Map<string, EntityJson>,
+  ): boolean {
     if (!guards) return false;
     for (const g of guards) {
       const r = this.testGuard(g, req, extra);
@@ -417,7 +453,11 @@ export class PolicyEngine {
     return false;
   }
 
-  private testGuard(g: Guard, req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>, extra?: Map<string, EntityJson>): boolean | null {
+  private testGuard(
+    g: Guard,
+    req: Pick<AuthorizeRequest, 'principal' | 'resource' | 'context'>,
+    extra?: Map<string, EntityJson>,
+  ): boolean | null {
     let holder: Record<string, CedarValue> | undefined;
     if (g.v === 'context') holder = req.context ?? {};
     else holder = this.entity(uidKey(g.v === 'principal' ? req.principal : req.resource), extra)?.attrs;
@@ -444,7 +484,10 @@ export class PolicyEngine {
   }
 
   /** The static part: a function of (action, principal type, resource type) only. */
-  private staticBucket(req: Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>, extra?: Map<string, EntityJson>): Bucket {
+  private staticBucket(
+    req: Pick<AuthorizeRequest, 'principal' | 'action' | 'resource'>,
+    extra?: Map<string, EntityJson>,
+  ): Bucket {
     const actionKey = uidKey(req.action);
     const sKey = `${actionKey}|${req.principal.type}|${req.resource.type}`;
     // request-supplied action entities can change the action's groups: never cache that bucket
@@ -457,7 +500,12 @@ export class PolicyEngine {
       sb = this.preparse(idx);
       if (actionOverride) return { ...sb, temporary: true };
       this.staticBuckets.set(sKey, sb);
-      if (!extra) this.staticShapes.set(sKey, { action: { type: req.action.type, id: req.action.id }, principalType: req.principal.type, resourceType: req.resource.type });
+      if (!extra)
+        this.staticShapes.set(sKey, {
+          action: { type: req.action.type, id: req.action.id },
+          principalType: req.principal.type,
+          resourceType: req.resource.type,
+        });
     }
     return sb;
   }
@@ -488,7 +536,10 @@ export class PolicyEngine {
     rAnc: readonly string[],
   ): boolean {
     if (p.actions && !p.actions.some((k) => k === actionKey || aAnc.has(k))) return false;
-    return scopeMatches(p.principal, req.principal.type, pKey, pAnc) && scopeMatches(p.resource, req.resource.type, rKey, rAnc);
+    return (
+      scopeMatches(p.principal, req.principal.type, pKey, pAnc) &&
+      scopeMatches(p.resource, req.resource.type, rKey, rAnc)
+    );
   }
 
   private entity(key: string, extra?: Map<string, EntityJson>): EntityJson | undefined {
@@ -597,7 +648,8 @@ function collectValueRefs(v: CedarValue | undefined, visit: (k: string) => void)
   }
   if ('__extn' in o) return;
   const keys = Object.keys(o);
-  if (keys.length === 2 && typeof o.type === 'string' && typeof o.id === 'string') visit(uidKey(o as { type: string; id: string }));
+  if (keys.length === 2 && typeof o.type === 'string' && typeof o.id === 'string')
+    visit(uidKey(o as { type: string; id: string }));
   for (const x of Object.values(o)) collectValueRefs(x, visit);
 }
 
@@ -609,7 +661,12 @@ function push(m: Map<string, number[]>, k: string, i: number): void {
 
 /** `*` matches any run of characters; everything else is literal. */
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 function combine(answers: ReturnType<typeof cedar.statefulIsAuthorized>[], evaluated: number): AuthorizeResult {

@@ -17,7 +17,9 @@ export type PrincipalRefusal =
   | 'principal_unsanctioned'
   | 'principal_status_unavailable';
 
-export type PrincipalState = { readonly ok: true } | { readonly ok: false; readonly reason: PrincipalRefusal; readonly detail: string };
+export type PrincipalState =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: PrincipalRefusal; readonly detail: string };
 
 /** Port of the decision point: the principal's state with a bounded staleness window. */
 export interface PrincipalStatusPort {
@@ -33,7 +35,11 @@ const refuse = (reason: PrincipalRefusal, detail: string): PrincipalState => ({ 
  * Judges one inventory record at `now`. Orphaned agents stay decidable during the grace period
  * (the owner may be re-attested); past it they are refused even before the sweeper suspends them.
  */
-export function judgePrincipal(rec: PrincipalInventoryRecord | null, now: Date, orphanGraceS = DEFAULT_ORPHAN_GRACE_S): PrincipalState {
+export function judgePrincipal(
+  rec: PrincipalInventoryRecord | null,
+  now: Date,
+  orphanGraceS = DEFAULT_ORPHAN_GRACE_S,
+): PrincipalState {
   if (!rec) return refuse('principal_unknown', 'principal is not in the inventory');
   switch (rec.status) {
     case 'active':
@@ -47,7 +53,8 @@ export function judgePrincipal(rec: PrincipalInventoryRecord | null, now: Date, 
     default:
       return refuse('principal_status_unavailable', 'principal has an unrecognised inventory status');
   }
-  if (rec.sanctioned === false) return refuse('principal_unsanctioned', 'principal was discovered but never sanctioned');
+  if (rec.sanctioned === false)
+    return refuse('principal_unsanctioned', 'principal was discovered but never sanctioned');
   if (rec.owner_status === 'orphaned') {
     const since = rec.orphaned_at ? Date.parse(rec.orphaned_at) : NaN;
     // an orphan without a readable time is treated as past the grace period (fail closed)

@@ -7,7 +7,16 @@ import type { EventPublisher, OutboxEntry, StagedEventSink } from '../../shared/
 import type { Decision, DecisionRequest } from '../../shared/ports.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
-import { compileBundle, contentOf, diffBundles, digestOf, type BundleDiff, type BundleInput, type LiveManifest, type SignedBundle } from './bundle.js';
+import {
+  compileBundle,
+  contentOf,
+  diffBundles,
+  digestOf,
+  type BundleDiff,
+  type BundleInput,
+  type LiveManifest,
+  type SignedBundle,
+} from './bundle.js';
 import { verifyBundle, type BundleSigner } from './signing.js';
 import type { DecisionRecorder } from './decision-point.js';
 import { approvalWarnings } from './decide.js';
@@ -73,14 +82,29 @@ export class PolicyService {
   ) {}
 
   /** Validates strictly and stores a signed, immutable bundle. Invalid → ValidationError, nothing stored. */
-  async push(tenantId: string, input: BundleInput): Promise<{ bundle_id: string; version: number; digest: string; warnings?: string[] }> {
+  async push(
+    tenantId: string,
+    input: BundleInput,
+  ): Promise<{ bundle_id: string; version: number; digest: string; warnings?: string[] }> {
     const now = this.d.clock.now();
     // validate before taking a version so a rejected upload leaves no trace
-    const dry = compileBundle(input, { tenantId, bundleId: 'dry-run', version: 0, createdAt: now.toISOString(), revokedAgentIds: [] });
+    const dry = compileBundle(input, {
+      tenantId,
+      bundleId: 'dry-run',
+      version: 0,
+      createdAt: now.toISOString(),
+      revokedAgentIds: [],
+    });
     if (!dry.ok) throw new ValidationError('the bundle is invalid', dry.errors);
     const [version, revoked] = await Promise.all([this.d.versions.next(tenantId), this.d.revoked.list(tenantId)]);
     const bundleId = newId('pb', now);
-    const r = compileBundle(input, { tenantId, bundleId, version, createdAt: now.toISOString(), revokedAgentIds: revoked });
+    const r = compileBundle(input, {
+      tenantId,
+      bundleId,
+      version,
+      createdAt: now.toISOString(),
+      revokedAgentIds: revoked,
+    });
     if (!r.ok) throw new ValidationError('the bundle is invalid', r.errors);
     const digest = digestOf(r.content);
     const signature = await this.d.signer.sign(tenantId, digest);
@@ -90,7 +114,12 @@ export class PolicyService {
   }
 
   /** Moves the tenant's live pointer to a stored bundle (after re-verifying it) and announces it. */
-  async promote(tenantId: string, bundleId: string, actor: string, trace: { correlation_id: string; trace_id: string }): Promise<{ live_bundle_id: string; version: number }> {
+  async promote(
+    tenantId: string,
+    bundleId: string,
+    actor: string,
+    trace: { correlation_id: string; trace_id: string },
+  ): Promise<{ live_bundle_id: string; version: number }> {
     const b = await this.d.repo.get(tenantId, bundleId);
     if (!b) throw new NotFoundError(`bundle ${bundleId} not found`);
     const v = await verifyBundle(b, tenantId, this.d.signer);
@@ -150,7 +179,11 @@ export class EnforcementRecorder implements DecisionRecorder {
     private readonly clock: Clock,
   ) {}
 
-  async record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string; spiffe_id?: string }): Promise<void> {
+  async record(
+    req: DecisionRequest,
+    decision: Decision,
+    meta: { pep_topology: string; correlation_id?: string; trace_id?: string; spiffe_id?: string },
+  ): Promise<void> {
     const now = this.clock.now();
     const ev: EnforcementEvent = {
       event_id: newId('enf', now),

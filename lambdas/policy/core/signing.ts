@@ -1,7 +1,15 @@
 import { sha256Hex } from '../../shared/ids.js';
 import type { TenantKeySet, TenantSigner } from '../../shared/ports.js';
 import { verifyTenantSignature } from '../../shared/tenant-signature.js';
-import { BUNDLE_ENVELOPE, BUNDLE_FORMAT, encodeBundle, splitBundle, type BundleContent, type BundleSignature, type SignedBundle } from './bundle.js';
+import {
+  BUNDLE_ENVELOPE,
+  BUNDLE_FORMAT,
+  encodeBundle,
+  splitBundle,
+  type BundleContent,
+  type BundleSignature,
+  type SignedBundle,
+} from './bundle.js';
 
 /**
  * Port: signs and verifies bundle digests with the tenant's key. Production is TenantBundleSigner
@@ -34,13 +42,21 @@ export class TenantBundleSigner implements BundleSigner {
   }
 
   async verify(tenantId: string, digest: string, signature: BundleSignature): Promise<boolean> {
-    if (signature.alg !== 'ES256' || typeof signature.sig !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(signature.sig)) return false;
+    if (signature.alg !== 'ES256' || typeof signature.sig !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(signature.sig))
+      return false;
     const keys = await this.keys.publicKeys(tenantId);
-    return verifyTenantSignature(keys, signature.kid, Buffer.from(digest, 'utf8'), Buffer.from(signature.sig, 'base64url'));
+    return verifyTenantSignature(
+      keys,
+      signature.kid,
+      Buffer.from(digest, 'utf8'),
+      Buffer.from(signature.sig, 'base64url'),
+    );
   }
 }
 
-export type VerifyOutcome = { readonly ok: true; readonly bundle: SignedBundle } | { readonly ok: false; readonly reason: string };
+export type VerifyOutcome =
+  | { readonly ok: true; readonly bundle: SignedBundle }
+  | { readonly ok: false; readonly reason: string };
 
 /**
  * Checks a fetched bundle before it may go live: envelope, digest over the exact content bytes,
@@ -48,7 +64,11 @@ export type VerifyOutcome = { readonly ok: true; readonly bundle: SignedBundle }
  * (or a decoded bundle, which is re-encoded). Preconditions: none. The caller must still keep the
  * last-known-good bundle when this fails.
  */
-export async function verifyBundle(raw: string | SignedBundle, tenantId: string, signer: Pick<BundleSigner, 'verify'>): Promise<VerifyOutcome> {
+export async function verifyBundle(
+  raw: string | SignedBundle,
+  tenantId: string,
+  signer: Pick<BundleSigner, 'verify'>,
+): Promise<VerifyOutcome> {
   let header: { format?: unknown; digest?: unknown; signature?: unknown };
   let contentText: string;
   try {
@@ -58,7 +78,13 @@ export async function verifyBundle(raw: string | SignedBundle, tenantId: string,
   }
   if (header.format !== BUNDLE_ENVELOPE) return { ok: false, reason: 'unknown bundle format' };
   const sig = header.signature as Partial<BundleSignature> | undefined;
-  if (!sig || typeof sig !== 'object' || typeof sig.sig !== 'string' || typeof sig.kid !== 'string' || sig.alg !== 'ES256') {
+  if (
+    !sig ||
+    typeof sig !== 'object' ||
+    typeof sig.sig !== 'string' ||
+    typeof sig.kid !== 'string' ||
+    sig.alg !== 'ES256'
+  ) {
     return { ok: false, reason: 'bundle is not signed' };
   }
   const digest = `sha256:${sha256Hex(contentText)}`;
@@ -78,7 +104,13 @@ export async function verifyBundle(raw: string | SignedBundle, tenantId: string,
   }
   if (c.format_version !== BUNDLE_FORMAT) return { ok: false, reason: 'unknown bundle format' };
   if (c.tenant_id !== tenantId) return { ok: false, reason: 'bundle belongs to another tenant' };
-  if (!Array.isArray(c.policies) || !Array.isArray(c.entities) || typeof c.schema !== 'string' || !Array.isArray(c.risk) || !c.revoked_bloom) {
+  if (
+    !Array.isArray(c.policies) ||
+    !Array.isArray(c.entities) ||
+    typeof c.schema !== 'string' ||
+    !Array.isArray(c.risk) ||
+    !c.revoked_bloom
+  ) {
     return { ok: false, reason: 'bundle is malformed' };
   }
   return { ok: true, bundle: { ...(c as BundleContent), digest, signature: sig as BundleSignature } };

@@ -22,7 +22,12 @@ import type { ApprovalMode, Risk } from '../../shared/ports.js';
 
 export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
 export const riskRank = (r: Risk): number => RISKS.indexOf(r);
-export const DEFAULT_APPROVAL: Readonly<Record<Risk, ApprovalMode>> = { low: 'none', medium: 'auto', high: 'hitl', critical: 'hitl' };
+export const DEFAULT_APPROVAL: Readonly<Record<Risk, ApprovalMode>> = {
+  low: 'none',
+  medium: 'auto',
+  high: 'hitl',
+  critical: 'hitl',
+};
 export const DEFAULT_HITL_TIMEOUT_S = 3600;
 
 const RiskZ = z.enum(['low', 'medium', 'high', 'critical']);
@@ -37,12 +42,24 @@ export const YamlPolicyEntry = z.strictObject({
   description: z.string().max(1000).optional(),
   operations: z.record(z.string().regex(OPERATION, 'resource:verb, * as wildcard'), RiskZ),
   risk_max: RiskZ.default('critical'),
-  approval: z.strictObject({ low: ApprovalZ.optional(), medium: ApprovalZ.optional(), high: ApprovalZ.optional(), critical: ApprovalZ.optional() }).optional(),
+  approval: z
+    .strictObject({
+      low: ApprovalZ.optional(),
+      medium: ApprovalZ.optional(),
+      high: ApprovalZ.optional(),
+      critical: ApprovalZ.optional(),
+    })
+    .optional(),
   hitl_channel: z.string().max(200).optional(),
-  hitl_timeout: z.union([z.string().regex(/^\d+\s*[smhd]?$/, 'e.g. 90s, 30m, 1h, 2d'), z.number().int().positive()]).optional(),
+  hitl_timeout: z
+    .union([z.string().regex(/^\d+\s*[smhd]?$/, 'e.g. 90s, 30m, 1h, 2d'), z.number().int().positive()])
+    .optional(),
   separation_of_duties: z.boolean().optional(),
 });
-export const YamlPolicyDocument = z.union([z.array(YamlPolicyEntry).min(1), z.strictObject({ policies: z.array(YamlPolicyEntry).min(1) })]);
+export const YamlPolicyDocument = z.union([
+  z.array(YamlPolicyEntry).min(1),
+  z.strictObject({ policies: z.array(YamlPolicyEntry).min(1) }),
+]);
 
 /** One compiled YAML policy: the runtime risk table entry. */
 export interface RiskPolicy {
@@ -109,7 +126,9 @@ export function compileYamlPolicy(document: string): CompiledYaml {
   }
   const parsed = YamlPolicyDocument.safeParse(raw);
   if (!parsed.success) {
-    throw new YamlPolicyError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(document)', message: i.message })));
+    throw new YamlPolicyError(
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(document)', message: i.message })),
+    );
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.policies;
   const names = new Set<string>();
@@ -121,7 +140,8 @@ export function compileYamlPolicy(document: string): CompiledYaml {
   entries.forEach((e, i) => {
     if (names.has(e.name)) errors.push({ path: `${i}.name`, message: `duplicate policy name ${e.name}` });
     names.add(e.name);
-    if (Object.keys(e.operations).length === 0) errors.push({ path: `${i}.operations`, message: 'at least one operation' });
+    if (Object.keys(e.operations).length === 0)
+      errors.push({ path: `${i}.operations`, message: 'at least one operation' });
     const group = `${e.connector}:*`;
     patterns.add(group);
     if (!actions.has(group)) actions.set(group, new Set());
@@ -155,7 +175,15 @@ export function compileYamlPolicy(document: string): CompiledYaml {
   });
   if (errors.length) throw new YamlPolicyError(errors);
   // exact actions also belong to every wildcard group of their connector they match
-  const patternRes = [...patterns].map((p) => ({ p, re: new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`) }));
+  const patternRes = [...patterns].map((p) => ({
+    p,
+    re: new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ),
+  }));
   for (const [name, parents] of actions) {
     for (const { p, re } of patternRes) if (p !== name && re.test(name)) parents.add(p);
   }
@@ -163,14 +191,16 @@ export function compileYamlPolicy(document: string): CompiledYaml {
     const memberOf = parents.size ? ` in [${[...parents].map(q).join(', ')}]` : '';
     return `action ${q(name)}${memberOf} appliesTo { principal: [Agent], resource: [Connector, Target], context: {} };`;
   });
-  return { schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`, policies: `${policies.join('\n\n')}\n`, risk, actionPatterns: [...patterns] };
+  return {
+    schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`,
+    policies: `${policies.join('\n\n')}\n`,
+    risk,
+    actionPatterns: [...patterns],
+  };
 }
 
 /** The YAML policy classifying `connector:resource:verb`: exact operation first, else the longest matching pattern. */
-export function classify(
-  table: readonly RiskPolicy[],
-  action: string,
-): { policy: RiskPolicy; risk: Risk } | null {
+export function classify(table: readonly RiskPolicy[], action: string): { policy: RiskPolicy; risk: Risk } | null {
   const i = action.indexOf(':');
   if (i < 0) return null;
   const connector = action.slice(0, i);
@@ -189,5 +219,10 @@ export function classify(
 }
 
 function globMatch(glob: string, s: string): boolean {
-  return new RegExp(`^${glob.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(s);
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(s);
 }

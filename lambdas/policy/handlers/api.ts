@@ -16,7 +16,14 @@ import { inventoryPrincipalStatus, logDecisionPointError } from '../pdp.js';
 import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
 import { tenantSigner } from '../../identity/index.js';
 
-const RESOURCES = ['ARX_BUNDLE_BUCKET', 'ARX_CONTROL_TABLE', 'ARX_REVOCATION_TABLE', 'ARX_INVENTORY_TABLE', 'ARX_SIGNING_KEY_ARN', 'ARX_EVENT_BUS'] as const;
+const RESOURCES = [
+  'ARX_BUNDLE_BUCKET',
+  'ARX_CONTROL_TABLE',
+  'ARX_REVOCATION_TABLE',
+  'ARX_INVENTORY_TABLE',
+  'ARX_SIGNING_KEY_ARN',
+  'ARX_EVENT_BUS',
+] as const;
 const deps = perEnvironment(() => {
   const c = readSettings(RESOURCES);
   const clock = systemClock;
@@ -26,7 +33,14 @@ const deps = perEnvironment(() => {
   const events = new EventBridgePublisher(c.ARX_EVENT_BUS);
   const drl = new DynamoRevocationList(c.ARX_REVOCATION_TABLE);
   const log = new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock);
-  const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE), signer, revoked: new RevocationTableIds(drl, clock), events: new Outbox(c.ARX_CONTROL_TABLE, events), clock });
+  const service = new PolicyService({
+    repo: store,
+    versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE),
+    signer,
+    revoked: new RevocationTableIds(drl, clock),
+    events: new Outbox(c.ARX_CONTROL_TABLE, events),
+    clock,
+  });
   const pdp = new TenantBundlePdp({
     source: store,
     signer,
@@ -45,7 +59,10 @@ const authOf = (req: ApiRequest): AuthContext => {
   return req.auth;
 };
 const isAdmin = (a: AuthContext): boolean => a.roles.includes('admin');
-const traceOf = (req: ApiRequest) => ({ correlation_id: req.headers['x-correlation-id'] ?? req.requestId, trace_id: req.trace.traceId });
+const traceOf = (req: ApiRequest) => ({
+  correlation_id: req.headers['x-correlation-id'] ?? req.requestId,
+  trace_id: req.trace.traceId,
+});
 
 /** Checked at INIT (see shared/settings.ts). */
 export const settings = handlerSettings(RESOURCES, ['ARX_ORPHAN_GRACE_SECONDS']);
@@ -65,11 +82,18 @@ export const handler = createApiHandler(routesOf('policy-api'), {
   },
   'POST /v1/policies/evaluate': async (req: ApiRequest<EvaluateInput>) => {
     const a = authOf(req);
-    if (!isAdmin(a) && a.agentId !== req.body.principal.id) throw new ForbiddenError('an agent may only ask about itself');
+    if (!isAdmin(a) && a.agentId !== req.body.principal.id)
+      throw new ForbiddenError('an agent may only ask about itself');
     const { pdp } = deps();
     const t = traceOf(req);
     const d = await pdp.decide(
-      { tenantId: a.tenantId, principal: req.body.principal, action: req.body.action, ...(req.body.resource ? { resource: req.body.resource } : {}), ...(req.body.context ? { context: req.body.context } : {}) },
+      {
+        tenantId: a.tenantId,
+        principal: req.body.principal,
+        action: req.body.action,
+        ...(req.body.resource ? { resource: req.body.resource } : {}),
+        ...(req.body.context ? { context: req.body.context } : {}),
+      },
       t,
     );
     return { status: 200, body: d };
@@ -77,9 +101,14 @@ export const handler = createApiHandler(routesOf('policy-api'), {
   'POST /v1/enforcement/log': async (req: ApiRequest<EnforcementLogInput>) => {
     const a = authOf(req);
     const { log, clock, events: bus } = deps();
-    if (!isAdmin(a) && req.body.events.some((e) => e.agent_id !== a.agentId)) throw new ForbiddenError('an agent may only log its own enforcement events');
+    if (!isAdmin(a) && req.body.events.some((e) => e.agent_id !== a.agentId))
+      throw new ForbiddenError('an agent may only log its own enforcement events');
     const now = clock.now();
-    const events: EnforcementEvent[] = req.body.events.map((e) => ({ ...e, event_id: e.event_id ?? newId('enf', now), tenant_id: a.tenantId }));
+    const events: EnforcementEvent[] = req.body.events.map((e) => ({
+      ...e,
+      event_id: e.event_id ?? newId('enf', now),
+      tenant_id: a.tenantId,
+    }));
     await log.put(events);
     for (let i = 0; i < events.length; i += 10) {
       await Promise.all(

@@ -7,14 +7,22 @@ import type { DecisionRecorder } from '../../../lambdas/policy/index.js';
  * oldest are dropped and counted.
  */
 export class BufferedRecorder implements DecisionRecorder {
-  private queue: { req: DecisionRequest; decision: Decision; meta: { pep_topology: string; correlation_id?: string; trace_id?: string } }[] = [];
+  private queue: {
+    req: DecisionRequest;
+    decision: Decision;
+    meta: { pep_topology: string; correlation_id?: string; trace_id?: string };
+  }[] = [];
   dropped = 0;
   failed = 0;
   constructor(
     private readonly inner: DecisionRecorder,
     private readonly max = 10_000,
   ) {}
-  async record(req: DecisionRequest, decision: Decision, meta: { pep_topology: string; correlation_id?: string; trace_id?: string }): Promise<void> {
+  async record(
+    req: DecisionRequest,
+    decision: Decision,
+    meta: { pep_topology: string; correlation_id?: string; trace_id?: string },
+  ): Promise<void> {
     if (this.queue.length >= this.max) {
       this.queue.shift();
       this.dropped++;

@@ -33,7 +33,10 @@ export class ExtensionDecisionPoint implements DecisionPoint {
     try {
       const r = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.o.svid ? { authorization: `Bearer ${await this.o.svid()}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(this.o.svid ? { authorization: `Bearer ${await this.o.svid()}` } : {}),
+        },
         body: JSON.stringify(req),
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 250),
       });
@@ -41,7 +44,16 @@ export class ExtensionDecisionPoint implements DecisionPoint {
       if (r.status === 401 || r.status === 403) {
         // the extension refused the caller's identity: that is a forbid, not a reason to decide elsewhere
         const why = ((await r.json().catch(() => ({}))) as { error?: string }).error ?? 'caller identity refused';
-        return { effect: 'forbid', approval: 'none', risk: 'high', determining_policies: [], errors: [why], evaluation_ms: 0, bundle_version: null, reason: 'caller_identity_refused' };
+        return {
+          effect: 'forbid',
+          approval: 'none',
+          risk: 'high',
+          determining_policies: [],
+          errors: [why],
+          evaluation_ms: 0,
+          bundle_version: null,
+          reason: 'caller_identity_refused',
+        };
       }
     } catch {
       // extension absent or slow: decide in process

@@ -36,7 +36,11 @@ export class ExtensionsApi {
   async initError(errorType: string, message: string): Promise<void> {
     await fetch(`${this.base}/init/error`, {
       method: 'POST',
-      headers: { 'Lambda-Extension-Identifier': this.id ?? '', 'Lambda-Extension-Function-Error-Type': errorType, 'content-type': 'application/json' },
+      headers: {
+        'Lambda-Extension-Identifier': this.id ?? '',
+        'Lambda-Extension-Function-Error-Type': errorType,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ errorMessage: message, errorType }),
     }).catch(() => undefined);
   }

@@ -12,7 +12,13 @@ import { optionalSetting, readSettings, setting, SETTINGS } from '../../../lambd
 import { EXTENSION_SETTINGS } from './settings.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
-import { CachedPrincipalStatus, DynamoInventoryReader, S3BundleStore, TenantBundlePdp, TenantBundleSigner } from '../../../lambdas/policy/index.js';
+import {
+  CachedPrincipalStatus,
+  DynamoInventoryReader,
+  S3BundleStore,
+  TenantBundlePdp,
+  TenantBundleSigner,
+} from '../../../lambdas/policy/index.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
 import { DeltaRevocationCache } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
@@ -55,7 +61,11 @@ async function main(): Promise<void> {
 function callerIdentity(tenantId: string, base: string, keys: PublishedTenantKeys): CallerIdentity {
   const agentId = optionalSetting('ARX_AGENT_ID');
   if (agentId) return new BoundIdentity(agentId);
-  const verifier = new SvidVerifier({ issuerBase: base, clock: systemClock, fetchJwks: async (t) => (await keys.jwks(t)) as never });
+  const verifier = new SvidVerifier({
+    issuerBase: base,
+    clock: systemClock,
+    fetchJwks: async (t) => (await keys.jwks(t)) as never,
+  });
   return new SvidIdentity(verifier, tenantId);
 }
 
@@ -71,9 +81,16 @@ async function init(): Promise<() => Promise<void>> {
   const clock = systemClock;
   const tenantId = c.ARX_TENANT_ID;
 
-  const revocation = new DeltaRevocationCache(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), tenantId, clock, windowMs, 1000, {
-    resyncMs: setting('ARX_PDP_REVOCATION_RESYNC_MS'),
-  });
+  const revocation = new DeltaRevocationCache(
+    new DynamoRevocationList(c.ARX_REVOCATION_TABLE),
+    tenantId,
+    clock,
+    windowMs,
+    1000,
+    {
+      resyncMs: setting('ARX_PDP_REVOCATION_RESYNC_MS'),
+    },
+  );
   // F14: decisions are recorded through the authenticated API with the caller's SVID; the agent
   // function's role never gets the control table or the bus
   const apiUrl = optionalSetting('ARX_API_URL');
@@ -83,7 +100,9 @@ async function init(): Promise<() => Promise<void>> {
     // the bundle verifies only with this tenant's own published keys
     signer: new TenantBundleSigner(keys),
     revocation,
-    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, { orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS') }),
+    principals: new CachedPrincipalStatus(new DynamoInventoryReader(c.ARX_INVENTORY_TABLE), clock, {
+      orphanGraceS: setting('ARX_ORPHAN_GRACE_SECONDS'),
+    }),
     clock,
     // the extension polls on its own schedule; decisions never wait for a manifest check
     pollMs: Number.MAX_SAFE_INTEGER,
@@ -92,13 +111,23 @@ async function init(): Promise<() => Promise<void>> {
     pepTopology: 'lambda-extension',
     setCacheSize: setting('ARX_PDP_SET_CACHE'),
     ...(recorder ? { recorder } : {}),
-    onEvent: (e) => log(`bundle ${e.type}`, { tenant_id: e.tenantId, detail: e.detail, ...(e.ms !== undefined ? { ms: Math.round(e.ms * 10) / 10 } : {}) }),
+    onEvent: (e) =>
+      log(`bundle ${e.type}`, {
+        tenant_id: e.tenantId,
+        detail: e.detail,
+        ...(e.ms !== undefined ? { ms: Math.round(e.ms * 10) / 10 } : {}),
+      }),
   });
 
   const t0 = performance.now();
   await Promise.all([pdp.refresh(tenantId), revocation.poll()]);
   const live = await pdp.live(tenantId);
-  log('init', { bundle_version: live?.content.version ?? null, revoked: revocation.size, ms: Math.round(performance.now() - t0), last_error: pdp.lastError(tenantId) });
+  log('init', {
+    bundle_version: live?.content.version ?? null,
+    revoked: revocation.size,
+    ms: Math.round(performance.now() - t0),
+    last_error: pdp.lastError(tenantId),
+  });
 
   const server = await startPdpServer(
     {

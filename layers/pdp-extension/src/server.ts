@@ -25,7 +25,9 @@ export class BoundIdentity implements CallerIdentity {
 /** Each request carries the agent's SVID, verified against the tenant's published keys. */
 export class SvidIdentity implements CallerIdentity {
   constructor(
-    private readonly verifier: { verify(token: string, o: { audience: string }): Promise<{ tenantId: string; agentId: string }> },
+    private readonly verifier: {
+      verify(token: string, o: { audience: string }): Promise<{ tenantId: string; agentId: string }>;
+    },
     private readonly tenantId: string,
     private readonly audience = 'arx',
   ) {}
@@ -85,11 +87,13 @@ export function parseDecideBody(raw: string, tenantId: string): DecisionRequest 
   const o = b as Record<string, unknown>;
   const p = o.principal as { type?: unknown; id?: unknown } | undefined;
   if (p?.type !== 'Agent' || typeof p.id !== 'string' || !p.id) return 'principal must be {type:"Agent", id}';
-  if (typeof o.action !== 'string' || !/^[a-z0-9][a-z0-9_-]*:/.test(o.action)) return 'action must be connector:resource:verb';
+  if (typeof o.action !== 'string' || !/^[a-z0-9][a-z0-9_-]*:/.test(o.action))
+    return 'action must be connector:resource:verb';
   if (o.tenantId !== undefined && o.tenantId !== tenantId) return 'this enforcement point serves another tenant';
   const r = o.resource as { type?: unknown; id?: unknown } | undefined;
   if (r !== undefined && (typeof r.type !== 'string' || typeof r.id !== 'string')) return 'resource must be {type, id}';
-  if (o.context !== undefined && (typeof o.context !== 'object' || o.context === null || Array.isArray(o.context))) return 'context must be an object';
+  if (o.context !== undefined && (typeof o.context !== 'object' || o.context === null || Array.isArray(o.context)))
+    return 'context must be an object';
   return {
     tenantId,
     principal: { type: 'Agent', id: p.id },
@@ -114,12 +118,20 @@ export function startPdpServer(deps: PdpServerDeps, port: number): Promise<Serve
         if (typeof parsed === 'string') return send(res, 400, { error: parsed });
         const who = await deps.identity.agentOf(req.headers);
         if ('error' in who) return send(res, 401, { error: who.error });
-        if (who.agentId !== parsed.principal.id) return send(res, 403, { error: 'the caller may only ask about its own agent' });
-        const bearer = typeof req.headers.authorization === 'string' ? /^Bearer (.+)$/.exec(req.headers.authorization)?.[1] : undefined;
+        if (who.agentId !== parsed.principal.id)
+          return send(res, 403, { error: 'the caller may only ask about its own agent' });
+        const bearer =
+          typeof req.headers.authorization === 'string'
+            ? /^Bearer (.+)$/.exec(req.headers.authorization)?.[1]
+            : undefined;
         const meta = {
           ...(bearer ? { token: bearer } : {}),
-          ...(typeof req.headers['x-correlation-id'] === 'string' ? { correlation_id: req.headers['x-correlation-id'] } : {}),
-          ...(typeof req.headers.traceparent === 'string' ? { trace_id: req.headers.traceparent.split('-')[1] ?? '' } : {}),
+          ...(typeof req.headers['x-correlation-id'] === 'string'
+            ? { correlation_id: req.headers['x-correlation-id'] }
+            : {}),
+          ...(typeof req.headers.traceparent === 'string'
+            ? { trace_id: req.headers.traceparent.split('-')[1] ?? '' }
+            : {}),
         };
         send(res, 200, await (deps.pdp as TenantBundlePdp).decide(parsed, meta));
       } catch {

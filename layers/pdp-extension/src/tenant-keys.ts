@@ -30,6 +30,14 @@ export class PublishedTenantKeys implements TenantKeySet {
     return (doc?.keys ?? [])
       .filter((k): k is Record<string, unknown> => typeof k === 'object' && k !== null)
       .filter((k) => k.kty === 'EC' && k.crv === 'P-256' && str(k.x) && str(k.y) && str(k.kid))
-      .map((k) => ({ kty: 'EC', crv: 'P-256', x: k.x as string, y: k.y as string, kid: k.kid as string, alg: 'ES256', use: 'sig' }));
+      .map((k) => ({
+        kty: 'EC',
+        crv: 'P-256',
+        x: k.x as string,
+        y: k.y as string,
+        kid: k.kid as string,
+        alg: 'ES256',
+        use: 'sig',
+      }));
   }
 }

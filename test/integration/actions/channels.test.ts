@@ -2,10 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
-import { ChannelNotifier, SesMailer, channelConfigName, newLinkKey, type MailMessage, type Mailer } from '../../../lambdas/actions/adapters/notifiers.js';
+import {
+  ChannelNotifier,
+  SesMailer,
+  channelConfigName,
+  newLinkKey,
+  type MailMessage,
+  type Mailer,
+} from '../../../lambdas/actions/adapters/notifiers.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
 import { ApprovalCallbacks } from '../../../lambdas/actions/core/callbacks.js';
-import { slackSignature, webhookSignatureHeader, verifyWebhookSignature } from '../../../lambdas/actions/core/signing.js';
+import {
+  slackSignature,
+  webhookSignatureHeader,
+  verifyWebhookSignature,
+} from '../../../lambdas/actions/core/signing.js';
 import { ConflictError, UnauthorizedError } from '../../../lambdas/shared/errors.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { WebhookDecisionBody } from '../../../lambdas/actions/schemas.js';
@@ -14,7 +25,12 @@ import { agent as baseAgent, harness, silentLog, trace } from '../../unit/action
 
 const tenant = `t-${randomBytes(4).toString('hex')}`;
 const agent = { ...baseAgent, tenantId: tenant };
-const deactivate = { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'john@acme.com' }, correlation_id: 'uuid-12345' };
+const deactivate = {
+  connector: 'okta',
+  operation: 'users:deactivate',
+  params: { user_id: 'john@acme.com' },
+  correlation_id: 'uuid-12345',
+};
 const signingSecret = `sign-${randomBytes(8).toString('hex')}`;
 const ses = new SesMailer();
 const sent: MailMessage[] = [];
@@ -45,10 +61,29 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     await secrets.put(`arx/${tenant}/webhook`, { hmac_secret: 'whsec-0123456789abcdef' });
     await secrets.put(`arx/${tenant}/connectors/okta`, { api_token: 's3cr3t' });
     const store = new DynamoActionStore(table);
-    await store.putConfig(tenant, channelConfigName('email'), { from: 'arx@example.com', to: [recipient], public_url: 'https://arx.example.com' }, new Date().toISOString());
-    await store.putConfig(tenant, channelConfigName('webhook'), { url: `${hook.url}/itsm`, public_url: 'https://arx.example.com' }, new Date().toISOString());
+    await store.putConfig(
+      tenant,
+      channelConfigName('email'),
+      { from: 'arx@example.com', to: [recipient], public_url: 'https://arx.example.com' },
+      new Date().toISOString(),
+    );
+    await store.putConfig(
+      tenant,
+      channelConfigName('webhook'),
+      { url: `${hook.url}/itsm`, public_url: 'https://arx.example.com' },
+      new Date().toISOString(),
+    );
     await new SESv2Client({}).send(new CreateEmailIdentityCommand({ EmailIdentity: 'arx@example.com' }));
-    await store.putSlackApprover({ tenant_id: tenant, slack_user_id: 'U2CERLKJA', team_id: 'T1DC2JH3J', approver_sub: 'manager-sub', approver_email: 'manager@example.com', status: 'active', created_by: 'admin', created_at: new Date().toISOString() });
+    await store.putSlackApprover({
+      tenant_id: tenant,
+      slack_user_id: 'U2CERLKJA',
+      team_id: 'T1DC2JH3J',
+      approver_sub: 'manager-sub',
+      approver_email: 'manager@example.com',
+      status: 'active',
+      created_by: 'admin',
+      created_at: new Date().toISOString(),
+    });
   });
   afterAll(async () => {
     await slack?.close();
@@ -57,10 +92,28 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
 
   function setup(channel: string) {
     const store = new DynamoActionStore(table);
-    const notifier = new ChannelNotifier({ configs: store, secrets, clock: systemClock, log: silentLog, slackApiBase: slack.url, mailer: recordingMailer, links: store, senders: () => ['arx@example.com'] });
+    const notifier = new ChannelNotifier({
+      configs: store,
+      secrets,
+      clock: systemClock,
+      log: silentLog,
+      slackApiBase: slack.url,
+      mailer: recordingMailer,
+      links: store,
+      senders: () => ['arx@example.com'],
+    });
     const h = harness({ store, secrets, notifier, clock: systemClock, configs: store });
     h.pdp.hitl = { ...h.pdp.hitl, channel };
-    const callbacks = new ApprovalCallbacks({ service: h.svc, store, secrets, replay: store, clock: systemClock, approvers: store, links: store, configs: store });
+    const callbacks = new ApprovalCallbacks({
+      service: h.svc,
+      store,
+      secrets,
+      replay: store,
+      clock: systemClock,
+      approvers: store,
+      links: store,
+      configs: store,
+    });
     return { ...h, store, callbacks };
   }
 
@@ -71,7 +124,11 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
   }
 
   function slackRequest(value: string, at = Math.floor(Date.now() / 1000), secret = signingSecret) {
-    const payload = { type: 'block_actions', user: { id: 'U2CERLKJA', username: 'roadrunner', team_id: 'T1DC2JH3J' }, actions: [{ action_id: 'arx_approve', value }] };
+    const payload = {
+      type: 'block_actions',
+      user: { id: 'U2CERLKJA', username: 'roadrunner', team_id: 'T1DC2JH3J' },
+      actions: [{ action_id: 'arx_approve', value }],
+    };
     const raw = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const ts = String(at);
     return { raw, headers: { 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(secret, ts, raw) } };
@@ -82,7 +139,10 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     const out = await pending(h);
     const post = slack.calls.filter((c) => c.path === '/chat.postMessage').at(-1)!;
     expect(post.headers.authorization).toBe('Bearer xoxb-test');
-    const msg = JSON.parse(post.body) as { channel: string; blocks: { type: string; elements?: { action_id: string; value: string }[] }[] };
+    const msg = JSON.parse(post.body) as {
+      channel: string;
+      blocks: { type: string; elements?: { action_id: string; value: string }[] }[];
+    };
     expect(msg.channel).toBe('#access-reviews');
     const buttons = msg.blocks.find((b) => b.type === 'actions')!.elements!;
     expect(buttons.map((b) => b.action_id)).toEqual(['arx_approve', 'arx_deny']);
@@ -92,7 +152,10 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     const res = await h.callbacks.slack(req.raw, req.headers);
     expect(res.text).toMatch(/^Approved by manager@example.com/);
     const action = await h.store.getAction(tenant, out.action.action_id);
-    expect(action).toMatchObject({ status: 'executed', approval_metadata: { approver: 'manager@example.com', channel: 'slack' } });
+    expect(action).toMatchObject({
+      status: 'executed',
+      approval_metadata: { approver: 'manager@example.com', channel: 'slack' },
+    });
     expect(h.okta.calls).toHaveLength(1);
 
     // the same signed request again is a replay
@@ -102,7 +165,9 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
   it('refuses forged, stale and tampered Slack callbacks with 401 and changes nothing', async () => {
     const h = setup('#access-reviews');
     const out = await pending(h);
-    const msg = JSON.parse(slack.calls.filter((c) => c.path === '/chat.postMessage').at(-1)!.body) as { blocks: { type: string; elements?: { value: string }[] }[] };
+    const msg = JSON.parse(slack.calls.filter((c) => c.path === '/chat.postMessage').at(-1)!.body) as {
+      blocks: { type: string; elements?: { value: string }[] }[];
+    };
     const approveValue = msg.blocks.find((b) => b.type === 'actions')!.elements![0]!.value;
     const forged = slackRequest(approveValue, undefined, 'not-the-secret');
     await expect(h.callbacks.slack(forged.raw, forged.headers)).rejects.toBeInstanceOf(UnauthorizedError);
@@ -123,20 +188,29 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     const out = await pending(h);
     // what SES (moto) accepted, recorded on the way through the real SES mailer
     const body = sent.filter((m) => m.to === recipient).at(-1)!.html;
-    const link = (label: string) => new RegExp(`href="https://arx\\.example\\.com/v1/approvals/email/([A-Za-z0-9_.-]+)">${label}<`).exec(body)![1]!;
+    const link = (label: string) =>
+      new RegExp(`href="https://arx\\.example\\.com/v1/approvals/email/([A-Za-z0-9_.-]+)">${label}<`).exec(body)![1]!;
     const approve = link('Approve');
     const deny = link('Deny');
     expect(body).toContain('okta:users:deactivate');
 
     const peek = await h.callbacks.peekEmailLink(approve);
-    expect(peek).toMatchObject({ tenantId: tenant, approvalId: out.approval.approval_id, decision: 'approve', recipient });
+    expect(peek).toMatchObject({
+      tenantId: tenant,
+      approvalId: out.approval.approval_id,
+      decision: 'approve',
+      recipient,
+    });
     expect((await h.store.getApproval(tenant, out.approval.approval_id))!.status).toBe('pending');
 
     const r = await h.callbacks.useEmailLink(approve);
-    expect(r.action).toMatchObject({ status: 'executed', approval_metadata: { approver: recipient, channel: 'email' } });
+    expect(r.action).toMatchObject({
+      status: 'executed',
+      approval_metadata: { approver: recipient, channel: 'email' },
+    });
     await expect(h.callbacks.useEmailLink(approve)).rejects.toBeInstanceOf(ConflictError);
     await expect(h.callbacks.useEmailLink(deny)).rejects.toBeInstanceOf(ConflictError);
-    await expect(h.callbacks.useEmailLink(approve.slice(0, -2) + 'xx')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(h.callbacks.useEmailLink(`${approve.slice(0, -2)}xx`)).rejects.toBeInstanceOf(UnauthorizedError);
     expect(h.okta.calls).toHaveLength(1);
   });
 
@@ -145,18 +219,44 @@ describe('Approval channels (Slack, SES e-mail, webhook) against moto and loopba
     const out = await pending(h);
     const sent = hook.calls.at(-1)!;
     expect(sent.path).toBe('/itsm');
-    expect(verifyWebhookSignature('whsec-0123456789abcdef', sent.headers['x-arx-signature'], sent.body, new Date()).ok).toBe(true);
-    expect(JSON.parse(sent.body)).toMatchObject({ type: 'approval.requested', approval: { approval_id: out.approval.approval_id }, decision_url: 'https://arx.example.com/v1/approvals/webhook/callback' });
+    expect(
+      verifyWebhookSignature('whsec-0123456789abcdef', sent.headers['x-arx-signature'], sent.body, new Date()).ok,
+    ).toBe(true);
+    expect(JSON.parse(sent.body)).toMatchObject({
+      type: 'approval.requested',
+      approval: { approval_id: out.approval.approval_id },
+      decision_url: 'https://arx.example.com/v1/approvals/webhook/callback',
+    });
 
     const parse = (b: unknown) => WebhookDecisionBody.parse(b);
-    const body = JSON.stringify({ approval_id: out.approval.approval_id, decision: 'deny', approver: 'cab@example.com', reason: 'change freeze' });
-    await expect(h.callbacks.webhook(body, { 'x-arx-signature': webhookSignatureHeader('wrong-secret-000000', new Date(), body) }, parse)).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(h.callbacks.webhook(body, { 'x-arx-signature': webhookSignatureHeader('whsec-0123456789abcdef', new Date(Date.now() - 400_000), body) }, parse)).rejects.toBeInstanceOf(UnauthorizedError);
+    const body = JSON.stringify({
+      approval_id: out.approval.approval_id,
+      decision: 'deny',
+      approver: 'cab@example.com',
+      reason: 'change freeze',
+    });
+    await expect(
+      h.callbacks.webhook(
+        body,
+        { 'x-arx-signature': webhookSignatureHeader('wrong-secret-000000', new Date(), body) },
+        parse,
+      ),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(
+      h.callbacks.webhook(
+        body,
+        { 'x-arx-signature': webhookSignatureHeader('whsec-0123456789abcdef', new Date(Date.now() - 400_000), body) },
+        parse,
+      ),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
     const headers = { 'x-arx-signature': webhookSignatureHeader('whsec-0123456789abcdef', new Date(), body) };
     const r = await h.callbacks.webhook(body, headers, parse);
     expect(r.approval).toMatchObject({ status: 'denied', decided_by: 'cab@example.com', decided_via: 'webhook' });
     await expect(h.callbacks.webhook(body, headers, parse)).rejects.toBeInstanceOf(UnauthorizedError);
     expect(h.okta.calls).toHaveLength(0);
-    expect(JSON.parse(hook.calls.at(-1)!.body)).toMatchObject({ type: 'approval.resolved', approval: { status: 'denied' } });
+    expect(JSON.parse(hook.calls.at(-1)!.body)).toMatchObject({
+      type: 'approval.resolved',
+      approval: { status: 'denied' },
+    });
   });
 });

@@ -7,7 +7,12 @@ import { awsConnector } from '../../../lambdas/actions/connectors/aws.js';
 import { httpConnector } from '../../../lambdas/actions/connectors/http.js';
 import { oktaConnector } from '../../../lambdas/actions/connectors/okta.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
-import { ConnectorError, connectorSecretName, type ConnectorContext, type CredentialBroker } from '../../../lambdas/actions/core/model.js';
+import {
+  ConnectorError,
+  connectorSecretName,
+  type ConnectorContext,
+  type CredentialBroker,
+} from '../../../lambdas/actions/core/model.js';
 import { bindSecret } from '../../../lambdas/actions/core/guards.js';
 import { fakeOkta, recordingServer } from './support.js';
 import { agent, harness, manager, trace } from '../../unit/actions/fakes.js';
@@ -20,15 +25,34 @@ function stsBroker(seen: { policy?: string }[]): CredentialBroker {
   const sts = new STSClient({});
   return {
     async awsCredentials(req) {
-      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: req.actions, Resource: req.resources }] });
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: req.actions, Resource: req.resources }],
+      });
       seen.push({ policy });
-      const r = await sts.send(new AssumeRoleCommand({ RoleArn: req.roleArn ?? 'arn:aws:iam::123456789012:role/arx-actions', RoleSessionName: `arx-${req.agentId}`.slice(0, 64), Policy: policy, DurationSeconds: 900 }));
-      return { accessKeyId: r.Credentials!.AccessKeyId!, secretAccessKey: r.Credentials!.SecretAccessKey!, sessionToken: r.Credentials!.SessionToken!, expiration: r.Credentials!.Expiration! };
+      const r = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: req.roleArn ?? 'arn:aws:iam::123456789012:role/arx-actions',
+          RoleSessionName: `arx-${req.agentId}`.slice(0, 64),
+          Policy: policy,
+          DurationSeconds: 900,
+        }),
+      );
+      return {
+        accessKeyId: r.Credentials!.AccessKeyId!,
+        secretAccessKey: r.Credentials!.SecretAccessKey!,
+        sessionToken: r.Credentials!.SessionToken!,
+        expiration: r.Credentials!.Expiration!,
+      };
     },
   };
 }
 
-function ctx(connector: string, config: Record<string, unknown> | null, extra: Partial<ConnectorContext> = {}): ConnectorContext {
+function ctx(
+  connector: string,
+  config: Record<string, unknown> | null,
+  extra: Partial<ConnectorContext> = {},
+): ConnectorContext {
   return {
     tenantId: tenant,
     agentId: 'agt_1',
@@ -54,7 +78,9 @@ describe('okta connector against a local server answering Okta API paths', () =>
   afterAll(async () => okta?.close());
 
   it('lists users with SSWS auth, the trace context and the filter', async () => {
-    const r = (await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:read', { filter: 'status eq "ACTIVE"' })) as { status: number; body: unknown[] };
+    const r = (await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:read', {
+      filter: 'status eq "ACTIVE"',
+    })) as { status: number; body: unknown[] };
     expect(r.status).toBe(200);
     expect(r.body).toHaveLength(3);
     const call = okta.calls.at(-1)!;
@@ -65,15 +91,22 @@ describe('okta connector against a local server answering Okta API paths', () =>
 
   it('reads the secret at call time: a rotated token is used on the next call', async () => {
     await secrets.put(connectorSecretName(tenant, 'okta'), { api_token: 'rotated' });
-    await expect(oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:list', {})).rejects.toMatchObject({ code: 'okta_401', retryable: false });
+    await expect(oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:list', {})).rejects.toMatchObject({
+      code: 'okta_401',
+      retryable: false,
+    });
     await secrets.put(connectorSecretName(tenant, 'okta'), { api_token: 'okta-token-1' });
-    await expect(oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:list', {})).resolves.toMatchObject({ status: 200 });
+    await expect(oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:list', {})).resolves.toMatchObject({
+      status: 200,
+    });
   });
 
   it('deactivates, suspends and resets a password through the lifecycle endpoints', async () => {
     await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:deactivate', { user_id: '00u1' });
     await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:suspend', { user_id: '00u2' });
-    const reset = (await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:reset_password', { user_id: '00u3' })) as { body: { resetPasswordUrl: string } };
+    const reset = (await oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:reset_password', {
+      user_id: '00u3',
+    })) as { body: { resetPasswordUrl: string } };
     expect(fake.users.get('00u1')!.status).toBe('DEPROVISIONED');
     expect(fake.users.get('00u2')!.status).toBe('SUSPENDED');
     expect(reset.body.resetPasswordUrl).toMatch(/^https:/);
@@ -85,21 +118,38 @@ describe('okta connector against a local server answering Okta API paths', () =>
   });
 
   it('reports a missing configuration, an unknown user and an unreachable Okta as typed failures', async () => {
-    await expect(oktaConnector.execute(ctx('okta', null), 'users:list', {})).rejects.toMatchObject({ code: 'not_configured' });
-    await expect(oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:deactivate', { user_id: 'nobody' })).rejects.toMatchObject({ code: 'okta_404', retryable: false });
-    await expect(oktaConnector.execute(ctx('okta', { base_url: 'http://127.0.0.1:9' }), 'users:list', {})).rejects.toMatchObject({ code: 'unreachable', retryable: true });
+    await expect(oktaConnector.execute(ctx('okta', null), 'users:list', {})).rejects.toMatchObject({
+      code: 'not_configured',
+    });
+    await expect(
+      oktaConnector.execute(ctx('okta', { base_url: okta.url }), 'users:deactivate', { user_id: 'nobody' }),
+    ).rejects.toMatchObject({ code: 'okta_404', retryable: false });
+    await expect(
+      oktaConnector.execute(ctx('okta', { base_url: 'http://127.0.0.1:9' }), 'users:list', {}),
+    ).rejects.toMatchObject({ code: 'unreachable', retryable: true });
   });
 
   it('governs the brief’s flow end to end: read autonomously, deactivate only after approval', async () => {
     const h = harness({ connectors: new Map([['okta', oktaConnector]]), secrets });
     await h.configs.putConfig(tenant, 'okta', { base_url: okta.url });
     // as PUT /v1/connectors/okta stores it: bound to the origin it is configured for (F12a)
-    await secrets.put(connectorSecretName(tenant, 'okta'), bindSecret({ api_token: 'okta-token-1' }, { base_url: okta.url }));
+    await secrets.put(
+      connectorSecretName(tenant, 'okta'),
+      bindSecret({ api_token: 'okta-token-1' }, { base_url: okta.url }),
+    );
     const me = { ...agent, tenantId: tenant };
-    const read = await h.svc.submit(me, { connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' } }, trace);
+    const read = await h.svc.submit(
+      me,
+      { connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' } },
+      trace,
+    );
     expect(read.kind).toBe('executed');
     const before = okta.calls.length;
-    const held = await h.svc.submit(me, { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'stale.contractor@acme.com' } }, trace);
+    const held = await h.svc.submit(
+      me,
+      { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'stale.contractor@acme.com' } },
+      trace,
+    );
     if (held.kind !== 'pending') throw new Error('expected pending');
     expect(okta.calls.length).toBe(before);
     const done = await h.svc.decide(tenant, held.approval.approval_id, manager, 'approve', 'Verified with HRIS');
@@ -114,10 +164,20 @@ describe('aws connector against moto with broker-issued credentials', () => {
     const user = `arx-test-${randomBytes(4).toString('hex')}`;
     await iam.send(new CreateUserCommand({ UserName: user }));
     const seen: { policy?: string }[] = [];
-    const r = await awsConnector.execute(ctx('aws', { region: 'us-east-1' }, { credentials: stsBroker(seen) }), 'iam:DeleteUser', { user_name: user });
+    const r = await awsConnector.execute(
+      ctx('aws', { region: 'us-east-1' }, { credentials: stsBroker(seen) }),
+      'iam:DeleteUser',
+      { user_name: user },
+    );
     expect(r).toEqual({ deleted: { user_name: user } });
-    await expect(iam.send(new GetUserCommand({ UserName: user }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
-    expect(JSON.parse(seen[0]!.policy!).Statement[0]).toEqual({ Effect: 'Allow', Action: ['iam:DeleteUser'], Resource: [`arn:aws:iam::*:user/${user}`] });
+    await expect(iam.send(new GetUserCommand({ UserName: user }))).rejects.toMatchObject({
+      name: 'NoSuchEntityException',
+    });
+    expect(JSON.parse(seen[0]!.policy!).Statement[0]).toEqual({
+      Effect: 'Allow',
+      Action: ['iam:DeleteUser'],
+      Resource: [`arn:aws:iam::*:user/${user}`],
+    });
   });
 
   it('deletes an empty bucket and reports a non-empty one as a non-retryable failure', async () => {
@@ -136,7 +196,9 @@ describe('aws connector against moto with broker-issued credentials', () => {
 
   it('fails without credentials when the broker refuses', async () => {
     const refuse: CredentialBroker = { awsCredentials: () => Promise.reject(new Error('agent revoked')) };
-    await expect(awsConnector.execute(ctx('aws', {}, { credentials: refuse }), 'iam:DeleteUser', { user_name: 'x' })).rejects.toMatchObject({ code: 'credentials_unavailable' });
+    await expect(
+      awsConnector.execute(ctx('aws', {}, { credentials: refuse }), 'iam:DeleteUser', { user_name: 'x' }),
+    ).rejects.toMatchObject({ code: 'credentials_unavailable' });
   });
 });
 
@@ -145,7 +207,11 @@ describe('http connector', () => {
     const srv = await recordingServer(() => ({ status: 200, body: { ok: 1 } }));
     try {
       await secrets.put(connectorSecretName(tenant, 'http'), { token: 'tok' });
-      const r = await httpConnector.execute(ctx('http', { base_url: srv.url }), 'request:post', { path: '/tickets', query: { a: 'b' }, body: { title: 't' } });
+      const r = await httpConnector.execute(ctx('http', { base_url: srv.url }), 'request:post', {
+        path: '/tickets',
+        query: { a: 'b' },
+        body: { title: 't' },
+      });
       expect(r).toEqual({ status: 200, body: { ok: 1 } });
       expect(srv.calls[0]).toMatchObject({ method: 'POST', path: '/tickets?a=b', body: '{"title":"t"}' });
       expect(srv.calls[0]!.headers.authorization).toBe('Bearer tok');

@@ -25,7 +25,14 @@ const input = (eventType: string, n: string): AuditRecordInput => ({
 });
 
 async function auditEvents(table: string): Promise<Record<string, unknown>[]> {
-  const r = await ddb.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'T#acme#EV' }, ConsistentRead: true }));
+  const r = await ddb.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': 'T#acme#EV' },
+      ConsistentRead: true,
+    }),
+  );
   return r.Items ?? [];
 }
 
@@ -60,7 +67,9 @@ describe('durable after-the-fact audit writes: a failing audit table delays them
       log,
       sleep: async () => undefined,
     });
-    const events = ['operation.executed', 'operation.failed', 'decision.denied', 'decision.expired'].map((t, i) => input(t, String(i)));
+    const events = ['operation.executed', 'operation.failed', 'decision.denied', 'decision.expired'].map((t, i) =>
+      input(t, String(i)),
+    );
 
     // 1. The audit table is unavailable: every write is retried inline, then parked — not dropped.
     for (const e of events) expect(await durable.record(e)).toBe('parked');
@@ -90,7 +99,16 @@ describe('durable after-the-fact audit writes: a failing audit table delays them
     const sink = createAuditSink({ table, dataKeyArn });
     const pending = new DynamoPendingAuditStore(control);
     const before = (await pending.list(100)).length;
-    const durable = new DurableAudit({ recordOnce: (i, k) => sink.recorder().recordEvent(i, k).then(() => undefined), pending, now: () => new Date(), log });
+    const durable = new DurableAudit({
+      recordOnce: (i, k) =>
+        sink
+          .recorder()
+          .recordEvent(i, k)
+          .then(() => undefined),
+      pending,
+      now: () => new Date(),
+      log,
+    });
     expect(await durable.record(input('operation.executed', 'ok'))).toBe('recorded');
     expect((await pending.list(100)).length).toBe(before);
     expect((await auditEvents(table)).length).toBe(1);

@@ -51,23 +51,53 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     fake = fakeOkta('okta-e2e-token');
     okta = await recordingServer((c) => fake.handler(c));
     slack = await recordingServer(() => ({ status: 200, body: { ok: true, channel: 'C1', ts: '1.1' } }));
-    rt = await startTestRuntime({ ARX_SLACK_API_BASE: slack.url, ARX_SES_SENDERS: JSON.stringify({ acme: ['arx-e2e@example.com'] }) });
+    rt = await startTestRuntime({
+      ARX_SLACK_API_BASE: slack.url,
+      ARX_SES_SENDERS: JSON.stringify({ acme: ['arx-e2e@example.com'] }),
+    });
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
     owner = await rt.idp.token({ sub: 'owner-1', tenant: 'acme', roles: ['approver'] });
 
-    expect((await call('PUT', '/v1/connectors/okta', { token: admin, body: { config: { base_url: okta.url }, secret: { api_token: 'okta-e2e-token' } } })).status).toBe(200);
-    expect((await call('PUT', '/v1/approvals/channels/slack', { token: admin, body: { config: {}, secret: { bot_token: 'xoxb-e2e', signing_secret: signingSecret } } })).status).toBe(200);
+    expect(
+      (
+        await call('PUT', '/v1/connectors/okta', {
+          token: admin,
+          body: { config: { base_url: okta.url }, secret: { api_token: 'okta-e2e-token' } },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('PUT', '/v1/approvals/channels/slack', {
+          token: admin,
+          body: { config: {}, secret: { bot_token: 'xoxb-e2e', signing_secret: signingSecret } },
+        })
+      ).status,
+    ).toBe(200);
     await new SESv2Client({}).send(new CreateEmailIdentityCommand({ EmailIdentity: 'arx-e2e@example.com' }));
-    const mailCfg = await call('PUT', '/v1/approvals/channels/email', { token: admin, body: { config: { from: 'arx-e2e@example.com', to: [mailTo], public_url: rt.url } } });
+    const mailCfg = await call('PUT', '/v1/approvals/channels/email', {
+      token: admin,
+      body: { config: { from: 'arx-e2e@example.com', to: [mailTo], public_url: rt.url } },
+    });
     expect(mailCfg.json).toEqual({ channel: 'email', configured: true, secret_stored: true });
-    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
+    const pushed = await call('POST', '/v1/policies/bundles', {
+      token: admin,
+      body: { format: 'yaml', document: POLICY },
+    });
     expect(pushed.status).toBe(201);
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
+      200,
+    );
     const reg = await call('POST', '/v1/identity/agents', {
       token: admin,
-      body: { platform: 'langchain', platform_native_id: `reviewer-${randomBytes(3).toString('hex')}`, name: 'access-reviewer', owner: { oidc_sub: 'owner-1', email: 'owner1@example.com' } },
+      body: {
+        platform: 'langchain',
+        platform_native_id: `reviewer-${randomBytes(3).toString('hex')}`,
+        name: 'access-reviewer',
+        owner: { oidc_sub: 'owner-1', email: 'owner1@example.com' },
+      },
     });
     expect(reg.status).toBe(201);
     arx = new ArxClient({ apiUrl: rt.url, bootstrapToken: reg.json.bootstrap_token, pollWaitS: 2 });
@@ -78,10 +108,20 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     await slack?.close();
   });
 
-  const pendingApprovals = async () => (await call('GET', '/v1/approvals?status=pending', { token: approver })).json.items as { approval_id: string; action_id: string; params: Record<string, unknown> }[];
+  const pendingApprovals = async () =>
+    (await call('GET', '/v1/approvals?status=pending', { token: approver })).json.items as {
+      approval_id: string;
+      action_id: string;
+      params: Record<string, unknown>;
+    }[];
 
   it('reads users autonomously and never echoes the Okta token', async () => {
-    const r = await arx.execute<{ body: { id: string }[] }>({ connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' }, correlationId: 'corr-review-1' });
+    const r = await arx.execute<{ body: { id: string }[] }>({
+      connector: 'okta',
+      operation: 'users:read',
+      params: { filter: 'status eq "ACTIVE"' },
+      correlationId: 'corr-review-1',
+    });
     expect(r.result.body.map((u) => u.id)).toEqual(['00u1', '00u2', '00u3']);
     expect(r.approvalMetadata).toBeNull();
     expect(r.correlationId).toBe('corr-review-1');
@@ -93,21 +133,44 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
   it('holds a deactivation, posts it to Slack, and runs it only after a manager approves through the API', async () => {
     const before = okta.calls.length;
     const held: string[] = [];
-    const running = arx.execute({ connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u3' }, correlationId: 'corr-review-1', reason: 'no login for 90 days', onPending: (p) => held.push(p.approvalId) });
+    const running = arx.execute({
+      connector: 'okta',
+      operation: 'users:deactivate',
+      params: { user_id: '00u3' },
+      correlationId: 'corr-review-1',
+      reason: 'no login for 90 days',
+      onPending: (p) => held.push(p.approvalId),
+    });
     const approvalId = await eventually(async () => held[0]);
     expect(okta.calls.length).toBe(before);
-    const post = await eventually(async () => slack.calls.find((c) => c.path === '/chat.postMessage' && c.body.includes(approvalId)));
+    const post = await eventually(async () =>
+      slack.calls.find((c) => c.path === '/chat.postMessage' && c.body.includes(approvalId)),
+    );
     expect(JSON.parse(post.body).channel).toBe('#access-reviews');
 
     // separation of duties: the agent's owner may not approve
-    const byOwner = await call('POST', `/v1/approvals/${approvalId}/decision`, { token: owner, body: { decision: 'approve', reason: 'mine' } });
+    const byOwner = await call('POST', `/v1/approvals/${approvalId}/decision`, {
+      token: owner,
+      body: { decision: 'approve', reason: 'mine' },
+    });
     expect(byOwner.status).toBe(403);
-    const ok = await call('POST', `/v1/approvals/${approvalId}/decision`, { token: approver, body: { decision: 'approve', reason: 'Verified with HRIS' } });
+    const ok = await call('POST', `/v1/approvals/${approvalId}/decision`, {
+      token: approver,
+      body: { decision: 'approve', reason: 'Verified with HRIS' },
+    });
     expect(ok.status).toBe(200);
     const r = await running;
-    expect(r.approvalMetadata).toMatchObject({ approval_id: approvalId, approver: 'manager@example.com', reason: 'Verified with HRIS', policy: 'okta-access-review' });
+    expect(r.approvalMetadata).toMatchObject({
+      approval_id: approvalId,
+      approver: 'manager@example.com',
+      reason: 'Verified with HRIS',
+      policy: 'okta-access-review',
+    });
     expect(fake.users.get('00u3')!.status).toBe('DEPROVISIONED');
-    const again = await call('POST', `/v1/approvals/${approvalId}/decision`, { token: approver, body: { decision: 'deny', reason: 'late' } });
+    const again = await call('POST', `/v1/approvals/${approvalId}/decision`, {
+      token: approver,
+      body: { decision: 'deny', reason: 'late' },
+    });
     expect(again.status).toBe(409);
   });
 
@@ -116,7 +179,12 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
     const submit = arx.execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: '00u2' } });
     const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === '00u2'));
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => call('POST', `/v1/approvals/${approval.approval_id}/decision`, { token: approver, body: { decision: 'approve', reason: 'race' } })),
+      Array.from({ length: 50 }, () =>
+        call('POST', `/v1/approvals/${approval.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'approve', reason: 'race' },
+        }),
+      ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(49);
@@ -126,44 +194,95 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
 
   it('turns a human deny into ActionDenied and runs nothing', async () => {
     const before = okta.calls.length;
-    const submit = arx.execute({ connector: 'okta', operation: 'users:reset_password', params: { user_id: '00u1' } }).catch((e: unknown) => e);
+    const submit = arx
+      .execute({ connector: 'okta', operation: 'users:reset_password', params: { user_id: '00u1' } })
+      .catch((e: unknown) => e);
     const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === '00u1'));
-    expect((await call('POST', `/v1/approvals/${approval.approval_id}/decision`, { token: approver, body: { decision: 'deny', reason: 'no' } })).status).toBe(200);
+    expect(
+      (
+        await call('POST', `/v1/approvals/${approval.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'deny', reason: 'no' },
+        })
+      ).status,
+    ).toBe(200);
     const e = await submit;
     expect(e).toBeInstanceOf(ActionDenied);
     expect((e as ActionDenied).by).toBe('approver');
-    expect((await call('POST', `/v1/approvals/${approval.approval_id}/decision`, { token: approver, body: { decision: 'approve', reason: 'changed mind' } })).status).toBe(409);
+    expect(
+      (
+        await call('POST', `/v1/approvals/${approval.approval_id}/decision`, {
+          token: approver,
+          body: { decision: 'approve', reason: 'changed mind' },
+        })
+      ).status,
+    ).toBe(409);
     expect(okta.calls.length).toBe(before);
   });
 
   it('refuses what the policy forbids (403), an unknown connector or operation (400) and a non-agent caller', async () => {
-    await expect(arx.execute({ connector: 'okta', operation: 'users:list', params: {} })).rejects.toMatchObject({ name: 'ActionDenied', by: 'policy' });
+    await expect(arx.execute({ connector: 'okta', operation: 'users:list', params: {} })).rejects.toMatchObject({
+      name: 'ActionDenied',
+      by: 'policy',
+    });
     const token = await arx.token();
-    const unknownConnector = await call('POST', '/v1/actions', { token, body: { connector: 'jira', operation: 'issues:read', params: {} } });
+    const unknownConnector = await call('POST', '/v1/actions', {
+      token,
+      body: { connector: 'jira', operation: 'issues:read', params: {} },
+    });
     expect(unknownConnector.status).toBe(400);
-    const unknownOp = await call('POST', '/v1/actions', { token, body: { connector: 'okta', operation: 'users:explode', params: {} } });
+    const unknownOp = await call('POST', '/v1/actions', {
+      token,
+      body: { connector: 'okta', operation: 'users:explode', params: {} },
+    });
     expect(unknownOp.status).toBe(400);
-    const extra = await call('POST', '/v1/actions', { token, body: { connector: 'okta', operation: 'users:read', params: {}, tenant_id: 'globex' } });
+    const extra = await call('POST', '/v1/actions', {
+      token,
+      body: { connector: 'okta', operation: 'users:read', params: {}, tenant_id: 'globex' },
+    });
     expect(extra.status).toBe(400);
-    const human = await call('POST', '/v1/actions', { token: admin, body: { connector: 'okta', operation: 'users:read', params: {} } });
+    const human = await call('POST', '/v1/actions', {
+      token: admin,
+      body: { connector: 'okta', operation: 'users:read', params: {} },
+    });
     expect(human.status).toBe(403);
   });
 
   it('refuses forged, stale and replayed Slack callbacks over HTTP with 401', async () => {
-    const submit = arx.execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: '00u1' } }).catch((e: unknown) => e);
+    const submit = arx
+      .execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: '00u1' } })
+      .catch((e: unknown) => e);
     const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === '00u1'));
     const posted = await eventually(async () => slack.calls.find((c) => c.body.includes(approval.approval_id)));
     const msg = JSON.parse(posted.body) as { blocks: { type: string; elements?: { value: string }[] }[] };
     const value = msg.blocks.find((b) => b.type === 'actions')!.elements![1]!.value; // Deny
     // F10: the Slack user is mapped to the ARX approver `mgr`, who confirms the mapping
-    expect((await call('PUT', '/v1/approvals/channels/slack/approvers/U1', { token: admin, body: { approver_sub: 'mgr', team_id: 'T1' } })).json.status).toBe('pending_confirmation');
-    expect((await call('POST', '/v1/approvals/channels/slack/approvers/U1/confirm', { token: approver })).json).toMatchObject({ status: 'active', approver_email: 'manager@example.com' });
+    expect(
+      (
+        await call('PUT', '/v1/approvals/channels/slack/approvers/U1', {
+          token: admin,
+          body: { approver_sub: 'mgr', team_id: 'T1' },
+        })
+      ).json.status,
+    ).toBe('pending_confirmation');
+    expect(
+      (await call('POST', '/v1/approvals/channels/slack/approvers/U1/confirm', { token: approver })).json,
+    ).toMatchObject({ status: 'active', approver_email: 'manager@example.com' });
     const raw = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U1', username: 'secops' }, team: { id: 'T1' }, actions: [{ value }] }))}`;
     const now = String(Math.floor(Date.now() / 1000));
-    const post = (headers: Record<string, string>) => call('POST', '/v1/approvals/slack/interactions', { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
-    expect((await post({ 'x-slack-request-timestamp': now, 'x-slack-signature': slackSignature('wrong', now, raw) })).status).toBe(401);
+    const post = (headers: Record<string, string>) =>
+      call('POST', '/v1/approvals/slack/interactions', {
+        raw,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    expect(
+      (await post({ 'x-slack-request-timestamp': now, 'x-slack-signature': slackSignature('wrong', now, raw) })).status,
+    ).toBe(401);
     const old = String(Math.floor(Date.now() / 1000) - 600);
-    expect((await post({ 'x-slack-request-timestamp': old, 'x-slack-signature': slackSignature(signingSecret, old, raw) })).status).toBe(401);
+    expect(
+      (await post({ 'x-slack-request-timestamp': old, 'x-slack-signature': slackSignature(signingSecret, old, raw) }))
+        .status,
+    ).toBe(401);
     const good = { 'x-slack-request-timestamp': now, 'x-slack-signature': slackSignature(signingSecret, now, raw) };
     const ok = await post(good);
     expect(ok.status).toBe(200);
@@ -174,32 +293,60 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
 
   it('approves through a one-time e-mail link: GET only confirms, POST decides once', async () => {
     const submit = arx.execute({ connector: 'okta', operation: 'users:suspend', params: { user_id: 'jane@acme.com' } });
-    const approval = await eventually(async () => (await pendingApprovals()).find((a) => a.params.user_id === 'jane@acme.com'));
+    const approval = await eventually(async () =>
+      (await pendingApprovals()).find((a) => a.params.user_id === 'jane@acme.com'),
+    );
     // SES delivery itself is covered against moto in channels.test.ts; here the link is re-minted
     // from what the notifier recorded at send time (nonce, recipient, expiry) and the tenant's link key.
     const key = (await new SecretsManagerStore().get(channelSecretName('acme', 'email')))!.link_key!;
     // a link with a valid MAC that ARX never sent decides nothing (F4)
-    const forged = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: mailTo, exp: Math.floor(Date.now() / 1000) + 600, n: randomBytes(9).toString('base64url') });
+    const forged = signLinkToken(key, {
+      t: 'acme',
+      a: approval.approval_id,
+      d: 'approve',
+      r: mailTo,
+      exp: Math.floor(Date.now() / 1000) + 600,
+      n: randomBytes(9).toString('base64url'),
+    });
     expect((await call('GET', `/v1/approvals/email/${forged}`)).status).toBe(401);
     expect((await call('POST', `/v1/approvals/email/${forged}`, { raw: '' })).status).toBe(401);
     const links = await eventually(async () => {
-      const r = await documentClient().send(new ScanCommand({ TableName: rt.env.ARX_CONTROL_TABLE!, FilterExpression: 'approval_id = :a AND sk = :s', ExpressionAttributeValues: { ':a': approval.approval_id, ':s': 'LINK' } }));
+      const r = await documentClient().send(
+        new ScanCommand({
+          TableName: rt.env.ARX_CONTROL_TABLE!,
+          FilterExpression: 'approval_id = :a AND sk = :s',
+          ExpressionAttributeValues: { ':a': approval.approval_id, ':s': 'LINK' },
+        }),
+      );
       return (r.Items ?? []).length ? r.Items! : undefined;
     });
     const sent = links.find((l) => l.decision === 'approve')!;
-    const token = signLinkToken(key, { t: 'acme', a: approval.approval_id, d: 'approve', r: String(sent.recipient), exp: Number(sent.exp), n: String(sent.nonce) });
+    const token = signLinkToken(key, {
+      t: 'acme',
+      a: approval.approval_id,
+      d: 'approve',
+      r: String(sent.recipient),
+      exp: Number(sent.exp),
+      n: String(sent.nonce),
+    });
     const path = `/v1/approvals/email/${token}`;
     const page = await call('GET', path);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.text).toContain('<form method="post">');
-    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json.status).toBe('pending');
+    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json.status).toBe(
+      'pending',
+    );
     const used = await call('POST', path, { raw: '' });
     expect(used.status).toBe(200);
     expect(used.text).toContain('Approved');
     expect((await call('POST', path, { raw: '' })).status).toBe(409);
-    expect((await call('POST', path.slice(0, -3) + 'AAA', { raw: '' })).status).toBe(401);
-    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json).toMatchObject({ status: 'approved', decided_by: mailTo, decided_via: 'email' });
+    expect((await call('POST', `${path.slice(0, -3)}AAA`, { raw: '' })).status).toBe(401);
+    expect((await call('GET', `/v1/approvals/${approval.approval_id}`, { token: approver })).json).toMatchObject({
+      status: 'approved',
+      decided_by: mailTo,
+      decided_via: 'email',
+    });
     expect((await submit).approvalMetadata).toMatchObject({ approver: mailTo, channel: 'email' });
   });
 
@@ -225,7 +372,9 @@ describe('Governed actions end to end (local runtime, moto, local Okta and Slack
   it("runs `npm run demo`'s access review: 3 actions, 2 autonomous, 1 approved", async () => {
     const lines: string[] = [];
     const auditor = await rt.idp.token({ sub: 'audrey', tenant: 'acme', roles: ['auditor'] });
-    const summary = await runDemo({ apiUrl: rt.url, tenantId: 'acme', tokens: { admin, approver, auditor } }, (l) => lines.push(l));
+    const summary = await runDemo({ apiUrl: rt.url, tenantId: 'acme', tokens: { admin, approver, auditor } }, (l) =>
+      lines.push(l),
+    );
     expect(summary).toBe('3 actions: 2 autonomous, 1 approved');
     const text = lines.join('\n');
     expect(text).toContain('"approver": "manager@example.com"');

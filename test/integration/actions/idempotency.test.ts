@@ -42,10 +42,29 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
     call = api(rt.url);
     store = new DynamoIdempotencyStore(rt.env.ARX_CONTROL_TABLE!);
     const admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
-    expect((await call('PUT', '/v1/connectors/okta', { token: admin, body: { config: { base_url: okta.url }, secret: { api_token: 'okta-idem-token' } } })).status).toBe(200);
-    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
-    const reg = await call('POST', '/v1/identity/agents', { token: admin, body: { platform: 'langchain', platform_native_id: `idem-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } } });
+    expect(
+      (
+        await call('PUT', '/v1/connectors/okta', {
+          token: admin,
+          body: { config: { base_url: okta.url }, secret: { api_token: 'okta-idem-token' } },
+        })
+      ).status,
+    ).toBe(200);
+    const pushed = await call('POST', '/v1/policies/bundles', {
+      token: admin,
+      body: { format: 'yaml', document: POLICY },
+    });
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
+      200,
+    );
+    const reg = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: {
+        platform: 'langchain',
+        platform_native_id: `idem-${randomBytes(3).toString('hex')}`,
+        owner: { oidc_sub: 'owner-1' },
+      },
+    });
     expect(reg.status).toBe(201);
     agentId = reg.json.agent_id;
     svid = await new ArxClient({ apiUrl: rt.url, bootstrapToken: reg.json.bootstrap_token }).token();
@@ -57,7 +76,11 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
   });
 
   const post = (key: string | undefined, params: Record<string, unknown>) =>
-    call('POST', '/v1/actions', { token: svid, body: { connector: 'okta', operation: 'users:read', params, correlation_id: 'corr-idem' }, headers: key === undefined ? {} : { 'idempotency-key': key } });
+    call('POST', '/v1/actions', {
+      token: svid,
+      body: { connector: 'okta', operation: 'users:read', params, correlation_id: 'corr-idem' },
+      headers: key === undefined ? {} : { 'idempotency-key': key },
+    });
 
   it('the same key and body returns the first outcome (same action id) and runs the connector once', async () => {
     const key = `k-${randomBytes(6).toString('hex')}`;
@@ -124,7 +147,11 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
 
   it('a request refused with a 4xx (unknown operation) leaves no claim: the key can be used again', async () => {
     const key = `k-${randomBytes(6).toString('hex')}`;
-    const r = await call('POST', '/v1/actions', { token: svid, body: { connector: 'okta', operation: 'users:nope', params: {} }, headers: { 'idempotency-key': key } });
+    const r = await call('POST', '/v1/actions', {
+      token: svid,
+      body: { connector: 'okta', operation: 'users:nope', params: {} },
+      headers: { 'idempotency-key': key },
+    });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     expect(await store.get('acme', key)).toBeNull();
@@ -135,7 +162,8 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
       store,
       now: () => new Date(),
       staleAfterMs,
-      getAction: async (t: string, id: string) => (await import('../../../lambdas/actions/adapters/deps.js')).actionsDeps().store.getAction(t, id),
+      getAction: async (t: string, id: string) =>
+        (await import('../../../lambdas/actions/adapters/deps.js')).actionsDeps().store.getAction(t, id),
     });
 
     it('after the connector call started: the retry gets IdempotencyInProgress (409) even once the claim is stale — never a second execution', async () => {
@@ -144,12 +172,22 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
       const body = { connector: 'okta', operation: 'users:read', params: { filter: 'died' } };
       hold = new Promise<void>((r) => (releaseAbandoned = r)); // the connector never answers: the first request is abandoned, as a timed-out Lambda is
       const before = reads();
-      const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` };
-      void idempotentSubmit(deps(50), { tenantId: 'acme', agentId, key, body }, (id) => actionsDeps().service.submit({ tenantId: 'acme', agentId }, body, trace as never, id).then((o) => o.action)).catch(() => undefined);
+      const trace = {
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+      };
+      void idempotentSubmit(deps(50), { tenantId: 'acme', agentId, key, body }, (id) =>
+        actionsDeps()
+          .service.submit({ tenantId: 'acme', agentId }, body, trace as never, id)
+          .then((o) => o.action),
+      ).catch(() => undefined);
       await eventually(async () => reads() > before);
       await new Promise((r) => setTimeout(r, 100)); // the claim is now older than staleAfterMs
       hold = null;
-      const retry = await idempotentSubmit(deps(50), { tenantId: 'acme', agentId, key, body }, () => Promise.reject(new Error('must not run twice'))).catch((e: unknown) => e);
+      const retry = await idempotentSubmit(deps(50), { tenantId: 'acme', agentId, key, body }, () =>
+        Promise.reject(new Error('must not run twice')),
+      ).catch((e: unknown) => e);
       expect(retry).toBeInstanceOf(IdempotencyInProgress);
       const rec = await store.get('acme', key);
       expect((retry as IdempotencyInProgress).actionId).toBe(rec!.action_id);
@@ -165,14 +203,34 @@ describe('POST /v1/actions honours Idempotency-Key (conditional writes in the co
       // What a request that died right after claiming leaves behind.
       expect(
         await store.claim(
-          { tenant_id: 'acme', key, request_hash: requestHash(agentId, body), action_id: orphanId, status: 'in_progress', claimed_at: claimedAt.toISOString(), expires_at_epoch: Math.floor(Date.now() / 1000) + 3600 },
+          {
+            tenant_id: 'acme',
+            key,
+            request_hash: requestHash(agentId, body),
+            action_id: orphanId,
+            status: 'in_progress',
+            claimed_at: claimedAt.toISOString(),
+            expires_at_epoch: Math.floor(Date.now() / 1000) + 3600,
+          },
           Math.floor(Date.now() / 1000),
         ),
       ).toBeNull();
       // Young claim: the retry is told to wait.
-      await expect(idempotentSubmit(deps(120_000), { tenantId: 'acme', agentId, key, body }, () => Promise.reject(new Error('no')))).rejects.toBeInstanceOf(IdempotencyInProgress);
-      const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` };
-      const a = await idempotentSubmit(deps(30_000), { tenantId: 'acme', agentId, key, body }, (id) => actionsDeps().service.submit({ tenantId: 'acme', agentId }, body, trace as never, id).then((o) => o.action));
+      await expect(
+        idempotentSubmit(deps(120_000), { tenantId: 'acme', agentId, key, body }, () =>
+          Promise.reject(new Error('no')),
+        ),
+      ).rejects.toBeInstanceOf(IdempotencyInProgress);
+      const trace = {
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+      };
+      const a = await idempotentSubmit(deps(30_000), { tenantId: 'acme', agentId, key, body }, (id) =>
+        actionsDeps()
+          .service.submit({ tenantId: 'acme', agentId }, body, trace as never, id)
+          .then((o) => o.action),
+      );
       expect(a.action_id).toBe(orphanId);
       expect(a.status).toBe('executed');
       expect(await store.get('acme', key)).toMatchObject({ status: 'completed', action_id: orphanId });

@@ -5,7 +5,12 @@ import { ConflictError } from '../../../lambdas/shared/errors.js';
 import { createControlTable } from './support.js';
 import { agent, harness, manager, trace } from '../../unit/actions/fakes.js';
 
-const deactivate = { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'john@acme.com' }, correlation_id: 'uuid-12345' };
+const deactivate = {
+  connector: 'okta',
+  operation: 'users:deactivate',
+  params: { user_id: 'john@acme.com' },
+  correlation_id: 'uuid-12345',
+};
 
 describe('DynamoActionStore with ActionService (against moto)', () => {
   let table: string;
@@ -25,14 +30,30 @@ describe('DynamoActionStore with ActionService (against moto)', () => {
     const out = await h.svc.submit(agent, deactivate, trace);
     if (out.kind !== 'pending') throw new Error('expected pending');
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, (_, i) => h.svc.decide('t1', out.approval.approval_id, { ...manager, id: `m${i}`, display: `m${i}@x.com` }, 'approve', 'ok')),
+      Array.from({ length: 50 }, (_, i) =>
+        h.svc.decide(
+          't1',
+          out.approval.approval_id,
+          { ...manager, id: `m${i}`, display: `m${i}@x.com` },
+          'approve',
+          'ok',
+        ),
+      ),
     );
     const ok = results.filter((r) => r.status === 'fulfilled');
     expect(ok).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError)).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 'rejected')
+        .every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError),
+    ).toBe(true);
     expect(h.okta.calls).toHaveLength(1);
     const stored = await h.store.getAction('t1', out.action.action_id);
-    expect(stored).toMatchObject({ status: 'executed', attempts: 1, result: { ok: true, operation: 'users:deactivate' } });
+    expect(stored).toMatchObject({
+      status: 'executed',
+      attempts: 1,
+      result: { ok: true, operation: 'users:deactivate' },
+    });
     expect(stored!.approval_metadata?.approval_id).toBe(out.approval.approval_id);
     expect((await h.store.getApproval('t1', out.approval.approval_id))!.status).toBe('approved');
   });
@@ -57,8 +78,13 @@ describe('DynamoActionStore with ActionService (against moto)', () => {
     expect(due).toContainEqual({ tenant_id: 't1', approval_id: out.approval.approval_id });
     expect(await h.svc.sweepExpired(1000)).toBeGreaterThanOrEqual(1);
     expect((await h.store.getApproval('t1', out.approval.approval_id))!.status).toBe('expired');
-    expect(await h.store.dueApprovals(h.clock.now().toISOString(), 1000)).not.toContainEqual({ tenant_id: 't1', approval_id: out.approval.approval_id });
-    await expect(h.svc.decide('t1', out.approval.approval_id, manager, 'approve', 'late')).rejects.toBeInstanceOf(ConflictError);
+    expect(await h.store.dueApprovals(h.clock.now().toISOString(), 1000)).not.toContainEqual({
+      tenant_id: 't1',
+      approval_id: out.approval.approval_id,
+    });
+    await expect(h.svc.decide('t1', out.approval.approval_id, manager, 'approve', 'late')).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(h.okta.calls).toHaveLength(0);
   });
 
@@ -70,12 +96,18 @@ describe('DynamoActionStore with ActionService (against moto)', () => {
     const b = await h.svc.submit(me, { ...deactivate, params: { user_id: 'jane@acme.com' } }, trace);
     if (a.kind !== 'pending' || b.kind !== 'pending') throw new Error('expected pending');
     const pending = await h.svc.listApprovals('t1', { status: 'pending' });
-    expect(pending.map((p) => p.approval_id)).toEqual(expect.arrayContaining([a.approval.approval_id, b.approval.approval_id]));
+    expect(pending.map((p) => p.approval_id)).toEqual(
+      expect.arrayContaining([a.approval.approval_id, b.approval.approval_id]),
+    );
     expect(await h.svc.cancelPendingForAgent('t1', me.agentId, 'agent terminated')).toBe(2);
     expect(await h.svc.cancelPendingForAgent('t1', me.agentId, 'agent terminated')).toBe(0);
     const cancelled = await h.svc.listApprovals('t1', { status: 'cancelled' });
-    expect(cancelled.map((p) => p.approval_id)).toEqual(expect.arrayContaining([a.approval.approval_id, b.approval.approval_id]));
-    await expect(h.svc.decide('t1', a.approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(ConflictError);
+    expect(cancelled.map((p) => p.approval_id)).toEqual(
+      expect.arrayContaining([a.approval.approval_id, b.approval.approval_id]),
+    );
+    await expect(h.svc.decide('t1', a.approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(
+      ConflictError,
+    );
   });
 
   it('does not execute when the stored params were changed after the request', async () => {
@@ -136,11 +168,28 @@ describe('DynamoActionStore recovery index (against moto)', () => {
     const h = harness({ store });
     const held = await h.svc.submit(agent, deactivate, trace);
     if (held.kind !== 'pending') throw new Error('expected pending');
-    const meta = { approval_id: held.approval.approval_id, approver: 'm', decided_at: h.clock.now().toISOString(), reason: 'ok', policy: null, channel: 'api', time_to_decision_ms: 0 };
-    expect(await store.resolveApproval(held.approval, { status: 'approved', at: h.clock.now().toISOString() }, 'pending_execution', { approval_metadata: meta })).toBe('ok');
+    const meta = {
+      approval_id: held.approval.approval_id,
+      approver: 'm',
+      decided_at: h.clock.now().toISOString(),
+      reason: 'ok',
+      policy: null,
+      channel: 'api',
+      time_to_decision_ms: 0,
+    };
+    expect(
+      await store.resolveApproval(
+        held.approval,
+        { status: 'approved', at: h.clock.now().toISOString() },
+        'pending_execution',
+        { approval_metadata: meta },
+      ),
+    ).toBe('ok');
     expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([]);
     h.clock.advance(120_000);
-    expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([{ tenant_id: 't1', action_id: held.action.action_id }]);
+    expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([
+      { tenant_id: 't1', action_id: held.action.action_id },
+    ]);
     expect(await h.svc.recoverStalled()).toEqual({ resumed: 1, failed: 0 });
     expect((await store.getAction('t1', held.action.action_id))!.status).toBe('executed');
     expect(await store.inflightActions(h.clock.now().toISOString(), 100)).toEqual([]);

@@ -28,7 +28,9 @@ export async function recordingServer(
       const call: RecordedCall = {
         method: req.method ?? 'GET',
         path: req.url ?? '/',
-        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+        ),
         body: Buffer.concat(chunks).toString('utf8'),
       };
       calls.push(call);
@@ -48,11 +50,20 @@ export function fakeOkta(token: string) {
   const users = new Map<string, { id: string; status: string; profile: { login: string; email: string } }>([
     ['00u1', { id: '00u1', status: 'ACTIVE', profile: { login: 'john@acme.com', email: 'john@acme.com' } }],
     ['00u2', { id: '00u2', status: 'ACTIVE', profile: { login: 'jane@acme.com', email: 'jane@acme.com' } }],
-    ['00u3', { id: '00u3', status: 'ACTIVE', profile: { login: 'stale.contractor@acme.com', email: 'stale.contractor@acme.com' } }],
+    [
+      '00u3',
+      {
+        id: '00u3',
+        status: 'ACTIVE',
+        profile: { login: 'stale.contractor@acme.com', email: 'stale.contractor@acme.com' },
+      },
+    ],
   ]);
-  const find = (idOrLogin: string) => users.get(idOrLogin) ?? [...users.values()].find((u) => u.profile.login === idOrLogin);
+  const find = (idOrLogin: string) =>
+    users.get(idOrLogin) ?? [...users.values()].find((u) => u.profile.login === idOrLogin);
   const handler = (c: RecordedCall): { status: number; body?: unknown } => {
-    if (c.headers.authorization !== `SSWS ${token}`) return { status: 401, body: { errorCode: 'E0000011', errorSummary: 'Invalid token provided' } };
+    if (c.headers.authorization !== `SSWS ${token}`)
+      return { status: 401, body: { errorCode: 'E0000011', errorSummary: 'Invalid token provided' } };
     const u = new URL(c.path, 'http://x');
     if (c.method === 'GET' && u.pathname === '/api/v1/users') {
       const filter = u.searchParams.get('filter');
@@ -62,7 +73,9 @@ export function fakeOkta(token: string) {
     let m = /^\/api\/v1\/users\/([^/]+)$/.exec(u.pathname);
     if (c.method === 'GET' && m) {
       const user = find(decodeURIComponent(m[1]!));
-      return user ? { status: 200, body: user } : { status: 404, body: { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found' } };
+      return user
+        ? { status: 200, body: user }
+        : { status: 404, body: { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found' } };
     }
     m = /^\/api\/v1\/users\/([^/]+)\/lifecycle\/(deactivate|suspend|reset_password)$/.exec(u.pathname);
     if (c.method === 'POST' && m) {
@@ -73,7 +86,10 @@ export function fakeOkta(token: string) {
       if (m[2] === 'reset_password') return { status: 200, body: { resetPasswordUrl: 'https://okta.example/reset/x' } };
       return { status: 200, body: {} };
     }
-    return { status: 404, body: { errorCode: 'E0000022', errorSummary: 'The endpoint does not support the provided HTTP method' } };
+    return {
+      status: 404,
+      body: { errorCode: 'E0000022', errorSummary: 'The endpoint does not support the provided HTTP method' },
+    };
   };
   return { users, handler };
 }

@@ -20,7 +20,10 @@ import { createAuditTable, createKeys, createLockedBucket, s3, suffix } from './
 // Spawns openssl / tsx processes: allow for a loaded machine.
 vi.setConfig({ testTimeout: 120_000 });
 
-type Handler = (event: unknown, ctx: Context) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
+type Handler = (
+  event: unknown,
+  ctx: Context,
+) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
 const sfx = suffix();
 const T = `t-api-${sfx}`;
 const OTHER = `t-api-other-${sfx}`;
@@ -36,9 +39,20 @@ const ids: Record<string, string> = {};
 
 const auditor: AuthContext = { tenantId: T, subject: 'auditor@corp', roles: ['auditor'], principalType: 'human' };
 const admin: AuthContext = { ...auditor, subject: 'admin@corp', roles: ['admin'] };
-const agent: AuthContext = { tenantId: T, subject: 'spiffe://arx/agent', roles: ['agent'], principalType: 'agent', agentId: 'agt_1' };
+const agent: AuthContext = {
+  tenantId: T,
+  subject: 'spiffe://arx/agent',
+  roles: ['agent'],
+  principalType: 'agent',
+  agentId: 'agt_1',
+};
 
-async function call(fn: Handler, method: string, route: string, o: { params?: Record<string, string>; query?: Record<string, string>; auth?: AuthContext; body?: unknown } = {}) {
+async function call(
+  fn: Handler,
+  method: string,
+  route: string,
+  o: { params?: Record<string, string>; query?: Record<string, string>; auth?: AuthContext; body?: unknown } = {},
+) {
   let path = route;
   for (const [k, v] of Object.entries(o.params ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
   const r = await fn(
@@ -49,7 +63,11 @@ async function call(fn: Handler, method: string, route: string, o: { params?: Re
       rawQueryString: new URLSearchParams(o.query ?? {}).toString(),
       queryStringParameters: o.query,
       headers: o.body === undefined ? {} : { 'content-type': 'application/json' },
-      requestContext: { requestId: randomUUID(), http: { method, path }, authorizer: { lambda: encodeAuthContext(o.auth ?? auditor) } },
+      requestContext: {
+        requestId: randomUUID(),
+        http: { method, path },
+        authorizer: { lambda: encodeAuthContext(o.auth ?? auditor) },
+      },
       pathParameters: o.params,
       body: o.body === undefined ? undefined : JSON.stringify(o.body),
       isBase64Encoded: false,
@@ -68,13 +86,25 @@ beforeAll(async () => {
   api = (await import('../../../lambdas/audit/handlers/api.js')).handler as unknown as Handler;
   compliance = (await import('../../../lambdas/audit/handlers/compliance.js')).handler as unknown as Handler;
 
-  const rec = new AuditRecorder({ store: new DynamoAuditStore(table), cipher: new KmsEnvelopeCipher(keys.dataKeyArn), clock });
+  const rec = new AuditRecorder({
+    store: new DynamoAuditStore(table),
+    cipher: new KmsEnvelopeCipher(keys.dataKeyArn),
+    clock,
+  });
   const ev = async (tenant: string, type: string, action: string, cor: string, decision: string) => {
     clock.advance(60_000);
     return (
       await rec.record({
-        tenant_id: tenant, event_type: type, agent_id: 'agt_1', action, target: `okta:user:${cor}`, decision,
-        occurred_at: clock.now().toISOString(), correlation_id: cor, trace_id: 'd'.repeat(32), payload: { cor, email: 'x@y.z', action_id: `act_${cor}` },
+        tenant_id: tenant,
+        event_type: type,
+        agent_id: 'agt_1',
+        action,
+        target: `okta:user:${cor}`,
+        decision,
+        occurred_at: clock.now().toISOString(),
+        correlation_id: cor,
+        trace_id: 'd'.repeat(32),
+        payload: { cor, email: 'x@y.z', action_id: `act_${cor}` },
       })
     ).event_id;
   };
@@ -87,7 +117,14 @@ beforeAll(async () => {
   const store = new DynamoAuditStore(table);
   // the production block signer: each tenant's own audit key, registered in the audit table
   const auditKeys = new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
-  const deps = { store, blocks: new S3BlockStore(bucket), signer: new TenantKeysBlockSigner(auditKeys), timestamper: null, clock, owner: 'api-test' };
+  const deps = {
+    store,
+    blocks: new S3BlockStore(bucket),
+    signer: new TenantKeysBlockSigner(auditKeys),
+    timestamper: null,
+    clock,
+    owner: 'api-test',
+  };
   await sealTenant(deps, T);
   await sealTenant(deps, OTHER);
   jwks = (await auditKeys.keySet(T)).keys;
@@ -98,7 +135,13 @@ describe('audit-api handlers', () => {
   it('reports chain status with height, head, pending events and the missing TSA', async () => {
     const r = await call(api, 'GET', '/v1/audit/chain/status');
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ height: 1, tree_size: 7, pending_events: 1, unanchored_blocks: 1, anchoring: 'tsa_not_configured' });
+    expect(r.json).toMatchObject({
+      height: 1,
+      tree_size: 7,
+      pending_events: 1,
+      unanchored_blocks: 1,
+      anchoring: 'tsa_not_configured',
+    });
     expect(r.json.head_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -106,7 +149,9 @@ describe('audit-api handlers', () => {
     const r = await call(api, 'GET', '/v1/audit/events', { query: { type: 'decision.approved', limit: '2' } });
     expect(r.status).toBe(200);
     expect(r.json.items).toHaveLength(2);
-    const next = await call(api, 'GET', '/v1/audit/events', { query: { type: 'decision.approved', limit: '2', next_token: r.json.next_token } });
+    const next = await call(api, 'GET', '/v1/audit/events', {
+      query: { type: 'decision.approved', limit: '2', next_token: r.json.next_token },
+    });
     expect(next.json.items).toHaveLength(1);
     const all = await call(api, 'GET', '/v1/audit/events', { query: { agent_id: 'agt_1', limit: '100' } });
     expect(all.json.items.map((e: { event_id: string }) => e.event_id)).not.toContain(ids.other);
@@ -119,60 +164,117 @@ describe('audit-api handlers', () => {
     expect(r.status).toBe(200);
     const p = r.json;
     expect(p).toMatchObject({ event_id: ids['exec-c2'], block_id: 'blk-000000000001', tree_size: 7, leaf_index: 3 });
-    verifyInclusion(p.leaf_index, p.tree_size, Buffer.from(p.leaf_hash, 'base64'), p.proof.map((x: string) => Buffer.from(x, 'base64')), Buffer.from(p.root, 'base64'));
+    verifyInclusion(
+      p.leaf_index,
+      p.tree_size,
+      Buffer.from(p.leaf_hash, 'base64'),
+      p.proof.map((x: string) => Buffer.from(x, 'base64')),
+      Buffer.from(p.root, 'base64'),
+    );
     verifyHeadSignature({ head: p.head, signature: p.signature } as AuditBlock, jwks);
-    expect((await call(api, 'GET', '/v1/audit/events/{event_id}/proof', { params: { event_id: ids.pending! } })).status).toBe(409);
-    expect((await call(api, 'GET', '/v1/audit/events/{event_id}/proof', { params: { event_id: ids.other! } })).status).toBe(404);
+    expect(
+      (await call(api, 'GET', '/v1/audit/events/{event_id}/proof', { params: { event_id: ids.pending! } })).status,
+    ).toBe(409);
+    expect(
+      (await call(api, 'GET', '/v1/audit/events/{event_id}/proof', { params: { event_id: ids.other! } })).status,
+    ).toBe(404);
   });
 
   it('lists block headers and returns blocks as stored, which the verifier accepts', async () => {
     const list = await call(api, 'GET', '/v1/audit/blocks', { query: { from_height: '1' } });
     expect(list.json.items).toHaveLength(1);
-    expect(list.json.items[0]).toMatchObject({ block_id: 'blk-000000000001', height: 1, event_count: 7, anchored: false });
+    expect(list.json.items[0]).toMatchObject({
+      block_id: 'blk-000000000001',
+      height: 1,
+      event_count: 7,
+      anchored: false,
+    });
     const b = await call(api, 'GET', '/v1/audit/blocks/{id}', { params: { id: 'blk-000000000001' } });
     expect(b.status).toBe(200);
-    const out = await verifyChain([{ name: '1.json', text: JSON.stringify(b.json) }], { jwks, eventId: ids['approved-c1']! });
+    const out = await verifyChain([{ name: '1.json', text: JSON.stringify(b.json) }], {
+      jwks,
+      eventId: ids['approved-c1']!,
+    });
     expect(out).toMatchObject({ ok: true, events: 7 });
     expect((await call(api, 'GET', '/v1/audit/blocks/{id}', { params: { id: '2' } })).status).toBe(404);
     expect((await call(api, 'GET', '/v1/audit/blocks/{id}', { params: { id: '../x' } })).status).toBe(404);
   });
 
   it('F16: refuses a caller-chosen external id (400, nothing stored) and generates one per tenant', async () => {
-    const body = { bucket: 'customer-audit-f16', prefix: 'arx/f16', role_arn: 'arn:aws:iam::210987654321:role/arx-writer' };
+    const body = {
+      bucket: 'customer-audit-f16',
+      prefix: 'arx/f16',
+      role_arn: 'arn:aws:iam::210987654321:role/arx-writer',
+    };
     const before = (await call(api, 'GET', '/v1/audit/destinations', { auth: admin })).json.items.length;
-    const chosen = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, external_id: 'ext-of-tenant-b' } });
+    const chosen = await call(api, 'POST', '/v1/audit/destinations', {
+      auth: admin,
+      body: { ...body, external_id: 'ext-of-tenant-b' },
+    });
     expect(chosen.status).toBe(400);
     expect((await call(api, 'GET', '/v1/audit/destinations', { auth: admin })).json.items).toHaveLength(before);
     const a = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body });
-    const b = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, prefix: 'arx/f16-2' } });
+    const b = await call(api, 'POST', '/v1/audit/destinations', {
+      auth: admin,
+      body: { ...body, prefix: 'arx/f16-2' },
+    });
     const other = await call(api, 'POST', '/v1/audit/destinations', { auth: { ...admin, tenantId: OTHER }, body });
-    expect(a.json).toMatchObject({ status: 'pending_verification', external_id: expect.stringMatching(/^arx-[\w-]{32}$/) });
+    expect(a.json).toMatchObject({
+      status: 'pending_verification',
+      external_id: expect.stringMatching(/^arx-[\w-]{32}$/),
+    });
     expect(b.json.external_id).toBe(a.json.external_id); // one per tenant
     expect(other.json.external_id).not.toBe(a.json.external_id);
   });
 
   it('adds a customer destination (admin only, strict body)', async () => {
-    const body = { bucket: 'customer-audit', prefix: 'arx/acme', role_arn: 'arn:aws:iam::210987654321:role/arx-writer' };
+    const body = {
+      bucket: 'customer-audit',
+      prefix: 'arx/acme',
+      role_arn: 'arn:aws:iam::210987654321:role/arx-writer',
+    };
     expect((await call(api, 'POST', '/v1/audit/destinations', { auth: auditor, body })).status).toBe(403);
-    expect((await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, tenant_id: OTHER } })).status).toBe(400);
-    expect((await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, role_arn: 'not-an-arn' } })).status).toBe(400);
+    expect(
+      (await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, tenant_id: OTHER } })).status,
+    ).toBe(400);
+    expect(
+      (await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body: { ...body, role_arn: 'not-an-arn' } }))
+        .status,
+    ).toBe(400);
     const r = await call(api, 'POST', '/v1/audit/destinations', { auth: admin, body });
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ tenant_id: T, bucket: 'customer-audit', prefix: 'arx/acme' });
     const l = await call(api, 'GET', '/v1/audit/destinations', { auth: admin });
-    expect(l.json).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ destination_id: r.json.destination_id, status: 'pending_verification' })]), queued_writes: 0 });
+    expect(l.json).toMatchObject({
+      items: expect.arrayContaining([
+        expect.objectContaining({ destination_id: r.json.destination_id, status: 'pending_verification' }),
+      ]),
+      queued_writes: 0,
+    });
   });
 });
 
 describe('compliance-api handlers', () => {
   it('pages evidence events per control, tagged at emit time', async () => {
-    const r = await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', { params: { framework: 'eu_ai_act', control_id: 'Art.14' }, query: { limit: '2' } });
+    const r = await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', {
+      params: { framework: 'eu_ai_act', control_id: 'Art.14' },
+      query: { limit: '2' },
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ framework: 'eu_ai_act', control_id: 'Art.14', title: 'Human oversight' });
     expect(r.json.items).toHaveLength(2);
-    const rest = await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', { params: { framework: 'eu_ai_act', control_id: 'Art.14' }, query: { next_token: r.json.next_token } });
+    const rest = await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', {
+      params: { framework: 'eu_ai_act', control_id: 'Art.14' },
+      query: { next_token: r.json.next_token },
+    });
     expect(rest.json.items).toHaveLength(1);
-    expect((await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', { params: { framework: 'made_up', control_id: 'X' } })).status).toBe(404);
+    expect(
+      (
+        await call(compliance, 'GET', '/v1/compliance/controls/{framework}/{control_id}/evidence', {
+          params: { framework: 'made_up', control_id: 'X' },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('builds a package with computed report lines, proofs, mapping, PDF and JSON-LD, readable back', async () => {
@@ -194,13 +296,24 @@ describe('compliance-api handlers', () => {
       '0 of 1 user suspensions in Q1 2026 were approved before execution; 1 were not.',
     ]);
     expect(r.json.counts).toMatchObject({ sealed: 7, pending: 1 });
-    const get = async (key: string) => Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: artifacts, Key: key }))).Body!.transformToByteArray());
+    const get = async (key: string) =>
+      Buffer.from(
+        await (await s3().send(new GetObjectCommand({ Bucket: artifacts, Key: key }))).Body!.transformToByteArray(),
+      );
     const pdf = await get(r.json.artifacts.pdf);
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     const manifest = JSON.parse((await get(r.json.artifacts.manifest)).toString());
     const withProof = manifest.events.find((e: { event: { event_id: string } }) => e.event.event_id === ids['exec-c1']);
-    verifyInclusion(withProof.proof.leaf_index, withProof.proof.tree_size, Buffer.from(withProof.proof.leaf_hash, 'base64'), withProof.proof.proof.map((x: string) => Buffer.from(x, 'base64')), Buffer.from(withProof.proof.root, 'base64'));
-    expect(manifest.controls.map((c: { control_id: string }) => c.control_id)).toEqual(expect.arrayContaining(['Art.12', 'Art.14']));
+    verifyInclusion(
+      withProof.proof.leaf_index,
+      withProof.proof.tree_size,
+      Buffer.from(withProof.proof.leaf_hash, 'base64'),
+      withProof.proof.proof.map((x: string) => Buffer.from(x, 'base64')),
+      Buffer.from(withProof.proof.root, 'base64'),
+    );
+    expect(manifest.controls.map((c: { control_id: string }) => c.control_id)).toEqual(
+      expect.arrayContaining(['Art.12', 'Art.14']),
+    );
     expect(manifest.verifier.instructions.join('\n')).toContain(`arx-verify s3://${bucket}/tenants/${T}/blocks`);
     const ld = JSON.parse((await get(r.json.artifacts.jsonld)).toString());
     expect(ld['@type']).toBe('Dataset');
@@ -208,12 +321,25 @@ describe('compliance-api handlers', () => {
 
     const back = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id } });
     expect(back.json).toEqual(r.json);
-    const dl = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, query: { artifact: 'pdf' } });
-    expect(dl.json).toMatchObject({ content_type: 'application/pdf', encoding: 'base64', sha256: r.json.artifacts.sha256.pdf });
+    const dl = await call(compliance, 'GET', '/v1/compliance/packages/{id}', {
+      params: { id: r.json.package_id },
+      query: { artifact: 'pdf' },
+    });
+    expect(dl.json).toMatchObject({
+      content_type: 'application/pdf',
+      encoding: 'base64',
+      sha256: r.json.artifacts.sha256.pdf,
+    });
     expect(Buffer.from(dl.json.data, 'base64').subarray(0, 5).toString()).toBe('%PDF-');
-    const ldBack = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, query: { artifact: 'jsonld' } });
+    const ldBack = await call(compliance, 'GET', '/v1/compliance/packages/{id}', {
+      params: { id: r.json.package_id },
+      query: { artifact: 'jsonld' },
+    });
     expect(ldBack.json['@id']).toBe(`urn:arx:package:${r.json.package_id}`);
-    const foreign = await call(compliance, 'GET', '/v1/compliance/packages/{id}', { params: { id: r.json.package_id }, auth: { ...auditor, tenantId: OTHER } });
+    const foreign = await call(compliance, 'GET', '/v1/compliance/packages/{id}', {
+      params: { id: r.json.package_id },
+      auth: { ...auditor, tenantId: OTHER },
+    });
     expect(foreign.status).toBe(404);
   });
 });

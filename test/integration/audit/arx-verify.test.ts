@@ -46,10 +46,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('arx-verify (CLI)', () => {
   it('exits 0 with one status line for a good directory, run as a process', async () => {
-    const r = await exec('npx', ['tsx', 'cli/arx-verify.ts', join(dir, 'good'), '--audit-keys', jwksFile, '--event', blocks[1]!.events[1]!.event_id]);
+    const r = await exec('npx', [
+      'tsx',
+      'cli/arx-verify.ts',
+      join(dir, 'good'),
+      '--audit-keys',
+      jwksFile,
+      '--event',
+      blocks[1]!.events[1]!.event_id,
+    ]);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^OK chain of 3 block\(s\), 13 event\(s\).*signatures verified.*included in blk-000000000002 at leaf 5$/);
+    expect(lines[0]).toMatch(
+      /^OK chain of 3 block\(s\), 13 event\(s\).*signatures verified.*included in blk-000000000002 at leaf 5$/,
+    );
   }, 120_000);
 
   it('exits 1 naming the first bad block when one byte of an event changes, run as a process', async () => {
@@ -67,17 +77,25 @@ describe('arx-verify (CLI)', () => {
   it('verifies an S3 prefix and fails on a block missing there', async () => {
     const bucket = `arx-verify-${suffix()}`;
     await s3().send(new CreateBucketCommand({ Bucket: bucket }));
-    for (const b of blocks) await s3().send(new PutObjectCommand({ Bucket: bucket, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }));
+    for (const b of blocks)
+      await s3().send(
+        new PutObjectCommand({ Bucket: bucket, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }),
+      );
     const ok = capture();
     expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--jwks', jwksFile], ok.out, ok.err)).toBe(0);
     expect(ok.lines.join('')).toMatch(/^OK chain of 3 block/);
 
     const holey = `arx-verify-${suffix()}`;
     await s3().send(new CreateBucketCommand({ Bucket: holey }));
-    for (const b of [blocks[0]!, blocks[2]!]) await s3().send(new PutObjectCommand({ Bucket: holey, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }));
+    for (const b of [blocks[0]!, blocks[2]!])
+      await s3().send(
+        new PutObjectCommand({ Bucket: holey, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }),
+      );
     const bad = capture();
     expect(await run([`s3://${holey}/tenants/${T}/blocks/`, '--unsigned'], bad.out, bad.err)).toBe(1);
-    expect(bad.lines.join('')).toMatch(/^FAIL blk-000000000003 \(tenants\/tnt-cli\/blocks\/000000000003\.json\): height 3 where 2 was expected/);
+    expect(bad.lines.join('')).toMatch(
+      /^FAIL blk-000000000003 \(tenants\/tnt-cli\/blocks\/000000000003\.json\): height 3 where 2 was expected/,
+    );
   });
 
   it('is also `arx verify`, and exits 1 for an unknown --event and 2 on usage errors', async () => {
@@ -88,7 +106,10 @@ describe('arx-verify (CLI)', () => {
     const u = capture();
     expect(await run(['--bogus'], u.out, u.err)).toBe(2);
     let printed = '';
-    process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
+    process.stdout.write = ((s: string) => {
+      printed += s;
+      return true;
+    }) as typeof process.stdout.write;
     try {
       expect(await main(['verify', join(dir, 'good'), '--jwks', jwksFile])).toBe(0);
     } finally {
@@ -104,20 +125,35 @@ describe('arx-verify against an insider (F7, F28)', () => {
     await createLockedBucket(bucket); // versioned, Object Lock COMPLIANCE, as lib/audit.ts creates it
     return bucket;
   };
-  const put = (bucket: string, b: AuditBlock) => s3().send(new PutObjectCommand({ Bucket: bucket, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }));
+  const put = (bucket: string, b: AuditBlock) =>
+    s3().send(new PutObjectCommand({ Bucket: bucket, Key: blockKey(T, b.head.height), Body: JSON.stringify(b) }));
 
   it('F7: a second, rewritten version of a block in a versioned bucket fails naming that block', async () => {
     const bucket = await versionedBucket();
     for (const b of blocks) await put(bucket, b);
     // The insider re-chains from block 2 without one event, re-signs with a key that is in the key set, and writes new versions.
     const events = blocks.flatMap((b) => b.events);
-    const { blocks: forged } = await rechain(events.filter((e) => e.event_id !== blocks[1]!.events[0]!.event_id), [4, 1, 7]);
+    const { blocks: forged } = await rechain(
+      events.filter((e) => e.event_id !== blocks[1]!.events[0]!.event_id),
+      [4, 1, 7],
+    );
     for (const b of forged.slice(1)) await put(bucket, b);
     const latestOnly = capture();
     // The latest versions alone form a valid chain: that is exactly what the old verifier accepted.
-    expect((await verifyChain(forged.map((b) => ({ name: `${b.head.height}.json`, text: JSON.stringify(b) })), { jwks: [signer.jwk] })).ok).toBe(true);
-    expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile], latestOnly.out, latestOnly.err)).toBe(1);
-    expect(latestOnly.lines.join('')).toMatch(/^FAIL blk-000000000002 \(tenants\/tnt-cli\/blocks\/000000000002\.json\): object version \S+ differs from the first stored version \S+: the block was rewritten/);
+    expect(
+      (
+        await verifyChain(
+          forged.map((b) => ({ name: `${b.head.height}.json`, text: JSON.stringify(b) })),
+          { jwks: [signer.jwk] },
+        )
+      ).ok,
+    ).toBe(true);
+    expect(
+      await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile], latestOnly.out, latestOnly.err),
+    ).toBe(1);
+    expect(latestOnly.lines.join('')).toMatch(
+      /^FAIL blk-000000000002 \(tenants\/tnt-cli\/blocks\/000000000002\.json\): object version \S+ differs from the first stored version \S+: the block was rewritten/,
+    );
   });
 
   it('F7: a later version that only adds the RFC 3161 timestamp (re-anchoring) still verifies', async () => {
@@ -126,24 +162,57 @@ describe('arx-verify against an insider (F7, F28)', () => {
     const tsa = await startLocalTsa();
     try {
       const { der, nonceHex } = buildTimestampRequest(blocks[0]!.block_hash);
-      const resp = await fetch(tsa.url, { method: 'POST', body: der, headers: { 'content-type': 'application/timestamp-query' } });
-      const token = tokenFromResponse(new Uint8Array(await resp.arrayBuffer()), blocks[0]!.block_hash, nonceHex).toString('base64');
+      const resp = await fetch(tsa.url, {
+        method: 'POST',
+        body: der,
+        headers: { 'content-type': 'application/timestamp-query' },
+      });
+      const token = tokenFromResponse(
+        new Uint8Array(await resp.arrayBuffer()),
+        blocks[0]!.block_hash,
+        nonceHex,
+      ).toString('base64');
       // This chain was sealed at a fixed past time: accept the lag explicitly.
-      await put(bucket, { ...blocks[0]!, timestamp: { token, tsa_url: tsa.url, anchored_at: new Date().toISOString() } });
+      await put(bucket, {
+        ...blocks[0]!,
+        timestamp: { token, tsa_url: tsa.url, anchored_at: new Date().toISOString() },
+      });
       const ok = capture();
       const caFile = join(dir, 'tsa-ca.pem');
       writeFileSync(caFile, tsa.caPem);
-      expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile, '--tsa-ca', caFile, '--max-anchor-lag', String(400 * 86_400)], ok.out, ok.err)).toBe(0);
+      expect(
+        await run(
+          [
+            `s3://${bucket}/tenants/${T}/blocks`,
+            '--audit-keys',
+            jwksFile,
+            '--tsa-ca',
+            caFile,
+            '--max-anchor-lag',
+            String(400 * 86_400),
+          ],
+          ok.out,
+          ok.err,
+        ),
+      ).toBe(0);
       expect(ok.lines.join('')).toMatch(/^OK chain of 3 block.*1 anchored \/ 2 un-anchored/);
       // The same stamp is too late for the default bound of one day after sealed_at.
       const late = capture();
-      expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile, '--tsa-ca', caFile], late.out, late.err)).toBe(1);
+      expect(
+        await run(
+          [`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile, '--tsa-ca', caFile],
+          late.out,
+          late.err,
+        ),
+      ).toBe(1);
       expect(late.lines.join('')).toMatch(/^FAIL blk-000000000001 .*genTime \S+ is more than 86400 s after sealed_at/);
       // Replacing that timestamp again is a rewrite.
       await put(bucket, blocks[0]!);
       const again = capture();
       expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile], again.out, again.err)).toBe(1);
-      expect(again.lines.join('')).toMatch(/^FAIL blk-000000000001 .*replaces the RFC 3161 timestamp of an earlier version/);
+      expect(again.lines.join('')).toMatch(
+        /^FAIL blk-000000000001 .*replaces the RFC 3161 timestamp of an earlier version/,
+      );
     } finally {
       await tsa.close();
     }
@@ -155,14 +224,22 @@ describe('arx-verify against an insider (F7, F28)', () => {
     await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: blockKey(T, 3) }));
     const c = capture();
     expect(await run([`s3://${bucket}/tenants/${T}/blocks`, '--audit-keys', jwksFile], c.out, c.err)).toBe(1);
-    expect(c.lines.join('')).toMatch(/^FAIL tenants\/tnt-cli\/blocks\/000000000003\.json: the block object was deleted/);
+    expect(c.lines.join('')).toMatch(
+      /^FAIL tenants\/tnt-cli\/blocks\/000000000003\.json: the block object was deleted/,
+    );
   });
 
   it('F28: --expect-head and --min-height detect a truncated tail', async () => {
     const head = blocks[2]!.block_hash;
     writeChain(join(dir, 'short'), blocks.slice(0, 2));
     const ok = capture();
-    expect(await run([join(dir, 'good'), '--audit-keys', jwksFile, '--expect-head', head, '--min-height', '3'], ok.out, ok.err)).toBe(0);
+    expect(
+      await run(
+        [join(dir, 'good'), '--audit-keys', jwksFile, '--expect-head', head, '--min-height', '3'],
+        ok.out,
+        ok.err,
+      ),
+    ).toBe(0);
     expect(ok.lines.join('')).toContain(`height 3, head ${head}`);
     const h = capture();
     expect(await run([join(dir, 'short'), '--audit-keys', jwksFile, '--expect-head', head], h.out, h.err)).toBe(1);
@@ -172,19 +249,35 @@ describe('arx-verify against an insider (F7, F28)', () => {
     expect(m.lines.join('')).toMatch(/^FAIL \(chain\): chain height 2 is below the expected minimum 3/);
     // An older expected head inside a longer chain is fine (the chain grew since).
     const older = capture();
-    expect(await run([join(dir, 'good'), '--audit-keys', jwksFile, '--expect-head', blocks[0]!.block_hash], older.out, older.err)).toBe(0);
+    expect(
+      await run(
+        [join(dir, 'good'), '--audit-keys', jwksFile, '--expect-head', blocks[0]!.block_hash],
+        older.out,
+        older.err,
+      ),
+    ).toBe(0);
   });
 
   it('F28: refuses a plain-http key set off loopback, and reports OK without keys only with --unsigned', async () => {
     const h = capture();
-    expect(await run([join(dir, 'good'), '--audit-keys', 'http://keys.example.com/tenants/t/.well-known/audit-keys.json'], h.out, h.err)).toBe(1);
+    expect(
+      await run(
+        [join(dir, 'good'), '--audit-keys', 'http://keys.example.com/tenants/t/.well-known/audit-keys.json'],
+        h.out,
+        h.err,
+      ),
+    ).toBe(1);
     expect(h.lines.join('')).toMatch(/refusing the plain-http key set/);
-    const server = createServer((_q, r) => r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [signer.jwk] })));
+    const server = createServer((_q, r) =>
+      r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [signer.jwk] })),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const loop = capture();
       const port = (server.address() as { port: number }).port;
-      expect(await run([join(dir, 'good'), '--audit-keys', `http://127.0.0.1:${port}/keys.json`], loop.out, loop.err)).toBe(0);
+      expect(
+        await run([join(dir, 'good'), '--audit-keys', `http://127.0.0.1:${port}/keys.json`], loop.out, loop.err),
+      ).toBe(0);
       expect(loop.lines.join('')).toMatch(/signatures verified/);
     } finally {
       server.close();
@@ -205,15 +298,30 @@ describe('arx-verify against an insider (F7, F28)', () => {
 });
 
 /** Seals `events` afresh into blocks of `sizes`, signed by the suite's key (what an insider with kms:Sign does). */
-async function rechain(events: AuditBlock['events'][number][], sizes: readonly number[]): Promise<{ blocks: AuditBlock[] }> {
+async function rechain(
+  events: AuditBlock['events'][number][],
+  sizes: readonly number[],
+): Promise<{ blocks: AuditBlock[] }> {
   let state = GENESIS_STATE;
   const out: AuditBlock[] = [];
   let i = 0;
   for (const n of sizes) {
     const evs = events.slice(i, i + n);
     i += n;
-    const s = sealBlock({ tenantId: T, prev: state, events: evs, sealedAt: new Date('2026-01-01T01:00:00Z'), kid: signer.kid });
-    out.push({ head: s.head, block_hash: s.block_hash, signature: await signer.sign(headBytes(s.head)), events: evs, timestamp: null });
+    const s = sealBlock({
+      tenantId: T,
+      prev: state,
+      events: evs,
+      sealedAt: new Date('2026-01-01T01:00:00Z'),
+      kid: signer.kid,
+    });
+    out.push({
+      head: s.head,
+      block_hash: s.block_hash,
+      signature: await signer.sign(headBytes(s.head)),
+      events: evs,
+      timestamp: null,
+    });
     state = s.next;
   }
   return { blocks: out };

@@ -19,7 +19,10 @@ import { createAuditTable, createKeys, createLockedBucket, suffix } from './env.
 
 vi.setConfig({ testTimeout: 120_000 });
 
-type Handler = (event: unknown, ctx: Context) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
+type Handler = (
+  event: unknown,
+  ctx: Context,
+) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
 const sfx = suffix();
 const T = `t-akeys-${sfx}`;
 const table = `audit-akeys-${sfx}`;
@@ -66,10 +69,23 @@ describe('audit key set (F8)', () => {
     owner: `akeys-${randomUUID()}`,
   });
   const recordAndSeal = async (keys: AuditKeys, n: number) => {
-    const rec = new AuditRecorder({ store: new DynamoAuditStore(table), cipher: new KmsEnvelopeCipher(dataKeyArn), clock });
+    const rec = new AuditRecorder({
+      store: new DynamoAuditStore(table),
+      cipher: new KmsEnvelopeCipher(dataKeyArn),
+      clock,
+    });
     for (let i = 0; i < n; i++) {
       clock.advance(1000);
-      await rec.record({ tenant_id: T, event_type: 'operation.executed', agent_id: 'agt_1', action: 'okta:users:read', occurred_at: clock.now().toISOString(), correlation_id: `c${i}`, trace_id: 'a'.repeat(32), payload: { action_id: `act_${i}` } });
+      await rec.record({
+        tenant_id: T,
+        event_type: 'operation.executed',
+        agent_id: 'agt_1',
+        action: 'okta:users:read',
+        occurred_at: clock.now().toISOString(),
+        correlation_id: `c${i}`,
+        trace_id: 'a'.repeat(32),
+        payload: { action_id: `act_${i}` },
+      });
     }
     clock.advance(1000);
     return sealTenant(deps(keys), T);
@@ -89,7 +105,10 @@ describe('audit key set (F8)', () => {
     const kms = new KMSClient({});
     expect((await kms.send(new DescribeKeyCommand({ KeyId: auditKeyAlias(T) }))).KeyMetadata!.Arn).toBe(first.key_arn);
     expect((await kms.send(new ListResourceTagsCommand({ KeyId: first.key_arn }))).Tags).toEqual(
-      expect.arrayContaining([{ TagKey: 'arx:tenant', TagValue: T }, { TagKey: 'arx:purpose', TagValue: 'audit' }]),
+      expect.arrayContaining([
+        { TagKey: 'arx:tenant', TagValue: T },
+        { TagKey: 'arx:purpose', TagValue: 'audit' },
+      ]),
     );
 
     const r1 = await keys.rotate(T);
@@ -106,10 +125,18 @@ describe('audit key set (F8)', () => {
     expect(set.json.keys.map((k: { kid: string }) => k.kid)).toContain(first.kid);
     const blocks = await chain(3);
     expect(new Set(blocks.map((b) => (JSON.parse(b.text) as { head: { kid: string } }).head.kid)).size).toBe(3); // three keys signed
-    expect(await verifyChain(blocks, { jwks: set.json.keys })).toMatchObject({ ok: true, blocks: 3, signatures_checked: true });
+    expect(await verifyChain(blocks, { jwks: set.json.keys })).toMatchObject({
+      ok: true,
+      blocks: 3,
+      signatures_checked: true,
+    });
     // Only the published set is needed: without the oldest key the first block fails, naming it.
     const withoutFirst = set.json.keys.filter((k: { kid: string }) => k.kid !== first.kid);
-    expect(await verifyChain(blocks, { jwks: withoutFirst })).toMatchObject({ ok: false, block: 'blk-000000000001 (1.json)', reason: expect.stringMatching(/not in the audit key set/) });
+    expect(await verifyChain(blocks, { jwks: withoutFirst })).toMatchObject({
+      ok: false,
+      block: 'blk-000000000001 (1.json)',
+      reason: expect.stringMatching(/not in the audit key set/),
+    });
   });
 
   it('F8: rotating the identity (SVID) key does not touch the audit key set', async () => {

@@ -11,17 +11,51 @@ let recorder: AuditRecorder;
 beforeAll(async () => {
   await createAuditTable(table);
   const { dataKeyArn } = await createKeys();
-  recorder = new AuditRecorder({ store: new DynamoAuditStore(table), cipher: new KmsEnvelopeCipher(dataKeyArn), clock: new ManualClock() });
+  recorder = new AuditRecorder({
+    store: new DynamoAuditStore(table),
+    cipher: new KmsEnvelopeCipher(dataKeyArn),
+    clock: new ManualClock(),
+  });
 });
 
 describe('auditInputFromBus', () => {
   it('maps identity changes and bundle promotions to governed audit events with their evidence tags', () => {
-    const reg = auditInputFromBus('inventory.change', { tenant_id: 't', event_id: 'e1', agent_id: 'agt_1', change: 'registered', status: 'active', at: '2026-01-01T00:00:00Z', correlation_id: 'c', trace_id: 'f'.repeat(32) }, new Date());
-    expect(reg?.input).toMatchObject({ event_type: 'identity.agent.registered', agent_id: 'agt_1', action: 'identity:agents:registered', occurred_at: '2026-01-01T00:00:00Z' });
-    const revoked = auditInputFromBus('inventory.change', { tenant_id: 't', event_id: 'e2', agent_id: 'agt_1', change: 'status', status: 'revoked' }, new Date());
+    const reg = auditInputFromBus(
+      'inventory.change',
+      {
+        tenant_id: 't',
+        event_id: 'e1',
+        agent_id: 'agt_1',
+        change: 'registered',
+        status: 'active',
+        at: '2026-01-01T00:00:00Z',
+        correlation_id: 'c',
+        trace_id: 'f'.repeat(32),
+      },
+      new Date(),
+    );
+    expect(reg?.input).toMatchObject({
+      event_type: 'identity.agent.registered',
+      agent_id: 'agt_1',
+      action: 'identity:agents:registered',
+      occurred_at: '2026-01-01T00:00:00Z',
+    });
+    const revoked = auditInputFromBus(
+      'inventory.change',
+      { tenant_id: 't', event_id: 'e2', agent_id: 'agt_1', change: 'status', status: 'revoked' },
+      new Date(),
+    );
     expect(revoked?.input.event_type).toBe('identity.agent.revoked');
-    const promo = auditInputFromBus('bundle.promoted', { tenant_id: 't', event_id: 'e3', bundle_id: 'bun_1', version: 3 }, new Date('2026-01-02T00:00:00Z'));
-    expect(promo?.input).toMatchObject({ event_type: 'bundle.promoted', target: 'bundle:bun_1', action: 'policy:bundles:promote' });
+    const promo = auditInputFromBus(
+      'bundle.promoted',
+      { tenant_id: 't', event_id: 'e3', bundle_id: 'bun_1', version: 3 },
+      new Date('2026-01-02T00:00:00Z'),
+    );
+    expect(promo?.input).toMatchObject({
+      event_type: 'bundle.promoted',
+      target: 'bundle:bun_1',
+      action: 'policy:bundles:promote',
+    });
     expect(auditInputFromBus('operation.executed', { tenant_id: 't', event_id: 'e4' }, new Date())).toBeNull();
     expect(auditInputFromBus('bundle.promoted', { event_id: 'e5' }, new Date())).toBeNull();
   });
@@ -30,7 +64,11 @@ describe('auditInputFromBus', () => {
 describe('bus consumer recording (moto)', () => {
   it('records a redelivered bus event once', async () => {
     const t = `t-bus-${suffix()}`;
-    const m = auditInputFromBus('bundle.promoted', { tenant_id: t, event_id: 'bundle.promoted:x:1', bundle_id: 'bun_1', promoted_by: 'admin@corp' }, new Date())!;
+    const m = auditInputFromBus(
+      'bundle.promoted',
+      { tenant_id: t, event_id: 'bundle.promoted:x:1', bundle_id: 'bun_1', promoted_by: 'admin@corp' },
+      new Date(),
+    )!;
     const first = await recorder.recordEvent(m.input, m.dedupeKey);
     const again = await recorder.recordEvent(m.input, m.dedupeKey);
     expect([first.duplicate, again.duplicate]).toEqual([false, true]);

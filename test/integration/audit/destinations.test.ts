@@ -13,7 +13,10 @@ import { createAuditTable, suffix } from './env.js';
  */
 class RoleTrustingOnly implements DestinationWriter {
   readonly written: string[] = [];
-  constructor(private readonly roleArn: string, private readonly externalId: () => string) {}
+  constructor(
+    private readonly roleArn: string,
+    private readonly externalId: () => string,
+  ) {}
   private assume(d: Destination): void {
     if (d.role_arn === this.roleArn && d.external_id !== this.externalId()) {
       throw Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' });
@@ -37,19 +40,33 @@ describe('audit destinations (F16)', () => {
     const store = new DynamoAuditStore(table);
     const clock = new ManualClock();
     const roleB = 'arn:aws:iam::210987654321:role/arx-audit-writer-b';
-    const destB = await addDestination({ store, clock }, `t-b-${sfx}`, { bucket: 'b-audit', prefix: 'arx', role_arn: roleB });
+    const destB = await addDestination({ store, clock }, `t-b-${sfx}`, {
+      bucket: 'b-audit',
+      prefix: 'arx',
+      role_arn: roleB,
+    });
     const writer = new RoleTrustingOnly(roleB, () => destB.external_id);
     const deps = { destinations: { store, writer }, clock };
 
-    const destA = await addDestination({ store, clock }, `t-a-${sfx}`, { bucket: 'b-audit', prefix: 'arx', role_arn: roleB });
+    const destA = await addDestination({ store, clock }, `t-a-${sfx}`, {
+      bucket: 'b-audit',
+      prefix: 'arx',
+      role_arn: roleB,
+    });
     expect(destA.external_id).not.toBe(destB.external_id);
     expect(await verifyDestination(deps, destA)).toBe(false);
-    expect((await store.list(`t-a-${sfx}`))[0]).toMatchObject({ status: 'pending_verification', last_error: 'handshake failed: AccessDenied' });
+    expect((await store.list(`t-a-${sfx}`))[0]).toMatchObject({
+      status: 'pending_verification',
+      last_error: 'handshake failed: AccessDenied',
+    });
     expect(writer.written).toEqual([]);
 
     // B's own registration verifies with B's external id, and only then is written to.
     expect(await verifyDestination(deps, destB)).toBe(true);
-    expect((await store.list(`t-b-${sfx}`))[0]).toMatchObject({ status: 'verified', verified_at: clock.now().toISOString() });
+    expect((await store.list(`t-b-${sfx}`))[0]).toMatchObject({
+      status: 'verified',
+      verified_at: clock.now().toISOString(),
+    });
     expect(writer.written).toEqual([`t-b-${sfx}:handshake`]);
   });
 });

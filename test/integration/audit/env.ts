@@ -18,7 +18,10 @@ export async function createLockedBucket(name: string, days = 1): Promise<void> 
   await c.send(
     new PutObjectLockConfigurationCommand({
       Bucket: name,
-      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: days } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: days } },
+      },
     }),
   );
 }
@@ -26,6 +29,12 @@ export async function createLockedBucket(name: string, days = 1): Promise<void> 
 export async function createKeys(): Promise<{ dataKeyArn: string; signingKeyArn: string }> {
   const kms = new KMSClient({});
   const data = await kms.send(new CreateKeyCommand({ Description: 'audit data key (test)' }));
-  const sign = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'tenant signing key (test)' }));
+  const sign = await kms.send(
+    new CreateKeyCommand({
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      Description: 'tenant signing key (test)',
+    }),
+  );
   return { dataKeyArn: data.KeyMetadata!.Arn!, signingKeyArn: sign.KeyMetadata!.Arn! };
 }

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+} from '@aws-sdk/client-s3';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
@@ -8,7 +14,11 @@ import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
 import { AuditKeys } from '../../../lambdas/audit/core/audit-keys.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';
-import { S3DestinationWriter, destinationKey, handshakeKey } from '../../../lambdas/audit/adapters/s3-destination-writer.js';
+import {
+  S3DestinationWriter,
+  destinationKey,
+  handshakeKey,
+} from '../../../lambdas/audit/adapters/s3-destination-writer.js';
 import { addDestination } from '../../../lambdas/audit/core/read.js';
 import { HttpTimestamper } from '../../../lambdas/audit/adapters/tsa-client.js';
 import { AuditRecorder } from '../../../lambdas/audit/core/record.js';
@@ -59,7 +69,11 @@ function deps(over: Partial<SealerDeps> = {}): SealerDeps {
 }
 
 async function record(tenant: string, n: number, action = 'okta:users:deactivate'): Promise<string[]> {
-  const rec = new AuditRecorder({ store: new DynamoAuditStore(table), cipher: new KmsEnvelopeCipher(keys.dataKeyArn), clock });
+  const rec = new AuditRecorder({
+    store: new DynamoAuditStore(table),
+    cipher: new KmsEnvelopeCipher(keys.dataKeyArn),
+    clock,
+  });
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     clock.advance(10);
@@ -99,7 +113,11 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(r2.sealed).toEqual({ height: 2, events: 3, anchored: true });
     expect((await sealTenant(d, t)).sealed).toBeNull(); // nothing pending
 
-    const out = await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem], eventId: first[2] });
+    const out = await verifyChain(await chainSources(t, 2), {
+      jwks: await jwksOf(t),
+      tsaTrustedCertsPem: [tsa.caPem],
+      eventId: first[2],
+    });
     expect(out).toMatchObject({ ok: true, blocks: 2, events: 8, tree_size: 8, anchored: 2, signatures_checked: true });
 
     const stored = await d.store.getEvent(t, first[2]!);
@@ -107,12 +125,23 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(await d.store.countPending(t)).toBe(0);
     const chain = await d.store.getChain(t);
     expect(chain).toMatchObject({ height: 2, tree_size: 8, unanchored: [], marking_height: null });
-    expect((d.publisher as RecordingPublisher).events.map((e) => e.detailType)).toEqual(['audit.block.sealed', 'audit.block.sealed']);
+    expect((d.publisher as RecordingPublisher).events.map((e) => e.detailType)).toEqual([
+      'audit.block.sealed',
+      'audit.block.sealed',
+    ]);
 
     // Proof for an event of block 1 verifies against block 1's signed root.
     const b1 = (await d.blocks.get(t, 1))!;
     const p = eventProof(b1, 2);
-    expect(() => verifyInclusion(p.leaf_index, p.tree_size, Buffer.from(p.leaf_hash, 'base64'), p.proof.map((x) => Buffer.from(x, 'base64')), Buffer.from(b1.head.root, 'base64'))).not.toThrow();
+    expect(() =>
+      verifyInclusion(
+        p.leaf_index,
+        p.tree_size,
+        Buffer.from(p.leaf_hash, 'base64'),
+        p.proof.map((x) => Buffer.from(x, 'base64')),
+        Buffer.from(b1.head.root, 'base64'),
+      ),
+    ).not.toThrow();
   }, 120_000);
 
   it('locks block versions: COMPLIANCE retention shows on the object and deleting the version is refused', async () => {
@@ -127,7 +156,9 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     const versions = await c.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     const v = versions.Versions![0]!.VersionId!;
     await expect(c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: v }))).rejects.toThrow();
-    await expect(c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: v, BypassGovernanceRetention: true }))).rejects.toThrow();
+    await expect(
+      c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: v, BypassGovernanceRetention: true })),
+    ).rejects.toThrow();
     expect((await c.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }))).Versions).toHaveLength(1);
   });
 
@@ -144,14 +175,20 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
       const chain = await d.store.getChain(t);
       expect(chain).toMatchObject({ unanchored: [1, 2], last_anchored_at: null });
       expect(chain!.oldest_unanchored_at).not.toBeNull();
-      expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t) })).toMatchObject({ ok: true, anchored: 0, unanchored: 2 });
+      expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t) })).toMatchObject({
+        ok: true,
+        anchored: 0,
+        unanchored: 2,
+      });
     } finally {
       tsa.setDown(false);
     }
     const r = await sealTenant(d, t);
     expect(r.anchoredRetries).toBe(2);
     expect(await d.store.getChain(t)).toMatchObject({ unanchored: [], oldest_unanchored_at: null });
-    expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem] })).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
+    expect(
+      await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem] }),
+    ).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
     const versions = await s3().send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: blockKey(t, 1) }));
     expect(versions.Versions).toHaveLength(2);
   }, 120_000);
@@ -159,8 +196,15 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
   it('queues a failed customer-destination write and replays it once the destination is writable', async () => {
     const t = `t-seal-d-${sfx}`;
     const d = deps();
-    const dest = await addDestination({ store: d.store as DynamoAuditStore, clock }, t, { bucket: custBucket, prefix: `arx/${t}`, role_arn: 'arn:aws:iam::123456789012:role/arx-audit-writer' });
-    expect(dest).toMatchObject({ status: 'pending_verification', external_id: expect.stringMatching(/^arx-[\w-]{32}$/) });
+    const dest = await addDestination({ store: d.store as DynamoAuditStore, clock }, t, {
+      bucket: custBucket,
+      prefix: `arx/${t}`,
+      role_arn: 'arn:aws:iam::123456789012:role/arx-audit-writer',
+    });
+    expect(dest).toMatchObject({
+      status: 'pending_verification',
+      external_id: expect.stringMatching(/^arx-[\w-]{32}$/),
+    });
     expect(S3DestinationWriter.sessionPolicy(dest)).toContain(`arn:aws:s3:::${custBucket}/arx/${t}/*`);
     await record(t, 2);
     await sealTenant(d, t); // customer bucket does not exist yet → queued
@@ -173,8 +217,14 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(got.ContentLength).toBeGreaterThan(0);
     // The handshake object was written through the assumed role before the first block (F16).
     const hs = await s3().send(new GetObjectCommand({ Bucket: custBucket, Key: handshakeKey(dest) }));
-    expect(JSON.parse(await hs.Body!.transformToString())).toMatchObject({ arx_destination: dest.destination_id, tenant_id: t });
-    expect((await (d.store as DynamoAuditStore).list(t))[0]).toMatchObject({ status: 'verified', verified_at: expect.any(String) });
+    expect(JSON.parse(await hs.Body!.transformToString())).toMatchObject({
+      arx_destination: dest.destination_id,
+      tenant_id: t,
+    });
+    expect((await (d.store as DynamoAuditStore).list(t))[0]).toMatchObject({
+      status: 'verified',
+      verified_at: expect.any(String),
+    });
   });
 
   it('finishes marking a committed block after a crash and never seals an event twice', async () => {
@@ -182,20 +232,37 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     const d = deps();
     await record(t, 3);
     // Crash between commit and marking: events stay pending but the head says marking_height = 1.
-    const crashing = { ...d, store: Object.assign(Object.create(d.store), { markSealed: async () => { throw new Error('crash'); } }) as DynamoAuditStore };
+    const crashing = {
+      ...d,
+      store: Object.assign(Object.create(d.store), {
+        markSealed: async () => {
+          throw new Error('crash');
+        },
+      }) as DynamoAuditStore,
+    };
     await expect(sealTenant(crashing, t)).rejects.toThrow('crash');
     expect(await d.store.countPending(t)).toBe(3);
     const r = await sealTenant(d, t);
     expect(r.sealed).toBeNull();
     expect(await d.store.countPending(t)).toBe(0);
-    expect(await verifyChain(await chainSources(t, 1), { jwks: await jwksOf(t) })).toMatchObject({ ok: true, events: 3 });
+    expect(await verifyChain(await chainSources(t, 1), { jwks: await jwksOf(t) })).toMatchObject({
+      ok: true,
+      events: 3,
+    });
   });
 
   it('seals every tenant independently in sealAll, and a competing sealer holding the lease makes this one skip', async () => {
     const a = `t-seal-f-${sfx}`;
     await record(a, 1);
     const other = deps();
-    expect(await other.store.tryLease(a, 'someone-else', new Date(clock.now().getTime() + 30_000).toISOString(), clock.now().toISOString())).toBe(true);
+    expect(
+      await other.store.tryLease(
+        a,
+        'someone-else',
+        new Date(clock.now().getTime() + 30_000).toISOString(),
+        clock.now().toISOString(),
+      ),
+    ).toBe(true);
     expect((await sealTenant(deps(), a)).sealed).toBeNull();
     await other.store.releaseLease(a, 'someone-else');
     const results = await sealAll(deps());

@@ -25,7 +25,11 @@ const input = (tenant: string, over: Record<string, unknown> = {}) => ({
   occurred_at: '2026-01-01T00:00:00.000Z',
   correlation_id: 'cor_1',
   trace_id: 'b'.repeat(32),
-  payload: { params: { user_id: '00u1', email: 'jane@example.com' }, api_token: 'SSWS-abc123def456', authorization: 'Bearer x.y.z' },
+  payload: {
+    params: { user_id: '00u1', email: 'jane@example.com' },
+    api_token: 'SSWS-abc123def456',
+    authorization: 'Bearer x.y.z',
+  },
   ...over,
 });
 
@@ -46,14 +50,22 @@ describe('createAuditSink', () => {
     expect(JSON.stringify(stored)).not.toContain('SSWS-abc123def456');
 
     // The full payload is recoverable with KMS and the tenant's encryption context only.
-    const raw = await (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({}))
-      .send(new (await import('@aws-sdk/lib-dynamodb')).GetCommand({ TableName: table, Key: { pk: 'T#t-sink-a#EV', sk: event_id } }));
+    const raw = await (await import('@aws-sdk/lib-dynamodb')).DynamoDBDocumentClient.from(
+      new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({}),
+    ).send(
+      new (await import('@aws-sdk/lib-dynamodb')).GetCommand({
+        TableName: table,
+        Key: { pk: 'T#t-sink-a#EV', sk: event_id },
+      }),
+    );
     const cipher = new KmsEnvelopeCipher(dataKeyArn);
     const plain = await cipher.decrypt('t-sink-a', event_id, raw.Item!.payload_enc);
     const sealed = JSON.parse(Buffer.from(plain).toString('utf8')) as { payload: unknown; hash_salt: string };
     expect(sealed.payload).toEqual(input('t-sink-a').payload);
     // The chained hash is an HMAC under the salt kept in the encrypted payload only (F26).
-    expect(stored!.event.hash_of_full_payload).toBe(createHmac('sha256', Buffer.from(sealed.hash_salt, 'base64')).update(canonicalJson(sealed.payload)).digest('hex'));
+    expect(stored!.event.hash_of_full_payload).toBe(
+      createHmac('sha256', Buffer.from(sealed.hash_salt, 'base64')).update(canonicalJson(sealed.payload)).digest('hex'),
+    );
     await expect(cipher.decrypt('t-other', event_id, raw.Item!.payload_enc)).rejects.toThrow();
   });
 
@@ -63,7 +75,10 @@ describe('createAuditSink', () => {
     const a = await sink.record(input('t-sink-f26'));
     const b = await sink.record(input('t-sink-f26'));
     const store = new DynamoAuditStore(table);
-    const [ea, eb] = [(await store.getEvent('t-sink-f26', a.event_id))!.event, (await store.getEvent('t-sink-f26', b.event_id))!.event];
+    const [ea, eb] = [
+      (await store.getEvent('t-sink-f26', a.event_id))!.event,
+      (await store.getEvent('t-sink-f26', b.event_id))!.event,
+    ];
     // The auditor guesses the redacted e-mail right and hashes the full payload as the old format did.
     const guess = sha256Hex(canonicalJson(payload));
     expect(ea.hash_of_full_payload).not.toBe(guess);
@@ -75,7 +90,9 @@ describe('createAuditSink', () => {
 
   it('makes evidence retrieval a query: the event is listed under each of its controls, per tenant', async () => {
     const sink = createAuditSink({ table, dataKeyArn });
-    const a = await sink.record(input('t-sink-b', { event_type: 'decision.approved', action: 'okta:users:deactivate' }));
+    const a = await sink.record(
+      input('t-sink-b', { event_type: 'decision.approved', action: 'okta:users:deactivate' }),
+    );
     await sink.record(input('t-sink-c', { event_type: 'decision.approved' }));
     const store = new DynamoAuditStore(table);
     const page = await store.controlEvidence('t-sink-b', 'eu_ai_act:Art.14', 10);

@@ -14,7 +14,8 @@ import { blockKey } from '../../../lambdas/audit/core/block.js';
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 type Handler = (event: unknown, ctx: Context) => Promise<unknown>;
-const ctx = (fn: string) => ({ functionName: fn, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 }) as Context;
+const ctx = (fn: string) =>
+  ({ functionName: fn, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 }) as Context;
 let env: Record<string, string>;
 let tenant: string;
 
@@ -32,8 +33,16 @@ describe('audit functions on the provisioned stack', () => {
     const { createAuditSink } = await import('../../../lambdas/audit/sink.js');
     const sink = createAuditSink();
     const { event_id } = await sink.record({
-      tenant_id: tenant, event_type: 'decision.approved', agent_id: 'agt_w', action: 'okta:users:deactivate', target: 'okta:user:1',
-      decision: 'approved', occurred_at: new Date().toISOString(), correlation_id: 'cor_w', trace_id: '1'.repeat(32), payload: { reason: 'offboarding', token: 'secret' },
+      tenant_id: tenant,
+      event_type: 'decision.approved',
+      agent_id: 'agt_w',
+      action: 'okta:users:deactivate',
+      target: 'okta:user:1',
+      decision: 'approved',
+      occurred_at: new Date().toISOString(),
+      correlation_id: 'cor_w',
+      trace_id: '1'.repeat(32),
+      payload: { reason: 'offboarding', token: 'secret' },
     });
     const sealer = (await import('../../../lambdas/audit/handlers/sealer.js')).handler as unknown as Handler;
     await sealer({ 'detail-type': 'Scheduled Event', detail: {} }, ctx('audit-sealer'));
@@ -42,9 +51,24 @@ describe('audit functions on the provisioned stack', () => {
     const call = async (route: string, params: Record<string, string> = {}) => {
       const r = (await api(
         {
-          version: '2.0', routeKey: `GET ${route}`, rawPath: route, headers: {},
-          requestContext: { requestId: randomUUID(), http: { method: 'GET', path: route }, authorizer: { lambda: encodeAuthContext({ tenantId: tenant, subject: 'aud', roles: ['auditor'], principalType: 'human' }) } },
-          pathParameters: params, isBase64Encoded: false,
+          version: '2.0',
+          routeKey: `GET ${route}`,
+          rawPath: route,
+          headers: {},
+          requestContext: {
+            requestId: randomUUID(),
+            http: { method: 'GET', path: route },
+            authorizer: {
+              lambda: encodeAuthContext({
+                tenantId: tenant,
+                subject: 'aud',
+                roles: ['auditor'],
+                principalType: 'human',
+              }),
+            },
+          },
+          pathParameters: params,
+          isBase64Encoded: false,
         },
         ctx('audit-api'),
       )) as { statusCode: number; body: string };
@@ -52,18 +76,36 @@ describe('audit functions on the provisioned stack', () => {
     };
     const status = await call('/v1/audit/chain/status');
     expect(status.json).toMatchObject({ height: 1, pending_events: 0, anchoring: 'tsa_not_configured' });
-    expect((await call('/v1/audit/events/{event_id}/proof', { event_id })).json).toMatchObject({ event_id, block_id: 'blk-000000000001' });
+    expect((await call('/v1/audit/events/{event_id}/proof', { event_id })).json).toMatchObject({
+      event_id,
+      block_id: 'blk-000000000001',
+    });
     const block = await call('/v1/audit/blocks/{id}', { id: '1' });
 
     // The block is signed with the tenant's audit key, published (never retired) at the public audit-keys route.
     const keysPath = `/tenants/${tenant}/.well-known/audit-keys.json`;
     const set = (await api(
-      { version: '2.0', routeKey: 'GET /tenants/{tenant_id}/.well-known/audit-keys.json', rawPath: keysPath, headers: {}, requestContext: { requestId: randomUUID(), http: { method: 'GET', path: keysPath } }, pathParameters: { tenant_id: tenant }, isBase64Encoded: false },
+      {
+        version: '2.0',
+        routeKey: 'GET /tenants/{tenant_id}/.well-known/audit-keys.json',
+        rawPath: keysPath,
+        headers: {},
+        requestContext: { requestId: randomUUID(), http: { method: 'GET', path: keysPath } },
+        pathParameters: { tenant_id: tenant },
+        isBase64Encoded: false,
+      },
       ctx('audit-api'),
     )) as { statusCode: number; body: string };
     expect(set.statusCode).toBe(200);
-    expect(await verifyChain([{ name: '1.json', text: JSON.stringify(block.json) }], { jwks: JSON.parse(set.body).keys, eventId: event_id })).toMatchObject({ ok: true, signatures_checked: true });
-    const head = await new S3Client({ forcePathStyle: true }).send(new HeadObjectCommand({ Bucket: env.ARX_AUDIT_BUCKET!, Key: blockKey(tenant, 1) }));
+    expect(
+      await verifyChain([{ name: '1.json', text: JSON.stringify(block.json) }], {
+        jwks: JSON.parse(set.body).keys,
+        eventId: event_id,
+      }),
+    ).toMatchObject({ ok: true, signatures_checked: true });
+    const head = await new S3Client({ forcePathStyle: true }).send(
+      new HeadObjectCommand({ Bucket: env.ARX_AUDIT_BUCKET!, Key: blockKey(tenant, 1) }),
+    );
     expect(head.ContentLength).toBeGreaterThan(0);
   });
 });

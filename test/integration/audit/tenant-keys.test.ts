@@ -17,9 +17,17 @@ describe('TenantKeysBlockSigner', () => {
     const control = `control-keys-${sfx}`;
     await createAuditTable(control);
     const key = await new KMSClient({}).send(
-      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: TENANT_TAG, TagValue: tenant }] }),
+      new CreateKeyCommand({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        Tags: [{ TagKey: TENANT_TAG, TagValue: tenant }],
+      }),
     );
-    const keys = new TenantKeys(new DynamoKeyStore(control), new KmsKeyManager(key.KeyMetadata!.Arn!), new ManualClock());
+    const keys = new TenantKeys(
+      new DynamoKeyStore(control),
+      new KmsKeyManager(key.KeyMetadata!.Arn!),
+      new ManualClock(),
+    );
     const signer = new TenantKeysBlockSigner(keys);
     const events = [makeEvent(tenant, 1), makeEvent(tenant, 2)];
     const kid = await signer.activeKid(tenant);

@@ -51,7 +51,11 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
       body: opts.body,
       isBase64Encoded: false,
     };
-    const r = (await fn(event, lambdaContext(name))) as { statusCode: number; body?: string; headers?: Record<string, string> };
+    const r = (await fn(event, lambdaContext(name))) as {
+      statusCode: number;
+      body?: string;
+      headers?: Record<string, string>;
+    };
     let json: any;
     try {
       json = r.body ? JSON.parse(r.body) : undefined;
@@ -59,7 +63,11 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
       json = undefined;
     }
     // What the local runtime would send: the route's declared contract holds for it (test/support/contract.ts).
-    checkResponse(method, path, { status: r.statusCode, contentType: r.headers?.['content-type'] ?? (r.body === undefined ? '' : 'application/json'), text: r.body ?? '' });
+    checkResponse(method, path, {
+      status: r.statusCode,
+      contentType: r.headers?.['content-type'] ?? (r.body === undefined ? '' : 'application/json'),
+      text: r.body ?? '',
+    });
     return { status: r.statusCode, headers: r.headers ?? {}, json, body: r.body };
   };
   const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
@@ -69,15 +77,27 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
   });
   return {
     env: { ...env, ARX_SVID_ISSUER_BASE: ISSUER_BASE } as Record<string, string>,
-    api: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) => call(api, 'identity-api', method, routePath, opts),
-    credentials: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) => call(credentials, 'identity-credentials', method, routePath, opts),
+    api: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) =>
+      call(api, 'identity-api', method, routePath, opts),
+    credentials: (method: string, routePath: string, opts: Parameters<typeof call>[4] = {}) =>
+      call(credentials, 'identity-credentials', method, routePath, opts),
     json,
     form,
   };
 }
 
-export const admin = (tenantId: string, subject = 'admin-1'): AuthContext => ({ tenantId, subject, roles: ['admin'], principalType: 'human' });
-export const auditor = (tenantId: string): AuthContext => ({ tenantId, subject: 'auditor-1', roles: ['auditor'], principalType: 'human' });
+export const admin = (tenantId: string, subject = 'admin-1'): AuthContext => ({
+  tenantId,
+  subject,
+  roles: ['admin'],
+  principalType: 'human',
+});
+export const auditor = (tenantId: string): AuthContext => ({
+  tenantId,
+  subject: 'auditor-1',
+  roles: ['auditor'],
+  principalType: 'human',
+});
 export const uniqueTenant = (): string => `t${randomBytes(4).toString('hex')}`;
 export const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const BOOT = 'urn:arx:params:oauth:token-type:bootstrap';

@@ -31,35 +31,64 @@ describe('owner binding (against moto)', () => {
     expect(left.json.orphaned.sort()).toEqual([a.agent_id, b.agent_id].sort());
     const orphans = await h.api('GET', '/v1/identity/agents/orphans', { auth: auditor(TENANT) });
     expect(orphans.status).toBe(200);
-    expect(orphans.json.items.map((i: { agent_id: string }) => i.agent_id).sort()).toEqual([a.agent_id, b.agent_id].sort());
+    expect(orphans.json.items.map((i: { agent_id: string }) => i.agent_id).sort()).toEqual(
+      [a.agent_id, b.agent_id].sort(),
+    );
     expect(orphans.json.items.map((i: { agent_id: string }) => i.agent_id)).not.toContain(keep.agent_id);
     // b gets a new owner before the sweep; a does not.
-    const assigned = await h.api('POST', '/v1/identity/agents/{id}/owner', { params: { id: b.agent_id }, auth: admin(TENANT), ...h.json({ owner: { oidc_sub: 'dave', team: 'sec' } }) });
+    const assigned = await h.api('POST', '/v1/identity/agents/{id}/owner', {
+      params: { id: b.agent_id },
+      auth: admin(TENANT),
+      ...h.json({ owner: { oidc_sub: 'dave', team: 'sec' } }),
+    });
     expect(assigned.status).toBe(200);
     expect(assigned.json.owner).toMatchObject({ oidc_sub: 'dave', status: 'live', attestation_method: 'api' });
     const { handler } = await import('../../../lambdas/identity/handlers/orphan-sweeper.js');
     const { lambdaContext } = await import('./harness.js');
-    await (handler as unknown as (e: unknown, c: unknown) => Promise<void>)({}, lambdaContext('identity-orphan-sweeper'));
+    await (handler as unknown as (e: unknown, c: unknown) => Promise<void>)(
+      {},
+      lambdaContext('identity-orphan-sweeper'),
+    );
     const ra = await h.api('GET', '/v1/identity/agents/{id}', { params: { id: a.agent_id }, auth: admin(TENANT) });
     expect(ra.json.status).toBe('suspended');
     const rb = await h.api('GET', '/v1/identity/agents/{id}', { params: { id: b.agent_id }, auth: admin(TENANT) });
     expect(rb.json.status).toBe('active');
-    const drl = await ddb.send(new GetCommand({ TableName: h.env.ARX_REVOCATION_TABLE, Key: { tenant_id: TENANT, agent_id: a.agent_id } }));
+    const drl = await ddb.send(
+      new GetCommand({ TableName: h.env.ARX_REVOCATION_TABLE, Key: { tenant_id: TENANT, agent_id: a.agent_id } }),
+    );
     expect(drl.Item?.reason_code).toBe('suspended');
     // A suspended agent cannot exchange tokens any more.
-    const rot = await h.api('POST', '/v1/identity/agents/{id}/rotate', { params: { id: a.agent_id }, auth: admin(TENANT) });
-    const ex = await h.api('POST', '/v1/identity/token', h.form({ grant_type: GRANT, subject_token: rot.json.bootstrap_token, subject_token_type: BOOT }));
+    const rot = await h.api('POST', '/v1/identity/agents/{id}/rotate', {
+      params: { id: a.agent_id },
+      auth: admin(TENANT),
+    });
+    const ex = await h.api(
+      'POST',
+      '/v1/identity/token',
+      h.form({ grant_type: GRANT, subject_token: rot.json.bootstrap_token, subject_token_type: BOOT }),
+    );
     expect(ex.status).toBe(400);
     expect(ex.json.error).toBe('invalid_grant');
   });
 
   it('re-attests the current owner and keeps the SCD-2 history', async () => {
     const a = await register('erin');
-    const r = await h.api('POST', '/v1/identity/agents/{id}/owner', { params: { id: a.agent_id }, auth: admin(TENANT), ...h.json({ owner: { oidc_sub: 'erin' } }) });
+    const r = await h.api('POST', '/v1/identity/agents/{id}/owner', {
+      params: { id: a.agent_id },
+      auth: admin(TENANT),
+      ...h.json({ owner: { oidc_sub: 'erin' } }),
+    });
     expect(r.status).toBe(200);
     expect(r.json.owner.attestation_method).toBe('reattest');
     expect(r.json.version).toBe(2);
-    expect((await h.api('POST', '/v1/identity/agents/{id}/owner', { params: { id: a.agent_id }, auth: admin(TENANT), ...h.json({ owner: { oidc_sub: 'x' }, extra: 1 }) })).status).toBe(400);
+    expect(
+      (
+        await h.api('POST', '/v1/identity/agents/{id}/owner', {
+          params: { id: a.agent_id },
+          auth: admin(TENANT),
+          ...h.json({ owner: { oidc_sub: 'x' }, extra: 1 }),
+        })
+      ).status,
+    ).toBe(400);
   });
 });
-

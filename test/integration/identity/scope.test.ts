@@ -10,7 +10,10 @@ import { lambdaContext } from '../../../local/runtime.js';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
 import { uniqueTenant } from './harness.js';
 
-type Handler = (event: unknown, ctx: unknown) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
+type Handler = (
+  event: unknown,
+  ctx: unknown,
+) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
 let handler: Handler;
 let env: Record<string, string>;
 const TENANT = uniqueTenant();
@@ -35,7 +38,11 @@ async function submit(auth: AuthContext, body: unknown) {
       rawPath: path,
       rawQueryString: '',
       headers: { 'content-type': 'application/json' },
-      requestContext: { requestId: randomUUID(), http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, authorizer: { lambda: encodeAuthContext(auth) } },
+      requestContext: {
+        requestId: randomUUID(),
+        http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' },
+        authorizer: { lambda: encodeAuthContext(auth) },
+      },
       body: JSON.stringify(body),
       isBase64Encoded: false,
     },
@@ -52,12 +59,25 @@ beforeAll(async () => {
 
 describe('POST /v1/actions with a narrowed SVID (F19, against moto)', () => {
   it('F19: a token narrowed to okta:users:read cannot run okta:users:deactivate (403 problem JSON, nothing recorded)', async () => {
-    const r = await submit(agent(['okta:users:read']), { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u1' } });
+    const r = await submit(agent(['okta:users:read']), {
+      connector: 'okta',
+      operation: 'users:deactivate',
+      params: { user_id: '00u1' },
+    });
     expect(r.status).toBe(403);
     expect(r.headers['content-type']).toContain('application/problem+json');
     expect(r.json.detail).toContain('okta:users:deactivate');
     const store = new DynamoActionStore(env.ARX_CONTROL_TABLE!);
-    expect(await store.agentActions(TENANT, AGENT, ['denied', 'pending_approval', 'pending_execution', 'executing', 'executed', 'failed'])).toEqual([]);
+    expect(
+      await store.agentActions(TENANT, AGENT, [
+        'denied',
+        'pending_approval',
+        'pending_execution',
+        'executing',
+        'executed',
+        'failed',
+      ]),
+    ).toEqual([]);
   });
 
   it('F19: the same token passes the scope check for its own operation (the PDP then decides)', async () => {

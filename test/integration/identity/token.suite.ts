@@ -13,13 +13,18 @@ const TENANT = uniqueTenant();
 async function register(tenant = TENANT, native = `native-${Math.random()}`) {
   const r = await h.api('POST', '/v1/identity/agents', {
     auth: admin(tenant),
-    ...h.json({ platform: 'langchain', platform_native_id: native, owner: { oidc_sub: 'owner-7', email: 'o7@example.com' } }),
+    ...h.json({
+      platform: 'langchain',
+      platform_native_id: native,
+      owner: { oidc_sub: 'owner-7', email: 'o7@example.com' },
+    }),
   });
   expect(r.status).toBe(201);
   return r.json as { agent_id: string; spiffe_id: string; bootstrap_token: string };
 }
 
-const exchange = (params: Record<string, string>, headers: Record<string, string> = {}) => h.api('POST', '/v1/identity/token', h.form(params, headers));
+const exchange = (params: Record<string, string>, headers: Record<string, string> = {}) =>
+  h.api('POST', '/v1/identity/token', h.form(params, headers));
 const fromBootstrap = (token: string, extra: Record<string, string> = {}) =>
   exchange({ grant_type: GRANT, subject_token: token, subject_token_type: BOOT, ...extra });
 
@@ -29,7 +34,11 @@ async function jwksOf(tenant: string) {
   return r;
 }
 
-function expectOAuthError(r: { status: number; json: any; headers: Record<string, string> }, status: number, error: string) {
+function expectOAuthError(
+  r: { status: number; json: any; headers: Record<string, string> },
+  status: number,
+  error: string,
+) {
   expect(r.status).toBe(status);
   expect(r.json.error).toBe(error);
   expect(typeof r.json.error_description).toBe('string');
@@ -65,9 +74,17 @@ describe('POST /v1/identity/token (RFC 8693, against moto)', () => {
     // kid = RFC 7638 thumbprint of the KMS public key.
     const kms = new KMSClient({});
     const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const keyItem = await ddb.send(new GetCommand({ TableName: h.env.ARX_CONTROL_TABLE, Key: { pk: `T#${TENANT}#KEYS`, sk: `KEY#${protectedHeader.kid}` } }));
+    const keyItem = await ddb.send(
+      new GetCommand({
+        TableName: h.env.ARX_CONTROL_TABLE,
+        Key: { pk: `T#${TENANT}#KEYS`, sk: `KEY#${protectedHeader.kid}` },
+      }),
+    );
     const spki = (await kms.send(new GetPublicKeyCommand({ KeyId: keyItem.Item!.key_arn }))).PublicKey!;
-    const thumb = await calculateJwkThumbprint(await exportJWK(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' })), 'sha256');
+    const thumb = await calculateJwkThumbprint(
+      await exportJWK(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' })),
+      'sha256',
+    );
     expect(protectedHeader.kid).toBe(thumb);
   });
 
@@ -84,49 +101,106 @@ describe('POST /v1/identity/token (RFC 8693, against moto)', () => {
   it('narrows scope and audience from an SVID, never widening it', async () => {
     const agent = await register();
     const root = (await fromBootstrap(agent.bootstrap_token, { scope: 'a b c' })).json.access_token as string;
-    const narrow = await exchange({ grant_type: GRANT, subject_token: root, subject_token_type: JWT, scope: 'a', audience: 'https://okta.example.com' });
+    const narrow = await exchange({
+      grant_type: GRANT,
+      subject_token: root,
+      subject_token_type: JWT,
+      scope: 'a',
+      audience: 'https://okta.example.com',
+    });
     expect(narrow.status).toBe(200);
     expect(narrow.json.scope).toBe('a');
     const set = createLocalJWKSet(JSON.parse((await jwksOf(TENANT)).body!));
-    const { payload } = await jwtVerify(narrow.json.access_token, set, { algorithms: ['ES256'], audience: 'https://okta.example.com' });
+    const { payload } = await jwtVerify(narrow.json.access_token, set, {
+      algorithms: ['ES256'],
+      audience: 'https://okta.example.com',
+    });
     const { payload: parent } = await jwtVerify(root, set, { algorithms: ['ES256'], audience: 'arx' });
     expect(payload.exp!).toBeLessThanOrEqual(parent.exp!);
     expect(payload.parent_jti).toBe(parent.jti);
     expect(payload.gen).toBe(parent.gen);
     // More scope than the parent.
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: narrow.json.access_token, subject_token_type: JWT, scope: 'a b' }), 400, 'invalid_scope');
+    expectOAuthError(
+      await exchange({
+        grant_type: GRANT,
+        subject_token: narrow.json.access_token,
+        subject_token_type: JWT,
+        scope: 'a b',
+      }),
+      400,
+      'invalid_scope',
+    );
     // A target SVID cannot be re-pointed at another target (or back at ARX).
     expectOAuthError(
-      await exchange({ grant_type: GRANT, subject_token: narrow.json.access_token, subject_token_type: JWT, audience: 'https://other.example.com' }),
+      await exchange({
+        grant_type: GRANT,
+        subject_token: narrow.json.access_token,
+        subject_token_type: JWT,
+        audience: 'https://other.example.com',
+      }),
       400,
       'invalid_target',
     );
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: narrow.json.access_token, subject_token_type: JWT, audience: 'arx' }), 400, 'invalid_target');
+    expectOAuthError(
+      await exchange({
+        grant_type: GRANT,
+        subject_token: narrow.json.access_token,
+        subject_token_type: JWT,
+        audience: 'arx',
+      }),
+      400,
+      'invalid_target',
+    );
   });
 
   it('answers malformed requests with the RFC 6749 error codes', async () => {
     const agent = await register();
-    expectOAuthError(await exchange({ grant_type: 'client_credentials', subject_token: 'x', subject_token_type: BOOT }), 400, 'unsupported_grant_type');
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token_type: BOOT }), 400, 'invalid_request');
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: 'x', subject_token_type: 'urn:x:unknown' }), 400, 'invalid_request');
     expectOAuthError(
-      await h.api('POST', '/v1/identity/token', { body: `grant_type=${encodeURIComponent(GRANT)}&grant_type=x`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await exchange({ grant_type: 'client_credentials', subject_token: 'x', subject_token_type: BOOT }),
+      400,
+      'unsupported_grant_type',
+    );
+    expectOAuthError(await exchange({ grant_type: GRANT, subject_token_type: BOOT }), 400, 'invalid_request');
+    expectOAuthError(
+      await exchange({ grant_type: GRANT, subject_token: 'x', subject_token_type: 'urn:x:unknown' }),
       400,
       'invalid_request',
     );
     expectOAuthError(
-      await h.api('POST', '/v1/identity/token', { body: JSON.stringify({ grant_type: GRANT }), headers: { 'content-type': 'application/json' } }),
+      await h.api('POST', '/v1/identity/token', {
+        body: `grant_type=${encodeURIComponent(GRANT)}&grant_type=x`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await h.api('POST', '/v1/identity/token', {
+        body: JSON.stringify({ grant_type: GRANT }),
+        headers: { 'content-type': 'application/json' },
+      }),
       400,
       'invalid_request',
     );
     const basic = await fromBootstrap(agent.bootstrap_token, {});
     expect(basic.status).toBe(200);
-    const r = await exchange({ grant_type: GRANT, subject_token: 'x', subject_token_type: BOOT }, { authorization: 'Basic ' + Buffer.from('a:b').toString('base64') });
+    const r = await exchange(
+      { grant_type: GRANT, subject_token: 'x', subject_token_type: BOOT },
+      { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+    );
     expectOAuthError(r, 401, 'invalid_client');
     expect(r.headers['www-authenticate']).toBeDefined();
     expectOAuthError(await fromBootstrap('arxb_not-a-real-token'), 400, 'invalid_grant');
-    expectOAuthError(await fromBootstrap((await register()).bootstrap_token, { audience: 'not a uri' }), 400, 'invalid_target');
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: 'a.b.c', subject_token_type: JWT }), 400, 'invalid_grant');
+    expectOAuthError(
+      await fromBootstrap((await register()).bootstrap_token, { audience: 'not a uri' }),
+      400,
+      'invalid_target',
+    );
+    expectOAuthError(
+      await exchange({ grant_type: GRANT, subject_token: 'a.b.c', subject_token_type: JWT }),
+      400,
+      'invalid_grant',
+    );
   });
 
   it('invalidates outstanding SVIDs and the old bootstrap token when the agent credential is rotated', async () => {
@@ -134,13 +208,27 @@ describe('POST /v1/identity/token (RFC 8693, against moto)', () => {
     const agent = await register();
     const old = (await fromBootstrap(agent.bootstrap_token)).json.access_token as string;
     const ctx = await authenticate(old);
-    expect(ctx).toMatchObject({ principalType: 'agent', roles: ['agent'], agentId: agent.agent_id, spiffeId: agent.spiffe_id, tenantId: TENANT, subject: agent.spiffe_id });
-    const rot = await h.api('POST', '/v1/identity/agents/{id}/rotate', { params: { id: agent.agent_id }, auth: admin(TENANT) });
+    expect(ctx).toMatchObject({
+      principalType: 'agent',
+      roles: ['agent'],
+      agentId: agent.agent_id,
+      spiffeId: agent.spiffe_id,
+      tenantId: TENANT,
+      subject: agent.spiffe_id,
+    });
+    const rot = await h.api('POST', '/v1/identity/agents/{id}/rotate', {
+      params: { id: agent.agent_id },
+      auth: admin(TENANT),
+    });
     expect(rot.status).toBe(200);
     expect(rot.json.credential_generation).toBe(2);
     await new Promise((r) => setTimeout(r, 1100)); // the verifier's 1 s state window
     await expect(authenticate(old)).rejects.toThrow();
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: old, subject_token_type: JWT, scope: 'a' }), 400, 'invalid_grant');
+    expectOAuthError(
+      await exchange({ grant_type: GRANT, subject_token: old, subject_token_type: JWT, scope: 'a' }),
+      400,
+      'invalid_grant',
+    );
     const fresh = await fromBootstrap(rot.json.bootstrap_token);
     expect(fresh.status).toBe(200);
     expect((await authenticate(fresh.json.access_token)).agentId).toBe(agent.agent_id);
@@ -151,19 +239,39 @@ describe('POST /v1/identity/token (RFC 8693, against moto)', () => {
     const agent = await register();
     const svid = (await fromBootstrap(agent.bootstrap_token)).json.access_token as string;
     await authenticate(svid);
-    const r = await h.api('POST', '/v1/identity/agents/{id}/revoke', { params: { id: agent.agent_id }, auth: admin(TENANT), ...h.json({ reason: 'compromised' }) });
+    const r = await h.api('POST', '/v1/identity/agents/{id}/revoke', {
+      params: { id: agent.agent_id },
+      auth: admin(TENANT),
+      ...h.json({ reason: 'compromised' }),
+    });
     expect(r.status).toBe(200);
     expect(r.json.status).toBe('revoked');
     const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const drl = await ddb.send(new GetCommand({ TableName: h.env.ARX_REVOCATION_TABLE, Key: { tenant_id: TENANT, agent_id: agent.agent_id } }));
+    const drl = await ddb.send(
+      new GetCommand({ TableName: h.env.ARX_REVOCATION_TABLE, Key: { tenant_id: TENANT, agent_id: agent.agent_id } }),
+    );
     expect(drl.Item).toMatchObject({ spiffe_id: agent.spiffe_id, reason_code: 'revoked' });
     await new Promise((res) => setTimeout(res, 1100));
     await expect(authenticate(svid)).rejects.toThrow();
-    expectOAuthError(await exchange({ grant_type: GRANT, subject_token: svid, subject_token_type: JWT }), 400, 'invalid_grant');
+    expectOAuthError(
+      await exchange({ grant_type: GRANT, subject_token: svid, subject_token_type: JWT }),
+      400,
+      'invalid_grant',
+    );
     // Revoke with no body is the same operation (idempotent).
-    expect((await h.api('POST', '/v1/identity/agents/{id}/revoke', { params: { id: agent.agent_id }, auth: admin(TENANT) })).status).toBe(200);
+    expect(
+      (await h.api('POST', '/v1/identity/agents/{id}/revoke', { params: { id: agent.agent_id }, auth: admin(TENANT) }))
+        .status,
+    ).toBe(200);
     // Another tenant's agent is not found.
-    expect((await h.api('POST', '/v1/identity/agents/{id}/revoke', { params: { id: agent.agent_id }, auth: admin(uniqueTenant()) })).status).toBe(404);
+    expect(
+      (
+        await h.api('POST', '/v1/identity/agents/{id}/revoke', {
+          params: { id: agent.agent_id },
+          auth: admin(uniqueTenant()),
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
@@ -182,13 +290,20 @@ describe('tenant keys and JWKS (against moto)', () => {
     const jwks = await jwksOf(tenant);
     const set = JSON.parse(jwks.body!);
     expect(set.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([oldKid, rot.json.kid].sort());
-    for (const t of [before, after]) await jwtVerify(t, createLocalJWKSet(set), { algorithms: ['ES256'], audience: 'arx' });
+    for (const t of [before, after])
+      await jwtVerify(t, createLocalJWKSet(set), { algorithms: ['ES256'], audience: 'arx' });
     const { authenticate } = await import('../../../lambdas/platform/handlers/authorizer.js');
     expect((await authenticate(before)).agentId).toBe(a1.agent_id);
     expect((await authenticate(after)).agentId).toBe(a2.agent_id);
-    const again = await h.api('GET', '/tenants/{tenant_id}/.well-known/jwks.json', { params: { tenant_id: tenant }, headers: { 'if-none-match': jwks.headers.etag! } });
+    const again = await h.api('GET', '/tenants/{tenant_id}/.well-known/jwks.json', {
+      params: { tenant_id: tenant },
+      headers: { 'if-none-match': jwks.headers.etag! },
+    });
     expect(again.status).toBe(304);
-    expect((await h.api('GET', '/tenants/{tenant_id}/.well-known/jwks.json', { params: { tenant_id: uniqueTenant() } })).status).toBe(404);
+    expect(
+      (await h.api('GET', '/tenants/{tenant_id}/.well-known/jwks.json', { params: { tenant_id: uniqueTenant() } }))
+        .status,
+    ).toBe(404);
   });
 
   it("refuses in the authorizer a token whose sub names another tenant than the key's", async () => {
@@ -199,7 +314,13 @@ describe('tenant keys and JWKS (against moto)', () => {
     const claims = JSON.parse(Buffer.from(body!, 'base64url').toString());
     const other = uniqueTenant();
     await register(other);
-    const forged = Buffer.from(JSON.stringify({ ...claims, sub: claims.sub.replace(`${TENANT}.arx`, `${other}.arx`), iss: `${ISSUER_BASE}/tenants/${other}` })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({
+        ...claims,
+        sub: claims.sub.replace(`${TENANT}.arx`, `${other}.arx`),
+        iss: `${ISSUER_BASE}/tenants/${other}`,
+      }),
+    ).toString('base64url');
     await expect(authenticate(`${hdr}.${forged}.${sig}`)).rejects.toThrow();
   });
 });

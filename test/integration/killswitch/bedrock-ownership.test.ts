@@ -12,8 +12,16 @@ const bedrock = new BedrockAgentClient({});
 const createAgent = async (tags?: Record<string, string>): Promise<{ agentId: string; agentArn: string }> => {
   const res = await fetch(`${process.env.AWS_ENDPOINT_URL}/agents/`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=testing/20261201/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0' },
-    body: JSON.stringify({ agentName: `agent-${suffix()}`, agentResourceRoleArn: 'arn:aws:iam::123456789012:role/bedrock-agent', ...(tags ? { tags } : {}) }),
+    headers: {
+      'content-type': 'application/json',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=testing/20261201/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify({
+      agentName: `agent-${suffix()}`,
+      agentResourceRoleArn: 'arn:aws:iam::123456789012:role/bedrock-agent',
+      ...(tags ? { tags } : {}),
+    }),
   });
   if (res.status !== 200) throw new Error(`moto CreateAgent answered ${res.status}`);
   return ((await res.json()) as { agent: { agentId: string; agentArn: string } }).agent;
@@ -25,7 +33,12 @@ const record = (tenantId: string, nativeId: string): AgentRecord => ({
   spiffe_id: `spiffe://${tenantId}.arx/aws-bedrock-agent/x`,
   platform: 'aws-bedrock-agent',
   platform_native_id: nativeId,
-  owner: { oidc_sub: 'owner-1', attested_at: '2026-12-01T00:00:00Z', attestation_method: 'registration', status: 'live' },
+  owner: {
+    oidc_sub: 'owner-1',
+    attested_at: '2026-12-01T00:00:00Z',
+    attestation_method: 'registration',
+    status: 'live',
+  },
   status: 'active',
   version: 1,
   created_at: '2026-12-01T00:00:00Z',

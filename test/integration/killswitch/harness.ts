@@ -29,7 +29,14 @@ export interface KillSwitchHarness {
   handlers: Record<string, Handler>;
   invokeLambda: (arn: string, payload: unknown) => Promise<unknown>;
   /** Calls the API handler as API Gateway would after the authorizer. */
-  call(method: string, path: string, routePath: string, params: Record<string, string>, auth: AuthContext | null, body?: unknown): Promise<{ status: number; json: any }>;
+  call(
+    method: string,
+    path: string,
+    routePath: string,
+    params: Record<string, string>,
+    auth: AuthContext | null,
+    body?: unknown,
+  ): Promise<{ status: number; json: any }>;
   /** Starts the poller that runs new executions locally; returns stop(). */
   startPoller(timeScale?: number): () => Promise<void>;
   sfn: SFNClient;
@@ -37,7 +44,9 @@ export interface KillSwitchHarness {
 
 /** The kill-switch state machine's DefinitionString from a synthesis with a 3-attempt retry context. */
 function retryTemplateDefinition(logicalId: string): unknown {
-  const t = synthTemplate({ context: { 'arx:killswitch:retry': { maxAttempts: 3 } } }) as { Resources: Record<string, { Properties?: { DefinitionString?: unknown } }> };
+  const t = synthTemplate({ context: { 'arx:killswitch:retry': { maxAttempts: 3 } } }) as {
+    Resources: Record<string, { Properties?: { DefinitionString?: unknown } }>;
+  };
   const d = t.Resources[logicalId]?.Properties?.DefinitionString;
   if (d === undefined) throw new Error(`${logicalId} is not in the retry-context synthesis`);
   return d;
@@ -46,13 +55,16 @@ function retryTemplateDefinition(logicalId: string): unknown {
 export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   const { env, stack } = await provisionTestStack();
   Object.assign(process.env, env);
-  const sm = [...stack.resources.entries()].find(([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'));
+  const sm = [...stack.resources.entries()].find(
+    ([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'),
+  );
   if (!sm) throw new Error('no termination state machine in the template');
   // The ASL synthesised with the best-effort steps' retry count lowered through the CDK context
   // (arx:killswitch:retry), so a dead platform API reaches partial_failure in a few attempts. Only
   // the retry policy differs from the provisioned template, so its references resolve the same.
   const definition = JSON.parse(String(stack.resolve(retryTemplateDefinition(sm[0])))) as object;
-  if (JSON.stringify(definition).includes('"MaxAttempts":30')) throw new Error('arx:killswitch:retry did not reach the saga definition');
+  if (JSON.stringify(definition).includes('"MaxAttempts":30'))
+    throw new Error('arx:killswitch:retry did not reach the saga definition');
   const entries: Record<string, string> = {
     'killswitch-api': 'api',
     [SAGA_FUNCTIONS.inventory]: 'step-inventory',
@@ -67,7 +79,9 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   };
   const handlers: Record<string, Handler> = {};
   for (const [fn, file] of Object.entries(entries)) {
-    const url = pathToFileURL(fileURLToPath(new URL(`../../../lambdas/killswitch/handlers/${file}.ts`, import.meta.url))).href;
+    const url = pathToFileURL(
+      fileURLToPath(new URL(`../../../lambdas/killswitch/handlers/${file}.ts`, import.meta.url)),
+    ).href;
     handlers[fn] = ((await import(/* @vite-ignore */ url)) as { handler: Handler }).handler;
   }
   const arnToFn = new Map<string, string>();
@@ -107,20 +121,41 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
         body: body === undefined ? undefined : JSON.stringify(body),
         isBase64Encoded: false,
       };
-      const r = (await handlers['killswitch-api']!(event, lambdaContext('killswitch-api'))) as { statusCode: number; body?: string };
+      const r = (await handlers['killswitch-api']!(event, lambdaContext('killswitch-api'))) as {
+        statusCode: number;
+        body?: string;
+      };
       return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : undefined };
     },
     startPoller(timeScale = 0.00001) {
-      return startExecutionPoller({ sfn, machines: [{ arn: sm[1].ref, definition }], invokeLambda, intervalMs: 50, timeScale });
+      return startExecutionPoller({
+        sfn,
+        machines: [{ arn: sm[1].ref, definition }],
+        invokeLambda,
+        intervalMs: 50,
+        timeScale,
+      });
     },
   };
 }
 
-export const admin = (tenantId: string, subject = 'admin-1'): AuthContext => ({ tenantId, subject, roles: ['admin'], principalType: 'human' });
-export const auditor = (tenantId: string): AuthContext => ({ tenantId, subject: 'auditor-1', roles: ['auditor'], principalType: 'human' });
+export const admin = (tenantId: string, subject = 'admin-1'): AuthContext => ({
+  tenantId,
+  subject,
+  roles: ['admin'],
+  principalType: 'human',
+});
+export const auditor = (tenantId: string): AuthContext => ({
+  tenantId,
+  subject: 'auditor-1',
+  roles: ['auditor'],
+  principalType: 'human',
+});
 
 /** A platform kill endpoint that records what it receives and answers `status`. */
-export async function killEndpoint(status = 200): Promise<{ url: string; calls: { body: any; headers: IncomingMessage['headers'] }[]; close(): Promise<void> }> {
+export async function killEndpoint(
+  status = 200,
+): Promise<{ url: string; calls: { body: any; headers: IncomingMessage['headers'] }[]; close(): Promise<void> }> {
   const calls: { body: any; headers: IncomingMessage['headers'] }[] = [];
   const server: Server = createServer((req, res) => {
     let data = '';
@@ -135,5 +170,8 @@ export async function killEndpoint(status = 200): Promise<{ url: string; calls: 
   return { url: `http://127.0.0.1:${port}/kill`, calls, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-export const until = <T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> =>
-  eventually(fn, timeoutMs, everyMs);
+export const until = <T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> => eventually(fn, timeoutMs, everyMs);

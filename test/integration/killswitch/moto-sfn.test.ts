@@ -11,7 +11,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { startMoto, type RunningMoto } from '../../../local/moto.js';
 import { synthKillSwitch } from '../../unit/killswitch/definition.js';
 
@@ -29,7 +35,11 @@ const motos: RunningMoto[] = [];
 async function runOnMoto(definition: string, functions: boolean) {
   const moto = await startMoto();
   motos.push(moto);
-  const c = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const c = {
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
   await fetch(`${moto.endpoint}/moto-api/config`, {
     method: 'POST',
     body: JSON.stringify({ stepfunctions: { execute_state_machine: true }, lambda: { use_docker: !functions } }),
@@ -38,16 +48,39 @@ async function runOnMoto(definition: string, functions: boolean) {
   const lambda = new LambdaClient(c);
   const emptyZip = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
   for (const n of functions ? functionNames : []) {
-    await lambda.send(new CreateFunctionCommand({ FunctionName: n, Runtime: 'nodejs20.x', Role: role.Role!.Arn!, Handler: 'index.handler', Code: { ZipFile: emptyZip } }));
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: n,
+        Runtime: 'nodejs20.x',
+        Role: role.Role!.Arn!,
+        Handler: 'index.handler',
+        Code: { ZipFile: emptyZip },
+      }),
+    );
   }
   const sfn = new SFNClient(c);
-  const sm = await sfn.send(new CreateStateMachineCommand({ name: 'termination', definition, roleArn: 'arn:aws:iam::123456789012:role/sfn', type: 'STANDARD' }));
-  const ex = await sfn.send(new StartExecutionCommand({ stateMachineArn: sm.stateMachineArn, name: input.termination_id, input: JSON.stringify(input) }));
+  const sm = await sfn.send(
+    new CreateStateMachineCommand({
+      name: 'termination',
+      definition,
+      roleArn: 'arn:aws:iam::123456789012:role/sfn',
+      type: 'STANDARD',
+    }),
+  );
+  const ex = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: sm.stateMachineArn,
+      name: input.termination_id,
+      input: JSON.stringify(input),
+    }),
+  );
   for (let i = 0; i < 150; i++) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn: ex.executionArn }));
     if (d.status !== 'RUNNING') {
       const h = await sfn.send(new GetExecutionHistoryCommand({ executionArn: ex.executionArn, maxResults: 500 }));
-      const entered = (h.events ?? []).flatMap((e) => (e.stateEnteredEventDetails?.name ? [e.stateEnteredEventDetails.name] : []));
+      const entered = (h.events ?? []).flatMap((e) =>
+        e.stateEnteredEventDetails?.name ? [e.stateEnteredEventDetails.name] : [],
+      );
       return { status: d.status, error: d.error, entered };
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -68,7 +101,17 @@ describe('Termination saga on moto Step Functions', () => {
     const r = await runOnMoto(json, true);
     expect(r.status).toBe('SUCCEEDED');
     expect(r.entered).toEqual(
-      expect.arrayContaining(['1 Inventory terminated', '2 Revocation list entry', '3-5 Revoke credentials, kill on platform, drain', '3 Revoke credentials', '4 Platform kill', '5 Drain', '6 Audit event', '7 Exit attestation', 'Finalize']),
+      expect.arrayContaining([
+        '1 Inventory terminated',
+        '2 Revocation list entry',
+        '3-5 Revoke credentials, kill on platform, drain',
+        '3 Revoke credentials',
+        '4 Platform kill',
+        '5 Drain',
+        '6 Audit event',
+        '7 Exit attestation',
+        'Finalize',
+      ]),
     );
     expect(r.entered.some((n) => n.startsWith('Record '))).toBe(false);
   }, 60_000);

@@ -15,7 +15,10 @@ class FlakyRevocations implements RevocationWriter {
   failing = true;
   constructor(private readonly drl: DynamoRevocationList) {}
   async revoke(entry: RevocationEntry): Promise<void> {
-    if (this.failing) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' });
+    if (this.failing)
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+        name: 'ThrottlingException',
+      });
     await this.drl.revoke(entry);
   }
 }
@@ -61,7 +64,9 @@ describe('F5: a retried cohort stop resumes the agents a failed run left (moto)'
     const starter = new RecordingStarter();
 
     // first run: step 1 (inventory) succeeds, step 2 (revocation list) fails → 503, no saga
-    await expect(terminateCohort(deps(flaky, starter), caller(tenant), 'night-shift', 'incident', trace)).rejects.toBeInstanceOf(DependencyError);
+    await expect(
+      terminateCohort(deps(flaky, starter), caller(tenant), 'night-shift', 'incident', trace),
+    ).rejects.toBeInstanceOf(DependencyError);
     expect(starter.started).toEqual([]);
     const firstId = (await store.claimOf(tenant, 'agt_a'))!;
     for (const a of agents) {
@@ -74,7 +79,8 @@ describe('F5: a retried cohort stop resumes the agents a failed run left (moto)'
     const retry = await terminateCohort(deps(flaky, starter), caller(tenant), 'night-shift', 'incident', trace);
     expect(retry.termination.agent_ids).toEqual([]);
     expect(retry.termination.already_terminating?.map((x) => x.termination_id)).toEqual([firstId, firstId, firstId]);
-    for (const a of agents) expect(await drl.get(tenant, a, new Date())).toMatchObject({ agent_id: a, reason_code: 'terminated' });
+    for (const a of agents)
+      expect(await drl.get(tenant, a, new Date())).toMatchObject({ agent_id: a, reason_code: 'terminated' });
     const first = (await store.get(tenant, firstId))!;
     expect(first.steps.slice(0, 2).map((s) => s.status)).toEqual(['ok', 'ok']);
     expect(starter.started).toEqual(expect.arrayContaining([firstId, retry.termination.termination_id]));
@@ -84,16 +90,28 @@ describe('F5: a retried cohort stop resumes the agents a failed run left (moto)'
     const tenant = `t-${suffix()}`;
     for (const a of ['agt_x', 'agt_y']) await inv.register(tenant, a, { cohort: 'c1' });
     const flaky = new FlakyRevocations(drl);
-    await expect(terminateCohort(deps(flaky, new RecordingStarter()), caller(tenant), 'c1', 'incident', trace)).rejects.toBeInstanceOf(DependencyError);
+    await expect(
+      terminateCohort(deps(flaky, new RecordingStarter()), caller(tenant), 'c1', 'incident', trace),
+    ).rejects.toBeInstanceOf(DependencyError);
     const id = (await store.claimOf(tenant, 'agt_x'))!;
     const events = new RecordingPublisher();
     // no step is `failed` (step 2 is only pending), which used to read as complete
-    const out = await finalizeTermination({ clock: systemClock, store, events, targets: { inventory: inv.store, revocationList: drl } }, tenant, id);
+    const out = await finalizeTermination(
+      { clock: systemClock, store, events, targets: { inventory: inv.store, revocationList: drl } },
+      tenant,
+      id,
+    );
     expect(out).toEqual({ status: 'partial_failure', unstopped: ['agt_x', 'agt_y'] });
     const t = (await store.get(tenant, id))!;
     expect(t.status).toBe('partial_failure');
-    expect(t.steps.find((s) => s.name === 'revocation')).toMatchObject({ status: 'failed', error: expect.stringContaining('agt_x, agt_y') });
-    expect(events.events[0]!.detail).toMatchObject({ status: 'partial_failure', unstopped_agent_ids: ['agt_x', 'agt_y'] });
+    expect(t.steps.find((s) => s.name === 'revocation')).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('agt_x, agt_y'),
+    });
+    expect(events.events[0]!.detail).toMatchObject({
+      status: 'partial_failure',
+      unstopped_agent_ids: ['agt_x', 'agt_y'],
+    });
   });
 
   it('F5: a retry after a full success starts nothing again and finalizes complete', async () => {
@@ -107,7 +125,16 @@ describe('F5: a retried cohort stop resumes the agents a failed run left (moto)'
     const again = await terminateCohort(deps(ok, starter), caller(tenant), 'c2', 'again', trace);
     expect(again.termination.agent_ids).toEqual([]); // finished agents are not in scope any more
     expect(starter.started).toEqual([first.termination.termination_id, again.termination.termination_id]);
-    const out = await finalizeTermination({ clock: systemClock, store, events: new RecordingPublisher(), targets: { inventory: inv.store, revocationList: drl } }, tenant, first.termination.termination_id);
+    const out = await finalizeTermination(
+      {
+        clock: systemClock,
+        store,
+        events: new RecordingPublisher(),
+        targets: { inventory: inv.store, revocationList: drl },
+      },
+      tenant,
+      first.termination.termination_id,
+    );
     expect(out).toEqual({ status: 'complete' });
   });
 });

@@ -3,16 +3,35 @@ import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand } from '@aws-
 import { kmsClient } from '../../../lambdas/shared/aws.js';
 import { createTenantSigner } from '../../../lambdas/identity/signer.js';
 import type { TenantKeys } from '../../../lambdas/identity/core/keys.js';
-import { ATTESTATION_TYPE, signAttestation, verifyAttestation, verifyTenantAttestation, type SignedAttestation } from '../../../lambdas/killswitch/core/attestation.js';
+import {
+  ATTESTATION_TYPE,
+  signAttestation,
+  verifyAttestation,
+  verifyTenantAttestation,
+  type SignedAttestation,
+} from '../../../lambdas/killswitch/core/attestation.js';
 import { createSingleTable } from '../../support/tables.js';
 import { suffix } from '../policy/fixtures.js';
 
 const key = async (tenant: string) =>
-  (await kmsClient().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'arx:tenant', TagValue: tenant }] }))).KeyMetadata!;
-const spki = async (keyId: string) => Buffer.from((await kmsClient().send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
+  (
+    await kmsClient().send(
+      new CreateKeyCommand({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        Tags: [{ TagKey: 'arx:tenant', TagValue: tenant }],
+      }),
+    )
+  ).KeyMetadata!;
+const spki = async (keyId: string) =>
+  Buffer.from((await kmsClient().send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
 
 const attestationOf = async (signer: TenantKeys, tenant: string): Promise<SignedAttestation> => {
-  const doc = { type: ATTESTATION_TYPE, termination: { tenant_id: tenant, termination_id: `term_${suffix()}` }, agents: [] };
+  const doc = {
+    type: ATTESTATION_TYPE,
+    termination: { tenant_id: tenant, termination_id: `term_${suffix()}` },
+    agents: [],
+  };
   const [file] = await signAttestation(doc, signer, tenant);
   return JSON.parse(new TextDecoder().decode(file!.body)) as SignedAttestation;
 };
@@ -29,7 +48,9 @@ describe('Exit attestations through the tenant signer (KMS and the key registry 
     // tenant A holds the initial key (ARX_SIGNING_KEY_ARN, tagged arx:tenant=A); B has no key at all
     initial = await key(tenantA);
     own = await key(aliased);
-    await kmsClient().send(new CreateAliasCommand({ AliasName: `alias/arx/${aliased}/signing`, TargetKeyId: own.KeyId! }));
+    await kmsClient().send(
+      new CreateAliasCommand({ AliasName: `alias/arx/${aliased}/signing`, TargetKeyId: own.KeyId! }),
+    );
     const control = `arx-control-ks-${suffix()}`;
     await createSingleTable(control);
     signer = createTenantSigner({ env: { ARX_CONTROL_TABLE: control, ARX_SIGNING_KEY_ARN: initial.Arn! } });
@@ -42,7 +63,10 @@ describe('Exit attestations through the tenant signer (KMS and the key registry 
     expect(b.signature).toMatchObject({ algorithm: 'ES256', format: 'raw' });
     expect(b.signature.key_id).not.toBe(a.signature.key_id);
     expect(verifyTenantAttestation(b, tenantB, await signer.publicKeys(tenantB))).toEqual({ valid: true });
-    expect(verifyTenantAttestation(b, tenantB, await signer.publicKeys(tenantA))).toEqual({ valid: false, reason: 'unknown key' });
+    expect(verifyTenantAttestation(b, tenantB, await signer.publicKeys(tenantA))).toEqual({
+      valid: false,
+      reason: 'unknown key',
+    });
     // independently of the registry: the initial (first tenant's) KMS key did not sign it
     expect(verifyAttestation(b, await spki(initial.Arn!)).valid).toBe(false);
     // nor can A's attestation pass as B's

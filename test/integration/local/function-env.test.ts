@@ -8,14 +8,21 @@ import { testTemplate, type Template } from '../../support/template.js';
 /** The stack's template with one variable taken off one function (as if its `uses` entry were missing). */
 function withoutVariable(fnName: string, variable: string): Template {
   const t = structuredClone(testTemplate());
-  const fn = Object.values(t.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.ARX_FUNCTION_NAME === fnName);
+  const fn = Object.values(t.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.ARX_FUNCTION_NAME === fnName,
+  );
   if (!fn?.Properties.Environment.Variables[variable]) throw new Error(`${fnName} carries no ${variable}`);
   delete fn.Properties.Environment.Variables[variable];
   return t;
 }
 
 const start = async (template: Template): Promise<LocalRuntime> =>
-  startLocalRuntime({ template, port: await freePort(), prefix: `t${randomBytes(4).toString('hex')}`, background: false });
+  startLocalRuntime({
+    template,
+    port: await freePort(),
+    prefix: `t${randomBytes(4).toString('hex')}`,
+    background: false,
+  });
 
 const chainStatus = async (rt: LocalRuntime): Promise<{ status: number; body: any }> => {
   const token = await rt.idp.token({ sub: 'audrey', tenant: 'acme', roles: ['auditor'] });

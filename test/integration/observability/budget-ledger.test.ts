@@ -12,10 +12,19 @@ describe('DynamoBudgetLedger (moto)', () => {
   beforeAll(async () => {
     await createSingleTable(table);
     const spans = new DynamoSpanStore(table);
-    await spans.putBudget('t1', { scope: 'agent', id: 'agt_1', period: 'month', usd: 3, over: 'forbid', updated_at: '2026-12-01T00:00:00Z' });
+    await spans.putBudget('t1', {
+      scope: 'agent',
+      id: 'agt_1',
+      period: 'month',
+      usd: 3,
+      over: 'forbid',
+      updated_at: '2026-12-01T00:00:00Z',
+    });
     gate = new BudgetGate({
       ledger: new DynamoBudgetLedger(table),
-      prices: async () => [{ models: [], tools: [{ tool: 'okta:users:read', unit_cost: 1, effective_from: '2026-01-01' }] }],
+      prices: async () => [
+        { models: [], tools: [{ tool: 'okta:users:read', unit_cost: 1, effective_from: '2026-01-01' }] },
+      ],
       cohortOf: async () => null,
       now: () => new Date('2026-12-01T12:00:00Z'),
     });
@@ -33,7 +42,9 @@ describe('DynamoBudgetLedger (moto)', () => {
   });
 
   it('frees a released reservation once, so one more action fits', async () => {
-    const first = (await Promise.all(Array.from({ length: 10 }, (_, i) => gate.settle('t1', `r${i}`, i % 2 ? 'spent' : 'released'))));
+    const first = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => gate.settle('t1', `r${i}`, i % 2 ? 'spent' : 'released')),
+    );
     expect(first).toHaveLength(10);
     await gate.settle('t1', 'r0', 'released'); // already settled: no change
     const ctx = await gate.context('t1', 'agt_1');

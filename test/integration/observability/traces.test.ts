@@ -71,11 +71,30 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     auditor = await rt.idp.token({ sub: 'aud', tenant: 'acme', roles: ['auditor'] });
-    expect((await call('PUT', '/v1/connectors/okta', { token: admin, body: { config: { base_url: okta.url }, secret: { api_token: 'okta-obs-token' } } })).status).toBe(200);
-    const pushed = await call('POST', '/v1/policies/bundles', { token: admin, body: { format: 'yaml', document: POLICY } });
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(200);
+    expect(
+      (
+        await call('PUT', '/v1/connectors/okta', {
+          token: admin,
+          body: { config: { base_url: okta.url }, secret: { api_token: 'okta-obs-token' } },
+        })
+      ).status,
+    ).toBe(200);
+    const pushed = await call('POST', '/v1/policies/bundles', {
+      token: admin,
+      body: { format: 'yaml', document: POLICY },
+    });
+    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
+      200,
+    );
     const reg = async (n: string) => {
-      const r = await call('POST', '/v1/identity/agents', { token: admin, body: { platform: 'langchain', platform_native_id: `${n}-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } } });
+      const r = await call('POST', '/v1/identity/agents', {
+        token: admin,
+        body: {
+          platform: 'langchain',
+          platform_native_id: `${n}-${randomBytes(3).toString('hex')}`,
+          owner: { oidc_sub: 'owner-1' },
+        },
+      });
       expect(r.status).toBe(201);
       return r.json as { agent_id: string; bootstrap_token: string };
     };
@@ -86,7 +105,11 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     // The PDP loads a promoted bundle within its poll window: wait for it with an agent of its own.
     const warm = new ArxClient({ apiUrl: rt.url, bootstrapToken: (await reg('warm')).bootstrap_token });
     await eventually(
-      () => warm.execute({ connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } }).then(() => true, (e: unknown) => (e instanceof ActionDenied ? false : Promise.reject(e))),
+      () =>
+        warm.execute({ connector: 'okta', operation: 'users:read', params: { user_id: '00u1' } }).then(
+          () => true,
+          (e: unknown) => (e instanceof ActionDenied ? false : Promise.reject(e)),
+        ),
       60_000,
       1000,
     );
@@ -97,7 +120,12 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
   });
 
   it("joins the agent's LLM span (OTLP protobuf) and the governed action it ran into one trace", async () => {
-    const exporter = new Capturing(new ProtoExporter({ url: `${rt.url}/v1/otlp/v1/traces`, headers: { authorization: `Bearer ${await arx.token()}` } }));
+    const exporter = new Capturing(
+      new ProtoExporter({
+        url: `${rt.url}/v1/otlp/v1/traces`,
+        headers: { authorization: `Bearer ${await arx.token()}` },
+      }),
+    );
     const { provider, tracer } = agentTracer(exporter, agentId);
     const llm = tracer.startSpan('chat claude-sonnet-4', {
       kind: SpanKind.CLIENT,
@@ -108,13 +136,24 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
         'gen_ai.usage.input_tokens': 2000,
         'gen_ai.usage.cache_read.input_tokens': 1000,
         'gen_ai.usage.output_tokens': 400,
-        'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'list active users, my key is sk-live_0123456789abcdef' }] }]),
+        'gen_ai.input.messages': JSON.stringify([
+          { role: 'user', parts: [{ type: 'text', content: 'list active users, my key is sk-live_0123456789abcdef' }] },
+        ]),
       },
     });
     const sc = llm.spanContext();
-    const tool = tracer.startSpan('execute_tool okta:users:read', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'okta:users:read' } }, trace.setSpan(context.active(), llm));
+    const tool = tracer.startSpan(
+      'execute_tool okta:users:read',
+      { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'okta:users:read' } },
+      trace.setSpan(context.active(), llm),
+    );
     const tsc = tool.spanContext();
-    const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {}, traceparent: `00-${tsc.traceId}-${tsc.spanId}-01` });
+    const r = await arx.execute({
+      connector: 'okta',
+      operation: 'users:read',
+      params: {},
+      traceparent: `00-${tsc.traceId}-${tsc.spanId}-01`,
+    });
     tool.end();
     llm.end();
     await provider.forceFlush();
@@ -123,18 +162,33 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
 
     const view = await eventually(async () => {
       const v = await call('GET', `/v1/traces/${sc.traceId}`, { token: admin });
-      return v.status === 200 && v.json.spans.some((s: { name: string }) => s.name === 'arx.execution') ? v.json : undefined;
+      return v.status === 200 && v.json.spans.some((s: { name: string }) => s.name === 'arx.execution')
+        ? v.json
+        : undefined;
     }, 30_000);
     const names = view.spans.map((s: { name: string }) => s.name).sort();
-    expect(names).toEqual(['arx.decision', 'arx.execution', 'arx.governed_action', 'chat claude-sonnet-4', 'execute_tool okta:users:read']);
+    expect(names).toEqual([
+      'arx.decision',
+      'arx.execution',
+      'arx.governed_action',
+      'chat claude-sonnet-4',
+      'execute_tool okta:users:read',
+    ]);
     const root = view.spans.find((s: { name: string }) => s.name === 'arx.governed_action');
     expect(root.parent_span_id).toBe(tsc.spanId); // ARX continues the caller's traceparent
     const decision = view.spans.find((s: { name: string }) => s.name === 'arx.decision');
     expect(decision.parent_span_id).toBe(root.span_id);
-    expect(decision.attributes).toMatchObject({ 'gen_ai.tool.name': 'okta:users:read', 'arx.decision': 'permit', 'arx.risk': 'low', 'arx.action.id': r.actionId });
+    expect(decision.attributes).toMatchObject({
+      'gen_ai.tool.name': 'okta:users:read',
+      'arx.decision': 'permit',
+      'arx.risk': 'low',
+      'arx.action.id': r.actionId,
+    });
     expect(view.actions).toMatchObject([{ action_id: r.actionId, status: 'executed' }]);
     expect(view.decisions).toMatchObject([{ action_id: r.actionId, effect: 'permit', risk: 'low' }]);
-    expect(view.audit_events.map((e: { event_type: string }) => e.event_type)).toEqual(expect.arrayContaining(['policy.decision', 'operation.executed']));
+    expect(view.audit_events.map((e: { event_type: string }) => e.event_type)).toEqual(
+      expect.arrayContaining(['policy.decision', 'operation.executed']),
+    );
     // 1,000 uncached × $3 + 1,000 cache reads × $0.30 + 400 × $15 per 1M
     expect(view.cost.usd).toBeCloseTo((1000 * 3 + 1000 * 0.3 + 400 * 15) / 1e6, 9);
     expect(view.cost.by_model).toHaveProperty('claude-sonnet-4-20250514');
@@ -142,25 +196,54 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     expect(JSON.stringify(view)).not.toContain('list active users');
 
     // content lives apart: not in the hot store, encrypted in the cold bucket
-    const items = await documentClient().send(new QueryCommand({ TableName: process.env.ARX_TRACES_TABLE!, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `T#acme#TRACE#${sc.traceId}` } }));
+    const items = await documentClient().send(
+      new QueryCommand({
+        TableName: process.env.ARX_TRACES_TABLE!,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': `T#acme#TRACE#${sc.traceId}` },
+      }),
+    );
     expect(JSON.stringify(items.Items)).not.toContain('list active users');
-    const obj = await new S3Client({ forcePathStyle: true }).send(new GetObjectCommand({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Key: `tenants/acme/traces/content/${sc.traceId}/${sc.spanId}.json` }));
+    const obj = await new S3Client({ forcePathStyle: true }).send(
+      new GetObjectCommand({
+        Bucket: process.env.ARX_ARTIFACT_BUCKET!,
+        Key: `tenants/acme/traces/content/${sc.traceId}/${sc.spanId}.json`,
+      }),
+    );
     const stored = await obj.Body!.transformToString();
     expect(JSON.parse(stored)).toMatchObject({ alg: 'A256GCM' });
     expect(stored).not.toContain('list active users');
 
     // cold copy: partitioned JSON Lines by day plus a trace-id index entry, no content
     const s3 = new S3Client({ forcePathStyle: true });
-    const index = await s3.send(new ListObjectsV2Command({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/` }));
+    const index = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: process.env.ARX_ARTIFACT_BUCKET!,
+        Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/`,
+      }),
+    );
     expect(index.Contents?.length).toBeGreaterThanOrEqual(1);
     // One index entry per cold batch that holds spans of this trace (the agent's and ARX's own).
     let cold = '';
     for (const entry of index.Contents!) {
       const [day, batch] = entry.Key!.split('/').at(-1)!.split('~');
-      cold += await (await s3.send(new GetObjectCommand({ Bucket: process.env.ARX_ARTIFACT_BUCKET!, Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl` }))).Body!.transformToString();
+      cold += await (
+        await s3.send(
+          new GetObjectCommand({
+            Bucket: process.env.ARX_ARTIFACT_BUCKET!,
+            Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl`,
+          }),
+        )
+      ).Body!.transformToString();
       cold += '\n';
     }
-    expect(cold.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).span_id)).toContain(sc.spanId);
+    expect(
+      cold
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).span_id),
+    ).toContain(sc.spanId);
     expect(cold).not.toContain('list active users');
 
     // an auditor reads it; another agent does not see it; its own agent does
@@ -168,7 +251,15 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: await other.token() })).status).toBe(404);
     expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: await arx.token() })).status).toBe(200);
 
-    const found = await call('POST', '/v1/traces/search', { token: admin, body: { from: new Date(Date.now() - 3600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString(), agent_id: agentId, min_cost_usd: 0.001 } });
+    const found = await call('POST', '/v1/traces/search', {
+      token: admin,
+      body: {
+        from: new Date(Date.now() - 3600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+        agent_id: agentId,
+        min_cost_usd: 0.001,
+      },
+    });
     expect(found.status).toBe(200);
     expect(found.json.items.map((i: { trace_id: string }) => i.trace_id)).toContain(sc.traceId);
     const usage = await call('GET', `/v1/usage/agents/${agentId}`, { token: admin });
@@ -177,9 +268,23 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
   });
 
   it('accepts gzip OTLP/JSON from the http/json exporter', async () => {
-    const exporter = new Capturing(new JsonExporter({ url: `${rt.url}/v1/otlp/v1/traces`, headers: { authorization: `Bearer ${await arx.token()}` }, compression: 'gzip' as never }));
+    const exporter = new Capturing(
+      new JsonExporter({
+        url: `${rt.url}/v1/otlp/v1/traces`,
+        headers: { authorization: `Bearer ${await arx.token()}` },
+        compression: 'gzip' as never,
+      }),
+    );
     const { provider, tracer } = agentTracer(exporter, agentId);
-    const s = tracer.startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.prompt_tokens': 100, 'gen_ai.usage.completion_tokens': 10 } });
+    const s = tracer.startSpan('chat gpt-4o', {
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.system': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.prompt_tokens': 100,
+        'gen_ai.usage.completion_tokens': 10,
+      },
+    });
     s.end();
     await provider.forceFlush();
     expect(exporter.results).toEqual([0]);
@@ -188,11 +293,14 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     expect(v.json.spans[0]).toMatchObject({ provider: 'openai', usage: { input: 100, output: 10 } });
   });
 
-  it("rejects spans an agent sends for another agent and says so in partial_success", async () => {
+  it('rejects spans an agent sends for another agent and says so in partial_success', async () => {
     const foreign = await (async () => {
       const exp = new (class implements SpanExporter {
         spans: ReadableSpan[] = [];
-        export(s: ReadableSpan[], cb: (r: { code: number }) => void) { this.spans.push(...s); cb({ code: 0 }); }
+        export(s: ReadableSpan[], cb: (r: { code: number }) => void) {
+          this.spans.push(...s);
+          cb({ code: 0 });
+        }
         async shutdown() {}
       })();
       const { provider, tracer } = agentTracer(exp, 'agt_somebody_else');
@@ -207,7 +315,10 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-protobuf');
-    const body = OtlpTypes.traceResponse.toObject(OtlpTypes.traceResponse.decode(new Uint8Array(await res.arrayBuffer())), { longs: Number });
+    const body = OtlpTypes.traceResponse.toObject(
+      OtlpTypes.traceResponse.decode(new Uint8Array(await res.arrayBuffer())),
+      { longs: Number },
+    );
     expect(body.partialSuccess.rejectedSpans).toBe(1);
     expect(body.partialSuccess.errorMessage).toMatch(/another agent/);
     const v = await call('GET', `/v1/traces/${foreign[0]!.spanContext().traceId}`, { token: admin });
@@ -217,31 +328,79 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
   it('answers 400 for undecodable bodies, 413 above the limit, 415 for other media types, and 403 for humans without admin', async () => {
     const token = await arx.token();
     const post = (body: Uint8Array | string, headers: Record<string, string>, t = token) =>
-      fetch(`${rt.url}/v1/otlp/v1/traces`, { method: 'POST', headers: { authorization: `Bearer ${t}`, ...headers }, body });
-    const bad = await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), { 'content-type': 'application/x-protobuf' });
+      fetch(`${rt.url}/v1/otlp/v1/traces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}`, ...headers },
+        body,
+      });
+    const bad = await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), {
+      'content-type': 'application/x-protobuf',
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/problem+json');
-    expect((await post(gzipSync(Buffer.from('{oops')), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
-    expect((await post(Buffer.alloc(4 * 1024 * 1024 + 1), { 'content-type': 'application/x-protobuf' })).status).toBe(413);
+    expect(
+      (await post(gzipSync(Buffer.from('{oops')), { 'content-type': 'application/json', 'content-encoding': 'gzip' }))
+        .status,
+    ).toBe(400);
+    expect((await post(Buffer.alloc(4 * 1024 * 1024 + 1), { 'content-type': 'application/x-protobuf' })).status).toBe(
+      413,
+    );
     expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('{}', { 'content-type': 'application/json' }, auditor)).status).toBe(403);
-    const logs = await post(JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1764576000000000000', body: { stringValue: 'hi' } }] }] }] }), { 'content-type': 'application/json' });
+    const logs = await post(
+      JSON.stringify({
+        resourceLogs: [
+          { scopeLogs: [{ logRecords: [{ timeUnixNano: '1764576000000000000', body: { stringValue: 'hi' } }] }] },
+        ],
+      }),
+      { 'content-type': 'application/json' },
+    );
     expect(logs.status).toBe(200);
     expect(await logs.json()).toEqual({});
-    const metrics = await fetch(`${rt.url}/v1/otlp/v1/metrics`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ resourceMetrics: [] }) });
+    const metrics = await fetch(`${rt.url}/v1/otlp/v1/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceMetrics: [] }),
+    });
     expect(metrics.status).toBe(200);
   });
 
   it('budgets: two concurrent actions against the last dollar — one runs, the other is forbidden', async () => {
-    const r = await call('POST', '/v1/identity/agents', { token: admin, body: { platform: 'langchain', platform_native_id: `spender-${randomBytes(3).toString('hex')}`, owner: { oidc_sub: 'owner-1' } } });
+    const r = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: {
+        platform: 'langchain',
+        platform_native_id: `spender-${randomBytes(3).toString('hex')}`,
+        owner: { oidc_sub: 'owner-1' },
+      },
+    });
     const spender = new ArxClient({ apiUrl: rt.url, bootstrapToken: r.json.bootstrap_token });
     const prices = (await call('GET', '/v1/usage/prices', { token: admin })).json;
-    const put = await call('PUT', '/v1/usage/prices', { token: admin, body: { models: prices.models, tools: [{ tool: 'okta:users:read', unit_cost: 1, effective_from: '2026-01-01' }] } });
+    const put = await call('PUT', '/v1/usage/prices', {
+      token: admin,
+      body: { models: prices.models, tools: [{ tool: 'okta:users:read', unit_cost: 1, effective_from: '2026-01-01' }] },
+    });
     expect(put.status).toBe(200);
-    expect((await call('PUT', '/v1/usage/budgets', { token: admin, body: { scope: 'agent', id: r.json.agent_id, period: 'day', usd: 2, over: 'forbid' } })).status).toBe(200);
-    expect((await call('PUT', '/v1/usage/budgets', { token: admin, body: { scope: 'agent', id: r.json.agent_id, period: 'week', usd: 2 } })).status).toBe(400);
+    expect(
+      (
+        await call('PUT', '/v1/usage/budgets', {
+          token: admin,
+          body: { scope: 'agent', id: r.json.agent_id, period: 'day', usd: 2, over: 'forbid' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('PUT', '/v1/usage/budgets', {
+          token: admin,
+          body: { scope: 'agent', id: r.json.agent_id, period: 'week', usd: 2 },
+        })
+      ).status,
+    ).toBe(400);
     await spender.execute({ connector: 'okta', operation: 'users:read', params: {} }); // $1 of $2 spent
-    const race = await Promise.allSettled([0, 1].map(() => spender.execute({ connector: 'okta', operation: 'users:read', params: {} })));
+    const race = await Promise.allSettled(
+      [0, 1].map(() => spender.execute({ connector: 'okta', operation: 'users:read', params: {} })),
+    );
     expect(race.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
     const denied = race.find((x) => x.status === 'rejected') as PromiseRejectedResult;
     expect(denied.reason.name).toBe('ActionDenied');
@@ -264,13 +423,36 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`;
-      const put = await call('PUT', '/v1/observability/export', { token: admin, body: { endpoint, headers: { 'x-api-key': 'vendor-secret-123' }, protocol: 'http/protobuf' } });
+      const put = await call('PUT', '/v1/observability/export', {
+        token: admin,
+        body: { endpoint, headers: { 'x-api-key': 'vendor-secret-123' }, protocol: 'http/protobuf' },
+      });
       expect(put.status).toBe(200);
-      expect(put.json).toEqual({ endpoint, protocol: 'http/protobuf', header_names: ['x-api-key'], updated_at: expect.any(String) });
-      expect((await call('PUT', '/v1/observability/export', { token: admin, body: { endpoint: 'ftp://x', protocol: 'http/protobuf' } })).status).toBe(400);
+      expect(put.json).toEqual({
+        endpoint,
+        protocol: 'http/protobuf',
+        header_names: ['x-api-key'],
+        updated_at: expect.any(String),
+      });
+      expect(
+        (
+          await call('PUT', '/v1/observability/export', {
+            token: admin,
+            body: { endpoint: 'ftp://x', protocol: 'http/protobuf' },
+          })
+        ).status,
+      ).toBe(400);
       await new Promise((r) => setTimeout(r, 5_500)); // the consumer re-reads "no export configured" after 5 s
       const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {} });
-      const hit = await eventually(async () => got.find((g) => decodeTraces(g.body, 'protobuf').spans.some((s) => s.name === 'arx.execution' && s.attributes['arx.action.id'] === r.actionId)), 20_000);
+      const hit = await eventually(
+        async () =>
+          got.find((g) =>
+            decodeTraces(g.body, 'protobuf').spans.some(
+              (s) => s.name === 'arx.execution' && s.attributes['arx.action.id'] === r.actionId,
+            ),
+          ),
+        20_000,
+      );
       expect(hit.headers['x-api-key']).toBe('vendor-secret-123');
       expect(hit.headers['content-type']).toBe('application/x-protobuf');
       const exec = decodeTraces(hit.body, 'protobuf').spans.find((s) => s.name === 'arx.execution')!;
@@ -282,22 +464,55 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
   });
 
   it('prices: PUT replaces the tenant table and recomputes past spans; bad prices change nothing', async () => {
-    const bad = await call('PUT', '/v1/usage/prices', { token: admin, body: { models: [{ provider: 'x', model: '(a+)+', match: 'regex', input_per_1m: 1, output_per_1m: 1, effective_from: '2026-01-01' }] } });
+    const bad = await call('PUT', '/v1/usage/prices', {
+      token: admin,
+      body: {
+        models: [
+          {
+            provider: 'x',
+            model: '(a+)+',
+            match: 'regex',
+            input_per_1m: 1,
+            output_per_1m: 1,
+            effective_from: '2026-01-01',
+          },
+        ],
+      },
+    });
     expect(bad.status).toBe(400);
     expect((await call('GET', '/v1/usage/prices', { token: admin })).json.models).toEqual([]);
     const put = await call('PUT', '/v1/usage/prices', {
       token: admin,
-      body: { models: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514', match: 'exact', input_per_1m: 0, output_per_1m: 0, effective_from: new Date(Date.now() - 86_400_000).toISOString() }], tools: [] },
+      body: {
+        models: [
+          {
+            provider: 'anthropic',
+            model: 'claude-sonnet-4-20250514',
+            match: 'exact',
+            input_per_1m: 0,
+            output_per_1m: 0,
+            effective_from: new Date(Date.now() - 86_400_000).toISOString(),
+          },
+        ],
+        tools: [],
+      },
     });
     expect(put.status).toBe(200);
     expect(put.json.recomputed.spans_changed).toBeGreaterThanOrEqual(1);
     const usage = await call('GET', `/v1/usage/agents/${agentId}`, { token: admin });
     expect(usage.json.by_model['claude-sonnet-4-20250514']).toBe(0);
-    const again = await call('PUT', '/v1/usage/prices', { token: admin, body: put.json.models ? { models: put.json.models, tools: [] } : {} });
+    const again = await call('PUT', '/v1/usage/prices', {
+      token: admin,
+      body: put.json.models ? { models: put.json.models, tools: [] } : {},
+    });
     expect(again.json.recomputed.spans_changed).toBe(0);
     const summary = await call('GET', '/v1/usage/org/summary?group_by=model', { token: auditor });
     expect(summary.status).toBe(200);
-    expect(summary.json.items.map((i: { key: string }) => i.key)).toEqual(expect.arrayContaining(['claude-sonnet-4-20250514', 'gpt-4o']));
-    expect((await call('PUT', '/v1/usage/prices', { token: auditor, body: { models: [], tools: [] } })).status).toBe(403);
+    expect(summary.json.items.map((i: { key: string }) => i.key)).toEqual(
+      expect.arrayContaining(['claude-sonnet-4-20250514', 'gpt-4o']),
+    );
+    expect((await call('PUT', '/v1/usage/prices', { token: auditor, body: { models: [], tools: [] } })).status).toBe(
+      403,
+    );
   });
 });

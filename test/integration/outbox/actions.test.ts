@@ -24,10 +24,26 @@ describe('action events through the outbox (against moto)', () => {
     const consumer = await observeBus(bus);
     const h = harness({ store: new DynamoActionStore(table), events: new Outbox(table, downBus()) });
 
-    const auto = await h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: {}, correlation_id: 'corr-auto' }, trace);
-    const forbidden = await h.svc.submit(agent, { connector: 'okta', operation: 'users:delete', params: { user_id: 'x' }, correlation_id: 'corr-forbid' }, trace);
-    const held = await h.svc.submit(agent, { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'a' }, correlation_id: 'corr-approve' }, trace);
-    const refused = await h.svc.submit(agent, { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'b' }, correlation_id: 'corr-deny' }, trace);
+    const auto = await h.svc.submit(
+      agent,
+      { connector: 'okta', operation: 'users:read', params: {}, correlation_id: 'corr-auto' },
+      trace,
+    );
+    const forbidden = await h.svc.submit(
+      agent,
+      { connector: 'okta', operation: 'users:delete', params: { user_id: 'x' }, correlation_id: 'corr-forbid' },
+      trace,
+    );
+    const held = await h.svc.submit(
+      agent,
+      { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'a' }, correlation_id: 'corr-approve' },
+      trace,
+    );
+    const refused = await h.svc.submit(
+      agent,
+      { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'b' }, correlation_id: 'corr-deny' },
+      trace,
+    );
     if (held.kind !== 'pending' || refused.kind !== 'pending') throw new Error('expected pending approvals');
     const approved = await h.svc.decide('t1', held.approval.approval_id, manager, 'approve', 'ok');
     await h.svc.decide('t1', refused.approval.approval_id, manager, 'deny', 'no');
@@ -35,7 +51,13 @@ describe('action events through the outbox (against moto)', () => {
     expect([auto.kind, forbidden.kind, approved.action.status]).toEqual(['executed', 'denied', 'executed']);
     expect(h.okta.calls).toHaveLength(2);
     expect(await consumer.receive()).toEqual([]);
-    const waiting = await documentClient().send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': outboxPk('t1') } }));
+    const waiting = await documentClient().send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': outboxPk('t1') },
+      }),
+    );
     expect(waiting.Items).toHaveLength(7);
 
     const relay = new Outbox(table, new EventBridgePublisher(bus));
@@ -52,7 +74,11 @@ describe('action events through the outbox (against moto)', () => {
     ]);
     expect(new Set(arrived.map((e) => e.detail.event_id)).size).toBe(7);
     // one action's events in the order they were committed
-    expect(arrived.filter((e) => e.detail.correlation_id === 'corr-approve').map((e) => e['detail-type'])).toEqual(['decision.required', 'decision.approved', 'operation.executed']);
+    expect(arrived.filter((e) => e.detail.correlation_id === 'corr-approve').map((e) => e['detail-type'])).toEqual([
+      'decision.required',
+      'decision.approved',
+      'operation.executed',
+    ]);
 
     expect(await relay.relay(later())).toBe(0);
     expect(await consumer.receive()).toEqual([]);

@@ -46,8 +46,19 @@ describe('kill-switch events through the outbox (against moto)', () => {
     // would retry them): one at a time keeps this test about the events.
     const sink = createAuditSink({ table: env.ARX_AUDIT_TABLE!, dataKeyArn: env.ARX_DATA_KEY_ARN! });
     let tail: Promise<unknown> = Promise.resolve();
-    const audit: AuditSink = { record: (input) => { const r = tail.then(() => sink.record(input)); tail = r.catch(() => undefined); return r; } };
-    const deps = { clock: systemClock, store, inventory: new DynamoInventoryStore(env.ARX_INVENTORY_TABLE!, env.ARX_CONTROL_TABLE!, up), audit };
+    const audit: AuditSink = {
+      record: (input) => {
+        const r = tail.then(() => sink.record(input));
+        tail = r.catch(() => undefined);
+        return r;
+      },
+    };
+    const deps = {
+      clock: systemClock,
+      store,
+      inventory: new DynamoInventoryStore(env.ARX_INVENTORY_TABLE!, env.ARX_CONTROL_TABLE!, up),
+      audit,
+    };
 
     // The state machine retries a step that failed for some agents; each retry runs only the rest.
     const auditStep = async (events: Outbox): Promise<void> => {
@@ -69,7 +80,9 @@ describe('kill-switch events through the outbox (against moto)', () => {
 
     expect(await up.relay(later())).toBe(46);
     const arrived = (await consumer.receive(4000)).filter((e) => e.detail.tenant_id === tenant);
-    expect(arrived.map((e) => e.detail.event_id).sort()).toEqual([...agents.map((a) => `${t.termination_id}.${a}.terminated`), `${t.termination_id}.completed`].sort());
+    expect(arrived.map((e) => e.detail.event_id).sort()).toEqual(
+      [...agents.map((a) => `${t.termination_id}.${a}.terminated`), `${t.termination_id}.completed`].sort(),
+    );
     expect(arrived.at(-1)?.['detail-type']).toBe('agent.terminated.completed');
 
     // a retried step or finalize commits nothing new, and a second relay sends nothing

@@ -28,7 +28,11 @@ describe('policy promote through the outbox (against moto)', () => {
     new PolicyService({
       repo: store,
       versions: new DynamoVersionCounter(env.ARX_CONTROL_TABLE!),
-      signer: new TenantBundleSigner(createTenantSigner({ env: { ARX_CONTROL_TABLE: env.ARX_CONTROL_TABLE!, ARX_SIGNING_KEY_ARN: env.ARX_SIGNING_KEY_ARN! } })),
+      signer: new TenantBundleSigner(
+        createTenantSigner({
+          env: { ARX_CONTROL_TABLE: env.ARX_CONTROL_TABLE!, ARX_SIGNING_KEY_ARN: env.ARX_SIGNING_KEY_ARN! },
+        }),
+      ),
       revoked: new RevocationTableIds(new DynamoRevocationList(env.ARX_REVOCATION_TABLE!), systemClock),
       events,
       clock: systemClock,
@@ -45,7 +49,12 @@ describe('policy promote through the outbox (against moto)', () => {
     const up = new Outbox(env.ARX_CONTROL_TABLE!, new EventBridgePublisher(env.ARX_EVENT_BUS!));
     const pushed = await service(up).push(tenant, { format: 'yaml', document: YAML });
 
-    const answer = await service(new Outbox(env.ARX_CONTROL_TABLE!, downBus())).promote(tenant, pushed.bundle_id, 'admin@example.com', { correlation_id: 'c-promote', trace_id: 't-promote' });
+    const answer = await service(new Outbox(env.ARX_CONTROL_TABLE!, downBus())).promote(
+      tenant,
+      pushed.bundle_id,
+      'admin@example.com',
+      { correlation_id: 'c-promote', trace_id: 't-promote' },
+    );
 
     expect(answer).toEqual({ live_bundle_id: pushed.bundle_id, version: pushed.version });
     expect((await store.getLive(tenant))?.bundle_id).toBe(pushed.bundle_id);
@@ -65,7 +74,10 @@ describe('policy promote through the outbox (against moto)', () => {
     };
     expect(await deliver(first[0]!)).toBe(false);
     expect(await deliver(first[0]!)).toBe(true);
-    const audited = await new DynamoAuditStore(env.ARX_AUDIT_TABLE!).listEvents(tenant, { type: 'bundle.promoted', limit: 10 });
+    const audited = await new DynamoAuditStore(env.ARX_AUDIT_TABLE!).listEvents(tenant, {
+      type: 'bundle.promoted',
+      limit: 10,
+    });
     expect(audited.items.map((a) => a.target)).toEqual([`bundle:${pushed.bundle_id}`]);
   });
 
@@ -74,16 +86,29 @@ describe('policy promote through the outbox (against moto)', () => {
     const up = new Outbox(env.ARX_CONTROL_TABLE!, new EventBridgePublisher(env.ARX_EVENT_BUS!));
     const pushed = await service(up).push(tenant, { format: 'yaml', document: YAML });
     const broken = new PolicyService({
-      repo: { ...store, get: (t, id) => store.get(t, id), keyOf: (t, id) => store.keyOf(t, id), getLive: (t) => store.getLive(t), put: (b) => store.put(b), putLive: () => Promise.reject(new Error('s3 unavailable')) },
+      repo: {
+        ...store,
+        get: (t, id) => store.get(t, id),
+        keyOf: (t, id) => store.keyOf(t, id),
+        getLive: (t) => store.getLive(t),
+        put: (b) => store.put(b),
+        putLive: () => Promise.reject(new Error('s3 unavailable')),
+      },
       versions: new DynamoVersionCounter(env.ARX_CONTROL_TABLE!),
-      signer: new TenantBundleSigner(createTenantSigner({ env: { ARX_CONTROL_TABLE: env.ARX_CONTROL_TABLE!, ARX_SIGNING_KEY_ARN: env.ARX_SIGNING_KEY_ARN! } })),
+      signer: new TenantBundleSigner(
+        createTenantSigner({
+          env: { ARX_CONTROL_TABLE: env.ARX_CONTROL_TABLE!, ARX_SIGNING_KEY_ARN: env.ARX_SIGNING_KEY_ARN! },
+        }),
+      ),
       revoked: new RevocationTableIds(new DynamoRevocationList(env.ARX_REVOCATION_TABLE!), systemClock),
       events: new Outbox(env.ARX_CONTROL_TABLE!, downBus()),
       clock: systemClock,
     });
     const consumer = await observeBus(env.ARX_EVENT_BUS!);
 
-    await expect(broken.promote(tenant, pushed.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' })).rejects.toThrow('s3 unavailable');
+    await expect(
+      broken.promote(tenant, pushed.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' }),
+    ).rejects.toThrow('s3 unavailable');
 
     expect(await store.getLive(tenant)).toBeNull();
     await up.relay(later());

@@ -24,8 +24,18 @@ class Publisher implements EventPublisher {
 describe('Outbox relay (against moto)', () => {
   const ddb = documentClient();
   let table: string;
-  const put = (items: Record<string, unknown>[]) => ddb.send(new BatchWriteCommand({ RequestItems: { [table]: items.map((Item) => ({ PutRequest: { Item } })) } }));
-  const left = async (pk: string) => (await ddb.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk } }))).Items ?? [];
+  const put = (items: Record<string, unknown>[]) =>
+    ddb.send(new BatchWriteCommand({ RequestItems: { [table]: items.map((Item) => ({ PutRequest: { Item } })) } }));
+  const left = async (pk: string) =>
+    (
+      await ddb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': pk },
+        }),
+      )
+    ).Items ?? [];
 
   beforeAll(async () => {
     table = await createControlTable('outbox-relay');
@@ -33,7 +43,12 @@ describe('Outbox relay (against moto)', () => {
 
   it("keeps each tenant's outbox in its own partition, counts only what it published, and a failing tenant holds back only its own events", async () => {
     const base = Date.parse('2026-12-01T10:00:00.000Z');
-    await put([0, 1, 2].flatMap((n) => [outboxItem(entry('acme', n), new Date(base + n).toISOString()), outboxItem(entry('globex', n), new Date(base + n).toISOString())]));
+    await put(
+      [0, 1, 2].flatMap((n) => [
+        outboxItem(entry('acme', n), new Date(base + n).toISOString()),
+        outboxItem(entry('globex', n), new Date(base + n).toISOString()),
+      ]),
+    );
     expect(await left(outboxPk('acme'))).toHaveLength(3);
 
     const failingAcme = new Publisher(new Set(['acme']));
@@ -63,7 +78,15 @@ describe('Outbox relay (against moto)', () => {
 
   it('still drains items written to the shared partition before outboxes were per tenant', async () => {
     const e = entry('legacy', 0);
-    await put([{ pk: LEGACY_OUTBOX_PK, sk: e.detail.event_id, detail_type: e.detailType, detail: e.detail, created_at: '2026-11-30T00:00:00.000Z' }]);
+    await put([
+      {
+        pk: LEGACY_OUTBOX_PK,
+        sk: e.detail.event_id,
+        detail_type: e.detailType,
+        detail: e.detail,
+        created_at: '2026-11-30T00:00:00.000Z',
+      },
+    ]);
     const p = new Publisher();
 
     expect(await new Outbox(table, p, ddb).relay(later())).toBeGreaterThanOrEqual(1);

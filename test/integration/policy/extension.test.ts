@@ -24,10 +24,16 @@ import { newId } from '../../../lambdas/shared/ids.js';
 import { EnforcementLogBody } from '../../../lambdas/policy/schemas.js';
 import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
 
-const V1 = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
-const V2 = '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
+const V1 =
+  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const V2 =
+  '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
 
-async function waitFor<T>(f: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
+async function waitFor<T>(
+  f: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+): Promise<{ value: T; ms: number }> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
@@ -53,22 +59,46 @@ describe('PDP extension process', () => {
   // they sign the bundles and the SVIDs, and the extension verifies both with them
   let keys: TenantKeys;
   let jwksServer: Server;
-  const logged: { authorization: string; ok: boolean; events: { agent_id: string; action_name: string; decision: string; pep_topology: string }[] }[] = [];
+  const logged: {
+    authorization: string;
+    ok: boolean;
+    events: { agent_id: string; action_name: string; decision: string; pep_topology: string }[];
+  }[] = [];
   let issuerBase: string;
   // SVID subjects carry ULID agent ids: readable test names map to real ids
   const ids = new Map<string, string>();
-  const A = (name: string): string => ids.get(name) ?? (ids.set(name, newId('agt')), ids.get(name)!);
+  const A = (name: string): string => {
+    if (!ids.has(name)) ids.set(name, newId('agt'));
+    return ids.get(name)!;
+  };
   const svidOf = async (agent: string, tenantId = tenant) =>
-    (await new SvidIssuer(keys, systemClock, { issuerBase }).mint({ tenantId, platform: 'langchain', agentId: A(agent), ownerSub: 'owner-1', generation: 1, audience: 'arx' })).token;
+    (
+      await new SvidIssuer(keys, systemClock, { issuerBase }).mint({
+        tenantId,
+        platform: 'langchain',
+        agentId: A(agent),
+        ownerSub: 'owner-1',
+        generation: 1,
+        audience: 'arx',
+      })
+    ).token;
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`http://127.0.0.1:${port}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   const decide = async (action: string, agent = 'agt_1'): Promise<Decision> => {
-    const res = await post({ principal: { type: 'Agent', id: A(agent) }, action }, { authorization: `Bearer ${await svidOf(agent)}` });
+    const res = await post(
+      { principal: { type: 'Agent', id: A(agent) }, action },
+      { authorization: `Bearer ${await svidOf(agent)}` },
+    );
     expect(res.status).toBe(200);
     return (await res.json()) as Decision;
   };
-  const health = async () => (await (await fetch(`http://127.0.0.1:${port}/v1/health`)).json()) as Record<string, unknown>;
+  const health = async () =>
+    (await (await fetch(`http://127.0.0.1:${port}/v1/health`)).json()) as Record<string, unknown>;
 
   beforeAll(async () => {
     r = await policyResources('ext');
@@ -96,7 +126,11 @@ describe('PDP extension process', () => {
         req.on('data', (c: Buffer) => (data += c.toString()));
         req.on('end', () => {
           const parsed = EnforcementLogBody.safeParse(JSON.parse(data));
-          logged.push({ authorization: String(req.headers.authorization ?? ''), ok: parsed.success, events: parsed.success ? parsed.data.events : [] });
+          logged.push({
+            authorization: String(req.headers.authorization ?? ''),
+            ok: parsed.success,
+            events: parsed.success ? parsed.data.events : [],
+          });
           res.writeHead(parsed.success ? 202 : 400, { 'content-type': 'application/json' }).end('{}');
         });
         return;
@@ -135,7 +169,10 @@ describe('PDP extension process', () => {
     });
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
-    await Promise.race([api.initDone, new Promise((_, rej) => setTimeout(() => rej(new Error(`extension did not finish INIT: ${stdout}`)), 60_000))]);
+    await Promise.race([
+      api.initDone,
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`extension did not finish INIT: ${stdout}`)), 60_000)),
+    ]);
   }, 120_000);
 
   afterAll(async () => {
@@ -150,7 +187,12 @@ describe('PDP extension process', () => {
   });
 
   it('loaded the live bundle during INIT and answers decisions on localhost', async () => {
-    expect(await decide('okta:users:deactivate')).toMatchObject({ effect: 'permit', approval: 'hitl', risk: 'high', bundle_version: String(v1.version) });
+    expect(await decide('okta:users:deactivate')).toMatchObject({
+      effect: 'permit',
+      approval: 'hitl',
+      risk: 'high',
+      bundle_version: String(v1.version),
+    });
     expect(await decide('okta:users:delete')).toMatchObject({ effect: 'forbid' });
     const bad = await post({ principal: { type: 'User', id: 'x' }, action: 'okta:users:read' });
     expect(bad.status).toBe(400);
@@ -159,7 +201,11 @@ describe('PDP extension process', () => {
   it('refuses a revoked agent within 1 s of its revocation-list entry', async () => {
     expect((await decide('okta:users:read', 'agt_victim')).effect).toBe('permit');
     await drl.revoke(revocationEntry(tenant, A('agt_victim')));
-    const { value, ms } = await waitFor(() => decide('okta:users:read', 'agt_victim'), (d) => d.effect === 'forbid', 3000);
+    const { value, ms } = await waitFor(
+      () => decide('okta:users:read', 'agt_victim'),
+      (d) => d.effect === 'forbid',
+      3000,
+    );
     expect(value.errors).toEqual(['principal is revoked']);
     expect(ms).toBeLessThanOrEqual(1000);
     expect((await decide('okta:users:read', 'agt_other')).effect).toBe('permit');
@@ -172,32 +218,55 @@ describe('PDP extension process', () => {
     const sibling = await post(body, { authorization: `Bearer ${await svidOf('agt_victim')}` });
     expect(sibling.status).toBe(403);
     expect(await sibling.json()).toEqual({ error: 'the caller may only ask about its own agent' });
-    expect((await post(body, { authorization: `Bearer ${await svidOf('agt_1', `${tenant}-other`)}` })).status).toBe(401);
+    expect((await post(body, { authorization: `Bearer ${await svidOf('agt_1', `${tenant}-other`)}` })).status).toBe(
+      401,
+    );
     expect((await post(body, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
   });
 
   it('F14: records decisions through POST /v1/enforcement/log with the calling agent SVID, not with the function role', async () => {
     const token = await svidOf('agt_other');
-    await post({ principal: { type: 'Agent', id: A('agt_other') }, action: 'okta:users:deactivate' }, { authorization: `Bearer ${token}` });
+    await post(
+      { principal: { type: 'Agent', id: A('agt_other') }, action: 'okta:users:deactivate' },
+      { authorization: `Bearer ${token}` },
+    );
     const { value } = await waitFor(
       async () => logged.filter((l) => l.authorization === `Bearer ${token}`),
       (l) => l.some((x) => x.events.some((e) => e.action_name === 'okta:users:deactivate')),
       5000,
     );
     expect(value.every((l) => l.ok)).toBe(true);
-    expect(value.flatMap((l) => l.events)).toContainEqual(expect.objectContaining({ agent_id: A('agt_other'), action_name: 'okta:users:deactivate', decision: 'permit', pep_topology: 'lambda-extension' }));
+    expect(value.flatMap((l) => l.events)).toContainEqual(
+      expect.objectContaining({
+        agent_id: A('agt_other'),
+        action_name: 'okta:users:deactivate',
+        decision: 'permit',
+        pep_topology: 'lambda-extension',
+      }),
+    );
   });
 
   it('forbids an agent that is not in the inventory and a suspended one, naming the status', async () => {
-    expect(await decide('okta:users:read', 'agt_not_registered')).toMatchObject({ effect: 'forbid', reason: 'principal_unknown' });
-    expect(await decide('okta:users:read', 'agt_suspended')).toMatchObject({ effect: 'forbid', reason: 'principal_suspended', errors: ['principal is suspended'] });
+    expect(await decide('okta:users:read', 'agt_not_registered')).toMatchObject({
+      effect: 'forbid',
+      reason: 'principal_unknown',
+    });
+    expect(await decide('okta:users:read', 'agt_suspended')).toMatchObject({
+      effect: 'forbid',
+      reason: 'principal_suspended',
+      errors: ['principal is suspended'],
+    });
   });
 
   it('hot-swaps to a newly promoted bundle on the manifest poll', async () => {
     api.send({ eventType: 'INVOKE', requestId: 'r1', deadlineMs: Date.now() + 3000 });
     const v2 = await service.push(tenant, { format: 'yaml', document: V2 });
     await service.promote(tenant, v2.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
-    const { value } = await waitFor(() => decide('okta:users:deactivate'), (d) => d.bundle_version === String(v2.version), 5000);
+    const { value } = await waitFor(
+      () => decide('okta:users:deactivate'),
+      (d) => d.bundle_version === String(v2.version),
+      5000,
+    );
     expect(value).toMatchObject({ effect: 'forbid', bundle_version: String(v2.version) });
   });
 
@@ -209,8 +278,16 @@ describe('PDP extension process', () => {
     const foreign = { ...good, bundle_id: 'pb_foreign', version: 998 };
     const digest = digestOf(contentOf(foreign));
     const signed = { ...foreign, digest, signature: await tenantSignerOf(r).bundles.sign(`${tenant}-first`, digest) };
-    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_foreign'), Body: encodeBundle(signed) }));
-    await store.putLive({ ...manifest, bundle_id: 'pb_foreign', version: 998, digest, key: store.keyOf(tenant, 'pb_foreign') });
+    await s3Client().send(
+      new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_foreign'), Body: encodeBundle(signed) }),
+    );
+    await store.putLive({
+      ...manifest,
+      bundle_id: 'pb_foreign',
+      version: 998,
+      digest,
+      key: store.keyOf(tenant, 'pb_foreign'),
+    });
 
     await waitFor(health, (h) => h.bundle_error === 'bundle signature is invalid', 5000);
     expect((await decide('okta:users:read')).bundle_version).toBe(liveBefore);
@@ -226,12 +303,22 @@ describe('PDP extension process', () => {
     const forged = { ...good, bundle_id: 'pb_forged', version: 999, risk: [] };
     const content = contentOf(forged);
     const tampered = { ...forged, digest: digestOf(content) }; // digest recomputed, signature left as is
-    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: encodeBundle(tampered) }));
+    await s3Client().send(
+      new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenant, 'pb_forged'), Body: encodeBundle(tampered) }),
+    );
     await s3Client().send(
       new PutObjectCommand({
         Bucket: r.bucket,
         Key: `tenants/${tenant}/live.json`,
-        Body: JSON.stringify({ tenant_id: tenant, bundle_id: 'pb_forged', version: 999, digest: tampered.digest, key: store.keyOf(tenant, 'pb_forged'), promoted_at: new Date().toISOString(), promoted_by: 'mallory' }),
+        Body: JSON.stringify({
+          tenant_id: tenant,
+          bundle_id: 'pb_forged',
+          version: 999,
+          digest: tampered.digest,
+          key: store.keyOf(tenant, 'pb_forged'),
+          promoted_at: new Date().toISOString(),
+          promoted_by: 'mallory',
+        }),
       }),
     );
     await waitFor(health, (h) => h.bundle_error === 'bundle signature is invalid', 5000);
@@ -239,13 +326,31 @@ describe('PDP extension process', () => {
   });
 
   it('lets the function-side client use the extension and fall back in process when it is gone', async () => {
-    const fallbackDecision: Decision = { effect: 'forbid', approval: 'none', risk: 'high', determining_policies: [], errors: ['fallback'], evaluation_ms: 0, bundle_version: null };
+    const fallbackDecision: Decision = {
+      effect: 'forbid',
+      approval: 'none',
+      risk: 'high',
+      determining_policies: [],
+      errors: ['fallback'],
+      evaluation_ms: 0,
+      bundle_version: null,
+    };
     const fallback: DecisionPoint = { decide: async () => fallbackDecision };
     const viaExt = new ExtensionDecisionPoint({ fallback, port, svid: () => svidOf('agt_1') });
-    expect((await viaExt.decide({ tenantId: tenant, principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' })).effect).toBe('permit');
+    expect(
+      (
+        await viaExt.decide({
+          tenantId: tenant,
+          principal: { type: 'Agent', id: A('agt_1') },
+          action: 'okta:users:read',
+        })
+      ).effect,
+    ).toBe('permit');
     expect(viaExt.fallbacks).toBe(0);
     const dead = new ExtensionDecisionPoint({ fallback, port: await freePort() });
-    expect(await dead.decide({ tenantId: tenant, principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' })).toEqual(fallbackDecision);
+    expect(
+      await dead.decide({ tenantId: tenant, principal: { type: 'Agent', id: A('agt_1') }, action: 'okta:users:read' }),
+    ).toEqual(fallbackDecision);
     expect(dead.fallbacks).toBe(1);
   });
 

@@ -20,8 +20,12 @@ export async function policyResources(name: string) {
   const s = `${name}-${suffix()}`;
   const bucket = `arx-bundles-${s}`;
   await s3Client().send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3Client().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-  const key = await kmsClient().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: `bundle signing ${s}` }));
+  await s3Client().send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  const key = await kmsClient().send(
+    new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: `bundle signing ${s}` }),
+  );
   const ddb = new DynamoDBClient({});
   const revocationTable = `arx-revocation-${s}`;
   await ddb.send(
@@ -54,7 +58,10 @@ export async function policyResources(name: string) {
     new CreateTableCommand({
       TableName: controlTable,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((a) => ({ AttributeName: a, AttributeType: 'S' as const })),
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((a) => ({
+        AttributeName: a,
+        AttributeType: 'S' as const,
+      })),
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -78,7 +85,10 @@ export async function policyResources(name: string) {
  * The production bundle signer over the suite's key registry: each tenant's bundles are signed
  * with that tenant's own KMS key (created on first use; `keyArn` is nobody's initial key).
  */
-export function tenantSignerOf(r: { controlTable: string; keyArn: string }): { keys: TenantKeys; bundles: TenantBundleSigner } {
+export function tenantSignerOf(r: { controlTable: string; keyArn: string }): {
+  keys: TenantKeys;
+  bundles: TenantBundleSigner;
+} {
   const keys = createTenantSigner({ env: { ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: r.keyArn } });
   return { keys, bundles: new TenantBundleSigner(keys) };
 }
@@ -88,7 +98,11 @@ export function tenantSignerOf(r: { controlTable: string; keyArn: string }): { k
  * reads) and changes their status or owner binding the way identity and the kill switch do.
  */
 export function inventoryOf(r: { inventoryTable: string; controlTable: string }) {
-  const store = new DynamoInventoryStore(r.inventoryTable, r.controlTable, new Outbox(r.controlTable, new RecordingPublisher()));
+  const store = new DynamoInventoryStore(
+    r.inventoryTable,
+    r.controlTable,
+    new Outbox(r.controlTable, new RecordingPublisher()),
+  );
   const change = (rec: AgentRecord, status: AgentStatus, at: string): InventoryChange => ({
     event_id: `evt_${suffix()}`,
     tenant_id: rec.tenant_id,
@@ -124,10 +138,19 @@ export function inventoryOf(r: { inventoryTable: string; controlTable: string })
       await store.create(rec, { ...change(rec, rec.status, at), change: 'registered', version: 1 });
       return rec;
     },
-    async set(tenantId: string, agentId: string, patch: Partial<Pick<AgentRecord, 'status' | 'owner'>>): Promise<AgentRecord> {
+    async set(
+      tenantId: string,
+      agentId: string,
+      patch: Partial<Pick<AgentRecord, 'status' | 'owner'>>,
+    ): Promise<AgentRecord> {
       const cur = (await store.get(tenantId, agentId))!;
       const at = new Date().toISOString();
-      return store.update(cur, patch, { at, actor: 'test', reason: 'test', change: change(cur, patch.status ?? cur.status, at) });
+      return store.update(cur, patch, {
+        at,
+        actor: 'test',
+        reason: 'test',
+        change: change(cur, patch.status ?? cur.status, at),
+      });
     },
   };
 }

@@ -11,7 +11,8 @@ import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-st
 import { createDecisionPoint } from '../../../lambdas/policy/pdp.js';
 import { inventoryOf, policyResources, suffix, tenantSignerOf } from './fixtures.js';
 
-const YAML = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const YAML =
+  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 
 describe('DynamoInventoryReader and the decision point against the emulator (issue 10 §2.3)', () => {
   let r: Awaited<ReturnType<typeof policyResources>>;
@@ -19,7 +20,8 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
   let pdp: TenantBundlePdp;
   const clock = new ManualClock(Date.now());
   const tenant = `t-${suffix()}`;
-  const ask = (id: string, tenantId = tenant) => pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:read' });
+  const ask = (id: string, tenantId = tenant) =>
+    pdp.decide({ tenantId, principal: { type: 'Agent', id }, action: 'okta:users:read' });
 
   beforeAll(async () => {
     r = await policyResources('principals');
@@ -27,7 +29,14 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
     const store = new S3BundleStore(r.bucket);
     const signer = tenantSignerOf(r).bundles;
     const drl = new DynamoRevocationList(r.revocationTable);
-    const service = new PolicyService({ repo: store, versions: new DynamoVersionCounter(r.controlTable), signer, revoked: new RevocationTableIds(drl, systemClock), events: new RecordingPublisher(), clock: systemClock });
+    const service = new PolicyService({
+      repo: store,
+      versions: new DynamoVersionCounter(r.controlTable),
+      signer,
+      revoked: new RevocationTableIds(drl, systemClock),
+      events: new RecordingPublisher(),
+      clock: systemClock,
+    });
     const b = await service.push(tenant, { format: 'yaml', document: YAML });
     await service.promote(tenant, b.bundle_id, 'admin', { correlation_id: 'c', trace_id: 't' });
     pdp = new TenantBundlePdp({
@@ -41,7 +50,10 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
 
   it('reads status, owner binding and sanctioned from the inventory item discovery writes', async () => {
     await inv.register(tenant, 'agt_read');
-    expect(await new DynamoInventoryReader(r.inventoryTable).principal(tenant, 'agt_read')).toEqual({ status: 'active', owner_status: 'live' });
+    expect(await new DynamoInventoryReader(r.inventoryTable).principal(tenant, 'agt_read')).toEqual({
+      status: 'active',
+      owner_status: 'live',
+    });
     expect(await new DynamoInventoryReader(r.inventoryTable).principal(tenant, 'agt_absent')).toBeNull();
   });
 
@@ -51,14 +63,21 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
     expect(await ask('agt_b')).toMatchObject({ effect: 'forbid', reason: 'principal_unknown' });
   });
 
-  it.each(['suspended', 'revoked', 'terminated'] as const)('permits an active agent and forbids it once it is %s, naming the status', async (status) => {
-    const id = `agt_${status}`;
-    await inv.register(tenant, id);
-    expect((await ask(id)).effect).toBe('permit');
-    await inv.set(tenant, id, { status });
-    clock.advance(500);
-    expect(await ask(id)).toMatchObject({ effect: 'forbid', reason: `principal_${status}`, errors: [`principal is ${status}`] });
-  });
+  it.each(['suspended', 'revoked', 'terminated'] as const)(
+    'permits an active agent and forbids it once it is %s, naming the status',
+    async (status) => {
+      const id = `agt_${status}`;
+      await inv.register(tenant, id);
+      expect((await ask(id)).effect).toBe('permit');
+      await inv.set(tenant, id, { status });
+      clock.advance(500);
+      expect(await ask(id)).toMatchObject({
+        effect: 'forbid',
+        reason: `principal_${status}`,
+        errors: [`principal is ${status}`],
+      });
+    },
+  );
 
   it('forbids an agent orphaned past the grace period before the sweeper suspends it', async () => {
     const rec = await inv.register(tenant, 'agt_orphan');
@@ -83,17 +102,41 @@ describe('DynamoInventoryReader and the decision point against the emulator (iss
       clock,
     });
     await inv.register(tenant, 'agt_fine');
-    const d = await broken.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_fine' }, action: 'okta:users:read' });
+    const d = await broken.decide({
+      tenantId: tenant,
+      principal: { type: 'Agent', id: 'agt_fine' },
+      action: 'okta:users:read',
+    });
     expect(d).toMatchObject({ effect: 'forbid', reason: 'principal_status_unavailable' });
     expect(JSON.stringify(d)).not.toMatch(/ResourceNotFound|missing/);
   });
 
   it('the in-process decision point the actions path builds (createDecisionPoint) reads the inventory from ARX_INVENTORY_TABLE', async () => {
-    Object.assign(process.env, { ARX_BUNDLE_BUCKET: r.bucket, ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: r.keyArn, ARX_REVOCATION_TABLE: r.revocationTable, ARX_INVENTORY_TABLE: r.inventoryTable });
+    Object.assign(process.env, {
+      ARX_BUNDLE_BUCKET: r.bucket,
+      ARX_CONTROL_TABLE: r.controlTable,
+      ARX_SIGNING_KEY_ARN: r.keyArn,
+      ARX_REVOCATION_TABLE: r.revocationTable,
+      ARX_INVENTORY_TABLE: r.inventoryTable,
+    });
     const inProcess = createDecisionPoint({ recorder: false });
     await inv.register(tenant, 'agt_actions');
-    expect((await inProcess.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_actions' }, action: 'okta:users:read' })).effect).toBe('permit');
-    expect(await inProcess.decide({ tenantId: tenant, principal: { type: 'Agent', id: 'agt_unregistered' }, action: 'okta:users:read' })).toMatchObject({
+    expect(
+      (
+        await inProcess.decide({
+          tenantId: tenant,
+          principal: { type: 'Agent', id: 'agt_actions' },
+          action: 'okta:users:read',
+        })
+      ).effect,
+    ).toBe('permit');
+    expect(
+      await inProcess.decide({
+        tenantId: tenant,
+        principal: { type: 'Agent', id: 'agt_unregistered' },
+        action: 'okta:users:read',
+      }),
+    ).toMatchObject({
       effect: 'forbid',
       reason: 'principal_unknown',
     });

@@ -25,7 +25,11 @@ describe('revocation deltas against the emulator (F2)', () => {
     await documentClient().send(
       new PutCommand({
         TableName: r.revocationTable,
-        Item: { ...e, seq: `${new Date(Date.now() - behindMs).toISOString()}#${agentId}`, ttl_epoch: Math.floor(Date.parse(e.ttl_until) / 1000) },
+        Item: {
+          ...e,
+          seq: `${new Date(Date.now() - behindMs).toISOString()}#${agentId}`,
+          ttl_epoch: Math.floor(Date.parse(e.ttl_until) / 1000),
+        },
       }),
     );
   };

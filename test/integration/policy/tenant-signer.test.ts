@@ -12,27 +12,52 @@ import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundleSigner } from '../../../lambdas/policy/core/signing.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
 
-const ctx = { functionName: 'policy-api', awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
-const YAML = '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const ctx = {
+  functionName: 'policy-api',
+  awsRequestId: 'r',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+const YAML =
+  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
 
 /** Independent check: ES256 (R‖S) over the digest with the KMS key's own public key. */
 const kmsVerifies = async (keyId: string, digest: string, sigB64u: string): Promise<boolean> => {
   const spki = (await kmsClient().send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!;
   const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  return cryptoVerify('sha256', Buffer.from(digest, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(sigB64u, 'base64url'));
+  return cryptoVerify(
+    'sha256',
+    Buffer.from(digest, 'utf8'),
+    { key, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(sigB64u, 'base64url'),
+  );
 };
 
 describe("policy bundles are signed with their own tenant's key (policy-api handler, KMS and S3 on the emulator)", () => {
   let handler: (e: APIGatewayProxyEventV2, c: Context) => Promise<unknown>;
   const tenantA = `acme-${suffix()}`;
   const tenantB = `globex-${suffix()}`;
-  const admin = (tenantId: string): AuthContext => ({ tenantId, subject: 'alice', roles: ['admin'], principalType: 'human' });
-  const agent = (tenantId: string): AuthContext => ({ tenantId, subject: 'spiffe://x/agt_1', roles: ['agent'], principalType: 'agent', agentId: 'agt_1' });
+  const admin = (tenantId: string): AuthContext => ({
+    tenantId,
+    subject: 'alice',
+    roles: ['admin'],
+    principalType: 'human',
+  });
+  const agent = (tenantId: string): AuthContext => ({
+    tenantId,
+    subject: 'spiffe://x/agt_1',
+    roles: ['agent'],
+    principalType: 'agent',
+    agentId: 'agt_1',
+  });
   let r: Awaited<ReturnType<typeof policyResources>>;
   let initialKeyArn: string;
   let store: S3BundleStore;
 
-  const call = async (routeKey: string, who: AuthContext, o: { body?: unknown; params?: Record<string, string> } = {}) => {
+  const call = async (
+    routeKey: string,
+    who: AuthContext,
+    o: { body?: unknown; params?: Record<string, string> } = {},
+  ) => {
     const e = {
       version: '2.0',
       routeKey,
@@ -42,19 +67,32 @@ describe("policy bundles are signed with their own tenant's key (policy-api hand
       headers: { 'content-type': 'application/json' },
       ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
       ...(o.params ? { pathParameters: o.params } : {}),
-      requestContext: { requestId: `req-${suffix()}`, routeKey, http: { method: 'POST', path: '/' }, authorizer: { lambda: encodeAuthContext(who) } },
+      requestContext: {
+        requestId: `req-${suffix()}`,
+        routeKey,
+        http: { method: 'POST', path: '/' },
+        authorizer: { lambda: encodeAuthContext(who) },
+      },
     } as unknown as APIGatewayProxyEventV2;
     const res = (await handler(e, ctx)) as { statusCode: number; body: string };
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
   };
-  const keys = () => createTenantSigner({ env: { ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: initialKeyArn } });
+  const keys = () =>
+    createTenantSigner({ env: { ARX_CONTROL_TABLE: r.controlTable, ARX_SIGNING_KEY_ARN: initialKeyArn } });
 
   beforeAll(async () => {
     r = await policyResources('tenant-signer');
     store = new S3BundleStore(r.bucket);
     // the stack's initial key: the FIRST tenant's (ARX_SIGNING_KEY_ARN, tagged arx:tenant=A)
-    initialKeyArn = (await kmsClient().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'arx:tenant', TagValue: tenantA }] })))
-      .KeyMetadata!.Arn!;
+    initialKeyArn = (
+      await kmsClient().send(
+        new CreateKeyCommand({
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'SIGN_VERIFY',
+          Tags: [{ TagKey: 'arx:tenant', TagValue: tenantA }],
+        }),
+      )
+    ).KeyMetadata!.Arn!;
     for (const t of [tenantA, tenantB]) await inventoryOf(r).register(t, 'agt_1');
     const bus = `arx-bus-${suffix()}`;
     await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: bus }));
@@ -90,16 +128,29 @@ describe("policy bundles are signed with their own tenant's key (policy-api hand
 
   it("promotes and evaluates B's bundle under B's key, and refuses a B bundle signed with A's key", async () => {
     const b = await call('POST /v1/policies/bundles', admin(tenantB), { body: { format: 'yaml', document: YAML } });
-    expect((await call('POST /v1/policies/bundles/{id}/promote', admin(tenantB), { params: { id: b.body.bundle_id } })).status).toBe(200);
-    const permit = await call('POST /v1/policies/evaluate', agent(tenantB), { body: { principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:deactivate' } });
+    expect(
+      (await call('POST /v1/policies/bundles/{id}/promote', admin(tenantB), { params: { id: b.body.bundle_id } }))
+        .status,
+    ).toBe(200);
+    const permit = await call('POST /v1/policies/evaluate', agent(tenantB), {
+      body: { principal: { type: 'Agent', id: 'agt_1' }, action: 'okta:users:deactivate' },
+    });
     expect(permit.body).toMatchObject({ effect: 'permit', approval: 'hitl', bundle_version: String(b.body.version) });
 
     // the old defect: B's content signed with the first tenant's key
     const c = await call('POST /v1/policies/bundles', admin(tenantB), { body: { format: 'yaml', document: YAML } });
     const genuine = (await store.get(tenantB, c.body.bundle_id))!;
     const forged = { ...genuine, signature: await new TenantBundleSigner(keys()).sign(tenantA, genuine.digest) };
-    await s3Client().send(new PutObjectCommand({ Bucket: r.bucket, Key: store.keyOf(tenantB, c.body.bundle_id), Body: encodeBundle(forged) }));
-    const refused = await call('POST /v1/policies/bundles/{id}/promote', admin(tenantB), { params: { id: c.body.bundle_id } });
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: r.bucket,
+        Key: store.keyOf(tenantB, c.body.bundle_id),
+        Body: encodeBundle(forged),
+      }),
+    );
+    const refused = await call('POST /v1/policies/bundles/{id}/promote', admin(tenantB), {
+      params: { id: c.body.bundle_id },
+    });
 
     expect(refused.status).toBe(400);
     expect(refused.body.detail).toMatch(/signature is invalid/);

@@ -1,6 +1,12 @@
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
-import type { AuditRecordInput, AuditSink, Decision, DecisionPoint, DecisionRequest } from '../../../lambdas/shared/ports.js';
+import type {
+  AuditRecordInput,
+  AuditSink,
+  Decision,
+  DecisionPoint,
+  DecisionRequest,
+} from '../../../lambdas/shared/ports.js';
 import type {
   ActionPatch,
   ActionRecord,
@@ -45,34 +51,66 @@ export class MemoryActionStore implements ActionStore {
     return null;
   }
   async listApprovals(t: string, opts: { status?: ApprovalStatus }) {
-    return [...this.approvals.values()].filter((a) => a.tenant_id === t && (!opts.status || a.status === opts.status)).map(clone);
+    return [...this.approvals.values()]
+      .filter((a) => a.tenant_id === t && (!opts.status || a.status === opts.status))
+      .map(clone);
   }
-  async resolveApproval(approval: ApprovalRecord, change: ApprovalChange, actionTo: ActionStatus, patch?: Pick<ActionPatch, 'approval_metadata' | 'error'>) {
+  async resolveApproval(
+    approval: ApprovalRecord,
+    change: ApprovalChange,
+    actionTo: ActionStatus,
+    patch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
+  ) {
     const ak = this.k(approval.tenant_id, approval.approval_id);
     const cur = this.approvals.get(ak);
     const act = this.actions.get(this.k(approval.tenant_id, approval.action_id));
-    if (!cur || cur.status !== 'pending' || cur.binding_hash !== approval.binding_hash) return 'conflict' as const;
+    if (cur?.status !== 'pending' || cur.binding_hash !== approval.binding_hash) return 'conflict' as const;
     if (change.status === 'approved' && Date.parse(cur.expires_at) <= Date.parse(change.at)) return 'conflict' as const;
-    this.approvals.set(ak, { ...cur, status: change.status, decided_at: change.at, ...(change.decided_by ? { decided_by: change.decided_by } : {}), ...(change.decided_via ? { decided_via: change.decided_via } : {}), ...(change.decision_reason ? { decision_reason: change.decision_reason } : {}) });
-    if (!act || act.status !== 'pending_approval' || act.binding_hash !== cur.binding_hash) return 'action_mismatch' as const;
-    this.actions.set(this.k(approval.tenant_id, approval.action_id), { ...act, status: actionTo, updated_at: change.at, ...(patch ?? {}) });
+    this.approvals.set(ak, {
+      ...cur,
+      status: change.status,
+      decided_at: change.at,
+      ...(change.decided_by ? { decided_by: change.decided_by } : {}),
+      ...(change.decided_via ? { decided_via: change.decided_via } : {}),
+      ...(change.decision_reason ? { decision_reason: change.decision_reason } : {}),
+    });
+    if (act?.status !== 'pending_approval' || act.binding_hash !== cur.binding_hash) return 'action_mismatch' as const;
+    this.actions.set(this.k(approval.tenant_id, approval.action_id), {
+      ...act,
+      status: actionTo,
+      updated_at: change.at,
+      ...(patch ?? {}),
+    });
     return 'ok' as const;
   }
   async transition(t: string, id: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch) {
     const cur = this.actions.get(this.k(t, id));
     if (!cur || !from.includes(cur.status)) return false;
     const { incrementAttempts, ...rest } = patch;
-    this.actions.set(this.k(t, id), { ...cur, ...rest, status: to, attempts: cur.attempts + (incrementAttempts ? 1 : 0) });
+    this.actions.set(this.k(t, id), {
+      ...cur,
+      ...rest,
+      status: to,
+      attempts: cur.attempts + (incrementAttempts ? 1 : 0),
+    });
     return true;
   }
   async dueApprovals(nowIso: string, limit: number) {
-    return [...this.approvals.values()].filter((a) => a.status === 'pending' && a.expires_at <= nowIso).slice(0, limit).map((a) => ({ tenant_id: a.tenant_id, approval_id: a.approval_id }));
+    return [...this.approvals.values()]
+      .filter((a) => a.status === 'pending' && a.expires_at <= nowIso)
+      .slice(0, limit)
+      .map((a) => ({ tenant_id: a.tenant_id, approval_id: a.approval_id }));
   }
   async inflightActions(before: string, limit: number) {
-    return [...this.actions.values()].filter((a) => (a.status === 'pending_execution' || a.status === 'executing') && a.updated_at < before).slice(0, limit).map((a) => ({ tenant_id: a.tenant_id, action_id: a.action_id }));
+    return [...this.actions.values()]
+      .filter((a) => (a.status === 'pending_execution' || a.status === 'executing') && a.updated_at < before)
+      .slice(0, limit)
+      .map((a) => ({ tenant_id: a.tenant_id, action_id: a.action_id }));
   }
   async agentActions(t: string, agent: string, statuses: readonly ActionStatus[]) {
-    return [...this.actions.values()].filter((a) => a.tenant_id === t && a.agent_id === agent && statuses.includes(a.status)).map(clone);
+    return [...this.actions.values()]
+      .filter((a) => a.tenant_id === t && a.agent_id === agent && statuses.includes(a.status))
+      .map(clone);
   }
 }
 
@@ -90,7 +128,12 @@ export class FakePdp implements DecisionPoint {
   readonly calls: DecisionRequest[] = [];
   fail = false;
   hitl = { channel: '#access-reviews', timeout_seconds: 3600, separation_of_duties: false };
-  constructor(readonly table: Record<string, { effect: 'permit' | 'forbid'; approval: 'none' | 'auto' | 'hitl'; risk: 'low' | 'medium' | 'high' | 'critical' }> = {}) {}
+  constructor(
+    readonly table: Record<
+      string,
+      { effect: 'permit' | 'forbid'; approval: 'none' | 'auto' | 'hitl'; risk: 'low' | 'medium' | 'high' | 'critical' }
+    > = {},
+  ) {}
   async decide(req: DecisionRequest): Promise<Decision> {
     this.calls.push(req);
     if (this.fail) throw new Error('cedar exploded');
@@ -211,7 +254,13 @@ export function harness(overrides: Partial<ActionServiceDeps> = {}) {
   const audit = new MemoryAudit();
   const events = new RecordingPublisher();
   const agents = new MemoryDirectory();
-  agents.agents.set('agt_1', { agent_id: 'agt_1', name: 'access-reviewer', status: 'active', owner_sub: 'owner-sub', owner_email: 'owner@example.com' });
+  agents.agents.set('agt_1', {
+    agent_id: 'agt_1',
+    name: 'access-reviewer',
+    status: 'active',
+    owner_sub: 'owner-sub',
+    owner_email: 'owner@example.com',
+  });
   const revocation = new MemoryRevocation();
   const configs = new MemoryConfigs();
   configs.secrets.set('arx/t1/connectors/okta', { api_token: 's3cr3t' });
@@ -238,6 +287,16 @@ export function harness(overrides: Partial<ActionServiceDeps> = {}) {
   return { svc, clock, store, pdp, audit, events, agents, revocation, configs, notifier, okta, deps };
 }
 
-export const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+export const trace = {
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  spanId: '00f067aa0ba902b7',
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+};
 export const agent = { tenantId: 't1', agentId: 'agt_1', spiffeId: 'spiffe://t1.arx/custom/agt_1' };
-export const manager = { id: 'manager-sub', display: 'manager@example.com', email: 'manager@example.com', principalType: 'human' as const, via: 'api' as const };
+export const manager = {
+  id: 'manager-sub',
+  display: 'manager@example.com',
+  email: 'manager@example.com',
+  principalType: 'human' as const,
+  via: 'api' as const,
+};

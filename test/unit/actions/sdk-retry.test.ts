@@ -15,7 +15,12 @@ async function scripted(answers: { status: number; body: unknown; headers?: Reco
   const server: Server = createServer((req: IncomingMessage, res) => {
     req.resume();
     req.on('end', () => {
-      seen.push({ method: req.method!, path: req.url!, idempotencyKey: req.headers['idempotency-key'] as string | undefined, at: Date.now() });
+      seen.push({
+        method: req.method!,
+        path: req.url!,
+        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+        at: Date.now(),
+      });
       const a = answers[Math.min(seen.length - 1, answers.length - 1)]!;
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
       res.end(JSON.stringify(a.body));
@@ -32,7 +37,15 @@ const executed = {
   status: 'executed',
   correlation_id: 'c',
   trace_id: 't',
-  decision: { effect: 'permit', approval: 'none', risk: 'low', policy: null, determining_policies: [], errors: [], bundle_version: null },
+  decision: {
+    effect: 'permit',
+    approval: 'none',
+    risk: 'low',
+    policy: null,
+    determining_policies: [],
+    errors: [],
+    bundle_version: null,
+  },
   result: { ok: true },
   approval_metadata: null,
 };
@@ -46,7 +59,12 @@ afterEach(async () => {
 
 describe('SDK retries transient refusals with backoff and jitter, bounded, reusing the Idempotency-Key', () => {
   it('authorizer failure (gateway 500), 429 with Retry-After and 503 are retried; every attempt carries the same key', async () => {
-    const s = await scripted([gateway500, { status: 429, body: { message: 'Too Many Requests' }, headers: { 'retry-after': '1' } }, { status: 503, body: { message: 'Service Unavailable' } }, { status: 200, body: executed }]);
+    const s = await scripted([
+      gateway500,
+      { status: 429, body: { message: 'Too Many Requests' }, headers: { 'retry-after': '1' } },
+      { status: 503, body: { message: 'Service Unavailable' } },
+      { status: 200, body: executed },
+    ]);
     close = s.close;
     const arx = new ArxClient({ apiUrl: s.url, svid, retry: { baseDelayMs: 10, maxDelayMs: 2000 } });
     const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {} });
@@ -84,7 +102,9 @@ describe('SDK retries transient refusals with backoff and jitter, bounded, reusi
     const s = await scripted([{ status: 500, body: { type: 'about:blank', title: 'Internal error', status: 500 } }]);
     close = s.close;
     const arx = new ArxClient({ apiUrl: s.url, svid, retry: { baseDelayMs: 5 } });
-    await expect(arx.execute({ connector: 'okta', operation: 'users:read', params: {} })).rejects.toBeInstanceOf(ArxSdkError);
+    await expect(arx.execute({ connector: 'okta', operation: 'users:read', params: {} })).rejects.toBeInstanceOf(
+      ArxSdkError,
+    );
     expect(s.seen).toHaveLength(1);
     expect(isRetryable(400, { message: 'Internal Server Error' })).toBe(false);
     expect(isRetryable(403, { message: 'Forbidden' })).toBe(false);

@@ -12,43 +12,130 @@ function fakeArx() {
     issued.push(t);
     return t;
   };
-  const decision = { effect: 'permit', approval: 'hitl', risk: 'high', policy: 'okta-access-review', determining_policies: [], errors: [], bundle_version: 'v1' };
+  const decision = {
+    effect: 'permit',
+    approval: 'hitl',
+    risk: 'high',
+    policy: 'okta-access-review',
+    determining_policies: [],
+    errors: [],
+    bundle_version: 'v1',
+  };
   const final: Record<string, unknown> = {
-    act_ok: { action_id: 'act_ok', status: 'executed', correlation_id: 'c', trace_id: 't', decision, result: { deactivated: true }, approval_metadata: { approval_id: 'apr_1', approver: 'manager@example.com', decided_at: '2026-04-24T10:15:30Z', reason: 'Verified with HRIS', policy: 'okta-access-review' } },
-    act_exp: { action_id: 'act_exp', status: 'expired', correlation_id: 'c', trace_id: 't', decision, approval_id: 'apr_2' },
+    act_ok: {
+      action_id: 'act_ok',
+      status: 'executed',
+      correlation_id: 'c',
+      trace_id: 't',
+      decision,
+      result: { deactivated: true },
+      approval_metadata: {
+        approval_id: 'apr_1',
+        approver: 'manager@example.com',
+        decided_at: '2026-04-24T10:15:30Z',
+        reason: 'Verified with HRIS',
+        policy: 'okta-access-review',
+      },
+    },
+    act_exp: {
+      action_id: 'act_exp',
+      status: 'expired',
+      correlation_id: 'c',
+      trace_id: 't',
+      decision,
+      approval_id: 'apr_2',
+    },
     act_rej: { action_id: 'act_rej', status: 'rejected', correlation_id: 'c', trace_id: 't', decision },
   };
   const expiresIn = { value: 3600 };
   const respond = (c: RecordedCall) => {
     if (c.path === '/v1/identity/token') {
       const f = new URLSearchParams(c.body);
-      if (f.get('subject_token') !== 'boot' || f.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange') return { status: 400, body: { error: 'invalid_grant' } };
-      return { status: 200, body: { access_token: jwt(expiresIn.value), issued_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_type: 'Bearer', expires_in: expiresIn.value } };
+      if (
+        f.get('subject_token') !== 'boot' ||
+        f.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange'
+      )
+        return { status: 400, body: { error: 'invalid_grant' } };
+      return {
+        status: 200,
+        body: {
+          access_token: jwt(expiresIn.value),
+          issued_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          token_type: 'Bearer',
+          expires_in: expiresIn.value,
+        },
+      };
     }
     const token = c.headers.authorization?.slice(7) ?? '';
-    if (!issued.includes(token) || token === issued[0] && issued.length > 1 && revokedFirst.value) return { status: 401, body: { title: 'Authentication required' } };
+    if (!issued.includes(token) || (token === issued[0] && issued.length > 1 && revokedFirst.value))
+      return { status: 401, body: { title: 'Authentication required' } };
     if (c.method === 'POST' && c.path === '/v1/actions') {
       const b = JSON.parse(c.body) as { operation: string; params: Record<string, unknown>; correlation_id: string };
-      const base = { correlation_id: b.correlation_id, trace_id: c.headers.traceparent?.split('-')[1], decision: { ...decision, approval: 'none', risk: 'low' } };
+      const base = {
+        correlation_id: b.correlation_id,
+        trace_id: c.headers.traceparent?.split('-')[1],
+        decision: { ...decision, approval: 'none', risk: 'low' },
+      };
       switch (b.operation) {
         case 'users:read':
-          return { status: 200, body: { ...base, action_id: 'act_r', status: 'executed', result: { users: [b.params] }, approval_metadata: null } };
+          return {
+            status: 200,
+            body: {
+              ...base,
+              action_id: 'act_r',
+              status: 'executed',
+              result: { users: [b.params] },
+              approval_metadata: null,
+            },
+          };
         case 'users:delete':
-          return { status: 403, body: { ...base, action_id: 'act_d', status: 'denied', decision: { ...decision, effect: 'forbid', errors: [] } } };
+          return {
+            status: 403,
+            body: {
+              ...base,
+              action_id: 'act_d',
+              status: 'denied',
+              decision: { ...decision, effect: 'forbid', errors: [] },
+            },
+          };
         case 'users:suspend':
-          return { status: 502, body: { ...base, action_id: 'act_f', status: 'failed', error: { code: 'okta_503', message: 'Okta answered 503', retryable: true } } };
+          return {
+            status: 502,
+            body: {
+              ...base,
+              action_id: 'act_f',
+              status: 'failed',
+              error: { code: 'okta_503', message: 'Okta answered 503', retryable: true },
+            },
+          };
         case 'users:nuke':
-          return { status: 400, body: { type: 'x', title: 'Request validation failed', status: 400, detail: 'unknown operation' } };
+          return {
+            status: 400,
+            body: { type: 'x', title: 'Request validation failed', status: 400, detail: 'unknown operation' },
+          };
         default: {
           const id = String(b.params.id);
-          return { status: 202, body: { ...base, action_id: id, status: 'pending_approval', approval_id: 'apr_x', expires_at: '2026-04-24T11:13:15Z' } };
+          return {
+            status: 202,
+            body: {
+              ...base,
+              action_id: id,
+              status: 'pending_approval',
+              approval_id: 'apr_x',
+              expires_at: '2026-04-24T11:13:15Z',
+            },
+          };
         }
       }
     }
     const m = /^\/v1\/actions\/(\w+)\?wait=(\d+)$/.exec(c.path);
     if (c.method === 'GET' && m) {
       polls[m[1]!] = (polls[m[1]!] ?? 0) + 1;
-      if (polls[m[1]!]! < 3) return { status: 200, body: { action_id: m[1], status: 'pending_approval', correlation_id: 'c', trace_id: 't', decision } };
+      if (polls[m[1]!]! < 3)
+        return {
+          status: 200,
+          body: { action_id: m[1], status: 'pending_approval', correlation_id: 'c', trace_id: 't', decision },
+        };
       return { status: 200, body: final[m[1]!] };
     }
     return { status: 404, body: {} };
@@ -69,8 +156,19 @@ describe('ArxClient', () => {
   const client = () => new ArxClient({ apiUrl: srv.url, bootstrapToken: 'boot', pollWaitS: 1 });
 
   it('exchanges the bootstrap token for an SVID and runs an autonomous action with trace context', async () => {
-    const r = await client().execute<{ users: unknown[] }>({ connector: 'okta', operation: 'users:read', params: { filter: 'x' }, correlationId: 'corr-1' });
-    expect(r).toMatchObject({ actionId: 'act_r', status: 'executed', result: { users: [{ filter: 'x' }] }, correlationId: 'corr-1', approvalMetadata: null });
+    const r = await client().execute<{ users: unknown[] }>({
+      connector: 'okta',
+      operation: 'users:read',
+      params: { filter: 'x' },
+      correlationId: 'corr-1',
+    });
+    expect(r).toMatchObject({
+      actionId: 'act_r',
+      status: 'executed',
+      result: { users: [{ filter: 'x' }] },
+      correlationId: 'corr-1',
+      approvalMetadata: null,
+    });
     const post = srv.calls.filter((c) => c.path === '/v1/actions').at(-1)!;
     expect(post.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(srv.calls.filter((c) => c.path === '/v1/identity/token').length).toBeGreaterThanOrEqual(1);
@@ -78,20 +176,38 @@ describe('ArxClient', () => {
 
   it('waits through approval by long-polling and returns the approval metadata', async () => {
     const pending: string[] = [];
-    const r = await client().execute({ connector: 'okta', operation: 'users:deactivate', params: { id: 'act_ok' }, onPending: (p) => pending.push(p.approvalId) });
-    expect(r.approvalMetadata).toMatchObject({ approval_id: 'apr_1', approver: 'manager@example.com', reason: 'Verified with HRIS' });
+    const r = await client().execute({
+      connector: 'okta',
+      operation: 'users:deactivate',
+      params: { id: 'act_ok' },
+      onPending: (p) => pending.push(p.approvalId),
+    });
+    expect(r.approvalMetadata).toMatchObject({
+      approval_id: 'apr_1',
+      approver: 'manager@example.com',
+      reason: 'Verified with HRIS',
+    });
     expect(pending).toEqual(['apr_x']);
     expect(fake.polls.act_ok).toBe(3);
   });
 
   it('throws typed errors: ActionDenied (policy, approver), ApprovalExpired, ActionFailed, ArxSdkError', async () => {
     const c = client();
-    await expect(c.execute({ connector: 'okta', operation: 'users:delete', params: {} })).rejects.toMatchObject({ name: 'ActionDenied', by: 'policy' });
-    await expect(c.execute({ connector: 'okta', operation: 'users:deactivate', params: { id: 'act_rej' } })).rejects.toMatchObject({ name: 'ActionDenied', by: 'approver' });
-    const exp = await c.execute({ connector: 'okta', operation: 'users:deactivate', params: { id: 'act_exp' } }).catch((e: unknown) => e);
+    await expect(c.execute({ connector: 'okta', operation: 'users:delete', params: {} })).rejects.toMatchObject({
+      name: 'ActionDenied',
+      by: 'policy',
+    });
+    await expect(
+      c.execute({ connector: 'okta', operation: 'users:deactivate', params: { id: 'act_rej' } }),
+    ).rejects.toMatchObject({ name: 'ActionDenied', by: 'approver' });
+    const exp = await c
+      .execute({ connector: 'okta', operation: 'users:deactivate', params: { id: 'act_exp' } })
+      .catch((e: unknown) => e);
     expect(exp).toBeInstanceOf(ApprovalExpired);
     expect((exp as ApprovalExpired).approvalId).toBe('apr_2');
-    const failed = await c.execute({ connector: 'okta', operation: 'users:suspend', params: {} }).catch((e: unknown) => e);
+    const failed = await c
+      .execute({ connector: 'okta', operation: 'users:suspend', params: {} })
+      .catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(ActionFailed);
     expect(failed).toMatchObject({ code: 'okta_503', retryable: true });
     const bad = await c.execute({ connector: 'okta', operation: 'users:nuke', params: {} }).catch((e: unknown) => e);
@@ -109,13 +225,22 @@ describe('ArxClient', () => {
     expect(fake.issued.length - before).toBe(2);
     fake.expiresIn.value = 3600;
     const c2 = new ArxClient({ apiUrl: srv.url, svid: 'h.forged.s', bootstrapToken: 'boot' });
-    await expect(c2.execute({ connector: 'okta', operation: 'users:read', params: {} })).resolves.toMatchObject({ status: 'executed' });
+    await expect(c2.execute({ connector: 'okta', operation: 'users:read', params: {} })).resolves.toMatchObject({
+      status: 'executed',
+    });
   });
 
   it('governTool wraps an async tool so it runs only through ARX', async () => {
     const c = client();
-    const tool = governTool(async (input: { filter: string }, action) => ({ input, got: action.result }), { client: c, connector: 'okta', operation: 'users:read' });
-    expect(await tool({ filter: 'status eq "ACTIVE"' })).toEqual({ input: { filter: 'status eq "ACTIVE"' }, got: { users: [{ filter: 'status eq "ACTIVE"' }] } });
+    const tool = governTool(async (input: { filter: string }, action) => ({ input, got: action.result }), {
+      client: c,
+      connector: 'okta',
+      operation: 'users:read',
+    });
+    expect(await tool({ filter: 'status eq "ACTIVE"' })).toEqual({
+      input: { filter: 'status eq "ACTIVE"' },
+      got: { users: [{ filter: 'status eq "ACTIVE"' }] },
+    });
     const denied = c.governTool(async () => 'never', { connector: 'okta', operation: 'users:delete' });
     await expect(denied({})).rejects.toBeInstanceOf(ActionDenied);
   });

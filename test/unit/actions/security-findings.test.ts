@@ -10,17 +10,37 @@ import { httpConnector } from '../../../lambdas/actions/connectors/http.js';
 import { looksLikeEmail } from '../../../lambdas/actions/core/callbacks.js';
 import { routedTo } from '../../../lambdas/actions/core/channels.js';
 import { MAX_HITL_TIMEOUT_S, MAX_PARAMS_BYTES } from '../../../lambdas/actions/core/guards.js';
-import { TRUNCATION_NOTE, canonicalParams, escapeMrkdwn, paramsText, singleLine } from '../../../lambdas/actions/core/present.js';
+import {
+  TRUNCATION_NOTE,
+  canonicalParams,
+  escapeMrkdwn,
+  paramsText,
+  singleLine,
+} from '../../../lambdas/actions/core/present.js';
 import { approvalView } from '../../../lambdas/actions/core/service.js';
-import { parseButtonValue, peekLinkToken, verifySlackSignature, verifyWebhookSignature } from '../../../lambdas/actions/core/signing.js';
+import {
+  parseButtonValue,
+  peekLinkToken,
+  verifySlackSignature,
+  verifyWebhookSignature,
+} from '../../../lambdas/actions/core/signing.js';
 import { ExecuteActionBody, SlackApproverBody } from '../../../lambdas/actions/schemas.js';
 import { ConflictError, DependencyError, ForbiddenError, ValidationError } from '../../../lambdas/shared/errors.js';
 import { agent, harness, manager, trace } from './fakes.js';
 
 const deactivate = { connector: 'okta', operation: 'users:deactivate', params: { user_id: 'john@acme.com' } };
-const owner = { id: 'owner-sub', display: 'owner@example.com', email: 'owner@example.com', principalType: 'human' as const, via: 'api' as const };
+const owner = {
+  id: 'owner-sub',
+  display: 'owner@example.com',
+  email: 'owner@example.com',
+  principalType: 'human' as const,
+  via: 'api' as const,
+};
 
-async function held(h: ReturnType<typeof harness>, input: { connector: string; operation: string; params: Record<string, unknown>; reason?: string } = deactivate) {
+async function held(
+  h: ReturnType<typeof harness>,
+  input: { connector: string; operation: string; params: Record<string, unknown>; reason?: string } = deactivate,
+) {
   const out = await h.svc.submit(agent, input, trace);
   if (out.kind !== 'pending') throw new Error(`expected pending, got ${out.kind}`);
   return out;
@@ -30,9 +50,19 @@ describe('F4: a decision counts only on a channel the approval was routed to', (
   it('F4: refuses a webhook decision for an approval routed to Slack', async () => {
     const h = harness();
     const { approval } = await held(h); // routed to #access-reviews (Slack)
-    const viaWebhook = { id: 'webhook:cfo@corp', display: 'cfo@corp', email: 'cfo@corp', principalType: 'human' as const, via: 'webhook' as const };
-    await expect(h.svc.decide('t1', approval.approval_id, viaWebhook, 'approve', 'ok')).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(h.svc.decide('t1', approval.approval_id, { ...viaWebhook, via: 'email' }, 'deny', 'no')).rejects.toBeInstanceOf(ForbiddenError);
+    const viaWebhook = {
+      id: 'webhook:cfo@corp',
+      display: 'cfo@corp',
+      email: 'cfo@corp',
+      principalType: 'human' as const,
+      via: 'webhook' as const,
+    };
+    await expect(h.svc.decide('t1', approval.approval_id, viaWebhook, 'approve', 'ok')).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
+    await expect(
+      h.svc.decide('t1', approval.approval_id, { ...viaWebhook, via: 'email' }, 'deny', 'no'),
+    ).rejects.toBeInstanceOf(ForbiddenError);
     expect((await h.store.getApproval('t1', approval.approval_id))!.status).toBe('pending');
     expect(h.okta.calls).toHaveLength(0);
     // the API (approver role) always decides
@@ -55,7 +85,9 @@ describe('F10: separation of duties is on by default for high and critical risk'
     expect(h.pdp.hitl.separation_of_duties).toBe(false);
     const { approval } = await held(h);
     expect(approval.separation_of_duties).toBe(true);
-    await expect(h.svc.decide('t1', approval.approval_id, owner, 'approve', 'mine')).rejects.toThrow(/separation of duties/);
+    await expect(h.svc.decide('t1', approval.approval_id, owner, 'approve', 'mine')).rejects.toThrow(
+      /separation of duties/,
+    );
     expect(h.okta.calls).toHaveLength(0);
   });
 
@@ -111,7 +143,9 @@ describe('F21b: approval and execution re-check the agent inventory status; the 
       const h = harness();
       const { approval, action } = await held(h);
       h.agents.agents.set('agt_1', { ...h.agents.agents.get('agt_1')!, status });
-      await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(ConflictError);
+      await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(
+        ConflictError,
+      );
       expect((await h.store.getApproval('t1', approval.approval_id))!.status).toBe('cancelled');
       expect((await h.store.getAction('t1', action.action_id))!.status).toBe('cancelled');
       expect(h.okta.calls).toHaveLength(0);
@@ -124,12 +158,23 @@ describe('F21b: approval and execution re-check the agent inventory status; the 
     // approved, then the agent is terminated before the (crashed) executor is resumed
     await h.store.transition('t1', action.action_id, ['pending_approval'], 'pending_execution', {
       updated_at: '2026-04-24T10:00:00Z',
-      approval_metadata: { approval_id: action.approval_id!, approver: 'manager@example.com', decided_at: '2026-04-24T10:00:00Z', reason: 'ok', policy: null, channel: 'api', time_to_decision_ms: 1 },
+      approval_metadata: {
+        approval_id: action.approval_id!,
+        approver: 'manager@example.com',
+        decided_at: '2026-04-24T10:00:00Z',
+        reason: 'ok',
+        policy: null,
+        channel: 'api',
+        time_to_decision_ms: 1,
+      },
     });
     h.agents.agents.set('agt_1', { ...h.agents.agents.get('agt_1')!, status: 'terminated' });
     h.clock.advance(120_000);
     await h.svc.recoverStalled();
-    expect(await h.store.getAction('t1', action.action_id)).toMatchObject({ status: 'cancelled', error: { code: 'agent_inactive' } });
+    expect(await h.store.getAction('t1', action.action_id)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'agent_inactive' },
+    });
     expect(h.okta.calls).toHaveLength(0);
   });
 
@@ -147,7 +192,9 @@ describe('F21b: approval and execution re-check the agent inventory status; the 
     h.agents.get = async () => {
       throw new Error('dynamodb down');
     };
-    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(DependencyError);
+    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(
+      DependencyError,
+    );
     expect((await h.store.getApproval('t1', approval.approval_id))!.status).toBe('pending');
     expect(h.okta.calls).toHaveLength(0);
   });
@@ -160,7 +207,8 @@ describe('F21b: approval and execution re-check the agent inventory status; the 
   });
 
   it('F21b: a YAML policy asking for a hold above 7 days is refused at push (400)', () => {
-    const doc = (t: string) => `- name: p\n  connector: okta\n  operations: { "users:deactivate": high }\n  risk_max: high\n  hitl_timeout: ${t}\n`;
+    const doc = (t: string) =>
+      `- name: p\n  connector: okta\n  operations: { "users:deactivate": high }\n  risk_max: high\n  hitl_timeout: ${t}\n`;
     expect(() => compileYamlPolicy(doc('8d'))).toThrow(YamlPolicyError);
     expect(() => compileYamlPolicy(doc('7d'))).not.toThrow();
   });
@@ -175,7 +223,10 @@ describe('F30: pending approvals are re-decided against the live bundle', () => 
     expect(e).toBeInstanceOf(ConflictError);
     expect((e as Error).message).toMatch(/live policy now forbids/);
     expect((await h.store.getApproval('t1', approval.approval_id))!.status).toBe('cancelled');
-    expect(await h.store.getAction('t1', action.action_id)).toMatchObject({ status: 'cancelled', error: { code: 'policy_forbids' } });
+    expect(await h.store.getAction('t1', action.action_id)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'policy_forbids' },
+    });
     expect(h.okta.calls).toHaveLength(0);
     expect(h.pdp.calls.at(-1)).toMatchObject({ principal: { id: 'agt_1' }, action: 'okta:users:deactivate' });
   });
@@ -184,7 +235,9 @@ describe('F30: pending approvals are re-decided against the live bundle', () => 
     const h = harness();
     const { approval } = await held(h);
     h.pdp.fail = true;
-    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(DependencyError);
+    await expect(h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).rejects.toBeInstanceOf(
+      DependencyError,
+    );
     expect((await h.store.getApproval('t1', approval.approval_id))!.status).toBe('pending');
     h.pdp.fail = false;
     expect((await h.svc.decide('t1', approval.approval_id, manager, 'approve', 'ok')).action.status).toBe('executed');
@@ -205,7 +258,8 @@ function regexLiterals(dir: string): { file: string; source: string }[] {
     for (const n of readdirSync(d)) {
       const p = join(d, n);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) visit(p, ts.createSourceFile(p, readFileSync(p, 'utf8'), ts.ScriptTarget.Latest, true));
+      else if (p.endsWith('.ts'))
+        visit(p, ts.createSourceFile(p, readFileSync(p, 'utf8'), ts.ScriptTarget.Latest, true));
     }
   };
   walk(dir);
@@ -224,25 +278,40 @@ describe('F3 (actions side): caller input is matched in linear time', () => {
   });
 
   it('F3: answers attack-shaped inputs of 250 000 characters in well under a second', () => {
-    const evil = 'a@' + '.'.repeat(250_000) + '@';
-    const colons = 'a:' + 'a'.repeat(250_000) + '!';
+    const evil = `a@${'.'.repeat(250_000)}@`;
+    const colons = `a:${'a'.repeat(250_000)}!`;
     const t0 = performance.now();
     expect(looksLikeEmail(evil)).toBe(false);
     expect(ExecuteActionBody.safeParse({ connector: 'okta', operation: colons, params: {} }).success).toBe(false);
-    expect(ExecuteActionBody.safeParse({ connector: 'okta', operation: 'users:read', params: {}, correlation_id: evil }).success).toBe(false);
+    expect(
+      ExecuteActionBody.safeParse({ connector: 'okta', operation: 'users:read', params: {}, correlation_id: evil })
+        .success,
+    ).toBe(false);
     expect(SlackApproverBody.safeParse({ approver_sub: 'x', approver_email: evil }).success).toBe(false);
     expect(parseButtonValue(`approve:${'a'.repeat(250_000)}`)).toBeNull();
     expect(peekLinkToken(evil)).toBeNull();
-    expect(verifySlackSignature({ signingSecret: 's', timestamp: '1'.repeat(250_000), signature: 'v0=x', rawBody: '', now: new Date() }).ok).toBe(false);
+    expect(
+      verifySlackSignature({
+        signingSecret: 's',
+        timestamp: '1'.repeat(250_000),
+        signature: 'v0=x',
+        rawBody: '',
+        now: new Date(),
+      }).ok,
+    ).toBe(false);
     expect(verifyWebhookSignature('s', `t=${'1'.repeat(250_000)},v1=x`, '', new Date()).ok).toBe(false);
-    expect(httpConnector.operations['request:get']!.params.safeParse({ path: '/' + ' /'.repeat(125_000) }).success).toBe(false);
+    expect(
+      httpConnector.operations['request:get']!.params.safeParse({ path: `/${' /'.repeat(125_000)}` }).success,
+    ).toBe(false);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('F3: refuses params above 64 KB with a 400 before any schema runs, and stores nothing', async () => {
     const h = harness();
-    const big = { filter: 'a@' + '.'.repeat(MAX_PARAMS_BYTES) + '@' };
-    await expect(h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: big }, trace)).rejects.toBeInstanceOf(ValidationError);
+    const big = { filter: `a@${'.'.repeat(MAX_PARAMS_BYTES)}@` };
+    await expect(
+      h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: big }, trace),
+    ).rejects.toBeInstanceOf(ValidationError);
     expect(h.store.actions.size).toBe(0);
     expect(h.audit.records).toHaveLength(0);
     expect(h.pdp.calls).toHaveLength(0);
@@ -251,12 +320,22 @@ describe('F3 (actions side): caller input is matched in linear time', () => {
 
 describe('F24: http requests are method-level operations a policy can tell apart', () => {
   it('F24: http:request:get and http:request:delete are separate actions with separate risk', () => {
-    expect(Object.keys(httpConnector.operations).sort()).toEqual(['request:delete', 'request:get', 'request:patch', 'request:post', 'request:put']);
+    expect(Object.keys(httpConnector.operations).sort()).toEqual([
+      'request:delete',
+      'request:get',
+      'request:patch',
+      'request:post',
+      'request:put',
+    ]);
     const yaml = `- name: tickets\n  connector: http\n  operations:\n    "request:get": low\n    "request:delete": high\n  risk_max: high\n  approval: { low: none, medium: auto, high: hitl, critical: hitl }\n`;
-    const r = compileBundle({ format: 'yaml', document: yaml }, { tenantId: 't1', bundleId: 'pb_1', version: 1, createdAt: '2026-01-01T00:00:00Z', revokedAgentIds: [] });
+    const r = compileBundle(
+      { format: 'yaml', document: yaml },
+      { tenantId: 't1', bundleId: 'pb_1', version: 1, createdAt: '2026-01-01T00:00:00Z', revokedAgentIds: [] },
+    );
     if (!r.ok) throw new Error('invalid bundle');
     const b = loadBundle(r.content, 'sha256:x');
-    const ask = (action: string) => decideWith(b, { tenantId: 't1', principal: { type: 'Agent', id: 'agt_1' }, action }, 'clear');
+    const ask = (action: string) =>
+      decideWith(b, { tenantId: 't1', principal: { type: 'Agent', id: 'agt_1' }, action }, 'clear');
     expect(ask('http:request:get')).toMatchObject({ effect: 'permit', approval: 'none', risk: 'low' });
     expect(ask('http:request:delete')).toMatchObject({ effect: 'permit', approval: 'hitl', risk: 'high' });
     expect(ask('http:request:post')).toMatchObject({ effect: 'forbid' });
@@ -267,6 +346,8 @@ describe('F24: http requests are method-level operations a policy can tell apart
     expect(get.safeParse({ path: '/v1/users/1' }).success).toBe(true);
     expect(get.safeParse({ path: '/v1/users/1', body: {} }).success).toBe(false);
     expect(get.safeParse({ path: '/v1/users/1', method: 'DELETE' }).success).toBe(false);
-    expect(httpConnector.operations['request:post']!.params.safeParse({ path: '/t', body: { a: 1 } }).success).toBe(true);
+    expect(httpConnector.operations['request:post']!.params.safeParse({ path: '/t', body: { a: 1 } }).success).toBe(
+      true,
+    );
   });
 });

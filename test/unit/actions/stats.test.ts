@@ -3,12 +3,34 @@ import { approvalStats, humanDuration, percentile } from '../../../lambdas/actio
 import type { ApprovalRecord } from '../../../lambdas/actions/core/model.js';
 
 const base = Date.parse('2026-04-24T10:00:00Z');
-function approval(i: number, status: ApprovalRecord['status'], decidedAfterS: number | null, by = 'manager@example.com', policy = 'okta-access-review'): ApprovalRecord {
+function approval(
+  i: number,
+  status: ApprovalRecord['status'],
+  decidedAfterS: number | null,
+  by = 'manager@example.com',
+  policy = 'okta-access-review',
+): ApprovalRecord {
   return {
-    approval_id: `apr_${i}`, action_id: `act_${i}`, tenant_id: 't1', agent_id: 'agt_1', connector: 'okta', operation: 'users:deactivate',
-    action: 'okta:users:deactivate', params: {}, binding_hash: 'h', status, risk: 'high', policy, separation_of_duties: false,
-    correlation_id: 'c', trace_id: 't', created_at: new Date(base).toISOString(), expires_at: new Date(base + 3600_000).toISOString(),
-    ...(decidedAfterS === null ? {} : { decided_at: new Date(base + decidedAfterS * 1000).toISOString(), decided_by: by }),
+    approval_id: `apr_${i}`,
+    action_id: `act_${i}`,
+    tenant_id: 't1',
+    agent_id: 'agt_1',
+    connector: 'okta',
+    operation: 'users:deactivate',
+    action: 'okta:users:deactivate',
+    params: {},
+    binding_hash: 'h',
+    status,
+    risk: 'high',
+    policy,
+    separation_of_duties: false,
+    correlation_id: 'c',
+    trace_id: 't',
+    created_at: new Date(base).toISOString(),
+    expires_at: new Date(base + 3600_000).toISOString(),
+    ...(decidedAfterS === null
+      ? {}
+      : { decided_at: new Date(base + decidedAfterS * 1000).toISOString(), decided_by: by }),
   };
 }
 
@@ -21,7 +43,15 @@ describe('approvalStats', () => {
       approval(4, 'expired', null),
       approval(5, 'pending', null, 'x', 'aws-admin'),
     ]);
-    expect(s).toMatchObject({ total: 5, approved: 2, denied: 1, expired: 1, pending: 1, approval_rate: 0.5, denial_rate: 0.25 });
+    expect(s).toMatchObject({
+      total: 5,
+      approved: 2,
+      denied: 1,
+      expired: 1,
+      pending: 1,
+      approval_rate: 0.5,
+      denial_rate: 0.25,
+    });
     expect(s.time_to_decision).toEqual({ count: 3, p50_ms: 60_000, p95_ms: 135_000, p50: '1 min', p95: '2 min 15 s' });
     expect(s.by_approver['manager@example.com']).toMatchObject({ approved: 2, approval_rate: 1 });
     expect(s.by_approver['sec@example.com']).toMatchObject({ denied: 1, denial_rate: 1 });

@@ -22,7 +22,13 @@ async function vendor(route: Route) {
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://v');
       const text = Buffer.concat(chunks).toString('utf8');
-      const s = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: text ? JSON.parse(text) : undefined };
+      const s = {
+        method: req.method ?? 'GET',
+        path: u.pathname,
+        query: u.searchParams,
+        headers: req.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
       seen.push(s);
       route(s, res);
     });
@@ -45,7 +51,9 @@ function ctxFor(config: Record<string, unknown>, secret: Record<string, string>)
     traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     config,
     secret: async () => secret,
-    credentials: { awsCredentials: async () => Promise.reject(new Error('not used')) } as unknown as ConnectorContext['credentials'],
+    credentials: {
+      awsCredentials: async () => Promise.reject(new Error('not used')),
+    } as unknown as ConnectorContext['credentials'],
     fetch,
   };
 }
@@ -58,21 +66,35 @@ describe('Okta connector (Management API shapes: SSWS auth, Link pagination, X-R
   const okta = CONNECTORS.get('okta')!;
   let srv: Awaited<ReturnType<typeof vendor>>;
   let limited = 0;
-  const users = new Map<string, { id: string; status: string; profile: Record<string, unknown> }>([['00u1', { id: '00u1', status: 'ACTIVE', profile: { login: 'john@acme.com', email: 'john@acme.com' } }]]);
+  const users = new Map<string, { id: string; status: string; profile: Record<string, unknown> }>([
+    ['00u1', { id: '00u1', status: 'ACTIVE', profile: { login: 'john@acme.com', email: 'john@acme.com' } }],
+  ]);
   beforeAll(async () => {
     srv = await vendor((s, res) => {
-      if (s.headers.authorization !== 'SSWS tok') return json(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
+      if (s.headers.authorization !== 'SSWS tok')
+        return json(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
       if (s.path === '/api/v1/groups' && s.method === 'GET') {
-        if (limited++ === 0) return json(res, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000)) });
+        if (limited++ === 0)
+          return json(
+            res,
+            429,
+            { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' },
+            { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000)) },
+          );
         const after = s.query.get('after');
         const pageOne = [{ id: '00g1', profile: { name: 'Engineering' } }];
         const pageTwo = [{ id: '00g2', profile: { name: 'Finance' } }];
         return after === '00g1'
           ? json(res, 200, pageTwo)
-          : json(res, 200, pageOne, { link: `<${srv.url}/api/v1/groups?limit=1>; rel="self", <${srv.url}/api/v1/groups?after=00g1&limit=1>; rel="next"` });
+          : json(res, 200, pageOne, {
+              link: `<${srv.url}/api/v1/groups?limit=1>; rel="self", <${srv.url}/api/v1/groups?after=00g1&limit=1>; rel="next"`,
+            });
       }
       let m = /^\/api\/v1\/groups\/([^/]+)(\/users)?$/.exec(s.path);
-      if (m && s.method === 'GET') return m[1] === '00g1' ? json(res, 200, m[2] ? [users.get('00u1')] : { id: '00g1', profile: { name: 'Engineering' } }) : json(res, 404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found: 00g9 (UserGroup)' });
+      if (m && s.method === 'GET')
+        return m[1] === '00g1'
+          ? json(res, 200, m[2] ? [users.get('00u1')] : { id: '00g1', profile: { name: 'Engineering' } })
+          : json(res, 404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found: 00g9 (UserGroup)' });
       if (s.path === '/api/v1/users' && s.method === 'POST') {
         const b = s.body as { profile: Record<string, unknown> };
         const u = { id: '00u9', status: s.query.get('activate') === 'true' ? 'ACTIVE' : 'STAGED', profile: b.profile };
@@ -96,10 +118,28 @@ describe('Okta connector (Management API shapes: SSWS auth, Link pagination, X-R
   it('offers every operation the brief’s policy names, each with a suggested risk', () => {
     const ops = connectorCatalog(okta).operations;
     expect(ops.map((o) => o.name).sort()).toEqual(
-      ['groups:list', 'groups:read', 'groups:readMembers', 'users:create', 'users:deactivate', 'users:list', 'users:read', 'users:reset_password', 'users:suspend', 'users:update'].sort(),
+      [
+        'groups:list',
+        'groups:read',
+        'groups:readMembers',
+        'users:create',
+        'users:deactivate',
+        'users:list',
+        'users:read',
+        'users:reset_password',
+        'users:suspend',
+        'users:update',
+      ].sort(),
     );
-    expect(Object.fromEntries(ops.map((o) => [o.name, o.suggested_risk]))).toMatchObject({ 'users:read': 'low', 'users:create': 'medium', 'users:deactivate': 'high' });
-    expect(ops.find((o) => o.name === 'groups:readMembers')!.params).toMatchObject({ type: 'object', required: ['group_id'] });
+    expect(Object.fromEntries(ops.map((o) => [o.name, o.suggested_risk]))).toMatchObject({
+      'users:read': 'low',
+      'users:create': 'medium',
+      'users:deactivate': 'high',
+    });
+    expect(ops.find((o) => o.name === 'groups:readMembers')!.params).toMatchObject({
+      type: 'object',
+      required: ['group_id'],
+    });
   });
 
   it('lists groups across pages with the Link header cursor, waiting out a 429 until X-Rate-Limit-Reset', async () => {
@@ -123,14 +163,20 @@ describe('Okta connector (Management API shapes: SSWS auth, Link pagination, X-R
   });
 
   it('creates (activated by default) and partially updates users with Okta’s bodies', async () => {
-    const created = await run(okta, ctx(), 'users:create', { profile: { login: 'ann@acme.com', email: 'ann@acme.com', firstName: 'Ann', lastName: 'Lee' } });
+    const created = await run(okta, ctx(), 'users:create', {
+      profile: { login: 'ann@acme.com', email: 'ann@acme.com', firstName: 'Ann', lastName: 'Lee' },
+    });
     expect(created.body.status).toBe('ACTIVE');
     const post = srv.seen.find((s) => s.method === 'POST' && s.path === '/api/v1/users')!;
     expect(post.query.get('activate')).toBe('true');
-    expect(post.body).toEqual({ profile: { login: 'ann@acme.com', email: 'ann@acme.com', firstName: 'Ann', lastName: 'Lee' } });
+    expect(post.body).toEqual({
+      profile: { login: 'ann@acme.com', email: 'ann@acme.com', firstName: 'Ann', lastName: 'Lee' },
+    });
     const updated = await run(okta, ctx(), 'users:update', { user_id: '00u9', profile: { title: 'Engineer' } });
     expect(updated.body.profile).toMatchObject({ login: 'ann@acme.com', title: 'Engineer' });
-    expect(() => okta.operations['users:create']!.params.parse({ profile: { firstName: 'NoLogin' } })).toThrow(/login and email/);
+    expect(() => okta.operations['users:create']!.params.parse({ profile: { firstName: 'NoLogin' } })).toThrow(
+      /login and email/,
+    );
     expect(() => okta.operations['users:update']!.params.parse({ user_id: '../admin', profile: { a: 'b' } })).toThrow();
   });
 
@@ -157,11 +203,17 @@ describe('Datadog connector (API + application keys, site, X-RateLimit-Reset)', 
   let throttled = false;
   beforeAll(async () => {
     srv = await vendor((s, res) => {
-      if (s.headers['dd-api-key'] !== 'api' || s.headers['dd-application-key'] !== 'app') return json(res, 403, { errors: ['Forbidden'] });
+      if (s.headers['dd-api-key'] !== 'api' || s.headers['dd-application-key'] !== 'app')
+        return json(res, 403, { errors: ['Forbidden'] });
       if (s.path === '/api/v1/dashboard' && s.method === 'GET') {
         if (!throttled) {
           throttled = true;
-          return json(res, 429, { errors: ['Rate limit of 20 requests in 60 seconds reached.'] }, { 'x-ratelimit-reset': '0', 'x-ratelimit-limit': '20', 'x-ratelimit-period': '60' });
+          return json(
+            res,
+            429,
+            { errors: ['Rate limit of 20 requests in 60 seconds reached.'] },
+            { 'x-ratelimit-reset': '0', 'x-ratelimit-limit': '20', 'x-ratelimit-period': '60' },
+          );
         }
         return json(res, 200, { dashboards: [...boards.values()].map((b) => ({ id: b.id, title: b.title })) });
       }
@@ -189,16 +241,37 @@ describe('Datadog connector (API + application keys, site, X-RateLimit-Reset)', 
   const ctx = () => ctxFor({ base_url: srv.url }, { api_key: 'api', application_key: 'app' });
 
   it('creates, reads, lists (through a 429), updates and deletes a dashboard', async () => {
-    const created = await run(dd, ctx(), 'dashboards:create', { title: 'Agent spend', layout_type: 'ordered', widgets: [{ definition: { type: 'note', content: 'hi' } }] });
+    const created = await run(dd, ctx(), 'dashboards:create', {
+      title: 'Agent spend',
+      layout_type: 'ordered',
+      widgets: [{ definition: { type: 'note', content: 'hi' } }],
+    });
     const id = created.body.id as string;
-    expect(srv.seen[0]!.body).toEqual({ title: 'Agent spend', layout_type: 'ordered', widgets: [{ definition: { type: 'note', content: 'hi' } }] });
+    expect(srv.seen[0]!.body).toEqual({
+      title: 'Agent spend',
+      layout_type: 'ordered',
+      widgets: [{ definition: { type: 'note', content: 'hi' } }],
+    });
     expect((await run(dd, ctx(), 'dashboards:read', { dashboard_id: id })).body.title).toBe('Agent spend');
-    expect((await run(dd, ctx(), 'dashboards:list', { filter_shared: false })).body.dashboards).toEqual([{ id, title: 'Agent spend' }]);
-    expect(srv.seen.filter((s) => s.method === 'GET' && s.path === '/api/v1/dashboard').map((s) => s.query.get('filter[shared]'))).toEqual(['false', 'false']);
-    await run(dd, ctx(), 'dashboards:update', { dashboard_id: id, title: 'Agent spend (daily)', layout_type: 'ordered', widgets: [] });
+    expect((await run(dd, ctx(), 'dashboards:list', { filter_shared: false })).body.dashboards).toEqual([
+      { id, title: 'Agent spend' },
+    ]);
+    expect(
+      srv.seen
+        .filter((s) => s.method === 'GET' && s.path === '/api/v1/dashboard')
+        .map((s) => s.query.get('filter[shared]')),
+    ).toEqual(['false', 'false']);
+    await run(dd, ctx(), 'dashboards:update', {
+      dashboard_id: id,
+      title: 'Agent spend (daily)',
+      layout_type: 'ordered',
+      widgets: [],
+    });
     expect(boards.get(id)!.title).toBe('Agent spend (daily)');
     expect(srv.seen.at(-1)!.body).not.toHaveProperty('dashboard_id');
-    expect((await run(dd, ctx(), 'dashboards:delete', { dashboard_id: id })).body).toEqual({ deleted_dashboard_id: id });
+    expect((await run(dd, ctx(), 'dashboards:delete', { dashboard_id: id })).body).toEqual({
+      deleted_dashboard_id: id,
+    });
     const err = await run(dd, ctx(), 'dashboards:read', { dashboard_id: id }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'datadog_404', retryable: false });
   });
@@ -211,7 +284,12 @@ describe('Datadog connector (API + application keys, site, X-RateLimit-Reset)', 
   });
 
   it('wrong keys are a non-retryable datadog_403 carrying Datadog’s error text', async () => {
-    const err = await run(dd, ctxFor({ base_url: srv.url }, { api_key: 'api', application_key: 'wrong' }), 'dashboards:list', {}).catch((e: unknown) => e);
+    const err = await run(
+      dd,
+      ctxFor({ base_url: srv.url }, { api_key: 'api', application_key: 'wrong' }),
+      'dashboards:list',
+      {},
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'datadog_403', retryable: false });
     expect((err as Error).message).toContain('Forbidden');
   });

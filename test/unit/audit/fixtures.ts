@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { GENESIS_STATE, headBytes, sealBlock, type AuditBlock, type ChainState } from '../../../lambdas/audit/core/block.js';
+import {
+  GENESIS_STATE,
+  headBytes,
+  sealBlock,
+  type AuditBlock,
+  type ChainState,
+} from '../../../lambdas/audit/core/block.js';
 import { buildAuditEvent, type AuditEvent } from '../../../lambdas/audit/core/events.js';
 
 const run = promisify(execFile);
@@ -30,12 +36,17 @@ export async function localSigner(): Promise<LocalSigner> {
     kid,
     jwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, kid, alg: 'ES256', use: 'sig' },
     privateKey,
-    sign: async (bytes) => cryptoSign('sha256', bytes, { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url'),
+    sign: async (bytes) =>
+      cryptoSign('sha256', bytes, { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url'),
   };
 }
 
 let seq = 0;
-export function makeEvent(tenant: string, i: number, over: Partial<Parameters<typeof buildAuditEvent>[0]> = {}): AuditEvent {
+export function makeEvent(
+  tenant: string,
+  i: number,
+  over: Partial<Parameters<typeof buildAuditEvent>[0]> = {},
+): AuditEvent {
   seq++;
   const at = new Date(Date.parse('2026-01-01T00:00:00Z') + seq * 1000);
   return buildAuditEvent(
@@ -73,7 +84,13 @@ export async function makeChain(
   for (const size of sizes) {
     const events = Array.from({ length: size }, () => makeEvent(tenant, n++));
     // A real TSA stamps with the current time, which must follow sealed_at.
-    const s = sealBlock({ tenantId: tenant, prev: state, events, sealedAt: sealedAt?.(state.height + 1) ?? (stamp ? new Date() : new Date('2026-01-01T01:00:00Z')), kid: signer.kid });
+    const s = sealBlock({
+      tenantId: tenant,
+      prev: state,
+      events,
+      sealedAt: sealedAt?.(state.height + 1) ?? (stamp ? new Date() : new Date('2026-01-01T01:00:00Z')),
+      kid: signer.kid,
+    });
     const token = stamp ? await stamp(s.block_hash) : null;
     blocks.push({
       head: s.head,
@@ -106,11 +123,62 @@ export interface LocalTsa {
 export async function startLocalTsa(): Promise<LocalTsa> {
   const dir = mkdtempSync(join(tmpdir(), 'arx-tsa-'));
   const o = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
-    '-subj', '/CN=ARX Test TSA Root', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  await o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tsa.key', '-out', 'tsa.csr', '-subj', '/CN=ARX Test TSA');
-  writeFileSync(join(dir, 'ext.cnf'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
-  await o('x509', '-req', '-in', 'tsa.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tsa.pem', '-days', '2', '-extfile', 'ext.cnf');
+  await o(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-subj',
+    '/CN=ARX Test TSA Root',
+    '-days',
+    '2',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  await o(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'tsa.key',
+    '-out',
+    'tsa.csr',
+    '-subj',
+    '/CN=ARX Test TSA',
+  );
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n',
+  );
+  await o(
+    'x509',
+    '-req',
+    '-in',
+    'tsa.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'tsa.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
   writeFileSync(join(dir, 'serial'), '01\n');
   writeFileSync(
     join(dir, 'ts.cnf'),

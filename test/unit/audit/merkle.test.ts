@@ -59,12 +59,15 @@ describe('Merkle vectors (transparency-dev/merkle testdata, used in place)', () 
     else expect(run).not.toThrow();
   });
 
-  it.each(consistency.map((p) => [rel(p), p]))('consistency %s verifies exactly when wantErr is false', (_name, path) => {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as ConsistencyVector;
-    const run = (): void => verifyConsistency(v.size1, v.size2, (v.proof ?? []).map(b), b(v.root1), b(v.root2));
-    if (v.wantErr) expect(run).toThrow();
-    else expect(run).not.toThrow();
-  });
+  it.each(consistency.map((p) => [rel(p), p]))(
+    'consistency %s verifies exactly when wantErr is false',
+    (_name, path) => {
+      const v = JSON.parse(readFileSync(path, 'utf8')) as ConsistencyVector;
+      const run = (): void => verifyConsistency(v.size1, v.size2, (v.proof ?? []).map(b), b(v.root1), b(v.root2));
+      if (v.wantErr) expect(run).toThrow();
+      else expect(run).not.toThrow();
+    },
+  );
 });
 
 const leaves = (n: number, seed = 0): Uint8Array[] =>
@@ -109,11 +112,18 @@ describe('LogView', () => {
     const ls = leaves(11);
     const view = new LogView(0, [], ls);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 1, max: 255 }), (i, byte, x) => {
-        const tampered = Uint8Array.from(ls[i]!);
-        tampered[byte] ^= x;
-        expect(() => verifyInclusion(i, 11, tampered, view.inclusionProof(i), view.root())).toThrow(RootMismatchError);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 0, max: 31 }),
+        fc.integer({ min: 1, max: 255 }),
+        (i, byte, x) => {
+          const tampered = Uint8Array.from(ls[i]!);
+          tampered[byte] ^= x;
+          expect(() => verifyInclusion(i, 11, tampered, view.inclusionProof(i), view.root())).toThrow(
+            RootMismatchError,
+          );
+        },
+      ),
     );
   });
 

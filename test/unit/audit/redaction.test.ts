@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildAuditEvent, isSensitiveValue, looksLikeEmail, MAX_CLEAR_STRING, redact, REDACTED } from '../../../lambdas/audit/core/events.js';
+import {
+  buildAuditEvent,
+  isSensitiveValue,
+  looksLikeEmail,
+  MAX_CLEAR_STRING,
+  redact,
+  REDACTED,
+} from '../../../lambdas/audit/core/events.js';
 
 /** The pattern the review flagged (F3); kept here only as the reference language on short inputs. */
 const OLD_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -49,9 +56,12 @@ describe('audit redaction (F3)', () => {
   it('decides the same language as the old e-mail pattern on inputs up to 320 characters', () => {
     const chars = fc.constantFrom('a', 'b', '.', '@', ' ', '\t', '-', 'é', '\u00a0');
     fc.assert(
-      fc.property(fc.array(chars, { maxLength: 24 }).map((a) => a.join('')), (s) => {
-        expect(looksLikeEmail(s)).toBe(OLD_EMAIL.test(s));
-      }),
+      fc.property(
+        fc.array(chars, { maxLength: 24 }).map((a) => a.join('')),
+        (s) => {
+          expect(looksLikeEmail(s)).toBe(OLD_EMAIL.test(s));
+        },
+      ),
       { numRuns: 20_000 },
     );
     expect(looksLikeEmail('alice@example.com')).toBe(true);
@@ -67,19 +77,37 @@ describe('audit redaction (F3)', () => {
       s: '123-45-6789',
       ok: 'users:read',
     });
-    expect(value).toEqual({ who: REDACTED, list: ['x', REDACTED], h: REDACTED, k: REDACTED, s: REDACTED, ok: 'users:read' });
+    expect(value).toEqual({
+      who: REDACTED,
+      list: ['x', REDACTED],
+      h: REDACTED,
+      k: REDACTED,
+      s: REDACTED,
+      ok: 'users:read',
+    });
     expect(fields).toEqual(['h', 'k', 'list[1]', 's', 'who']);
   });
 
   it('keeps strings up to MAX_CLEAR_STRING in clear and cuts longer ones', () => {
     const short = 'x'.repeat(MAX_CLEAR_STRING);
     expect(redact({ a: short }).value).toEqual({ a: short });
-    expect((redact({ a: `${short}y` }).value as { a: string }).a).toHaveLength(256 + '…[TRUNCATED 4097 chars; full value in the encrypted payload]'.length);
+    expect((redact({ a: `${short}y` }).value as { a: string }).a).toHaveLength(
+      256 + '…[TRUNCATED 4097 chars; full value in the encrypted payload]'.length,
+    );
   });
 
   it('redacts an address used as the target of an event', () => {
     const { event } = buildAuditEvent(
-      { tenant_id: 't', event_type: 'operation.executed', action: 'okta:users:read', target: 'bob@corp.example', occurred_at: '2026-12-01T00:00:00.000Z', trace_id: 'tr', correlation_id: 'c', payload: {} },
+      {
+        tenant_id: 't',
+        event_type: 'operation.executed',
+        action: 'okta:users:read',
+        target: 'bob@corp.example',
+        occurred_at: '2026-12-01T00:00:00.000Z',
+        trace_id: 'tr',
+        correlation_id: 'c',
+        payload: {},
+      },
       'aev_1',
       new Date('2026-12-01T00:00:00.000Z'),
       Buffer.alloc(32, 1),

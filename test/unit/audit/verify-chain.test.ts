@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTimestampRequest, tokenFromResponse, verifyTimestampToken, TimestampError } from '../../../lambdas/audit/core/rfc3161.js';
+import {
+  buildTimestampRequest,
+  tokenFromResponse,
+  verifyTimestampToken,
+  TimestampError,
+} from '../../../lambdas/audit/core/rfc3161.js';
 import { eventProof, type AuditBlock } from '../../../lambdas/audit/core/block.js';
 import { statusLine, verifyChain, verifyReceipt } from '../../../lambdas/audit/core/verify-chain.js';
 import { makeChain, localSigner, sources, startLocalTsa, type LocalSigner, type LocalTsa } from './fixtures.js';
@@ -19,7 +24,11 @@ beforeAll(async () => {
   tsa = await startLocalTsa();
   stamp = async (hex) => {
     const { der, nonceHex } = buildTimestampRequest(hex);
-    const r = await fetch(tsa.url, { method: 'POST', body: der, headers: { 'content-type': 'application/timestamp-query' } });
+    const r = await fetch(tsa.url, {
+      method: 'POST',
+      body: der,
+      headers: { 'content-type': 'application/timestamp-query' },
+    });
     return tokenFromResponse(new Uint8Array(await r.arrayBuffer()), hex, nonceHex).toString('base64');
   };
 });
@@ -30,9 +39,23 @@ const clone = (b: AuditBlock[]): AuditBlock[] => JSON.parse(JSON.stringify(b)) a
 describe('verifyChain', () => {
   it('accepts an untampered, signed and RFC 3161-anchored chain and reports one status line', async () => {
     const { blocks } = await makeChain(T, signer, [3, 5, 1, 8], stamp);
-    const out = await verifyChain(sources(blocks), { jwks: [signer.jwk], tsaTrustedCertsPem: [tsa.caPem], eventId: blocks[2]!.events[0]!.event_id });
-    expect(out).toMatchObject({ ok: true, blocks: 4, events: 17, tree_size: 17, anchored: 4, unanchored: 0, signatures_checked: true });
-    expect(statusLine(out)).toMatch(/^OK chain of 4 block\(s\), 17 event\(s\).*signatures verified.*4 anchored.*included in blk-000000000003 at leaf 8$/);
+    const out = await verifyChain(sources(blocks), {
+      jwks: [signer.jwk],
+      tsaTrustedCertsPem: [tsa.caPem],
+      eventId: blocks[2]!.events[0]!.event_id,
+    });
+    expect(out).toMatchObject({
+      ok: true,
+      blocks: 4,
+      events: 17,
+      tree_size: 17,
+      anchored: 4,
+      unanchored: 0,
+      signatures_checked: true,
+    });
+    expect(statusLine(out)).toMatch(
+      /^OK chain of 4 block\(s\), 17 event\(s\).*signatures verified.*4 anchored.*included in blk-000000000003 at leaf 8$/,
+    );
   });
 
   it('fails naming the block when one byte of one event changes', async () => {
@@ -41,19 +64,35 @@ describe('verifyChain', () => {
     const e = bad[1]!.events[1]! as { target: string };
     e.target = e.target.replace('0', '1');
     const out = await verifyChain(sources(bad), { jwks: [signer.jwk] });
-    expect(out).toEqual({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/Merkle root does not match/) });
+    expect(out).toEqual({
+      ok: false,
+      block: 'blk-000000000002 (000000000002.json)',
+      reason: expect.stringMatching(/Merkle root does not match/),
+    });
   });
 
   it('fails naming the block after a deleted block', async () => {
     const { blocks } = await makeChain(T, signer, [1, 1, 1, 1]);
-    const out = await verifyChain(sources(blocks).filter((_, i) => i !== 1), { jwks: [signer.jwk] });
-    expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000003.json)', reason: expect.stringMatching(/height 3 where 2 was expected/) });
+    const out = await verifyChain(
+      sources(blocks).filter((_, i) => i !== 1),
+      { jwks: [signer.jwk] },
+    );
+    expect(out).toMatchObject({
+      ok: false,
+      block: 'blk-000000000003 (000000000003.json)',
+      reason: expect.stringMatching(/height 3 where 2 was expected/),
+    });
   });
 
   it('fails naming the block when two block files are swapped', async () => {
     const { blocks } = await makeChain(T, signer, [1, 2, 3, 4]);
     const src = sources(blocks);
-    const swapped = [src[0]!, { name: src[1]!.name, text: src[2]!.text }, { name: src[2]!.name, text: src[1]!.text }, src[3]!];
+    const swapped = [
+      src[0]!,
+      { name: src[1]!.name, text: src[2]!.text },
+      { name: src[2]!.name, text: src[1]!.text },
+      src[3]!,
+    ];
     const out = await verifyChain(swapped, { jwks: [signer.jwk] });
     expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000002.json)' });
   });
@@ -65,8 +104,16 @@ describe('verifyChain', () => {
     const sig = Buffer.from(bad[1]!.signature, 'base64url');
     sig[5]! ^= 1;
     (bad[1] as { signature: string }).signature = sig.toString('base64url');
-    expect(await verifyChain(sources(bad), { jwks: [signer.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/signature does not verify/) });
-    expect(await verifyChain(sources(blocks), { jwks: [other.jwk] })).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/not in the audit key set/) });
+    expect(await verifyChain(sources(bad), { jwks: [signer.jwk] })).toMatchObject({
+      ok: false,
+      block: 'blk-000000000002 (000000000002.json)',
+      reason: expect.stringMatching(/signature does not verify/),
+    });
+    expect(await verifyChain(sources(blocks), { jwks: [other.jwk] })).toMatchObject({
+      ok: false,
+      block: 'blk-000000000001 (000000000001.json)',
+      reason: expect.stringMatching(/not in the audit key set/),
+    });
   });
 
   it('fails when a timestamp token is moved to another block (imprint is that block hash)', async () => {
@@ -74,7 +121,11 @@ describe('verifyChain', () => {
     const bad = clone(blocks);
     (bad[2] as { timestamp: unknown }).timestamp = bad[0]!.timestamp;
     const out = await verifyChain(sources(bad), { jwks: [signer.jwk] });
-    expect(out).toMatchObject({ ok: false, block: 'blk-000000000003 (000000000003.json)', reason: expect.stringMatching(/message imprint/) });
+    expect(out).toMatchObject({
+      ok: false,
+      block: 'blk-000000000003 (000000000003.json)',
+      reason: expect.stringMatching(/message imprint/),
+    });
   });
 
   it('fails when an event is duplicated into a later block', async () => {
@@ -96,19 +147,39 @@ describe('verifyChain: time (F7)', () => {
   it('F7: fails when the TSA genTime is before the block was sealed (a head back-dated or stamped out of order)', async () => {
     const { blocks } = await makeChain(T, signer, [2], stamp, () => new Date(Date.now() + 3_600_000));
     const out = await verifyChain(sources(blocks), { jwks: [signer.jwk], tsaTrustedCertsPem: [tsa.caPem] });
-    expect(out).toMatchObject({ ok: false, block: 'blk-000000000001 (000000000001.json)', reason: expect.stringMatching(/genTime \S+ is before the block was sealed/) });
+    expect(out).toMatchObject({
+      ok: false,
+      block: 'blk-000000000001 (000000000001.json)',
+      reason: expect.stringMatching(/genTime \S+ is before the block was sealed/),
+    });
   });
 
   it('F7: fails when sealed_at goes backwards between blocks', async () => {
-    const { blocks } = await makeChain(T, signer, [1, 1], undefined, (h) => new Date(Date.parse('2026-01-02T00:00:00Z') - h * 1000));
+    const { blocks } = await makeChain(
+      T,
+      signer,
+      [1, 1],
+      undefined,
+      (h) => new Date(Date.parse('2026-01-02T00:00:00Z') - h * 1000),
+    );
     const out = await verifyChain(sources(blocks), { jwks: [signer.jwk] });
-    expect(out).toMatchObject({ ok: false, block: 'blk-000000000002 (000000000002.json)', reason: expect.stringMatching(/sealed_at .* is earlier than the previous block's/) });
+    expect(out).toMatchObject({
+      ok: false,
+      block: 'blk-000000000002 (000000000002.json)',
+      reason: expect.stringMatching(/sealed_at .* is earlier than the previous block's/),
+    });
   });
 
   it('F7/F28: refuses to report OK without a key set unless unsigned, and --require-anchored without a TSA CA', async () => {
     const { blocks } = await makeChain(T, signer, [1]);
-    expect(await verifyChain(sources(blocks))).toMatchObject({ ok: false, reason: expect.stringMatching(/no audit key set/) });
-    expect(await verifyChain(sources(blocks), { jwks: [signer.jwk], requireAnchored: true })).toMatchObject({ ok: false, reason: expect.stringMatching(/needs the TSA CA/) });
+    expect(await verifyChain(sources(blocks))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no audit key set/),
+    });
+    expect(await verifyChain(sources(blocks), { jwks: [signer.jwk], requireAnchored: true })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/needs the TSA CA/),
+    });
   });
 });
 
@@ -156,9 +227,44 @@ describe('RFC 3161 (openssl ts as local TSA)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'arx-noeku-'));
     try {
       const o = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'pipe' });
-      o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=Not a TSA', '-days', '1');
+      o(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-subj',
+        '/CN=Not a TSA',
+        '-days',
+        '1',
+      );
       writeFileSync(join(dir, 'tst.der'), tstInfo);
-      o('cms', '-sign', '-binary', '-nodetach', '-econtent_type', '1.2.840.113549.1.9.16.1.4', '-in', 'tst.der', '-outform', 'DER', '-out', 'tok.der', '-signer', 'c.pem', '-inkey', 'k.pem', '-md', 'sha256');
+      o(
+        'cms',
+        '-sign',
+        '-binary',
+        '-nodetach',
+        '-econtent_type',
+        '1.2.840.113549.1.9.16.1.4',
+        '-in',
+        'tst.der',
+        '-outform',
+        'DER',
+        '-out',
+        'tok.der',
+        '-signer',
+        'c.pem',
+        '-inkey',
+        'k.pem',
+        '-md',
+        'sha256',
+      );
       const forged = readFileSync(join(dir, 'tok.der'));
       await expect(verifyTimestampToken(forged, msg)).rejects.toThrow(/extended key usage/);
     } finally {
@@ -183,15 +289,22 @@ describe('verifyChain (property)', () => {
     const end = text.indexOf(',"block_hash"');
     const evStart = text.indexOf('"events":');
     const evEnd = text.indexOf(',"timestamp"');
-    const positions = [...Array.from({ length: end - start }, (_, i) => start + i), ...Array.from({ length: evEnd - evStart }, (_, i) => evStart + i)];
+    const positions = [
+      ...Array.from({ length: end - start }, (_, i) => start + i),
+      ...Array.from({ length: evEnd - evStart }, (_, i) => evStart + i),
+    ];
     const good = sources(blocks);
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...positions), fc.constantFrom(...'abcdefxyz0123456789'.split('')), async (pos, ch) => {
-        fc.pre(text[pos] !== ch);
-        const tampered = text.slice(0, pos) + ch + text.slice(pos + 1);
-        const out = await verifyChain([good[0]!, { name: good[1]!.name, text: tampered }], { jwks: [signer.jwk] });
-        expect(out.ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...positions),
+        fc.constantFrom(...'abcdefxyz0123456789'.split('')),
+        async (pos, ch) => {
+          fc.pre(text[pos] !== ch);
+          const tampered = text.slice(0, pos) + ch + text.slice(pos + 1);
+          const out = await verifyChain([good[0]!, { name: good[1]!.name, text: tampered }], { jwks: [signer.jwk] });
+          expect(out.ok).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });

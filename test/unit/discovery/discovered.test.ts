@@ -11,13 +11,31 @@ import {
   type Evidence,
 } from '../../../lambdas/discovery/core/discovered.js';
 import { interpretCloudTrail } from '../../../lambdas/discovery/core/cloudtrail.js';
-import { scoreLambda, allowsModelInvocation, type AgentSource, type SourceConfig } from '../../../lambdas/discovery/core/sources.js';
-import { adoptAgent, discoveryStatus, handleCloudTrail, ingestEvidence, runScan, type IdentityRegistrar } from '../../../lambdas/discovery/core/service.js';
+import {
+  scoreLambda,
+  allowsModelInvocation,
+  type AgentSource,
+  type SourceConfig,
+} from '../../../lambdas/discovery/core/sources.js';
+import {
+  adoptAgent,
+  discoveryStatus,
+  handleCloudTrail,
+  ingestEvidence,
+  runScan,
+  type IdentityRegistrar,
+} from '../../../lambdas/discovery/core/service.js';
 import { MemoryDiscoveryControl, MemoryDiscoveryStore } from './fakes.js';
 
 const T0 = new Date('2026-12-01T10:00:00.000Z');
 const ev = (over: Partial<Evidence> = {}): Evidence => ({
-  platform: 'bedrock', platform_native_id: 'AGENT1', source: 'list_api', origin: 'aws:123456789012:us-east-1', confidence: 1, observed_at: T0.toISOString(), ...over,
+  platform: 'bedrock',
+  platform_native_id: 'AGENT1',
+  source: 'list_api',
+  origin: 'aws:123456789012:us-east-1',
+  confidence: 1,
+  observed_at: T0.toISOString(),
+  ...over,
 });
 const ctx = (now = T0) => ({ tenantId: 'acme', now, actor: 'test' });
 
@@ -34,9 +52,21 @@ describe('mergeEvidence', () => {
   it('merges evidence from several sources into one record, each source with its own first/last seen', () => {
     const t1 = new Date(T0.getTime() + 3600_000);
     const t2 = new Date(T0.getTime() + 7200_000);
-    let a = mergeEvidence(null, ev({ source: 'audit_inference', confidence: 0.6, observed_at: T0.toISOString(), observed_actions: 1 }), ctx()).next;
-    a = mergeEvidence(a, ev({ source: 'list_api', confidence: 1, observed_at: t1.toISOString(), name: 'support' }), ctx(t1)).next;
-    a = mergeEvidence(a, ev({ source: 'audit_inference', confidence: 0.6, observed_at: t2.toISOString(), observed_actions: 1 }), ctx(t2)).next;
+    let a = mergeEvidence(
+      null,
+      ev({ source: 'audit_inference', confidence: 0.6, observed_at: T0.toISOString(), observed_actions: 1 }),
+      ctx(),
+    ).next;
+    a = mergeEvidence(
+      a,
+      ev({ source: 'list_api', confidence: 1, observed_at: t1.toISOString(), name: 'support' }),
+      ctx(t1),
+    ).next;
+    a = mergeEvidence(
+      a,
+      ev({ source: 'audit_inference', confidence: 0.6, observed_at: t2.toISOString(), observed_actions: 1 }),
+      ctx(t2),
+    ).next;
     expect(a.sources.map((s) => [s.source, s.first_seen, s.last_seen])).toEqual([
       ['list_api', t1.toISOString(), t1.toISOString()],
       ['audit_inference', T0.toISOString(), t2.toISOString()],
@@ -69,9 +99,17 @@ describe('mergeEvidence', () => {
   });
 
   it('counts observed actions over the last 30 days only', () => {
-    let a = mergeEvidence(null, ev({ source: 'audit_inference', observed_actions: 5, observed_at: T0.toISOString() }), ctx()).next;
+    let a = mergeEvidence(
+      null,
+      ev({ source: 'audit_inference', observed_actions: 5, observed_at: T0.toISOString() }),
+      ctx(),
+    ).next;
     const day31 = new Date(T0.getTime() + 31 * 86_400_000);
-    a = mergeEvidence(a, ev({ source: 'audit_inference', observed_actions: 2, observed_at: day31.toISOString() }), ctx(day31)).next;
+    a = mergeEvidence(
+      a,
+      ev({ source: 'audit_inference', observed_actions: 2, observed_at: day31.toISOString() }),
+      ctx(day31),
+    ).next;
     expect(a.observed_actions_30d).toBe(2);
   });
 
@@ -89,49 +127,123 @@ describe('confidence', () => {
     expect(combineConfidence([])).toBe(0);
   });
   it('never decreases when a source is added and stays within [0, 1]', () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 }), fc.double({ min: 0, max: 1, noNaN: true }), (cs, extra) => {
-      const before = combineConfidence(cs);
-      const after = combineConfidence([...cs, extra]);
-      return after >= before - 0.005 && after >= 0 && after <= 1;
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (cs, extra) => {
+          const before = combineConfidence(cs);
+          const after = combineConfidence([...cs, extra]);
+          return after >= before - 0.005 && after >= 0 && after <= 1;
+        },
+      ),
+    );
   });
   it('rises with observed model calls for an audit inference', () => {
     expect([1, 9, 10, 99, 100].map(auditInferenceConfidence)).toEqual([0.6, 0.6, 0.8, 0.8, 0.9]);
   });
   it('scores Lambda evidence by kind and never reads environment values', () => {
     const now = T0;
-    const f = { functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', functionName: 'f', environmentKeys: [] as string[], layerArns: [] as string[], roleActions: [] as string[] };
+    const f = {
+      functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+      functionName: 'f',
+      environmentKeys: [] as string[],
+      layerArns: [] as string[],
+      roleActions: [] as string[],
+    };
     expect(scoreLambda(f, 'o', now)).toBeNull();
-    expect(scoreLambda({ ...f, layerArns: ['arn:aws:lambda:us-east-1:1:layer:langchain-py:3'] }, 'o', now)!.confidence).toBe(0.3);
+    expect(
+      scoreLambda({ ...f, layerArns: ['arn:aws:lambda:us-east-1:1:layer:langchain-py:3'] }, 'o', now)!.confidence,
+    ).toBe(0.3);
     expect(scoreLambda({ ...f, roleActions: ['bedrock:*'] }, 'o', now)!.confidence).toBe(0.5);
-    expect(scoreLambda({ ...f, environmentKeys: ['BEDROCK_AGENT_ID'], roleActions: ['bedrock:InvokeModel'] }, 'o', now)!.confidence).toBe(0.8);
-    expect(['bedrock:InvokeModel', 'bedrock:ConverseStream', '*', 'bedrock:Invoke*'].every(allowsModelInvocation)).toBe(true);
+    expect(
+      scoreLambda({ ...f, environmentKeys: ['BEDROCK_AGENT_ID'], roleActions: ['bedrock:InvokeModel'] }, 'o', now)!
+        .confidence,
+    ).toBe(0.8);
+    expect(['bedrock:InvokeModel', 'bedrock:ConverseStream', '*', 'bedrock:Invoke*'].every(allowsModelInvocation)).toBe(
+      true,
+    );
     expect(['bedrock:ListAgents', 's3:*', 'bedrock:GetAgent'].some(allowsModelInvocation)).toBe(false);
   });
 });
 
 const ct = (eventName: string, over: Record<string, unknown> = {}) => ({
-  version: '0', id: 'e1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.bedrock', account: '123456789012', time: T0.toISOString(), region: 'us-east-1',
+  version: '0',
+  id: 'e1',
+  'detail-type': 'AWS API Call via CloudTrail',
+  source: 'aws.bedrock',
+  account: '123456789012',
+  time: T0.toISOString(),
+  region: 'us-east-1',
   detail: {
-    eventVersion: '1.09', eventTime: T0.toISOString(), eventSource: 'bedrock.amazonaws.com', eventName, awsRegion: 'us-east-1',
-    userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/shadow-role/i-0abc', accountId: '123456789012', sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::123456789012:role/shadow-role' } } },
-    requestParameters: { modelId: 'anthropic.claude-3-haiku' }, responseElements: null, ...over,
+    eventVersion: '1.09',
+    eventTime: T0.toISOString(),
+    eventSource: 'bedrock.amazonaws.com',
+    eventName,
+    awsRegion: 'us-east-1',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::123456789012:assumed-role/shadow-role/i-0abc',
+      accountId: '123456789012',
+      sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::123456789012:role/shadow-role' } },
+    },
+    requestParameters: { modelId: 'anthropic.claude-3-haiku' },
+    responseElements: null,
+    ...over,
   },
 });
 
 describe('interpretCloudTrail', () => {
   it('names the role without its session for every model call variant', () => {
     for (const n of ['InvokeModel', 'InvokeModelWithResponseStream', 'Converse', 'ConverseStream']) {
-      expect(interpretCloudTrail(ct(n))).toMatchObject({ kind: 'inference', principalArn: 'arn:aws:iam::123456789012:role/shadow-role', eventName: n });
+      expect(interpretCloudTrail(ct(n))).toMatchObject({
+        kind: 'inference',
+        principalArn: 'arn:aws:iam::123456789012:role/shadow-role',
+        eventName: n,
+      });
     }
-    expect(principalWithoutSession('arn:aws:sts::123456789012:assumed-role/r/s')).toBe('arn:aws:iam::123456789012:role/r');
+    expect(principalWithoutSession('arn:aws:sts::123456789012:assumed-role/r/s')).toBe(
+      'arn:aws:iam::123456789012:role/r',
+    );
   });
   it('turns agent lifecycle calls into list_api evidence, DeleteAgent into a deletion', () => {
-    const c = interpretCloudTrail(ct('CreateAgent', { requestParameters: { agentName: 'support', foundationModel: 'm1', agentResourceRoleArn: 'arn:aws:iam::123456789012:role/ar' }, responseElements: { agent: { agentId: 'AG1' } } }));
-    expect(c).toMatchObject({ kind: 'lifecycle', evidence: { platform: 'bedrock', platform_native_id: 'AG1', source: 'list_api', name: 'support', principal_arns: ['arn:aws:iam::123456789012:role/ar'], deleted: false } });
-    expect(interpretCloudTrail(ct('DeleteAgent', { requestParameters: { agentId: 'AG1' } }))).toMatchObject({ kind: 'lifecycle', evidence: { deleted: true } });
-    const rt = interpretCloudTrail({ ...ct('CreateAgentRuntime', { eventSource: 'bedrock-agentcore.amazonaws.com', requestParameters: { agentRuntimeName: 'rt', roleArn: 'arn:aws:iam::123456789012:role/rt' }, responseElements: { agentRuntimeId: 'rt-1' } }), source: 'aws.bedrock-agentcore' });
-    expect(rt).toMatchObject({ kind: 'lifecycle', evidence: { platform: 'bedrock-agentcore', platform_native_id: 'runtime/rt-1' } });
+    const c = interpretCloudTrail(
+      ct('CreateAgent', {
+        requestParameters: {
+          agentName: 'support',
+          foundationModel: 'm1',
+          agentResourceRoleArn: 'arn:aws:iam::123456789012:role/ar',
+        },
+        responseElements: { agent: { agentId: 'AG1' } },
+      }),
+    );
+    expect(c).toMatchObject({
+      kind: 'lifecycle',
+      evidence: {
+        platform: 'bedrock',
+        platform_native_id: 'AG1',
+        source: 'list_api',
+        name: 'support',
+        principal_arns: ['arn:aws:iam::123456789012:role/ar'],
+        deleted: false,
+      },
+    });
+    expect(interpretCloudTrail(ct('DeleteAgent', { requestParameters: { agentId: 'AG1' } }))).toMatchObject({
+      kind: 'lifecycle',
+      evidence: { deleted: true },
+    });
+    const rt = interpretCloudTrail({
+      ...ct('CreateAgentRuntime', {
+        eventSource: 'bedrock-agentcore.amazonaws.com',
+        requestParameters: { agentRuntimeName: 'rt', roleArn: 'arn:aws:iam::123456789012:role/rt' },
+        responseElements: { agentRuntimeId: 'rt-1' },
+      }),
+      source: 'aws.bedrock-agentcore',
+    });
+    expect(rt).toMatchObject({
+      kind: 'lifecycle',
+      evidence: { platform: 'bedrock-agentcore', platform_native_id: 'runtime/rt-1' },
+    });
   });
   it('ignores failed calls, other events and malformed input without throwing', () => {
     expect(interpretCloudTrail(ct('InvokeModel', { errorCode: 'AccessDenied' })).kind).toBe('ignored');
@@ -142,7 +254,15 @@ describe('interpretCloudTrail', () => {
   });
 });
 
-const src: SourceConfig = { tenant_id: 'acme', source_id: 'src_1', type: 'aws_account', account_id: '123456789012', regions: ['us-east-1'], created_at: T0.toISOString(), created_by: 'alice' };
+const src: SourceConfig = {
+  tenant_id: 'acme',
+  source_id: 'src_1',
+  type: 'aws_account',
+  account_id: '123456789012',
+  regions: ['us-east-1'],
+  created_at: T0.toISOString(),
+  created_by: 'alice',
+};
 function deps(sources: AgentSource[] = [], identity?: IdentityRegistrar) {
   const store = new MemoryDiscoveryStore();
   const control = new MemoryDiscoveryControl();
@@ -161,10 +281,16 @@ describe('ingestEvidence (SCD-2 + change feed)', () => {
     expect(r).toMatchObject({ found: 1, new: 0, changed: 1 });
     const id = discoveredIdOf('acme', 'bedrock', 'AGENT1');
     const h = await d.store.history('acme', id);
-    expect(h.map((v) => [v.version, v.name])).toEqual([[1, 'a'], [2, 'b']]);
+    expect(h.map((v) => [v.version, v.name])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
     expect(h[0]!.valid_to).toBe(h[1]!.valid_from);
     expect(h[1]!.valid_to).toBeUndefined();
-    expect(d.store.events.map((e) => [e.change, e.version, e.status, e.sanctioned])).toEqual([['discovered', 1, 'unsanctioned', false], ['updated', 2, 'unsanctioned', false]]);
+    expect(d.store.events.map((e) => [e.change, e.version, e.status, e.sanctioned])).toEqual([
+      ['discovered', 1, 'unsanctioned', false],
+      ['updated', 2, 'unsanctioned', false],
+    ]);
   });
 });
 
@@ -175,7 +301,14 @@ describe('handleCloudTrail', () => {
     const r = await handleCloudTrail(d, ct('InvokeModel'));
     expect(r.kind).toBe('inference');
     const a = (await d.store.get('acme', r.ids[0]!))!;
-    expect(a).toMatchObject({ platform: 'aws-iam', platform_native_id: 'arn:aws:iam::123456789012:role/shadow-role', source: 'audit_inference', sanctioned: false, observed_actions_30d: 1, confidence: 0.6 });
+    expect(a).toMatchObject({
+      platform: 'aws-iam',
+      platform_native_id: 'arn:aws:iam::123456789012:role/shadow-role',
+      source: 'audit_inference',
+      sanctioned: false,
+      observed_actions_30d: 1,
+      confidence: 0.6,
+    });
     await handleCloudTrail(d, ct('Converse'));
     expect((await d.store.get('acme', r.ids[0]!))!.observed_actions_30d).toBe(2);
     const st = await discoveryStatus(d, 'acme');
@@ -187,7 +320,9 @@ describe('handleCloudTrail', () => {
     await ingestEvidence(d, 'acme', [ev({ principal_arns: ['arn:aws:iam::123456789012:role/shadow-role'] })], 'scan');
     const r = await handleCloudTrail(d, ct('InvokeModel'));
     expect(r.ids).toEqual([discoveredIdOf('acme', 'bedrock', 'AGENT1')]);
-    expect(await d.store.get('acme', discoveredIdOf('acme', 'aws-iam', 'arn:aws:iam::123456789012:role/shadow-role'))).toBeNull();
+    expect(
+      await d.store.get('acme', discoveredIdOf('acme', 'aws-iam', 'arn:aws:iam::123456789012:role/shadow-role')),
+    ).toBeNull();
     expect((await d.store.get('acme', r.ids[0]!))!.observed_actions_30d).toBe(1);
   });
   it('does nothing for an account no tenant scans', async () => {
@@ -200,10 +335,34 @@ describe('handleCloudTrail', () => {
 describe('runScan', () => {
   it('reports an adapter failure as a partial scan and marks agents a complete listing lost as deleted', async () => {
     let listed: Evidence[] = [ev({ platform_native_id: 'A' }), ev({ platform_native_id: 'B' })];
-    const ok: AgentSource = { name: 'ok', platforms: ['bedrock'], scan: async () => ({ evidence: listed, complete: true, errors: [] }) };
-    const broken: AgentSource = { name: 'broken', platforms: ['aws-lambda'], scan: async () => { throw new Error('AccessDenied'); } };
+    const ok: AgentSource = {
+      name: 'ok',
+      platforms: ['bedrock'],
+      scan: async () => ({ evidence: listed, complete: true, errors: [] }),
+    };
+    const broken: AgentSource = {
+      name: 'broken',
+      platforms: ['aws-lambda'],
+      scan: async () => {
+        throw new Error('AccessDenied');
+      },
+    };
     const d = deps([ok, broken]);
-    const s1 = await runScan(d, { tenant_id: 'acme', scan_id: 's1', status: 'queued', found: 0, new: 0, changed: 0, errors: [], requested_at: T0.toISOString(), requested_by: 'alice' }, [src]);
+    const s1 = await runScan(
+      d,
+      {
+        tenant_id: 'acme',
+        scan_id: 's1',
+        status: 'queued',
+        found: 0,
+        new: 0,
+        changed: 0,
+        errors: [],
+        requested_at: T0.toISOString(),
+        requested_by: 'alice',
+      },
+      [src],
+    );
     expect(s1).toMatchObject({ status: 'partial', found: 2, new: 2 });
     expect(s1.errors[0]).toMatch(/src_1: broken us-east-1: AccessDenied/);
     listed = [ev({ platform_native_id: 'A' })];
@@ -211,34 +370,94 @@ describe('runScan', () => {
     expect(s2.changed).toBe(1);
     expect((await d.store.get('acme', discoveredIdOf('acme', 'bedrock', 'B')))!.state).toBe('deleted');
     await d.control.putSource(src);
-    expect((await discoveryStatus(d, 'acme')).sources[0]).toMatchObject({ source_id: 'src_1', last_success_at: null, errors: [expect.stringMatching(/AccessDenied/)] });
+    expect((await discoveryStatus(d, 'acme')).sources[0]).toMatchObject({
+      source_id: 'src_1',
+      last_success_at: null,
+      errors: [expect.stringMatching(/AccessDenied/)],
+    });
   });
 });
 
 describe('adoptAgent', () => {
   it('registers the agent through identity, returns its bootstrap token and writes a sanctioned version', async () => {
     const calls: unknown[] = [];
-    const identity: IdentityRegistrar = { register: async (_c, input) => { calls.push(input); return { agent_id: 'agt_9', spiffe_id: 'spiffe://acme.arx/aws-iam/agt_9', status: 'active', bootstrap_token: 'arxb_x' }; } };
+    const identity: IdentityRegistrar = {
+      register: async (_c, input) => {
+        calls.push(input);
+        return {
+          agent_id: 'agt_9',
+          spiffe_id: 'spiffe://acme.arx/aws-iam/agt_9',
+          status: 'active',
+          bootstrap_token: 'arxb_x',
+        };
+      },
+    };
     const d = deps([], identity);
     await d.control.putSource(src);
-    const { ids: [id] } = await handleCloudTrail(d, ct('InvokeModel'));
-    const out = await adoptAgent(d, { tenantId: 'acme', subject: 'alice' }, id!, { oidc_sub: 'bob', team: 'ml' }, { correlationId: 'c', traceId: 't' });
+    const {
+      ids: [id],
+    } = await handleCloudTrail(d, ct('InvokeModel'));
+    const out = await adoptAgent(
+      d,
+      { tenantId: 'acme', subject: 'alice' },
+      id!,
+      { oidc_sub: 'bob', team: 'ml' },
+      { correlationId: 'c', traceId: 't' },
+    );
     expect(out).toMatchObject({ agent_id: 'agt_9', bootstrap_token: 'arxb_x', discovered_id: id });
-    expect(calls).toEqual([{ platform: 'aws-iam', platform_native_id: 'arn:aws:iam::123456789012:role/shadow-role', owner: { oidc_sub: 'bob', team: 'ml' } }]);
+    expect(calls).toEqual([
+      {
+        platform: 'aws-iam',
+        platform_native_id: 'arn:aws:iam::123456789012:role/shadow-role',
+        owner: { oidc_sub: 'bob', team: 'ml' },
+      },
+    ]);
     const a = (await d.store.get('acme', id!))!;
     expect(a).toMatchObject({ sanctioned: true, arx_agent_id: 'agt_9', owner: { oidc_sub: 'bob' }, version: 2 });
     expect(d.store.events.at(-1)).toMatchObject({ change: 'adopted', status: 'sanctioned', arx_agent_id: 'agt_9' });
-    await expect(adoptAgent(d, { tenantId: 'acme', subject: 'alice' }, id!, { oidc_sub: 'bob' }, { correlationId: 'c', traceId: 't' })).rejects.toBeInstanceOf(ConflictError);
-    await expect(adoptAgent(d, { tenantId: 'acme', subject: 'alice' }, 'dag_00000000000000000000000000', { oidc_sub: 'bob' }, { correlationId: 'c', traceId: 't' })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(adoptAgent(d, { tenantId: 'globex', subject: 'eve' }, id!, { oidc_sub: 'eve' }, { correlationId: 'c', traceId: 't' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      adoptAgent(
+        d,
+        { tenantId: 'acme', subject: 'alice' },
+        id!,
+        { oidc_sub: 'bob' },
+        { correlationId: 'c', traceId: 't' },
+      ),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      adoptAgent(
+        d,
+        { tenantId: 'acme', subject: 'alice' },
+        'dag_00000000000000000000000000',
+        { oidc_sub: 'bob' },
+        { correlationId: 'c', traceId: 't' },
+      ),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      adoptAgent(
+        d,
+        { tenantId: 'globex', subject: 'eve' },
+        id!,
+        { oidc_sub: 'eve' },
+        { correlationId: 'c', traceId: 't' },
+      ),
+    ).rejects.toBeInstanceOf(NotFoundError);
     expect(calls).toHaveLength(1);
   });
 });
 
 describe('mergeEvidence (versions)', () => {
   it('does not version a record when only the explaining signals of a source change', () => {
-    const v1 = mergeEvidence(null, ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:InvokeModel'], observed_actions: 1 }), ctx()).next;
-    const r = mergeEvidence(v1, ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:ConverseStream'], observed_actions: 1 }), ctx());
+    const v1 = mergeEvidence(
+      null,
+      ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:InvokeModel'], observed_actions: 1 }),
+      ctx(),
+    ).next;
+    const r = mergeEvidence(
+      v1,
+      ev({ source: 'audit_inference', confidence: 0.6, signals: ['cloudtrail:ConverseStream'], observed_actions: 1 }),
+      ctx(),
+    );
     expect(r.material).toBe(false);
     expect(r.next.sources[0]!.signals).toEqual(['cloudtrail:ConverseStream']);
     expect(r.next.observed_actions_30d).toBe(2);

@@ -27,8 +27,21 @@ function setup(opts: { allowLoopback?: boolean } = {}) {
     { tenant_id: 'globex', name: 'default', role_arn: ROLE_B, updated_at: '2026-03-01T00:00:00Z', updated_by: 'admin' },
   ];
   const endpoints: AllowedTokenEndpoint[] = [
-    { tenant_id: 'acme', name: 'as', token_endpoint: 'https://as.example/token', revocation_endpoint: 'https://as.example/revoke', updated_at: '', updated_by: 'admin' },
-    { tenant_id: 'acme', name: 'local', token_endpoint: 'http://127.0.0.1:9/token', updated_at: '', updated_by: 'admin' },
+    {
+      tenant_id: 'acme',
+      name: 'as',
+      token_endpoint: 'https://as.example/token',
+      revocation_endpoint: 'https://as.example/revoke',
+      updated_at: '',
+      updated_by: 'admin',
+    },
+    {
+      tenant_id: 'acme',
+      name: 'local',
+      token_endpoint: 'http://127.0.0.1:9/token',
+      updated_at: '',
+      updated_by: 'admin',
+    },
   ];
   const tokens: IssuedTokenRecord[] = [];
   const denies: Parameters<SessionRevokerPort['denyOlderSessions']>[0][] = [];
@@ -59,7 +72,12 @@ function setup(opts: { allowLoopback?: boolean } = {}) {
     sts: {
       assumeRole: async (req) => {
         stsCalls.push(req);
-        return { accessKeyId: `AKIA${++n}`, secretAccessKey: 's', sessionToken: 't', expiration: new Date(clock.now().getTime() + 900_000) };
+        return {
+          accessKeyId: `AKIA${++n}`,
+          secretAccessKey: 's',
+          sessionToken: 't',
+          expiration: new Date(clock.now().getTime() + 900_000),
+        };
       },
     },
     oauth: {
@@ -73,16 +91,34 @@ function setup(opts: { allowLoopback?: boolean } = {}) {
       record: async (b) => void bindings.push(b),
       revokeAll: async (t, a) => {
         const before = bindings.length;
-        for (let i = bindings.length - 1; i >= 0; i--) if (bindings[i]!.tenant_id === t && bindings[i]!.agent_id === a) bindings.splice(i, 1);
+        for (let i = bindings.length - 1; i >= 0; i--)
+          if (bindings[i]!.tenant_id === t && bindings[i]!.agent_id === a) bindings.splice(i, 1);
         return before - bindings.length;
       },
     },
     agentStatus: async () => status,
     clock,
   });
-  return { clock, broker, stsCalls, oauthCalls, bindings, roles, tokens, denies, revocations, secretReads, setStatus: (s: typeof status) => (status = s) };
+  return {
+    clock,
+    broker,
+    stsCalls,
+    oauthCalls,
+    bindings,
+    roles,
+    tokens,
+    denies,
+    revocations,
+    secretReads,
+    setStatus: (s: typeof status) => (status = s),
+  };
 }
-const req = { tenantId: 'acme', agentId: 'agt_1', actions: ['iam:DeleteUser'], resources: ['arn:aws:iam::123456789012:user/u'] };
+const req = {
+  tenantId: 'acme',
+  agentId: 'agt_1',
+  actions: ['iam:DeleteUser'],
+  resources: ['arn:aws:iam::123456789012:user/u'],
+};
 
 describe('CredentialBroker', () => {
   it('never serves a cached credential older than 60 s', async () => {
@@ -97,7 +133,14 @@ describe('CredentialBroker', () => {
 
   it('caches an OAuth token only until 30 s before it expires', async () => {
     const s = setup();
-    const r = { tenantId: 'acme', agentId: 'agt_1', tokenEndpoint: 'https://as.example/token', clientId: 'c', clientSecretId: 'arx/acme/oauth/crm', resource: 'https://api.example/' };
+    const r = {
+      tenantId: 'acme',
+      agentId: 'agt_1',
+      tokenEndpoint: 'https://as.example/token',
+      clientId: 'c',
+      clientSecretId: 'arx/acme/oauth/crm',
+      resource: 'https://api.example/',
+    };
     const a = await s.broker.issueOAuth(r);
     s.clock.advance(10_000);
     expect((await s.broker.issueOAuth(r)).cached).toBe(true);
@@ -120,7 +163,10 @@ describe('CredentialBroker', () => {
     const s = setup();
     await s.broker.awsCredentials(req);
     await s.broker.awsCredentials({ ...req, agentId: 'agt_2' });
-    expect(await s.broker.revokeAgentCredentials('acme', 'agt_1')).toMatchObject({ cache_evicted: 1, bindings_revoked: 1 });
+    expect(await s.broker.revokeAgentCredentials('acme', 'agt_1')).toMatchObject({
+      cache_evicted: 1,
+      bindings_revoked: 1,
+    });
     expect(s.broker.cacheSize()).toBe(1);
     expect(s.bindings.map((b) => b.agent_id)).toEqual(['agt_2']);
   });
@@ -128,8 +174,12 @@ describe('CredentialBroker', () => {
   it('refuses plain-http token endpoints other than loopback and fragment resources', async () => {
     const s = setup();
     const base = { tenantId: 'acme', agentId: 'agt_1', clientId: 'c', clientSecretId: 'arx/acme/oauth/crm' };
-    await expect(s.broker.issueOAuth({ ...base, tokenEndpoint: 'http://as.example/token', resource: 'https://api.example/' })).rejects.toMatchObject({ status: 400 });
-    await expect(s.broker.issueOAuth({ ...base, tokenEndpoint: 'https://as.example/token', resource: 'https://api.example/#x' })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      s.broker.issueOAuth({ ...base, tokenEndpoint: 'http://as.example/token', resource: 'https://api.example/' }),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(
+      s.broker.issueOAuth({ ...base, tokenEndpoint: 'https://as.example/token', resource: 'https://api.example/#x' }),
+    ).rejects.toMatchObject({ status: 400 });
     expect(s.oauthCalls).toHaveLength(0);
   });
 });
@@ -157,7 +207,14 @@ describe('CredentialBroker tenancy (F1)', () => {
     for (const actions of [['s3:Get*'], ['iam:*User*'], ['s3:*'], ['*'], ['s3:GetObjec?']]) {
       await expect(s.broker.awsCredentials({ ...req, actions })).rejects.toMatchObject({ status: 400 });
     }
-    for (const resources of [['arn:aws:s3:::*'], ['*'], ['arn:aws:s3:::bucket/*'], ['arn:aws:iam::123456789012:user/*'], ['arn:aws:iam::*:user/*'], ['arn:aws:s3:::b?cket']]) {
+    for (const resources of [
+      ['arn:aws:s3:::*'],
+      ['*'],
+      ['arn:aws:s3:::bucket/*'],
+      ['arn:aws:iam::123456789012:user/*'],
+      ['arn:aws:iam::*:user/*'],
+      ['arn:aws:s3:::b?cket'],
+    ]) {
       await expect(s.broker.awsCredentials({ ...req, resources })).rejects.toMatchObject({ status: 400 });
     }
     expect(s.stsCalls).toHaveLength(0);
@@ -177,8 +234,16 @@ describe('CredentialBroker OAuth (F12b)', () => {
 
   it('F12b: refuses a client secret outside arx/<tenant>/oauth/ (e.g. the Slack bot token) without reading it', async () => {
     const s = setup();
-    for (const clientSecretId of ['arx/acme/slack', 'arx/acme/okta', 'arx/globex/oauth/crm', 'arx/acme/oauth/', 'arx/acme/oauth/../slack']) {
-      await expect(s.broker.issueOAuth({ ...base, tokenEndpoint: 'https://as.example/token', clientSecretId })).rejects.toMatchObject({ status: 404 });
+    for (const clientSecretId of [
+      'arx/acme/slack',
+      'arx/acme/okta',
+      'arx/globex/oauth/crm',
+      'arx/acme/oauth/',
+      'arx/acme/oauth/../slack',
+    ]) {
+      await expect(
+        s.broker.issueOAuth({ ...base, tokenEndpoint: 'https://as.example/token', clientSecretId }),
+      ).rejects.toMatchObject({ status: 404 });
     }
     expect(s.secretReads).toEqual([]);
     expect(s.oauthCalls).toHaveLength(0);
@@ -186,17 +251,33 @@ describe('CredentialBroker OAuth (F12b)', () => {
 
   it("F12b: refuses a token endpoint that is not on the tenant's allowlist (the attacker's https server)", async () => {
     const s = setup();
-    await expect(s.broker.issueOAuth({ ...base, tokenEndpoint: 'https://attacker.example/t', clientSecretId: 'arx/acme/oauth/crm' })).rejects.toMatchObject({ status: 403 });
+    await expect(
+      s.broker.issueOAuth({
+        ...base,
+        tokenEndpoint: 'https://attacker.example/t',
+        clientSecretId: 'arx/acme/oauth/crm',
+      }),
+    ).rejects.toMatchObject({ status: 403 });
     expect(s.secretReads).toEqual([]);
     expect(s.oauthCalls).toHaveLength(0);
   });
 
   it('F12b: a loopback token endpoint is refused unless running locally, even when allowlisted', async () => {
     const deployed = setup({ allowLoopback: false });
-    await expect(deployed.broker.issueOAuth({ ...base, tokenEndpoint: 'http://127.0.0.1:9/token', clientSecretId: 'arx/acme/oauth/crm' })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      deployed.broker.issueOAuth({
+        ...base,
+        tokenEndpoint: 'http://127.0.0.1:9/token',
+        clientSecretId: 'arx/acme/oauth/crm',
+      }),
+    ).rejects.toMatchObject({ status: 400 });
     expect(deployed.oauthCalls).toHaveLength(0);
     const local = setup({ allowLoopback: true });
-    await local.broker.issueOAuth({ ...base, tokenEndpoint: 'http://127.0.0.1:9/token', clientSecretId: 'arx/acme/oauth/crm' });
+    await local.broker.issueOAuth({
+      ...base,
+      tokenEndpoint: 'http://127.0.0.1:9/token',
+      clientSecretId: 'arx/acme/oauth/crm',
+    });
     expect(local.oauthCalls).toHaveLength(1);
   });
 });
@@ -205,18 +286,57 @@ describe('CredentialBroker revocation (F6)', () => {
   it('F6: denies older sessions of the agent on every registered role of the tenant and revokes its OAuth tokens (RFC 7009)', async () => {
     const s = setup();
     await s.broker.awsCredentials(req);
-    await s.broker.issueOAuth({ tenantId: 'acme', agentId: 'agt_1', tokenEndpoint: 'https://as.example/token', clientId: 'c', clientSecretId: 'arx/acme/oauth/crm', resource: 'https://api.example/' });
-    await s.broker.issueOAuth({ tenantId: 'acme', agentId: 'agt_1', tokenEndpoint: 'http://127.0.0.1:9/token', clientId: 'c', clientSecretId: 'arx/acme/oauth/crm', resource: 'https://api.example/' }).catch(() => undefined);
+    await s.broker.issueOAuth({
+      tenantId: 'acme',
+      agentId: 'agt_1',
+      tokenEndpoint: 'https://as.example/token',
+      clientId: 'c',
+      clientSecretId: 'arx/acme/oauth/crm',
+      resource: 'https://api.example/',
+    });
+    await s.broker
+      .issueOAuth({
+        tenantId: 'acme',
+        agentId: 'agt_1',
+        tokenEndpoint: 'http://127.0.0.1:9/token',
+        clientId: 'c',
+        clientSecretId: 'arx/acme/oauth/crm',
+        resource: 'https://api.example/',
+      })
+      .catch(() => undefined);
     const out = await s.broker.revokeAgentCredentials('acme', 'agt_1');
-    expect(out).toEqual({ cache_evicted: 2, bindings_revoked: 2, sessions_denied_roles: 1, oauth_tokens_revoked: 1, oauth_tokens_unrevocable: 0 });
-    expect(s.denies).toEqual([{ roleArn: ROLE_A, externalId: 'ext-acme', sourceIdentity: 'agt_1', issuedBefore: s.clock.now() }]);
-    expect(s.revocations).toEqual([{ revocationEndpoint: 'https://as.example/revoke', clientId: 'c', clientSecret: 'client-secret', token: 'at2', tokenTypeHint: 'access_token' }]);
+    expect(out).toEqual({
+      cache_evicted: 2,
+      bindings_revoked: 2,
+      sessions_denied_roles: 1,
+      oauth_tokens_revoked: 1,
+      oauth_tokens_unrevocable: 0,
+    });
+    expect(s.denies).toEqual([
+      { roleArn: ROLE_A, externalId: 'ext-acme', sourceIdentity: 'agt_1', issuedBefore: s.clock.now() },
+    ]);
+    expect(s.revocations).toEqual([
+      {
+        revocationEndpoint: 'https://as.example/revoke',
+        clientId: 'c',
+        clientSecret: 'client-secret',
+        token: 'at2',
+        tokenTypeHint: 'access_token',
+      },
+    ]);
     expect(s.tokens).toHaveLength(0);
   });
 
   it('F6: a failed role deny or token revocation fails the step (503) after trying the rest, so the saga retries', async () => {
     const s = setup();
-    await s.broker.issueOAuth({ tenantId: 'acme', agentId: 'agt_1', tokenEndpoint: 'https://as.example/token', clientId: 'c', clientSecretId: 'arx/acme/oauth/crm', resource: 'https://api.example/' });
+    await s.broker.issueOAuth({
+      tenantId: 'acme',
+      agentId: 'agt_1',
+      tokenEndpoint: 'https://as.example/token',
+      clientId: 'c',
+      clientSecretId: 'arx/acme/oauth/crm',
+      resource: 'https://api.example/',
+    });
     const broken = new CredentialBroker({
       ...(s.broker as unknown as { deps: ConstructorParameters<typeof CredentialBroker>[0] }).deps,
       sessions: { denyOlderSessions: async () => Promise.reject(new Error('iam down')) },
@@ -231,7 +351,9 @@ describe('sessionPolicy', () => {
   it('allows exactly the listed actions on exactly the listed resources', () => {
     expect(JSON.parse(sessionPolicy(['s3:DeleteBucket', 's3:DeleteBucket'], ['arn:aws:s3:::b']))).toEqual({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'ArxActionScope', Effect: 'Allow', Action: ['s3:DeleteBucket'], Resource: ['arn:aws:s3:::b'] }],
+      Statement: [
+        { Sid: 'ArxActionScope', Effect: 'Allow', Action: ['s3:DeleteBucket'], Resource: ['arn:aws:s3:::b'] },
+      ],
     });
     expect(() => sessionPolicy([], ['arn:aws:s3:::b'])).toThrow();
     expect(() => sessionPolicy(['*'], ['arn:aws:s3:::b'])).toThrow();
@@ -244,6 +366,8 @@ describe('isLocalRuntime (F12b, F22)', () => {
     expect(isLocalRuntime({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toBe(true);
     expect(isLocalRuntime({})).toBe(false);
     expect(isLocalRuntime({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(false);
-    expect(isLocalRuntime({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(false);
+    expect(
+      isLocalRuntime({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5000', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }),
+    ).toBe(false);
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import type { AuditRecordInput } from '../../../lambdas/shared/ports.js';
-import { allowTokenEndpoint, registerRole, removeRole, type RegistryAdminPort } from '../../../lambdas/identity/core/credential-registry.js';
+import {
+  allowTokenEndpoint,
+  registerRole,
+  removeRole,
+  type RegistryAdminPort,
+} from '../../../lambdas/identity/core/credential-registry.js';
 import type { AllowedTokenEndpoint, RegisteredRole } from '../../../lambdas/identity/core/broker.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/acme-connector';
@@ -59,12 +64,16 @@ describe('credential registry admin (F1, F12b)', () => {
 
   it('F1: an unaudited change does not stay — when the audit write fails the registry is restored and the call fails', async () => {
     const s = setup(true);
-    await expect(registerRole(s.deps, s.caller, 'default', { role_arn: ROLE })).rejects.toThrow('audit table unavailable');
+    await expect(registerRole(s.deps, s.caller, 'default', { role_arn: ROLE })).rejects.toThrow(
+      'audit table unavailable',
+    );
     expect(s.roles.size).toBe(0);
     const ok = setup();
     await registerRole(ok.deps, ok.caller, 'default', { role_arn: ROLE });
     const failing = { ...ok.deps, audit: { record: async () => Promise.reject(new Error('audit down')) } };
-    await expect(registerRole(failing, ok.caller, 'default', { role_arn: 'arn:aws:iam::123456789012:role/other' })).rejects.toThrow('audit down');
+    await expect(
+      registerRole(failing, ok.caller, 'default', { role_arn: 'arn:aws:iam::123456789012:role/other' }),
+    ).rejects.toThrow('audit down');
     expect(ok.roles.get('acme/default')!.role_arn).toBe(ROLE);
     await expect(removeRole(failing, ok.caller, 'default')).rejects.toThrow('audit down');
     expect(ok.roles.get('acme/default')!.role_arn).toBe(ROLE);
@@ -80,15 +89,25 @@ describe('credential registry admin (F1, F12b)', () => {
 
   it('F12b: only https token/revocation endpoints may be allowlisted in a deployed stack', async () => {
     const s = setup();
-    for (const body of [{ token_endpoint: 'http://127.0.0.1:9/token' }, { token_endpoint: 'http://as.example/token' }, { token_endpoint: 'https://as.example/token', revocation_endpoint: 'http://as.example/revoke' }, { token_endpoint: 'https://as.example/t#x' }]) {
+    for (const body of [
+      { token_endpoint: 'http://127.0.0.1:9/token' },
+      { token_endpoint: 'http://as.example/token' },
+      { token_endpoint: 'https://as.example/token', revocation_endpoint: 'http://as.example/revoke' },
+      { token_endpoint: 'https://as.example/t#x' },
+    ]) {
       await expect(allowTokenEndpoint(s.deps, s.caller, 'as', body)).rejects.toMatchObject({ status: 400 });
     }
     expect(s.endpoints.size).toBe(0);
-    await allowTokenEndpoint(s.deps, s.caller, 'as', { token_endpoint: 'https://as.example/token', revocation_endpoint: 'https://as.example/revoke' });
+    await allowTokenEndpoint(s.deps, s.caller, 'as', {
+      token_endpoint: 'https://as.example/token',
+      revocation_endpoint: 'https://as.example/revoke',
+    });
     expect(s.audited.map((e) => e.event_type)).toEqual(['identity.token_endpoint.allowed']);
     // Locally, loopback is allowed.
     const local = setup();
-    await allowTokenEndpoint({ ...local.deps, allowLoopback: true }, local.caller, 'dev', { token_endpoint: 'http://127.0.0.1:9/token' });
+    await allowTokenEndpoint({ ...local.deps, allowLoopback: true }, local.caller, 'dev', {
+      token_endpoint: 'http://127.0.0.1:9/token',
+    });
     expect(local.endpoints.size).toBe(1);
   });
 });

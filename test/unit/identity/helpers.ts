@@ -12,12 +12,18 @@ export const AGENT_B = 'agt_01JBBBBBBBBBBBBBBBBBBBBBBB';
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 /** Builds a compact JWS by hand (to forge tokens the issuer would never produce). */
-export function forge(header: Record<string, unknown>, payload: Record<string, unknown>, signWith: (input: Buffer) => Buffer): string {
+export function forge(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  signWith: (input: Buffer) => Buffer,
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${signWith(Buffer.from(input)).toString('base64url')}`;
 }
-export const es256 = (key: KeyObject) => (input: Buffer) => nodeSign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
-export const hs256 = (secret: string | Buffer) => (input: Buffer) => createHmac('sha256', secret).update(input).digest();
+export const es256 = (key: KeyObject) => (input: Buffer) =>
+  nodeSign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+export const hs256 = (secret: string | Buffer) => (input: Buffer) =>
+  createHmac('sha256', secret).update(input).digest();
 
 export function world() {
   const clock = new ManualClock(Date.parse('2026-03-01T12:00:00Z'));
@@ -44,11 +50,31 @@ export function world() {
   });
   keys.onRotate((t) => verifier.invalidate(t));
   const mint = (over: Partial<Parameters<SvidIssuer['mint']>[0]> = {}) =>
-    issuer.mint({ tenantId: 'acme', platform: 'langchain', agentId: AGENT_A, ownerSub: 'owner-1', generation: 1, audience: 'arx', ...over });
+    issuer.mint({
+      tenantId: 'acme',
+      platform: 'langchain',
+      agentId: AGENT_A,
+      ownerSub: 'owner-1',
+      generation: 1,
+      audience: 'arx',
+      ...over,
+    });
   /** The private key behind a tenant's active kid (for forging). */
   const privateKeyOf = async (tenant: string) => {
     const k = await keys.activeKey(tenant);
     return kms.keys.get(k.key_arn)!.priv;
   };
-  return { clock, kms, store, keys, issuer, verifier, revoked, states, mint, privateKeyOf, jwksFetches: () => jwksFetches };
+  return {
+    clock,
+    kms,
+    store,
+    keys,
+    issuer,
+    verifier,
+    revoked,
+    states,
+    mint,
+    privateKeyOf,
+    jwksFetches: () => jwksFetches,
+  };
 }

@@ -39,7 +39,9 @@ describe('derToJose', () => {
     expect(() => derToJose(Uint8Array.from([...good, 0]))).toThrow(SignatureFormatError);
     expect(() => derToJose(der([0x80], [1]))).toThrow(SignatureFormatError);
     expect(() => derToJose(der(new Array(33).fill(1), [1]))).toThrow(SignatureFormatError);
-    expect(() => derToJose(Uint8Array.from([0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]))).toThrow(SignatureFormatError);
+    expect(() => derToJose(Uint8Array.from([0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]))).toThrow(
+      SignatureFormatError,
+    );
   });
 });
 
@@ -76,7 +78,9 @@ describe('derToJose refuses malformed DER', () => {
   });
 
   it('still accepts the same shapes when they are well formed', () => {
-    expect(Buffer.from(derToJose(Uint8Array.from(seq([...one, ...one])))).toString('hex')).toBe(`${'00'.repeat(31)}01${'00'.repeat(31)}01`);
+    expect(Buffer.from(derToJose(Uint8Array.from(seq([...one, ...one])))).toString('hex')).toBe(
+      `${'00'.repeat(31)}01${'00'.repeat(31)}01`,
+    );
     const r = [0x00, ...new Array(32).fill(0x81)]; // sign octet before a high-bit 32-byte integer
     expect(derToJose(Uint8Array.from(seq([0x02, 0x21, ...r, ...one])))).toHaveLength(64);
   });

@@ -27,7 +27,9 @@ describe('SVID scope on the ARX API (F19)', () => {
   });
 
   it('F19: refuses (403) a connector:operation outside the token scope, e.g. okta:users:deactivate with okta:users:read', () => {
-    expect(() => assertActionInScope(agent(['okta:users:read']), 'okta', 'users:deactivate')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(() => assertActionInScope(agent(['okta:users:read']), 'okta', 'users:deactivate')).toThrow(
+      expect.objectContaining({ status: 403 }),
+    );
     expect(() => assertActionInScope(agent(['okta:users:read']), 'okta', 'users:read')).not.toThrow();
     // A scope wider than the action by prefix wildcard admits it; a lookalike prefix does not.
     expect(scopeAllows(['okta:users:*'], 'okta:users:deactivate')).toBe(true);
@@ -36,6 +38,8 @@ describe('SVID scope on the ARX API (F19)', () => {
     // An explicitly empty scope admits nothing; no scope is not narrowed (policy decides).
     expect(scopeAllows([], 'okta:users:read')).toBe(false);
     expect(() => assertActionInScope(agent(), 'okta', 'users:deactivate')).not.toThrow();
-    expect(() => assertActionInScope(agent([]), 'okta', 'users:read')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(() => assertActionInScope(agent([]), 'okta', 'users:read')).toThrow(
+      expect.objectContaining({ status: 403 }),
+    );
   });
 });

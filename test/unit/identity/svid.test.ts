@@ -64,7 +64,10 @@ describe('TenantKeys', () => {
     expect(rot.kid).not.toBe(oldKid);
     expect((await w.keys.jwks('acme')).keys.map((k) => k.kid)).toEqual([rot.kid, oldKid]);
     // Both still verify (independent verifier and ours).
-    await jwtVerify(before.token, createLocalJWKSet(await w.keys.jwks('acme')), { algorithms: ['ES256'], currentDate: w.clock.now() });
+    await jwtVerify(before.token, createLocalJWKSet(await w.keys.jwks('acme')), {
+      algorithms: ['ES256'],
+      currentDate: w.clock.now(),
+    });
     await w.verifier.verify(before.token, { audience: 'arx' });
     w.clock.advance((3600 + 60 + 60 - 1) * 1000);
     expect((await w.keys.jwks('acme')).keys).toHaveLength(2);
@@ -79,7 +82,14 @@ describe('TenantKeys', () => {
     const jwk = (await w.keys.jwks('acme')).keys.find((k) => k.kid === kid)!;
     const { verify } = await import('node:crypto');
     expect(signature.length).toBe(64);
-    expect(verify('sha256', msg, { key: createPublicKey({ key: { ...jwk }, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+    expect(
+      verify(
+        'sha256',
+        msg,
+        { key: createPublicKey({ key: { ...jwk }, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+        signature,
+      ),
+    ).toBe(true);
   });
 
   it('gives each tenant its own key', async () => {
@@ -96,14 +106,21 @@ describe('SvidVerifier', () => {
     const w = world();
     const { token } = await w.mint({ scope: ['a', 'b'] });
     const v = await w.verifier.verify(token, { audience: 'arx' });
-    expect(v).toMatchObject({ tenantId: 'acme', platform: 'langchain', agentId: AGENT_A, spiffeId: sub, scope: ['a', 'b'], generation: 1 });
+    expect(v).toMatchObject({
+      tenantId: 'acme',
+      platform: 'langchain',
+      agentId: AGENT_A,
+      spiffeId: sub,
+      scope: ['a', 'b'],
+      generation: 1,
+    });
   });
 
   it('refuses alg none', async () => {
     const w = world();
     const { claims } = await w.mint();
     const kid = (await w.keys.activeKey('acme')).kid;
-    const t = forge({ alg: 'none', typ: 'JWT', kid }, { ...claims }, () => Buffer.alloc(0)) + 'AA';
+    const t = `${forge({ alg: 'none', typ: 'JWT', kid }, { ...claims }, () => Buffer.alloc(0))}AA`;
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'unsupported_alg');
   });
 
@@ -140,7 +157,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, aud: ['arx', 'other'] }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, aud: ['arx', 'other'] },
+      es256(await w.privateKeyOf('acme')),
+    );
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'wrong_audience');
   });
 
@@ -161,7 +182,11 @@ describe('SvidVerifier', () => {
     const priv = await w.privateKeyOf('acme');
     const nbf = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, nbf: claims.iat + 120 }, es256(priv));
     await refused(w.verifier.verify(nbf, { audience: 'arx' }), 'not_yet_valid');
-    const iat = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, iat: claims.iat + 120, nbf: claims.nbf }, es256(priv));
+    const iat = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, iat: claims.iat + 120, nbf: claims.nbf },
+      es256(priv),
+    );
     await refused(w.verifier.verify(iat, { audience: 'arx' }), 'not_yet_valid');
   });
 
@@ -169,7 +194,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, exp: claims.iat + 7200 }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, exp: claims.iat + 7200 },
+      es256(await w.privateKeyOf('acme')),
+    );
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'invalid_claims');
   });
 
@@ -211,7 +240,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, iss: `${ISSUER_BASE}/tenants/globex` }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, iss: `${ISSUER_BASE}/tenants/globex` },
+      es256(await w.privateKeyOf('acme')),
+    );
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'invalid_claims');
   });
 
@@ -230,7 +263,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid, crit: ['exp-x'], 'exp-x': 1 }, { ...claims }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid, crit: ['exp-x'], 'exp-x': 1 },
+      { ...claims },
+      es256(await w.privateKeyOf('acme')),
+    );
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'crit_unsupported');
   });
 
@@ -238,7 +275,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, pad: 'x'.repeat(8 * 1024) }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, pad: 'x'.repeat(8 * 1024) },
+      es256(await w.privateKeyOf('acme')),
+    );
     const fetches = w.jwksFetches();
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'too_large');
     expect(w.jwksFetches()).toBe(fetches);
@@ -275,7 +316,11 @@ describe('SvidVerifier', () => {
     const w = world();
     const { claims } = await w.mint();
     const k = await w.keys.activeKey('acme');
-    const t = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, sub: 'spiffe://acme.example/x/y' }, es256(await w.privateKeyOf('acme')));
+    const t = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, sub: 'spiffe://acme.example/x/y' },
+      es256(await w.privateKeyOf('acme')),
+    );
     await refused(w.verifier.verify(t, { audience: 'arx' }), 'bad_subject');
   });
 
@@ -286,7 +331,11 @@ describe('SvidVerifier', () => {
     const priv = await w.privateKeyOf('acme');
     const strExp = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, exp: String(claims.exp) }, es256(priv));
     await refused(w.verifier.verify(strExp, { audience: 'arx' }), 'invalid_claims');
-    const old = forge({ alg: 'ES256', typ: 'JWT', kid: k.kid }, { ...claims, iat: claims.iat - 3700, nbf: claims.iat - 3700 }, es256(priv));
+    const old = forge(
+      { alg: 'ES256', typ: 'JWT', kid: k.kid },
+      { ...claims, iat: claims.iat - 3700, nbf: claims.iat - 3700 },
+      es256(priv),
+    );
     await refused(w.verifier.verify(old, { audience: 'arx' }), 'expired');
   });
 
@@ -299,7 +348,10 @@ describe('SvidVerifier', () => {
       fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(...alphabet), async (i, c) => {
         fc.pre(token[i] !== c);
         const t = token.slice(0, i) + c + token.slice(i + 1);
-        const r = await w.verifier.verify(t, { audience: 'arx' }).then(() => 'accepted', (e: unknown) => (e instanceof SvidError ? 'refused' : 'crashed'));
+        const r = await w.verifier.verify(t, { audience: 'arx' }).then(
+          () => 'accepted',
+          (e: unknown) => (e instanceof SvidError ? 'refused' : 'crashed'),
+        );
         return r === 'refused';
       }),
       { numRuns: 300 },

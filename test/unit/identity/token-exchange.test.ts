@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { sha256Hex } from '../../../lambdas/shared/ids.js';
 import type { AgentRecord } from '../../../lambdas/shared/ports.js';
-import { exchangeToken, OAuthError, parseTokenForm, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_BOOTSTRAP, TOKEN_TYPE_JWT, type BootstrapLookup } from '../../../lambdas/identity/core/token-exchange.js';
+import {
+  exchangeToken,
+  OAuthError,
+  parseTokenForm,
+  GRANT_TOKEN_EXCHANGE,
+  TOKEN_TYPE_BOOTSTRAP,
+  TOKEN_TYPE_JWT,
+  type BootstrapLookup,
+} from '../../../lambdas/identity/core/token-exchange.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
 import { AGENT_A, world } from './helpers.js';
 
@@ -10,13 +18,33 @@ function setup(opts: { status?: AgentRecord['status']; generation?: number } = {
   const w = world();
   const boots = new Map<string, BootstrapLookup>();
   const agent: AgentRecord = {
-    tenant_id: 'acme', agent_id: AGENT_A, spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`, platform: 'langchain', platform_native_id: 'n',
-    owner: { oidc_sub: 'owner-1', attested_at: '2026-01-01T00:00:00Z', attestation_method: 'registration', status: 'live' },
-    status: opts.status ?? 'active', version: 1, created_at: '2026-01-01T00:00:00Z', valid_from: '2026-01-01T00:00:00Z',
-    credential_generation: opts.generation ?? 1, changed_by: 'x', change_reason: 'registered',
+    tenant_id: 'acme',
+    agent_id: AGENT_A,
+    spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`,
+    platform: 'langchain',
+    platform_native_id: 'n',
+    owner: {
+      oidc_sub: 'owner-1',
+      attested_at: '2026-01-01T00:00:00Z',
+      attestation_method: 'registration',
+      status: 'live',
+    },
+    status: opts.status ?? 'active',
+    version: 1,
+    created_at: '2026-01-01T00:00:00Z',
+    valid_from: '2026-01-01T00:00:00Z',
+    credential_generation: opts.generation ?? 1,
+    changed_by: 'x',
+    change_reason: 'registered',
   };
   const addBoot = (token: string, generation = 1) =>
-    boots.set(sha256Hex(token), { tenant_id: 'acme', agent_id: AGENT_A, generation, used: false, expires_at: new Date(w.clock.now().getTime() + 3600_000).toISOString() });
+    boots.set(sha256Hex(token), {
+      tenant_id: 'acme',
+      agent_id: AGENT_A,
+      generation,
+      used: false,
+      expires_at: new Date(w.clock.now().getTime() + 3600_000).toISOString(),
+    });
   const deps = {
     bootstrap: {
       find: async (hash: string) => boots.get(hash) ?? null,
@@ -32,12 +60,20 @@ function setup(opts: { status?: AgentRecord['status']; generation?: number } = {
     issuer: w.issuer,
     clock: w.clock,
   };
-  const form = (token: string, extra: Record<string, string> = {}) => ({ grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TOKEN_TYPE_BOOTSTRAP, ...extra });
+  const form = (token: string, extra: Record<string, string> = {}) => ({
+    grant_type: GRANT_TOKEN_EXCHANGE,
+    subject_token: token,
+    subject_token_type: TOKEN_TYPE_BOOTSTRAP,
+    ...extra,
+  });
   return { w, deps, addBoot, form, boots, agent };
 }
 
 async function oauthError(p: Promise<unknown>): Promise<OAuthError> {
-  const e = await p.then(() => null, (x: unknown) => x);
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(OAuthError);
   return e as OAuthError;
 }
@@ -51,7 +87,11 @@ describe('exchangeToken', () => {
     await expect(exchangeToken(s.deps, s.form('boot-1'))).rejects.toBeInstanceOf(DependencyError);
     s.w.kms.failSign = null;
     const out = await exchangeToken(s.deps, s.form('boot-1'));
-    const { payload } = await jwtVerify(out.access_token, createLocalJWKSet(await s.w.keys.jwks('acme')), { algorithms: ['ES256'], audience: 'arx', currentDate: s.w.clock.now() });
+    const { payload } = await jwtVerify(out.access_token, createLocalJWKSet(await s.w.keys.jwks('acme')), {
+      algorithms: ['ES256'],
+      audience: 'arx',
+      currentDate: s.w.clock.now(),
+    });
     expect(payload.sub).toBe(s.agent.spiffe_id);
   });
 
@@ -79,13 +119,23 @@ describe('exchangeToken', () => {
     const s = setup();
     s.addBoot('b');
     const root = await exchangeToken(s.deps, s.form('b', { scope: 'x y' }));
-    const child = await exchangeToken(s.deps, { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: root.access_token, subject_token_type: TOKEN_TYPE_JWT });
+    const child = await exchangeToken(s.deps, {
+      grant_type: GRANT_TOKEN_EXCHANGE,
+      subject_token: root.access_token,
+      subject_token_type: TOKEN_TYPE_JWT,
+    });
     expect(child.scope).toBe('x y');
-    const e1 = await oauthError(exchangeToken(s.deps, { ...s.form('b'), actor_token: 'a', actor_token_type: TOKEN_TYPE_JWT }));
+    const e1 = await oauthError(
+      exchangeToken(s.deps, { ...s.form('b'), actor_token: 'a', actor_token_type: TOKEN_TYPE_JWT }),
+    );
     expect(e1.error).toBe('invalid_request');
-    const e2 = await oauthError(exchangeToken(s.deps, { ...s.form('b'), requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }));
+    const e2 = await oauthError(
+      exchangeToken(s.deps, { ...s.form('b'), requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }),
+    );
     expect(e2.error).toBe('invalid_request');
-    const e3 = await oauthError(exchangeToken(s.deps, { ...s.form('b'), audience: 'https://a.example', resource: 'https://b.example' }));
+    const e3 = await oauthError(
+      exchangeToken(s.deps, { ...s.form('b'), audience: 'https://a.example', resource: 'https://b.example' }),
+    );
     expect(e3.error).toBe('invalid_target');
     const e4 = await oauthError(exchangeToken(s.deps, { ...s.form('b'), scope: 'bad"scope' }));
     expect(e4.error).toBe('invalid_scope');
@@ -96,7 +146,13 @@ describe('exchangeToken', () => {
     s.addBoot('b');
     const root = await exchangeToken(s.deps, s.form('b'));
     s.w.revoked.add(`acme|${AGENT_A}`);
-    const e = await oauthError(exchangeToken(s.deps, { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: root.access_token, subject_token_type: TOKEN_TYPE_JWT }));
+    const e = await oauthError(
+      exchangeToken(s.deps, {
+        grant_type: GRANT_TOKEN_EXCHANGE,
+        subject_token: root.access_token,
+        subject_token_type: TOKEN_TYPE_JWT,
+      }),
+    );
     expect(e.error).toBe('invalid_grant');
   });
 });
@@ -105,7 +161,11 @@ describe('parseTokenForm', () => {
   it('refuses a repeated parameter, a non-form body and HTTP Basic client authentication', () => {
     expect(() => parseTokenForm('a=1&a=2', { contentType: 'application/x-www-form-urlencoded' })).toThrow(OAuthError);
     expect(() => parseTokenForm('{}', { contentType: 'application/json' })).toThrow(/x-www-form-urlencoded/);
-    expect(() => parseTokenForm('a=1', { contentType: 'application/x-www-form-urlencoded', authorization: 'Basic eDp5' })).toThrow(/client authentication/);
-    expect(parseTokenForm('grant_type=x&unknown=1', { contentType: 'application/x-www-form-urlencoded; charset=utf-8' })).toEqual({ grant_type: 'x' });
+    expect(() =>
+      parseTokenForm('a=1', { contentType: 'application/x-www-form-urlencoded', authorization: 'Basic eDp5' }),
+    ).toThrow(/client authentication/);
+    expect(
+      parseTokenForm('grant_type=x&unknown=1', { contentType: 'application/x-www-form-urlencoded; charset=utf-8' }),
+    ).toEqual({ grant_type: 'x' });
   });
 });

@@ -10,7 +10,17 @@ function tokenFor(tenant: string): string {
   const now = Math.floor(Date.parse('2026-03-01T12:00:00Z') / 1000);
   return forge(
     { alg: 'ES256', typ: 'JWT', kid: 'k1' },
-    { iss: `${ISSUER_BASE}/tenants/${tenant}`, sub: `spiffe://${tenant}.arx/custom/${AGENT_A}`, aud: 'arx', iat: now, nbf: now, exp: now + 300, jti: 'j', owner_sub: 'o', gen: 1 },
+    {
+      iss: `${ISSUER_BASE}/tenants/${tenant}`,
+      sub: `spiffe://${tenant}.arx/custom/${AGENT_A}`,
+      aud: 'arx',
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+      jti: 'j',
+      owner_sub: 'o',
+      gen: 1,
+    },
     es256(privateKey),
   );
 }
@@ -35,7 +45,9 @@ describe('SvidVerifier tenant key cache (F29)', () => {
   it('F29: keeps at most jwksMaxTenants tenants however many tenant ids tokens name (bounded LRU)', async () => {
     const { verifier } = counting({ max: 50 });
     for (let i = 0; i < 500; i++) {
-      await expect(verifier.verify(tokenFor(`t${i}`), { audience: 'arx' })).rejects.toMatchObject({ reason: 'unknown_kid' });
+      await expect(verifier.verify(tokenFor(`t${i}`), { audience: 'arx' })).rejects.toMatchObject({
+        reason: 'unknown_kid',
+      });
     }
     expect(verifier.cachedTenants()).toBe(50);
   });

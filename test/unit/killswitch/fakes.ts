@@ -1,11 +1,23 @@
 /** In-memory implementations of the kill switch's ports for core unit tests. */
 import { ConflictError } from '../../../lambdas/shared/errors.js';
-import { type AgentFilter, type AgentRecord, type InventoryStore, type Page } from '../../../lambdas/shared/ports.js';
+import type { AgentFilter, AgentRecord, InventoryStore, Page } from '../../../lambdas/shared/ports.js';
 import { spiffeIdOf } from '../../../lambdas/shared/ids.js';
 import { matchesFilter } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
-import type { StepName, Termination, TerminationStatus, TerminationStep } from '../../../lambdas/killswitch/core/model.js';
-import type { AgentStepResult, QuorumRequest, RevocationWriter, SagaStarter, StepPatch, TerminationStore } from '../../../lambdas/killswitch/core/ports.js';
+import type {
+  StepName,
+  Termination,
+  TerminationStatus,
+  TerminationStep,
+} from '../../../lambdas/killswitch/core/model.js';
+import type {
+  AgentStepResult,
+  QuorumRequest,
+  RevocationWriter,
+  SagaStarter,
+  StepPatch,
+  TerminationStore,
+} from '../../../lambdas/killswitch/core/ports.js';
 import { SagaAlreadyStartedError } from '../../../lambdas/killswitch/core/ports.js';
 
 export class MemoryTerminationStore implements TerminationStore {
@@ -45,7 +57,12 @@ export class MemoryTerminationStore implements TerminationStore {
   private patchStep(tenantId: string, id: string, step: StepName, f: (s: TerminationStep) => TerminationStep) {
     this.patch(tenantId, id, (t) => ({ ...t, steps: t.steps.map((s) => (s.name === step ? f(s) : s)) }));
   }
-  async setAgents(tenantId: string, id: string, agentIds: readonly string[], taken: readonly { agent_id: string; termination_id: string }[]) {
+  async setAgents(
+    tenantId: string,
+    id: string,
+    agentIds: readonly string[],
+    taken: readonly { agent_id: string; termination_id: string }[],
+  ) {
     this.patch(tenantId, id, (t) => ({ ...t, agent_ids: [...agentIds], already_terminating: [...taken] }));
   }
   async beginStep(tenantId: string, id: string, step: StepName, at: string) {
@@ -104,17 +121,32 @@ export class MemoryInventory implements InventoryStore {
   async get(t: string, a: string) {
     return this.versions.get(`${t}|${a}`)?.at(-1) ?? null;
   }
-  async update(current: AgentRecord, patch: Partial<AgentRecord>, meta: { at: string; actor: string; reason: string }, options: { requireStatusIn?: readonly string[] } = {}) {
+  async update(
+    current: AgentRecord,
+    patch: Partial<AgentRecord>,
+    meta: { at: string; actor: string; reason: string },
+    options: { requireStatusIn?: readonly string[] } = {},
+  ) {
     if (this.failUpdates) throw Object.assign(new Error('ddb down'), { name: 'InternalServerError' });
     const list = this.versions.get(`${current.tenant_id}|${current.agent_id}`)!;
     const last = list.at(-1)!;
-    if (last.version !== current.version || (options.requireStatusIn && !options.requireStatusIn.includes(last.status))) throw new ConflictError('moved');
-    const next = { ...last, ...patch, version: last.version + 1, valid_from: meta.at, changed_by: meta.actor, change_reason: meta.reason } as AgentRecord;
+    if (last.version !== current.version || (options.requireStatusIn && !options.requireStatusIn.includes(last.status)))
+      throw new ConflictError('moved');
+    const next = {
+      ...last,
+      ...patch,
+      version: last.version + 1,
+      valid_from: meta.at,
+      changed_by: meta.actor,
+      change_reason: meta.reason,
+    } as AgentRecord;
     list.push(next);
     return next;
   }
   async list(t: string, f: AgentFilter, limit: number): Promise<Page<AgentRecord>> {
-    const items = [...this.versions.values()].map((v) => v.at(-1)!).filter((r) => r.tenant_id === t && matchesFilter(r, f));
+    const items = [...this.versions.values()]
+      .map((v) => v.at(-1)!)
+      .filter((r) => r.tenant_id === t && matchesFilter(r, f));
     return { items: items.slice(0, limit) };
   }
   async history(t: string, a: string) {
@@ -125,9 +157,19 @@ export class MemoryInventory implements InventoryStore {
 export function agent(tenant: string, id: string, extra: Partial<AgentRecord> = {}): AgentRecord {
   const at = '2026-01-01T00:00:00.000Z';
   return {
-    tenant_id: tenant, agent_id: id, spiffe_id: spiffeIdOf(tenant, 'custom', id), platform: 'custom', platform_native_id: `n-${id}`,
+    tenant_id: tenant,
+    agent_id: id,
+    spiffe_id: spiffeIdOf(tenant, 'custom', id),
+    platform: 'custom',
+    platform_native_id: `n-${id}`,
     owner: { oidc_sub: 'o', attested_at: at, attestation_method: 'registration', status: 'live' },
-    status: 'active', version: 1, created_at: at, valid_from: at, credential_generation: 1, changed_by: 't', change_reason: 'r',
+    status: 'active',
+    version: 1,
+    created_at: at,
+    valid_from: at,
+    credential_generation: 1,
+    changed_by: 't',
+    change_reason: 'r',
     ...extra,
   };
 }

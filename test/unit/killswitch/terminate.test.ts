@@ -4,8 +4,20 @@ import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { DependencyError, ForbiddenError, NotFoundError } from '../../../lambdas/shared/errors.js';
 import { RecordingPublisher } from '../../../lambdas/shared/events.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../../lambdas/shared/revocation.js';
-import { QUORUM_WINDOW_MS, emergencyStop, terminateAgent, terminateCohort, type TerminateDeps } from '../../../lambdas/killswitch/core/terminate.js';
-import { finalizeTermination, recordStepFailure, revocationRetentionSeconds, stepPlatform, PlatformKillError } from '../../../lambdas/killswitch/core/saga.js';
+import {
+  QUORUM_WINDOW_MS,
+  emergencyStop,
+  terminateAgent,
+  terminateCohort,
+  type TerminateDeps,
+} from '../../../lambdas/killswitch/core/terminate.js';
+import {
+  finalizeTermination,
+  recordStepFailure,
+  revocationRetentionSeconds,
+  stepPlatform,
+  PlatformKillError,
+} from '../../../lambdas/killswitch/core/saga.js';
 import { buildAttestation, signAttestation, verifyAttestation } from '../../../lambdas/killswitch/core/attestation.js';
 import type { Signer } from '../../../lambdas/killswitch/core/ports.js';
 import { MemoryInventory, MemoryRevocations, MemoryTerminationStore, RecordingStarter, agent } from './fakes.js';
@@ -13,7 +25,13 @@ import { MemoryInventory, MemoryRevocations, MemoryTerminationStore, RecordingSt
 const trace = { correlationId: 'cor-1', traceId: 'a'.repeat(32) };
 const T = 'acme';
 
-function deps(): TerminateDeps & { store: MemoryTerminationStore; inventory: MemoryInventory; revocations: MemoryRevocations; starter: RecordingStarter; clock: ManualClock } {
+function deps(): TerminateDeps & {
+  store: MemoryTerminationStore;
+  inventory: MemoryInventory;
+  revocations: MemoryRevocations;
+  starter: RecordingStarter;
+  clock: ManualClock;
+} {
   return {
     clock: new ManualClock(),
     store: new MemoryTerminationStore(),
@@ -65,7 +83,9 @@ describe('terminateAgent', () => {
     await d.inventory.create(agent(T, 'a1'));
     d.inventory.failUpdates = true;
 
-    await expect(terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace)).rejects.toBeInstanceOf(DependencyError);
+    await expect(terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace)).rejects.toBeInstanceOf(
+      DependencyError,
+    );
     expect(d.starter.started).toHaveLength(0);
     // steps 1-2 run concurrently: the revocation entry (the safe side) is in, the saga is not started
     expect(d.revocations.entries).toHaveLength(1);
@@ -80,7 +100,9 @@ describe('terminateAgent', () => {
   it('answers 404 for an agent of another tenant', async () => {
     const d = deps();
     await d.inventory.create(agent('other', 'a1'));
-    await expect(terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(terminateAgent(d, { tenantId: T, subject: 'alice' }, 'a1', 'bad', trace)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });
 
@@ -106,14 +128,22 @@ describe('emergencyStop', () => {
 
     const first = await emergencyStop(d, { tenantId: T, subject: 'alice' }, T, 'breach', trace);
     expect(first.kind).toBe('pending_quorum');
-    await expect(emergencyStop(d, { tenantId: T, subject: 'alice' }, T, 'breach', trace)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(emergencyStop(d, { tenantId: T, subject: 'alice' }, T, 'breach', trace)).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
     expect((await d.inventory.get(T, 'a1'))?.status).toBe('active');
     expect(d.starter.started).toHaveLength(0);
 
     const second = await emergencyStop(d, { tenantId: T, subject: 'bob' }, T, 'confirm', trace);
     expect(second.kind).toBe('started');
     const t = second.kind === 'started' ? second.outcome.termination : null;
-    expect(t).toMatchObject({ scope: 'org', initiated_by: 'alice', confirmed_by: 'bob', reason: 'breach', agent_ids: ['a1', 'a2'] });
+    expect(t).toMatchObject({
+      scope: 'org',
+      initiated_by: 'alice',
+      confirmed_by: 'bob',
+      reason: 'breach',
+      agent_ids: ['a1', 'a2'],
+    });
     expect(d.store.quorum).toBeNull();
   });
 
@@ -131,7 +161,9 @@ describe('emergencyStop', () => {
   });
 
   it('answers 404 when the path names another tenant', async () => {
-    await expect(emergencyStop(deps(), { tenantId: T, subject: 'alice' }, 'other', 'x', trace)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(emergencyStop(deps(), { tenantId: T, subject: 'alice' }, 'other', 'x', trace)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });
 
@@ -141,7 +173,8 @@ describe('saga steps', () => {
     await d.inventory.create(agent(T, 'a1'));
     await d.inventory.create(agent(T, 'a2', { platform: 'flaky' }));
     await d.inventory.create(agent(T, 'a3', { cohort: 'x' }));
-    for (const a of ['a1', 'a2']) await d.inventory.update((await d.inventory.get(T, a))!, { cohort: 'k' }, { at: 'now', actor: 't', reason: 'r' });
+    for (const a of ['a1', 'a2'])
+      await d.inventory.update((await d.inventory.get(T, a))!, { cohort: 'k' }, { at: 'now', actor: 't', reason: 'r' });
     const { termination } = await terminateCohort(d, { tenantId: T, subject: 'alice' }, 'k', 'bad', trace);
     const calls: string[] = [];
     const platforms = {
@@ -161,15 +194,29 @@ describe('saga steps', () => {
     expect(calls.filter((c) => c === 'a1')).toHaveLength(1); // done agents are not killed again
     expect(calls.filter((c) => c === 'a2')).toHaveLength(2);
 
-    await recordStepFailure(d, T, termination.termination_id, 'platform', { Error: 'PlatformKillError', Cause: JSON.stringify({ errorMessage: 'platform failed for 1 agent(s)' }) });
+    await recordStepFailure(d, T, termination.termination_id, 'platform', {
+      Error: 'PlatformKillError',
+      Cause: JSON.stringify({ errorMessage: 'platform failed for 1 agent(s)' }),
+    });
     const events = new RecordingPublisher();
     const { status } = await finalizeTermination({ ...d, events }, T, termination.termination_id);
 
     expect(status).toBe('partial_failure');
     const t = await d.store.get(T, termination.termination_id);
-    expect(t?.steps.find((s) => s.name === 'platform')).toMatchObject({ status: 'failed', attempts: 2, error: 'PlatformKillError: platform failed for 1 agent(s)' });
+    expect(t?.steps.find((s) => s.name === 'platform')).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      error: 'PlatformKillError: platform failed for 1 agent(s)',
+    });
     expect(events.events).toEqual([
-      expect.objectContaining({ detailType: 'agent.terminated.completed', detail: expect.objectContaining({ status: 'partial_failure', failed_steps: ['platform'], event_id: `${termination.termination_id}.completed` }) }),
+      expect.objectContaining({
+        detailType: 'agent.terminated.completed',
+        detail: expect.objectContaining({
+          status: 'partial_failure',
+          failed_steps: ['platform'],
+          event_id: `${termination.termination_id}.completed`,
+        }),
+      }),
     ]);
     // steps 1-2 stay in force
     expect((await d.inventory.get(T, 'a2'))?.status).toBe('terminated');
@@ -179,7 +226,11 @@ describe('saga steps', () => {
 describe('exit attestation', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer: Signer = {
-    sign: async (_t, data) => ({ signature: cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }), kid: 'k1', alg: 'ES256' }),
+    sign: async (_t, data) => ({
+      signature: cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+      kid: 'k1',
+      alg: 'ES256',
+    }),
   };
 
   it('is deterministic, signed over its digest, and any change breaks verification', async () => {
@@ -189,7 +240,13 @@ describe('exit attestation', () => {
     const t = (await d.store.get(T, termination.termination_id))!;
     const input = {
       termination: t,
-      agents: [{ agentId: 'a1', history: await d.inventory.history(T, 'a1'), activity: { action_counts: { 'okta:users:read': 3 }, approvals: [], events_seen: 3 } }],
+      agents: [
+        {
+          agentId: 'a1',
+          history: await d.inventory.history(T, 'a1'),
+          activity: { action_counts: { 'okta:users:read': 3 }, approvals: [], events_seen: 3 },
+        },
+      ],
       chainHead: { height: 7, head_hash: 'h', block_id: 'blk-000000000007' },
       generatedAt: '2026-01-02T00:00:00.000Z',
       since: '2025-10-04T00:00:00.000Z',
@@ -197,7 +254,10 @@ describe('exit attestation', () => {
 
     const a = buildAttestation(input);
     expect(JSON.stringify(buildAttestation(input))).toBe(JSON.stringify(a));
-    expect(a).toMatchObject({ final_audit_block: { block_id: 'blk-000000000007' }, agents: [{ agent_id: 'a1', final_status: 'terminated', activity: { total_actions: 3 } }] });
+    expect(a).toMatchObject({
+      final_audit_block: { block_id: 'blk-000000000007' },
+      agents: [{ agent_id: 'a1', final_status: 'terminated', activity: { total_actions: 3 } }],
+    });
     const [file] = await signAttestation(a, signer, T);
     const envelope = JSON.parse(new TextDecoder().decode(file!.body));
 
@@ -206,7 +266,9 @@ describe('exit attestation', () => {
     changed.attestation.agents[0].activity.action_counts['okta:users:read'] = 2;
     expect(verifyAttestation(changed, publicKey)).toEqual({ valid: false, reason: 'digest mismatch' });
     const forged = structuredClone(envelope);
-    forged.signature.value = Buffer.from(cryptoSign('sha256', Buffer.from('other'), { key: privateKey, dsaEncoding: 'ieee-p1363' })).toString('base64');
+    forged.signature.value = Buffer.from(
+      cryptoSign('sha256', Buffer.from('other'), { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+    ).toString('base64');
     expect(verifyAttestation(forged, publicKey)).toEqual({ valid: false, reason: 'bad signature' });
   });
 });

@@ -6,7 +6,10 @@ describe('arx mcp-gateway: bad invocations exit 2 with a message and start nothi
   const saved = { ...process.env };
   beforeEach(() => {
     err = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err += String(s);
+      return true;
+    });
     process.env.ARX_URL = 'http://127.0.0.1:9';
     process.env.ARX_AGENT_TOKEN = 'x.y.z';
     delete process.env.ARX_BOOTSTRAP_TOKEN;

@@ -7,11 +7,23 @@ import { ArxBackedPinStore, MemoryPinStore } from '../../../sdk/mcp-gateway/pins
 import { splitCommandLine } from '../../../sdk/mcp-gateway/index.js';
 
 const ctx = (config: Record<string, unknown> | null) =>
-  ({ tenantId: 't', agentId: 'a', actionId: 'act', correlationId: 'c', traceparent: '00-0-0-01', config, secret: async () => null, credentials: {} as never, fetch }) as never;
+  ({
+    tenantId: 't',
+    agentId: 'a',
+    actionId: 'act',
+    correlationId: 'c',
+    traceparent: '00-0-0-01',
+    config,
+    secret: async () => null,
+    credentials: {} as never,
+    fetch,
+  }) as never;
 
 describe('MCP canonical hashes', () => {
   it('is independent of key order and ignores _meta in tool definitions', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}',
+    );
     expect(argumentsHash({ a: 1, b: 2 })).toBe(argumentsHash({ b: 2, a: 1 }));
     expect(argumentsHash({ a: 1 })).not.toBe(argumentsHash({ a: '1' }));
     const t = { name: 'x', description: 'd', inputSchema: { type: 'object', properties: {} } };
@@ -51,11 +63,17 @@ describe('pin stores', () => {
 
 describe('connector kind mcp (the grant ARX executes after approval)', () => {
   const args = { entities: [{ name: 'x' }] };
-  const params = { tool: 'create_entities', arguments: args, arguments_hash: argumentsHash(args), definition_hash: 'd'.repeat(64), bundle_version: '3' };
+  const params = {
+    tool: 'create_entities',
+    arguments: args,
+    arguments_hash: argumentsHash(args),
+    definition_hash: 'd'.repeat(64),
+    bundle_version: '3',
+  };
   const c = mcpConnector('memory-mcp');
 
   it('accepts tools:/prompts:/resources:read operations only', () => {
-    expect(Object.prototype.hasOwnProperty.call(c.operations, 'tools:create_entities')).toBe(true);
+    expect(Object.hasOwn(c.operations, 'tools:create_entities')).toBe(true);
     expect(c.operations['prompts:p1']).toBeDefined();
     expect(c.operations['resources:read']).toBeDefined();
     expect(c.operations['users:read']).toBeUndefined();
@@ -63,7 +81,9 @@ describe('connector kind mcp (the grant ARX executes after approval)', () => {
   });
   it('rejects params whose argument hash is not the canonical hash of the arguments', () => {
     expect(c.operations['tools:create_entities']!.params.safeParse(params).success).toBe(true);
-    expect(c.operations['tools:create_entities']!.params.safeParse({ ...params, arguments: { other: 1 } }).success).toBe(false);
+    expect(
+      c.operations['tools:create_entities']!.params.safeParse({ ...params, arguments: { other: 1 } }).success,
+    ).toBe(false);
     expect(c.operations['tools:create_entities']!.params.safeParse({ ...params, extra: 1 }).success).toBe(false);
   });
   it('grants a receipt bound to the hashes, and refuses a definition other than the accepted one', async () => {
@@ -76,7 +96,9 @@ describe('connector kind mcp (the grant ARX executes after approval)', () => {
       definition_hash: params.definition_hash,
       bundle_version: '3',
     });
-    await expect(c.execute(ctx({ kind: 'mcp', pins: { create_entities: 'e'.repeat(64) } }), 'tools:create_entities', params)).rejects.toMatchObject({ code: 'definition_not_accepted' });
+    await expect(
+      c.execute(ctx({ kind: 'mcp', pins: { create_entities: 'e'.repeat(64) } }), 'tools:create_entities', params),
+    ).rejects.toMatchObject({ code: 'definition_not_accepted' });
     await expect(c.execute(ctx(null), 'tools:create_entities', params)).rejects.toBeInstanceOf(ConnectorError);
   });
   it('extends the shipped connectors only for names ending in mcp', () => {

@@ -1,11 +1,19 @@
 import { context, trace, SpanKind, type Attributes } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ActionLink, ContentStore, SpanRecord, SpanStore, Budget } from '../../../lambdas/observability/core/model.js';
+import type {
+  ActionLink,
+  ContentStore,
+  SpanRecord,
+  SpanStore,
+  Budget,
+} from '../../../lambdas/observability/core/model.js';
 import type { PriceTable } from '../../../lambdas/observability/core/cost.js';
 
 /** Finished spans from the real OpenTelemetry JS SDK (a parent LLM call and a tool child). */
-export async function sdkSpans(attrs: { llm?: Attributes; tool?: Attributes; resource?: Attributes } = {}): Promise<ReadableSpan[]> {
+export async function sdkSpans(
+  attrs: { llm?: Attributes; tool?: Attributes; resource?: Attributes } = {},
+): Promise<ReadableSpan[]> {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'reviewer', ...attrs.resource }),
@@ -22,13 +30,31 @@ export async function sdkSpans(attrs: { llm?: Attributes; tool?: Attributes; res
       'gen_ai.usage.output_tokens': 300,
       'gen_ai.input.messages': JSON.stringify([
         { role: 'user', parts: [{ type: 'text', content: 'deactivate the stale contractor' }] },
-        { role: 'tool', parts: [{ type: 'tool_call_response', response: { email: 'stale.contractor@acme.com', api_token: 'SSWS-00abcdefghijklmnop' } }] },
+        {
+          role: 'tool',
+          parts: [
+            {
+              type: 'tool_call_response',
+              response: { email: 'stale.contractor@acme.com', api_token: 'SSWS-00abcdefghijklmnop' },
+            },
+          ],
+        },
       ]),
       ...attrs.llm,
     },
   });
   llm.addEvent('gen_ai.choice', { index: 0, message: 'I will deactivate the user' });
-  const tool = tracer.startSpan('execute_tool okta', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'okta:users:deactivate', ...attrs.tool } }, trace.setSpan(context.active(), llm));
+  const tool = tracer.startSpan(
+    'execute_tool okta',
+    {
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'okta:users:deactivate',
+        ...attrs.tool,
+      },
+    },
+    trace.setSpan(context.active(), llm),
+  );
   tool.end();
   llm.end();
   await provider.forceFlush();
@@ -52,10 +78,14 @@ export class MemorySpanStore implements SpanStore {
     };
   }
   async spansByAgent(t: string, a: string, from: string, to: string) {
-    return [...this.spans.values()].filter((s) => s.tenant_id === t && s.agent_id === a && s.start_time >= from && s.start_time <= to + '~');
+    return [...this.spans.values()].filter(
+      (s) => s.tenant_id === t && s.agent_id === a && s.start_time >= from && s.start_time <= `${to}~`,
+    );
   }
   async spansByDay(t: string, day: string, from = '', to = '~') {
-    return [...this.spans.values()].filter((s) => s.tenant_id === t && s.start_time.startsWith(day) && s.start_time >= from && s.start_time <= to + '~');
+    return [...this.spans.values()].filter(
+      (s) => s.tenant_id === t && s.start_time.startsWith(day) && s.start_time >= from && s.start_time <= `${to}~`,
+    );
   }
   async getLink(t: string, trace: string, a: string) {
     return this.links.get(`${t}|${trace}|${a}`) ?? null;
@@ -64,7 +94,11 @@ export class MemorySpanStore implements SpanStore {
     const k = `${l.tenant_id}|${l.trace_id}|${l.action_id}`;
     const prev = this.links.get(k);
     if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return;
-    this.links.set(k, { ...l, approval_id: l.approval_id ?? prev?.approval_id ?? null, events: [...(prev?.events ?? []), ev] });
+    this.links.set(k, {
+      ...l,
+      approval_id: l.approval_id ?? prev?.approval_id ?? null,
+      events: [...(prev?.events ?? []), ev],
+    });
   }
   async getPrices() {
     return this.prices;

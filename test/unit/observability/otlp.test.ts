@@ -2,9 +2,21 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import * as incubating from '@opentelemetry/semantic-conventions/incubating';
-import { decodeLogs, decodeMetrics, decodeTraces, encodeResponse, OtlpDecodeError, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
+import {
+  decodeLogs,
+  decodeMetrics,
+  decodeTraces,
+  encodeResponse,
+  OtlpDecodeError,
+  OtlpTypes,
+} from '../../../lambdas/observability/core/otlp.js';
 import { ALIASES, GEN_AI, normaliseAttributes } from '../../../lambdas/observability/core/semconv.js';
-import { bodyOf, encodingOf, OTLP_MAX_DECODED_BYTES, pressureResponse } from '../../../lambdas/observability/core/receiver.js';
+import {
+  bodyOf,
+  encodingOf,
+  OTLP_MAX_DECODED_BYTES,
+  pressureResponse,
+} from '../../../lambdas/observability/core/receiver.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
 import { sdkSpans } from './fixtures.js';
 
@@ -36,7 +48,9 @@ describe('OTLP decoding', () => {
   });
 
   it('rejects bytes that are not an ExportTraceServiceRequest', () => {
-    expect(() => decodeTraces(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), 'protobuf')).toThrow(OtlpDecodeError);
+    expect(() => decodeTraces(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), 'protobuf')).toThrow(
+      OtlpDecodeError,
+    );
     expect(() => decodeTraces(Buffer.from('{not json'), 'json')).toThrow(OtlpDecodeError);
     expect(() => decodeTraces(Buffer.from('[1,2]'), 'json')).toThrow(OtlpDecodeError);
     expect(() => decodeTraces(Buffer.from('{"resourceSpans": 3}'), 'json')).toThrow(OtlpDecodeError);
@@ -44,11 +58,25 @@ describe('OTLP decoding', () => {
 
   it('counts spans with malformed ids as invalid instead of storing them', () => {
     const body = JSON.stringify({
-      resourceSpans: [{ scopeSpans: [{ spans: [
-        { traceId: '00000000000000000000000000000000', spanId: '0102030405060708', name: 'zero trace' },
-        { traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102', name: 'short span' },
-        { traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708', name: 'ok', startTimeUnixNano: '1764576000000000000', endTimeUnixNano: '1764576001000000000' },
-      ] }] }],
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                { traceId: '00000000000000000000000000000000', spanId: '0102030405060708', name: 'zero trace' },
+                { traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102', name: 'short span' },
+                {
+                  traceId: '0102030405060708090a0b0c0d0e0f10',
+                  spanId: '0102030405060708',
+                  name: 'ok',
+                  startTimeUnixNano: '1764576000000000000',
+                  endTimeUnixNano: '1764576001000000000',
+                },
+              ],
+            },
+          ],
+        },
+      ],
     });
     const r = decodeTraces(Buffer.from(body), 'json');
     expect(r.invalid).toBe(2);
@@ -56,16 +84,53 @@ describe('OTLP decoding', () => {
   });
 
   it('decodes logs and metrics requests encoded with the same descriptor', () => {
-    const logs = OtlpTypes.logsRequest.encode(OtlpTypes.logsRequest.fromObject({
-      resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1764576000000000000', severityNumber: 9, body: { stringValue: 'hello' }, eventName: 'gen_ai.user.message' }] }] }],
-    })).finish();
-    expect(decodeLogs(logs, 'protobuf')).toMatchObject([{ severity: 9, body: 'hello', eventName: 'gen_ai.user.message', timeNs: '1764576000000000000' }]);
-    const metrics = OtlpTypes.metricsRequest.encode(OtlpTypes.metricsRequest.fromObject({
-      resourceMetrics: [{ scopeMetrics: [{ metrics: [
-        { name: 'gen_ai.client.token.usage', unit: '{token}', histogram: { dataPoints: [{ timeUnixNano: '1764576000000000000', count: 3, sum: 1500 }] } },
-        { name: 'queue.depth', sum: { dataPoints: [{ asInt: 7 }] } },
-      ] }] }],
-    })).finish();
+    const logs = OtlpTypes.logsRequest
+      .encode(
+        OtlpTypes.logsRequest.fromObject({
+          resourceLogs: [
+            {
+              scopeLogs: [
+                {
+                  logRecords: [
+                    {
+                      timeUnixNano: '1764576000000000000',
+                      severityNumber: 9,
+                      body: { stringValue: 'hello' },
+                      eventName: 'gen_ai.user.message',
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      .finish();
+    expect(decodeLogs(logs, 'protobuf')).toMatchObject([
+      { severity: 9, body: 'hello', eventName: 'gen_ai.user.message', timeNs: '1764576000000000000' },
+    ]);
+    const metrics = OtlpTypes.metricsRequest
+      .encode(
+        OtlpTypes.metricsRequest.fromObject({
+          resourceMetrics: [
+            {
+              scopeMetrics: [
+                {
+                  metrics: [
+                    {
+                      name: 'gen_ai.client.token.usage',
+                      unit: '{token}',
+                      histogram: { dataPoints: [{ timeUnixNano: '1764576000000000000', count: 3, sum: 1500 }] },
+                    },
+                    { name: 'queue.depth', sum: { dataPoints: [{ asInt: 7 }] } },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      .finish();
     expect(decodeMetrics(metrics, 'protobuf')).toMatchObject([
       { name: 'gen_ai.client.token.usage', kind: 'histogram', count: 3, value: 1500 },
       { name: 'queue.depth', kind: 'sum', value: 7 },
@@ -74,7 +139,10 @@ describe('OTLP decoding', () => {
 
   it('answers partial_success in the request encoding', () => {
     const proto = encodeResponse('traces', 'protobuf', 2, 'two foreign spans');
-    const decoded = OtlpTypes.traceResponse.toObject(OtlpTypes.traceResponse.decode(Buffer.from(proto.body, 'base64')), { longs: Number });
+    const decoded = OtlpTypes.traceResponse.toObject(
+      OtlpTypes.traceResponse.decode(Buffer.from(proto.body, 'base64')),
+      { longs: Number },
+    );
     expect(decoded).toEqual({ partialSuccess: { rejectedSpans: 2, errorMessage: 'two foreign spans' } });
     expect(JSON.parse(encodeResponse('logs', 'json', 0, '').body)).toEqual({});
   });
@@ -98,8 +166,15 @@ describe('OTLP receiver rules', () => {
 describe('OTLP receiver under pressure', () => {
   it('answers 429 with Retry-After when DynamoDB throttles and 503 when a dependency is down', () => {
     const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
-    expect(pressureResponse(throttled)).toMatchObject({ status: 429, headers: { 'retry-after': '2' }, body: { status: 429, type: 'https://arx.dev/problems/throttled' } });
-    expect(pressureResponse(new DependencyError('kms down'))).toMatchObject({ status: 503, headers: { 'retry-after': '2' } });
+    expect(pressureResponse(throttled)).toMatchObject({
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: { status: 429, type: 'https://arx.dev/problems/throttled' },
+    });
+    expect(pressureResponse(new DependencyError('kms down'))).toMatchObject({
+      status: 503,
+      headers: { 'retry-after': '2' },
+    });
     expect((pressureResponse(new DependencyError('kms down'))!.body as { detail?: string }).detail).toBeUndefined();
     expect(pressureResponse(new Error('bug'))).toBeNull();
   });
@@ -128,12 +203,21 @@ describe('GenAI semantic conventions pin', () => {
     expect(ALIASES[inc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS as string]).toBe(GEN_AI.outputTokens);
   });
   it('maps old names through the alias table, the current name winning', () => {
-    expect(normaliseAttributes({ 'gen_ai.system': 'openai', 'gen_ai.usage.prompt_tokens': 10, 'gen_ai.usage.completion_tokens': 5, 'gen_ai.usage.cache_write.input_tokens': 4 })).toEqual({
+    expect(
+      normaliseAttributes({
+        'gen_ai.system': 'openai',
+        'gen_ai.usage.prompt_tokens': 10,
+        'gen_ai.usage.completion_tokens': 5,
+        'gen_ai.usage.cache_write.input_tokens': 4,
+      }),
+    ).toEqual({
       'gen_ai.provider.name': 'openai',
       'gen_ai.usage.input_tokens': 10,
       'gen_ai.usage.output_tokens': 5,
       'gen_ai.usage.cache_creation.input_tokens': 4,
     });
-    expect(normaliseAttributes({ 'gen_ai.system': 'old', 'gen_ai.provider.name': 'new' })).toEqual({ 'gen_ai.provider.name': 'new' });
+    expect(normaliseAttributes({ 'gen_ai.system': 'old', 'gen_ai.provider.name': 'new' })).toEqual({
+      'gen_ai.provider.name': 'new',
+    });
   });
 });

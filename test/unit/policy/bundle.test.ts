@@ -1,11 +1,24 @@
 import { describe, it, expect } from 'vitest';
-import { compileBundle, contentOf, diffBundles, digestOf, type BundleContent } from '../../../lambdas/policy/core/bundle.js';
+import {
+  compileBundle,
+  contentOf,
+  diffBundles,
+  digestOf,
+  type BundleContent,
+} from '../../../lambdas/policy/core/bundle.js';
 import { verifyBundle } from '../../../lambdas/policy/core/signing.js';
 import { BloomFilter, bloomItem } from '../../../lambdas/policy/core/bloom.js';
 import { LocalSigner, OKTA_YAML } from './helpers.js';
 
-const meta = (v = 1, revoked: string[] = []) => ({ tenantId: 't1', bundleId: `pb_${v}`, version: v, createdAt: '2026-01-01T00:00:00.000Z', revokedAgentIds: revoked });
-const SCHEMA = 'entity Agent = { "status": String }; entity Doc; action "docs:files:read" appliesTo { principal: [Agent], resource: [Doc] };';
+const meta = (v = 1, revoked: string[] = []) => ({
+  tenantId: 't1',
+  bundleId: `pb_${v}`,
+  version: v,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  revokedAgentIds: revoked,
+});
+const SCHEMA =
+  'entity Agent = { "status": String }; entity Doc; action "docs:files:read" appliesTo { principal: [Agent], resource: [Doc] };';
 
 function ok(content: ReturnType<typeof compileBundle>): BundleContent {
   if (!content.ok) throw new Error(JSON.stringify(content.errors));
@@ -14,22 +27,49 @@ function ok(content: ReturnType<typeof compileBundle>): BundleContent {
 
 describe('compileBundle', () => {
   it('compiles a Cedar bundle, indexing each policy by its @id', () => {
-    const c = ok(compileBundle({ format: 'cedar', schema: SCHEMA, policies: '@id("allow-read") permit(principal, action == Action::"docs:files:read", resource);', entities: [] }, meta()));
+    const c = ok(
+      compileBundle(
+        {
+          format: 'cedar',
+          schema: SCHEMA,
+          policies: '@id("allow-read") permit(principal, action == Action::"docs:files:read", resource);',
+          entities: [],
+        },
+        meta(),
+      ),
+    );
     expect(c.policies.map((p) => p.id)).toEqual(['allow-read']);
     expect(c.policies[0]!.actions).toEqual(['Action::"docs:files:read"']);
   });
 
   it("returns Cedar's validation messages and no content for a policy that does not type-check", () => {
-    const r = compileBundle({ format: 'cedar', schema: SCHEMA, policies: 'permit(principal, action, resource) when { principal.colour == "red" };' }, meta());
+    const r = compileBundle(
+      {
+        format: 'cedar',
+        schema: SCHEMA,
+        policies: 'permit(principal, action, resource) when { principal.colour == "red" };',
+      },
+      meta(),
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors[0]!.message).toMatch(/colour/);
   });
 
   it('rejects an unparsable schema, unparsable policies and nonconforming entities', () => {
-    expect(compileBundle({ format: 'cedar', schema: 'entity {', policies: 'permit(principal, action, resource);' }, meta()).ok).toBe(false);
-    expect(compileBundle({ format: 'cedar', schema: SCHEMA, policies: 'permit(principal, action, resource' }, meta()).ok).toBe(false);
+    expect(
+      compileBundle({ format: 'cedar', schema: 'entity {', policies: 'permit(principal, action, resource);' }, meta())
+        .ok,
+    ).toBe(false);
+    expect(
+      compileBundle({ format: 'cedar', schema: SCHEMA, policies: 'permit(principal, action, resource' }, meta()).ok,
+    ).toBe(false);
     const badEntities = compileBundle(
-      { format: 'cedar', schema: SCHEMA, policies: 'permit(principal, action, resource);', entities: [{ uid: { type: 'Agent', id: 'a' }, attrs: { status: 3 }, parents: [] }] },
+      {
+        format: 'cedar',
+        schema: SCHEMA,
+        policies: 'permit(principal, action, resource);',
+        entities: [{ uid: { type: 'Agent', id: 'a' }, attrs: { status: 3 }, parents: [] }],
+      },
       meta(),
     );
     expect(badEntities.ok).toBe(false);
@@ -57,8 +97,14 @@ describe('digest and signature', () => {
     const signed = { ...c, digest, signature: await signer.sign('t1', digest) };
     expect((await verifyBundle(signed, 't1', signer)).ok).toBe(true);
     expect(digestOf(contentOf(signed))).toBe(digest);
-    const tampered = { ...signed, policies: signed.policies.map((p) => ({ ...p, text: p.text.replace('forbid', 'permit') })) };
-    expect(await verifyBundle(tampered, 't1', signer)).toEqual({ ok: false, reason: 'bundle digest does not match its content' });
+    const tampered = {
+      ...signed,
+      policies: signed.policies.map((p) => ({ ...p, text: p.text.replace('forbid', 'permit') })),
+    };
+    expect(await verifyBundle(tampered, 't1', signer)).toEqual({
+      ok: false,
+      reason: 'bundle digest does not match its content',
+    });
     expect(await verifyBundle({ ...signed, tenant_id: 't2' }, 't2', signer)).toMatchObject({ ok: false });
     expect(await verifyBundle(signed, 't2', signer)).toEqual({ ok: false, reason: 'bundle belongs to another tenant' });
   });
@@ -66,8 +112,28 @@ describe('digest and signature', () => {
 
 describe('diffBundles', () => {
   it('lists added, removed and changed policies by id', () => {
-    const a = ok(compileBundle({ format: 'cedar', schema: SCHEMA, policies: '@id("p1") permit(principal, action, resource);\n@id("p2") forbid(principal, action, resource) when { principal.status == "x" };' }, meta(1)));
-    const b = ok(compileBundle({ format: 'cedar', schema: SCHEMA, policies: '@id("p1") permit(principal, action, resource);\n@id("p2") forbid(principal, action, resource) when { principal.status == "y" };\n@id("p3") permit(principal, action, resource);' }, meta(2)));
+    const a = ok(
+      compileBundle(
+        {
+          format: 'cedar',
+          schema: SCHEMA,
+          policies:
+            '@id("p1") permit(principal, action, resource);\n@id("p2") forbid(principal, action, resource) when { principal.status == "x" };',
+        },
+        meta(1),
+      ),
+    );
+    const b = ok(
+      compileBundle(
+        {
+          format: 'cedar',
+          schema: SCHEMA,
+          policies:
+            '@id("p1") permit(principal, action, resource);\n@id("p2") forbid(principal, action, resource) when { principal.status == "y" };\n@id("p3") permit(principal, action, resource);',
+        },
+        meta(2),
+      ),
+    );
     const d = diffBundles(a, b);
     expect(d.added.map((p) => p.id)).toEqual(['p3']);
     expect(d.removed).toEqual([]);

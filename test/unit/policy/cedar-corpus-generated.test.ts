@@ -14,7 +14,9 @@ import { cedar, type EntityJson } from '../../../lambdas/policy/core/cedar.js';
  * whose entities hold integers beyond ±2^53, which the JS/wasm boundary cannot carry (raw
  * cedar-wasm refuses them too).
  */
-const TARBALL = fileURLToPath(new URL('../../../../shared/vectors/cedar-integration-tests/corpus-tests.tar.gz', import.meta.url));
+const TARBALL = fileURLToPath(
+  new URL('../../../../shared/vectors/cedar-integration-tests/corpus-tests.tar.gz', import.meta.url),
+);
 const EVERY = 25;
 
 interface Req {
@@ -46,7 +48,12 @@ describe('PolicyEngine on the generated Cedar corpus (sample)', () => {
     const inexpressible: string[] = [];
     const mismatches: string[] = [];
     for (const f of files) {
-      const t = JSON.parse(readFileSync(join(dir, 'corpus-tests', f), 'utf8')) as { policies: string; entities: string; schema: string; requests: Req[] };
+      const t = JSON.parse(readFileSync(join(dir, 'corpus-tests', f), 'utf8')) as {
+        policies: string;
+        entities: string;
+        schema: string;
+        requests: Req[];
+      };
       const schema = readFileSync(join(dir, t.schema), 'utf8');
       const policies = readFileSync(join(dir, t.policies), 'utf8');
       const entities = JSON.parse(readFileSync(join(dir, t.entities), 'utf8')) as EntityJson[];
@@ -54,12 +61,35 @@ describe('PolicyEngine on the generated Cedar corpus (sample)', () => {
       try {
         for (const r of t.requests) {
           requests++;
-          const got = engine.authorize({ principal: r.principal, action: r.action, resource: r.resource, context: r.context as never, validateRequest: r.validateRequest ?? false });
+          const got = engine.authorize({
+            principal: r.principal,
+            action: r.action,
+            resource: r.resource,
+            context: r.context as never,
+            validateRequest: r.validateRequest ?? false,
+          });
           const want = `${r.decision}|${[...r.reason].sort()}|${[...r.errors].sort()}`;
-          const have = got.type === 'response' ? `${got.decision}|${[...got.reason].sort()}|${[...new Set(got.errors.map((e) => e.policyId))].sort()}` : `failure`;
+          const have =
+            got.type === 'response'
+              ? `${got.decision}|${[...got.reason].sort()}|${[...new Set(got.errors.map((e) => e.policyId))].sort()}`
+              : `failure`;
           if (want === have) continue;
-          const raw = cedar.isAuthorized({ principal: r.principal, action: r.action, resource: r.resource, context: r.context as never, schema, validateRequest: r.validateRequest ?? false, policies: { staticPolicies: policies }, entities });
-          if (got.type === 'failure' && raw.type === 'failure' && /did not match any variant|entity deserialization/.test(got.errors.join())) inexpressible.push(`${f} ${r.description}`);
+          const raw = cedar.isAuthorized({
+            principal: r.principal,
+            action: r.action,
+            resource: r.resource,
+            context: r.context as never,
+            schema,
+            validateRequest: r.validateRequest ?? false,
+            policies: { staticPolicies: policies },
+            entities,
+          });
+          if (
+            got.type === 'failure' &&
+            raw.type === 'failure' &&
+            /did not match any variant|entity deserialization/.test(got.errors.join())
+          )
+            inexpressible.push(`${f} ${r.description}`);
           else mismatches.push(`${f} ${r.description}: want ${want}, got ${have}`);
         }
       } finally {

@@ -49,10 +49,23 @@ describe('PolicyEngine on the Cedar integration corpus', () => {
       const engine = new PolicyEngine({ policies: indexPolicies(policyText), entities, schema, useSchema: true });
       try {
         for (const r of t.requests) {
-          const got = engine.authorize({ principal: r.principal, action: r.action, resource: r.resource, context: r.context as never, validateRequest: r.validateRequest ?? false });
+          const got = engine.authorize({
+            principal: r.principal,
+            action: r.action,
+            resource: r.resource,
+            context: r.context as never,
+            validateRequest: r.validateRequest ?? false,
+          });
           expect(got.type, r.description).toBe('response');
           if (got.type !== 'response') continue;
-          expect({ d: got.decision, reason: [...got.reason].sort(), errors: [...new Set(got.errors.map((e) => e.policyId))].sort() }, `${file}: ${r.description}`).toEqual({
+          expect(
+            {
+              d: got.decision,
+              reason: [...got.reason].sort(),
+              errors: [...new Set(got.errors.map((e) => e.policyId))].sort(),
+            },
+            `${file}: ${r.description}`,
+          ).toEqual({
             d: r.decision,
             reason: [...r.reason].sort(),
             errors: [...r.errors].sort(),

@@ -16,8 +16,16 @@ function io(responses: Record<string, { status: number; body: unknown }>, cwd: s
     cwd,
     fetch: (async (url: string, init: RequestInit) => {
       const method = init.method ?? 'GET';
-      calls.push({ method, url, auth: new Headers(init.headers).get('authorization'), body: init.body ? JSON.parse(String(init.body)) : undefined });
-      const r = responses[`${method} ${url.replace('http://api.test', '')}`] ?? { status: 404, body: { title: 'Not found' } };
+      calls.push({
+        method,
+        url,
+        auth: new Headers(init.headers).get('authorization'),
+        body: init.body ? JSON.parse(String(init.body)) : undefined,
+      });
+      const r = responses[`${method} ${url.replace('http://api.test', '')}`] ?? {
+        status: 404,
+        body: { title: 'Not found' },
+      };
       return new Response(JSON.stringify(r.body), { status: r.status });
     }) as typeof fetch,
   };
@@ -30,7 +38,10 @@ describe('arx policy', () => {
     dir = mkdtempSync(join(tmpdir(), 'arx-cli-'));
     writeFileSync(join(dir, 'okta.yaml'), OKTA_YAML);
     writeFileSync(join(dir, 'bad.cedar'), 'permit(principal is Nobody, action, resource);');
-    writeFileSync(join(dir, 'schema.cedarschema'), 'entity Agent; action "x:y:z" appliesTo { principal: [Agent], resource: [Agent] };');
+    writeFileSync(
+      join(dir, 'schema.cedarschema'),
+      'entity Agent; action "x:y:z" appliesTo { principal: [Agent], resource: [Agent] };',
+    );
   });
 
   it('validate accepts the brief YAML policy locally', async () => {
@@ -43,7 +54,9 @@ describe('arx policy', () => {
   it('validate: every operation of the brief policy exists on the okta connector (only the extra users:delete warns)', async () => {
     const t = io({}, dir);
     expect(await run(['validate', 'okta.yaml'], t.fake)).toBe(0);
-    expect(t.err.join('')).toBe('warning: policy okta-access-review: connector "okta" offers no operation matching "users:delete"\n');
+    expect(t.err.join('')).toBe(
+      'warning: policy okta-access-review: connector "okta" offers no operation matching "users:delete"\n',
+    );
   });
 
   it('validate warns about an operation no connector offers and about an unknown connector, and still exits 0', async () => {
@@ -74,13 +87,24 @@ describe('arx policy', () => {
       dir,
     );
     expect(await run(['push', 'okta.yaml', '--promote'], t.fake)).toBe(0);
-    expect(t.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['POST http://api.test/v1/policies/bundles', 'POST http://api.test/v1/policies/bundles/pb_1/promote']);
+    expect(t.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'POST http://api.test/v1/policies/bundles',
+      'POST http://api.test/v1/policies/bundles/pb_1/promote',
+    ]);
     expect(t.calls[0]!.auth).toBe('Bearer tok-123');
     expect(t.calls[0]!.body).toEqual({ format: 'yaml', document: OKTA_YAML });
   });
 
   it('push reports the validation problems the API returns', async () => {
-    const t = io({ 'POST /v1/policies/bundles': { status: 400, body: { title: 'Request validation failed', errors: [{ path: 'policies', message: 'boom' }] } } }, dir);
+    const t = io(
+      {
+        'POST /v1/policies/bundles': {
+          status: 400,
+          body: { title: 'Request validation failed', errors: [{ path: 'policies', message: 'boom' }] },
+        },
+      },
+      dir,
+    );
     expect(await run(['push', 'okta.yaml'], t.fake)).toBe(1);
     expect(t.err.join('')).toContain('policies: boom');
   });
@@ -90,7 +114,14 @@ describe('arx policy', () => {
       {
         'GET /v1/policies/bundles/pb_2/diff/pb_1': {
           status: 200,
-          body: { added: [{ id: 'a' }], removed: [{ id: 'r' }], changed: [{ id: 'c' }], unchanged: 4, schema_changed: false, risk_changed: true },
+          body: {
+            added: [{ id: 'a' }],
+            removed: [{ id: 'r' }],
+            changed: [{ id: 'c' }],
+            unchanged: 4,
+            schema_changed: false,
+            risk_changed: true,
+          },
         },
       },
       dir,

@@ -6,7 +6,10 @@ import type { RevocationState } from '../../../lambdas/shared/ports.js';
 import { EVERYONE_ACTIVE, LocalSigner, MemorySource, OKTA_YAML } from './helpers.js';
 
 async function signed(signer: LocalSigner, document: string, version: number, tenantId = 't1'): Promise<SignedBundle> {
-  const r = compileBundle({ format: 'yaml', document }, { tenantId, bundleId: `pb_${version}`, version, createdAt: '2026-01-01T00:00:00Z', revokedAgentIds: [] });
+  const r = compileBundle(
+    { format: 'yaml', document },
+    { tenantId, bundleId: `pb_${version}`, version, createdAt: '2026-01-01T00:00:00Z', revokedAgentIds: [] },
+  );
   if (!r.ok) throw new Error('invalid');
   const digest = digestOf(r.content);
   return { ...r.content, digest, signature: await signer.sign(tenantId, digest) };
@@ -19,7 +22,15 @@ function setup(rev: () => RevocationState = () => 'clear') {
   const source = new MemorySource();
   const clock = new ManualClock();
   const events: string[] = [];
-  const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => rev() }, principals: EVERYONE_ACTIVE, clock, pollMs: 30_000, onEvent: (e) => events.push(`${e.type}:${e.detail}`) });
+  const pdp = new TenantBundlePdp({
+    source,
+    signer,
+    revocation: { status: async () => rev() },
+    principals: EVERYONE_ACTIVE,
+    clock,
+    pollMs: 30_000,
+    onEvent: (e) => events.push(`${e.type}:${e.detail}`),
+  });
   return { signer, source, clock, pdp, events };
 }
 
@@ -65,7 +76,10 @@ describe('TenantBundlePdp', () => {
     source.set('t1', await signed(signer, OKTA_YAML, 1));
     expect((await pdp.decide(req('okta:users:read'))).effect).toBe('permit');
     state = 'revoked';
-    expect(await pdp.decide(req('okta:users:read'))).toMatchObject({ effect: 'forbid', errors: ['principal is revoked'] });
+    expect(await pdp.decide(req('okta:users:read'))).toMatchObject({
+      effect: 'forbid',
+      errors: ['principal is revoked'],
+    });
     state = 'unknown';
     expect((await pdp.decide(req('okta:users:read'))).effect).toBe('forbid');
   });

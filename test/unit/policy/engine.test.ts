@@ -6,7 +6,21 @@ import { PolicyEngine, indexPolicies, slotsInUse } from '../../../lambdas/policy
 
 const require = createRequire(import.meta.url);
 const { build } = require(fileURLToPath(new URL('../../../../shared/bench/cedar-workload.cjs', import.meta.url))) as {
-  build(p: number, e: number, r: number): { meta: { ents: EntityJson[] }; policies: string; reqs: { principal: { type: string; id: string }; action: { type: string; id: string }; resource: { type: string; id: string }; context: Record<string, never>; slice: EntityJson[] }[] };
+  build(
+    p: number,
+    e: number,
+    r: number,
+  ): {
+    meta: { ents: EntityJson[] };
+    policies: string;
+    reqs: {
+      principal: { type: string; id: string };
+      action: { type: string; id: string };
+      resource: { type: string; id: string };
+      context: Record<string, never>;
+      slice: EntityJson[];
+    }[];
+  };
 };
 
 describe('PolicyEngine', () => {
@@ -17,11 +31,27 @@ describe('PolicyEngine', () => {
     try {
       let evaluated = 0;
       for (const q of w.reqs) {
-        const raw = cedar.statefulIsAuthorized({ principal: q.principal, action: q.action, resource: q.resource, context: q.context, preparsedPolicySetId: 'engine-test-all', entities: q.slice });
-        const got = engine.authorize({ principal: q.principal, action: q.action, resource: q.resource, context: q.context });
+        const raw = cedar.statefulIsAuthorized({
+          principal: q.principal,
+          action: q.action,
+          resource: q.resource,
+          context: q.context,
+          preparsedPolicySetId: 'engine-test-all',
+          entities: q.slice,
+        });
+        const got = engine.authorize({
+          principal: q.principal,
+          action: q.action,
+          resource: q.resource,
+          context: q.context,
+        });
         if (raw.type !== 'success' || got.type !== 'response') throw new Error('unexpected failure');
         // ids differ (@id vs policyN) but decision and the number of determining/erroring policies must agree
-        expect([got.decision, got.reason.length, got.errors.length]).toEqual([raw.response.decision, raw.response.diagnostics.reason.length, raw.response.diagnostics.errors.length]);
+        expect([got.decision, got.reason.length, got.errors.length]).toEqual([
+          raw.response.decision,
+          raw.response.diagnostics.reason.length,
+          raw.response.diagnostics.errors.length,
+        ]);
         evaluated += got.evaluated;
       }
       // the index keeps the evaluated set far below the whole set
@@ -35,7 +65,11 @@ describe('PolicyEngine', () => {
   it('frees its preparsed sets on dispose and fails closed afterwards', () => {
     const before = slotsInUse();
     const engine = new PolicyEngine({ policies: indexPolicies('@id("p") permit(principal, action, resource);') });
-    const req = { principal: { type: 'Agent', id: 'a' }, action: { type: 'Action', id: 'x:y:z' }, resource: { type: 'Connector', id: 'x' } };
+    const req = {
+      principal: { type: 'Agent', id: 'a' },
+      action: { type: 'Action', id: 'x:y:z' },
+      resource: { type: 'Connector', id: 'x' },
+    };
     expect(engine.authorize(req)).toMatchObject({ type: 'response', decision: 'allow', reason: ['p'] });
     expect(slotsInUse()).toBeGreaterThan(before);
     engine.dispose();
@@ -46,7 +80,11 @@ describe('PolicyEngine', () => {
   it('pre-builds the static parts another engine used (hot swap warm-up)', () => {
     const text = '@id("g") permit(principal, action == Action::"okta:users:read", resource);';
     const a = new PolicyEngine({ policies: indexPolicies(text) });
-    a.authorize({ principal: { type: 'Agent', id: 'a' }, action: { type: 'Action', id: 'okta:users:read' }, resource: { type: 'Connector', id: 'okta' } });
+    a.authorize({
+      principal: { type: 'Agent', id: 'a' },
+      action: { type: 'Action', id: 'okta:users:read' },
+      resource: { type: 'Connector', id: 'okta' },
+    });
     const b = new PolicyEngine({ policies: indexPolicies(text) });
     b.warm(a.staticKeys());
     expect(b.staticKeys()).toEqual(a.staticKeys());
@@ -55,10 +93,21 @@ describe('PolicyEngine', () => {
   });
 
   it('honours action groups supplied with the request without caching them', () => {
-    const engine = new PolicyEngine({ policies: indexPolicies('@id("w") permit(principal, action in Action::"write", resource);') });
-    const req = { principal: { type: 'Agent', id: 'a' }, action: { type: 'Action', id: 'jira:issues:create' }, resource: { type: 'Connector', id: 'jira' } };
+    const engine = new PolicyEngine({
+      policies: indexPolicies('@id("w") permit(principal, action in Action::"write", resource);'),
+    });
+    const req = {
+      principal: { type: 'Agent', id: 'a' },
+      action: { type: 'Action', id: 'jira:issues:create' },
+      resource: { type: 'Connector', id: 'jira' },
+    };
     expect(engine.authorize(req)).toMatchObject({ decision: 'deny' });
-    const withGroup = { ...req, entities: [{ uid: { type: 'Action', id: 'jira:issues:create' }, attrs: {}, parents: [{ type: 'Action', id: 'write' }] }] };
+    const withGroup = {
+      ...req,
+      entities: [
+        { uid: { type: 'Action', id: 'jira:issues:create' }, attrs: {}, parents: [{ type: 'Action', id: 'write' }] },
+      ],
+    };
     expect(engine.authorize(withGroup)).toMatchObject({ decision: 'allow', reason: ['w'] });
     expect(engine.authorize(req)).toMatchObject({ decision: 'deny' });
     engine.dispose();
@@ -74,7 +123,11 @@ describe('PolicyEngine', () => {
       { uid: { type: 'Agent', id: 'ok' }, attrs: { platform: 'okta', level: 5, tier: 'gold' }, parents: [] },
     ];
     const engine = new PolicyEngine({ policies: indexPolicies(text), entities });
-    const req = (id: string) => ({ principal: { type: 'Agent', id }, action: { type: 'Action', id: 'x:y:z' }, resource: { type: 'Connector', id: 'x' } });
+    const req = (id: string) => ({
+      principal: { type: 'Agent', id },
+      action: { type: 'Action', id: 'x:y:z' },
+      resource: { type: 'Connector', id: 'x' },
+    });
     // gh: "ok-only" is dropped by its guard; "needs-tier" reads a missing attribute, so Cedar must see it and report the error
     const gh = engine.authorize(req('gh'));
     expect(gh).toMatchObject({ type: 'response', decision: 'deny', evaluated: 1 });

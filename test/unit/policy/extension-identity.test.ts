@@ -16,15 +16,31 @@ describe('PDP extension server with a function-bound agent (ARX_AGENT_ID)', () =
   it('F21a: a function bound to one agent cannot ask as a sibling agent of its tenant', async () => {
     const signer = new LocalSigner();
     const source = new MemorySource();
-    const c = compileBundle({ format: 'yaml', document: OKTA_YAML }, { tenantId: 't1', bundleId: 'pb_1', version: 1, createdAt: '2026-12-01T00:00:00Z', revokedAgentIds: [] });
+    const c = compileBundle(
+      { format: 'yaml', document: OKTA_YAML },
+      { tenantId: 't1', bundleId: 'pb_1', version: 1, createdAt: '2026-12-01T00:00:00Z', revokedAgentIds: [] },
+    );
     if (!c.ok) throw new Error('invalid');
     const digest = digestOf(c.content);
     source.set('t1', { ...c.content, digest, signature: await signer.sign('t1', digest) });
-    const pdp = new TenantBundlePdp({ source, signer, revocation: { status: async () => 'clear' }, principals: EVERYONE_ACTIVE, clock: new ManualClock() });
+    const pdp = new TenantBundlePdp({
+      source,
+      signer,
+      revocation: { status: async () => 'clear' },
+      principals: EVERYONE_ACTIVE,
+      clock: new ManualClock(),
+    });
     const port = await freePort();
-    server = await startPdpServer({ tenantId: 't1', pdp, health: () => ({}), identity: new BoundIdentity('agt_terminated') }, port);
+    server = await startPdpServer(
+      { tenantId: 't1', pdp, health: () => ({}), identity: new BoundIdentity('agt_terminated') },
+      port,
+    );
     const ask = (id: string) =>
-      fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ principal: { type: 'Agent', id }, action: 'okta:users:read' }) });
+      fetch(`http://127.0.0.1:${port}/v1/decide`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ principal: { type: 'Agent', id }, action: 'okta:users:read' }),
+      });
     const sibling = await ask('agt_sibling');
     expect(sibling.status).toBe(403);
     expect(await sibling.json()).toEqual({ error: 'the caller may only ask about its own agent' });

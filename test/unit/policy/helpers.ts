@@ -15,7 +15,11 @@ export class LocalSigner implements BundleSigner {
     this.pub = kp.publicKey;
   }
   async sign(_t: string, digest: string): Promise<BundleSignature> {
-    return { kid: this.kid, alg: 'ES256', sig: cryptoSign('sha256', Buffer.from(digest), this.priv).toString('base64') };
+    return {
+      kid: this.kid,
+      alg: 'ES256',
+      sig: cryptoSign('sha256', Buffer.from(digest), this.priv).toString('base64'),
+    };
   }
   async verify(_t: string, digest: string, s: BundleSignature): Promise<boolean> {
     if (s.kid !== this.kid) return false;
@@ -35,7 +39,10 @@ export class MemorySource implements BundleSource {
   private n = 0;
   /** Stores the bundle as its stored text (objects are encoded as S3 would hold them). */
   set(tenantId: string, bundle: SignedBundle | string): void {
-    this.bundles.set(tenantId, { etag: `"e${++this.n}"`, bundle: typeof bundle === 'string' ? bundle : encodeBundle(bundle) });
+    this.bundles.set(tenantId, {
+      etag: `"e${++this.n}"`,
+      bundle: typeof bundle === 'string' ? bundle : encodeBundle(bundle),
+    });
   }
   async fetchLive(tenantId: string, etag: string | null) {
     this.fetches++;

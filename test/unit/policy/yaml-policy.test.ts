@@ -1,5 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { compileYamlPolicy, classify, parseDuration, YamlPolicyError } from '../../../lambdas/policy/core/yaml-policy.js';
+import {
+  compileYamlPolicy,
+  classify,
+  parseDuration,
+  YamlPolicyError,
+} from '../../../lambdas/policy/core/yaml-policy.js';
 import { validateCedar } from '../../../lambdas/policy/core/bundle.js';
 import { OKTA_YAML } from './helpers.js';
 
@@ -26,13 +31,18 @@ describe('compileYamlPolicy', () => {
   });
 
   it('refuses unknown fields, bad risks and bad YAML with a path per problem', () => {
-    expect(() => compileYamlPolicy('- name: x\n  connector: okta\n  operations: { "users:read": extreme }\n')).toThrow(YamlPolicyError);
-    expect(() => compileYamlPolicy('- name: x\n  connector: okta\n  operations: { "users:read": low }\n  colour: red\n')).toThrow(/colour/);
+    expect(() => compileYamlPolicy('- name: x\n  connector: okta\n  operations: { "users:read": extreme }\n')).toThrow(
+      YamlPolicyError,
+    );
+    expect(() =>
+      compileYamlPolicy('- name: x\n  connector: okta\n  operations: { "users:read": low }\n  colour: red\n'),
+    ).toThrow(/colour/);
     expect(() => compileYamlPolicy('- name: [unclosed')).toThrow(/not valid YAML/);
   });
 
   it('refuses two policies with the same name', () => {
-    const doc = '- name: a\n  connector: okta\n  operations: { "users:read": low }\n- name: a\n  connector: jira\n  operations: { "issues:read": low }\n';
+    const doc =
+      '- name: a\n  connector: okta\n  operations: { "users:read": low }\n- name: a\n  connector: jira\n  operations: { "issues:read": low }\n';
     expect(() => compileYamlPolicy(doc)).toThrow(/duplicate policy name/);
   });
 });
@@ -52,6 +62,13 @@ describe('classify', () => {
 
 describe('parseDuration', () => {
   it('reads s, m, h, d and bare seconds', () => {
-    expect([parseDuration('90s'), parseDuration('30m'), parseDuration('1h'), parseDuration('2d'), parseDuration(45), parseDuration('15')]).toEqual([90, 1800, 3600, 172800, 45, 15]);
+    expect([
+      parseDuration('90s'),
+      parseDuration('30m'),
+      parseDuration('1h'),
+      parseDuration('2d'),
+      parseDuration(45),
+      parseDuration('15'),
+    ]).toEqual([90, 1800, 3600, 172800, 45, 15]);
   });
 });

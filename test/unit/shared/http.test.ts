@@ -6,33 +6,76 @@ import { ConflictError } from '../../../lambdas/shared/errors.js';
 import type { RouteSpec } from '../../../lambdas/shared/topology-types.js';
 
 const routes: RouteSpec[] = [
-  { method: 'POST', path: '/v1/things', fn: 'f', auth: 'bearer', roles: ['admin'], summary: 's', body: z.strictObject({ name: z.string().min(1) }) },
-  { method: 'GET', path: '/v1/things/{id}', fn: 'f', auth: 'bearer', roles: ['admin', 'auditor'], summary: 's', query: z.strictObject({ verbose: z.enum(['true', 'false']).optional() }) },
+  {
+    method: 'POST',
+    path: '/v1/things',
+    fn: 'f',
+    auth: 'bearer',
+    roles: ['admin'],
+    summary: 's',
+    body: z.strictObject({ name: z.string().min(1) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/things/{id}',
+    fn: 'f',
+    auth: 'bearer',
+    roles: ['admin', 'auditor'],
+    summary: 's',
+    query: z.strictObject({ verbose: z.enum(['true', 'false']).optional() }),
+  },
   { method: 'GET', path: '/open', fn: 'f', auth: 'none', roles: [], summary: 's' },
 ];
 
 const ctx = { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 } as unknown as Context;
-const auth = (roles: string[]) => encodeAuthContext({ tenantId: 'acme', subject: 'alice', roles: roles as never, principalType: 'human' });
+const auth = (roles: string[]) =>
+  encodeAuthContext({ tenantId: 'acme', subject: 'alice', roles: roles as never, principalType: 'human' });
 
-function event(routeKey: string, o: { body?: string; roles?: string[] | null; query?: Record<string, string>; ctype?: string; params?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+function event(
+  routeKey: string,
+  o: {
+    body?: string;
+    roles?: string[] | null;
+    query?: Record<string, string>;
+    ctype?: string;
+    params?: Record<string, string>;
+  } = {},
+): APIGatewayProxyEventV2 {
   return {
-    version: '2.0', routeKey, rawPath: '/', rawQueryString: '', isBase64Encoded: false,
+    version: '2.0',
+    routeKey,
+    rawPath: '/',
+    rawQueryString: '',
+    isBase64Encoded: false,
     headers: { 'content-type': o.ctype ?? 'application/json' },
     ...(o.body !== undefined ? { body: o.body } : {}),
     ...(o.query ? { queryStringParameters: o.query } : {}),
     ...(o.params ? { pathParameters: o.params } : {}),
-    requestContext: { requestId: 'req', routeKey, http: { method: 'GET', path: '/' }, ...(o.roles === null ? {} : { authorizer: { lambda: auth(o.roles ?? ['admin']) } }) },
+    requestContext: {
+      requestId: 'req',
+      routeKey,
+      http: { method: 'GET', path: '/' },
+      ...(o.roles === null ? {} : { authorizer: { lambda: auth(o.roles ?? ['admin']) } }),
+    },
   } as unknown as APIGatewayProxyEventV2;
 }
 
 describe('createApiHandler', () => {
   const seen: unknown[] = [];
   const handler = createApiHandler(routes, {
-    'POST /v1/things': async (req) => { seen.push(req.body); return { status: 201, body: { ok: true, tenant: req.auth!.tenantId } }; },
-    'GET /v1/things/{id}': async (req) => { if (req.params.id === 'taken') throw new ConflictError('taken'); if (req.params.id === 'boom') throw new Error('db password=hunter2'); return { status: 200, body: { id: req.params.id, q: req.query } }; },
+    'POST /v1/things': async (req) => {
+      seen.push(req.body);
+      return { status: 201, body: { ok: true, tenant: req.auth!.tenantId } };
+    },
+    'GET /v1/things/{id}': async (req) => {
+      if (req.params.id === 'taken') throw new ConflictError('taken');
+      if (req.params.id === 'boom') throw new Error('db password=hunter2');
+      return { status: 200, body: { id: req.params.id, q: req.query } };
+    },
     'GET /open': async (req) => ({ status: 200, body: { auth: req.auth } }),
   });
-  const call = (e: APIGatewayProxyEventV2) => handler(e, ctx) as Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
+  const call = (e: APIGatewayProxyEventV2) =>
+    handler(e, ctx) as Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
 
   it('refuses to build when a route has no operation', () => {
     expect(() => createApiHandler(routes, {})).toThrow(/no operation for route/);
@@ -57,7 +100,9 @@ describe('createApiHandler', () => {
   });
 
   it('answers 413 for a body over the limit and 415 for a non-JSON body', async () => {
-    expect((await call(event('POST /v1/things', { body: JSON.stringify({ name: 'x'.repeat(MAX_BODY_BYTES) }) }))).statusCode).toBe(413);
+    expect(
+      (await call(event('POST /v1/things', { body: JSON.stringify({ name: 'x'.repeat(MAX_BODY_BYTES) }) }))).statusCode,
+    ).toBe(413);
     expect((await call(event('POST /v1/things', { body: 'name=x', ctype: 'text/plain' }))).statusCode).toBe(415);
   });
 
@@ -69,8 +114,12 @@ describe('createApiHandler', () => {
   });
 
   it('validates query parameters strictly', async () => {
-    expect((await call(event('GET /v1/things/{id}', { params: { id: 'a' }, query: { verbose: 'yes' } }))).statusCode).toBe(400);
-    expect((await call(event('GET /v1/things/{id}', { params: { id: 'a' }, query: { other: '1' } }))).statusCode).toBe(400);
+    expect(
+      (await call(event('GET /v1/things/{id}', { params: { id: 'a' }, query: { verbose: 'yes' } }))).statusCode,
+    ).toBe(400);
+    expect((await call(event('GET /v1/things/{id}', { params: { id: 'a' }, query: { other: '1' } }))).statusCode).toBe(
+      400,
+    );
     const ok = await call(event('GET /v1/things/{id}', { params: { id: 'a' }, query: { verbose: 'true' } }));
     expect(JSON.parse(ok.body)).toEqual({ id: 'a', q: { verbose: 'true' } });
   });
@@ -81,7 +130,11 @@ describe('createApiHandler', () => {
     const b = await call(event('GET /v1/things/{id}', { params: { id: 'boom' } }));
     expect(b.statusCode).toBe(500);
     expect(b.body).not.toContain('hunter2');
-    expect(JSON.parse(b.body)).toEqual({ type: expect.stringMatching(/internal/), title: 'Internal error', status: 500 });
+    expect(JSON.parse(b.body)).toEqual({
+      type: expect.stringMatching(/internal/),
+      title: 'Internal error',
+      status: 500,
+    });
   });
 
   it('serves public routes without authentication', async () => {

@@ -52,14 +52,21 @@ describe('ManualClock', () => {
 type Schema = { additionalProperties?: boolean; oneOf?: Schema[]; anyOf?: Schema[] };
 /** Strict at the top, or in every branch of a union. */
 const refusesUnknownFields = (s: Schema): boolean =>
-  s.additionalProperties === false || [s.oneOf, s.anyOf].some((b) => Array.isArray(b) && b.length > 0 && b.every(refusesUnknownFields));
+  s.additionalProperties === false ||
+  [s.oneOf, s.anyOf].some((b) => Array.isArray(b) && b.length > 0 && b.every(refusesUnknownFields));
 
 describe('topology and OpenAPI', () => {
   it('is consistent: unique routes, known functions, roles on every bearer route', () => {
     expect(() => checkTopology()).not.toThrow();
   });
   it('documents every route with its roles, and request schemas that refuse unknown fields', () => {
-    const doc = buildOpenApi(TOPOLOGY.routes, { version: 't' }) as { openapi: string; paths: Record<string, Record<string, { 'x-arx-roles': string[]; requestBody?: { content: Record<string, { schema: Schema }> } }>> };
+    const doc = buildOpenApi(TOPOLOGY.routes, { version: 't' }) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { 'x-arx-roles': string[]; requestBody?: { content: Record<string, { schema: Schema }> } }>
+      >;
+    };
     expect(doc.openapi).toBe('3.1.0');
     for (const r of TOPOLOGY.routes) {
       const op = doc.paths[r.path]![r.method.toLowerCase()]!;

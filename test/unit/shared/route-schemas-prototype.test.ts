@@ -53,10 +53,19 @@ function call(route: RouteSpec, o: { body?: string; query?: Record<string, strin
       requestId: 'req',
       routeKey: routeKey(route),
       http: { method: route.method, path: '/' },
-      authorizer: { lambda: encodeAuthContext({ tenantId: 'acme', subject: 'alice', roles: [...route.roles], principalType: 'human' }) },
+      authorizer: {
+        lambda: encodeAuthContext({
+          tenantId: 'acme',
+          subject: 'alice',
+          roles: [...route.roles],
+          principalType: 'human',
+        }),
+      },
     },
   } as unknown as APIGatewayProxyEventV2;
-  return (handler(event, ctx) as Promise<{ statusCode: number; headers: Record<string, string>; body: string }>).then((r) => ({ ...r, seen }));
+  return (handler(event, ctx) as Promise<{ statusCode: number; headers: Record<string, string>; body: string }>).then(
+    (r) => ({ ...r, seen }),
+  );
 }
 
 /** JSON paths of every plain object inside `v` (root included). */
@@ -80,7 +89,7 @@ function prototypesIntact(v: unknown): boolean {
   if (!v || typeof v !== 'object') return true;
   const proto = Object.getPrototypeOf(v);
   if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return false;
-  if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return false;
+  if (Object.hasOwn(v, '__proto__')) return false;
   return Object.values(v).every(prototypesIntact);
 }
 
@@ -100,7 +109,7 @@ describe('route schemas and prototype keys', () => {
 
   it('refuses the JSON text {"__proto__":{"x":1}} at the edge, and JSON.parse never pollutes Object.prototype', () => {
     const parsed = JSON.parse('{"__proto__":{"x":1}}') as object;
-    expect(Object.prototype.hasOwnProperty.call(parsed, '__proto__')).toBe(true);
+    expect(Object.hasOwn(parsed, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(() => assertPortableJson(parsed, 'request body')).toThrow(/invalid request body/);
     expect(() => assertPortableJson({ a: [{ b: parsed }] }, 'request body')).toThrow(/invalid request body/);
@@ -111,7 +120,8 @@ describe('route schemas and prototype keys', () => {
 
     it('passes valid generated bodies to the operation with intact prototypes', async () => {
       for (const v of samples) {
-        const text = route.bodyType === 'form' ? new URLSearchParams(v as Record<string, string>).toString() : JSON.stringify(v);
+        const text =
+          route.bodyType === 'form' ? new URLSearchParams(v as Record<string, string>).toString() : JSON.stringify(v);
         const r = await call(route, { body: text });
         expect(r.statusCode, `${text} → ${r.body}`).toBe(200);
         expect(prototypesIntact(r.seen[0]!.body)).toBe(true);
@@ -119,7 +129,8 @@ describe('route schemas and prototype keys', () => {
     });
 
     it('refuses "__proto__" at the root and in every nested object, without calling the operation', async () => {
-      if (route.bodyType === 'form') return expect((await call(route, { body: '__proto__=x&a=1' })).statusCode).toBe(400);
+      if (route.bodyType === 'form')
+        return expect((await call(route, { body: '__proto__=x&a=1' })).statusCode).toBe(400);
       for (const v of samples) {
         for (const at of objectPaths(v)) {
           const text = injected(v, at, '__proto__', { polluted: 'yes' });
@@ -135,7 +146,10 @@ describe('route schemas and prototype keys', () => {
       for (const v of samples) {
         for (const at of objectPaths(v)) {
           for (const key of ['constructor', 'prototype']) {
-            const text = route.bodyType === 'form' ? new URLSearchParams({ ...(v as Record<string, string>), [key]: 'x' }).toString() : injected(v, at, key, { prototype: { polluted: 'yes' } });
+            const text =
+              route.bodyType === 'form'
+                ? new URLSearchParams({ ...(v as Record<string, string>), [key]: 'x' }).toString()
+                : injected(v, at, key, { prototype: { polluted: 'yes' } });
             const r = await call(route, { body: text });
             if (r.statusCode === 200) {
               // Accepted only as data: an own key of a free-form record, or dropped by a non-strict object.
@@ -154,11 +168,16 @@ describe('route schemas and prototype keys', () => {
       const strict = !NOT_STRICT[`${routeKey(route)} body`];
       for (const v of samples) {
         const extra = { ...(v as object), zz_unknown: 'x' };
-        const text = route.bodyType === 'form' ? new URLSearchParams(extra as Record<string, string>).toString() : JSON.stringify(extra);
+        const text =
+          route.bodyType === 'form'
+            ? new URLSearchParams(extra as Record<string, string>).toString()
+            : JSON.stringify(extra);
         const r = await call(route, { body: text });
         if (strict) {
           expect(r.statusCode, text).toBe(400);
-          expect(JSON.parse(r.body).errors).toEqual(expect.arrayContaining([expect.objectContaining({ message: expect.stringMatching(/unrecognized key/i) })]));
+          expect(JSON.parse(r.body).errors).toEqual(
+            expect.arrayContaining([expect.objectContaining({ message: expect.stringMatching(/unrecognized key/i) })]),
+          );
         } else {
           expect(r.statusCode).toBe(200);
           expect(r.seen[0]!.body).not.toHaveProperty('zz_unknown');
@@ -169,7 +188,10 @@ describe('route schemas and prototype keys', () => {
 
   describe.each(withQuery.map((r) => [routeKey(r), r] as const))('%s query', (_key, route) => {
     it('refuses "__proto__", "constructor" and unknown query parameters', async () => {
-      const samples = fc.sample(validArbitrary(route.query!, 'query'), { numRuns: 3, seed: SEED }) as Record<string, string>[];
+      const samples = fc.sample(validArbitrary(route.query!, 'query'), { numRuns: 3, seed: SEED }) as Record<
+        string,
+        string
+      >[];
       for (const q of samples) {
         expect((await call(route, { query: q })).statusCode, JSON.stringify(q)).toBe(200);
         for (const key of ['__proto__', 'constructor', 'prototype', 'zz_unknown']) {

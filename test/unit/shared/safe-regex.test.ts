@@ -36,16 +36,21 @@ interface Found {
 }
 
 /** Regex literals and `new RegExp('…')` / `RegExp('…')` calls with a literal source. */
-export function regexesIn(file: string, text: string): Found[] {
+function regexesIn(file: string, text: string): Found[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const found: Found[] = [];
-  const at = (n: ts.Node): string => `${relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}`;
+  const at = (n: ts.Node): string =>
+    `${relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}`;
   const visit = (n: ts.Node): void => {
     if (ts.isRegularExpressionLiteral(n)) {
       const t = n.text;
       const end = t.lastIndexOf('/');
       found.push({ where: at(n), source: t.slice(1, end), flags: t.slice(end + 1) });
-    } else if ((ts.isNewExpression(n) || ts.isCallExpression(n)) && ts.isIdentifier(n.expression) && n.expression.text === 'RegExp') {
+    } else if (
+      (ts.isNewExpression(n) || ts.isCallExpression(n)) &&
+      ts.isIdentifier(n.expression) &&
+      n.expression.text === 'RegExp'
+    ) {
       const [src, flags] = n.arguments ?? [];
       if (src && (ts.isStringLiteral(src) || ts.isNoSubstitutionTemplateLiteral(src))) {
         found.push({ where: at(n), source: src.text, flags: flags && ts.isStringLiteral(flags) ? flags.text : '' });

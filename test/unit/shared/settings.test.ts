@@ -47,20 +47,26 @@ describe('setting / readSettings', () => {
     expect(setting('ARX_SEAL_INTERVAL_MS', {})).toBe(5000);
     expect(setting('ARX_SECRET_PREFIX', {})).toBe('arx/');
     expect(setting('ARX_PUBLIC_API_URL', {})).toBeUndefined();
-    expect(readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'], { ARX_CONTROL_TABLE: 'c', ARX_EVENT_BUS: 'b' })).toEqual({ ARX_CONTROL_TABLE: 'c', ARX_EVENT_BUS: 'b' });
+    expect(
+      readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'], { ARX_CONTROL_TABLE: 'c', ARX_EVENT_BUS: 'b' }),
+    ).toEqual({ ARX_CONTROL_TABLE: 'c', ARX_EVENT_BUS: 'b' });
   });
 
   it('fails naming every missing required variable', () => {
-    expect(() => readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_AUDIT_TABLE'], { ARX_EVENT_BUS: 'b' })).toThrow(
-      new ConfigError('missing required environment variable(s): ARX_CONTROL_TABLE, ARX_AUDIT_TABLE'),
-    );
+    expect(() =>
+      readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_AUDIT_TABLE'], { ARX_EVENT_BUS: 'b' }),
+    ).toThrow(new ConfigError('missing required environment variable(s): ARX_CONTROL_TABLE, ARX_AUDIT_TABLE'));
     expect(() => setting('ARX_CONTROL_TABLE', { ARX_CONTROL_TABLE: '' })).toThrow(/ARX_CONTROL_TABLE/);
   });
 
   it('refuses malformed numbers, enums, URLs and JSON', () => {
-    expect(() => setting('ARX_SEAL_BUDGET_MS', { ARX_SEAL_BUDGET_MS: 'ten' })).toThrow(/ARX_SEAL_BUDGET_MS must be a number/);
+    expect(() => setting('ARX_SEAL_BUDGET_MS', { ARX_SEAL_BUDGET_MS: 'ten' })).toThrow(
+      /ARX_SEAL_BUDGET_MS must be a number/,
+    );
     expect(() => setting('ARX_PDP_PORT', { ARX_PDP_PORT: '70000' })).toThrow(/ARX_PDP_PORT must be within/);
-    expect(() => setting('ARX_PDP_OFFLINE_REVOCATION', { ARX_PDP_OFFLINE_REVOCATION: 'allow' })).toThrow(/one of forbid, bloom/);
+    expect(() => setting('ARX_PDP_OFFLINE_REVOCATION', { ARX_PDP_OFFLINE_REVOCATION: 'allow' })).toThrow(
+      /one of forbid, bloom/,
+    );
     expect(setting('ARX_PDP_OFFLINE_REVOCATION', { ARX_PDP_OFFLINE_REVOCATION: 'bloom' })).toBe('bloom');
     expect(() => setting('ARX_TSA_URL', { ARX_TSA_URL: 'not a url' })).toThrow(/ARX_TSA_URL must be a URL/);
     expect(() => optionalSetting('ARX_SES_SENDERS', { ARX_SES_SENDERS: '{' })).toThrow(/ARX_SES_SENDERS must be JSON/);
@@ -101,7 +107,9 @@ describe('handlerSettings', () => {
   it('lists the union of its groups and checks them against an environment', () => {
     const s = handlerSettings(['ARX_EVENT_BUS', 'ARX_CONTROL_TABLE'], ['ARX_CONTROL_TABLE', 'ARX_TSA_URL']);
     expect(s.names).toEqual(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_TSA_URL']);
-    expect(() => s.check({ ARX_CONTROL_TABLE: 'c' })).toThrow(new ConfigError('missing required environment variable(s): ARX_EVENT_BUS'));
+    expect(() => s.check({ ARX_CONTROL_TABLE: 'c' })).toThrow(
+      new ConfigError('missing required environment variable(s): ARX_EVENT_BUS'),
+    );
     expect(() => s.check({ ARX_CONTROL_TABLE: 'c', ARX_EVENT_BUS: 'b' })).not.toThrow();
   });
 

@@ -15,7 +15,10 @@ const es256 = (priv: KeyObject, msg: Uint8Array) => nodeSign('sha256', msg, { ke
 /** A TenantSigner over local keys, one per tenant (unit tests only; production signs with KMS). */
 function localTenantSigner(): TenantSigner {
   const keys = new Map<string, ReturnType<typeof keyPair>>();
-  const of = (t: string) => keys.get(t) ?? (keys.set(t, keyPair(`kid-${t}`)), keys.get(t)!);
+  const of = (t: string) => {
+    if (!keys.has(t)) keys.set(t, keyPair(`kid-${t}`));
+    return keys.get(t)!;
+  };
   return {
     activeKid: async (t) => of(t).jwk.kid,
     sign: async (t, m) => ({ kid: of(t).jwk.kid, alg: 'ES256', signature: es256(of(t).priv, m) }),
@@ -36,7 +39,9 @@ describe('verifyTenantSignature', () => {
     const sig = es256(a.priv, msg);
     expect(verifyTenantSignature([a.jwk], 'kid-x', msg, sig)).toBe(false);
     expect(verifyTenantSignature([b.jwk], 'kid-a', msg, sig)).toBe(false);
-    expect(verifyTenantSignature([a.jwk], 'kid-a', msg, nodeSign('sha256', msg, { key: a.priv, dsaEncoding: 'der' }))).toBe(false);
+    expect(
+      verifyTenantSignature([a.jwk], 'kid-a', msg, nodeSign('sha256', msg, { key: a.priv, dsaEncoding: 'der' })),
+    ).toBe(false);
     expect(verifyTenantSignature([a.jwk], 'kid-a', msg, Buffer.concat([sig, Buffer.from([0])]))).toBe(false);
     expect(verifyTenantSignature([], 'kid-a', msg, sig)).toBe(false);
   });
@@ -57,7 +62,7 @@ describe('verifyTenantSignature', () => {
 });
 
 describe('TenantBundleSigner', () => {
-  const digest = 'sha256:' + 'ab'.repeat(32);
+  const digest = `sha256:${'ab'.repeat(32)}`;
 
   it("verifies a tenant's bundle signature with that tenant's keys and no other tenant's", async () => {
     const signer = new TenantBundleSigner(localTenantSigner());
