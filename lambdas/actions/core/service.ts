@@ -67,6 +67,11 @@ export interface ActionServiceDeps {
   readonly connectorTimeoutMs?: number;
   /** @default 250 */
   readonly pollIntervalMs?: number;
+  /**
+   * Monotonic milliseconds for durations (the long-poll budget, connector latency), apart from the
+   * wall clock `clock` that deadlines use. @default performance.now
+   */
+  readonly monotonicMs?: () => number;
   /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
   readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
 }
@@ -176,11 +181,13 @@ const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
  */
 export class ActionService {
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly elapsedMs: () => number;
   private readonly effects: ActionEffects;
   private readonly drain: ActionDrain;
 
   constructor(private readonly d: ActionServiceDeps) {
     this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.elapsedMs = d.monotonicMs ?? (() => performance.now());
     this.effects = new ActionEffects(d);
     this.drain = new ActionDrain({ store: d.store, clock: d.clock, effects: this.effects });
   }
@@ -355,8 +362,8 @@ export class ActionService {
 
   /** `GET /v1/actions/{id}?wait=N`: long-polls up to `waitS` for a final status. */
   async get(reader: Reader, actionId: string, waitS = 0): Promise<ActionRecord> {
-    // The poll budget is wall time (a real HTTP long-poll); deadlines use the injected clock.
-    const until = Date.now() + waitS * 1000;
+    // The poll budget is elapsed time (a real HTTP long-poll); deadlines use the injected clock.
+    const until = this.elapsedMs() + waitS * 1000;
     for (;;) {
       let a = await this.d.store.getAction(reader.tenantId, actionId);
       if (!a || (reader.agentId && a.agent_id !== reader.agentId))
@@ -377,7 +384,7 @@ export class ActionService {
           a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
         }
       }
-      if (isFinal(a.status) || Date.now() >= until) return a;
+      if (isFinal(a.status) || this.elapsedMs() >= until) return a;
       await this.sleep(this.d.pollIntervalMs ?? 250);
     }
   }
@@ -707,7 +714,7 @@ export class ActionService {
         retryable: false,
       });
     }
-    const started = Date.now();
+    const started = this.elapsedMs();
     try {
       const config = await this.d.configs.getConfig(tenantId, current.connector);
       const result = await withTimeout(
@@ -729,7 +736,7 @@ export class ActionService {
         this.d.connectorTimeoutMs ?? 15_000,
       );
       const at = this.d.clock.now().toISOString();
-      const latency = Date.now() - started;
+      const latency = Math.round(this.elapsedMs() - started);
       const ev = this.event(
         'operation.executed',
         { ...current, status: 'executed', updated_at: at },

@@ -364,6 +364,23 @@ describe('ActionService expiry, reads and kill switch', () => {
     expect((await h.svc.get({ tenantId: 't1' }, out.action.action_id)).status).toBe('executed');
   });
 
+  it('ends a long-poll when its budget of elapsed time is spent, whatever the wall clock says', async () => {
+    let t = 0;
+    const polls: number[] = [];
+    const h = harness({
+      monotonicMs: () => t,
+      sleep: async (ms) => {
+        polls.push(ms);
+        t += ms; // each poll interval elapses; the injected wall clock never moves
+      },
+    });
+    const out = await h.svc.submit(agent, deactivate, trace);
+    if (out.kind !== 'pending') throw new Error('expected pending');
+    const a = await h.svc.get({ tenantId: 't1', agentId: 'agt_1' }, out.action.action_id, 2);
+    expect(a.status).toBe('pending_approval');
+    expect(polls.reduce((x, y) => x + y, 0)).toBe(2000); // 2 s of 250 ms polls, then the answer
+  });
+
   it('expires lazily on read', async () => {
     const h = harness();
     const out = await h.svc.submit(agent, deactivate, trace);
