@@ -97,7 +97,15 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
   };
 }
 
-/** argv: [parent pid, moto_server args…]. Sets SIGKILL-on-parent-death where supported, then execs moto_server. */
+/**
+ * argv: [parent pid, moto_server args…]. Sets SIGKILL-on-parent-death where supported, then runs
+ * moto's server in this process when this interpreter has moto (else execs moto_server).
+ *
+ * In process, DynamoDB's writes are serialised with one lock, as DynamoDB makes them atomic: moto
+ * runs requests on threads, and its TransactWriteItems snapshots every table it touches and, when a
+ * condition fails, restores that snapshot, wiping out the writes other requests made meanwhile
+ * (a losing approver's cancelled transaction reverted the winner's executed action).
+ */
 const PDEATHSIG_EXEC = [
   'import ctypes, os, signal, sys',
   'try:',
@@ -106,7 +114,24 @@ const PDEATHSIG_EXEC = [
   '    pass',
   'if os.getppid() != int(sys.argv[1]):',
   '    sys.exit(1)',
-  'os.execvp("moto_server", ["moto_server"] + sys.argv[2:])',
+  'try:',
+  '    import functools, threading',
+  '    import moto.server',
+  '    from moto.dynamodb.models import DynamoDBBackend',
+  'except Exception:',
+  '    os.execvp("moto_server", ["moto_server"] + sys.argv[2:])',
+  'lock = threading.RLock()',
+  'def serialised(f):',
+  '    @functools.wraps(f)',
+  '    def g(*a, **k):',
+  '        with lock:',
+  '            return f(*a, **k)',
+  '    return g',
+  'for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item", "execute_statement", "batch_execute_statement"):',
+  '    if hasattr(DynamoDBBackend, name):',
+  '        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))',
+  'sys.argv = ["moto_server"] + sys.argv[2:]',
+  'moto.server.main(sys.argv[1:])',
 ].join('\n');
 
 /** Environment every process talking to the emulator needs (dummy credentials, one region). */
