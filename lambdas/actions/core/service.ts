@@ -617,6 +617,26 @@ export class ActionService {
   }
 
   /**
+   * Moves a `pending_execution` action to `cancelled` before anything ran, its `operation.failed`
+   * committed with the change (and audited when `audit`); answers the stored action.
+   */
+  private async cancelBeforeRun(
+    action: ActionRecord,
+    error: ActionError,
+    o: { audit?: boolean } = {},
+  ): Promise<ActionRecord> {
+    const { tenant_id: tenantId, action_id: actionId } = action;
+    const ev = this.event('operation.failed', action, { error_code: error.code });
+    const patch = { error, updated_at: this.d.clock.now().toISOString() };
+    if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', patch, [ev])) {
+      if (o.audit)
+        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
+      await this.d.events.flush([ev]);
+    }
+    return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+  }
+
+  /**
    * Runs a `pending_execution` action at most once: claims it by a conditional write, re-checks
    * the revocation list and the binding hash, calls the connector, records the outcome. Calling
    * it again (a retried Lambda, a second approver) never runs the connector a second time.
@@ -630,26 +650,11 @@ export class ActionService {
       return (await this.d.store.getAction(tenantId, actionId)) ?? action;
     }
     if (rev === 'revoked') {
-      const at = this.d.clock.now().toISOString();
-      const error: ActionError = {
+      return this.cancelBeforeRun(action, {
         code: 'agent_revoked',
         message: 'the agent was revoked before the action ran',
         retryable: false,
-      };
-      const ev = this.event('operation.failed', action, { error_code: error.code });
-      if (
-        await this.d.store.transition(
-          tenantId,
-          actionId,
-          ['pending_execution'],
-          'cancelled',
-          { error, updated_at: at },
-          [ev],
-        )
-      ) {
-        await this.d.events.flush([ev]);
-      }
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+      });
     }
     const info = await this.d.agents.get(tenantId, action.agent_id).then(
       (x) => ({ ok: true as const, x }),
@@ -661,26 +666,11 @@ export class ActionService {
     }
     const inactive = inactiveReason(info.x);
     if (inactive) {
-      const error: ActionError = {
-        code: 'agent_inactive',
-        message: `${inactive}; the action was not run`,
-        retryable: false,
-      };
-      const ev = this.event('operation.failed', action, { error_code: error.code });
-      if (
-        await this.d.store.transition(
-          tenantId,
-          actionId,
-          ['pending_execution'],
-          'cancelled',
-          { error, updated_at: this.d.clock.now().toISOString() },
-          [ev],
-        )
-      ) {
-        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
-        await this.d.events.flush([ev]);
-      }
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+      return this.cancelBeforeRun(
+        action,
+        { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false },
+        { audit: true },
+      );
     }
     const startAt = this.d.clock.now().toISOString();
     const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', {
