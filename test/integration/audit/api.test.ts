@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
+import { apiEvent } from '../../support/api-event.js';
 import { ManualClock } from '../../../lambdas/shared/clock.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
@@ -53,27 +54,11 @@ async function call(
   route: string,
   o: { params?: Record<string, string>; query?: Record<string, string>; auth?: AuthContext; body?: unknown } = {},
 ) {
-  let path = route;
-  for (const [k, v] of Object.entries(o.params ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
-  const r = await fn(
-    {
-      version: '2.0',
-      routeKey: `${method} ${route}`,
-      rawPath: path,
-      rawQueryString: new URLSearchParams(o.query ?? {}).toString(),
-      queryStringParameters: o.query,
-      headers: o.body === undefined ? {} : { 'content-type': 'application/json' },
-      requestContext: {
-        requestId: randomUUID(),
-        http: { method, path },
-        authorizer: { lambda: encodeAuthContext(o.auth ?? auditor) },
-      },
-      pathParameters: o.params,
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
-      isBase64Encoded: false,
-    },
-    { functionName: 'audit-test', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 30_000 } as Context,
-  );
+  const r = await fn(apiEvent({ method, route, ...o, auth: o.auth ?? auditor }), {
+    functionName: 'audit-test',
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => 30_000,
+  } as Context);
   return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : undefined };
 }
 

@@ -2,10 +2,11 @@
  * Identity integration harness: provisions the synthesised stack in the shared moto under a
  * unique prefix, points the identity handlers at it and calls them with API Gateway v2 events.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { apiEvent } from '../../support/api-event.js';
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { provisionTestStack } from '../../support/stack.js';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
 
 export const ISSUER_BASE = 'https://arx.identity.test';
 
@@ -34,23 +35,7 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
     routePath: string,
     opts: { params?: Record<string, string>; auth?: AuthContext; body?: string; headers?: Record<string, string> } = {},
   ): Promise<CallResult> => {
-    let path = routePath;
-    for (const [k, v] of Object.entries(opts.params ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
-    const event = {
-      version: '2.0',
-      routeKey: `${method} ${routePath}`,
-      rawPath: path,
-      rawQueryString: '',
-      headers: opts.headers ?? {},
-      requestContext: {
-        requestId: randomUUID(),
-        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-        ...(opts.auth ? { authorizer: { lambda: encodeAuthContext(opts.auth) } } : {}),
-      },
-      pathParameters: opts.params,
-      body: opts.body,
-      isBase64Encoded: false,
-    };
+    const event = apiEvent({ method, route: routePath, ...opts });
     const r = (await fn(event, lambdaContext(name))) as {
       statusCode: number;
       body?: string;
@@ -63,7 +48,7 @@ export async function setupIdentity(extraEnv: Record<string, string> = {}) {
       json = undefined;
     }
     // What the local runtime would send: the route's declared contract holds for it (test/support/contract.ts).
-    checkResponse(method, path, {
+    checkResponse(method, event.rawPath, {
       status: r.statusCode,
       contentType: r.headers?.['content-type'] ?? (r.body === undefined ? '' : 'application/json'),
       text: r.body ?? '',

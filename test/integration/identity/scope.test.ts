@@ -2,10 +2,10 @@
  * F19 across the real actions handler (against moto): an SVID narrowed to one operation cannot
  * be used for another one on `POST /v1/actions`; the refusal writes nothing.
  */
-import { randomUUID } from 'node:crypto';
+import { apiEvent } from '../../support/api-event.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { provisionTestStack } from '../../support/stack.js';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { lambdaContext } from '../../../local/runtime.js';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
 import { uniqueTenant } from './harness.js';
@@ -30,24 +30,7 @@ const agent = (scope?: string[]): AuthContext => ({
 });
 
 async function submit(auth: AuthContext, body: unknown) {
-  const path = '/v1/actions';
-  const r = await handler(
-    {
-      version: '2.0',
-      routeKey: `POST ${path}`,
-      rawPath: path,
-      rawQueryString: '',
-      headers: { 'content-type': 'application/json' },
-      requestContext: {
-        requestId: randomUUID(),
-        http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' },
-        authorizer: { lambda: encodeAuthContext(auth) },
-      },
-      body: JSON.stringify(body),
-      isBase64Encoded: false,
-    },
-    lambdaContext('actions-api'),
-  );
+  const r = await handler(apiEvent({ method: 'POST', route: '/v1/actions', auth, body }), lambdaContext('actions-api'));
   return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : undefined, headers: r.headers ?? {} };
 }
 

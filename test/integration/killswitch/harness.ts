@@ -3,7 +3,7 @@
  * under a unique prefix, sets the handlers' environment, and runs the synthesised termination
  * saga (the same ASL) locally with the real task handlers.
  */
-import { randomUUID } from 'node:crypto';
+import { apiEvent } from '../../support/api-event.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +12,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { provisionTestStack } from '../../support/stack.js';
 import { synthTemplate } from '../../../lib/synth.js';
 import { eventually } from '../../support/wait.js';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
 import { startExecutionPoller } from '../../../local/stepfunctions.js';
 
@@ -105,22 +105,14 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
     handlers,
     invokeLambda,
     sfn,
-    async call(method, path, routePath, params, auth, body) {
-      const event = {
-        version: '2.0',
-        routeKey: `${method} ${routePath}`,
-        rawPath: path,
-        rawQueryString: '',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        requestContext: {
-          requestId: randomUUID(),
-          http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-          ...(auth ? { authorizer: { lambda: encodeAuthContext(auth) } } : {}),
-        },
-        pathParameters: params,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        isBase64Encoded: false,
-      };
+    async call(method, _path, routePath, params, auth, body) {
+      const event = apiEvent({
+        method,
+        route: routePath,
+        params,
+        ...(auth ? { auth } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
       const r = (await handlers['killswitch-api']!(event, lambdaContext('killswitch-api'))) as {
         statusCode: number;
         body?: string;

@@ -3,7 +3,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
+import { apiEvent } from '../../support/api-event.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
 
 const ctx = {
@@ -36,22 +37,14 @@ describe('policy-api handler', () => {
     who: AuthContext,
     o: { body?: unknown; params?: Record<string, string> } = {},
   ) => {
-    const e = {
-      version: '2.0',
-      routeKey,
-      rawPath: '/',
-      rawQueryString: '',
-      isBase64Encoded: false,
-      headers: { 'content-type': 'application/json' },
-      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-      ...(o.params ? { pathParameters: o.params } : {}),
-      requestContext: {
-        requestId: `req-${suffix()}`,
-        routeKey,
-        http: { method: 'POST', path: '/' },
-        authorizer: { lambda: encodeAuthContext(who) },
-      },
-    } as unknown as APIGatewayProxyEventV2;
+    const [method, route] = routeKey.split(' ') as [string, string];
+    const e = apiEvent({
+      method,
+      route,
+      auth: who,
+      ...(o.params ? { params: o.params } : {}),
+      ...(o.body !== undefined ? { body: o.body } : {}),
+    });
     const r = (await handler(e, ctx)) as Res;
     return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
   };

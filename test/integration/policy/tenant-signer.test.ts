@@ -5,7 +5,8 @@ import { CreateKeyCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { kmsClient, s3Client } from '../../../lambdas/shared/aws.js';
-import { encodeAuthContext, type AuthContext } from '../../../lambdas/shared/http.js';
+import type { AuthContext } from '../../../lambdas/shared/http.js';
+import { apiEvent } from '../../support/api-event.js';
 import { createTenantSigner } from '../../../lambdas/identity/signer.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
@@ -58,22 +59,14 @@ describe("policy bundles are signed with their own tenant's key (policy-api hand
     who: AuthContext,
     o: { body?: unknown; params?: Record<string, string> } = {},
   ) => {
-    const e = {
-      version: '2.0',
-      routeKey,
-      rawPath: '/',
-      rawQueryString: '',
-      isBase64Encoded: false,
-      headers: { 'content-type': 'application/json' },
-      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-      ...(o.params ? { pathParameters: o.params } : {}),
-      requestContext: {
-        requestId: `req-${suffix()}`,
-        routeKey,
-        http: { method: 'POST', path: '/' },
-        authorizer: { lambda: encodeAuthContext(who) },
-      },
-    } as unknown as APIGatewayProxyEventV2;
+    const [method, route] = routeKey.split(' ') as [string, string];
+    const e = apiEvent({
+      method,
+      route,
+      auth: who,
+      ...(o.params ? { params: o.params } : {}),
+      ...(o.body !== undefined ? { body: o.body } : {}),
+    });
     const res = (await handler(e, ctx)) as { statusCode: number; body: string };
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
   };
