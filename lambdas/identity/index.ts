@@ -13,7 +13,7 @@ export { toIdentity } from './core/agents.js';
 // The wired service (register, revoke/terminate, owners, tenant keys) for in-process callers.
 export { identityService } from './service.js';
 // The agent credential-state mirror every SVID verifier checks (the kill switch sets `terminated`).
-export { agentStatePut } from './adapters/dynamo-identity-store.js';
+export { agentStatePut, DynamoKeyStore, type KeyStoreLayout } from './adapters/dynamo-identity-store.js';
 
 // Credentials: the broker (STS / OAuth for governed actions), its scope check, the cascade revoke.
 export { BROKER_SETTINGS, credentialBrokerFromEnv } from './broker.js';

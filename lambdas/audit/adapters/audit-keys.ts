@@ -5,10 +5,9 @@
  * retired keys leave the JWKS about an hour after a rotation.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed, kmsClient } from '../../shared/aws.js';
-import type { KeyStore, TenantKey } from '../../identity/index.js';
-import { KmsKeyManager } from '../../identity/index.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, kmsClient } from '../../shared/aws.js';
+import { DynamoKeyStore, KmsKeyManager } from '../../identity/index.js';
 
 /**
  * `arx:purpose` of every audit key; like identity's keys they are tagged `arx:tenant` too, so the
@@ -28,106 +27,12 @@ export class KmsAuditKeyManager extends KmsKeyManager {
   }
 }
 
-const pkOf = (t: string): string => `T#${t}#AUDITKEYS`;
-type Item = Record<string, unknown>;
-const toKey = ({ pk: _pk, sk: _sk, ...k }: Item): TenantKey => k as unknown as TenantKey;
-
 /**
- * Audit keys in the audit table: `ACTIVE` → kid, and one `KEY#<kid>` item per key ever used.
- * Nothing here deletes a key item; a rotation only moves the pointer and marks the old key retired.
+ * Audit keys in the audit table (`T#<tenant>#AUDITKEYS`): identity's key registry in the layout
+ * that never lets a key leave the published set (a rotation only retires it from signing).
  */
-export class DynamoAuditKeyStore implements KeyStore {
-  constructor(
-    private readonly table: string,
-    private readonly client: DynamoDBDocumentClient = documentClient(),
-  ) {}
-
-  async load(tenantId: string): Promise<{ activeKid: string | null; keys: TenantKey[] }> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': pkOf(tenantId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(r.Items ?? []));
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
-    const pointer = items.find((i) => i.sk === 'ACTIVE');
-    return {
-      activeKid: pointer ? String(pointer.kid) : null,
-      keys: items.filter((i) => String(i.sk).startsWith('KEY#')).map(toKey),
-    };
-  }
-
-  async initialize(key: TenantKey): Promise<boolean> {
-    const pk = pkOf(key.tenant_id);
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk, sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            { Put: { TableName: this.table, Item: { ...key, pk, sk: `KEY#${key.kid}` } } },
-          ],
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
-  }
-
-  async rotate(next: TenantKey, previousKid: string, retiredAt: string): Promise<boolean> {
-    const pk = pkOf(next.tenant_id);
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk, sk: 'ACTIVE', kid: next.kid, updated_at: retiredAt },
-                ConditionExpression: 'kid = :prev',
-                ExpressionAttributeValues: { ':prev': previousKid },
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: { ...next, pk, sk: `KEY#${next.kid}` },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              // Retired from signing only: no retire_after, the key stays in the audit key set for good.
-              Update: {
-                TableName: this.table,
-                Key: { pk, sk: `KEY#${previousKid}` },
-                UpdateExpression: 'SET #s = :retired, retired_at = :at',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':retired': 'retired', ':at': retiredAt },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+export class DynamoAuditKeyStore extends DynamoKeyStore {
+  constructor(table: string, client: DynamoDBDocumentClient = documentClient()) {
+    super(table, client, { partition: (t) => `T#${t}#AUDITKEYS`, keepRetired: true });
   }
 }

@@ -33,12 +33,30 @@ function toKey(it: Item): TenantKey {
   return rest as unknown as TenantKey;
 }
 
-/** Tenant key registry (KeyStore port). */
+export interface KeyStoreLayout {
+  /** Partition of a tenant's key items. @default `T#<tenant>#KEYS` */
+  readonly partition?: (tenantId: string) => string;
+  /**
+   * A rotated-out key keeps its place in the published set for good (no `retire_after`): audit
+   * keys, so every block ever sealed verifies. @default false (retired keys leave after a grace period)
+   */
+  readonly keepRetired?: boolean;
+}
+
+/**
+ * Tenant key registry (KeyStore port): `ACTIVE` → kid, and one `KEY#<kid>` item per key ever used.
+ * Nothing here deletes a key item; a rotation moves the pointer and marks the old key retired.
+ * Identity's SVID keys and audit's block keys are two layouts of it.
+ */
 export class DynamoKeyStore implements KeyStore {
+  private readonly pkOf: (tenantId: string) => string;
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBDocumentClient = documentClient(),
-  ) {}
+    private readonly layout: KeyStoreLayout = {},
+  ) {
+    this.pkOf = layout.partition ?? keysPk;
+  }
 
   async load(tenantId: string): Promise<{ activeKid: string | null; keys: TenantKey[] }> {
     const items: Item[] = [];
@@ -48,7 +66,7 @@ export class DynamoKeyStore implements KeyStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': keysPk(tenantId) },
+          ExpressionAttributeValues: { ':p': this.pkOf(tenantId) },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
@@ -71,11 +89,11 @@ export class DynamoKeyStore implements KeyStore {
             {
               Put: {
                 TableName: this.table,
-                Item: { pk: keysPk(key.tenant_id), sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at },
+                Item: { pk: this.pkOf(key.tenant_id), sk: 'ACTIVE', kid: key.kid, updated_at: key.created_at },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: { TableName: this.table, Item: { ...key, pk: keysPk(key.tenant_id), sk: `KEY#${key.kid}` } } },
+            { Put: { TableName: this.table, Item: { ...key, pk: this.pkOf(key.tenant_id), sk: `KEY#${key.kid}` } } },
           ],
         }),
       );
@@ -87,7 +105,13 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async rotate(next: TenantKey, previousKid: string, retiredAt: string, retireAfter: string): Promise<boolean> {
-    const pk = keysPk(next.tenant_id);
+    const pk = this.pkOf(next.tenant_id);
+    const retire = this.layout.keepRetired
+      ? { set: 'SET #s = :retired, retired_at = :at', values: { ':retired': 'retired', ':at': retiredAt } }
+      : {
+          set: 'SET #s = :retired, retired_at = :at, retire_after = :ra',
+          values: { ':retired': 'retired', ':at': retiredAt, ':ra': retireAfter },
+        };
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -111,10 +135,10 @@ export class DynamoKeyStore implements KeyStore {
               Update: {
                 TableName: this.table,
                 Key: { pk, sk: `KEY#${previousKid}` },
-                UpdateExpression: 'SET #s = :retired, retired_at = :at, retire_after = :ra',
+                UpdateExpression: retire.set,
                 ConditionExpression: 'attribute_exists(pk)',
                 ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':retired': 'retired', ':at': retiredAt, ':ra': retireAfter },
+                ExpressionAttributeValues: retire.values,
               },
             },
           ],
