@@ -221,7 +221,7 @@ export const SETTINGS = {
     min: 1,
     owner: 'operator (agent function)',
     reader: 'extension',
-    description: 'Revocation delta poll period (at most 1 s).',
+    description: 'Revocation delta poll period (at most 1 s and half the revocation window).',
   },
   ARX_PDP_REVOCATION_WINDOW_MS: {
     type: 'number',

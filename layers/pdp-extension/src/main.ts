@@ -20,7 +20,7 @@ import {
   TenantBundleSigner,
 } from '../../../lambdas/policy/index.js';
 import { ApiEnforcementRecorder } from './api-recorder.js';
-import { DeltaRevocationCache } from './revocation-cache.js';
+import { DeltaRevocationCache, revocationPollPeriod } from './revocation-cache.js';
 import { ExtensionsApi } from './extension-api.js';
 import { BoundIdentity, startPdpServer, SvidIdentity, type CallerIdentity } from './server.js';
 import { SvidVerifier } from '../../../lambdas/identity/index.js';
@@ -75,8 +75,8 @@ async function init(): Promise<() => Promise<void>> {
   const keys = new PublishedTenantKeys(c.ARX_SVID_ISSUER_BASE);
   const port = setting('ARX_PDP_PORT');
   const manifestPollMs = setting('ARX_PDP_MANIFEST_POLL_MS');
-  const revocationPollMs = Math.min(setting('ARX_PDP_REVOCATION_POLL_MS'), 1000);
   const windowMs = setting('ARX_PDP_REVOCATION_WINDOW_MS');
+  const revocationPollMs = revocationPollPeriod(setting('ARX_PDP_REVOCATION_POLL_MS'), windowMs);
   const offline = setting('ARX_PDP_OFFLINE_REVOCATION');
   const clock = systemClock;
   const tenantId = c.ARX_TENANT_ID;

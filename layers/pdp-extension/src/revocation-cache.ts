@@ -3,6 +3,14 @@ import { REVOCATION_OVERLAP_MS, type DynamoRevocationList } from '../../../lambd
 import type { RevocationState, RevocationStatus } from '../../../lambdas/shared/ports.js';
 import { REVOCATION_CACHE_MS } from '../../../lambdas/shared/ports.js';
 
+/**
+ * The delta poll period: what the operator asked for, at most 1 s and at most half the staleness
+ * window, so a read always lands inside the window. A period as long as the window let the cache
+ * go stale between two reads and answer `unknown` (every decision forbidden) for a moment each poll.
+ */
+export const revocationPollPeriod = (requestedMs: number, windowMs: number): number =>
+  Math.max(1, Math.min(requestedMs, 1000, Math.floor(windowMs / 2)));
+
 /** Full re-read of the list, whatever the deltas said (F2's backstop). */
 export const DEFAULT_RESYNC_MS = 300_000;
 
