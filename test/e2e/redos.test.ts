@@ -70,8 +70,9 @@ describe('ReDoS in audit redaction (F3), local runtime over HTTP', () => {
     // Under 1 s, or (on a loaded machine) within 3× the benign body's time: the vulnerable pattern
     // was quadratic, tens of times slower than the benign body at this size.
     expect(Math.min(...times)).toBeLessThan(Math.max(1000, 3 * Math.min(...benign)));
-    // Every answer well within the 29 s the vulnerable pattern took, however slow the machine is beside it.
-    expect(Math.max(...times)).toBeLessThan(Math.max(5000, 3 * Math.max(...benign)));
+    // Every answer well within the 29 s timeout the vulnerable pattern ran into (a loaded machine has
+    // answered single requests in 8 s beside benign ones of 2.4 s, so no tighter absolute bound holds).
+    expect(Math.max(...times)).toBeLessThan(20_000);
     // The review's 250 000-character body is refused at the params cap, just as fast.
     const t1 = performance.now();
     const big = await call('POST', '/v1/actions', {
