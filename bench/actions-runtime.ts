@@ -27,6 +27,8 @@ const pct = (xs: number[], p: number): number => {
 
 export interface RuntimeBench {
   perAction: CallCounts;
+  /** The same calls by table and key kind (`DynamoDB.GetItem actions T#acme#A`). */
+  perActionDetail: CallCounts;
   perActionTotal: number;
   sustained: {
     actions_per_s: number;
@@ -110,14 +112,21 @@ export async function runtimeBench(
     await sleep(5000); // event delivery and consumers settle
     const window = Date.now() - t0;
     const active = counter.snapshot();
+    const activeDetail = counter.detail();
     counter.reset();
     await sleep(window);
     const idle = counter.snapshot();
-    const perAction: CallCounts = {};
-    for (const k of new Set([...Object.keys(active), ...Object.keys(idle)])) {
-      const v = ((active[k] ?? 0) - (idle[k] ?? 0)) / N;
-      if (v > 0.05) perAction[k] = Number(v.toFixed(2));
-    }
+    const idleDetail = counter.detail();
+    const net = (a: CallCounts, b: CallCounts): CallCounts => {
+      const out: CallCounts = {};
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        const v = ((a[k] ?? 0) - (b[k] ?? 0)) / N;
+        if (v > 0.05) out[k] = Number(v.toFixed(2));
+      }
+      return out;
+    };
+    const perAction = net(active, idle);
+    const perActionDetail = net(activeDetail, idleDetail);
     const perActionTotal = Number(
       Object.values(perAction)
         .reduce((a, b) => a + b, 0)
@@ -149,6 +158,7 @@ export async function runtimeBench(
     );
     return {
       perAction,
+      perActionDetail,
       perActionTotal,
       sustained: {
         actions_per_s: Number((ok / seconds).toFixed(1)),

@@ -115,6 +115,7 @@ export async function run(): Promise<BenchResult[]> {
         params: {
           ...rtParams,
           per_operation: rtb.perAction,
+          per_table_and_key: rtb.perActionDetail,
           actions: 20,
           method: 'middleware on every SDK client; idle window of equal length subtracted',
           before_after: 'before (no call cuts in this wave)',

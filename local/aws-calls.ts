@@ -9,10 +9,34 @@ import { Client } from '@smithy/core/client';
 export type CallCounts = Record<string, number>;
 
 const counts = new Map<string, number>();
+const details = new Map<string, number>();
+const millis = new Map<string, number>();
 const instrumented = new WeakSet<object>();
 let installed = false;
 
-export function countAwsCalls(): { snapshot(): CallCounts; reset(): void; total(): number } {
+/** `DynamoDB.GetItem actions-table T#` — the operation, the table and the key's leading kind. */
+function detailKey(op: string, input: any): string | undefined {
+  const item = input?.TransactItems?.[0] ? Object.values(input.TransactItems[0])[0] : undefined;
+  const table: string | undefined =
+    input?.TableName ?? Object.keys(input?.RequestItems ?? {})[0] ?? (item as any)?.TableName;
+  if (!table) return undefined;
+  const first = Object.values(input.Key ?? (item as any)?.Key ?? input.ExpressionAttributeValues ?? {})[0] as any;
+  const raw = String(typeof first === 'string' ? first : (first?.S ?? ''));
+  const kind = raw
+    .split('#')
+    .slice(0, 3)
+    .join('#')
+    .replace(/[0-9A-HJKMNP-TV-Z]{26}/g, '<id>');
+  return `${op} ${table.split('-').slice(-1)[0]} ${kind}`;
+}
+
+export function countAwsCalls(): {
+  snapshot(): CallCounts;
+  detail(): CallCounts;
+  millis(): CallCounts;
+  reset(): void;
+  total(): number;
+} {
   if (!installed) {
     installed = true;
     const proto = Client.prototype as any;
@@ -27,6 +51,11 @@ export function countAwsCalls(): { snapshot(): CallCounts; reset(): void; total(
               if (context.clientName && !/DocumentClient/.test(context.clientName)) {
                 const k = `${context.clientName.replace(/Client$/, '')}.${(context.commandName ?? '?').replace(/Command$/, '')}`;
                 counts.set(k, (counts.get(k) ?? 0) + 1);
+                const d = detailKey(k, (a as { input?: unknown }).input);
+                if (d) details.set(d, (details.get(d) ?? 0) + 1);
+                const t0 = performance.now();
+                const done = () => millis.set(k, (millis.get(k) ?? 0) + performance.now() - t0);
+                return next(a).finally(done);
               }
               return next(a);
             },
@@ -38,7 +67,13 @@ export function countAwsCalls(): { snapshot(): CallCounts; reset(): void; total(
   }
   return {
     snapshot: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
-    reset: () => counts.clear(),
+    detail: () => Object.fromEntries([...details.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    millis: () => Object.fromEntries([...millis.entries()].map(([k, v]) => [k, Math.round(v)])),
+    reset: () => {
+      counts.clear();
+      details.clear();
+      millis.clear();
+    },
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
   };
 }

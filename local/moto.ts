@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /** Raised when moto_server is not installed: names the command that installs it. */
 export class MotoMissingError extends Error {
@@ -64,7 +65,7 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
   // that started it. The wrapper sets that, then becomes moto_server (same pid) by exec.
   const child =
     py.status === 0 && py.stdout.trim()
-      ? spawn(py.stdout.trim(), ['-c', PDEATHSIG_EXEC, String(process.pid), ...args], {
+      ? spawn(py.stdout.trim(), [WRAPPER, String(process.pid), ...args], {
           stdio: ['ignore', 'ignore', 'pipe'],
           env: { ...process.env },
         })
@@ -97,42 +98,8 @@ export async function startMoto(port?: number): Promise<RunningMoto> {
   };
 }
 
-/**
- * argv: [parent pid, moto_server args…]. Sets SIGKILL-on-parent-death where supported, then runs
- * moto's server in this process when this interpreter has moto (else execs moto_server).
- *
- * In process, DynamoDB's writes are serialised with one lock, as DynamoDB makes them atomic: moto
- * runs requests on threads, and its TransactWriteItems snapshots every table it touches and, when a
- * condition fails, restores that snapshot, wiping out the writes other requests made meanwhile
- * (a losing approver's cancelled transaction reverted the winner's executed action).
- */
-const PDEATHSIG_EXEC = [
-  'import ctypes, os, signal, sys',
-  'try:',
-  '    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))',
-  'except Exception:',
-  '    pass',
-  'if os.getppid() != int(sys.argv[1]):',
-  '    sys.exit(1)',
-  'try:',
-  '    import functools, threading',
-  '    import moto.server',
-  '    from moto.dynamodb.models import DynamoDBBackend',
-  'except Exception:',
-  '    os.execvp("moto_server", ["moto_server"] + sys.argv[2:])',
-  'lock = threading.RLock()',
-  'def serialised(f):',
-  '    @functools.wraps(f)',
-  '    def g(*a, **k):',
-  '        with lock:',
-  '            return f(*a, **k)',
-  '    return g',
-  'for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item", "execute_statement", "batch_execute_statement"):',
-  '    if hasattr(DynamoDBBackend, name):',
-  '        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))',
-  'sys.argv = ["moto_server"] + sys.argv[2:]',
-  'moto.server.main(sys.argv[1:])',
-].join('\n');
+/** The wrapper (local/moto_inprocess.py): parent-death signal, moto in process with DynamoDB fixes. */
+const WRAPPER = fileURLToPath(new URL('./moto_inprocess.py', import.meta.url));
 
 /** Environment every process talking to the emulator needs (dummy credentials, one region). */
 export function emulatorEnv(endpoint: string): Record<string, string> {
