@@ -42,7 +42,7 @@ const get = async (t: string, key: Record<string, { S: string }>) =>
 
 describe.each([false, true])('a cancelled transaction (range key: %s)', (withRange) => {
   let t: string;
-  const key = (id: string) => (withRange ? { pk: s('P'), sk: s(id) } : { pk: s(id) });
+  const key = (id: string): Record<string, { S: string }> => (withRange ? { pk: s('P'), sk: s(id) } : { pk: s(id) });
   beforeAll(async () => {
     t = await table(withRange);
     await ddb.send(new PutItemCommand({ TableName: t, Item: { ...key('kept'), v: s('before') } }));
