@@ -279,7 +279,8 @@ export interface SpendContext {
   };
 }
 export type Reservation =
-  | { readonly ok: true; readonly id: string; readonly usd: number }
+  /** `held`: whether any budget counter was reserved (false: no budget applied, nothing to settle). */
+  | { readonly ok: true; readonly id: string; readonly usd: number; readonly held: boolean }
   | { readonly ok: false; readonly over: 'forbid' | 'hitl'; readonly remaining_usd: number };
 
 /**

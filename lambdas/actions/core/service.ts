@@ -9,6 +9,7 @@ import type {
   Decision,
   DecisionPoint,
   RevocationStatus,
+  SpendContext,
   SpendGate,
 } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
@@ -244,15 +245,23 @@ export class ActionService {
     const now = this.d.clock.now();
     const at = now.toISOString();
     const actionName = `${input.connector}:${input.operation}`;
-    let decision = await this.decideSafely(caller, actionName, input);
+    // The spend context once: null when no budget applies, undefined when the ledger could not say.
+    const spend = this.d.spend
+      ? await this.d.spend.context(caller.tenantId, caller.agentId).then(
+          (c) => c,
+          () => undefined,
+        )
+      : null;
+    let decision = await this.decideSafely(caller, actionName, input, spend);
     const actionId = givenActionId ?? newId('act', now);
-    // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed).
+    // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed:
+    // a ledger that could not answer for the context is asked again, and an error there forbids).
     let reserved = false;
-    if (this.d.spend && decision.effect === 'permit' && decision.approval !== 'hitl') {
+    if (this.d.spend && spend !== null && decision.effect === 'permit' && decision.approval !== 'hitl') {
       const r = await this.d.spend
         .reserve(caller.tenantId, caller.agentId, actionName, actionId)
         .catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
-      if (r.ok) reserved = true;
+      if (r.ok) reserved = r.held;
       else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
     }
     const base: ActionRecord = {
@@ -854,7 +863,13 @@ export class ActionService {
 
   // ------------------------------------------------------------------ internals
 
-  private async decideSafely(caller: AgentCaller, action: string, input: SubmitInput): Promise<Decision> {
+  private async decideSafely(
+    caller: AgentCaller,
+    action: string,
+    input: SubmitInput,
+    /** The spend context when the caller already read it (null: no budget applies). */
+    known?: SpendContext | null,
+  ): Promise<Decision> {
     const rev = await this.d.revocation.status(caller.tenantId, caller.agentId).catch(() => 'unknown' as const);
     if (rev === 'revoked') return forbid('principal is revoked');
     if (rev === 'unknown') return forbid('revocation list unavailable');
@@ -867,7 +882,9 @@ export class ActionService {
         context: {
           connector: input.connector,
           operation: input.operation,
-          ...(await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
+          ...(known !== undefined
+            ? known
+            : await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
         },
       });
       if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');

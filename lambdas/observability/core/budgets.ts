@@ -77,7 +77,7 @@ export class BudgetGate implements SpendGate {
 
   async reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation> {
     const all = await this.applicable(tenantId, agentId);
-    if (!all.length) return { ok: true, id: reservationId, usd: 0 };
+    if (!all.length) return { ok: true, id: reservationId, usd: 0, held: false };
     const price = toolPriceFor(await this.d.prices(tenantId), action, this.d.now().getTime());
     const usd = price?.unit_cost ?? 0;
     const taken: Counter[] = [];
@@ -92,7 +92,7 @@ export class BudgetGate implements SpendGate {
       taken.push(c);
     }
     await this.d.ledger.putReservation(tenantId, reservationId, { counters: taken, usd });
-    return { ok: true, id: reservationId, usd };
+    return { ok: true, id: reservationId, usd, held: true };
   }
 
   async settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void> {

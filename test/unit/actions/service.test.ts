@@ -492,3 +492,59 @@ describe('ActionService fail-closed decisions', () => {
     expect(h.okta.calls).toHaveLength(0);
   });
 });
+
+describe('ActionService.submit with a spend gate', () => {
+  const read = { connector: 'okta', operation: 'users:read', params: { filter: 'status eq "ACTIVE"' } };
+  function gate(context: () => Promise<unknown>, reserve: () => Promise<unknown>) {
+    const calls: string[] = [];
+    return {
+      calls,
+      spend: {
+        context: () => (calls.push('context'), context()),
+        reserve: () => (calls.push('reserve'), reserve()),
+        settle: async () => void calls.push('settle'),
+      } as never,
+    };
+  }
+
+  it('asks the ledger once when no budget applies: no reservation and nothing to settle', async () => {
+    const g = gate(
+      async () => null,
+      async () => ({ ok: true, id: 'x', usd: 0, held: false }),
+    );
+    const out = await harness({ spend: g.spend }).svc.submit(agent, read, trace);
+    expect(out.kind).toBe('executed');
+    expect(g.calls).toEqual(['context']);
+  });
+
+  it('reserves before running and settles after when a budget applies', async () => {
+    const ctx = {
+      spend: { period_usd: 1, period: 'day' },
+      budget: { usd: 5, remaining_usd: 4, period: 'day', over: 'forbid' },
+    };
+    const g = gate(
+      async () => ctx,
+      async () => ({ ok: true, id: 'x', usd: 0.1, held: true }),
+    );
+    const out = await harness({ spend: g.spend }).svc.submit(agent, read, trace);
+    expect(out.kind).toBe('executed');
+    expect(g.calls).toEqual(['context', 'reserve', 'settle']);
+  });
+
+  it('still fails closed when the ledger cannot answer for the context and then cannot reserve', async () => {
+    const g = gate(
+      async () => {
+        throw new Error('ledger down');
+      },
+      async () => {
+        throw new Error('ledger down');
+      },
+    );
+    const h = harness({ spend: g.spend });
+    const out = await h.svc.submit(agent, read, trace);
+    expect(out.kind).toBe('denied');
+    expect(out.action.decision.effect).toBe('forbid');
+    expect(out.action.decision.errors.join(' ')).toMatch(/budget/);
+    expect(h.okta.calls).toHaveLength(0);
+  });
+});
