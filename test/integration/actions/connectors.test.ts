@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateUserCommand, GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { awsConnector } from '../../../lambdas/actions/connectors/aws.js';
+import { awsConnector, MAX_OBJECT_BYTES } from '../../../lambdas/actions/connectors/aws.js';
 import { httpConnector } from '../../../lambdas/actions/connectors/http.js';
 import { oktaConnector } from '../../../lambdas/actions/connectors/okta.js';
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
@@ -192,6 +193,106 @@ describe('aws connector against moto with broker-issued credentials', () => {
     const e = await awsConnector.execute(ctx('aws', {}), 's3:DeleteBucket', { bucket: full }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ConnectorError);
     expect(e).toMatchObject({ code: 'aws_BucketNotEmpty', retryable: false });
+  });
+
+  it('reads an S3 object as text or base64 under a session scoped to that one object, and refuses a large one whole', async () => {
+    const s3 = new S3Client({ forcePathStyle: true });
+    const bucket = `arx-read-${randomBytes(4).toString('hex')}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'reports/q3.txt', Body: 'déjà vu', ContentType: 'text/plain' }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bin', Body: Buffer.from([0xff, 0x00, 0xfe]) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'big', Body: Buffer.alloc(MAX_OBJECT_BYTES + 1, 97) }));
+    const seen: { policy?: string }[] = [];
+    const c = ctx('aws', {}, { credentials: stsBroker(seen) });
+    expect(await awsConnector.execute(c, 's3:objects:read', { bucket, key: 'reports/q3.txt' })).toMatchObject({
+      key: 'reports/q3.txt',
+      size: Buffer.byteLength('déjà vu'),
+      content_type: 'text/plain',
+      text: 'déjà vu',
+    });
+    expect(JSON.parse(seen[0]!.policy!).Statement[0]).toEqual({
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [`arn:aws:s3:::${bucket}/reports/q3.txt`],
+    });
+    expect(await awsConnector.execute(c, 's3:objects:read', { bucket, key: 'bin' })).toMatchObject({ base64: '/wD+' });
+    await expect(awsConnector.execute(c, 's3:objects:read', { bucket, key: 'big' })).rejects.toMatchObject({
+      code: 'object_too_large',
+      retryable: false,
+    });
+    await expect(awsConnector.execute(c, 's3:objects:read', { bucket, key: 'absent' })).rejects.toMatchObject({
+      code: 'aws_NoSuchKey',
+      retryable: false,
+    });
+    // A wildcard key would widen the session beyond one object: refused before any call.
+    expect(awsConnector.operations['s3:objects:read']!.params.safeParse({ bucket, key: 'reports/*' }).success).toBe(
+      false,
+    );
+  });
+
+  it('lists keys page by page under a prefix with a session scoped to s3:ListBucket on the bucket', async () => {
+    const s3 = new S3Client({ forcePathStyle: true });
+    const bucket = `arx-list-${randomBytes(4).toString('hex')}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const k of ['a/1', 'a/2', 'a/3', 'b/1'])
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+    const seen: { policy?: string }[] = [];
+    const c = ctx('aws', {}, { credentials: stsBroker(seen) });
+    const first = (await awsConnector.execute(c, 's3:objects:list', { bucket, prefix: 'a/', max_keys: 2 })) as {
+      objects: { key: string }[];
+      next_continuation_token?: string;
+    };
+    expect(first.objects.map((o) => o.key)).toEqual(['a/1', 'a/2']);
+    const rest = (await awsConnector.execute(c, 's3:objects:list', {
+      bucket,
+      prefix: 'a/',
+      continuation_token: first.next_continuation_token,
+    })) as { objects: { key: string }[]; next_continuation_token?: string };
+    expect(rest.objects.map((o) => o.key)).toEqual(['a/3']);
+    expect(rest.next_continuation_token).toBeUndefined();
+    expect(JSON.parse(seen[0]!.policy!).Statement[0]).toMatchObject({
+      Action: ['s3:ListBucket'],
+      Resource: [`arn:aws:s3:::${bucket}`],
+    });
+  });
+
+  it('reads an IAM user, and stops an EC2 instance with a session scoped to that instance', async () => {
+    const iam = new IAMClient({});
+    const user = `arx-read-${randomBytes(4).toString('hex')}`;
+    await iam.send(new CreateUserCommand({ UserName: user }));
+    const seen: { policy?: string }[] = [];
+    const c = ctx('aws', { region: 'us-east-1' }, { credentials: stsBroker(seen) });
+    expect(await awsConnector.execute(c, 'iam:users:read', { user_name: user })).toMatchObject({
+      user_name: user,
+      arn: expect.stringContaining(`:user/${user}`),
+    });
+    const ec2 = new EC2Client({});
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }));
+    const id = run.Instances![0]!.InstanceId!;
+    expect(await awsConnector.execute(c, 'ec2:instances:stop', { instance_id: id })).toMatchObject({
+      instance_id: id,
+      previous_state: 'running',
+    });
+    const now = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    expect(['stopping', 'stopped']).toContain(now.Reservations![0]!.Instances![0]!.State!.Name);
+    expect(JSON.parse(seen.at(-1)!.policy!).Statement[0]).toMatchObject({
+      Action: ['ec2:StopInstances'],
+      Resource: [`arn:aws:ec2:*:*:instance/${id}`],
+    });
+    await expect(
+      awsConnector.execute(c, 'ec2:instances:stop', { instance_id: 'i-0000000000000dead' }),
+    ).rejects.toMatchObject({ retryable: false });
+    // The catalog suggests a risk for each: reads low, stopping an instance high, deletions critical.
+    expect(Object.fromEntries(Object.entries(awsConnector.operations).map(([k, v]) => [k, v.risk]))).toMatchObject({
+      's3:objects:read': 'low',
+      's3:objects:list': 'low',
+      'iam:users:read': 'low',
+      'ec2:instances:stop': 'high',
+      'iam:DeleteUser': 'critical',
+      's3:DeleteBucket': 'critical',
+    });
   });
 
   it('fails without credentials when the broker refuses', async () => {
