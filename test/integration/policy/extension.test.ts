@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../../../lambdas/shared/aws.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { freePort } from '../../../local/moto.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';

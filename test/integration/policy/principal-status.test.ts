@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { ManualClock, systemClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
