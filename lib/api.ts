@@ -142,15 +142,11 @@ export class ArxApi extends Construct {
       fn.bindSetting('ARX_PUBLIC_API_URL', this.url);
       fn.bindSetting('ARX_SVID_ISSUER_BASE', this.svidIssuerBase);
     }
-    for (const [k, v] of Object.entries({
-      ARX_IDP_ISSUER: idp.issuer,
-      ARX_IDP_AUDIENCE: idp.audience,
-      ARX_IDP_JWKS_URL: idp.jwksUrl,
-      ARX_IDP_TENANT_CLAIM: idp.tenantClaim,
-      ARX_IDP_ROLES_CLAIM: idp.rolesClaim,
-    } as const)) {
-      authFn.bindSetting(k, v);
-    }
+    authFn.bindSetting('ARX_IDP_ISSUER', idp.issuer);
+    authFn.bindSetting('ARX_IDP_AUDIENCE', idp.audience);
+    authFn.bindSetting('ARX_IDP_JWKS_URL', idp.jwksUrl);
+    authFn.bindSetting('ARX_IDP_TENANT_CLAIM', idp.tenantClaim);
+    authFn.bindSetting('ARX_IDP_ROLES_CLAIM', idp.rolesClaim);
     this.authorizer = new HttpLambdaAuthorizer('ArxAuthorizer', authFn.function, {
       authorizerName: 'arx-bearer',
       responseTypes: [HttpLambdaResponseType.SIMPLE],
