@@ -21,14 +21,9 @@ import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT_SLACK } from '../../support/fixtures.js';
 
-const YAML = `
-- name: okta-access-review
-  connector: okta
-  operations: { "users:read*": low, "users:deactivate": high }
-  risk_max: high
-  hitl_channel: "#access-reviews"
-`;
+const YAML = ACCESS_REVIEW_SHORT_SLACK;
 const YAML2 = `
 - name: okta-access-review
   connector: okta
