@@ -10,8 +10,8 @@
 import { sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
 import type { BenchResult } from './run.js';
-import { ManualClock } from '../lambdas/shared/clock.js';
-import { MemoryKeyManager, MemoryKeyStore } from '../lambdas/identity/adapters/memory.js';
+import { ManualClock } from '../test/support/clock.js';
+import { MemoryKeyManager, MemoryKeyStore } from '../test/support/memory-keys.js';
 import { TenantKeys, type KeyManager } from '../lambdas/identity/core/keys.js';
 import { SvidIssuer } from '../lambdas/identity/core/svid.js';
 import { SvidVerifier } from '../lambdas/identity/core/verify.js';

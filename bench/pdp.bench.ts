@@ -29,7 +29,8 @@ import {
 } from '../lambdas/policy/core/bundle.js';
 import { buildBloom } from '../lambdas/policy/core/bloom.js';
 import { TenantBundlePdp } from '../lambdas/policy/core/decision-point.js';
-import { ManualClock, systemClock } from '../lambdas/shared/clock.js';
+import { systemClock } from '../lambdas/shared/clock.js';
+import { ManualClock } from '../test/support/clock.js';
 
 const require = createRequire(import.meta.url);
 interface WorkloadReq {

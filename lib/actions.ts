@@ -63,7 +63,7 @@ export class Actions extends Construct {
 
   /**
    * read: GetSecretValue/DescribeSecret; write: also create/put/tag/delete — on secrets under the
-   * prefix only. Sets ARX_SECRET_PREFIX on the function.
+   * prefix only. Sets ARX_SECRET_PREFIX on the function when its handler reads it.
    */
   grantSecrets(fn: ArxFunction, access: Access): void {
     const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
@@ -82,7 +82,7 @@ export class Actions extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [arn] }));
-    fn.addEnvironment(SECRET_PREFIX_ENV, this.secretPrefix);
+    fn.bindSetting(SECRET_PREFIX_ENV, this.secretPrefix);
     addIam5Acks(fn.role, [
       {
         appliesTo: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.secretPrefix}*`,

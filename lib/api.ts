@@ -136,22 +136,17 @@ export class ArxApi extends Construct {
     const authFn = props.functions.get(props.authorizerFunction);
     const idp = props.idp;
     this.svidIssuerBase = props.svidIssuerBase ?? this.url;
+    // Each function gets the API URL (links in approvals and compliance packages) and the SVID issuer
+    // base (identity mints SVIDs, the authorizer verifies them) only if its handler reads it.
     for (const fn of props.functions.byName.values()) {
-      // Links in documents ARX produces (compliance packages' JWKS URL, approval links).
-      fn.addEnvironment('ARX_PUBLIC_API_URL', this.url);
-      // Identity functions issue the SVIDs the authorizer verifies: same issuer base for both.
-      if (fn.spec.capability === 'identity') fn.addEnvironment('ARX_SVID_ISSUER_BASE', this.svidIssuerBase);
+      fn.bindSetting('ARX_PUBLIC_API_URL', this.url);
+      fn.bindSetting('ARX_SVID_ISSUER_BASE', this.svidIssuerBase);
     }
-    for (const [k, v] of Object.entries({
-      ARX_IDP_ISSUER: idp.issuer,
-      ARX_IDP_AUDIENCE: idp.audience,
-      ARX_IDP_JWKS_URL: idp.jwksUrl,
-      ARX_IDP_TENANT_CLAIM: idp.tenantClaim,
-      ARX_IDP_ROLES_CLAIM: idp.rolesClaim,
-      ARX_SVID_ISSUER_BASE: this.svidIssuerBase,
-    })) {
-      authFn.addEnvironment(k, v);
-    }
+    authFn.bindSetting('ARX_IDP_ISSUER', idp.issuer);
+    authFn.bindSetting('ARX_IDP_AUDIENCE', idp.audience);
+    authFn.bindSetting('ARX_IDP_JWKS_URL', idp.jwksUrl);
+    authFn.bindSetting('ARX_IDP_TENANT_CLAIM', idp.tenantClaim);
+    authFn.bindSetting('ARX_IDP_ROLES_CLAIM', idp.rolesClaim);
     this.authorizer = new HttpLambdaAuthorizer('ArxAuthorizer', authFn.function, {
       authorizerName: 'arx-bearer',
       responseTypes: [HttpLambdaResponseType.SIMPLE],

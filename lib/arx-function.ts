@@ -8,8 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import type { SettingName } from '../lambdas/shared/settings.js';
 import type { FunctionSpec } from '../lambdas/shared/topology-types.js';
 import type { Iam5Ack } from './bindings.js';
+import { HANDLER_SETTINGS } from './handler-settings.gen.js';
 
 /** Raised at synth time when a topology entry names a handler file that does not exist. */
 export class MissingHandlerError extends Error {
@@ -96,6 +98,8 @@ export class ArxFunction extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The topology entry it implements. */
   readonly spec: FunctionSpec;
+  /** The settings its handler declares (`export const settings`; lib/handler-settings.gen.ts). */
+  readonly reads: ReadonlySet<SettingName>;
 
   constructor(scope: Construct, id: string, props: ArxFunctionProps) {
     super(scope, id);
@@ -109,6 +113,13 @@ export class ArxFunction extends Construct {
           `Create it (exporting \`handler\`) or fix the entry in lambdas/${spec.capability}/topology.ts.`,
       );
     }
+    const reads = HANDLER_SETTINGS[spec.entry];
+    if (!reads) {
+      throw new MissingHandlerError(
+        `ARX function "${spec.name}": lib/handler-settings.gen.ts does not list "${spec.entry}"; run npm run gen:settings.`,
+      );
+    }
+    this.reads = new Set(reads);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -185,9 +196,15 @@ export class ArxFunction extends Construct {
     ]);
   }
 
-  /** Adds an environment variable to the function. */
-  addEnvironment(name: string, value: string): void {
+  /**
+   * Sets a setting's variable when the function's handler reads it, and only then: a function's
+   * environment holds only what its handler declares (test/infra/settings.test.ts).
+   * @returns whether the variable was set
+   */
+  bindSetting(name: SettingName, value: string): boolean {
+    if (!this.reads.has(name)) return false;
     this.function.addEnvironment(name, value);
+    return true;
   }
 }
 

@@ -75,10 +75,8 @@ export class Audit extends Construct {
     if (sealer) this.grantAuditKeyLifecycle(sealer);
 
     const tsaUrl = props.tsaUrl ?? (this.node.tryGetContext('arx:tsaUrl') as string | undefined);
-    if (tsaUrl) {
-      for (const name of ['audit-sealer', 'audit-api'])
-        this.functions.byName.get(name)?.addEnvironment('ARX_TSA_URL', tsaUrl);
-    }
+    // The sealer anchors blocks with it; the audit API reports whether one is configured.
+    if (tsaUrl) for (const fn of this.functions.byName.values()) fn.bindSetting('ARX_TSA_URL', tsaUrl);
   }
 
   /**

@@ -140,7 +140,7 @@ export class ResourceRegistry {
   }
 
   /**
-   * Grants `access` on `name` to `fn` and sets its environment variable.
+   * Grants `access` on `name` to `fn` and sets its environment variable if its handler reads it.
    * @throws UnboundResourceError when no construct registered `name`.
    */
   bind(fn: ArxFunction, name: ResourceName, access: Access): readonly Iam5Ack[] {
@@ -152,8 +152,10 @@ export class ResourceRegistry {
       );
     }
     const acks = binding.grant(fn, access);
+    // The grant always; the variable only where the handler reads it (a grant-only use, e.g. the
+    // sealer signing with tenant-tagged keys it finds by alias, needs no ARX_SIGNING_KEY_ARN).
     const variable = RESOURCE_ENV[name];
-    if (variable) fn.addEnvironment(variable, binding.envValue);
+    if (variable) fn.bindSetting(variable, binding.envValue);
     return acks;
   }
 }

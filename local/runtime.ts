@@ -21,7 +21,7 @@ import { DevIdp } from './dev-idp.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
 
-type Handler = (event: unknown, context: Context) => Promise<any>;
+export type Handler = (event: unknown, context: Context) => Promise<any>;
 
 export interface LocalRuntimeOptions {
   /** @default 8787 */
@@ -146,6 +146,59 @@ const THROTTLED: APIGatewayProxyStructuredResultV2 = {
  * delivers EventBridge events to the subscribed handlers (bus rule → SQS → handler), runs the
  * schedules and the state machines, all with the real handlers and adapters.
  */
+/**
+ * Each function's own environment, by topology name: the variables of its template entry resolved
+ * against the provisioned stack, with `replace` substituted for the values of variables the entry
+ * sets (the local IdP, a secret prefix) and `extra` over all (test knobs such as a fake Slack base).
+ * A variable the entry lacks (a missing `uses`) is missing here too, as in Lambda.
+ */
+export function functionEnvironments(
+  template: LocalRuntimeOptions['template'],
+  stack: Pick<ProvisionedStack, 'resolve'>,
+  replace: Readonly<Record<string, string>> = {},
+  extra: Readonly<Record<string, string>> = {},
+): Map<string, Readonly<Record<string, string>>> {
+  const out = new Map<string, Readonly<Record<string, string>>>();
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (stack.resolve(r.Properties?.Environment?.Variables ?? {}) ?? {}) as Record<string, string>;
+    const fnName = vars.ARX_FUNCTION_NAME;
+    if (!fnName) continue;
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(vars)) own[k] = k in replace ? replace[k]! : String(v);
+    out.set(fnName, Object.freeze({ ...own, ...extra }));
+  }
+  return out;
+}
+
+/**
+ * A function's INIT: imports its handler module inside its own environment (shared/settings.ts
+ * `withEnvironment`) and checks the settings it declares against that environment.
+ * @throws ConfigError naming every missing or malformed variable (a Lambda INIT failure)
+ */
+export async function initHandler(fnName: string, env: Readonly<Record<string, string>>): Promise<Handler> {
+  const spec = functionSpec(fnName);
+  const mod = (await withEnvironment(env, () => import(pathToFileURL(resolvePath(spec.entry)).href))) as {
+    handler?: Handler;
+    settings?: HandlerSettings;
+  };
+  if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
+  if (typeof mod.settings?.check !== 'function')
+    throw new Error(`${spec.entry} exports no settings (handlerSettings in lambdas/shared/settings.ts)`);
+  mod.settings.check(env);
+  return mod.handler;
+}
+
+/** Invokes `handler` as its function: inside the function's own environment. */
+export function invokeIn(
+  env: Readonly<Record<string, string>>,
+  handler: Handler,
+  event: unknown,
+  context: Context,
+): Promise<any> {
+  return withEnvironment(env, () => handler(event, context));
+}
+
 export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8787;
@@ -167,26 +220,23 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   // The secrets this runtime writes are its own, as its tables are: a second runtime on the same
   // emulator (a parallel test file, another developer's) never reads or overwrites them.
   const secretPrefix = `${prefix}/`;
-  const fnEnvs = new Map<string, Readonly<Record<string, string>>>();
-  // The union, for test code only; the same variable must resolve to the same value everywhere.
-  const env: Record<string, string> = {};
+  const fnEnvs = functionEnvironments(opts.template, stack, { ...localIdp, ARX_SECRET_PREFIX: secretPrefix }, opts.env);
   const fnByLogical = new Map<string, string>();
   for (const [id, r] of Object.entries(opts.template.Resources)) {
-    if (r.Type !== 'AWS::Lambda::Function') continue;
-    const vars = (stack.resolve(r.Properties?.Environment?.Variables ?? {}) ?? {}) as Record<string, string>;
-    const fnName = vars.ARX_FUNCTION_NAME;
-    if (!fnName) continue;
-    fnByLogical.set(id, fnName);
-    const own: Record<string, string> = {};
-    for (const [k, v] of Object.entries(vars)) {
-      own[k] = k in localIdp ? localIdp[k]! : k === 'ARX_SECRET_PREFIX' ? secretPrefix : String(v);
+    const fnName = r.Type === 'AWS::Lambda::Function' ? r.Properties?.Environment?.Variables?.ARX_FUNCTION_NAME : null;
+    if (typeof fnName === 'string') fnByLogical.set(id, fnName);
+  }
+  // The union, for test code only; the same variable must resolve to the same value everywhere.
+  const env: Record<string, string> = {};
+  for (const own of fnEnvs.values()) {
+    for (const [k, v] of Object.entries(own)) {
       // Per-function metadata (name, service name, node options) is not shared state.
       if (k === 'ARX_FUNCTION_NAME' || k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_') || k in localIdp) continue;
-      if (env[k] !== undefined && env[k] !== own[k])
-        throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${own[k]})`);
-      env[k] = own[k]!;
+      if (opts.env && k in opts.env) continue;
+      if (env[k] !== undefined && env[k] !== v)
+        throw new Error(`local runtime: ${k} differs between functions (${env[k]} vs ${v})`);
+      env[k] = v;
     }
-    fnEnvs.set(fnName, Object.freeze({ ...own, ...opts.env }));
   }
   Object.assign(env, localIdp, { ARX_API_URL: url, ARX_SECRET_PREFIX: secretPrefix, ...opts.env });
   Object.assign(process.env, env);
@@ -203,19 +253,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const load = async (fnName: string): Promise<Handler> => {
     let hit = handlers.get(fnName);
     if (!hit) {
-      const spec = functionSpec(fnName);
-      const fnEnv = functionEnv(fnName);
-      const mod = (await withEnvironment(fnEnv, () => import(pathToFileURL(resolvePath(spec.entry)).href))) as {
-        handler?: Handler;
-        settings?: HandlerSettings;
-      };
-      if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
-      if (typeof mod.settings?.check !== 'function')
-        throw new Error(`${spec.entry} exports no settings (handlerSettings in lambdas/shared/settings.ts)`);
       try {
-        mod.settings.check(fnEnv);
-        hit = { handler: mod.handler };
+        hit = { handler: await initHandler(fnName, functionEnv(fnName)) };
       } catch (e) {
+        if ((e as Error)?.name !== 'ConfigError') throw e;
         hit = { initError: e as Error };
         process.stderr.write(`local runtime: ${fnName} fails at INIT: ${(e as Error).message}\n`);
       }

@@ -2,7 +2,7 @@
  * The settings registry: every environment variable a Lambda handler (or the PDP extension under
  * `layers/`) reads, with its type, default, owner and meaning. Code reads configuration only
  * through the accessors here; `test/infra/settings.test.ts` checks the registry against what `lib/`
- * sets, and README's configuration table is generated from it (`npm run settings:readme`).
+ * sets on each function (only what its handler declares, every required one), and README's configuration table is generated from it (`npm run settings:readme`).
  *
  * Where values come from: in Lambda, `process.env`. In the local runtime, one process hosts every
  * function, so each invocation runs inside {@link withEnvironment} with only its own function's
@@ -91,7 +91,7 @@ export const SETTINGS = {
   ARX_SVID_ISSUER_BASE: {
     type: 'url',
     required: true,
-    owner: "ArxApi (lib/api.ts): identity functions and the authorizer; the extension's operator",
+    owner: "ArxApi (lib/api.ts) on the functions that read it (identity, the authorizer); the extension's operator",
     reader: 'lambda+extension',
     description: 'Issuer base of ARX SVIDs (`<base>/tenants/<t>`); the API URL unless `svidIssuerBase` is set.',
   },
@@ -123,7 +123,7 @@ export const SETTINGS = {
   // Knobs set by constructs.
   ARX_PUBLIC_API_URL: {
     type: 'url',
-    owner: 'ArxApi (lib/api.ts)',
+    owner: 'ArxApi (lib/api.ts) on the functions that read it',
     reader: 'lambda',
     description: 'Public API URL, for links in approvals and compliance packages.',
   },

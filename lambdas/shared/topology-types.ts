@@ -16,7 +16,8 @@ export type Capability =
 
 /**
  * Named resources of the stack a function may use. CDK grants the access and sets the
- * environment variable in `RESOURCE_ENV`; the local runtime resolves the same variables from
+ * environment variable in `RESOURCE_ENV` when the function's handler declares it (a use whose
+ * variable the handler does not read is a grant only); the local runtime resolves the same variables from
  * the synthesised template. `null`: a grant only, whose name no handler reads (no variable is set).
  * Every variable is declared in `shared/settings.ts`.
  */

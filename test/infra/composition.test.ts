@@ -23,6 +23,8 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
 
 /** An entry that exists in the repository (the platform API handler). */
 const ENTRY = 'lambdas/platform/handlers/api.ts';
+/** A handler that reads ARX_TERMINATION_STATE_MACHINE_ARN (the kill-switch API). */
+const STOPPER = 'lambdas/killswitch/handlers/api.ts';
 
 const spec = (over: Partial<FunctionSpec> = {}): FunctionSpec => ({
   name: 'test-fn',
@@ -195,7 +197,7 @@ describe('ResourceRegistry', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [
-        spec({ name: 'stopper', uses: { terminationStateMachine: 'write' } }),
+        spec({ name: 'stopper', entry: STOPPER, uses: { terminationStateMachine: 'write' } }),
         spec({ name: 'step', entry: ENTRY }),
       ],
       projectRoot: PROJECT_ROOT,
@@ -222,6 +224,40 @@ describe('ResourceRegistry', () => {
     });
     expect(() => registry.registerStateMachine('terminationStateMachine', wf.stateMachine)).toThrow(/registered twice/);
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it('grants a use to a function whose handler does not read its variable, and sets no variable', () => {
+    const { stack, registry } = testStack();
+    const fns = new ArxFunctions(stack, 'Fns', {
+      functions: [
+        spec({ name: 'stopper', entry: STOPPER, uses: { terminationStateMachine: 'write' } }),
+        spec({ name: 'grant-only', entry: ENTRY, uses: { terminationStateMachine: 'write' } }),
+      ],
+      projectRoot: PROJECT_ROOT,
+      registry,
+    });
+    const wf = new ArxStateMachine(stack, 'Termination', {
+      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Noop')),
+    });
+    registry.registerStateMachine('terminationStateMachine', wf.stateMachine);
+    fns.bindResources();
+
+    const template = Template.fromStack(stack);
+    const smId = stack.getLogicalId(wf.stateMachine.node.defaultChild as any);
+    expect(envOf(template, 'stopper').ARX_TERMINATION_STATE_MACHINE_ARN).toEqual({ Ref: smId });
+    expect(envOf(template, 'grant-only').ARX_TERMINATION_STATE_MACHINE_ARN).toBeUndefined();
+    const roleOf = (name: string) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (r: any) => r.Properties.Environment.Variables.ARX_FUNCTION_NAME === name,
+      )!.Properties.Role['Fn::GetAtt'][0];
+    const grantOnly = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) =>
+      p.Properties.Roles.some((r: any) => r.Ref === roleOf('grant-only')),
+    );
+    expect(grantOnly.flatMap((p: any) => p.Properties.PolicyDocument.Statement)).toContainEqual(
+      expect.objectContaining({ Action: 'states:StartExecution', Resource: { Ref: smId } }),
+    );
+    expect(fns.get('grant-only').bindSetting('ARX_PUBLIC_API_URL', 'https://api.example')).toBe(false);
+    expect(fns.get('stopper').bindSetting('ARX_MAX_TOKEN_TTL_S', '60')).toBe(true);
   });
 
   it('turns extraPermissions into statements and acknowledges their wildcards with the given reason', () => {
@@ -255,7 +291,12 @@ describe('Identity', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
       functions: [
-        spec({ name: 'identity-api', capability: 'identity', uses: { signingKey: 'write', dataKey: 'write' } }),
+        spec({
+          name: 'identity-api',
+          capability: 'identity',
+          entry: 'lambdas/identity/handlers/api.ts',
+          uses: { signingKey: 'write', dataKey: 'write' },
+        }),
       ],
       projectRoot: PROJECT_ROOT,
       registry,
@@ -332,7 +373,7 @@ describe('Actions', () => {
   it('grants connector secrets under the ARX prefix and sets ARX_SECRET_PREFIX, nag-clean', () => {
     const { stack, registry } = testStack();
     const fns = new ArxFunctions(stack, 'Fns', {
-      functions: [spec({ name: 'connectors', capability: 'actions' })],
+      functions: [spec({ name: 'connectors', capability: 'actions', entry: 'lambdas/actions/handlers/api.ts' })],
       projectRoot: PROJECT_ROOT,
       registry,
     });

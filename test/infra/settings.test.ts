@@ -56,15 +56,29 @@ describe('settings registry against lib/', () => {
     expect(unset).toEqual([]);
   });
 
-  it('sets nothing that nobody reads', () => {
-    const readAnywhere = new Set<string>([...reads.values()].flat());
+  it("sets on each function only the variables its handler declares (and the runtime's own)", () => {
+    // ARX_FUNCTION_NAME, POWERTOOLS_SERVICE_NAME and NODE_OPTIONS are read by the local runtime,
+    // Powertools and node on every function, not by a handler.
+    const runtime = (k: string) => !['lambda', 'lambda+extension'].includes(spec(k)?.reader ?? 'lambda');
     const unread = [...setOn].flatMap(([fn, vars]) =>
       Object.keys(vars)
-        // Variables a library or the local runtime reads are read by it, not by a handler.
-        .filter((k) => !readAnywhere.has(k) && ['lambda', 'lambda+extension'].includes(spec(k)?.reader ?? 'lambda'))
+        .filter((k) => !runtime(k) && !(reads.get(fn) ?? []).includes(k as SettingName))
         .map((k) => `${fn}: ${k}`),
     );
     expect(unread).toEqual([]);
+    // It does bind settings: the API URL where links are written, the SVID issuer base where SVIDs are
+    // minted or verified, never on every function.
+    const carrying = (k: string) => [...setOn].filter(([, vars]) => k in vars).map(([fn]) => fn);
+    expect(carrying('ARX_PUBLIC_API_URL').sort()).toEqual(
+      [...reads]
+        .filter(([, names]) => names.includes('ARX_PUBLIC_API_URL'))
+        .map(([fn]) => fn)
+        .sort(),
+    );
+    expect(carrying('ARX_SVID_ISSUER_BASE')).toContain('platform-authorizer');
+    expect(carrying('ARX_SVID_ISSUER_BASE')).toContain('identity-api');
+    expect(carrying('ARX_SVID_ISSUER_BASE')).not.toContain('identity-credentials');
+    expect(carrying('ARX_PUBLIC_API_URL')).not.toContain('platform-api');
   });
 
   it('declares the resource variables of RESOURCE_ENV as required and owned by their `uses` binding', () => {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUTHORIZER_FN, TOPOLOGY } from '../../lambdas/topology.js';
 import { RESOURCE_ENV, routeKey, type ResourceName } from '../../lambdas/shared/topology-types.js';
 import { buildApp } from '../../lib/synth.js';
+import { HANDLER_SETTINGS } from '../../lib/handler-settings.gen.js';
 import type { ArxStack } from '../../lib/arx-stack.js';
 
 // In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
@@ -263,7 +264,7 @@ describe('ArxFunctions.bindResources', () => {
     }
   };
 
-  it('sets the RESOURCE_ENV variable of every used resource to a plain Ref/GetAtt', () => {
+  it('sets the RESOURCE_ENV variable of every used resource its handler reads to a plain Ref/GetAtt', () => {
     const fns = functionsByName();
     let checked = 0;
     for (const spec of TOPOLOGY.functions) {
@@ -271,6 +272,11 @@ describe('ArxFunctions.bindResources', () => {
       for (const name of Object.keys(spec.uses) as ResourceName[]) {
         const variable = RESOURCE_ENV[name];
         if (!variable) continue; // a grant only
+        // A use whose variable the handler does not read is a grant only (test/infra/settings.test.ts).
+        if (!HANDLER_SETTINGS[spec.entry]!.includes(variable)) {
+          expect(v[variable], `${spec.name} ${name}`).toBeUndefined();
+          continue;
+        }
         expect(v[variable], `${spec.name} ${name}`).toEqual(expectedEnvValue(name));
         checked++;
       }
@@ -380,13 +386,26 @@ describe('ArxApi', () => {
     expect(api.Properties.CorsConfiguration).toBeUndefined();
   });
 
-  it('gives every function the public API URL and identity functions the SVID issuer base', () => {
+  it('gives the public API URL and the SVID issuer base to the functions whose handlers read them, and no other', () => {
     const endpoint = { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] };
+    const counts = { ARX_PUBLIC_API_URL: 0, ARX_SVID_ISSUER_BASE: 0 };
     for (const spec of TOPOLOGY.functions) {
       const v = functionsByName().get(spec.name)!.props.Environment.Variables;
-      expect(v.ARX_PUBLIC_API_URL, spec.name).toEqual(endpoint);
-      if (spec.capability === 'identity') expect(v.ARX_SVID_ISSUER_BASE, spec.name).toEqual(endpoint);
+      for (const k of ['ARX_PUBLIC_API_URL', 'ARX_SVID_ISSUER_BASE'] as const) {
+        if (HANDLER_SETTINGS[spec.entry]!.includes(k)) {
+          expect(v[k], `${spec.name} ${k}`).toEqual(endpoint);
+          counts[k]++;
+        } else expect(v[k], `${spec.name} ${k}`).toBeUndefined();
+      }
     }
+    // Links are written by the actions functions and compliance packages; SVIDs are minted by
+    // identity and verified by the authorizer.
+    expect(counts.ARX_PUBLIC_API_URL).toBeGreaterThan(0);
+    expect(counts.ARX_PUBLIC_API_URL).toBeLessThan(TOPOLOGY.functions.length);
+    expect(functionsByName().get('platform-authorizer')!.props.Environment.Variables.ARX_SVID_ISSUER_BASE).toEqual(
+      endpoint,
+    );
+    expect(functionsByName().get('identity-api')!.props.Environment.Variables.ARX_SVID_ISSUER_BASE).toEqual(endpoint);
   });
 
   it('outputs the API URL', () => {

@@ -11,24 +11,10 @@ import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from './support.js';
 import { runDemo } from '../../../local/demo.js';
+import { ACCESS_REVIEW_POLICY } from '../../support/fixtures.js';
 
-const POLICY = `
-- name: okta-access-review
-  connector: okta
-  operations:
-    "users:read*": low
-    "groups:read*": low
-    "users:create": medium
-    "users:update": medium
-    "users:deactivate": high
-    "users:suspend": high
-    "users:reset_password": high
-  risk_max: high
-  approval: { low: none, medium: auto, high: hitl, critical: hitl }
-  hitl_channel: "#access-reviews email"
-  hitl_timeout: 1h
-  separation_of_duties: true
-`;
+// The brief's policy, its approvals routed to Slack and email both (the email leg is tested below).
+const POLICY = ACCESS_REVIEW_POLICY.replace('hitl_channel: "#access-reviews"', 'hitl_channel: "#access-reviews email"');
 
 /**
  * The integration brief's workflow over HTTP against the local runtime (real handlers, PDP,

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { apiEvent } from '../../support/api-event.js';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';

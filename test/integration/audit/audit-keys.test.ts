@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DescribeKeyCommand, KMSClient, ListResourceTagsCommand } from '@aws-sdk/client-kms';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { addDestination } from '../../../lambdas/audit/core/read.js';
 import { verifyDestination } from '../../../lambdas/audit/core/sealer.js';

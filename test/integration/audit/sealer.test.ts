@@ -6,8 +6,8 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { ManualClock } from '../../support/clock.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { DynamoKeyStore } from '../../../lambdas/identity/adapters/dynamo-identity-store.js';
 import { KmsKeyManager, TENANT_TAG } from '../../../lambdas/identity/adapters/kms-key-manager.js';
 import { TenantKeys } from '../../../lambdas/identity/core/keys.js';

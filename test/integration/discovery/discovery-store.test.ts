@@ -11,7 +11,7 @@ import { parseInventoryChange } from '../../../lambdas/discovery/core/change-log
 import { discoveredIdOf, type Evidence } from '../../../lambdas/discovery/core/discovered.js';
 import { ingestEvidence } from '../../../lambdas/discovery/core/service.js';
 import { ConflictError, ValidationError } from '../../../lambdas/shared/errors.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { Outbox } from '../../../lambdas/shared/outbox.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { provisionTestStack } from '../../support/stack.js';

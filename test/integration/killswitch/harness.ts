@@ -1,13 +1,13 @@
 /**
  * Harness for kill-switch integration tests: provisions the synthesised stack in the shared moto
- * under a unique prefix, sets the handlers' environment, and runs the synthesised termination
- * saga (the same ASL) locally with the real task handlers.
+ * under a unique prefix and runs the synthesised termination saga (the same ASL) locally with the
+ * real task handlers. Each handler runs as the local runtime runs it (local/runtime.ts
+ * `initHandler`/`invokeIn`): imported, checked and invoked inside its own function's environment
+ * from the template, never a merged one, so a missing `uses` fails here as it would deployed.
  */
 import { apiEvent } from '../../support/api-event.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { provisionTestStack } from '../../support/stack.js';
 import { synthTemplate } from '../../../lib/synth.js';
@@ -15,15 +15,16 @@ import { eventually } from '../../support/wait.js';
 import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { SAGA_FUNCTIONS } from '../../../lambdas/killswitch/topology.js';
 import { startExecutionPoller } from '../../../local/stepfunctions.js';
-
-type Handler = (event: unknown, ctx: Context) => Promise<unknown>;
-
-import { lambdaContext } from '../../../local/runtime.js';
+import { functionEnvironments, initHandler, invokeIn, lambdaContext, type Handler } from '../../../local/runtime.js';
+import { testTemplate } from '../../support/template.js';
 
 export { lambdaContext };
 
 export interface KillSwitchHarness {
+  /** The union of the functions' resource variables, for test code (handlers never see it). */
   env: Record<string, string>;
+  /** Each kill-switch function's own environment, as its handler sees it. */
+  functionEnv(fn: string): Readonly<Record<string, string>>;
   machineArn: string;
   definition: object;
   handlers: Record<string, Handler>;
@@ -54,7 +55,12 @@ function retryTemplateDefinition(logicalId: string): unknown {
 
 export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   const { env, stack } = await provisionTestStack();
-  Object.assign(process.env, env);
+  const envs = functionEnvironments(testTemplate(), stack);
+  const functionEnv = (fn: string): Readonly<Record<string, string>> => {
+    const e = envs.get(fn);
+    if (!e) throw new Error(`the template has no function ${fn}`);
+    return e;
+  };
   const sm = [...stack.resources.entries()].find(
     ([id, r]) => r.type === 'AWS::StepFunctions::StateMachine' && id.startsWith('KillSwitch'),
   );
@@ -65,24 +71,12 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   const definition = JSON.parse(String(stack.resolve(retryTemplateDefinition(sm[0])))) as object;
   if (JSON.stringify(definition).includes('"MaxAttempts":30'))
     throw new Error('arx:killswitch:retry did not reach the saga definition');
-  const entries: Record<string, string> = {
-    'killswitch-api': 'api',
-    [SAGA_FUNCTIONS.inventory]: 'step-inventory',
-    [SAGA_FUNCTIONS.revocation]: 'step-revocation',
-    [SAGA_FUNCTIONS.credentials]: 'step-credentials',
-    [SAGA_FUNCTIONS.platform]: 'step-platform',
-    [SAGA_FUNCTIONS.drain]: 'step-drain',
-    [SAGA_FUNCTIONS.audit]: 'step-audit',
-    [SAGA_FUNCTIONS.attestation]: 'step-attestation',
-    [SAGA_FUNCTIONS.recordFailure]: 'step-record-failure',
-    [SAGA_FUNCTIONS.finalize]: 'step-finalize',
-  };
+  // The kill-switch API and every task function of the saga, each in its own environment.
   const handlers: Record<string, Handler> = {};
-  for (const [fn, file] of Object.entries(entries)) {
-    const url = pathToFileURL(
-      fileURLToPath(new URL(`../../../lambdas/killswitch/handlers/${file}.ts`, import.meta.url)),
-    ).href;
-    handlers[fn] = ((await import(/* @vite-ignore */ url)) as { handler: Handler }).handler;
+  for (const fn of ['killswitch-api', ...Object.values(SAGA_FUNCTIONS)]) {
+    const own = functionEnv(fn);
+    const h = await initHandler(fn, own);
+    handlers[fn] = (event, ctx) => invokeIn(own, h, event, ctx);
   }
   const arnToFn = new Map<string, string>();
   for (const [logical, fn] of stack.functionNames) {
@@ -100,6 +94,7 @@ export async function killSwitchHarness(): Promise<KillSwitchHarness> {
   const sfn = new SFNClient({});
   return {
     env,
+    functionEnv,
     machineArn: sm[1].ref,
     definition,
     handlers,

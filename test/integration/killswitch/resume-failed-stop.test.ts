@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { systemClock } from '../../../lambdas/shared/clock.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { DynamoTerminationStore } from '../../../lambdas/killswitch/adapters/dynamo-termination-store.js';

@@ -22,6 +22,7 @@ import {
 } from '../../../lambdas/killswitch/core/attestation.js';
 import { createTenantSigner } from '../../../lambdas/identity/signer.js';
 import { actionsDeps } from '../../../lambdas/actions/adapters/deps.js';
+import { withEnvironment } from '../../../lambdas/shared/settings.js';
 import { ActionService } from '../../../lambdas/actions/core/service.js';
 import { ConflictError } from '../../../lambdas/shared/errors.js';
 import type { Decision, DecisionPoint } from '../../../lambdas/shared/ports.js';
@@ -110,6 +111,19 @@ afterAll(async () => {
 });
 
 describe('Termination saga (API + synthesised state machine, real handlers, moto)', () => {
+  it('runs each handler with only its own function environment, not the union of all', () => {
+    // The platform step calls the platform's kill endpoint: no audit, no bus. The attestation step
+    // writes the attestation: the audit bucket. Nothing is merged into process.env for them.
+    const platform = h.functionEnv('killswitch-step-platform');
+    expect(platform.ARX_FUNCTION_NAME).toBe('killswitch-step-platform');
+    expect(platform.ARX_CONTROL_TABLE).toBe(h.env.ARX_CONTROL_TABLE);
+    expect(platform.ARX_AUDIT_BUCKET).toBeUndefined();
+    expect(platform.ARX_TERMINATION_STATE_MACHINE_ARN).toBeUndefined();
+    expect(h.functionEnv('killswitch-step-attestation').ARX_AUDIT_BUCKET).toBe(h.env.ARX_AUDIT_BUCKET);
+    expect(h.functionEnv('killswitch-api').ARX_TERMINATION_STATE_MACHINE_ARN).toBeTruthy();
+    expect(process.env.ARX_CONTROL_TABLE).not.toBe(h.env.ARX_CONTROL_TABLE);
+  });
+
   it('refuses the agent before the terminate call returns, then completes every step and writes a signed exit attestation', async () => {
     // Arrange
     const tenant = await tenantName();
@@ -439,11 +453,15 @@ describe('Termination during a pending approval', () => {
         hitl: { timeout_seconds: 3600, separation_of_duties: false },
       }),
     };
-    const service = new ActionService({ ...actionsDeps().deps, pdp: hitl });
-    const held = await service.submit(
-      { tenantId: tenant, agentId: agent.agent_id, spiffeId: agent.spiffe_id },
-      { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u1' } },
-      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
+    // The test plays the actions API: its wiring is built and called in that function's own environment.
+    const asActionsApi = <T>(fn: () => T): T => withEnvironment(h.functionEnv('actions-api'), fn);
+    const service = asActionsApi(() => new ActionService({ ...actionsDeps().deps, pdp: hitl }));
+    const held = await asActionsApi(() =>
+      service.submit(
+        { tenantId: tenant, agentId: agent.agent_id, spiffeId: agent.spiffe_id },
+        { connector: 'okta', operation: 'users:deactivate', params: { user_id: '00u1' } },
+        { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
+      ),
     );
     expect(held.kind).toBe('pending');
     const approvalId = (held as { approval: { approval_id: string } }).approval.approval_id;
@@ -465,17 +483,19 @@ describe('Termination during a pending approval', () => {
       status: 'ok',
       results: { [agent.agent_id]: { outcome: 'drained', cancelled: 1 } },
     });
-    expect((await service.getApproval(tenant, approvalId)).status).toBe('cancelled');
+    expect((await asActionsApi(() => service.getApproval(tenant, approvalId))).status).toBe('cancelled');
     await expect(
-      service.decide(
-        tenant,
-        approvalId,
-        { id: 'approver-1', display: 'approver-1', principalType: 'human', via: 'api' },
-        'approve',
-        'looks fine',
+      asActionsApi(() =>
+        service.decide(
+          tenant,
+          approvalId,
+          { id: 'approver-1', display: 'approver-1', principalType: 'human', via: 'api' },
+          'approve',
+          'looks fine',
+        ),
       ),
     ).rejects.toBeInstanceOf(ConflictError);
-    const action = await service.get({ tenantId: tenant }, held.action.action_id);
+    const action = await asActionsApi(() => service.get({ tenantId: tenant }, held.action.action_id));
     expect(action.status).not.toBe('executed');
     expect(action.status).toBe('cancelled');
   }, 60_000);

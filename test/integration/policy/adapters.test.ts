@@ -2,8 +2,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { s3Client, documentClient } from '../../../lambdas/shared/aws.js';
-import { ManualClock, systemClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { DynamoRevocationList, CachedRevocationChecker } from '../../../lambdas/shared/revocation.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import { S3BundleStore, BundleExistsError } from '../../../lambdas/policy/adapters/s3-bundles.js';
@@ -20,14 +21,9 @@ import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
 import { DynamoInventoryReader } from '../../../lambdas/policy/adapters/dynamo-inventory-reader.js';
 import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT_SLACK } from '../../support/fixtures.js';
 
-const YAML = `
-- name: okta-access-review
-  connector: okta
-  operations: { "users:read*": low, "users:deactivate": high }
-  risk_max: high
-  hitl_channel: "#access-reviews"
-`;
+const YAML = ACCESS_REVIEW_SHORT_SLACK;
 const YAML2 = `
 - name: okta-access-review
   connector: okta

@@ -6,6 +6,7 @@ import { documentClient } from '../../../lambdas/shared/aws.js';
 import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { apiEvent } from '../../support/api-event.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT_SLACK } from '../../support/fixtures.js';
 
 const ctx = {
   functionName: 'policy-api',
@@ -14,8 +15,7 @@ const ctx = {
 } as unknown as Context;
 type Res = { statusCode: number; body: string };
 
-const YAML =
-  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n  hitl_channel: "#access-reviews"\n';
+const YAML = ACCESS_REVIEW_SHORT_SLACK;
 
 describe('policy-api handler', () => {
   let handler: (e: APIGatewayProxyEventV2, c: Context) => Promise<unknown>;

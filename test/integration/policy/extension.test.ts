@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../../../lambdas/shared/aws.js';
 import { systemClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { freePort } from '../../../local/moto.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
@@ -23,9 +23,9 @@ import { SvidIssuer } from '../../../lambdas/identity/core/svid.js';
 import { newId } from '../../../lambdas/shared/ids.js';
 import { EnforcementLogBody } from '../../../lambdas/policy/schemas.js';
 import { inventoryOf, policyResources, revocationEntry, tenantSignerOf } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT } from '../../support/fixtures.js';
 
-const V1 =
-  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const V1 = ACCESS_REVIEW_SHORT;
 const V2 =
   '- name: okta-read-only\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": critical }\n  risk_max: high\n';
 

@@ -3,7 +3,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { s3Client, kmsClient } from '../../../lambdas/shared/aws.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { Outbox } from '../../../lambdas/shared/outbox.js';
 import { DynamoInventoryStore } from '../../../lambdas/identity/adapters/dynamo-inventory-store.js';
 import type { AgentRecord, InventoryChange } from '../../../lambdas/shared/ports.js';

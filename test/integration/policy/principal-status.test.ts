@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { ManualClock, systemClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { systemClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/policy/adapters/dynamo-control.js';
@@ -10,9 +11,9 @@ import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js'
 import { CachedPrincipalStatus } from '../../../lambdas/policy/core/principal-status.js';
 import { createDecisionPoint } from '../../../lambdas/policy/pdp.js';
 import { inventoryOf, policyResources, suffix, tenantSignerOf } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT } from '../../support/fixtures.js';
 
-const YAML =
-  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const YAML = ACCESS_REVIEW_SHORT;
 
 describe('DynamoInventoryReader and the decision point against the emulator (issue 10 §2.3)', () => {
   let r: Awaited<ReturnType<typeof policyResources>>;

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { CachedRevocationChecker, DynamoRevocationList } from '../../../lambdas/shared/revocation.js';
 import { DeltaRevocationCache } from '../../../layers/pdp-extension/src/revocation-cache.js';
 import { policyResources, revocationEntry, suffix } from './fixtures.js';

@@ -12,14 +12,14 @@ import { S3BundleStore } from '../../../lambdas/policy/adapters/s3-bundles.js';
 import { encodeBundle } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundleSigner } from '../../../lambdas/policy/core/signing.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
+import { ACCESS_REVIEW_SHORT } from '../../support/fixtures.js';
 
 const ctx = {
   functionName: 'policy-api',
   awsRequestId: 'r',
   getRemainingTimeInMillis: () => 10_000,
 } as unknown as Context;
-const YAML =
-  '- name: okta-access-review\n  connector: okta\n  operations: { "users:read*": low, "users:deactivate": high }\n  risk_max: high\n';
+const YAML = ACCESS_REVIEW_SHORT;
 
 /** Independent check: ES256 (R‖S) over the digest with the KMS key's own public key. */
 const kmsVerifies = async (keyId: string, digest: string, sigB64u: string): Promise<boolean> => {

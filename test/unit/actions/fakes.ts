@@ -1,5 +1,5 @@
-import { ManualClock } from '../../../lambdas/shared/clock.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { ManualClock } from '../../support/clock.js';
+import { RecordingPublisher } from '../../support/events.js';
 import type {
   AuditRecordInput,
   AuditSink,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { ConflictError, NotFoundError } from '../../../lambdas/shared/errors.js';
 import {
   auditInferenceConfidence,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import type { AuditRecordInput } from '../../../lambdas/shared/ports.js';
 import {
   allowTokenEndpoint,

@@ -1,6 +1,6 @@
 import { createHmac, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
-import { MemoryKeyManager, MemoryKeyStore } from '../../../lambdas/identity/adapters/memory.js';
+import { ManualClock } from '../../support/clock.js';
+import { MemoryKeyManager, MemoryKeyStore } from '../../support/memory-keys.js';
 import { TenantKeys } from '../../../lambdas/identity/core/keys.js';
 import { SvidIssuer } from '../../../lambdas/identity/core/svid.js';
 import { SvidVerifier, type AgentCredentialState } from '../../../lambdas/identity/core/verify.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import type { RevocationEntry } from '../../../lambdas/shared/ports.js';
 import type { AgentRecord, InventoryStore } from '../../../lambdas/shared/ports.js';
 import { revokeAgent, rotateAgent } from '../../../lambdas/identity/core/lifecycle.js';

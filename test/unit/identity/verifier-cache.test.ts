@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { SvidVerifier } from '../../../lambdas/identity/core/verify.js';
 import { AGENT_A, es256, forge, ISSUER_BASE, world } from './helpers.js';
 

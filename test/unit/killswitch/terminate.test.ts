@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { DependencyError, ForbiddenError, NotFoundError } from '../../../lambdas/shared/errors.js';
-import { RecordingPublisher } from '../../../lambdas/shared/events.js';
+import { RecordingPublisher } from '../../support/events.js';
 import { REVOCATION_MIN_RETENTION_S } from '../../../lambdas/shared/revocation.js';
 import {
   QUORUM_WINDOW_MS,

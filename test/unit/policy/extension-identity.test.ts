@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import type { Server } from 'node:http';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { compileBundle, digestOf } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';
 import { BoundIdentity, startPdpServer } from '../../../layers/pdp-extension/src/server.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { compileBundle, digestOf } from '../../../lambdas/policy/core/bundle.js';
 import { approvalWarnings, decideWith, loadBundle, type LoadedBundle } from '../../../lambdas/policy/core/decide.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';

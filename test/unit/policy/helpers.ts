@@ -2,6 +2,7 @@ import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type K
 import { encodeBundle, type BundleSignature, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import type { BundleSigner } from '../../../lambdas/policy/core/signing.js';
 import type { BundleSource } from '../../../lambdas/policy/core/decision-point.js';
+import { ACCESS_REVIEW_POLICY } from '../../support/fixtures.js';
 
 /** A P-256 signer with a local key (unit tests only; production signs with KMS). */
 export class LocalSigner implements BundleSigner {
@@ -54,24 +55,8 @@ export class MemorySource implements BundleSource {
   }
 }
 
-export const OKTA_YAML = `
-- name: okta-access-review
-  connector: okta
-  operations:
-    "users:read*": low
-    "groups:read*": low
-    "users:create": medium
-    "users:update": medium
-    "users:deactivate": high
-    "users:suspend": high
-    "users:reset_password": high
-    "users:delete": critical
-  risk_max: high
-  approval: { low: none, medium: auto, high: hitl, critical: hitl }
-  hitl_channel: "#access-reviews"
-  hitl_timeout: 1h
-  separation_of_duties: true
-`;
+/** The brief's Okta access-review policy (test/fixtures/policies/okta-access-review.yaml). */
+export const OKTA_YAML = ACCESS_REVIEW_POLICY;
 
 /** A principal-status port for tests whose subject is not the inventory check: every principal is active. */
 export const EVERYONE_ACTIVE = { status: async () => ({ ok: true as const }) };

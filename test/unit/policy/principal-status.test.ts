@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import type { InventoryReader, PrincipalInventoryRecord } from '../../../lambdas/shared/ports.js';
 import { compileBundle, digestOf, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';

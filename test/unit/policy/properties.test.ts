@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { compileBundle, digestOf, type BundleContent, type SignedBundle } from '../../../lambdas/policy/core/bundle.js';
 import { decideWith, loadBundle } from '../../../lambdas/policy/core/decide.js';
 import { TenantBundlePdp } from '../../../lambdas/policy/core/decision-point.js';

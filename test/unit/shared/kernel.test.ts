@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalJson, newId, newSecret, sha256Hex } from '../../../lambdas/shared/ids.js';
 import { traceFrom } from '../../../lambdas/shared/trace.js';
-import { ManualClock } from '../../../lambdas/shared/clock.js';
+import { ManualClock } from '../../support/clock.js';
 import { buildOpenApi } from '../../../lambdas/platform/core/openapi.js';
 import { TOPOLOGY, checkTopology } from '../../../lambdas/topology.js';
 

@@ -3,7 +3,7 @@
  * key manager holds real P-256 keys and answers like KMS (SPKI public keys, DER signatures).
  */
 import { generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
-import type { KeyManager, KeyStore, TenantKey } from '../core/keys.js';
+import type { KeyManager, KeyStore, TenantKey } from '../../lambdas/identity/core/keys.js';
 
 export class MemoryKeyManager implements KeyManager {
   readonly keys = new Map<string, { priv: KeyObject; pub: KeyObject; tenant: string }>();
