@@ -9,19 +9,22 @@
  */
 import type { ActivityReader } from '../shared/ports.js';
 import { AuditActivityReader } from './adapters/activity-reader.js';
-import { DynamoAuditStore } from './adapters/dynamo-audit-store.js';
+import { DynamoChainStore } from './adapters/dynamo-chain-store.js';
+import { DynamoEventStore } from './adapters/dynamo-event-store.js';
 
 // The AuditSink port of shared/ports.ts (fails closed: throws when the event is not durable).
 export { AUDIT_SINK_SETTINGS, createAuditSink, AuditWriteError, type AuditSinkOptions } from './sink.js';
 
 /** The ActivityReader port of shared/ports.ts over the audit table (the kill switch's exit attestation). */
 export function createActivityReader(auditTable: string): ActivityReader {
-  return new AuditActivityReader(new DynamoAuditStore(auditTable));
+  return new AuditActivityReader(new DynamoEventStore(auditTable), new DynamoChainStore(auditTable));
 }
 
 // Read access to stored events (observability's trace view), payload encryption and redaction
 // (observability stores span content the way audit stores payloads).
-export { DynamoAuditStore } from './adapters/dynamo-audit-store.js';
+export { DynamoEventStore } from './adapters/dynamo-event-store.js';
+/** @deprecated The event store's former name (observability's trace lookup); use DynamoEventStore. */
+export { DynamoEventStore as DynamoAuditStore } from './adapters/dynamo-event-store.js';
 export { KmsEnvelopeCipher } from './adapters/kms.js';
 export { redact } from './core/events.js';
 export type { EncryptedPayload, PayloadCipher } from './core/ports.js';

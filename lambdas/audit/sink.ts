@@ -14,7 +14,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { perEnvironment, readSettings, type SettingName } from '../shared/settings.js';
 import type { AuditRecordInput, AuditSink } from '../shared/ports.js';
-import { DynamoAuditStore } from './adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from './adapters/dynamo-event-store.js';
 import { KmsEnvelopeCipher } from './adapters/kms.js';
 import { AuditRecorder, AuditWriteError } from './core/record.js';
 
@@ -36,7 +36,7 @@ export function createAuditSink(opts: AuditSinkOptions = {}): AuditSink & { reco
     const table = opts.table ?? readSettings(['ARX_AUDIT_TABLE']).ARX_AUDIT_TABLE;
     const key = opts.dataKeyArn ?? readSettings(['ARX_DATA_KEY_ARN']).ARX_DATA_KEY_ARN;
     return new AuditRecorder({
-      store: new DynamoAuditStore(table, opts.ddb),
+      store: new DynamoEventStore(table, opts.ddb),
       cipher: new KmsEnvelopeCipher(key, opts.kms),
       clock: opts.clock ?? systemClock,
     });

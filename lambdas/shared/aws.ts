@@ -24,13 +24,5 @@ export const s3Client = (): S3Client => (s3 ??= new S3Client({ forcePathStyle: e
 export const kmsClient = (): KMSClient => (kms ??= new KMSClient({}));
 export const eventBridgeClient = (): EventBridgeClient => (eb ??= new EventBridgeClient({}));
 
-/** True when an AWS SDK error is a DynamoDB conditional-check failure. */
-export function isConditionalCheckFailed(e: unknown): boolean {
-  const name = (e as { name?: string })?.name ?? '';
-  if (name === 'ConditionalCheckFailedException') return true;
-  if (name === 'TransactionCanceledException') {
-    const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code === 'ConditionalCheckFailed');
-  }
-  return false;
-}
+// Kept here for adapters not yet on shared/dynamo.ts (actions, observability).
+export { isConditionalCheckFailed } from './dynamo.js';

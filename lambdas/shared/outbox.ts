@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import {
   DeleteCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
+import { queryPages } from './dynamo.js';
 import type { ArxEventDetail, DetailType, EventPublisher, OutboxEntry, StagedEventSink } from './events.js';
 import { logger } from './observability.js';
 
@@ -172,14 +172,8 @@ export class Outbox implements StagedEventSink {
     q: { IndexName?: string; KeyConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> },
     fn: (items: Item[]) => Promise<void>,
   ): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({ TableName: this.controlTable, ...q, ExclusiveStartKey: startKey, Limit: 100 }),
-      );
-      await fn(r.Items ?? []);
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
+    for await (const items of queryPages(this.client, { TableName: this.controlTable, ...q, Limit: 100 }))
+      await fn(items);
   }
 
   /** Publishes items in order, deleting each after it is published; stops at the first failure. */

@@ -1,5 +1,6 @@
-import { PutCommand, QueryCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from './aws.js';
+import { queryAll } from './dynamo.js';
 import type { Clock } from './clock.js';
 import { REVOCATION_CACHE_MS, type RevocationEntry, type RevocationState, type RevocationStatus } from './ports.js';
 
@@ -62,27 +63,18 @@ export class DynamoRevocationList {
     cursor: string | null,
     limit = 1000,
   ): Promise<{ entries: RevocationEntry[]; cursor: string | null }> {
-    const out: RevocationEntry[] = [];
-    let last: string | null = cursor;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'by-time',
-          KeyConditionExpression: cursor ? 'tenant_id = :t AND seq > :c' : 'tenant_id = :t',
-          ExpressionAttributeValues: cursor ? { ':t': tenantId, ':c': cursor } : { ':t': tenantId },
-          ExclusiveStartKey: startKey,
-          Limit: limit,
-        }),
-      );
-      for (const it of r.Items ?? []) {
-        out.push(strip(it as RevocationEntry & { seq: string }));
-        last = (it as { seq: string }).seq;
-      }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey && out.length < limit);
-    return { entries: out, cursor: last };
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        IndexName: 'by-time',
+        KeyConditionExpression: cursor ? 'tenant_id = :t AND seq > :c' : 'tenant_id = :t',
+        ExpressionAttributeValues: cursor ? { ':t': tenantId, ':c': cursor } : { ':t': tenantId },
+      },
+      limit,
+    );
+    const last = items.at(-1) as { seq: string } | undefined;
+    return { entries: items.map((it) => strip(it as unknown as RevocationEntry)), cursor: last ? last.seq : cursor };
   }
 }
 

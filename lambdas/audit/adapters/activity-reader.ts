@@ -1,6 +1,6 @@
 import type { ActivityReader, AgentActivity } from '../../shared/ports.js';
 import { blockId } from '../core/block.js';
-import type { AuditStore } from '../core/ports.js';
+import type { ChainStore, EventStore } from '../core/ports.js';
 
 /** Event types that are decisions on approvals (seed C6.3 "all approval decisions"). */
 const APPROVAL_TYPES = new Set(['decision.required', 'decision.approved', 'decision.denied', 'decision.expired']);
@@ -15,7 +15,8 @@ const ACTION_TYPES = new Set(['operation.executed', 'operation.failed']);
  */
 export class AuditActivityReader implements ActivityReader {
   constructor(
-    private readonly store: Pick<AuditStore, 'listEvents' | 'getChain'>,
+    private readonly events: Pick<EventStore, 'listEvents'>,
+    private readonly chain: Pick<ChainStore, 'getChain'>,
     private readonly maxEvents = 5000,
   ) {}
 
@@ -26,7 +27,7 @@ export class AuditActivityReader implements ActivityReader {
     let seen = 0;
     let next: string | undefined;
     do {
-      const page = await this.store.listEvents(tenantId, { agentId, limit: 100, nextToken: next });
+      const page = await this.events.listEvents(tenantId, { agentId, limit: 100, nextToken: next });
       for (const e of page.items) {
         seen++;
         const at = Date.parse(e.occurred_at);
@@ -56,7 +57,7 @@ export class AuditActivityReader implements ActivityReader {
   }
 
   async chainHead(tenantId: string): Promise<{ block_id?: string; height?: number; head_hash?: string } | null> {
-    const c = await this.store.getChain(tenantId);
+    const c = await this.chain.getChain(tenantId);
     if (!c) return null;
     return { height: c.height, head_hash: c.head_hash, ...(c.height > 0 ? { block_id: blockId(c.height) } : {}) };
   }

@@ -7,7 +7,10 @@ import { AuditKeys } from '../core/audit-keys.js';
 import type { BlockSigner } from '../core/ports.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from './audit-keys.js';
 import type { SealerDeps } from '../core/sealer.js';
-import { DynamoAuditStore } from './dynamo-audit-store.js';
+import { DynamoChainStore } from './dynamo-chain-store.js';
+import { DynamoDestinationStore } from './dynamo-destination-store.js';
+import { DynamoEventStore } from './dynamo-event-store.js';
+import { DynamoPackageStore } from './dynamo-package-store.js';
 import { S3BlockStore } from './s3-block-store.js';
 import { S3DestinationWriter } from './s3-destination-writer.js';
 import { HttpTimestamper } from './tsa-client.js';
@@ -41,7 +44,10 @@ export const SEALER_SETTINGS = [
 export const auditReadDeps = perEnvironment(() => {
   const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET']);
   return {
-    store: new DynamoAuditStore(c.ARX_AUDIT_TABLE),
+    events: new DynamoEventStore(c.ARX_AUDIT_TABLE),
+    chain: new DynamoChainStore(c.ARX_AUDIT_TABLE),
+    destinations: new DynamoDestinationStore(c.ARX_AUDIT_TABLE),
+    packages: new DynamoPackageStore(c.ARX_AUDIT_TABLE),
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
     auditBucket: c.ARX_AUDIT_BUCKET,
     clock: systemClock,
@@ -52,17 +58,17 @@ export const auditReadDeps = perEnvironment(() => {
 /** Sealer wiring; ARX_TSA_URL is optional (unset → blocks stay un-anchored, chain status shows it). */
 export const sealerDeps = perEnvironment((): SealerDeps => {
   const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS']);
-  const store = new DynamoAuditStore(c.ARX_AUDIT_TABLE);
   const tsa = optionalSetting('ARX_TSA_URL');
   return {
-    store,
+    events: new DynamoEventStore(c.ARX_AUDIT_TABLE),
+    chain: new DynamoChainStore(c.ARX_AUDIT_TABLE),
     blocks: new S3BlockStore(c.ARX_AUDIT_BUCKET),
     signer: new TenantKeysBlockSigner(
       new AuditKeys(new DynamoAuditKeyStore(c.ARX_AUDIT_TABLE), new KmsAuditKeyManager(), systemClock),
     ),
     timestamper: tsa ? new HttpTimestamper(tsa) : null,
     clock: systemClock,
-    destinations: { store, writer: new S3DestinationWriter() },
+    destinations: { store: new DynamoDestinationStore(c.ARX_AUDIT_TABLE), writer: new S3DestinationWriter() },
     publisher: new EventBridgePublisher(c.ARX_EVENT_BUS),
     owner: newId('sealer'),
   };

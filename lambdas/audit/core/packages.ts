@@ -15,7 +15,7 @@ import {
   type PackageManifest,
 } from './compliance.js';
 import { isFramework, type Framework } from './evidence.js';
-import type { AuditStore, BlockStore } from './ports.js';
+import type { BlockStore, ChainStore, EventStore } from './ports.js';
 
 export interface ArtifactStore {
   put(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
@@ -47,7 +47,9 @@ export interface PackageStore {
 }
 
 export interface PackageDeps {
-  readonly store: Pick<AuditStore, 'eventsBetween' | 'getChain'> & PackageStore;
+  readonly events: Pick<EventStore, 'eventsBetween'>;
+  readonly chain: Pick<ChainStore, 'getChain'>;
+  readonly packages: PackageStore;
   readonly blocks: BlockStore;
   readonly artifacts: ArtifactStore;
   readonly artifactBucket: string;
@@ -84,7 +86,7 @@ export async function buildPackage(
   const now = d.clock.now();
   const packageId = newId('pkg', now);
   const max = d.maxEvents ?? 5000;
-  const stored = await d.store.eventsBetween(tenantId, req.from, req.to, max);
+  const stored = await d.events.eventsBetween(tenantId, req.from, req.to, max);
   const all = stored.map((s) => s.event);
   const period = {
     from: req.from,
@@ -124,7 +126,7 @@ export async function buildPackage(
     }
     events.push({ event: s.event, proof });
   }
-  const chain = await d.store.getChain(tenantId);
+  const chain = await d.chain.getChain(tenantId);
   const manifest = buildManifest({
     package_id: packageId,
     tenant_id: tenantId,
@@ -177,19 +179,23 @@ export async function buildPackage(
       sha256: { manifest: sha256Hex(manifestJson), pdf: sha256Hex(pdf), jsonld: sha256Hex(jsonld) },
     },
   };
-  await d.store.putPackage(record);
+  await d.packages.putPackage(record);
   return record;
 }
 
-export async function getPackage(d: Pick<PackageDeps, 'store'>, tenantId: string, id: string): Promise<PackageRecord> {
-  const r = await d.store.getPackage(tenantId, id);
+export async function getPackage(
+  d: Pick<PackageDeps, 'packages'>,
+  tenantId: string,
+  id: string,
+): Promise<PackageRecord> {
+  const r = await d.packages.getPackage(tenantId, id);
   if (!r) throw new NotFoundError(`no package ${id}`);
   return r;
 }
 
 /** One artifact of a package, checked against the digest recorded at build time. */
 export async function packageArtifact(
-  d: Pick<PackageDeps, 'store' | 'artifacts'>,
+  d: Pick<PackageDeps, 'packages' | 'artifacts'>,
   tenantId: string,
   id: string,
   which: 'manifest' | 'jsonld' | 'pdf',

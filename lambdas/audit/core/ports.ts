@@ -71,14 +71,15 @@ export interface Page<T> {
   readonly next_token?: string;
 }
 
-/** The audit table. */
-export interface AuditStore {
+/** Audit events: appended once, read by id, agent, control and time; pending until sealed. */
+export interface EventStore {
   /**
    * Writes the event, its evidence items and (with `dedupeKey`) a marker in one transaction;
    * returns false when the marker already existed (the source event was recorded before).
    */
   putEvent(event: AuditEvent, redactedPayload: unknown, enc: EncryptedPayload, dedupeKey?: string): Promise<boolean>;
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | null>;
+  /** Newest first; `next_token` is bound to the tenant and the listing (agent or not). */
   listEvents(
     tenantId: string,
     q: { agentId?: string; type?: string; limit: number; nextToken?: string },
@@ -89,15 +90,21 @@ export interface AuditStore {
   /** Unsealed events with the canonical leaf string kept at write time (null for older items). */
   pendingEvents(tenantId: string, limit: number): Promise<PendingEvent[]>;
   countPending(tenantId: string): Promise<number>;
-  tenants(): Promise<string[]>;
-  getChain(tenantId: string): Promise<ChainRecord | null>;
-  /** Writes the new head and block summary iff the stored height is still `prevHeight`. */
-  commitBlock(prevHeight: number, next: ChainRecord, summary: BlockSummary): Promise<boolean>;
+  /** Records the events' place in block `height` and takes them off the pending index. */
   markSealed(
     tenantId: string,
     height: number,
     events: readonly { event_id: string; leaf_index: number }[],
   ): Promise<void>;
+  /** Every tenant that ever recorded an event. */
+  tenants(): Promise<string[]>;
+}
+
+/** The chain: its head, block summaries and their anchoring, and the sealer's lease. */
+export interface ChainStore {
+  getChain(tenantId: string): Promise<ChainRecord | null>;
+  /** Writes the new head and block summary iff the stored height is still `prevHeight`. */
+  commitBlock(prevHeight: number, next: ChainRecord, summary: BlockSummary): Promise<boolean>;
   finishMarking(tenantId: string, height: number): Promise<void>;
   recordAnchor(tenantId: string, height: number, anchoredAt: string): Promise<void>;
   getBlockSummary(tenantId: string, height: number): Promise<BlockSummary | null>;
@@ -145,6 +152,8 @@ export interface DestinationStore {
   queued(tenantId: string, limit: number): Promise<{ destination_id: string; height: number; attempts: number }[]>;
   dequeue(tenantId: string, destinationId: string, height: number): Promise<void>;
   bumpAttempt(tenantId: string, destinationId: string, height: number, reason: string): Promise<void>;
+  /** Copies waiting to be replayed. */
+  queueDepth(tenantId: string): Promise<number>;
 }
 export interface DestinationWriter {
   write(d: Destination, block: AuditBlock): Promise<void>;

@@ -4,10 +4,11 @@ import type { Clock } from '../../shared/clock.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { eventProof, heightOf, type AuditBlock } from './block.js';
-import type { AuditStore, BlockStore, Destination, DestinationStore } from './ports.js';
+import type { BlockStore, ChainStore, Destination, DestinationStore, EventStore } from './ports.js';
 
 export interface ReadDeps {
-  readonly store: AuditStore;
+  readonly events: Pick<EventStore, 'getEvent' | 'countPending'>;
+  readonly chain: Pick<ChainStore, 'getChain' | 'listBlocks'>;
   readonly blocks: BlockStore;
   readonly clock: Clock;
   /** Whether a TSA is configured for the sealer (ARX_TSA_URL). */
@@ -15,7 +16,7 @@ export interface ReadDeps {
 }
 
 export async function chainStatus(d: ReadDeps, tenantId: string) {
-  const [chain, pending] = await Promise.all([d.store.getChain(tenantId), d.store.countPending(tenantId)]);
+  const [chain, pending] = await Promise.all([d.chain.getChain(tenantId), d.events.countPending(tenantId)]);
   const now = d.clock.now().getTime();
   const oldest = chain?.oldest_unanchored_at ? Date.parse(chain.oldest_unanchored_at) : null;
   return {
@@ -36,7 +37,7 @@ export async function chainStatus(d: ReadDeps, tenantId: string) {
 
 /** The inclusion proof of a sealed event plus the signed head it verifies against. */
 export async function proofOf(d: ReadDeps, tenantId: string, eventId: string) {
-  const stored = await d.store.getEvent(tenantId, eventId);
+  const stored = await d.events.getEvent(tenantId, eventId);
   if (!stored) throw new NotFoundError(`no audit event ${eventId}`);
   if (stored.block_height === null)
     throw new ConflictError(`audit event ${eventId} is not sealed yet; retry after the next block (about 5 s)`);
@@ -63,7 +64,7 @@ export async function getBlock(d: ReadDeps, tenantId: string, id: string): Promi
 }
 
 export async function listBlocks(d: ReadDeps, tenantId: string, fromHeight: number, limit: number) {
-  const rows = await d.store.listBlocks(tenantId, fromHeight, limit + 1);
+  const rows = await d.chain.listBlocks(tenantId, fromHeight, limit + 1);
   const items = rows
     .slice(0, limit)
     .map((s) => ({ ...s.head, block_hash: s.block_hash, anchored: s.anchored, anchored_at: s.anchored_at }));

@@ -3,7 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { AuditRecordInput, AuditSink } from '../../shared/ports.js';
 import { buildAuditEvent, PAYLOAD_SALT_BYTES, sealedPayload, type AuditEvent } from './events.js';
-import type { AuditStore, PayloadCipher } from './ports.js';
+import type { EventStore, PayloadCipher } from './ports.js';
 
 /** An audit record could not be made durable; the governed action must not run. */
 export class AuditWriteError extends Error {
@@ -11,7 +11,7 @@ export class AuditWriteError extends Error {
 }
 
 export interface RecorderDeps {
-  readonly store: Pick<AuditStore, 'putEvent'>;
+  readonly store: Pick<EventStore, 'putEvent'>;
   readonly cipher: PayloadCipher;
   readonly clock: Clock;
 }

@@ -7,18 +7,20 @@ import type { Clock } from '../../shared/clock.js';
 import type { EventPublisher } from '../../shared/events.js';
 import { GENESIS_STATE, blockKey, headBytes, sealBlock, type AuditBlock } from './block.js';
 import type {
-  AuditStore,
   BlockSigner,
   BlockStore,
   ChainRecord,
+  ChainStore,
   Destination,
   DestinationStore,
   DestinationWriter,
+  EventStore,
   Timestamper,
 } from './ports.js';
 
 export interface SealerDeps {
-  readonly store: AuditStore;
+  readonly events: Pick<EventStore, 'pendingEvents' | 'markSealed' | 'tenants'>;
+  readonly chain: ChainStore;
   readonly blocks: BlockStore;
   readonly signer: BlockSigner;
   /** null when no TSA is configured: blocks stay un-anchored and chain status shows it. */
@@ -54,7 +56,7 @@ const emptyRecord = (tenantId: string): ChainRecord => ({
 /** Seals one tenant once (a no-op without pending events). Safe to run concurrently: a lease and a conditional head write keep one writer. */
 export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<SealResult> {
   const now = deps.clock.now();
-  const leased = await deps.store.tryLease(
+  const leased = await deps.chain.tryLease(
     tenantId,
     deps.owner,
     new Date(now.getTime() + 30_000).toISOString(),
@@ -62,23 +64,23 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
   );
   if (!leased) return { tenant_id: tenantId, sealed: null, anchoredRetries: 0, replayed: 0 };
   try {
-    let chain = (await deps.store.getChain(tenantId)) ?? emptyRecord(tenantId);
+    let chain = (await deps.chain.getChain(tenantId)) ?? emptyRecord(tenantId);
     if (chain.marking_height !== null) {
       // A previous run committed the block but did not finish marking its events.
       const b = await deps.blocks.get(tenantId, chain.marking_height);
       if (b)
-        await deps.store.markSealed(
+        await deps.events.markSealed(
           tenantId,
           chain.marking_height,
           b.events.map((e, i) => ({ event_id: e.event_id, leaf_index: b.head.first_index + i })),
         );
-      await deps.store.finishMarking(tenantId, chain.marking_height);
+      await deps.chain.finishMarking(tenantId, chain.marking_height);
       chain = { ...chain, marking_height: null };
     }
     const anchoredRetries = await retryAnchoring(deps, chain);
     const replayed = await replayDestinations(deps, tenantId);
 
-    const rows = (await deps.store.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) =>
+    const rows = (await deps.events.pendingEvents(tenantId, deps.maxEvents ?? 10_000)).sort((a, b) =>
       a.event.event_id < b.event.event_id ? -1 : 1,
     );
     const pending = rows.map((r) => r.event);
@@ -120,7 +122,7 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       oldest_unanchored_at: timestamp ? chain.oldest_unanchored_at : (chain.oldest_unanchored_at ?? s.head.sealed_at),
       marking_height: s.head.height,
     };
-    const ok = await deps.store.commitBlock(chain.height, next, {
+    const ok = await deps.chain.commitBlock(chain.height, next, {
       tenant_id: tenantId,
       block_id: s.head.block_id,
       height: s.head.height,
@@ -131,12 +133,12 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       anchored_at: timestamp?.anchored_at ?? null,
     });
     if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
-    await deps.store.markSealed(
+    await deps.events.markSealed(
       tenantId,
       s.head.height,
       pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })),
     );
-    await deps.store.finishMarking(tenantId, s.head.height);
+    await deps.chain.finishMarking(tenantId, s.head.height);
     await copyToDestinations(deps, block);
     await deps.publisher
       ?.publish('audit.block.sealed', {
@@ -158,7 +160,7 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       replayed,
     };
   } finally {
-    await deps.store.releaseLease(tenantId, deps.owner).catch(() => undefined);
+    await deps.chain.releaseLease(tenantId, deps.owner).catch(() => undefined);
   }
 }
 
@@ -178,7 +180,7 @@ async function retryAnchoring(deps: SealerDeps, chain: ChainRecord): Promise<num
     const at = deps.clock.now().toISOString();
     const stamped: AuditBlock = { ...b, timestamp: { token, tsa_url: deps.timestamper.url, anchored_at: at } };
     await deps.blocks.put(stamped);
-    await deps.store.recordAnchor(chain.tenant_id, height, at);
+    await deps.chain.recordAnchor(chain.tenant_id, height, at);
     await copyToDestinations(deps, stamped);
     n++;
   }
@@ -278,7 +280,7 @@ async function replayDestinations(deps: SealerDeps, tenantId: string): Promise<n
 /** Seals every tenant with pending events, once. */
 export async function sealAll(deps: SealerDeps): Promise<SealResult[]> {
   const out: SealResult[] = [];
-  for (const t of await deps.store.tenants()) {
+  for (const t of await deps.events.tenants()) {
     try {
       out.push(await sealTenant(deps, t));
     } catch (e) {

@@ -28,7 +28,7 @@ export const handler = createApiHandler(routesOf('audit-api'), {
   'GET /v1/audit/chain/status': async (req) => ({ status: 200, body: await chainStatus(deps(), req.auth!.tenantId) }),
   'GET /v1/audit/events': async (req: ApiRequest<unknown, EventsQuery>) => {
     const q = req.query;
-    const page = await deps().store.listEvents(req.auth!.tenantId, {
+    const page = await deps().events.listEvents(req.auth!.tenantId, {
       limit: q.limit ?? 50,
       ...(q.agent_id ? { agentId: q.agent_id } : {}),
       ...(q.type ? { type: q.type } : {}),
@@ -50,14 +50,14 @@ export const handler = createApiHandler(routesOf('audit-api'), {
   }),
   'POST /v1/audit/destinations': async (req: ApiRequest<DestinationBody>) => {
     const d = deps();
-    const dest = await addDestination({ store: d.store, clock: d.clock }, req.auth!.tenantId, req.body);
+    const dest = await addDestination({ store: d.destinations, clock: d.clock }, req.auth!.tenantId, req.body);
     return { status: 201, body: dest, headers: { location: `/v1/audit/destinations/${dest.destination_id}` } };
   },
   'GET /v1/audit/destinations': async (req) => {
     const d = deps();
     const [items, queued] = await Promise.all([
-      d.store.list(req.auth!.tenantId),
-      d.store.queueDepth(req.auth!.tenantId),
+      d.destinations.list(req.auth!.tenantId),
+      d.destinations.queueDepth(req.auth!.tenantId),
     ]);
     return { status: 200, body: { items, queued_writes: queued } };
   },

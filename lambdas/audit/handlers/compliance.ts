@@ -13,7 +13,9 @@ const packageDeps = perEnvironment((): PackageDeps => {
   const r = auditReadDeps();
   const c = readSettings(['ARX_ARTIFACT_BUCKET']);
   return {
-    store: r.store,
+    events: r.events,
+    chain: r.chain,
+    packages: r.packages,
     blocks: r.blocks,
     artifacts: new S3ArtifactStore(c.ARX_ARTIFACT_BUCKET),
     artifactBucket: c.ARX_ARTIFACT_BUCKET,
@@ -37,7 +39,7 @@ export const handler = createApiHandler(routesOf('compliance-api'), {
     const controlId = decodeURIComponent(req.params.control_id ?? '');
     if (!isFramework(framework)) throw new NotFoundError(`unknown framework ${framework}`);
     const tag = `${framework}:${controlId}`;
-    const page = await auditReadDeps().store.controlEvidence(
+    const page = await auditReadDeps().events.controlEvidence(
       req.auth!.tenantId,
       tag,
       req.query.limit ?? 50,

@@ -1,5 +1,6 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../shared/aws.js';
+import { queryAll, writeIf } from '../../shared/dynamo.js';
 import type { ChangeLog } from '../core/change-log.js';
 import type { InventoryChange } from '../../shared/ports.js';
 
@@ -10,9 +11,9 @@ export class DynamoChangeLog implements ChangeLog {
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
-  async recordOnce(change: InventoryChange, receivedAt: string): Promise<boolean> {
-    try {
-      await this.client.send(
+  recordOnce(change: InventoryChange, receivedAt: string): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -23,23 +24,17 @@ export class DynamoChangeLog implements ChangeLog {
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async list(tenantId: string, agentId: string): Promise<InventoryChange[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': `T#${tenantId}#INVCHG#${agentId}` },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map(({ pk: _p, sk: _s, received_at: _r, ...c }) => c as unknown as InventoryChange);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': `T#${tenantId}#INVCHG#${agentId}` },
+      ConsistentRead: true,
+    });
+    return items.map(({ pk: _p, sk: _s, received_at: _r, ...c }) => c as unknown as InventoryChange);
   }
 }

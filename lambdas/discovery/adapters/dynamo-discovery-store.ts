@@ -1,13 +1,13 @@
 import {
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { documentClient } from '../../shared/aws.js';
+import { queryAll, queryPage, writeIf, type PageKeys } from '../../shared/dynamo.js';
+import { ConflictError } from '../../shared/errors.js';
 import { outboxItem, type Outbox, type OutboxEntry } from '../../shared/outbox.js';
 import type { Page } from '../../shared/ports.js';
 import { matchesDiscovered, type DiscoveredAgent, type DiscoveredFilter } from '../core/discovered.js';
@@ -20,6 +20,12 @@ const versionSk = (v: number) => `V#${String(v).padStart(9, '0')}`;
 const principalPk = (t: string, arn: string) => `T#${t}#DPRIN#${arn}`;
 /** The identity store's uniqueness item for (platform, native id): present when registered. */
 const nativePk = (t: string, platform: string, native: string) => `T#${t}#NATIVE#${platform}#${native}`;
+/** A listing token is a key of the tenant's discovered index (gsi1 `T#<t>#DISC`), on one of its records. */
+const listKeys = (t: string): PageKeys => ({
+  attributes: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+  equal: { gsi1pk: listPk(t) },
+  prefix: { pk: `T#${t}#D#` },
+});
 
 const INTERNAL = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'rev'] as const;
 function toAgent(it: Record<string, unknown>): DiscoveredAgent {
@@ -99,33 +105,20 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
     }
     items.push(...principals);
     if (entry) items.push({ Put: { TableName: this.controlTable, Item: outboxItem(entry, change!.at) } });
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) throw new ConflictError(`discovered agent ${next.id} changed concurrently`);
-      throw e;
-    }
+    if (!(await writeIf(this.client.send(new TransactWriteCommand({ TransactItems: items })))))
+      throw new ConflictError(`discovered agent ${next.id} changed concurrently`);
     this.revs.set(next, rev + 1);
     if (entry) await this.outbox.flush([entry]);
   }
 
   async history(tenantId: string, id: string): Promise<DiscoveredAgent[]> {
-    const out: DiscoveredAgent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
-          ExpressionAttributeValues: { ':p': recPk(tenantId, id), ':v': 'V#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      out.push(...(r.Items ?? []).map(toAgent));
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
-    return out;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
+      ExpressionAttributeValues: { ':p': recPk(tenantId, id), ':v': 'V#' },
+      ConsistentRead: true,
+    });
+    return items.map(toAgent);
   }
 
   async list(
@@ -134,7 +127,6 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
     limit: number,
     nextToken?: string,
   ): Promise<Page<DiscoveredAgent>> {
-    let startKey = nextToken ? decodeToken(nextToken, tenantId) : undefined;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':t': listPk(tenantId) };
     const conds: string[] = [];
@@ -148,34 +140,25 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
       values[':sanctioned'] = filter.sanctioned;
       conds.push('#sanctioned = :sanctioned');
     }
-    const items: DiscoveredAgent[] = [];
-    let lastKey: Record<string, unknown> | undefined;
-    let more = false;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :t',
-          ...(conds.length ? { FilterExpression: conds.join(' AND '), ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ExclusiveStartKey: startKey,
-          Limit: 100,
-        }),
-      );
-      for (const it of r.Items ?? []) {
-        const a = toAgent(it);
-        if (!matchesDiscovered(a, filter)) continue;
-        if (items.length === limit) {
-          more = true;
-          break;
-        }
-        items.push(a);
-        lastKey = { pk: it.pk, sk: it.sk, gsi1pk: it.gsi1pk, gsi1sk: it.gsi1sk };
-      }
-      startKey = r.LastEvaluatedKey;
-    } while (!more && startKey);
-    return { items, ...(more && lastKey ? { next_token: encodeToken(lastKey) } : {}) };
+    // Some filters (q, source) are applied in memory: read in batches of 100 so a sparse match is cheap.
+    const page = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :t',
+        ...(conds.length ? { FilterExpression: conds.join(' AND '), ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+      },
+      {
+        limit,
+        token: nextToken,
+        keys: listKeys(tenantId),
+        keep: (it) => matchesDiscovered(toAgent(it), filter),
+        pageSize: 100,
+      },
+    );
+    return { ...page, items: page.items.map(toAgent) };
   }
 
   async registeredAgentId(tenantId: string, platform: string, nativeId: string): Promise<string | null> {
@@ -198,29 +181,6 @@ export class DynamoDiscoveryStore implements DiscoveryStore {
       }),
     );
     return typeof r.Item?.id === 'string' ? r.Item.id : null;
-  }
-}
-
-function encodeToken(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-/** Tokens are bound to the caller's tenant: another tenant's token is refused. */
-function decodeToken(token: string, tenantId: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const keys = Object.keys(key).sort().join(',');
-    if (
-      keys !== 'gsi1pk,gsi1sk,pk,sk' ||
-      key.gsi1pk !== listPk(tenantId) ||
-      typeof key.pk !== 'string' ||
-      !key.pk.startsWith(`T#${tenantId}#D#`)
-    ) {
-      throw new Error('foreign');
-    }
-    return key;
-  } catch {
-    throw new ValidationError('invalid next_token', [{ path: 'next_token', message: 'not a token this API issued' }]);
   }
 }
 
@@ -284,35 +244,26 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
     return strip<SourceConfig>(r.Item);
   }
 
-  private async queryAll<T>(pk: string): Promise<T[]> {
-    const out: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': pk },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      out.push(...(r.Items ?? []).map((it) => strip<T>(it)!));
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
-    return out;
+  private async partition<T>(pk: string): Promise<T[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': pk },
+      ConsistentRead: true,
+    });
+    return items.map((it) => strip<T>(it)!);
   }
 
   listSources(tenantId: string): Promise<SourceConfig[]> {
-    return this.queryAll<SourceConfig>(srcPk(tenantId));
+    return this.partition<SourceConfig>(srcPk(tenantId));
   }
 
   sourcesForAccount(accountId: string): Promise<SourceConfig[]> {
-    return this.queryAll<SourceConfig>(acctPk(accountId));
+    return this.partition<SourceConfig>(acctPk(accountId));
   }
 
   async allScannableSources(): Promise<SourceConfig[]> {
-    return (await this.queryAll<SourceConfig>(ALL_SOURCES)).filter((s) => s.type === 'aws_account');
+    return (await this.partition<SourceConfig>(ALL_SOURCES)).filter((s) => s.type === 'aws_account');
   }
 
   async putScan(s: ScanRecord): Promise<void> {
@@ -354,14 +305,12 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
   }
 
   async listStatus(tenantId: string): Promise<SourceStatus[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': statusPk(tenantId) },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map(({ pk: _p, sk, ...rest }) => ({ ...rest, key: String(sk) }) as SourceStatus);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': statusPk(tenantId) },
+      ConsistentRead: true,
+    });
+    return items.map(({ pk: _p, sk, ...rest }) => ({ ...rest, key: String(sk) }) as SourceStatus);
   }
 }

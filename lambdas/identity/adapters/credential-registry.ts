@@ -3,11 +3,11 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { queryAll, writeIf } from '../../shared/dynamo.js';
 import { ConflictError } from '../../shared/errors.js';
 import type {
   AllowedTokenEndpoint,
@@ -44,6 +44,15 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
 
+  private all(pk: string): Promise<Item[]> {
+    return queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': pk },
+      ConsistentRead: true,
+    });
+  }
+
   async roleByName(tenantId: string, name: string): Promise<RegisteredRole | null> {
     const r = await this.client.send(
       new GetCommand({ TableName: this.table, Key: { pk: rolePk(tenantId), sk: name }, ConsistentRead: true }),
@@ -61,22 +70,7 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
   }
 
   async listRoles(tenantId: string): Promise<RegisteredRole[]> {
-    const out: RegisteredRole[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': rolePk(tenantId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      out.push(...(r.Items ?? []).map((i) => strip<RegisteredRole>(i)));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await this.all(rolePk(tenantId))).map((i) => strip<RegisteredRole>(i));
   }
 
   /**
@@ -107,15 +101,8 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
         });
       }
     }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (e) {
-      if (isConditionalCheckFailed(e))
-        throw new ConflictError('this role ARN is already registered (to another tenant or under another name)', {
-          cause: e,
-        });
-      throw e;
-    }
+    if (!(await writeIf(this.client.send(new TransactWriteCommand({ TransactItems: items })))))
+      throw new ConflictError('this role ARN is already registered (to another tenant or under another name)');
     return { previous };
   }
 
@@ -146,34 +133,24 @@ export class DynamoCredentialRegistry implements CredentialRegistryPort {
     );
     if (typeof r.Item?.external_id === 'string') return r.Item.external_id;
     const fresh = `arx-${tenantId}-${randomBytes(24).toString('base64url')}`;
-    try {
-      await this.client.send(
+    const stored = await writeIf(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...extIdKey(tenantId), external_id: fresh },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return fresh;
-    } catch (e) {
-      if (!isConditionalCheckFailed(e)) throw e;
-      const again = await this.client.send(
-        new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }),
-      );
-      return String(again.Item?.external_id);
-    }
+      ),
+    );
+    if (stored) return fresh;
+    const again = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: extIdKey(tenantId), ConsistentRead: true }),
+    );
+    return String(again.Item?.external_id);
   }
 
   async listTokenEndpoints(tenantId: string): Promise<AllowedTokenEndpoint[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': endpointPk(tenantId) },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map((i) => strip<AllowedTokenEndpoint>(i));
+    return (await this.all(endpointPk(tenantId))).map((i) => strip<AllowedTokenEndpoint>(i));
   }
 
   async tokenEndpoint(tenantId: string, url: string): Promise<AllowedTokenEndpoint | null> {
@@ -227,15 +204,13 @@ export class DynamoIssuedTokens implements IssuedTokenPort {
   }
 
   async list(tenantId: string, agentId: string): Promise<IssuedTokenRecord[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': tokenPk(tenantId, agentId) },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map((i) => strip<IssuedTokenRecord>(i));
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': tokenPk(tenantId, agentId) },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip<IssuedTokenRecord>(i));
   }
 
   async remove(tenantId: string, agentId: string, tokenId: string): Promise<void> {

@@ -3,12 +3,12 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { queryAll, writeIf } from '../../shared/dynamo.js';
 import type { ExtraPut } from '../../shared/ports.js';
 import type { KeyStore, TenantKey } from '../core/keys.js';
 import type { AgentCredentialState } from '../core/verify.js';
@@ -59,21 +59,12 @@ export class DynamoKeyStore implements KeyStore {
   }
 
   async load(tenantId: string): Promise<{ activeKid: string | null; keys: TenantKey[] }> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': this.pkOf(tenantId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(r.Items ?? []));
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': this.pkOf(tenantId) },
+      ConsistentRead: true,
+    });
     const pointer = items.find((i) => i.sk === 'ACTIVE');
     return {
       activeKid: pointer ? String(pointer.kid) : null,
@@ -81,9 +72,9 @@ export class DynamoKeyStore implements KeyStore {
     };
   }
 
-  async initialize(key: TenantKey): Promise<boolean> {
-    try {
-      await this.client.send(
+  initialize(key: TenantKey): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -96,12 +87,8 @@ export class DynamoKeyStore implements KeyStore {
             { Put: { TableName: this.table, Item: { ...key, pk: this.pkOf(key.tenant_id), sk: `KEY#${key.kid}` } } },
           ],
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async rotate(next: TenantKey, previousKid: string, retiredAt: string, retireAfter: string): Promise<boolean> {
@@ -112,8 +99,8 @@ export class DynamoKeyStore implements KeyStore {
           set: 'SET #s = :retired, retired_at = :at, retire_after = :ra',
           values: { ':retired': 'retired', ':at': retiredAt, ':ra': retireAfter },
         };
-    try {
-      await this.client.send(
+    return writeIf(
+      this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -143,12 +130,8 @@ export class DynamoKeyStore implements KeyStore {
             },
           ],
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 }
 
@@ -223,9 +206,9 @@ export class DynamoBootstrapStore {
   }
 
   /** Marks the token used; false when it was already used or expired (single use, race-safe). */
-  async consume(tokenHash: string, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
+  consume(tokenHash: string, now: Date): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' },
@@ -233,12 +216,8 @@ export class DynamoBootstrapStore {
           ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
           ExpressionAttributeValues: { ':t': true, ':f': false, ':now': now.toISOString() },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 }
 
@@ -277,30 +256,22 @@ export class DynamoOrphanMarkers {
 
   /** Markers orphaned at or before `before` (ISO), oldest first. */
   async due(before: string, limit = 100): Promise<OrphanMarker[]> {
-    const out: OrphanMarker[] = [];
-    let startKey: Item | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :b',
-          ExpressionAttributeValues: { ':p': ORPHAN_GSI_PK, ':b': `${before}#~` },
-          ExclusiveStartKey: startKey,
-          Limit: limit,
-        }),
-      );
-      for (const it of r.Items ?? []) {
-        out.push({
-          tenant_id: String(it.tenant_id),
-          agent_id: String(it.agent_id),
-          orphaned_at: String(it.orphaned_at),
-          former_owner_sub: String(it.former_owner_sub),
-        });
-      }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey && out.length < limit);
-    return out;
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :b',
+        ExpressionAttributeValues: { ':p': ORPHAN_GSI_PK, ':b': `${before}#~` },
+      },
+      limit,
+    );
+    return items.map((it) => ({
+      tenant_id: String(it.tenant_id),
+      agent_id: String(it.agent_id),
+      orphaned_at: String(it.orphaned_at),
+      former_owner_sub: String(it.former_owner_sub),
+    }));
   }
 }
 
@@ -323,15 +294,13 @@ export class DynamoCredentialBindings {
   }
 
   async list(tenantId: string, agentId: string): Promise<CredentialBindingRecord[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map((it) => {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': `T#${tenantId}#CREDBIND#${agentId}` },
+      ConsistentRead: true,
+    });
+    return items.map((it) => {
       const { pk: _p, sk: _s, ...rest } = it;
       return rest as unknown as CredentialBindingRecord;
     });

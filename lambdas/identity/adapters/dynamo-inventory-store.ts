@@ -1,6 +1,7 @@
-import { TransactWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { TransactWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../shared/aws.js';
+import { queryAll, queryPage, writeIf, type PageKeys } from '../../shared/dynamo.js';
+import { ConflictError } from '../../shared/errors.js';
 import { outboxItem, type Outbox, type OutboxEntry } from '../../shared/outbox.js';
 import type {
   AgentFilter,
@@ -25,6 +26,12 @@ export function matchesFilter(r: AgentRecord, f: AgentFilter): boolean {
 const agentPk = (t: string, a: string) => `T#${t}#A#${a}`;
 const versionSk = (v: number) => `V#${String(v).padStart(9, '0')}`;
 const nativePk = (t: string, platform: string, native: string) => `T#${t}#NATIVE#${platform}#${native}`;
+/** A listing token is a key of the tenant index (gsi1 `T#<tenant>`), on one of the tenant's agents. */
+const listKeys = (t: string): PageKeys => ({
+  attributes: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+  equal: { gsi1pk: `T#${t}` },
+  prefix: { pk: `T#${t}#A#` },
+});
 
 type Item = AgentRecord & { pk: string; sk: string; gsi1pk?: string; gsi1sk?: string };
 
@@ -54,8 +61,8 @@ export class DynamoInventoryStore implements InventoryStore {
   async create(record: AgentRecord, change: InventoryChange, extra: readonly ExtraPut[] = []): Promise<void> {
     const pk = agentPk(record.tenant_id, record.agent_id);
     const entry = changeEntry(change);
-    try {
-      await this.client.send(
+    const written = await writeIf(
+      this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -89,15 +96,12 @@ export class DynamoInventoryStore implements InventoryStore {
             })),
           ],
         }),
+      ),
+    );
+    if (!written)
+      throw new ConflictError(
+        `an agent with platform "${record.platform}" and this platform_native_id is already registered`,
       );
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) {
-        throw new ConflictError(
-          `an agent with platform "${record.platform}" and this platform_native_id is already registered`,
-        );
-      }
-      throw e;
-    }
     await this.outbox.flush([entry]);
   }
 
@@ -135,8 +139,8 @@ export class DynamoInventoryStore implements InventoryStore {
       ? ` AND #status IN (${options.requireStatusIn.map((_, i) => `:s${i}`).join(', ')})`
       : '';
     const statusVals = Object.fromEntries((options.requireStatusIn ?? []).map((s, i) => [`:s${i}`, s]));
-    try {
-      await this.client.send(
+    const written = await writeIf(
+      this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -170,19 +174,15 @@ export class DynamoInventoryStore implements InventoryStore {
             })),
           ],
         }),
-      );
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) {
-        throw new ConflictError(`agent ${current.agent_id} changed concurrently or is not in an allowed status`);
-      }
-      throw e;
-    }
+      ),
+    );
+    if (!written)
+      throw new ConflictError(`agent ${current.agent_id} changed concurrently or is not in an allowed status`);
     await this.outbox.flush([entry]);
     return next;
   }
 
   async list(tenantId: string, filter: AgentFilter, limit: number, nextToken?: string): Promise<Page<AgentRecord>> {
-    let startKey = nextToken ? decodeToken(nextToken, tenantId) : undefined;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':t': `T#${tenantId}` };
     const conds: string[] = [];
@@ -206,60 +206,27 @@ export class DynamoInventoryStore implements InventoryStore {
       conds.push('(#owner.oidc_sub = :owner OR #owner.email = :owner)');
       names['#owner'] = 'owner';
     }
-    const items: AgentRecord[] = [];
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :t',
-          ...(conds.length ? { FilterExpression: conds.join(' AND '), ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ExclusiveStartKey: startKey,
-          Limit: limit - items.length,
-        }),
-      );
-      for (const it of r.Items ?? []) {
-        const rec = toRecord(it);
-        if (matchesFilter(rec, filter)) items.push(rec);
-      }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return { items, ...(startKey ? { next_token: encodeToken(startKey) } : {}) };
+    const page = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :t',
+        ...(conds.length ? { FilterExpression: conds.join(' AND '), ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+      },
+      { limit, token: nextToken, keys: listKeys(tenantId), keep: (it) => matchesFilter(toRecord(it), filter) },
+    );
+    return { ...page, items: page.items.map(toRecord) };
   }
 
   async history(tenantId: string, agentId: string): Promise<AgentRecord[]> {
-    const r = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':p': agentPk(tenantId, agentId), ':v': 'V#' },
-        ConsistentRead: true,
-      }),
-    );
-    return (r.Items ?? []).map(toRecord);
-  }
-}
-
-function encodeToken(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-/** Pagination tokens are bound to the caller's tenant: a token from another tenant is refused. */
-function decodeToken(token: string, tenantId: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const keys = Object.keys(key).sort().join(',');
-    if (
-      keys !== 'gsi1pk,gsi1sk,pk,sk' ||
-      key.gsi1pk !== `T#${tenantId}` ||
-      typeof key.pk !== 'string' ||
-      !key.pk.startsWith(`T#${tenantId}#A#`)
-    ) {
-      throw new Error('foreign');
-    }
-    return key;
-  } catch {
-    throw new ValidationError('invalid next_token', [{ path: 'next_token', message: 'not a token this API issued' }]);
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
+      ExpressionAttributeValues: { ':p': agentPk(tenantId, agentId), ':v': 'V#' },
+      ConsistentRead: true,
+    });
+    return items.map(toRecord);
   }
 }

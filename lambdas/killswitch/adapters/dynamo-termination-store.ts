@@ -5,7 +5,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { updateWithEvents } from '../../shared/outbox.js';
 import {
@@ -53,8 +54,8 @@ export class DynamoTerminationStore implements TerminationStore {
     const claimed: string[] = [];
     const taken: { agent_id: string; termination_id: string }[] = [];
     await mapLimit(t.agent_ids, 16, async (agentId) => {
-      try {
-        await this.client.send(
+      const won = await writeIf(
+        this.client.send(
           new PutCommand({
             TableName: this.table,
             Item: {
@@ -67,13 +68,10 @@ export class DynamoTerminationStore implements TerminationStore {
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
-        );
-        claimed.push(agentId);
-      } catch (e) {
-        if (!isConditionalCheckFailed(e)) throw e;
-        const other = await this.claimOf(t.tenant_id, agentId);
-        taken.push({ agent_id: agentId, termination_id: other ?? 'unknown' });
-      }
+        ),
+      );
+      if (won) claimed.push(agentId);
+      else taken.push({ agent_id: agentId, termination_id: (await this.claimOf(t.tenant_id, agentId)) ?? 'unknown' });
     });
     claimed.sort();
     taken.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
@@ -270,8 +268,8 @@ export class DynamoTerminationStore implements TerminationStore {
     at: string,
     events: readonly OutboxEntry[] = [],
   ): Promise<boolean> {
-    try {
-      await updateWithEvents(
+    return writeIf(
+      updateWithEvents(
         this.client,
         {
           TableName: this.table,
@@ -283,12 +281,8 @@ export class DynamoTerminationStore implements TerminationStore {
         },
         events,
         at,
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async getQuorum(tenantId: string): Promise<QuorumRequest | null> {
@@ -305,9 +299,9 @@ export class DynamoTerminationStore implements TerminationStore {
     return { tenant_id, request_id, requested_by, reason, requested_at, expires_at };
   }
 
-  async putQuorum(q: QuorumRequest, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
+  putQuorum(q: QuorumRequest, now: Date): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -321,28 +315,20 @@ export class DynamoTerminationStore implements TerminationStore {
           ConditionExpression: 'attribute_not_exists(pk) OR expires_at_ms <= :now',
           ExpressionAttributeValues: { ':now': now.getTime() },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
-  async consumeQuorum(tenantId: string, requestId: string): Promise<boolean> {
-    try {
-      await this.client.send(
+  consumeQuorum(tenantId: string, requestId: string): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: quorumPk(tenantId), sk: 'EMERGENCY_STOP' },
           ConditionExpression: 'request_id = :r',
           ExpressionAttributeValues: { ':r': requestId },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 }

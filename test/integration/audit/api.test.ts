@@ -5,7 +5,8 @@ import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { apiEvent } from '../../support/api-event.js';
 import { ManualClock } from '../../support/clock.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
+import { DynamoChainStore } from '../../../lambdas/audit/adapters/dynamo-chain-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
@@ -72,7 +73,7 @@ beforeAll(async () => {
   compliance = (await import('../../../lambdas/audit/handlers/compliance.js')).handler as unknown as Handler;
 
   const rec = new AuditRecorder({
-    store: new DynamoAuditStore(table),
+    store: new DynamoEventStore(table),
     cipher: new KmsEnvelopeCipher(keys.dataKeyArn),
     clock,
   });
@@ -99,11 +100,11 @@ beforeAll(async () => {
   }
   ids.suspend = await ev(T, 'operation.executed', 'okta:users:suspend', 'c9', 'permit');
   ids.other = await ev(OTHER, 'operation.executed', 'okta:users:deactivate', 'o1', 'permit');
-  const store = new DynamoAuditStore(table);
   // the production block signer: each tenant's own audit key, registered in the audit table
   const auditKeys = new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
   const deps = {
-    store,
+    events: new DynamoEventStore(table),
+    chain: new DynamoChainStore(table),
     blocks: new S3BlockStore(bucket),
     signer: new TenantKeysBlockSigner(auditKeys),
     timestamper: null,
@@ -142,6 +143,34 @@ describe('audit-api handlers', () => {
     expect(all.json.items.map((e: { event_id: string }) => e.event_id)).not.toContain(ids.other);
     expect((await call(api, 'GET', '/v1/audit/events', { query: { tenant_id: OTHER } })).status).toBe(400);
     expect((await call(api, 'GET', '/v1/audit/events', { auth: agent })).status).toBe(403);
+  });
+
+  it('refuses a next_token of another tenant, another listing, or altered, with a 400 and nothing else', async () => {
+    const first = await call(api, 'GET', '/v1/audit/events', { query: { limit: '1' } });
+    const byAgent = await call(api, 'GET', '/v1/audit/events', { query: { agent_id: 'agt_1', limit: '1' } });
+    const token = first.json.next_token as string;
+    expect(token).toBeTruthy();
+    const list = (query: Record<string, string>, auth: AuthContext = auditor) =>
+      call(api, 'GET', '/v1/audit/events', { query, auth });
+    // The same token continues for its own tenant and listing.
+    expect((await list({ limit: '1', next_token: token })).status).toBe(200);
+    const refused = [
+      await list({ next_token: token }, { ...auditor, tenantId: OTHER }),
+      await list({ next_token: byAgent.json.next_token }),
+      await list({ agent_id: 'agt_2', next_token: byAgent.json.next_token }),
+      await list({ next_token: `${token.slice(0, -4)}AAAA` }),
+      await list({ next_token: 'garbage' }),
+      await list({
+        next_token: Buffer.from(JSON.stringify({ pk: `T#${T}#EV`, sk: { S: 'x' } })).toString('base64url'),
+      }),
+      await list({
+        next_token: Buffer.from(JSON.stringify({ pk: `T#${OTHER}#EV`, sk: 'aev_0' })).toString('base64url'),
+      }),
+    ];
+    for (const r of refused) {
+      expect(r.status).toBe(400);
+      expect(r.json.detail).toBe('invalid next_token');
+    }
   });
 
   it('returns an inclusion proof against a signed root; 409 while pending; 404 for another tenant', async () => {

@@ -3,7 +3,8 @@ import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DescribeKeyCommand, KMSClient, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ManualClock } from '../../support/clock.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
+import { DynamoChainStore } from '../../../lambdas/audit/adapters/dynamo-chain-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { S3BlockStore } from '../../../lambdas/audit/adapters/s3-block-store.js';
 import { auditKeyAlias, DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
@@ -61,7 +62,8 @@ beforeAll(async () => {
 describe('audit key set (F8)', () => {
   const auditKeys = () => new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
   const deps = (keys: AuditKeys) => ({
-    store: new DynamoAuditStore(table),
+    events: new DynamoEventStore(table),
+    chain: new DynamoChainStore(table),
     blocks: new S3BlockStore(bucket),
     signer: new TenantKeysBlockSigner(keys),
     timestamper: null,
@@ -70,7 +72,7 @@ describe('audit key set (F8)', () => {
   });
   const recordAndSeal = async (keys: AuditKeys, n: number) => {
     const rec = new AuditRecorder({
-      store: new DynamoAuditStore(table),
+      store: new DynamoEventStore(table),
       cipher: new KmsEnvelopeCipher(dataKeyArn),
       clock,
     });
@@ -149,7 +151,7 @@ describe('audit key set (F8)', () => {
     expect((await svidKeys.jwks(T)).keys.map((k) => k.kid)).not.toContain(before.kid);
     const set = await getKeySet(T);
     expect(set.json.keys.map((k: { kid: string }) => k.kid)).not.toContain(before.kid);
-    const height = (await new DynamoAuditStore(table).getChain(T))!.height;
+    const height = (await new DynamoChainStore(table).getChain(T))!.height;
     expect(await verifyChain(await chain(height), { jwks: set.json.keys })).toMatchObject({ ok: true });
   });
 

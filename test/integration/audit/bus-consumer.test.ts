@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../support/clock.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { AuditRecorder } from '../../../lambdas/audit/core/record.js';
 import { auditInputFromBus } from '../../../lambdas/audit/core/bus.js';
@@ -12,7 +12,7 @@ beforeAll(async () => {
   await createAuditTable(table);
   const { dataKeyArn } = await createKeys();
   recorder = new AuditRecorder({
-    store: new DynamoAuditStore(table),
+    store: new DynamoEventStore(table),
     cipher: new KmsEnvelopeCipher(dataKeyArn),
     clock: new ManualClock(),
   });
@@ -72,7 +72,7 @@ describe('bus consumer recording (moto)', () => {
     const first = await recorder.recordEvent(m.input, m.dedupeKey);
     const again = await recorder.recordEvent(m.input, m.dedupeKey);
     expect([first.duplicate, again.duplicate]).toEqual([false, true]);
-    const page = await new DynamoAuditStore(table).listEvents(t, { limit: 10 });
+    const page = await new DynamoEventStore(table).listEvents(t, { limit: 10 });
     expect(page.items.map((e) => e.event_id)).toEqual([first.event.event_id]);
     expect(page.items[0]!.evidence_tags).toEqual(expect.arrayContaining(['soc2_2017:CC8.1', 'eu_ai_act:Art.17']));
   });

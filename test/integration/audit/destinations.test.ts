@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../support/clock.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoDestinationStore } from '../../../lambdas/audit/adapters/dynamo-destination-store.js';
 import { addDestination } from '../../../lambdas/audit/core/read.js';
 import { verifyDestination } from '../../../lambdas/audit/core/sealer.js';
 import type { AuditBlock } from '../../../lambdas/audit/core/block.js';
@@ -37,7 +37,7 @@ describe('audit destinations (F16)', () => {
     const sfx = suffix();
     const table = `audit-dest-${sfx}`;
     await createAuditTable(table);
-    const store = new DynamoAuditStore(table);
+    const store = new DynamoDestinationStore(table);
     const clock = new ManualClock();
     const roleB = 'arn:aws:iam::210987654321:role/arx-audit-writer-b';
     const destB = await addDestination({ store, clock }, `t-b-${sfx}`, {

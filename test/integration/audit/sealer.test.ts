@@ -8,7 +8,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { ManualClock } from '../../support/clock.js';
 import { RecordingPublisher } from '../../support/events.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoChainStore } from '../../../lambdas/audit/adapters/dynamo-chain-store.js';
+import { DynamoDestinationStore } from '../../../lambdas/audit/adapters/dynamo-destination-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { TenantKeysBlockSigner } from '../../../lambdas/audit/adapters/deps.js';
 import { DynamoAuditKeyStore, KmsAuditKeyManager } from '../../../lambdas/audit/adapters/audit-keys.js';
@@ -44,6 +46,10 @@ const clock = new ManualClock(Date.now());
 const auditKeys = new AuditKeys(new DynamoAuditKeyStore(table), new KmsAuditKeyManager(), clock);
 /** The tenant's audit key set, as GET /tenants/{t}/.well-known/audit-keys.json serves it. */
 const jwksOf = async (tenant: string) => (await auditKeys.keySet(tenant)).keys;
+// The audit table's ports, for the assertions.
+const events = new DynamoEventStore(table);
+const chains = new DynamoChainStore(table);
+const destinations = new DynamoDestinationStore(table);
 
 beforeAll(async () => {
   await createAuditTable(table);
@@ -54,14 +60,14 @@ beforeAll(async () => {
 afterAll(async () => tsa?.close());
 
 function deps(over: Partial<SealerDeps> = {}): SealerDeps {
-  const store = new DynamoAuditStore(table);
   return {
-    store,
+    events: new DynamoEventStore(table),
+    chain: new DynamoChainStore(table),
     blocks: new S3BlockStore(bucket),
     signer: new TenantKeysBlockSigner(auditKeys),
     timestamper: new HttpTimestamper(tsa.url, 20_000), // generous: openssl per request on a loaded CI box
     clock,
-    destinations: { store, writer: new S3DestinationWriter() },
+    destinations: { store: new DynamoDestinationStore(table), writer: new S3DestinationWriter() },
     publisher: new RecordingPublisher(),
     owner: `test-${suffix()}`,
     ...over,
@@ -70,7 +76,7 @@ function deps(over: Partial<SealerDeps> = {}): SealerDeps {
 
 async function record(tenant: string, n: number, action = 'okta:users:deactivate'): Promise<string[]> {
   const rec = new AuditRecorder({
-    store: new DynamoAuditStore(table),
+    store: new DynamoEventStore(table),
     cipher: new KmsEnvelopeCipher(keys.dataKeyArn),
     clock,
   });
@@ -120,10 +126,10 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     });
     expect(out).toMatchObject({ ok: true, blocks: 2, events: 8, tree_size: 8, anchored: 2, signatures_checked: true });
 
-    const stored = await d.store.getEvent(t, first[2]!);
+    const stored = await events.getEvent(t, first[2]!);
     expect(stored).toMatchObject({ block_height: 1, leaf_index: 2 });
-    expect(await d.store.countPending(t)).toBe(0);
-    const chain = await d.store.getChain(t);
+    expect(await events.countPending(t)).toBe(0);
+    const chain = await chains.getChain(t);
     expect(chain).toMatchObject({ height: 2, tree_size: 8, unanchored: [], marking_height: null });
     expect((d.publisher as RecordingPublisher).events.map((e) => e.detailType)).toEqual([
       'audit.block.sealed',
@@ -172,7 +178,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
       clock.advance(5000);
       await record(t, 1);
       expect((await sealTenant(d, t)).sealed).toEqual({ height: 2, events: 1, anchored: false });
-      const chain = await d.store.getChain(t);
+      const chain = await chains.getChain(t);
       expect(chain).toMatchObject({ unanchored: [1, 2], last_anchored_at: null });
       expect(chain!.oldest_unanchored_at).not.toBeNull();
       expect(await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t) })).toMatchObject({
@@ -185,7 +191,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     }
     const r = await sealTenant(d, t);
     expect(r.anchoredRetries).toBe(2);
-    expect(await d.store.getChain(t)).toMatchObject({ unanchored: [], oldest_unanchored_at: null });
+    expect(await chains.getChain(t)).toMatchObject({ unanchored: [], oldest_unanchored_at: null });
     expect(
       await verifyChain(await chainSources(t, 2), { jwks: await jwksOf(t), tsaTrustedCertsPem: [tsa.caPem] }),
     ).toMatchObject({ ok: true, anchored: 2, unanchored: 0 });
@@ -196,7 +202,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
   it('queues a failed customer-destination write and replays it once the destination is writable', async () => {
     const t = `t-seal-d-${sfx}`;
     const d = deps();
-    const dest = await addDestination({ store: d.store as DynamoAuditStore, clock }, t, {
+    const dest = await addDestination({ store: destinations, clock }, t, {
       bucket: custBucket,
       prefix: `arx/${t}`,
       role_arn: 'arn:aws:iam::123456789012:role/arx-audit-writer',
@@ -208,11 +214,11 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     expect(S3DestinationWriter.sessionPolicy(dest)).toContain(`arn:aws:s3:::${custBucket}/arx/${t}/*`);
     await record(t, 2);
     await sealTenant(d, t); // customer bucket does not exist yet → queued
-    expect(await (d.store as DynamoAuditStore).queueDepth(t)).toBe(1);
+    expect(await destinations.queueDepth(t)).toBe(1);
     await s3().send(new CreateBucketCommand({ Bucket: custBucket }));
     const r = await sealTenant(d, t);
     expect(r.replayed).toBe(1);
-    expect(await (d.store as DynamoAuditStore).queueDepth(t)).toBe(0);
+    expect(await destinations.queueDepth(t)).toBe(0);
     const got = await s3().send(new HeadObjectCommand({ Bucket: custBucket, Key: destinationKey(dest, 1) }));
     expect(got.ContentLength).toBeGreaterThan(0);
     // The handshake object was written through the assumed role before the first block (F16).
@@ -221,7 +227,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
       arx_destination: dest.destination_id,
       tenant_id: t,
     });
-    expect((await (d.store as DynamoAuditStore).list(t))[0]).toMatchObject({
+    expect((await destinations.list(t))[0]).toMatchObject({
       status: 'verified',
       verified_at: expect.any(String),
     });
@@ -234,17 +240,17 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     // Crash between commit and marking: events stay pending but the head says marking_height = 1.
     const crashing = {
       ...d,
-      store: Object.assign(Object.create(d.store), {
+      events: Object.assign(Object.create(d.events), {
         markSealed: async () => {
           throw new Error('crash');
         },
-      }) as DynamoAuditStore,
+      }) as DynamoEventStore,
     };
     await expect(sealTenant(crashing, t)).rejects.toThrow('crash');
-    expect(await d.store.countPending(t)).toBe(3);
+    expect(await events.countPending(t)).toBe(3);
     const r = await sealTenant(d, t);
     expect(r.sealed).toBeNull();
-    expect(await d.store.countPending(t)).toBe(0);
+    expect(await events.countPending(t)).toBe(0);
     expect(await verifyChain(await chainSources(t, 1), { jwks: await jwksOf(t) })).toMatchObject({
       ok: true,
       events: 3,
@@ -256,7 +262,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
     await record(a, 1);
     const other = deps();
     expect(
-      await other.store.tryLease(
+      await other.chain.tryLease(
         a,
         'someone-else',
         new Date(clock.now().getTime() + 30_000).toISOString(),
@@ -264,7 +270,7 @@ describe('sealTenant (moto: DynamoDB, S3 Object Lock, KMS; openssl TSA)', () => 
       ),
     ).toBe(true);
     expect((await sealTenant(deps(), a)).sealed).toBeNull();
-    await other.store.releaseLease(a, 'someone-else');
+    await other.chain.releaseLease(a, 'someone-else');
     const results = await sealAll(deps());
     expect(results.find((r) => r.tenant_id === a)?.sealed).toMatchObject({ height: 1, events: 1 });
   });

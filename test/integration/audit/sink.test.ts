@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink, AuditWriteError } from '../../../lambdas/audit/sink.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
 import { KmsEnvelopeCipher } from '../../../lambdas/audit/adapters/kms.js';
 import { canonicalJson, sha256Hex } from '../../../lambdas/shared/ids.js';
 import { createAuditTable, createKeys, suffix } from './env.js';
@@ -37,7 +37,7 @@ describe('createAuditSink', () => {
   it('durably writes a redacted, hashed, tagged event whose full payload decrypts only under the tenant context', async () => {
     const sink = createAuditSink({ table, dataKeyArn });
     const { event_id } = await sink.record(input('t-sink-a'));
-    const store = new DynamoAuditStore(table);
+    const store = new DynamoEventStore(table);
     const stored = await store.getEvent('t-sink-a', event_id);
     expect(stored?.event).toMatchObject({
       event_id,
@@ -74,7 +74,7 @@ describe('createAuditSink', () => {
     const payload = input('t-sink-f26').payload;
     const a = await sink.record(input('t-sink-f26'));
     const b = await sink.record(input('t-sink-f26'));
-    const store = new DynamoAuditStore(table);
+    const store = new DynamoEventStore(table);
     const [ea, eb] = [
       (await store.getEvent('t-sink-f26', a.event_id))!.event,
       (await store.getEvent('t-sink-f26', b.event_id))!.event,
@@ -94,7 +94,7 @@ describe('createAuditSink', () => {
       input('t-sink-b', { event_type: 'decision.approved', action: 'okta:users:deactivate' }),
     );
     await sink.record(input('t-sink-c', { event_type: 'decision.approved' }));
-    const store = new DynamoAuditStore(table);
+    const store = new DynamoEventStore(table);
     const page = await store.controlEvidence('t-sink-b', 'eu_ai_act:Art.14', 10);
     expect(page.items.map((e) => e.event_id)).toEqual([a.event_id]);
     const byAgent = await store.listEvents('t-sink-b', { agentId: 'agt_1', limit: 10 });

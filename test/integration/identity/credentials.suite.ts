@@ -18,7 +18,7 @@ import { createCredentialBroker } from '../../../lambdas/identity/broker.js';
 import type { StsPort } from '../../../lambdas/identity/core/broker.js';
 import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-action-store.js';
 import type { ActionRecord, ActionStatus } from '../../../lambdas/actions/core/model.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
 import { IdentityCredentialRevoker } from '../../../lambdas/killswitch/adapters/peers.js';
 import { awsConnector } from '../../../lambdas/actions/connectors/aws.js';
 import { CreateUserCommand, GetUserCommand } from '@aws-sdk/client-iam';
@@ -180,7 +180,7 @@ describe('credential role registry (F1, against moto)', () => {
     expect(b.json.external_id).not.toBe(a.json.external_id);
     const list = await h.credentials('GET', '/v1/credentials/roles', { auth: admin(A) });
     expect(list.json.items.map((i: { role_arn: string }) => i.role_arn)).toEqual([roleA]);
-    const events = await new DynamoAuditStore(h.env.ARX_AUDIT_TABLE!).listEvents(A, {
+    const events = await new DynamoEventStore(h.env.ARX_AUDIT_TABLE!).listEvents(A, {
       type: 'identity.credential_role.registered',
       limit: 10,
     });
@@ -426,7 +426,7 @@ describe('credential role registry (F1, against moto)', () => {
       (await issue(t, { agent_id: agent.agent_id, action_id: act.action_id, target: { kind: 'aws', role: 'temp' } }))
         .status,
     ).toBe(403);
-    const events = await new DynamoAuditStore(h.env.ARX_AUDIT_TABLE!).listEvents(t, {
+    const events = await new DynamoEventStore(h.env.ARX_AUDIT_TABLE!).listEvents(t, {
       type: 'identity.credential_role.deleted',
       limit: 10,
     });

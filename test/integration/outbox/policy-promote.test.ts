@@ -10,7 +10,7 @@ import { DynamoVersionCounter, RevocationTableIds } from '../../../lambdas/polic
 import { PolicyService } from '../../../lambdas/policy/core/service.js';
 import { createAuditSink } from '../../../lambdas/audit/sink.js';
 import { auditInputFromBus } from '../../../lambdas/audit/core/bus.js';
-import { DynamoAuditStore } from '../../../lambdas/audit/adapters/dynamo-audit-store.js';
+import { DynamoEventStore } from '../../../lambdas/audit/adapters/dynamo-event-store.js';
 import { provisionTestStack } from '../../support/stack.js';
 import { downBus, later, observeBus, type BusEvent } from './support.js';
 
@@ -74,7 +74,7 @@ describe('policy promote through the outbox (against moto)', () => {
     };
     expect(await deliver(first[0]!)).toBe(false);
     expect(await deliver(first[0]!)).toBe(true);
-    const audited = await new DynamoAuditStore(env.ARX_AUDIT_TABLE!).listEvents(tenant, {
+    const audited = await new DynamoEventStore(env.ARX_AUDIT_TABLE!).listEvents(tenant, {
       type: 'bundle.promoted',
       limit: 10,
     });
