@@ -500,8 +500,14 @@ describe('ActionService.submit with a spend gate', () => {
     return {
       calls,
       spend: {
-        context: () => (calls.push('context'), context()),
-        reserve: () => (calls.push('reserve'), reserve()),
+        context: () => {
+          calls.push('context');
+          return context();
+        },
+        reserve: () => {
+          calls.push('reserve');
+          return reserve();
+        },
         settle: async () => void calls.push('settle'),
       } as never,
     };
