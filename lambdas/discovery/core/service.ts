@@ -167,35 +167,73 @@ export async function ingestEvidence(
   actor: string,
   trace: TraceIds = SYSTEM_TRACE(),
 ): Promise<IngestOutcome> {
-  const out: IngestOutcome = { found: 0, new: 0, changed: 0, ids: [] };
+  // Agents are independent: merge up to INGEST_CONCURRENCY at once. Evidence for one agent stays
+  // in one queue, in order, so a batch never races itself over the same record.
+  const byAgent = new Map<string, Evidence[]>();
   for (const ev of evidence) {
     const id = discoveredIdOf(tenantId, ev.platform, ev.platform_native_id);
-    for (let attempt = 0; ; attempt++) {
-      const now = deps.clock.now();
-      const [current, registered] = await Promise.all([
-        deps.store.get(tenantId, id),
-        deps.store.registeredAgentId(tenantId, ev.platform, ev.platform_native_id),
-      ]);
-      const { next, material, kind } = mergeEvidence(current, ev, {
-        tenantId,
-        now,
-        actor,
-        ...(registered ? { registeredAgentId: registered } : {}),
-      });
+    byAgent.set(id, [...(byAgent.get(id) ?? []), ev]);
+  }
+  const queues = [...byAgent.entries()];
+  const outcomes: ('new' | 'changed' | 'same')[][] = queues.map(() => []);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < queues.length) {
+      const i = next++;
+      const [id, items] = queues[i]!;
       try {
-        await deps.store.save(current, next, material ? changeOf(next, kind, actor, now.toISOString(), trace) : null);
+        for (const ev of items) outcomes[i]!.push(await mergeOne(deps, tenantId, id, ev, actor, trace));
       } catch (e) {
-        if (e instanceof ConflictError && attempt < 4) continue;
+        failed = true;
         throw e;
       }
-      out.found++;
-      if (!current) out.new++;
-      else if (material) out.changed++;
-      out.ids.push(id);
-      break;
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, queues.length) }, worker));
+  const out: IngestOutcome = { found: 0, new: 0, changed: 0, ids: [] };
+  queues.forEach(([id], i) => {
+    for (const o of outcomes[i]!) {
+      out.found++;
+      if (o === 'new') out.new++;
+      else if (o === 'changed') out.changed++;
+      out.ids.push(id);
+    }
+  });
   return out;
+}
+
+/** How many agents one ingest merges at once (each merge is a few reads and one transaction). */
+export const INGEST_CONCURRENCY = 8;
+
+async function mergeOne(
+  deps: Pick<DiscoveryDeps, 'store' | 'clock'>,
+  tenantId: string,
+  id: string,
+  ev: Evidence,
+  actor: string,
+  trace: TraceIds,
+): Promise<'new' | 'changed' | 'same'> {
+  for (let attempt = 0; ; attempt++) {
+    const now = deps.clock.now();
+    const [current, registered] = await Promise.all([
+      deps.store.get(tenantId, id),
+      deps.store.registeredAgentId(tenantId, ev.platform, ev.platform_native_id),
+    ]);
+    const { next, material, kind } = mergeEvidence(current, ev, {
+      tenantId,
+      now,
+      actor,
+      ...(registered ? { registeredAgentId: registered } : {}),
+    });
+    try {
+      await deps.store.save(current, next, material ? changeOf(next, kind, actor, now.toISOString(), trace) : null);
+    } catch (e) {
+      if (e instanceof ConflictError && attempt < 4) continue;
+      throw e;
+    }
+    return !current ? 'new' : material ? 'changed' : 'same';
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   adoptAgent,
   discoveryStatus,
   handleCloudTrail,
+  INGEST_CONCURRENCY,
   ingestEvidence,
   runScan,
   type IdentityRegistrar,
@@ -291,6 +292,32 @@ describe('ingestEvidence (SCD-2 + change feed)', () => {
       ['discovered', 1, 'unsanctioned', false],
       ['updated', 2, 'unsanctioned', false],
     ]);
+  });
+});
+
+describe('ingestEvidence concurrency', () => {
+  it("merges up to INGEST_CONCURRENCY agents at once, keeps one agent's evidence in order, and counts exactly", async () => {
+    const d = deps();
+    let inFlight = 0;
+    let most = 0;
+    const save = d.store.save.bind(d.store);
+    d.store.save = async (prev, next, change) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      try {
+        return await save(prev, next, change);
+      } finally {
+        inFlight--;
+      }
+    };
+    const agents = Array.from({ length: 30 }, (_, i) => ev({ platform_native_id: `A${i}`, name: 'first' }));
+    // The same agent twice in one batch: its second piece of evidence is merged after the first.
+    const r = await ingestEvidence(d, 'acme', [...agents, ev({ platform_native_id: 'A0', name: 'second' })], 'scan:1');
+    expect(r).toMatchObject({ found: 31, new: 30, changed: 1 });
+    expect(most).toBe(INGEST_CONCURRENCY);
+    const a0 = discoveredIdOf('acme', 'bedrock', 'A0');
+    expect((await d.store.history('acme', a0)).map((v) => v.name)).toEqual(['first', 'second']);
+    expect(r.ids.slice(0, 2)).toEqual([a0, a0]);
   });
 });
 
