@@ -10,7 +10,7 @@ import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../../identity/index.j
 import { CONNECTORS } from '../connectors/index.js';
 import { withMcpConnectors } from '../connectors/mcp.js';
 import type { CredentialBroker } from '../core/model.js';
-import type { DecisionPoint } from '../../shared/ports.js';
+import type { DecisionPoint, RevocationStatus } from '../../shared/ports.js';
 import { ActionService, type ActionServiceDeps } from '../core/service.js';
 import { ApprovalCallbacks } from '../core/callbacks.js';
 import { DynamoActionStore } from './dynamo-action-store.js';
@@ -28,11 +28,11 @@ const lazyBroker: CredentialBroker = {
 };
 
 /** The in-process PDP, built on first use (a build failure is a PDP error: the action is forbidden). */
-function lazyPdp(): DecisionPoint {
+function lazyPdp(revocation: RevocationStatus): DecisionPoint {
   let pdp: DecisionPoint | undefined;
   return {
     decide: async (req) => {
-      pdp ??= createDecisionPoint();
+      pdp ??= createDecisionPoint({ revocation });
       return pdp.decide(req);
     },
   };
@@ -80,10 +80,12 @@ export const actionsDeps = perEnvironment(() => {
     now: () => clock.now(),
     log,
   });
+  // One revocation cache for the service's checks and its in-process PDP (same window, one read).
+  const revocation = new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock);
   const deps: ActionServiceDeps = {
     store,
-    pdp: lazyPdp(),
-    revocation: new CachedRevocationChecker(new DynamoRevocationList(c.ARX_REVOCATION_TABLE), clock),
+    pdp: lazyPdp(revocation),
+    revocation,
     agents: new InventoryAgentDirectory(c.ARX_INVENTORY_TABLE),
     audit,
     durableAudit,
