@@ -6,8 +6,9 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
+import { writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
@@ -300,8 +301,8 @@ export class DynamoActionStore
     // One conditional write on the approval decides the race, together with the outbox items of
     // the events announcing the decision (moto's multi-item transactions are not isolated under
     // concurrency; the per-item lock above serialises this process's writes of one approval).
-    try {
-      await this.update(
+    const decided = await writeIf(
+      this.update(
         {
           Key: approvalKey(approval.tenant_id, approval.approval_id),
           UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
@@ -311,13 +312,11 @@ export class DynamoActionStore
         },
         events,
         change.at,
-      );
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return 'conflict';
-      throw e;
-    }
-    try {
-      await this.client.send(
+      ),
+    );
+    if (!decided) return 'conflict';
+    const moved = await writeIf(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: actionKey(approval.tenant_id, approval.action_id),
@@ -326,12 +325,9 @@ export class DynamoActionStore
           ExpressionAttributeNames: { '#status': 'status', ...(actionPatch?.error ? { '#error': 'error' } : {}) },
           ExpressionAttributeValues: actionVals,
         }),
-      );
-      return 'ok';
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return 'action_mismatch';
-      throw e;
-    }
+      ),
+    );
+    return moved ? 'ok' : 'action_mismatch';
   }
 
   transition(
@@ -385,8 +381,8 @@ export class DynamoActionStore
       vals[':g2'] = INFLIGHT_PK;
       vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId);
     }
-    try {
-      await this.update(
+    return writeIf(
+      this.update(
         {
           Key: actionKey(tenantId, actionId),
           UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
@@ -396,12 +392,8 @@ export class DynamoActionStore
         },
         events,
         patch.updated_at,
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]> {
@@ -495,20 +487,16 @@ export class DynamoActionStore
     return itemLocks.run(`${this.table}|replay|${key}`, () => this.useOnceNow(key, expiresAt));
   }
 
-  private async useOnceNow(key: string, expiresAt: Date): Promise<boolean> {
-    try {
-      await this.client.send(
+  private useOnceNow(key: string, expiresAt: Date): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `REPLAY#${key}`, sk: 'ONCE', expires_at_epoch: epochSeconds(expiresAt) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- Slack approvers (F10)
