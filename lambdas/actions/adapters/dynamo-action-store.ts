@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
-import { writeIf } from '../../shared/dynamo.js';
+import { queryPages, writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
@@ -212,27 +212,24 @@ export class DynamoActionStore
     opts: { status?: ApprovalStatus; since?: string; limit?: number },
   ): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
     const max = opts.limit ?? 10_000;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
-          ExpressionAttributeValues: {
-            ':p': approvalsPk(tenantId),
-            ...(opts.status ? { ':s': `${opts.status}#` } : {}),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const it of r.Items ?? []) {
+    // Whole pages (no Limit), stopping after the page that reaches `max`: the newest of what was read.
+    const pages = queryPages(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
+      ExpressionAttributeValues: {
+        ':p': approvalsPk(tenantId),
+        ...(opts.status ? { ':s': `${opts.status}#` } : {}),
+      },
+    });
+    for await (const page of pages) {
+      for (const it of page) {
         const a = fromApprovalItem(it);
         if (!opts.since || a.created_at >= opts.since) out.push(a);
       }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey && out.length < max);
+      if (out.length >= max) break;
+    }
     return out.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, max);
   }
 
@@ -426,29 +423,24 @@ export class DynamoActionStore
 
   async agentActions(tenantId: string, agentId: string, statuses: readonly ActionStatus[]): Promise<ActionRecord[]> {
     const out: ActionRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :p',
-          FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`,
-            ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = queryPages(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`,
+        ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+      },
+    });
+    for await (const page of pages) {
       // gsi1 is eventually consistent: re-read each candidate before acting on it.
-      for (const it of r.Items ?? []) {
+      for (const it of page) {
         const a = await this.getAction(tenantId, String(it.action_id));
         if (a && statuses.includes(a.status)) out.push(a);
       }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
+    }
     return out;
   }
 
