@@ -24,5 +24,5 @@ export const s3Client = (): S3Client => (s3 ??= new S3Client({ forcePathStyle: e
 export const kmsClient = (): KMSClient => (kms ??= new KMSClient({}));
 export const eventBridgeClient = (): EventBridgeClient => (eb ??= new EventBridgeClient({}));
 
-// Kept here for adapters not yet on shared/dynamo.ts (actions, observability).
+// Kept here for adapters not yet on shared/dynamo.ts (observability).
 export { isConditionalCheckFailed } from './dynamo.js';

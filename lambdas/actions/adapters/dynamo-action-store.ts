@@ -6,8 +6,9 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
+import { queryPages, writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
@@ -211,27 +212,24 @@ export class DynamoActionStore
     opts: { status?: ApprovalStatus; since?: string; limit?: number },
   ): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
     const max = opts.limit ?? 10_000;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
-          ExpressionAttributeValues: {
-            ':p': approvalsPk(tenantId),
-            ...(opts.status ? { ':s': `${opts.status}#` } : {}),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const it of r.Items ?? []) {
+    // Whole pages (no Limit), stopping after the page that reaches `max`: the newest of what was read.
+    const pages = queryPages(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: opts.status ? 'gsi1pk = :p AND begins_with(gsi1sk, :s)' : 'gsi1pk = :p',
+      ExpressionAttributeValues: {
+        ':p': approvalsPk(tenantId),
+        ...(opts.status ? { ':s': `${opts.status}#` } : {}),
+      },
+    });
+    for await (const page of pages) {
+      for (const it of page) {
         const a = fromApprovalItem(it);
         if (!opts.since || a.created_at >= opts.since) out.push(a);
       }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey && out.length < max);
+      if (out.length >= max) break;
+    }
     return out.sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, max);
   }
 
@@ -300,8 +298,8 @@ export class DynamoActionStore
     // One conditional write on the approval decides the race, together with the outbox items of
     // the events announcing the decision (moto's multi-item transactions are not isolated under
     // concurrency; the per-item lock above serialises this process's writes of one approval).
-    try {
-      await this.update(
+    const decided = await writeIf(
+      this.update(
         {
           Key: approvalKey(approval.tenant_id, approval.approval_id),
           UpdateExpression: `SET ${approvalSets.join(', ')} REMOVE gsi2pk, gsi2sk`,
@@ -311,13 +309,11 @@ export class DynamoActionStore
         },
         events,
         change.at,
-      );
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return 'conflict';
-      throw e;
-    }
-    try {
-      await this.client.send(
+      ),
+    );
+    if (!decided) return 'conflict';
+    const moved = await writeIf(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: actionKey(approval.tenant_id, approval.action_id),
@@ -326,12 +322,9 @@ export class DynamoActionStore
           ExpressionAttributeNames: { '#status': 'status', ...(actionPatch?.error ? { '#error': 'error' } : {}) },
           ExpressionAttributeValues: actionVals,
         }),
-      );
-      return 'ok';
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return 'action_mismatch';
-      throw e;
-    }
+      ),
+    );
+    return moved ? 'ok' : 'action_mismatch';
   }
 
   transition(
@@ -385,8 +378,8 @@ export class DynamoActionStore
       vals[':g2'] = INFLIGHT_PK;
       vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId);
     }
-    try {
-      await this.update(
+    return writeIf(
+      this.update(
         {
           Key: actionKey(tenantId, actionId),
           UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
@@ -396,12 +389,8 @@ export class DynamoActionStore
         },
         events,
         patch.updated_at,
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]> {
@@ -434,29 +423,24 @@ export class DynamoActionStore
 
   async agentActions(tenantId: string, agentId: string, statuses: readonly ActionStatus[]): Promise<ActionRecord[]> {
     const out: ActionRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :p',
-          FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`,
-            ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = queryPages(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':p': `T#${tenantId}#AGENTACTIONS#${agentId}`,
+        ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+      },
+    });
+    for await (const page of pages) {
       // gsi1 is eventually consistent: re-read each candidate before acting on it.
-      for (const it of r.Items ?? []) {
+      for (const it of page) {
         const a = await this.getAction(tenantId, String(it.action_id));
         if (a && statuses.includes(a.status)) out.push(a);
       }
-      startKey = r.LastEvaluatedKey;
-    } while (startKey);
+    }
     return out;
   }
 
@@ -495,20 +479,16 @@ export class DynamoActionStore
     return itemLocks.run(`${this.table}|replay|${key}`, () => this.useOnceNow(key, expiresAt));
   }
 
-  private async useOnceNow(key: string, expiresAt: Date): Promise<boolean> {
-    try {
-      await this.client.send(
+  private useOnceNow(key: string, expiresAt: Date): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `REPLAY#${key}`, sk: 'ONCE', expires_at_epoch: epochSeconds(expiresAt) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- Slack approvers (F10)

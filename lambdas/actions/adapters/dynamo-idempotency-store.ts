@@ -5,7 +5,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { writeIf } from '../../shared/dynamo.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../core/idempotency.js';
 
 /**
@@ -23,8 +24,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
 
   async claim(r: IdempotencyRecord, nowEpoch: number): Promise<IdempotencyRecord | null> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.client.send(
+      const claimed = await writeIf(
+        this.client.send(
           new PutCommand({
             TableName: this.table,
             Item: { ...idempKey(r.tenant_id, r.key), ...r },
@@ -32,11 +33,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             ConditionExpression: 'attribute_not_exists(pk) OR expires_at_epoch < :now',
             ExpressionAttributeValues: { ':now': nowEpoch },
           }),
-        );
-        return null;
-      } catch (e) {
-        if (!isConditionalCheckFailed(e)) throw e;
-      }
+        ),
+      );
+      if (claimed) return null;
       const got = await this.client.send(
         new GetCommand({ TableName: this.table, Key: idempKey(r.tenant_id, r.key), ConsistentRead: true }),
       );
@@ -49,9 +48,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     throw new Error('idempotency record kept changing under the claim');
   }
 
-  async takeOver(r: IdempotencyRecord, previousClaimedAt: string): Promise<boolean> {
-    try {
-      await this.client.send(
+  takeOver(r: IdempotencyRecord, previousClaimedAt: string): Promise<boolean> {
+    return writeIf(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: idempKey(r.tenant_id, r.key),
@@ -60,12 +59,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':c': r.claimed_at, ':ip': 'in_progress', ':prev': previousClaimedAt },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async complete(tenantId: string, key: string): Promise<void> {
@@ -81,9 +76,10 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     );
   }
 
+  /** Deletes the claim if it is still this action's and in progress; otherwise leaves it be. */
   async release(tenantId: string, key: string, actionId: string): Promise<void> {
-    await this.client
-      .send(
+    await writeIf(
+      this.client.send(
         new DeleteCommand({
           TableName: this.table,
           Key: idempKey(tenantId, key),
@@ -91,10 +87,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':a': actionId, ':ip': 'in_progress' },
         }),
-      )
-      .catch((e: unknown) => {
-        if (!isConditionalCheckFailed(e)) throw e;
-      });
+      ),
+    );
   }
 
   /** The raw record (tests, operators). */

@@ -1,11 +1,6 @@
-import {
-  DeleteCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
+import { queryAll } from '../../shared/dynamo.js';
 import type { AuditRecordInput } from '../../shared/ports.js';
 import type { PendingAudit, PendingAuditStore } from '../core/durable-audit.js';
 
@@ -27,28 +22,19 @@ export class DynamoPendingAuditStore implements PendingAuditStore {
     );
   }
 
+  /** The first `limit` parked writes in key order, read 100 at a time. */
   async list(limit: number): Promise<PendingAudit[]> {
-    const out: PendingAudit[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': PK },
-          ExclusiveStartKey: start,
-          Limit: 100,
-        }),
-      );
-      for (const it of r.Items ?? [])
-        out.push({
-          key: String(it.sk),
-          input: JSON.parse(String(it.input_json)) as AuditRecordInput,
-          attempts: Number(it.attempts ?? 0),
-        });
-      start = r.LastEvaluatedKey;
-    } while (start && out.length < limit);
-    return out.slice(0, limit);
+    if (limit <= 0) return [];
+    const items = await queryAll(
+      this.client,
+      { TableName: this.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': PK }, Limit: 100 },
+      limit,
+    );
+    return items.map((it) => ({
+      key: String(it.sk),
+      input: JSON.parse(String(it.input_json)) as AuditRecordInput,
+      attempts: Number(it.attempts ?? 0),
+    }));
   }
 
   async remove(key: string): Promise<void> {

@@ -114,3 +114,23 @@ describe('durable after-the-fact audit writes: a failing audit table delays them
     expect((await auditEvents(table)).length).toBe(1);
   });
 });
+
+describe('DynamoPendingAuditStore.list (moto)', () => {
+  it('reads past one 100-item page and stops at its limit, in key order', async () => {
+    const table = `ctl-${suffix()}`;
+    await createSingleTable(table);
+    const pending = new DynamoPendingAuditStore(table);
+    const keys = Array.from({ length: 230 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+    const inputs = new Map(keys.map((k) => [k, input('operation.executed', k)]));
+    for (let i = 0; i < keys.length; i += 25)
+      await Promise.all(keys.slice(i, i + 25).map((k) => pending.put(k, inputs.get(k)!, new Date().toISOString())));
+    await pending.bump('k150', new Date().toISOString());
+    const some = await pending.list(150);
+    expect(some.map((p) => p.key)).toEqual(keys.slice(0, 150));
+    expect(some[7]).toEqual({ key: 'k007', input: inputs.get('k007'), attempts: 0 });
+    const all = await pending.list(500);
+    expect(all.map((p) => p.key)).toEqual(keys);
+    expect(all[150]!.attempts).toBe(1);
+    expect(await pending.list(0)).toEqual([]);
+  });
+});

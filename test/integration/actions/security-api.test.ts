@@ -4,6 +4,7 @@ import { DynamoActionStore } from '../../../lambdas/actions/adapters/dynamo-acti
 import { SecretsManagerStore } from '../../../lambdas/actions/adapters/secrets.js';
 import { BOUND_ORIGIN } from '../../../lambdas/actions/core/guards.js';
 import { channelSecretName, connectorSecretName } from '../../../lambdas/actions/core/model.js';
+import { encodePageToken } from '../../../lambdas/shared/dynamo.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, startTestRuntime } from '../../support/runtime.js';
 
@@ -180,6 +181,23 @@ describe('Security findings over the actions API (local runtime, moto)', () => {
       api_token: 'tok-b',
       [BOUND_ORIGIN]: 'https://acme2.okta.example',
     });
+  });
+
+  it("the approval listings take no next_token: any token, another tenant's or altered, is a 400 before the store is read", async () => {
+    const key = (t: string) => ({
+      pk: `T#${t}#APPROVAL#apr_x`,
+      sk: 'APPROVAL',
+      gsi1pk: `T#${t}#APPROVALS`,
+      gsi1sk: 'pending#2026-01-01T00:00:00.000Z#apr_x',
+    });
+    const tokens = [encodePageToken(key('other-tenant')), encodePageToken(key(tenant)), 'garbage'];
+    for (const next_token of tokens)
+      for (const path of ['/v1/approvals', '/v1/approvals/stats']) {
+        const r = await call('GET', `${path}?${new URLSearchParams({ next_token })}`, { token: approver });
+        expect(r.status).toBe(400);
+        expect(r.json.detail).toBe('invalid query parameters');
+      }
+    expect((await call('GET', '/v1/approvals?status=pending', { token: approver })).status).toBe(200);
   });
 
   it('F21b: a policy asking approvals to wait more than 7 days is refused at push (400)', async () => {
