@@ -118,7 +118,6 @@ export class ConsoleSite extends Construct {
       },
       additionalBehaviors: { '/v1/*': apiBehavior, '/tenants/*': apiBehavior },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
     });
     this.url = `https://${this.distribution.distributionDomainName}`;
@@ -178,7 +177,7 @@ export class ConsoleSite extends Construct {
       {
         id: 'AwsSolutions-CFR4',
         reason:
-          'With the default *.cloudfront.net certificate CloudFront negotiates TLSv1 at minimum; a custom domain and ACM certificate (outside this stack) sets TLSv1.2_2021, which the distribution already requests.',
+          'With the default *.cloudfront.net certificate CloudFront negotiates TLSv1 at minimum; TLSv1.2_2021 needs a custom domain and an ACM certificate in us-east-1, which this stack does not own.',
       },
     ]);
   }
