@@ -234,11 +234,15 @@ export function Chart(p: ChartProps) {
         height: 220,
         legend: { live: false },
         scales: {
-          x: p.bars ? { time: false, range: () => [-0.6, p.x.length - 0.4] } : { time: !!p.time },
+          x: p.bars
+            ? { time: false, range: () => [-0.6, p.x.length - 0.4] }
+            : p.xLabels
+              ? { time: false, range: () => [-0.2, p.x.length - 0.8] }
+              : { time: !!p.time },
           y: { range: () => [0, max > 0 ? max * 1.15 : 1] },
         },
         axes: [
-          p.bars
+          p.bars || p.xLabels
             ? {
                 splits: () => p.x.map((_, c) => c),
                 values: (_u: uPlot, vals: number[]) => vals.map((v) => p.xLabels?.[v] ?? String(p.x[v] ?? '')),

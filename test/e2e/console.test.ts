@@ -5,8 +5,12 @@
  * waterfall, validates, uploads and promotes a policy, and runs axe on every page. Screenshots of
  * every page go to console/screenshots/ (gitignored).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
+import { SpanKind } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionDenied, ArxClient } from '../../sdk/index.js';
@@ -58,10 +62,20 @@ describe('ARX console in Chromium', () => {
     };
   };
   /** What an agent sends: a governed action that waits for a human (202 pending_approval). */
-  const submit = async (arx: ArxClient, operation: string, params: Record<string, unknown>, reason: string) => {
+  const submit = async (
+    arx: ArxClient,
+    operation: string,
+    params: Record<string, unknown>,
+    reason: string,
+    traceparent?: string,
+  ) => {
     const res = await fetch(`${rt.url}/v1/actions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await arx.token()}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${await arx.token()}`,
+        'content-type': 'application/json',
+        ...(traceparent ? { traceparent } : {}),
+      },
       body: JSON.stringify({ connector: 'okta', operation, params, reason }),
     });
     const body = (await res.json()) as { action_id: string; status: string; trace_id: string };
@@ -83,10 +97,16 @@ describe('ARX console in Chromium', () => {
     await expect(page.locator('.who').textContent()).resolves.toContain(user);
   };
   /** axe on the page as it is: no serious or critical violation; screenshots at 1280×800 and a laptop's 1024×640. */
-  const check = async (page: Page, name: string) => {
+  const check = async (page: Page, name: string, laptop = true) => {
     const r = await new AxeBuilder({ page }).analyze();
     const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     axeFindings[name] = bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    expect(axeFindings[name]).toEqual([]);
+    if (laptop) await shot(page, name);
+    else await page.screenshot({ path: `${SHOTS}/${name}.png` });
+  };
+  /** Screenshots at 1280×800 (whole page) and at a laptop's 1024×640, where nothing may scroll sideways. */
+  const shot = async (page: Page, name: string) => {
     await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
     const size = page.viewportSize()!;
     await page.setViewportSize({ width: 1024, height: 640 });
@@ -98,8 +118,7 @@ describe('ARX console in Chromium', () => {
         (globalThis as any).document.documentElement.clientWidth,
     );
     await page.setViewportSize(size);
-    expect(axeFindings[name]).toEqual([]);
-    expect(overflow).toBeLessThanOrEqual(0);
+    expect(overflow, `${name} scrolls sideways at 1024×640`).toBeLessThanOrEqual(0);
   };
   const goto = async (page: Page, hash: string, heading: string) => {
     await page.evaluate((h) => {
@@ -111,6 +130,7 @@ describe('ARX console in Chromium', () => {
   beforeAll(async () => {
     // Fails loudly, never skips: the browser tests need Debian's Chromium.
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+    rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
     const launched = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     okta = await recordingServer((c) => fake.handler(c));
@@ -156,7 +176,37 @@ describe('ARX console in Chromium', () => {
       page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents(),
     ).resolves.toEqual(['Approvals', 'Dashboard']);
     const reason = '<img src=x onerror="window.pwned=1"> offboarding 00u3 (ticket IT-7)';
-    const pending = await submit(reviewer.arx, 'users:deactivate', { user_id: '00u3' }, reason);
+    // The agent's own LLM span (OpenTelemetry SDK, OTLP/JSON), in whose trace it asks ARX to act.
+    const exporter = new OTLPTraceExporter({
+      url: `${rt.url}/v1/otlp/v1/traces`,
+      headers: { authorization: `Bearer ${await reviewer.arx.token()}` },
+    });
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'access-reviewer', 'gen_ai.agent.id': reviewer.agentId }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    const llm = provider.getTracer('reviewer-agent').startSpan('chat claude-sonnet-4', {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.request.model': 'claude-sonnet-4-20250514',
+        'gen_ai.usage.input_tokens': 2000,
+        'gen_ai.usage.output_tokens': 400,
+      },
+    });
+    const sc = llm.spanContext();
+    const pending = await submit(
+      reviewer.arx,
+      'users:deactivate',
+      { user_id: '00u3' },
+      reason,
+      `00-${sc.traceId}-${sc.spanId}-01`,
+    );
+    llm.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    expect(pending.trace_id).toBe(sc.traceId);
     approvedTraceId = pending.trace_id;
     // Appears without a reload.
     const card = page.locator('li.card', { hasText: '"user_id": "00u3"' });
@@ -172,7 +222,7 @@ describe('ARX console in Chromium', () => {
     await card.getByRole('button', { name: 'Approve' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Reason').fill('ticket IT-7 checked');
-    await check(page, 'approvals-dialog');
+    await check(page, 'approvals-dialog', false);
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     const outcome = page.locator('.outcome', { hasText: pending.action_id });
     await outcome.waitFor();
@@ -216,7 +266,7 @@ describe('ARX console in Chromium', () => {
     const row = page.locator('tr', { hasText: 'not in the leavers list' });
     await row.waitFor();
     await expect(row.textContent()).resolves.toMatch(/denied.*manager@example\.com|denied.*dev-approver/);
-    await check(page, 'approvals-decided');
+    await shot(page, 'approvals-decided');
   }, 60_000);
 
   it('an admin terminates an agent and watches the saga to its end; register and adopt', async () => {
@@ -235,7 +285,6 @@ describe('ARX console in Chromium', () => {
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain('owner@example.com');
     await expect(page.locator('tr', { hasText: 'shadow agent' }).textContent()).resolves.toContain('discovered');
-    await check(page, 'agents');
 
     await row.getByRole('button', { name: 'Terminate runaway agent' }).click();
     const dialog = page.getByRole('dialog');
@@ -276,8 +325,18 @@ describe('ARX console in Chromium', () => {
     await page.locator('table.waterfall tbody button', { hasText: 'arx.execution' }).waitFor({ timeout: 20_000 });
     const names = await page.locator('table.waterfall tbody button').allTextContents();
     expect(names).toEqual(
-      expect.arrayContaining(['arx.governed_action', 'arx.decision', 'arx.approval', 'arx.execution']),
+      expect.arrayContaining([
+        'chat claude-sonnet-4',
+        'arx.governed_action',
+        'arx.decision',
+        'arx.approval',
+        'arx.execution',
+      ]),
     );
+    // The agent's LLM span is priced; the total is the sum.
+    const llmRow = page.locator('table.waterfall tr', { hasText: 'chat claude-sonnet-4' });
+    await expect(llmRow.locator('td').last().textContent()).resolves.toMatch(/^\$0\.0\d*[1-9]/);
+    await expect(llmRow.textContent()).resolves.toContain('agent');
     await expect(page.locator('dl.facts').textContent()).resolves.toMatch(/Total cost\$\d/);
     const approvalRow = page.locator('table.waterfall tr', { hasText: 'arx.approval' });
     await approvalRow.getByRole('button').click();
@@ -309,6 +368,9 @@ describe('ARX console in Chromium', () => {
     await page
       .locator('.messages li.warning', { hasText: 'the catalog suggests risk high, the policy says critical' })
       .waitFor();
+    await page
+      .locator('.messages li.warning', { hasText: 'above risk_max high: the compiled policy forbids it' })
+      .waitFor();
     await page.getByRole('button', { name: 'Upload bundle' }).click();
     await page.getByText(/^Stored bundle v\d+/).waitFor();
     const promote = page.getByRole('button', { name: /^Promote v\d+$/ });
@@ -327,7 +389,16 @@ describe('ARX console in Chromium', () => {
       },
     });
     expect([200, 400]).toContain(live.status);
-    await check(page, 'policies');
+    // Policy-by-policy diff of the new bundle against the one it replaced.
+    await page.getByRole('button', { name: 'Show diff' }).click();
+    await page.locator('.diff').waitFor();
+    await expect(page.locator('.diff p').textContent()).resolves.toMatch(
+      /^v\d+ → v\d+: \d+ added, \d+ removed, \d+ changed/,
+    );
+    await expect(page.locator('.diff pre.add').textContent()).resolves.toContain(
+      'forbid (principal, action in Action::"okta:users:deactivate", resource);',
+    );
+    await shot(page, 'policies');
   }, 40_000);
 
   it('an auditor reads the chain, evidence and builds a compliance package; the dashboard shows charts with numbers', async () => {

@@ -294,6 +294,7 @@ function TerminationProgress({ initial, onDone }: { initial: Termination; onDone
           <li key={s.name} class={`step step-${s.status}`}>
             <span class="step-name">{s.name}</span> <StatusBadge status={s.status} />
             {s.attempts > 1 ? <span class="muted"> {s.attempts} attempts</span> : null}
+            {s.at ? <span class="muted small"> {fmtTime(s.at)}</span> : null}
             {s.error ? <span class="error"> {s.error}</span> : null}
           </li>
         ))}

@@ -186,8 +186,8 @@ function Activity() {
         {cost.data ? (
           <Chart
             title="Cost per agent per day (USD, top 5 agents, last 7 days)"
-            time
-            x={dayStarts.map((d) => d / 1000)}
+            x={dayStarts.map((_, i) => i)}
+            xLabels={dayStarts.map((d) => dayLabel(d).slice(5))}
             yFormat={(v) => `$${v.toFixed(3)}`}
             series={topCost.map((k, i) => ({
               label: k.slice(-8),

@@ -94,8 +94,18 @@ export function validatePolicy(doc: string, catalogs: readonly ConnectorCatalog[
   const entries = (Array.isArray(parsed) ? parsed : (parsed as { policies: unknown[] }).policies) as {
     connector: string;
     operations: Record<string, string>;
+    risk_max?: string;
   }[];
+  const rank = (r: string | undefined) => ['low', 'medium', 'high', 'critical'].indexOf(r ?? 'critical');
   entries.forEach((e, i) => {
+    for (const [pattern, risk] of Object.entries(e.operations))
+      if (rank(risk) > rank(e.risk_max))
+        out.push({
+          line: lineOf(doc, `${i}.operations.${pattern}`),
+          source: 'compiler',
+          severity: 'warning',
+          text: `${pattern} is ${risk}, above risk_max ${e.risk_max}: the compiled policy forbids it`,
+        });
     const cat = catalogs.find((c) => c.name === e.connector);
     if (!cat) {
       out.push({
