@@ -118,6 +118,34 @@ function depthOf(spans: readonly TraceSpan[]): Map<string, number> {
   return depth;
 }
 
+/** Parents before their children, siblings by start time: the order a waterfall reads in. */
+function treeOrder(spans: readonly TraceSpan[]): TraceSpan[] {
+  const ids = new Set(spans.map((s) => s.span_id));
+  const kids = new Map<string, TraceSpan[]>();
+  const roots: TraceSpan[] = [];
+  for (const s of spans) {
+    const p = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : null;
+    if (p) kids.set(p, [...(kids.get(p) ?? []), s]);
+    else roots.push(s);
+  }
+  const byStart = (a: TraceSpan, b: TraceSpan) => {
+    const x = BigInt(a.start_time_unix_nano);
+    const y = BigInt(b.start_time_unix_nano);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  const out: TraceSpan[] = [];
+  const seen = new Set<string>();
+  const walk = (s: TraceSpan) => {
+    if (seen.has(s.span_id)) return;
+    seen.add(s.span_id);
+    out.push(s);
+    for (const c of (kids.get(s.span_id) ?? []).sort(byStart)) walk(c);
+  };
+  for (const r of roots.sort(byStart)) walk(r);
+  for (const s of spans) walk(s); // spans in a parent cycle still show
+  return out;
+}
+
 function Waterfall({ traceId }: { traceId: string }) {
   // ARX's own spans reach the store shortly after the action: a partial trace is read again.
   const [partial, setPartial] = useState(false);
@@ -132,7 +160,7 @@ function Waterfall({ traceId }: { traceId: string }) {
   );
   const [selected, setSelected] = useState<string | null>(null);
   const data: Trace | undefined = t.data;
-  const spans = data?.spans ?? [];
+  const spans = treeOrder(data?.spans ?? []);
   const ns = (v: string) => Number(BigInt(v) / 1000n) / 1000; // ms
   const start = spans.length ? Math.min(...spans.map((s) => ns(s.start_time_unix_nano))) : 0;
   const end = spans.length ? Math.max(...spans.map((s) => ns(s.end_time_unix_nano))) : 1;
