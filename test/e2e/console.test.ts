@@ -12,7 +12,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActionDenied, ArxClient } from '../../sdk/index.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../support/runtime.js';
@@ -83,10 +83,17 @@ describe('ARX console in Chromium', () => {
     expect(body.status).toBe('pending_approval');
     return body;
   };
+  /** Script errors and console errors (a CSP violation among them) of every page, checked after each test. */
+  const pageErrors: string[] = [];
   const newPage = async (): Promise<Page> => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     contexts.push(ctx);
-    return ctx.newPage();
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    return page;
   };
   const signIn = async (page: Page, user: 'admin' | 'approver' | 'auditor') => {
     await page.goto(`${rt.url}/console/`);
@@ -160,6 +167,10 @@ describe('ARX console in Chromium', () => {
     );
     browser = await launched;
   }, 120_000);
+  afterEach(() => {
+    const seen = pageErrors.splice(0);
+    expect(seen).toEqual([]);
+  });
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
