@@ -278,7 +278,7 @@ describe('ARX console in Chromium', () => {
     await row.waitFor();
     await expect(row.textContent()).resolves.toMatch(/denied.*manager@example\.com|denied.*dev-approver/);
     await shot(page, 'approvals-decided');
-  }, 60_000);
+  }, 120_000);
 
   it('an admin terminates an agent and watches the saga to its end; register and adopt', async () => {
     const victim = await register('victim-1', 'runaway agent');
@@ -321,7 +321,36 @@ describe('ARX console in Chromium', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
     await page.locator('.secret', { hasText: 'Bootstrap token for shadow agent' }).waitFor();
     await expect(page.locator('.secret code').textContent()).resolves.toMatch(/^arxb_/);
-  }, 60_000);
+    // Adopted, it is a registered agent: sanctioned, with its accountable owner.
+    await page
+      .locator('tr', { hasText: 'shadow agent' })
+      .locator('.badge', { hasText: /^sanctioned$/ })
+      .waitFor();
+    await expect(page.locator('tr', { hasText: 'shadow agent' }).textContent()).resolves.toContain('bob');
+
+    // Register, rotate and revoke from the page.
+    await page.getByText('Register an agent').click();
+    const form = page.locator('details.panel form');
+    await form.getByLabel('Platform', { exact: true }).fill('langchain');
+    await form.getByLabel('Platform id').fill('ui-registered-1');
+    await form.getByLabel('Name').fill('ui agent');
+    await form.getByLabel('Owner (OIDC subject)').fill('carol');
+    await form.getByRole('button', { name: 'Register' }).click();
+    await page.locator('.secret', { hasText: 'Bootstrap token for ui agent' }).waitFor();
+    const first = await page.locator('.secret code').textContent();
+    const uiRow = page.locator('tr', { hasText: 'ui agent' });
+    await uiRow.waitFor();
+    await uiRow.getByRole('button', { name: 'Rotate ui agent' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('.secret', { hasText: 'New bootstrap token for ui agent' }).waitFor();
+    const rotated = await page.locator('.secret code').textContent();
+    expect(rotated).toMatch(/^arxb_/);
+    expect(rotated).not.toBe(first);
+    await uiRow.getByRole('button', { name: 'Revoke ui agent' }).click();
+    await page.getByRole('dialog').getByLabel('Reason').fill('replaced');
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    await uiRow.locator('.badge', { hasText: 'revoked' }).waitFor();
+  }, 120_000);
 
   it('an admin opens the waterfall of the approved action: ARX decision, approval wait, execution, cost', async () => {
     const page = await newPage();
