@@ -5,7 +5,7 @@
  * waterfall, validates, uploads and promotes a policy, and runs axe on every page. Screenshots of
  * every page go to console/screenshots/ (gitignored).
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { SpanKind } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -451,7 +451,22 @@ describe('ARX console in Chromium', () => {
     await page.locator('dd.big').first().waitFor();
     await page.getByText(/^arx-verify s3:\/\//).waitFor();
     await page.getByRole('button', { name: 'Build package' }).click();
-    await page.getByText(/^Package cpk_|^Package /).waitFor({ timeout: 20_000 });
+    await page.getByText(/^Package pkg_/).waitFor({ timeout: 20_000 });
+    const [pdf] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download PDF' }).click(),
+    ]);
+    expect(pdf.suggestedFilename()).toMatch(/^pkg_.*\.pdf$/);
+    expect(
+      readFileSync((await pdf.path())!)
+        .subarray(0, 5)
+        .toString('latin1'),
+    ).toBe('%PDF-');
+    const [manifest] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download manifest' }).click(),
+    ]);
+    expect(JSON.parse(readFileSync((await manifest.path())!, 'utf8'))).toMatchObject({ framework: 'soc2_2017' });
     await check(page, 'audit');
 
     await goto(page, '#/agents', 'Agents');
