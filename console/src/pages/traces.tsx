@@ -54,39 +54,41 @@ function TraceSearch() {
         <button type="submit">Search</button>
       </form>
       <ErrorNote error={res.error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Trace</th>
-              <th scope="col">Started</th>
-              <th scope="col">Spans</th>
-              <th scope="col">Agents</th>
-              <th scope="col">Operations</th>
-              <th scope="col">Approval</th>
-              <th scope="col">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(res.data?.items ?? []).map((t) => (
-              <tr key={t.trace_id}>
-                <td>
-                  <a href={`#/traces/${t.trace_id}`}>
-                    <code>{t.trace_id}</code>
-                  </a>
-                </td>
-                <td>{fmtTime(t.start_time)}</td>
-                <td>{t.span_count}</td>
-                <td class="wrap">{t.agent_ids.join(', ')}</td>
-                <td class="wrap">{t.operations.join(', ')}</td>
-                <td>{t.has_approval ? 'yes' : 'no'}</td>
-                <td>{fmtUsd(t.cost.usd)}</td>
+      <Section title={`Traces (${res.data?.items.length ?? '…'})`}>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Trace</th>
+                <th scope="col">Started</th>
+                <th scope="col">Spans</th>
+                <th scope="col">Agents</th>
+                <th scope="col">Operations</th>
+                <th scope="col">Approval</th>
+                <th scope="col">Cost</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {res.data && res.data.items.length === 0 ? <p class="muted">No trace in this window.</p> : null}
+            </thead>
+            <tbody>
+              {(res.data?.items ?? []).map((t) => (
+                <tr key={t.trace_id}>
+                  <td>
+                    <a href={`#/traces/${t.trace_id}`}>
+                      <code>{t.trace_id}</code>
+                    </a>
+                  </td>
+                  <td>{fmtTime(t.start_time)}</td>
+                  <td>{t.span_count}</td>
+                  <td class="wrap">{t.agent_ids.join(', ')}</td>
+                  <td class="wrap">{t.operations.join(', ')}</td>
+                  <td>{t.has_approval ? 'yes' : 'no'}</td>
+                  <td>{fmtUsd(t.cost.usd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {res.data && res.data.items.length === 0 ? <p class="muted">No trace in this window.</p> : null}
+      </Section>
     </>
   );
 }
