@@ -289,6 +289,20 @@ describe('ARX console in Chromium', () => {
       },
     });
     expect(ingest.status).toBe(200);
+    // An agent whose owner left: an orphan until someone else is made accountable.
+    const r = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: {
+        platform: 'langchain',
+        platform_native_id: 'orphan-1',
+        name: 'orphaned agent',
+        owner: { oidc_sub: 'leaver-1' },
+      },
+    });
+    expect(r.status).toBe(201);
+    expect((await call('POST', '/v1/identity/leavers', { token: admin, body: { oidc_sub: 'leaver-1' } })).status).toBe(
+      200,
+    );
     const page = await newPage();
     await signIn(page, 'admin');
     await goto(page, '#/agents', 'Agents');
@@ -327,6 +341,16 @@ describe('ARX console in Chromium', () => {
       .locator('.badge', { hasText: /^sanctioned$/ })
       .waitFor();
     await expect(page.locator('tr', { hasText: 'shadow agent' }).textContent()).resolves.toContain('bob');
+
+    // The orphan gets a new owner.
+    await page.getByRole('button', { name: 'Assign owner to orphaned agent' }).click();
+    await page.getByRole('dialog').getByLabel('Owner (OIDC subject)').fill('dana');
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('heading', { name: 'Orphans (0)' }).waitFor();
+    expect((await call('GET', `/v1/identity/agents/${r.json.agent_id}`, { token: admin })).json.owner).toMatchObject({
+      oidc_sub: 'dana',
+      status: 'live',
+    });
 
     // Register, rotate and revoke from the page.
     await page.getByText('Register an agent').click();

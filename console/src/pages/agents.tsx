@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { InventoryEntry, Termination } from '../../../sdk/contract.gen.js';
+import type { AgentIdentity, InventoryEntry, Termination } from '../../../sdk/contract.gen.js';
 import { call, errorText } from '../api.js';
 import { hasRole, type PageProps } from '../roles.js';
 import { Copyable, Dialog, ErrorNote, fmtTime, ReasonForm, Section, StatusBadge, useAsync } from '../ui.js';
@@ -32,6 +32,7 @@ export function AgentsPage({ session }: PageProps) {
   );
   const orphans = useAsync(() => call('GET /v1/identity/agents/orphans'), []);
   const [pending, setPending] = useState<Pending | null>(null);
+  const [reassign, setReassign] = useState<AgentIdentity | null>(null);
   const [secret, setSecret] = useState<{ title: string; token: string } | null>(null);
   const [termination, setTermination] = useState<Termination | null>(null);
   const [error, setError] = useState<string>();
@@ -222,7 +223,17 @@ export function AgentsPage({ session }: PageProps) {
           {(orphans.data?.items ?? []).map((o) => (
             <li key={o.agent_id}>
               {o.name ?? o.platform_native_id} <code>{o.agent_id}</code> — owner {o.owner.oidc_sub}, orphaned{' '}
-              {fmtTime(o.owner.orphaned_at)}
+              {fmtTime(o.owner.orphaned_at)}{' '}
+              {admin ? (
+                <button
+                  type="button"
+                  class="secondary small"
+                  aria-label={`Assign owner to ${o.name ?? o.platform_native_id}`}
+                  onClick={() => setReassign(o)}
+                >
+                  Assign owner
+                </button>
+              ) : null}
             </li>
           ))}
         </ul>
@@ -257,6 +268,23 @@ export function AgentsPage({ session }: PageProps) {
                   : 'Issues a new bootstrap token; the previous credentials stop working.'}
             </p>
           </ReasonForm>
+        ) : null}
+      </Dialog>
+      <Dialog
+        title={reassign ? `Assign an owner to ${reassign.name ?? reassign.platform_native_id}` : ''}
+        open={!!reassign}
+        onClose={() => setReassign(null)}
+      >
+        {reassign ? (
+          <OwnerForm
+            agent={reassign}
+            onCancel={() => setReassign(null)}
+            onDone={() => {
+              setReassign(null);
+              orphans.reload();
+              inventory.reload();
+            }}
+          />
         ) : null}
       </Dialog>
       {error ? (
@@ -397,6 +425,41 @@ function AdoptForm(p: { agent: Discovered; onDone(token: string): void; onCancel
       <input id="adopt-owner" name="owner" required defaultValue={known.oidc_sub ?? ''} />
       <label for="adopt-email">Owner email</label>
       <input id="adopt-email" name="email" type="email" defaultValue={known.email ?? ''} />
+      <ErrorNote error={error} />
+      <div class="row end">
+        <button type="button" class="secondary" onClick={p.onCancel}>
+          Cancel
+        </button>
+        <button type="submit">Confirm</button>
+      </div>
+    </form>
+  );
+}
+
+function OwnerForm(p: { agent: AgentIdentity; onDone(): void; onCancel(): void }) {
+  const [error, setError] = useState<string>();
+  return (
+    <form
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target as HTMLFormElement);
+        const email = String(f.get('email') ?? '').trim();
+        try {
+          await call('POST /v1/identity/agents/{id}/owner', {
+            path: { id: p.agent.agent_id },
+            body: { owner: { oidc_sub: String(f.get('owner') ?? '').trim(), ...(email ? { email } : {}) } },
+          });
+          p.onDone();
+        } catch (err) {
+          setError(errorText(err));
+        }
+      }}
+    >
+      <p>The new owner becomes accountable for the agent; the change is attested in the audit chain.</p>
+      <label for="owner-sub">Owner (OIDC subject)</label>
+      <input id="owner-sub" name="owner" required />
+      <label for="owner-email">Owner email</label>
+      <input id="owner-email" name="email" type="email" />
       <ErrorNote error={error} />
       <div class="row end">
         <button type="button" class="secondary" onClick={p.onCancel}>
