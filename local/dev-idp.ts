@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -32,9 +32,15 @@ export class DevIdp {
     ttlSeconds?: number;
     now?: Date;
     audience?: string;
+    nonce?: string;
   }): Promise<string> {
     const now = Math.floor((opts.now ?? new Date()).getTime() / 1000);
-    return new SignJWT({ arx_tenant: opts.tenant, arx_roles: opts.roles, ...(opts.email ? { email: opts.email } : {}) })
+    return new SignJWT({
+      arx_tenant: opts.tenant,
+      arx_roles: opts.roles,
+      ...(opts.email ? { email: opts.email } : {}),
+      ...(opts.nonce ? { nonce: opts.nonce } : {}),
+    })
       .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setAudience(opts.audience ?? this.audience)
@@ -43,5 +49,192 @@ export class DevIdp {
       .setExpirationTime(now + (opts.ttlSeconds ?? 12 * 3600))
       .setJti(randomUUID())
       .sign(this.privateKey);
+  }
+}
+
+/** The dev users the authorize page offers, one button each. */
+export const DEV_USERS = {
+  admin: { sub: 'dev-admin', roles: ['admin'], email: 'admin@example.com' },
+  approver: { sub: 'dev-approver', roles: ['approver'], email: 'manager@example.com' },
+  auditor: { sub: 'dev-auditor', roles: ['auditor'], email: 'auditor@example.com' },
+} as const;
+export type DevUser = keyof typeof DEV_USERS;
+
+/** The console's OIDC client: public (no secret), PKCE S256 required, redirect URIs registered exactly. */
+export interface DevClient {
+  readonly clientId: string;
+  readonly redirectUris: readonly string[];
+}
+
+interface PendingCode {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly challenge: string;
+  readonly user: DevUser;
+  readonly nonce?: string;
+  readonly expiresAt: number;
+}
+
+export interface IdpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const CODE_TTL_MS = 60_000;
+const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const PKCE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const oauthError = (status: number, error: string, description: string): IdpAnswer => ({
+  status,
+  headers: { 'content-type': 'application/json', ...noStore },
+  body: JSON.stringify({ error, error_description: description }),
+});
+const page = (status: number, title: string, inner: string): IdpAnswer => ({
+  status,
+  headers: {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
+    ...noStore,
+  },
+  body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
+button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font:inherit;border:1px solid #1f4e8c;background:#1f4e8c;color:#fff;border-radius:6px;cursor:pointer}
+button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}</style></head>
+<body><main><h1>${escapeHtml(title)}</h1>${inner}</main></body></html>`,
+});
+
+/**
+ * The development issuer's authorization endpoint and token endpoint: OAuth 2.0 authorization code
+ * with PKCE (RFC 7636, S256 only) for the console's public client. Codes are single use, live 60 s,
+ * and are bound to the client, the redirect URI and the code challenge.
+ */
+export class DevAuthorization {
+  private readonly codes = new Map<string, PendingCode>();
+
+  constructor(
+    private readonly idp: DevIdp,
+    private readonly tenant: string,
+    private readonly clients: readonly DevClient[],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The OpenID Provider metadata of the dev issuer. */
+  discovery(): Record<string, unknown> {
+    const base = this.idp.issuer;
+    return {
+      issuer: base,
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      jwks_uri: `${base}/jwks.json`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['none'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      scopes_supported: ['openid', 'email'],
+    };
+  }
+
+  /** GET (the page with one button per dev user) and POST (the chosen user: a code, redirected). */
+  authorize(params: URLSearchParams, method: 'GET' | 'POST'): IdpAnswer {
+    const clientId = params.get('client_id') ?? '';
+    const redirectUri = params.get('redirect_uri') ?? '';
+    const client = this.clients.find((c) => c.clientId === clientId);
+    // Before the redirect URI is known to be the client's, errors are shown, never redirected.
+    if (!client) return page(400, 'Sign-in refused', '<p>Unknown client_id.</p>');
+    if (!client.redirectUris.includes(redirectUri))
+      return page(400, 'Sign-in refused', '<p>The redirect_uri is not registered for this client.</p>');
+    const state = params.get('state') ?? '';
+    const back = (q: Record<string, string>): IdpAnswer => {
+      const u = new URL(redirectUri);
+      for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+      if (state) u.searchParams.set('state', state);
+      return { status: 303, headers: { location: u.toString(), ...noStore }, body: '' };
+    };
+    if (params.get('response_type') !== 'code')
+      return back({ error: 'unsupported_response_type', error_description: 'only response_type=code' });
+    if (!state) return back({ error: 'invalid_request', error_description: 'state is required' });
+    const challenge = params.get('code_challenge') ?? '';
+    if (params.get('code_challenge_method') !== 'S256' || !PKCE_CHALLENGE.test(challenge))
+      return back({ error: 'invalid_request', error_description: 'PKCE with code_challenge_method=S256 is required' });
+    const nonce = params.get('nonce') ?? undefined;
+    if (method === 'GET') {
+      const hidden = [...params.entries()]
+        .filter(([k]) => k !== 'user')
+        .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+        .join('');
+      const buttons = (Object.keys(DEV_USERS) as DevUser[])
+        .map((u) => `<button type="submit" name="user" value="${u}">Sign in as ${u}</button>`)
+        .join('');
+      return page(
+        200,
+        'ARX development sign-in',
+        `<p>Development issuer for tenant <b>${escapeHtml(this.tenant)}</b>. Choose a user:</p>` +
+          `<form method="post" action="authorize">${hidden}${buttons}</form>`,
+      );
+    }
+    const user = params.get('user') ?? '';
+    if (!Object.hasOwn(DEV_USERS, user)) return back({ error: 'access_denied', error_description: 'no such dev user' });
+    const code = randomBytes(32).toString('base64url');
+    this.codes.set(code, {
+      clientId,
+      redirectUri,
+      challenge,
+      user: user as DevUser,
+      ...(nonce ? { nonce } : {}),
+      expiresAt: this.now() + CODE_TTL_MS,
+    });
+    return back({ code });
+  }
+
+  /** The token endpoint: `authorization_code` + `code_verifier` → access token and ID token. */
+  async token(params: URLSearchParams): Promise<IdpAnswer> {
+    if (params.get('grant_type') !== 'authorization_code')
+      return oauthError(400, 'unsupported_grant_type', 'only authorization_code');
+    const code = params.get('code') ?? '';
+    const verifier = params.get('code_verifier') ?? '';
+    if (!code || !verifier) return oauthError(400, 'invalid_request', 'code and code_verifier are required');
+    const pending = this.codes.get(code);
+    // Single use: whatever happens next, the code is spent.
+    this.codes.delete(code);
+    if (!pending || pending.expiresAt < this.now())
+      return oauthError(400, 'invalid_grant', 'the code is unknown, expired or already used');
+    if (params.get('client_id') !== pending.clientId)
+      return oauthError(400, 'invalid_grant', 'the code was issued to another client');
+    if (params.get('redirect_uri') !== pending.redirectUri)
+      return oauthError(400, 'invalid_grant', 'redirect_uri differs from the authorization request');
+    const computed = createHash('sha256').update(verifier).digest('base64url');
+    if (!PKCE_VERIFIER.test(verifier) || !timingSafeEqual(Buffer.from(computed), Buffer.from(pending.challenge)))
+      return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
+    const u = DEV_USERS[pending.user];
+    const ttlSeconds = 3600;
+    const access = await this.idp.token({
+      sub: u.sub,
+      tenant: this.tenant,
+      roles: [...u.roles],
+      email: u.email,
+      ttlSeconds,
+    });
+    const idToken = await this.idp.token({
+      sub: u.sub,
+      tenant: this.tenant,
+      roles: [...u.roles],
+      email: u.email,
+      ttlSeconds,
+      audience: pending.clientId,
+      ...(pending.nonce ? { nonce: pending.nonce } : {}),
+    });
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', ...noStore },
+      body: JSON.stringify({ access_token: access, id_token: idToken, token_type: 'Bearer', expires_in: ttlSeconds }),
+    };
   }
 }

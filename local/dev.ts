@@ -90,6 +90,7 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
     template,
     port,
     prefix: 'arx-dev',
+    consoleTenant: tenantId,
     verbose: process.env.ARX_VERBOSE === '1',
   });
   state.runtime = runtime;
@@ -147,6 +148,7 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
       `ARX control plane running at ${runtime.url} (tenant "${tenantId}")`,
       `  emulated AWS: ${endpoint}${moto ? ' (moto_server, started by this command)' : ''}`,
       `  dev tokens:   ${join(stateDir, 'dev.json')} (admin, approver, auditor; 12 h; otherTenant: "${otherTenantId}" for isolation tests)`,
+      `  console:      ${runtime.url}/console/ (sign in as admin, approver or auditor)`,
       `  try:          curl ${runtime.url}/healthz`,
       `Ctrl-C stops everything this command started.`,
       '',

@@ -18,6 +18,7 @@ import { TOPOLOGY, AUTHORIZER_FN, functionSpec } from '../lambdas/topology.js';
 import type { RouteSpec } from '../lambdas/shared/topology-types.js';
 import { provisionFromTemplate, type ProvisionedStack } from './provision.js';
 import { DevIdp } from './dev-idp.js';
+import { consoleRoutes } from './console-server.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
 
@@ -40,6 +41,8 @@ export interface LocalRuntimeOptions {
   readonly verbose?: boolean;
   /** Per-function concurrency, queue bound and timeout scale. @default from ARX_LOCAL_CONCURRENCY / ARX_LOCAL_QUEUE / ARX_LOCAL_TIMEOUT_SCALE (10, 100, 3) */
   readonly limits?: PoolLimits;
+  /** The tenant of the dev users the console's sign-in page offers. @default 'acme' */
+  readonly consoleTenant?: string;
 }
 
 export interface StopOptions {
@@ -299,6 +302,12 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     });
 
   const routes = TOPOLOGY.routes.map(compile);
+  const consoleRoute = consoleRoutes({
+    url,
+    idp,
+    tenant: opts.consoleTenant ?? 'acme',
+    auditBucket: env.ARX_AUDIT_BUCKET,
+  });
 
   let stopping = false;
   const inflight = new Set<Promise<void>>();
@@ -334,6 +343,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     if (method === 'GET' && u.pathname === '/.dev-idp/jwks.json') {
       return send(res, { statusCode: 200, body: JSON.stringify(idp.jwks) });
     }
+    if (await consoleRoute(req, res, u, method)) return;
     const match = routes
       .map((c) => ({ c, m: c.route.method === method ? c.re.exec(u.pathname) : null }))
       .find((x) => x.m);
