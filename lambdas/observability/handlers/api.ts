@@ -26,7 +26,7 @@ export const handler = createApiHandler(routesOf('observability-api'), {
   }),
   'POST /v1/traces/search': async (req: ApiRequest<SearchBody>) => ({
     status: 200,
-    body: await searchTraces(apiDeps(), readerOf(req), req.body),
+    body: await searchTraces({ ...apiDeps(), now: apiDeps().clock.now() }, readerOf(req), req.body),
   }),
   'GET /v1/usage/prices': async (req) => {
     const t = await apiDeps().spans.getPrices(req.auth!.tenantId);

@@ -47,6 +47,8 @@ export const handler = createJobHandler(async (event: EventBridgeEvent<string, R
   logger.info('arx spans recorded', { detail_type: event['detail-type'], spans: r.spans.length });
   const tenant = typeof event.detail?.tenant_id === 'string' ? event.detail.tenant_id : null;
   if (!tenant || !r.spans.length) return;
+  // Cold copy (Parquet, by day, trace-id index) under the event id: a redelivery overwrites the same file.
+  await busDeps().cold.putBatch(tenant, `arx-${String(event.id ?? r.spans[0]!.span_id)}`, r.spans);
   const cfg = await exportConfig(tenant);
   if (cfg) {
     const out = await exportSpans(cfg, r.spans);
