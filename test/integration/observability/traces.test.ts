@@ -14,6 +14,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { decodeTraces, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
+import { DynamoSpanStore } from '../../../lambdas/observability/adapters/dynamo-span-store.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from '../actions/support.js';
@@ -520,6 +521,23 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
           })
         ).status,
       ).toBe(400);
+      // F22: private, link-local and metadata targets are refused with 400 (the local runtime lets
+      // loopback alone through) and the stored export is left as it was
+      const stored = await new DynamoSpanStore(process.env.ARX_TRACES_TABLE!).getExport('acme');
+      for (const bad of [
+        'http://169.254.169.254/latest/meta-data',
+        'http://[fe80::1]:4318/v1/traces',
+        'https://10.0.0.8/v1/traces',
+        'http://metadata.google.internal/v1/traces',
+      ]) {
+        const refused = await call('PUT', '/v1/observability/export', {
+          token: admin,
+          body: { endpoint: bad, protocol: 'http/protobuf' },
+        });
+        expect(refused.status, bad).toBe(400);
+        expect(JSON.stringify(refused.json), bad).toContain('export endpoint refused');
+      }
+      expect(await new DynamoSpanStore(process.env.ARX_TRACES_TABLE!).getExport('acme')).toEqual(stored);
       await new Promise((r) => setTimeout(r, 5_500)); // the consumer re-reads "no export configured" after 5 s
       const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {} });
       const hit = await eventually(
