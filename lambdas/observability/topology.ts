@@ -74,7 +74,7 @@ const topology: CapabilityTopology = {
       entry: 'lambdas/observability/handlers/bus-consumer.ts',
       description:
         "ARX's own spans for every governed action, from the action events, forwarded to the tenant's OTLP endpoint",
-      uses: { tracesTable: 'write', dataKey: 'write' },
+      uses: { tracesTable: 'write', dataKey: 'write', artifactBucket: 'write' },
       timeoutSeconds: 30,
     },
   ],

@@ -268,10 +268,20 @@ export interface AgentActivity {
 }
 
 // ---------------------------------------------------------------- spend and budgets (C5)
-/** Spend and budget of an agent for the Cedar context (`context.spend`, `context.budget`). */
+/**
+ * Spend and budget of an agent for the Cedar context (`context.spend`, `context.budget`; the PDP
+ * passes every `*_usd` as a Cedar decimal). `day_usd`/`month_usd` are the agent's own spend in the
+ * current UTC day and month (what a YAML policy's `budget` reads); `period_usd` and `budget` are
+ * those of the tightest budget set through `PUT /v1/usage/budgets`, when one applies.
+ */
 export interface SpendContext {
-  readonly spend: { readonly period_usd: number; readonly period: 'day' | 'month' };
-  readonly budget: {
+  readonly spend: {
+    readonly day_usd: number;
+    readonly month_usd: number;
+    readonly period_usd?: number;
+    readonly period?: 'day' | 'month';
+  };
+  readonly budget?: {
     readonly usd: number;
     readonly remaining_usd: number;
     readonly period: 'day' | 'month';
@@ -289,7 +299,7 @@ export type Reservation =
  * overshoot a budget.
  */
 export interface SpendGate {
-  /** The tightest applicable budget, or null when none applies. */
+  /** The agent's spend, with the tightest applicable budget (null only when spend cannot be read). */
   context(tenantId: string, agentId: string): Promise<SpendContext | null>;
   reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation>;
   /** Settles a reservation: `spent` books the reserved cost, `released` frees it. Idempotent. */

@@ -14,7 +14,7 @@ export const API_SETTINGS = [
   'ARX_DATA_KEY_ARN',
   'ARX_ARTIFACT_BUCKET',
 ] as const;
-export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN'] as const;
+export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET'] as const;
 import { systemClock } from '../../shared/clock.js';
 import { KmsEnvelopeCipher } from '../../audit/index.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
@@ -55,6 +55,7 @@ export const busDeps = perEnvironment(() => {
   return {
     spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
     cipher: new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN),
+    cold: new S3ColdStore(c.ARX_ARTIFACT_BUCKET),
     clock: systemClock,
   };
 });

@@ -29,18 +29,32 @@ export class DynamoSpanStore implements SpanStore {
 
   private item(r: SpanRecord): Record<string, unknown> {
     const sk = `${r.start_time}#${r.trace_id}#${r.span_id}`;
-    return {
-      pk: tracePk(r.tenant_id, r.trace_id),
-      sk: `SPAN#${r.span_id}`,
-      ...(r.agent_id ? { gsi1pk: `T#${r.tenant_id}#AGENT#${r.agent_id}`, gsi1sk: sk, agent_id: r.agent_id } : {}),
-      gsi2pk: `T#${r.tenant_id}#DAY#${r.start_time.slice(0, 10)}`,
-      gsi2sk: sk,
-      ...(r.cost_usd !== null ? { cost_usd: r.cost_usd } : {}),
-      doc: JSON.stringify(r),
-      // From ingestion, so a recomputed (rewritten) span keeps its original expiry.
-      expires_at_epoch:
-        epochSeconds(new Date(Date.parse(r.ingested_at) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400,
-    };
+    // Built in place (no spread temporaries): this runs once per ingested span.
+    const item: Record<string, unknown> = { pk: tracePk(r.tenant_id, r.trace_id), sk: `SPAN#${r.span_id}` };
+    if (r.agent_id) {
+      item.gsi1pk = `T#${r.tenant_id}#AGENT#${r.agent_id}`;
+      item.gsi1sk = sk;
+      item.agent_id = r.agent_id;
+    }
+    item.gsi2pk = `T#${r.tenant_id}#DAY#${r.start_time.slice(0, 10)}`;
+    item.gsi2sk = sk;
+    if (r.cost_usd !== null) item.cost_usd = r.cost_usd;
+    item.doc = JSON.stringify(r);
+    // From ingestion, so a recomputed (rewritten) span keeps its original expiry.
+    item.expires_at_epoch = this.expiryOf(r.ingested_at);
+    return item;
+  }
+
+  /** A batch's records share one ingestion time: its expiry is computed once. */
+  private lastIngested = '';
+  private lastExpiry = 0;
+  private expiryOf(ingestedAt: string): number {
+    if (ingestedAt !== this.lastIngested || !ingestedAt) {
+      this.lastIngested = ingestedAt;
+      this.lastExpiry =
+        epochSeconds(new Date(Date.parse(ingestedAt) || this.now().getTime())) + HOT_RETENTION_DAYS * 86_400;
+    }
+    return this.lastExpiry;
   }
 
   async putSpans(records: readonly SpanRecord[]): Promise<void> {

@@ -59,27 +59,45 @@ export class BudgetGate implements SpendGate {
       .map((b) => ({ b, c: { scope: b.scope, id: b.id, period: b.period, key: periodKey(b.period, now) } }));
   }
 
+  /** The agent's own day and month counters, kept whether or not a budget names the agent (YAML budgets read them). */
+  private own(agentId: string, now: Date): Counter[] {
+    return (['day', 'month'] as const).map((period) => ({
+      scope: 'agent',
+      id: agentId,
+      period,
+      key: periodKey(period, now),
+    }));
+  }
+
   async context(tenantId: string, agentId: string): Promise<SpendContext | null> {
-    const all = await this.applicable(tenantId, agentId);
-    let best: SpendContext | null = null;
+    const now = this.d.now();
+    const [all, [day, month]] = await Promise.all([
+      this.applicable(tenantId, agentId),
+      Promise.all(this.own(agentId, now).map((c) => this.d.ledger.committed(tenantId, c))),
+    ]);
+    let best: { spend: number; b: Budget; remaining: number } | null = null;
     for (const { b, c } of all) {
       const spent = await this.d.ledger.committed(tenantId, c);
       const remaining = Math.max(0, Math.round((b.usd - spent) * 1e9) / 1e9);
-      if (!best || remaining < best.budget.remaining_usd) {
-        best = {
-          spend: { period_usd: spent, period: b.period },
-          budget: { usd: b.usd, remaining_usd: remaining, period: b.period, over: b.over },
-        };
-      }
+      if (!best || remaining < best.remaining) best = { spend: spent, b, remaining };
     }
-    return best;
+    return {
+      spend: {
+        day_usd: day ?? 0,
+        month_usd: month ?? 0,
+        ...(best ? { period_usd: best.spend, period: best.b.period } : {}),
+      },
+      ...(best
+        ? { budget: { usd: best.b.usd, remaining_usd: best.remaining, period: best.b.period, over: best.b.over } }
+        : {}),
+    };
   }
 
   async reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation> {
     const all = await this.applicable(tenantId, agentId);
-    if (!all.length) return { ok: true, id: reservationId, usd: 0, held: false };
     const price = toolPriceFor(await this.d.prices(tenantId), action, this.d.now().getTime());
     const usd = price?.unit_cost ?? 0;
+    if (!all.length && usd <= 0) return { ok: true, id: reservationId, usd: 0, held: false };
     const taken: Counter[] = [];
     for (const { b, c } of all) {
       // With nothing to reserve, an exhausted budget still refuses (committed must stay < limit).
@@ -91,6 +109,15 @@ export class BudgetGate implements SpendGate {
       }
       taken.push(c);
     }
+    // The agent's own counters move too (no limit of their own: a YAML budget is a policy decision).
+    if (usd > 0) {
+      const held = new Set(taken.map(counterId));
+      for (const c of this.own(agentId, this.d.now())) {
+        if (held.has(counterId(c))) continue;
+        await this.d.ledger.tryReserve(tenantId, c, usd, Number.MAX_SAFE_INTEGER);
+        taken.push(c);
+      }
+    }
     await this.d.ledger.putReservation(tenantId, reservationId, { counters: taken, usd });
     return { ok: true, id: reservationId, usd, held: true };
   }
@@ -101,9 +128,18 @@ export class BudgetGate implements SpendGate {
     for (const c of r.counters) await this.d.ledger.settle(tenantId, c, r.usd, outcome === 'spent' ? r.usd : 0);
   }
 
-  /** Model spend reported by ingest moves every applicable counter (it already happened). */
+  /** Model spend reported by ingest moves every applicable counter and the agent's own (it already happened). */
   async record(tenantId: string, agentId: string, usd: number): Promise<void> {
     if (usd <= 0) return;
-    for (const { c } of await this.applicable(tenantId, agentId)) await this.d.ledger.addSettled(tenantId, c, usd);
+    const seen = new Set<string>();
+    const counters = [
+      ...(await this.applicable(tenantId, agentId)).map((x) => x.c),
+      ...this.own(agentId, this.d.now()),
+    ];
+    for (const c of counters) {
+      if (seen.has(counterId(c))) continue;
+      seen.add(counterId(c));
+      await this.d.ledger.addSettled(tenantId, c, usd);
+    }
   }
 }

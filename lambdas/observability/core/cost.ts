@@ -329,14 +329,62 @@ export interface PricingInput {
 }
 
 /** Event-time cost of a span: a model price when it has a model and usage, else a tool price. */
+/**
+ * Price look-ups memoised per price-table list: which price is in force depends on `at` only
+ * through the effective_from boundaries, so (provider, model or tool, boundary interval) is an
+ * exact key. A batch of thousands of spans of a few models resolves each model once.
+ */
+interface PriceMemo {
+  readonly bounds: readonly number[];
+  readonly models: Map<string, ModelPrice | null>;
+  readonly tools: Map<string, ToolPrice | null>;
+}
+const memos = new WeakMap<readonly PriceTable[], PriceMemo>();
+function memoOf(tables: readonly PriceTable[]): PriceMemo {
+  let m = memos.get(tables);
+  if (!m) {
+    const bounds = [
+      ...new Set(tables.flatMap((t) => [...t.models, ...t.tools].map((p) => Date.parse(p.effective_from)))),
+    ]
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    m = { bounds, models: new Map(), tools: new Map() };
+    memos.set(tables, m);
+  }
+  return m;
+}
+/** Index of the boundary interval holding `at` (how many boundaries are ≤ at). */
+function interval(bounds: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bounds[mid]! <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function costOf(tables: readonly PriceTable[], p: PricingInput): Cost | null {
+  const memo = memoOf(tables);
+  const iv = interval(memo.bounds, p.at);
   if (p.model) {
-    const price = priceFor(tables, p.provider, p.model, p.at);
+    const key = `${iv}|${p.provider ?? ''}|${p.model}`;
+    let price = memo.models.get(key);
+    if (price === undefined) {
+      price = priceFor(tables, p.provider, p.model, p.at);
+      if (memo.models.size < 10_000) memo.models.set(key, price);
+    }
     const c = price ? modelCost(price, p.usage) : null;
     if (c) return c;
   }
   if (p.tool) {
-    const tp = toolPriceFor(tables, p.tool, p.at);
+    const key = `${iv}|${p.tool}`;
+    let tp = memo.tools.get(key);
+    if (tp === undefined) {
+      tp = toolPriceFor(tables, p.tool, p.at);
+      if (memo.tools.size < 10_000) memo.tools.set(key, tp);
+    }
     if (tp) return toolCost(tp);
   }
   return null;

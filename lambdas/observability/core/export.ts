@@ -73,7 +73,9 @@ const retryable = (status: number) =>
 
 /**
  * POSTs the spans, retrying retryable failures `attempts` times with exponential backoff.
- * Throws ExportFailedError when the endpoint never accepted them.
+ * Throws ExportFailedError when the endpoint never accepted them. In production `fetch` is the
+ * F22 guarded fetch (lambdas/shared/outbound.ts): non-public addresses after DNS resolution at send
+ * time and redirects are refused, and never retried.
  */
 export async function exportSpans(
   cfg: ExportConfig,
@@ -101,6 +103,11 @@ export async function exportSpans(
       if (!retryable(res.status)) break;
     } catch (e) {
       last = (e as Error).name;
+      // F22: a target the outbound guard refuses (non-public address, redirect) is not retried
+      if (last === 'OutboundRefusedError') {
+        last = `${last}: ${(e as Error).message}`;
+        break;
+      }
     }
     if (i < max) await sleep((opts.backoffMs ?? 200) * 2 ** (i - 1));
   }

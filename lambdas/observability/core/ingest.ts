@@ -5,7 +5,7 @@
  */
 import { redact } from '../../audit/index.js';
 import { costOf, type PriceTable, type Usage } from './cost.js';
-import { GEN_AI, CONTENT_EVENT, isContentAttribute, normaliseAttributes } from './semconv.js';
+import { ALIASES, GEN_AI, CONTENT_EVENT, isContentAttribute } from './semconv.js';
 import type { AttrValue, Attributes, OtlpSpan } from './otlp.js';
 import type { ContentStore, SpanRecord, SpanStore } from './model.js';
 
@@ -47,32 +47,93 @@ function clip(v: AttrValue): AttrValue {
   return v;
 }
 
-/** Splits attributes into what the hot store keeps and what is content. */
+const NO_CONTENT: Attributes = Object.freeze({}) as Attributes;
+const NO_CONTENT_EVENTS: { name: string; time_ns: string; attributes: Attributes }[] = [];
+/** Whether a value needs clipping (long strings, arrays, maps); most attribute values do not. */
+const needsClip = (v: AttrValue): boolean =>
+  typeof v === 'string' ? v.length > MAX_ATTR_STRING : v !== null && typeof v === 'object';
+
+/**
+ * Splits attributes into what the hot store keeps and what is content, applying the alias table
+ * (current names win) in the same pass. One object per span in the common case (no alias, no
+ * content): the hot path allocates nothing else.
+ */
 function split(attrs: Attributes): { keep: Attributes; content: Attributes } {
   const keep: Attributes = {};
-  const content: Attributes = {};
-  for (const [k, v] of Object.entries(normaliseAttributes(attrs) as Attributes)) {
-    if (isContentAttribute(k)) content[k] = v;
-    else keep[k] = clip(v);
+  let content: Attributes = NO_CONTENT;
+  let aliased: string[] | null = null;
+  for (const k in attrs) {
+    if (k in ALIASES) {
+      aliased ??= [];
+      aliased.push(k);
+      continue;
+    }
+    const v = attrs[k]!;
+    if (k.startsWith('gen_ai.') && isContentAttribute(k)) {
+      if (content === NO_CONTENT) content = {};
+      content[k] = v;
+    } else keep[k] = needsClip(v) ? clip(v) : v;
+  }
+  if (aliased) {
+    for (const k of aliased) {
+      const to = ALIASES[k]!;
+      if (to in keep || to in content || to in attrs) continue;
+      const v = attrs[k]!;
+      if (isContentAttribute(to)) {
+        if (content === NO_CONTENT) content = {};
+        content[to] = v;
+      } else keep[to] = needsClip(v) ? clip(v) : v;
+    }
   }
   return { keep, content };
 }
 
 export function usageOf(a: Attributes): Usage | null {
-  const u: Usage = {
-    input: num(a[GEN_AI.inputTokens]),
-    output: num(a[GEN_AI.outputTokens]),
-    cacheRead: num(a[GEN_AI.cacheReadInputTokens]),
-    cacheCreation: num(a[GEN_AI.cacheCreationInputTokens]),
-    reasoning: num(a[GEN_AI.reasoningOutputTokens]),
-  };
-  return Object.values(u).some((x) => x !== undefined) ? (JSON.parse(JSON.stringify(u)) as Usage) : null;
+  const input = num(a[GEN_AI.inputTokens]);
+  const output = num(a[GEN_AI.outputTokens]);
+  const cacheRead = num(a[GEN_AI.cacheReadInputTokens]);
+  const cacheCreation = num(a[GEN_AI.cacheCreationInputTokens]);
+  const reasoning = num(a[GEN_AI.reasoningOutputTokens]);
+  if (
+    input === undefined &&
+    output === undefined &&
+    cacheRead === undefined &&
+    cacheCreation === undefined &&
+    reasoning === undefined
+  )
+    return null;
+  // only the counts that are present (the stored shape has no undefined members)
+  const u: { -readonly [K in keyof Usage]: Usage[K] } = {};
+  if (input !== undefined) u.input = input;
+  if (output !== undefined) u.output = output;
+  if (cacheRead !== undefined) u.cacheRead = cacheRead;
+  if (cacheCreation !== undefined) u.cacheCreation = cacheCreation;
+  if (reasoning !== undefined) u.reasoning = reasoning;
+  return u;
 }
 
-const nsToIso = (ns: string): string => {
-  const ms = Number(BigInt(ns) / 1_000_000n);
-  return new Date(Math.max(ms, 0)).toISOString();
-};
+/** Milliseconds of a decimal nanosecond string (exact for any ns below 2^53 ms). */
+const nsToMs = (ns: string): number => (ns.length <= 15 ? Math.floor(Number(ns) / 1e6) : Number(ns.slice(0, -6)));
+/** ISO time of the last whole second formatted (a batch's spans are close in time: one Date per second). */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+function nsToIso(ns: string): string {
+  const ms = Math.max(nsToMs(ns), 0);
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    isoSecond = sec;
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, -4); // 'yyyy-mm-ddThh:mm:ss.'
+    if (isoPrefix.length !== 20) return new Date(ms).toISOString(); // years beyond 9999: no fast path
+  }
+  const frac = ms - sec * 1000;
+  return `${isoPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+}
+/** end − start in ms with µs precision, exact from the decimal strings. */
+function durationMs(startNs: string, endNs: string): number {
+  if (startNs.length <= 15 && endNs.length <= 15)
+    return Math.max(0, Math.floor((Number(endNs) - Number(startNs)) / 1000) / 1000);
+  return Math.max(0, Number((BigInt(endNs) - BigInt(startNs)) / 1000n) / 1000);
+}
 
 /**
  * Turns decoded spans into hot records. Spans an agent sends for another agent are rejected
@@ -89,17 +150,28 @@ export async function ingestSpans(
   const contents: { key: string; value: unknown; index: number }[] = [];
   let foreign = 0;
   const at = deps.now.toISOString();
+  let lastResource: Attributes | null = null;
+  let res: Attributes = {};
   for (const s of spans) {
     const span = split(s.attributes);
-    const res = split(s.resource).keep;
-    const declared = AGENT_KEYS.map((k) => str(span.keep[k]) ?? str(res[k])).find((x) => x !== null) ?? null;
+    // spans of one resource share its attribute object: split it once
+    if (s.resource !== lastResource) {
+      lastResource = s.resource;
+      res = split(s.resource).keep;
+    }
+    let declared: string | null = null;
+    for (const k of AGENT_KEYS) {
+      declared = str(span.keep[k]) ?? str(res[k]);
+      if (declared !== null) break;
+    }
     if (caller.agentId && declared && declared !== caller.agentId && declared !== caller.spiffeId) {
       foreign++;
       continue;
     }
     const agentId = caller.agentId ?? declared;
     const events: SpanRecord['events'][number][] = [];
-    const contentEvents: { name: string; time_ns: string; attributes: Attributes }[] = [];
+    let contentEvents: { name: string; time_ns: string; attributes: Attributes }[] = NO_CONTENT_EVENTS;
+    if (s.events.length) contentEvents = [];
     for (const e of s.events) {
       const ea = split(e.attributes);
       if (CONTENT_EVENT.test(e.name)) contentEvents.push({ name: e.name, time_ns: e.timeNs, attributes: e.attributes });
@@ -114,8 +186,9 @@ export async function ingestSpans(
     const model = str(span.keep[GEN_AI.responseModel]) ?? str(span.keep[GEN_AI.requestModel]);
     const tool = str(span.keep[GEN_AI.toolName]);
     const startTime = nsToIso(s.startNs);
-    const cost = costOf(deps.prices, { provider, model, tool, usage: usage ?? {}, at: Date.parse(startTime) });
-    const durationMs = Math.max(0, Number((BigInt(s.endNs) - BigInt(s.startNs)) / 1000n) / 1000);
+    const cost =
+      model || tool ? costOf(deps.prices, { provider, model, tool, usage: usage ?? {}, at: nsToMs(s.startNs) }) : null;
+
     const hasContent = Object.keys(span.content).length > 0 || contentEvents.length > 0;
     if (hasContent) {
       contents.push({
@@ -134,7 +207,7 @@ export async function ingestSpans(
       start_ns: s.startNs,
       end_ns: s.endNs,
       start_time: startTime,
-      duration_ms: durationMs,
+      duration_ms: durationMs(s.startNs, s.endNs),
       source: 'otlp',
       agent_id: agentId,
       operation: str(span.keep[GEN_AI.operationName]),

@@ -8,6 +8,7 @@
  * (newer additions) are skipped by the decoder, as protobuf requires.
  */
 import protobuf from 'protobufjs';
+import { decodeTraceRequestWire, type WireResourceSpans } from './otlp-wire.js';
 
 /** opentelemetry-proto release the descriptor below follows. */
 export const OTLP_PROTO_VERSION = 'v1.5.0';
@@ -319,10 +320,26 @@ const nanos = (v: unknown): string => {
     return v.replace(/^0+(?=\d)/, '');
   }
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? BigInt(Math.trunc(v)).toString() : '0';
-  return String(v); // Long
+  return longToString(v);
 };
+/** protobufjs decodes (s)fixed64 as Long {low, high}: its decimal string without Long's slow division. */
+function longToString(v: unknown): string {
+  const l = v as { low?: unknown; high?: unknown; unsigned?: boolean };
+  if (typeof l?.low !== 'number' || typeof l.high !== 'number') return String(v);
+  const lo = l.low >>> 0;
+  const hi = l.high >>> 0;
+  if (hi < 0x200000) return String(hi * 4294967296 + lo); // below 2^53: exact as a double
+  if (!l.unsigned && l.high < 0) return String(v); // negative sfixed64: rare, let Long format it
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
 const int64 = (v: unknown): number | string => {
   if (typeof v === 'number') return v;
+  const l = v as { low?: unknown; high?: unknown };
+  // a Long that fits a safe integer (the usual token count): no string round trip
+  if (typeof l?.low === 'number' && typeof l.high === 'number' && (l.high === 0 || l.high === -1)) {
+    const n = l.high === 0 ? l.low >>> 0 : l.low | 0;
+    if (l.high === 0 || n < 0) return n;
+  }
   const s = String(v);
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : s;
@@ -342,7 +359,21 @@ function anyValue(v: unknown): AttrValue {
   if (!v || typeof v !== 'object') return null;
   const a = v as Record<string, unknown>;
   // protobuf: the oneof discriminator names the field that is set (others hold defaults)
-  if (typeof a.value === 'string' && ANY_FIELDS.has(a.value)) return anyValue({ [a.value]: a[a.value] });
+  if (typeof a.value === 'string' && ANY_FIELDS.has(a.value)) {
+    const x = a[a.value];
+    switch (a.value) {
+      case 'stringValue':
+        return x === undefined || x === null ? null : String(x);
+      case 'boolValue':
+        return x === undefined || x === null ? null : Boolean(x);
+      case 'intValue':
+        return x === undefined || x === null ? null : int64(x);
+      case 'doubleValue':
+        return x === undefined || x === null ? null : Number(x);
+      default:
+        return anyValue({ [a.value]: x });
+    }
+  }
   if (a.stringValue !== undefined && a.stringValue !== null) return String(a.stringValue);
   if (a.boolValue !== undefined && a.boolValue !== null) return Boolean(a.boolValue);
   if (a.intValue !== undefined && a.intValue !== null) return int64(a.intValue);
@@ -390,20 +421,40 @@ function parse(type: protobuf.Type, body: Uint8Array, encoding: Encoding): Recor
   return j as Record<string, unknown>;
 }
 
+const NO_EVENTS: OtlpSpan['events'] = Object.freeze([]) as unknown as OtlpSpan['events'];
+function eventsOf(list: unknown): OtlpSpan['events'] {
+  const evs = asArray(list, 'events') as Record<string, unknown>[];
+  if (evs.length === 0) return NO_EVENTS;
+  return evs.map((e) => ({
+    timeNs: nanos(e?.timeUnixNano),
+    name: typeof e?.name === 'string' ? e.name : '',
+    attributes: attributes(e?.attributes),
+  }));
+}
+
 // ------------------------------------------------------------------ requests
 /**
  * Decodes an ExportTraceServiceRequest. Throws OtlpDecodeError when the body is not one; spans
  * with malformed ids are returned in `invalid` (counted as rejected, never stored).
  */
 export function decodeTraces(body: Uint8Array, encoding: Encoding): { spans: OtlpSpan[]; invalid: number } {
-  const json = encoding === 'json';
-  const msg = parse(OtlpTypes.traceRequest, body, encoding);
+  if (encoding === 'protobuf') return decodeTracesWire(body);
+  return tracesFromMessage(parse(OtlpTypes.traceRequest, body, encoding), true);
+}
+
+/** The same request decoded by protobufjs (the reference the wire decoder is tested against). */
+export function decodeTracesReference(body: Uint8Array): { spans: OtlpSpan[]; invalid: number } {
+  return tracesFromMessage(parse(OtlpTypes.traceRequest, body, 'protobuf'), false);
+}
+
+function tracesFromMessage(msg: Record<string, unknown>, json: boolean): { spans: OtlpSpan[]; invalid: number } {
   const spans: OtlpSpan[] = [];
   let invalid = 0;
   for (const rs of asArray(msg.resourceSpans, 'resourceSpans') as Record<string, unknown>[]) {
     const res = attributes((rs?.resource as { attributes?: unknown } | undefined)?.attributes);
     for (const ss of asArray(rs?.scopeSpans, 'scopeSpans') as Record<string, unknown>[]) {
-      const sc = (ss?.scope ?? {}) as { name?: string; version?: string };
+      const sc0 = (ss?.scope ?? {}) as { name?: string; version?: string };
+      const sc = { name: sc0.name ?? '', version: sc0.version ?? '' }; // one object for the scope's spans
       for (const s of asArray(ss?.spans, 'spans') as Record<string, unknown>[]) {
         let traceId: string, spanId: string, parent: string;
         try {
@@ -434,14 +485,60 @@ export function decodeTraces(body: Uint8Array, encoding: Encoding): { spans: Otl
           startNs: nanos(s.startTimeUnixNano),
           endNs: nanos(s.endTimeUnixNano),
           attributes: attributes(s.attributes),
-          events: (asArray(s.events, 'events') as Record<string, unknown>[]).map((e) => ({
-            timeNs: nanos(e?.timeUnixNano),
-            name: typeof e?.name === 'string' ? e.name : '',
-            attributes: attributes(e?.attributes),
-          })),
+          events: eventsOf(s.events),
           status: { code: Number(st.code ?? 0) || 0, message: typeof st.message === 'string' ? st.message : '' },
           resource: res,
-          scope: { name: sc.name ?? '', version: sc.version ?? '' },
+          scope: sc,
+        });
+      }
+    }
+  }
+  return { spans, invalid };
+}
+
+const ZERO = /^0+$/;
+const hexOf = (b: Uint8Array | null): string =>
+  b === null ? '' : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** The protobuf path: the wire decoder (otlp-wire.ts) straight into spans, the same checks as below. */
+function decodeTracesWire(body: Uint8Array): { spans: OtlpSpan[]; invalid: number } {
+  let request: WireResourceSpans[];
+  try {
+    request = decodeTraceRequestWire(body);
+  } catch (e) {
+    throw new OtlpDecodeError(`protobuf body does not decode as ExportTraceServiceRequest: ${(e as Error).message}`);
+  }
+  const spans: OtlpSpan[] = [];
+  let invalid = 0;
+  for (const rs of request) {
+    for (const ss of rs.scopeSpans) {
+      for (const s of ss.spans) {
+        const traceId = hexOf(s.traceId);
+        const spanId = hexOf(s.spanId);
+        const parent = hexOf(s.parentSpanId);
+        if (
+          traceId.length !== 32 ||
+          ZERO.test(traceId) ||
+          spanId.length !== 16 ||
+          ZERO.test(spanId) ||
+          (parent !== '' && parent.length !== 16)
+        ) {
+          invalid++;
+          continue;
+        }
+        spans.push({
+          traceId,
+          spanId,
+          parentSpanId: parent === '' || ZERO.test(parent) ? null : parent,
+          name: s.name,
+          kind: s.kind || 0,
+          startNs: s.startNs,
+          endNs: s.endNs,
+          attributes: s.attributes,
+          events: s.events ?? NO_EVENTS,
+          status: { code: s.statusCode || 0, message: s.statusMessage },
+          resource: rs.resource,
+          scope: ss.scope,
         });
       }
     }

@@ -6,7 +6,7 @@
  * missing span never hides one.
  */
 import { NotFoundError } from '../../shared/errors.js';
-import type { ActionLink, SpanRecord, SpanStore } from './model.js';
+import { HOT_RETENTION_DAYS, type ActionLink, type SpanRecord, type SpanStore } from './model.js';
 
 /** What the join reads from actions and audit (adapters over their stores). */
 export interface ActionLookup {
@@ -22,9 +22,57 @@ export interface AuditLookup {
   ): Promise<{ items: Record<string, unknown>[]; complete: boolean }>;
 }
 
-/** Cold copies (S3, partitioned by day, trace-id index): read when the hot store has expired a trace. */
+/** The columns a cold search reads of each span (never the whole record). */
+export type ColdSpanSummary = Pick<
+  SpanRecord,
+  'trace_id' | 'span_id' | 'start_time' | 'agent_id' | 'source' | 'operation' | 'model' | 'tool_name' | 'cost_usd'
+> & { readonly approval_id: string | null };
+
+/** Cold copies (S3 Parquet, partitioned by tenant and day, trace-id index): read when the hot store has expired a trace. */
 export interface ColdLookup {
   traceSpans(tenantId: string, traceId: string): Promise<SpanRecord[]>;
+  /** The spans of one day partition (summary columns), optionally of one agent. */
+  searchDay(tenantId: string, day: string, agentId?: string): Promise<ColdSpanSummary[]>;
+}
+
+/** Links rebuilt from ARX's own spans in a cold copy (the hot link items expire with the spans). */
+function linksFromArxSpans(tenantId: string, traceId: string, spans: readonly SpanRecord[]): ActionLink[] {
+  const byAction = new Map<string, ActionLink>();
+  for (const s of spans) {
+    const id = s.source === 'arx' ? s.attributes['arx.action.id'] : undefined;
+    if (typeof id !== 'string' || !s.agent_id) continue;
+    const approval = s.attributes['arx.approval.id'];
+    const prev = byAction.get(id);
+    const decision = s.attributes['arx.decision'];
+    byAction.set(id, {
+      tenant_id: tenantId,
+      trace_id: traceId,
+      action_id: id,
+      agent_id: s.agent_id,
+      approval_id: (typeof approval === 'string' ? approval : null) ?? prev?.approval_id ?? null,
+      events: [
+        ...(prev?.events ?? []),
+        ...(typeof decision === 'string'
+          ? [
+              {
+                type: 'cold.arx_span',
+                at: s.start_time,
+                detail: {
+                  action: s.tool_name,
+                  risk: s.attributes['arx.risk'] ?? null,
+                  decision: {
+                    effect: decision,
+                    approval: s.attributes['arx.approval.mode'] ?? null,
+                    policy: s.attributes['arx.policy'] ?? null,
+                  },
+                },
+              },
+            ]
+          : []),
+      ],
+    });
+  }
+  return [...byAction.values()];
 }
 
 export interface TraceReader {
@@ -74,7 +122,10 @@ export function spanView(s: SpanRecord): Record<string, unknown> {
   };
 }
 
-export function costSummary(spans: readonly SpanRecord[]): { usd: number; by_model: Record<string, number> } {
+export function costSummary(spans: readonly Pick<SpanRecord, 'cost_usd' | 'model' | 'tool_name'>[]): {
+  usd: number;
+  by_model: Record<string, number>;
+} {
   const by: Record<string, number> = {};
   let usd = 0;
   for (const s of spans) {
@@ -115,12 +166,13 @@ export async function getTrace(
   if (!isTraceId(traceId)) throw new NotFoundError(`trace ${traceId} not found`);
   const missing = new Set<string>();
   const hot = await deps.spans.traceSpans(reader.tenantId, traceId);
-  const { links, truncated } = hot;
-  let spans = hot.spans;
+  const { truncated } = hot;
+  let { links, spans } = hot;
   if (spans.length === 0 && deps.cold) {
     try {
       spans = await deps.cold.traceSpans(reader.tenantId, traceId);
       if (spans.length) missing.add('spans:hot_expired(cold_copy)');
+      if (links.length === 0) links = linksFromArxSpans(reader.tenantId, traceId, spans);
     } catch {
       missing.add('spans:cold');
     }
@@ -226,22 +278,49 @@ export function daysBetween(from: string, to: string): string[] {
  * groups spans by trace and filters. Never scans the table.
  */
 export async function searchTraces(
-  deps: { spans: SpanStore },
+  deps: { spans: SpanStore; cold?: ColdLookup; now?: Date },
   reader: TraceReader,
   q: SearchQuery,
 ): Promise<{ items: Record<string, unknown>[] }> {
   const agent = reader.agentId ?? q.agent_id;
-  const spans = agent
-    ? await deps.spans.spansByAgent(reader.tenantId, agent, q.from, q.to)
+  // Days whose hot copies have expired are read from their cold partitions (summary columns only).
+  const hotFloor = new Date((deps.now ?? new Date()).getTime() - HOT_RETENTION_DAYS * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const days = daysBetween(q.from, q.to);
+  const coldDays = deps.cold ? days.filter((d) => d < hotFloor) : [];
+  const hotFrom = coldDays.length && q.from < hotFloor ? hotFloor : q.from;
+  const hot = agent
+    ? await deps.spans.spansByAgent(reader.tenantId, agent, hotFrom, q.to)
     : (
-        await Promise.all(daysBetween(q.from, q.to).map((d) => deps.spans.spansByDay(reader.tenantId, d, q.from, q.to)))
+        await Promise.all(
+          days
+            .filter((d) => d >= hotFloor || !deps.cold)
+            .map((d) => deps.spans.spansByDay(reader.tenantId, d, q.from, q.to)),
+        )
       ).flat();
-  const traces = new Map<string, SpanRecord[]>();
-  for (const s of spans) traces.set(s.trace_id, [...(traces.get(s.trace_id) ?? []), s]);
+  const cold = (await Promise.all(coldDays.map((d) => deps.cold!.searchDay(reader.tenantId, d, agent))))
+    .flat()
+    .filter((s) => s.start_time >= q.from && s.start_time <= `${q.to}~`);
+  type Summary = ColdSpanSummary;
+  const spans: Summary[] = [
+    ...hot.map((s) => ({
+      ...s,
+      approval_id: typeof s.attributes['arx.approval.id'] === 'string' ? String(s.attributes['arx.approval.id']) : null,
+    })),
+    ...cold,
+  ];
+  const traces = new Map<string, Map<string, Summary>>();
+  for (const s of spans) {
+    const t = traces.get(s.trace_id) ?? new Map<string, Summary>();
+    traces.set(s.trace_id, t);
+    t.set(s.span_id, s);
+  }
   const items: Record<string, unknown>[] = [];
-  for (const [id, ss] of traces) {
+  for (const [id, byId] of traces) {
+    const ss = [...byId.values()];
     const cost = costSummary(ss);
-    const hasApproval = ss.some((s) => s.source === 'arx' && s.attributes['arx.approval.id'] !== undefined);
+    const hasApproval = ss.some((s) => s.source === 'arx' && s.approval_id !== null);
     const operations = [...new Set(ss.map((s) => s.operation).filter((x): x is string => !!x))];
     if (q.operation && !operations.includes(q.operation)) continue;
     if (q.has_approval !== undefined && q.has_approval !== hasApproval) continue;

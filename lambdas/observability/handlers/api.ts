@@ -1,5 +1,6 @@
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
-import { NotFoundError } from '../../shared/errors.js';
+import { NotFoundError, ValidationError } from '../../shared/errors.js';
+import { exportEndpointProblem } from '../adapters/outbound.js';
 import { routesOf } from '../../topology.js';
 import { API_SETTINGS, apiDeps } from '../adapters/deps.js';
 import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF, type PriceTable } from '../core/cost.js';
@@ -26,7 +27,7 @@ export const handler = createApiHandler(routesOf('observability-api'), {
   }),
   'POST /v1/traces/search': async (req: ApiRequest<SearchBody>) => ({
     status: 200,
-    body: await searchTraces(apiDeps(), readerOf(req), req.body),
+    body: await searchTraces({ ...apiDeps(), now: apiDeps().clock.now() }, readerOf(req), req.body),
   }),
   'GET /v1/usage/prices': async (req) => {
     const t = await apiDeps().spans.getPrices(req.auth!.tenantId);
@@ -79,6 +80,10 @@ export const handler = createApiHandler(routesOf('observability-api'), {
   'PUT /v1/observability/export': async (req: ApiRequest<ExportBody>) => {
     const d = apiDeps();
     const tenant = req.auth!.tenantId;
+    // F22: checked before anything is stored (and again at every send, after DNS resolution)
+    const problem = await exportEndpointProblem(req.body.endpoint);
+    if (problem)
+      throw new ValidationError(`export endpoint refused: ${problem}`, [{ path: 'endpoint', message: problem }]);
     const headers = req.body.headers ?? {};
     const enc = await d.cipher.encrypt(tenant, EXPORT_AAD, Buffer.from(JSON.stringify(headers), 'utf8'));
     const cfg = {

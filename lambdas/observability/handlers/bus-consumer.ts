@@ -6,6 +6,7 @@ import { BUS_SETTINGS, busDeps } from '../adapters/deps.js';
 import { recordActionEvent } from '../core/arx-spans.js';
 import { EXPORT_AAD, exportSpans, type ExportConfig } from '../core/export.js';
 import { handlerSettings } from '../../shared/settings.js';
+import { exportFetch } from '../adapters/outbound.js';
 
 const cache = new Map<string, { at: number; cfg: ExportConfig | null }>();
 /** The tenant's export settings, cached 30 s per process (5 s when none) (headers decrypted with the tenant data key). */
@@ -47,9 +48,11 @@ export const handler = createJobHandler(async (event: EventBridgeEvent<string, R
   logger.info('arx spans recorded', { detail_type: event['detail-type'], spans: r.spans.length });
   const tenant = typeof event.detail?.tenant_id === 'string' ? event.detail.tenant_id : null;
   if (!tenant || !r.spans.length) return;
+  // Cold copy (Parquet, by day, trace-id index) under the event id: a redelivery overwrites the same file.
+  await busDeps().cold.putBatch(tenant, `arx-${String(event.id ?? r.spans[0]!.span_id)}`, r.spans);
   const cfg = await exportConfig(tenant);
   if (cfg) {
-    const out = await exportSpans(cfg, r.spans);
+    const out = await exportSpans(cfg, r.spans, { fetch: exportFetch() });
     logger.info('arx spans exported', { spans: r.spans.length, attempts: out.attempts });
   }
 });

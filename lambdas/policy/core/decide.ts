@@ -51,6 +51,28 @@ export const stricterApproval = (a: ApprovalMode, b: ApprovalMode): ApprovalMode
   APPROVAL_RANK[b] > APPROVAL_RANK[a] ? b : a;
 const isApproval = (x: unknown): x is ApprovalMode => x === 'none' || x === 'auto' || x === 'hitl';
 
+/** Cedar's decimal: 4 fractional digits, an i64 underneath. */
+const DECIMAL_MAX = 922_337_203_685;
+/**
+ * The request context as Cedar values. Cedar numbers are integers, so money — every number under
+ * `usd` or a key ending in `_usd` (`context.spend.month_usd`, `context.budget.remaining_usd`) — becomes a
+ * Cedar decimal (4 places), whole or not, so a policy compares it with `decimal("…")` whatever the
+ * amount. Other values pass through as they are.
+ */
+export function cedarContext(context: Record<string, unknown> | undefined): Record<string, CedarValue> {
+  const walk = (v: unknown, key: string): unknown => {
+    if (typeof v === 'number' && (key === 'usd' || key.endsWith('_usd')) && Number.isFinite(v)) {
+      const n = Math.max(-DECIMAL_MAX, Math.min(DECIMAL_MAX, v));
+      return { __extn: { fn: 'decimal', arg: n.toFixed(4) } };
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, ''));
+    if (v && typeof v === 'object' && !('__extn' in v) && !('__entity' in v))
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return walk(context ?? {}, '') as Record<string, CedarValue>;
+}
+
 /** Unclassified actions default to `high` (human approval) rather than silently autonomous. */
 export const DEFAULT_RISK: Risk = 'high';
 
@@ -134,7 +156,7 @@ export function decideWith(
       principal: { type: req.principal.type, id: req.principal.id },
       action: { type: 'Action', id: req.action },
       resource: req.resource ? { type: req.resource.type, id: req.resource.id } : { type: 'Connector', id: connector },
-      context: (req.context ?? {}) as Record<string, CedarValue>,
+      context: cedarContext(req.context),
     });
     if (r.type === 'failure') {
       // request validation messages are the caller's to see; an engine exception is not (F31)

@@ -10,11 +10,18 @@
  *   hitl_channel: "#access-reviews"
  *   hitl_timeout: 1h
  *   separation_of_duties: true   # ARX extension: the requester may not approve
+ *   budget: { period: month, usd: 200, over: hitl }   # the agent's spend (model + tools) in the period
  * ```
  *
  * Each operation pattern becomes an action (group) `connector:pattern`; a pattern with `*` is an
  * action group every matching action belongs to (the PDP adds that membership at evaluation).
  * Operations within `risk_max` are permitted to any Agent; riskier ones get an explicit forbid.
+ *
+ * `budget` reads the agent's spend the observability capability puts in the Cedar context
+ * (`context.spend.day_usd` / `context.spend.month_usd`, Cedar decimals): at or over `usd`, the
+ * connector's actions are forbidden (`over: forbid`) or need a human (`over: hitl`, a permit with
+ * `@approval("hitl")` beside each permitted operation, so the strictest approval applies). When the
+ * spend is not in the context (the spend store unreachable) the budget counts as exhausted: fail closed.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -36,6 +43,25 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const CONNECTOR = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const OPERATION = /^(?!:)(?!.*::)(?!.*:$)[A-Za-z0-9_*:]+$/; // segments joined by single ':' (no nested quantifier: F3)
 
+/** The largest budget a policy may state (USD); Cedar decimals hold 4 fractional digits. */
+export const MAX_BUDGET_USD = 1_000_000_000;
+export const YamlBudget = z.strictObject(
+  {
+    period: z.enum(['day', 'month'], { error: 'period must be day or month' }),
+    usd: z
+      .number({ error: 'usd must be a number of US dollars, e.g. 50 or 12.5' })
+      .positive('usd must be greater than 0')
+      .max(MAX_BUDGET_USD, `usd must be at most ${MAX_BUDGET_USD}`)
+      .refine((n) => Math.abs(Math.round(n * 10_000) - n * 10_000) < 1e-6, 'usd has at most 4 decimal places'),
+    over: z.enum(['forbid', 'hitl'], { error: 'over must be forbid or hitl' }).default('forbid'),
+  },
+  {
+    error: (i) =>
+      i.code === 'unrecognized_keys' ? undefined : 'budget is { period: day|month, usd: N, over: forbid|hitl }',
+  },
+);
+export type YamlBudget = z.infer<typeof YamlBudget>;
+
 export const YamlPolicyEntry = z.strictObject({
   name: z.string().regex(NAME, 'lowercase letters, digits, . _ -'),
   connector: z.string().regex(CONNECTOR, 'lowercase letters, digits, _ -'),
@@ -55,6 +81,7 @@ export const YamlPolicyEntry = z.strictObject({
     .union([z.string().regex(/^\d+\s*[smhd]?$/, 'e.g. 90s, 30m, 1h, 2d'), z.number().int().positive()])
     .optional(),
   separation_of_duties: z.boolean().optional(),
+  budget: YamlBudget.optional(),
 });
 export const YamlPolicyDocument = z.union([
   z.array(YamlPolicyEntry).min(1),
@@ -71,6 +98,7 @@ export interface RiskPolicy {
   readonly hitl_channel?: string;
   readonly hitl_timeout_seconds: number;
   readonly separation_of_duties: boolean;
+  readonly budget?: YamlBudget;
 }
 
 export interface CompiledYaml {
@@ -103,7 +131,16 @@ entity Agent in [Cohort, Tenant] = {
 };
 entity Connector in [Tenant];
 entity Target in [Connector, Tenant] = { "kind"?: String, "owner"?: String, "sensitivity"?: String };
+type Spend = { "day_usd"?: __cedar::decimal, "month_usd"?: __cedar::decimal, "period_usd"?: __cedar::decimal, "period"?: String };
+type BudgetState = { "usd"?: __cedar::decimal, "remaining_usd"?: __cedar::decimal, "period"?: String, "over"?: String };
+type ActionContext = { "connector"?: String, "operation"?: String, "spend"?: Spend, "budget"?: BudgetState };
 `;
+
+/** The Cedar condition "the agent's spend in `period` is known and below `usd`". */
+export function underBudget(b: Pick<YamlBudget, 'period' | 'usd'>): string {
+  const attr = `${b.period}_usd`;
+  return `context has spend && context.spend has ${attr} && context.spend.${attr}.lessThan(decimal(${q(b.usd.toFixed(4))}))`;
+}
 
 export function parseDuration(v: string | number | undefined): number {
   if (v === undefined) return DEFAULT_HITL_TIMEOUT_S;
@@ -124,7 +161,11 @@ export function compileYamlPolicy(document: string): CompiledYaml {
   } catch (e) {
     throw new YamlPolicyError([{ path: '(document)', message: `not valid YAML: ${(e as Error).message}` }]);
   }
-  const parsed = YamlPolicyDocument.safeParse(raw);
+  // One of the two shapes, chosen by the document, so problems are reported per field (a union would
+  // only say "Invalid input").
+  const parsed = (Array.isArray(raw) ? YamlPolicyDocument.options[0] : YamlPolicyDocument.options[1]).safeParse(
+    raw,
+  ) as ReturnType<typeof YamlPolicyDocument.safeParse>;
   if (!parsed.success) {
     throw new YamlPolicyError(
       parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(document)', message: i.message })),
@@ -160,6 +201,22 @@ export function compileYamlPolicy(document: string): CompiledYaml {
           : `${ann}\n@reason("risk above risk_max")\nforbid (principal, action in Action::${q(name)}, resource);`,
       );
     }
+    if (e.budget) {
+      const b = e.budget;
+      const ann = `@policy(${q(e.name)})\n@reason("budget exceeded")\n@budget(${q(`${b.period}:${b.usd}:${b.over}`)})`;
+      if (b.over === 'forbid') {
+        policies.push(
+          `@id(${q(`${e.name}/budget`)})\n${ann}\nforbid (principal, action in Action::${q(group)}, resource)\nunless { ${underBudget(b)} };`,
+        );
+      } else {
+        // hitl: beside each permitted operation, a permit that needs a human once the budget is spent
+        for (const op of ops.filter((o) => riskRank(o.risk) <= riskRank(e.risk_max))) {
+          policies.push(
+            `@id(${q(`${e.name}/budget/${op.pattern}`)})\n@risk(${q(op.risk)})\n@approval("hitl")\n${ann}\npermit (principal is Agent, action in Action::${q(`${e.connector}:${op.pattern}`)}, resource)\nunless { ${underBudget(b)} };`,
+          );
+        }
+      }
+    }
     // F21b: an approval never waits longer than 7 days (the actions service caps it too).
     if (parseDuration(e.hitl_timeout) > 7 * 86400) errors.push({ path: `${i}.hitl_timeout`, message: 'at most 7d' });
     risk.push({
@@ -171,6 +228,7 @@ export function compileYamlPolicy(document: string): CompiledYaml {
       ...(e.hitl_channel ? { hitl_channel: e.hitl_channel } : {}),
       hitl_timeout_seconds: parseDuration(e.hitl_timeout),
       separation_of_duties: e.separation_of_duties ?? false,
+      ...(e.budget ? { budget: e.budget } : {}),
     });
   });
   if (errors.length) throw new YamlPolicyError(errors);
@@ -189,7 +247,7 @@ export function compileYamlPolicy(document: string): CompiledYaml {
   }
   const actionDecls = [...actions].map(([name, parents]) => {
     const memberOf = parents.size ? ` in [${[...parents].map(q).join(', ')}]` : '';
-    return `action ${q(name)}${memberOf} appliesTo { principal: [Agent], resource: [Connector, Target], context: {} };`;
+    return `action ${q(name)}${memberOf} appliesTo { principal: [Agent], resource: [Connector, Target], context: ActionContext };`;
   });
   return {
     schema: `${AGENT_DOMAIN_SCHEMA}\n${actionDecls.join('\n')}\n`,

@@ -9,10 +9,12 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { parquetReadObjects } from 'hyparquet';
 import { documentClient } from '../../../lambdas/shared/aws.js';
 import { ActionDenied, ArxClient } from '../../../sdk/index.js';
 import { decodeTraces, OtlpTypes } from '../../../lambdas/observability/core/otlp.js';
+import { DynamoSpanStore } from '../../../lambdas/observability/adapters/dynamo-span-store.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { api, eventually, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from '../actions/support.js';
@@ -214,37 +216,34 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     expect(JSON.parse(stored)).toMatchObject({ alg: 'A256GCM' });
     expect(stored).not.toContain('list active users');
 
-    // cold copy: partitioned JSON Lines by day plus a trace-id index entry, no content
+    // cold copy: Parquet partitioned by tenant and day plus a trace-id index entry, no content
     const s3 = new S3Client({ forcePathStyle: true });
-    const index = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: process.env.ARX_ARTIFACT_BUCKET!,
-        Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/`,
-      }),
-    );
-    expect(index.Contents?.length).toBeGreaterThanOrEqual(1);
-    // One index entry per cold batch that holds spans of this trace (the agent's and ARX's own).
-    let cold = '';
-    for (const entry of index.Contents!) {
+    const index = await eventually(async () => {
+      const l = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: process.env.ARX_ARTIFACT_BUCKET!,
+          Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/`,
+        }),
+      );
+      // the agent's batches and ARX's own spans (one batch per action event)
+      return (l.Contents?.length ?? 0) >= 3 ? l.Contents! : undefined;
+    }, 20_000);
+    const cold: Record<string, unknown>[] = [];
+    for (const entry of index) {
       const [day, batch] = entry.Key!.split('/').at(-1)!.split('~');
-      cold += await (
+      const bytes = await (
         await s3.send(
           new GetObjectCommand({
             Bucket: process.env.ARX_ARTIFACT_BUCKET!,
-            Key: `tenants/acme/traces/cold/day=${day}/${batch}.jsonl`,
+            Key: `tenants/acme/traces/cold/day=${day}/${batch}.parquet`,
           }),
         )
-      ).Body!.transformToString();
-      cold += '\n';
+      ).Body!.transformToByteArray();
+      expect(Buffer.from(bytes.subarray(0, 4)).toString()).toBe('PAR1');
+      cold.push(...(await parquetReadObjects({ file: bytes.slice().buffer })));
     }
-    expect(
-      cold
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l).span_id),
-    ).toContain(sc.spanId);
-    expect(cold).not.toContain('list active users');
+    expect(cold.map((r) => r.span_id)).toEqual(expect.arrayContaining([sc.spanId, root.span_id, decision.span_id]));
+    expect(JSON.stringify(cold)).not.toContain('list active users');
 
     // an auditor reads it; another agent does not see it; its own agent does
     expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: auditor })).status).toBe(200);
@@ -265,6 +264,86 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
     const usage = await call('GET', `/v1/usage/agents/${agentId}`, { token: admin });
     expect(usage.json.usd).toBeGreaterThanOrEqual(view.cost.usd - 1e-9);
     expect(usage.json.tokens.cache_read).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('answers GET /v1/traces/{id} from the Parquet cold copy through the trace-id index once the hot copy is gone', async () => {
+    const exporter = new Capturing(
+      new ProtoExporter({
+        url: `${rt.url}/v1/otlp/v1/traces`,
+        headers: { authorization: `Bearer ${await arx.token()}` },
+      }),
+    );
+    const { provider, tracer } = agentTracer(exporter, agentId);
+    const llm = tracer.startSpan('chat gpt-4o', {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 500,
+        'gen_ai.usage.output_tokens': 50,
+      },
+    });
+    const sc = llm.spanContext();
+    const r = await arx.execute({
+      connector: 'okta',
+      operation: 'users:read',
+      params: {},
+      traceparent: `00-${sc.traceId}-${sc.spanId}-01`,
+    });
+    llm.end();
+    await provider.forceFlush();
+    expect(exporter.results).toEqual([0]);
+    const hot = await eventually(async () => {
+      const v = await call('GET', `/v1/traces/${sc.traceId}`, { token: admin });
+      return v.status === 200 && v.json.spans.some((s: { name: string }) => s.name === 'arx.execution')
+        ? v.json
+        : undefined;
+    }, 30_000);
+    expect(hot.spans.map((s: { name: string }) => s.name).sort()).toEqual([
+      'arx.decision',
+      'arx.execution',
+      'arx.governed_action',
+      'chat gpt-4o',
+    ]);
+    // ARX's spans reach the cold store through the bus consumer: wait for their index entries
+    const s3 = new S3Client({ forcePathStyle: true });
+    await eventually(async () => {
+      const l = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: process.env.ARX_ARTIFACT_BUCKET!,
+          Prefix: `tenants/acme/traces/index/${sc.traceId.slice(0, 2)}/${sc.traceId}/`,
+        }),
+      );
+      return (l.Contents?.length ?? 0) >= 2 ? true : undefined;
+    }, 20_000);
+    // the hot copy expires (TTL): every item of the trace's partition goes
+    const items = await documentClient().send(
+      new QueryCommand({
+        TableName: process.env.ARX_TRACES_TABLE!,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': `T#acme#TRACE#${sc.traceId}` },
+      }),
+    );
+    expect(items.Items?.length).toBeGreaterThanOrEqual(5);
+    for (const it of items.Items ?? [])
+      await documentClient().send(
+        new DeleteCommand({ TableName: process.env.ARX_TRACES_TABLE!, Key: { pk: it.pk, sk: it.sk } }),
+      );
+    const cold = await call('GET', `/v1/traces/${sc.traceId}`, { token: admin });
+    expect(cold.status).toBe(200);
+    expect(cold.json.spans.map((s: { span_id: string }) => s.span_id).sort()).toEqual(
+      hot.spans.map((s: { span_id: string }) => s.span_id).sort(),
+    );
+    expect(cold.json.partial).toBe(true);
+    expect(cold.json.missing).toContain('spans:hot_expired(cold_copy)');
+    // the enforcement decision is still there: ARX's cold spans name the action, its record is read
+    expect(cold.json.decisions).toMatchObject([{ action_id: r.actionId, effect: 'permit', risk: 'low' }]);
+    expect(cold.json.actions).toMatchObject([{ action_id: r.actionId, status: 'executed' }]);
+    expect(cold.json.cost.usd).toBeCloseTo(hot.cost.usd, 9);
+    // the agent still reads its own trace; another agent still does not
+    expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: await arx.token() })).status).toBe(200);
+    expect((await call('GET', `/v1/traces/${sc.traceId}`, { token: await other.token() })).status).toBe(404);
   });
 
   it('accepts gzip OTLP/JSON from the http/json exporter', async () => {
@@ -442,6 +521,23 @@ describe('Observability end to end (local runtime, OTel JS SDK exporters, moto)'
           })
         ).status,
       ).toBe(400);
+      // F22: private, link-local and metadata targets are refused with 400 (the local runtime lets
+      // loopback alone through) and the stored export is left as it was
+      const stored = await new DynamoSpanStore(process.env.ARX_TRACES_TABLE!).getExport('acme');
+      for (const bad of [
+        'http://169.254.169.254/latest/meta-data',
+        'http://[fe80::1]:4318/v1/traces',
+        'https://10.0.0.8/v1/traces',
+        'http://metadata.google.internal/v1/traces',
+      ]) {
+        const refused = await call('PUT', '/v1/observability/export', {
+          token: admin,
+          body: { endpoint: bad, protocol: 'http/protobuf' },
+        });
+        expect(refused.status, bad).toBe(400);
+        expect(JSON.stringify(refused.json), bad).toContain('export endpoint refused');
+      }
+      expect(await new DynamoSpanStore(process.env.ARX_TRACES_TABLE!).getExport('acme')).toEqual(stored);
       await new Promise((r) => setTimeout(r, 5_500)); // the consumer re-reads "no export configured" after 5 s
       const r = await arx.execute({ connector: 'okta', operation: 'users:read', params: {} });
       const hit = await eventually(

@@ -91,9 +91,23 @@ describe('BudgetGate', () => {
     await gate.settle('t1', 'r2', 'released'); // idempotent
     expect([...ledger.counters.values()][0]).toEqual({ committed: 1, reserved: 0, settled: 1 });
     expect(await gate.context('t1', 'agt_1')).toEqual({
-      spend: { period_usd: 1, period: 'day' },
+      spend: { day_usd: 1, month_usd: 1, period_usd: 1, period: 'day' },
       budget: { usd: 2, remaining_usd: 1, period: 'day', over: 'forbid' },
     });
+  });
+
+  it("keeps the agent's own day and month spend without any budget (what YAML budgets read)", async () => {
+    const { gate, ledger } = gateWith([]);
+    expect(await gate.context('t1', 'agt_1')).toEqual({ spend: { day_usd: 0, month_usd: 0 } });
+    const r = await gate.reserve('t1', 'agt_1', 'okta:users:read', 'r1');
+    expect(r).toMatchObject({ ok: true, usd: 1 });
+    await gate.settle('t1', 'r1', 'spent');
+    await gate.record('t1', 'agt_1', 0.25);
+    expect(await gate.context('t1', 'agt_1')).toEqual({ spend: { day_usd: 1.25, month_usd: 1.25 } });
+    expect(await gate.context('t1', 'agt_2')).toEqual({ spend: { day_usd: 0, month_usd: 0 } });
+    expect([...ledger.counters.values()].every((c) => c.reserved === 0)).toBe(true);
+    // an action that costs nothing reserves nothing
+    expect(await gate.reserve('t1', 'agt_1', 'okta:groups:read', 'r2')).toEqual({ ok: true, id: 'r2', usd: 0 });
   });
 
   it('applies cohort budgets too and reports the tightest one', async () => {

@@ -201,7 +201,7 @@ describe('ARX spans and the trace join', () => {
         spans: hot,
         actions: { getAction: async () => null, getApproval: async () => null },
         audit: { eventsForTrace: async () => ({ items: [], complete: true }) },
-        cold: { traceSpans: async (t, id) => (await archived.traceSpans(t, id)).spans },
+        cold: { traceSpans: async (t, id) => (await archived.traceSpans(t, id)).spans, searchDay: async () => [] },
       },
       { tenantId: 't1' },
       traceId,

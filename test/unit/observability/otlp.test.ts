@@ -6,6 +6,7 @@ import {
   decodeLogs,
   decodeMetrics,
   decodeTraces,
+  decodeTracesReference,
   encodeResponse,
   OtlpDecodeError,
   OtlpTypes,
@@ -219,5 +220,70 @@ describe('GenAI semantic conventions pin', () => {
     expect(normaliseAttributes({ 'gen_ai.system': 'old', 'gen_ai.provider.name': 'new' })).toEqual({
       'gen_ai.provider.name': 'new',
     });
+  });
+});
+
+describe('OTLP protobuf wire decoder', () => {
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rnd(256)));
+  const anyValue = (depth: number): Record<string, unknown> => {
+    switch (rnd(depth > 2 ? 5 : 7)) {
+      case 0:
+        return { stringValue: `s${rnd(1000)}é✓` };
+      case 1:
+        return { boolValue: rnd(2) === 1 };
+      case 2:
+        return { intValue: [0, 7, -3, 2 ** 40, -(2 ** 40), '9223372036854775807', '-9223372036854775808'][rnd(7)] };
+      case 3:
+        return { doubleValue: [0.5, -1.25, 1e300, 3][rnd(4)] };
+      case 4:
+        return { bytesValue: bytes(rnd(6)) };
+      case 5:
+        return { arrayValue: { values: Array.from({ length: rnd(4) }, () => anyValue(depth + 1)) } };
+      default:
+        return { kvlistValue: { values: attrs(depth + 1) } };
+    }
+  };
+  const attrs = (depth = 0) =>
+    Array.from({ length: rnd(6) }, (_, i) => ({ key: `k${i}.${rnd(9)}`, value: anyValue(depth) }));
+  const span = () => ({
+    traceId: [bytes(16), bytes(16), Buffer.alloc(16), bytes(15)][rnd(4)],
+    spanId: [bytes(8), bytes(8), Buffer.alloc(8)][rnd(3)],
+    ...(rnd(2) ? { parentSpanId: [bytes(8), Buffer.alloc(8), bytes(3)][rnd(3)] } : {}),
+    ...(rnd(4) ? { name: `span ${rnd(100)}` } : {}),
+    kind: rnd(6),
+    startTimeUnixNano: (1_764_633_600_000_000_000n + BigInt(rnd(1e9))).toString(),
+    endTimeUnixNano: rnd(5) ? (1_764_633_601_000_000_000n + BigInt(rnd(1e9))).toString() : '0',
+    attributes: attrs(),
+    events: Array.from({ length: rnd(3) }, () => ({
+      timeUnixNano: String(rnd(1e6)),
+      name: `ev${rnd(5)}`,
+      attributes: attrs(),
+    })),
+    ...(rnd(2) ? { status: { code: rnd(3), ...(rnd(2) ? { message: 'boom' } : {}) } } : {}),
+  });
+
+  it('decodes random requests exactly as protobufjs does (ids, times, every AnyValue kind, events, status)', () => {
+    for (let i = 0; i < 200; i++) {
+      const req = {
+        resourceSpans: Array.from({ length: 1 + rnd(3) }, () => ({
+          resource: { attributes: attrs() },
+          scopeSpans: Array.from({ length: rnd(3) }, () => ({
+            ...(rnd(3) ? { scope: { name: `sc${rnd(3)}`, version: `${rnd(3)}.0` } } : {}),
+            spans: Array.from({ length: rnd(5) }, span),
+          })),
+        })),
+      };
+      const body = OtlpTypes.traceRequest.encode(OtlpTypes.traceRequest.fromObject(req)).finish();
+      expect(decodeTraces(body, 'protobuf')).toEqual(decodeTracesReference(body));
+    }
+  });
+
+  it('matches protobufjs on what the OpenTelemetry JS SDK sends, and refuses truncated bodies', async () => {
+    const body = ProtobufTraceSerializer.serializeRequest(await sdkSpans())!;
+    expect(decodeTraces(body, 'protobuf')).toEqual(decodeTracesReference(body));
+    for (const cut of [1, 7, body.length - 3]) {
+      expect(() => decodeTraces(body.subarray(0, cut), 'protobuf')).toThrow(OtlpDecodeError);
+    }
   });
 });
