@@ -107,7 +107,12 @@ describe('BudgetGate', () => {
     expect(await gate.context('t1', 'agt_2')).toEqual({ spend: { day_usd: 0, month_usd: 0 } });
     expect([...ledger.counters.values()].every((c) => c.reserved === 0)).toBe(true);
     // an action that costs nothing reserves nothing
-    expect(await gate.reserve('t1', 'agt_1', 'okta:groups:read', 'r2')).toEqual({ ok: true, id: 'r2', usd: 0 });
+    expect(await gate.reserve('t1', 'agt_1', 'okta:groups:read', 'r2')).toEqual({
+      ok: true,
+      id: 'r2',
+      usd: 0,
+      held: false,
+    });
   });
 
   it('applies cohort budgets too and reports the tightest one', async () => {
