@@ -91,7 +91,8 @@ export async function startDev(extra: Record<string, string> = {}): Promise<DevP
     output: () => out,
     group: () => processGroup(pgid),
     motoPid: () => {
-      const m = processGroup(pgid).find((p) => /moto_server/.test(p.args));
+      // moto in process (local/moto_inprocess.py) or, without the moto module, moto_server itself
+      const m = processGroup(pgid).find((p) => /moto_inprocess\.py|moto_server/.test(p.args));
       if (!m) throw new Error(`no moto_server in the dev process group:\n${JSON.stringify(processGroup(pgid))}`);
       return m.pid;
     },
