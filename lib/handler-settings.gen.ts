@@ -154,7 +154,7 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_INVENTORY_TABLE',
     'ARX_TRACES_TABLE',
   ],
-  'lambdas/observability/handlers/bus-consumer.ts': ['ARX_DATA_KEY_ARN', 'ARX_TRACES_TABLE'],
+  'lambdas/observability/handlers/bus-consumer.ts': ['ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_TRACES_TABLE'],
   'lambdas/observability/handlers/otlp.ts': [
     'ARX_ARTIFACT_BUCKET',
     'ARX_DATA_KEY_ARN',
