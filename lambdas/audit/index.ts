@@ -23,8 +23,6 @@ export function createActivityReader(auditTable: string): ActivityReader {
 // Read access to stored events (observability's trace view), payload encryption and redaction
 // (observability stores span content the way audit stores payloads).
 export { DynamoEventStore } from './adapters/dynamo-event-store.js';
-/** @deprecated The event store's former name (observability's trace lookup); use DynamoEventStore. */
-export { DynamoEventStore as DynamoAuditStore } from './adapters/dynamo-event-store.js';
 export { KmsEnvelopeCipher } from './adapters/kms.js';
 export { redact } from './core/events.js';
 export type { EncryptedPayload, PayloadCipher } from './core/ports.js';

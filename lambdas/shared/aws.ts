@@ -23,6 +23,3 @@ export const documentClient = (): DynamoDBDocumentClient =>
 export const s3Client = (): S3Client => (s3 ??= new S3Client({ forcePathStyle: emulated() }));
 export const kmsClient = (): KMSClient => (kms ??= new KMSClient({}));
 export const eventBridgeClient = (): EventBridgeClient => (eb ??= new EventBridgeClient({}));
-
-// Kept here for adapters not yet on shared/dynamo.ts (observability).
-export { isConditionalCheckFailed } from './dynamo.js';

@@ -5,7 +5,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { isConditionalCheckFailed, writeIf } from '../../shared/dynamo.js';
 import { counterId, type BudgetLedger, type Counter } from '../core/budgets.js';
 import type { Budget } from '../core/model.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
@@ -38,8 +39,8 @@ export class DynamoBudgetLedger implements BudgetLedger {
   }
   async tryReserve(tenantId: string, c: Counter, usd: number, limit: number): Promise<boolean> {
     // One atomic conditional update (a missing counter is zero): no read-then-write window.
-    try {
-      await this.client.send(
+    return writeIf(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(tenantId, c),
@@ -48,12 +49,8 @@ export class DynamoBudgetLedger implements BudgetLedger {
           ConditionExpression: 'attribute_not_exists(committed_usd) OR committed_usd <= :max',
           ExpressionAttributeValues: { ':a': usd, ':max': limit - usd, ':z': 0 },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalCheckFailed(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
   private async add(tenantId: string, c: Counter, committed: number, reserved: number, settled: number): Promise<void> {
     await this.client.send(

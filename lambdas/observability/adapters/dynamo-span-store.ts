@@ -2,12 +2,11 @@ import {
   BatchWriteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
-  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
+import { isConditionalCheckFailed, type Item, type Query, queryPages } from '../../shared/dynamo.js';
 import { epochSeconds } from '../../shared/clock.js';
 import type { PriceTable } from '../core/cost.js';
 import { HOT_RETENTION_DAYS, type ActionLink, type Budget, type SpanRecord, type SpanStore } from '../core/model.js';
@@ -71,14 +70,13 @@ export class DynamoSpanStore implements SpanStore {
     }
   }
 
-  private async queryAll(input: QueryCommandInput, max = 100_000): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      out.push(...(r.Items ?? []));
-      start = r.LastEvaluatedKey;
-    } while (start && out.length < max);
+  /** Every item, or stops after the page that reaches `max` (a trace's links sort before its spans). */
+  private async queryAll(input: Query, max = 100_000): Promise<Item[]> {
+    const out: Item[] = [];
+    for await (const page of queryPages(this.client, input)) {
+      out.push(...page);
+      if (out.length >= max) break;
+    }
     return out;
   }
 
@@ -164,7 +162,7 @@ export class DynamoSpanStore implements SpanStore {
         );
         return;
       } catch (e) {
-        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+        if (!isConditionalCheckFailed(e)) throw e;
       }
     }
     throw new Error('trace link kept changing under concurrent writers');

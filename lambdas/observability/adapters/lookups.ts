@@ -1,7 +1,8 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
 import { DynamoActionStore } from '../../actions/index.js';
-import { DynamoAuditStore } from '../../audit/index.js';
+import { DynamoEventStore } from '../../audit/index.js';
+import { queryAll } from '../../shared/dynamo.js';
 import type { ActionLookup, AuditLookup } from '../core/traces.js';
 import type { CohortDirectory } from '../core/usage.js';
 
@@ -25,13 +26,13 @@ export class ActionStoreLookup implements ActionLookup {
  * says whether the window reached the agent's oldest event).
  */
 export class AuditStoreLookup implements AuditLookup {
-  private readonly store: DynamoAuditStore;
+  private readonly store: DynamoEventStore;
   constructor(
     auditTable: string,
     client?: DynamoDBDocumentClient,
     private readonly maxPages = 5,
   ) {
-    this.store = new DynamoAuditStore(auditTable, client);
+    this.store = new DynamoEventStore(auditTable, client);
   }
   async eventsForTrace(tenantId: string, agentId: string, traceId: string) {
     const items: Record<string, unknown>[] = [];
@@ -60,24 +61,14 @@ export class InventoryCohorts implements CohortDirectory {
     private readonly client: DynamoDBDocumentClient = documentClient(),
   ) {}
   private async all(tenantId: string): Promise<{ agent_id: string; cohort?: string }[]> {
-    const out: { agent_id: string; cohort?: string }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :t',
-          ExpressionAttributeValues: { ':t': `T#${tenantId}` },
-          ProjectionExpression: 'agent_id, cohort',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of r.Items ?? [])
-        if (typeof it.agent_id === 'string') out.push(it as { agent_id: string; cohort?: string });
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :t',
+      ExpressionAttributeValues: { ':t': `T#${tenantId}` },
+      ProjectionExpression: 'agent_id, cohort',
+    });
+    return items.filter((it): it is { agent_id: string; cohort?: string } => typeof it.agent_id === 'string');
   }
   async agentsOf(tenantId: string, cohort: string): Promise<string[]> {
     return [...new Set((await this.all(tenantId)).filter((a) => a.cohort === cohort).map((a) => a.agent_id))];
