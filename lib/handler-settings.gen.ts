@@ -82,6 +82,7 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_EVENT_BUS',
     'ARX_INVENTORY_TABLE',
     'ARX_ORPHAN_GRACE_SECONDS',
+    'ARX_REFRESH_TOKEN_TTL_SECONDS',
     'ARX_REVOCATION_TABLE',
     'ARX_SIGNING_KEY_ARN',
     'ARX_SVID_ISSUER_BASE',

@@ -92,6 +92,8 @@ async function serve(endpoint: string, moto: RunningMoto | undefined): Promise<v
     prefix: 'arx-dev',
     consoleTenant: tenantId,
     verbose: process.env.ARX_VERBOSE === '1',
+    // A short SVID lifetime on request (the SDKs' renewal tests), instead of the 900 s default.
+    ...(process.env.ARX_SVID_TTL_SECONDS ? { env: { ARX_SVID_TTL_SECONDS: process.env.ARX_SVID_TTL_SECONDS } } : {}),
   });
   state.runtime = runtime;
   if (stopping) return;

@@ -716,6 +716,7 @@ export interface TokenResponse {
   readonly token_type: 'Bearer';
   readonly expires_in: number;
   readonly scope?: string;
+  readonly refresh_token?: string;
 }
 
 export interface TraceSpan {
@@ -923,9 +924,9 @@ export interface RouteResponses {
       readonly previous_retire_after: string | null;
     };
   };
-  /** RFC 8693 token exchange: bootstrap token or SVID → JWT-SVID (errors per RFC 6749 §5.2) */
+  /** RFC 8693 token exchange (bootstrap token or SVID → JWT-SVID) and RFC 6749 §6 refresh_token grant (errors per RFC 6749 §5.2) */
   'POST /v1/identity/token': {
-    /** {access_token, issued_token_type, token_type, expires_in, scope?} */
+    /** {access_token, issued_token_type, token_type, expires_in, scope?, refresh_token?} */
     200: TokenResponse;
     /** RFC 6749 §5.2 error */
     400: OAuthError;

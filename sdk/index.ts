@@ -164,6 +164,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const BOOTSTRAP_TYPE = 'urn:arx:params:oauth:token-type:bootstrap';
+const REFRESH_GRANT = 'refresh_token';
 const FINAL = new Set(['executed', 'failed', 'denied', 'rejected', 'expired', 'cancelled']);
 
 function jwtExpiry(token: string): number | null {
@@ -196,14 +197,17 @@ interface ActionView {
 }
 
 /**
- * Agent-side client. Obtains its SVID by token exchange and refreshes it before expiry (and once
- * on a 401), waits through approvals by long-polling, and turns outcomes into typed errors.
+ * Agent-side client. Obtains its SVID by token exchange and renews it before expiry (and once
+ * on a 401) with the refresh token that exchange answered, waits through approvals by
+ * long-polling, and turns outcomes into typed errors.
  */
 export class ArxClient {
   private readonly fetch: typeof fetch;
   private readonly base: string;
   private svid: string | undefined;
   private svidExpiresAt = 0;
+  /** Single use, held in memory only (never logged, never in an error): the next renewal spends it. */
+  #refreshToken: string | undefined;
   private pendingToken: Promise<string> | undefined;
 
   constructor(private readonly o: ArxClientOptions) {
@@ -216,13 +220,16 @@ export class ArxClient {
     }
   }
 
-  /** The current SVID, exchanging the bootstrap token when none is valid for at least the skew. */
+  /**
+   * The current SVID. When none is valid for at least the skew, spends the refresh token for a new
+   * one (grant_type=refresh_token), or the bootstrap token when no refresh token was issued yet.
+   */
   async token(force = false): Promise<string> {
     const skew = this.o.refreshSkewMs ?? 60_000;
     if (!force && this.svid && Date.now() < this.svidExpiresAt - skew) return this.svid;
-    if (!this.o.bootstrapToken) {
+    if (!this.canRenew()) {
       if (this.svid && Date.now() < this.svidExpiresAt) return this.svid;
-      throw new ArxSdkError('the SVID expired and no bootstrap token is available to refresh it');
+      throw new ArxSdkError('the SVID expired and no refresh or bootstrap token is available to renew it');
     }
     this.pendingToken ??= this.exchange().finally(() => {
       this.pendingToken = undefined;
@@ -230,13 +237,25 @@ export class ArxClient {
     return this.pendingToken;
   }
 
+  /** True while a refresh token or an unspent bootstrap token can get a new SVID. */
+  private canRenew(): boolean {
+    return this.#refreshToken !== undefined || (this.o.bootstrapToken !== undefined && !this.bootstrapSpent);
+  }
+  private bootstrapSpent = false;
+
   private async exchange(): Promise<string> {
-    const body = new URLSearchParams({
-      grant_type: TOKEN_EXCHANGE,
-      subject_token: this.o.bootstrapToken!,
-      subject_token_type: BOOTSTRAP_TYPE,
-      audience: this.o.audience ?? 'arx',
-    });
+    const refreshToken = this.#refreshToken;
+    const body = refreshToken
+      ? new URLSearchParams({ grant_type: REFRESH_GRANT, refresh_token: refreshToken })
+      : new URLSearchParams({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: this.o.bootstrapToken!,
+          subject_token_type: BOOTSTRAP_TYPE,
+          audience: this.o.audience ?? 'arx',
+        });
+    // Spent by this request whatever it answers: never sent twice.
+    this.#refreshToken = undefined;
+    if (!refreshToken) this.bootstrapSpent = true;
     const res = await this.fetch(`${this.base}/v1/identity/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -245,16 +264,23 @@ export class ArxClient {
     const json = (await res.json().catch(() => ({}))) as {
       access_token?: string;
       expires_in?: number;
+      refresh_token?: string;
       error?: string;
       error_description?: string;
     };
     if (!res.ok || !json.access_token) {
+      // A temporary refusal did not spend the token (the server consumes it only when it issues).
+      if (res.status === 503 || res.status >= 500) {
+        if (refreshToken) this.#refreshToken = refreshToken;
+        else this.bootstrapSpent = false;
+      }
       throw new ArxSdkError(
-        `token exchange failed: ${json.error ?? res.status}${json.error_description ? ` (${json.error_description})` : ''}`,
+        `token ${refreshToken ? 'refresh' : 'exchange'} failed: ${json.error ?? res.status}${json.error_description ? ` (${json.error_description})` : ''}`,
         res.status,
-        json,
+        { error: json.error, error_description: json.error_description },
       );
     }
+    this.#refreshToken = json.refresh_token;
     this.svid = json.access_token;
     this.svidExpiresAt = jwtExpiry(json.access_token) ?? Date.now() + (json.expires_in ?? 300) * 1000;
     return json.access_token;
@@ -296,7 +322,7 @@ export class ArxClient {
         json = text;
       }
       // An SVID revoked by rotation or expired early: exchange once more, then give up.
-      if (res.status === 401 && !refreshed && this.o.bootstrapToken) {
+      if (res.status === 401 && !refreshed && this.canRenew()) {
         refreshed = true;
         await this.token(true);
         continue;

@@ -37,16 +37,27 @@ export type LeaverBody = z.infer<typeof LeaverBody>;
  * RFC 8693 token request (form-encoded; parsed by the handler so errors follow RFC 6749 §5.2).
  * Not strict on purpose: RFC 6749 §3.2 says unrecognised parameters MUST be ignored.
  */
-export const TokenRequestForm = z.object({
-  grant_type: z.literal('urn:ietf:params:oauth:grant-type:token-exchange'),
-  subject_token: z.string(),
-  subject_token_type: z.enum(['urn:arx:params:oauth:token-type:bootstrap', 'urn:ietf:params:oauth:token-type:jwt']),
-  audience: z.string().optional(),
-  resource: z.string().optional(),
-  scope: z.string().optional(),
-  requested_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt').optional(),
-  client_id: z.string().optional(),
-});
+export const TokenRequestForm = z.discriminatedUnion('grant_type', [
+  z.object({
+    grant_type: z.literal('urn:ietf:params:oauth:grant-type:token-exchange'),
+    subject_token: z.string(),
+    subject_token_type: z.enum(['urn:arx:params:oauth:token-type:bootstrap', 'urn:ietf:params:oauth:token-type:jwt']),
+    audience: z.string().optional(),
+    resource: z.string().optional(),
+    scope: z.string().optional(),
+    requested_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt').optional(),
+    client_id: z.string().optional(),
+  }),
+  /** RFC 6749 §6: a refresh token from the bootstrap exchange or the previous refresh (single use). */
+  z.object({
+    grant_type: z.literal('refresh_token'),
+    refresh_token: z.string(),
+    scope: z.string().optional(),
+    audience: z.string().optional(),
+    resource: z.string().optional(),
+    client_id: z.string().optional(),
+  }),
+]);
 
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/, 'an IAM role ARN');
 
@@ -129,6 +140,8 @@ export const TokenResponse = z
     token_type: z.literal('Bearer'),
     expires_in: z.number().int(),
     scope: z.string().optional(),
+    /** Single use; spend it with grant_type=refresh_token before the SVID expires (never log it). */
+    refresh_token: z.string().optional(),
   })
   .meta({ id: 'TokenResponse' });
 /** RFC 6749 §5.2 error response of the token endpoint. */

@@ -6,7 +6,7 @@
  *
  * Environment: ARX_INVENTORY_TABLE, ARX_CONTROL_TABLE, ARX_REVOCATION_TABLE, ARX_EVENT_BUS
  * (lifecycle and owners), ARX_SVID_ISSUER_BASE (mint/verify), optional ARX_SIGNING_KEY_ARN (the
- * initial tenant key), ARX_SVID_TTL_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
+ * initial tenant key), ARX_SVID_TTL_SECONDS, ARX_REFRESH_TOKEN_TTL_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
  * Each part reads only the variables it needs, on first use.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +19,13 @@ import { Outbox } from '../shared/outbox.js';
 import { DynamoRevocationList } from '../shared/revocation.js';
 import { DynamoInventoryStore } from './adapters/dynamo-inventory-store.js';
 import type { InventoryStore } from '../shared/ports.js';
-import { agentStatePut, DynamoBootstrapStore, DynamoOrphanMarkers } from './adapters/dynamo-identity-store.js';
+import {
+  agentStatePut,
+  DynamoBootstrapStore,
+  DynamoOrphanMarkers,
+  DynamoRefreshTokenStore,
+} from './adapters/dynamo-identity-store.js';
+import { logger } from '../shared/observability.js';
 import { createTenantSigner } from './signer.js';
 import { createCredentialBroker, credentialBrokerFromEnv } from './broker.js';
 import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
@@ -125,6 +131,14 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
   const tokenDeps = once(
     (): TokenExchangeDeps => ({
       bootstrap: new DynamoBootstrapStore(control(), ddb),
+      refresh: new DynamoRefreshTokenStore(control(), ddb),
+      refreshTtlS: setting('ARX_REFRESH_TOKEN_TTL_SECONDS', env),
+      revocations: new DynamoRevocationList(revocationTable(), ddb),
+      // The token endpoint's audit record: who got which SVID by which grant (never a token).
+      audit: {
+        issued: (e) => logger.info('token issued', { ...e }),
+        reuse: (e) => logger.warn('refresh token reuse: family revoked', { ...e }),
+      },
       agents: inventory(),
       verifier: verifier(),
       issuer: issuer(),
@@ -189,5 +203,6 @@ export const IDENTITY_SETTINGS = [
   'ARX_SVID_ISSUER_BASE',
   'ARX_SIGNING_KEY_ARN',
   'ARX_SVID_TTL_SECONDS',
+  'ARX_REFRESH_TOKEN_TTL_SECONDS',
   'ARX_ORPHAN_GRACE_SECONDS',
 ] as const satisfies readonly SettingName[];

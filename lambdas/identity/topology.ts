@@ -168,13 +168,14 @@ const topology: CapabilityTopology = {
       fn: 'identity-api',
       auth: 'none',
       roles: [],
-      summary: 'RFC 8693 token exchange: bootstrap token or SVID → JWT-SVID (errors per RFC 6749 §5.2)',
+      summary:
+        'RFC 8693 token exchange (bootstrap token or SVID → JWT-SVID) and RFC 6749 §6 refresh_token grant (errors per RFC 6749 §5.2)',
       body: TokenRequestForm,
       bodyType: 'raw',
       contentType: 'application/x-www-form-urlencoded',
       response: {
         status: 200,
-        description: '{access_token, issued_token_type, token_type, expires_in, scope?}',
+        description: '{access_token, issued_token_type, token_type, expires_in, scope?, refresh_token?}',
         schema: TokenResponse,
       },
       otherResponses: [

@@ -103,6 +103,15 @@ export const SETTINGS = {
     reader: 'lambda',
     description: 'Lifetime of issued SVIDs (capped at 3600 s).',
   },
+  ARX_REFRESH_TOKEN_TTL_SECONDS: {
+    type: 'number',
+    default: 2_592_000,
+    min: 60,
+    owner: 'operator',
+    reader: 'lambda',
+    description:
+      "Absolute lifetime of an agent's refresh tokens, counted from its bootstrap exchange (default 30 days); rotation never extends it.",
+  },
   ARX_MAX_TOKEN_TTL_S: {
     type: 'number',
     default: 3600,

@@ -12,6 +12,7 @@ import { queryAll, writeIf } from '../../shared/dynamo.js';
 import type { ExtraPut } from '../../shared/ports.js';
 import type { KeyStore, TenantKey } from '../core/keys.js';
 import type { AgentCredentialState } from '../core/verify.js';
+import type { RefreshTokenLookup, RefreshTokenRecord, RefreshTokenStore } from '../core/token-exchange.js';
 
 /*
  * Identity items in the control table:
@@ -19,6 +20,8 @@ import type { AgentCredentialState } from '../core/verify.js';
  *   T#<t>#KEYS        KEY#<kid>         TenantKey                 every key the tenant ever had
  *   T#<t>#AGENT#<a>   CRED              {generation, status}      what verifiers compare SVIDs with
  *   BOOT#<sha256>     BOOT              hashed bootstrap token    (written at registration/rotation)
+ *   RT#<sha256>       RT                hashed refresh token      (bootstrap exchange, each refresh; kept spent until TTL)
+ *   RTFAM#<family>    RTFAM             {revoked}                 a refresh token family (one bootstrap exchange)
  *   T#<t>#ORPHAN      <agent_id>        orphan marker; gsi1 IDENTITY#ORPHAN / <orphaned_at>#<t>#<a> until swept
  *   T#<t>#CREDBIND#<a> <target>#<hash>  CredentialBinding (no secret, ever)
  */
@@ -205,16 +208,154 @@ export class DynamoBootstrapStore {
     };
   }
 
-  /** Marks the token used; false when it was already used or expired (single use, race-safe). */
-  consume(tokenHash: string, now: Date): Promise<boolean> {
+  /**
+   * Marks the token used; false when it was already used or expired (single use, race-safe).
+   * `also` (the first refresh token) is written in the same transaction, or not at all.
+   */
+  consume(tokenHash: string, now: Date, also: readonly ExtraPut[] = []): Promise<boolean> {
+    const update = {
+      TableName: this.table,
+      Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' },
+      UpdateExpression: 'SET used = :t, used_at = :now',
+      ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
+      ExpressionAttributeValues: { ':t': true, ':f': false, ':now': now.toISOString() },
+    };
+    if (also.length === 0) return writeIf(this.client.send(new UpdateCommand(update)));
     return writeIf(
+      this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: update },
+            ...also.map((p) => ({
+              Put: {
+                TableName: p.table,
+                Item: p.item,
+                ...(p.condition ? { ConditionExpression: p.condition } : {}),
+              },
+            })),
+          ],
+        }),
+      ),
+    );
+  }
+}
+
+const rtKey = (hash: string) => ({ pk: `RT#${hash}`, sk: 'RT' });
+const familyKey = (family: string) => ({ pk: `RTFAM#${family}`, sk: 'RTFAM' });
+
+/**
+ * Refresh tokens (RefreshTokenStore port). Each token is one item keyed by its SHA-256; a spent
+ * token stays (used = true) until its family's deadline so that a replay is recognised. The family
+ * item carries the revocation; the TTL of both is the family's absolute deadline.
+ */
+export class DynamoRefreshTokenStore implements RefreshTokenStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+  ) {}
+
+  private tokenItem(hash: string, rec: RefreshTokenRecord, now: Date): Item {
+    return {
+      ...rtKey(hash),
+      tenant_id: rec.tenant_id,
+      agent_id: rec.agent_id,
+      generation: rec.generation,
+      family_id: rec.family_id,
+      audience: rec.audience,
+      scope: rec.scope ? [...rec.scope] : null,
+      used: false,
+      created_at: now.toISOString(),
+      expires_at: rec.expires_at,
+      expires_at_epoch: Math.floor(Date.parse(rec.expires_at) / 1000),
+    };
+  }
+
+  async find(tokenHash: string): Promise<RefreshTokenLookup | null> {
+    const r = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: rtKey(tokenHash), ConsistentRead: true }),
+    );
+    const it = r.Item;
+    if (!it) return null;
+    const fam = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: familyKey(String(it.family_id)), ConsistentRead: true }),
+    );
+    return {
+      tenant_id: String(it.tenant_id),
+      agent_id: String(it.agent_id),
+      generation: Number(it.generation),
+      family_id: String(it.family_id),
+      audience: String(it.audience),
+      scope: Array.isArray(it.scope) ? it.scope.map(String) : null,
+      expires_at: String(it.expires_at),
+      used: it.used === true,
+      family_revoked: !fam.Item || fam.Item.revoked === true,
+    };
+  }
+
+  start(tokenHash: string, rec: RefreshTokenRecord, now: Date): readonly ExtraPut[] {
+    return [
+      {
+        table: this.table,
+        item: {
+          ...familyKey(rec.family_id),
+          tenant_id: rec.tenant_id,
+          agent_id: rec.agent_id,
+          revoked: false,
+          created_at: now.toISOString(),
+          expires_at: rec.expires_at,
+          expires_at_epoch: Math.floor(Date.parse(rec.expires_at) / 1000),
+        },
+        condition: 'attribute_not_exists(pk)',
+      },
+      { table: this.table, item: this.tokenItem(tokenHash, rec, now), condition: 'attribute_not_exists(pk)' },
+    ];
+  }
+
+  rotate(oldHash: string, nextHash: string, next: RefreshTokenRecord, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    return writeIf(
+      this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: rtKey(oldHash),
+                UpdateExpression: 'SET used = :t, used_at = :now, replaced_by = :next',
+                ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
+                ExpressionAttributeValues: { ':t': true, ':f': false, ':now': at, ':next': nextHash },
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: familyKey(next.family_id),
+                ConditionExpression: 'attribute_exists(pk) AND revoked = :f',
+                ExpressionAttributeValues: { ':f': false },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.tokenItem(nextHash, next, now),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      ),
+    );
+  }
+
+  async revokeFamily(familyId: string, now: Date): Promise<void> {
+    await writeIf(
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' },
-          UpdateExpression: 'SET used = :t, used_at = :now',
-          ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
-          ExpressionAttributeValues: { ':t': true, ':f': false, ':now': now.toISOString() },
+          Key: familyKey(familyId),
+          UpdateExpression: 'SET revoked = :t, revoked_at = if_not_exists(revoked_at, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':t': true, ':now': now.toISOString() },
         }),
       ),
     );

@@ -1,20 +1,30 @@
 /**
- * RFC 8693 token exchange at `POST /v1/identity/token`. Subject tokens:
+ * RFC 8693 token exchange and the RFC 6749 §6 refresh grant at `POST /v1/identity/token`. Subject tokens:
  *  - `urn:arx:params:oauth:token-type:bootstrap`: the agent's one-time bootstrap token (single use);
  *  - `urn:ietf:params:oauth:token-type:jwt`: an ARX SVID, to narrow audience or scope. The result
  *    never exceeds its parent: same agent and generation, scope ⊆ parent scope, audience equal to
  *    the parent's (or any single target when the parent is the agent's ARX SVID), exp ≤ parent exp.
+ * The bootstrap exchange also answers a `refresh_token`: opaque, stored only as its SHA-256, bound to
+ * the tenant, agent and credential generation, and valid until an absolute deadline counted from the
+ * bootstrap (`refreshTtlS`). `grant_type=refresh_token` spends it for a new SVID and a new refresh
+ * token (rotation); reusing a spent one revokes every refresh token of that bootstrap (the family)
+ * and answers `invalid_grant` (RFC 9700 §4.14.2 reuse detection).
  * Errors are RFC 6749 §5.2 / RFC 8693 §2.2.2 codes; nothing is issued on any error.
  */
 import type { Clock } from '../../shared/clock.js';
-import { sha256Hex } from '../../shared/ids.js';
-import type { AgentRecord } from '../../shared/ports.js';
+import { newSecret, sha256Hex } from '../../shared/ids.js';
+import type { AgentRecord, ExtraPut } from '../../shared/ports.js';
 import { ARX_AUDIENCE, isValidAudience, parseScope, type MintedSvid, type MintRequest } from './svid.js';
 import { SvidError, type VerifiedSvid, type VerifyOptions } from './verify.js';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_BOOTSTRAP = 'urn:arx:params:oauth:token-type:bootstrap';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+export const GRANT_REFRESH_TOKEN = 'refresh_token';
+/** Prefix of refresh tokens (secret scanners and log scrubbers key on it). */
+export const REFRESH_TOKEN_PREFIX = 'arxrt';
+/** Default absolute lifetime of a refresh token family: 30 days from the bootstrap exchange. */
+export const REFRESH_TTL_S_DEFAULT = 30 * 24 * 3600;
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -58,6 +68,8 @@ export interface TokenResponse {
   token_type: 'Bearer';
   expires_in: number;
   scope?: string;
+  /** Answered by the bootstrap exchange and by the refresh grant, never by an SVID exchange. */
+  refresh_token?: string;
 }
 
 export interface BootstrapLookup {
@@ -68,11 +80,71 @@ export interface BootstrapLookup {
   readonly expires_at: string;
 }
 
+/** A refresh token as stored: everything but the token itself (only its SHA-256 is the key). */
+export interface RefreshTokenRecord {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly generation: number;
+  /** Every refresh token descending from one bootstrap exchange shares it. */
+  readonly family_id: string;
+  readonly audience: string;
+  readonly scope: readonly string[] | null;
+  /** The family's absolute deadline (rotation never extends it). */
+  readonly expires_at: string;
+}
+
+export interface RefreshTokenLookup extends RefreshTokenRecord {
+  readonly used: boolean;
+  /** The family was revoked (a spent token of it was presented again). */
+  readonly family_revoked: boolean;
+}
+
+/** Port: refresh tokens and their families (the adapter keeps them in the control table). */
+export interface RefreshTokenStore {
+  find(tokenHash: string): Promise<RefreshTokenLookup | null>;
+  /** Items that start a family with its first token; committed with the bootstrap consume. */
+  start(tokenHash: string, rec: RefreshTokenRecord, now: Date): readonly ExtraPut[];
+  /**
+   * Atomically spends `oldHash` (unused, unexpired, family not revoked) and stores `next`.
+   * False, with nothing written, when any of those conditions fails.
+   */
+  rotate(oldHash: string, nextHash: string, next: RefreshTokenRecord, now: Date): Promise<boolean>;
+  /** Marks the family revoked: none of its tokens refreshes again. Idempotent. */
+  revokeFamily(familyId: string, now: Date): Promise<void>;
+}
+
+/** What the token endpoint issued, for the audit log (no token material). */
+export interface TokenIssued {
+  readonly grant: 'bootstrap' | 'svid' | 'refresh_token';
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly generation: number;
+  readonly jti: string;
+  readonly audience: string;
+  readonly refresh_family?: string;
+}
+
+/** A refused refresh that revoked its family (token reuse), for the audit log. */
+export interface RefreshReuse {
+  readonly tenant_id: string;
+  readonly agent_id: string;
+  readonly refresh_family: string;
+}
+
 export interface TokenExchangeDeps {
   readonly bootstrap: {
     find(tokenHash: string): Promise<BootstrapLookup | null>;
-    consume(tokenHash: string, now: Date): Promise<boolean>;
+    /** Spends the token; `also` is written in the same transaction (the refresh token family). */
+    consume(tokenHash: string, now: Date, also?: readonly ExtraPut[]): Promise<boolean>;
   };
+  /** Refresh tokens; without it no refresh token is issued and the refresh grant is unsupported. */
+  readonly refresh?: RefreshTokenStore;
+  /** Absolute lifetime of a refresh token family (seconds from the bootstrap exchange). */
+  readonly refreshTtlS?: number;
+  /** The revocation list: an agent on it gets no new SVID from a refresh token. */
+  readonly revocations?: { get(tenantId: string, agentId: string, now: Date): Promise<unknown> };
+  /** Called once per token issued (and per detected refresh token reuse). */
+  readonly audit?: { issued(e: TokenIssued): void; reuse?(e: RefreshReuse): void };
   readonly agents: { get(tenantId: string, agentId: string): Promise<AgentRecord | null> };
   readonly verifier: { verify(token: string, opts: VerifyOptions): Promise<VerifiedSvid> };
   readonly issuer: { mint(req: MintRequest): Promise<MintedSvid> };
@@ -97,6 +169,7 @@ const KNOWN_PARAMS = new Set([
   'actor_token',
   'actor_token_type',
   'client_id',
+  'refresh_token',
 ]);
 
 /** Parses an `application/x-www-form-urlencoded` body; a repeated parameter is invalid (RFC 6749 §3.2). */
@@ -134,8 +207,9 @@ function requireParam(form: Record<string, string>, name: string): string {
  */
 export async function exchangeToken(deps: TokenExchangeDeps, form: Record<string, string>): Promise<TokenResponse> {
   const grant = requireParam(form, 'grant_type');
+  if (grant === GRANT_REFRESH_TOKEN && deps.refresh) return refreshGrant(deps, deps.refresh, form);
   if (grant !== GRANT_TOKEN_EXCHANGE)
-    throw new OAuthError('unsupported_grant_type', 'only token exchange (RFC 8693) is supported');
+    throw new OAuthError('unsupported_grant_type', 'the grant types are token exchange (RFC 8693) and refresh_token');
   const subjectToken = requireParam(form, 'subject_token');
   const subjectType = requireParam(form, 'subject_token_type');
   if (form.actor_token !== undefined || form.actor_token_type !== undefined) {
@@ -196,10 +270,124 @@ async function fromBootstrap(
     scope,
     ttlS: deps.ttlS,
   });
-  if (!(await deps.bootstrap.consume(hash, now))) {
+  let refreshToken: string | undefined;
+  let family: string | undefined;
+  let also: readonly ExtraPut[] | undefined;
+  if (deps.refresh) {
+    refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
+    family = sha256Hex(`family:${hash}`).slice(0, 32);
+    const ttl = deps.refreshTtlS ?? REFRESH_TTL_S_DEFAULT;
+    also = deps.refresh.start(
+      sha256Hex(refreshToken),
+      {
+        tenant_id: agent.tenant_id,
+        agent_id: agent.agent_id,
+        generation: agent.credential_generation,
+        family_id: family,
+        audience,
+        scope,
+        expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
+      },
+      now,
+    );
+  }
+  if (!(await deps.bootstrap.consume(hash, now, also))) {
     throw new OAuthError('invalid_grant', 'the bootstrap token is invalid, expired or already used');
   }
-  return respond(minted);
+  deps.audit?.issued(issuedOf('bootstrap', agent, minted, family));
+  return respond(minted, refreshToken);
+}
+
+const REFRESH_INVALID = 'the refresh token is invalid, expired or already used';
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2). The presented token is spent only after the new SVID
+ * is signed (a signing outage burns nothing), in one transaction with its successor. A token that was
+ * already spent, seen again, revokes its family: whoever holds the newest token loses it too, which is
+ * the point (one of the two holders is not the agent). Every refusal is `invalid_grant` with one
+ * description, so the answer does not tell a guesser which check failed.
+ */
+async function refreshGrant(
+  deps: TokenExchangeDeps,
+  store: RefreshTokenStore,
+  form: Record<string, string>,
+): Promise<TokenResponse> {
+  const token = requireParam(form, 'refresh_token');
+  for (const p of ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type']) {
+    if (form[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not a refresh_token parameter`);
+  }
+  let scope: string[] | null = null;
+  if (form.scope !== undefined) {
+    scope = parseScope(form.scope);
+    if (!scope) throw new OAuthError('invalid_scope', 'scope is malformed');
+  }
+  if (token.length > 512 || !token.startsWith(`${REFRESH_TOKEN_PREFIX}_`))
+    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  const hash = sha256Hex(token);
+  const now = deps.clock.now();
+  const rt = await store.find(hash);
+  if (!rt || rt.family_revoked) throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  if (rt.used) {
+    await store.revokeFamily(rt.family_id, now);
+    deps.audit?.reuse?.({ tenant_id: rt.tenant_id, agent_id: rt.agent_id, refresh_family: rt.family_id });
+    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  }
+  if (Date.parse(rt.expires_at) <= now.getTime()) throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  if (form.client_id !== undefined && form.client_id !== rt.agent_id)
+    throw new OAuthError('invalid_client', 'client_id does not match the refresh token');
+  const target = form.audience ?? form.resource;
+  if ((target !== undefined && target !== rt.audience) || (form.resource ?? target) !== target)
+    throw new OAuthError('invalid_target', 'a refresh token is for the audience it was issued for');
+  if (scope && rt.scope && !scope.every((s) => rt.scope!.includes(s)))
+    throw new OAuthError('invalid_scope', 'the requested scope exceeds the refresh token scope');
+  const agent = await deps.agents.get(rt.tenant_id, rt.agent_id);
+  if (
+    agent?.status !== 'active' ||
+    agent.tenant_id !== rt.tenant_id ||
+    agent.agent_id !== rt.agent_id ||
+    agent.credential_generation !== rt.generation
+  ) {
+    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  }
+  if (deps.revocations && (await deps.revocations.get(rt.tenant_id, rt.agent_id, now)))
+    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  const minted = await deps.issuer.mint({
+    tenantId: agent.tenant_id,
+    platform: agent.platform,
+    agentId: agent.agent_id,
+    ownerSub: agent.owner.oidc_sub,
+    generation: agent.credential_generation,
+    audience: rt.audience,
+    scope: scope ?? (rt.scope ? [...rt.scope] : null),
+    ttlS: deps.ttlS,
+  });
+  const next = newSecret(REFRESH_TOKEN_PREFIX);
+  const { used: _u, family_revoked: _r, ...record } = rt;
+  if (!(await store.rotate(hash, sha256Hex(next), record, now))) {
+    // Lost a race with another use of the same token (or the family was revoked meanwhile): a reuse.
+    await store.revokeFamily(rt.family_id, now);
+    deps.audit?.reuse?.({ tenant_id: rt.tenant_id, agent_id: rt.agent_id, refresh_family: rt.family_id });
+    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  }
+  deps.audit?.issued(issuedOf('refresh_token', agent, minted, rt.family_id));
+  return respond(minted, next);
+}
+
+function issuedOf(
+  grant: TokenIssued['grant'],
+  who: { tenant_id: string; agent_id: string },
+  m: MintedSvid,
+  family: string | undefined,
+): TokenIssued {
+  return {
+    grant,
+    tenant_id: who.tenant_id,
+    agent_id: who.agent_id,
+    generation: m.claims.gen,
+    jti: m.claims.jti,
+    audience: m.claims.aud,
+    ...(family ? { refresh_family: family } : {}),
+  };
 }
 
 async function fromSvid(
@@ -247,15 +435,17 @@ async function fromSvid(
     notAfter: parent.exp,
     parentJti: parent.jti,
   });
+  deps.audit?.issued(issuedOf('svid', { tenant_id: parent.tenantId, agent_id: parent.agentId }, minted, undefined));
   return respond(minted);
 }
 
-function respond(m: MintedSvid): TokenResponse {
+function respond(m: MintedSvid, refreshToken?: string): TokenResponse {
   return {
     access_token: m.token,
     issued_token_type: TOKEN_TYPE_JWT,
     token_type: 'Bearer',
     expires_in: m.expires_in,
     ...(m.claims.scope ? { scope: m.claims.scope } : {}),
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
   };
 }

@@ -5,6 +5,7 @@ The tests talk to ARX over HTTP exactly as an agent would; nothing on the ARX si
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -52,14 +53,14 @@ def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
         proc.wait(5)
 
 
-@pytest.fixture(scope="session")
-def dev() -> Iterator[dict]:
+@contextlib.contextmanager
+def _dev_runtime(extra_env: Optional[dict] = None) -> Iterator[dict]:
     """`npm run dev` (local/dev.ts) on a free port with its own state dir and moto_server."""
     if not TSX.exists():
         pytest.fail(f"{TSX} is missing: run `npm ci` first")
     state = tempfile.mkdtemp(prefix="arx-py-dev-")
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    env.update(ARX_PORT=str(_free_port()), ARX_STATE_DIR=state)
+    env.update(ARX_PORT=str(_free_port()), ARX_STATE_DIR=state, **(extra_env or {}))
     log = open(Path(state) / "dev.log", "w+")
     proc = subprocess.Popen(["node", "--import", "tsx", "local/dev.ts"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     dev_file = Path(state) / "dev.json"
@@ -77,6 +78,23 @@ def dev() -> Iterator[dict]:
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def dev() -> Iterator[dict]:
+    """The dev runtime every test shares."""
+    with _dev_runtime() as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def short_svid_dev() -> Iterator[dict]:
+    """A second dev runtime whose SVIDs live SHORT_SVID_S seconds (ARX_SVID_TTL_SECONDS), for renewal tests."""
+    with _dev_runtime({"ARX_SVID_TTL_SECONDS": str(SHORT_SVID_S)}) as info:
+        yield info
+
+
+SHORT_SVID_S = 3
 
 
 @pytest.fixture(scope="session")

@@ -82,11 +82,13 @@ def test_exchanges_the_bootstrap_token_per_rfc_8693_and_refreshes_once_on_401():
     def handler(req: httpx.Request) -> httpx.Response:
         if req.url.path == "/v1/identity/token":
             forms.append({k: v[0] for k, v in parse_qs(req.content.decode()).items()})
-            return httpx.Response(200, json={"access_token": svid(), "expires_in": 900, "issued_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_type": "N_A"})
+            rt = f"arxrt_{len(forms)}"
+            return httpx.Response(200, json={"access_token": svid(), "expires_in": 900, "issued_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_type": "N_A", "refresh_token": rt})
         auths.append(req.headers["authorization"])
         return httpx.Response(401 if len(auths) == 1 else 200, json=EXECUTED)
 
-    r = client(handler, bootstrap_token="arxb_x", agent_id="01AGENT", org_id="acme").execute(connector="okta", operation="users:read")
+    c = client(handler, bootstrap_token="arxb_x", agent_id="01AGENT", org_id="acme")
+    r = c.execute(connector="okta", operation="users:read")
     assert r.action_id == "act_1"
     assert forms[0] == {
         "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
@@ -94,7 +96,24 @@ def test_exchanges_the_bootstrap_token_per_rfc_8693_and_refreshes_once_on_401():
         "subject_token_type": "urn:arx:params:oauth:token-type:bootstrap",
         "audience": "arx",
     }
+    # The 401 renews with the refresh token the exchange answered: the bootstrap token is sent once.
+    assert forms[1] == {"grant_type": "refresh_token", "refresh_token": "arxrt_1"}
     assert len(forms) == 2 and len(auths) == 2
+    assert c._s.refresh_token == "arxrt_2" and "arxrt_2" not in repr(c._s)
+
+
+def test_without_a_refresh_token_a_spent_bootstrap_token_is_not_sent_again():
+    forms = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/v1/identity/token":
+            forms.append(req.content.decode())
+            return httpx.Response(200, json={"access_token": svid(), "expires_in": 900, "issued_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_type": "N_A"})
+        return httpx.Response(401, json={"title": "Unauthorized"})
+
+    with pytest.raises(ArxError, match="401"):
+        client(handler, bootstrap_token="arxb_x", agent_id="01AGENT", org_id="acme").execute(connector="okta", operation="users:read")
+    assert len(forms) == 1
 
 
 def test_a_token_of_another_organisation_is_refused():

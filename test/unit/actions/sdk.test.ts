@@ -48,14 +48,21 @@ function fakeArx() {
     act_rej: { action_id: 'act_rej', status: 'rejected', correlation_id: 'c', trace_id: 't', decision },
   };
   const expiresIn = { value: 3600 };
+  /** Refresh tokens: single use, like the server's (a spent one is refused). */
+  const refreshTokens = new Set<string>();
+  const grants: string[] = [];
   const respond = (c: RecordedCall) => {
     if (c.path === '/v1/identity/token') {
       const f = new URLSearchParams(c.body);
-      if (
-        f.get('subject_token') !== 'boot' ||
-        f.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange'
-      )
-        return { status: 400, body: { error: 'invalid_grant' } };
+      const grant = f.get('grant_type') ?? '';
+      grants.push(grant);
+      const ok =
+        grant === 'refresh_token'
+          ? refreshTokens.delete(f.get('refresh_token') ?? '')
+          : f.get('subject_token') === 'boot' && grant === 'urn:ietf:params:oauth:grant-type:token-exchange';
+      if (!ok) return { status: 400, body: { error: 'invalid_grant' } };
+      const rt = `arxrt_${++n}`;
+      refreshTokens.add(rt);
       return {
         status: 200,
         body: {
@@ -63,6 +70,7 @@ function fakeArx() {
           issued_token_type: 'urn:ietf:params:oauth:token-type:jwt',
           token_type: 'Bearer',
           expires_in: expiresIn.value,
+          refresh_token: rt,
         },
       };
     }
@@ -141,7 +149,7 @@ function fakeArx() {
     return { status: 404, body: {} };
   };
   const revokedFirst = { value: false };
-  return { respond, issued, polls, expiresIn, revokedFirst };
+  return { respond, issued, polls, expiresIn, revokedFirst, grants };
 }
 
 describe('ArxClient', () => {
@@ -217,12 +225,18 @@ describe('ArxClient', () => {
   });
 
   it('refreshes the SVID before it expires and once after a 401', async () => {
-    fake.expiresIn.value = 30; // inside the 60 s refresh skew: every call exchanges again
+    fake.expiresIn.value = 30; // inside the 60 s refresh skew: every call renews
     const c = client();
     const before = fake.issued.length;
-    await c.execute({ connector: 'okta', operation: 'users:read', params: {} });
-    await c.execute({ connector: 'okta', operation: 'users:read', params: {} });
-    expect(fake.issued.length - before).toBe(2);
+    const grantsBefore = fake.grants.length;
+    for (let i = 0; i < 3; i++) await c.execute({ connector: 'okta', operation: 'users:read', params: {} });
+    expect(fake.issued.length - before).toBe(3);
+    // The bootstrap token once, then the refresh token each answer carried (never the bootstrap again).
+    expect(fake.grants.slice(grantsBefore)).toEqual([
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      'refresh_token',
+      'refresh_token',
+    ]);
     fake.expiresIn.value = 3600;
     const c2 = new ArxClient({ apiUrl: srv.url, svid: 'h.forged.s', bootstrapToken: 'boot' });
     await expect(c2.execute({ connector: 'okta', operation: 'users:read', params: {} })).resolves.toMatchObject({

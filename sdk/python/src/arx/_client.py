@@ -25,6 +25,7 @@ from .errors import ActionDenied, ActionFailed, ApprovalExpired, ArxError
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 BOOTSTRAP_TYPE = "urn:arx:params:oauth:token-type:bootstrap"
+REFRESH_GRANT = "refresh_token"
 FINAL = {"executed", "failed", "denied", "rejected", "expired", "cancelled"}
 # Answers that say "try again": overload, and what an HTTP API returns when its authorizer or
 # integration failed or timed out (500/503/504). A 502 carrying an action is an outcome, not this.
@@ -108,6 +109,9 @@ class _State:
     backoff_cap: float = 8.0
     token_expires_at: float = 0.0
     rng: random.Random = field(default_factory=random.Random)
+    # Single use, memory only, never in a repr, a log or an error: the next renewal spends it.
+    refresh_token: Optional[str] = field(default=None, repr=False)
+    bootstrap_spent: bool = False
 
 
 class _Protocol:
@@ -160,22 +164,35 @@ class _Protocol:
         if self._s.org_id and sub and not sub.startswith(f"spiffe://{self._s.org_id}.arx/"):
             raise ArxError(f"the ARX token is for {sub}, not organisation {self._s.org_id}")
 
+    def _can_renew(self) -> bool:
+        s = self._s
+        return s.refresh_token is not None or (bool(s.bootstrap_token) and not s.bootstrap_spent)
+
     def _token_flow(self, force: bool = False) -> Generator[Any, Any, str]:
+        """The current SVID; renews it with the refresh token (or, before the first, the bootstrap token)."""
         s = self._s
         if not force and s.token and time.time() < s.token_expires_at - s.refresh_skew:
             return s.token
-        if not s.bootstrap_token:
+        if not self._can_renew():
             if s.token and time.time() < s.token_expires_at:
                 return s.token
-            raise ArxError("the ARX token expired and no bootstrap token is available to obtain a new one")
-        form = httpx.QueryParams(
-            {
-                "grant_type": TOKEN_EXCHANGE,
-                "subject_token": s.bootstrap_token,
-                "subject_token_type": BOOTSTRAP_TYPE,
-                "audience": s.audience,
-            }
-        )
+            raise ArxError("the ARX token expired and no refresh or bootstrap token is available to renew it")
+        refresh_token = s.refresh_token
+        if refresh_token is not None:
+            form = httpx.QueryParams({"grant_type": REFRESH_GRANT, "refresh_token": refresh_token})
+        else:
+            form = httpx.QueryParams(
+                {
+                    "grant_type": TOKEN_EXCHANGE,
+                    "subject_token": s.bootstrap_token,
+                    "subject_token_type": BOOTSTRAP_TYPE,
+                    "audience": s.audience,
+                }
+            )
+        # Spent by this request whatever it answers: never sent twice.
+        s.refresh_token = None
+        if refresh_token is None:
+            s.bootstrap_spent = True
         r: _Response = yield from self._send(
             _Http(
                 "POST",
@@ -187,12 +204,24 @@ class _Protocol:
         )
         body = r.body if isinstance(r.body, dict) else {}
         if r.status != 200 or not body.get("access_token"):
+            if r.status >= 500:  # the server spends a token only when it issues: keep it for a retry
+                if refresh_token is not None:
+                    s.refresh_token = refresh_token
+                else:
+                    s.bootstrap_spent = False
+            what = "refresh" if refresh_token is not None else "exchange"
             detail = f" ({body['error_description']})" if body.get("error_description") else ""
-            raise ArxError(f"token exchange failed: {body.get('error', r.status)}{detail}", r.status, r.body)
+            raise ArxError(
+                f"token {what} failed: {body.get('error', r.status)}{detail}",
+                r.status,
+                {"error": body.get("error"), "error_description": body.get("error_description")},
+            )
         token = str(body["access_token"])
         self._check_identity(token)
         s.token = token
         s.token_expires_at = _jwt_expiry(token) or time.time() + float(body.get("expires_in", 300))
+        rt = body.get("refresh_token")
+        s.refresh_token = str(rt) if rt else None
         return token
 
     # -- transport ----------------------------------------------------------------------------
@@ -233,7 +262,7 @@ class _Protocol:
                 h["content-type"] = "application/json"
                 content = json.dumps(body, separators=(",", ":")).encode()
             r = yield from self._send(_Http(method, path, h, content, timeout), retry=retry)
-            if r.status == 401 and attempt == 0 and self._s.bootstrap_token:
+            if r.status == 401 and attempt == 0 and self._can_renew():
                 continue
             return r
         raise AssertionError("unreachable")
