@@ -282,3 +282,34 @@ export const SlackApproverMapping = z
   .meta({ id: 'SlackApproverMapping' });
 export const SlackMessage = z.object({ replace_original: z.boolean(), text: z.string() });
 export const Html = z.string().describe('HTML page');
+
+// ---------------------------------------------------------------- hosted MCP gateway (POST /v1/mcp/{connector})
+const JsonRpcId = z.union([z.string(), z.number()]);
+/** One JSON-RPC 2.0 response: a result (MCP's result types, checked by the MCP SDK) or an error. */
+export const JsonRpcResponse = z.union([
+  z.looseObject({ jsonrpc: z.literal('2.0'), id: JsonRpcId, result: z.looseObject({}) }),
+  z.looseObject({
+    jsonrpc: z.literal('2.0'),
+    id: JsonRpcId.nullable(),
+    error: z.looseObject({ code: z.number().int(), message: z.string() }),
+  }),
+]);
+export const McpResponse = z
+  .union([JsonRpcResponse, z.array(JsonRpcResponse)])
+  .describe('MCP Streamable HTTP answer (JSON-RPC response or batch), never cached by anyone else');
+/** What the MCP transport answers a request it refuses before any method runs (bad JSON-RPC, Accept, Content-Type). */
+export const McpTransportError = z.looseObject({
+  jsonrpc: z.literal('2.0'),
+  id: JsonRpcId.nullable(),
+  error: z.looseObject({ code: z.number().int(), message: z.string() }),
+});
+/** What a client POSTs: one JSON-RPC 2.0 message (request, notification or response) or a batch. */
+const JsonRpcMessage = z.looseObject({
+  jsonrpc: z.literal('2.0'),
+  id: JsonRpcId.optional(),
+  method: z.string().min(1).max(200).optional(),
+  params: z.looseObject({}).optional(),
+});
+export const McpRequest = z
+  .union([JsonRpcMessage, z.array(JsonRpcMessage).min(1).max(100)])
+  .describe('MCP Streamable HTTP request: a JSON-RPC message or batch');

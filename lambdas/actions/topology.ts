@@ -27,7 +27,11 @@ import {
   SlackMessage,
   ToolAccepted,
   ToolPins,
+  McpRequest,
+  McpResponse,
+  McpTransportError,
 } from './schemas.js';
+import { Problem } from '../shared/responses.js';
 
 /** What every function that decides, audits and executes governed actions needs. */
 const governed: FunctionSpec['uses'] = {
@@ -279,6 +283,68 @@ const topology: CapabilityTopology = {
       summary: 'Accept a changed MCP tool definition (kind mcp): pins its sha256; grants for any other definition fail',
       body: AcceptToolBody,
       response: { status: 200, description: '{connector, tool, definition_hash}', schema: ToolAccepted },
+    },
+    {
+      method: 'POST',
+      path: '/v1/mcp/{connector}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['agent'],
+      bodyType: 'raw',
+      body: McpRequest,
+      contentType: 'application/json',
+      summary:
+        'Hosted MCP gateway (Streamable HTTP, stateless: a fresh server per request) for a connector of kind mcp with a url: tools/list shows what the agent may call, tools/call is decided, recorded and run upstream; a held call answers isError with structuredContent.arx.status pending_approval',
+      response: {
+        status: 200,
+        description: 'JSON-RPC response (application/json; this endpoint never opens an SSE stream)',
+        schema: McpResponse,
+      },
+      otherResponses: [
+        { status: 202, description: 'A notification or response was accepted (no body)' },
+        { status: 400, description: 'Not a valid JSON-RPC message', schema: McpTransportError },
+        {
+          status: 406,
+          description: 'Accept must list application/json and text/event-stream',
+          schema: McpTransportError,
+        },
+        { status: 415, description: 'Content-Type must be application/json', schema: McpTransportError },
+        {
+          status: 502,
+          description: 'The upstream MCP server could not be reached',
+          schema: Problem,
+          contentType: 'application/problem+json',
+        },
+      ],
+    },
+    {
+      method: 'GET',
+      path: '/v1/mcp/{connector}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['agent'],
+      summary:
+        'Not offered: the hosted MCP gateway is stateless and opens no server-initiated stream (405, Allow: POST)',
+      response: {
+        status: 405,
+        description: 'Method Not Allowed (problem details, Allow: POST)',
+        schema: Problem,
+        contentType: 'application/problem+json',
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/mcp/{connector}',
+      fn: 'actions-api',
+      auth: 'bearer',
+      roles: ['agent'],
+      summary: 'Not offered: the hosted MCP gateway has no sessions to end (405, Allow: POST)',
+      response: {
+        status: 405,
+        description: 'Method Not Allowed (problem details, Allow: POST)',
+        schema: Problem,
+        contentType: 'application/problem+json',
+      },
     },
     {
       method: 'PUT',

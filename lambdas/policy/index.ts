@@ -18,5 +18,8 @@ export { S3BundleStore } from './adapters/s3-bundles.js';
 export { TenantBundleSigner } from './core/signing.js';
 export { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 
+// The enforcement log, for the hosted MCP gateway (actions) that records its calls in process.
+export { DynamoEnforcementLog } from './adapters/dynamo-control.js';
+
 // Offline bundle compilation (`arx policy build`).
 export { compileBundle, type BundleInput } from './core/bundle.js';

@@ -34,6 +34,21 @@ export interface EnforcementRecord {
   readonly trace_id?: string;
   readonly correlation_id?: string;
   readonly action_id?: string;
+  /** The caller's W3C traceparent (`_meta.traceparent`): ARX's spans for the call are its children. */
+  readonly traceparent?: string;
+}
+
+/** A governed call that ran upstream: what ARX's spans (`arx.execution`) are made of. */
+export interface ExecutionRecord {
+  readonly action_name: string;
+  /** The enforcement record's correlation id, or the held call's action id. */
+  readonly correlation_id: string;
+  readonly action_id?: string;
+  readonly traceparent?: string;
+  readonly decision: GatewayDecision;
+  readonly started_at: string;
+  readonly ended_at: string;
+  readonly is_error: boolean;
 }
 
 /** Everything the gateway asks ARX. Fail closed: any error here is a refusal. */
@@ -51,6 +66,8 @@ export interface ArxPort {
   getAction(actionId: string, waitS: number): Promise<HeldAction>;
   /** Tool-definition hashes an admin accepted for the connector (`{}` when none). */
   pins?(connector: string): Promise<Record<string, string>>;
+  /** Reports a governed call that ran upstream (spans); a failure here never fails the call. */
+  executed?(e: ExecutionRecord): Promise<void>;
 }
 
 const forbid = (reason: string): GatewayDecision => ({
@@ -134,17 +151,23 @@ export class HttpArx implements ArxPort {
 
   async record(e: EnforcementRecord): Promise<void> {
     const agent_id = await this.agentId();
-    const r = await this.call('POST', '/v1/enforcement/log', {
-      events: [
-        {
-          ...e,
-          agent_id,
-          pep_topology: 'mcp-gateway',
-          pep_version: this.pepVersion,
-          occurred_at: new Date().toISOString(),
-        },
-      ],
-    });
+    const { traceparent, ...event } = e;
+    const r = await this.call(
+      'POST',
+      '/v1/enforcement/log',
+      {
+        events: [
+          {
+            ...event,
+            agent_id,
+            pep_topology: 'mcp-gateway',
+            pep_version: this.pepVersion,
+            occurred_at: new Date().toISOString(),
+          },
+        ],
+      },
+      traceparent,
+    );
     if (r.status !== 202)
       throw new ArxSdkError(`ARX did not record the enforcement event (${r.status})`, r.status, r.json);
   }

@@ -30,6 +30,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
   GetPromptRequestSchema,
@@ -52,7 +53,7 @@ import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
 export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
-export { HttpArx, type ArxPort, type GatewayDecision } from './arx.js';
+export { HttpArx, type ArxPort, type GatewayDecision, type EnforcementRecord, type ExecutionRecord } from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 /** Protocol versions spoken (through @modelcontextprotocol/sdk 1.x; 2026-07-28 needs the v2 packages). */
@@ -65,7 +66,56 @@ export type UpstreamSpec =
       readonly env?: Readonly<Record<string, string>>;
       readonly cwd?: string;
     }
-  | { readonly url: string; readonly headers?: Readonly<Record<string, string>> };
+  | {
+      readonly url: string;
+      readonly headers?: Readonly<Record<string, string>>;
+      /** The fetch the upstream client uses (e.g. one that refuses private addresses). @default globalThis.fetch */
+      readonly fetch?: typeof fetch;
+    };
+
+/** A held call: the ARX action that carries its approval. */
+export interface HeldEntry {
+  action_id: string;
+  approval_id?: string;
+  expires_at?: string;
+}
+
+/**
+ * Held calls by binding key (connector, tool, argument hash, definition hash), and the grants
+ * already spent. In memory for one gateway process; the hosted gateway keeps them in DynamoDB so a
+ * fresh server per request still runs an approved call exactly once.
+ */
+export interface HeldStore {
+  get(key: string): Promise<HeldEntry | undefined>;
+  set(key: string, entry: HeldEntry): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Drops every held call of one tool (its definition was quarantined). */
+  deleteTool?(connector: string, tool: string): Promise<void>;
+  /** Marks a grant spent: true the first time only. */
+  spend(actionId: string): Promise<boolean>;
+}
+
+export class MemoryHeldStore implements HeldStore {
+  private readonly held = new Map<string, HeldEntry>();
+  private readonly spent = new Set<string>();
+  async get(key: string) {
+    return this.held.get(key);
+  }
+  async set(key: string, entry: HeldEntry) {
+    this.held.set(key, entry);
+  }
+  async delete(key: string) {
+    this.held.delete(key);
+  }
+  async deleteTool(connector: string, tool: string) {
+    for (const k of [...this.held.keys()]) if (k.startsWith(`${connector}\u0000${tool}\u0000`)) this.held.delete(k);
+  }
+  async spend(actionId: string) {
+    if (this.spent.has(actionId)) return false;
+    this.spent.add(actionId);
+    return true;
+  }
+}
 
 export interface McpGatewayOptions {
   /** The connector name (kind `mcp`): operations are `<connector>:tools:<tool>` etc. */
@@ -76,6 +126,8 @@ export interface McpGatewayOptions {
   /** Longest time a held call waits for a human inside one tools/call. @default 50000 */
   readonly holdMs?: number;
   readonly pins?: PinStore;
+  /** Held calls and spent grants. @default in memory (this gateway's sessions share it) */
+  readonly held?: HeldStore;
 }
 
 export interface McpGateway {
@@ -88,18 +140,17 @@ export interface McpGateway {
   serveStdio(): Promise<GatewaySession>;
   /** Serves Streamable HTTP on `host:port` at `/mcp`, a session per `initialize`. */
   listen(host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
+  /**
+   * Answers one Streamable HTTP request statelessly (no session id: a fresh server and upstream
+   * client for this request only, closed after it; JSON responses, never SSE).
+   */
+  handleStateless(req: Request, parsedBody?: unknown): Promise<Response>;
   close(): Promise<void>;
 }
 
 export interface GatewaySession {
   readonly server: Server;
   close(): Promise<void>;
-}
-
-interface HeldEntry {
-  action_id: string;
-  approval_id?: string;
-  expires_at?: string;
 }
 
 const text = (s: string) => [{ type: 'text' as const, text: s }];
@@ -148,8 +199,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
   const pins: PinStore = arx.pins ? new ArxBackedPinStore(localPins, () => arx.pins!(o.connector)) : localPins;
   const stats = { upstreamCalls: 0, sessions: 0 };
   // Held calls by binding key, and approvals already spent: shared by all sessions of this gateway.
-  const held = new Map<string, HeldEntry>();
-  const spent = new Set<string>();
+  const held: HeldStore = o.held ?? new MemoryHeldStore();
   const sessions = new Set<GatewaySession>();
 
   const decide = (op: string, context: Record<string, string>) =>
@@ -173,6 +223,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       await client.connect(
         new StreamableHTTPClientTransport(new URL(o.upstream.url), {
           requestInit: { headers: { ...(o.upstream.headers ?? {}) } },
+          ...(o.upstream.fetch ? { fetch: o.upstream.fetch } : {}),
         }),
       );
     }
@@ -223,7 +274,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       const defHash = toolDefinitionHash(t);
       const pin = await pins.check(connector, t.name, defHash);
       if (pin.status === 'quarantined') {
-        for (const [k] of held) if (k.startsWith(`${connector}\u0000${t.name}\u0000`)) held.delete(k);
+        await held.deleteTool?.(connector, t.name);
         return {
           ok: false,
           defHash,
@@ -255,7 +306,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       ctx: Record<string, string>,
       ms: number,
       d: GatewayDecision | undefined,
-      extra: { trace_id?: string; action_id?: string } = {},
+      extra: { trace_id?: string; action_id?: string; traceparent?: string; correlation_id?: string } = {},
     ) => {
       await arx.record({
         action_name: `${connector}:${op}`,
@@ -266,7 +317,37 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         bundle_version: d?.bundle_version ?? null,
         ...(extra.trace_id ? { trace_id: extra.trace_id } : {}),
         ...(extra.action_id ? { action_id: extra.action_id } : {}),
+        ...(extra.traceparent ? { traceparent: extra.traceparent } : {}),
+        ...(extra.correlation_id ? { correlation_id: extra.correlation_id } : {}),
       });
+    };
+
+    /** Runs the call upstream and reports it (spans); the report never fails the call. */
+    const runUpstream = async (
+      name: string,
+      args: Record<string, unknown>,
+      report: { op: string; correlation_id: string; action_id?: string; traceparent?: string; d: GatewayDecision },
+    ): Promise<CallToolResult> => {
+      const started_at = new Date().toISOString();
+      stats.upstreamCalls++;
+      let result: CallToolResult | undefined;
+      try {
+        result = (await upstream.callTool({ name, arguments: args })) as CallToolResult;
+        return result;
+      } finally {
+        await arx
+          .executed?.({
+            action_name: `${connector}:${report.op}`,
+            correlation_id: report.correlation_id,
+            ...(report.action_id ? { action_id: report.action_id } : {}),
+            ...(report.traceparent ? { traceparent: report.traceparent } : {}),
+            decision: report.d,
+            started_at,
+            ended_at: new Date().toISOString(),
+            is_error: !result || result.isError === true,
+          })
+          .catch(() => undefined);
+      }
     };
 
     server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
@@ -274,6 +355,12 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       const args = req.params.arguments ?? {};
       const traceparent = typeof req.params._meta?.traceparent === 'string' ? req.params._meta.traceparent : undefined;
       const traceId = traceparent?.split('-')[1];
+      const callId = randomUUID();
+      const traced = {
+        ...(traceId ? { trace_id: traceId } : {}),
+        ...(traceparent ? { traceparent } : {}),
+        correlation_id: callId,
+      };
       let t = tools.get(name);
       if (!t) {
         await allTools();
@@ -291,7 +378,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       };
       const ms = performance.now() - started;
       if (!v.ok) {
-        await record(op, t, 'forbid', ctx, ms, v.d, traceId ? { trace_id: traceId } : {}).catch(() => undefined);
+        await record(op, t, 'forbid', ctx, ms, v.d, traced).catch(() => undefined);
         return denied(v.reason!, {
           definition_hash: v.defHash,
           ...(v.d?.bundle_version ? { bundle_version: v.d.bundle_version } : {}),
@@ -303,12 +390,11 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         return heldCall(t, op, args, ctx, d, traceparent, req.params._meta?.progressToken, extra.sendNotification);
       // Audit first: a governed call whose record cannot be written does not run.
       try {
-        await record(op, t, 'permit', ctx, ms, d, traceId ? { trace_id: traceId } : {});
+        await record(op, t, 'permit', ctx, ms, d, traced);
       } catch (e) {
         return denied(`the decision could not be recorded, so the call did not run (${(e as Error).message})`);
       }
-      stats.upstreamCalls++;
-      return (await upstream.callTool({ name, arguments: args })) as CallToolResult;
+      return runUpstream(name, args, { op, correlation_id: callId, ...(traceparent ? { traceparent } : {}), d });
     });
 
     const heldCall = async (
@@ -323,7 +409,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       notify: (n: any) => Promise<void>,
     ): Promise<CallToolResult> => {
       const key = `${connector}\u0000${t.name}\u0000${ctx.arguments_hash}\u0000${ctx.definition_hash}`;
-      let entry = held.get(key);
+      let entry = await held.get(key);
       let a: HeldAction;
       if (!entry) {
         try {
@@ -349,7 +435,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           ...(a.approval_id ? { approval_id: a.approval_id } : {}),
           ...(a.expires_at ? { expires_at: a.expires_at } : {}),
         };
-        held.set(key, entry);
+        await held.set(key, entry);
       }
       const until = Date.now() + holdMs;
       let tick = 0;
@@ -378,10 +464,9 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       }
       switch (a.status) {
         case 'executed': {
-          held.delete(key);
-          if (spent.has(a.action_id))
+          await held.delete(key);
+          if (!(await held.spend(a.action_id)))
             return denied(`approval ${entry.approval_id ?? ''} was already used for one execution`);
-          spent.add(a.action_id);
           const grant = (a.result ?? {}) as { arguments_hash?: string; definition_hash?: string };
           if (grant.arguments_hash !== ctx.arguments_hash || grant.definition_hash !== ctx.definition_hash)
             return denied('the approval is bound to other arguments or another tool definition');
@@ -392,8 +477,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
             return denied(
               `the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`,
             );
-          stats.upstreamCalls++;
-          return (await upstream.callTool({ name: t.name, arguments: args })) as CallToolResult;
+          return runUpstream(t.name, args, {
+            op,
+            correlation_id: a.action_id,
+            action_id: a.action_id,
+            ...(traceparent ? { traceparent } : {}),
+            d,
+          });
         }
         case 'pending_approval':
         case 'pending_execution':
@@ -417,13 +507,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           };
         }
         case 'rejected':
-          held.delete(key);
+          await held.delete(key);
           return denied(`an approver denied approval ${entry.approval_id}`, { approval_id: entry.approval_id });
         case 'expired':
-          held.delete(key);
+          await held.delete(key);
           return denied(`approval ${entry.approval_id} expired before a decision`, { approval_id: entry.approval_id });
         default:
-          held.delete(key);
+          await held.delete(key);
           return denied(`the held call ended ${a.status}${a.error?.message ? `: ${a.error.message}` : ''}`, {
             approval_id: entry.approval_id,
           });
@@ -579,6 +669,26 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           await new Promise<void>((r) => http.close(() => r()));
         },
       };
+    },
+    async handleStateless(req, parsedBody) {
+      const session = await newSession();
+      // No session id (stateless) and plain JSON answers: nothing outlives this request.
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      try {
+        await session.server.connect(transport);
+        const res = await transport.handleRequest(req, parsedBody === undefined ? {} : { parsedBody });
+        // Read the whole answer before the server and the upstream client close.
+        const body = res.status === 202 || res.status === 204 ? null : await res.arrayBuffer();
+        const headers = new Headers(res.headers);
+        headers.set('cache-control', 'private, no-cache, no-store, no-transform');
+        return new Response(body, { status: res.status, headers });
+      } finally {
+        await transport.close().catch(() => undefined);
+        await session.close();
+      }
     },
     async close() {
       for (const s of [...sessions]) await s.close();

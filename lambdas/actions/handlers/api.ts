@@ -35,6 +35,7 @@ import {
 import { connectorCatalog } from '../connectors/index.js';
 import { assertActionInScope } from '../../identity/index.js';
 import { acceptToolDefinition, toolPins } from '../connectors/mcp-accept.js';
+import { hostedMcp, mcpMethodNotAllowed } from '../connectors/mcp-hosted.js';
 
 const auth = (req: ApiRequest): AuthContext => req.auth!;
 
@@ -189,6 +190,13 @@ export const handler = createApiHandler(routesOf('actions-api'), {
   'GET /v1/connectors/{connector}/tools/pins': (req) => toolPins(req, actionsDeps().store),
   'POST /v1/connectors/{connector}/tools/{tool}/accept': (req) =>
     acceptToolDefinition(req, actionsDeps().store, audited),
+
+  'POST /v1/mcp/{connector}': (req) => {
+    const { service, deps, store } = actionsDeps();
+    return hostedMcp(req, { service, deps, configs: store, controlTable: setting('ARX_CONTROL_TABLE') });
+  },
+  'GET /v1/mcp/{connector}': async (req) => mcpMethodNotAllowed(req),
+  'DELETE /v1/mcp/{connector}': async (req) => mcpMethodNotAllowed(req),
 
   'PUT /v1/approvals/channels/{channel}': async (req: ApiRequest<ChannelConfigBody>) => {
     const { deps, secrets, store, senders } = actionsDeps();
