@@ -1,7 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import type { HeldEntry, HeldStore } from '../../../sdk/mcp-gateway/index.js';
-import { documentClient, isConditionalCheckFailed } from '../../shared/aws.js';
+import { documentClient } from '../../shared/aws.js';
+import { isConditionalCheckFailed } from '../../shared/dynamo.js';
 
 /**
  * The hosted MCP gateway's held calls and spent grants, in the control table, so a fresh server
