@@ -1,102 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../shared/clock.js';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import type { DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
+import type { DetailType, OutboxEntry } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
-import type {
-  AuditRecordInput,
-  AuditSink,
-  Decision,
-  DecisionPoint,
-  RevocationStatus,
-  SpendContext,
-  SpendGate,
-} from '../../shared/ports.js';
+import type { AuditRecordInput } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
 import {
-  ConnectorError,
   FINAL_ACTION_STATUSES,
-  connectorSecretName,
   type ActionError,
   type ActionRecord,
   type ActionStatus,
-  type AgentDirectory,
   type ApprovalMetadata,
   type ApprovalChange,
-  type ApprovalNotifier,
   type ApprovalRecord,
   type Approver,
-  type ActionStore,
   type Connector,
-  type ConnectorConfigStore,
-  type CredentialBroker,
-  type DecisionSummary,
-  type Logger,
-  type SecretStore,
 } from './model.js';
 import { bindingHash } from './signing.js';
 import { routedTo } from './channels.js';
-import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, readBoundSecret, separationRequired } from './guards.js';
+import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, separationRequired } from './guards.js';
 import { canonicalParams } from './present.js';
+import type { ActionContext, ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
+import { TRANSIENT_FORBIDS, decideSafely, forbid, summarise } from './decision.js';
 import { ActionDrain } from './drain.js';
 import { ActionEffects } from './effects.js';
+import { ActionExecution } from './execution.js';
+import { ActionRecovery } from './recovery.js';
+
+export type { ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
 
 /** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
 export const DEFAULT_HITL_TIMEOUT_S = 3600;
-
-export interface ActionServiceDeps {
-  readonly store: ActionStore;
-  readonly pdp: DecisionPoint;
-  readonly revocation: RevocationStatus;
-  readonly agents: AgentDirectory;
-  readonly audit: AuditSink;
-  /** Each event commits with its state change (the store's outbox items); this publishes it after (at least once). */
-  readonly events: EventSink;
-  readonly connectors: ReadonlyMap<string, Connector>;
-  readonly configs: ConnectorConfigStore;
-  readonly secrets: SecretStore;
-  readonly credentials: CredentialBroker;
-  readonly notifier: ApprovalNotifier;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly fetch?: typeof fetch;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Budgets (observability): spend in the decision context, reserve before running, settle after. */
-  readonly spend?: SpendGate;
-  /** @default 15000 */
-  readonly connectorTimeoutMs?: number;
-  /** @default 250 */
-  readonly pollIntervalMs?: number;
-  /**
-   * Monotonic milliseconds for durations (the long-poll budget, connector latency), apart from the
-   * wall clock `clock` that deadlines use. @default performance.now
-   */
-  readonly monotonicMs?: () => number;
-  /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
-  readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
-}
-
-/** The agent calling `POST /v1/actions`, from its verified SVID. */
-export interface AgentCaller {
-  readonly tenantId: string;
-  readonly agentId: string;
-  readonly spiffeId?: string;
-}
-
-/** Who reads an action: the agent itself, or an admin/auditor of the tenant. */
-export interface Reader {
-  readonly tenantId: string;
-  readonly agentId?: string;
-}
-
-export interface SubmitInput {
-  readonly connector: string;
-  readonly operation: string;
-  readonly params: Record<string, unknown>;
-  readonly correlation_id?: string;
-  readonly reason?: string;
-}
 
 export type SubmitOutcome =
   | { readonly kind: 'executed' | 'failed'; readonly action: ActionRecord }
@@ -130,38 +64,6 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
   return { ...rest, params: canonicalParams(params), binding_hash };
 }
 
-function summarise(d: Decision): DecisionSummary {
-  return {
-    effect: d.effect,
-    approval: d.approval,
-    risk: d.risk,
-    policy: d.policy ?? null,
-    determining_policies: [...d.determining_policies],
-    errors: [...d.errors],
-    bundle_version: d.bundle_version,
-    evaluation_ms: d.evaluation_ms,
-  };
-}
-
-function forbid(reason: string): Decision {
-  return {
-    effect: 'forbid',
-    approval: 'none',
-    risk: 'critical',
-    determining_policies: [],
-    errors: [reason],
-    evaluation_ms: 0,
-    bundle_version: null,
-  };
-}
-
-/** Forbids that say "could not evaluate now", not "policy says no": a pending approval stays pending on these. */
-const TRANSIENT_FORBIDS: readonly string[] = [
-  'policy evaluation failed',
-  'revocation list unavailable',
-  'revocation status unavailable',
-];
-
 const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
 
 /**
@@ -185,12 +87,17 @@ export class ActionService {
   private readonly elapsedMs: () => number;
   private readonly effects: ActionEffects;
   private readonly drain: ActionDrain;
+  private readonly execution: ActionExecution;
+  private readonly recovery: ActionRecovery;
 
   constructor(private readonly d: ActionServiceDeps) {
     this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.elapsedMs = d.monotonicMs ?? (() => performance.now());
     this.effects = new ActionEffects(d);
     this.drain = new ActionDrain({ store: d.store, clock: d.clock, effects: this.effects });
+    const c: ActionContext = { d, fx: this.effects, sleep: this.sleep, elapsedMs: this.elapsedMs };
+    this.execution = new ActionExecution(c);
+    this.recovery = new ActionRecovery(c, this.execution);
   }
 
   /** Validates the connector, operation and params (400 on any mismatch). */
@@ -252,7 +159,7 @@ export class ActionService {
           () => undefined,
         )
       : null;
-    let decision = await this.decideSafely(caller, actionName, input, spend);
+    let decision = await decideSafely(this.d, caller, actionName, input, spend);
     const actionId = givenActionId ?? newId('act', now);
     // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed:
     // a ledger that could not answer for the context is asked again, and an error there forbids).
@@ -333,7 +240,7 @@ export class ActionService {
         expires_at: expiresAt,
       };
       // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
-      await this.auditOrFail(
+      await this.effects.auditOrFail(
         this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }),
       );
       const ev = this.event('decision.required', action, {
@@ -357,7 +264,7 @@ export class ActionService {
     }
 
     const action: ActionRecord = { ...base, status: 'pending_execution' };
-    await this.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
+    await this.effects.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
     await this.d.store.create(action);
     const done = await this.runExecution(action);
     if (reserved)
@@ -529,7 +436,7 @@ export class ActionService {
       });
     }
     // F30: re-decided against the live bundle; a forbid promoted while this was pending wins.
-    const live = await this.decideSafely({ tenantId, agentId: approval.agent_id }, approval.action, {
+    const live = await decideSafely(this.d, { tenantId, agentId: approval.agent_id }, approval.action, {
       connector: approval.connector,
       operation: approval.operation,
       params: approval.params,
@@ -607,7 +514,7 @@ export class ActionService {
       await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
     } catch (e) {
       await this.d.events.flush([approvedEvent]);
-      await this.failBeforeRun(
+      await this.execution.failBeforeRun(
         approved,
         {
           code: 'audit_unavailable',
@@ -626,153 +533,12 @@ export class ActionService {
   }
 
   /**
-   * Moves a `pending_execution` action to `cancelled` before anything ran, its `operation.failed`
-   * committed with the change (and audited when `audit`); answers the stored action.
-   */
-  private async cancelBeforeRun(
-    action: ActionRecord,
-    error: ActionError,
-    o: { audit?: boolean } = {},
-  ): Promise<ActionRecord> {
-    const { tenant_id: tenantId, action_id: actionId } = action;
-    const ev = this.event('operation.failed', action, { error_code: error.code });
-    const patch = { error, updated_at: this.d.clock.now().toISOString() };
-    if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', patch, [ev])) {
-      if (o.audit)
-        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
-      await this.d.events.flush([ev]);
-    }
-    return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-  }
-
-  /**
    * Runs a `pending_execution` action at most once: claims it by a conditional write, re-checks
    * the revocation list and the binding hash, calls the connector, records the outcome. Calling
    * it again (a retried Lambda, a second approver) never runs the connector a second time.
    */
-  async runExecution(action: ActionRecord): Promise<ActionRecord> {
-    const { tenant_id: tenantId, action_id: actionId } = action;
-    const rev = await this.d.revocation.status(tenantId, action.agent_id);
-    if (rev === 'unknown') {
-      // Fail closed without losing the approval: it stays pending_execution and recoverStalled retries it.
-      this.d.log.warn('revocation list unavailable: execution deferred', { action_id: actionId });
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    }
-    if (rev === 'revoked') {
-      return this.cancelBeforeRun(action, {
-        code: 'agent_revoked',
-        message: 'the agent was revoked before the action ran',
-        retryable: false,
-      });
-    }
-    const info = await this.d.agents.get(tenantId, action.agent_id).then(
-      (x) => ({ ok: true as const, x }),
-      () => ({ ok: false as const }),
-    );
-    if (!info.ok) {
-      this.d.log.warn('agent inventory unavailable: execution deferred', { action_id: actionId });
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    }
-    const inactive = inactiveReason(info.x);
-    if (inactive) {
-      return this.cancelBeforeRun(
-        action,
-        { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false },
-        { audit: true },
-      );
-    }
-    const startAt = this.d.clock.now().toISOString();
-    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', {
-      updated_at: startAt,
-      incrementAttempts: true,
-    });
-    if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-
-    // The stored params must still hash to what was decided (and approved).
-    const current = (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    const rehash = bindingHash(current.agent_id, current.connector, current.operation, current.params);
-    const approval = current.approval_id ? await this.d.store.getApproval(tenantId, current.approval_id) : null;
-    if (
-      rehash !== current.binding_hash ||
-      rehash !== action.binding_hash ||
-      (approval && approval.binding_hash !== rehash)
-    ) {
-      return this.finishFailed(current, {
-        code: 'binding_mismatch',
-        message: 'the parameters differ from those decided and approved; nothing was executed',
-        retryable: false,
-      });
-    }
-    const connector = this.d.connectors.get(current.connector);
-    const op = connector?.operations[current.operation];
-    const parsed = op?.params.safeParse(current.params);
-    if (!connector || !op || !parsed?.success) {
-      return this.finishFailed(current, {
-        code: 'invalid_operation',
-        message: 'the operation or its params are no longer valid',
-        retryable: false,
-      });
-    }
-    const started = this.elapsedMs();
-    try {
-      const config = await this.d.configs.getConfig(tenantId, current.connector);
-      const result = await withTimeout(
-        connector.execute(
-          {
-            tenantId,
-            agentId: current.agent_id,
-            actionId,
-            correlationId: current.correlation_id,
-            traceparent: current.traceparent,
-            config,
-            secret: () => readBoundSecret(this.d.secrets, connectorSecretName(tenantId, current.connector), config),
-            credentials: this.d.credentials,
-            fetch: this.d.fetch ?? fetch,
-          },
-          current.operation,
-          parsed.data,
-        ),
-        this.d.connectorTimeoutMs ?? 15_000,
-      );
-      const at = this.d.clock.now().toISOString();
-      const latency = Math.round(this.elapsedMs() - started);
-      const ev = this.event(
-        'operation.executed',
-        { ...current, status: 'executed', updated_at: at },
-        {
-          latency_ms: latency,
-          approval_id: current.approval_id ?? null,
-          approval_metadata: current.approval_metadata ?? null,
-        },
-      );
-      const recorded = await this.d.store.transition(
-        tenantId,
-        actionId,
-        ['executing'],
-        'executed',
-        { result: result ?? null, updated_at: at },
-        [ev],
-      );
-      const done = (await this.d.store.getAction(tenantId, actionId))!;
-      await this.auditQuietly(
-        this.auditInput(done, 'operation.executed', 'executed', {
-          latency_ms: latency,
-          approval_metadata: done.approval_metadata ?? null,
-        }),
-      );
-      // not recorded: recovery already closed it as outcome_unknown, and that is what was announced
-      if (recorded) await this.d.events.flush([ev]);
-      return done;
-    } catch (e) {
-      const err: ActionError =
-        e instanceof ConnectorError
-          ? { code: e.code, message: e.message, retryable: e.retryable }
-          : e instanceof TimeoutError
-            ? { code: 'timeout', message: 'the connector did not answer in time', retryable: true }
-            : { code: 'connector_error', message: 'the connector call failed', retryable: true };
-      this.d.log.warn('connector call failed', { action_id: actionId, code: err.code, error_name: (e as Error).name });
-      return this.finishFailed(current, err);
-    }
+  runExecution(action: ActionRecord): Promise<ActionRecord> {
+    return this.execution.runExecution(action);
   }
 
   /** Expires overdue pending approvals (the scheduled sweeper). Returns how many it expired. */
@@ -783,74 +549,11 @@ export class ActionService {
     return n;
   }
 
-  /**
-   * Recovery (run by the sweeper): an approved action left in `pending_execution` by a crashed
-   * decider is executed (the claim still makes it run once); an autonomous one is failed as
-   * retryable instead, because its agent already got an error and may have resubmitted. An action
-   * stuck in `executing` past `executingAfterMs` is failed with `outcome_unknown`: the connector
-   * may or may not have acted, so it is never re-run automatically.
-   */
-  async recoverStalled(
+  /** Recovery (run by the sweeper): see {@link ActionRecovery.recoverStalled}. */
+  recoverStalled(
     opts: { pendingAfterMs?: number; executingAfterMs?: number; limit?: number } = {},
   ): Promise<{ resumed: number; failed: number }> {
-    const now = this.d.clock.now().getTime();
-    const pendingAfter = opts.pendingAfterMs ?? 60_000;
-    const executingAfter = opts.executingAfterMs ?? 15 * 60_000;
-    const candidates = await this.d.store.inflightActions(
-      new Date(now - Math.min(pendingAfter, executingAfter)).toISOString(),
-      opts.limit ?? 100,
-    );
-    let resumed = 0;
-    let failed = 0;
-    for (const c of candidates) {
-      const a = await this.d.store.getAction(c.tenant_id, c.action_id);
-      if (!a) continue;
-      const age = now - Date.parse(a.updated_at);
-      const at = new Date(now).toISOString();
-      if (a.status === 'pending_execution' && age >= pendingAfter) {
-        if (a.approval_metadata) {
-          await this.runExecution(a);
-          resumed++;
-        } else {
-          const error: ActionError = {
-            code: 'interrupted',
-            message: 'the request was interrupted before the connector ran; submit it again',
-            retryable: true,
-          };
-          const ev = this.event('operation.failed', a, { error_code: error.code, retryable: true });
-          if (
-            await this.d.store.transition(
-              a.tenant_id,
-              a.action_id,
-              ['pending_execution'],
-              'failed',
-              { error, updated_at: at },
-              [ev],
-            )
-          ) {
-            failed++;
-            await this.d.events.flush([ev]);
-          }
-        }
-      } else if (a.status === 'executing' && age >= executingAfter) {
-        const error: ActionError = {
-          code: 'outcome_unknown',
-          message: 'the executor stopped while calling the connector; check the target before resubmitting',
-          retryable: false,
-        };
-        const ev = this.event('operation.failed', a, { error_code: error.code, retryable: false });
-        if (
-          await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at }, [
-            ev,
-          ])
-        ) {
-          failed++;
-          await this.auditQuietly(this.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
-          await this.d.events.flush([ev]);
-        }
-      }
-    }
-    return { resumed, failed };
+    return this.recovery.recoverStalled(opts);
   }
 
   /**
@@ -862,40 +565,6 @@ export class ActionService {
   }
 
   // ------------------------------------------------------------------ internals
-
-  private async decideSafely(
-    caller: AgentCaller,
-    action: string,
-    input: SubmitInput,
-    /** The spend context when the caller already read it (null: no budget applies). */
-    known?: SpendContext | null,
-  ): Promise<Decision> {
-    const rev = await this.d.revocation.status(caller.tenantId, caller.agentId).catch(() => 'unknown' as const);
-    if (rev === 'revoked') return forbid('principal is revoked');
-    if (rev === 'unknown') return forbid('revocation list unavailable');
-    try {
-      const d = await this.d.pdp.decide({
-        tenantId: caller.tenantId,
-        principal: { type: 'Agent', id: caller.agentId },
-        action,
-        resource: { type: 'Connector', id: input.connector },
-        context: {
-          connector: input.connector,
-          operation: input.operation,
-          ...(known !== undefined
-            ? known
-            : await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
-        },
-      });
-      if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');
-      if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval))
-        return forbid('PDP returned an unknown approval mode');
-      return d;
-    } catch (e) {
-      this.d.log.warn('PDP error: failing closed', { error_name: (e as Error).name });
-      return forbid('policy evaluation failed');
-    }
-  }
 
   private async expireById(tenantId: string, approvalId: string): Promise<boolean> {
     const a = await this.d.store.getApproval(tenantId, approvalId);
@@ -955,47 +624,6 @@ export class ActionService {
     return new ConflictError(`the approval is no longer pending (${now})`, { extensions: { approval_status: now } });
   }
 
-  private async failBeforeRun(action: ActionRecord, error: ActionError, cause: unknown): Promise<void> {
-    this.d.log.error('failing closed before execution', {
-      action_id: action.action_id,
-      code: error.code,
-      error_name: (cause as Error)?.name,
-    });
-    const ev = this.event('operation.failed', action, { error_code: error.code });
-    const ok = await this.d.store.transition(
-      action.tenant_id,
-      action.action_id,
-      ['pending_execution'],
-      'failed',
-      { error, updated_at: this.d.clock.now().toISOString() },
-      [ev],
-    );
-    if (ok) await this.d.events.flush([ev]);
-  }
-
-  private async finishFailed(action: ActionRecord, error: ActionError): Promise<ActionRecord> {
-    const at = this.d.clock.now().toISOString();
-    const ev = this.event(
-      'operation.failed',
-      { ...action, status: 'failed', error, updated_at: at },
-      { error_code: error.code, retryable: error.retryable, approval_id: action.approval_id ?? null },
-    );
-    const ok = await this.d.store.transition(
-      action.tenant_id,
-      action.action_id,
-      ['executing'],
-      'failed',
-      { error, updated_at: at },
-      [ev],
-    );
-    const done = (await this.d.store.getAction(action.tenant_id, action.action_id)) ?? action;
-    await this.auditQuietly(
-      this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }),
-    );
-    if (ok) await this.d.events.flush([ev]);
-    return done;
-  }
-
   private auditInput(
     a: ActionRecord,
     eventType: string,
@@ -1003,18 +631,6 @@ export class ActionService {
     extra: Record<string, unknown>,
   ): AuditRecordInput {
     return this.effects.auditInput(a, eventType, decision, extra);
-  }
-
-  private async auditOrFail(input: AuditRecordInput): Promise<void> {
-    try {
-      await this.d.audit.record(input);
-    } catch (e) {
-      this.d.log.error('audit write failed: the action is not executed', {
-        event_type: input.event_type,
-        error_name: (e as Error).name,
-      });
-      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
-    }
   }
 
   private auditQuietly(input: AuditRecordInput): Promise<void> {
@@ -1032,18 +648,4 @@ export class ActionService {
   private notifyResolved(a: ApprovalRecord): Promise<void> {
     return this.effects.notifyResolved(a);
   }
-}
-
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
