@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { DetailType, OutboxEntry } from '../../shared/events.js';
-import { newId } from '../../shared/ids.js';
 import type { AuditRecordInput } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
@@ -16,26 +14,20 @@ import {
   type Approver,
   type Connector,
 } from './model.js';
-import { bindingHash } from './signing.js';
 import { routedTo } from './channels.js';
-import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, separationRequired } from './guards.js';
+import { inactiveReason } from './guards.js';
 import { canonicalParams } from './present.js';
 import type { ActionContext, ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
-import { TRANSIENT_FORBIDS, decideSafely, forbid, summarise } from './decision.js';
+import { TRANSIENT_FORBIDS, decideSafely, summarise } from './decision.js';
 import { ActionDrain } from './drain.js';
 import { ActionEffects } from './effects.js';
 import { ActionExecution } from './execution.js';
 import { ActionRecovery } from './recovery.js';
+import { ActionSubmit, type SubmitOutcome } from './submit.js';
 
 export type { ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
 
-/** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
-export const DEFAULT_HITL_TIMEOUT_S = 3600;
-
-export type SubmitOutcome =
-  | { readonly kind: 'executed' | 'failed'; readonly action: ActionRecord }
-  | { readonly kind: 'pending'; readonly action: ActionRecord; readonly approval: ApprovalRecord }
-  | { readonly kind: 'denied'; readonly action: ActionRecord };
+export { DEFAULT_HITL_TIMEOUT_S, type SubmitOutcome } from './submit.js';
 
 /** What an agent or auditor sees of an action. Params are never echoed back. */
 export function actionView(a: ActionRecord): Record<string, unknown> {
@@ -89,6 +81,7 @@ export class ActionService {
   private readonly drain: ActionDrain;
   private readonly execution: ActionExecution;
   private readonly recovery: ActionRecovery;
+  private readonly submission: ActionSubmit;
 
   constructor(private readonly d: ActionServiceDeps) {
     this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -98,6 +91,7 @@ export class ActionService {
     const c: ActionContext = { d, fx: this.effects, sleep: this.sleep, elapsedMs: this.elapsedMs };
     this.execution = new ActionExecution(c);
     this.recovery = new ActionRecovery(c, this.execution);
+    this.submission = new ActionSubmit(c, this.execution);
   }
 
   /** Validates the connector, operation and params (400 on any mismatch). */
@@ -106,174 +100,13 @@ export class ActionService {
     operation: string,
     params: unknown,
   ): { connector: Connector; params: Record<string, unknown> } {
-    const connector = this.d.connectors.get(connectorName);
-    if (!connector) {
-      throw new ValidationError(`unknown connector "${connectorName}"`, [
-        { path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` },
-      ]);
-    }
-    const op = connector.operations[operation];
-    if (!op || !Object.hasOwn(connector.operations, operation)) {
-      throw new ValidationError(`unknown operation "${operation}" for connector "${connectorName}"`, [
-        { path: 'operation', message: `one of: ${Object.keys(connector.operations).join(', ')}` },
-      ]);
-    }
-    // F3: bound the work done on caller input before any schema (or regex) looks at it.
-    let size: number;
-    try {
-      size = Buffer.byteLength(JSON.stringify(params) ?? '');
-    } catch {
-      throw new ValidationError('params must be JSON', [{ path: 'params', message: 'not serialisable' }]);
-    }
-    if (size > MAX_PARAMS_BYTES) {
-      throw new ValidationError(`params are ${size} bytes; at most ${MAX_PARAMS_BYTES}`, [
-        { path: 'params', message: `at most ${MAX_PARAMS_BYTES} bytes as JSON` },
-      ]);
-    }
-    const r = op.params.safeParse(params);
-    if (!r.success) {
-      throw new ValidationError(
-        `invalid params for ${connectorName}:${operation}`,
-        r.error.issues.map((i) => ({ path: ['params', ...i.path.map(String)].join('.'), message: i.message })),
-      );
-    }
-    return { connector, params: r.data };
+    return this.submission.resolveOperation(connectorName, operation, params);
   }
 
   /** `POST /v1/actions`: decide, then deny, hold for approval, or run now. */
   /** `actionId`: the id to create the action under (an Idempotency-Key claim names it in advance). */
-  async submit(
-    caller: AgentCaller,
-    input: SubmitInput,
-    trace: TraceContext,
-    givenActionId?: string,
-  ): Promise<SubmitOutcome> {
-    const { params } = this.resolveOperation(input.connector, input.operation, input.params);
-    const now = this.d.clock.now();
-    const at = now.toISOString();
-    const actionName = `${input.connector}:${input.operation}`;
-    // The spend context once: null when no budget applies, undefined when the ledger could not say.
-    const spend = this.d.spend
-      ? await this.d.spend.context(caller.tenantId, caller.agentId).then(
-          (c) => c,
-          () => undefined,
-        )
-      : null;
-    let decision = await decideSafely(this.d, caller, actionName, input, spend);
-    const actionId = givenActionId ?? newId('act', now);
-    // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed:
-    // a ledger that could not answer for the context is asked again, and an error there forbids).
-    let reserved = false;
-    if (this.d.spend && spend !== null && decision.effect === 'permit' && decision.approval !== 'hitl') {
-      const r = await this.d.spend
-        .reserve(caller.tenantId, caller.agentId, actionName, actionId)
-        .catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
-      if (r.ok) reserved = r.held;
-      else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
-    }
-    const base: ActionRecord = {
-      action_id: actionId,
-      tenant_id: caller.tenantId,
-      agent_id: caller.agentId,
-      ...(caller.spiffeId ? { spiffe_id: caller.spiffeId } : {}),
-      connector: input.connector,
-      operation: input.operation,
-      action: actionName,
-      params,
-      binding_hash: bindingHash(caller.agentId, input.connector, input.operation, params),
-      status: 'denied',
-      decision: summarise(decision),
-      correlation_id: input.correlation_id ?? randomUUID(),
-      trace_id: trace.traceId,
-      traceparent: trace.traceparent,
-      ...(trace.parentSpanId ? { parent_span_id: trace.parentSpanId } : {}),
-      ...(input.reason ? { reason: input.reason } : {}),
-      attempts: 0,
-      created_at: at,
-      updated_at: at,
-    };
-
-    if (decision.effect !== 'permit') {
-      const ev = this.event('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
-      await this.d.store.create(base, undefined, [ev]);
-      await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
-      await this.d.events.flush([ev]);
-      return { kind: 'denied', action: base };
-    }
-
-    if (decision.approval === 'hitl') {
-      const timeoutS = holdSeconds(decision.hitl?.timeout_seconds, DEFAULT_HITL_TIMEOUT_S);
-      const expiresAt = new Date(now.getTime() + timeoutS * 1000).toISOString();
-      const info = await this.d.agents.get(caller.tenantId, caller.agentId).catch((e: unknown) => {
-        this.d.log.warn('agent directory unavailable', { error_name: (e as Error).name });
-        return null;
-      });
-      const approvalId = newId('apr', now);
-      const action: ActionRecord = {
-        ...base,
-        status: 'pending_approval',
-        approval_id: approvalId,
-        expires_at: expiresAt,
-      };
-      const approval: ApprovalRecord = {
-        approval_id: approvalId,
-        action_id: action.action_id,
-        tenant_id: caller.tenantId,
-        agent_id: caller.agentId,
-        ...(info?.name ? { agent_name: info.name } : {}),
-        ...(info?.owner_sub ? { owner_sub: info.owner_sub } : {}),
-        ...(info?.owner_email ? { owner_email: info.owner_email } : {}),
-        connector: input.connector,
-        operation: input.operation,
-        action: actionName,
-        params,
-        binding_hash: action.binding_hash,
-        status: 'pending',
-        risk: decision.risk,
-        policy: decision.policy ?? null,
-        ...(decision.hitl?.channel ? { channel: decision.hitl.channel } : {}),
-        separation_of_duties: separationRequired(decision.risk, decision.hitl?.separation_of_duties),
-        ...(input.reason ? { reason: input.reason } : {}),
-        correlation_id: action.correlation_id,
-        trace_id: action.trace_id,
-        created_at: at,
-        expires_at: expiresAt,
-      };
-      // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
-      await this.effects.auditOrFail(
-        this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }),
-      );
-      const ev = this.event('decision.required', action, {
-        approval_id: approvalId,
-        expires_at: expiresAt,
-        risk: approval.risk,
-        policy: approval.policy,
-        channel: approval.channel ?? null,
-      });
-      await this.d.store.create(action, approval, [ev]);
-      await this.d.events.flush([ev]);
-      try {
-        await this.d.notifier.notify(approval);
-      } catch (e) {
-        this.d.log.warn('approval notification failed; the API channel still works', {
-          approval_id: approvalId,
-          error_name: (e as Error).name,
-        });
-      }
-      return { kind: 'pending', action, approval };
-    }
-
-    const action: ActionRecord = { ...base, status: 'pending_execution' };
-    await this.effects.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
-    await this.d.store.create(action);
-    const done = await this.runExecution(action);
-    if (reserved)
-      await this.d
-        .spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released')
-        .catch((e: unknown) =>
-          this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }),
-        );
-    return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
+  submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext, givenActionId?: string): Promise<SubmitOutcome> {
+    return this.submission.submit(caller, input, trace, givenActionId);
   }
 
   /** `GET /v1/actions/{id}?wait=N`: long-polls up to `waitS` for a final status. */
