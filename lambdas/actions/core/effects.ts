@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
+import { DependencyError } from '../../shared/errors.js';
 import type { ArxEventDetail, DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
 import type { AuditRecordInput, AuditSink } from '../../shared/ports.js';
 import type { ActionRecord, ApprovalNotifier, ApprovalRecord, Logger } from './model.js';
@@ -19,8 +20,8 @@ export interface ActionEffectsDeps {
 /**
  * The effects that follow a committed change of an action: its audit record, its event, the
  * approval channel's notice. The event is committed with the change (outbox) and only flushed here;
- * the others are best effort (the state change already happened); the
- * audit write that must precede execution is `ActionService.auditOrFail`.
+ * the others are best effort (the state change already happened); the audit write that must
+ * precede execution is {@link auditOrFail}.
  */
 export class ActionEffects {
   constructor(private readonly d: ActionEffectsDeps) {}
@@ -49,6 +50,19 @@ export class ActionEffects {
         ...extra,
       },
     };
+  }
+
+  /** The audit write that must precede execution: a failure refuses the action (503). */
+  async auditOrFail(input: AuditRecordInput): Promise<void> {
+    try {
+      await this.d.audit.record(input);
+    } catch (e) {
+      this.d.log.error('audit write failed: the action is not executed', {
+        event_type: input.event_type,
+        error_name: (e as Error).name,
+      });
+      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
+    }
   }
 
   async auditQuietly(input: AuditRecordInput): Promise<void> {

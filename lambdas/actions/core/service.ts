@@ -1,107 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../shared/clock.js';
-import { ConflictError, DependencyError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import type { DetailType, EventSink, OutboxEntry } from '../../shared/events.js';
-import { newId } from '../../shared/ids.js';
-import type {
-  AuditRecordInput,
-  AuditSink,
-  Decision,
-  DecisionPoint,
-  RevocationStatus,
-  SpendContext,
-  SpendGate,
-} from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ApprovalStatus } from '../schemas.js';
-import {
-  ConnectorError,
-  FINAL_ACTION_STATUSES,
-  connectorSecretName,
-  type ActionError,
-  type ActionRecord,
-  type ActionStatus,
-  type AgentDirectory,
-  type ApprovalMetadata,
-  type ApprovalChange,
-  type ApprovalNotifier,
-  type ApprovalRecord,
-  type Approver,
-  type ActionStore,
-  type Connector,
-  type ConnectorConfigStore,
-  type CredentialBroker,
-  type DecisionSummary,
-  type Logger,
-  type SecretStore,
-} from './model.js';
-import { bindingHash } from './signing.js';
-import { routedTo } from './channels.js';
-import { MAX_PARAMS_BYTES, holdSeconds, inactiveReason, readBoundSecret, separationRequired } from './guards.js';
-import { canonicalParams } from './present.js';
+import { ActionApprovals } from './approvals.js';
+import type { ActionContext, ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
 import { ActionDrain } from './drain.js';
 import { ActionEffects } from './effects.js';
+import { ActionExecution } from './execution.js';
+import type { ActionRecord, ApprovalRecord, Approver, Connector } from './model.js';
+import { canonicalParams } from './present.js';
+import { ActionRecovery } from './recovery.js';
+import { ActionSubmit, type SubmitOutcome } from './submit.js';
 
-/** Default hold for a `hitl` action when the policy names no `hitl_timeout` (the brief's 1 h). */
-export const DEFAULT_HITL_TIMEOUT_S = 3600;
-
-export interface ActionServiceDeps {
-  readonly store: ActionStore;
-  readonly pdp: DecisionPoint;
-  readonly revocation: RevocationStatus;
-  readonly agents: AgentDirectory;
-  readonly audit: AuditSink;
-  /** Each event commits with its state change (the store's outbox items); this publishes it after (at least once). */
-  readonly events: EventSink;
-  readonly connectors: ReadonlyMap<string, Connector>;
-  readonly configs: ConnectorConfigStore;
-  readonly secrets: SecretStore;
-  readonly credentials: CredentialBroker;
-  readonly notifier: ApprovalNotifier;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly fetch?: typeof fetch;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Budgets (observability): spend in the decision context, reserve before running, settle after. */
-  readonly spend?: SpendGate;
-  /** @default 15000 */
-  readonly connectorTimeoutMs?: number;
-  /** @default 250 */
-  readonly pollIntervalMs?: number;
-  /**
-   * Monotonic milliseconds for durations (the long-poll budget, connector latency), apart from the
-   * wall clock `clock` that deadlines use. @default performance.now
-   */
-  readonly monotonicMs?: () => number;
-  /** After-the-fact audit writes go through this (retried, parked until durable) when set. */
-  readonly durableAudit?: { record(input: AuditRecordInput): Promise<unknown> };
-}
-
-/** The agent calling `POST /v1/actions`, from its verified SVID. */
-export interface AgentCaller {
-  readonly tenantId: string;
-  readonly agentId: string;
-  readonly spiffeId?: string;
-}
-
-/** Who reads an action: the agent itself, or an admin/auditor of the tenant. */
-export interface Reader {
-  readonly tenantId: string;
-  readonly agentId?: string;
-}
-
-export interface SubmitInput {
-  readonly connector: string;
-  readonly operation: string;
-  readonly params: Record<string, unknown>;
-  readonly correlation_id?: string;
-  readonly reason?: string;
-}
-
-export type SubmitOutcome =
-  | { readonly kind: 'executed' | 'failed'; readonly action: ActionRecord }
-  | { readonly kind: 'pending'; readonly action: ActionRecord; readonly approval: ApprovalRecord }
-  | { readonly kind: 'denied'; readonly action: ActionRecord };
+export type { ActionServiceDeps, AgentCaller, Reader, SubmitInput } from './context.js';
+export { DEFAULT_HITL_TIMEOUT_S, type SubmitOutcome } from './submit.js';
 
 /** What an agent or auditor sees of an action. Params are never echoed back. */
 export function actionView(a: ActionRecord): Record<string, unknown> {
@@ -130,40 +40,6 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
   return { ...rest, params: canonicalParams(params), binding_hash };
 }
 
-function summarise(d: Decision): DecisionSummary {
-  return {
-    effect: d.effect,
-    approval: d.approval,
-    risk: d.risk,
-    policy: d.policy ?? null,
-    determining_policies: [...d.determining_policies],
-    errors: [...d.errors],
-    bundle_version: d.bundle_version,
-    evaluation_ms: d.evaluation_ms,
-  };
-}
-
-function forbid(reason: string): Decision {
-  return {
-    effect: 'forbid',
-    approval: 'none',
-    risk: 'critical',
-    determining_policies: [],
-    errors: [reason],
-    evaluation_ms: 0,
-    bundle_version: null,
-  };
-}
-
-/** Forbids that say "could not evaluate now", not "policy says no": a pending approval stays pending on these. */
-const TRANSIENT_FORBIDS: readonly string[] = [
-  'policy evaluation failed',
-  'revocation list unavailable',
-  'revocation status unavailable',
-];
-
-const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
-
 /**
  * Governed actions (`arx.execute`) and their approval gates.
  *
@@ -179,18 +55,32 @@ const isFinal = (s: ActionStatus): boolean => FINAL_ACTION_STATUSES.includes(s);
  * @example
  * const svc = new ActionService(deps);
  * const out = await svc.submit({ tenantId, agentId }, { connector: 'okta', operation: 'users:read', params: {} }, trace);
+ *
+ * The facade over the capability's jobs, each in its own module: submission (`submit.ts`),
+ * approvals and lazy expiry (`approvals.ts`), execution (`execution.ts`), recovery
+ * (`recovery.ts`), the kill switch's drain (`drain.ts`) and the after-the-fact effects
+ * (`effects.ts`).
  */
 export class ActionService {
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly elapsedMs: () => number;
-  private readonly effects: ActionEffects;
   private readonly drain: ActionDrain;
+  private readonly execution: ActionExecution;
+  private readonly submission: ActionSubmit;
+  private readonly approvals: ActionApprovals;
+  private readonly recovery: ActionRecovery;
 
-  constructor(private readonly d: ActionServiceDeps) {
-    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.elapsedMs = d.monotonicMs ?? (() => performance.now());
-    this.effects = new ActionEffects(d);
-    this.drain = new ActionDrain({ store: d.store, clock: d.clock, effects: this.effects });
+  constructor(d: ActionServiceDeps) {
+    const effects = new ActionEffects(d);
+    const c: ActionContext = {
+      d,
+      fx: effects,
+      sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      elapsedMs: d.monotonicMs ?? (() => performance.now()),
+    };
+    this.drain = new ActionDrain({ store: d.store, clock: d.clock, effects });
+    this.execution = new ActionExecution(c);
+    this.submission = new ActionSubmit(c, this.execution);
+    this.approvals = new ActionApprovals(c, this.drain, this.execution);
+    this.recovery = new ActionRecovery(c, this.execution);
   }
 
   /** Validates the connector, operation and params (400 on any mismatch). */
@@ -199,450 +89,44 @@ export class ActionService {
     operation: string,
     params: unknown,
   ): { connector: Connector; params: Record<string, unknown> } {
-    const connector = this.d.connectors.get(connectorName);
-    if (!connector) {
-      throw new ValidationError(`unknown connector "${connectorName}"`, [
-        { path: 'connector', message: `one of: ${[...this.d.connectors.keys()].join(', ')}` },
-      ]);
-    }
-    const op = connector.operations[operation];
-    if (!op || !Object.hasOwn(connector.operations, operation)) {
-      throw new ValidationError(`unknown operation "${operation}" for connector "${connectorName}"`, [
-        { path: 'operation', message: `one of: ${Object.keys(connector.operations).join(', ')}` },
-      ]);
-    }
-    // F3: bound the work done on caller input before any schema (or regex) looks at it.
-    let size: number;
-    try {
-      size = Buffer.byteLength(JSON.stringify(params) ?? '');
-    } catch {
-      throw new ValidationError('params must be JSON', [{ path: 'params', message: 'not serialisable' }]);
-    }
-    if (size > MAX_PARAMS_BYTES) {
-      throw new ValidationError(`params are ${size} bytes; at most ${MAX_PARAMS_BYTES}`, [
-        { path: 'params', message: `at most ${MAX_PARAMS_BYTES} bytes as JSON` },
-      ]);
-    }
-    const r = op.params.safeParse(params);
-    if (!r.success) {
-      throw new ValidationError(
-        `invalid params for ${connectorName}:${operation}`,
-        r.error.issues.map((i) => ({ path: ['params', ...i.path.map(String)].join('.'), message: i.message })),
-      );
-    }
-    return { connector, params: r.data };
+    return this.submission.resolveOperation(connectorName, operation, params);
   }
 
   /** `POST /v1/actions`: decide, then deny, hold for approval, or run now. */
   /** `actionId`: the id to create the action under (an Idempotency-Key claim names it in advance). */
-  async submit(
-    caller: AgentCaller,
-    input: SubmitInput,
-    trace: TraceContext,
-    givenActionId?: string,
-  ): Promise<SubmitOutcome> {
-    const { params } = this.resolveOperation(input.connector, input.operation, input.params);
-    const now = this.d.clock.now();
-    const at = now.toISOString();
-    const actionName = `${input.connector}:${input.operation}`;
-    // The spend context once: null when no budget applies, undefined when the ledger could not say.
-    const spend = this.d.spend
-      ? await this.d.spend.context(caller.tenantId, caller.agentId).then(
-          (c) => c,
-          () => undefined,
-        )
-      : null;
-    let decision = await this.decideSafely(caller, actionName, input, spend);
-    const actionId = givenActionId ?? newId('act', now);
-    // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed:
-    // a ledger that could not answer for the context is asked again, and an error there forbids).
-    let reserved = false;
-    if (this.d.spend && spend !== null && decision.effect === 'permit' && decision.approval !== 'hitl') {
-      const r = await this.d.spend
-        .reserve(caller.tenantId, caller.agentId, actionName, actionId)
-        .catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
-      if (r.ok) reserved = r.held;
-      else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
-    }
-    const base: ActionRecord = {
-      action_id: actionId,
-      tenant_id: caller.tenantId,
-      agent_id: caller.agentId,
-      ...(caller.spiffeId ? { spiffe_id: caller.spiffeId } : {}),
-      connector: input.connector,
-      operation: input.operation,
-      action: actionName,
-      params,
-      binding_hash: bindingHash(caller.agentId, input.connector, input.operation, params),
-      status: 'denied',
-      decision: summarise(decision),
-      correlation_id: input.correlation_id ?? randomUUID(),
-      trace_id: trace.traceId,
-      traceparent: trace.traceparent,
-      ...(trace.parentSpanId ? { parent_span_id: trace.parentSpanId } : {}),
-      ...(input.reason ? { reason: input.reason } : {}),
-      attempts: 0,
-      created_at: at,
-      updated_at: at,
-    };
-
-    if (decision.effect !== 'permit') {
-      const ev = this.event('policy.decision', base, { effect: 'forbid' }); // observability: the forbid's span
-      await this.d.store.create(base, undefined, [ev]);
-      await this.auditQuietly(this.auditInput(base, 'policy.decision', 'forbid', {}));
-      await this.d.events.flush([ev]);
-      return { kind: 'denied', action: base };
-    }
-
-    if (decision.approval === 'hitl') {
-      const timeoutS = holdSeconds(decision.hitl?.timeout_seconds, DEFAULT_HITL_TIMEOUT_S);
-      const expiresAt = new Date(now.getTime() + timeoutS * 1000).toISOString();
-      const info = await this.d.agents.get(caller.tenantId, caller.agentId).catch((e: unknown) => {
-        this.d.log.warn('agent directory unavailable', { error_name: (e as Error).name });
-        return null;
-      });
-      const approvalId = newId('apr', now);
-      const action: ActionRecord = {
-        ...base,
-        status: 'pending_approval',
-        approval_id: approvalId,
-        expires_at: expiresAt,
-      };
-      const approval: ApprovalRecord = {
-        approval_id: approvalId,
-        action_id: action.action_id,
-        tenant_id: caller.tenantId,
-        agent_id: caller.agentId,
-        ...(info?.name ? { agent_name: info.name } : {}),
-        ...(info?.owner_sub ? { owner_sub: info.owner_sub } : {}),
-        ...(info?.owner_email ? { owner_email: info.owner_email } : {}),
-        connector: input.connector,
-        operation: input.operation,
-        action: actionName,
-        params,
-        binding_hash: action.binding_hash,
-        status: 'pending',
-        risk: decision.risk,
-        policy: decision.policy ?? null,
-        ...(decision.hitl?.channel ? { channel: decision.hitl.channel } : {}),
-        separation_of_duties: separationRequired(decision.risk, decision.hitl?.separation_of_duties),
-        ...(input.reason ? { reason: input.reason } : {}),
-        correlation_id: action.correlation_id,
-        trace_id: action.trace_id,
-        created_at: at,
-        expires_at: expiresAt,
-      };
-      // Audit before anything is held: an action whose decision cannot be recorded never proceeds.
-      await this.auditOrFail(
-        this.auditInput(action, 'decision.required', 'permit', { approval_id: approvalId, expires_at: expiresAt }),
-      );
-      const ev = this.event('decision.required', action, {
-        approval_id: approvalId,
-        expires_at: expiresAt,
-        risk: approval.risk,
-        policy: approval.policy,
-        channel: approval.channel ?? null,
-      });
-      await this.d.store.create(action, approval, [ev]);
-      await this.d.events.flush([ev]);
-      try {
-        await this.d.notifier.notify(approval);
-      } catch (e) {
-        this.d.log.warn('approval notification failed; the API channel still works', {
-          approval_id: approvalId,
-          error_name: (e as Error).name,
-        });
-      }
-      return { kind: 'pending', action, approval };
-    }
-
-    const action: ActionRecord = { ...base, status: 'pending_execution' };
-    await this.auditOrFail(this.auditInput(action, 'policy.decision', 'permit', {}));
-    await this.d.store.create(action);
-    const done = await this.runExecution(action);
-    if (reserved)
-      await this.d
-        .spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released')
-        .catch((e: unknown) =>
-          this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }),
-        );
-    return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
+  submit(caller: AgentCaller, input: SubmitInput, trace: TraceContext, givenActionId?: string): Promise<SubmitOutcome> {
+    return this.submission.submit(caller, input, trace, givenActionId);
   }
 
   /** `GET /v1/actions/{id}?wait=N`: long-polls up to `waitS` for a final status. */
-  async get(reader: Reader, actionId: string, waitS = 0): Promise<ActionRecord> {
-    // The poll budget is elapsed time (a real HTTP long-poll); deadlines use the injected clock.
-    const until = this.elapsedMs() + waitS * 1000;
-    for (;;) {
-      let a = await this.d.store.getAction(reader.tenantId, actionId);
-      if (!a || (reader.agentId && a.agent_id !== reader.agentId))
-        throw new NotFoundError(`action ${actionId} not found`);
-      if (a.status === 'pending_approval' && a.expires_at && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
-        await this.expireById(a.tenant_id, a.approval_id!);
-        a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
-        if (a.status === 'pending_approval') {
-          // its approval was resolved but the action never followed (a crashed decider): close it, never run it
-          await this.d.store.transition(a.tenant_id, a.action_id, ['pending_approval'], 'expired', {
-            error: {
-              code: 'approval_interrupted',
-              message: 'the approval was not completed before its deadline',
-              retryable: false,
-            },
-            updated_at: this.d.clock.now().toISOString(),
-          });
-          a = (await this.d.store.getAction(reader.tenantId, actionId)) ?? a;
-        }
-      }
-      if (isFinal(a.status) || this.elapsedMs() >= until) return a;
-      await this.sleep(this.d.pollIntervalMs ?? 250);
-    }
+  get(reader: Reader, actionId: string, waitS = 0): Promise<ActionRecord> {
+    return this.approvals.get(reader, actionId, waitS);
   }
 
-  async getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord> {
-    const a = await this.d.store.getApproval(tenantId, approvalId);
-    if (!a) throw new NotFoundError(`approval ${approvalId} not found`);
-    if (a.status === 'pending' && Date.parse(a.expires_at) <= this.d.clock.now().getTime()) {
-      await this.expire(a);
-      return (await this.d.store.getApproval(tenantId, approvalId)) ?? a;
-    }
-    return a;
+  getApproval(tenantId: string, approvalId: string): Promise<ApprovalRecord> {
+    return this.approvals.getApproval(tenantId, approvalId);
   }
 
   /** `GET /v1/approvals`: expires overdue pending approvals on the way (lazy expiry). */
-  async listApprovals(
+  listApprovals(
     tenantId: string,
     opts: { status?: ApprovalStatus; limit?: number; since?: string } = {},
   ): Promise<ApprovalRecord[]> {
-    const items = await this.d.store.listApprovals(tenantId, opts);
-    const now = this.d.clock.now().getTime();
-    const out: ApprovalRecord[] = [];
-    for (const a of items) {
-      if (a.status === 'pending' && Date.parse(a.expires_at) <= now) {
-        await this.expire(a);
-        if (opts.status === 'pending') continue;
-        out.push({ ...a, status: 'expired' });
-      } else out.push(a);
-    }
-    return out;
+    return this.approvals.listApprovals(tenantId, opts);
   }
 
   /**
    * Records a human decision. Approve runs the connector (once, however many approvers race);
    * a decision after expiry, a deny or another decision is a 409.
    */
-  async decide(
+  decide(
     tenantId: string,
     approvalId: string,
     approver: Approver,
     decision: 'approve' | 'deny',
     reason: string,
   ): Promise<{ approval: ApprovalRecord; action: ActionRecord }> {
-    const approval = await this.d.store.getApproval(tenantId, approvalId);
-    if (!approval) throw new NotFoundError(`approval ${approvalId} not found`);
-    const now = this.d.clock.now();
-    if (approval.status === 'pending' && Date.parse(approval.expires_at) <= now.getTime()) {
-      await this.expire(approval);
-      throw new ConflictError('the approval has expired', { extensions: { approval_status: 'expired' } });
-    }
-    if (approval.status !== 'pending') {
-      throw new ConflictError(`the approval is no longer pending (${approval.status})`, {
-        extensions: { approval_status: approval.status },
-      });
-    }
-    if (approver.principalType === 'agent' || (approver.agentId && approver.agentId === approval.agent_id)) {
-      throw new ForbiddenError('an agent never approves its own action');
-    }
-    if (!routedTo(approval.channel, approver.via)) {
-      throw new ForbiddenError(
-        `this approval was not sent to ${approver.via}; decide it on the channel it was routed to or through the API`,
-      );
-    }
-    const at = now.toISOString();
-    const action = await this.d.store.getAction(tenantId, approval.action_id);
-    if (!action) throw new NotFoundError(`approval ${approvalId} not found`);
-
-    if (decision === 'deny') {
-      const ev = this.event('decision.denied', action, {
-        approval_id: approvalId,
-        approver: approver.display,
-        decided_at: at,
-      });
-      const ok = await this.settle(
-        approval,
-        { status: 'denied', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
-        'rejected',
-        { error: { code: 'approval_denied', message: 'a human denied this action', retryable: false } },
-        [ev],
-      );
-      if (!ok) throw await this.conflict(tenantId, approvalId);
-      const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
-      await this.auditQuietly(
-        this.auditInput(action, 'decision.denied', 'deny', {
-          approval_id: approvalId,
-          approver: approver.display,
-          reason,
-          channel: approver.via,
-        }),
-      );
-      await this.d.events.flush([ev]);
-      await this.notifyResolved(resolved);
-      return { approval: resolved, action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action };
-    }
-
-    if (approval.separation_of_duties) {
-      if (!approval.owner_sub && !approval.owner_email) {
-        throw new ForbiddenError(
-          'separation of duties is required and the agent owner is unknown, so no approval can be verified',
-        );
-      }
-      const same =
-        (approval.owner_sub && approver.id === approval.owner_sub) ||
-        (approval.owner_email && approver.email && approver.email.toLowerCase() === approval.owner_email.toLowerCase());
-      if (same) throw new ForbiddenError("separation of duties: the agent's owner may not approve its action");
-      // A channel identity (Slack user, webhook name) without an e-mail cannot be compared with the owner.
-      if (approver.via !== 'api' && !approver.email) {
-        throw new ForbiddenError(
-          'separation of duties is required and this approver cannot be matched against the owner; approve through the API or a channel that knows the approver’s e-mail',
-        );
-      }
-    }
-
-    // A revoked or terminated agent's approval is cancelled, never executed; an unreadable
-    // revocation list refuses the decision for now and changes nothing.
-    const rev = await this.d.revocation.status(tenantId, approval.agent_id);
-    if (rev === 'unknown') throw new DependencyError('the revocation list is unavailable; the approval stays pending');
-    if (rev === 'revoked') {
-      await this.cancel(approval, action, 'agent revoked');
-      throw new ConflictError('the agent has been revoked; the action was cancelled', {
-        extensions: { approval_status: 'cancelled' },
-      });
-    }
-    // F21b: the inventory status, not just the revocation list (a suspended or terminated agent's action never runs).
-    const info = await this.d.agents.get(tenantId, approval.agent_id).catch((e: unknown) => {
-      throw new DependencyError('the agent inventory is unavailable; the approval stays pending', { cause: e });
-    });
-    const inactive = inactiveReason(info);
-    if (inactive) {
-      await this.cancel(approval, action, inactive, 'agent_inactive');
-      throw new ConflictError(`${inactive}; the action was cancelled`, {
-        extensions: { approval_status: 'cancelled' },
-      });
-    }
-    // F30: re-decided against the live bundle; a forbid promoted while this was pending wins.
-    const live = await this.decideSafely({ tenantId, agentId: approval.agent_id }, approval.action, {
-      connector: approval.connector,
-      operation: approval.operation,
-      params: approval.params,
-    });
-    if (live.effect !== 'permit') {
-      if (live.determining_policies.length === 0 && live.errors.some((e) => TRANSIENT_FORBIDS.includes(e))) {
-        throw new DependencyError('the policy could not be evaluated; the approval stays pending');
-      }
-      await this.cancel(approval, action, 'the live policy now forbids this action', 'policy_forbids');
-      throw new ConflictError('the live policy now forbids this action; it was cancelled', {
-        extensions: { approval_status: 'cancelled', decision: summarise(live) },
-      });
-    }
-
-    const metadata: ApprovalMetadata = {
-      approval_id: approvalId,
-      approver: approver.display,
-      decided_at: at,
-      reason,
-      policy: approval.policy,
-      channel: approver.via,
-      time_to_decision_ms: now.getTime() - Date.parse(approval.created_at),
-    };
-    const approved: ActionRecord = {
-      ...action,
-      status: 'pending_execution',
-      approval_metadata: metadata,
-      updated_at: at,
-    };
-    const approvedEvent = this.event('decision.approved', approved, {
-      approval_id: approvalId,
-      approver: approver.display,
-      decided_at: at,
-      reason,
-      policy: approval.policy,
-    });
-    const settled = await this.d.store.resolveApproval(
-      approval,
-      { status: 'approved', at, decided_by: approver.display, decided_via: approver.via, decision_reason: reason },
-      'pending_execution',
-      { approval_metadata: metadata },
-      [approvedEvent],
-    );
-    if (settled === 'conflict') throw await this.conflict(tenantId, approvalId);
-    if (settled === 'action_mismatch') {
-      // The approval was spent on what the approver saw; the action no longer matches it.
-      await this.d.events.flush([approvedEvent]);
-      const error: ActionError = {
-        code: 'binding_mismatch',
-        message: 'the action no longer matches what was approved; nothing was executed',
-        retryable: false,
-      };
-      const ev = this.event('operation.failed', action, { error_code: error.code, approval_id: approvalId });
-      if (
-        await this.d.store.transition(
-          tenantId,
-          action.action_id,
-          ['pending_approval'],
-          'failed',
-          { error, approval_metadata: metadata, updated_at: at },
-          [ev],
-        )
-      ) {
-        await this.auditQuietly(
-          this.auditInput(action, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }),
-        );
-        await this.d.events.flush([ev]);
-      }
-      return {
-        approval: (await this.d.store.getApproval(tenantId, approvalId))!,
-        action: (await this.d.store.getAction(tenantId, action.action_id)) ?? action,
-      };
-    }
-    try {
-      await this.d.audit.record(this.auditInput(approved, 'decision.approved', 'approve', { ...metadata }));
-    } catch (e) {
-      await this.d.events.flush([approvedEvent]);
-      await this.failBeforeRun(
-        approved,
-        {
-          code: 'audit_unavailable',
-          message: 'the approval could not be audited, so the action was not executed',
-          retryable: false,
-        },
-        e,
-      );
-      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
-    }
-    await this.d.events.flush([approvedEvent]);
-    const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
-    await this.notifyResolved(resolved);
-    const done = await this.runExecution(approved);
-    return { approval: resolved, action: done };
-  }
-
-  /**
-   * Moves a `pending_execution` action to `cancelled` before anything ran, its `operation.failed`
-   * committed with the change (and audited when `audit`); answers the stored action.
-   */
-  private async cancelBeforeRun(
-    action: ActionRecord,
-    error: ActionError,
-    o: { audit?: boolean } = {},
-  ): Promise<ActionRecord> {
-    const { tenant_id: tenantId, action_id: actionId } = action;
-    const ev = this.event('operation.failed', action, { error_code: error.code });
-    const patch = { error, updated_at: this.d.clock.now().toISOString() };
-    if (await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'cancelled', patch, [ev])) {
-      if (o.audit)
-        await this.auditQuietly(this.auditInput(action, 'operation.failed', 'cancelled', { error_code: error.code }));
-      await this.d.events.flush([ev]);
-    }
-    return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    return this.approvals.decide(tenantId, approvalId, approver, decision, reason);
   }
 
   /**
@@ -650,207 +134,20 @@ export class ActionService {
    * the revocation list and the binding hash, calls the connector, records the outcome. Calling
    * it again (a retried Lambda, a second approver) never runs the connector a second time.
    */
-  async runExecution(action: ActionRecord): Promise<ActionRecord> {
-    const { tenant_id: tenantId, action_id: actionId } = action;
-    const rev = await this.d.revocation.status(tenantId, action.agent_id);
-    if (rev === 'unknown') {
-      // Fail closed without losing the approval: it stays pending_execution and recoverStalled retries it.
-      this.d.log.warn('revocation list unavailable: execution deferred', { action_id: actionId });
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    }
-    if (rev === 'revoked') {
-      return this.cancelBeforeRun(action, {
-        code: 'agent_revoked',
-        message: 'the agent was revoked before the action ran',
-        retryable: false,
-      });
-    }
-    const info = await this.d.agents.get(tenantId, action.agent_id).then(
-      (x) => ({ ok: true as const, x }),
-      () => ({ ok: false as const }),
-    );
-    if (!info.ok) {
-      this.d.log.warn('agent inventory unavailable: execution deferred', { action_id: actionId });
-      return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    }
-    const inactive = inactiveReason(info.x);
-    if (inactive) {
-      return this.cancelBeforeRun(
-        action,
-        { code: 'agent_inactive', message: `${inactive}; the action was not run`, retryable: false },
-        { audit: true },
-      );
-    }
-    const startAt = this.d.clock.now().toISOString();
-    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', {
-      updated_at: startAt,
-      incrementAttempts: true,
-    });
-    if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
-
-    // The stored params must still hash to what was decided (and approved).
-    const current = (await this.d.store.getAction(tenantId, actionId)) ?? action;
-    const rehash = bindingHash(current.agent_id, current.connector, current.operation, current.params);
-    const approval = current.approval_id ? await this.d.store.getApproval(tenantId, current.approval_id) : null;
-    if (
-      rehash !== current.binding_hash ||
-      rehash !== action.binding_hash ||
-      (approval && approval.binding_hash !== rehash)
-    ) {
-      return this.finishFailed(current, {
-        code: 'binding_mismatch',
-        message: 'the parameters differ from those decided and approved; nothing was executed',
-        retryable: false,
-      });
-    }
-    const connector = this.d.connectors.get(current.connector);
-    const op = connector?.operations[current.operation];
-    const parsed = op?.params.safeParse(current.params);
-    if (!connector || !op || !parsed?.success) {
-      return this.finishFailed(current, {
-        code: 'invalid_operation',
-        message: 'the operation or its params are no longer valid',
-        retryable: false,
-      });
-    }
-    const started = this.elapsedMs();
-    try {
-      const config = await this.d.configs.getConfig(tenantId, current.connector);
-      const result = await withTimeout(
-        connector.execute(
-          {
-            tenantId,
-            agentId: current.agent_id,
-            actionId,
-            correlationId: current.correlation_id,
-            traceparent: current.traceparent,
-            config,
-            secret: () => readBoundSecret(this.d.secrets, connectorSecretName(tenantId, current.connector), config),
-            credentials: this.d.credentials,
-            fetch: this.d.fetch ?? fetch,
-          },
-          current.operation,
-          parsed.data,
-        ),
-        this.d.connectorTimeoutMs ?? 15_000,
-      );
-      const at = this.d.clock.now().toISOString();
-      const latency = Math.round(this.elapsedMs() - started);
-      const ev = this.event(
-        'operation.executed',
-        { ...current, status: 'executed', updated_at: at },
-        {
-          latency_ms: latency,
-          approval_id: current.approval_id ?? null,
-          approval_metadata: current.approval_metadata ?? null,
-        },
-      );
-      const recorded = await this.d.store.transition(
-        tenantId,
-        actionId,
-        ['executing'],
-        'executed',
-        { result: result ?? null, updated_at: at },
-        [ev],
-      );
-      const done = (await this.d.store.getAction(tenantId, actionId))!;
-      await this.auditQuietly(
-        this.auditInput(done, 'operation.executed', 'executed', {
-          latency_ms: latency,
-          approval_metadata: done.approval_metadata ?? null,
-        }),
-      );
-      // not recorded: recovery already closed it as outcome_unknown, and that is what was announced
-      if (recorded) await this.d.events.flush([ev]);
-      return done;
-    } catch (e) {
-      const err: ActionError =
-        e instanceof ConnectorError
-          ? { code: e.code, message: e.message, retryable: e.retryable }
-          : e instanceof TimeoutError
-            ? { code: 'timeout', message: 'the connector did not answer in time', retryable: true }
-            : { code: 'connector_error', message: 'the connector call failed', retryable: true };
-      this.d.log.warn('connector call failed', { action_id: actionId, code: err.code, error_name: (e as Error).name });
-      return this.finishFailed(current, err);
-    }
+  runExecution(action: ActionRecord): Promise<ActionRecord> {
+    return this.execution.runExecution(action);
   }
 
   /** Expires overdue pending approvals (the scheduled sweeper). Returns how many it expired. */
-  async sweepExpired(limit = 100): Promise<number> {
-    const due = await this.d.store.dueApprovals(this.d.clock.now().toISOString(), limit);
-    let n = 0;
-    for (const d of due) if (await this.expireById(d.tenant_id, d.approval_id)) n++;
-    return n;
+  sweepExpired(limit = 100): Promise<number> {
+    return this.approvals.sweepExpired(limit);
   }
 
-  /**
-   * Recovery (run by the sweeper): an approved action left in `pending_execution` by a crashed
-   * decider is executed (the claim still makes it run once); an autonomous one is failed as
-   * retryable instead, because its agent already got an error and may have resubmitted. An action
-   * stuck in `executing` past `executingAfterMs` is failed with `outcome_unknown`: the connector
-   * may or may not have acted, so it is never re-run automatically.
-   */
-  async recoverStalled(
+  /** Recovery (run by the sweeper): see {@link ActionRecovery.recoverStalled}. */
+  recoverStalled(
     opts: { pendingAfterMs?: number; executingAfterMs?: number; limit?: number } = {},
   ): Promise<{ resumed: number; failed: number }> {
-    const now = this.d.clock.now().getTime();
-    const pendingAfter = opts.pendingAfterMs ?? 60_000;
-    const executingAfter = opts.executingAfterMs ?? 15 * 60_000;
-    const candidates = await this.d.store.inflightActions(
-      new Date(now - Math.min(pendingAfter, executingAfter)).toISOString(),
-      opts.limit ?? 100,
-    );
-    let resumed = 0;
-    let failed = 0;
-    for (const c of candidates) {
-      const a = await this.d.store.getAction(c.tenant_id, c.action_id);
-      if (!a) continue;
-      const age = now - Date.parse(a.updated_at);
-      const at = new Date(now).toISOString();
-      if (a.status === 'pending_execution' && age >= pendingAfter) {
-        if (a.approval_metadata) {
-          await this.runExecution(a);
-          resumed++;
-        } else {
-          const error: ActionError = {
-            code: 'interrupted',
-            message: 'the request was interrupted before the connector ran; submit it again',
-            retryable: true,
-          };
-          const ev = this.event('operation.failed', a, { error_code: error.code, retryable: true });
-          if (
-            await this.d.store.transition(
-              a.tenant_id,
-              a.action_id,
-              ['pending_execution'],
-              'failed',
-              { error, updated_at: at },
-              [ev],
-            )
-          ) {
-            failed++;
-            await this.d.events.flush([ev]);
-          }
-        }
-      } else if (a.status === 'executing' && age >= executingAfter) {
-        const error: ActionError = {
-          code: 'outcome_unknown',
-          message: 'the executor stopped while calling the connector; check the target before resubmitting',
-          retryable: false,
-        };
-        const ev = this.event('operation.failed', a, { error_code: error.code, retryable: false });
-        if (
-          await this.d.store.transition(a.tenant_id, a.action_id, ['executing'], 'failed', { error, updated_at: at }, [
-            ev,
-          ])
-        ) {
-          failed++;
-          await this.auditQuietly(this.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
-          await this.d.events.flush([ev]);
-        }
-      }
-    }
-    return { resumed, failed };
+    return this.recovery.recoverStalled(opts);
   }
 
   /**
@@ -860,190 +157,4 @@ export class ActionService {
   cancelPendingForAgent(tenantId: string, agentId: string, reason: string): Promise<number> {
     return this.drain.cancelPendingForAgent(tenantId, agentId, reason);
   }
-
-  // ------------------------------------------------------------------ internals
-
-  private async decideSafely(
-    caller: AgentCaller,
-    action: string,
-    input: SubmitInput,
-    /** The spend context when the caller already read it (null: no budget applies). */
-    known?: SpendContext | null,
-  ): Promise<Decision> {
-    const rev = await this.d.revocation.status(caller.tenantId, caller.agentId).catch(() => 'unknown' as const);
-    if (rev === 'revoked') return forbid('principal is revoked');
-    if (rev === 'unknown') return forbid('revocation list unavailable');
-    try {
-      const d = await this.d.pdp.decide({
-        tenantId: caller.tenantId,
-        principal: { type: 'Agent', id: caller.agentId },
-        action,
-        resource: { type: 'Connector', id: input.connector },
-        context: {
-          connector: input.connector,
-          operation: input.operation,
-          ...(known !== undefined
-            ? known
-            : await this.d.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
-        },
-      });
-      if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');
-      if (d.effect === 'permit' && !['none', 'auto', 'hitl'].includes(d.approval))
-        return forbid('PDP returned an unknown approval mode');
-      return d;
-    } catch (e) {
-      this.d.log.warn('PDP error: failing closed', { error_name: (e as Error).name });
-      return forbid('policy evaluation failed');
-    }
-  }
-
-  private async expireById(tenantId: string, approvalId: string): Promise<boolean> {
-    const a = await this.d.store.getApproval(tenantId, approvalId);
-    return a ? this.expire(a) : false;
-  }
-
-  private async expire(approval: ApprovalRecord): Promise<boolean> {
-    const at = this.d.clock.now().toISOString();
-    if (approval.status !== 'pending' || Date.parse(approval.expires_at) > Date.parse(at)) return false;
-    const before = await this.d.store.getAction(approval.tenant_id, approval.action_id);
-    const ev =
-      before &&
-      this.event(
-        'decision.expired',
-        { ...before, status: 'expired', updated_at: at },
-        { approval_id: approval.approval_id, expires_at: approval.expires_at },
-      );
-    const ok = await this.settle(
-      approval,
-      { status: 'expired', at },
-      'expired',
-      {
-        error: { code: 'approval_expired', message: 'no decision before the approval deadline', retryable: false },
-      },
-      ev ? [ev] : [],
-    );
-    if (!ok) return false;
-    const action = await this.d.store.getAction(approval.tenant_id, approval.action_id);
-    if (action)
-      await this.auditQuietly(
-        this.auditInput(action, 'decision.expired', 'expired', {
-          approval_id: approval.approval_id,
-          expires_at: approval.expires_at,
-        }),
-      );
-    if (ev) await this.d.events.flush([ev]);
-    await this.notifyResolved({ ...approval, status: 'expired', decided_at: at });
-    return true;
-  }
-
-  private cancel(approval: ApprovalRecord, action: ActionRecord, reason: string, code?: string): Promise<boolean> {
-    return this.drain.cancel(approval, action, reason, code);
-  }
-
-  private settle(
-    approval: ApprovalRecord,
-    change: ApprovalChange,
-    actionTo: ActionStatus,
-    patch: { error: ActionError },
-    events: readonly OutboxEntry[],
-  ): Promise<boolean> {
-    return this.drain.settle(approval, change, actionTo, patch, events);
-  }
-
-  private async conflict(tenantId: string, approvalId: string): Promise<ConflictError> {
-    const now = (await this.d.store.getApproval(tenantId, approvalId))?.status ?? 'unknown';
-    return new ConflictError(`the approval is no longer pending (${now})`, { extensions: { approval_status: now } });
-  }
-
-  private async failBeforeRun(action: ActionRecord, error: ActionError, cause: unknown): Promise<void> {
-    this.d.log.error('failing closed before execution', {
-      action_id: action.action_id,
-      code: error.code,
-      error_name: (cause as Error)?.name,
-    });
-    const ev = this.event('operation.failed', action, { error_code: error.code });
-    const ok = await this.d.store.transition(
-      action.tenant_id,
-      action.action_id,
-      ['pending_execution'],
-      'failed',
-      { error, updated_at: this.d.clock.now().toISOString() },
-      [ev],
-    );
-    if (ok) await this.d.events.flush([ev]);
-  }
-
-  private async finishFailed(action: ActionRecord, error: ActionError): Promise<ActionRecord> {
-    const at = this.d.clock.now().toISOString();
-    const ev = this.event(
-      'operation.failed',
-      { ...action, status: 'failed', error, updated_at: at },
-      { error_code: error.code, retryable: error.retryable, approval_id: action.approval_id ?? null },
-    );
-    const ok = await this.d.store.transition(
-      action.tenant_id,
-      action.action_id,
-      ['executing'],
-      'failed',
-      { error, updated_at: at },
-      [ev],
-    );
-    const done = (await this.d.store.getAction(action.tenant_id, action.action_id)) ?? action;
-    await this.auditQuietly(
-      this.auditInput(done, 'operation.failed', 'failed', { error_code: error.code, retryable: error.retryable }),
-    );
-    if (ok) await this.d.events.flush([ev]);
-    return done;
-  }
-
-  private auditInput(
-    a: ActionRecord,
-    eventType: string,
-    decision: string,
-    extra: Record<string, unknown>,
-  ): AuditRecordInput {
-    return this.effects.auditInput(a, eventType, decision, extra);
-  }
-
-  private async auditOrFail(input: AuditRecordInput): Promise<void> {
-    try {
-      await this.d.audit.record(input);
-    } catch (e) {
-      this.d.log.error('audit write failed: the action is not executed', {
-        event_type: input.event_type,
-        error_name: (e as Error).name,
-      });
-      throw new DependencyError('the audit log is unavailable; the action was not executed', { cause: e });
-    }
-  }
-
-  private auditQuietly(input: AuditRecordInput): Promise<void> {
-    return this.effects.auditQuietly(input);
-  }
-
-  /**
-   * The event announcing `a`'s change: the caller hands it to the store write that makes the change
-   * (committed together, transactional outbox) and flushes it once that write succeeded.
-   */
-  private event(type: DetailType, a: ActionRecord, extra: Record<string, unknown>): OutboxEntry {
-    return this.effects.event(type, a, extra);
-  }
-
-  private notifyResolved(a: ApprovalRecord): Promise<void> {
-    return this.effects.notifyResolved(a);
-  }
-}
-
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
