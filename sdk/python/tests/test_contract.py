@@ -23,11 +23,17 @@ def _svid() -> str:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_contract_case(case):
     exchanges = list(case["exchanges"])
+    previous_key = [None]
 
     def handler(req: httpx.Request) -> httpx.Response:
         assert exchanges, f"unexpected extra request {req.method} {req.url.path}"
         ex = exchanges.pop(0)
         assert (req.method, req.url.path) == (ex["request"]["method"], ex["request"]["path"])
+        key = req.headers.get("idempotency-key")
+        if ex["request"].get("same_idempotency_key_as_previous"):
+            assert key, "a retry carries an Idempotency-Key"
+            assert key == previous_key[0]
+        previous_key[0] = key
         r = ex["response"]
         return httpx.Response(r["status"], json=r["body"], headers=r.get("headers", {}))
 

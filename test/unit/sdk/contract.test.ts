@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as sdk from '../../../sdk/index.js';
 
 interface Exchange {
-  request: { method: string; path: string };
+  request: { method: string; path: string; same_idempotency_key_as_previous?: boolean };
   response: { status: number; body: unknown; headers?: Record<string, string> };
 }
 interface Case {
@@ -25,11 +25,18 @@ const camel = (k: string) => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase
 describe('ArxClient wire contract (sdk/contract/actions.json)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const left = [...c.exchanges];
+    let previousKey: string | null = null;
     const fetchImpl = (async (url: string | URL, init?: RequestInit) => {
       const ex = left.shift();
       expect(ex, `unexpected extra request ${String(url)}`).toBeDefined();
       const u = new URL(String(url));
       expect([init?.method ?? 'GET', u.pathname]).toEqual([ex!.request.method, ex!.request.path]);
+      const key = new Headers(init?.headers).get('idempotency-key');
+      if (ex!.request.same_idempotency_key_as_previous) {
+        expect(key, 'a retry carries an Idempotency-Key').toBeTruthy();
+        expect(key).toBe(previousKey);
+      }
+      previousKey = key;
       return new Response(JSON.stringify(ex!.response.body), {
         status: ex!.response.status,
         headers: { 'content-type': 'application/json', ...ex!.response.headers },
