@@ -118,7 +118,8 @@ export async function run(): Promise<BenchResult[]> {
           per_table_and_key: rtb.perActionDetail,
           actions: 20,
           method: 'middleware on every SDK client; idle window of equal length subtracted',
-          before_after: 'before (no call cuts in this wave)',
+          before_after:
+            'issue 19 baseline 22.8 (before the outbox); 33.35 at d4bd228 (outbox); cuts since: one revocation cache shared with the in-process PDP, no settle for an empty reservation. Added since: YAML-budget spend reads (GetItem USAGE), Parquet cold span copies (S3.PutObject)',
         },
       },
       {
