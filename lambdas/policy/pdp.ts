@@ -19,6 +19,7 @@ import { TenantBundleSigner, type BundleSigner } from './core/signing.js';
 import { EnforcementRecorder } from './core/service.js';
 import { S3BundleStore } from './adapters/s3-bundles.js';
 import { DynamoEnforcementLog } from './adapters/dynamo-control.js';
+import { Outbox } from '../shared/outbox.js';
 import { DynamoInventoryReader } from './adapters/dynamo-inventory-reader.js';
 import { CachedPrincipalStatus, type PrincipalStatusPort } from './core/principal-status.js';
 import { logger } from '../shared/observability.js';
@@ -92,17 +93,21 @@ export function createDecisionPoint(o: CreateDecisionPointOptions = {}): Decisio
   let recorder: DecisionRecorder | undefined;
   if (typeof o.recorder === 'object') recorder = o.recorder;
   else if (o.recorder !== false && optionalSetting('ARX_CONTROL_TABLE') && optionalSetting('ARX_EVENT_BUS')) {
+    const publisher = new EventBridgePublisher(setting('ARX_EVENT_BUS'));
     recorder = new EnforcementRecorder(
       new DynamoEnforcementLog(setting('ARX_CONTROL_TABLE'), clock),
-      new EventBridgePublisher(setting('ARX_EVENT_BUS')),
+      publisher,
       clock,
+      new Outbox(setting('ARX_CONTROL_TABLE'), publisher),
     );
   } else if (o.recorder === true) {
     const c = readSettings(['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS']);
+    const publisher = new EventBridgePublisher(c.ARX_EVENT_BUS);
     recorder = new EnforcementRecorder(
       new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock),
-      new EventBridgePublisher(c.ARX_EVENT_BUS),
+      publisher,
       clock,
+      new Outbox(c.ARX_CONTROL_TABLE, publisher),
     );
   }
   return new TenantBundlePdp({

@@ -1,4 +1,11 @@
-import { BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { OutboxEntry } from '../../shared/events.js';
+import { outboxItem } from '../../shared/outbox.js';
 import { documentClient } from '../../shared/aws.js';
 import type { DynamoRevocationList } from '../../shared/revocation.js';
 import type { Clock } from '../../shared/clock.js';
@@ -49,13 +56,31 @@ export class DynamoEnforcementLog implements EnforcementLog {
     };
   }
 
+  private item(e: EnforcementEvent, ttl: number): Record<string, unknown> {
+    return { ...DynamoEnforcementLog.keys(e), ...e, expires_at_epoch: ttl, type: 'EnforcementEvent' };
+  }
+
+  private ttl(): number {
+    return Math.floor(this.clock.now().getTime() / 1000) + ENFORCEMENT_RETENTION_DAYS * 86400;
+  }
+
+  /** The record and its event's outbox entry (the outbox lives in this table) in one transaction. */
+  async putWithEvent(event: EnforcementEvent, entry: OutboxEntry): Promise<void> {
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: this.item(event, this.ttl()) } },
+          { Put: { TableName: this.table, Item: outboxItem(entry, event.occurred_at) } },
+        ],
+      }),
+    );
+  }
+
   async put(events: readonly EnforcementEvent[]): Promise<void> {
-    const ttl = Math.floor(this.clock.now().getTime() / 1000) + ENFORCEMENT_RETENTION_DAYS * 86400;
+    const ttl = this.ttl();
     for (let i = 0; i < events.length; i += 25) {
       let items: Record<string, unknown>[] | undefined = events.slice(i, i + 25).map((e) => ({
-        PutRequest: {
-          Item: { ...DynamoEnforcementLog.keys(e), ...e, expires_at_epoch: ttl, type: 'EnforcementEvent' },
-        },
+        PutRequest: { Item: this.item(e, ttl) },
       }));
       for (let attempt = 0; items?.length && attempt < 5; attempt++) {
         const r = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: items } }));

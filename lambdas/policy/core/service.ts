@@ -3,7 +3,7 @@
  * (move the live pointer), diff, and EnforcementEvents. Pure orchestration over ports.
  */
 import type { Clock } from '../../shared/clock.js';
-import type { EventPublisher, OutboxEntry, StagedEventSink } from '../../shared/events.js';
+import type { ArxEventDetail, EventPublisher, OutboxEntry, StagedEventSink } from '../../shared/events.js';
 import type { Decision, DecisionRequest } from '../../shared/ports.js';
 import { NotFoundError, ValidationError } from '../../shared/errors.js';
 import { canonicalJson, newId, sha256Hex } from '../../shared/ids.js';
@@ -64,6 +64,8 @@ export interface EnforcementEvent {
 
 export interface EnforcementLog {
   put(events: readonly EnforcementEvent[]): Promise<void>;
+  /** Writes one record and commits its event's outbox entry with it, in one transaction. */
+  putWithEvent?(event: EnforcementEvent, entry: OutboxEntry): Promise<void>;
 }
 
 export const PEP_VERSION = 'arx-pdp/1';
@@ -171,12 +173,17 @@ export class PolicyService {
   }
 }
 
-/** Records every decision as an EnforcementEvent and publishes `policy.decision`. */
+/**
+ * Records every decision as an EnforcementEvent and emits `policy.decision`. With an outbox (and a
+ * log that can write both at once) the event commits with its record and is published after, so
+ * delivery is at least once; without one it is published directly.
+ */
 export class EnforcementRecorder implements DecisionRecorder {
   constructor(
     private readonly log: EnforcementLog,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
+    private readonly outbox?: { flush(entries: readonly OutboxEntry[]): Promise<number> },
   ) {}
 
   async record(
@@ -205,8 +212,7 @@ export class EnforcementRecorder implements DecisionRecorder {
       ...(meta.correlation_id ? { correlation_id: meta.correlation_id } : {}),
       ...(meta.trace_id ? { trace_id: meta.trace_id } : {}),
     };
-    await this.log.put([ev]);
-    await this.events.publish('policy.decision', {
+    const detail: ArxEventDetail = {
       tenant_id: req.tenantId,
       correlation_id: meta.correlation_id ?? ev.event_id,
       trace_id: meta.trace_id ?? '',
@@ -221,6 +227,14 @@ export class EnforcementRecorder implements DecisionRecorder {
       bundle_version: decision.bundle_version,
       pep_topology: ev.pep_topology,
       ...(decision.policy ? { policy: decision.policy } : {}),
-    });
+    };
+    if (this.outbox && this.log.putWithEvent) {
+      const entry: OutboxEntry = { detailType: 'policy.decision', detail };
+      await this.log.putWithEvent(ev, entry);
+      await this.outbox.flush([entry]);
+      return;
+    }
+    await this.log.put([ev]);
+    await this.events.publish('policy.decision', detail);
   }
 }

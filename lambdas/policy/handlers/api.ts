@@ -48,7 +48,7 @@ const deps = perEnvironment(() => {
     principals: inventoryPrincipalStatus(c.ARX_INVENTORY_TABLE, clock),
     onError: logDecisionPointError,
     clock,
-    recorder: new EnforcementRecorder(log, events, clock),
+    recorder: new EnforcementRecorder(log, events, clock, new Outbox(c.ARX_CONTROL_TABLE, events)),
     pepTopology: 'remote',
   });
   return { service, pdp, log, clock, events };
