@@ -61,6 +61,7 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
   'lambdas/audit/handlers/sealer.ts': [
     'ARX_AUDIT_BUCKET',
     'ARX_AUDIT_TABLE',
+    'ARX_CONTROL_TABLE',
     'ARX_EVENT_BUS',
     'ARX_SEAL_BUDGET_MS',
     'ARX_SEAL_INTERVAL_MS',

@@ -38,7 +38,8 @@ const topology: CapabilityTopology = {
       capability: 'audit',
       entry: 'lambdas/audit/handlers/sealer.ts',
       description: 'Seals pending audit events into signed, RFC 3161-anchored Merkle blocks every 5 s',
-      uses: { auditTable: 'write', auditBucket: 'write', signingKey: 'write', bus: 'write' },
+      // controlTable: the outbox that audit.block.sealed commits to with its block
+      uses: { auditTable: 'write', auditBucket: 'write', signingKey: 'write', bus: 'write', controlTable: 'write' },
       timeoutSeconds: 70,
       memoryMb: 1024,
       environment: { ARX_SEAL_INTERVAL_MS: '5000', ARX_SEAL_BUDGET_MS: '50000' },

@@ -1,5 +1,6 @@
 import { systemClock } from '../../shared/clock.js';
 import { optionalSetting, perEnvironment, readSettings, type SettingName } from '../../shared/settings.js';
+import { Outbox } from '../../shared/outbox.js';
 import { EventBridgePublisher } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
 import type { TenantSigner } from '../../shared/ports.js';
@@ -35,6 +36,7 @@ export const AUDIT_READ_SETTINGS = ['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET'] as co
 /** What {@link sealerDeps} reads. */
 export const SEALER_SETTINGS = [
   'ARX_AUDIT_TABLE',
+  'ARX_CONTROL_TABLE',
   'ARX_AUDIT_BUCKET',
   'ARX_EVENT_BUS',
   'ARX_TSA_URL',
@@ -57,8 +59,9 @@ export const auditReadDeps = perEnvironment(() => {
 
 /** Sealer wiring; ARX_TSA_URL is optional (unset → blocks stay un-anchored, chain status shows it). */
 export const sealerDeps = perEnvironment((): SealerDeps => {
-  const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS']);
+  const c = readSettings(['ARX_AUDIT_TABLE', 'ARX_AUDIT_BUCKET', 'ARX_EVENT_BUS', 'ARX_CONTROL_TABLE']);
   const tsa = optionalSetting('ARX_TSA_URL');
+  const publisher = new EventBridgePublisher(c.ARX_EVENT_BUS);
   return {
     events: new DynamoEventStore(c.ARX_AUDIT_TABLE),
     chain: new DynamoChainStore(c.ARX_AUDIT_TABLE),
@@ -69,7 +72,8 @@ export const sealerDeps = perEnvironment((): SealerDeps => {
     timestamper: tsa ? new HttpTimestamper(tsa) : null,
     clock: systemClock,
     destinations: { store: new DynamoDestinationStore(c.ARX_AUDIT_TABLE), writer: new S3DestinationWriter() },
-    publisher: new EventBridgePublisher(c.ARX_EVENT_BUS),
+    publisher,
+    outbox: { table: c.ARX_CONTROL_TABLE, sink: new Outbox(c.ARX_CONTROL_TABLE, publisher) },
     owner: newId('sealer'),
   };
 });

@@ -1,3 +1,5 @@
+import type { OutboxEntry } from '../../shared/events.js';
+import { outboxItem } from '../../shared/outbox.js';
 import {
   DeleteCommand,
   GetCommand,
@@ -29,7 +31,12 @@ export class DynamoChainStore implements ChainStore {
     return r.Item ? stripKeys<ChainRecord>(r.Item) : null;
   }
 
-  commitBlock(prevHeight: number, next: ChainRecord, summary: BlockSummary): Promise<boolean> {
+  commitBlock(
+    prevHeight: number,
+    next: ChainRecord,
+    summary: BlockSummary,
+    outbox?: { readonly table: string; readonly entry: OutboxEntry },
+  ): Promise<boolean> {
     const t = next.tenant_id;
     return writeIf(
       this.client.send(
@@ -50,6 +57,9 @@ export class DynamoChainStore implements ChainStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
+            ...(outbox
+              ? [{ Put: { TableName: outbox.table, Item: outboxItem(outbox.entry, summary.head.sealed_at) } }]
+              : []),
           ],
         }),
       ),

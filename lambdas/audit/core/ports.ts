@@ -1,3 +1,4 @@
+import type { OutboxEntry } from '../../shared/events.js';
 /** Ports of the audit capability; adapters/ implements them on DynamoDB, S3, KMS, STS and HTTP. */
 import type { AuditBlock, BlockHead, ChainState } from './block.js';
 import type { AuditEvent } from './events.js';
@@ -103,8 +104,16 @@ export interface EventStore {
 /** The chain: its head, block summaries and their anchoring, and the sealer's lease. */
 export interface ChainStore {
   getChain(tenantId: string): Promise<ChainRecord | null>;
-  /** Writes the new head and block summary iff the stored height is still `prevHeight`. */
-  commitBlock(prevHeight: number, next: ChainRecord, summary: BlockSummary): Promise<boolean>;
+  /**
+   * Writes the new head and block summary iff the stored height is still `prevHeight`; with
+   * `outbox`, the block's event is committed in the same transaction (the control table's outbox).
+   */
+  commitBlock(
+    prevHeight: number,
+    next: ChainRecord,
+    summary: BlockSummary,
+    outbox?: { readonly table: string; readonly entry: OutboxEntry },
+  ): Promise<boolean>;
   finishMarking(tenantId: string, height: number): Promise<void>;
   recordAnchor(tenantId: string, height: number, anchoredAt: string): Promise<void>;
   getBlockSummary(tenantId: string, height: number): Promise<BlockSummary | null>;

@@ -4,7 +4,7 @@
  * answers, and copy it to the customer's destinations (queued and replayed on failure).
  */
 import type { Clock } from '../../shared/clock.js';
-import type { EventPublisher } from '../../shared/events.js';
+import type { EventPublisher, OutboxEntry } from '../../shared/events.js';
 import { GENESIS_STATE, blockKey, headBytes, sealBlock, type AuditBlock } from './block.js';
 import type {
   BlockSigner,
@@ -28,6 +28,14 @@ export interface SealerDeps {
   readonly clock: Clock;
   readonly destinations?: { readonly store: DestinationStore; readonly writer: DestinationWriter };
   readonly publisher?: EventPublisher;
+  /**
+   * The control table's outbox: `audit.block.sealed` commits with the block and is published after
+   * (at least once). Without it the event is published directly, best effort.
+   */
+  readonly outbox?: {
+    readonly table: string;
+    readonly sink: { flush(entries: readonly OutboxEntry[]): Promise<number> };
+  };
   /** Most events per block. @default 10_000 */
   readonly maxEvents?: number;
   /** Lease owner id of this run. */
@@ -122,26 +130,9 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       oldest_unanchored_at: timestamp ? chain.oldest_unanchored_at : (chain.oldest_unanchored_at ?? s.head.sealed_at),
       marking_height: s.head.height,
     };
-    const ok = await deps.chain.commitBlock(chain.height, next, {
-      tenant_id: tenantId,
-      block_id: s.head.block_id,
-      height: s.head.height,
-      block_hash: s.block_hash,
-      head: s.head,
-      key: put.key,
-      anchored: timestamp !== null,
-      anchored_at: timestamp?.anchored_at ?? null,
-    });
-    if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
-    await deps.events.markSealed(
-      tenantId,
-      s.head.height,
-      pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })),
-    );
-    await deps.chain.finishMarking(tenantId, s.head.height);
-    await copyToDestinations(deps, block);
-    await deps.publisher
-      ?.publish('audit.block.sealed', {
+    const sealedEvent: OutboxEntry = {
+      detailType: 'audit.block.sealed',
+      detail: {
         tenant_id: tenantId,
         correlation_id: s.head.block_id,
         trace_id: pending[0]!.trace_id,
@@ -151,8 +142,35 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
         block_hash: s.block_hash,
         event_count: pending.length,
         anchored: timestamp !== null,
-      })
-      .catch(() => undefined); // the block is durable; the notification is best effort
+      },
+    };
+    const ok = await deps.chain.commitBlock(
+      chain.height,
+      next,
+      {
+        tenant_id: tenantId,
+        block_id: s.head.block_id,
+        height: s.head.height,
+        block_hash: s.block_hash,
+        head: s.head,
+        key: put.key,
+        anchored: timestamp !== null,
+        anchored_at: timestamp?.anchored_at ?? null,
+      },
+      deps.outbox ? { table: deps.outbox.table, entry: sealedEvent } : undefined,
+    );
+    if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
+    await deps.events.markSealed(
+      tenantId,
+      s.head.height,
+      pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })),
+    );
+    await deps.chain.finishMarking(tenantId, s.head.height);
+    await copyToDestinations(deps, block);
+    // Committed with the block: published now, or by the relay when the bus is down.
+    if (deps.outbox) await deps.outbox.sink.flush([sealedEvent]);
+    // Without an outbox the block is still durable; the notification is best effort.
+    else await deps.publisher?.publish(sealedEvent.detailType, sealedEvent.detail).catch(() => undefined);
     return {
       tenant_id: tenantId,
       sealed: { height: s.head.height, events: pending.length, anchored: timestamp !== null },
