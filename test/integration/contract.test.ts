@@ -190,7 +190,16 @@ describe('The API answers what its routes declare (local runtime, moto)', () => 
       ).status,
     ).toBe(201);
     expect((await call('GET', '/v1/audit/destinations', { token: admin })).status).toBe(200);
-    expect((await call('GET', `/tenants/${tenant}/.well-known/audit-keys.json`)).status).toBe(200);
+    // The tenant's audit key is published at its first seal, which the sealer schedule makes within seconds.
+    const keys = await eventually(
+      async () => {
+        const r = await call('GET', `/tenants/${tenant}/.well-known/audit-keys.json`);
+        return r.status === 200 ? r : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(keys.json.keys.length).toBeGreaterThan(0);
     expect((await call('GET', '/v1/compliance/controls/soc2_2017/CC6.1/evidence', { token: auditor })).status).toBe(
       200,
     );
