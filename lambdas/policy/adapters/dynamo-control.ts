@@ -65,15 +65,25 @@ export class DynamoEnforcementLog implements EnforcementLog {
   }
 
   /** The record and its event's outbox entry (the outbox lives in this table) in one transaction. */
-  async putWithEvent(event: EnforcementEvent, entry: OutboxEntry): Promise<void> {
-    await this.client.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: this.item(event, this.ttl()) } },
-          { Put: { TableName: this.table, Item: outboxItem(entry, event.occurred_at) } },
-        ],
-      }),
-    );
+  putWithEvent(event: EnforcementEvent, entry: OutboxEntry): Promise<void> {
+    return this.putWithEvents([{ event, entry }]);
+  }
+
+  /** Records with their outbox entries, 50 pairs (100 items) per transaction. */
+  async putWithEvents(pairs: readonly { event: EnforcementEvent; entry: OutboxEntry }[]): Promise<void> {
+    const ttl = this.ttl();
+    for (let i = 0; i < pairs.length; i += 50) {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: pairs
+            .slice(i, i + 50)
+            .flatMap(({ event, entry }) => [
+              { Put: { TableName: this.table, Item: this.item(event, ttl) } },
+              { Put: { TableName: this.table, Item: outboxItem(entry, event.occurred_at) } },
+            ]),
+        }),
+      );
+    }
   }
 
   async put(events: readonly EnforcementEvent[]): Promise<void> {

@@ -33,12 +33,13 @@ const deps = perEnvironment(() => {
   const events = new EventBridgePublisher(c.ARX_EVENT_BUS);
   const drl = new DynamoRevocationList(c.ARX_REVOCATION_TABLE);
   const log = new DynamoEnforcementLog(c.ARX_CONTROL_TABLE, clock);
+  const outbox = new Outbox(c.ARX_CONTROL_TABLE, events);
   const service = new PolicyService({
     repo: store,
     versions: new DynamoVersionCounter(c.ARX_CONTROL_TABLE),
     signer,
     revoked: new RevocationTableIds(drl, clock),
-    events: new Outbox(c.ARX_CONTROL_TABLE, events),
+    events: outbox,
     clock,
   });
   const pdp = new TenantBundlePdp({
@@ -48,10 +49,10 @@ const deps = perEnvironment(() => {
     principals: inventoryPrincipalStatus(c.ARX_INVENTORY_TABLE, clock),
     onError: logDecisionPointError,
     clock,
-    recorder: new EnforcementRecorder(log, events, clock, new Outbox(c.ARX_CONTROL_TABLE, events)),
+    recorder: new EnforcementRecorder(log, events, clock, outbox),
     pepTopology: 'remote',
   });
-  return { service, pdp, log, clock, events };
+  return { service, pdp, log, clock, events, outbox };
 });
 
 const authOf = (req: ApiRequest): AuthContext => {
@@ -100,7 +101,7 @@ export const handler = createApiHandler(routesOf('policy-api'), {
   },
   'POST /v1/enforcement/log': async (req: ApiRequest<EnforcementLogInput>) => {
     const a = authOf(req);
-    const { log, clock, events: bus } = deps();
+    const { log, clock, outbox } = deps();
     if (!isAdmin(a) && req.body.events.some((e) => e.agent_id !== a.agentId))
       throw new ForbiddenError('an agent may only log its own enforcement events');
     const now = clock.now();
@@ -109,24 +110,26 @@ export const handler = createApiHandler(routesOf('policy-api'), {
       event_id: e.event_id ?? newId('enf', now),
       tenant_id: a.tenantId,
     }));
-    await log.put(events);
-    for (let i = 0; i < events.length; i += 10) {
-      await Promise.all(
-        events.slice(i, i + 10).map((e) =>
-          bus.publish('policy.decision', {
-            tenant_id: a.tenantId,
-            correlation_id: e.correlation_id ?? e.event_id,
-            trace_id: e.trace_id ?? req.trace.traceId,
-            event_id: e.event_id,
-            agent_id: e.agent_id,
-            action: e.action_name,
-            effect: e.decision,
-            pep_topology: e.pep_topology,
-            bundle_version: e.bundle_version ?? null,
-          }),
-        ),
-      );
-    }
+    // Each record commits with its policy.decision in the outbox; the relay publishes what a down bus leaves.
+    const pairs = events.map((e) => ({
+      event: e,
+      entry: {
+        detailType: 'policy.decision' as const,
+        detail: {
+          tenant_id: a.tenantId,
+          correlation_id: e.correlation_id ?? e.event_id,
+          trace_id: e.trace_id ?? req.trace.traceId,
+          event_id: e.event_id,
+          agent_id: e.agent_id,
+          action: e.action_name,
+          effect: e.decision,
+          pep_topology: e.pep_topology,
+          bundle_version: e.bundle_version ?? null,
+        },
+      },
+    }));
+    await log.putWithEvents(pairs);
+    await outbox.flush(pairs.map((p) => p.entry));
     return { status: 202, body: { accepted: events.length, event_ids: events.map((e) => e.event_id) } };
   },
 });

@@ -3,6 +3,9 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../../lambdas/shared/aws.js';
+import { EventBridgePublisher } from '../../../lambdas/shared/events.js';
+import { Outbox } from '../../../lambdas/shared/outbox.js';
+import { withEnvironment } from '../../../lambdas/shared/settings.js';
 import type { AuthContext } from '../../../lambdas/shared/http.js';
 import { apiEvent } from '../../support/api-event.js';
 import { inventoryOf, policyResources, suffix } from './fixtures.js';
@@ -169,5 +172,48 @@ describe('policy-api handler', () => {
     expect(ok.body.event_ids).toContain('enf_fixed');
     const bad = await call('POST /v1/enforcement/log', agent, { body: { events: [{ ...ev, agent_id: 'agt_2' }] } });
     expect(bad.status).toBe(403);
+  });
+
+  it('commits each logged enforcement event with its policy.decision in the outbox: a down bus loses none', async () => {
+    const outboxItems = async () =>
+      (
+        await documentClient().send(
+          new QueryCommand({
+            TableName: controlTable,
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': `T#${tenant}#OUTBOX` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items ?? [];
+    const ev = {
+      agent_id: 'agt_1',
+      action_name: 'okta:users:read',
+      context_hash: 'sha256:00',
+      decision: 'permit',
+      decision_ms: 1,
+      pep_topology: 'mcp-gateway',
+      pep_version: 'gw/1',
+      occurred_at: '2026-03-01T10:00:00.000Z',
+    };
+    const upBus = process.env.ARX_EVENT_BUS!;
+    expect(await outboxItems()).toEqual([]); // the bus was up for the earlier calls: all published
+    // The same function wired in an environment whose bus is down.
+    const down = { ...process.env, ARX_EVENT_BUS: `arx-no-such-bus-${suffix()}` };
+    const r = await withEnvironment(down, () =>
+      call('POST /v1/enforcement/log', agent, {
+        body: {
+          events: [
+            { ...ev, event_id: 'enf_downone' },
+            { ...ev, event_id: 'enf_downtwo' },
+          ],
+        },
+      }),
+    );
+    expect(r.status).toBe(202);
+    expect((await outboxItems()).map((i) => i.sk).sort()).toEqual(['enf_downone', 'enf_downtwo']);
+    const relay = new Outbox(controlTable, new EventBridgePublisher(upBus));
+    expect(await relay.relay(new Date(Date.now() + 120_000))).toBe(2);
+    expect(await outboxItems()).toEqual([]);
   });
 });
