@@ -16,7 +16,7 @@ import {
   TOKEN_TYPE_JWT,
 } from '../../../lambdas/identity/core/token-exchange.js';
 import { verifyAgentToken } from '../../../lambdas/platform/core/agent-auth.js';
-import { AGENT_A, ISSUER_BASE, es256, forge, hs256, world } from './helpers.js';
+import { AGENT_A, ISSUER_BASE, activeAgent, es256, forge, hs256, world } from './helpers.js';
 
 type W = ReturnType<typeof world>;
 interface Case {
@@ -182,26 +182,7 @@ const CASES: Case[] = [
 ];
 
 function deps(w: W) {
-  const agent: AgentRecord = {
-    tenant_id: 'acme',
-    agent_id: AGENT_A,
-    spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`,
-    platform: 'langchain',
-    platform_native_id: 'n',
-    owner: {
-      oidc_sub: 'owner-1',
-      attested_at: '2026-01-01T00:00:00Z',
-      attestation_method: 'registration',
-      status: 'live',
-    },
-    status: 'active',
-    version: 1,
-    created_at: '2026-01-01T00:00:00Z',
-    valid_from: '2026-01-01T00:00:00Z',
-    credential_generation: 1,
-    changed_by: 'x',
-    change_reason: 'r',
-  };
+  const agent: AgentRecord = activeAgent({ change_reason: 'r' });
   const used = new Set<string>();
   return {
     bootstrap: {

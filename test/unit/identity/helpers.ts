@@ -1,3 +1,6 @@
+import { expect } from 'vitest';
+import { OAuthError } from '../../../lambdas/identity/core/token-exchange.js';
+import type { AgentRecord } from '../../../lambdas/shared/ports.js';
 import { createHmac, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { ManualClock } from '../../support/clock.js';
 import { MemoryKeyManager, MemoryKeyStore } from '../../support/memory-keys.js';
@@ -77,4 +80,39 @@ export function world() {
     privateKeyOf,
     jwksFetches: () => jwksFetches,
   };
+}
+
+/** An active registered agent (AGENT_A of tenant acme), as the token endpoint's tests use it. */
+export function activeAgent(over: Partial<AgentRecord> = {}): AgentRecord {
+  return {
+    tenant_id: 'acme',
+    agent_id: AGENT_A,
+    spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`,
+    platform: 'langchain',
+    platform_native_id: 'n',
+    owner: {
+      oidc_sub: 'owner-1',
+      attested_at: '2026-01-01T00:00:00Z',
+      attestation_method: 'registration',
+      status: 'live',
+    },
+    status: 'active',
+    version: 1,
+    created_at: '2026-01-01T00:00:00Z',
+    valid_from: '2026-01-01T00:00:00Z',
+    credential_generation: 1,
+    changed_by: 'x',
+    change_reason: 'registered',
+    ...over,
+  };
+}
+
+/** The OAuthError a token request was refused with (fails the test when it was not refused). */
+export async function oauthError(p: Promise<unknown>): Promise<OAuthError> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(OAuthError);
+  return e as OAuthError;
 }

@@ -6,7 +6,6 @@ import {
   exchangeToken,
   GRANT_REFRESH_TOKEN,
   GRANT_TOKEN_EXCHANGE,
-  OAuthError,
   TOKEN_TYPE_BOOTSTRAP,
   type BootstrapLookup,
   type RefreshReuse,
@@ -17,7 +16,7 @@ import {
   type TokenIssued,
 } from '../../../lambdas/identity/core/token-exchange.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
-import { AGENT_A, world } from './helpers.js';
+import { AGENT_A, activeAgent, oauthError, world } from './helpers.js';
 
 /** An in-memory RefreshTokenStore with the adapter's conditions (rotate is all or nothing). */
 class MemoryRefreshStore implements RefreshTokenStore {
@@ -62,28 +61,7 @@ function setup(opts: { refreshTtlS?: number } = {}) {
   const revoked = new Set<string>();
   const issued: TokenIssued[] = [];
   const reuses: RefreshReuse[] = [];
-  const agent: { rec: AgentRecord } = {
-    rec: {
-      tenant_id: 'acme',
-      agent_id: AGENT_A,
-      spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`,
-      platform: 'langchain',
-      platform_native_id: 'n',
-      owner: {
-        oidc_sub: 'owner-1',
-        attested_at: '2026-01-01T00:00:00Z',
-        attestation_method: 'registration',
-        status: 'live',
-      },
-      status: 'active',
-      version: 1,
-      created_at: '2026-01-01T00:00:00Z',
-      valid_from: '2026-01-01T00:00:00Z',
-      credential_generation: 1,
-      changed_by: 'x',
-      change_reason: 'registered',
-    },
-  };
+  const agent: { rec: AgentRecord } = { rec: activeAgent() };
   boots.set(sha256Hex('boot'), {
     tenant_id: 'acme',
     agent_id: AGENT_A,
@@ -121,15 +99,6 @@ function setup(opts: { refreshTtlS?: number } = {}) {
   const refresh = (token: string, extra: Record<string, string> = {}) =>
     exchangeToken(deps, { grant_type: GRANT_REFRESH_TOKEN, refresh_token: token, ...extra });
   return { w, deps, store, revoked, issued, reuses, agent, bootstrap, refresh };
-}
-
-async function oauthError(p: Promise<unknown>): Promise<OAuthError> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(OAuthError);
-  return e as OAuthError;
 }
 
 describe('refresh_token grant', () => {

@@ -12,31 +12,15 @@ import {
   type BootstrapLookup,
 } from '../../../lambdas/identity/core/token-exchange.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
-import { AGENT_A, world } from './helpers.js';
+import { AGENT_A, activeAgent, oauthError, world } from './helpers.js';
 
 function setup(opts: { status?: AgentRecord['status']; generation?: number } = {}) {
   const w = world();
   const boots = new Map<string, BootstrapLookup>();
-  const agent: AgentRecord = {
-    tenant_id: 'acme',
-    agent_id: AGENT_A,
-    spiffe_id: `spiffe://acme.arx/langchain/${AGENT_A}`,
-    platform: 'langchain',
-    platform_native_id: 'n',
-    owner: {
-      oidc_sub: 'owner-1',
-      attested_at: '2026-01-01T00:00:00Z',
-      attestation_method: 'registration',
-      status: 'live',
-    },
+  const agent: AgentRecord = activeAgent({
     status: opts.status ?? 'active',
-    version: 1,
-    created_at: '2026-01-01T00:00:00Z',
-    valid_from: '2026-01-01T00:00:00Z',
     credential_generation: opts.generation ?? 1,
-    changed_by: 'x',
-    change_reason: 'registered',
-  };
+  });
   const addBoot = (token: string, generation = 1) =>
     boots.set(sha256Hex(token), {
       tenant_id: 'acme',
@@ -67,15 +51,6 @@ function setup(opts: { status?: AgentRecord['status']; generation?: number } = {
     ...extra,
   });
   return { w, deps, addBoot, form, boots, agent };
-}
-
-async function oauthError(p: Promise<unknown>): Promise<OAuthError> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(OAuthError);
-  return e as OAuthError;
 }
 
 describe('exchangeToken', () => {
