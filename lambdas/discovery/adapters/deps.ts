@@ -43,7 +43,8 @@ export const discovery = perEnvironment(() => {
   };
   return {
     deps,
-    publisher,
+    /** Publishes what a handler committed to the outbox (the relay sends what this could not). */
+    outbox,
     /** Registered agents (ARX identities), for the combined listing. */
     registered: new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, outbox),
     /** The account this deployment runs in (an aws_account source without a role scans it). */

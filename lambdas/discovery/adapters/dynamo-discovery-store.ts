@@ -266,9 +266,20 @@ export class DynamoDiscoveryControl implements DiscoveryControl {
     return (await this.partition<SourceConfig>(ALL_SOURCES)).filter((s) => s.type === 'aws_account');
   }
 
-  async putScan(s: ScanRecord): Promise<void> {
+  async putScan(s: ScanRecord, events: readonly OutboxEntry[] = []): Promise<void> {
+    const Item = { ...s, pk: scanPk(s.tenant_id), sk: s.scan_id };
+    if (!events.length) {
+      await this.client.send(new PutCommand({ TableName: this.table, Item }));
+      return;
+    }
+    const at = s.requested_at;
     await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { ...s, pk: scanPk(s.tenant_id), sk: s.scan_id } }),
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item } },
+          ...events.map((e) => ({ Put: { TableName: this.table, Item: outboxItem(e, at) } })),
+        ],
+      }),
     );
   }
 

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { Caller, TraceIds } from '../../shared/ports.js';
 import type { Clock } from '../../shared/clock.js';
+import type { OutboxEntry } from '../../shared/events.js';
 import { newId } from '../../shared/ids.js';
 import { traceFrom } from '../../shared/trace.js';
 import type { Page } from '../../shared/ports.js';
@@ -88,7 +89,11 @@ export interface DiscoveryControl {
   sourcesForAccount(accountId: string): Promise<SourceConfig[]>;
   /** All aws_account sources of all tenants (the schedule scans them). */
   allScannableSources(): Promise<SourceConfig[]>;
-  putScan(s: ScanRecord): Promise<void>;
+  /**
+   * Writes a scan record; with `events`, in one transaction with their outbox items (the queued
+   * scan and its `discovery.scan.requested` commit together, so a down bus loses no request).
+   */
+  putScan(s: ScanRecord, events?: readonly OutboxEntry[]): Promise<void>;
   getScan(tenantId: string, scanId: string): Promise<ScanRecord | null>;
   recordStatus(
     tenantId: string,

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
 import { DependencyError, NotFoundError, UnauthorizedError, ValidationError } from '../../shared/errors.js';
+import type { OutboxEntry } from '../../shared/events.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
 import { routesOf } from '../../topology.js';
@@ -223,26 +224,22 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
       requested_at: now.toISOString(),
       requested_by: req.auth!.subject,
     };
-    await d.deps.control.putScan(scan);
     const t = traceIds(req);
-    try {
-      await d.publisher.publish('discovery.scan.requested', {
+    // The queued scan and its request commit together (transactional outbox): when the bus is down
+    // the scan stays queued and the relay publishes the request when the bus returns.
+    const requested: OutboxEntry = {
+      detailType: 'discovery.scan.requested',
+      detail: {
         tenant_id: tenantId,
         event_id: newId('evt', now),
         correlation_id: t.correlationId,
         trace_id: t.traceId,
         scan_id: scan.scan_id,
-      });
-    } catch (e) {
-      await d.deps.control.putScan({
-        ...scan,
-        status: 'failed',
-        errors: ['the scan could not be queued'],
-        finished_at: d.deps.clock.now().toISOString(),
-      });
-      logger.error('scan not queued', { error: e as Error });
-      throw new DependencyError('the scan could not be queued; try again');
-    }
+      },
+    };
+    await d.deps.control.putScan(scan, [requested]);
+    if ((await d.outbox.flush([requested])) === 0)
+      logger.warn('scan request left in the outbox for the relay', { scan_id: scan.scan_id });
     return {
       status: 202,
       body: { scan_id: scan.scan_id, status: 'queued' },
