@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
 import { epochSeconds } from '../../shared/clock.js';
-import { queryPages, writeIf } from '../../shared/dynamo.js';
+import { isConditionalCheckFailed, queryPages, writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
 import type {
@@ -25,6 +25,7 @@ import type {
   SlackApproverMapping,
   SlackApproverStore,
 } from '../core/model.js';
+import { storedResult } from '../core/model.js';
 import type { ApprovalStatus } from '../schemas.js';
 
 /**
@@ -119,14 +120,8 @@ class KeyedMutex {
 const itemLocks = new KeyedMutex();
 
 /** Largest result kept on the action item; bigger results are replaced by a truncation note. */
-const MAX_RESULT_BYTES = 300 * 1024;
 
-function resultJson(result: unknown): string {
-  const s = JSON.stringify(result ?? null);
-  return Buffer.byteLength(s) <= MAX_RESULT_BYTES
-    ? s
-    : JSON.stringify({ truncated: true, bytes: Buffer.byteLength(s) });
-}
+const resultJson = (result: unknown): string => JSON.stringify(storedResult(result));
 
 export class DynamoActionStore
   implements ActionStore, ConnectorConfigStore, ReplayGuard, SlackApproverStore, EmailLinkStore
@@ -340,6 +335,30 @@ export class DynamoActionStore
     );
   }
 
+  claim(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+  ): Promise<ActionRecord | null> {
+    return itemLocks.run(`${this.table}|action|${tenantId}|${actionId}`, async () => {
+      try {
+        const r = await this.client.send(
+          new UpdateCommand({
+            TableName: this.table,
+            ...this.transitionUpdate(tenantId, actionId, from, to, patch),
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return r.Attributes ? fromActionItem(r.Attributes) : null;
+      } catch (e) {
+        if (isConditionalCheckFailed(e)) return null;
+        throw e;
+      }
+    });
+  }
+
   private async transitionNow(
     tenantId: string,
     actionId: string,
@@ -348,6 +367,19 @@ export class DynamoActionStore
     patch: ActionPatch,
     events: readonly OutboxEntry[],
   ): Promise<boolean> {
+    return writeIf(
+      this.update(this.transitionUpdate(tenantId, actionId, from, to, patch), events, patch.updated_at),
+    );
+  }
+
+  /** The conditional update that moves an action from one of `from` to `to` with `patch`. */
+  private transitionUpdate(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+  ) {
     const sets = ['#status = :to', 'updated_at = :u'];
     const names: Record<string, string> = { '#status': 'status' };
     const vals: Record<string, unknown> = { ':to': to, ':u': patch.updated_at };
@@ -378,19 +410,13 @@ export class DynamoActionStore
       vals[':g2'] = INFLIGHT_PK;
       vals[':g2s'] = inflightSk(patch.updated_at, tenantId, actionId);
     }
-    return writeIf(
-      this.update(
-        {
-          Key: actionKey(tenantId, actionId),
-          UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: vals,
-        },
-        events,
-        patch.updated_at,
-      ),
-    );
+    return {
+      Key: actionKey(tenantId, actionId),
+      UpdateExpression: `SET ${sets.join(', ')}${inflight ? '' : ' REMOVE gsi2pk, gsi2sk'}`,
+      ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: vals,
+    };
   }
 
   async dueApprovals(nowIso: string, limit: number): Promise<{ tenant_id: string; approval_id: string }[]> {

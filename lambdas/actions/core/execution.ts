@@ -1,7 +1,7 @@
 import type { ActionContext, ActionServiceDeps } from './context.js';
 import type { ActionEffects } from './effects.js';
 import { inactiveReason, readBoundSecret } from './guards.js';
-import { ConnectorError, connectorSecretName, type ActionError, type ActionRecord } from './model.js';
+import { ConnectorError, connectorSecretName, storedResult, type ActionError, type ActionRecord } from './model.js';
 import { bindingHash } from './signing.js';
 
 /**
@@ -56,14 +56,14 @@ export class ActionExecution {
       );
     }
     const startAt = this.d.clock.now().toISOString();
-    const claimed = await this.d.store.transition(tenantId, actionId, ['pending_execution'], 'executing', {
+    // The claim answers the action as stored after it: the params checked below are the stored ones.
+    const current = await this.d.store.claim(tenantId, actionId, ['pending_execution'], 'executing', {
       updated_at: startAt,
       incrementAttempts: true,
     });
-    if (!claimed) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
+    if (!current) return (await this.d.store.getAction(tenantId, actionId)) ?? action;
 
     // The stored params must still hash to what was decided (and approved).
-    const current = (await this.d.store.getAction(tenantId, actionId)) ?? action;
     const rehash = bindingHash(current.agent_id, current.connector, current.operation, current.params);
     const approval = current.approval_id ? await this.d.store.getApproval(tenantId, current.approval_id) : null;
     if (
@@ -127,7 +127,10 @@ export class ActionExecution {
         { result: result ?? null, updated_at: at },
         [ev],
       );
-      const done = (await this.d.store.getAction(tenantId, actionId))!;
+      // Recorded: the action is what was claimed, now executed with the result as the store keeps it.
+      const done: ActionRecord = recorded
+        ? { ...current, status: 'executed', result: storedResult(result ?? null), updated_at: at }
+        : (await this.d.store.getAction(tenantId, actionId))!;
       await this.fx.auditQuietly(
         this.fx.auditInput(done, 'operation.executed', 'executed', {
           latency_ms: latency,

@@ -147,6 +147,15 @@ export interface ApprovalChange {
   readonly decision_reason?: string;
 }
 
+/** The largest connector result an action keeps; a larger one is stored as `{truncated, bytes}`. */
+export const MAX_RESULT_BYTES = 300 * 1024;
+/** What the store keeps of a connector's result (the same cap every store applies). */
+export function storedResult(result: unknown): unknown {
+  const s = JSON.stringify(result ?? null);
+  const bytes = Buffer.byteLength(s);
+  return bytes <= MAX_RESULT_BYTES ? (JSON.parse(s) as unknown) : { truncated: true, bytes };
+}
+
 export interface ActionPatch {
   readonly result?: unknown;
   readonly error?: ActionError;
@@ -181,6 +190,17 @@ export interface ActionStore {
     actionPatch?: Pick<ActionPatch, 'approval_metadata' | 'error'>,
     events?: readonly OutboxEntry[],
   ): Promise<'ok' | 'conflict' | 'action_mismatch'>;
+  /**
+   * Conditional status transition without events that answers the action as stored after it (one
+   * conditional update returning the new item); null (nothing written) when it is not in one of `from`.
+   */
+  claim(
+    tenantId: string,
+    actionId: string,
+    from: readonly ActionStatus[],
+    to: ActionStatus,
+    patch: ActionPatch,
+  ): Promise<ActionRecord | null>;
   /** Conditional status transition, with the outbox items of `events`; false (nothing written) when the action is not in one of `from`. */
   transition(
     tenantId: string,

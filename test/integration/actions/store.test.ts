@@ -129,6 +129,31 @@ describe('DynamoActionStore with ActionService (against moto)', () => {
     expect(h.okta.calls).toHaveLength(0);
   });
 
+  it('claims with one conditional update that answers the stored action; answers executed actions as stored', async () => {
+    const h = setup();
+    const out = await h.svc.submit(agent, { connector: 'okta', operation: 'users:read', params: {} }, trace);
+    expect(out.action.status).toBe('executed');
+    // What submit answered is what a later read finds.
+    expect(await h.store.getAction('t1', out.action.action_id)).toEqual(out.action);
+    const held = await h.svc.submit(agent, deactivate, trace);
+    if (held.kind !== 'pending') throw new Error('expected pending');
+    const patch = { updated_at: new Date().toISOString(), incrementAttempts: true };
+    expect(await h.store.claim('t1', held.action.action_id, ['pending_execution'], 'executing', patch)).toBeNull();
+    expect((await h.store.getAction('t1', held.action.action_id))?.status).toBe('pending_approval');
+    const claimed = await h.store.claim('t1', held.action.action_id, ['pending_approval'], 'executing', patch);
+    expect(claimed).toEqual(await h.store.getAction('t1', held.action.action_id));
+    expect(claimed).toMatchObject({ status: 'executing', attempts: held.action.attempts + 1, params: deactivate.params });
+    expect(await h.store.claim('t2', held.action.action_id, ['executing'], 'executed', patch)).toBeNull();
+  });
+
+  it('caps a connector result over 300 KB as {truncated, bytes}: the one rule the store and the answer share', async () => {
+    const { storedResult, MAX_RESULT_BYTES } = await import('../../../lambdas/actions/core/model.js');
+    const big = { blob: 'x'.repeat(MAX_RESULT_BYTES) };
+    expect(storedResult(big)).toEqual({ truncated: true, bytes: MAX_RESULT_BYTES + 11 });
+    expect(storedResult({ a: 1 })).toEqual({ a: 1 });
+    expect(storedResult(undefined)).toBeNull();
+  });
+
   it('marks a connector failure failed and never re-runs it', async () => {
     const h = setup();
     h.okta.state.failNext = true;

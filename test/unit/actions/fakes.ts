@@ -83,6 +83,9 @@ export class MemoryActionStore implements ActionStore {
     });
     return 'ok' as const;
   }
+  async claim(t: string, id: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch) {
+    return (await this.transition(t, id, from, to, patch)) ? structuredClone(this.actions.get(this.k(t, id))!) : null;
+  }
   async transition(t: string, id: string, from: readonly ActionStatus[], to: ActionStatus, patch: ActionPatch) {
     const cur = this.actions.get(this.k(t, id));
     if (!cur || !from.includes(cur.status)) return false;
