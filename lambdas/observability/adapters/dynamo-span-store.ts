@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/aws.js';
-import { isConditionalCheckFailed, type Item, type Query, queryPages } from '../../shared/dynamo.js';
+import { type Item, type Query, queryPages } from '../../shared/dynamo.js';
 import { epochSeconds } from '../../shared/clock.js';
 import type { PriceTable } from '../core/cost.js';
 import { HOT_RETENTION_DAYS, type ActionLink, type Budget, type SpanRecord, type SpanStore } from '../core/model.js';
@@ -98,7 +98,7 @@ export class DynamoSpanStore implements SpanStore {
     for (const it of items) {
       const sk = String(it.sk);
       if (sk.startsWith('SPAN#')) spans.push(JSON.parse(String(it.doc)) as SpanRecord);
-      else if (sk.startsWith('ARX#')) links.push(JSON.parse(String(it.doc)) as ActionLink);
+      else if (sk.startsWith('ARX#')) links.push(linkOf(it));
     }
     return { spans: spans.slice(0, limit), links, truncated: spans.length > limit };
   }
@@ -123,49 +123,38 @@ export class DynamoSpanStore implements SpanStore {
     return items.map((it) => JSON.parse(String(it.doc)) as SpanRecord);
   }
 
-  async getLink(tenantId: string, traceId: string, actionId: string): Promise<ActionLink | null> {
+  /**
+   * Adds one action event to the trace's link item in one update, each event its own attribute
+   * `E#<type>#<at>` written only if absent (idempotent per event type + at); answers the link as it
+   * was before (its earlier events), so the spans the event completes are built from them.
+   */
+  async appendLinkEvent(
+    link: Omit<ActionLink, 'events'>,
+    ev: ActionLink['events'][number],
+  ): Promise<ActionLink | null> {
     const r = await this.client.send(
-      new GetCommand({
+      new UpdateCommand({
         TableName: this.table,
-        Key: { pk: tracePk(tenantId, traceId), sk: `ARX#${actionId}` },
-        ConsistentRead: true,
+        Key: { pk: tracePk(link.tenant_id, link.trace_id), sk: `ARX#${link.action_id}` },
+        UpdateExpression: [
+          'SET tenant_id = :t, trace_id = :tr, action_id = :a, agent_id = :ag, #ev = if_not_exists(#ev, :e)',
+          link.approval_id ? 'approval_id = :ap' : 'approval_id = if_not_exists(approval_id, :ap)',
+          'expires_at_epoch = :x',
+        ].join(', '),
+        ExpressionAttributeNames: { '#ev': `${EVENT_ATTR}${ev.type}#${ev.at}` },
+        ExpressionAttributeValues: {
+          ':t': link.tenant_id,
+          ':tr': link.trace_id,
+          ':a': link.action_id,
+          ':ag': link.agent_id,
+          ':ap': link.approval_id ?? null,
+          ':e': JSON.stringify(ev),
+          ':x': epochSeconds(this.now()) + HOT_RETENTION_DAYS * 86_400,
+        },
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    return r.Item ? (JSON.parse(String(r.Item.doc)) as ActionLink) : null;
-  }
-
-  /** Appends one action event to the trace's link item (idempotent per event type + at). */
-  async appendLinkEvent(link: Omit<ActionLink, 'events'>, ev: ActionLink['events'][number]): Promise<void> {
-    const key = { pk: tracePk(link.tenant_id, link.trace_id), sk: `ARX#${link.action_id}` };
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const cur = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-      const prev = cur.Item ? (JSON.parse(String(cur.Item.doc)) as ActionLink) : null;
-      if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return;
-      const next: ActionLink = {
-        ...link,
-        approval_id: link.approval_id ?? prev?.approval_id ?? null,
-        events: [...(prev?.events ?? []), ev],
-      };
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: {
-              ...key,
-              doc: JSON.stringify(next),
-              version: (Number(cur.Item?.version ?? 0) || 0) + 1,
-              expires_at_epoch: epochSeconds(this.now()) + HOT_RETENTION_DAYS * 86_400,
-            },
-            ConditionExpression: cur.Item ? 'version = :v' : 'attribute_not_exists(pk)',
-            ...(cur.Item ? { ExpressionAttributeValues: { ':v': cur.Item.version } } : {}),
-          }),
-        );
-        return;
-      } catch (e) {
-        if (!isConditionalCheckFailed(e)) throw e;
-      }
-    }
-    throw new Error('trace link kept changing under concurrent writers');
+    return r.Attributes ? linkOf(r.Attributes) : null;
   }
 
   async getPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null> {
@@ -233,3 +222,26 @@ export class DynamoSpanStore implements SpanStore {
 }
 
 const tracePk = (t: string, trace: string) => `T#${t}#TRACE#${trace}`;
+/** Prefix of a link item's per-event attributes. */
+const EVENT_ATTR = 'E#';
+
+/**
+ * The link an item holds: its per-event attributes in time order, after the events of a `doc`
+ * written before links were updated in place (read-modify-write of one JSON document).
+ */
+function linkOf(it: Item): ActionLink {
+  const legacy = it.doc ? (JSON.parse(String(it.doc)) as ActionLink) : null;
+  const events = Object.entries(it)
+    .filter(([k]) => k.startsWith(EVENT_ATTR))
+    .map(([, v]) => JSON.parse(String(v)) as ActionLink['events'][number])
+    .filter((e) => !legacy?.events.some((l) => l.type === e.type && l.at === e.at))
+    .sort((a, b) => a.at.localeCompare(b.at) || a.type.localeCompare(b.type));
+  return {
+    tenant_id: String(it.tenant_id ?? legacy?.tenant_id),
+    trace_id: String(it.trace_id ?? legacy?.trace_id),
+    action_id: String(it.action_id ?? legacy?.action_id),
+    agent_id: String(it.agent_id ?? legacy?.agent_id),
+    approval_id: (it.approval_id as string | null | undefined) ?? legacy?.approval_id ?? null,
+    events: [...(legacy?.events ?? []), ...events],
+  };
+}

@@ -238,7 +238,7 @@ export function arxSpansFor(
  * completes. Throws on a store failure so the bus retries (and the DLQ keeps what failed).
  */
 export async function recordActionEvent(
-  store: Pick<import('./model.js').SpanStore, 'getLink' | 'appendLinkEvent' | 'putSpans'>,
+  store: Pick<import('./model.js').SpanStore, 'appendLinkEvent' | 'putSpans'>,
   detailType: string,
   detail: Record<string, unknown>,
   eventTime: string,
@@ -251,11 +251,11 @@ export async function recordActionEvent(
     return { spans: [] };
   const at =
     s(detail.decided_at) ?? s(detail.updated_at) ?? new Date(Date.parse(eventTime) || Date.now()).toISOString();
-  const prev = await store.getLink(tenant, trace, actionId);
-  const spans = arxSpansFor(detailType, detail, at, prev);
-  if (!spans) return { spans: [] };
+  // Not about a governed action this can draw (no tool, a malformed trace id): nothing is linked.
+  if (!arxSpansFor(detailType, detail, at, null)) return { spans: [] };
   const { tenant_id: _t, ...kept } = detail;
-  await store.appendLinkEvent(
+  // The update answers the link as it was: the spans this event completes are built from the events before it.
+  const prev = await store.appendLinkEvent(
     {
       tenant_id: tenant,
       trace_id: trace,
@@ -265,6 +265,8 @@ export async function recordActionEvent(
     },
     { type: detailType, at, detail: kept },
   );
+  const spans = arxSpansFor(detailType, detail, at, prev);
+  if (!spans) return { spans: [] };
   await store.putSpans(spans);
   return { spans };
 }

@@ -69,8 +69,8 @@ export interface SpanStore {
   ): Promise<{ spans: SpanRecord[]; links: ActionLink[]; truncated: boolean }>;
   spansByAgent(tenantId: string, agentId: string, fromIso: string, toIso: string): Promise<SpanRecord[]>;
   spansByDay(tenantId: string, day: string, fromIso?: string, toIso?: string): Promise<SpanRecord[]>;
-  getLink(tenantId: string, traceId: string, actionId: string): Promise<ActionLink | null>;
-  appendLinkEvent(link: Omit<ActionLink, 'events'>, ev: ActionLink['events'][number]): Promise<void>;
+  /** Adds `ev` to the action's link (once per type + at); answers the link as it was before, or null. */
+  appendLinkEvent(link: Omit<ActionLink, 'events'>, ev: ActionLink['events'][number]): Promise<ActionLink | null>;
   getPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null>;
   putPrices(tenantId: string, table: PriceTable, at: string): Promise<void>;
   putBudget(tenantId: string, b: Budget): Promise<void>;

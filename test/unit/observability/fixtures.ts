@@ -87,18 +87,16 @@ export class MemorySpanStore implements SpanStore {
       (s) => s.tenant_id === t && s.start_time.startsWith(day) && s.start_time >= from && s.start_time <= `${to}~`,
     );
   }
-  async getLink(t: string, trace: string, a: string) {
-    return this.links.get(`${t}|${trace}|${a}`) ?? null;
-  }
   async appendLinkEvent(l: Omit<ActionLink, 'events'>, ev: ActionLink['events'][number]) {
     const k = `${l.tenant_id}|${l.trace_id}|${l.action_id}`;
-    const prev = this.links.get(k);
-    if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return;
+    const prev = this.links.get(k) ?? null;
+    if (prev?.events.some((e) => e.type === ev.type && e.at === ev.at)) return prev;
     this.links.set(k, {
       ...l,
       approval_id: l.approval_id ?? prev?.approval_id ?? null,
       events: [...(prev?.events ?? []), ev],
     });
+    return prev;
   }
   async getPrices() {
     return this.prices;
