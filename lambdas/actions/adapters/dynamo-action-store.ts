@@ -11,6 +11,7 @@ import { epochSeconds } from '../../shared/clock.js';
 import { isConditionalCheckFailed, queryPages, writeIf } from '../../shared/dynamo.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { outboxItem, updateWithEvents } from '../../shared/outbox.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 import type {
   ActionPatch,
   ActionRecord,
@@ -120,6 +121,13 @@ class KeyedMutex {
 const itemLocks = new KeyedMutex();
 
 /** Largest result kept on the action item; bigger results are replaced by a truncation note. */
+
+/**
+ * How long a connector's config read is reused: a change made through this process applies at
+ * once, one made by another function instance within this window.
+ */
+export const CONFIG_CACHE_MS = 30_000;
+const configCache = new TtlCache<Record<string, unknown> | null>(CONFIG_CACHE_MS);
 
 const resultJson = (result: unknown): string => JSON.stringify(storedResult(result));
 
@@ -367,9 +375,7 @@ export class DynamoActionStore
     patch: ActionPatch,
     events: readonly OutboxEntry[],
   ): Promise<boolean> {
-    return writeIf(
-      this.update(this.transitionUpdate(tenantId, actionId, from, to, patch), events, patch.updated_at),
-    );
+    return writeIf(this.update(this.transitionUpdate(tenantId, actionId, from, to, patch), events, patch.updated_at));
   }
 
   /** The conditional update that moves an action from one of `from` to `to` with `patch`. */
@@ -472,7 +478,14 @@ export class DynamoActionStore
 
   // ---------------------------------------------------------------- connector config
 
-  async getConfig(tenantId: string, connector: string): Promise<Record<string, unknown> | null> {
+  /** Read through a process-wide cache of {@link CONFIG_CACHE_MS}; `putConfig` here drops it at once. */
+  getConfig(tenantId: string, connector: string): Promise<Record<string, unknown> | null> {
+    return configCache
+      .get(`${this.table}|${tenantId}|${connector}`, () => this.readConfig(tenantId, connector))
+      .then((c) => (c ? structuredClone(c) : null));
+  }
+
+  private async readConfig(tenantId: string, connector: string): Promise<Record<string, unknown> | null> {
     const r = await this.client.send(
       new GetCommand({
         TableName: this.table,
@@ -484,6 +497,8 @@ export class DynamoActionStore
   }
 
   async putConfig(tenantId: string, connector: string, config: Record<string, unknown>, at: string): Promise<void> {
+    const key = `${this.table}|${tenantId}|${connector}`;
+    configCache.delete(key);
     await this.client.send(
       new PutCommand({
         TableName: this.table,
@@ -497,6 +512,7 @@ export class DynamoActionStore
         },
       }),
     );
+    configCache.delete(key);
   }
 
   // ---------------------------------------------------------------- replay guard
