@@ -1,6 +1,9 @@
 /**
  * `arx mcp-gateway --connector <name> (--upstream-cmd "<command line>" | --upstream-url <url>)
- *    [--listen <host:port>] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]`
+ *    [--listen <host:port>] [--allow-host <name> …] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]`
+ *
+ * With --listen, a request whose Host or Origin names a host other than the loopback names, the
+ * listen host or an --allow-host name is refused with 403 (DNS-rebinding protection).
  *
  * Without --listen it serves MCP over stdio (the client launches it as its server); with it,
  * Streamable HTTP at http://host:port/mcp. The agent is ARX_AGENT_TOKEN (an SVID) or
@@ -12,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { createMcpGateway, FilePinStore, splitCommandLine, type UpstreamSpec } from '../../sdk/mcp-gateway/index.js';
 
 const USAGE =
-  'usage: arx mcp-gateway --connector <name> (--upstream-cmd "<command line>" | --upstream-url <url>) [--listen <host:port>] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]\n';
+  'usage: arx mcp-gateway --connector <name> (--upstream-cmd "<command line>" | --upstream-url <url>) [--listen <host:port>] [--allow-host <name> …] [--hold <seconds>] [--pins <file>] [--upstream-env KEY=VALUE …]\n';
 
 export async function run(args: string[]): Promise<number> {
   let v: Record<string, string | boolean | string[] | undefined>;
@@ -25,6 +28,7 @@ export async function run(args: string[]): Promise<number> {
         'upstream-url': { type: 'string' },
         'upstream-env': { type: 'string', multiple: true },
         listen: { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
         hold: { type: 'string' },
         pins: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -89,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
       arx: { apiUrl, ...(agentToken ? { agentToken } : {}), ...(bootstrapToken ? { bootstrapToken } : {}) },
       ...(holdMs !== undefined ? { holdMs } : {}),
       ...(v.pins ? { pins: new FilePinStore(v.pins as string) } : {}),
+      ...(v['allow-host'] ? { allowedHosts: v['allow-host'] as string[] } : {}),
     });
   } catch (e) {
     return fail((e as Error).message);

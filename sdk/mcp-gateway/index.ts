@@ -128,6 +128,41 @@ export interface McpGatewayOptions {
   readonly pins?: PinStore;
   /** Held calls and spent grants. @default in memory (this gateway's sessions share it) */
   readonly held?: HeldStore;
+  /**
+   * Host names (no port; IPv6 in brackets) `listen` answers besides the loopback names and the
+   * host it is bound to: a request whose Host or Origin names another host gets 403, so a web page
+   * cannot reach a local gateway through DNS rebinding.
+   */
+  readonly allowedHosts?: readonly string[];
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/** The host name of a Host header or Origin URL, lower-cased, IPv6 in brackets; null when unparsable. */
+function hostnameOf(value: string, isOrigin: boolean): string | null {
+  try {
+    return new URL(isOrigin ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a request to the local listener is refused (DNS-rebinding protection per MCP's security best
+ * practices), or null: the Host header must name an allowed host, and so must Origin when sent.
+ */
+export function rebindingRefusal(
+  headers: { host?: string; origin?: string },
+  allowed: ReadonlySet<string>,
+): string | null {
+  const host = headers.host ? hostnameOf(headers.host, false) : null;
+  if (!host || !allowed.has(host)) return `Invalid Host header: ${headers.host ?? '(none)'}`;
+  if (headers.origin !== undefined) {
+    const origin = hostnameOf(headers.origin, true);
+    if (!origin || !allowed.has(origin)) return `Invalid Origin header: ${headers.origin}`;
+  }
+  return null;
 }
 
 export interface McpGateway {
@@ -583,7 +618,23 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         const s = Buffer.concat(chunks).toString('utf8');
         return s ? JSON.parse(s) : undefined;
       };
+      const bound = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+      const allowed = new Set(
+        [...LOOPBACK_NAMES, ...(WILDCARD.has(bound) ? [] : [bound]), ...(o.allowedHosts ?? [])].map((h) =>
+          h.toLowerCase(),
+        ),
+      );
       const http: HttpServer = createServer(async (req, res) => {
+        const refused = rebindingRefusal(
+          { host: req.headers.host, ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}) },
+          allowed,
+        );
+        if (refused) {
+          res
+            .writeHead(403, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: refused }, id: null }));
+          return;
+        }
         // Tool lists are per principal: never cached by anyone else (also over the SDK's own SSE headers).
         const PRIVATE = 'private, no-cache, no-store, no-transform';
         res.setHeader('cache-control', PRIVATE);

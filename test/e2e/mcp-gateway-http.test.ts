@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -165,5 +166,47 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     });
     expect(badJson.status).toBe(400);
     expect((await fetch(srv.url.replace('/mcp', '/other'))).status).toBe(404);
+  });
+
+  it('refuses a request whose Host or Origin names another host (DNS rebinding), before any session', async () => {
+    // Node's fetch will not set Host, so this speaks HTTP directly, as a rebound browser would arrive.
+    const post = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((done, fail) => {
+        const u = new URL(srv.url);
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'rebind', version: '1' } },
+        });
+        const r = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+          },
+          (res) => {
+            let b = '';
+            res.on('data', (c) => (b += c));
+            res.on('end', () => done({ status: res.statusCode ?? 0, body: b }));
+          },
+        );
+        r.on('error', fail);
+        r.end(body);
+      });
+    const sessions = gw.stats.sessions;
+    const evil = await post({ host: 'evil.example.com', origin: 'http://evil.example.com' });
+    expect(evil.status).toBe(403);
+    expect(JSON.parse(evil.body).error.message).toBe('Invalid Host header: evil.example.com');
+    const port = new URL(srv.url).port;
+    const badOrigin = await post({ host: `127.0.0.1:${port}`, origin: 'https://attacker.example' });
+    expect(badOrigin.status).toBe(403);
+    expect(JSON.parse(badOrigin.body).error.message).toBe('Invalid Origin header: https://attacker.example');
+    expect(gw.stats.sessions).toBe(sessions);
+    // The loopback names are answered, with or without an Origin.
+    expect((await post({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).status).toBe(200);
+    expect((await post({ host: `127.0.0.1:${port}` })).status).toBe(200);
   });
 });
