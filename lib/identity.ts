@@ -13,6 +13,36 @@ export const TENANT_TAG = 'arx:tenant';
 
 /** Tag a role in ARX's own account must carry for termination to put the session deny on it (F6). */
 export const CREDENTIAL_ROLE_TAG = 'arx:credential-role';
+/**
+ * Tag on the execution role of every function that assumes credential roles (the broker, and the
+ * actions functions that run the aws connector in process). A registered role's trust policy names
+ * ARX's account and requires this principal tag (see {@link credentialRoleTrustPolicy}), so it trusts
+ * exactly those functions, whatever names CloudFormation gave their roles.
+ */
+export const CREDENTIAL_BROKER_TAG = 'arx:credential-broker';
+
+/**
+ * The trust policy a customer puts on a role registered with `PUT /v1/credentials/roles/{name}`:
+ * ARX's account may assume it only from a principal tagged {@link CREDENTIAL_BROKER_TAG}, with the
+ * tenant's external id (answered by the registry), and may set the source identity (the agent id,
+ * which the revoke-older-sessions deny keys on).
+ */
+export function credentialRoleTrustPolicy(accountArn: string, externalId = '<external_id>') {
+  const broker = { StringEquals: { [`aws:PrincipalTag/${CREDENTIAL_BROKER_TAG}`]: 'true' } };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: accountArn },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { ...broker.StringEquals, 'sts:ExternalId': externalId } },
+      },
+      { Effect: 'Allow', Principal: { AWS: accountArn }, Action: 'sts:SetSourceIdentity', Condition: broker },
+    ],
+  };
+}
+
 /** Value of ARX_CREDENTIAL_BROKER: the broker's grants are on the function role itself. */
 export const CREDENTIAL_BROKER_MODE = 'registered-roles';
 
@@ -91,6 +121,16 @@ export class Identity extends Construct {
       envValue: CREDENTIAL_BROKER_MODE,
       grant: (fn, access) => this.grantCredentialBroker(fn, access),
     });
+    const stack = Stack.of(this);
+    new CfnOutput(this, 'CredentialRoleTrustPolicy', {
+      value: stack.toJsonString(
+        credentialRoleTrustPolicy(
+          stack.formatArn({ service: 'iam', region: '', account: stack.account, resource: 'root' }),
+        ),
+      ),
+      description:
+        'Trust policy for roles registered with PUT /v1/credentials/roles/{name}: replace <external_id> with the external id the registry answers',
+    }).overrideLogicalId('CredentialRoleTrustPolicy');
   }
 
   /**
@@ -101,6 +141,8 @@ export class Identity extends Construct {
    */
   grantCredentialBroker(fn: ArxFunction, access: Access): Iam5Ack[] {
     const stack = Stack.of(this);
+    // What the registered roles' trust policy requires of the caller (credentialRoleTrustPolicy).
+    Tags.of(fn.function.role!).add(CREDENTIAL_BROKER_TAG, 'true');
     fn.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],

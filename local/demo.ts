@@ -47,6 +47,9 @@ interface OktaUser {
   profile: { login: string; email: string; firstName: string; lastName: string };
 }
 
+/** Where the local Okta answers the calls it received (`METHOD /path`, oldest first); not an Okta path. */
+export const CALLS_PATH = '/_arx/calls';
+
 /** A local stand-in for Okta's Management API (SSWS auth; users list/read/lifecycle). */
 export async function startFakeOkta(
   apiToken: string,
@@ -83,6 +86,12 @@ export async function startFakeOkta(
     req.resume();
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://okta.local');
+      // Not Okta's API: the calls received so far, for tests that check an action reached Okta once.
+      if (req.method === 'GET' && u.pathname === CALLS_PATH) {
+        if (req.headers.authorization !== `SSWS ${apiToken}`)
+          return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
+        return send(res, 200, calls);
+      }
       calls.push(`${req.method} ${u.pathname}`);
       if (req.headers.authorization !== `SSWS ${apiToken}`)
         return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });

@@ -956,13 +956,14 @@ export interface RouteResponses {
   };
   /** Cascade: drop bindings and cached credentials, deny older STS sessions on every registered role, revoke issued OAuth tokens (RFC 7009) */
   'POST /v1/credentials/revoke': {
-    /** {cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable} */
+    /** {cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable, refresh_tokens_revoked} */
     200: {
       readonly cache_evicted: number;
       readonly bindings_revoked: number;
       readonly sessions_denied_roles: number;
       readonly oauth_tokens_revoked: number;
       readonly oauth_tokens_unrevocable: number;
+      readonly refresh_tokens_revoked: number;
     };
   };
   /** The tenant's credential role registry (roles the broker may assume for its agents) */

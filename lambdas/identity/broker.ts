@@ -12,14 +12,18 @@ import { currentEnv, readSettings, type SettingName } from '../shared/settings.j
 import { CachedRevocationChecker, DynamoRevocationList } from '../shared/revocation.js';
 import { AwsStsIssuer, HttpOAuthIssuer, IamSessionRevoker, readClientSecret } from './adapters/credential-issuers.js';
 import { DynamoCredentialRegistry, DynamoIssuedTokens } from './adapters/credential-registry.js';
-import { DynamoAgentStateStore, DynamoCredentialBindings } from './adapters/dynamo-identity-store.js';
+import {
+  DynamoAgentStateStore,
+  DynamoCredentialBindings,
+  DynamoRefreshTokenStore,
+} from './adapters/dynamo-identity-store.js';
 import { CredentialBroker, type OAuthPort, type SessionRevokerPort, type StsPort } from './core/broker.js';
 import { CachedAgentState } from './core/verify.js';
 
 export { CredentialBroker, sessionPolicy, type AwsCredentials, type IssuedCredential } from './core/broker.js';
 
 export interface CredentialBrokerConfig {
-  /** ARX_CONTROL_TABLE (CredentialBinding rows, agent credential state). */
+  /** ARX_CONTROL_TABLE (CredentialBinding rows, agent credential state, refresh token families). */
   readonly controlTable: string;
   /** ARX_REVOCATION_TABLE */
   readonly revocationTable: string;
@@ -86,6 +90,7 @@ export function createCredentialBroker(cfg: CredentialBrokerConfig): CredentialB
     registry: new DynamoCredentialRegistry(cfg.controlTable, client),
     issuedTokens: new DynamoIssuedTokens(cfg.controlTable, client),
     sessions: cfg.sessions ?? new IamSessionRevoker(),
+    refreshTokens: new DynamoRefreshTokenStore(cfg.controlTable, client),
     secrets: cfg.secrets ?? ((id) => readClientSecret(id)),
     clock,
     allowLoopback,

@@ -173,6 +173,7 @@ export const CredentialRevocation = z.object({
   sessions_denied_roles: z.number().int(),
   oauth_tokens_revoked: z.number().int(),
   oauth_tokens_unrevocable: z.number().int(),
+  refresh_tokens_revoked: z.number().int(),
 });
 export const CredentialRole = z
   .object({

@@ -6,7 +6,8 @@
  *
  * Environment: ARX_INVENTORY_TABLE, ARX_CONTROL_TABLE, ARX_REVOCATION_TABLE, ARX_EVENT_BUS
  * (lifecycle and owners), ARX_SVID_ISSUER_BASE (mint/verify), optional ARX_SIGNING_KEY_ARN (the
- * initial tenant key), ARX_SVID_TTL_SECONDS, ARX_REFRESH_TOKEN_TTL_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
+ * initial tenant key), ARX_SVID_TTL_SECONDS, ARX_REFRESH_TOKEN_TTL_SECONDS, ARX_REFRESH_GRACE_SECONDS,
+ * ARX_REFRESH_SPENT_RETENTION_SECONDS, ARX_ORPHAN_GRACE_SECONDS.
  * Each part reads only the variables it needs, on first use.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,7 +26,6 @@ import {
   DynamoOrphanMarkers,
   DynamoRefreshTokenStore,
 } from './adapters/dynamo-identity-store.js';
-import { logger } from '../shared/observability.js';
 import { createTenantSigner } from './signer.js';
 import { createCredentialBroker, credentialBrokerFromEnv } from './broker.js';
 import type { CredentialBroker, OAuthPort, StsPort } from './core/broker.js';
@@ -112,11 +112,23 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
             ...(opts.oauth ? { oauth: opts.oauth } : {}),
           }),
   );
-  const inventory = once((): InventoryStore => {
-    const c = readSettings(['ARX_INVENTORY_TABLE', 'ARX_EVENT_BUS'], env);
-    const outbox = new Outbox(control(), opts.publisher ?? new EventBridgePublisher(c.ARX_EVENT_BUS), ddb);
-    return new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, control(), outbox, ddb);
-  });
+  const outbox = once(
+    () =>
+      new Outbox(
+        control(),
+        opts.publisher ?? new EventBridgePublisher(readSettings(['ARX_EVENT_BUS'], env).ARX_EVENT_BUS),
+        ddb,
+      ),
+  );
+  const inventory = once(
+    (): InventoryStore =>
+      new DynamoInventoryStore(
+        readSettings(['ARX_INVENTORY_TABLE'], env).ARX_INVENTORY_TABLE,
+        control(),
+        outbox(),
+        ddb,
+      ),
+  );
   const lifecycle = once(
     (): LifecycleDeps => ({
       inventory: inventory(),
@@ -131,14 +143,14 @@ export function createIdentityService(opts: IdentityServiceOptions = {}) {
   const tokenDeps = once(
     (): TokenExchangeDeps => ({
       bootstrap: new DynamoBootstrapStore(control(), ddb),
-      refresh: new DynamoRefreshTokenStore(control(), ddb),
+      refresh: new DynamoRefreshTokenStore(control(), ddb, {
+        spentRetentionS: setting('ARX_REFRESH_SPENT_RETENTION_SECONDS', env),
+      }),
       refreshTtlS: setting('ARX_REFRESH_TOKEN_TTL_SECONDS', env),
+      refreshGraceS: setting('ARX_REFRESH_GRACE_SECONDS', env),
       revocations: new DynamoRevocationList(revocationTable(), ddb),
-      // The token endpoint's audit record: who got which SVID by which grant (never a token).
-      audit: {
-        issued: (e) => logger.info('token issued', { ...e }),
-        reuse: (e) => logger.warn('refresh token reuse: family revoked', { ...e }),
-      },
+      // The audit trail: token.issued / token.refresh_reuse through the control table's outbox.
+      events: outbox(),
       agents: inventory(),
       verifier: verifier(),
       issuer: issuer(),
@@ -204,5 +216,7 @@ export const IDENTITY_SETTINGS = [
   'ARX_SIGNING_KEY_ARN',
   'ARX_SVID_TTL_SECONDS',
   'ARX_REFRESH_TOKEN_TTL_SECONDS',
+  'ARX_REFRESH_GRACE_SECONDS',
+  'ARX_REFRESH_SPENT_RETENTION_SECONDS',
   'ARX_ORPHAN_GRACE_SECONDS',
 ] as const satisfies readonly SettingName[];

@@ -221,7 +221,7 @@ const topology: CapabilityTopology = {
       response: {
         status: 200,
         description:
-          '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable}',
+          '{cache_evicted, bindings_revoked, sessions_denied_roles, oauth_tokens_revoked, oauth_tokens_unrevocable, refresh_tokens_revoked}',
         schema: CredentialRevocation,
       },
     },

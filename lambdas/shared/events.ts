@@ -17,6 +17,8 @@ export const DETAIL_TYPES = [
   'agent.terminated.completed',
   'audit.block.sealed',
   'discovery.scan.requested',
+  'token.issued',
+  'token.refresh_reuse',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

@@ -112,6 +112,25 @@ export const SETTINGS = {
     description:
       "Absolute lifetime of an agent's refresh tokens, counted from its bootstrap exchange (default 30 days); rotation never extends it.",
   },
+  ARX_REFRESH_GRACE_SECONDS: {
+    type: 'number',
+    default: 30,
+    min: 0,
+    max: 300,
+    owner: 'operator',
+    reader: 'lambda',
+    description:
+      'Seconds after a refresh during which the refresh token it spent is accepted once more (a lost response retried): it answers a fresh pair of the same family and spends the unseen successor; any later reuse revokes the family. 0 turns it off.',
+  },
+  ARX_REFRESH_SPENT_RETENTION_SECONDS: {
+    type: 'number',
+    default: 86_400,
+    min: 300,
+    owner: 'operator',
+    reader: 'lambda',
+    description:
+      'How long a spent refresh token is kept (DynamoDB TTL) so that presenting it again is detected as reuse and revokes its family; after that it is deleted and merely unknown.',
+  },
   ARX_MAX_TOKEN_TTL_S: {
     type: 'number',
     default: 3600,

@@ -5,6 +5,7 @@ import { RESOURCE_ENV, routeKey, type ResourceName } from '../../lambdas/shared/
 import { buildApp } from '../../lib/synth.js';
 import { HANDLER_SETTINGS } from '../../lib/handler-settings.gen.js';
 import type { ArxStack } from '../../lib/arx-stack.js';
+import { CREDENTIAL_BROKER_TAG, credentialRoleTrustPolicy } from '../../lib/identity.js';
 
 // In-process CDK synthesis is CPU-bound and synchronous: allow for a loaded 2-core machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 300_000 });
@@ -537,6 +538,35 @@ describe('Identity credential broker grants (F1, F6, functional defect)', () => 
       expect(env.ARX_REVOCATION_TABLE, fn).toBeDefined();
       expect(env.ARX_CREDENTIAL_ROLE_ARN, fn).toBeUndefined();
     }
+  });
+
+  it('the roles registered credential roles trust: exactly the credentialBroker functions carry the broker tag, and the published trust policy requires it', () => {
+    const brokerFns = TOPOLOGY.functions.filter((f) => f.uses?.credentialBroker).map((f) => f.name);
+    expect(brokerFns).toEqual(expect.arrayContaining(['actions-api', 'actions-callbacks', 'actions-expiry-sweeper']));
+    const tagged = new Set<string>();
+    for (const [name, fn] of functionsByName()) {
+      const role = resources[fn.props.Role['Fn::GetAtt'][0]]!;
+      const tags: { Key: string; Value: string }[] = role.Properties.Tags ?? [];
+      if (tags.some((t) => t.Key === CREDENTIAL_BROKER_TAG && t.Value === 'true')) tagged.add(name);
+    }
+    expect([...tagged].sort()).toEqual([...brokerFns].sort());
+    // The audit sealer assumes customer destination roles on its own grant, not as the broker.
+    expect(tagged.has('audit-sealer')).toBe(false);
+    const out = template.toJSON().Outputs.CredentialRoleTrustPolicy;
+    const text = JSON.stringify(out.Value);
+    expect(text).toContain(`aws:PrincipalTag/${CREDENTIAL_BROKER_TAG}`);
+    expect(text).toContain('sts:ExternalId');
+    expect(text).toContain(':iam::');
+    expect(text).toContain('AWS::AccountId');
+    const doc = credentialRoleTrustPolicy('arn:aws:iam::111122223333:root', 'ext-1');
+    expect(doc.Statement.map((st) => [st.Action, st.Principal.AWS])).toEqual([
+      ['sts:AssumeRole', 'arn:aws:iam::111122223333:root'],
+      ['sts:SetSourceIdentity', 'arn:aws:iam::111122223333:root'],
+    ]);
+    expect(doc.Statement[0]!.Condition.StringEquals).toEqual({
+      [`aws:PrincipalTag/${CREDENTIAL_BROKER_TAG}`]: 'true',
+      'sts:ExternalId': 'ext-1',
+    });
   });
 
   it('F12b: OAuth client secrets are readable only under arx/*/oauth/*', () => {

@@ -1,11 +1,17 @@
 /**
  * Audit events from bus events, for governed changes whose owners publish but do not call the
- * AuditSink themselves: identity changes (`inventory.change`) and bundle promotions
- * (`bundle.promoted`). Idempotent on the bus event id (delivery is at least once).
+ * AuditSink themselves: identity changes (`inventory.change`), bundle promotions
+ * (`bundle.promoted`), and the token endpoint's issuances and detected refresh token reuse
+ * (`token.issued`, `token.refresh_reuse`). Idempotent on the bus event id (delivery is at least once).
  */
 import type { AuditRecordInput } from '../../shared/ports.js';
 
-export const AUDITED_DETAIL_TYPES = ['inventory.change', 'bundle.promoted'] as const;
+export const AUDITED_DETAIL_TYPES = [
+  'inventory.change',
+  'bundle.promoted',
+  'token.issued',
+  'token.refresh_reuse',
+] as const;
 
 type Detail = Record<string, unknown> & {
   tenant_id?: unknown;
@@ -69,6 +75,39 @@ export function auditInputFromBus(
           ...(bundle ? { target: `bundle:${bundle}` } : {}),
           decision: 'promoted',
           occurred_at: receivedAt.toISOString(),
+        },
+        dedupeKey: `${detailType}#${eventId}`,
+      };
+    }
+    case 'token.issued': {
+      const agent = str(detail.agent_id);
+      const grant = str(detail.grant) ?? 'unknown';
+      // control: soc2_2017:CC6.1, owasp_nhi_top10_2025:NHI4
+      return {
+        input: {
+          ...base,
+          event_type: 'identity.token.issued',
+          ...(agent ? { agent_id: agent } : {}),
+          action: `identity:tokens:${grant}`,
+          ...(str(detail.audience) ? { target: `audience:${str(detail.audience)}` } : {}),
+          decision: 'issued',
+          occurred_at: str(detail.at) ?? receivedAt.toISOString(),
+        },
+        dedupeKey: `${detailType}#${eventId}`,
+      };
+    }
+    case 'token.refresh_reuse': {
+      const agent = str(detail.agent_id);
+      // control: soc2_2017:CC6.3, owasp_nhi_top10_2025:NHI2
+      return {
+        input: {
+          ...base,
+          event_type: 'identity.token.family_revoked',
+          ...(agent ? { agent_id: agent } : {}),
+          action: 'identity:tokens:refresh_reuse',
+          ...(str(detail.refresh_family) ? { target: `refresh_family:${str(detail.refresh_family)}` } : {}),
+          decision: 'revoked',
+          occurred_at: str(detail.at) ?? receivedAt.toISOString(),
         },
         dedupeKey: `${detailType}#${eventId}`,
       };

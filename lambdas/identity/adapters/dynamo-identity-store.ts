@@ -10,6 +10,8 @@ import {
 import { documentClient } from '../../shared/aws.js';
 import { queryAll, writeIf } from '../../shared/dynamo.js';
 import type { ExtraPut } from '../../shared/ports.js';
+import type { OutboxEntry } from '../../shared/events.js';
+import { outboxItem } from '../../shared/outbox.js';
 import type { KeyStore, TenantKey } from '../core/keys.js';
 import type { AgentCredentialState } from '../core/verify.js';
 import type { RefreshTokenLookup, RefreshTokenRecord, RefreshTokenStore } from '../core/token-exchange.js';
@@ -20,8 +22,10 @@ import type { RefreshTokenLookup, RefreshTokenRecord, RefreshTokenStore } from '
  *   T#<t>#KEYS        KEY#<kid>         TenantKey                 every key the tenant ever had
  *   T#<t>#AGENT#<a>   CRED              {generation, status}      what verifiers compare SVIDs with
  *   BOOT#<sha256>     BOOT              hashed bootstrap token    (written at registration/rotation)
- *   RT#<sha256>       RT                hashed refresh token      (bootstrap exchange, each refresh; kept spent until TTL)
- *   RTFAM#<family>    RTFAM             {revoked}                 a refresh token family (one bootstrap exchange)
+ *   RT#<sha256>       RT                hashed refresh token      (bootstrap exchange, each refresh; kept spent for
+ *                                                                  the reuse window); gsi1 RTFAM#<family> / <created_at>#<sha256>
+ *   RTFAM#<family>    RTFAM             {revoked}                 a refresh token family (one bootstrap exchange);
+ *                                                                  gsi1 T#<t>#RTAGENT#<a> / <created_at>#<family>
  *   T#<t>#ORPHAN      <agent_id>        orphan marker; gsi1 IDENTITY#ORPHAN / <orphaned_at>#<t>#<a> until swept
  *   T#<t>#CREDBIND#<a> <target>#<hash>  CredentialBinding (no secret, ever)
  */
@@ -210,9 +214,15 @@ export class DynamoBootstrapStore {
 
   /**
    * Marks the token used; false when it was already used or expired (single use, race-safe).
-   * `also` (the first refresh token) is written in the same transaction, or not at all.
+   * `also` (the first refresh token) and the outbox items of `events` (the issuance's audit event)
+   * are written in the same transaction, or not at all.
    */
-  consume(tokenHash: string, now: Date, also: readonly ExtraPut[] = []): Promise<boolean> {
+  consume(
+    tokenHash: string,
+    now: Date,
+    also: readonly ExtraPut[] = [],
+    events: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
     const update = {
       TableName: this.table,
       Key: { pk: `BOOT#${tokenHash}`, sk: 'BOOT' },
@@ -220,7 +230,7 @@ export class DynamoBootstrapStore {
       ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
       ExpressionAttributeValues: { ':t': true, ':f': false, ':now': now.toISOString() },
     };
-    if (also.length === 0) return writeIf(this.client.send(new UpdateCommand(update)));
+    if (also.length === 0 && events.length === 0) return writeIf(this.client.send(new UpdateCommand(update)));
     return writeIf(
       this.client.send(
         new TransactWriteCommand({
@@ -233,6 +243,7 @@ export class DynamoBootstrapStore {
                 ...(p.condition ? { ConditionExpression: p.condition } : {}),
               },
             })),
+            ...events.map((e) => ({ Put: { TableName: this.table, Item: outboxItem(e, now.toISOString()) } })),
           ],
         }),
       ),
@@ -242,17 +253,39 @@ export class DynamoBootstrapStore {
 
 const rtKey = (hash: string) => ({ pk: `RT#${hash}`, sk: 'RT' });
 const familyKey = (family: string) => ({ pk: `RTFAM#${family}`, sk: 'RTFAM' });
+/** gsi1 partition of a family's tokens, and of an agent's families (so both can be deleted). */
+const familyTokensPk = (family: string) => `RTFAM#${family}`;
+const agentFamiliesPk = (t: string, a: string) => `T#${t}#RTAGENT#${a}`;
+const epochOf = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** How long a spent refresh token is kept to recognise its reuse, by default (1 day). */
+export const SPENT_REFRESH_RETENTION_S_DEFAULT = 86_400;
+
+export interface RefreshTokenStoreOptions {
+  /**
+   * Seconds a spent token is kept after its rotation so that presenting it again is recognised as
+   * reuse (and revokes the family); after that DynamoDB's TTL deletes it and it is merely unknown.
+   * Never beyond the family's deadline. @default {@link SPENT_REFRESH_RETENTION_S_DEFAULT}
+   */
+  readonly spentRetentionS?: number;
+}
 
 /**
  * Refresh tokens (RefreshTokenStore port). Each token is one item keyed by its SHA-256; a spent
- * token stays (used = true) until its family's deadline so that a replay is recognised. The family
- * item carries the revocation; the TTL of both is the family's absolute deadline.
+ * token stays (used = true) for `spentRetentionS` (TTL) so that a replay is recognised. The family
+ * item carries the revocation; the TTL of both is the family's absolute deadline. A revoked family is
+ * deleted with its tokens, and so is every family of an agent whose credentials are revoked
+ * ({@link revokeAgent}): both are found through gsi1 (tokens by family, families by agent).
  */
 export class DynamoRefreshTokenStore implements RefreshTokenStore {
+  private readonly spentRetentionS: number;
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBDocumentClient = documentClient(),
-  ) {}
+    opts: RefreshTokenStoreOptions = {},
+  ) {
+    this.spentRetentionS = opts.spentRetentionS ?? SPENT_REFRESH_RETENTION_S_DEFAULT;
+  }
 
   private tokenItem(hash: string, rec: RefreshTokenRecord, now: Date): Item {
     return {
@@ -266,8 +299,19 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
       used: false,
       created_at: now.toISOString(),
       expires_at: rec.expires_at,
-      expires_at_epoch: Math.floor(Date.parse(rec.expires_at) / 1000),
+      expires_at_epoch: epochOf(rec.expires_at),
+      gsi1pk: familyTokensPk(rec.family_id),
+      gsi1sk: `${now.toISOString()}#${hash}`,
     };
+  }
+
+  /** TTL of a token spent at `now`: kept for the retention, never past the family's deadline. */
+  private spentEpoch(rec: RefreshTokenRecord, now: Date): number {
+    return Math.min(epochOf(rec.expires_at), Math.floor(now.getTime() / 1000) + this.spentRetentionS);
+  }
+
+  private puts(events: readonly OutboxEntry[], at: string) {
+    return events.map((e) => ({ Put: { TableName: this.table, Item: outboxItem(e, at) } }));
   }
 
   async find(tokenHash: string): Promise<RefreshTokenLookup | null> {
@@ -289,6 +333,9 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
       expires_at: String(it.expires_at),
       used: it.used === true,
       family_revoked: !fam.Item || fam.Item.revoked === true,
+      ...(typeof it.used_at === 'string' ? { used_at: it.used_at } : {}),
+      ...(typeof it.replaced_by === 'string' ? { replaced_by: it.replaced_by } : {}),
+      ...(it.grace_used === true ? { grace_used: true } : {}),
     };
   }
 
@@ -303,7 +350,9 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
           revoked: false,
           created_at: now.toISOString(),
           expires_at: rec.expires_at,
-          expires_at_epoch: Math.floor(Date.parse(rec.expires_at) / 1000),
+          expires_at_epoch: epochOf(rec.expires_at),
+          gsi1pk: agentFamiliesPk(rec.tenant_id, rec.agent_id),
+          gsi1sk: `${now.toISOString()}#${rec.family_id}`,
         },
         condition: 'attribute_not_exists(pk)',
       },
@@ -311,7 +360,24 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
     ];
   }
 
-  rotate(oldHash: string, nextHash: string, next: RefreshTokenRecord, now: Date): Promise<boolean> {
+  private familyLive(familyId: string) {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: familyKey(familyId),
+        ConditionExpression: 'attribute_exists(pk) AND revoked = :f',
+        ExpressionAttributeValues: { ':f': false },
+      },
+    };
+  }
+
+  rotate(
+    oldHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    events: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
     const at = now.toISOString();
     return writeIf(
       this.client.send(
@@ -321,19 +387,18 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
               Update: {
                 TableName: this.table,
                 Key: rtKey(oldHash),
-                UpdateExpression: 'SET used = :t, used_at = :now, replaced_by = :next',
+                UpdateExpression: 'SET used = :t, used_at = :now, replaced_by = :next, expires_at_epoch = :ttl',
                 ConditionExpression: 'attribute_exists(pk) AND used = :f AND expires_at > :now',
-                ExpressionAttributeValues: { ':t': true, ':f': false, ':now': at, ':next': nextHash },
+                ExpressionAttributeValues: {
+                  ':t': true,
+                  ':f': false,
+                  ':now': at,
+                  ':next': nextHash,
+                  ':ttl': this.spentEpoch(next, now),
+                },
               },
             },
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: familyKey(next.family_id),
-                ConditionExpression: 'attribute_exists(pk) AND revoked = :f',
-                ExpressionAttributeValues: { ':f': false },
-              },
-            },
+            this.familyLive(next.family_id),
             {
               Put: {
                 TableName: this.table,
@@ -341,24 +406,128 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
+            ...this.puts(events, at),
           ],
         }),
       ),
     );
   }
 
-  async revokeFamily(familyId: string, now: Date): Promise<void> {
-    await writeIf(
+  regrant(
+    oldHash: string,
+    lostHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    spentSince: Date,
+    events: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
+    const at = now.toISOString();
+    return writeIf(
       this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: familyKey(familyId),
-          UpdateExpression: 'SET revoked = :t, revoked_at = if_not_exists(revoked_at, :now)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':t': true, ':now': now.toISOString() },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: rtKey(oldHash),
+                UpdateExpression: 'SET grace_used = :t, regranted_at = :now, regranted_to = :next',
+                ConditionExpression:
+                  'attribute_exists(pk) AND used = :t AND replaced_by = :lost AND used_at >= :since AND attribute_not_exists(grace_used) AND expires_at > :now',
+                ExpressionAttributeValues: {
+                  ':t': true,
+                  ':now': at,
+                  ':next': nextHash,
+                  ':lost': lostHash,
+                  ':since': spentSince.toISOString(),
+                },
+              },
+            },
+            {
+              // The successor the client never received is spent: presenting it later is a reuse.
+              Update: {
+                TableName: this.table,
+                Key: rtKey(lostHash),
+                UpdateExpression:
+                  'SET used = :t, used_at = :now, replaced_by = :next, grace_used = :t, superseded = :t, expires_at_epoch = :ttl',
+                ConditionExpression: 'attribute_exists(pk) AND used = :f',
+                ExpressionAttributeValues: {
+                  ':t': true,
+                  ':f': false,
+                  ':now': at,
+                  ':next': nextHash,
+                  ':ttl': this.spentEpoch(next, now),
+                },
+              },
+            },
+            this.familyLive(next.family_id),
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.tokenItem(nextHash, next, now),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...this.puts(events, at),
+          ],
         }),
       ),
     );
+  }
+
+  async revokeFamily(familyId: string, now: Date, events: readonly OutboxEntry[] = []): Promise<void> {
+    const at = now.toISOString();
+    const update = {
+      TableName: this.table,
+      Key: familyKey(familyId),
+      UpdateExpression: 'SET revoked = :t, revoked_at = if_not_exists(revoked_at, :now)',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':t': true, ':now': at },
+    };
+    // The revocation and its audit event commit together; the deletes after it are clean-up.
+    await writeIf(
+      events.length
+        ? this.client.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...this.puts(events, at)] }))
+        : this.client.send(new UpdateCommand(update)),
+    );
+    await this.purgeTokens(familyId);
+    await this.client.send(new DeleteCommand({ TableName: this.table, Key: familyKey(familyId) }));
+  }
+
+  /**
+   * Deletes every refresh token family of the agent and their tokens (its credentials were revoked,
+   * rotated or terminated: none of them could refresh again). Each family goes first, so its tokens
+   * are refused even before they are deleted.
+   * @returns how many refresh tokens were deleted
+   */
+  async revokeAgent(tenantId: string, agentId: string): Promise<number> {
+    const families = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': agentFamiliesPk(tenantId, agentId) },
+    });
+    let deleted = 0;
+    for (const f of families) {
+      if (f.tenant_id !== tenantId || f.agent_id !== agentId) continue;
+      const familyId = String(f.pk).slice('RTFAM#'.length);
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: familyKey(familyId) }));
+      deleted += await this.purgeTokens(familyId);
+    }
+    return deleted;
+  }
+
+  private async purgeTokens(familyId: string): Promise<number> {
+    const tokens = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': familyTokensPk(familyId) },
+    });
+    for (const t of tokens) {
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: t.pk, sk: t.sk } }));
+    }
+    return tokens.length;
   }
 }
 

@@ -152,6 +152,8 @@ export interface BrokerDeps {
   readonly registry: CredentialRegistryPort;
   readonly issuedTokens: IssuedTokenPort;
   readonly sessions: SessionRevokerPort;
+  /** The agent's refresh token families (deleted with its other credentials); omitted in tests of other parts. */
+  readonly refreshTokens?: { revokeAgent(tenantId: string, agentId: string): Promise<number> };
   /** Reads a client secret by Secrets Manager id (called only after the tenant prefix check). */
   readonly secrets: (secretId: string) => Promise<string>;
   /** Plain http to loopback token endpoints: only in the local runtime and tests, never deployed. */
@@ -271,6 +273,8 @@ export interface CredentialRevocationResult {
   readonly oauth_tokens_revoked: number;
   /** Issued OAuth tokens whose endpoint has no revocation endpoint: they only expire. */
   readonly oauth_tokens_unrevocable: number;
+  /** ARX refresh tokens of the agent deleted (every family: none could refresh again). */
+  readonly refresh_tokens_revoked: number;
 }
 
 interface CacheEntry {
@@ -474,6 +478,7 @@ export class CredentialBroker {
       }
     }
     const bindings = await this.deps.bindings.revokeAll(tenantId, agentId);
+    const refreshTokens = (await this.deps.refreshTokens?.revokeAgent(tenantId, agentId)) ?? 0;
     const failures: unknown[] = [];
     const issuedBefore = this.deps.clock.now();
     let denied = 0;
@@ -529,6 +534,7 @@ export class CredentialBroker {
       sessions_denied_roles: denied,
       oauth_tokens_revoked: revoked,
       oauth_tokens_unrevocable: unrevocable,
+      refresh_tokens_revoked: refreshTokens,
     };
   }
 

@@ -8,12 +8,18 @@
  * the tenant, agent and credential generation, and valid until an absolute deadline counted from the
  * bootstrap (`refreshTtlS`). `grant_type=refresh_token` spends it for a new SVID and a new refresh
  * token (rotation); reusing a spent one revokes every refresh token of that bootstrap (the family)
- * and answers `invalid_grant` (RFC 9700 §4.14.2 reuse detection).
+ * and answers `invalid_grant` (RFC 9700 §4.14.2 reuse detection), with one exception: within
+ * `refreshGraceS` of its rotation, the token spent last may be presented once more (a client whose
+ * refresh response was lost retries with it); that answers a fresh pair of the same family and
+ * spends the successor the client never saw, so a second use of either is a reuse again.
+ * Every issuance and every detected reuse is an audit event (`token.issued`, `token.refresh_reuse`),
+ * committed in the same transaction as the state change it records (the transactional outbox).
  * Errors are RFC 6749 §5.2 / RFC 8693 §2.2.2 codes; nothing is issued on any error.
  */
 import type { Clock } from '../../shared/clock.js';
-import { newSecret, sha256Hex } from '../../shared/ids.js';
-import type { AgentRecord, ExtraPut } from '../../shared/ports.js';
+import type { OutboxEntry, StagedEventSink } from '../../shared/events.js';
+import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
+import type { AgentRecord, ExtraPut, TraceIds } from '../../shared/ports.js';
 import { ARX_AUDIENCE, isValidAudience, parseScope, type MintedSvid, type MintRequest } from './svid.js';
 import { SvidError, type VerifiedSvid, type VerifyOptions } from './verify.js';
 
@@ -25,6 +31,8 @@ export const GRANT_REFRESH_TOKEN = 'refresh_token';
 export const REFRESH_TOKEN_PREFIX = 'arxrt';
 /** Default absolute lifetime of a refresh token family: 30 days from the bootstrap exchange. */
 export const REFRESH_TTL_S_DEFAULT = 30 * 24 * 3600;
+/** Longest grace window for presenting the previous refresh token again (see `refreshGraceS`). */
+export const REFRESH_GRACE_MAX_S = 300;
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -95,8 +103,14 @@ export interface RefreshTokenRecord {
 
 export interface RefreshTokenLookup extends RefreshTokenRecord {
   readonly used: boolean;
-  /** The family was revoked (a spent token of it was presented again). */
+  /** The family was revoked (a spent token of it was presented again), or is gone. */
   readonly family_revoked: boolean;
+  /** When a spent token was spent (ISO 8601). */
+  readonly used_at?: string;
+  /** SHA-256 of the token that replaced a spent one. */
+  readonly replaced_by?: string;
+  /** A spent token that can no longer be presented in the grace window (it already was, or it was superseded). */
+  readonly grace_used?: boolean;
 }
 
 /** Port: refresh tokens and their families (the adapter keeps them in the control table). */
@@ -105,15 +119,39 @@ export interface RefreshTokenStore {
   /** Items that start a family with its first token; committed with the bootstrap consume. */
   start(tokenHash: string, rec: RefreshTokenRecord, now: Date): readonly ExtraPut[];
   /**
-   * Atomically spends `oldHash` (unused, unexpired, family not revoked) and stores `next`.
-   * False, with nothing written, when any of those conditions fails.
+   * Atomically spends `oldHash` (unused, unexpired, family not revoked), stores `next` and commits
+   * `events`. False, with nothing written, when any of those conditions fails.
    */
-  rotate(oldHash: string, nextHash: string, next: RefreshTokenRecord, now: Date): Promise<boolean>;
-  /** Marks the family revoked: none of its tokens refreshes again. Idempotent. */
-  revokeFamily(familyId: string, now: Date): Promise<void>;
+  rotate(
+    oldHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    events: readonly OutboxEntry[],
+  ): Promise<boolean>;
+  /**
+   * The grace re-grant, atomically: `oldHash` is spent, was replaced by `lostHash`, was spent at or
+   * after `spentSince` and had no re-grant yet; `lostHash` is unused. Marks the re-grant used on
+   * `oldHash`, spends `lostHash` (it can never be re-granted), stores `next`, commits `events`.
+   * False, with nothing written, when any condition fails (or the family is revoked).
+   */
+  regrant(
+    oldHash: string,
+    lostHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    spentSince: Date,
+    events: readonly OutboxEntry[],
+  ): Promise<boolean>;
+  /**
+   * Revokes the family (none of its tokens refreshes again) with `events` in the same write, then
+   * deletes its tokens and the family. Idempotent.
+   */
+  revokeFamily(familyId: string, now: Date, events: readonly OutboxEntry[]): Promise<void>;
 }
 
-/** What the token endpoint issued, for the audit log (no token material). */
+/** What the token endpoint issued: the detail of a `token.issued` audit event (no token material). */
 export interface TokenIssued {
   readonly grant: 'bootstrap' | 'svid' | 'refresh_token';
   readonly tenant_id: string;
@@ -121,30 +159,52 @@ export interface TokenIssued {
   readonly generation: number;
   readonly jti: string;
   readonly audience: string;
+  readonly expires_at: string;
+  readonly scope?: string;
   readonly refresh_family?: string;
+  /** A grace re-grant: the previous refresh token presented again within the grace window. */
+  readonly grace?: true;
 }
 
-/** A refused refresh that revoked its family (token reuse), for the audit log. */
+/** A refused refresh that revoked its family: the detail of a `token.refresh_reuse` audit event. */
 export interface RefreshReuse {
   readonly tenant_id: string;
   readonly agent_id: string;
   readonly refresh_family: string;
 }
 
+export const TOKEN_ISSUED = 'token.issued' as const;
+export const TOKEN_REFRESH_REUSE = 'token.refresh_reuse' as const;
+
 export interface TokenExchangeDeps {
   readonly bootstrap: {
     find(tokenHash: string): Promise<BootstrapLookup | null>;
-    /** Spends the token; `also` is written in the same transaction (the refresh token family). */
-    consume(tokenHash: string, now: Date, also?: readonly ExtraPut[]): Promise<boolean>;
+    /** Spends the token; `also` (the refresh token family) and `events` are written in the same transaction. */
+    consume(
+      tokenHash: string,
+      now: Date,
+      also?: readonly ExtraPut[],
+      events?: readonly OutboxEntry[],
+    ): Promise<boolean>;
   };
   /** Refresh tokens; without it no refresh token is issued and the refresh grant is unsupported. */
   readonly refresh?: RefreshTokenStore;
   /** Absolute lifetime of a refresh token family (seconds from the bootstrap exchange). */
   readonly refreshTtlS?: number;
+  /**
+   * Seconds after a rotation during which the token it spent may be presented once more (a lost
+   * response, retried). 0 turns it off; capped at {@link REFRESH_GRACE_MAX_S}. @default 0
+   */
+  readonly refreshGraceS?: number;
   /** The revocation list: an agent on it gets no new SVID from a refresh token. */
   readonly revocations?: { get(tenantId: string, agentId: string, now: Date): Promise<unknown> };
-  /** Called once per token issued (and per detected refresh token reuse). */
-  readonly audit?: { issued(e: TokenIssued): void; reuse?(e: RefreshReuse): void };
+  /**
+   * The audit trail (the control table's outbox): `token.issued` per token and `token.refresh_reuse`
+   * per revoked family are committed with the write that issues or revokes, then published; an SVID
+   * exchange writes nothing else, so its event is staged before the token is answered. Without it
+   * nothing is audited (unit tests of other behaviour).
+   */
+  readonly events?: StagedEventSink;
   readonly agents: { get(tenantId: string, agentId: string): Promise<AgentRecord | null> };
   readonly verifier: { verify(token: string, opts: VerifyOptions): Promise<VerifiedSvid> };
   readonly issuer: { mint(req: MintRequest): Promise<MintedSvid> };
@@ -205,9 +265,13 @@ function requireParam(form: Record<string, string>, name: string): string {
  * signed, so a signing outage does not burn it; a concurrent second use loses the conditional
  * consume and gets `invalid_grant`.
  */
-export async function exchangeToken(deps: TokenExchangeDeps, form: Record<string, string>): Promise<TokenResponse> {
+export async function exchangeToken(
+  deps: TokenExchangeDeps,
+  form: Record<string, string>,
+  trace?: TraceIds,
+): Promise<TokenResponse> {
   const grant = requireParam(form, 'grant_type');
-  if (grant === GRANT_REFRESH_TOKEN && deps.refresh) return refreshGrant(deps, deps.refresh, form);
+  if (grant === GRANT_REFRESH_TOKEN && deps.refresh) return refreshGrant(deps, deps.refresh, form, trace);
   if (grant !== GRANT_TOKEN_EXCHANGE)
     throw new OAuthError('unsupported_grant_type', 'the grant types are token exchange (RFC 8693) and refresh_token');
   const subjectToken = requireParam(form, 'subject_token');
@@ -232,9 +296,9 @@ export async function exchangeToken(deps: TokenExchangeDeps, form: Record<string
 
   switch (subjectType) {
     case TOKEN_TYPE_BOOTSTRAP:
-      return fromBootstrap(deps, subjectToken, target ?? ARX_AUDIENCE, scope, form.client_id);
+      return fromBootstrap(deps, subjectToken, target ?? ARX_AUDIENCE, scope, form.client_id, trace);
     case TOKEN_TYPE_JWT:
-      return fromSvid(deps, subjectToken, target, scope, form.client_id);
+      return fromSvid(deps, subjectToken, target, scope, form.client_id, trace);
     default:
       throw new OAuthError('invalid_request', 'unsupported subject_token_type');
   }
@@ -246,6 +310,7 @@ async function fromBootstrap(
   audience: string,
   scope: string[] | null,
   clientId: string | undefined,
+  trace: TraceIds | undefined,
 ): Promise<TokenResponse> {
   if (token.length > 512) throw new OAuthError('invalid_grant', 'the bootstrap token is invalid');
   const hash = sha256Hex(token);
@@ -291,10 +356,11 @@ async function fromBootstrap(
       now,
     );
   }
-  if (!(await deps.bootstrap.consume(hash, now, also))) {
+  const events = deps.events ? [issuedEvent(issuedOf('bootstrap', agent, minted, family), trace, now)] : [];
+  if (!(await deps.bootstrap.consume(hash, now, also, events))) {
     throw new OAuthError('invalid_grant', 'the bootstrap token is invalid, expired or already used');
   }
-  deps.audit?.issued(issuedOf('bootstrap', agent, minted, family));
+  await deps.events?.flush(events);
   return respond(minted, refreshToken);
 }
 
@@ -304,13 +370,17 @@ const REFRESH_INVALID = 'the refresh token is invalid, expired or already used';
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2). The presented token is spent only after the new SVID
  * is signed (a signing outage burns nothing), in one transaction with its successor. A token that was
  * already spent, seen again, revokes its family: whoever holds the newest token loses it too, which is
- * the point (one of the two holders is not the agent). Every refusal is `invalid_grant` with one
- * description, so the answer does not tell a guesser which check failed.
+ * the point (one of the two holders is not the agent). The one exception is the grace re-grant (see
+ * the module comment): the token spent last, presented again within `refreshGraceS` of its rotation,
+ * once. An attacker replaying it in that window gains nothing lasting: the agent's own successor is
+ * spent by the re-grant, so the agent's next refresh is a reuse that revokes the family. Every refusal
+ * is `invalid_grant` with one description, so the answer does not tell a guesser which check failed.
  */
 async function refreshGrant(
   deps: TokenExchangeDeps,
   store: RefreshTokenStore,
   form: Record<string, string>,
+  trace: TraceIds | undefined,
 ): Promise<TokenResponse> {
   const token = requireParam(form, 'refresh_token');
   for (const p of ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type']) {
@@ -325,13 +395,19 @@ async function refreshGrant(
     throw new OAuthError('invalid_grant', REFRESH_INVALID);
   const hash = sha256Hex(token);
   const now = deps.clock.now();
-  const rt = await store.find(hash);
-  if (!rt || rt.family_revoked) throw new OAuthError('invalid_grant', REFRESH_INVALID);
-  if (rt.used) {
-    await store.revokeFamily(rt.family_id, now);
-    deps.audit?.reuse?.({ tenant_id: rt.tenant_id, agent_id: rt.agent_id, refresh_family: rt.family_id });
-    throw new OAuthError('invalid_grant', REFRESH_INVALID);
-  }
+  const graceS = Math.min(Math.max(deps.refreshGraceS ?? 0, 0), REFRESH_GRACE_MAX_S);
+  const spentSince = new Date(now.getTime() - graceS * 1000);
+  const inGrace = (t: RefreshTokenLookup): boolean =>
+    graceS > 0 &&
+    t.used &&
+    !t.grace_used &&
+    t.replaced_by !== undefined &&
+    t.used_at !== undefined &&
+    Date.parse(t.used_at) >= spentSince.getTime();
+  const found = await store.find(hash);
+  if (!found || found.family_revoked) throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  let rt: RefreshTokenLookup = found;
+  if (rt.used && !inGrace(rt)) return reuse(deps, store, rt, trace, now);
   if (Date.parse(rt.expires_at) <= now.getTime()) throw new OAuthError('invalid_grant', REFRESH_INVALID);
   if (form.client_id !== undefined && form.client_id !== rt.agent_id)
     throw new OAuthError('invalid_client', 'client_id does not match the refresh token');
@@ -362,15 +438,61 @@ async function refreshGrant(
     ttlS: deps.ttlS,
   });
   const next = newSecret(REFRESH_TOKEN_PREFIX);
-  const { used: _u, family_revoked: _r, ...record } = rt;
-  if (!(await store.rotate(hash, sha256Hex(next), record, now))) {
-    // Lost a race with another use of the same token (or the family was revoked meanwhile): a reuse.
-    await store.revokeFamily(rt.family_id, now);
-    deps.audit?.reuse?.({ tenant_id: rt.tenant_id, agent_id: rt.agent_id, refresh_family: rt.family_id });
-    throw new OAuthError('invalid_grant', REFRESH_INVALID);
+  const nextHash = sha256Hex(next);
+  const { used: _u, family_revoked: _r, used_at: _a, replaced_by: _b, grace_used: _g, ...record } = rt;
+  for (let attempt = 0; ; attempt++) {
+    const grace: boolean = rt.used;
+    const issued = issuedOf('refresh_token', agent, minted, rt.family_id, grace);
+    const events = deps.events ? [issuedEvent(issued, trace, now)] : [];
+    const ok = grace
+      ? await store.regrant(hash, rt.replaced_by!, nextHash, record, now, spentSince, events)
+      : await store.rotate(hash, nextHash, record, now, events);
+    if (ok) {
+      await deps.events?.flush(events);
+      return respond(minted, next);
+    }
+    // Another use of this token committed first, or the family was revoked meanwhile. A client
+    // that retried while its first request was still running gets the grace re-grant (once);
+    // anything else is a reuse.
+    const again: RefreshTokenLookup | null = attempt === 0 && !grace ? await store.find(hash) : null;
+    if (again && !again.family_revoked && inGrace(again)) {
+      rt = again;
+      continue;
+    }
+    return reuse(deps, store, rt, trace, now);
   }
-  deps.audit?.issued(issuedOf('refresh_token', agent, minted, rt.family_id));
-  return respond(minted, next);
+}
+
+/** A spent token seen again: revoke its family (audited with the revocation) and refuse. */
+async function reuse(
+  deps: TokenExchangeDeps,
+  store: RefreshTokenStore,
+  rt: RefreshTokenLookup,
+  trace: TraceIds | undefined,
+  now: Date,
+): Promise<never> {
+  const detail: RefreshReuse = { tenant_id: rt.tenant_id, agent_id: rt.agent_id, refresh_family: rt.family_id };
+  const events: OutboxEntry[] = deps.events
+    ? [{ detailType: TOKEN_REFRESH_REUSE, detail: { ...eventBase(rt.tenant_id, trace, now), ...detail } }]
+    : [];
+  await store.revokeFamily(rt.family_id, now, events);
+  await deps.events?.flush(events);
+  throw new OAuthError('invalid_grant', REFRESH_INVALID);
+}
+
+function eventBase(tenantId: string, trace: TraceIds | undefined, now: Date) {
+  const eventId = newId('evt', now);
+  return {
+    event_id: eventId,
+    tenant_id: tenantId,
+    correlation_id: trace?.correlationId ?? eventId,
+    trace_id: trace?.traceId ?? '0'.repeat(32),
+    at: now.toISOString(),
+  };
+}
+
+function issuedEvent(e: TokenIssued, trace: TraceIds | undefined, now: Date): OutboxEntry {
+  return { detailType: TOKEN_ISSUED, detail: { ...eventBase(e.tenant_id, trace, now), ...e } };
 }
 
 function issuedOf(
@@ -378,6 +500,7 @@ function issuedOf(
   who: { tenant_id: string; agent_id: string },
   m: MintedSvid,
   family: string | undefined,
+  grace = false,
 ): TokenIssued {
   return {
     grant,
@@ -386,7 +509,10 @@ function issuedOf(
     generation: m.claims.gen,
     jti: m.claims.jti,
     audience: m.claims.aud,
+    expires_at: new Date(m.claims.exp * 1000).toISOString(),
+    ...(m.claims.scope ? { scope: m.claims.scope } : {}),
     ...(family ? { refresh_family: family } : {}),
+    ...(grace ? { grace: true as const } : {}),
   };
 }
 
@@ -396,6 +522,7 @@ async function fromSvid(
   target: string | undefined,
   scope: string[] | null,
   clientId: string | undefined,
+  trace: TraceIds | undefined,
 ): Promise<TokenResponse> {
   let parent: VerifiedSvid;
   try {
@@ -435,7 +562,14 @@ async function fromSvid(
     notAfter: parent.exp,
     parentJti: parent.jti,
   });
-  deps.audit?.issued(issuedOf('svid', { tenant_id: parent.tenantId, agent_id: parent.agentId }, minted, undefined));
+  if (deps.events) {
+    // No other state changes: the event is committed on its own before the token is answered.
+    const now = deps.clock.now();
+    const who = { tenant_id: parent.tenantId, agent_id: parent.agentId };
+    const events = [issuedEvent(issuedOf('svid', who, minted, undefined), trace, now)];
+    await deps.events.stage(events, now.toISOString());
+    await deps.events.flush(events);
+  }
   return respond(minted);
 }
 

@@ -25,7 +25,7 @@ async function tokenEndpoint(req: ApiRequest) {
       contentType: req.headers['content-type'],
       authorization: req.headers.authorization,
     });
-    const out = await exchangeToken(identityService().tokenDeps, form);
+    const out = await exchangeToken(identityService().tokenDeps, form, traceIds(req));
     return { status: 200, body: out, headers: NO_STORE };
   } catch (e) {
     let err: OAuthError;

@@ -29,11 +29,12 @@ export class IdentityCredentialRevoker implements CredentialRevoker {
   async revokeAgentCredentials(tenantId: string, agentId: string): Promise<CredentialRevocation> {
     const r = await this.broker.revokeAgentCredentials(tenantId, agentId);
     return {
-      revoked: r.bindings_revoked + r.cache_evicted + r.oauth_tokens_revoked,
+      revoked: r.bindings_revoked + r.cache_evicted + r.oauth_tokens_revoked + r.refresh_tokens_revoked,
       credentials: [
         { kind: 'credential-bindings', bindings_revoked: r.bindings_revoked, cache_evicted: r.cache_evicted },
         { kind: 'sts-sessions', denied_on_roles: r.sessions_denied_roles },
         { kind: 'oauth-tokens', revoked: r.oauth_tokens_revoked, unrevocable: r.oauth_tokens_unrevocable },
+        { kind: 'refresh-tokens', revoked: r.refresh_tokens_revoked },
       ],
     };
   }

@@ -111,6 +111,13 @@ def okta() -> Iterator[dict]:
         _stop(proc)
 
 
+def okta_calls(okta: dict) -> list[str]:
+    """The calls the local Okta received (`METHOD /path`), from its `/_arx/calls` (local/demo.ts)."""
+    r = httpx.get(f"{okta['url']}/_arx/calls", headers={"authorization": f"SSWS {okta['api_token']}"})
+    r.raise_for_status()
+    return r.json()
+
+
 def okta_user(okta: dict, user_id: str) -> dict:
     r = httpx.get(f"{okta['url']}/api/v1/users/{user_id}", headers={"authorization": f"SSWS {okta['api_token']}"})
     r.raise_for_status()

@@ -47,7 +47,7 @@ def test_sync_client_keeps_working_past_its_first_svid_expiry(short_svid_dev, ca
             again.token()
 
 
-def test_async_client_renews_after_expiry_and_a_replayed_refresh_token_is_refused(short_svid_dev):
+def test_async_client_renews_after_expiry_and_a_replayed_refresh_token_revokes_the_family(short_svid_dev):
     admin = Admin(short_svid_dev)
     agent = admin.register("refresher-async")
 
@@ -59,11 +59,20 @@ def test_async_client_renews_after_expiry_and_a_replayed_refresh_token_is_refuse
             second = await arx.token()  # the first expired: renewed with the refresh token
             assert second != first
             assert _authenticated_probe(short_svid_dev, second) == 404
-            return spent
+            return spent, arx._s.refresh_token
 
-    spent = asyncio.run(go())
-    r = httpx.post(
-        f"{short_svid_dev['apiUrl']}/v1/identity/token",
-        data={"grant_type": "refresh_token", "refresh_token": spent},
-    )
+    spent, held = asyncio.run(go())
+
+    def post(rt: str) -> httpx.Response:
+        return httpx.post(f"{short_svid_dev['apiUrl']}/v1/identity/token", data={"grant_type": "refresh_token", "refresh_token": rt})
+
+    # Within the grace window (ARX_REFRESH_GRACE_SECONDS) the token spent last is accepted once more, as
+    # after a lost response; that spends the successor the client holds.
+    regranted = post(spent)
+    assert regranted.status_code == 200 and regranted.json()["refresh_token"] not in (spent, held)
+    # A second replay is a reuse: refused, and the family is revoked, so no token of it refreshes again.
+    r = post(spent)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    for rt in (held, regranted.json()["refresh_token"]):
+        r = post(rt)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 describe('auditInputFromBus', () => {
-  it('maps identity changes and bundle promotions to governed audit events with their evidence tags', () => {
+  it('maps identity changes, token issuance and reuse, and bundle promotions to governed audit events with their evidence tags', () => {
     const reg = auditInputFromBus(
       'inventory.change',
       {
@@ -55,6 +55,36 @@ describe('auditInputFromBus', () => {
       event_type: 'bundle.promoted',
       target: 'bundle:bun_1',
       action: 'policy:bundles:promote',
+    });
+    const issued = auditInputFromBus(
+      'token.issued',
+      {
+        tenant_id: 't',
+        event_id: 'e6',
+        agent_id: 'agt_1',
+        grant: 'refresh_token',
+        audience: 'arx',
+        at: '2026-01-03T00:00:00Z',
+      },
+      new Date(),
+    );
+    expect(issued?.input).toMatchObject({
+      event_type: 'identity.token.issued',
+      agent_id: 'agt_1',
+      action: 'identity:tokens:refresh_token',
+      target: 'audience:arx',
+      decision: 'issued',
+      occurred_at: '2026-01-03T00:00:00Z',
+    });
+    const reuse = auditInputFromBus(
+      'token.refresh_reuse',
+      { tenant_id: 't', event_id: 'e7', agent_id: 'agt_1', refresh_family: 'fam1' },
+      new Date(),
+    );
+    expect(reuse?.input).toMatchObject({
+      event_type: 'identity.token.family_revoked',
+      target: 'refresh_family:fam1',
+      decision: 'revoked',
     });
     expect(auditInputFromBus('operation.executed', { tenant_id: 't', event_id: 'e4' }, new Date())).toBeNull();
     expect(auditInputFromBus('bundle.promoted', { event_id: 'e5' }, new Date())).toBeNull();

@@ -80,20 +80,21 @@ describe('POST /v1/identity/token grant_type=refresh_token (RFC 6749 §6, RFC 97
     const first = (await bootstrap(agent)).refresh_token;
     const second = (await refresh(first)).json.refresh_token as string;
     const third = (await refresh(second)).json.refresh_token as string;
+    const family = String((await item(sha256Hex(third)))!.family_id);
     expectInvalid(await refresh(first));
     expectInvalid(await refresh(third));
-    expect((await item(sha256Hex(third)))!.used).toBe(false);
-    const family = String((await item(sha256Hex(third)))!.family_id);
+    // The revoked family is deleted with its tokens (refresh-lifecycle.test.ts covers the clean-up).
+    expect(await item(sha256Hex(third))).toBeUndefined();
     const fam = await ddb.send(
       new GetCommand({ TableName: h.env.ARX_CONTROL_TABLE, Key: { pk: `RTFAM#${family}`, sk: 'RTFAM' } }),
     );
-    expect(fam.Item!.revoked).toBe(true);
+    expect(fam.Item).toBeUndefined();
     // Another agent's family is untouched.
     const other = (await bootstrap(await register())).refresh_token;
     expect((await refresh(other)).status).toBe(200);
   });
 
-  it('refuses the token of a revoked agent and of a rotated credential, spending nothing', async () => {
+  it('refuses the token of a revoked agent and of a rotated credential', async () => {
     const agent = await register();
     const rt = (await bootstrap(agent)).refresh_token;
     const rv = await h.api('POST', '/v1/identity/agents/{id}/revoke', {
@@ -103,7 +104,8 @@ describe('POST /v1/identity/token grant_type=refresh_token (RFC 6749 §6, RFC 97
     });
     expect(rv.status).toBe(200);
     expectInvalid(await refresh(rt));
-    expect((await item(sha256Hex(rt)))!.used).toBe(false);
+    // The revocation's credential cascade deleted the agent's refresh tokens.
+    expect(await item(sha256Hex(rt))).toBeUndefined();
 
     const rotated = await register();
     const rt2 = (await bootstrap(rotated)).refresh_token;

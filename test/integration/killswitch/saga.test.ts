@@ -199,6 +199,7 @@ describe('Termination saga (API + synthesised state machine, real handlers, moto
         { kind: 'credential-bindings' },
         { kind: 'sts-sessions', denied_on_roles: 0 },
         { kind: 'oauth-tokens', revoked: 0 },
+        { kind: 'refresh-tokens', revoked: 0 },
       ],
     });
 

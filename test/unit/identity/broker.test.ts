@@ -311,6 +311,7 @@ describe('CredentialBroker revocation (F6)', () => {
       sessions_denied_roles: 1,
       oauth_tokens_revoked: 1,
       oauth_tokens_unrevocable: 0,
+      refresh_tokens_revoked: 0,
     });
     expect(s.denies).toEqual([
       { roleArn: ROLE_A, externalId: 'ext-acme', sourceIdentity: 'agt_1', issuedBefore: s.clock.now() },

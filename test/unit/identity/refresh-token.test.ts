@@ -14,14 +14,21 @@ import {
   type RefreshTokenStore,
   type TokenExchangeDeps,
   type TokenIssued,
+  TOKEN_ISSUED,
+  TOKEN_REFRESH_REUSE,
 } from '../../../lambdas/identity/core/token-exchange.js';
+import type { OutboxEntry } from '../../../lambdas/shared/events.js';
 import { DependencyError } from '../../../lambdas/shared/errors.js';
 import { AGENT_A, activeAgent, oauthError, world } from './helpers.js';
 
-/** An in-memory RefreshTokenStore with the adapter's conditions (rotate is all or nothing). */
+type Stored = RefreshTokenRecord & { used: boolean; used_at?: string; replaced_by?: string; grace_used?: boolean };
+
+/** An in-memory RefreshTokenStore with the adapter's conditions (every write is all or nothing). */
 class MemoryRefreshStore implements RefreshTokenStore {
-  readonly tokens = new Map<string, RefreshTokenRecord & { used: boolean }>();
+  readonly tokens = new Map<string, Stored>();
   readonly families = new Map<string, { revoked: boolean }>();
+  /** Events committed with a successful write (what the outbox would hold). */
+  readonly committed: OutboxEntry[] = [];
   async find(hash: string): Promise<RefreshTokenLookup | null> {
     const t = this.tokens.get(hash);
     if (!t) return null;
@@ -41,26 +48,61 @@ class MemoryRefreshStore implements RefreshTokenStore {
       else this.tokens.set(String(item.hash), { ...rec, used: false });
     }
   }
-  async rotate(oldHash: string, nextHash: string, next: RefreshTokenRecord, now: Date): Promise<boolean> {
+  async rotate(
+    oldHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    events: readonly OutboxEntry[],
+  ): Promise<boolean> {
     const old = this.tokens.get(oldHash);
     if (!old || old.used || Date.parse(old.expires_at) <= now.getTime()) return false;
     if (this.families.get(next.family_id)?.revoked !== false || this.tokens.has(nextHash)) return false;
-    this.tokens.set(oldHash, { ...old, used: true });
+    this.tokens.set(oldHash, { ...old, used: true, used_at: now.toISOString(), replaced_by: nextHash });
     this.tokens.set(nextHash, { ...next, used: false });
+    this.committed.push(...events);
     return true;
   }
-  async revokeFamily(family: string): Promise<void> {
-    if (this.families.has(family)) this.families.set(family, { revoked: true });
+  async regrant(
+    oldHash: string,
+    lostHash: string,
+    nextHash: string,
+    next: RefreshTokenRecord,
+    now: Date,
+    spentSince: Date,
+    events: readonly OutboxEntry[],
+  ): Promise<boolean> {
+    const old = this.tokens.get(oldHash);
+    const lost = this.tokens.get(lostHash);
+    if (!old?.used || old.replaced_by !== lostHash || old.grace_used || !old.used_at) return false;
+    if (Date.parse(old.used_at) < spentSince.getTime() || Date.parse(old.expires_at) <= now.getTime()) return false;
+    if (!lost || lost.used || this.families.get(next.family_id)?.revoked !== false) return false;
+    this.tokens.set(oldHash, { ...old, grace_used: true });
+    this.tokens.set(lostHash, {
+      ...lost,
+      used: true,
+      used_at: now.toISOString(),
+      replaced_by: nextHash,
+      grace_used: true,
+    });
+    this.tokens.set(nextHash, { ...next, used: false });
+    this.committed.push(...events);
+    return true;
+  }
+  async revokeFamily(family: string, _now: Date, events: readonly OutboxEntry[]): Promise<void> {
+    if (!this.families.has(family)) return;
+    this.committed.push(...events);
+    this.families.delete(family);
+    for (const [h, t] of this.tokens) if (t.family_id === family) this.tokens.delete(h);
   }
 }
 
-function setup(opts: { refreshTtlS?: number } = {}) {
+function setup(opts: { refreshTtlS?: number; refreshGraceS?: number } = {}) {
   const w = world();
   const boots = new Map<string, BootstrapLookup>();
   const store = new MemoryRefreshStore();
   const revoked = new Set<string>();
-  const issued: TokenIssued[] = [];
-  const reuses: RefreshReuse[] = [];
+  const flushed: OutboxEntry[] = [];
   const agent: { rec: AgentRecord } = { rec: activeAgent() };
   boots.set(sha256Hex('boot'), {
     tenant_id: 'acme',
@@ -72,18 +114,29 @@ function setup(opts: { refreshTtlS?: number } = {}) {
   const deps: TokenExchangeDeps = {
     bootstrap: {
       find: async (hash) => boots.get(hash) ?? null,
-      consume: async (hash, _now, also = []) => {
+      consume: async (hash, _now, also = [], events = []) => {
         const b = boots.get(hash);
         if (!b || b.used) return false;
         boots.set(hash, { ...b, used: true });
         store.commit(also);
+        store.committed.push(...events);
         return true;
       },
     },
     refresh: store,
     refreshTtlS: opts.refreshTtlS ?? 7 * 24 * 3600,
+    refreshGraceS: opts.refreshGraceS ?? 0,
     revocations: { get: async (t, a) => (revoked.has(`${t}/${a}`) ? { reason: 'revoked' } : null) },
-    audit: { issued: (e) => issued.push(e), reuse: (e) => reuses.push(e) },
+    events: {
+      stage: async (entries) => {
+        store.committed.push(...entries);
+      },
+      discard: async () => undefined,
+      flush: async (entries) => {
+        flushed.push(...entries);
+        return entries.length;
+      },
+    },
     agents: { get: async () => agent.rec },
     verifier: w.verifier,
     issuer: w.issuer,
@@ -98,7 +151,26 @@ function setup(opts: { refreshTtlS?: number } = {}) {
     });
   const refresh = (token: string, extra: Record<string, string> = {}) =>
     exchangeToken(deps, { grant_type: GRANT_REFRESH_TOKEN, refresh_token: token, ...extra });
-  return { w, deps, store, revoked, issued, reuses, agent, bootstrap, refresh };
+  const details = <T>(type: string) =>
+    store.committed.filter((e) => e.detailType === type).map((e) => e.detail as unknown as T);
+  return {
+    w,
+    deps,
+    store,
+    revoked,
+    agent,
+    bootstrap,
+    refresh,
+    flushed,
+    /** `token.issued` events committed (the audit trail), in order. */
+    get issued() {
+      return details<TokenIssued>(TOKEN_ISSUED);
+    },
+    /** `token.refresh_reuse` events committed. */
+    get reuses() {
+      return details<RefreshReuse>(TOKEN_REFRESH_REUSE);
+    },
+  };
 }
 
 describe('refresh_token grant', () => {
@@ -146,8 +218,11 @@ describe('refresh_token grant', () => {
     expect([e.error, e.status]).toEqual(['invalid_grant', 400]);
     expect(s.reuses).toHaveLength(1);
     expect((await oauthError(s.refresh(second))).error).toBe('invalid_grant');
-    expect(s.store.tokens.get(sha256Hex(second))!.used).toBe(false); // refused, not spent: nothing issued
+    // The revoked family and its tokens are deleted; nothing more was issued.
+    expect(s.store.tokens.size).toBe(0);
+    expect(s.store.families.size).toBe(0);
     expect(s.issued.filter((x) => x.grant === 'refresh_token')).toHaveLength(1);
+    expect(s.reuses).toEqual([{ ...s.reuses[0], tenant_id: 'acme', agent_id: AGENT_A }]);
   });
 
   it('a lost race (concurrent use of one token) is a reuse: one wins, the family is then revoked', async () => {
@@ -248,5 +323,153 @@ describe('refresh_token grant', () => {
     expect(
       (await oauthError(exchangeToken(without, { grant_type: 'refresh_token', refresh_token: 'arxrt_x' }))).error,
     ).toBe('unsupported_grant_type');
+  });
+});
+
+describe('refresh_token grace re-grant (a lost refresh response, retried)', () => {
+  it('accepts the token spent last once more within the window: a fresh pair of the same family, the unseen successor spent', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const first = (await s.bootstrap()).refresh_token!;
+    const lost = (await s.refresh(first)).refresh_token!; // the response never reached the client
+    s.w.clock.advance(10_000);
+    const retry = await s.refresh(first);
+    expect(retry.refresh_token).toMatch(/^arxrt_/);
+    expect(retry.refresh_token).not.toBe(lost);
+    const family = s.store.tokens.get(sha256Hex(first))!.family_id;
+    expect(s.store.tokens.get(sha256Hex(retry.refresh_token!))).toMatchObject({ family_id: family, used: false });
+    expect(s.store.tokens.get(sha256Hex(lost))).toMatchObject({ used: true, grace_used: true });
+    expect(s.reuses).toHaveLength(0);
+    expect(s.issued.map((e) => [e.grant, e.grace ?? false])).toEqual([
+      ['bootstrap', false],
+      ['refresh_token', false],
+      ['refresh_token', true],
+    ]);
+    // The new pair works on.
+    expect((await s.refresh(retry.refresh_token!)).refresh_token).toMatch(/^arxrt_/);
+  });
+
+  it('only once: the same token a third time revokes the family', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const first = (await s.bootstrap()).refresh_token!;
+    await s.refresh(first);
+    const retry = (await s.refresh(first)).refresh_token!;
+    expect((await oauthError(s.refresh(first))).error).toBe('invalid_grant');
+    expect(s.reuses).toHaveLength(1);
+    expect((await oauthError(s.refresh(retry))).error).toBe('invalid_grant');
+  });
+
+  it('after the window a retry is a reuse that revokes the family', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const first = (await s.bootstrap()).refresh_token!;
+    const second = (await s.refresh(first)).refresh_token!;
+    s.w.clock.advance(30_001);
+    expect((await oauthError(s.refresh(first))).error).toBe('invalid_grant');
+    expect(s.reuses).toHaveLength(1);
+    expect((await oauthError(s.refresh(second))).error).toBe('invalid_grant');
+  });
+
+  it('not for an older token: once the successor was used, the previous one is a reuse', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const first = (await s.bootstrap()).refresh_token!;
+    const second = (await s.refresh(first)).refresh_token!;
+    const third = (await s.refresh(second)).refresh_token!;
+    expect((await oauthError(s.refresh(first))).error).toBe('invalid_grant');
+    expect(s.reuses).toHaveLength(1);
+    expect((await oauthError(s.refresh(third))).error).toBe('invalid_grant');
+  });
+
+  it('a replay by a thief inside the window costs the family at the agent’s next refresh', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const stolen = (await s.bootstrap()).refresh_token!;
+    const agents = (await s.refresh(stolen)).refresh_token!; // the agent got its successor
+    const thiefs = (await s.refresh(stolen)).refresh_token!; // the thief replays within the window
+    expect((await oauthError(s.refresh(agents))).error).toBe('invalid_grant'); // spent by the re-grant: a reuse
+    expect(s.reuses).toHaveLength(1);
+    expect((await oauthError(s.refresh(thiefs))).error).toBe('invalid_grant');
+  });
+
+  it('a retry racing its own first request gets the re-grant instead of revoking the family', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const rt = (await s.bootstrap()).refresh_token!;
+    const results = await Promise.all([s.refresh(rt), s.refresh(rt)]);
+    expect(new Set(results.map((r) => r.refresh_token)).size).toBe(2);
+    expect(s.reuses).toHaveLength(0);
+    // Exactly one of the two answers is live: the other was spent by the re-grant.
+    const live = results.filter((r) => s.store.tokens.get(sha256Hex(r.refresh_token!))!.used === false);
+    expect(live).toHaveLength(1);
+    expect((await s.refresh(live[0]!.refresh_token!)).refresh_token).toMatch(/^arxrt_/);
+  });
+
+  it('the re-grant checks the agent like any refresh: a revoked agent gets nothing and the family stays', async () => {
+    const s = setup({ refreshGraceS: 30 });
+    const first = (await s.bootstrap()).refresh_token!;
+    const second = (await s.refresh(first)).refresh_token!;
+    s.revoked.add(`acme/${AGENT_A}`);
+    expect((await oauthError(s.refresh(first))).error).toBe('invalid_grant');
+    expect(s.store.tokens.get(sha256Hex(second))!.used).toBe(false);
+    expect(s.issued.filter((e) => e.grace)).toHaveLength(0);
+  });
+});
+
+describe('token issuance audit events (token.issued through the outbox)', () => {
+  it('one event per token issued, by each grant, with trace ids and no token material', async () => {
+    const s = setup();
+    const trace = { correlationId: 'corr-1', traceId: 'a'.repeat(32) };
+    const boot = await exchangeToken(
+      s.deps,
+      { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: 'boot', subject_token_type: TOKEN_TYPE_BOOTSTRAP },
+      trace,
+    );
+    const svid = await exchangeToken(
+      s.deps,
+      {
+        grant_type: GRANT_TOKEN_EXCHANGE,
+        subject_token: boot.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        audience: 'https://crm.example.com',
+      },
+      trace,
+    );
+    const refreshed = await exchangeToken(
+      s.deps,
+      { grant_type: GRANT_REFRESH_TOKEN, refresh_token: boot.refresh_token! },
+      trace,
+    );
+    const events = s.store.committed.filter((e) => e.detailType === TOKEN_ISSUED);
+    expect(events.map((e) => e.detail.grant)).toEqual(['bootstrap', 'svid', 'refresh_token']);
+    for (const [e, tok] of [
+      [events[0]!, boot.access_token],
+      [events[1]!, svid.access_token],
+      [events[2]!, refreshed.access_token],
+    ] as const) {
+      expect(e.detail).toMatchObject({
+        tenant_id: 'acme',
+        agent_id: AGENT_A,
+        correlation_id: 'corr-1',
+        trace_id: 'a'.repeat(32),
+        jti: decodeJwt(tok).jti,
+        audience: decodeJwt(tok).aud,
+        generation: 1,
+      });
+      expect(e.detail.event_id).toMatch(/^evt_/);
+    }
+    expect(new Set(events.map((e) => e.detail.event_id)).size).toBe(3);
+    const text = JSON.stringify(s.store.committed);
+    for (const secret of [boot.access_token, boot.refresh_token!, svid.access_token, refreshed.refresh_token!, 'boot"'])
+      expect(text).not.toContain(secret);
+    // Committed, then published.
+    expect(s.flushed.map((e) => e.detail.event_id)).toEqual(events.map((e) => e.detail.event_id));
+  });
+
+  it('no token when the write that carries its event fails; nothing is committed', async () => {
+    const s = setup();
+    const rt = (await s.bootstrap()).refresh_token!;
+    const before = s.store.committed.length;
+    s.store.rotate = async () => {
+      throw new DependencyError('control table unavailable');
+    };
+    await expect(s.refresh(rt)).rejects.toBeInstanceOf(DependencyError);
+    expect(s.store.committed.length).toBe(before);
+    expect(s.store.tokens.get(sha256Hex(rt))!.used).toBe(false);
   });
 });
