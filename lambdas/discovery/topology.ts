@@ -79,6 +79,15 @@ const topology: CapabilityTopology = {
       timeoutSeconds: 30,
     },
     {
+      name: 'discovery-evidence',
+      capability: 'discovery',
+      entry: 'lambdas/discovery/handlers/evidence.ts',
+      description:
+        'Applies discovery.evidence events (OTLP spans naming an unknown gen_ai.agent.id, MCP handshakes) to the inventory',
+      uses: stores,
+      timeoutSeconds: 30,
+    },
+    {
       name: 'discovery-inventory-change',
       capability: 'discovery',
       entry: 'lambdas/discovery/handlers/inventory-change.ts',
@@ -213,6 +222,7 @@ const topology: CapabilityTopology = {
   ],
   events: [
     { name: 'record-inventory-change', fn: 'discovery-inventory-change', detailTypes: ['inventory.change'] },
+    { name: 'apply-discovery-evidence', fn: 'discovery-evidence', detailTypes: ['discovery.evidence'] },
     { name: 'run-requested-scan', fn: 'discovery-scan', detailTypes: ['discovery.scan.requested'] },
     {
       name: 'cloudtrail-agent-events',
