@@ -110,7 +110,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary:
-        'List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated)',
+        "List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated); an ARX identity stands for its sanctioned discovered records, except under a discovery source filter, which lists that source's records, sanctioned ones too",
       query: ListAgentsQuery,
       response: { status: 200, description: '{items, next_token?}', schema: page(InventoryEntry) },
     },

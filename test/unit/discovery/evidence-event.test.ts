@@ -8,7 +8,7 @@ import { MemoryDiscoveryStore } from './fakes.js';
 
 const T0 = new Date('2026-12-01T10:00:00.000Z');
 const at = T0.toISOString();
-const deps = () => ({ store: new MemoryDiscoveryStore(), clock: new ManualClock(T0) });
+const deps = () => ({ store: new MemoryDiscoveryStore(), clock: new ManualClock(T0.getTime()) });
 const noArx = async () => false;
 const otlp = (id: string, n: number, name?: string) =>
   evidenceEntries('acme', 'otlp_inference', 'otlp', [
