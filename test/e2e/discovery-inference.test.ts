@@ -275,14 +275,22 @@ describe('discovery down: the bus refuses every event (e2e)', () => {
     expect((await client.listTools()).tools).toEqual([]);
 
     const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const outbox = await ddb.send(
-      new QueryCommand({
-        TableName: rt.env.ARX_CONTROL_TABLE!,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': 'T#acme#OUTBOX' },
-      }),
+    // Eventually: a report slower than its budget is left to finish after the answer.
+    const evidence = await eventually(
+      async () => {
+        const outbox = await ddb.send(
+          new QueryCommand({
+            TableName: rt.env.ARX_CONTROL_TABLE!,
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': 'T#acme#OUTBOX' },
+          }),
+        );
+        const found = (outbox.Items ?? []).filter((i) => i.detail_type === 'discovery.evidence');
+        return found.length >= 2 ? found : null;
+      },
+      20_000,
+      250,
     );
-    const evidence = (outbox.Items ?? []).filter((i) => i.detail_type === 'discovery.evidence');
     const ids = evidence.flatMap((i) =>
       i.detail.items.map((x: { platform_native_id: string }) => x.platform_native_id),
     );

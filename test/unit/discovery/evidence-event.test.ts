@@ -3,7 +3,7 @@ import { ManualClock } from '../../support/clock.js';
 import { discoveredIdOf } from '../../../lambdas/discovery/core/discovered.js';
 import { applyEvidenceEvent, parseEvidenceEvent } from '../../../lambdas/discovery/core/evidence-event.js';
 import { handshakeEvidence } from '../../../lambdas/actions/connectors/mcp-handshake.js';
-import { evidenceEntries } from '../../../lambdas/shared/discovery-evidence.js';
+import { evidenceEntries, reportEvidence } from '../../../lambdas/shared/discovery-evidence.js';
 import { MemoryDiscoveryStore } from './fakes.js';
 
 const T0 = new Date('2026-12-01T10:00:00.000Z');
@@ -134,5 +134,23 @@ describe('MCP handshake evidence', () => {
     expect(a.sources).toHaveLength(1);
     expect(a.sources[0]!.signals).toContain('mcp:clientInfo=claude-code@1.0.1');
     expect((await d.store.list('acme', {}, 10)).items).toHaveLength(1);
+  });
+});
+
+describe('reportEvidence', () => {
+  it('stops waiting after its budget when the outbox never answers (the caller goes on), and never throws', async () => {
+    const entries = evidenceEntries('acme', 'otlp_inference', 'otlp', [
+      { platform: 'otel', platform_native_id: 'x', observed_at: at },
+    ]);
+    const hung = { stage: () => new Promise<void>(() => {}), flush: async () => 0, discard: async () => {} };
+    expect(await reportEvidence(hung, entries, at, 5)).toBe('timeout');
+    const broken = {
+      stage: async () => {
+        throw new Error('down');
+      },
+      flush: async () => 0,
+      discard: async () => {},
+    };
+    expect(await reportEvidence(broken, entries, at, 60_000)).toBe('failed');
   });
 });
