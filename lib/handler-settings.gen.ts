@@ -75,6 +75,7 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_SVID_TTL_SECONDS',
   ],
   'lambdas/discovery/handlers/cloudtrail.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_INVENTORY_TABLE'],
+  'lambdas/discovery/handlers/evidence.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_INVENTORY_TABLE'],
   'lambdas/discovery/handlers/inventory-change.ts': ['ARX_CONTROL_TABLE'],
   'lambdas/discovery/handlers/outbox-relay.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'],
   'lambdas/discovery/handlers/scan-worker.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_INVENTORY_TABLE'],
@@ -161,7 +162,9 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
   'lambdas/observability/handlers/bus-consumer.ts': ['ARX_ARTIFACT_BUCKET', 'ARX_DATA_KEY_ARN', 'ARX_TRACES_TABLE'],
   'lambdas/observability/handlers/otlp.ts': [
     'ARX_ARTIFACT_BUCKET',
+    'ARX_CONTROL_TABLE',
     'ARX_DATA_KEY_ARN',
+    'ARX_EVENT_BUS',
     'ARX_INVENTORY_TABLE',
     'ARX_TRACES_TABLE',
   ],

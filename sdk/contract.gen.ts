@@ -759,7 +759,7 @@ export interface RouteResponses {
       readonly [key: string]: unknown;
     };
   };
-  /** List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated) */
+  /** List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated); an ARX identity stands for its sanctioned discovered records, except under a discovery source filter, which lists that source's records, sanctioned ones too */
   'GET /v1/discovery/agents': {
     /** {items, next_token?} */
     200: {

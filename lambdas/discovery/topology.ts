@@ -79,6 +79,15 @@ const topology: CapabilityTopology = {
       timeoutSeconds: 30,
     },
     {
+      name: 'discovery-evidence',
+      capability: 'discovery',
+      entry: 'lambdas/discovery/handlers/evidence.ts',
+      description:
+        'Applies discovery.evidence events (OTLP spans naming an unknown gen_ai.agent.id, MCP handshakes) to the inventory',
+      uses: stores,
+      timeoutSeconds: 30,
+    },
+    {
       name: 'discovery-inventory-change',
       capability: 'discovery',
       entry: 'lambdas/discovery/handlers/inventory-change.ts',
@@ -101,7 +110,7 @@ const topology: CapabilityTopology = {
       auth: 'bearer',
       roles: ['admin', 'auditor'],
       summary:
-        'List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated)',
+        "List registered and discovered agents, each with `sanctioned` (filters: platform, source, sanctioned, q, status, owner, cohort; paginated); an ARX identity stands for its sanctioned discovered records, except under a discovery source filter, which lists that source's records, sanctioned ones too",
       query: ListAgentsQuery,
       response: { status: 200, description: '{items, next_token?}', schema: page(InventoryEntry) },
     },
@@ -213,6 +222,7 @@ const topology: CapabilityTopology = {
   ],
   events: [
     { name: 'record-inventory-change', fn: 'discovery-inventory-change', detailTypes: ['inventory.change'] },
+    { name: 'apply-discovery-evidence', fn: 'discovery-evidence', detailTypes: ['discovery.evidence'] },
     { name: 'run-requested-scan', fn: 'discovery-scan', detailTypes: ['discovery.scan.requested'] },
     {
       name: 'cloudtrail-agent-events',

@@ -48,7 +48,15 @@ const topology: CapabilityTopology = {
       capability: 'observability',
       entry: 'lambdas/observability/handlers/otlp.ts',
       description: 'OTLP/HTTP receiver: GenAI spans to the hot store, content encrypted apart, event-time cost',
-      uses: { tracesTable: 'write', artifactBucket: 'write', dataKey: 'write', inventoryTable: 'read' },
+      uses: {
+        tracesTable: 'write',
+        artifactBucket: 'write',
+        dataKey: 'write',
+        inventoryTable: 'read',
+        // discovery.evidence for spans naming an unknown gen_ai.agent.id, through the outbox
+        controlTable: 'write',
+        bus: 'write',
+      },
       memoryMb: 1024,
       timeoutSeconds: 29,
     },

@@ -19,6 +19,7 @@ export const DETAIL_TYPES = [
   'discovery.scan.requested',
   'token.issued',
   'token.refresh_reuse',
+  'discovery.evidence',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

@@ -351,3 +351,40 @@ export interface TenantSigner extends TenantKeySet {
   /** ECDSA P-256 / SHA-256 over `message` with the tenant's active key. */
   sign(tenantId: string, message: Uint8Array): Promise<TenantSignature>;
 }
+
+// ---------------------------------------------------------------- discovery evidence (C1)
+/**
+ * One agent another capability saw that discovery should know about (the `discovery.evidence`
+ * event). The producer reports what it observed; discovery decides confidence and merges it into
+ * the inventory under (platform, platform_native_id).
+ */
+export interface DiscoveryEvidenceItem {
+  readonly platform: string;
+  readonly platform_native_id: string;
+  readonly name?: string;
+  /** When it was seen (span start, handshake time): ISO 8601. */
+  readonly observed_at: string;
+  /** Actions seen with this evidence (e.g. spans in the batch); 0 for a handshake. */
+  readonly observed_actions?: number;
+  readonly declared_capabilities?: readonly string[];
+  /** Short, non-secret reasons (e.g. `otel:gen_ai.agent.id`). */
+  readonly signals?: readonly string[];
+  /**
+   * The ARX identity that presented this evidence, authenticated by its SVID (an MCP handshake
+   * through the gateway): the record is that agent's, sanctioned through it. Absent: a shadow.
+   */
+  readonly arx_agent_id?: string;
+}
+
+/** Detail of a `discovery.evidence` event (committed through the outbox, consumed by discovery). */
+export interface DiscoveryEvidenceDetail {
+  readonly event_id: string;
+  readonly tenant_id: string;
+  readonly correlation_id: string;
+  readonly trace_id: string;
+  readonly source: 'otlp_inference' | 'mcp_handshake';
+  /** Where it was seen, e.g. `otlp` or `mcp:hosted:<connector>`. */
+  readonly origin: string;
+  readonly items: readonly DiscoveryEvidenceItem[];
+  [key: string]: unknown;
+}

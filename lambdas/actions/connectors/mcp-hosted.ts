@@ -30,6 +30,8 @@ import type { ConnectorConfigStore } from '../core/model.js';
 import { DynamoHeldStore } from '../adapters/dynamo-mcp-held.js';
 import { McpRequest } from '../schemas.js';
 import { MCP_CONNECTOR_NAME, McpConfig } from './mcp.js';
+import { handshakeEvidence } from './mcp-handshake.js';
+import { evidenceEntries, reportEvidence } from '../../shared/discovery-evidence.js';
 
 const McpName = z.string().regex(MCP_CONNECTOR_NAME, 'an MCP connector name (ending in "mcp")');
 const PEP = `arx-mcp-gateway-hosted/${GATEWAY_VERSION}`;
@@ -232,6 +234,19 @@ export async function hostedMcp(req: ApiRequest, h: HostedDeps): Promise<ApiResu
   }
   assertPortableJson(body, 'request body'); // no __proto__ keys reach the MCP server
   validate(McpRequest, body, 'body (a JSON-RPC 2.0 message or batch)');
+  // An `initialize` is the client naming itself: discovery evidence of the MCP clients this agent
+  // runs, reported beside the call (best effort, bounded: never fails or holds up the MCP call).
+  const at = h.deps.clock.now().toISOString();
+  const handshakes = handshakeEvidence(body, { agentId: caller.agentId, connector: name, at });
+  const reported = handshakes.length
+    ? reportEvidence(
+        h.deps.events as StagedEventSink,
+        evidenceEntries(caller.tenantId, 'mcp_handshake', `mcp:hosted:${name}`, handshakes, {
+          traceId: traceFrom(req.headers.traceparent).traceId,
+        }),
+        at,
+      )
+    : Promise.resolve('none' as const);
 
   const gateway = await createMcpGateway({
     connector: name,
@@ -251,6 +266,7 @@ export async function hostedMcp(req: ApiRequest, h: HostedDeps): Promise<ApiResu
       body,
     );
   } catch (e) {
+    await reported;
     // The upstream could not be reached or did not speak MCP: the agent's request was fine.
     return problem(
       502,
@@ -259,6 +275,7 @@ export async function hostedMcp(req: ApiRequest, h: HostedDeps): Promise<ApiResu
     );
   }
   const text = await res.text();
+  await reported;
   const out: Record<string, string> = {};
   res.headers.forEach((v, k) => {
     if (k === 'content-type' || k === 'cache-control' || k === 'mcp-protocol-version') out[k] = v;

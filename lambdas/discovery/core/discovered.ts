@@ -48,6 +48,11 @@ export interface Evidence {
   readonly deleted?: boolean;
   /** Short, non-secret reasons for the confidence (e.g. `role-policy:bedrock:InvokeModel`). */
   readonly signals?: readonly string[];
+  /**
+   * The ARX identity that presented this evidence, authenticated (an MCP handshake through the
+   * gateway with the agent's SVID): the record is sanctioned as that agent.
+   */
+  readonly arx_agent_id?: string;
 }
 
 /** Per-source view kept on the record: each source with its own first/last seen. */
@@ -117,6 +122,25 @@ export function auditInferenceConfidence(actions30d: number): number {
   if (actions30d >= 100) return 0.9;
   if (actions30d >= 10) return 0.8;
   return 0.6;
+}
+
+/**
+ * Confidence of an OTLP inference: the spans name the agent themselves (`gen_ai.agent.id`, the
+ * GenAI semantic conventions' agent attribute), a stronger signal than a model call by an unknown
+ * role; it rises with the number of spans seen in 30 days.
+ */
+export function otlpInferenceConfidence(spans30d: number): number {
+  if (spans30d >= 100) return 0.9;
+  if (spans30d >= 10) return 0.8;
+  return 0.7;
+}
+
+/**
+ * Confidence of an MCP handshake: an `initialize` is an MCP client declaring itself. Through the
+ * gateway with an SVID the client runs as that ARX agent (certain); otherwise it is only declared.
+ */
+export function mcpHandshakeConfidence(attested: boolean): number {
+  return attested ? 1 : 0.9;
 }
 
 const DAY_MS = 86_400_000;

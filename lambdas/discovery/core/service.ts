@@ -225,11 +225,12 @@ async function mergeOne(
       deps.store.get(tenantId, id),
       deps.store.registeredAgentId(tenantId, ev.platform, ev.platform_native_id),
     ]);
+    const arxAgentId = registered ?? ev.arx_agent_id;
     const { next, material, kind } = mergeEvidence(current, ev, {
       tenantId,
       now,
       actor,
-      ...(registered ? { registeredAgentId: registered } : {}),
+      ...(arxAgentId ? { registeredAgentId: arxAgentId } : {}),
     });
     try {
       await deps.store.save(current, next, material ? changeOf(next, kind, actor, now.toISOString(), trace) : null);

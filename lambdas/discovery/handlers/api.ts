@@ -112,7 +112,10 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
           ...(idFilter.owner ? { owner: idFilter.owner } : {}),
           ...(source ? { source } : {}),
           ...(q ? { q } : {}),
-          sanctioned: false,
+          // Without a discovery source filter the ARX identity stands for its sanctioned records
+          // (listed once). Filtered by a discovery source, no registered entry is listed, so that
+          // source's sanctioned records are too: e.g. the MCP clients agents run (mcp_handshake).
+          ...(sanctioned === 'false' || !source ? { sanctioned: false } : {}),
         },
         limit - items.length,
         inner,

@@ -5,6 +5,8 @@ export const INGEST_SETTINGS = [
   'ARX_ARTIFACT_BUCKET',
   'ARX_DATA_KEY_ARN',
   'ARX_INVENTORY_TABLE',
+  'ARX_CONTROL_TABLE',
+  'ARX_EVENT_BUS',
 ] as const;
 export const API_SETTINGS = [
   'ARX_TRACES_TABLE',
@@ -16,6 +18,10 @@ export const API_SETTINGS = [
 ] as const;
 export const BUS_SETTINGS = ['ARX_TRACES_TABLE', 'ARX_DATA_KEY_ARN', 'ARX_ARTIFACT_BUCKET'] as const;
 import { systemClock } from '../../shared/clock.js';
+import { EventBridgePublisher } from '../../shared/events.js';
+import { Outbox } from '../../shared/outbox.js';
+import { DynamoInventoryStore } from '../../identity/index.js';
+import { AgentEvidenceFilter } from '../core/agent-evidence.js';
 import { KmsEnvelopeCipher } from '../../audit/index.js';
 import { DynamoSpanStore } from './dynamo-span-store.js';
 import { createSpendGate } from '../index.js';
@@ -26,7 +32,15 @@ import { ActionStoreLookup, AuditStoreLookup, InventoryCohorts } from './lookups
 /** Composition root of the OTLP receiver. */
 export const ingestDeps = perEnvironment(() => {
   const c = readSettings(INGEST_SETTINGS);
+  // Discovery evidence (spans naming an unknown gen_ai.agent.id) leaves through the outbox.
+  const outbox = new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS));
+  const agents = new DynamoInventoryStore(c.ARX_INVENTORY_TABLE, c.ARX_CONTROL_TABLE, outbox);
   return {
+    outbox,
+    agentEvidence: new AgentEvidenceFilter(
+      async (tenantId, id) => (await agents.get(tenantId, id)) !== null,
+      () => systemClock.now().getTime(),
+    ),
     spans: new DynamoSpanStore(c.ARX_TRACES_TABLE),
     budgets: createSpendGate(c.ARX_TRACES_TABLE, c.ARX_INVENTORY_TABLE),
     content: new S3ContentStore(c.ARX_ARTIFACT_BUCKET, new KmsEnvelopeCipher(c.ARX_DATA_KEY_ARN)),

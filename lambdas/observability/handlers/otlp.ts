@@ -16,6 +16,35 @@ import { bodyOf, encodingOf, pressureResponse } from '../core/receiver.js';
 import { storeSignals } from '../core/signals.js';
 import { priceTables } from '../core/usage.js';
 import { handlerSettings } from '../../shared/settings.js';
+import { evidenceEntries, reportEvidence } from '../../shared/discovery-evidence.js';
+import { agentsNamedBy } from '../core/agent-evidence.js';
+import type { SpanRecord } from '../core/model.js';
+
+/**
+ * Spans naming an agent ARX does not know become discovery evidence (`otlp_inference`). Best
+ * effort and bounded in time: discovery being down never fails or holds up ingest.
+ */
+async function reportUnknownAgents(
+  d: ReturnType<typeof ingestDeps>,
+  caller: ReturnType<typeof callerOf>,
+  records: readonly SpanRecord[],
+): Promise<void> {
+  try {
+    const named = agentsNamedBy(records, caller);
+    if (!named.length) return;
+    const items = await d.agentEvidence.toReport(caller.tenantId, named);
+    if (!items.length) return;
+    const at = d.clock.now().toISOString();
+    const outcome = await reportEvidence(
+      d.outbox,
+      evidenceEntries(caller.tenantId, 'otlp_inference', 'otlp', items),
+      at,
+    );
+    logger.info('otlp agents reported to discovery', { agents: items.length, outcome });
+  } catch (e) {
+    logger.warn('otlp discovery evidence skipped', { error_name: (e as Error).name });
+  }
+}
 
 const callerOf = (req: ApiRequest) => ({
   tenantId: req.auth!.tenantId,
@@ -60,6 +89,7 @@ export const handler = createApiHandler(routesOf('observability-otlp'), {
         if (s.agent_id && s.cost_usd) byAgent.set(s.agent_id, (byAgent.get(s.agent_id) ?? 0) + s.cost_usd);
       for (const [agent, usd] of byAgent) await d.budgets.record(req.auth!.tenantId, agent, usd);
       if (r.records.length) await d.cold.putBatch(req.auth!.tenantId, req.requestId, r.records);
+      await reportUnknownAgents(d, callerOf(req), r.records);
       return reply('traces', enc, r.rejected, r.errorMessage);
     } catch (e) {
       const p = pressureResponse(e);
