@@ -309,6 +309,19 @@ export interface BundleDiff {
   readonly risk_changed: boolean;
 }
 
+export interface BundleSummary {
+  readonly bundle_id: string;
+  readonly version: number;
+  readonly digest: string;
+  readonly status: 'draft' | 'live' | 'previous';
+  readonly source_format: 'cedar' | 'yaml';
+  readonly policy_count: number;
+  readonly created_at: string;
+  readonly created_by: string;
+  readonly last_promoted_at?: string;
+  readonly last_promoted_by?: string;
+}
+
 export interface CompliancePackage {
   readonly package_id: string;
   readonly tenant_id: string;
@@ -1008,6 +1021,20 @@ export interface RouteResponses {
   'DELETE /v1/credentials/token-endpoints/{name}': {
     /** removed */
     204: undefined;
+  };
+  /** The tenant's policy bundles, newest version first, each draft, live or previous (paged) */
+  'GET /v1/policies/bundles': {
+    /** {items:[BundleSummary…], live, next_token?} */
+    200: {
+      readonly items: readonly BundleSummary[];
+      readonly live: {
+        readonly bundle_id: string;
+        readonly version: number;
+        readonly promoted_at: string;
+        readonly promoted_by: string;
+      } | null;
+      readonly next_token?: string;
+    };
   };
   /** Upload a policy bundle (Cedar or YAML): strictly validated, signed, stored immutable */
   'POST /v1/policies/bundles': {
