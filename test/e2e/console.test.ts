@@ -436,13 +436,28 @@ describe('ARX console in Chromium', () => {
       .locator('.messages li.warning', { hasText: 'above risk_max high: the compiled policy forbids it' })
       .waitFor();
     await page.getByRole('button', { name: 'Upload bundle' }).click();
-    await page.getByText(/^Stored bundle v\d+/).waitFor();
-    const promote = page.getByRole('button', { name: /^Promote v\d+$/ });
-    await promote.waitFor();
-    // The diff against the live bundle (recorded by the audit chain's promotion event once sealed or pending).
-    await promote.click();
+    const stored = await page.getByText(/^Stored bundle v\d+/).textContent();
+    const version = /^Stored bundle v(\d+) \((pb_[^)]+)\)/.exec(stored!)!;
+    // The bundle list is the API's (GET /v1/policies/bundles): the new bundle is a draft, the one the suite promoted is live.
+    const listed = await call('GET', '/v1/policies/bundles', { token: admin });
+    expect(listed.json.items[0]).toMatchObject({ bundle_id: version[2], version: Number(version[1]), status: 'draft' });
+    const liveBefore = listed.json.live.bundle_id as string;
+    const newRow = page.locator('tbody tr', { hasText: version[2]! });
+    await newRow.locator('.badge', { hasText: /^draft$/ }).waitFor();
+    await expect(newRow.textContent()).resolves.toContain('by dev-admin');
+    await page
+      .locator('tbody tr', { hasText: liveBefore })
+      .locator('.badge', { hasText: /^live$/ })
+      .waitFor();
+    await newRow.getByRole('button', { name: `Promote v${version[1]}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
     await page.getByText(/^Live bundle is now v\d+/).waitFor();
+    // The list re-reads: the new bundle live, the one it replaced previous.
+    await newRow.locator('.badge', { hasText: /^live$/ }).waitFor();
+    await page
+      .locator('tbody tr', { hasText: liveBefore })
+      .locator('.badge', { hasText: /^previous$/ })
+      .waitFor();
     const live = await call('POST', '/v1/policies/evaluate', {
       token: admin,
       body: {

@@ -152,7 +152,7 @@ describe('GET /v1/policies/bundles', () => {
     const before = await catalogItems(tenant);
     const forged = encodePageToken({ pk: `T#${tenant}-x#POLICY#BUNDLES`, sk: 'V#000000000002' });
     const altered = encodePageToken({ pk: `T#${tenant}#POLICY#BUNDLES`, sk: 'V#000000000002', extra: 'x' });
-    for (const query of [
+    const bad: Record<string, string>[] = [
       { next_token: 'not a token!' },
       { next_token: 'bm90LWpzb24' },
       { next_token: forged },
@@ -161,7 +161,8 @@ describe('GET /v1/policies/bundles', () => {
       { limit: '101' },
       { limit: 'many' },
       { status: 'live' },
-    ]) {
+    ];
+    for (const query of bad) {
       const r = await list(admin, query);
       expect(r.status, JSON.stringify(query)).toBe(400);
       expect(r.body).toMatchObject({ status: 400, title: expect.any(String) });
