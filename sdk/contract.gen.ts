@@ -385,6 +385,109 @@ export interface CredentialRole {
   readonly updated_by: string;
 }
 
+export interface DashboardSummary {
+  readonly from: string;
+  readonly to: string;
+  readonly days: readonly string[];
+  readonly approvals: {
+    readonly total: number;
+    readonly pending: number;
+    readonly approved: number;
+    readonly denied: number;
+    readonly expired: number;
+    readonly cancelled: number;
+    readonly approval_rate: number | null;
+    readonly denial_rate: number | null;
+    readonly time_to_decision: {
+      readonly count: number;
+      readonly p50_ms: number | null;
+      readonly p95_ms: number | null;
+      readonly p50: string | null;
+      readonly p95: string | null;
+    };
+    readonly by_policy: Readonly<
+      Record<
+        string,
+        {
+          readonly total: number;
+          readonly pending: number;
+          readonly approved: number;
+          readonly denied: number;
+          readonly expired: number;
+          readonly cancelled: number;
+          readonly approval_rate: number | null;
+          readonly denial_rate: number | null;
+          readonly time_to_decision: {
+            readonly count: number;
+            readonly p50_ms: number | null;
+            readonly p95_ms: number | null;
+            readonly p50: string | null;
+            readonly p95: string | null;
+          };
+        }
+      >
+    >;
+    readonly by_approver: Readonly<
+      Record<
+        string,
+        {
+          readonly total: number;
+          readonly pending: number;
+          readonly approved: number;
+          readonly denied: number;
+          readonly expired: number;
+          readonly cancelled: number;
+          readonly approval_rate: number | null;
+          readonly denial_rate: number | null;
+          readonly time_to_decision: {
+            readonly count: number;
+            readonly p50_ms: number | null;
+            readonly p95_ms: number | null;
+            readonly p50: string | null;
+            readonly p95: string | null;
+          };
+        }
+      >
+    >;
+  };
+  readonly agents: readonly {
+    readonly agent_id: string;
+    readonly executed: number;
+    readonly forbidden: number;
+    readonly denied_by_approver: number;
+    readonly denied: number;
+  }[];
+  readonly cost: {
+    readonly usd: number;
+    readonly by_agent: readonly {
+      readonly agent_id: string;
+      readonly usd: number;
+    }[];
+    readonly per_agent_day: readonly {
+      readonly day: string;
+      readonly agent_id: string;
+      readonly usd: number;
+      readonly spans: number;
+    }[];
+  };
+  readonly terminations: {
+    readonly count: number;
+    readonly per_day: readonly {
+      readonly day: string;
+      readonly count: number;
+    }[];
+    readonly items: readonly {
+      readonly agent_id: string | null;
+      readonly occurred_at: string;
+      readonly action: string;
+    }[];
+  };
+  readonly truncated: {
+    readonly approvals: boolean;
+    readonly audit_events: boolean;
+  };
+}
+
 export interface Decision {
   readonly effect: 'permit' | 'forbid';
   readonly approval: 'none' | 'auto' | 'hitl';
@@ -1730,6 +1833,11 @@ export interface RouteResponses {
       readonly url: string;
       readonly timeout_ms?: number;
     };
+  };
+  /** Approval and denial rates, time to decision p50/p95 per policy and approver, actions and denials per agent, cost per agent per day, terminations, over ?from=&to= (at most 31 days) */
+  'GET /v1/dashboard/summary': {
+    /** DashboardSummary */
+    200: DashboardSummary;
   };
 }
 
