@@ -58,6 +58,8 @@ export function checkWindow(q: { from: string; to: string }): Window {
   const from = Date.parse(q.from);
   const to = Date.parse(q.to);
   if (!(from < to)) throw new ValidationError('from must be before to', [{ path: 'from', message: 'not before to' }]);
+  // Event ids encode their time from the Unix epoch: nothing ARX recorded is older.
+  if (from < 0) throw new ValidationError('from must not be before 1970', [{ path: 'from', message: 'before 1970' }]);
   if (to - from > MAX_WINDOW_DAYS * DAY_MS)
     throw new ValidationError(`a summary window is at most ${MAX_WINDOW_DAYS} days`, [
       { path: 'to', message: `more than ${MAX_WINDOW_DAYS} days after from` },

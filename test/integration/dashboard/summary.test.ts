@@ -339,6 +339,7 @@ describe('GET /v1/dashboard/summary', () => {
       undefined,
       { from: 'yesterday', to: TO },
       { from: FROM, to: TO, group_by: 'agent' },
+      { from: '1969-12-31T00:00:00Z', to: '1970-01-01T12:00:00Z' },
     ];
     for (const q of bad) {
       const r = await summary(auditor, q);
