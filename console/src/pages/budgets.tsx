@@ -14,7 +14,7 @@ export function BudgetsPage({ session }: PageProps) {
   );
   return (
     <>
-      <Section title="Budgets">
+      <Section title="Current budgets">
         <p class="muted small">
           Before a governed action runs, the spend gate checks the agent's and its cohort's spend in the period against
           these limits; over a limit the action is forbidden, or held for a human when the budget says so.

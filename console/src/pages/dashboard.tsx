@@ -170,6 +170,9 @@ function ApprovalCharts({ s }: { s: Stats }) {
 function Activity({ s }: { s: Summary }) {
   const agents = s.agents.slice(0, 12);
   const topCost = s.cost.by_agent.slice(0, 5).map((a) => a.agent_id);
+  // At most about eight day labels on an axis (30 days of "MM-DD" overlap); the tables list every day.
+  const step = Math.ceil(s.days.length / 8);
+  const dayLabels = s.days.map((d, i) => (i % step === 0 ? d.slice(5) : ''));
   return (
     <>
       <Section title="Actions and denials per agent">
@@ -193,7 +196,7 @@ function Activity({ s }: { s: Summary }) {
         <Chart
           title={`Cost per agent per day (USD, top ${topCost.length} agents)`}
           x={s.days.map((_, i) => i)}
-          xLabels={s.days.map((d) => d.slice(5))}
+          xLabels={dayLabels}
           yFormat={(v) => `$${v.toFixed(3)}`}
           series={topCost.map((k, i) => ({
             label: k.slice(-8),
@@ -211,7 +214,7 @@ function Activity({ s }: { s: Summary }) {
           title={`Agents terminated per day (${s.terminations.count} in the window)`}
           bars
           x={s.days.map((_, i) => i)}
-          xLabels={s.days.map((d) => d.slice(5))}
+          xLabels={dayLabels}
           series={[{ label: 'terminated', values: s.terminations.per_day.map((d) => d.count), color: COLORS[1]! }]}
           table={{
             head: ['When', 'Agent', 'Action'],
