@@ -67,6 +67,7 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_SEAL_INTERVAL_MS',
     'ARX_TSA_URL',
   ],
+  'lambdas/dashboard/handlers/api.ts': ['ARX_AUDIT_TABLE', 'ARX_CONTROL_TABLE', 'ARX_TRACES_TABLE'],
   'lambdas/discovery/handlers/api.ts': [
     'ARX_CONTROL_TABLE',
     'ARX_EVENT_BUS',

@@ -29,14 +29,27 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** Answers the console's and the dev issuer's paths; false for anything else. */
-export function consoleRoutes(opts: { url: string; idp: DevIdp; tenant: string; auditBucket?: string }) {
-  const auth = new DevAuthorization(opts.idp, opts.tenant, [
-    // The same console reached as localhost or as 127.0.0.1.
-    {
-      clientId: CONSOLE_CLIENT_ID,
-      redirectUris: [`${opts.url}/console/`, `${opts.url.replace('//127.0.0.1:', '//localhost:')}/console/`],
-    },
-  ]);
+export function consoleRoutes(opts: {
+  url: string;
+  idp: DevIdp;
+  tenant: string;
+  auditBucket?: string;
+  /** Lifetime of the tokens the dev issuer gives the console. @default 3600 */
+  tokenTtlSeconds?: number;
+}) {
+  const auth = new DevAuthorization(
+    opts.idp,
+    opts.tenant,
+    [
+      // The same console reached as localhost or as 127.0.0.1.
+      {
+        clientId: CONSOLE_CLIENT_ID,
+        redirectUris: [`${opts.url}/console/`, `${opts.url.replace('//127.0.0.1:', '//localhost:')}/console/`],
+      },
+    ],
+    Date.now,
+    opts.tokenTtlSeconds,
+  );
   let assets: Promise<Map<string, ConsoleFile>> | undefined;
   const config = JSON.stringify({
     api_url: '',

@@ -82,6 +82,16 @@ export interface IdpAnswer {
 }
 
 const CODE_TTL_MS = 60_000;
+/** How long a refresh token may be redeemed (each redemption rotates it). */
+const REFRESH_TTL_MS = 8 * 3600_000;
+
+interface RefreshGrant {
+  readonly clientId: string;
+  readonly user: DevUser;
+  /** Every token rotated from one sign-in shares its family: a replayed one revokes them all. */
+  readonly family: string;
+  readonly expiresAt: number;
+}
 const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const PKCE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const escapeHtml = (s: string): string =>
@@ -112,16 +122,23 @@ button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}</style></head
 /**
  * The development issuer's authorization endpoint and token endpoint: OAuth 2.0 authorization code
  * with PKCE (RFC 7636, S256 only) for the console's public client. Codes are single use, live 60 s,
- * and are bound to the client, the redirect URI and the code challenge.
+ * and are bound to the client, the redirect URI and the code challenge. Each sign-in also gets a
+ * refresh token (RFC 6749 §6), rotated on every use as OAuth 2.1 asks of public clients: the
+ * redeemed token is spent, and presenting a spent one again revokes every token of that sign-in.
  */
 export class DevAuthorization {
   private readonly codes = new Map<string, PendingCode>();
+  private readonly refresh = new Map<string, RefreshGrant>();
+  private readonly spent = new Map<string, string>();
+  private readonly revokedFamilies = new Set<string>();
 
   constructor(
     private readonly idp: DevIdp,
     private readonly tenant: string,
     private readonly clients: readonly DevClient[],
     private readonly now: () => number = Date.now,
+    /** Lifetime of the access and ID tokens it issues (tests shorten it to see the console renew them). */
+    private readonly accessTtlSeconds = 3600,
   ) {}
 
   /** The OpenID Provider metadata of the dev issuer. */
@@ -133,7 +150,7 @@ export class DevAuthorization {
       token_endpoint: `${base}/token`,
       jwks_uri: `${base}/jwks.json`,
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['none'],
       subject_types_supported: ['public'],
@@ -194,10 +211,14 @@ export class DevAuthorization {
     return back({ code });
   }
 
-  /** The token endpoint: `authorization_code` + `code_verifier` → access token and ID token. */
+  /**
+   * The token endpoint: `authorization_code` + `code_verifier` → access, ID and refresh tokens;
+   * `refresh_token` → new access and ID tokens and the next refresh token.
+   */
   async token(params: URLSearchParams): Promise<IdpAnswer> {
+    if (params.get('grant_type') === 'refresh_token') return this.redeemRefresh(params);
     if (params.get('grant_type') !== 'authorization_code')
-      return oauthError(400, 'unsupported_grant_type', 'only authorization_code');
+      return oauthError(400, 'unsupported_grant_type', 'only authorization_code and refresh_token');
     const code = params.get('code') ?? '';
     const verifier = params.get('code_verifier') ?? '';
     if (!code || !verifier) return oauthError(400, 'invalid_request', 'code and code_verifier are required');
@@ -213,28 +234,47 @@ export class DevAuthorization {
     const computed = createHash('sha256').update(verifier).digest('base64url');
     if (!PKCE_VERIFIER.test(verifier) || !timingSafeEqual(Buffer.from(computed), Buffer.from(pending.challenge)))
       return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
-    const u = DEV_USERS[pending.user];
-    const ttlSeconds = 3600;
-    const access = await this.idp.token({
-      sub: u.sub,
-      tenant: this.tenant,
-      roles: [...u.roles],
-      email: u.email,
-      ttlSeconds,
-    });
-    const idToken = await this.idp.token({
-      sub: u.sub,
-      tenant: this.tenant,
-      roles: [...u.roles],
-      email: u.email,
-      ttlSeconds,
-      audience: pending.clientId,
-      ...(pending.nonce ? { nonce: pending.nonce } : {}),
-    });
+    return this.issue(pending.clientId, pending.user, randomUUID(), pending.nonce);
+  }
+
+  private async redeemRefresh(params: URLSearchParams): Promise<IdpAnswer> {
+    const token = params.get('refresh_token') ?? '';
+    if (!token) return oauthError(400, 'invalid_request', 'refresh_token is required');
+    const replayed = this.spent.get(token);
+    if (replayed !== undefined) {
+      // A rotated token presented again: someone holds a copy. Nothing of that sign-in stays valid.
+      this.revokedFamilies.add(replayed);
+      for (const [t, g] of this.refresh) if (g.family === replayed) this.refresh.delete(t);
+      return oauthError(400, 'invalid_grant', 'the refresh token was already used; its sign-in is revoked');
+    }
+    const grant = this.refresh.get(token);
+    if (!grant || grant.expiresAt < this.now() || this.revokedFamilies.has(grant.family))
+      return oauthError(400, 'invalid_grant', 'the refresh token is unknown, expired or revoked');
+    if (params.get('client_id') !== grant.clientId)
+      return oauthError(400, 'invalid_grant', 'the refresh token was issued to another client');
+    this.refresh.delete(token);
+    this.spent.set(token, grant.family);
+    return this.issue(grant.clientId, grant.user, grant.family);
+  }
+
+  private async issue(clientId: string, user: DevUser, family: string, nonce?: string): Promise<IdpAnswer> {
+    const u = DEV_USERS[user];
+    const ttlSeconds = this.accessTtlSeconds;
+    const claims = { sub: u.sub, tenant: this.tenant, roles: [...u.roles], email: u.email, ttlSeconds };
+    const access = await this.idp.token(claims);
+    const idToken = await this.idp.token({ ...claims, audience: clientId, ...(nonce ? { nonce } : {}) });
+    const refreshToken = randomBytes(32).toString('base64url');
+    this.refresh.set(refreshToken, { clientId, user, family, expiresAt: this.now() + REFRESH_TTL_MS });
     return {
       status: 200,
       headers: { 'content-type': 'application/json', ...noStore },
-      body: JSON.stringify({ access_token: access, id_token: idToken, token_type: 'Bearer', expires_in: ttlSeconds }),
+      body: JSON.stringify({
+        access_token: access,
+        id_token: idToken,
+        refresh_token: refreshToken,
+        token_type: 'Bearer',
+        expires_in: ttlSeconds,
+      }),
     };
   }
 }

@@ -43,6 +43,8 @@ export interface LocalRuntimeOptions {
   readonly limits?: PoolLimits;
   /** The tenant of the dev users the console's sign-in page offers. @default 'acme' */
   readonly consoleTenant?: string;
+  /** Lifetime of the tokens the dev issuer gives the console (tests shorten it). @default 3600 */
+  readonly consoleTokenTtlSeconds?: number;
 }
 
 export interface StopOptions {
@@ -307,6 +309,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     idp,
     tenant: opts.consoleTenant ?? 'acme',
     auditBucket: env.ARX_AUDIT_BUCKET,
+    ...(opts.consoleTokenTtlSeconds ? { tokenTtlSeconds: opts.consoleTokenTtlSeconds } : {}),
   });
 
   let stopping = false;

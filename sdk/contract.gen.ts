@@ -309,6 +309,19 @@ export interface BundleDiff {
   readonly risk_changed: boolean;
 }
 
+export interface BundleSummary {
+  readonly bundle_id: string;
+  readonly version: number;
+  readonly digest: string;
+  readonly status: 'draft' | 'live' | 'previous';
+  readonly source_format: 'cedar' | 'yaml';
+  readonly policy_count: number;
+  readonly created_at: string;
+  readonly created_by: string;
+  readonly last_promoted_at?: string;
+  readonly last_promoted_by?: string;
+}
+
 export interface CompliancePackage {
   readonly package_id: string;
   readonly tenant_id: string;
@@ -370,6 +383,109 @@ export interface CredentialRole {
   /** RFC 3339 date-time */
   readonly updated_at: string;
   readonly updated_by: string;
+}
+
+export interface DashboardSummary {
+  readonly from: string;
+  readonly to: string;
+  readonly days: readonly string[];
+  readonly approvals: {
+    readonly total: number;
+    readonly pending: number;
+    readonly approved: number;
+    readonly denied: number;
+    readonly expired: number;
+    readonly cancelled: number;
+    readonly approval_rate: number | null;
+    readonly denial_rate: number | null;
+    readonly time_to_decision: {
+      readonly count: number;
+      readonly p50_ms: number | null;
+      readonly p95_ms: number | null;
+      readonly p50: string | null;
+      readonly p95: string | null;
+    };
+    readonly by_policy: Readonly<
+      Record<
+        string,
+        {
+          readonly total: number;
+          readonly pending: number;
+          readonly approved: number;
+          readonly denied: number;
+          readonly expired: number;
+          readonly cancelled: number;
+          readonly approval_rate: number | null;
+          readonly denial_rate: number | null;
+          readonly time_to_decision: {
+            readonly count: number;
+            readonly p50_ms: number | null;
+            readonly p95_ms: number | null;
+            readonly p50: string | null;
+            readonly p95: string | null;
+          };
+        }
+      >
+    >;
+    readonly by_approver: Readonly<
+      Record<
+        string,
+        {
+          readonly total: number;
+          readonly pending: number;
+          readonly approved: number;
+          readonly denied: number;
+          readonly expired: number;
+          readonly cancelled: number;
+          readonly approval_rate: number | null;
+          readonly denial_rate: number | null;
+          readonly time_to_decision: {
+            readonly count: number;
+            readonly p50_ms: number | null;
+            readonly p95_ms: number | null;
+            readonly p50: string | null;
+            readonly p95: string | null;
+          };
+        }
+      >
+    >;
+  };
+  readonly agents: readonly {
+    readonly agent_id: string;
+    readonly executed: number;
+    readonly forbidden: number;
+    readonly denied_by_approver: number;
+    readonly denied: number;
+  }[];
+  readonly cost: {
+    readonly usd: number;
+    readonly by_agent: readonly {
+      readonly agent_id: string;
+      readonly usd: number;
+    }[];
+    readonly per_agent_day: readonly {
+      readonly day: string;
+      readonly agent_id: string;
+      readonly usd: number;
+      readonly spans: number;
+    }[];
+  };
+  readonly terminations: {
+    readonly count: number;
+    readonly per_day: readonly {
+      readonly day: string;
+      readonly count: number;
+    }[];
+    readonly items: readonly {
+      readonly agent_id: string | null;
+      readonly occurred_at: string;
+      readonly action: string;
+    }[];
+  };
+  readonly truncated: {
+    readonly approvals: boolean;
+    readonly audit_events: boolean;
+  };
 }
 
 export interface Decision {
@@ -1009,6 +1125,20 @@ export interface RouteResponses {
   'DELETE /v1/credentials/token-endpoints/{name}': {
     /** removed */
     204: undefined;
+  };
+  /** The tenant's policy bundles, newest version first, each draft, live or previous (paged) */
+  'GET /v1/policies/bundles': {
+    /** {items:[BundleSummary…], live, next_token?} */
+    200: {
+      readonly items: readonly BundleSummary[];
+      readonly live: {
+        readonly bundle_id: string;
+        readonly version: number;
+        readonly promoted_at: string;
+        readonly promoted_by: string;
+      } | null;
+      readonly next_token?: string;
+    };
   };
   /** Upload a policy bundle (Cedar or YAML): strictly validated, signed, stored immutable */
   'POST /v1/policies/bundles': {
@@ -1704,6 +1834,11 @@ export interface RouteResponses {
       readonly url: string;
       readonly timeout_ms?: number;
     };
+  };
+  /** Approval and denial rates, time to decision p50/p95 per policy and approver, actions and denials per agent, cost per agent per day, terminations, over ?from=&to= (at most 31 days) */
+  'GET /v1/dashboard/summary': {
+    /** DashboardSummary */
+    200: DashboardSummary;
   };
 }
 

@@ -35,10 +35,18 @@ export interface CallOptions {
 }
 
 let base = '';
-let bearer: () => string | null = () => null;
-let onUnauthorized: () => void = () => undefined;
+let bearer: () => Promise<string | null> = async () => null;
+let onUnauthorized: () => Promise<boolean> = async () => false;
 
-export function configureApi(o: { baseUrl: string; token: () => string | null; unauthorized: () => void }): void {
+/**
+ * `token` gives the access token to send (renewed when due); `unauthorized` is called on a 401 and
+ * answers whether a renewed token is there to retry with (once), else it signs the user in again.
+ */
+export function configureApi(o: {
+  baseUrl: string;
+  token: () => Promise<string | null>;
+  unauthorized: () => Promise<boolean>;
+}): void {
   base = o.baseUrl.replace(/\/$/, '');
   bearer = o.token;
   onUnauthorized = o.unauthorized;
@@ -56,15 +64,20 @@ export async function call<K extends RouteKey>(key: K, o: CallOptions = {}): Pro
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
   const url = `${base}${path}${qs.size ? `?${qs}` : ''}`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const token = bearer();
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, {
-    method,
-    headers,
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-  });
+  const send = async () => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = await bearer();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(url, {
+      method,
+      headers,
+      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+    });
+  };
+  let res = await send();
+  // A 401 means the token was refused, not the request: it is sent again, once, with a renewed token.
+  if (res.status === 401 && (await onUnauthorized())) res = await send();
   const text = await res.text();
   let json: unknown;
   try {
@@ -72,7 +85,6 @@ export async function call<K extends RouteKey>(key: K, o: CallOptions = {}): Pro
   } catch {
     json = { title: text.slice(0, 500) };
   }
-  if (res.status === 401) onUnauthorized();
   if (!res.ok) throw new ApiError(res.status, (json ?? {}) as ApiError['problem']);
   return json as Ok<K>;
 }

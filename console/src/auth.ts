@@ -1,7 +1,9 @@
 /**
  * Sign-in: OpenID Connect authorization code flow with PKCE (S256) against the organisation's
  * issuer. The code verifier, state and nonce are made with WebCrypto and kept in sessionStorage
- * for the round trip only; the access token is kept in sessionStorage (this tab) until it expires.
+ * for the round trip only; the access token (and the refresh token, when the issuer gives one)
+ * is kept in sessionStorage (this tab). Before the access token expires it is renewed with the
+ * refresh token; without one, or when renewal is refused, the user is sent to sign in again.
  */
 
 export interface ConsoleConfig {
@@ -17,6 +19,9 @@ export interface ConsoleConfig {
 export interface Session {
   readonly accessToken: string;
   readonly expiresAt: number;
+  /** When the access token was received (its lifetime decides how early it is renewed). */
+  readonly issuedAt: number;
+  readonly refreshToken?: string;
   readonly sub: string;
   readonly email?: string;
   readonly tenant: string;
@@ -80,12 +85,16 @@ export async function signIn(cfg: ConsoleConfig): Promise<void> {
   location.assign(u.toString());
 }
 
-function sessionFrom(cfg: ConsoleConfig, accessToken: string, expiresIn: number): Session {
+function sessionFrom(cfg: ConsoleConfig, accessToken: string, expiresIn: number, refreshToken?: string): Session {
   const c = decodeJwt(accessToken);
-  const exp = typeof c.exp === 'number' ? c.exp * 1000 : Date.now() + expiresIn * 1000;
+  const now = Date.now();
+  // The earlier of the token's own exp and what the issuer said, so a skewed clock renews early, not late.
+  const exp = Math.min(typeof c.exp === 'number' ? c.exp * 1000 : Infinity, now + expiresIn * 1000);
   return {
     accessToken,
     expiresAt: exp,
+    issuedAt: now,
+    ...(refreshToken ? { refreshToken } : {}),
     sub: String(c.sub ?? ''),
     ...(typeof c.email === 'string' ? { email: c.email } : {}),
     tenant: String(c[cfg.tenant_claim] ?? ''),
@@ -119,26 +128,98 @@ export async function completeSignIn(cfg: ConsoleConfig): Promise<Session | null
       code_verifier: flow.verifier,
     }),
   });
-  const body = (await r.json()) as {
-    access_token?: string;
-    id_token?: string;
-    expires_in?: number;
-    error?: string;
-    error_description?: string;
-  };
+  const body = (await r.json()) as TokenAnswer;
   if (!r.ok || !body.access_token)
     throw new Error(`the token endpoint refused the code: ${body.error ?? r.status} ${body.error_description ?? ''}`);
   if (body.id_token && decodeJwt(body.id_token).nonce !== flow.nonce)
     throw new Error('sign-in refused: the ID token nonce does not match');
-  const s = sessionFrom(cfg, body.access_token, body.expires_in ?? 3600);
+  const s = sessionFrom(cfg, body.access_token, body.expires_in ?? 3600, body.refresh_token);
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
   return s;
 }
 
+interface TokenAnswer {
+  access_token?: string;
+  id_token?: string;
+  refresh_token?: string;
+  expires_in?: number;
+  error?: string;
+  error_description?: string;
+}
+
+function storedSession(): Session | null {
+  return JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
+}
+
+/** The signed-in session while its access token is valid (renewal keeps it so). */
 export function currentSession(): Session | null {
-  const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
-  if (!s || s.expiresAt <= Date.now() + 10_000) return null;
+  const s = storedSession();
+  if (!s || s.expiresAt <= Date.now()) return null;
   return s;
+}
+
+/** True when the access token should be renewed now: in its last third, and at most a minute before it expires. */
+export function dueForRenewal(s: Session, now = Date.now()): boolean {
+  const margin = Math.min(60_000, (s.expiresAt - (s.issuedAt ?? s.expiresAt)) / 3);
+  return now >= s.expiresAt - margin;
+}
+
+let renewal: Promise<Session> | null = null;
+
+/**
+ * Renews the access token with the refresh token (one request at a time: the issuer rotates the
+ * refresh token, so two renewals with the same one would revoke the sign-in). Throws when there
+ * is nothing to renew with or the issuer refuses: the caller then signs the user in again.
+ */
+export function renewSession(cfg: ConsoleConfig): Promise<Session> {
+  renewal ??= (async () => {
+    const s = storedSession();
+    if (!s?.refreshToken) throw new Error('no refresh token: sign in again');
+    const d = await discover(cfg);
+    const r = await fetch(d.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: s.refreshToken,
+        client_id: cfg.client_id,
+      }),
+    });
+    const body = (await r.json().catch(() => ({}))) as TokenAnswer;
+    if (!r.ok || !body.access_token) {
+      // A refused refresh token is spent either way: forget it, so nothing presents it again.
+      sessionStorage.removeItem(SESSION_KEY);
+      throw new Error(`the issuer refused to renew the session: ${body.error ?? r.status}`);
+    }
+    const next = sessionFrom(cfg, body.access_token, body.expires_in ?? 3600, body.refresh_token ?? s.refreshToken);
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(next));
+    return next;
+  })().finally(() => {
+    renewal = null;
+  });
+  return renewal;
+}
+
+/** The access token to send now: renewed first when it is due. Null when the user must sign in again. */
+export async function freshToken(cfg: ConsoleConfig): Promise<string | null> {
+  const s = storedSession();
+  if (!s) return null;
+  if (!dueForRenewal(s)) return s.accessToken;
+  if (!s.refreshToken) return s.expiresAt > Date.now() ? s.accessToken : null;
+  try {
+    return (await renewSession(cfg)).accessToken;
+  } catch {
+    return null;
+  }
+}
+
+/** At start-up: the stored session, renewed first when its token expired or is due. */
+export async function restoreSession(cfg: ConsoleConfig): Promise<Session | null> {
+  const s = storedSession();
+  if (!s) return null;
+  if (!dueForRenewal(s)) return s;
+  if (!s.refreshToken) return currentSession();
+  return renewSession(cfg).catch(() => null);
 }
 
 export function signOut(): void {

@@ -3,7 +3,17 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { configureApi } from './api.js';
-import { completeSignIn, currentSession, signIn, signOut, type ConsoleConfig, type Session } from './auth.js';
+import {
+  completeSignIn,
+  currentSession,
+  freshToken,
+  renewSession,
+  restoreSession,
+  signIn,
+  signOut,
+  type ConsoleConfig,
+  type Session,
+} from './auth.js';
 import type { ComponentType } from 'preact';
 import { hasRole, type PageProps } from './roles.js';
 
@@ -70,6 +80,12 @@ const PAGES: readonly PageDef[] = [
     title: 'Policies',
     roles: ['admin', 'auditor'],
     load: () => import('./pages/policies.js').then((m) => m.PoliciesPage),
+  },
+  {
+    id: 'budgets',
+    title: 'Budgets',
+    roles: ['admin', 'auditor'],
+    load: () => import('./pages/budgets.js').then((m) => m.BudgetsPage),
   },
   {
     id: 'dashboard',
@@ -181,18 +197,43 @@ async function boot(): Promise<void> {
   let error: string | undefined;
   let session: Session | null = null;
   try {
-    session = (await completeSignIn(config)) ?? currentSession();
+    session = (await completeSignIn(config)) ?? (await restoreSession(config));
   } catch (e) {
     error = (e as Error).message;
   }
+  let reauthorizing = false;
+  /** The session cannot be renewed: back to the issuer, returning to this page. */
+  const signInAgain = () => {
+    if (reauthorizing) return;
+    reauthorizing = true;
+    signOut();
+    void signIn(config).catch((e: unknown) => {
+      reauthorizing = false;
+      render(<SignedOut config={config} error={`Your session ended: ${(e as Error).message}`} />, root);
+    });
+  };
   configureApi({
     baseUrl: config.api_url || location.origin,
-    token: () => currentSession()?.accessToken ?? null,
-    unauthorized: () => {
-      signOut();
-      render(<SignedOut config={config} error="Your session ended; sign in again." />, root);
+    token: async () => {
+      const t = await freshToken(config);
+      if (!t) signInAgain();
+      return t;
+    },
+    unauthorized: async () => {
+      try {
+        await renewSession(config);
+        return true;
+      } catch {
+        signInAgain();
+        return false;
+      }
     },
   });
+  // Renewed before it expires even when no page is asking for anything.
+  if (session)
+    setInterval(() => {
+      if (!reauthorizing && currentSession()) void freshToken(config);
+    }, 5_000);
   root.textContent = '';
   render(session ? <Shell session={session} config={config} /> : <SignedOut config={config} error={error} />, root);
 }

@@ -14,3 +14,5 @@ export { DynamoActionStore } from './adapters/dynamo-action-store.js';
 // The connector catalogue (`arx policy` validates action names) and the AWS connector's session scope.
 export { CONNECTORS } from './connectors/index.js';
 export { awsActionScope } from './connectors/aws.js';
+// Approval rates and time to decision over a window (the dashboard's summary).
+export { createApprovalStatsReader } from './adapters/approval-stats-reader.js';

@@ -29,3 +29,6 @@ export type { EncryptedPayload, PayloadCipher } from './core/ports.js';
 
 // Offline chain verification (`arx verify`).
 export { statusLine, verifyChain, type BlockSource, type Jwk } from './core/verify-chain.js';
+
+// The events of a window, by type (the dashboard's summary).
+export { createAuditWindowReader } from './adapters/window-reader.js';

@@ -28,3 +28,6 @@ export function createSpendGate(
     now: () => systemClock.now(),
   });
 }
+
+// Cost per agent per day over a window (the dashboard's summary).
+export { createCostReader, type AgentDayCost } from './adapters/cost-reader.js';

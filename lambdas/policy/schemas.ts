@@ -90,3 +90,35 @@ export const Evaluation = DecisionSchema.extend({
   reason: z.string().optional(),
 });
 export const EnforcementAccepted = z.object({ accepted: z.number().int(), event_ids: z.array(z.string()) });
+
+// ---------------------------------------------------------------- bundle listing
+
+/** `GET /v1/policies/bundles`: the tenant's bundles, newest version first. */
+export const ListBundlesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  next_token: z.string().min(1).max(4096).optional(),
+});
+export type ListBundlesQuery = z.infer<typeof ListBundlesQuery>;
+
+export const BundleSummary = z
+  .object({
+    bundle_id: z.string(),
+    version: z.number().int(),
+    digest: z.string(),
+    /** `live`: the tenant's live pointer names it; `previous`: it was live before; `draft`: never live. */
+    status: z.enum(['draft', 'live', 'previous']),
+    source_format: z.enum(['cedar', 'yaml']),
+    policy_count: z.number().int(),
+    created_at: z.string(),
+    created_by: z.string(),
+    last_promoted_at: z.string().optional(),
+    last_promoted_by: z.string().optional(),
+  })
+  .meta({ id: 'BundleSummary' });
+export const BundleList = z.object({
+  items: z.array(BundleSummary),
+  live: z
+    .object({ bundle_id: z.string(), version: z.number().int(), promoted_at: z.string(), promoted_by: z.string() })
+    .nullable(),
+  next_token: z.string().optional(),
+});

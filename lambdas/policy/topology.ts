@@ -1,6 +1,8 @@
 import type { CapabilityTopology } from '../shared/topology-types.js';
 import {
   BundleDiff,
+  BundleList,
+  ListBundlesQuery,
   EnforcementAccepted,
   EnforcementLogBody,
   Evaluation,
@@ -32,6 +34,16 @@ const topology: CapabilityTopology = {
     },
   ],
   routes: [
+    {
+      method: 'GET',
+      path: '/v1/policies/bundles',
+      fn: 'policy-api',
+      auth: 'bearer',
+      roles: ['admin', 'auditor'],
+      summary: "The tenant's policy bundles, newest version first, each draft, live or previous (paged)",
+      query: ListBundlesQuery,
+      response: { status: 200, description: '{items:[BundleSummary…], live, next_token?}', schema: BundleList },
+    },
     {
       method: 'POST',
       path: '/v1/policies/bundles',

@@ -19,6 +19,7 @@ import { api, eventually, startTestRuntime } from '../support/runtime.js';
 import { fakeOkta, recordingServer } from '../integration/actions/support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const TOKEN_TTL_S = 30;
 const SHOTS = 'console/screenshots';
 const POLICY = `
 - name: okta-access-review
@@ -141,7 +142,8 @@ describe('ARX console in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     const launched = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     okta = await recordingServer((c) => fake.handler(c));
-    rt = await startTestRuntime();
+    // Console tokens live 30 s: every flow below runs across renewals, and the token test sees them.
+    rt = await startTestRuntime({}, { consoleTokenTtlSeconds: TOKEN_TTL_S });
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
     expect(
@@ -436,13 +438,28 @@ describe('ARX console in Chromium', () => {
       .locator('.messages li.warning', { hasText: 'above risk_max high: the compiled policy forbids it' })
       .waitFor();
     await page.getByRole('button', { name: 'Upload bundle' }).click();
-    await page.getByText(/^Stored bundle v\d+/).waitFor();
-    const promote = page.getByRole('button', { name: /^Promote v\d+$/ });
-    await promote.waitFor();
-    // The diff against the live bundle (recorded by the audit chain's promotion event once sealed or pending).
-    await promote.click();
+    const stored = await page.getByText(/^Stored bundle v\d+/).textContent();
+    const version = /^Stored bundle v(\d+) \((pb_[^)]+)\)/.exec(stored!)!;
+    // The bundle list is the API's (GET /v1/policies/bundles): the new bundle is a draft, the one the suite promoted is live.
+    const listed = await call('GET', '/v1/policies/bundles', { token: admin });
+    expect(listed.json.items[0]).toMatchObject({ bundle_id: version[2], version: Number(version[1]), status: 'draft' });
+    const liveBefore = listed.json.live.bundle_id as string;
+    const newRow = page.locator('tbody tr', { hasText: version[2]! });
+    await newRow.locator('.badge', { hasText: /^draft$/ }).waitFor();
+    await expect(newRow.textContent()).resolves.toContain('by dev-admin');
+    await page
+      .locator('tbody tr', { hasText: liveBefore })
+      .locator('.badge', { hasText: /^live$/ })
+      .waitFor();
+    await newRow.getByRole('button', { name: `Promote v${version[1]}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
     await page.getByText(/^Live bundle is now v\d+/).waitFor();
+    // The list re-reads: the new bundle live, the one it replaced previous.
+    await newRow.locator('.badge', { hasText: /^live$/ }).waitFor();
+    await page
+      .locator('tbody tr', { hasText: liveBefore })
+      .locator('.badge', { hasText: /^previous$/ })
+      .waitFor();
     const live = await call('POST', '/v1/policies/evaluate', {
       token: admin,
       body: {
@@ -470,7 +487,7 @@ describe('ARX console in Chromium', () => {
     await signIn(page, 'auditor');
     await expect(
       page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents(),
-    ).resolves.toEqual(['Agents', 'Traces', 'Audit', 'Policies', 'Dashboard']);
+    ).resolves.toEqual(['Agents', 'Traces', 'Audit', 'Policies', 'Budgets', 'Dashboard']);
     await goto(page, '#/audit', 'Audit');
     await page.locator('dd.big').first().waitFor();
     await page.getByText(/^arx-verify s3:\/\//).waitFor();
@@ -504,9 +521,117 @@ describe('ARX console in Chromium', () => {
     const perAgent = page.locator('figure.chart', { hasText: 'Executed actions and denials per agent' });
     await perAgent.locator('.uplot').waitFor();
     await perAgent.getByText(/^Numbers for/).click();
-    await expect(perAgent.locator('tbody tr', { hasText: reviewer.agentId }).textContent()).resolves.toMatch(/\d/);
+    // The numbers are the server's summary over the window (GET /v1/dashboard/summary), not the browser's count.
+    const to = new Date(Math.ceil(Date.now() / 60_000) * 60_000).toISOString();
+    const from = new Date(Date.parse(to) - 7 * 86_400_000).toISOString();
+    const sum = await call('GET', `/v1/dashboard/summary?from=${from}&to=${to}`, { token: admin });
+    expect(sum.status).toBe(200);
+    const mine = sum.json.agents.find((a: { agent_id: string }) => a.agent_id === reviewer.agentId);
+    expect(mine.executed).toBeGreaterThanOrEqual(2);
+    const cells = await perAgent.locator('tbody tr', { hasText: reviewer.agentId }).locator('td').allTextContents();
+    expect(cells).toEqual([
+      reviewer.agentId,
+      String(mine.executed),
+      String(mine.forbidden),
+      String(mine.denied_by_approver),
+    ]);
+    await page.getByRole('combobox', { name: 'Window' }).selectOption('30');
+    await page.getByRole('heading', { name: 'Approvals (last 30 days)' }).waitFor();
     await check(page, 'dashboard');
   }, 40_000);
+
+  it("an admin sets a budget for an agent; a bad limit is refused with the validator's message and changes nothing", async () => {
+    const page = await newPage();
+    await signIn(page, 'admin');
+    await goto(page, '#/budgets', 'Budgets');
+    await page.getByRole('heading', { name: 'Set a budget' }).waitFor();
+    const form = page.locator('form.grid-form');
+    const stored = (await call('GET', '/v1/usage/budgets', { token: admin })).json.items;
+    await form.getByLabel('Agent or cohort id').fill(reviewer.agentId);
+    await form.getByLabel('Period').selectOption('month');
+    await form.getByLabel('Limit (USD)').fill('2000000');
+    await form.getByRole('button', { name: 'Set budget' }).click();
+    await page.getByRole('alert').filter({ hasText: /^400 / }).waitFor();
+    expect((await call('GET', '/v1/usage/budgets', { token: admin })).json.items).toEqual(stored);
+    await form.getByLabel('Limit (USD)').fill('250');
+    await form.getByLabel('Over the limit').selectOption('hitl');
+    await form.getByRole('button', { name: 'Set budget' }).click();
+    await page.getByText(`Budget for agent ${reviewer.agentId} set: $250.0000 per month.`).waitFor();
+    const row = page.locator('tbody tr', { hasText: reviewer.agentId });
+    await row.waitFor();
+    await expect(row.locator('td').allTextContents()).resolves.toEqual([
+      'agent',
+      reviewer.agentId,
+      'per month',
+      '$250.0000',
+      'held for approval',
+      expect.any(String),
+    ]);
+    expect((await call('GET', '/v1/usage/budgets', { token: admin })).json.items).toContainEqual(
+      expect.objectContaining({ scope: 'agent', id: reviewer.agentId, period: 'month', usd: 250, over: 'hitl' }),
+    );
+    await check(page, 'budgets');
+    // The browser reports the refused request as a console error: that 400 is this test's own doing.
+    const refused = pageErrors.filter((e) => /status of 400/.test(e));
+    pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !refused.includes(e)));
+  }, 40_000);
+
+  it('tokens: the console renews its token before it expires, retries a refused one once renewed, and signs in again when it cannot', async () => {
+    const page = await newPage();
+    const renewals: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/.dev-idp/token') && /grant_type=refresh_token/.test(r.postData() ?? ''))
+        renewals.push(r.url());
+    });
+    const session = () =>
+      page.evaluate(() => JSON.parse((globalThis as any).sessionStorage.getItem('arx.console.session') ?? 'null'));
+    const setSession = (patch: Record<string, unknown>, drop: string[] = []) =>
+      page.evaluate(
+        ([p, d]) => {
+          const st = (globalThis as any).sessionStorage;
+          const cur = JSON.parse(st.getItem('arx.console.session'));
+          for (const k of d as string[]) delete cur[k];
+          st.setItem('arx.console.session', JSON.stringify({ ...cur, ...(p as object) }));
+        },
+        [patch, drop] as const,
+      );
+    await signIn(page, 'admin');
+    const first = await session();
+    expect(first.refreshToken).toEqual(expect.any(String));
+    expect(first.expiresAt - first.issuedAt).toBeLessThanOrEqual(TOKEN_TTL_S * 1000);
+    // Renewed in the token's last third, with nothing on the page asking for it.
+    await goto(page, '#/audit', 'Audit');
+    await eventually(async () => (await session()).accessToken !== first.accessToken, TOKEN_TTL_S * 1000, 500);
+    const renewed = await session();
+    expect(renewals.length).toBeGreaterThanOrEqual(1);
+    expect(renewed.refreshToken).not.toBe(first.refreshToken); // rotated
+    expect(renewed.expiresAt).toBeGreaterThan(first.expiresAt);
+    expect((await call('GET', '/v1/audit/chain/status', { token: renewed.accessToken })).status).toBe(200);
+
+    // A token the API refuses (401): renewed and the request sent again; the page never breaks.
+    await setSession({ accessToken: 'not-a-token', expiresAt: Date.now() + 3_600_000 });
+    const before = renewals.length;
+    await goto(page, '#/policies', 'Policies');
+    await page.getByRole('heading', { name: 'Bundles and versions' }).waitFor();
+    await page
+      .locator('tbody tr .badge', { hasText: /^live$/ })
+      .first()
+      .waitFor();
+    expect(renewals.length).toBeGreaterThan(before);
+    expect((await session()).accessToken).not.toBe('not-a-token');
+    expect(await page.getByRole('alert').count()).toBe(0);
+
+    // Refused with nothing to renew it with: back to the issuer, and after signing in, back on the same page.
+    await setSession({ accessToken: 'not-a-token', expiresAt: Date.now() + 3_600_000 }, ['refreshToken']);
+    await goto(page, '#/agents', 'Agents').catch(() => undefined);
+    await page.getByRole('button', { name: 'Sign in as admin' }).click({ timeout: 15_000 });
+    await page.waitForURL(`${rt.url}/console/**`);
+    await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
+    expect((await session()).accessToken).not.toBe('not-a-token');
+    // The browser reports each refused request as a console error: those 401s are this test's own doing.
+    const mine = pageErrors.filter((e) => /status of 401/.test(e));
+    pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !mine.includes(e)));
+  }, 90_000);
 
   it('keyboard: the skip button and the navigation work without a mouse', async () => {
     const page = await newPage();

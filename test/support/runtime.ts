@@ -5,13 +5,17 @@ import { checkResponse } from './contract.js';
 import { testTemplate } from './template.js';
 
 /** Starts the local runtime on a free port with a unique emulator prefix (suites share one moto). */
-export async function startTestRuntime(env: Record<string, string> = {}): Promise<LocalRuntime> {
+export async function startTestRuntime(
+  env: Record<string, string> = {},
+  opts: { consoleTokenTtlSeconds?: number } = {},
+): Promise<LocalRuntime> {
   const port = await freePort();
   return startLocalRuntime({
     template: testTemplate(),
     port,
     prefix: `t${randomBytes(4).toString('hex')}`,
     env,
+    ...opts,
   });
 }
 

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { LineCounter, parseDocument } from 'yaml';
 import { compileYamlPolicy, YamlPolicyEntry, YamlPolicyError } from '../../../lambdas/policy/core/yaml-policy.js';
 import type { BundleDiff, ConnectorCatalog } from '../../../sdk/contract.gen.js';
-import { ApiError, call, errorText } from '../api.js';
+import { ApiError, call, errorText, type Ok } from '../api.js';
 import { hasRole, type PageProps } from '../roles.js';
 import { Dialog, ErrorNote, fmtTime, ReasonForm, Section, StatusBadge, useAsync } from '../ui.js';
 
@@ -22,13 +22,6 @@ interface Message {
   readonly source: 'compiler' | 'catalog' | 'server';
   readonly severity: 'error' | 'warning';
   readonly text: string;
-}
-
-interface StoredBundle {
-  readonly bundle_id: string;
-  readonly version: number;
-  readonly digest: string;
-  readonly uploaded_at: string;
 }
 
 const globRe = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
@@ -139,87 +132,133 @@ export function validatePolicy(doc: string, catalogs: readonly ConnectorCatalog[
   return out;
 }
 
+type Bundle = Ok<'GET /v1/policies/bundles'>['items'][number];
+
 export function PoliciesPage({ session }: PageProps) {
   const admin = hasRole(session, 'admin');
-  const storeKey = `arx.console.bundles.${session.tenant}`;
-  const [stored, setStored] = useState<StoredBundle[]>(() => JSON.parse(localStorage.getItem(storeKey) ?? '[]'));
-  const promotions = useAsync(
-    () => call('GET /v1/audit/events', { query: { type: 'bundle.promoted', limit: 100 } }),
-    [],
-  );
-  const [live, setLive] = useState<{ live_bundle_id: string; version: number } | null>(null);
-  const [promote, setPromote] = useState<StoredBundle | null>(null);
-  const promoted = (promotions.data?.items ?? [])
-    .map((e) => ({ bundle_id: (e.target ?? '').replace(/^bundle:/, ''), at: e.occurred_at, by: e.principal_spiffe_id }))
-    .sort((a, b) => b.at.localeCompare(a.at));
-  const liveId = live?.live_bundle_id ?? promoted[0]?.bundle_id;
-  const ids = [...new Set([...stored.map((b) => b.bundle_id), ...promoted.map((p) => p.bundle_id)])];
-  const remember = (b: StoredBundle) => {
-    const next = [b, ...stored.filter((s) => s.bundle_id !== b.bundle_id)].slice(0, 50);
-    localStorage.setItem(storeKey, JSON.stringify(next));
-    setStored(next);
+  // The first page, refreshed after an upload or a promotion; further pages are appended on demand.
+  const first = useAsync(() => call('GET /v1/policies/bundles', { query: { limit: 25 } }), []);
+  const [more, setMore] = useState<{ items: Bundle[]; next_token?: string | undefined }>({ items: [] });
+  const [moreError, setMoreError] = useState<string>();
+  const [promoted, setPromoted] = useState<{ live_bundle_id: string; version: number } | null>(null);
+  const [promote, setPromote] = useState<Bundle | null>(null);
+  const bundles = [...(first.data?.items ?? []), ...more.items];
+  const nextToken = more.items.length ? more.next_token : first.data?.next_token;
+  const live = first.data?.live ?? null;
+  const reload = () => {
+    setMore({ items: [] });
+    first.reload();
+  };
+  const loadMore = async () => {
+    setMoreError(undefined);
+    try {
+      const r = await call('GET /v1/policies/bundles', { query: { limit: 25, next_token: nextToken } });
+      setMore({ items: [...more.items, ...r.items], next_token: r.next_token });
+    } catch (e) {
+      setMoreError(errorText(e));
+    }
   };
   return (
     <>
-      {admin ? <Editor onUploaded={remember} /> : null}
+      {admin ? <Editor onUploaded={reload} /> : null}
       <Section title="Bundles and versions">
         <p class="muted small">
-          The API has no route that lists bundles: this table shows the bundles uploaded from this browser and every
-          promotion the audit chain recorded.
+          {live ? (
+            <>
+              Live: v{live.version} (<code>{live.bundle_id}</code>), promoted {fmtTime(live.promoted_at)} by{' '}
+              {live.promoted_by}.
+            </>
+          ) : first.data ? (
+            'No bundle is live: every decision is a forbid until one is promoted.'
+          ) : null}
         </p>
-        <ErrorNote error={promotions.error} />
+        <ErrorNote error={first.error} />
         <div class="table-wrap">
           <table>
             <thead>
               <tr>
-                <th scope="col">Bundle</th>
                 <th scope="col">Version</th>
-                <th scope="col">Uploaded</th>
-                <th scope="col">Promotions</th>
-                <th scope="col">State</th>
+                <th scope="col">Bundle</th>
+                <th scope="col">Status</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last promoted</th>
+                <th scope="col">Digest</th>
                 {admin ? <th scope="col">Actions</th> : null}
               </tr>
             </thead>
             <tbody>
-              {ids.map((id) => {
-                const s = stored.find((b) => b.bundle_id === id);
-                const p = promoted.filter((x) => x.bundle_id === id);
-                return (
-                  <tr key={id}>
+              {bundles.map((b) => (
+                <tr key={b.bundle_id}>
+                  <td>v{b.version}</td>
+                  <td>
+                    <code class="small">{b.bundle_id}</code>
+                    <div class="muted small">
+                      {b.source_format}, {b.policy_count} {b.policy_count === 1 ? 'policy' : 'policies'}
+                    </div>
+                  </td>
+                  <td>
+                    <StatusBadge status={b.status} />
+                  </td>
+                  <td>
+                    {fmtTime(b.created_at)}
+                    <div class="muted small">by {b.created_by}</div>
+                  </td>
+                  <td>
+                    {b.last_promoted_at ? (
+                      <>
+                        {fmtTime(b.last_promoted_at)}
+                        <div class="muted small">by {b.last_promoted_by}</div>
+                      </>
+                    ) : (
+                      'never'
+                    )}
+                  </td>
+                  <td>
+                    <code class="small" title={b.digest}>
+                      {b.digest.replace(/^sha256:/, '').slice(0, 12)}…
+                    </code>
+                  </td>
+                  {admin ? (
                     <td>
-                      <code class="small">{id}</code>
+                      {b.status !== 'live' ? (
+                        <button
+                          type="button"
+                          class="small"
+                          aria-label={`Promote v${b.version}`}
+                          onClick={() => setPromote(b)}
+                        >
+                          Promote
+                        </button>
+                      ) : null}
                     </td>
-                    <td>{s ? `v${s.version}` : live?.live_bundle_id === id ? `v${live.version}` : '—'}</td>
-                    <td>{s ? fmtTime(s.uploaded_at) : '—'}</td>
-                    <td>{p.length ? p.map((x) => fmtTime(x.at)).join('; ') : 'never'}</td>
-                    <td>{id === liveId ? <StatusBadge status="live" /> : null}</td>
-                    {admin ? (
-                      <td>
-                        {s && id !== liveId ? (
-                          <button
-                            type="button"
-                            class="small"
-                            aria-label={`Promote v${s.version}`}
-                            onClick={() => setPromote(s)}
-                          >
-                            Promote
-                          </button>
-                        ) : null}
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })}
+                  ) : null}
+                </tr>
+              ))}
+              {first.data && bundles.length === 0 ? (
+                <tr>
+                  <td colSpan={admin ? 7 : 6} class="muted">
+                    No bundles stored yet.
+                  </td>
+                </tr>
+              ) : null}
             </tbody>
           </table>
         </div>
-        {live ? (
+        {nextToken ? (
+          <div class="row">
+            <button type="button" class="secondary" onClick={() => void loadMore()}>
+              Load older versions
+            </button>
+          </div>
+        ) : null}
+        <ErrorNote error={moreError} />
+        {promoted ? (
           <p role="status" class="outcome approved">
-            Live bundle is now v{live.version} (<code>{live.live_bundle_id}</code>).
+            Live bundle is now v{promoted.version} (<code>{promoted.live_bundle_id}</code>).
           </p>
         ) : null}
       </Section>
-      <DiffView ids={ids} stored={stored} />
+      <DiffView bundles={bundles} live={live?.bundle_id} />
       <Dialog
         title={promote ? `Promote bundle v${promote.version}?` : ''}
         open={!!promote}
@@ -231,9 +270,9 @@ export function PoliciesPage({ session }: PageProps) {
             onCancel={() => setPromote(null)}
             onConfirm={async () => {
               const r = await call('POST /v1/policies/bundles/{id}/promote', { path: { id: promote.bundle_id } });
-              setLive(r);
+              setPromoted(r);
               setPromote(null);
-              promotions.reload();
+              reload();
             }}
           >
             <p>
@@ -247,7 +286,7 @@ export function PoliciesPage({ session }: PageProps) {
   );
 }
 
-function Editor({ onUploaded }: { onUploaded(b: StoredBundle): void }) {
+function Editor({ onUploaded }: { onUploaded(): void }) {
   const [doc, setDoc] = useState(STARTER);
   const [debounced, setDebounced] = useState(STARTER);
   const [server, setServer] = useState<Message[]>([]);
@@ -268,12 +307,7 @@ function Editor({ onUploaded }: { onUploaded(b: StoredBundle): void }) {
     setServer([]);
     try {
       const r = await call('POST /v1/policies/bundles', { body: { format: 'yaml', document: doc } });
-      onUploaded({
-        bundle_id: r.bundle_id,
-        version: r.version,
-        digest: r.digest,
-        uploaded_at: new Date().toISOString(),
-      });
+      onUploaded();
       setServer((r.warnings ?? []).map((w) => ({ line: null, source: 'server', severity: 'warning', text: w })));
       setResult(`Stored bundle v${r.version} (${r.bundle_id}), digest ${r.digest.slice(0, 16)}…`);
     } catch (e) {
@@ -353,16 +387,18 @@ function Editor({ onUploaded }: { onUploaded(b: StoredBundle): void }) {
   );
 }
 
-function DiffView({ ids, stored }: { ids: string[]; stored: StoredBundle[] }) {
+function DiffView({ bundles, live }: { bundles: Bundle[]; live: string | undefined }) {
   const [pair, setPair] = useState<{ to: string; from: string } | null>(null);
   const [diff, setDiff] = useState<BundleDiff | null>(null);
   const [error, setError] = useState<string>();
+  const ids = bundles.map((b) => b.bundle_id);
   const label = (id: string) => {
-    const s = stored.find((b) => b.bundle_id === id);
-    return s ? `v${s.version} · ${id.slice(0, 14)}…` : id;
+    const b = bundles.find((x) => x.bundle_id === id);
+    return b ? `v${b.version} · ${b.status} · ${id.slice(0, 14)}…` : id;
   };
+  // by default: the newest bundle against the live one (or the one before it when the newest is live)
   const to = pair?.to ?? ids[0] ?? '';
-  const from = pair?.from ?? ids[1] ?? '';
+  const from = pair?.from ?? (live && live !== to ? live : (ids[1] ?? ''));
   if (ids.length < 2) return null;
   return (
     <Section title="Diff">

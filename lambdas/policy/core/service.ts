@@ -30,6 +30,33 @@ export interface BundleRepository {
   keyOf(tenantId: string, bundleId: string): string;
 }
 
+/** What a bundle listing shows of one stored bundle (the bundle itself stays in the repository). */
+export interface BundleCatalogEntry {
+  readonly bundle_id: string;
+  readonly version: number;
+  readonly digest: string;
+  readonly source_format: 'cedar' | 'yaml';
+  readonly policy_count: number;
+  readonly created_at: string;
+  readonly created_by: string;
+  /** Set when the bundle was made live (the latest promotion). */
+  readonly last_promoted_at?: string;
+  readonly last_promoted_by?: string;
+}
+
+/** The tenant's bundles, newest version first, paged with tenant-bound tokens. */
+export interface BundleCatalog {
+  record(tenantId: string, entry: BundleCatalogEntry): Promise<void>;
+  markPromoted(tenantId: string, version: number, at: string, by: string): Promise<boolean>;
+  list(
+    tenantId: string,
+    o: { limit: number; next_token?: string | undefined },
+  ): Promise<{ items: BundleCatalogEntry[]; next_token?: string }>;
+}
+
+/** `draft`: never live; `live`: the tenant's live pointer names it; `previous`: was live before. */
+export type BundleStatus = 'draft' | 'live' | 'previous';
+
 export interface VersionCounter {
   next(tenantId: string): Promise<number>;
 }
@@ -80,6 +107,8 @@ export class PolicyService {
       /** `bundle.promoted` goes through the outbox (at least once; the audit chain records promotions from it). */
       events: StagedEventSink;
       clock: Clock;
+      /** Lists the bundles (`GET /v1/policies/bundles`); without one, nothing is listed. */
+      catalog?: BundleCatalog;
     },
   ) {}
 
@@ -87,6 +116,7 @@ export class PolicyService {
   async push(
     tenantId: string,
     input: BundleInput,
+    actor = 'unknown',
   ): Promise<{ bundle_id: string; version: number; digest: string; warnings?: string[] }> {
     const now = this.d.clock.now();
     // validate before taking a version so a rejected upload leaves no trace
@@ -111,6 +141,16 @@ export class PolicyService {
     const digest = digestOf(r.content);
     const signature = await this.d.signer.sign(tenantId, digest);
     await this.d.repo.put({ ...r.content, digest, signature });
+    // after the object: a catalog write that fails leaves an unlisted object, never a listed bundle that is not stored
+    await this.d.catalog?.record(tenantId, {
+      bundle_id: bundleId,
+      version,
+      digest,
+      source_format: r.content.source_format,
+      policy_count: r.content.policies.length,
+      created_at: r.content.created_at,
+      created_by: actor,
+    });
     const warnings = approvalWarnings(r.content);
     return { bundle_id: bundleId, version, digest, ...(warnings.length ? { warnings } : {}) };
   }
@@ -161,8 +201,42 @@ export class PolicyService {
       await this.d.events.discard([event]).catch(() => undefined);
       throw e;
     }
+    // The live status a listing shows comes from the pointer; this only remembers that the bundle
+    // was live, for `previous` once another is promoted. The promotion has landed: a failure here
+    // must not answer it with an error (that bundle would later list as `draft`).
+    await this.d.catalog?.markPromoted(tenantId, b.version, manifest.promoted_at, actor).catch(() => false);
     await this.d.events.flush([event]);
     return { live_bundle_id: bundleId, version: b.version };
+  }
+
+  /** The tenant's bundles, newest first, each with its status against the live pointer. */
+  async listBundles(
+    tenantId: string,
+    o: { limit: number; next_token?: string | undefined },
+  ): Promise<{
+    items: (BundleCatalogEntry & { status: BundleStatus })[];
+    live: { bundle_id: string; version: number; promoted_at: string; promoted_by: string } | null;
+    next_token?: string;
+  }> {
+    if (!this.d.catalog) throw new Error('this policy service has no bundle catalog');
+    const [page, manifest] = await Promise.all([this.d.catalog.list(tenantId, o), this.d.repo.getLive(tenantId)]);
+    const items = page.items.map((e) => ({
+      ...e,
+      status: (e.bundle_id === manifest?.bundle_id
+        ? 'live'
+        : e.last_promoted_at
+          ? 'previous'
+          : 'draft') as BundleStatus,
+    }));
+    const live = manifest
+      ? {
+          bundle_id: manifest.bundle_id,
+          version: manifest.version,
+          promoted_at: manifest.promoted_at,
+          promoted_by: manifest.promoted_by,
+        }
+      : null;
+    return { items, live, ...(page.next_token ? { next_token: page.next_token } : {}) };
   }
 
   async diff(tenantId: string, bundleId: string, prevId: string): Promise<BundleDiff> {

@@ -11,9 +11,10 @@ import { PolicyService, EnforcementRecorder, type EnforcementEvent } from '../co
 import { TenantBundlePdp } from '../core/decision-point.js';
 import { S3BundleStore } from '../adapters/s3-bundles.js';
 import { TenantBundleSigner } from '../core/signing.js';
+import { DynamoBundleCatalog } from '../adapters/dynamo-bundle-catalog.js';
 import { DynamoEnforcementLog, DynamoVersionCounter, RevocationTableIds } from '../adapters/dynamo-control.js';
 import { inventoryPrincipalStatus, logDecisionPointError } from '../pdp.js';
-import type { EnforcementLogInput, EvaluateInput, PushBundleInput } from '../schemas.js';
+import type { EnforcementLogInput, EvaluateInput, ListBundlesQuery, PushBundleInput } from '../schemas.js';
 import { tenantSigner } from '../../identity/index.js';
 
 const RESOURCES = [
@@ -41,6 +42,7 @@ const deps = perEnvironment(() => {
     revoked: new RevocationTableIds(drl, clock),
     events: outbox,
     clock,
+    catalog: new DynamoBundleCatalog(c.ARX_CONTROL_TABLE),
   });
   const pdp = new TenantBundlePdp({
     source: store,
@@ -69,9 +71,17 @@ const traceOf = (req: ApiRequest) => ({
 export const settings = handlerSettings(RESOURCES, ['ARX_ORPHAN_GRACE_SECONDS']);
 
 export const handler = createApiHandler(routesOf('policy-api'), {
+  'GET /v1/policies/bundles': async (req: ApiRequest<unknown, ListBundlesQuery>) => {
+    const a = authOf(req);
+    const q = req.query;
+    return {
+      status: 200,
+      body: await deps().service.listBundles(a.tenantId, { limit: q.limit ?? 50, next_token: q.next_token }),
+    };
+  },
   'POST /v1/policies/bundles': async (req: ApiRequest<PushBundleInput>) => {
     const a = authOf(req);
-    return { status: 201, body: await deps().service.push(a.tenantId, req.body) };
+    return { status: 201, body: await deps().service.push(a.tenantId, req.body, a.subject) };
   },
   'POST /v1/policies/bundles/{id}/promote': async (req) => {
     const a = authOf(req);

@@ -151,4 +151,91 @@ describe('dev issuer: OIDC authorization code with PKCE for the console', () => 
     expect(t.status).toBe(400);
     expect(JSON.parse(t.body).error).toBe('unsupported_grant_type');
   });
+
+  const refresh = (token: string, extra: Record<string, string> = {}) =>
+    auth.token(
+      new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: 'arx-console', ...extra }),
+    );
+  const signedIn = async (user = 'auditor') => {
+    const { verifier, challenge } = pkce();
+    const r = await redeem(codeFor(challenge, user), verifier);
+    expect(r.status).toBe(200);
+    return JSON.parse(r.body) as { access_token: string; refresh_token: string; expires_in: number };
+  };
+
+  it('a refresh token gives new access and ID tokens for the same user, and the next refresh token (rotation)', async () => {
+    const first = await signedIn('auditor');
+    expect(first.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const r = await refresh(first.refresh_token);
+    expect(r.status).toBe(200);
+    expect(r.headers['cache-control']).toBe('no-store');
+    const body = JSON.parse(r.body);
+    expect(body.refresh_token).not.toBe(first.refresh_token);
+    expect(body.access_token).not.toBe(first.access_token);
+    const access = await jwtVerify(body.access_token, createLocalJWKSet(idp.jwks), {
+      issuer: idp.issuer,
+      audience: 'arx',
+    });
+    expect(access.payload).toMatchObject({ sub: 'dev-auditor', arx_tenant: 'acme', arx_roles: ['auditor'] });
+    expect((await refresh(body.refresh_token)).status).toBe(200);
+    expect(auth.discovery().grant_types_supported).toEqual(['authorization_code', 'refresh_token']);
+  });
+
+  it('a spent refresh token presented again is invalid_grant and revokes every token of that sign-in', async () => {
+    const first = await signedIn();
+    const next = JSON.parse((await refresh(first.refresh_token)).body).refresh_token as string;
+    const replay = await refresh(first.refresh_token);
+    expect(replay.status).toBe(400);
+    expect(JSON.parse(replay.body).error).toBe('invalid_grant');
+    const after = await refresh(next);
+    expect(after.status).toBe(400);
+    expect(JSON.parse(after.body).error).toBe('invalid_grant');
+    // Another sign-in is untouched.
+    expect((await refresh((await signedIn()).refresh_token)).status).toBe(200);
+  });
+
+  it('a refresh token for another client, a missing, unknown or expired one is refused', async () => {
+    const t = await signedIn();
+    const other = await refresh(t.refresh_token, { client_id: 'other' });
+    expect(JSON.parse(other.body).error).toBe('invalid_grant');
+    const missing = await auth.token(new URLSearchParams({ grant_type: 'refresh_token', client_id: 'arx-console' }));
+    expect(missing.status).toBe(400);
+    expect(JSON.parse(missing.body).error).toBe('invalid_request');
+    expect((await refresh('unknown-token')).status).toBe(400);
+    const late = await signedIn();
+    now += 8 * 3600_000 + 1;
+    const expired = await refresh(late.refresh_token);
+    expect(expired.status).toBe(400);
+    expect(JSON.parse(expired.body).error).toBe('invalid_grant');
+  });
+
+  it('issues tokens with the configured lifetime', async () => {
+    const short = new DevAuthorization(
+      idp,
+      'acme',
+      [{ clientId: 'arx-console', redirectUris: [REDIRECT] }],
+      () => now,
+      20,
+    );
+    const { verifier, challenge } = pkce();
+    const a = short.authorize(authorizeParams(challenge, { user: 'admin' }), 'POST');
+    const code = new URL(a.headers.location!).searchParams.get('code')!;
+    const r = await short.token(
+      new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        client_id: 'arx-console',
+        redirect_uri: REDIRECT,
+      }),
+    );
+    const body = JSON.parse(r.body);
+    expect(body.expires_in).toBe(20);
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(20);
+    const renewed = await short.token(
+      new URLSearchParams({ grant_type: 'refresh_token', refresh_token: body.refresh_token, client_id: 'arx-console' }),
+    );
+    expect(JSON.parse(renewed.body).expires_in).toBe(20);
+  });
 });
