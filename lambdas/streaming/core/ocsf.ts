@@ -203,7 +203,6 @@ export function toOcsf(e: StreamEvent): Record<string, unknown> {
       tenant_uid: d.tenant_id,
       event_code: e.type,
       product: { name: 'ARX', vendor_name: 'ARX', feature: { name: 'streaming' } },
-      ...(str(d.trace_id) ? { trace_uid: str(d.trace_id) } : {}),
     },
     unmapped: d,
   };
