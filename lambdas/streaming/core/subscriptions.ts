@@ -119,7 +119,11 @@ export async function createSubscription(deps: SubscriptionDeps, tenantId: strin
     subscription_id: id,
     kind: b.kind,
     url,
-    event_types: [...new Set(b.event_types)],
+    // for slack and pagerduty, `*` means every alert type
+    event_types:
+      (b.kind === 'slack' || b.kind === 'pagerduty') && b.event_types.includes('*')
+        ? [...ALERT_EVENT_TYPES]
+        : [...new Set(b.event_types)],
     format: b.format,
     description: b.description ?? null,
     status: 'active',
