@@ -1,6 +1,7 @@
 /**
- * Fan-out and delivery. A bus event becomes one delivery per interested subscription (written
- * due now, so a crash before the first attempt leaves it to the retry worker), attempted at once;
+ * Fan-out and delivery. A bus event becomes one delivery per interested subscription, written
+ * claimed for its first attempt under a lease (a crash before it is settled leaves it to the retry
+ * worker once the lease runs out) and attempted at once;
  * a failure schedules the next attempt with backoff and jitter until the retry window is over,
  * then the delivery is dead-lettered (visible in the subscription's deliveries, replayable).
  * A 410 Gone disables the subscription (Standard Webhooks). Delivery is at least once: an attempt
@@ -55,7 +56,11 @@ export async function fanOut(
   const types = eventTypesOf(detailType, detail);
   if (!tenant || !eventId || types.length === 0) return { created: 0, delivered: 0 };
   const subs = (await deps.store.listSubscriptions(tenant)).filter((s) => s.status === 'active');
-  const now = deps.clock.now().toISOString();
+  const at = deps.clock.now();
+  const now = at.toISOString();
+  // Written already claimed for its first attempt (one write less per event); if this process
+  // dies before settling it, the lease runs out and the retry worker attempts it.
+  const lease = leaseAfter(deps, at);
   const todo: { d: Delivery; sub: Subscription }[] = [];
   for (const sub of subs)
     for (const type of types) {
@@ -73,10 +78,10 @@ export async function fanOut(
         event_type: type,
         event,
         status: 'pending',
-        attempts: 0,
+        attempts: 1,
         last_status: null,
         last_error: null,
-        next_attempt_at: now,
+        next_attempt_at: lease,
         created_at: now,
         window_from: now,
         updated_at: now,
@@ -86,7 +91,7 @@ export async function fanOut(
       // A redelivered bus event finds its deliveries: the retry worker owns them from here.
       if (await deps.store.createDelivery(d)) todo.push({ d, sub });
     }
-  const done = await Promise.all(todo.map(({ d, sub }) => attempt(deps, d, sub)));
+  const done = await Promise.all(todo.map(({ d, sub }) => send(deps, d, sub)));
   return { created: todo.length, delivered: done.filter((d) => d?.status === 'delivered').length };
 }
 
@@ -121,9 +126,17 @@ export async function runDue(
  */
 export async function attempt(deps: DeliveryDeps, d: Delivery, sub: Subscription | null): Promise<Delivery | null> {
   const now = deps.clock.now();
-  const lease = new Date(now.getTime() + deps.timeoutMs + 30_000).toISOString();
-  const claimed = await deps.store.claim(d, now.toISOString(), lease);
-  if (!claimed) return null;
+  const claimed = await deps.store.claim(d, now.toISOString(), leaseAfter(deps, now));
+  return claimed ? send(deps, claimed, sub) : null;
+}
+
+/** How long a claimed attempt may take before another worker may try again. */
+const leaseAfter = (deps: DeliveryDeps, now: Date): string =>
+  new Date(now.getTime() + deps.timeoutMs + 30_000).toISOString();
+
+/** Sends the attempt `claimed` holds and settles its outcome. */
+async function send(deps: DeliveryDeps, claimed: Delivery, sub: Subscription | null): Promise<Delivery> {
+  const now = deps.clock.now();
   const settle = async (s: Omit<Parameters<StreamingStore['settle']>[1], 'at'>): Promise<Delivery> => {
     const at = deps.clock.now().toISOString();
     await deps.store.settle(claimed, { ...s, at });

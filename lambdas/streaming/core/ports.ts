@@ -25,7 +25,10 @@ export interface StreamingStore {
   deleteSubscription(tenantId: string, id: string): Promise<boolean>;
   disableSubscription(tenantId: string, id: string, reason: string, at: string): Promise<void>;
 
-  /** Writes a new delivery, due now. @returns false when this (subscription, event, type) already has one */
+  /**
+   * Writes a new delivery, claimed for its first attempt until `next_attempt_at` (its lease).
+   * @returns false when this (subscription, event, type) already has one
+   */
   createDelivery(d: Delivery): Promise<boolean>;
   getDelivery(ref: DeliveryRef): Promise<Delivery | null>;
   /**

@@ -13,6 +13,8 @@ const auditor: AuthContext = { ...admin, subject: 'aud', roles: ['auditor'] };
 const intruder: AuthContext = { ...admin, tenantId: `${tenant}-other` };
 
 let h: ReturnType<typeof harness>;
+/** The same handlers with a 120 s window: for retries that must end delivered however slow the host is. */
+let hLong: ReturnType<typeof harness>;
 let rx: Awaited<ReturnType<typeof webhookReceiver>>;
 let env: Record<string, string>;
 /** After this, `/recovers` answers 200. */
@@ -35,11 +37,13 @@ beforeAll(async () => {
     if (path === '/recovers') return recovered ? 200 : 503;
     return 500;
   });
-  h = harness(env, {
+  const handlers = {
     api: (await import('../../../lambdas/streaming/handlers/api.js')).handler as never,
     bus: (await import('../../../lambdas/streaming/handlers/bus-consumer.js')).handler as never,
     retry: (await import('../../../lambdas/streaming/handlers/retry.js')).handler as never,
-  });
+  };
+  h = harness(env, handlers);
+  hLong = harness({ ...env, ARX_STREAMING_RETRY_WINDOW_S: '120' }, handlers);
 });
 afterAll(async () => {
   await rx?.close();
@@ -63,10 +67,10 @@ const deliveries = async (id: string, who = admin) =>
     event_type: string;
   }[];
 /** Runs the scheduled retry worker until `done` holds (the worker itself is what a schedule invokes). */
-const retryUntil = async <T>(done: () => Promise<T | undefined | null | false>) =>
+const retryUntil = async <T>(done: () => Promise<T | undefined | null | false>, via = h) =>
   eventually(
     async () => {
-      await h.retry();
+      await via.retry();
       return done();
     },
     15_000,
@@ -125,7 +129,7 @@ describe('streaming webhooks (Standard Webhooks, on moto, a local receiver)', ()
 
   it('retries an endpoint answering 500 with backoff, under one stable webhook-id, until it accepts', async () => {
     const s = await create('/flaky');
-    await h.publish('agent.terminated', eventOf(tenant, { agent_id: 'agt_2' }));
+    await hLong.publish('agent.terminated', eventOf(tenant, { agent_id: 'agt_2' }));
     const [first] = await deliveries(s.subscription_id);
     expect(first).toMatchObject({ status: 'retrying', attempts: 1, last_status: 500 });
     expect(Date.parse(first!.next_attempt_at!)).toBeGreaterThan(Date.now() - 1000);
@@ -133,7 +137,7 @@ describe('streaming webhooks (Standard Webhooks, on moto, a local receiver)', ()
     const done = await retryUntil(async () => {
       const [d] = await deliveries(s.subscription_id);
       return d?.status === 'delivered' ? d : null;
-    });
+    }, hLong);
     expect(done).toMatchObject({ attempts: 3, last_status: 204 });
     const got = rx.at('/flaky');
     expect(got).toHaveLength(3);
@@ -191,6 +195,43 @@ describe('streaming webhooks (Standard Webhooks, on moto, a local receiver)', ()
       body: {},
     });
     expect(none.body).toEqual({ replayed: 0, delivery_ids: [] });
+  });
+
+  it('delivers after a crash: a delivery whose first attempt was never settled is sent once its lease runs out', async () => {
+    const s = await create('/ok/crash');
+    const { DynamoStreamingStore } = await import('../../../lambdas/streaming/adapters/dynamo-streaming-store.js');
+    const { deliveryId } = await import('../../../lambdas/streaming/core/signing.js');
+    const e = eventOf(tenant, { agent_id: 'agt_c' });
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const id = deliveryId(s.subscription_id, 'agent.terminated', e.event_id);
+    // what a consumer that died mid-attempt leaves behind: claimed (attempt 1), lease already over
+    await new DynamoStreamingStore(env.ARX_CONTROL_TABLE!).createDelivery({
+      tenant_id: tenant,
+      subscription_id: s.subscription_id,
+      delivery_id: id,
+      event_id: e.event_id,
+      event_type: 'agent.terminated',
+      event: { type: 'agent.terminated', time: past, detail: e },
+      status: 'pending',
+      attempts: 1,
+      last_status: null,
+      last_error: null,
+      next_attempt_at: past,
+      created_at: past,
+      window_from: past,
+      updated_at: past,
+      delivered_at: null,
+      dead_lettered_at: null,
+    });
+    // the redelivered bus event does not send it a second time at once: the worker owns it
+    await h.publish('agent.terminated', e);
+    expect(rx.at('/ok/crash')).toHaveLength(0);
+    await h.retry();
+    const [r] = rx.at('/ok/crash');
+    expect(r?.headers['webhook-id']).toBe(id);
+    verify(s.signing_secret, r!);
+    const [d] = await deliveries(s.subscription_id);
+    expect(d).toMatchObject({ status: 'delivered', attempts: 2 });
   });
 
   it('disables a subscription whose endpoint answers 410 Gone and sends it nothing more', async () => {
