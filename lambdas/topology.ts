@@ -15,6 +15,7 @@ import audit from './audit/topology.js';
 import observability from './observability/topology.js';
 import killswitch from './killswitch/topology.js';
 import dashboard from './dashboard/topology.js';
+import streaming from './streaming/topology.js';
 
 /** Name of the authorizer function the API construct and the local runtime both use. */
 export const AUTHORIZER_FN = 'platform-authorizer';
@@ -29,6 +30,7 @@ const parts: CapabilityTopology[] = [
   observability,
   killswitch,
   dashboard,
+  streaming,
 ];
 
 /**

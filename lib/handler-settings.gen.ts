@@ -189,4 +189,23 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_REVOCATION_TABLE',
     'ARX_SIGNING_KEY_ARN',
   ],
+  'lambdas/streaming/handlers/api.ts': ['ARX_CONTROL_TABLE', 'ARX_DATA_KEY_ARN'],
+  'lambdas/streaming/handlers/bus-consumer.ts': [
+    'ARX_ARTIFACT_BUCKET',
+    'ARX_CONTROL_TABLE',
+    'ARX_DATA_KEY_ARN',
+    'ARX_STREAMING_RETRY_BASE_MS',
+    'ARX_STREAMING_RETRY_MAX_DELAY_MS',
+    'ARX_STREAMING_RETRY_WINDOW_S',
+    'ARX_STREAMING_TIMEOUT_MS',
+  ],
+  'lambdas/streaming/handlers/retry.ts': [
+    'ARX_ARTIFACT_BUCKET',
+    'ARX_CONTROL_TABLE',
+    'ARX_DATA_KEY_ARN',
+    'ARX_STREAMING_RETRY_BASE_MS',
+    'ARX_STREAMING_RETRY_MAX_DELAY_MS',
+    'ARX_STREAMING_RETRY_WINDOW_S',
+    'ARX_STREAMING_TIMEOUT_MS',
+  ],
 };

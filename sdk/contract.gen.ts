@@ -1840,6 +1840,99 @@ export interface RouteResponses {
     /** DashboardSummary */
     200: DashboardSummary;
   };
+  /** Subscribe a webhook, Slack, PagerDuty or the security lake to ARX events */
+  'POST /v1/subscriptions': {
+    /** The subscription and its Standard Webhooks signing secret (whsec_…), shown only here */
+    201: {
+      readonly subscription_id: string;
+      readonly kind: 'webhook' | 'slack' | 'pagerduty' | 's3';
+      readonly url: string | null;
+      readonly event_types: readonly string[];
+      readonly format: 'arx' | 'ocsf';
+      readonly status: 'active' | 'disabled';
+      readonly disabled_reason: string | null;
+      readonly description: string | null;
+      /** RFC 3339 date-time */
+      readonly created_at: string;
+      /** RFC 3339 date-time */
+      readonly updated_at: string;
+      readonly signing_secret: string;
+    };
+  };
+  /** The tenant's subscriptions */
+  'GET /v1/subscriptions': {
+    /** {items: Subscription[]} */
+    200: {
+      readonly items: readonly {
+        readonly subscription_id: string;
+        readonly kind: 'webhook' | 'slack' | 'pagerduty' | 's3';
+        readonly url: string | null;
+        readonly event_types: readonly string[];
+        readonly format: 'arx' | 'ocsf';
+        readonly status: 'active' | 'disabled';
+        readonly disabled_reason: string | null;
+        readonly description: string | null;
+        /** RFC 3339 date-time */
+        readonly created_at: string;
+        /** RFC 3339 date-time */
+        readonly updated_at: string;
+      }[];
+    };
+  };
+  /** One subscription (never its secret) */
+  'GET /v1/subscriptions/{id}': {
+    /** Subscription */
+    200: {
+      readonly subscription_id: string;
+      readonly kind: 'webhook' | 'slack' | 'pagerduty' | 's3';
+      readonly url: string | null;
+      readonly event_types: readonly string[];
+      readonly format: 'arx' | 'ocsf';
+      readonly status: 'active' | 'disabled';
+      readonly disabled_reason: string | null;
+      readonly description: string | null;
+      /** RFC 3339 date-time */
+      readonly created_at: string;
+      /** RFC 3339 date-time */
+      readonly updated_at: string;
+    };
+  };
+  /** Delete a subscription; its pending deliveries are dropped */
+  'DELETE /v1/subscriptions/{id}': {
+    /** deleted */
+    204: undefined;
+  };
+  /** Deliveries of a subscription, newest first: attempts, status, last answer, next retry, dead letters */
+  'GET /v1/subscriptions/{id}/deliveries': {
+    /** {items: Delivery[], next_token?} */
+    200: {
+      readonly items: readonly {
+        readonly delivery_id: string;
+        readonly event_id: string;
+        readonly event_type: string;
+        readonly status: 'pending' | 'retrying' | 'delivered' | 'dead_lettered';
+        readonly attempts: number;
+        readonly last_status: number | null;
+        readonly last_error: string | null;
+        readonly next_attempt_at: string | null;
+        /** RFC 3339 date-time */
+        readonly created_at: string;
+        /** RFC 3339 date-time */
+        readonly updated_at: string;
+        readonly delivered_at: string | null;
+        readonly dead_lettered_at: string | null;
+      }[];
+      readonly next_token?: string;
+    };
+  };
+  /** Send settled deliveries again (the named ones, or every dead-lettered one) under the same webhook-id */
+  'POST /v1/subscriptions/{id}/replay': {
+    /** {replayed, delivery_ids} */
+    202: {
+      readonly replayed: number;
+      readonly delivery_ids: readonly string[];
+    };
+  };
 }
 
 /** The body route `K` answers with status `S`. */

@@ -186,6 +186,39 @@ export const SETTINGS = {
   },
 
   // Operator knobs (no construct sets them).
+  ARX_STREAMING_RETRY_BASE_MS: {
+    type: 'number',
+    default: 5000,
+    min: 1,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Streaming: delay before the second delivery attempt; each further step doubles it (with jitter).',
+  },
+  ARX_STREAMING_RETRY_MAX_DELAY_MS: {
+    type: 'number',
+    default: 7_200_000,
+    min: 1,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Streaming: longest delay between two delivery attempts.',
+  },
+  ARX_STREAMING_RETRY_WINDOW_S: {
+    type: 'number',
+    default: 86_400,
+    min: 1,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Streaming: how long a delivery is retried before it is dead-lettered (24 h).',
+  },
+  ARX_STREAMING_TIMEOUT_MS: {
+    type: 'number',
+    default: 10_000,
+    min: 100,
+    max: 60_000,
+    owner: 'operator',
+    reader: 'lambda',
+    description: 'Streaming: per-attempt HTTP timeout of a delivery.',
+  },
   ARX_SLACK_API_BASE: {
     type: 'url',
     default: 'https://slack.com/api',

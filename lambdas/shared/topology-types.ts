@@ -13,7 +13,8 @@ export type Capability =
   | 'audit'
   | 'observability'
   | 'killswitch'
-  | 'dashboard';
+  | 'dashboard'
+  | 'streaming';
 
 /**
  * Named resources of the stack a function may use. CDK grants the access and sets the

@@ -23,6 +23,7 @@ const CAPABILITIES = [
   'observability',
   'platform',
   'policy',
+  'streaming',
 ];
 
 const isPinned = (g: CapabilityGraph, from: string, to: string): boolean =>
