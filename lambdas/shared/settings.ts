@@ -120,7 +120,7 @@ export const SETTINGS = {
     owner: 'operator',
     reader: 'lambda',
     description:
-      'Seconds after a refresh during which the refresh token it spent is accepted once more (a lost response retried): it answers a fresh pair of the same family and spends the unseen successor; any later reuse revokes the family. 0 turns it off.',
+      'Seconds a just-spent refresh token is accepted once more (a lost response retried), for a fresh pair of its family; later reuse revokes the family. 0: off.',
   },
   ARX_REFRESH_SPENT_RETENTION_SECONDS: {
     type: 'number',
