@@ -14,11 +14,12 @@ import actions from './actions/topology.js';
 import audit from './audit/topology.js';
 import observability from './observability/topology.js';
 import killswitch from './killswitch/topology.js';
+import drift from './drift/topology.js';
 
 /** Name of the authorizer function the API construct and the local runtime both use. */
 export const AUTHORIZER_FN = 'platform-authorizer';
 
-const parts: CapabilityTopology[] = [platform, discovery, identity, policy, actions, audit, observability, killswitch];
+const parts: CapabilityTopology[] = [platform, discovery, identity, policy, actions, audit, observability, killswitch, drift];
 
 /**
  * The one declarative topology: functions, routes (with roles and schemas), event

@@ -1704,6 +1704,59 @@ export interface RouteResponses {
       readonly timeout_ms?: number;
     };
   };
+  /** An agent's drift: score (0…1, 0.5 = alert), the driving component and its evidence */
+  'GET /v1/agents/{id}/drift': {
+    /** {agent_id, score, alert, warming_up, driver, components, baseline, method, updated_at} */
+    200: {
+      readonly agent_id: string;
+      readonly score: number;
+      readonly alert: boolean;
+      readonly warming_up: boolean;
+      readonly driver: ('mix' | 'rate' | 'denial' | 'cost' | 'new_connector' | 'new_operation') | null;
+      readonly alert_score: number;
+      readonly components: {
+        readonly mix: {
+          readonly jsd: number;
+          readonly threshold: number;
+          readonly shifted: readonly {
+            readonly action: string;
+            readonly recent: number;
+            readonly baseline: number;
+          }[];
+        };
+        readonly rate: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly hour_count: number;
+          readonly mean_per_hour: number;
+        };
+        readonly denial: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly recent_rate: number;
+          readonly baseline_rate: number;
+        };
+        readonly cost: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly today_usd: number;
+          readonly mean_day_usd: number;
+        };
+        readonly new_connectors: readonly string[];
+        readonly new_operations: readonly string[];
+      };
+      readonly baseline: {
+        readonly decisions: number;
+        readonly outcomes: number;
+        readonly hours: number;
+        readonly days: number;
+        readonly first_at: string | null;
+        readonly last_at: string | null;
+      };
+      readonly method: string;
+      readonly updated_at: string | null;
+    };
+  };
 }
 
 /** The body route `K` answers with status `S`. */

@@ -17,6 +17,7 @@ export const DETAIL_TYPES = [
   'agent.terminated.completed',
   'audit.block.sealed',
   'discovery.scan.requested',
+  'agent.drift',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

@@ -306,6 +306,27 @@ export interface SpendGate {
   settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void>;
 }
 
+// ---------------------------------------------------------------- behavioural drift
+/**
+ * The agent's drift for the Cedar context (`context.drift`; the PDP passes `score` as a Cedar
+ * decimal, 0…1, 0.5 = the alert line). `available: false` when the drift store could not be read:
+ * then the score is 1 and `alert` true, so a policy holding drifting agents fails closed.
+ */
+export interface DriftContext {
+  readonly drift: {
+    readonly score: number;
+    readonly alert: boolean;
+    readonly warming_up: boolean;
+    readonly available: boolean;
+  };
+}
+
+/** Port (drift implements it, the governed-action path reads it): an agent's drift for the decision context. */
+export interface DriftReader {
+  /** Never throws: answers the fail-closed context when the drift store cannot be read. */
+  context(tenantId: string, agentId: string): Promise<DriftContext>;
+}
+
 // ---------------------------------------------------------------- tenant signer (C2)
 /** A tenant's public verification key (RFC 7517 JWK, P-256); `kid` is its RFC 7638 thumbprint. */
 export interface PublicJwk {

@@ -12,7 +12,8 @@ export type Capability =
   | 'actions'
   | 'audit'
   | 'observability'
-  | 'killswitch';
+  | 'killswitch'
+  | 'drift';
 
 /**
  * Named resources of the stack a function may use. CDK grants the access and sets the

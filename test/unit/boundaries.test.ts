@@ -13,7 +13,17 @@ import {
 } from '../../scripts/capability-graph.js';
 
 // The pinned back-edges (scripts/capability-graph.ts PINNED_BACK_EDGES) say why each is there.
-const CAPABILITIES = ['actions', 'audit', 'discovery', 'identity', 'killswitch', 'observability', 'platform', 'policy'];
+const CAPABILITIES = [
+  'actions',
+  'audit',
+  'discovery',
+  'drift',
+  'identity',
+  'killswitch',
+  'observability',
+  'platform',
+  'policy',
+];
 
 const isPinned = (g: CapabilityGraph, from: string, to: string): boolean =>
   PINNED_BACK_EDGES.some((p) => p.from === from && p.to === g.nodeOf(to));
