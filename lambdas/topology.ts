@@ -19,7 +19,17 @@ import drift from './drift/topology.js';
 /** Name of the authorizer function the API construct and the local runtime both use. */
 export const AUTHORIZER_FN = 'platform-authorizer';
 
-const parts: CapabilityTopology[] = [platform, discovery, identity, policy, actions, audit, observability, killswitch, drift];
+const parts: CapabilityTopology[] = [
+  platform,
+  discovery,
+  identity,
+  policy,
+  actions,
+  audit,
+  observability,
+  killswitch,
+  drift,
+];
 
 /**
  * The one declarative topology: functions, routes (with roles and schemas), event

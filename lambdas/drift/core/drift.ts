@@ -104,7 +104,12 @@ export interface DriftComponents {
     readonly recent_rate: number;
     readonly baseline_rate: number;
   };
-  readonly cost: { readonly z: number; readonly threshold: number; readonly today_usd: number; readonly mean_day_usd: number };
+  readonly cost: {
+    readonly z: number;
+    readonly threshold: number;
+    readonly today_usd: number;
+    readonly mean_day_usd: number;
+  };
   readonly new_connectors: readonly string[];
   readonly new_operations: readonly string[];
 }
@@ -216,7 +221,12 @@ export function observe(prev: DriftState, o: Observation): DriftUpdate {
     return { state: prev, report: report(prev, Date.parse(prev.last_at ?? o.at)), duplicate: true, crossed: null };
   const atMs = Date.parse(o.at);
   if (!Number.isFinite(atMs)) throw new RangeError(`observation ${o.event_id} has no valid time`);
-  const s: DriftState = structuredClone(prev);
+  // a copy of what this update may change in place (the rest is replaced, never mutated)
+  const s: DriftState = {
+    ...prev,
+    ...(prev.hour ? { hour: { ...prev.hour } } : {}),
+    ...(prev.day ? { day: { ...prev.day } } : {}),
+  };
   s.ids = [...s.ids, o.event_id].slice(-MAX_IDS);
   const nowMs = Math.max(atMs, s.last_at ? Date.parse(s.last_at) : atMs);
   s.first_at ??= o.at;
@@ -344,7 +354,12 @@ export function report(s: DriftState, nowMs: number): DriftReport {
         recent_rate: round(s.denial.short),
         baseline_rate: round(s.denial.long),
       },
-      cost: { z: round(costZ, 2), threshold: THRESHOLDS.cost_z, today_usd: round(today), mean_day_usd: round(s.cost.mean) },
+      cost: {
+        z: round(costZ, 2),
+        threshold: THRESHOLDS.cost_z,
+        today_usd: round(today),
+        mean_day_usd: round(s.cost.mean),
+      },
       new_connectors: newConnectors,
       new_operations: newOperations,
     },

@@ -7,7 +7,15 @@
 import type { Clock } from '../../shared/clock.js';
 import type { ArxEventDetail, EventSink, OutboxEntry } from '../../shared/events.js';
 import type { DriftContext } from '../../shared/ports.js';
-import { ALERT_SCORE, emptyState, observe, report, type DriftReport, type DriftState, type Observation } from './drift.js';
+import {
+  ALERT_SCORE,
+  emptyState,
+  observe,
+  report,
+  type DriftReport,
+  type DriftState,
+  type Observation,
+} from './drift.js';
 
 /** Detail-types the consumer reads. */
 export const DRIFT_SOURCE_DETAIL_TYPES = ['policy.decision', 'decision.denied', 'operation.executed'] as const;
@@ -72,7 +80,9 @@ export function observationOf(
 }
 
 /** What a decision point puts in the Cedar context when the drift store is unreachable (fail closed). */
-export const UNAVAILABLE_DRIFT: DriftContext = { drift: { score: 1, alert: true, warming_up: false, available: false } };
+export const UNAVAILABLE_DRIFT: DriftContext = {
+  drift: { score: 1, alert: true, warming_up: false, available: false },
+};
 
 export class DriftService {
   constructor(private readonly d: DriftServiceDeps) {}
@@ -111,8 +121,10 @@ export class DriftService {
     const cur = await this.d.store.get(tenantId, agentId);
     const s = cur?.state ?? emptyState();
     const r = report(s, this.d.clock.now().getTime());
-    // the alert stands until a later observation clears it (hysteresis), whatever the score reads now
-    return { agent_id: agentId, ...r, alert: s.alert, updated_at: s.last_at ?? null };
+    // An alert stands until a later observation clears it (hysteresis): until then the score is at
+    // least the one that raised it, however quiet the agent has been since.
+    const score = s.alert ? Math.max(r.score, s.score) : r.score;
+    return { agent_id: agentId, ...r, score, alert: s.alert, updated_at: s.last_at ?? null };
   }
 
   /** The decision context (`context.drift`) for the agent. Throws when the store cannot be read. */

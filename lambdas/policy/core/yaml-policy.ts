@@ -85,7 +85,9 @@ export const YamlDrift = z.strictObject(
   },
   {
     error: (i) =>
-      i.code === 'unrecognized_keys' ? undefined : 'drift is { score: 0…1, min_risk: low|medium|high|critical, over: hitl|forbid }',
+      i.code === 'unrecognized_keys'
+        ? undefined
+        : 'drift is { score: 0…1, min_risk: low|medium|high|critical, over: hitl|forbid }',
   },
 );
 export type YamlDrift = z.infer<typeof YamlDrift>;

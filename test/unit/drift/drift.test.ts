@@ -19,7 +19,11 @@ const SEEDS = [1, 2, 3, 4, 5, 6];
 /** Detection bounds in decisions after the change (docs/drift.md). */
 const WITHIN = { mix: 80, rate: 35, cost: 40, denial: 70 } as const;
 
-function warmed(seed: number): { state: DriftState; r: () => number; counter: { n: number; spend: Map<string, number> } } {
+function warmed(seed: number): {
+  state: DriftState;
+  r: () => number;
+  counter: { n: number; spend: Map<string, number> };
+} {
   const r = rng(seed);
   const counter = { n: 0, spend: new Map<string, number>() };
   // two weeks and nine hours: the change starts at 09:00 UTC, in the busy part of the day
@@ -33,13 +37,21 @@ function detect(seed: number, change: (b: Behaviour, r: () => number) => Behavio
   let n = 0;
   let driver: string | null = null;
   let evidence: unknown;
-  const out = simulate(state, r, change(stationary(r), r), START + (24 * 14 + 9) * 3600_000, 48, (u) => {
-    n++;
-    if (u.crossed !== 'alert') return false;
-    driver = u.report.driver;
-    evidence = u.report.components;
-    return true;
-  }, counter);
+  const out = simulate(
+    state,
+    r,
+    change(stationary(r), r),
+    START + (24 * 14 + 9) * 3600_000,
+    48,
+    (u) => {
+      n++;
+      if (u.crossed !== 'alert') return false;
+      driver = u.report.driver;
+      evidence = u.report.components;
+      return true;
+    },
+    counter,
+  );
   return { detected: out.stopped, n, driver, evidence };
 }
 
@@ -59,7 +71,7 @@ describe('drift baseline and score', () => {
       expect(alerts, `seed ${seed}`).toBe(0);
       expect(maxScore, `seed ${seed}`).toBeLessThan(ALERT_SCORE);
     }
-  });
+  }, 120_000);
 
   it(`detects a shifted operation mix within ${WITHIN.mix} decisions`, () => {
     for (const seed of SEEDS) {
@@ -75,7 +87,9 @@ describe('drift baseline and score', () => {
       expect(d.detected, `seed ${seed}`).toBe(true);
       expect(d.n, `seed ${seed}`).toBeLessThanOrEqual(WITHIN.mix);
       expect(d.driver).toBe('mix');
-      expect((d.evidence as { mix: { shifted: { action: string }[] } }).mix.shifted[0]!.action).toBe('okta:users:suspend');
+      expect((d.evidence as { mix: { shifted: { action: string }[] } }).mix.shifted[0]!.action).toBe(
+        'okta:users:suspend',
+      );
     }
   });
 
@@ -147,12 +161,28 @@ describe('drift baseline and score', () => {
     const { state, r, counter } = warmed(5);
     let alerted = false;
     let cleared = false;
-    const burst = simulate(state, r, { ...stationary(r), rate: () => 80 }, START + (24 * 14 + 9) * 3600_000, 1, (u) => {
-      if (u.crossed === 'alert') alerted = true;
-    }, counter);
-    simulate(burst.state, r, stationary(r), START + (24 * 14 + 10) * 3600_000, 24, (u) => {
-      if (u.crossed === 'cleared') cleared = true;
-    }, counter);
+    const burst = simulate(
+      state,
+      r,
+      { ...stationary(r), rate: () => 80 },
+      START + (24 * 14 + 9) * 3600_000,
+      1,
+      (u) => {
+        if (u.crossed === 'alert') alerted = true;
+      },
+      counter,
+    );
+    simulate(
+      burst.state,
+      r,
+      stationary(r),
+      START + (24 * 14 + 10) * 3600_000,
+      24,
+      (u) => {
+        if (u.crossed === 'cleared') cleared = true;
+      },
+      counter,
+    );
     expect(alerted).toBe(true);
     expect(cleared).toBe(true);
   });

@@ -1,4 +1,10 @@
-import { emptyState, observe, type DriftState, type DriftUpdate, type Observation } from '../../../lambdas/drift/core/drift.js';
+import {
+  emptyState,
+  observe,
+  type DriftState,
+  type DriftUpdate,
+  type Observation,
+} from '../../../lambdas/drift/core/drift.js';
 
 /** Deterministic PRNG (mulberry32), so a synthetic history is the same on every run. */
 export function rng(seed: number): () => number {
@@ -59,7 +65,8 @@ export function simulate(
   b: Behaviour,
   startMs: number,
   hours: number,
-  onUpdate: (u: DriftUpdate, o: Observation) => boolean | void,
+  /** Returning `true` stops the replay. */
+  onUpdate: (u: DriftUpdate, o: Observation) => unknown,
   counter = { n: 0, spend: new Map<string, number>() },
 ): { state: DriftState; stopped: boolean } {
   let s = s0;

@@ -25,16 +25,25 @@ const req = (context: Record<string, unknown> | undefined, action: string) => ({
   action,
   ...(context ? { context } : {}),
 });
-const drift = (score: number) => ({ connector: 'okta', drift: { score, alert: score >= 0.5, warming_up: false, available: true } });
+const drift = (score: number) => ({
+  connector: 'okta',
+  drift: { score, alert: score >= 0.5, warming_up: false, available: true },
+});
 
 describe('context.drift.score in Cedar (YAML drift rule, Cedar policies)', () => {
   it('holds a drifting agent’s risky actions for a human and leaves its low-risk ones alone', () => {
     const b = bundle('drift: { score: 0.5, min_risk: medium, over: hitl }');
-    expect(decideWith(b, req(drift(0.4999), 'okta:users:update'), 'clear')).toMatchObject({ effect: 'permit', approval: 'auto' });
+    expect(decideWith(b, req(drift(0.4999), 'okta:users:update'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'auto',
+    });
     const held = decideWith(b, req(drift(0.5), 'okta:users:update'), 'clear');
     expect(held).toMatchObject({ effect: 'permit', approval: 'hitl', errors: [] });
     expect(held.determining_policies).toContain('okta-review/drift/users:update');
-    expect(decideWith(b, req(drift(0.9), 'okta:users:read'), 'clear')).toMatchObject({ effect: 'permit', approval: 'none' });
+    expect(decideWith(b, req(drift(0.9), 'okta:users:read'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'none',
+    });
     // above risk_max stays forbidden whatever the drift
     expect(decideWith(b, req(drift(0), 'okta:users:delete'), 'clear').effect).toBe('forbid');
   });
@@ -45,8 +54,14 @@ describe('context.drift.score in Cedar (YAML drift rule, Cedar policies)', () =>
       effect: 'forbid',
       determining_policies: ['okta-review/drift/users:suspend'],
     });
-    expect(decideWith(b, req(drift(0.7), 'okta:users:update'), 'clear')).toMatchObject({ effect: 'permit', approval: 'auto' });
-    expect(decideWith(b, req(drift(0.2), 'okta:users:suspend'), 'clear')).toMatchObject({ effect: 'permit', approval: 'hitl' });
+    expect(decideWith(b, req(drift(0.7), 'okta:users:update'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'auto',
+    });
+    expect(decideWith(b, req(drift(0.2), 'okta:users:suspend'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'hitl',
+    });
   });
 
   it('fails closed: no drift in the context, or the drift store unreachable, counts as drifting', () => {
@@ -84,8 +99,14 @@ when { context has drift && context.drift has score && context.drift.score.lessT
 
   it('gives an operation its own gate (graduated autonomy), stricter annotations still winning', () => {
     const b = bundle('gates: { "users:suspend": auto }\n  drift: { score: 0.5, over: hitl }');
-    expect(decideWith(b, req(drift(0.1), 'okta:users:suspend'), 'clear')).toMatchObject({ effect: 'permit', approval: 'auto' });
-    expect(decideWith(b, req(drift(0.8), 'okta:users:suspend'), 'clear')).toMatchObject({ effect: 'permit', approval: 'hitl' });
+    expect(decideWith(b, req(drift(0.1), 'okta:users:suspend'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'auto',
+    });
+    expect(decideWith(b, req(drift(0.8), 'okta:users:suspend'), 'clear')).toMatchObject({
+      effect: 'permit',
+      approval: 'hitl',
+    });
     expect(decideWith(bundle(''), req(drift(0.1), 'okta:users:suspend'), 'clear').approval).toBe('hitl');
   });
 
