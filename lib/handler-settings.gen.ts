@@ -190,4 +190,11 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_REVOCATION_TABLE',
     'ARX_SIGNING_KEY_ARN',
   ],
+  'lambdas/policy/handlers/recommendations.ts': [
+    'ARX_BUNDLE_BUCKET',
+    'ARX_CONTROL_TABLE',
+    'ARX_EVENT_BUS',
+    'ARX_REVOCATION_TABLE',
+    'ARX_SIGNING_KEY_ARN',
+  ],
 };

@@ -1060,6 +1060,82 @@ export interface RouteResponses {
       readonly event_ids: readonly string[];
     };
   };
+  /** Graduated autonomy: lower a hitl gate humans keep approving (≥ min_approvals, no denials in the window), raise a lowered one that meets denials or drift */
+  'GET /v1/policies/recommendations': {
+    /** {items: [{recommendation_id, kind, policy, operation, from, to, evidence, …}]} */
+    200: {
+      readonly items: readonly {
+        readonly recommendation_id: string;
+        readonly kind: 'lower' | 'raise';
+        readonly policy: string;
+        readonly operation: string;
+        readonly actions: readonly string[];
+        readonly from: 'none' | 'auto' | 'hitl';
+        readonly to: 'none' | 'auto' | 'hitl';
+        readonly bundle_id: string;
+        readonly bundle_version: number;
+        readonly evidence: {
+          readonly window: string;
+          readonly since: string;
+          readonly approvals: number;
+          readonly denials: number;
+          readonly expired: number;
+          readonly edited: number;
+          readonly approvers: readonly string[];
+          readonly agents: number;
+          readonly drifting_agents: readonly string[];
+          readonly time_to_decision_s: {
+            readonly median: number | null;
+            readonly max: number | null;
+          };
+          readonly first_at: string | null;
+          readonly last_at: string | null;
+        };
+        readonly reason: string;
+        readonly created_at: string;
+      }[];
+    };
+  };
+  /** Write a recommendation into a new bundle version (not live until promoted) */
+  'POST /v1/policies/recommendations/{id}/apply': {
+    /** {bundle_id, version, digest, promoted: false, recommendation} */
+    201: {
+      readonly bundle_id: string;
+      readonly version: number;
+      readonly digest: string;
+      readonly promoted: false;
+      readonly recommendation: {
+        readonly recommendation_id: string;
+        readonly kind: 'lower' | 'raise';
+        readonly policy: string;
+        readonly operation: string;
+        readonly actions: readonly string[];
+        readonly from: 'none' | 'auto' | 'hitl';
+        readonly to: 'none' | 'auto' | 'hitl';
+        readonly bundle_id: string;
+        readonly bundle_version: number;
+        readonly evidence: {
+          readonly window: string;
+          readonly since: string;
+          readonly approvals: number;
+          readonly denials: number;
+          readonly expired: number;
+          readonly edited: number;
+          readonly approvers: readonly string[];
+          readonly agents: number;
+          readonly drifting_agents: readonly string[];
+          readonly time_to_decision_s: {
+            readonly median: number | null;
+            readonly max: number | null;
+          };
+          readonly first_at: string | null;
+          readonly last_at: string | null;
+        };
+        readonly reason: string;
+        readonly created_at: string;
+      };
+    };
+  };
   /** Governed execute: decide, then deny (403), hold for approval (202) or run now (200) */
   'POST /v1/actions': {
     /** {action_id, status:"executed", result, decision, correlation_id, approval_metadata} */

@@ -327,6 +327,31 @@ export interface DriftReader {
   context(tenantId: string, agentId: string): Promise<DriftContext>;
 }
 
+// ---------------------------------------------------------------- approval history (graduated autonomy)
+/** A decided approval, as graduated autonomy weighs it. */
+export interface DecidedApproval {
+  readonly approval_id: string;
+  readonly agent_id: string;
+  /** `connector:resource:verb`. */
+  readonly action: string;
+  /** The YAML policy that classified the action, when any. */
+  readonly policy: string | null;
+  readonly risk: Risk;
+  readonly status: 'approved' | 'denied' | 'expired';
+  readonly created_at: string;
+  readonly decided_at?: string;
+  readonly decided_by?: string;
+}
+
+/**
+ * Port (actions implements it, policy's recommendations read it): the tenant's approvals decided
+ * since a time. An approver cannot edit what they approve (the parameters are bound by the
+ * action's binding hash), so every approval is an approval of the request as made.
+ */
+export interface ApprovalHistory {
+  decided(tenantId: string, sinceIso: string): Promise<readonly DecidedApproval[]>;
+}
+
 // ---------------------------------------------------------------- tenant signer (C2)
 /** A tenant's public verification key (RFC 7517 JWK, P-256); `kid` is its RFC 7638 thumbprint. */
 export interface PublicJwk {
