@@ -108,7 +108,7 @@ export class Recommendations {
     const now = this.d.clock.now();
     const since = new Date(now.getTime() - windowSeconds(window) * 1000).toISOString();
     const bundle = await this.d.bundles.live(tenantId);
-    if (!bundle || bundle.source_format !== 'yaml') return [];
+    if (bundle?.source_format !== 'yaml') return [];
     const decided = await this.d.approvals.decided(tenantId, since);
     const groups = new Map<string, { policy: RiskPolicy; pattern: string; items: DecidedApproval[] }>();
     for (const a of decided) {
