@@ -49,7 +49,9 @@ function setup(doc: string, decided: DecidedApproval[], drifting: string[] = [])
     approvals: { decided: async (_t, since) => decided.filter((a) => a.created_at >= since) },
     bundles: { live: async () => live(doc) },
     store: {
-      put: async (_t, rs) => void rs.forEach((r) => kept.set(r.recommendation_id, r)),
+      put: async (_t, rs) => {
+        for (const r of rs) kept.set(r.recommendation_id, r);
+      },
       get: async (_t, id) => kept.get(id) ?? null,
     },
     push: async (_t, input) => {
