@@ -15,6 +15,7 @@ import audit from './audit/topology.js';
 import observability from './observability/topology.js';
 import killswitch from './killswitch/topology.js';
 import dashboard from './dashboard/topology.js';
+import drift from './drift/topology.js';
 import streaming from './streaming/topology.js';
 
 /** Name of the authorizer function the API construct and the local runtime both use. */
@@ -30,6 +31,7 @@ const parts: CapabilityTopology[] = [
   observability,
   killswitch,
   dashboard,
+  drift,
   streaming,
 ];
 

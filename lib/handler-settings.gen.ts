@@ -80,6 +80,13 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
   'lambdas/discovery/handlers/inventory-change.ts': ['ARX_CONTROL_TABLE'],
   'lambdas/discovery/handlers/outbox-relay.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS'],
   'lambdas/discovery/handlers/scan-worker.ts': ['ARX_CONTROL_TABLE', 'ARX_EVENT_BUS', 'ARX_INVENTORY_TABLE'],
+  'lambdas/drift/handlers/api.ts': ['ARX_CONTROL_TABLE', 'ARX_INVENTORY_TABLE'],
+  'lambdas/drift/handlers/bus-consumer.ts': [
+    'ARX_CONTROL_TABLE',
+    'ARX_EVENT_BUS',
+    'ARX_INVENTORY_TABLE',
+    'ARX_TRACES_TABLE',
+  ],
   'lambdas/identity/handlers/api.ts': [
     'ARX_CONTROL_TABLE',
     'ARX_EVENT_BUS',
@@ -186,6 +193,13 @@ export const HANDLER_SETTINGS: Readonly<Record<string, readonly SettingName[]>> 
     'ARX_EVENT_BUS',
     'ARX_INVENTORY_TABLE',
     'ARX_ORPHAN_GRACE_SECONDS',
+    'ARX_REVOCATION_TABLE',
+    'ARX_SIGNING_KEY_ARN',
+  ],
+  'lambdas/policy/handlers/recommendations.ts': [
+    'ARX_BUNDLE_BUCKET',
+    'ARX_CONTROL_TABLE',
+    'ARX_EVENT_BUS',
     'ARX_REVOCATION_TABLE',
     'ARX_SIGNING_KEY_ARN',
   ],

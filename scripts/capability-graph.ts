@@ -128,13 +128,18 @@ export function capabilityGraph(root = ROOT): CapabilityGraph {
  *   registry changes (audit), while actions calls identity's broker and audit signs with
  *   identity's tenant keys;
  * - observability's trace view reads actions and approvals, while actions consults observability's
- *   budgets.
+ *   budgets;
+ * - policy's recommendations function reads decided approvals (actions) and drift, while actions
+ *   decides through policy and drift checks agents in policy's inventory reader.
  * Removing one of these means deleting its line here; adding one fails test/unit/boundaries.test.ts.
  */
 export const PINNED_BACK_EDGES: readonly { from: string; to: string }[] = [
   { from: 'lambdas/identity/handlers/credentials.ts', to: 'actions' },
   { from: 'lambdas/identity/handlers/credentials.ts', to: 'audit' },
   { from: 'lambdas/observability/adapters/lookups.ts', to: 'actions' },
+  // graduated autonomy's composition root reads approvals and drift, both of which decide through policy
+  { from: 'lambdas/policy/handlers/recommendations.ts', to: 'actions' },
+  { from: 'lambdas/policy/handlers/recommendations.ts', to: 'drift' },
 ];
 
 /** Node-level edges of `g`, leaving out the imports `skip` names. */

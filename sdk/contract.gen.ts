@@ -1191,6 +1191,82 @@ export interface RouteResponses {
       readonly event_ids: readonly string[];
     };
   };
+  /** Graduated autonomy: lower a hitl gate humans keep approving (≥ min_approvals, no denials in the window), raise a lowered one that meets denials or drift */
+  'GET /v1/policies/recommendations': {
+    /** {items: [{recommendation_id, kind, policy, operation, from, to, evidence, …}]} */
+    200: {
+      readonly items: readonly {
+        readonly recommendation_id: string;
+        readonly kind: 'lower' | 'raise';
+        readonly policy: string;
+        readonly operation: string;
+        readonly actions: readonly string[];
+        readonly from: 'none' | 'auto' | 'hitl';
+        readonly to: 'none' | 'auto' | 'hitl';
+        readonly bundle_id: string;
+        readonly bundle_version: number;
+        readonly evidence: {
+          readonly window: string;
+          readonly since: string;
+          readonly approvals: number;
+          readonly denials: number;
+          readonly expired: number;
+          readonly edited: number;
+          readonly approvers: readonly string[];
+          readonly agents: number;
+          readonly drifting_agents: readonly string[];
+          readonly time_to_decision_s: {
+            readonly median: number | null;
+            readonly max: number | null;
+          };
+          readonly first_at: string | null;
+          readonly last_at: string | null;
+        };
+        readonly reason: string;
+        readonly created_at: string;
+      }[];
+    };
+  };
+  /** Write a recommendation into a new bundle version (not live until promoted) */
+  'POST /v1/policies/recommendations/{id}/apply': {
+    /** {bundle_id, version, digest, promoted: false, recommendation} */
+    201: {
+      readonly bundle_id: string;
+      readonly version: number;
+      readonly digest: string;
+      readonly promoted: false;
+      readonly recommendation: {
+        readonly recommendation_id: string;
+        readonly kind: 'lower' | 'raise';
+        readonly policy: string;
+        readonly operation: string;
+        readonly actions: readonly string[];
+        readonly from: 'none' | 'auto' | 'hitl';
+        readonly to: 'none' | 'auto' | 'hitl';
+        readonly bundle_id: string;
+        readonly bundle_version: number;
+        readonly evidence: {
+          readonly window: string;
+          readonly since: string;
+          readonly approvals: number;
+          readonly denials: number;
+          readonly expired: number;
+          readonly edited: number;
+          readonly approvers: readonly string[];
+          readonly agents: number;
+          readonly drifting_agents: readonly string[];
+          readonly time_to_decision_s: {
+            readonly median: number | null;
+            readonly max: number | null;
+          };
+          readonly first_at: string | null;
+          readonly last_at: string | null;
+        };
+        readonly reason: string;
+        readonly created_at: string;
+      };
+    };
+  };
   /** Governed execute: decide, then deny (403), hold for approval (202) or run now (200) */
   'POST /v1/actions': {
     /** {action_id, status:"executed", result, decision, correlation_id, approval_metadata} */
@@ -1839,6 +1915,59 @@ export interface RouteResponses {
   'GET /v1/dashboard/summary': {
     /** DashboardSummary */
     200: DashboardSummary;
+  };
+  /** An agent's drift: score (0…1, 0.5 = alert), the driving component and its evidence */
+  'GET /v1/agents/{id}/drift': {
+    /** {agent_id, score, alert, warming_up, driver, components, baseline, method, updated_at} */
+    200: {
+      readonly agent_id: string;
+      readonly score: number;
+      readonly alert: boolean;
+      readonly warming_up: boolean;
+      readonly driver: ('mix' | 'rate' | 'denial' | 'cost' | 'new_connector' | 'new_operation') | null;
+      readonly alert_score: number;
+      readonly components: {
+        readonly mix: {
+          readonly jsd: number;
+          readonly threshold: number;
+          readonly shifted: readonly {
+            readonly action: string;
+            readonly recent: number;
+            readonly baseline: number;
+          }[];
+        };
+        readonly rate: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly hour_count: number;
+          readonly mean_per_hour: number;
+        };
+        readonly denial: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly recent_rate: number;
+          readonly baseline_rate: number;
+        };
+        readonly cost: {
+          readonly z: number;
+          readonly threshold: number;
+          readonly today_usd: number;
+          readonly mean_day_usd: number;
+        };
+        readonly new_connectors: readonly string[];
+        readonly new_operations: readonly string[];
+      };
+      readonly baseline: {
+        readonly decisions: number;
+        readonly outcomes: number;
+        readonly hours: number;
+        readonly days: number;
+        readonly first_at: string | null;
+        readonly last_at: string | null;
+      };
+      readonly method: string;
+      readonly updated_at: string | null;
+    };
   };
   /** Subscribe a webhook, Slack, PagerDuty or the security lake to ARX events */
   'POST /v1/subscriptions': {

@@ -11,6 +11,8 @@
 export { createApprovalDrainer, DRAINER_SETTINGS } from './adapters/drainer.js';
 // Read access to actions and approvals (credential issuance checks the action; trace views show it).
 export { DynamoActionStore } from './adapters/dynamo-action-store.js';
+// The ApprovalHistory port of shared/ports.ts (policy's graduated-autonomy recommendations).
+export { createApprovalHistory } from './adapters/approval-history.js';
 // The connector catalogue (`arx policy` validates action names) and the AWS connector's session scope.
 export { CONNECTORS } from './connectors/index.js';
 export { awsActionScope } from './connectors/aws.js';

@@ -122,3 +122,54 @@ export const BundleList = z.object({
     .nullable(),
   next_token: z.string().optional(),
 });
+
+/** `GET /v1/policies/recommendations` query. */
+export const RecommendationsQuery = z.strictObject({
+  min_approvals: z.coerce
+    .number({ error: 'min_approvals must be a whole number from 1 to 1000' })
+    .int('min_approvals must be a whole number from 1 to 1000')
+    .min(1, 'min_approvals must be at least 1')
+    .max(1000, 'min_approvals must be at most 1000'),
+  window: z
+    .string()
+    .regex(/^\d{1,4}[dh]$/, 'window must be a duration such as 30d or 12h')
+    .default('30d'),
+});
+export type RecommendationsQuery = z.infer<typeof RecommendationsQuery>;
+
+const Mode = z.enum(['none', 'auto', 'hitl']);
+export const RecommendationView = z.object({
+  recommendation_id: z.string(),
+  kind: z.enum(['lower', 'raise']),
+  policy: z.string(),
+  operation: z.string(),
+  actions: z.array(z.string()),
+  from: Mode,
+  to: Mode,
+  bundle_id: z.string(),
+  bundle_version: z.number().int(),
+  evidence: z.object({
+    window: z.string(),
+    since: z.string(),
+    approvals: z.number().int(),
+    denials: z.number().int(),
+    expired: z.number().int(),
+    edited: z.number().int(),
+    approvers: z.array(z.string()),
+    agents: z.number().int(),
+    drifting_agents: z.array(z.string()),
+    time_to_decision_s: z.object({ median: z.number().nullable(), max: z.number().nullable() }),
+    first_at: z.string().nullable(),
+    last_at: z.string().nullable(),
+  }),
+  reason: z.string(),
+  created_at: z.string(),
+});
+export const RecommendationList = z.object({ items: z.array(RecommendationView) });
+export const AppliedRecommendation = z.object({
+  bundle_id: z.string(),
+  version: z.number().int(),
+  digest: z.string(),
+  promoted: z.literal(false),
+  recommendation: RecommendationView,
+});

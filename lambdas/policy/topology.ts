@@ -10,6 +10,9 @@ import {
   PromotedBundle,
   PushBundleBody,
   PushedBundle,
+  AppliedRecommendation,
+  RecommendationList,
+  RecommendationsQuery,
 } from './schemas.js';
 
 /** C3 policy: bundles (push, promote, diff), remote evaluation, EnforcementEvents. */
@@ -25,6 +28,23 @@ const topology: CapabilityTopology = {
         controlTable: 'write',
         revocationTable: 'read',
         inventoryTable: 'read',
+        signingKey: 'write',
+        bus: 'write',
+      },
+      nodeModules: ['@cedar-policy/cedar-wasm'],
+      memoryMb: 1024,
+      timeoutSeconds: 20,
+    },
+    {
+      name: 'policy-recommendations',
+      capability: 'policy',
+      entry: 'lambdas/policy/handlers/recommendations.ts',
+      description:
+        'Graduated autonomy: gate proposals from decided approvals and drift; apply writes a new bundle version',
+      uses: {
+        bundleBucket: 'write',
+        controlTable: 'write',
+        revocationTable: 'read',
         signingKey: 'write',
         bus: 'write',
       },
@@ -99,6 +119,34 @@ const topology: CapabilityTopology = {
       summary: 'Batch of EnforcementEvents from external enforcement points',
       body: EnforcementLogBody,
       response: { status: 202, description: '{accepted}', schema: EnforcementAccepted },
+    },
+    {
+      method: 'GET',
+      path: '/v1/policies/recommendations',
+      fn: 'policy-recommendations',
+      auth: 'bearer',
+      roles: ['admin', 'auditor'],
+      summary:
+        'Graduated autonomy: lower a hitl gate humans keep approving (≥ min_approvals, no denials in the window), raise a lowered one that meets denials or drift',
+      query: RecommendationsQuery,
+      response: {
+        status: 200,
+        description: '{items: [{recommendation_id, kind, policy, operation, from, to, evidence, …}]}',
+        schema: RecommendationList,
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/policies/recommendations/{id}/apply',
+      fn: 'policy-recommendations',
+      auth: 'bearer',
+      roles: ['admin'],
+      summary: 'Write a recommendation into a new bundle version (not live until promoted)',
+      response: {
+        status: 201,
+        description: '{bundle_id, version, digest, promoted: false, recommendation}',
+        schema: AppliedRecommendation,
+      },
     },
   ],
 };

@@ -20,6 +20,7 @@ export const DETAIL_TYPES = [
   'token.issued',
   'token.refresh_reuse',
   'discovery.evidence',
+  'agent.drift',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

@@ -306,6 +306,52 @@ export interface SpendGate {
   settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void>;
 }
 
+// ---------------------------------------------------------------- behavioural drift
+/**
+ * The agent's drift for the Cedar context (`context.drift`; the PDP passes `score` as a Cedar
+ * decimal, 0…1, 0.5 = the alert line). `available: false` when the drift store could not be read:
+ * then the score is 1 and `alert` true, so a policy holding drifting agents fails closed.
+ */
+export interface DriftContext {
+  readonly drift: {
+    readonly score: number;
+    readonly alert: boolean;
+    readonly warming_up: boolean;
+    readonly available: boolean;
+  };
+}
+
+/** Port (drift implements it, the governed-action path reads it): an agent's drift for the decision context. */
+export interface DriftReader {
+  /** Never throws: answers the fail-closed context when the drift store cannot be read. */
+  context(tenantId: string, agentId: string): Promise<DriftContext>;
+}
+
+// ---------------------------------------------------------------- approval history (graduated autonomy)
+/** A decided approval, as graduated autonomy weighs it. */
+export interface DecidedApproval {
+  readonly approval_id: string;
+  readonly agent_id: string;
+  /** `connector:resource:verb`. */
+  readonly action: string;
+  /** The YAML policy that classified the action, when any. */
+  readonly policy: string | null;
+  readonly risk: Risk;
+  readonly status: 'approved' | 'denied' | 'expired';
+  readonly created_at: string;
+  readonly decided_at?: string;
+  readonly decided_by?: string;
+}
+
+/**
+ * Port (actions implements it, policy's recommendations read it): the tenant's approvals decided
+ * since a time. An approver cannot edit what they approve (the parameters are bound by the
+ * action's binding hash), so every approval is an approval of the request as made.
+ */
+export interface ApprovalHistory {
+  decided(tenantId: string, sinceIso: string): Promise<readonly DecidedApproval[]>;
+}
+
 // ---------------------------------------------------------------- tenant signer (C2)
 /** A tenant's public verification key (RFC 7517 JWK, P-256); `kid` is its RFC 7638 thumbprint. */
 export interface PublicJwk {

@@ -14,6 +14,7 @@ export type Capability =
   | 'observability'
   | 'killswitch'
   | 'dashboard'
+  | 'drift'
   | 'streaming';
 
 /**

@@ -18,6 +18,7 @@ const CAPABILITIES = [
   'audit',
   'dashboard',
   'discovery',
+  'drift',
   'identity',
   'killswitch',
   'observability',

@@ -6,6 +6,7 @@ import { CachedRevocationChecker, DynamoRevocationList } from '../../shared/revo
 import { createDecisionPoint, PDP_SETTINGS } from '../../policy/index.js';
 import { AUDIT_SINK_SETTINGS, createAuditSink } from '../../audit/index.js';
 import { createSpendGate } from '../../observability/index.js';
+import { createDriftReader } from '../../drift/index.js';
 import { BROKER_SETTINGS, credentialBrokerFromEnv } from '../../identity/index.js';
 import { CONNECTORS } from '../connectors/index.js';
 import { withMcpConnectors } from '../connectors/mcp.js';
@@ -109,6 +110,7 @@ export const actionsDeps = perEnvironment(() => {
     clock,
     log,
     ...(traces ? { spend: createSpendGate(traces, c.ARX_INVENTORY_TABLE) } : {}),
+    drift: createDriftReader(c.ARX_CONTROL_TABLE),
   };
   const service = new ActionService(deps);
   const callbacks = new ApprovalCallbacks({

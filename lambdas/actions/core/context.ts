@@ -1,6 +1,13 @@
 import type { Clock } from '../../shared/clock.js';
 import type { EventSink } from '../../shared/events.js';
-import type { AuditRecordInput, AuditSink, DecisionPoint, RevocationStatus, SpendGate } from '../../shared/ports.js';
+import type {
+  AuditRecordInput,
+  AuditSink,
+  DecisionPoint,
+  DriftReader,
+  RevocationStatus,
+  SpendGate,
+} from '../../shared/ports.js';
 import type { ActionEffects } from './effects.js';
 import type {
   ActionStore,
@@ -32,6 +39,8 @@ export interface ActionServiceDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Budgets (observability): spend in the decision context, reserve before running, settle after. */
   readonly spend?: SpendGate;
+  /** Behavioural drift (drift capability): `context.drift` of every decision; fail-closed when unreadable. */
+  readonly drift?: DriftReader;
   /** @default 15000 */
   readonly connectorTimeoutMs?: number;
   /** @default 250 */

@@ -39,7 +39,7 @@ export const TRANSIENT_FORBIDS: readonly string[] = [
  * a revoked principal, an unreadable revocation list, a PDP error or a malformed answer is a forbid.
  */
 export async function decideSafely(
-  deps: Pick<ActionServiceDeps, 'revocation' | 'pdp' | 'spend' | 'log'>,
+  deps: Pick<ActionServiceDeps, 'revocation' | 'pdp' | 'spend' | 'drift' | 'log'>,
   caller: AgentCaller,
   action: string,
   input: SubmitInput,
@@ -59,6 +59,8 @@ export async function decideSafely(
         connector: input.connector,
         operation: input.operation,
         ...(known !== undefined ? known : await deps.spend?.context(caller.tenantId, caller.agentId).catch(() => null)),
+        // the reader never throws: an unreadable drift store answers score 1 (fail closed)
+        ...(deps.drift ? await deps.drift.context(caller.tenantId, caller.agentId) : {}),
       },
     });
     if (d.effect !== 'permit' && d.effect !== 'forbid') return forbid('PDP returned no effect');

@@ -11,6 +11,7 @@ export const AUDITED_DETAIL_TYPES = [
   'bundle.promoted',
   'token.issued',
   'token.refresh_reuse',
+  'agent.drift',
 ] as const;
 
 type Detail = Record<string, unknown> & {
@@ -107,6 +108,23 @@ export function auditInputFromBus(
           action: 'identity:tokens:refresh_reuse',
           ...(str(detail.refresh_family) ? { target: `refresh_family:${str(detail.refresh_family)}` } : {}),
           decision: 'revoked',
+          occurred_at: str(detail.at) ?? receivedAt.toISOString(),
+        },
+        dedupeKey: `${detailType}#${eventId}`,
+      };
+    }
+    case 'agent.drift': {
+      const agent = str(detail.agent_id);
+      const state = str(detail.state) === 'cleared' ? 'cleared' : 'alert';
+      // control: soc2_2017:CC7.2, iso_42001_2023:A.6.2.6, nist_ai_rmf_1_0:MANAGE-4.1, owasp_agentic_top10_2025:T13
+      return {
+        input: {
+          ...base,
+          event_type: `agent.drift.${state}`,
+          ...(agent ? { agent_id: agent } : {}),
+          action: 'drift:agents:score',
+          ...(agent ? { target: `agent:${agent}` } : {}),
+          decision: state,
           occurred_at: str(detail.at) ?? receivedAt.toISOString(),
         },
         dedupeKey: `${detailType}#${eventId}`,

@@ -55,22 +55,23 @@ const isApproval = (x: unknown): x is ApprovalMode => x === 'none' || x === 'aut
 const DECIMAL_MAX = 922_337_203_685;
 /**
  * The request context as Cedar values. Cedar numbers are integers, so money — every number under
- * `usd` or a key ending in `_usd` (`context.spend.month_usd`, `context.budget.remaining_usd`) — becomes a
- * Cedar decimal (4 places), whole or not, so a policy compares it with `decimal("…")` whatever the
- * amount. Other values pass through as they are.
+ * `usd` or a key ending in `_usd` (`context.spend.month_usd`, `context.budget.remaining_usd`) — and
+ * the drift score (`context.drift.score`, 0…1) become Cedar decimals (4 places), whole or not, so a
+ * policy compares them with `decimal("…")` whatever the value. Other values pass through as they are.
  */
 export function cedarContext(context: Record<string, unknown> | undefined): Record<string, CedarValue> {
-  const walk = (v: unknown, key: string): unknown => {
-    if (typeof v === 'number' && (key === 'usd' || key.endsWith('_usd')) && Number.isFinite(v)) {
+  const walk = (v: unknown, key: string, parent: string): unknown => {
+    const decimal = key === 'usd' || key.endsWith('_usd') || (parent === 'drift' && key === 'score');
+    if (typeof v === 'number' && decimal && Number.isFinite(v)) {
       const n = Math.max(-DECIMAL_MAX, Math.min(DECIMAL_MAX, v));
       return { __extn: { fn: 'decimal', arg: n.toFixed(4) } };
     }
-    if (Array.isArray(v)) return v.map((x) => walk(x, ''));
+    if (Array.isArray(v)) return v.map((x) => walk(x, '', ''));
     if (v && typeof v === 'object' && !('__extn' in v) && !('__entity' in v))
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k, key)]));
     return v;
   };
-  return walk(context ?? {}, '') as Record<string, CedarValue>;
+  return walk(context ?? {}, '', '') as Record<string, CedarValue>;
 }
 
 /** Unclassified actions default to `high` (human approval) rather than silently autonomous. */
@@ -193,7 +194,10 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
     if (annotated.length) risk = annotated.reduce((a, b) => (riskRank(b) > riskRank(a) ? b : a));
   }
   // F9: the strictest approval among the determining policies wins, never weaker than the risk's default
-  const floor: ApprovalMode = cls ? cls.policy.approval[risk] : DEFAULT_APPROVAL[risk];
+  // a YAML gate (graduated autonomy) sets the operation's own mode in place of its risk's
+  const floor: ApprovalMode = cls
+    ? (cls.policy.gates?.[cls.pattern] ?? cls.policy.approval[risk])
+    : DEFAULT_APPROVAL[risk];
   const approval: ApprovalMode = ann
     .map((a) => a.approval)
     .filter(isApproval)

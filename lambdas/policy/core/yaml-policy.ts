@@ -11,6 +11,8 @@
  *   hitl_timeout: 1h
  *   separation_of_duties: true   # ARX extension: the requester may not approve
  *   budget: { period: month, usd: 200, over: hitl }   # the agent's spend (model + tools) in the period
+ *   drift: { score: 0.5, min_risk: high, over: hitl }   # hold a drifting agent's risky actions for a human
+ *   gates: { "users:suspend": auto }   # an operation's own approval mode (graduated autonomy)
  * ```
  *
  * Each operation pattern becomes an action (group) `connector:pattern`; a pattern with `*` is an
@@ -22,6 +24,16 @@
  * connector's actions are forbidden (`over: forbid`) or need a human (`over: hitl`, a permit with
  * `@approval("hitl")` beside each permitted operation, so the strictest approval applies). When the
  * spend is not in the context (the spend store unreachable) the budget counts as exhausted: fail closed.
+ *
+ * `drift` reads the agent's drift score (`context.drift.score`, a Cedar decimal 0…1, drift
+ * capability): at or over `score`, the permitted operations of risk `min_risk` or higher are held
+ * for a human (`over: hitl`) or forbidden (`over: forbid`). A context without a drift score counts
+ * as drifting (fail closed); the actions path always supplies one (score 1 when the drift store is
+ * unreachable).
+ *
+ * `gates` sets an operation pattern's approval mode apart from its risk's (`approval`): what
+ * `POST /v1/policies/recommendations/{id}/apply` writes when it lowers or raises one gate. Stricter
+ * annotations (a budget's or drift's hitl) still win.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -62,6 +74,24 @@ export const YamlBudget = z.strictObject(
 );
 export type YamlBudget = z.infer<typeof YamlBudget>;
 
+export const YamlDrift = z.strictObject(
+  {
+    score: z
+      .number({ error: 'score must be a number between 0 and 1, e.g. 0.5' })
+      .gt(0, 'score must be greater than 0')
+      .max(1, 'score must be at most 1'),
+    min_risk: RiskZ.default('high'),
+    over: z.enum(['forbid', 'hitl'], { error: 'over must be forbid or hitl' }).default('hitl'),
+  },
+  {
+    error: (i) =>
+      i.code === 'unrecognized_keys'
+        ? undefined
+        : 'drift is { score: 0…1, min_risk: low|medium|high|critical, over: hitl|forbid }',
+  },
+);
+export type YamlDrift = z.infer<typeof YamlDrift>;
+
 export const YamlPolicyEntry = z.strictObject({
   name: z.string().regex(NAME, 'lowercase letters, digits, . _ -'),
   connector: z.string().regex(CONNECTOR, 'lowercase letters, digits, _ -'),
@@ -82,6 +112,8 @@ export const YamlPolicyEntry = z.strictObject({
     .optional(),
   separation_of_duties: z.boolean().optional(),
   budget: YamlBudget.optional(),
+  drift: YamlDrift.optional(),
+  gates: z.record(z.string(), ApprovalZ).optional(),
 });
 export const YamlPolicyDocument = z.union([
   z.array(YamlPolicyEntry).min(1),
@@ -99,6 +131,9 @@ export interface RiskPolicy {
   readonly hitl_timeout_seconds: number;
   readonly separation_of_duties: boolean;
   readonly budget?: YamlBudget;
+  readonly drift?: YamlDrift;
+  /** Approval mode per operation pattern, over the risk's (`gates`). */
+  readonly gates?: Readonly<Record<string, ApprovalMode>>;
 }
 
 export interface CompiledYaml {
@@ -133,13 +168,19 @@ entity Connector in [Tenant];
 entity Target in [Connector, Tenant] = { "kind"?: String, "owner"?: String, "sensitivity"?: String };
 type Spend = { "day_usd"?: __cedar::decimal, "month_usd"?: __cedar::decimal, "period_usd"?: __cedar::decimal, "period"?: String };
 type BudgetState = { "usd"?: __cedar::decimal, "remaining_usd"?: __cedar::decimal, "period"?: String, "over"?: String };
-type ActionContext = { "connector"?: String, "operation"?: String, "spend"?: Spend, "budget"?: BudgetState };
+type DriftState = { "score"?: __cedar::decimal, "alert"?: Bool, "warming_up"?: Bool, "available"?: Bool };
+type ActionContext = { "connector"?: String, "operation"?: String, "spend"?: Spend, "budget"?: BudgetState, "drift"?: DriftState };
 `;
 
 /** The Cedar condition "the agent's spend in `period` is known and below `usd`". */
 export function underBudget(b: Pick<YamlBudget, 'period' | 'usd'>): string {
   const attr = `${b.period}_usd`;
   return `context has spend && context.spend has ${attr} && context.spend.${attr}.lessThan(decimal(${q(b.usd.toFixed(4))}))`;
+}
+
+/** The Cedar condition "the agent's drift score is known and below `score`". */
+export function belowDrift(d: Pick<YamlDrift, 'score'>): string {
+  return `context has drift && context.drift has score && context.drift.score.lessThan(decimal(${q(d.score.toFixed(4))}))`;
 }
 
 export function parseDuration(v: string | number | undefined): number {
@@ -217,6 +258,23 @@ export function compileYamlPolicy(document: string): CompiledYaml {
         }
       }
     }
+    if (e.drift) {
+      const dr = e.drift;
+      const ann = `@policy(${q(e.name)})\n@reason("agent drifting")\n@drift(${q(`${dr.score}:${dr.min_risk}:${dr.over}`)})`;
+      for (const op of ops.filter(
+        (o) => riskRank(o.risk) <= riskRank(e.risk_max) && riskRank(o.risk) >= riskRank(dr.min_risk),
+      )) {
+        const action = `Action::${q(`${e.connector}:${op.pattern}`)}`;
+        policies.push(
+          dr.over === 'forbid'
+            ? `@id(${q(`${e.name}/drift/${op.pattern}`)})\n${ann}\nforbid (principal, action in ${action}, resource)\nunless { ${belowDrift(dr)} };`
+            : `@id(${q(`${e.name}/drift/${op.pattern}`)})\n@risk(${q(op.risk)})\n@approval("hitl")\n${ann}\npermit (principal is Agent, action in ${action}, resource)\nunless { ${belowDrift(dr)} };`,
+        );
+      }
+    }
+    for (const g of Object.keys(e.gates ?? {}))
+      if (!Object.hasOwn(e.operations, g))
+        errors.push({ path: `${i}.gates.${g}`, message: `not one of this policy's operations` });
     // F21b: an approval never waits longer than 7 days (the actions service caps it too).
     if (parseDuration(e.hitl_timeout) > 7 * 86400) errors.push({ path: `${i}.hitl_timeout`, message: 'at most 7d' });
     risk.push({
@@ -229,6 +287,8 @@ export function compileYamlPolicy(document: string): CompiledYaml {
       hitl_timeout_seconds: parseDuration(e.hitl_timeout),
       separation_of_duties: e.separation_of_duties ?? false,
       ...(e.budget ? { budget: e.budget } : {}),
+      ...(e.drift ? { drift: e.drift } : {}),
+      ...(e.gates && Object.keys(e.gates).length ? { gates: e.gates } : {}),
     });
   });
   if (errors.length) throw new YamlPolicyError(errors);
@@ -258,22 +318,25 @@ export function compileYamlPolicy(document: string): CompiledYaml {
 }
 
 /** The YAML policy classifying `connector:resource:verb`: exact operation first, else the longest matching pattern. */
-export function classify(table: readonly RiskPolicy[], action: string): { policy: RiskPolicy; risk: Risk } | null {
+export function classify(
+  table: readonly RiskPolicy[],
+  action: string,
+): { policy: RiskPolicy; risk: Risk; pattern: string } | null {
   const i = action.indexOf(':');
   if (i < 0) return null;
   const connector = action.slice(0, i);
   const op = action.slice(i + 1);
-  let best: { policy: RiskPolicy; risk: Risk; score: number } | null = null;
+  let best: { policy: RiskPolicy; risk: Risk; pattern: string; score: number } | null = null;
   for (const p of table) {
     if (p.connector !== connector) continue;
     for (const o of p.operations) {
       const exact = o.pattern === op;
       if (!exact && !(o.pattern.includes('*') && globMatch(o.pattern, op))) continue;
       const score = exact ? Number.MAX_SAFE_INTEGER : o.pattern.replace(/\*/g, '').length;
-      if (!best || score > best.score) best = { policy: p, risk: o.risk, score };
+      if (!best || score > best.score) best = { policy: p, risk: o.risk, pattern: o.pattern, score };
     }
   }
-  return best ? { policy: best.policy, risk: best.risk } : null;
+  return best ? { policy: best.policy, risk: best.risk, pattern: best.pattern } : null;
 }
 
 function globMatch(glob: string, s: string): boolean {

@@ -11,16 +11,16 @@ export type SubscriptionKind = (typeof SUBSCRIPTION_KINDS)[number];
 export const FORMATS = ['arx', 'ocsf'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** Detail-types that are ARX's own plumbing (a queued scan, discovery evidence), never streamed. */
+const INTERNAL_DETAIL_TYPES: readonly string[] = ['discovery.scan.requested', 'discovery.evidence'];
+
 /**
- * Event types a subscription may name: the bus's detail-types (ARCHITECTURE.md, Events) without
- * the internal scan request, `agent.drift` (the behaviour part of issue 17 publishes it), and
+ * Event types a subscription may name: the bus's detail-types (ARCHITECTURE.md, Events, and
+ * `agent.drift` from the drift capability) without the internal ones, and
  * `audit.anchoring.failed`, which is derived here from an `audit.block.sealed` event whose block
  * could not be RFC 3161-anchored. `*` subscribes to all of them.
  */
-export const STREAMED_DETAIL_TYPES = [
-  ...DETAIL_TYPES.filter((t) => t !== 'discovery.scan.requested'),
-  'agent.drift',
-] as const;
+export const STREAMED_DETAIL_TYPES = DETAIL_TYPES.filter((t) => !INTERNAL_DETAIL_TYPES.includes(t));
 export const ANCHORING_FAILED = 'audit.anchoring.failed';
 export const EVENT_TYPES = [...STREAMED_DETAIL_TYPES, ANCHORING_FAILED] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -117,6 +117,20 @@ export const OCSF_MAPPING: Record<
     resources: 'resources[]: the agent; finding_info: uid event_id, title the drift summary',
     status: 'New finding (status_id 1)',
   },
+  'token.issued': {
+    cls: 'api_activity',
+    activity: [1, 'Create'],
+    actor: 'user: the agent the token was issued to',
+    resources: 'resources[]: the token audience; api.operation = identity:tokens:<grant>',
+    status: 'Success',
+  },
+  'token.refresh_reuse': {
+    cls: 'detection_finding',
+    activity: [1, 'Create'],
+    actor: 'the ARX control plane (token endpoint)',
+    resources: 'resources[]: the agent; finding_info: uid event_id, title "refresh token reused: family revoked"',
+    status: 'New finding (status_id 1)',
+  },
   [ANCHORING_FAILED]: {
     cls: 'detection_finding',
     activity: [1, 'Create'],
@@ -214,7 +228,10 @@ export function toOcsf(e: StreamEvent): Record<string, unknown> {
         user: agentUser(d),
       };
     case 'api_activity': {
-      const action = str(d.action) ?? str(d.operation) ?? e.type;
+      const action =
+        str(d.action) ??
+        str(d.operation) ??
+        (e.type === 'token.issued' ? `identity:tokens:${str(d.grant) ?? 'unknown'}` : e.type);
       const actor =
         e.type === 'decision.approved' || e.type === 'decision.denied'
           ? humanOrArx(d.decided_by ?? d.approver)
@@ -233,6 +250,7 @@ export function toOcsf(e: StreamEvent): Record<string, unknown> {
           ? [{ uid: str(d.block_id), type: 'arx.audit_block', name: `height ${String(d.height ?? '')}` }]
           : []),
         ...(str(d.target) ? [{ uid: str(d.target), type: 'arx.target' }] : []),
+        ...(e.type === 'token.issued' && str(d.audience) ? [{ uid: str(d.audience), type: 'arx.token_audience' }] : []),
       ];
       return {
         ...base,
@@ -250,7 +268,9 @@ export function toOcsf(e: StreamEvent): Record<string, unknown> {
           title:
             e.type === ANCHORING_FAILED
               ? `Audit block ${String(d.height ?? '')} could not be anchored (RFC 3161)`
-              : `Agent ${str(d.agent_id) ?? ''} drifted from its behavioural baseline`,
+              : e.type === 'token.refresh_reuse'
+                ? `Agent ${str(d.agent_id) ?? ''}: a spent refresh token was reused; its token family was revoked`
+                : `Agent ${str(d.agent_id) ?? ''} drifted from its behavioural baseline`,
           types: [e.type],
         },
         resources:

@@ -86,6 +86,22 @@ describe('auditInputFromBus', () => {
       target: 'refresh_family:fam1',
       decision: 'revoked',
     });
+    const drift = auditInputFromBus(
+      'agent.drift',
+      { tenant_id: 't', event_id: 'e8', agent_id: 'agt_1', state: 'alert', score: 0.7, at: '2026-01-04T00:00:00Z' },
+      new Date(),
+    );
+    expect(drift?.input).toMatchObject({
+      event_type: 'agent.drift.alert',
+      agent_id: 'agt_1',
+      target: 'agent:agt_1',
+      decision: 'alert',
+      occurred_at: '2026-01-04T00:00:00Z',
+    });
+    expect(
+      auditInputFromBus('agent.drift', { tenant_id: 't', event_id: 'e9', state: 'cleared' }, new Date())?.input
+        .event_type,
+    ).toBe('agent.drift.cleared');
     expect(auditInputFromBus('operation.executed', { tenant_id: 't', event_id: 'e4' }, new Date())).toBeNull();
     expect(auditInputFromBus('bundle.promoted', { event_id: 'e5' }, new Date())).toBeNull();
   });
