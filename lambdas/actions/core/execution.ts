@@ -1,7 +1,13 @@
 import type { ActionContext, ActionServiceDeps } from './context.js';
 import type { ActionEffects } from './effects.js';
 import { inactiveReason, readBoundSecret } from './guards.js';
-import { ConnectorError, connectorSecretName, type ActionError, type ActionRecord } from './model.js';
+import {
+  ConnectorError,
+  FINAL_ACTION_STATUSES,
+  connectorSecretName,
+  type ActionError,
+  type ActionRecord,
+} from './model.js';
 import { bindingHash } from './signing.js';
 
 /**
@@ -153,6 +159,24 @@ export class ActionExecution {
    * Moves a `pending_execution` action to `cancelled` before anything ran, its `operation.failed`
    * committed with the change (and audited when `audit`); answers the stored action.
    */
+  /**
+   * Settles the action's budget reservation (reserved under the action id) once the action has
+   * ended: `executed` books the price, any other final status frees it. An action still in flight
+   * keeps it (recovery settles it). Idempotent, and a no-op without a reservation.
+   */
+  async settleSpend(action: ActionRecord, outcome?: 'spent' | 'released'): Promise<void> {
+    if (!this.d.spend) return;
+    const o =
+      outcome ??
+      (action.status === 'executed' ? 'spent' : FINAL_ACTION_STATUSES.includes(action.status) ? 'released' : null);
+    if (!o) return;
+    await this.d.spend
+      .settle(action.tenant_id, action.action_id, o)
+      .catch((e: unknown) =>
+        this.d.log.warn('budget settle failed', { action_id: action.action_id, error_name: (e as Error).name }),
+      );
+  }
+
   async cancelBeforeRun(action: ActionRecord, error: ActionError, o: { audit?: boolean } = {}): Promise<ActionRecord> {
     const { tenant_id: tenantId, action_id: actionId } = action;
     const ev = this.fx.event('operation.failed', action, { error_code: error.code });
