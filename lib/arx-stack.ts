@@ -34,6 +34,11 @@ export interface ArxStackProps extends StackProps {
    */
   readonly auditRetention?: Duration;
   /**
+   * How long the Parquet cold span copies are kept (the artifact bucket's lifecycle rule for them).
+   * @default the `arx:coldSpanRetentionDays` context value, else 7 years (lib/observability.ts)
+   */
+  readonly coldSpanRetention?: Duration;
+  /**
    * The topology to deploy.
    * @default TOPOLOGY (lambdas/topology.ts)
    */
@@ -91,7 +96,11 @@ export class ArxStack extends Stack {
     this.identity = new Identity(this, 'Identity', { registry, functions, tenants: props.tenants });
     this.policy = new Policy(this, 'Policy', { registry, functions, shared, accessLogs });
     this.audit = new Audit(this, 'Audit', { registry, functions, accessLogs, retention: props.auditRetention });
-    this.observability = new Observability(this, 'Observability', { registry, coldBucket: this.audit.artifactBucket });
+    this.observability = new Observability(this, 'Observability', {
+      registry,
+      coldBucket: this.audit.artifactBucket,
+      ...(props.coldSpanRetention ? { coldSpanRetention: props.coldSpanRetention } : {}),
+    });
     this.actions = new Actions(this, 'Actions', { registry, functions, shared });
     this.killSwitch = new KillSwitch(this, 'KillSwitch', { registry, functions });
     functions.bindResources();

@@ -1181,6 +1181,17 @@ export interface RouteResponses {
         readonly separation_of_duties: boolean;
       };
       readonly reason?: string;
+      readonly budgets?: readonly {
+        readonly policy: string;
+        readonly period: 'day' | 'month';
+        readonly usd: number;
+        readonly over: 'forbid' | 'hitl';
+        readonly hitl?: {
+          readonly channel?: string;
+          readonly timeout_seconds: number;
+          readonly separation_of_duties: boolean;
+        };
+      }[];
     };
   };
   /** Batch of EnforcementEvents from external enforcement points */

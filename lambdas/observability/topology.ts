@@ -21,6 +21,9 @@ import {
   UsageQuery,
 } from './schemas.js';
 
+/** The cold span copies' S3 tag, for the bucket's lifecycle rule (lib/observability.ts). */
+export { COLD_SPAN_TAG } from './core/model.js';
+
 const otlp = (signal: 'traces' | 'logs' | 'metrics') =>
   ({
     method: 'POST',

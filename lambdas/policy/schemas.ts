@@ -88,6 +88,20 @@ export const Evaluation = DecisionSchema.extend({
     .optional(),
   /** Stable code of a refusal before policy evaluation, e.g. `principal_unknown`. */
   reason: z.string().optional(),
+  /** The YAML policies' budgets that govern a permitted action (POST /v1/actions reserves its price against each). */
+  budgets: z
+    .array(
+      z.object({
+        policy: z.string(),
+        period: z.enum(['day', 'month']),
+        usd: z.number(),
+        over: z.enum(['forbid', 'hitl']),
+        hitl: z
+          .object({ channel: z.string().optional(), timeout_seconds: z.number(), separation_of_duties: z.boolean() })
+          .optional(),
+      }),
+    )
+    .optional(),
 });
 export const EnforcementAccepted = z.object({ accepted: z.number().int(), event_ids: z.array(z.string()) });
 

@@ -57,6 +57,27 @@ export interface Decision {
    * `principal_suspended`, `principal_terminated`, `principal_status_unavailable`, `decision_point_failure`.
    */
   readonly reason?: string;
+  /**
+   * The YAML policies' `budget`s that govern this action (a permit only). Cedar refuses once the
+   * spend has reached one; the actions path also reserves the action's price against each before it
+   * runs, so concurrent actions cannot overshoot it.
+   */
+  readonly budgets?: readonly PolicyBudget[];
+}
+
+/** A YAML policy's `budget: {period, usd, over}`, as a decision names it. */
+export interface PolicyBudget {
+  /** The YAML policy's name (its Cedar policy is `<name>/budget`). */
+  readonly policy: string;
+  readonly period: 'day' | 'month';
+  readonly usd: number;
+  readonly over: 'forbid' | 'hitl';
+  /** Where and how long to hold the action once this budget is spent (the policy's `hitl_*`). */
+  readonly hitl?: {
+    readonly channel?: string;
+    readonly timeout_seconds: number;
+    readonly separation_of_duties: boolean;
+  };
 }
 
 export interface DecisionPoint {
@@ -291,17 +312,39 @@ export interface SpendContext {
 export type Reservation =
   /** `held`: whether any budget counter was reserved (false: no budget applied, nothing to settle). */
   | { readonly ok: true; readonly id: string; readonly usd: number; readonly held: boolean }
-  | { readonly ok: false; readonly over: 'forbid' | 'hitl'; readonly remaining_usd: number };
+  | {
+      readonly ok: false;
+      readonly over: 'forbid' | 'hitl';
+      readonly remaining_usd: number;
+      /** The YAML budget that refused, when it was one (not a `PUT /v1/usage/budgets` budget). */
+      readonly budget?: PolicyBudget;
+    };
+
+export interface ReserveOptions {
+  /** The decision's YAML budgets ({@link Decision.budgets}): each bounds the agent's own counter for its period. */
+  readonly budgets?: readonly PolicyBudget[];
+  /**
+   * A human approved the action: an `over: hitl` budget was theirs to overrule, so it counts the
+   * spend but no longer refuses; `over: forbid` budgets still do.
+   */
+  readonly approved?: boolean;
+}
 
 /**
  * Budget gate the governed-action path consults (observability implements it): the spend for the
- * decision context, then reserve-before-execute and settle-after, so concurrent actions cannot
- * overshoot a budget.
+ * decision context, then reserve-before-execute and settle-after (against the `PUT /v1/usage/budgets`
+ * budgets and the decision's YAML budgets), so concurrent actions cannot overshoot a budget.
  */
 export interface SpendGate {
   /** The agent's spend, with the tightest applicable budget (null only when spend cannot be read). */
   context(tenantId: string, agentId: string): Promise<SpendContext | null>;
-  reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation>;
+  reserve(
+    tenantId: string,
+    agentId: string,
+    action: string,
+    reservationId: string,
+    opts?: ReserveOptions,
+  ): Promise<Reservation>;
   /** Settles a reservation: `spent` books the reserved cost, `released` frees it. Idempotent. */
   settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void>;
 }

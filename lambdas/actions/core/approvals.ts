@@ -292,7 +292,44 @@ export class ActionApprovals {
     await this.d.events.flush([approvedEvent]);
     const resolved = (await this.d.store.getApproval(tenantId, approvalId))!;
     await this.fx.notifyResolved(resolved);
+    // Budget: a held action reserved nothing while it waited; it reserves now, once this approver
+    // holds the approval and just before it runs (an `over: hitl` budget was the approver's to
+    // overrule and only counts; an `over: forbid` one still refuses, and nothing runs).
+    let reserved = false;
+    if (this.d.spend) {
+      const r = await this.d.spend
+        .reserve(tenantId, approval.agent_id, approval.action, action.action_id, {
+          budgets: live.budgets ?? [],
+          approved: true,
+        })
+        .then(
+          (x) => x,
+          (e: unknown) => e as Error,
+        );
+      if (r instanceof Error || !r.ok) {
+        const error: ActionError =
+          r instanceof Error
+            ? {
+                code: 'budget_unavailable',
+                message: 'the budget ledger could not be read; nothing was executed',
+                retryable: true,
+              }
+            : {
+                code: 'budget_exceeded',
+                message: 'the budget was spent before the approved action could run; nothing was executed',
+                retryable: false,
+              };
+        await this.exec.failBeforeRun(approved, error, r instanceof Error ? r : undefined);
+        const failed = (await this.d.store.getAction(tenantId, action.action_id)) ?? approved;
+        await this.fx.auditQuietly(
+          this.fx.auditInput(failed, 'operation.failed', 'failed', { error_code: error.code, approval_id: approvalId }),
+        );
+        return { approval: resolved, action: failed };
+      }
+      reserved = r.held;
+    }
     const done = await this.exec.runExecution(approved);
+    if (reserved) await this.exec.settleSpend(done);
     return { approval: resolved, action: done };
   }
 

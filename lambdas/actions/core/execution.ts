@@ -1,7 +1,14 @@
 import type { ActionContext, ActionServiceDeps } from './context.js';
 import type { ActionEffects } from './effects.js';
 import { inactiveReason, readBoundSecret } from './guards.js';
-import { ConnectorError, connectorSecretName, storedResult, type ActionError, type ActionRecord } from './model.js';
+import {
+  ConnectorError,
+  FINAL_ACTION_STATUSES,
+  connectorSecretName,
+  storedResult,
+  type ActionError,
+  type ActionRecord,
+} from './model.js';
 import { bindingHash } from './signing.js';
 
 /**
@@ -150,6 +157,24 @@ export class ActionExecution {
       this.d.log.warn('connector call failed', { action_id: actionId, code: err.code, error_name: (e as Error).name });
       return this.finishFailed(current, err);
     }
+  }
+
+  /**
+   * Settles the action's budget reservation (reserved under the action id) once the action has
+   * ended: `executed` books the price, any other final status frees it. An action still in flight
+   * keeps it (recovery settles it). Idempotent, and a no-op without a reservation.
+   */
+  async settleSpend(action: ActionRecord, outcome?: 'spent' | 'released'): Promise<void> {
+    if (!this.d.spend) return;
+    const o =
+      outcome ??
+      (action.status === 'executed' ? 'spent' : FINAL_ACTION_STATUSES.includes(action.status) ? 'released' : null);
+    if (!o) return;
+    await this.d.spend
+      .settle(action.tenant_id, action.action_id, o)
+      .catch((e: unknown) =>
+        this.d.log.warn('budget settle failed', { action_id: action.action_id, error_name: (e as Error).name }),
+      );
   }
 
   /**

@@ -42,7 +42,7 @@ export class ActionRecovery {
       const at = new Date(now).toISOString();
       if (a.status === 'pending_execution' && age >= pendingAfter) {
         if (a.approval_metadata) {
-          await this.exec.runExecution(a);
+          await this.exec.settleSpend(await this.exec.runExecution(a));
           resumed++;
         } else {
           const error: ActionError = {
@@ -62,6 +62,7 @@ export class ActionRecovery {
             )
           ) {
             failed++;
+            await this.exec.settleSpend(a, 'released');
             await this.d.events.flush([ev]);
           }
         }
@@ -78,6 +79,8 @@ export class ActionRecovery {
           ])
         ) {
           failed++;
+          // The connector may have acted: its price stays booked (a budget errs on the side of counting).
+          await this.exec.settleSpend(a, 'spent');
           await this.fx.auditQuietly(this.fx.auditInput(a, 'operation.failed', 'failed', { error_code: error.code }));
           await this.d.events.flush([ev]);
         }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import type { Decision, Reservation } from '../../shared/ports.js';
 import type { TraceContext } from '../../shared/trace.js';
 import type { ActionContext, ActionServiceDeps, AgentCaller, SubmitInput } from './context.js';
 import { decideSafely, forbid, summarise } from './decision.js';
@@ -95,12 +96,14 @@ export class ActionSubmit {
     // Budget: reserve before anything runs, so concurrent actions cannot overshoot (fail closed:
     // a ledger that could not answer for the context is asked again, and an error there forbids).
     let reserved = false;
+    // The decision's YAML budgets are reserved against like PUT /v1/usage/budgets ones. A held (hitl)
+    // action reserves nothing while it waits: it reserves when approved, just before it runs.
     if (this.d.spend && spend !== null && decision.effect === 'permit' && decision.approval !== 'hitl') {
       const r = await this.d.spend
-        .reserve(caller.tenantId, caller.agentId, actionName, actionId)
-        .catch(() => ({ ok: false as const, over: 'forbid' as const, remaining_usd: 0 }));
+        .reserve(caller.tenantId, caller.agentId, actionName, actionId, { budgets: decision.budgets ?? [] })
+        .catch((): Reservation => ({ ok: false, over: 'forbid', remaining_usd: 0 }));
       if (r.ok) reserved = r.held;
-      else decision = r.over === 'hitl' ? { ...decision, approval: 'hitl' } : forbid('budget exceeded');
+      else decision = overBudget(decision, r);
     }
     const base: ActionRecord = {
       action_id: actionId,
@@ -198,12 +201,21 @@ export class ActionSubmit {
     await this.fx.auditOrFail(this.fx.auditInput(action, 'policy.decision', 'permit', {}));
     await this.d.store.create(action);
     const done = await this.exec.runExecution(action);
-    if (reserved)
-      await this.d
-        .spend!.settle(caller.tenantId, actionId, done.status === 'executed' ? 'spent' : 'released')
-        .catch((e: unknown) =>
-          this.d.log.warn('budget settle failed', { action_id: actionId, error_name: (e as Error).name }),
-        );
+    if (reserved) await this.exec.settleSpend(done);
     return { kind: done.status === 'executed' ? 'executed' : 'failed', action: done };
   }
+}
+
+/**
+ * The decision once a reservation was refused: held for a human (`over: hitl`, where the YAML
+ * policy holds its actions), or forbidden naming the YAML budget's policy when it was one.
+ */
+export function overBudget(decision: Decision, r: Extract<Reservation, { ok: false }>): Decision {
+  const b = r.budget;
+  if (r.over === 'hitl') {
+    const hitl = decision.hitl ?? b?.hitl;
+    return { ...decision, approval: 'hitl', ...(hitl ? { hitl } : {}) };
+  }
+  const f = forbid('budget exceeded');
+  return b ? { ...f, risk: decision.risk, policy: b.policy, determining_policies: [`${b.policy}/budget`] } : f;
 }

@@ -1,10 +1,11 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { isLoopbackAddress, isNonPublicAddress } from '../../shared/outbound.js';
 import {
   ROLE_ARN,
   type AwsCredentials,
@@ -53,41 +54,15 @@ export class OutboundAddressError extends Error {
   override readonly name = 'OutboundAddressError';
 }
 
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-  ['2001:db8::', 32],
-] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv6');
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** Classifies one resolved address (IPv4-mapped IPv6 addresses are judged as IPv4). */
+/**
+ * Classifies one resolved address (IPv4-mapped IPv6 addresses are judged as IPv4) by the one F22
+ * address policy ARX has (lambdas/shared/outbound.ts, which connectors, notifiers and the OTLP
+ * export use too): anything not public — private, link-local, metadata, documentation, reserved,
+ * or not an address at all — is `private`.
+ */
 export function addressClass(address: string): 'public' | 'private' | 'loopback' {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const a = mapped ?? address;
-  const family = isIP(a) === 6 ? 'ipv6' : 'ipv4';
-  if (LOOPBACK.check(a, family)) return 'loopback';
-  if (PRIVATE.check(a, family)) return 'private';
-  return 'public';
+  if (isLoopbackAddress(address)) return 'loopback';
+  return isNonPublicAddress(address) ? 'private' : 'public';
 }
 
 export interface GuardOptions {

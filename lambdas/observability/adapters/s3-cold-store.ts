@@ -8,7 +8,7 @@ import {
 import { parquetReadObjects, type AsyncBuffer } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { s3Client } from '../../shared/aws.js';
-import type { SpanRecord } from '../core/model.js';
+import { COLD_SPAN_TAG, type SpanRecord } from '../core/model.js';
 import type { ColdLookup, ColdSpanSummary } from '../core/traces.js';
 
 /**
@@ -20,8 +20,11 @@ import type { ColdLookup, ColdSpanSummary } from '../core/traces.js';
  * reads only the files (and in them only the row groups) that hold the trace — never a scan.
  * Search over cold days reads the day partitions of its window, summary columns only (never `doc`).
  * Spans carry no prompt/completion content (that is in `traces/content/`, encrypted).
+ * Files and index entries carry {@link COLD_SPAN_TAG}: the bucket's lifecycle rule moves them to a
+ * colder class and expires them by it (retention: lib/observability.ts).
  */
 export const ROW_GROUP = 1000;
+const COLD_TAGGING = new URLSearchParams({ [COLD_SPAN_TAG.key]: COLD_SPAN_TAG.value }).toString();
 /** The tail read first: the footer and, for most batches, the whole file in one request. */
 const TAIL_BYTES = 256 * 1024;
 
@@ -152,6 +155,7 @@ export class S3ColdStore implements ColdLookup {
           Key: `${b}/cold/day=${day}/${safe}.parquet`,
           Body: new Uint8Array(spansToParquet(rs)),
           ContentType: 'application/vnd.apache.parquet',
+          Tagging: COLD_TAGGING,
         }),
       );
       const traces = [...new Set(rs.map((r) => r.trace_id))];
@@ -163,6 +167,7 @@ export class S3ColdStore implements ColdLookup {
                 Bucket: this.bucket,
                 Key: `${b}/index/${t.slice(0, 2)}/${t}/${day}~${safe}`,
                 Body: '',
+                Tagging: COLD_TAGGING,
               }),
             ),
           ),

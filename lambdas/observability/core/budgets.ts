@@ -5,7 +5,7 @@
  * write on `committed = settled + reserved`, so two concurrent actions against the last dollar
  * cannot both pass.
  */
-import type { Reservation, SpendContext, SpendGate } from '../../shared/ports.js';
+import type { PolicyBudget, Reservation, ReserveOptions, SpendContext, SpendGate } from '../../shared/ports.js';
 import { toolPriceFor, type PriceTable } from './cost.js';
 import type { Budget } from './model.js';
 
@@ -20,6 +20,16 @@ export interface Counter {
   readonly key: string;
 }
 export const counterId = (c: Counter): string => `${c.scope}#${c.id}#${c.period}#${c.key}`;
+
+/** A budget's bound on one counter: an API budget's, or a YAML policy's (`yaml`). */
+interface Limit {
+  readonly c: Counter;
+  readonly usd: number;
+  readonly over: 'forbid' | 'hitl';
+  readonly yaml?: PolicyBudget;
+}
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+const EPS = 1e-9;
 
 /** Conditional-write ledger (DynamoDB adapter). */
 export interface BudgetLedger {
@@ -93,33 +103,80 @@ export class BudgetGate implements SpendGate {
     };
   }
 
-  async reserve(tenantId: string, agentId: string, action: string, reservationId: string): Promise<Reservation> {
-    const all = await this.applicable(tenantId, agentId);
-    const price = toolPriceFor(await this.d.prices(tenantId), action, this.d.now().getTime());
+  /**
+   * Reserves the action's price on every counter a budget bounds — the `PUT /v1/usage/budgets`
+   * budgets that apply to the agent and the decision's YAML budgets (`opts.budgets`, on the agent's
+   * own counter for their period) — with one conditional update per counter against the tightest
+   * limit on it, so the second of two concurrent actions against the last dollar is refused. The
+   * agent's own day and month counters move too. On a refusal everything taken is released, and
+   * `over` is `forbid` if any exhausted budget says so.
+   */
+  async reserve(
+    tenantId: string,
+    agentId: string,
+    action: string,
+    reservationId: string,
+    opts: ReserveOptions = {},
+  ): Promise<Reservation> {
+    const now = this.d.now();
+    const api = await this.applicable(tenantId, agentId);
+    const price = toolPriceFor(await this.d.prices(tenantId), action, now.getTime());
     const usd = price?.unit_cost ?? 0;
-    if (!all.length && usd <= 0) return { ok: true, id: reservationId, usd: 0, held: false };
+    const limits: Limit[] = [
+      ...api.map(({ b, c }) => ({ c, usd: b.usd, over: b.over })),
+      ...(opts.budgets ?? []).map((b) => ({
+        c: { scope: 'agent' as const, id: agentId, period: b.period, key: periodKey(b.period, now) },
+        usd: b.usd,
+        over: b.over,
+        yaml: b,
+      })),
+    ].filter((l) => !(opts.approved && l.over === 'hitl')); // approved: a hitl budget only counts
+    const counted = [...api.map((x) => x.c), ...limits.map((l) => l.c), ...(usd > 0 ? this.own(agentId, now) : [])];
+    if (!api.length && !opts.budgets?.length && usd <= 0) return { ok: true, id: reservationId, usd: 0, held: false };
+    // One entry per counter, bounded by the tightest limit on it (unbounded: it only counts).
+    const byCounter = new Map<string, { c: Counter; max: number }>();
+    for (const c of counted) if (!byCounter.has(counterId(c))) byCounter.set(counterId(c), { c, max: UNBOUNDED });
+    for (const l of limits) {
+      const e = byCounter.get(counterId(l.c))!;
+      e.max = Math.min(e.max, l.usd);
+    }
     const taken: Counter[] = [];
-    for (const { b, c } of all) {
+    for (const { c, max } of byCounter.values()) {
       // With nothing to reserve, an exhausted budget still refuses (committed must stay < limit).
-      const ok = await this.d.ledger.tryReserve(tenantId, c, usd, usd > 0 ? b.usd : b.usd - 1e-9);
-      if (!ok) {
-        for (const t of taken) await this.d.ledger.release(tenantId, t, usd);
-        const spent = await this.d.ledger.committed(tenantId, c);
-        return { ok: false, over: b.over, remaining_usd: Math.max(0, b.usd - spent) };
-      }
-      taken.push(c);
-    }
-    // The agent's own counters move too (no limit of their own: a YAML budget is a policy decision).
-    if (usd > 0) {
-      const held = new Set(taken.map(counterId));
-      for (const c of this.own(agentId, this.d.now())) {
-        if (held.has(counterId(c))) continue;
-        await this.d.ledger.tryReserve(tenantId, c, usd, Number.MAX_SAFE_INTEGER);
+      if (await this.d.ledger.tryReserve(tenantId, c, usd, usd > 0 || max === UNBOUNDED ? max : max - EPS)) {
         taken.push(c);
+        continue;
       }
+      for (const t of taken) await this.d.ledger.release(tenantId, t, usd);
+      return this.refusal(tenantId, limits, usd, counterId(c));
     }
-    await this.d.ledger.putReservation(tenantId, reservationId, { counters: taken, usd });
+    try {
+      await this.d.ledger.putReservation(tenantId, reservationId, { counters: taken, usd });
+    } catch (e) {
+      // e.g. a reservation under this id already exists: nothing taken here may stay counted
+      for (const t of taken) await this.d.ledger.release(tenantId, t, usd);
+      throw e;
+    }
     return { ok: true, id: reservationId, usd, held: true };
+  }
+
+  /** Which budget refused: a forbid one if any is exhausted, else the tightest on the counter that refused. */
+  private async refusal(tenantId: string, limits: Limit[], usd: number, refusedId: string): Promise<Reservation> {
+    const spent = new Map<string, number>();
+    for (const l of limits)
+      if (!spent.has(counterId(l.c))) spent.set(counterId(l.c), await this.d.ledger.committed(tenantId, l.c));
+    const exhausted = limits.filter((l) => spent.get(counterId(l.c))! > (usd > 0 ? l.usd : l.usd - EPS) - usd);
+    const forbids = exhausted.filter((l) => l.over === 'forbid');
+    const onRefused = limits.filter((l) => counterId(l.c) === refusedId);
+    const pool = forbids.length ? forbids : exhausted.length ? exhausted : onRefused;
+    if (!pool.length) return { ok: false, over: 'forbid', remaining_usd: 0 }; // a counter without a limit refused: fail closed
+    const l = pool.reduce((a, b) => (b.usd < a.usd ? b : a));
+    return {
+      ok: false,
+      over: l.over,
+      remaining_usd: Math.max(0, Math.round((l.usd - spent.get(counterId(l.c))!) * 1e9) / 1e9),
+      ...(l.yaml ? { budget: l.yaml } : {}),
+    };
   }
 
   async settle(tenantId: string, reservationId: string, outcome: 'spent' | 'released'): Promise<void> {

@@ -4,6 +4,13 @@
 import type { Attributes } from './otlp.js';
 import type { Cost, PriceTable, Usage } from './cost.js';
 
+/**
+ * The S3 object tag on every cold span object (the Parquet files and their trace-id index entries).
+ * Their keys sit under each tenant's prefix (`tenants/<t>/traces/…`), so no one prefix names them
+ * all: the artifact bucket's lifecycle rule for cold copies selects them by this tag (lib/observability.ts).
+ */
+export const COLD_SPAN_TAG = { key: 'arx-data', value: 'cold-spans' } as const;
+
 /** Hot span store retention (DynamoDB TTL). */
 export const HOT_RETENTION_DAYS = 90;
 

@@ -7,7 +7,7 @@ import { PolicyEngine, type AuthorizeResult } from './engine.js';
 import type { CedarValue } from './cedar.js';
 import type { BundleContent } from './bundle.js';
 import { BloomFilter, bloomItem } from './bloom.js';
-import { classify, DEFAULT_APPROVAL, DEFAULT_HITL_TIMEOUT_S, riskRank, RISKS } from './yaml-policy.js';
+import { budgetsFor, classify, DEFAULT_APPROVAL, DEFAULT_HITL_TIMEOUT_S, riskRank, RISKS } from './yaml-policy.js';
 import type { PrincipalState } from './principal-status.js';
 
 /** A verified bundle made ready for evaluation. */
@@ -203,6 +203,7 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
     .filter(isApproval)
     .reduce(stricterApproval, floor);
   const policy = cls?.policy.name ?? ann.map((a) => a.policy).find(Boolean);
+  const budgets = budgetsFor(bundle.content.risk, req.action);
   return {
     effect: 'permit',
     approval,
@@ -212,6 +213,7 @@ function permit(bundle: LoadedBundle, req: DecisionRequest, reason: readonly str
     evaluation_ms: ms(start),
     bundle_version: String(bundle.content.version),
     ...(policy ? { policy } : {}),
+    ...(budgets.length ? { budgets } : {}),
     ...(approval === 'hitl'
       ? {
           hitl: {

@@ -24,6 +24,9 @@
  * connector's actions are forbidden (`over: forbid`) or need a human (`over: hitl`, a permit with
  * `@approval("hitl")` beside each permitted operation, so the strictest approval applies). When the
  * spend is not in the context (the spend store unreachable) the budget counts as exhausted: fail closed.
+ * A permit names the budgets that govern it (`Decision.budgets`, {@link budgetsFor}), and the actions
+ * path reserves the action's price against each before it runs (a conditional write per counter), so
+ * two concurrent actions against the last dollar cannot both pass; a held action reserves when approved.
  *
  * `drift` reads the agent's drift score (`context.drift.score`, a Cedar decimal 0…1, drift
  * capability): at or over `score`, the permitted operations of risk `min_risk` or higher are held
@@ -37,7 +40,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { ApprovalMode, Risk } from '../../shared/ports.js';
+import type { ApprovalMode, PolicyBudget, Risk } from '../../shared/ports.js';
 
 export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
 export const riskRank = (r: Risk): number => RISKS.indexOf(r);
@@ -337,6 +340,43 @@ export function classify(
     }
   }
   return best ? { policy: best.policy, risk: best.risk, pattern: best.pattern } : null;
+}
+
+/**
+ * The YAML budgets that govern `connector:resource:verb`: an `over: forbid` budget covers every
+ * action of its policy's connector (its Cedar forbid is on `connector:*`), an `over: hitl` budget
+ * the operations its policy permits (its hitl permits sit beside those).
+ */
+export function budgetsFor(table: readonly RiskPolicy[], action: string): PolicyBudget[] {
+  const i = action.indexOf(':');
+  if (i < 0) return [];
+  const connector = action.slice(0, i);
+  const op = action.slice(i + 1);
+  const out: PolicyBudget[] = [];
+  for (const p of table) {
+    const b = p.budget;
+    if (!b || p.connector !== connector) continue;
+    const covered =
+      b.over === 'forbid' ||
+      p.operations.some(
+        (o) =>
+          riskRank(o.risk) <= riskRank(p.risk_max) &&
+          (o.pattern === op || (o.pattern.includes('*') && globMatch(o.pattern, op))),
+      );
+    if (!covered) continue;
+    out.push({
+      policy: p.name,
+      period: b.period,
+      usd: b.usd,
+      over: b.over,
+      hitl: {
+        ...(p.hitl_channel ? { channel: p.hitl_channel } : {}),
+        timeout_seconds: p.hitl_timeout_seconds,
+        separation_of_duties: p.separation_of_duties,
+      },
+    });
+  }
+  return out;
 }
 
 function globMatch(glob: string, s: string): boolean {

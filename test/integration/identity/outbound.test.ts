@@ -12,6 +12,7 @@ import {
   HttpOAuthIssuer,
   OutboundAddressError,
 } from '../../../lambdas/identity/adapters/credential-issuers.js';
+import { isNonPublicAddress, refusesAddress } from '../../../lambdas/shared/outbound.js';
 
 let server: Server;
 let port: number;
@@ -59,6 +60,31 @@ describe('guarded outbound token requests (F22)', () => {
     for (const a of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1']) expect(addressClass(a), a).toBe('loopback');
     expect(addressClass('::ffff:10.0.0.1')).toBe('private');
     for (const a of ['93.184.216.34', '2606:4700::1111']) expect(addressClass(a), a).toBe('public');
+  });
+
+  it('F22: judges addresses by the shared outbound policy (the one connectors and the OTLP export use)', () => {
+    // ranges the broker's former copy of the list missed: documentation, discard, non-IPv4 ::ffff:
+    for (const a of ['192.0.2.7', '198.51.100.7', '203.0.113.7', '100::1', '2001:db8::1', '::ffff:abcd', 'not-an-ip'])
+      expect(addressClass(a), a).toBe('private');
+    for (const a of [
+      '10.0.0.1',
+      '127.0.0.1',
+      '::1',
+      '169.254.169.254',
+      '93.184.216.34',
+      '2606:4700::1111',
+      '::ffff:8.8.8.8',
+    ]) {
+      expect(addressClass(a) !== 'public', a).toBe(isNonPublicAddress(a));
+      expect(addressClass(a) === 'private' || addressClass(a) === 'loopback', a).toBe(
+        refusesAddress(a, { allowPrivate: false }),
+      );
+      expect(addressClass(a) === 'private', a).toBe(refusesAddress(a, { allowPrivate: false, allowLoopback: true }));
+    }
+  });
+
+  it('F22: refuses a token endpoint on a documentation address without sending anything', async () => {
+    await expect(form('https://198.51.100.7/token', false)).rejects.toBeInstanceOf(OutboundAddressError);
   });
 
   it('F22: refuses loopback in a deployed stack — by literal address and after resolving "localhost" — and sends nothing', async () => {

@@ -51,4 +51,30 @@ describe('DynamoBudgetLedger (moto)', () => {
     expect(ctx!.spend.period_usd).toBeLessThan(3);
     expect((await gate.reserve('t1', 'agt_1', 'okta:users:read', 'again')).ok).toBe(true);
   });
+
+  it("reserves a YAML budget on the agent's own counter: of two actions decided before either reserved, one passes", async () => {
+    const yaml = { policy: 'okta-spend', period: 'day' as const, usd: 2, over: 'forbid' as const };
+    await gate.record('t1', 'agt_yaml', 1); // $1 of $2 spent
+    // both decisions read the context before either reservation: each saw $1 left
+    const [ctxA, ctxB] = [await gate.context('t1', 'agt_yaml'), await gate.context('t1', 'agt_yaml')];
+    expect([ctxA!.spend.day_usd, ctxB!.spend.day_usd]).toEqual([1, 1]);
+    const a = await gate.reserve('t1', 'agt_yaml', 'okta:users:read', 'y1', { budgets: [yaml] });
+    const b = await gate.reserve('t1', 'agt_yaml', 'okta:users:read', 'y2', { budgets: [yaml] });
+    expect(a).toMatchObject({ ok: true, usd: 1, held: true });
+    expect(b).toEqual({ ok: false, over: 'forbid', remaining_usd: 0, budget: yaml });
+    expect((await gate.context('t1', 'agt_yaml'))!.spend).toMatchObject({ day_usd: 2, month_usd: 2 });
+    // released, the dollar is back; spent, it is gone for good
+    await gate.settle('t1', 'y1', 'released');
+    expect((await gate.reserve('t1', 'agt_yaml', 'okta:users:read', 'y3', { budgets: [yaml] })).ok).toBe(true);
+    await gate.settle('t1', 'y3', 'spent');
+    expect((await gate.reserve('t1', 'agt_yaml', 'okta:users:read', 'y4', { budgets: [yaml] })).ok).toBe(false);
+    expect((await gate.context('t1', 'agt_yaml'))!.spend.day_usd).toBe(2);
+  });
+
+  it('releases the counters when a reservation id is reused (the reservation record is a conditional put)', async () => {
+    const yaml = { policy: 'okta-spend', period: 'month' as const, usd: 10, over: 'forbid' as const };
+    expect((await gate.reserve('t1', 'agt_dup', 'okta:users:read', 'dup', { budgets: [yaml] })).ok).toBe(true);
+    await expect(gate.reserve('t1', 'agt_dup', 'okta:users:read', 'dup', { budgets: [yaml] })).rejects.toThrow();
+    expect((await gate.context('t1', 'agt_dup'))!.spend.month_usd).toBe(1);
+  });
 });

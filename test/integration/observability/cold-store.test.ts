@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { parquetMetadata } from 'hyparquet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSpanStore } from '../../../lambdas/observability/adapters/dynamo-span-store.js';
 import { ROW_GROUP, S3ColdStore } from '../../../lambdas/observability/adapters/s3-cold-store.js';
 import { getTrace, searchTraces } from '../../../lambdas/observability/core/traces.js';
+import { COLD_SPAN_TAG } from '../../../lambdas/observability/topology.js';
 import type { SpanRecord } from '../../../lambdas/observability/core/model.js';
 import { createSingleTable } from '../../support/tables.js';
 
@@ -112,6 +119,18 @@ describe('S3ColdStore (Parquet on moto S3)', () => {
       '2026-06-02~arx-evt-1',
       '2026-06-02~req-1',
     ]);
+  });
+
+  it('tags every cold file and index entry for the bucket lifecycle rule that moves and expires cold copies', async () => {
+    const keys = [
+      'tenants/t1/traces/cold/day=2026-06-01/req-1.parquet',
+      'tenants/t2/traces/cold/day=2026-06-02/req-9.parquet',
+      `tenants/t1/traces/index/${target.slice(0, 2)}/${target}/2026-06-02~arx-evt-1`,
+    ];
+    for (const Key of keys) {
+      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key }));
+      expect(tags.TagSet, Key).toEqual([{ Key: COLD_SPAN_TAG.key, Value: COLD_SPAN_TAG.value }]);
+    }
   });
 
   it('reads one trace through the index: one list and only the files that hold it, never another tenant', async () => {

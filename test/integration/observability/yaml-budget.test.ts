@@ -15,9 +15,10 @@ const policy = (budget: string) => `
 `;
 
 /**
- * The YAML policy's `budget` end to end against the local runtime (moto): the agent's spend is
- * pushed past the budget by priced governed actions, and the next action is forbidden (`over:
- * forbid`) or held for a human (`over: hitl`) by the compiled Cedar policy.
+ * The YAML policy's `budget` end to end against the local runtime (moto): priced governed actions
+ * reserve their price against the budget before they run (a conditional write), so the action that
+ * would pass it is forbidden (`over: forbid`) or held for a human (`over: hitl`), and a held action
+ * is booked when it is approved and runs.
  */
 describe('YAML policy budget (local runtime, moto)', () => {
   let rt: LocalRuntime;
@@ -25,6 +26,8 @@ describe('YAML policy budget (local runtime, moto)', () => {
   let admin: string;
   let globex: string;
   let okta: Awaited<ReturnType<typeof recordingServer>>;
+  /** When set, the next connector call waits for it (to interleave two actions deterministically). */
+  let gate: Promise<void> | null = null;
 
   const push = async (doc: string, token = admin) => {
     const pushed = await call('POST', '/v1/policies/bundles', { token, body: { format: 'yaml', document: doc } });
@@ -56,7 +59,12 @@ describe('YAML policy budget (local runtime, moto)', () => {
 
   beforeAll(async () => {
     const fake = fakeOkta('okta-budget-token');
-    okta = await recordingServer((c) => fake.handler(c));
+    okta = await recordingServer(async (c) => {
+      const wait = gate;
+      gate = null; // only the next call waits
+      if (wait) await wait;
+      return fake.handler(c);
+    });
     rt = await startTestRuntime();
     call = api(rt.url);
     admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
@@ -98,25 +106,64 @@ describe('YAML policy budget (local runtime, moto)', () => {
     // the next test runs under the bundle pushed here: the refused one changed nothing
   });
 
-  it('forbids the next action once the spend passes a forbid budget', async () => {
+  it('forbids the action whose price would pass a forbid budget (reserved before it runs)', async () => {
     const { arx } = await agent();
-    // $0.60, $1.20, $1.80: each was under $1.50 when it was decided
-    for (let i = 0; i < 3; i++) expect((await submit(arx)).status).toBe(200);
+    // $0.60, $1.20 of $1.50; a third $0.60 would reach $1.80: its reservation is refused
+    for (let i = 0; i < 2; i++) expect((await submit(arx)).status).toBe(200);
     const over = await submit(arx);
     expect(over.status).toBe(403);
-    expect(over.json.decision).toMatchObject({ effect: 'forbid', determining_policies: ['okta-reads/budget'] });
+    expect(over.json.decision).toMatchObject({
+      effect: 'forbid',
+      policy: 'okta-reads',
+      determining_policies: ['okta-reads/budget'],
+      errors: ['budget exceeded'],
+    });
     // another agent under the same policy has its own spend and still runs
     expect((await submit((await agent()).arx)).status).toBe(200);
   });
 
-  it('holds the next action for a human once the spend passes a hitl budget', async () => {
+  it('of two concurrent actions against the last of a forbid budget, one runs and the other is refused', async () => {
+    const { arx } = await agent();
+    expect((await submit(arx)).status).toBe(200); // $0.60 of $1.50: $0.90 left, room for one more $0.60
+    // The first action's connector call is held open until the second has been decided, so their
+    // reservations interleave: the first holds its $0.60 while the second is decided and reserves.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const before = okta.calls.length;
+    gate = held;
+    const first = submit(arx);
+    await expect.poll(() => okta.calls.length, { timeout: 30_000 }).toBe(before + 1);
+    const second = await submit(arx); // decided at $0.60 settled + $0.60 reserved: Cedar permits, the reservation refuses
+    release();
+    expect(second.status).toBe(403);
+    expect(second.json.decision).toMatchObject({
+      determining_policies: ['okta-reads/budget'],
+      errors: ['budget exceeded'],
+    });
+    expect((await first).status).toBe(200);
+    expect(okta.calls.length).toBe(before + 1); // the refused action never reached the connector
+  });
+
+  it('holds the next action for a human once its price would pass a hitl budget, and books it when approved', async () => {
     await push(policy('budget: { period: day, usd: 1, over: hitl }'), globex);
     const { arx } = await agent(globex);
     expect((await submit(arx)).status).toBe(200); // $0.60 of $1
-    expect((await submit(arx)).status).toBe(200); // decided at $0.60, now $1.20
-    const held = await submit(arx);
-    expect(held.status).toBe(202);
-    expect(held.json).toMatchObject({ status: 'pending_approval', approval_id: expect.any(String) });
-    expect(held.json.decision).toMatchObject({ effect: 'permit', approval: 'hitl' });
+    const heldAction = await submit(arx); // $1.20 would pass $1: held, reserving nothing while it waits
+    expect(heldAction.status).toBe(202);
+    expect(heldAction.json).toMatchObject({ status: 'pending_approval', approval_id: expect.any(String) });
+    expect(heldAction.json.decision).toMatchObject({ effect: 'permit', approval: 'hitl' });
+    const approver = await rt.idp.token({ sub: 'mgr', tenant: 'globex', roles: ['approver'] });
+    const ok = await call('POST', `/v1/approvals/${heldAction.json.approval_id}/decision`, {
+      token: approver,
+      body: { decision: 'approve', reason: 'worth it' },
+    });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    expect(ok.json.action.status).toBe('executed');
+    // the approved action's $0.60 was booked: the spend is now $1.20, so Cedar holds the next one
+    const next = await submit(arx);
+    expect(next.status).toBe(202);
+    expect(next.json.decision.determining_policies).toEqual(expect.arrayContaining(['okta-reads/budget/users:read*']));
   });
 });

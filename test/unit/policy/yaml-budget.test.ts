@@ -101,4 +101,58 @@ describe('YAML budget', () => {
       expect(r.errors[0]!.path, b).toMatch(/^document\.0\.budget/);
     }
   });
+
+  it('names the YAML budgets that govern a permitted action in the decision (what POST /v1/actions reserves against)', () => {
+    const forbidB = bundle('budget: { period: month, usd: 20, over: forbid }');
+    expect(decideWith(forbidB, req(spend(1)), 'clear').budgets).toEqual([
+      {
+        policy: 'okta-reads',
+        period: 'month',
+        usd: 20,
+        over: 'forbid',
+        hitl: { channel: '#spend', timeout_seconds: 3600, separation_of_duties: false },
+      },
+    ]);
+    // a forbid never carries budgets (nothing is reserved for it)
+    expect(decideWith(forbidB, req(spend(1), 'okta:users:deactivate'), 'clear').budgets).toBeUndefined();
+    expect(decideWith(forbidB, req(spend(20)), 'clear').budgets).toBeUndefined();
+    // over: hitl keeps its budget on a held decision too (the approval reserves against it)
+    const hitlB = bundle('budget: { period: day, usd: 1, over: hitl }');
+    expect(decideWith(hitlB, req(spend(5)), 'clear')).toMatchObject({
+      approval: 'hitl',
+      budgets: [{ policy: 'okta-reads', over: 'hitl', usd: 1 }],
+    });
+    expect(decideWith(bundle(''), req(spend(1)), 'clear').budgets).toBeUndefined();
+  });
+
+  it('applies a forbid budget to every action of its connector, a hitl budget to the operations it permits', () => {
+    const two = compileBundle(
+      {
+        format: 'yaml',
+        document: `
+- name: okta-reads
+  connector: okta
+  operations: { "users:read*": low }
+  budget: { period: day, usd: 3, over: hitl }
+- name: okta-groups
+  connector: okta
+  operations: { "groups:list": low }
+  budget: { period: month, usd: 9, over: forbid }
+- name: slack-posts
+  connector: slack
+  operations: { "chat:post": low }
+  budget: { period: day, usd: 1, over: forbid }
+`,
+      },
+      meta,
+    );
+    if (!two.ok) throw new Error(JSON.stringify(two.errors));
+    const b = loadBundle(two.content, 'sha256:y');
+    const names = (action: string) =>
+      (decideWith(b, req(spend(0), action), 'clear').budgets ?? []).map((x) => `${x.policy}:${x.over}`).sort();
+    expect(names('okta:users:read')).toEqual(['okta-groups:forbid', 'okta-reads:hitl']);
+    expect(names('okta:users:readAll')).toEqual(['okta-groups:forbid', 'okta-reads:hitl']);
+    expect(names('okta:groups:list')).toEqual(['okta-groups:forbid']);
+    expect(names('slack:chat:post')).toEqual(['slack-posts:forbid']);
+  });
 });
