@@ -142,7 +142,11 @@ describe('DynamoActionStore with ActionService (against moto)', () => {
     expect((await h.store.getAction('t1', held.action.action_id))?.status).toBe('pending_approval');
     const claimed = await h.store.claim('t1', held.action.action_id, ['pending_approval'], 'executing', patch);
     expect(claimed).toEqual(await h.store.getAction('t1', held.action.action_id));
-    expect(claimed).toMatchObject({ status: 'executing', attempts: held.action.attempts + 1, params: deactivate.params });
+    expect(claimed).toMatchObject({
+      status: 'executing',
+      attempts: held.action.attempts + 1,
+      params: deactivate.params,
+    });
     expect(await h.store.claim('t2', held.action.action_id, ['executing'], 'executed', patch)).toBeNull();
   });
 
