@@ -227,6 +227,8 @@ export class ArxClient {
   async token(force = false): Promise<string> {
     const skew = this.o.refreshSkewMs ?? 60_000;
     if (!force && this.svid && Date.now() < this.svidExpiresAt - skew) return this.svid;
+    // A renewal in flight has spent its token already: every caller meanwhile waits for its answer.
+    if (this.pendingToken) return this.pendingToken;
     if (!this.canRenew()) {
       if (this.svid && Date.now() < this.svidExpiresAt) return this.svid;
       throw new ArxSdkError('the SVID expired and no refresh or bootstrap token is available to renew it');
