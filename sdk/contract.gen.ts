@@ -973,6 +973,16 @@ export interface RouteResponses {
       readonly ids: readonly string[];
     };
   };
+  /** Report an MCP client's initialize seen by the calling agent's gateway (arx mcp-gateway): mcp_handshake evidence of that agent */
+  'POST /v1/discovery/handshakes': {
+    /** {found, new, changed, ids} */
+    200: {
+      readonly found: number;
+      readonly new: number;
+      readonly changed: number;
+      readonly ids: readonly string[];
+    };
+  };
   /** Push discovery evidence with the push source's own token (Authorization: Bearer arxs_…) */
   'POST /v1/discovery/sources/{id}/ingest': {
     /** {found, new, changed, ids} */

@@ -201,6 +201,16 @@ export const DiscoveryStatus = z.object({
   }),
 });
 
+/**
+ * `POST /v1/discovery/handshakes` (an agent, from `arx mcp-gateway`): the `initialize` request an MCP
+ * client sent the gateway, as it arrived, and the connector the gateway fronts.
+ */
+export const HandshakeBody = z.strictObject({
+  connector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a connector name'),
+  initialize: z.object({ jsonrpc: z.literal('2.0').optional(), method: z.literal('initialize'), params: z.unknown() }),
+});
+export type HandshakeBody = z.infer<typeof HandshakeBody>;
+
 export const IngestOutcome = z.object({
   found: z.number().int(),
   new: z.number().int(),

@@ -10,6 +10,7 @@ import {
   DiscoveredAgent,
   DiscoverySourceView,
   DiscoveryStatus,
+  HandshakeBody,
   IngestBody,
   IngestOutcome,
   InventoryEntry,
@@ -207,6 +208,17 @@ const topology: CapabilityTopology = {
       roles: ['admin'],
       summary: 'Push discovery evidence (generic schema; every item names its platform)',
       body: IngestBody,
+      response: { status: 200, description: '{found, new, changed, ids}', schema: IngestOutcome },
+    },
+    {
+      method: 'POST',
+      path: '/v1/discovery/handshakes',
+      fn: 'discovery-api',
+      auth: 'bearer',
+      roles: ['agent'],
+      summary:
+        "Report an MCP client's initialize seen by the calling agent's gateway (arx mcp-gateway): mcp_handshake evidence of that agent",
+      body: HandshakeBody,
       response: { status: 200, description: '{found, new, changed, ids}', schema: IngestOutcome },
     },
     {

@@ -68,6 +68,11 @@ export interface ArxPort {
   pins?(connector: string): Promise<Record<string, string>>;
   /** Reports a governed call that ran upstream (spans); a failure here never fails the call. */
   executed?(e: ExecutionRecord): Promise<void>;
+  /**
+   * Reports the `initialize` an MCP client sent this gateway (ARX's `mcp_handshake` discovery
+   * evidence: which clients this agent runs); a failure here never fails the session.
+   */
+  handshake?(connector: string, initialize: { method: 'initialize'; params: Record<string, unknown> }): Promise<void>;
 }
 
 const forbid = (reason: string): GatewayDecision => ({
@@ -204,6 +209,11 @@ export class HttpArx implements ArxPort {
     if (r.status !== 200 || !r.json?.pins)
       throw new ArxSdkError(`cannot read the accepted tool definitions of ${connector}: ${r.status}`, r.status, r.json);
     return r.json.pins as Record<string, string>;
+  }
+
+  async handshake(connector: string, initialize: { method: 'initialize'; params: Record<string, unknown> }) {
+    const r = await this.call('POST', '/v1/discovery/handshakes', { connector, initialize });
+    if (r.status !== 200) throw new ArxSdkError(`ARX did not record the MCP handshake (${r.status})`, r.status, r.json);
   }
 
   async getAction(actionId: string, waitS: number): Promise<HeldAction> {

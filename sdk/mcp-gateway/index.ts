@@ -280,6 +280,16 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         instructions: `Tools of connector "${connector}", governed by ARX: only what this agent may call is listed; held calls answer pending_approval until a human decides.`,
       },
     );
+    // The client's initialize is discovery evidence of this agent (best effort, never in the way).
+    server.oninitialized = () => {
+      const client = server.getClientVersion();
+      if (!client || !arx.handshake) return;
+      const initialize = {
+        method: 'initialize' as const,
+        params: { clientInfo: client, capabilities: server.getClientCapabilities() ?? {} },
+      };
+      void arx.handshake(connector, initialize).catch(() => undefined);
+    };
     let tools = new Map<string, Tool>();
 
     const allTools = async (): Promise<Tool[]> => {

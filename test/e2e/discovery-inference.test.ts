@@ -240,6 +240,58 @@ describe('discovery from OTLP spans and MCP handshakes (e2e)', () => {
     const hist = await call('GET', `/v1/discovery/agents/${first.id}/history`, { token: admin });
     expect(hist.json.items).toHaveLength(1);
   });
+
+  it('takes a handshake arx mcp-gateway reports for its agent (POST /v1/discovery/handshakes), and refuses bad reports', async () => {
+    const agent = await register(call, admin, rt.url);
+    const initialize = {
+      jsonrpc: '2.0',
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        clientInfo: { name: `desk-client-${tag}`, version: '2.1.0' },
+        capabilities: { sampling: {}, elicitation: {} },
+      },
+    };
+    const r = await call('POST', '/v1/discovery/handshakes', {
+      token: agent.svid,
+      body: { connector: 'memory-mcp', initialize },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ found: 1, new: 1 });
+    const items = (
+      await call('GET', `/v1/discovery/agents?source=mcp_handshake&q=desk-client-${tag}`, { token: admin })
+    ).json.items;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      platform_native_id: `${agent.agentId}/desk-client-${tag}`,
+      arx_agent_id: agent.agentId,
+      sanctioned: true,
+      declared_capabilities: [`mcp-client:desk-client-${tag}`, 'mcp:elicitation', 'mcp:sampling'],
+    });
+    expect(items[0].sources[0]).toMatchObject({ source: 'mcp_handshake', origin: 'mcp:gateway:memory-mcp' });
+    // Only an agent reports its own gateway's handshakes; a malformed report is a 400 and stores nothing.
+    const asAdmin = await call('POST', '/v1/discovery/handshakes', {
+      token: admin,
+      body: { connector: 'memory-mcp', initialize },
+    });
+    expect(asAdmin.status).toBe(403);
+    for (const body of [
+      { connector: 'memory-mcp' },
+      { connector: 'Memory MCP', initialize },
+      { connector: 'memory-mcp', initialize: { ...initialize, method: 'tools/list' } },
+      { connector: 'memory-mcp', initialize: { method: 'initialize', params: { clientInfo: { version: '1' } } } },
+      { connector: 'memory-mcp', initialize, extra: true },
+    ]) {
+      const bad = await call('POST', '/v1/discovery/handshakes', { token: agent.svid, body });
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const after = (await call('GET', `/v1/discovery/agents?source=mcp_handshake&q=${agent.agentId}`, { token: admin }))
+      .json.items;
+    expect(after.map((i: { platform_native_id: string }) => i.platform_native_id)).toEqual([
+      `${agent.agentId}/desk-client-${tag}`,
+    ]);
+  });
 });
 
 describe('discovery down: the bus refuses every event (e2e)', () => {

@@ -29,6 +29,7 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
   let approver: string;
   let gw: McpGateway;
   let srv: { url: string; close(): Promise<void> };
+  let agentId: string;
   const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-http-'));
   const memFile = join(dir, 'memory.jsonl');
   const graph = () => (existsSync(memFile) ? readFileSync(memFile, 'utf8') : '');
@@ -64,6 +65,7 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
         owner: { oidc_sub: 'owner-1' },
       },
     });
+    agentId = reg.json.agent_id;
     gw = await createMcpGateway({
       connector: 'memory-mcp',
       upstream: { command: join(BIN, 'mcp-server-memory'), env: { MEMORY_FILE_PATH: memFile } },
@@ -208,5 +210,23 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
     // The loopback names are answered, with or without an Origin.
     expect((await post({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).status).toBe(200);
     expect((await post({ host: `127.0.0.1:${port}` })).status).toBe(200);
+  });
+
+  it("reports each client's initialize to ARX: the agent's MCP client shows up as mcp_handshake evidence", async () => {
+    await connect();
+    const item = await eventually(
+      async () =>
+        (await call('GET', `/v1/discovery/agents?source=mcp_handshake&q=${agentId}`, { token: admin })).json.items[0],
+      20_000,
+      250,
+    );
+    expect(item).toMatchObject({
+      platform: 'mcp',
+      platform_native_id: `${agentId}/http-e2e`,
+      arx_agent_id: agentId,
+      sanctioned: true,
+    });
+    expect(item.sources[0]).toMatchObject({ source: 'mcp_handshake', origin: 'mcp:gateway:memory-mcp' });
+    expect(item.sources[0].signals).toContain('mcp:clientInfo=http-e2e@1.0.0');
   });
 });

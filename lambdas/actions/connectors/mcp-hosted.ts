@@ -30,7 +30,7 @@ import type { ConnectorConfigStore } from '../core/model.js';
 import { DynamoHeldStore } from '../adapters/dynamo-mcp-held.js';
 import { McpRequest } from '../schemas.js';
 import { MCP_CONNECTOR_NAME, McpConfig } from './mcp.js';
-import { handshakeEvidence } from './mcp-handshake.js';
+import { handshakeEvidence } from '../../shared/mcp-handshake.js';
 import { evidenceEntries, reportEvidence } from '../../shared/discovery-evidence.js';
 
 const McpName = z.string().regex(MCP_CONNECTOR_NAME, 'an MCP connector name (ending in "mcp")');

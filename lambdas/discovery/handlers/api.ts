@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createApiHandler, type ApiRequest } from '../../shared/http.js';
-import { DependencyError, NotFoundError, UnauthorizedError, ValidationError } from '../../shared/errors.js';
+import {
+  DependencyError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../shared/errors.js';
 import type { OutboxEntry } from '../../shared/events.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { logger } from '../../shared/observability.js';
@@ -10,7 +16,9 @@ import { discovery, DISCOVERY_SETTINGS } from '../adapters/deps.js';
 import { toDiscoveredView, type Evidence } from '../core/discovered.js';
 import { adoptAgent, discoveryStatus, ingestEvidence, type ScanRecord } from '../core/service.js';
 import { accountOfRole, type SourceConfig } from '../core/sources.js';
-import type { AdoptBody, CreateSourceBody, IngestBody, ListAgentsQuery, ScanBody } from '../schemas.js';
+import type { AdoptBody, CreateSourceBody, HandshakeBody, IngestBody, ListAgentsQuery, ScanBody } from '../schemas.js';
+import { applyEvidenceEvent, parseEvidenceEvent } from '../core/evidence-event.js';
+import { handshakeEvidence } from '../../shared/mcp-handshake.js';
 import { handlerSettings } from '../../shared/settings.js';
 
 const traceIds = (req: ApiRequest) => ({
@@ -267,6 +275,39 @@ export const handler = createApiHandler(routesOf('discovery-api'), {
     const evidence = toEvidence(req.body.agents, `ingest:${req.auth!.subject}`, d.deps.clock.now());
     const out = await ingestEvidence(d.deps, req.auth!.tenantId, evidence, req.auth!.subject, traceIds(req));
     return { status: 200, body: out };
+  },
+
+  'POST /v1/discovery/handshakes': async (req: ApiRequest<HandshakeBody>) => {
+    const d = discovery();
+    const agentId = req.auth!.agentId;
+    if (!agentId) throw new ForbiddenError('only an agent reports the handshakes its gateway saw');
+    const at = d.deps.clock.now().toISOString();
+    const items = handshakeEvidence(req.body.initialize, { agentId, connector: req.body.connector, at });
+    if (!items.length)
+      throw new ValidationError('invalid request body', [
+        { path: 'initialize.params', message: 'an initialize request with clientInfo {name, version?}' },
+      ]);
+    const t = traceIds(req);
+    // The same validation and merge as the hosted route's handshakes, applied in this request.
+    const detail = parseEvidenceEvent({
+      event_id: newId('evt'),
+      tenant_id: req.auth!.tenantId,
+      correlation_id: t.correlationId,
+      trace_id: t.traceId,
+      source: 'mcp_handshake',
+      origin: `mcp:gateway:${req.body.connector}`,
+      items,
+    });
+    if (!detail)
+      throw new ValidationError('invalid request body', [
+        { path: 'initialize.params', message: 'clientInfo or capabilities out of bounds' },
+      ]);
+    const out = await applyEvidenceEvent(
+      d.deps,
+      async (tenantId, id) => (await d.registered.get(tenantId, id)) !== null,
+      detail,
+    );
+    return { status: 200, body: { found: out.found, new: out.new, changed: out.changed, ids: out.ids } };
   },
 
   'POST /v1/discovery/sources/{id}/ingest': async (req: ApiRequest<IngestBody>) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../support/clock.js';
 import { discoveredIdOf } from '../../../lambdas/discovery/core/discovered.js';
 import { applyEvidenceEvent, parseEvidenceEvent } from '../../../lambdas/discovery/core/evidence-event.js';
-import { handshakeEvidence } from '../../../lambdas/actions/connectors/mcp-handshake.js';
+import { handshakeEvidence } from '../../../lambdas/shared/mcp-handshake.js';
 import { evidenceEntries, reportEvidence } from '../../../lambdas/shared/discovery-evidence.js';
 import { MemoryDiscoveryStore } from './fakes.js';
 

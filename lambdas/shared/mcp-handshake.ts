@@ -5,10 +5,12 @@
  *
  * Identity grounding: platform `mcp`, native id `<arx agent id>/<clientInfo.name>`: one record per
  * client an agent runs (a new client version is the same record; the version is in its signals),
- * and one source entry per connector it reached (origin `mcp:hosted:<connector>`).
+ * and one source entry per gateway and connector it reached (origin `mcp:hosted:<connector>` for the
+ * hosted route, `mcp:gateway:<connector>` for `arx mcp-gateway`, which reports through
+ * `POST /v1/discovery/handshakes`).
  */
 import { z } from 'zod';
-import type { DiscoveryEvidenceItem } from '../../shared/ports.js';
+import type { DiscoveryEvidenceItem } from './ports.js';
 
 export const MCP_PLATFORM = 'mcp';
 
