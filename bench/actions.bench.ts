@@ -119,7 +119,7 @@ export async function run(): Promise<BenchResult[]> {
           actions: 20,
           method: 'middleware on every SDK client; idle window of equal length subtracted',
           before_after:
-            'issue 19 baseline 22.8 (before the outbox); 33.35 at d4bd228 (outbox); cuts since: one revocation cache shared with the in-process PDP, no settle for an empty reservation. Added since: YAML-budget spend reads (GetItem USAGE), Parquet cold span copies (S3.PutObject)',
+            'issue 19 baseline 22.8 (before the outbox); 33.35 at d4bd228; 32.25 at 3ad2787. Cut since 3ad2787: the execution claim answers the stored action and the executed action is not re-read (-2 GetItem ACTION), trace links in one UpdateItem (-2 GetItem TRACE), connector secret and config through a 30 s cache (-1 GetSecretValue, -1 GetItem CONNECTOR). Added in the same range: the drift consumer and context.drift (GetItem DRIFT, its spend read via GetItem/Query USAGE, its own SQS queue), the streaming consumer (Query SUB, its own SQS queue), YAML-budget reservations (USAGE), the decision recorder outbox DeleteItem',
         },
       },
       {
