@@ -398,19 +398,26 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
                 },
               },
             },
-            this.familyLive(next.family_id),
-            {
-              Put: {
-                TableName: this.table,
-                Item: this.tokenItem(nextHash, next, now),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            ...this.puts(events, at),
+            ...this.successorItems(nextHash, next, now, events),
           ],
         }),
       ),
     );
+  }
+
+  /** The family still live, the successor token written once, and the events the issuance announces. */
+  private successorItems(nextHash: string, next: RefreshTokenRecord, now: Date, events: readonly OutboxEntry[]) {
+    return [
+      this.familyLive(next.family_id),
+      {
+        Put: {
+          TableName: this.table,
+          Item: this.tokenItem(nextHash, next, now),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...this.puts(events, now.toISOString()),
+    ];
   }
 
   regrant(
@@ -460,15 +467,7 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
                 },
               },
             },
-            this.familyLive(next.family_id),
-            {
-              Put: {
-                TableName: this.table,
-                Item: this.tokenItem(nextHash, next, now),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            ...this.puts(events, at),
+            ...this.successorItems(nextHash, next, now, events),
           ],
         }),
       ),
