@@ -19,15 +19,23 @@ function detailKey(op: string, input: any): string | undefined {
   const item = input?.TransactItems?.[0] ? Object.values(input.TransactItems[0])[0] : undefined;
   const table: string | undefined =
     input?.TableName ?? Object.keys(input?.RequestItems ?? {})[0] ?? (item as any)?.TableName;
-  if (!table) return undefined;
-  const first = Object.values(input.Key ?? (item as any)?.Key ?? input.ExpressionAttributeValues ?? {})[0] as any;
-  const raw = String(typeof first === 'string' ? first : (first?.S ?? ''));
-  const kind = raw
+  if (!table) {
+    // S3 and SQS: the bucket's or the queue's name, without the run's prefix and hash.
+    const place: string | undefined = input?.Bucket ?? input?.QueueUrl?.split('/').pop();
+    return place ? `${op} ${place.replace(/^[a-z0-9]+-/, '').replace(/[a-f0-9]{8,}$/, '')}` : undefined;
+  }
+  const values = Object.values(
+    input.Key ?? (item as any)?.Key ?? input.Item ?? (item as any)?.Item ?? input.ExpressionAttributeValues ?? {},
+  ) as any[];
+  const text = (v: any): string => String(typeof v === 'string' ? v : (v?.S ?? ''));
+  const kind = text(values[0])
     .split('#')
     .slice(0, 3)
     .join('#')
     .replace(/[0-9A-HJKMNP-TV-Z]{26}/g, '<id>');
-  return `${op} ${table.split('-').slice(-1)[0]} ${kind}`;
+  // The sort key's leading word (`SPEND`, `BUDGET`, `PRICES`) when the key has one.
+  const sort = /^[A-Z_]+/.exec(text(values[1]))?.[0];
+  return `${op} ${table.split('-').slice(-1)[0]} ${kind}${sort ? ` ${sort}` : ''}`;
 }
 
 export function countAwsCalls(): {

@@ -21,6 +21,7 @@ import { DevIdp } from './dev-idp.js';
 import { consoleRoutes } from './console-server.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
+import { isSimplePattern, matchesPattern, unionBySource } from './event-patterns.js';
 
 export type Handler = (event: unknown, context: Context) => Promise<any>;
 
@@ -484,9 +485,14 @@ function targetFunction(target: any, fnByLogical: Map<string, string>): string |
 }
 
 /**
- * moto's EventBridge delivers to SQS only: for every rule with an event pattern, the same
- * pattern is put on the emulated bus with an SQS queue as target; a poller hands each message to
- * the rule's function. Failed deliveries become visible again and are retried.
+ * moto's EventBridge delivers to SQS only. The rules of one bus whose patterns `matchesPattern`
+ * evaluates share one emulated queue (its rule on the bus filters by their sources); each message
+ * is handed to every function whose rule matches it, each function reading its own in-process
+ * queue in order, so a slow consumer never holds up another. The message is deleted once every
+ * matching function has taken it; a failure leaves it to become visible again, and then only the
+ * functions that have not taken it yet are called. A rule with any other pattern keeps a queue of
+ * its own, filtered by the emulator. One receive and about one delete per event, instead of one of
+ * each per rule (issue 19 §3).
  */
 async function startEventDelivery(
   template: LocalRuntimeOptions['template'],
@@ -497,7 +503,21 @@ async function startEventDelivery(
 ): Promise<() => Promise<void>> {
   const sqs = new SQSClient({});
   const eb = new EventBridgeClient({});
-  const pollers: { url: string; fns: string[] }[] = [];
+  interface Member {
+    readonly id: string;
+    readonly pattern: Record<string, unknown>;
+    readonly fns: string[];
+  }
+  interface Channel {
+    readonly id: string;
+    readonly bus: string;
+    readonly pattern: Record<string, unknown>;
+    /** Matched here; empty for a queue the emulator filters for one rule. */
+    readonly members: Member[];
+    readonly fns: string[];
+  }
+  const shared = new Map<string, Member[]>();
+  const channels: Channel[] = [];
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Events::Rule' || !r.Properties?.EventPattern) continue;
     const fns = (r.Properties.Targets ?? [])
@@ -505,62 +525,185 @@ async function startEventDelivery(
       .filter(Boolean) as string[];
     if (!fns.length) continue;
     const bus = String(stack.resolve(r.Properties.EventBusName ?? 'default'));
-    const qname = `${prefix}-rule-${id}`.slice(0, 80).replace(/[^a-zA-Z0-9_-]/g, '-');
+    const pattern = r.Properties.EventPattern as Record<string, unknown>;
+    if (isSimplePattern(pattern) && Array.isArray(pattern.source)) {
+      const list = shared.get(bus) ?? [];
+      list.push({ id, pattern, fns });
+      shared.set(bus, list);
+    } else channels.push({ id, bus, pattern, members: [], fns });
+  }
+  for (const [bus, members] of shared) {
+    channels.push({
+      id: `bus-${bus.split(/[:/]/).pop()}`,
+      bus,
+      pattern: unionBySource(members.map((m) => m.pattern))!,
+      members,
+      fns: [...new Set(members.flatMap((m) => m.fns))],
+    });
+  }
+  const queues: { channel: Channel; url: string }[] = [];
+  for (const channel of channels) {
+    const qname = `${prefix}-rule-${channel.id}`.slice(0, 80).replace(/[^a-zA-Z0-9_-]/g, '-');
     const q = await sqs.send(new CreateQueueCommand({ QueueName: qname, Attributes: { VisibilityTimeout: '5' } }));
     const qa = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }));
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, Attributes: { VisibilityTimeout: '5' } }));
-    const ruleName = `${prefix}-${id}`.slice(0, 64);
+    const ruleName = `${prefix}-${channel.id}`.slice(0, 64);
     await eb.send(
       new PutRuleCommand({
         Name: ruleName,
-        EventBusName: bus,
-        EventPattern: JSON.stringify(r.Properties.EventPattern),
+        EventBusName: channel.bus,
+        EventPattern: JSON.stringify(channel.pattern),
         State: 'ENABLED',
       }),
     );
     await eb.send(
       new PutTargetsCommand({
         Rule: ruleName,
-        EventBusName: bus,
+        EventBusName: channel.bus,
         Targets: [{ Id: 'local', Arn: qa.Attributes!.QueueArn! }],
       }),
     );
-    pollers.push({ url: q.QueueUrl!, fns });
+    queues.push({ channel, url: q.QueueUrl! });
   }
   let running = true;
   // Aborts the long polls at stop, so a hung or vanished emulator cannot hold the shutdown.
   const abort = new AbortController();
-  const loops = pollers.map(async (p) => {
-    while (running) {
-      try {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: p.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-          { abortSignal: abort.signal },
-        );
-        const done: { Id: string; ReceiptHandle: string }[] = [];
-        for (const [i, msg] of (out.Messages ?? []).entries()) {
-          try {
-            const event = JSON.parse(msg.Body ?? '{}');
-            for (const fn of p.fns) await invoke(fn, event);
-            done.push({ Id: String(i), ReceiptHandle: msg.ReceiptHandle! });
-          } catch (e) {
-            process.stderr.write(`local runtime: event delivery failed, will retry: ${(e as Error).message}\n`);
-          }
-        }
-        if (done.length)
-          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: p.url, Entries: done }), {
-            abortSignal: abort.signal,
-          });
-      } catch {
-        if (running) await new Promise((r) => setTimeout(r, 500).unref());
-      }
-    }
-  });
+  const loops = queues.map((q) => pollQueue(sqs, q.url, q.channel, invoke, () => running, abort.signal));
   return async () => {
     running = false;
     abort.abort();
     await Promise.allSettled(loops);
   };
+}
+
+/** Messages held in this process beyond which a queue's poller waits for its consumers. */
+const LOCAL_BACKLOG = 50;
+
+async function pollQueue(
+  sqs: SQSClient,
+  url: string,
+  channel: DeliveryChannel,
+  invoke: (fn: string, e: unknown) => Promise<unknown>,
+  running: () => boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  /** Messages received and not yet deleted: the (rule, function) targets still to take each, and those that have. */
+  const held = new Map<string, { receipt: string; event: unknown; todo: Set<string>; done: Set<string> }>();
+  const lanes = new Map<string, { items: { id: string; target: string }[]; wake?: () => void }>();
+  const deletes: { Id: string; ReceiptHandle: string }[] = [];
+  let deleteIds = 0;
+  let flushing: Promise<void> | null = null;
+  let wakePoller: (() => void) | undefined;
+  const flush = (): Promise<void> =>
+    (flushing ??= (async () => {
+      while (deletes.length && running()) {
+        const entries = deletes.splice(0, 10);
+        await sqs
+          .send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }), { abortSignal: signal })
+          .catch(() => undefined); // not deleted: it becomes visible again and is found taken
+      }
+    })().finally(() => {
+      flushing = null;
+    }));
+  const settle = (id: string) => {
+    const h = held.get(id);
+    if (!h || h.todo.size) return;
+    if (targetsOf(channel, h.event).every((t) => h.done.has(t))) {
+      held.delete(id);
+      deletes.push({ Id: `m${deleteIds++}`, ReceiptHandle: h.receipt });
+      void flush();
+    }
+    wakePoller?.();
+  };
+  const lane = (fn: string) => {
+    let l = lanes.get(fn);
+    if (l) return l;
+    const created: { items: { id: string; target: string }[]; wake?: () => void } = { items: [] };
+    lanes.set(fn, created);
+    void (async () => {
+      while (running()) {
+        const item = created.items.shift();
+        if (item === undefined) {
+          await new Promise<void>((r) => (created.wake = r));
+          created.wake = undefined;
+          continue;
+        }
+        const h = held.get(item.id);
+        if (!h) continue;
+        try {
+          await invoke(fn, h.event);
+          h.done.add(item.target);
+        } catch (e) {
+          process.stderr.write(`local runtime: event delivery to ${fn} failed, will retry: ${(e as Error).message}\n`);
+        }
+        h.todo.delete(item.target);
+        settle(item.id);
+      }
+    })();
+    l = created;
+    return l;
+  };
+  signal.addEventListener('abort', () => {
+    for (const l of lanes.values()) l.wake?.();
+    wakePoller?.();
+  });
+  while (running()) {
+    if (held.size >= LOCAL_BACKLOG) {
+      await new Promise<void>((r) => (wakePoller = r));
+      wakePoller = undefined;
+      continue;
+    }
+    try {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        { abortSignal: signal },
+      );
+      for (const msg of out.Messages ?? []) {
+        const id = msg.MessageId ?? msg.ReceiptHandle!;
+        const known = held.get(id);
+        if (known) {
+          known.receipt = msg.ReceiptHandle!; // visible again: a later delete needs the newest handle
+          if (known.todo.size) continue; // still being taken
+        }
+        let event: unknown;
+        try {
+          event = known?.event ?? JSON.parse(msg.Body ?? '{}');
+        } catch {
+          event = {};
+        }
+        const h = known ?? { receipt: msg.ReceiptHandle!, event, todo: new Set<string>(), done: new Set<string>() };
+        held.set(id, h);
+        for (const t of targetsOf(channel, event)) if (!h.done.has(t)) h.todo.add(t);
+        if (!h.todo.size) settle(id);
+        for (const target of h.todo) {
+          const l = lane(target.slice(target.indexOf(' ') + 1));
+          l.items.push({ id, target });
+          l.wake?.();
+        }
+      }
+    } catch {
+      if (running()) await new Promise((r) => setTimeout(r, 500).unref());
+    }
+  }
+  for (const l of lanes.values()) l.wake?.();
+}
+
+interface DeliveryChannel {
+  readonly id: string;
+  /** The rules matched here; empty for a queue the emulator filters for one rule. */
+  readonly members: readonly { id: string; pattern: Record<string, unknown>; fns: string[] }[];
+  readonly fns: string[];
+}
+
+/**
+ * What a message goes to, as `<rule> <function>`: each target of each rule that matches it (as
+ * EventBridge would, a function two matching rules target is called twice), all of a one-rule queue's.
+ */
+function targetsOf(channel: DeliveryChannel, event: unknown): string[] {
+  if (!channel.members.length) return channel.fns.map((fn) => `${channel.id} ${fn}`);
+  return channel.members
+    .filter((m) => matchesPattern(m.pattern, event))
+    .flatMap((m) => m.fns.map((fn) => `${m.id} ${fn}`));
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;

@@ -18,12 +18,15 @@ import { priceTables } from './core/usage.js';
 export function createSpendGate(
   tracesTable: string,
   inventoryTable: string,
-): SpendGate & { record(t: string, a: string, usd: number): Promise<void> } {
+): SpendGate & {
+  record(t: string, a: string, usd: number): Promise<void>;
+  daySpend(t: string, a: string): Promise<number>;
+} {
   const spans = new DynamoSpanStore(tracesTable);
   const cohorts = new InventoryCohorts(inventoryTable);
   return new BudgetGate({
     ledger: new DynamoBudgetLedger(tracesTable),
-    prices: async (t) => priceTables(await spans.getPrices(t)),
+    prices: async (t) => priceTables(await spans.cachedPrices(t)),
     cohortOf: (t, a) => cohorts.cohortOf(t, a),
     now: () => systemClock.now(),
   });

@@ -17,7 +17,7 @@ export const busDeps = perEnvironment(() => {
   return new DriftService({
     store: new DynamoDriftStore(c.ARX_CONTROL_TABLE),
     events: new Outbox(c.ARX_CONTROL_TABLE, new EventBridgePublisher(c.ARX_EVENT_BUS)),
-    spend: async (t, a) => (await spend.context(t, a))?.spend.day_usd ?? null,
+    spend: (t, a) => spend.daySpend(t, a),
     clock: systemClock,
   });
 });

@@ -98,8 +98,9 @@ export class DriftService {
     const now = this.d.clock.now().toISOString();
     const o = observationOf(detailType, detail, now);
     if (!o) return null;
+    // Spend moves when something runs: an execution samples it (one counter read), a decision does not.
     const day =
-      this.d.spend && o.observation.at.slice(0, 10) === now.slice(0, 10)
+      this.d.spend && detailType === 'operation.executed' && o.observation.at.slice(0, 10) === now.slice(0, 10)
         ? await this.d.spend(o.tenantId, o.agentId).catch(() => null)
         : null;
     const observation: Observation = day === null ? o.observation : { ...o.observation, day_spend_usd: day };

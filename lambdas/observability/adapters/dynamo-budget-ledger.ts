@@ -28,8 +28,9 @@ export class DynamoBudgetLedger implements BudgetLedger {
   private key(t: string, c: Counter) {
     return { pk: `T#${t}#USAGE`, sk: `SPEND#${counterId(c)}` };
   }
+  /** The budgets through the span store's short window (USAGE_CONFIG_CACHE_MS): the gate reads them on every action. */
   listBudgets(tenantId: string): Promise<Budget[]> {
-    return this.spans.listBudgets(tenantId);
+    return this.spans.cachedBudgets(tenantId);
   }
   async committed(tenantId: string, c: Counter): Promise<number> {
     const r = await this.client.send(

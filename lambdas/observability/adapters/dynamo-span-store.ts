@@ -8,6 +8,7 @@ import {
 import { documentClient } from '../../shared/aws.js';
 import { type Item, type Query, queryPages } from '../../shared/dynamo.js';
 import { epochSeconds } from '../../shared/clock.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 import type { PriceTable } from '../core/cost.js';
 import { HOT_RETENTION_DAYS, type ActionLink, type Budget, type SpanRecord, type SpanStore } from '../core/model.js';
 
@@ -19,6 +20,16 @@ import { HOT_RETENTION_DAYS, type ActionLink, type Budget, type SpanRecord, type
  * - prices  `T#<t>#USAGE` / `PRICES`; budgets `T#<t>#USAGE` / `BUDGET#<scope>#<id>#<period>`
  * A whole trace is one partition: GET /v1/traces/{id} is one Query, never a scan.
  */
+/**
+ * How long the decision path reuses a tenant's budget list and price table (`cachedBudgets`,
+ * `cachedPrices`): a change made through this process applies at once, one made by another
+ * function instance within this window. Spend itself is never cached: reservations are
+ * conditional writes on the counters.
+ */
+export const USAGE_CONFIG_CACHE_MS = 5_000;
+const budgetCache = new TtlCache<Budget[]>(USAGE_CONFIG_CACHE_MS);
+const priceCache = new TtlCache<(PriceTable & { updated_at: string }) | null>(USAGE_CONFIG_CACHE_MS);
+
 export class DynamoSpanStore implements SpanStore {
   constructor(
     private readonly table: string,
@@ -164,6 +175,11 @@ export class DynamoSpanStore implements SpanStore {
     return r.Item ? (JSON.parse(String(r.Item.doc)) as PriceTable & { updated_at: string }) : null;
   }
 
+  /** `getPrices` through the shared window (USAGE_CONFIG_CACHE_MS), for the decision path. */
+  cachedPrices(tenantId: string): Promise<(PriceTable & { updated_at: string }) | null> {
+    return priceCache.get(`${this.table}/${tenantId}`, () => this.getPrices(tenantId));
+  }
+
   async putPrices(tenantId: string, table: PriceTable, at: string): Promise<void> {
     await this.client.send(
       new PutCommand({
@@ -171,6 +187,7 @@ export class DynamoSpanStore implements SpanStore {
         Item: { pk: `T#${tenantId}#USAGE`, sk: 'PRICES', doc: JSON.stringify({ ...table, updated_at: at }) },
       }),
     );
+    priceCache.delete(`${this.table}/${tenantId}`);
   }
 
   async putBudget(tenantId: string, b: Budget): Promise<void> {
@@ -182,6 +199,7 @@ export class DynamoSpanStore implements SpanStore {
         ExpressionAttributeValues: { ':d': JSON.stringify(b) },
       }),
     );
+    budgetCache.delete(`${this.table}/${tenantId}`);
   }
 
   async putExport(
@@ -218,6 +236,11 @@ export class DynamoSpanStore implements SpanStore {
       ExpressionAttributeValues: { ':p': `T#${tenantId}#USAGE`, ':s': 'BUDGET#' },
     });
     return items.map((it) => JSON.parse(String(it.doc)) as Budget);
+  }
+
+  /** `listBudgets` through the shared window (USAGE_CONFIG_CACHE_MS), for the decision path. */
+  cachedBudgets(tenantId: string): Promise<Budget[]> {
+    return budgetCache.get(`${this.table}/${tenantId}`, () => this.listBudgets(tenantId));
   }
 }
 

@@ -103,6 +103,11 @@ export class BudgetGate implements SpendGate {
     };
   }
 
+  /** The agent's own committed spend today (one counter read; drift's cost signal). */
+  daySpend(tenantId: string, agentId: string): Promise<number> {
+    return this.d.ledger.committed(tenantId, this.own(agentId, this.d.now())[0]!);
+  }
+
   /**
    * Reserves the action's price on every counter a budget bounds — the `PUT /v1/usage/budgets`
    * budgets that apply to the agent and the decision's YAML budgets (`opts.budgets`, on the agent's

@@ -38,6 +38,16 @@ function strip<T>(it: Item): T {
   return out as T;
 }
 
+/**
+ * How long a tenant found without subscriptions is answered without a read on the delivery path
+ * (every event of every tenant passes through it). Only the empty answer is kept: a subscription
+ * created here applies at once, one created through another function instance within this window,
+ * and a tenant that has subscriptions is read on every event.
+ */
+export const NO_SUBSCRIPTIONS_CACHE_MS = 5_000;
+const emptySince = new Map<string, number>();
+let subscriptionWrites = 0;
+
 export class DynamoStreamingStore implements StreamingStore {
   constructor(
     private readonly table: string,
@@ -48,6 +58,8 @@ export class DynamoStreamingStore implements StreamingStore {
     await this.client.send(
       new PutCommand({ TableName: this.table, Item: { ...s, pk: subPk(s.tenant_id), sk: s.subscription_id } }),
     );
+    subscriptionWrites++;
+    emptySince.delete(`${this.table}/${s.tenant_id}`);
   }
 
   async getSubscription(tenantId: string, id: string): Promise<Subscription | null> {
@@ -64,6 +76,21 @@ export class DynamoStreamingStore implements StreamingStore {
       ExpressionAttributeValues: { ':p': subPk(tenantId) },
     });
     return items.map((i) => strip<Subscription>(i));
+  }
+
+  async subscriptionsForDelivery(tenantId: string): Promise<Subscription[]> {
+    const key = `${this.table}/${tenantId}`;
+    const empty = emptySince.get(key);
+    if (empty !== undefined && Date.now() - empty < NO_SUBSCRIPTIONS_CACHE_MS) return [];
+    const generation = subscriptionWrites;
+    const subs = await this.listSubscriptions(tenantId);
+    // Kept only when no subscription was written here while the read was in flight.
+    if (subs.length || generation !== subscriptionWrites) emptySince.delete(key);
+    else {
+      if (emptySince.size >= 1_000) emptySince.delete(emptySince.keys().next().value!);
+      emptySince.set(key, Date.now());
+    }
+    return subs;
   }
 
   async deleteSubscription(tenantId: string, id: string): Promise<boolean> {

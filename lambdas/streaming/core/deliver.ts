@@ -55,7 +55,7 @@ export async function fanOut(
   const eventId = typeof detail.event_id === 'string' ? detail.event_id : null;
   const types = eventTypesOf(detailType, detail);
   if (!tenant || !eventId || types.length === 0) return { created: 0, delivered: 0 };
-  const subs = (await deps.store.listSubscriptions(tenant)).filter((s) => s.status === 'active');
+  const subs = (await deps.store.subscriptionsForDelivery(tenant)).filter((s) => s.status === 'active');
   const at = deps.clock.now();
   const now = at.toISOString();
   // Written already claimed for its first attempt (one write less per event); if this process

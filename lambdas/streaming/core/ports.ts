@@ -21,6 +21,12 @@ export interface StreamingStore {
   putSubscription(s: Subscription): Promise<void>;
   getSubscription(tenantId: string, id: string): Promise<Subscription | null>;
   listSubscriptions(tenantId: string): Promise<Subscription[]>;
+  /**
+   * The subscriptions a bus event fans out to. A tenant found to have none may be answered from a
+   * short window (a subscription created in another process starts receiving within it); a
+   * tenant with subscriptions is always read, so a deleted one never receives another event.
+   */
+  subscriptionsForDelivery(tenantId: string): Promise<Subscription[]>;
   /** @returns false when there was none */
   deleteSubscription(tenantId: string, id: string): Promise<boolean>;
   disableSubscription(tenantId: string, id: string, reason: string, at: string): Promise<void>;
