@@ -579,7 +579,7 @@ async function startEventDelivery(
 /** Messages held in this process beyond which a queue's poller waits for its consumers. */
 const LOCAL_BACKLOG = 50;
 
-async function pollQueue(
+export async function pollQueue(
   sqs: SQSClient,
   url: string,
   channel: DeliveryChannel,
@@ -661,10 +661,8 @@ async function pollQueue(
       for (const msg of out.Messages ?? []) {
         const id = msg.MessageId ?? msg.ReceiptHandle!;
         const known = held.get(id);
-        if (known) {
-          known.receipt = msg.ReceiptHandle!; // visible again: a later delete needs the newest handle
-          if (known.todo.size) continue; // still being taken
-        }
+        // visible again: a later delete needs the newest handle
+        if (known) known.receipt = msg.ReceiptHandle!;
         let event: unknown;
         try {
           event = known?.event ?? JSON.parse(msg.Body ?? '{}');
@@ -673,13 +671,15 @@ async function pollQueue(
         }
         const h = known ?? { receipt: msg.ReceiptHandle!, event, todo: new Set<string>(), done: new Set<string>() };
         held.set(id, h);
-        for (const t of targetsOf(channel, event)) if (!h.done.has(t)) h.todo.add(t);
-        if (!h.todo.size) settle(id);
-        for (const target of h.todo) {
+        // Targets neither taken nor still queued here: all of a new message's, a failed one's on a retry.
+        const fresh = targetsOf(channel, event).filter((t) => !h.done.has(t) && !h.todo.has(t));
+        for (const target of fresh) {
+          h.todo.add(target);
           const l = lane(target.slice(target.indexOf(' ') + 1));
           l.items.push({ id, target });
           l.wake?.();
         }
+        if (!h.todo.size) settle(id);
       }
     } catch {
       if (running()) await new Promise((r) => setTimeout(r, 500).unref());
@@ -688,7 +688,7 @@ async function pollQueue(
   for (const l of lanes.values()) l.wake?.();
 }
 
-interface DeliveryChannel {
+export interface DeliveryChannel {
   readonly id: string;
   /** The rules matched here; empty for a queue the emulator filters for one rule. */
   readonly members: readonly { id: string; pattern: Record<string, unknown>; fns: string[] }[];
