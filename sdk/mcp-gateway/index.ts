@@ -71,7 +71,15 @@ import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
 export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
-export { HttpArx, type ArxPort, type GatewayDecision, type EnforcementRecord, type ExecutionRecord } from './arx.js';
+export {
+  HttpArx,
+  otlpTraces,
+  type ArxPort,
+  type CallSpan,
+  type GatewayDecision,
+  type EnforcementRecord,
+  type ExecutionRecord,
+} from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 /** Protocol versions spoken (through @modelcontextprotocol/sdk 1.x; 2026-07-28 needs the v2 packages). */
@@ -455,12 +463,50 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
 
     server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
       inflight.set(extra.requestId, req.params.name);
+      const start_ms = arx.span ? performance.timeOrigin + performance.now() : 0;
+      let result: CallToolResult | undefined;
       try {
-        return await callTool(req, extra);
+        result = await callTool(req, extra);
+        return result;
       } finally {
         inflight.delete(extra.requestId);
+        if (arx.span) reportSpan(req, start_ms, result);
       }
     });
+
+    /** The call's span (not awaited: the port buffers and exports in the background). */
+    const reportSpan = (req: CallToolRequest, start_ms: number, result: CallToolResult | undefined) => {
+      const a = (result?.structuredContent as { arx?: Record<string, unknown> } | undefined)?.arx;
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const status = str(a?.status);
+      const tp = req.params._meta?.traceparent;
+      const outcome =
+        status === 'denied' || status === 'pending_approval'
+          ? status
+          : result && !result.isError
+            ? 'executed'
+            : 'failed';
+      const extra = {
+        reason: str(a?.reason),
+        approval_id: str(a?.approval_id),
+        action_id: str(a?.action_id),
+        definition_hash: str(a?.definition_hash),
+        traceparent: typeof tp === 'string' ? tp : undefined,
+      };
+      try {
+        arx.span!({
+          action_name: `${connector}:${operationName('tools', req.params.name)}`,
+          connector,
+          tool: req.params.name,
+          start_ms,
+          end_ms: performance.timeOrigin + performance.now(),
+          outcome,
+          ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+        });
+      } catch {
+        // a span never fails a call
+      }
+    };
 
     const callTool = async (
       req: CallToolRequest,
@@ -965,6 +1011,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     },
     async close() {
       for (const s of [...sessions]) await s.close();
+      await arx.flush?.().catch(() => undefined);
     },
   };
 }
