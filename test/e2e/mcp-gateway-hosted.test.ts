@@ -13,7 +13,12 @@ import { ArxClient } from '../../sdk/index.js';
 
 const CONNECTOR = 'ledger-mcp';
 const RUG = 'rugged-mcp';
+const SECURE = 'secure-mcp';
 const POLICY = `
+- name: secure-tools
+  connector: ${SECURE}
+  operations:
+    "tools:lookup": low
 - name: rug-tools
   connector: ${RUG}
   operations:
@@ -35,6 +40,8 @@ const POLICY = `
 async function startUpstream() {
   const calls: { name: string; arguments: unknown }[] = [];
   const rug = { description: 'Looks a word up in the dictionary.', calls: 0 };
+  /** The Authorization header of every request to `/secure/mcp` (undefined: none sent). */
+  const secureAuth: (string | undefined)[] = [];
   const tools = [
     {
       name: 'lookup',
@@ -50,6 +57,7 @@ async function startUpstream() {
   ];
   const http: HttpServer = createServer(async (req, res) => {
     const isRug = req.url?.startsWith('/rug/') ?? false;
+    if (req.url?.startsWith('/secure/')) secureAuth.push(req.headers.authorization);
     const server = new Server({ name: 'ledger', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: isRug
@@ -77,6 +85,8 @@ async function startUpstream() {
   return {
     url: `${base}/mcp`,
     rugUrl: `${base}/rug/mcp`,
+    secureUrl: `${base}/secure/mcp`,
+    secureAuth,
     rug,
     calls,
     close: () => new Promise<void>((r) => http.close(() => r())),
@@ -416,5 +426,27 @@ describe('hosted MCP gateway: POST /v1/mcp/{connector} (stateless Streamable HTT
     });
     expect([401, 403]).toContain(raw.status);
     expect(ran('lookup')).toBe(before + 1 + okAfter);
+  });
+
+  it('sends the upstream the connector secret (Secrets Manager, bound to the url origin), never the agent token', async () => {
+    const token = `upstream-${randomBytes(8).toString('hex')}`;
+    const put = await call('PUT', `/v1/connectors/${SECURE}`, {
+      token: admin,
+      body: { config: { kind: 'mcp', url: upstream.secureUrl }, secret: { token } },
+    });
+    expect(put.status).toBe(200);
+    expect(put.json.secret_stored).toBe(true);
+    const c = await connect(svid, SECURE);
+    const r = (await c.callTool({ name: 'lookup', arguments: { id: 'acct-s' } })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(upstream.secureAuth.length).toBeGreaterThan(0);
+    expect(new Set(upstream.secureAuth)).toEqual(new Set([`Bearer ${token}`]));
+    expect(upstream.secureAuth.join()).not.toContain(svid);
+    // The secret is bound to the url's origin: moving the url elsewhere without sending it again is refused.
+    const moved = await call('PUT', `/v1/connectors/${SECURE}`, {
+      token: admin,
+      body: { config: { kind: 'mcp', url: 'https://elsewhere.example/mcp' } },
+    });
+    expect(moved.status).toBe(409);
   });
 });
