@@ -44,6 +44,7 @@ import {
   ElicitRequestSchema,
   GetPromptRequestSchema,
   LoggingMessageNotificationSchema,
+  ProgressNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -64,6 +65,7 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { ArxClient } from '../index.js';
 import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
 import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
@@ -215,6 +217,7 @@ export interface GatewaySession {
 }
 
 const text = (s: string) => [{ type: 'text' as const, text: s }];
+const swallow = () => undefined;
 
 /** What a tools/call relays from the upstream to the client: progress under the client's token, and cancellation. */
 interface CallRelay {
@@ -246,6 +249,27 @@ export function splitCommandLine(line: string): string[] {
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
   return out;
 }
+
+/**
+ * A tool's definition hash, once per definition object: every tools/list makes new objects, so a
+ * changed definition is always hashed afresh, but a call does not re-hash the one it uses.
+ */
+const definitionHashes = new WeakMap<Tool, string>();
+function definitionHash(t: Tool): string {
+  let h = definitionHashes.get(t);
+  if (h === undefined) {
+    h = toolDefinitionHash(t);
+    definitionHashes.set(t, h);
+  }
+  return h;
+}
+
+/**
+ * The upstream's tools/call result is not parsed again on its way through: the gateway's own server
+ * validates every result it sends against CallToolResultSchema, and the client validates it against
+ * the tool's outputSchema. (The SDK client's callTool would parse it a second time.)
+ */
+const UpstreamResult = z.looseObject({});
 
 export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.connector))
@@ -338,6 +362,16 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     let tools = new Map<string, Tool>();
     /** The client's tools/call requests in flight (request id → tool), to relate upstream requests to. */
     const inflight = new Map<string | number, string>();
+    /**
+     * Upstream progress by the gateway's own token. Not the SDK's onprogress: it drops a progress
+     * notification that arrives in the same read as the result (the handler is gone by then).
+     */
+    const progressRelays = new Map<string, (p: { progress: number; total?: number; message?: string }) => void>();
+    let progressSeq = 0;
+    upstream.setNotificationHandler(ProgressNotificationSchema, (n) => {
+      const { progressToken, ...p } = n.params;
+      progressRelays.get(String(progressToken))?.(p);
+    });
 
     const allTools = async (): Promise<Tool[]> => {
       const out: Tool[] = [];
@@ -363,7 +397,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       argHash?: string;
       extra?: Record<string, unknown>;
     }> => {
-      const defHash = toolDefinitionHash(t);
+      const defHash = definitionHash(t);
       const pin = await pins.check(connector, t.name, defHash);
       if (pin.status === 'quarantined') {
         await held.deleteTool?.(connector, t.name);
@@ -427,25 +461,25 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       const { progressToken, notify, signal } = relay;
       // Relayed progress is sent before the result (a notification after it would be dropped).
       const relayed: Promise<unknown>[] = [];
+      const own = progressToken !== undefined && notify ? `arx-${++progressSeq}` : undefined;
+      if (own)
+        progressRelays.set(own, (p) =>
+          relayed.push(notify!({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(swallow)),
+        );
       try {
-        result = (await upstream.callTool({ name, arguments: args }, undefined, {
-          ...(signal ? { signal } : {}),
-          // The upstream's progress, relayed under the client's own token (only when it sent one).
-          ...(progressToken !== undefined && notify
-            ? {
-                resetTimeoutOnProgress: true,
-                onprogress: (p: { progress: number; total?: number; message?: string }) =>
-                  void relayed.push(
-                    notify({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(
-                      () => undefined,
-                    ),
-                  ),
-              }
-            : {}),
-        })) as CallToolResult;
-        await Promise.all(relayed);
+        result = (await upstream.request(
+          {
+            method: 'tools/call',
+            params: { name, arguments: args, ...(own ? { _meta: { progressToken: own } } : {}) },
+          },
+          UpstreamResult,
+          // An upstream that reports progress is a long-running one: up to 10 minutes instead of 1.
+          { ...(signal ? { signal } : {}), ...(own ? { timeout: 600_000 } : {}) },
+        )) as CallToolResult;
+        if (relayed.length) await Promise.all(relayed);
         return result;
       } finally {
+        if (own) progressRelays.delete(own);
         await arx
           .executed?.({
             action_name: `${connector}:${report.op}`,
@@ -640,7 +674,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           // Re-check the pin right before running: a rug pull while the call was held voids the approval.
           const now = await allTools();
           const cur = now.find((x) => x.name === t.name);
-          if (!cur || toolDefinitionHash(cur) !== ctx.definition_hash)
+          if (!cur || definitionHash(cur) !== ctx.definition_hash)
             return denied(
               `the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`,
             );
@@ -719,7 +753,6 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     }
 
     // ---- Server → client traffic of the upstream, relayed (see README: "What is relayed").
-    const swallow = () => undefined;
     if (up.logging) {
       // The client's level goes to the upstream, which filters; its messages come back as they are.
       server.setRequestHandler(SetLevelRequestSchema, async (req) => {
