@@ -102,7 +102,11 @@ export async function run(args: string[]): Promise<number> {
     const srv = await gw.listen(listen.host, listen.port);
     process.stderr.write(`arx mcp-gateway: connector ${connector}, Streamable HTTP on ${srv.url}\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => void srv.close().then(resolve);
+      const stop = () =>
+        void srv
+          .close()
+          .then(() => gw.close())
+          .then(resolve); // close flushes buffered spans
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

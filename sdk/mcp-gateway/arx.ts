@@ -4,6 +4,7 @@
  * on the MCP connector, then `GET /v1/actions/{id}`). Authenticates with the agent's SVID through
  * the SDK's ArxClient (exchanged from a bootstrap token and refreshed, or given).
  */
+import { randomBytes } from 'node:crypto';
 import type { Action, ActionError, ResponseOf } from '../contract.gen.js';
 import { type ArxClient, ArxSdkError } from '../index.js';
 
@@ -51,6 +52,24 @@ export interface ExecutionRecord {
   readonly is_error: boolean;
 }
 
+/** One tools/call as the gateway answered it: what its OpenTelemetry span is made of. */
+export interface CallSpan {
+  /** `<connector>:tools:<tool>` */
+  readonly action_name: string;
+  readonly connector: string;
+  readonly tool: string;
+  /** The caller's W3C traceparent (`_meta.traceparent`): the span is its child, in its trace. */
+  readonly traceparent?: string;
+  readonly start_ms: number;
+  readonly end_ms: number;
+  /** `executed`, `failed` (the upstream answered isError or threw), `denied` or `pending_approval`. */
+  readonly outcome: 'executed' | 'failed' | 'denied' | 'pending_approval';
+  readonly reason?: string;
+  readonly approval_id?: string;
+  readonly action_id?: string;
+  readonly definition_hash?: string;
+}
+
 /** Everything the gateway asks ARX. Fail closed: any error here is a refusal. */
 export interface ArxPort {
   agentId(): Promise<string>;
@@ -73,6 +92,64 @@ export interface ArxPort {
    * evidence: which clients this agent runs); a failure here never fails the session.
    */
   handshake?(connector: string, initialize: { method: 'initialize'; params: Record<string, unknown> }): Promise<void>;
+  /**
+   * Reports one tools/call as a span. Never awaited on the response path and never fails a call:
+   * an implementation buffers and exports in the background; `flush` sends what is buffered.
+   */
+  span?(s: CallSpan): void;
+  flush?(): Promise<void>;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
+const attr = (key: string, v: string | undefined) => (v === undefined ? [] : [{ key, value: { stringValue: v } }]);
+
+/**
+ * OTLP/JSON for a batch of calls: a span `execute_tool <tool>` each (GenAI conventions), a child of
+ * the caller's span when it sent `_meta.traceparent` (same trace), else the root of a new trace.
+ */
+export function otlpTraces(spans: readonly CallSpan[], agentId: string, version: string): unknown {
+  return {
+    resourceSpans: [
+      {
+        resource: {
+          attributes: [...attr('service.name', 'arx-mcp-gateway'), ...attr('service.version', version)],
+        },
+        scopeSpans: [
+          {
+            scope: { name: 'arx-mcp-gateway', version },
+            spans: spans.map((c) => {
+              const tp = TRACEPARENT.exec(c.traceparent ?? '');
+              const traceId = tp && !/^0+$/.test(tp[1]!) ? tp[1]! : randomHex(16);
+              const ok = c.outcome === 'executed';
+              return {
+                traceId,
+                spanId: randomHex(8),
+                ...(tp && traceId === tp[1] ? { parentSpanId: tp[2] } : {}),
+                name: `execute_tool ${c.tool}`,
+                kind: 1,
+                startTimeUnixNano: (BigInt(Math.round(c.start_ms * 1000)) * 1000n).toString(),
+                endTimeUnixNano: (BigInt(Math.round(Math.max(c.end_ms, c.start_ms) * 1000)) * 1000n).toString(),
+                attributes: [
+                  ...attr('gen_ai.operation.name', 'execute_tool'),
+                  ...attr('gen_ai.tool.name', c.tool),
+                  ...attr('gen_ai.agent.id', agentId),
+                  ...attr('arx.action', c.action_name),
+                  ...attr('arx.mcp.connector', c.connector),
+                  ...attr('arx.outcome', c.outcome),
+                  ...attr('arx.decision', c.outcome === 'denied' ? 'forbid' : 'permit'),
+                  ...attr('arx.approval.id', c.approval_id),
+                  ...attr('arx.action.id', c.action_id),
+                  ...attr('arx.mcp.definition_hash', c.definition_hash),
+                ],
+                status: ok ? { code: 1 } : { code: 2, message: c.reason ?? c.outcome },
+              };
+            }),
+          },
+        ],
+      },
+    ],
+  };
 }
 
 const forbid = (reason: string): GatewayDecision => ({
@@ -209,6 +286,33 @@ export class HttpArx implements ArxPort {
     if (r.status !== 200 || !r.json?.pins)
       throw new ArxSdkError(`cannot read the accepted tool definitions of ${connector}: ${r.status}`, r.status, r.json);
     return r.json.pins as Record<string, string>;
+  }
+
+  private spans: CallSpan[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private exporting: Promise<void> = Promise.resolve();
+
+  /** Buffers the span; a batch goes to `POST /v1/otlp/v1/traces` 200 ms later (or at 100 spans). */
+  span(s: CallSpan): void {
+    this.spans.push(s);
+    if (this.spans.length >= 100) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 200).unref();
+  }
+
+  /** Sends every buffered span (best effort: a failed export is dropped, never retried into the call path). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.spans.splice(0);
+    if (batch.length)
+      this.exporting = this.exporting.then(async () => {
+        try {
+          await this.call('POST', '/v1/otlp/v1/traces', otlpTraces(batch, await this.agentId(), this.pepVersion));
+        } catch {
+          // telemetry never fails the gateway
+        }
+      });
+    return this.exporting;
   }
 
   async handshake(connector: string, initialize: { method: 'initialize'; params: Record<string, unknown> }) {

@@ -13,6 +13,11 @@
  *   `pending_approval`. The same call after approval runs upstream exactly once.
  * - Pinning: each tool's canonical definition is hashed; a changed definition is quarantined
  *   (hidden, forbidden) until accepted in the pin store.
+ * - Server → client traffic is relayed, governed: progress (under the client's token), logging,
+ *   list changes, completions and resource subscriptions (decided like the prompt or resource they
+ *   refer to); sampling and elicitation requests only when the client declared the capability and
+ *   ARX permits `<connector>:sampling:create_message` / `<connector>:elicitation:create` (deny by
+ *   default, recorded), else the upstream gets an error.
  * - A fresh upstream client (and for stdio upstreams, a fresh upstream process) and a fresh MCP
  *   server per session (GHSA-345p-7cg4-v4c7). The upstream gets only the connector's environment.
  *
@@ -33,7 +38,20 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
+  CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
   GetPromptRequestSchema,
+  LoggingMessageNotificationSchema,
+  ProgressNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  ToolListChangedNotificationSchema,
+  UnsubscribeRequestSchema,
   isInitializeRequest,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -42,10 +60,12 @@ import {
   ReadResourceRequestSchema,
   McpError,
   ErrorCode,
+  type CallToolRequest,
   type CallToolResult,
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { ArxClient } from '../index.js';
 import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
 import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
@@ -53,7 +73,15 @@ import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
 export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
-export { HttpArx, type ArxPort, type GatewayDecision, type EnforcementRecord, type ExecutionRecord } from './arx.js';
+export {
+  HttpArx,
+  otlpTraces,
+  type ArxPort,
+  type CallSpan,
+  type GatewayDecision,
+  type EnforcementRecord,
+  type ExecutionRecord,
+} from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 /** Protocol versions spoken (through @modelcontextprotocol/sdk 1.x; 2026-07-28 needs the v2 packages). */
@@ -189,6 +217,15 @@ export interface GatewaySession {
 }
 
 const text = (s: string) => [{ type: 'text' as const, text: s }];
+const swallow = () => undefined;
+
+/** What a tools/call relays from the upstream to the client: progress under the client's token, and cancellation. */
+interface CallRelay {
+  readonly progressToken?: string | number | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's notification union is not exported
+  readonly notify?: (n: any) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
 
 function denied(reason: string, extra: Record<string, unknown> = {}): CallToolResult {
   return {
@@ -212,6 +249,27 @@ export function splitCommandLine(line: string): string[] {
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
   return out;
 }
+
+/**
+ * A tool's definition hash, once per definition object: every tools/list makes new objects, so a
+ * changed definition is always hashed afresh, but a call does not re-hash the one it uses.
+ */
+const definitionHashes = new WeakMap<Tool, string>();
+function definitionHash(t: Tool): string {
+  let h = definitionHashes.get(t);
+  if (h === undefined) {
+    h = toolDefinitionHash(t);
+    definitionHashes.set(t, h);
+  }
+  return h;
+}
+
+/**
+ * The upstream's tools/call result is not parsed again on its way through: the gateway's own server
+ * validates every result it sends against CallToolResultSchema, and the client validates it against
+ * the tool's outputSchema. (The SDK client's callTool would parse it a second time.)
+ */
+const UpstreamResult = z.looseObject({});
 
 export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.connector))
@@ -241,7 +299,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     arx.evaluate(`${connector}:${op}`, { connector, ...context });
 
   async function connectUpstream(): Promise<Client> {
-    const client = new Client({ name: 'arx-mcp-gateway', version: GATEWAY_VERSION });
+    // Sampling and elicitation are declared to the upstream whatever the client declared: the
+    // gateway answers them (relayed when the client declared the capability and ARX permits it,
+    // else an error to the upstream), so the upstream's tools look the same to every client.
+    const client = new Client(
+      { name: 'arx-mcp-gateway', version: GATEWAY_VERSION },
+      { capabilities: { sampling: {}, elicitation: { form: {}, url: {} } } },
+    );
     if ('command' in o.upstream) {
       // Only the connector's environment: never the agent's token or the gateway's own variables.
       const env = { ...getDefaultEnvironment(), ...(o.upstream.env ?? {}) };
@@ -268,10 +332,15 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
   async function newSession(): Promise<GatewaySession> {
     const upstream = await connectUpstream();
     const up = upstream.getServerCapabilities() ?? {};
+    const listChanged = (c: { listChanged?: boolean } | undefined) => (c?.listChanged ? { listChanged: true } : {});
     const capabilities: ServerCapabilities = {
-      ...(up.tools ? { tools: {} } : {}),
-      ...(up.prompts ? { prompts: {} } : {}),
-      ...(up.resources ? { resources: {} } : {}),
+      ...(up.tools ? { tools: listChanged(up.tools) } : {}),
+      ...(up.prompts ? { prompts: listChanged(up.prompts) } : {}),
+      ...(up.resources
+        ? { resources: { ...listChanged(up.resources), ...(up.resources.subscribe ? { subscribe: true } : {}) } }
+        : {}),
+      ...(up.logging ? { logging: {} } : {}),
+      ...(up.completions ? { completions: {} } : {}),
     };
     const server = new Server(
       { name: `arx-mcp-gateway:${connector}`, version: GATEWAY_VERSION },
@@ -291,6 +360,18 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       void arx.handshake(connector, initialize).catch(() => undefined);
     };
     let tools = new Map<string, Tool>();
+    /** The client's tools/call requests in flight (request id → tool), to relate upstream requests to. */
+    const inflight = new Map<string | number, string>();
+    /**
+     * Upstream progress by the gateway's own token. Not the SDK's onprogress: it drops a progress
+     * notification that arrives in the same read as the result (the handler is gone by then).
+     */
+    const progressRelays = new Map<string, (p: { progress: number; total?: number; message?: string }) => void>();
+    let progressSeq = 0;
+    upstream.setNotificationHandler(ProgressNotificationSchema, (n) => {
+      const { progressToken, ...p } = n.params;
+      progressRelays.get(String(progressToken))?.(p);
+    });
 
     const allTools = async (): Promise<Tool[]> => {
       const out: Tool[] = [];
@@ -316,7 +397,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       argHash?: string;
       extra?: Record<string, unknown>;
     }> => {
-      const defHash = toolDefinitionHash(t);
+      const defHash = definitionHash(t);
       const pin = await pins.check(connector, t.name, defHash);
       if (pin.status === 'quarantined') {
         await held.deleteTool?.(connector, t.name);
@@ -372,14 +453,33 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       name: string,
       args: Record<string, unknown>,
       report: { op: string; correlation_id: string; action_id?: string; traceparent?: string; d: GatewayDecision },
+      relay: CallRelay = {},
     ): Promise<CallToolResult> => {
       const started_at = new Date().toISOString();
       stats.upstreamCalls++;
       let result: CallToolResult | undefined;
+      const { progressToken, notify, signal } = relay;
+      // Relayed progress is sent before the result (a notification after it would be dropped).
+      const relayed: Promise<unknown>[] = [];
+      const own = progressToken !== undefined && notify ? `arx-${++progressSeq}` : undefined;
+      if (own)
+        progressRelays.set(own, (p) =>
+          relayed.push(notify!({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(swallow)),
+        );
       try {
-        result = (await upstream.callTool({ name, arguments: args })) as CallToolResult;
+        result = (await upstream.request(
+          {
+            method: 'tools/call',
+            params: { name, arguments: args, ...(own ? { _meta: { progressToken: own } } : {}) },
+          },
+          UpstreamResult,
+          // An upstream that reports progress is a long-running one: up to 10 minutes instead of 1.
+          { ...(signal ? { signal } : {}), ...(own ? { timeout: 600_000 } : {}) },
+        )) as CallToolResult;
+        if (relayed.length) await Promise.all(relayed);
         return result;
       } finally {
+        if (own) progressRelays.delete(own);
         await arx
           .executed?.({
             action_name: `${connector}:${report.op}`,
@@ -396,6 +496,57 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     };
 
     server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+      inflight.set(extra.requestId, req.params.name);
+      const start_ms = arx.span ? performance.timeOrigin + performance.now() : 0;
+      let result: CallToolResult | undefined;
+      try {
+        result = await callTool(req, extra);
+        return result;
+      } finally {
+        inflight.delete(extra.requestId);
+        if (arx.span) reportSpan(req, start_ms, result);
+      }
+    });
+
+    /** The call's span (not awaited: the port buffers and exports in the background). */
+    const reportSpan = (req: CallToolRequest, start_ms: number, result: CallToolResult | undefined) => {
+      const a = (result?.structuredContent as { arx?: Record<string, unknown> } | undefined)?.arx;
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const status = str(a?.status);
+      const tp = req.params._meta?.traceparent;
+      const outcome =
+        status === 'denied' || status === 'pending_approval'
+          ? status
+          : result && !result.isError
+            ? 'executed'
+            : 'failed';
+      const extra = {
+        reason: str(a?.reason),
+        approval_id: str(a?.approval_id),
+        action_id: str(a?.action_id),
+        definition_hash: str(a?.definition_hash),
+        traceparent: typeof tp === 'string' ? tp : undefined,
+      };
+      try {
+        arx.span!({
+          action_name: `${connector}:${operationName('tools', req.params.name)}`,
+          connector,
+          tool: req.params.name,
+          start_ms,
+          end_ms: performance.timeOrigin + performance.now(),
+          outcome,
+          ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+        });
+      } catch {
+        // a span never fails a call
+      }
+    };
+
+    const callTool = async (
+      req: CallToolRequest,
+      // biome-ignore lint/suspicious/noExplicitAny: the SDK's RequestHandlerExtra generics are not worth spelling out
+      extra: { sendNotification: (n: any) => Promise<void>; signal: AbortSignal },
+    ): Promise<CallToolResult> => {
       const name = req.params.name;
       const args = req.params.arguments ?? {};
       const traceparent = typeof req.params._meta?.traceparent === 'string' ? req.params._meta.traceparent : undefined;
@@ -439,8 +590,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       } catch (e) {
         return denied(`the decision could not be recorded, so the call did not run (${(e as Error).message})`);
       }
-      return runUpstream(name, args, { op, correlation_id: callId, ...(traceparent ? { traceparent } : {}), d });
-    });
+      return runUpstream(
+        name,
+        args,
+        { op, correlation_id: callId, ...(traceparent ? { traceparent } : {}), d },
+        { progressToken: req.params._meta?.progressToken, notify: extra.sendNotification, signal: extra.signal },
+      );
+    };
 
     const heldCall = async (
       t: Tool,
@@ -518,17 +674,16 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           // Re-check the pin right before running: a rug pull while the call was held voids the approval.
           const now = await allTools();
           const cur = now.find((x) => x.name === t.name);
-          if (!cur || toolDefinitionHash(cur) !== ctx.definition_hash)
+          if (!cur || definitionHash(cur) !== ctx.definition_hash)
             return denied(
               `the definition of tool "${t.name}" changed while the call was held; the approval does not cover it`,
             );
-          return runUpstream(t.name, args, {
-            op,
-            correlation_id: a.action_id,
-            action_id: a.action_id,
-            ...(traceparent ? { traceparent } : {}),
-            d,
-          });
+          return runUpstream(
+            t.name,
+            args,
+            { op, correlation_id: a.action_id, action_id: a.action_id, ...(traceparent ? { traceparent } : {}), d },
+            { progressToken, notify },
+          );
         }
         case 'pending_approval':
         case 'pending_execution':
@@ -596,6 +751,142 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         return upstream.readResource(req.params);
       });
     }
+
+    // ---- Server → client traffic of the upstream, relayed (see README: "What is relayed").
+    if (up.logging) {
+      // The client's level goes to the upstream, which filters; its messages come back as they are.
+      server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+        await upstream.setLoggingLevel(req.params.level);
+        return {};
+      });
+      upstream.setNotificationHandler(LoggingMessageNotificationSchema, (n) => server.notification(n).catch(swallow));
+    }
+    if (up.tools?.listChanged)
+      upstream.setNotificationHandler(ToolListChangedNotificationSchema, () =>
+        server.sendToolListChanged().catch(swallow),
+      );
+    if (up.prompts?.listChanged)
+      upstream.setNotificationHandler(PromptListChangedNotificationSchema, () =>
+        server.sendPromptListChanged().catch(swallow),
+      );
+    if (up.resources?.listChanged)
+      upstream.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
+        server.sendResourceListChanged().catch(swallow),
+      );
+    if (up.completions) {
+      // A completion reveals what the thing it completes holds: decided like that thing.
+      server.setRequestHandler(CompleteRequestSchema, async (req) => {
+        const ref = req.params.ref;
+        const d =
+          ref.type === 'ref/prompt'
+            ? await decide(operationName('prompts', ref.name), { prompt: ref.name })
+            : await decide('resources:read', { uri: ref.uri });
+        if (d.effect !== 'permit')
+          throw new McpError(
+            ErrorCode.InvalidRequest,
+            `ARX denied completion/complete for ${ref.type === 'ref/prompt' ? `prompt ${ref.name}` : `resource ${ref.uri}`}: ${reasonOf(d)}`,
+          );
+        return upstream.complete(req.params);
+      });
+    }
+    if (up.resources?.subscribe) {
+      // Subscribing is reading: decided as resources:read of the URI, when subscribing and again
+      // for every update relayed (an update after the permission ended is dropped and unsubscribed).
+      const subscribed = new Set<string>();
+      server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+        const d = await decide('resources:read', { uri: req.params.uri });
+        if (d.effect !== 'permit')
+          throw new McpError(
+            ErrorCode.InvalidRequest,
+            `ARX denied resources/subscribe ${req.params.uri}: ${reasonOf(d)}`,
+          );
+        await upstream.subscribeResource(req.params);
+        subscribed.add(req.params.uri);
+        return {};
+      });
+      server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+        subscribed.delete(req.params.uri);
+        await upstream.unsubscribeResource(req.params);
+        return {};
+      });
+      upstream.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+        const uri = n.params.uri;
+        if (!subscribed.has(uri)) return;
+        if ((await decide('resources:read', { uri })).effect !== 'permit') {
+          subscribed.delete(uri);
+          await upstream.unsubscribeResource({ uri }).catch(swallow);
+          return;
+        }
+        await server.sendResourceUpdated(n.params).catch(swallow);
+      });
+    }
+
+    /**
+     * A request the upstream sends the client (sampling, elicitation): relayed only when the client
+     * declared the capability and ARX permits `<connector>:sampling:create_message` /
+     * `<connector>:elicitation:create` without a human (deny by default), and recorded either way.
+     * Anything else answers the upstream with an error; the client never sees it.
+     */
+    const serverRequest = async <R>(
+      method: 'sampling/createMessage' | 'elicitation/create',
+      context: Record<string, string>,
+      supported: boolean,
+      relay: (options: { relatedRequestId?: string | number; signal: AbortSignal }) => Promise<R>,
+      signal: AbortSignal,
+    ): Promise<R> => {
+      const op = method === 'sampling/createMessage' ? 'sampling:create_message' : 'elicitation:create';
+      const calls = [...inflight];
+      const tool = calls.length === 1 ? calls[0]![1] : undefined;
+      const ctx = { connector, method, ...(tool ? { tool } : {}), ...context };
+      const started = performance.now();
+      let refusal: string | undefined;
+      let d: GatewayDecision | undefined;
+      if (!supported) refusal = `the MCP client did not declare the capability ${method} needs`;
+      else {
+        d = await decide(op, ctx);
+        if (d.effect !== 'permit') refusal = `ARX denied ${method} from the upstream: ${reasonOf(d)}`;
+        else if (d.approval === 'hitl')
+          refusal = `${method} from the upstream needs a human approval, which the gateway cannot hold a server request for`;
+      }
+      const ms = performance.now() - started;
+      if (refusal) {
+        await record(op, undefined, 'forbid', ctx, ms, d).catch(swallow);
+        throw new McpError(ErrorCode.InvalidRequest, refusal);
+      }
+      try {
+        await record(op, undefined, 'permit', ctx, ms, d);
+      } catch (e) {
+        throw new McpError(ErrorCode.InternalError, `the decision could not be recorded (${(e as Error).message})`);
+      }
+      // On Streamable HTTP, the request goes on the stream of the client's tools/call it belongs to.
+      return relay({ ...(calls.length === 1 ? { relatedRequestId: calls[0]![0] } : {}), signal });
+    };
+    upstream.setRequestHandler(CreateMessageRequestSchema, (req, extra) =>
+      serverRequest(
+        'sampling/createMessage',
+        {},
+        Boolean(server.getClientCapabilities()?.sampling) &&
+          (!(req.params.tools || req.params.toolChoice) || Boolean(server.getClientCapabilities()?.sampling?.tools)),
+        (options) => server.createMessage(req.params, options),
+        extra.signal,
+      ),
+    );
+    upstream.setRequestHandler(ElicitRequestSchema, (req, extra) => {
+      const mode = req.params.mode ?? 'form';
+      const el = server.getClientCapabilities()?.elicitation;
+      // An empty elicitation capability is form mode (protocol versions before URL mode).
+      const supported = mode === 'url' ? Boolean(el?.url) : Boolean(el && (el.form || !el.url));
+      return serverRequest(
+        'elicitation/create',
+        { mode, ...(mode === 'url' && 'url' in req.params ? { url: String(req.params.url) } : {}) },
+        supported,
+        (options) => server.elicitInput(req.params, options),
+        extra.signal,
+      );
+    });
+    upstream.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) =>
+      server.getClientCapabilities()?.elicitation?.url ? server.notification(n).catch(swallow) : undefined,
+    );
 
     stats.sessions++;
     const session: GatewaySession = {
@@ -753,6 +1044,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     },
     async close() {
       for (const s of [...sessions]) await s.close();
+      await arx.flush?.().catch(() => undefined);
     },
   };
 }

@@ -247,6 +247,45 @@ describe('arx mcp-gateway over stdio (official SDK client → gateway → refere
     expect(text).not.toContain('ARX_URL');
   });
 
+  it('exports an OpenTelemetry span per tools/call to ARX, a child of the caller span from _meta.traceparent', async () => {
+    const c = await gateway('everything-mcp', join(BIN, 'mcp-server-everything'));
+    const callerSpan = randomBytes(8).toString('hex');
+    const ok = randomBytes(16).toString('hex');
+    const no = randomBytes(16).toString('hex');
+    const r = (await c.callTool({
+      name: 'echo',
+      arguments: { message: 'traced' },
+      _meta: { traceparent: `00-${ok}-${callerSpan}-01` },
+    })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    const d = await c.callTool({
+      name: 'get-tiny-image',
+      arguments: {},
+      _meta: { traceparent: `00-${no}-${callerSpan}-01` },
+    });
+    expect(arxOf(d)?.status).toBe('denied');
+    const spanOf = async (traceId: string) => {
+      for (
+        const deadline = Date.now() + 15_000;
+        Date.now() < deadline;
+        await new Promise((res) => setTimeout(res, 250))
+      ) {
+        const v = await call('GET', `/v1/traces/${traceId}`, { token: admin });
+        const s = v.status === 200 ? (v.json.spans as any[]).find((x) => x.name.startsWith('execute_tool')) : undefined;
+        if (s) return s;
+      }
+      throw new Error(`no gateway span in trace ${traceId}`);
+    };
+    const executed = await spanOf(ok);
+    expect(executed).toMatchObject({ name: 'execute_tool echo', parent_span_id: callerSpan, agent_id: agentId });
+    expect(executed.tool_name).toBe('echo');
+    expect(executed.status.code).toBe(1);
+    const denied = await spanOf(no);
+    expect(denied).toMatchObject({ name: 'execute_tool get-tiny-image', parent_span_id: callerSpan });
+    expect(denied.status.code).toBe(2);
+    expect(JSON.stringify(denied.attributes)).toContain('denied');
+  });
+
   it('quarantines a changed tool definition (rug pull) until an admin accepts the new hash', async () => {
     const rug = join(dir, 'rug.txt');
     writeFileSync(rug, 'Looks a word up in the dictionary.');

@@ -5,7 +5,8 @@
  * library as `arx mcp-gateway` (`createMcpGateway`), so list filtering, decisions, approvals,
  * pinning and audit are the CLI gateway's. What differs is how it reaches ARX: in process (the
  * PDP, the action service and the enforcement log of this function) instead of over HTTP, and a
- * held call never blocks: it answers `pending_approval` at once (`holdMs: 0`).
+ * held call never blocks: it answers `pending_approval` at once (`holdMs: 0`). The upstream is sent
+ * the connector secret's token (Secrets Manager, bound to the url's origin), never the agent's SVID.
  */
 import { ArxError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../shared/errors.js';
 import { assertPortableJson, validate, type ApiRequest, type ApiResult, type AuthContext } from '../../shared/http.js';
@@ -26,7 +27,8 @@ import type { HeldAction } from '../../../sdk/mcp-gateway/arx.js';
 import { z } from 'zod';
 import { actionView, type ActionService } from '../core/service.js';
 import type { ActionServiceDeps } from '../core/service.js';
-import type { ConnectorConfigStore } from '../core/model.js';
+import { ConnectorError, connectorSecretName, type ConnectorConfigStore } from '../core/model.js';
+import { readBoundSecret } from '../core/guards.js';
 import { DynamoHeldStore } from '../adapters/dynamo-mcp-held.js';
 import { McpRequest } from '../schemas.js';
 import { MCP_CONNECTOR_NAME, McpConfig } from './mcp.js';
@@ -248,9 +250,22 @@ export async function hostedMcp(req: ApiRequest, h: HostedDeps): Promise<ApiResu
       )
     : Promise.resolve('none' as const);
 
+  // The upstream's own credential from the connector's secret (bound to the url's origin), never
+  // the agent's token: the request's headers other than the MCP ones are not passed on.
+  let secret: Record<string, string> | null;
+  try {
+    secret = await readBoundSecret(h.deps.secrets, connectorSecretName(caller.tenantId, name), cfg.data);
+  } catch (e) {
+    if (e instanceof ConnectorError) throw new UnprocessableError(`connector "${name}": ${e.message}`);
+    throw e;
+  }
+  const authHeader = (cfg.data.auth_header ?? 'authorization').toLowerCase();
+  const upstreamHeaders: Record<string, string> = secret?.token
+    ? { [authHeader]: authHeader === 'authorization' ? `Bearer ${secret.token}` : secret.token }
+    : {};
   const gateway = await createMcpGateway({
     connector: name,
-    upstream: { url: cfg.data.url, fetch: h.deps.fetch },
+    upstream: { url: cfg.data.url, fetch: h.deps.fetch, headers: upstreamHeaders },
     arx: inProcessArx(h, auth, caller),
     holdMs: 0,
     pins: configPins(h, caller.tenantId),

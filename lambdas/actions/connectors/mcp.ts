@@ -23,10 +23,22 @@ export const McpConfig = z.strictObject({
   /** Where the upstream runs, for documentation and the hosted gateway (`command` or `url`). */
   command: z.string().min(1).max(2000).optional(),
   url: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Header the connector secret's `token` is sent in to the `url` upstream by the hosted gateway
+   * (`PUT /v1/connectors/{name}` with `"secret":{"token":…}`, kept in Secrets Manager, bound to the
+   * url's origin). @default authorization (as `Bearer <token>`)
+   */
+  auth_header: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/)
+    .optional(),
   /** Accepted tool-definition hashes, by tool name (written by the accept route). */
   pins: z.record(z.string().regex(MCP_TOOL_NAME), z.string().regex(HEX64)).optional(),
 });
 export type McpConfig = z.infer<typeof McpConfig>;
+
+/** The upstream's credential: sent by the hosted gateway, never the agent's token. */
+export const McpSecret = z.strictObject({ token: z.string().min(1).max(4096) });
 
 export const McpGrantParams = z
   .strictObject({
@@ -69,6 +81,7 @@ export function mcpConnector(name: string): Connector {
     name,
     description: `MCP upstream "${name}" governed through arx mcp-gateway`,
     configSchema: McpConfig,
+    secretSchema: McpSecret,
     operations,
     async execute(ctx, operation, p) {
       const cfg = McpConfig.safeParse(ctx.config ?? {});

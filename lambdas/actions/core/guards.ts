@@ -33,12 +33,15 @@ export const BOUND_ORIGIN = 'arx_bound_origin';
 /** Origin of a connector config's `base_url`, or null for connectors without one (aws). */
 export function configOrigin(config: Record<string, unknown> | null | undefined): string | null {
   // A vendor `site` (Datadog) names its API origin as surely as a base_url does.
+  // An MCP connector's secret goes to its upstream `url`.
   const base =
     typeof config?.base_url === 'string'
       ? config.base_url
       : typeof config?.site === 'string'
         ? `https://api.${config.site}`
-        : undefined;
+        : config?.kind === 'mcp' && typeof config.url === 'string'
+          ? config.url
+          : undefined;
   if (typeof base !== 'string') return null;
   try {
     return new URL(base).origin;
