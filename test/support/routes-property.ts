@@ -18,7 +18,8 @@
  *     route's runs, so a write the recorder missed fails the route too;
  *   - nothing reached Object.prototype.
  * Background work (event delivery, schedules, state machines) is off so only the request writes.
- * Fixed seed (ARX_PROPS_SEED overrides, ARX_PROPS_RUNS sets runs per route, default 20);
+ * Fixed seed (ARX_PROPS_SEED overrides, ARX_PROPS_RUNS sets runs per route, default 10);
+ * before the runs, every route gets the same invalid-input classes deterministically (invalidCases)
  * fast-check prints the seed and the counterexample on failure (huge strings cut short).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -41,15 +42,17 @@ import { stackStateReader, stateDiff, type StackState } from './stack-state.js';
 import {
   hugeString,
   mutatedArbitrary,
+  objectShapes,
   nastyString,
   PROTO_KEYS,
+  applyMutation,
   validArbitrary,
   type Mutation,
 } from './zod-arbitrary.js';
 import { checkRouteResponse } from './contract.js';
 
 const SEED = Number(process.env.ARX_PROPS_SEED ?? 20261201);
-const RUNS = Number(process.env.ARX_PROPS_RUNS ?? 20);
+const RUNS = Number(process.env.ARX_PROPS_RUNS ?? 10);
 const TENANT = `p${randomBytes(4).toString('hex')}`;
 
 /** One generated request, kept readable so a counterexample says what was sent. */
@@ -353,6 +356,101 @@ function withShortPrint(r: Req): Req {
   return Object.defineProperty(r, fc.toStringMethod, { value: () => short(r), enumerable: false });
 }
 
+/**
+ * The invalid-input classes every route gets deterministically, before its randomized runs (so
+ * fewer runs still cover each class on each route): every body mutation kind on the route's first
+ * body field, non-JSON / truncated / wrong-root / empty / oversized / base64-garbage bodies, a
+ * valid body under other content types, every query mutation kind, a huge query string, and
+ * empty / prototype-key / lone-surrogate / over-long values for each path parameter. `refuse`
+ * marks the cases no route may accept: they must get a 4xx (the check then asserts it wrote nothing).
+ */
+function invalidCases(route: RouteSpec): { req: Req; refuse: boolean }[] {
+  const kind = route.bodyType ?? 'json';
+  const form = kind === 'form' || route.contentType === 'application/x-www-form-urlencoded';
+  const encode = form ? formOf : (v: unknown) => JSON.stringify(v);
+  const ct = form ? FORM_CT : JSON_CT;
+  const role = route.auth === 'bearer' ? route.roles[0]! : null;
+  const one = <T>(a: fc.Arbitrary<T>): T => fc.sample(a, { numRuns: 1, seed: SEED })[0]!;
+  const params = Object.fromEntries(paramNames(route.path).map((n) => [n, n === 'tenant_id' ? TENANT : 'x1']));
+  const query = route.query ? asQuery(one(validArbitrary(route.query, 'query'))) : undefined;
+  const validBody = route.body ? encode(one(validArbitrary(route.body))) : undefined;
+  const base = { role, params, ...(query ? { query } : {}), headers: validBody ? ct : {} };
+  const out: { req: Req; refuse: boolean }[] = [];
+  const add = (r: Partial<Req> & { note: string }, refuse = false) =>
+    out.push({ req: withShortPrint({ ...base, ...(validBody ? { body: validBody } : {}), ...r } as Req), refuse });
+  const mutations = (schema: RouteSpec['body'] & object, mode: 'json' | 'query'): Mutation[] => {
+    const key = Object.keys(objectShapes(schema)[0]?.shape ?? {})[0] ?? 'x';
+    return [
+      { kind: 'wrong-type', key, value: mode === 'query' ? '\uD800\u0000' : { nested: [1] } },
+      { kind: 'huge-string', key, bytes: 300 * 1024, value: 'a'.repeat(300 * 1024) },
+      { kind: 'unicode', key, value: '\uD800\u202E\u0000\uFEFF' },
+      { kind: 'missing', key },
+      { kind: 'extra', key: '__defineGetter__', value: mode === 'query' ? 'x' : 1 },
+      {
+        kind: 'proto-key',
+        key: '__proto__',
+        value: mode === 'query' ? 'polluted' : { polluted: 'yes' },
+        nested: false,
+      },
+      ...(mode === 'json'
+        ? ([
+            { kind: 'proto-key', key: 'constructor', value: { prototype: { polluted: 'yes' } }, nested: true },
+            { kind: 'wrong-root', value: null },
+          ] as Mutation[])
+        : []),
+    ];
+  };
+  if (route.body) {
+    const valid = one(validArbitrary(route.body));
+    for (const m of mutations(route.body, 'json'))
+      add(
+        { body: encode(applyMutation(valid, m)), headers: ct, note: `mutated body (${m.kind})`, mutation: m },
+        m.kind === 'wrong-root' && !form,
+      );
+    for (const [body, refuse] of [
+      ['{', !form],
+      ['{"a":', !form],
+      ['', true],
+      ['\uFEFF{}', false],
+      ['<xml/>', !form],
+      ['[]', !form],
+      ['x'.repeat(MAX_BODY_BYTES + 1024), true],
+    ] as const)
+      add({ body, headers: ct, note: 'junk body' }, refuse);
+    for (const headers of [
+      {} as Record<string, string>,
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/xml' },
+    ])
+      add({ headers, note: 'valid body, other content type' });
+    add({ body: '!!!not base64', base64: true, headers: ct, note: 'base64 body' });
+  } else {
+    add({ body: '{', headers: JSON_CT, note: 'junk body' });
+    add({ body: 'x'.repeat(MAX_BODY_BYTES + 1024), headers: JSON_CT, note: 'junk body' });
+  }
+  if (route.query)
+    for (const m of mutations(route.query as RouteSpec['body'] & object, 'query'))
+      add({
+        query: asQuery(applyMutation(one(validArbitrary(route.query, 'query')), m)),
+        note: `mutated query (${m.kind})`,
+        mutation: m,
+      });
+  add({ query: { next_token: 'a'.repeat(16 * 1024), limit: '-1', ['__proto__']: 'x' }, note: 'junk query' });
+  for (const name of Object.keys(params))
+    for (const v of ['', '__proto__', '\uD800', '%2e%2e', 'a'.repeat(MAX_PATH_PARAM_BYTES - 4), 'a'.repeat(10 * 1024)])
+      add({ params: { ...params, [name]: v }, note: `path parameter ${name}` });
+  add({
+    headers: {
+      ...base.headers,
+      traceparent: '\u0000',
+      'x-correlation-id': 'a'.repeat(5000),
+      'if-none-match': '__proto__',
+    },
+    note: 'odd headers',
+  });
+  return out;
+}
+
 let rt: LocalRuntime;
 let state: Awaited<ReturnType<typeof stackStateReader>>;
 let last: StackState;
@@ -469,7 +567,7 @@ async function check(route: RouteSpec, r: Req, res: APIGatewayProxyStructuredRes
   expect(diff, `writes after a ${status} (${writes.map((w) => w.command).join(', ')}): ${where}`).toEqual([]);
 }
 
-const timing = { send: 0, read: 0, reads: 0, requests: 0, refusedAfterWriteAttempt: 0 };
+const timing = { fixed: 0, send: 0, read: 0, reads: 0, requests: 0, refusedAfterWriteAttempt: 0 };
 const tally = new Map<string, Map<number, number>>();
 
 /**
@@ -547,7 +645,7 @@ export function describeRoutesProperty(group: RouteGroup): void {
             .join(' ')}`,
       );
       process.stdout.write(
-        `routes-property (${group}): ${tally.size} routes, ${RUNS} runs each, seed ${SEED}; ${timing.requests} requests, ${timing.send.toFixed(0)} ms in handlers, ${timing.reads} state reads after mutating AWS calls in ${timing.read.toFixed(0)} ms (${timing.refusedAfterWriteAttempt} of them after a 4xx)\n${lines.join('\n')}\n`,
+        `routes-property (${group}): ${tally.size} routes, ${timing.fixed} deterministic invalid-input requests, then ${RUNS} runs each, seed ${SEED}; ${timing.requests} requests, ${timing.send.toFixed(0)} ms in handlers, ${timing.reads} state reads after mutating AWS calls in ${timing.read.toFixed(0)} ms (${timing.refusedAfterWriteAttempt} of them after a 4xx)\n${lines.join('\n')}\n`,
       );
     });
 
@@ -736,6 +834,15 @@ export function describeRoutesProperty(group: RouteGroup): void {
       it(`${routeKey(route)}: never 5xx; a 4xx is problem JSON and writes nothing`, { timeout: 180_000 }, async () => {
         const seen = new Map<number, number>();
         tally.set(routeKey(route), seen);
+        for (const { req, refuse } of invalidCases(route)) {
+          spy.take();
+          const res = await send(route, req);
+          const status = res.statusCode ?? 200;
+          seen.set(status, (seen.get(status) ?? 0) + 1);
+          timing.fixed++;
+          await check(route, req, res, spy.take());
+          if (refuse) expect(status, `${routeKey(route)} ← ${short(req)}`).toBeGreaterThanOrEqual(400);
+        }
         await fc.assert(
           fc.asyncProperty(requestArb(route), async (r) => {
             const t = performance.now();
