@@ -119,7 +119,7 @@ export async function run(): Promise<BenchResult[]> {
           actions: 20,
           method: 'middleware on every SDK client; idle window of equal length subtracted',
           before_after:
-            'issue 19 baseline 22.8 (before the outbox); 33.35 at d4bd228; 32.25 at 3ad2787; 49.75 at 9bde1aa (the drift and streaming consumers, YAML-budget reservations). Cut since 9bde1aa: one emulated queue per bus with the rules matched in process (SQS -7.4: one receive and about one delete per event instead of one per rule), budget list and prices through a 5 s window and drift sampling spend at executions only with one counter read (Query BUDGET 4 -> 0.1, GetItem PRICES 1 -> 0.1, GetItem SPEND 6 -> 3), no subscription read for a tenant without subscriptions within 5 s (Query SUB 2.15 -> 0.1). The local runtime\'s SQS calls are its emulation of EventBridge-to-Lambda delivery: a deployed stack makes none of them',
+            "issue 19 baseline 22.8 (before the outbox); 33.35 at d4bd228; 32.25 at 3ad2787; 49.75 at 9bde1aa (the drift and streaming consumers, YAML-budget reservations). Cut since 9bde1aa: one emulated queue per bus with the rules matched in process (SQS -7.4: one receive and about one delete per event instead of one per rule), budget list and prices through a 5 s window and drift sampling spend at executions only with one counter read (Query BUDGET 4 -> 0.1, GetItem PRICES 1 -> 0.1, GetItem SPEND 6 -> 3), no subscription read for a tenant without subscriptions within 5 s (Query SUB 2.15 -> 0.1). The local runtime's SQS calls are its emulation of EventBridge-to-Lambda delivery: a deployed stack makes none of them",
         },
       },
       {

