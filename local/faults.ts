@@ -29,6 +29,8 @@ export interface FaultRule {
   rate: number;
   /** Only these operations (command name without "Command"), e.g. ['PutEvents']; all when absent. */
   operations?: readonly string[];
+  /** Only requests to a table whose name matches (DynamoDB: TableName, the first transact/batch item's table). */
+  table?: RegExp;
   /** Delay for `timeout` (before the TimeoutError) and `latency`; default 50 ms. */
   delayMs?: number;
 }
@@ -130,10 +132,16 @@ export function faultError(kind: Exclude<FaultKind, 'latency'>, service: string)
   return e;
 }
 
-function pick(service: string, op: string): FaultRule | undefined {
+function tableOf(input: any): string | undefined {
+  const item = input?.TransactItems?.[0] ? Object.values(input.TransactItems[0])[0] : undefined;
+  return input?.TableName ?? Object.keys(input?.RequestItems ?? {})[0] ?? (item as any)?.TableName;
+}
+
+function pick(service: string, op: string, input: unknown): FaultRule | undefined {
   for (const r of rules) {
     if (r.service !== '*' && r.service !== service) continue;
     if (r.operations && !r.operations.includes(op)) continue;
+    if (r.table && !r.table.test(tableOf(input) ?? '')) continue;
     if (rand() < r.rate) return r;
   }
   return undefined;
@@ -156,7 +164,7 @@ function install(): void {
             const op = (context.commandName ?? '?').replace(/Command$/, '');
             const key = `${service}.${op}`;
             bump(attempts, key);
-            const rule = pick(service, op);
+            const rule = pick(service, op, (a as { input?: unknown }).input);
             if (!rule) return next(a);
             bump(injected, `${key} ${rule.kind}`);
             if (rule.kind === 'latency') {

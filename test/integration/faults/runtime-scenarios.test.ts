@@ -144,4 +144,26 @@ describe('faults on the local runtime: fails closed, loses nothing', () => {
     expect(after.tree_size).toBeGreaterThanOrEqual(h0.tree_size + during.pending_events);
     expect(after.pending_events).toBe(0);
   }, 90_000);
+
+  it('the revocation table unreachable: new actions are refused once the cache window (500 ms) passes', async () => {
+    const svid = (await exchange(await register('drl'))).json.access_token as string;
+    expect((await act(svid)).status).toBe(200);
+    const table = rt.env.ARX_REVOCATION_TABLE!;
+    expect(table).toBeTruthy();
+    const esc = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    injectFaults([{ service: 'dynamodb', kind: '5xx', rate: 1, table: new RegExp(`^${esc}$`) }]);
+    await sleep(1100);
+    const refused = await act(svid);
+    expect(injectedCount('dynamodb')).toBeGreaterThan(0);
+    expect(refused.status).not.toBe(200);
+    expect(refused.json?.status).not.toBe('executed');
+    if (refused.json?.action_id) {
+      clearFaults();
+      const a = await call('GET', `/v1/actions/${refused.json.action_id}`, { token: admin });
+      expect(a.json.status).not.toBe('executed');
+    }
+    clearFaults();
+    await sleep(600);
+    expect((await act(svid)).status).toBe(200);
+  }, 60_000);
 });
