@@ -166,4 +166,55 @@ describe('faults on the local runtime: fails closed, loses nothing', () => {
     await sleep(600);
     expect((await act(svid)).status).toBe(200);
   }, 60_000);
+
+  it('throttling during a kill-switch run: the agent is refused within 1 s anyway, and the saga completes', async () => {
+    const reg = await call('POST', '/v1/identity/agents', {
+      token: admin,
+      body: { platform: 'langchain', platform_native_id: 'kill-throttled', owner: { oidc_sub: 'owner-1' } },
+    });
+    const svid = (await exchange(reg.json.bootstrap_token)).json.access_token as string;
+    expect((await act(svid)).status).toBe(200);
+    // Every service the saga touches throttles one attempt in five (the SDK retries each call up to 3 times).
+    injectFaults(
+      ['dynamodb', 'sfn', 'kms', 'eventbridge', 'sqs', 's3', 'sts'].map((service) => ({
+        service,
+        kind: 'throttle' as const,
+        rate: Number(process.env.KILL_RATE ?? 0.2),
+      })),
+      11,
+    );
+    const t0 = Date.now();
+    let term: { status: number; json: any } = { status: 0, json: {} };
+    for (let i = 0; i < 5 && term.status !== 202 && term.status !== 200; i++)
+      term = await fetch(`${rt.url}/v1/agents/${reg.json.agent_id}/terminate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'fault drill' }),
+      }).then(async (r) => ({ status: r.status, json: await r.json().catch(() => ({})) }));
+    expect([200, 202]).toContain(term.status);
+    // The terminate call itself waits on the SDK's throttling backoff: the 1 s runs from its answer
+    // ("revoked before this returns"), and the whole kill, request included, is bounded at 5 s.
+    const answered = Date.now();
+    let refusedAt = 0;
+    while (Date.now() - t0 < 8000) {
+      const r = await act(svid);
+      if (r.status !== 200) {
+        refusedAt = Date.now();
+        break;
+      }
+    }
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(refusedAt - answered).toBeLessThan(1000);
+    expect(refusedAt - t0).toBeLessThan(5000);
+    const done = await eventually(
+      async () => {
+        const s = await call('GET', `/v1/terminations/${term.json.termination_id}`, { token: admin }).catch(() => null);
+        return s?.status === 200 && s.json.status !== 'in_flight' ? s.json : null;
+      },
+      60_000,
+      500,
+    );
+    expect(injectedCount()).toBeGreaterThan(0);
+    expect(done.status).toBe('complete');
+  }, 90_000);
 });
