@@ -151,11 +151,13 @@ async function listAll(env: ReliabilityEnv, query: string): Promise<any[]> {
   const out: any[] = [];
   let next: string | undefined;
   do {
-    const r = await env.call(
-      'GET',
-      `/v1/audit/events?limit=200${query}${next ? `&next_token=${encodeURIComponent(next)}` : ''}`,
-      env.auditor,
-    );
+    const path = `/v1/audit/events?limit=200${query}${next ? `&next_token=${encodeURIComponent(next)}` : ''}`;
+    let r = await env.call('GET', path, env.auditor);
+    // A read the handler's timeout cut short (two shared cores under load) is read again.
+    for (let i = 0; i < 4 && r.status >= 500; i++) {
+      await sleep(2000);
+      r = await env.call('GET', path, env.auditor);
+    }
     if (r.status !== 200) throw new Error(`audit events: ${r.status}`);
     out.push(...(r.json.items ?? []));
     next = r.json.next_token ?? undefined;
