@@ -22,6 +22,7 @@ import { consoleRoutes } from './console-server.js';
 import { FunctionPool, FunctionTimeout, Throttled, limitsFromEnv, withTimeout, type PoolLimits } from './limits.js';
 import { withEnvironment, type HandlerSettings } from '../lambdas/shared/settings.js';
 import { isSimplePattern, matchesPattern, unionBySource } from './event-patterns.js';
+import { installFaultsFromEnv } from './faults.js';
 
 export type Handler = (event: unknown, context: Context) => Promise<any>;
 
@@ -212,6 +213,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   const url = `http://${host}:${port}`;
   const stack = await provisionFromTemplate(opts.template, { prefix, apiUrl: url });
   const idp = await DevIdp.create(`${url}/.dev-idp`, 'arx');
+  // ARX_FAULTS (local/faults.ts): injected once the stack is provisioned, so provisioning itself is clean.
+  installFaultsFromEnv();
 
   // Each function runs with only its own environment, as in Lambda: a variable its template entry
   // lacks (a missing `uses`) is missing for its handler here too. The local IdP replaces the

@@ -1,0 +1,93 @@
+/**
+ * Reliability under faults and load (issue 18): the same load through the dev runtime twice, once
+ * with AWS faults off (the baseline) and once with faults on at the rates below (per SDK attempt;
+ * the SDK retries, 3 attempts). Loopback only, bounded in time and count. See bench/reliability-runtime.ts.
+ * The soak (npm run soak, bench/soak.ts) merges its figures into the same results file.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './run.js';
+import type { FaultRule } from '../local/faults.js';
+import { chainTotals, loadPhase, startReliabilityEnv, type PhaseResult } from './reliability-runtime.js';
+
+export const LOAD_FAULTS: FaultRule[] = [
+  { service: 'dynamodb', kind: 'throttle', rate: 0.05 },
+  { service: 'kms', kind: '5xx', rate: 0.05 },
+  { service: 's3', kind: '5xx', rate: 0.05 },
+  { service: 'eventbridge', kind: '5xx', rate: 0.1 },
+  { service: 'sqs', kind: 'throttle', rate: 0.05 },
+  { service: 'secretsmanager', kind: 'timeout', rate: 0.05, delayMs: 100 },
+  { service: 'sts', kind: '5xx', rate: 0.05 },
+  { service: 'sfn', kind: 'throttle', rate: 0.05 },
+  { service: 'dynamodb', kind: 'latency', rate: 0.05, delayMs: 50 },
+];
+
+/** Soak rows already in the file survive a bench run (and the soak keeps the bench's rows). */
+export function keepRows(prefix: string): BenchResult[] {
+  try {
+    const rows = JSON.parse(
+      readFileSync(fileURLToPath(new URL('./results/reliability.json', import.meta.url)), 'utf8'),
+    );
+    return (rows as BenchResult[]).filter((r) => r.name.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const seconds = Number(process.env.ARX_RELIABILITY_SECONDS ?? 30);
+  const workers = Number(process.env.ARX_BENCH_WORKERS ?? 6);
+  const agents = Number(process.env.ARX_RELIABILITY_AGENTS ?? 12);
+  const env = await startReliabilityEnv();
+  let base: PhaseResult;
+  let faulty: PhaseResult;
+  let chain: Awaited<ReturnType<typeof chainTotals>>;
+  try {
+    base = await loadPhase(env, { label: 'baseline', seconds, workers, agents, faults: [] });
+    faulty = await loadPhase(env, { label: 'faults', seconds, workers, agents, faults: LOAD_FAULTS });
+    chain = await chainTotals(env);
+  } finally {
+    await env.stop();
+  }
+  const params = {
+    node: process.version,
+    machine: '2 shared cores',
+    emulator: 'moto_server (one process), loopback only',
+    load: `${workers} concurrent callers over ${agents} agents for ${seconds} s per phase; ~20 % held for approval then approved`,
+    fault_rates: 'per SDK attempt (the SDK retries retryable errors: 3 attempts)',
+    faults: LOAD_FAULTS.map((f) => `${f.service}:${f.kind}:${f.rate}${f.delayMs ? `:${f.delayMs}ms` : ''}`).join(','),
+  };
+  const row = (name: string, unit: string, pick: (p: PhaseResult) => number, extra = {}): BenchResult => ({
+    name,
+    unit,
+    value: pick(faulty),
+    baseline: pick(base),
+    params: { ...params, ...extra },
+  });
+  return [
+    row('reliability_actions_executed', 'actions', (p) => p.executed, { faulty, baseline_phase: base }),
+    row('reliability_audit_events_recorded', 'events', (p) => p.audit_events_recorded),
+    row('reliability_leaves_sealed', 'leaves', (p) => p.leaves_sealed, {
+      method: 'inclusion proof of each operation.executed event',
+    }),
+    row('reliability_lost', 'actions', (p) => p.lost, { target: 0, definition: 'executed − (recorded and sealed)' }),
+    row('reliability_duplicated', 'events', (p) => p.duplicated, { target: 0 }),
+    row('reliability_refused', 'requests', (p) => p.refused_total, {
+      reasons_faulty: faulty.refused,
+      reasons_baseline: base.refused,
+    }),
+    row('reliability_unaccounted', 'requests', (p) => p.unaccounted, { target: 0 }),
+    row('reliability_executed_per_s', 'actions/s', (p) => p.actions_per_s),
+    row('reliability_faults_injected', 'attempts', (p) => p.faults_injected, {
+      fault_attempts: faulty.fault_attempts,
+      injected: faulty.injected_by_kind,
+    }),
+    {
+      name: 'reliability_chain_unsealed_events',
+      unit: 'events',
+      value: chain.events - chain.tree_size,
+      params: { ...params, target: 0, ...chain, note: 'whole tenant chain after both phases drained' },
+    },
+    ...keepRows('soak_'),
+  ];
+}
