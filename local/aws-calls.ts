@@ -1,17 +1,16 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: patches the SDK client prototype, which has no public type for send
+// biome-ignore-all lint/suspicious/noExplicitAny: SDK command inputs are untyped here
 /**
  * Counts the AWS calls this process makes, per service and operation (issue 19 §3): a middleware
  * added to every SDK client's middleware stack on its first send. Used by the actions bench to
  * report the calls one governed action costs end to end; off unless `countAwsCalls()` is called.
  */
-import { Client } from '@smithy/core/client';
+import { callOf, onEveryAwsClient } from './sdk-middleware.js';
 
 export type CallCounts = Record<string, number>;
 
 const counts = new Map<string, number>();
 const details = new Map<string, number>();
 const millis = new Map<string, number>();
-const instrumented = new WeakSet<object>();
 let installed = false;
 
 /** `DynamoDB.GetItem actions-table T#` — the operation, the table and the key's leading kind. */
@@ -47,31 +46,16 @@ export function countAwsCalls(): {
 } {
   if (!installed) {
     installed = true;
-    const proto = Client.prototype as any;
-    const send = proto.send as (...a: unknown[]) => unknown;
-    proto.send = function (this: any, ...args: unknown[]) {
-      if (!instrumented.has(this)) {
-        instrumented.add(this);
-        this.middlewareStack.add(
-          (next: (a: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
-            (a: unknown) => {
-              // The document client hands its commands to an inner DynamoDB client: count that one only.
-              if (context.clientName && !/DocumentClient/.test(context.clientName)) {
-                const k = `${context.clientName.replace(/Client$/, '')}.${(context.commandName ?? '?').replace(/Command$/, '')}`;
-                counts.set(k, (counts.get(k) ?? 0) + 1);
-                const d = detailKey(k, (a as { input?: unknown }).input);
-                if (d) details.set(d, (details.get(d) ?? 0) + 1);
-                const t0 = performance.now();
-                const done = () => millis.set(k, (millis.get(k) ?? 0) + performance.now() - t0);
-                return next(a).finally(done);
-              }
-              return next(a);
-            },
-          { step: 'initialize', name: 'arxAwsCallCounter', override: true },
-        );
-      }
-      return send.apply(this, args);
-    };
+    onEveryAwsClient('arxAwsCallCounter', 'initialize', (next, context) => (a) => {
+      const call = callOf(context);
+      if (!call) return next(a);
+      const k = `${call.service}.${call.op}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      const d = detailKey(k, a.input);
+      if (d) details.set(d, (details.get(d) ?? 0) + 1);
+      const t0 = performance.now();
+      return next(a).finally(() => millis.set(k, (millis.get(k) ?? 0) + performance.now() - t0));
+    });
   }
   return {
     snapshot: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),

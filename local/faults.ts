@@ -1,4 +1,4 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: patches the SDK client prototype, which has no public type for send
+// biome-ignore-all lint/suspicious/noExplicitAny: SDK command inputs are untyped here
 /**
  * Fault injection for the AWS SDK clients (issue 18), for the local runtime and tests only.
  *
@@ -15,7 +15,7 @@
  * SDK client name without "Client", case-insensitive: dynamodb, kms, s3, sts, eventbridge, sqs,
  * secretsmanager, sfn; `*` matches every service). Optional `ARX_FAULTS_SEED` (default 1).
  */
-import { Client } from '@smithy/core/client';
+import { callOf, onEveryAwsClient } from './sdk-middleware.js';
 
 export type FaultKind = 'throttle' | '5xx' | 'timeout' | 'latency';
 export const FAULT_KINDS: readonly FaultKind[] = ['throttle', '5xx', 'timeout', 'latency'];
@@ -44,10 +44,8 @@ export interface FaultStats {
 
 let rules: FaultRule[] = [];
 let rand: () => number = mulberry32(1);
-let installed = false;
 const attempts = new Map<string, number>();
 const injected = new Map<string, number>();
-const instrumented = new WeakSet<object>();
 
 /** Seeded PRNG: the same seed and call order inject the same faults. */
 export function mulberry32(seed: number): () => number {
@@ -148,38 +146,23 @@ function pick(service: string, op: string, input: unknown): FaultRule | undefine
 }
 
 function install(): void {
-  if (installed) return;
-  installed = true;
-  const proto = Client.prototype as any;
-  const send = proto.send as (...a: unknown[]) => unknown;
-  proto.send = function (this: any, ...args: unknown[]) {
-    if (!instrumented.has(this)) {
-      instrumented.add(this);
-      this.middlewareStack.add(
-        (next: (a: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
-          async (a: unknown) => {
-            // The document client hands its commands to an inner DynamoDB client: fault that one only.
-            if (!rules.length || !context.clientName || /DocumentClient/.test(context.clientName)) return next(a);
-            const service = context.clientName.replace(/Client$/, '').toLowerCase();
-            const op = (context.commandName ?? '?').replace(/Command$/, '');
-            const key = `${service}.${op}`;
-            bump(attempts, key);
-            const rule = pick(service, op, (a as { input?: unknown }).input);
-            if (!rule) return next(a);
-            bump(injected, `${key} ${rule.kind}`);
-            if (rule.kind === 'latency') {
-              await sleep(rule.delayMs ?? 50);
-              return next(a);
-            }
-            if (rule.kind === 'timeout') await sleep(rule.delayMs ?? 50);
-            throw faultError(rule.kind, service);
-          },
-        // After the retry middleware: each attempt draws on its own.
-        { step: 'finalizeRequest', name: 'arxFaultInjector', override: true },
-      );
+  onEveryAwsClient('arxFaultInjector', 'finalizeRequest', (next, context) => async (a) => {
+    const call = callOf(context);
+    if (!rules.length || !call) return next(a);
+    const service = call.service.toLowerCase();
+    const key = `${service}.${call.op}`;
+    bump(attempts, key);
+    const rule = pick(service, call.op, a.input);
+    if (!rule) return next(a);
+    bump(injected, `${key} ${rule.kind}`);
+    if (rule.kind === 'latency') {
+      await sleep(rule.delayMs ?? 50);
+      return next(a);
     }
-    return send.apply(this, args);
-  };
+    if (rule.kind === 'timeout') await sleep(rule.delayMs ?? 50);
+    throw faultError(rule.kind, service);
+  });
+  // (registered after the retry middleware: each attempt draws on its own)
 }
 
 /** Turns faults on (replacing any earlier rules). Refuses outside the local runtime and tests. */
