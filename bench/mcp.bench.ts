@@ -13,13 +13,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { BenchResult } from './run.js';
-import { compileYamlPolicy } from '../lambdas/policy/core/yaml-policy.js';
-import { indexPolicies } from '../lambdas/policy/core/engine.js';
-import { BUNDLE_FORMAT, digestOf, type BundleContent } from '../lambdas/policy/core/bundle.js';
-import { buildBloom } from '../lambdas/policy/core/bloom.js';
-import { decideWith, loadBundle } from '../lambdas/policy/core/decide.js';
-import { createMcpGateway, type ArxPort } from '../sdk/mcp-gateway/index.js';
-import type { EnforcementRecord } from '../sdk/mcp-gateway/arx.js';
+import { createMcpGateway } from '../sdk/mcp-gateway/index.js';
+import { inProcessPdp } from '../test/support/mcp-pdp.js';
 
 const POLICY = `
 - name: memory-tools
@@ -36,48 +31,9 @@ const pct = (xs: number[], p: number): number => {
 };
 
 export async function run(): Promise<BenchResult[]> {
-  const compiled = compileYamlPolicy(POLICY);
-  const content: BundleContent = {
-    format_version: BUNDLE_FORMAT,
-    tenant_id: 'bench',
-    bundle_id: 'pb_bench_mcp',
-    version: 1,
-    created_at: new Date(0).toISOString(),
-    source_format: 'yaml',
-    schema: compiled.schema,
-    policies: indexPolicies(compiled.policies),
-    entities: [],
-    risk: compiled.risk,
-    action_patterns: compiled.actionPatterns,
-    revoked_bloom: buildBloom([]),
-  };
-  const bundle = loadBundle(content, digestOf(content));
-  const audit: EnforcementRecord[] = [];
-  const arx: ArxPort = {
-    agentId: async () => 'agt_bench',
-    evaluate: async (action, context) => {
-      const d = decideWith(
-        bundle,
-        { tenantId: 'bench', principal: { type: 'Agent', id: 'agt_bench' }, action, context },
-        'clear',
-      );
-      return {
-        effect: d.effect,
-        approval: d.approval,
-        risk: d.risk,
-        determining_policies: d.determining_policies,
-        errors: d.errors,
-        bundle_version: d.bundle_version,
-      };
-    },
-    record: async (e) => void audit.push(e),
-    submitHeld: async () => {
-      throw new Error('not used');
-    },
-    getAction: async () => {
-      throw new Error('not used');
-    },
-  };
+  // ARX's own PDP code in process (the same port the relay e2e tests use); audit records kept in memory.
+  const arx = inProcessPdp(POLICY, 'agt_bench');
+  const audit = arx.audit;
   const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-bench-'));
   const upstream = {
     command: join(process.cwd(), 'node_modules/.bin/mcp-server-memory'),

@@ -591,7 +591,7 @@ export async function pollQueue(
   signal: AbortSignal,
 ): Promise<void> {
   /** Messages received and not yet deleted: the (rule, function) targets still to take each, and those that have. */
-  const held = new Map<string, { receipt: string; event: unknown; todo: Set<string>; done: Set<string> }>();
+  const held = new Map<string, { receipt: string; event: unknown; pending: Set<string>; done: Set<string> }>();
   const lanes = new Map<string, { items: { id: string; target: string }[]; wake?: () => void }>();
   const deletes: { Id: string; ReceiptHandle: string }[] = [];
   let deleteIds = 0;
@@ -610,7 +610,7 @@ export async function pollQueue(
     }));
   const settle = (id: string) => {
     const h = held.get(id);
-    if (!h || h.todo.size) return;
+    if (!h || h.pending.size) return;
     if (targetsOf(channel, h.event).every((t) => h.done.has(t))) {
       held.delete(id);
       deletes.push({ Id: `m${deleteIds++}`, ReceiptHandle: h.receipt });
@@ -639,7 +639,7 @@ export async function pollQueue(
         } catch (e) {
           process.stderr.write(`local runtime: event delivery to ${fn} failed, will retry: ${(e as Error).message}\n`);
         }
-        h.todo.delete(item.target);
+        h.pending.delete(item.target);
         settle(item.id);
       }
     })();
@@ -672,17 +672,17 @@ export async function pollQueue(
         } catch {
           event = {};
         }
-        const h = known ?? { receipt: msg.ReceiptHandle!, event, todo: new Set<string>(), done: new Set<string>() };
+        const h = known ?? { receipt: msg.ReceiptHandle!, event, pending: new Set<string>(), done: new Set<string>() };
         held.set(id, h);
         // Targets neither taken nor still queued here: all of a new message's, a failed one's on a retry.
-        const fresh = targetsOf(channel, event).filter((t) => !h.done.has(t) && !h.todo.has(t));
+        const fresh = targetsOf(channel, event).filter((t) => !h.done.has(t) && !h.pending.has(t));
         for (const target of fresh) {
-          h.todo.add(target);
+          h.pending.add(target);
           const l = lane(target.slice(target.indexOf(' ') + 1));
           l.items.push({ id, target });
           l.wake?.();
         }
-        if (!h.todo.size) settle(id);
+        if (!h.pending.size) settle(id);
       }
     } catch {
       if (running()) await new Promise((r) => setTimeout(r, 500).unref());
