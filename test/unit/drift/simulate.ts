@@ -6,17 +6,8 @@ import {
   type Observation,
 } from '../../../lambdas/drift/core/drift.js';
 
-/** Deterministic PRNG (mulberry32), so a synthetic history is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, the fault layer's), so a synthetic history is the same on every run. */
+export { mulberry32 as rng } from '../../../local/faults.js';
 export function poisson(r: () => number, lambda: number): number {
   const l = Math.exp(-lambda);
   let k = 0;
