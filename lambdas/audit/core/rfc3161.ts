@@ -31,7 +31,10 @@ const toAB = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byte
 /** DER TimeStampReq for a SHA-256 imprint (hex), with a random nonce and certReq = true. */
 export function buildTimestampRequest(imprintHex: string): { der: Buffer; nonceHex: string } {
   const nonce = randomBytes(8);
-  nonce[0]! &= 0x7f; // positive INTEGER
+  // A positive INTEGER in its minimal DER form: first byte 0x40–0x7f (high bit clear, never 0x00).
+  // A leading 0x00 before a byte < 0x80 is not DER and a TSA refuses the request (openssl ts answers
+  // status 2): one block in 256 used to go unanchored until the next seal retried it.
+  nonce[0] = (nonce[0]! & 0x3f) | 0x40;
   const req = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({
