@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../../local/moto.js';
 import type { LocalRuntime } from '../../local/runtime.js';
+import { ArxClient } from '../../sdk/index.js';
 import { api, eventually, startTestRuntime } from '../support/runtime.js';
 import { inProcessPdp } from '../support/mcp-pdp.js';
 import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
@@ -24,6 +27,10 @@ const POLICY = `
   connector: rug-mcp
   operations:
     "tools:lookup": low
+- name: hosted-tools
+  connector: hostedev-mcp
+  operations:
+    "tools:echo": low
 `;
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: any };
@@ -50,6 +57,8 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
   let rugGw: McpGateway;
   let srv: { url: string; close(): Promise<void> };
   let rugSrv: { url: string; close(): Promise<void> };
+  let everythingHttp: ChildProcess | undefined;
+  let everythingUrl: string;
   const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-v2-'));
   const memFile = join(dir, 'memory.jsonl');
   const rug = join(dir, 'rug.txt');
@@ -107,6 +116,17 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
       arx: { apiUrl: rt.url, bootstrapToken: await agent('mcp-v2-rug') },
     });
     rugSrv = await rugGw.listen('127.0.0.1', 0);
+    // server-everything over Streamable HTTP, the hosted route's upstream.
+    const port = await freePort();
+    everythingHttp = spawn(join(BIN, 'mcp-server-everything'), ['streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((ready, fail) => {
+      everythingHttp!.stderr!.on('data', (d: Buffer) => d.toString().includes('listening') && ready());
+      everythingHttp!.once('exit', (code) => fail(new Error(`server-everything exited ${code}`)));
+    });
+    everythingUrl = `http://127.0.0.1:${port}/mcp`;
   }, 180_000);
   afterAll(async () => {
     for (const c of closers) await c.close().catch(() => undefined);
@@ -114,6 +134,7 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
     await rugSrv?.close();
     await gw?.close();
     await rugGw?.close();
+    everythingHttp?.kill();
     await rt?.stop();
   });
 
@@ -211,6 +232,31 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
     // A modern header without the envelope is the SDK's -32602 (never a legacy session).
     const bare = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
     expect(((await bare.json()) as any).error.code).toBe(-32602);
+  });
+
+  it('serves 2026-07-28 on the hosted route POST /v1/mcp/{connector} too (server-everything over HTTP)', async () => {
+    expect(
+      (
+        await call('PUT', '/v1/connectors/hostedev-mcp', {
+          token: admin,
+          body: { config: { kind: 'mcp', url: everythingUrl } },
+        })
+      ).status,
+    ).toBe(200);
+    const svid = await new ArxClient({ apiUrl: rt.url, bootstrapToken: await agent('mcp-v2-hosted') }).token();
+    const c = new ClientV2({ name: 'v2-hosted', version: '2.0.0' }, MODERN);
+    await c.connect(
+      new HttpV2(new URL(`${rt.url}/v1/mcp/hostedev-mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${svid}` } },
+      }),
+    );
+    closers.push(c);
+    expect(c.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+    expect(textOf(await c.callTool({ name: 'echo', arguments: { message: 'hosted 2026' } }))).toContain('hosted 2026');
+    const no = await c.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+    expect(no.isError).toBe(true);
+    expect(arxOf(no)).toMatchObject({ status: 'denied' });
   });
 
   it('still serves the v1 SDK client (2025-11-25, sessions) on the same listener', async () => {
