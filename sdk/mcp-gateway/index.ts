@@ -213,11 +213,15 @@ export interface McpGateway {
   newSession(): Promise<GatewaySession>;
   /** Serves MCP on this process's stdin/stdout (one session). */
   serveStdio(): Promise<GatewaySession>;
-  /** Serves Streamable HTTP on `host:port` at `/mcp`, a session per `initialize`. */
+  /**
+   * Serves Streamable HTTP on `host:port` at `/mcp`: a session per `initialize` (2025-era clients),
+   * and a fresh server per request for 2026-07-28 requests (./v2.ts).
+   */
   listen(host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
   /**
    * Answers one Streamable HTTP request statelessly (no session id: a fresh server and upstream
-   * client for this request only, closed after it; JSON responses, never SSE).
+   * client for this request only, closed after it; JSON responses, never SSE). 2025-era and
+   * 2026-07-28 requests alike.
    */
   handleStateless(req: Request, parsedBody?: unknown): Promise<Response>;
   close(): Promise<void>;

@@ -290,7 +290,9 @@ const EVERYTHING = `
  * inspectable): decisions and records per call, prompts and resources decided, progress relayed.
  */
 describe('MCP gateway 2026-07-28 in front of server-everything (in-process PDP)', () => {
-  const arx = inProcessPdp(EVERYTHING);
+  const pdp = inProcessPdp(EVERYTHING);
+  const handshakes: { method: string; params: Record<string, unknown> }[] = [];
+  const arx = { ...pdp, handshake: async (_c: string, i: (typeof handshakes)[number]) => void handshakes.push(i) };
   let gw: McpGateway;
   let srv: { url: string; close(): Promise<void> };
   let c: ClientV2;
@@ -318,10 +320,10 @@ describe('MCP gateway 2026-07-28 in front of server-everything (in-process PDP)'
     expect(textOf(ok)).toContain('hi 2026');
     const no = await c.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
     expect(arxOf(no)).toMatchObject({ status: 'denied' });
-    expect(arx.audit.filter((e) => e.action_name === 'everything-mcp:tools:echo').map((e) => e.decision)).toEqual([
+    expect(pdp.audit.filter((e) => e.action_name === 'everything-mcp:tools:echo').map((e) => e.decision)).toEqual([
       'permit',
     ]);
-    expect(arx.audit.filter((e) => e.action_name === 'everything-mcp:tools:get_sum').map((e) => e.decision)).toEqual([
+    expect(pdp.audit.filter((e) => e.action_name === 'everything-mcp:tools:get_sum').map((e) => e.decision)).toEqual([
       'forbid',
     ]);
   });
@@ -335,6 +337,10 @@ describe('MCP gateway 2026-07-28 in front of server-everything (in-process PDP)'
     expect(resources.length).toBeGreaterThan(0);
     const read = await c.readResource({ uri: resources[0]!.uri });
     expect(read.contents.length).toBeGreaterThan(0);
+  });
+
+  it('reports the client as discovery evidence once, at server/discover, not on every request', async () => {
+    expect(handshakes.map((h) => (h.params.clientInfo as { name: string }).name)).toEqual(['v2-everything']);
   });
 
   it('relays upstream progress of a tools/call under the client’s token', async () => {
