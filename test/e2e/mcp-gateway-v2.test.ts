@@ -164,8 +164,13 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
   it('answers a held call pending_approval; after approval the same call runs upstream exactly once', async () => {
     const c = await modern();
     const args = { entities: [{ name: 'carol', entityType: 'person', observations: [] }] };
-    const held = await c.callTool({ name: 'create_entities', arguments: args });
+    const ticks: unknown[] = [];
+    const held = await c.callTool({ name: 'create_entities', arguments: args }, {
+      onprogress: (p: unknown) => ticks.push(p),
+    } as never);
     expect(held.isError).toBe(true);
+    // The hold's progress ticks reach the 2026 client on the request's own SSE stream.
+    expect(ticks.length).toBeGreaterThan(0);
     const a = arxOf(held)!;
     expect(a).toMatchObject({ status: 'pending_approval', approval_id: expect.any(String) });
     expect(graph()).not.toContain('carol');
