@@ -5,8 +5,9 @@
  * With --listen, a request whose Host or Origin names a host other than the loopback names, the
  * listen host or an --allow-host name is refused with 403 (DNS-rebinding protection).
  *
- * Without --listen it serves MCP over stdio (the client launches it as its server); with it,
- * Streamable HTTP at http://host:port/mcp. The agent is ARX_AGENT_TOKEN (an SVID) or
+ * Without --listen it serves MCP over stdio (the client launches it as its server; 2025-11-25 and
+ * older); with it, Streamable HTTP at http://host:port/mcp (2025-era sessions, and 2026-07-28
+ * stateless requests, a fresh server each). The agent is ARX_AGENT_TOKEN (an SVID) or
  * ARX_BOOTSTRAP_TOKEN (exchanged and refreshed) against ARX_URL. Neither is passed upstream: the
  * upstream gets only a minimal environment plus the --upstream-env values.
  * Stdout belongs to the protocol in stdio mode; everything else goes to stderr.

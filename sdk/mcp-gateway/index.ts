@@ -70,6 +70,13 @@ import { ArxClient } from '../index.js';
 import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
 import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
 import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
+import {
+  createModernHandler,
+  isModernRequest,
+  MODERN_PROTOCOL_VERSIONS,
+  type ModernHandler,
+  serveModernNode,
+} from './v2.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
 export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
@@ -84,8 +91,13 @@ export {
 } from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
-/** Protocol versions spoken (through @modelcontextprotocol/sdk 1.x; 2026-07-28 needs the v2 packages). */
-export const PROTOCOL_VERSIONS = ['2025-11-25'] as const;
+/**
+ * Protocol versions spoken: 2025-11-25 (and what @modelcontextprotocol/sdk 1.x negotiates below it)
+ * on every transport; 2026-07-28 (stateless) on Streamable HTTP (`listen`, `handleStateless`)
+ * through the v2 server package (see ./v2.ts).
+ */
+export const PROTOCOL_VERSIONS = ['2025-11-25', ...MODERN_PROTOCOL_VERSIONS] as const;
+export { MODERN_PROTOCOL_VERSIONS, isModernRequest } from './v2.js';
 
 export type UpstreamSpec =
   | {
@@ -201,11 +213,15 @@ export interface McpGateway {
   newSession(): Promise<GatewaySession>;
   /** Serves MCP on this process's stdin/stdout (one session). */
   serveStdio(): Promise<GatewaySession>;
-  /** Serves Streamable HTTP on `host:port` at `/mcp`, a session per `initialize`. */
+  /**
+   * Serves Streamable HTTP on `host:port` at `/mcp`: a session per `initialize` (2025-era clients),
+   * and a fresh server per request for 2026-07-28 requests (./v2.ts).
+   */
   listen(host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
   /**
    * Answers one Streamable HTTP request statelessly (no session id: a fresh server and upstream
-   * client for this request only, closed after it; JSON responses, never SSE).
+   * client for this request only, closed after it; JSON responses, never SSE). 2025-era and
+   * 2026-07-28 requests alike.
    */
   handleStateless(req: Request, parsedBody?: unknown): Promise<Response>;
   close(): Promise<void>;
@@ -902,6 +918,15 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     return session;
   }
 
+  // 2026-07-28 requests (./v2.ts): a fresh v2 server and governed session per request, made lazily.
+  const modern: Partial<Record<'auto' | 'json', ModernHandler>> = {};
+  const modernHandler = (mode: 'auto' | 'json') =>
+    (modern[mode] ??= createModernHandler(newSession, {
+      responseMode: mode,
+      name: `arx-mcp-gateway:${connector}`,
+      version: GATEWAY_VERSION,
+    }));
+
   return {
     connector,
     stats,
@@ -969,6 +994,8 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
             return;
           }
           const body = req.method === 'POST' ? await readBody(req) : undefined;
+          // A 2026-07-28 request (envelope claim or modern MCP-Protocol-Version): stateless, v2 server.
+          if (await serveModernNode(modernHandler('auto'), req, res, body)) return;
           const sid = req.headers['mcp-session-id'];
           const known = typeof sid === 'string' ? live.get(sid) : undefined;
           if (known) return void (await known.transport.handleRequest(req, res, body));
@@ -1023,6 +1050,13 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       };
     },
     async handleStateless(req, parsedBody) {
+      if (await isModernRequest(req, parsedBody)) {
+        const res = await modernHandler('json').fetch(req, parsedBody);
+        const body = res.status === 202 || res.status === 204 ? null : await res.arrayBuffer();
+        const headers = new Headers(res.headers);
+        headers.set('cache-control', 'private, no-cache, no-store, no-transform');
+        return new Response(body, { status: res.status, headers });
+      }
       const session = await newSession();
       // No session id (stateless) and plain JSON answers: nothing outlives this request.
       const transport = new WebStandardStreamableHTTPServerTransport({
@@ -1043,6 +1077,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       }
     },
     async close() {
+      for (const h of Object.values(modern)) await h.close().catch(() => undefined);
       for (const s of [...sessions]) await s.close();
       await arx.flush?.().catch(() => undefined);
     },

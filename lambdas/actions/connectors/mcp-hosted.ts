@@ -274,6 +274,10 @@ export async function hostedMcp(req: ApiRequest, h: HostedDeps): Promise<ApiResu
   const headers = new Headers();
   for (const k of ['content-type', 'accept', 'mcp-protocol-version', 'last-event-id'])
     if (req.headers[k] !== undefined) headers.set(k, req.headers[k]);
+  // 2026-07-28 requests mirror their method, name and declared parameters in headers (SEP-2243),
+  // which the v2 server checks against the body.
+  for (const [k, v] of Object.entries(req.headers))
+    if ((k === 'mcp-method' || k === 'mcp-name' || k.startsWith('mcp-param-')) && v !== undefined) headers.set(k, v);
   let res: Response;
   try {
     res = await gateway.handleStateless(
