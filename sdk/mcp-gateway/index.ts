@@ -70,6 +70,7 @@ import { ArxClient } from '../index.js';
 import { HttpArx, type ArxPort, type GatewayDecision, type HeldAction } from './arx.js';
 import { argumentsHash, canonicalJson, operationName, sha256, toolDefinitionHash } from './canonical.js';
 import { ArxBackedPinStore, MemoryPinStore, type PinStore } from './pins.js';
+import { SessionEventStore } from './event-store.js';
 import {
   createModernHandler,
   isModernRequest,
@@ -91,6 +92,8 @@ export {
 } from './arx.js';
 
 export const GATEWAY_VERSION = '0.1.0';
+/** The `retry` a POST SSE stream's priming event gives a client that lost the stream (ms). */
+export const SSE_RETRY_MS = 1000;
 /**
  * Protocol versions spoken: 2025-11-25 (and what @modelcontextprotocol/sdk 1.x negotiates below it)
  * on every transport; 2026-07-28 (stateless) on Streamable HTTP (`listen`, `handleStateless`)
@@ -1004,6 +1007,9 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
             const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
               sessionIdGenerator: () => randomUUID(),
               onsessioninitialized: (id) => void live.set(id, { transport, session }),
+              // Resumable streams: a client cut off mid-call reconnects with Last-Event-ID.
+              eventStore: new SessionEventStore(),
+              retryInterval: SSE_RETRY_MS,
             });
             transport.onclose = () => {
               if (transport.sessionId) live.delete(transport.sessionId);
