@@ -128,7 +128,7 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       // different block under the key would read as a rewrite (F7: arx-verify checks every version),
       // so the stored block is the one at this height: committed as stored when it extends this head.
       const stored = await deps.blocks.get(tenantId, s.head.height);
-      const again = stored ? resealed(chain, stored, new Set(pending.map((e) => e.event_id))) : null;
+      const again = stored ? resealed(chain, stored) : null;
       if (!stored || !again)
         throw new Error(`block ${s.head.height} of ${tenantId} is stored but does not extend the head`);
       block = stored;
@@ -200,12 +200,12 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
 
 /**
  * The chain state after `stored` when it is the block that extends `chain` (sealed again from its
- * own events, time and key, it hashes the same), and every one of its events is still pending:
- * a block whose head never moved has none marked. Null otherwise.
+ * own events, time and key, it hashes the same); null otherwise. Its events are in no committed
+ * block: it was built from this head's pending events once the previous block was fully marked
+ * (recovery runs first), and the head never moved past it.
  */
-function resealed(chain: ChainRecord, stored: AuditBlock, pending: ReadonlySet<string>) {
+function resealed(chain: ChainRecord, stored: AuditBlock) {
   if (stored.head.tenant_id !== chain.tenant_id || stored.events.length === 0) return null;
-  if (!stored.events.every((e) => pending.has(e.event_id))) return null;
   const again = sealBlock({
     tenantId: chain.tenant_id,
     prev: chain,
