@@ -33,6 +33,8 @@ export interface FaultRule {
   table?: RegExp;
   /** Delay for `timeout` (before the TimeoutError) and `latency`; default 50 ms. */
   delayMs?: number;
+  /** The first `after` attempts the rule matches pass untouched; it applies from then on (a fault partway through a run). */
+  after?: number;
 }
 
 export interface FaultStats {
@@ -43,6 +45,8 @@ export interface FaultStats {
 }
 
 let rules: FaultRule[] = [];
+/** Attempts each rule has matched (for `after`). */
+let matched = new WeakMap<FaultRule, number>();
 let rand: () => number = mulberry32(1);
 const attempts = new Map<string, number>();
 const injected = new Map<string, number>();
@@ -140,6 +144,11 @@ function pick(service: string, op: string, input: unknown): FaultRule | undefine
     if (r.service !== '*' && r.service !== service) continue;
     if (r.operations && !r.operations.includes(op)) continue;
     if (r.table && !r.table.test(tableOf(input) ?? '')) continue;
+    if (r.after) {
+      const n = (matched.get(r) ?? 0) + 1;
+      matched.set(r, n);
+      if (n <= r.after) continue;
+    }
     if (rand() < r.rate) return r;
   }
   return undefined;
@@ -170,6 +179,7 @@ export function injectFaults(next: readonly FaultRule[], seed = 1): void {
   assertLocal();
   install();
   rules = next.map((r) => ({ ...r, service: r.service.toLowerCase() }));
+  matched = new WeakMap();
   rand = mulberry32(seed);
 }
 

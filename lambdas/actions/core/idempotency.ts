@@ -8,6 +8,8 @@
  *   the action itself is never submitted again;
  * - the same key with a different request is refused (422);
  * - while the first request is still running, a retry is told to come back (409, Retry-After);
+ * - a request that fails before its action is stored (refused, or an internal error) releases
+ *   its claim, so a retry runs at once under a new claim;
  * - a claim whose request died before it created its action (older than the function can run)
  *   is taken over by the retry, with the same action id: never a second action.
  */
@@ -38,7 +40,7 @@ export interface IdempotencyStore {
   /** Re-claims a stale in-progress record, only if it is still the one read (`claimed_at`). */
   takeOver(r: IdempotencyRecord, previousClaimedAt: string): Promise<boolean>;
   complete(tenantId: string, key: string): Promise<void>;
-  /** Forgets a claim whose request was refused before it created anything (a 4xx). */
+  /** Forgets a claim whose request failed before its action was stored (a 4xx, or an internal error). */
   release(tenantId: string, key: string, actionId: string): Promise<void>;
 }
 
@@ -138,17 +140,22 @@ async function run(
   try {
     action = await submit(claim.action_id);
   } catch (e) {
-    // A refusal before anything was created (bad connector/params: a 4xx) leaves no claim behind;
-    // any other failure keeps it: the action may exist, and a retry must find it.
+    // The claim is forgotten only when the action is confirmed absent (read consistently after the
+    // failure): the connector only ever runs on a stored action, so no action means nothing ran
+    // and nothing will. That holds for a refusal (a 4xx: bad connector or params) and for an
+    // internal error raised before the action was stored (a 5xx: the store, KMS or the audit log
+    // failing), so the retry proceeds under the same action id instead of a 409 until the claim
+    // goes stale. Once the action exists (its connector may have run, or recovery may run it), the
+    // claim stays and a retry finds the action. When the read itself fails, only a refusal
+    // releases (as before); an internal error keeps the claim.
     const status = (e as { status?: number }).status;
-    if (
-      typeof status === 'number' &&
-      status >= 400 &&
-      status < 500 &&
-      !(await d.getAction(claim.tenant_id, claim.action_id).catch(() => null))
-    ) {
-      await d.store.release(claim.tenant_id, claim.key, claim.action_id);
-    }
+    const refused = typeof status === 'number' && status >= 400 && status < 500;
+    const absent = await d.getAction(claim.tenant_id, claim.action_id).then(
+      (a) => a === null,
+      () => refused,
+    );
+    // Not released (the store failing too): the claim goes stale and a retry takes it over.
+    if (absent) await d.store.release(claim.tenant_id, claim.key, claim.action_id).catch(() => undefined);
     throw e;
   }
   await d.store.complete(claim.tenant_id, claim.key).catch(() => undefined);

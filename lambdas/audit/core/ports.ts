@@ -124,7 +124,13 @@ export interface ChainStore {
 
 /** The Object Lock bucket blocks are written to. */
 export interface BlockStore {
+  /** Writes a version of the block's object (anchoring adds the RFC 3161 timestamp to a stored block). */
   put(block: AuditBlock): Promise<{ key: string; version_id: string | null }>;
+  /**
+   * Writes the first version of a height's object; null (nothing written) when one exists already,
+   * so a height never holds two different blocks (the bucket keeps every version, F7).
+   */
+  putNew(block: AuditBlock): Promise<{ key: string; version_id: string | null } | null>;
   get(tenantId: string, height: number): Promise<AuditBlock | null>;
 }
 

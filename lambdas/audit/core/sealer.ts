@@ -113,35 +113,51 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
         timestamp = null; // TSA outage: sealed but un-anchored, retried on later ticks
       }
     }
-    const block: AuditBlock = {
+    let block: AuditBlock = {
       head: s.head,
       block_hash: s.block_hash,
       signature: sig.signature,
       events: pending,
       timestamp,
     };
-    const put = await deps.blocks.put(block);
+    let sealed: { head: AuditBlock['head']; block_hash: string; next: typeof s.next } = s;
+    let put = await deps.blocks.putNew(block);
+    if (!put) {
+      // This height's object exists: a run stored its block and died before committing the head
+      // (or another run committed it since). Object Lock keeps that version for good, and a second,
+      // different block under the key would read as a rewrite (F7: arx-verify checks every version),
+      // so the stored block is the one at this height: committed as stored when it extends this head.
+      const stored = await deps.blocks.get(tenantId, s.head.height);
+      const again = stored ? resealed(chain, stored) : null;
+      if (!stored || !again)
+        throw new Error(`block ${s.head.height} of ${tenantId} is stored but does not extend the head`);
+      block = stored;
+      sealed = again;
+      put = { key: blockKey(tenantId, s.head.height), version_id: null };
+    }
+    const { head } = sealed;
+    const anchoredAt = block.timestamp?.anchored_at ?? null;
     const next: ChainRecord = {
-      ...s.next,
+      ...sealed.next,
       tenant_id: tenantId,
-      last_sealed_at: s.head.sealed_at,
-      last_anchored_at: timestamp ? timestamp.anchored_at : chain.last_anchored_at,
-      unanchored: timestamp ? chain.unanchored : [...chain.unanchored, s.head.height],
-      oldest_unanchored_at: timestamp ? chain.oldest_unanchored_at : (chain.oldest_unanchored_at ?? s.head.sealed_at),
-      marking_height: s.head.height,
+      last_sealed_at: head.sealed_at,
+      last_anchored_at: anchoredAt ?? chain.last_anchored_at,
+      unanchored: anchoredAt ? chain.unanchored : [...chain.unanchored, head.height],
+      oldest_unanchored_at: anchoredAt ? chain.oldest_unanchored_at : (chain.oldest_unanchored_at ?? head.sealed_at),
+      marking_height: head.height,
     };
     const sealedEvent: OutboxEntry = {
       detailType: 'audit.block.sealed',
       detail: {
         tenant_id: tenantId,
-        correlation_id: s.head.block_id,
-        trace_id: pending[0]!.trace_id,
-        event_id: `sealed:${tenantId}:${s.head.height}`,
-        block_id: s.head.block_id,
-        height: s.head.height,
-        block_hash: s.block_hash,
-        event_count: pending.length,
-        anchored: timestamp !== null,
+        correlation_id: head.block_id,
+        trace_id: block.events[0]!.trace_id,
+        event_id: `sealed:${tenantId}:${head.height}`,
+        block_id: head.block_id,
+        height: head.height,
+        block_hash: sealed.block_hash,
+        event_count: block.events.length,
+        anchored: anchoredAt !== null,
       },
     };
     const ok = await deps.chain.commitBlock(
@@ -149,23 +165,23 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
       next,
       {
         tenant_id: tenantId,
-        block_id: s.head.block_id,
-        height: s.head.height,
-        block_hash: s.block_hash,
-        head: s.head,
+        block_id: head.block_id,
+        height: head.height,
+        block_hash: sealed.block_hash,
+        head,
         key: put.key,
-        anchored: timestamp !== null,
-        anchored_at: timestamp?.anchored_at ?? null,
+        anchored: anchoredAt !== null,
+        anchored_at: anchoredAt,
       },
       deps.outbox ? { table: deps.outbox.table, entry: sealedEvent } : undefined,
     );
     if (!ok) throw new Error(`chain head of ${tenantId} moved during sealing`);
     await deps.events.markSealed(
       tenantId,
-      s.head.height,
-      pending.map((e, i) => ({ event_id: e.event_id, leaf_index: s.head.first_index + i })),
+      head.height,
+      block.events.map((e, i) => ({ event_id: e.event_id, leaf_index: head.first_index + i })),
     );
-    await deps.chain.finishMarking(tenantId, s.head.height);
+    await deps.chain.finishMarking(tenantId, head.height);
     await copyToDestinations(deps, block);
     // Committed with the block: published now, or by the relay when the bus is down.
     if (deps.outbox) await deps.outbox.sink.flush([sealedEvent]);
@@ -173,13 +189,31 @@ export async function sealTenant(deps: SealerDeps, tenantId: string): Promise<Se
     else await deps.publisher?.publish(sealedEvent.detailType, sealedEvent.detail).catch(() => undefined);
     return {
       tenant_id: tenantId,
-      sealed: { height: s.head.height, events: pending.length, anchored: timestamp !== null },
+      sealed: { height: head.height, events: block.events.length, anchored: anchoredAt !== null },
       anchoredRetries,
       replayed,
     };
   } finally {
     await deps.chain.releaseLease(tenantId, deps.owner).catch(() => undefined);
   }
+}
+
+/**
+ * The chain state after `stored` when it is the block that extends `chain` (sealed again from its
+ * own events, time and key, it hashes the same); null otherwise. Its events are in no committed
+ * block: it was built from this head's pending events once the previous block was fully marked
+ * (recovery runs first), and the head never moved past it.
+ */
+function resealed(chain: ChainRecord, stored: AuditBlock) {
+  if (stored.head.tenant_id !== chain.tenant_id || stored.events.length === 0) return null;
+  const again = sealBlock({
+    tenantId: chain.tenant_id,
+    prev: chain,
+    events: stored.events,
+    sealedAt: new Date(stored.head.sealed_at),
+    kid: stored.head.kid,
+  });
+  return again.block_hash === stored.block_hash ? again : null;
 }
 
 /** Retries RFC 3161 for un-anchored blocks: the stamped block is written as a new object version. */

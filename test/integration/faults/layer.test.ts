@@ -61,6 +61,24 @@ describe('fault layer (local/faults.ts)', () => {
     await expect(kms.send(new CreateKeyCommand({}))).resolves.toHaveProperty('KeyMetadata');
   });
 
+  it('`after` lets the first matching attempts of a rule through, then fails the rest (a fault partway through a run)', async () => {
+    const ddb = new DynamoDBClient({ maxAttempts: 1 });
+    injectFaults([{ service: 'dynamodb', kind: '5xx', rate: 1, operations: ['ListTables'], after: 2 }]);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++)
+      outcomes.push(
+        await ddb.send(new ListTablesCommand({})).then(
+          () => 'ok',
+          (e: Error) => e.name,
+        ),
+      );
+    expect(outcomes).toEqual(['ok', 'ok', 'ServiceUnavailable', 'ServiceUnavailable']);
+    // new rules count afresh
+    injectFaults([{ service: 'dynamodb', kind: '5xx', rate: 1, operations: ['ListTables'], after: 1 }]);
+    await expect(ddb.send(new ListTablesCommand({}))).resolves.toHaveProperty('TableNames');
+    await expect(ddb.send(new ListTablesCommand({}))).rejects.toThrow(/ServiceUnavailable/);
+  });
+
   it('throttles DynamoDB as ProvisionedThroughputExceeded, times out with TimeoutError, and adds latency', async () => {
     const ddb = new DynamoDBClient({ maxAttempts: 1 });
     injectFaults([{ service: 'dynamodb', kind: 'throttle', rate: 1 }]);
