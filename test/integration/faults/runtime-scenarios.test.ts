@@ -195,17 +195,20 @@ describe('faults on the local runtime: fails closed, loses nothing', () => {
     // The terminate call itself waits on the SDK's throttling backoff: the 1 s runs from its answer
     // ("revoked before this returns"), and the whole kill, request included, is bounded at 5 s.
     const answered = Date.now();
-    let refusedAt = 0;
-    while (Date.now() - t0 < 8000) {
-      const r = await act(svid);
-      if (r.status !== 200) {
-        refusedAt = Date.now();
-        break;
-      }
+    // Probes every 200 ms, not one after another: a governed call that was let in just before the
+    // kill can take seconds under throttling, and must not delay the next probe. "Refused within
+    // 1 s" = every request sent 1 s or more after the terminate answered is refused.
+    const probes: Promise<{ sentAt: number; status: number }>[] = [];
+    while (Date.now() - answered < 2000) {
+      const sentAt = Date.now();
+      probes.push(act(svid).then((r) => ({ sentAt, status: r.status })));
+      await sleep(200);
     }
-    expect(refusedAt).toBeGreaterThan(0);
-    expect(refusedAt - answered).toBeLessThan(1000);
-    expect(refusedAt - t0).toBeLessThan(5000);
+    const results = await Promise.all(probes);
+    const late = results.filter((p) => p.sentAt - answered >= 1000);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.map((p) => p.status).filter((st) => st !== 401 && st !== 403)).toEqual([]);
+    expect(answered - t0).toBeLessThan(5000);
     const done = await eventually(
       async () => {
         const s = await call('GET', `/v1/terminations/${term.json.termination_id}`, { token: admin }).catch(() => null);
