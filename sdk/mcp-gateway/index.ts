@@ -11,6 +11,9 @@
  *   tool, the canonical argument hash and the tool-definition hash; the gateway holds it (progress
  *   notifications when the client sent a progress token) up to `holdMs`, then answers
  *   `pending_approval`. The same call after approval runs upstream exactly once.
+ * - MCP tasks (SEP-1686) for tools/call on stateful sessions: a call with `params.task` answers a
+ *   task at once; a held one stays `working` until ARX decides, then runs once and its result is
+ *   the task's (`tasks/result`); `tasks/cancel` voids the approval for this gateway (see tasks.ts).
  * - Pinning: each tool's canonical definition is hashed; a changed definition is quarantined
  *   (hidden, forbidden) until accepted in the pin store.
  * - Server → client traffic is relayed, governed: progress (under the client's token), logging,

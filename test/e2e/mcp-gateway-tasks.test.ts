@@ -241,6 +241,25 @@ describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX ap
     expect((await owner.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([task.taskId]);
   });
 
+  it('the stateless path (one request, one server) declares no tasks capability', async () => {
+    const res = await gw.handleStateless(
+      new Request('http://127.0.0.1/mcp', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      }),
+    );
+    expect(res.status).toBe(200);
+    const caps = ((await res.json()) as { result: { capabilities: Record<string, unknown> } }).result.capabilities;
+    expect(caps.tools).toBeTruthy();
+    expect(caps.tasks).toBeUndefined();
+  });
+
   it('relays an upstream JSON-RPC error with one "MCP error <code>:" prefix, not one per hop', async () => {
     const c = await connect();
     const e = await c.readResource({ uri: 'demo://no-such-resource' }).then(
