@@ -41,6 +41,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
+  type CallToolResultSchema,
   CancelTaskRequestSchema,
   CompleteRequestSchema,
   CreateMessageRequestSchema,
@@ -454,12 +455,15 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
 
     server.setRequestHandler(ListToolsRequestSchema, async () => {
       const visible: Tool[] = [];
-      // With tasks, every tool may be called as a task (the gateway makes it one); a tool the
-      // upstream requires to be a task stays "required". A copy: the pinned hash is the upstream's.
+      // Task support is the gateway's, not the upstream's: with tasks every tool may be called as
+      // a task (the gateway makes it one), and a plain call works too (for a tool the upstream runs
+      // only as a task, the gateway's upstream call is a task). A copy: the pinned hash is the upstream's.
       const listed = (t: Tool): Tool =>
-        taskStore && t.execution?.taskSupport !== 'required'
+        taskStore
           ? { ...t, execution: { ...t.execution, taskSupport: 'optional' } }
-          : t;
+          : t.execution?.taskSupport === 'required'
+            ? { ...t, execution: { ...t.execution, taskSupport: 'forbidden' } }
+            : t;
       for (const t of await allTools()) if ((await toolDecision(t)).ok) visible.push(listed(t));
       return { tools: visible, _meta: { 'arx.dev/visibility': 'private' } };
     });
@@ -506,6 +510,21 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           relayed.push(notify!({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(swallow)),
         );
       try {
+        if (tools.get(name)?.execution?.taskSupport === 'required') {
+          // The upstream runs this tool only as a task: the gateway makes the upstream call one and
+          // waits for its result (the client's call is the gateway's own task or a plain call).
+          for await (const m of upstream.experimental.tasks.callToolStream(
+            { name, arguments: args },
+            UpstreamResult as unknown as typeof CallToolResultSchema,
+            { task: { ttl: 600_000 }, timeout: 600_000, ...(signal ? { signal } : {}) },
+          )) {
+            if (m.type === 'result') result = m.result as CallToolResult;
+            else if (m.type === 'error') throw m.error;
+          }
+          if (!result)
+            throw new McpError(ErrorCode.InternalError, `the upstream task of ${name} ended without a result`);
+          return result;
+        }
         result = (await upstream.request(
           {
             method: 'tools/call',

@@ -20,6 +20,7 @@ const POLICY = `
   operations:
     "tools:echo": low
     "tools:get_sum": high
+    "tools:simulate_research_query": low
     "resources:read": low
   risk_max: high
 `;
@@ -110,7 +111,7 @@ describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX ap
     const c = await connect();
     expect(c.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
     const tools = (await c.listTools()).tools;
-    expect(tools.map((t) => t.name).sort()).toEqual(['echo', 'get-sum']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['echo', 'get-sum', 'simulate-research-query']);
     for (const t of tools) expect(t.execution?.taskSupport).toBe('optional');
 
     // The SDK's own task client: task created, polled, result fetched.
@@ -240,6 +241,25 @@ describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX ap
     expect((await owner.experimental.tasks.getTask(task.taskId)).status).toBe('working');
     expect((await owner.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([task.taskId]);
   });
+
+  it('runs a tool the upstream requires as a task (server-everything simulate-research-query) as an upstream task', async () => {
+    const c = await connect();
+    const before = gw.stats.upstreamCalls;
+    // A plain call: the gateway's own upstream call is the task the upstream requires.
+    const plain = (await c.callTool({
+      name: 'simulate-research-query',
+      arguments: { topic: 'governed agents' },
+    })) as CallToolResult;
+    expect(plain.isError).toBeFalsy();
+    expect(textOf(plain)).toMatch(/governed agents/);
+    // And as the client's task.
+    const { task } = await callAsTask(c, 'simulate-research-query', { topic: 'tasks' });
+    const r = (await c.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(textOf(r)).toMatch(/tasks/);
+    expect((await settled(c, task.taskId)).status).toBe('completed');
+    expect(gw.stats.upstreamCalls).toBe(before + 2);
+  }, 30_000);
 
   it('the stateless path (one request, one server) declares no tasks capability', async () => {
     const res = await gw.handleStateless(
