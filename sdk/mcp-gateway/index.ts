@@ -11,6 +11,9 @@
  *   tool, the canonical argument hash and the tool-definition hash; the gateway holds it (progress
  *   notifications when the client sent a progress token) up to `holdMs`, then answers
  *   `pending_approval`. The same call after approval runs upstream exactly once.
+ * - MCP tasks (SEP-1686) for tools/call on stateful sessions: a call with `params.task` answers a
+ *   task at once; a held one stays `working` until ARX decides, then runs once and its result is
+ *   the task's (`tasks/result`); `tasks/cancel` voids the approval for this gateway (see tasks.ts).
  * - Pinning: each tool's canonical definition is hashed; a changed definition is quarantined
  *   (hidden, forbidden) until accepted in the pin store.
  * - Server → client traffic is relayed, governed: progress (under the client's token), logging,
@@ -38,6 +41,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
+  type CallToolResultSchema,
+  CancelTaskRequestSchema,
   CompleteRequestSchema,
   CreateMessageRequestSchema,
   ElicitationCompleteNotificationSchema,
@@ -62,7 +67,9 @@ import {
   ErrorCode,
   type CallToolRequest,
   type CallToolResult,
+  type CreateTaskResult,
   type ServerCapabilities,
+  type Task,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -78,6 +85,8 @@ import {
   type ModernHandler,
   serveModernNode,
 } from './v2.js';
+import { bareErrorMessages } from './errors.js';
+import { isTerminalStatus, SessionTaskStore, TASK_POLL_MS, taskTtl } from './tasks.js';
 
 export { canonicalJson, argumentsHash, toolDefinitionHash, operationName } from './canonical.js';
 export { ArxBackedPinStore, MemoryPinStore, FilePinStore, type PinStore, type PinState } from './pins.js';
@@ -246,6 +255,15 @@ interface CallRelay {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A tools/call that runs as an MCP task: `begin` creates the task (once; with the held call's
+ * approval when there is one, which bounds its ttl) and `signal` aborts when it is cancelled.
+ */
+interface TaskHooks {
+  begin(held?: HeldEntry & { key: string }): Promise<unknown>;
+  readonly signal: AbortSignal;
+}
+
 function denied(reason: string, extra: Record<string, unknown> = {}): CallToolResult {
   return {
     isError: true,
@@ -348,7 +366,11 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
     return client;
   }
 
-  async function newSession(): Promise<GatewaySession> {
+  /**
+   * `tasks: false` for a session that lives for one request (stateless): a task it created could
+   * never be read back, so it declares no tasks capability.
+   */
+  async function newSession(opts: { tasks?: boolean } = {}): Promise<GatewaySession> {
     const upstream = await connectUpstream();
     const up = upstream.getServerCapabilities() ?? {};
     const listChanged = (c: { listChanged?: boolean } | undefined) => (c?.listChanged ? { listChanged: true } : {});
@@ -360,14 +382,26 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         : {}),
       ...(up.logging ? { logging: {} } : {}),
       ...(up.completions ? { completions: {} } : {}),
+      // MCP tasks (SEP-1686) for tools/call: the gateway runs them itself (a held call is a task
+      // that waits for its approval), whatever the upstream supports.
+      ...(up.tools && opts.tasks !== false
+        ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }
+        : {}),
     };
+    const taskStore = capabilities.tasks ? new SessionTaskStore() : undefined;
     const server = new Server(
       { name: `arx-mcp-gateway:${connector}`, version: GATEWAY_VERSION },
       {
         capabilities,
+        ...(taskStore ? { taskStore } : {}),
         instructions: `Tools of connector "${connector}", governed by ARX: only what this agent may call is listed; held calls answer pending_approval until a human decides.`,
       },
     );
+    // One `MCP error <code>: ` prefix on the client, not one per hop (see errors.ts).
+    const connect = server.connect.bind(server);
+    server.connect = (transport) => connect(bareErrorMessages(transport));
+    /** The session's running tasks: what cancelling one stops. */
+    const running = new Map<string, { abort: AbortController; held?: { key: string; action_id: string } }>();
     // The client's initialize is discovery evidence of this agent (best effort, never in the way).
     server.oninitialized = () => {
       const client = server.getClientVersion();
@@ -440,7 +474,16 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
 
     server.setRequestHandler(ListToolsRequestSchema, async () => {
       const visible: Tool[] = [];
-      for (const t of await allTools()) if ((await toolDecision(t)).ok) visible.push(t);
+      // Task support is the gateway's, not the upstream's: with tasks every tool may be called as
+      // a task (the gateway makes it one), and a plain call works too (for a tool the upstream runs
+      // only as a task, the gateway's upstream call is a task). A copy: the pinned hash is the upstream's.
+      const listed = (t: Tool): Tool =>
+        taskStore
+          ? { ...t, execution: { ...t.execution, taskSupport: 'optional' } }
+          : t.execution?.taskSupport === 'required'
+            ? { ...t, execution: { ...t.execution, taskSupport: 'forbidden' } }
+            : t;
+      for (const t of await allTools()) if ((await toolDecision(t)).ok) visible.push(listed(t));
       return { tools: visible, _meta: { 'arx.dev/visibility': 'private' } };
     });
 
@@ -486,6 +529,21 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
           relayed.push(notify!({ method: 'notifications/progress', params: { ...p, progressToken } }).catch(swallow)),
         );
       try {
+        if (tools.get(name)?.execution?.taskSupport === 'required') {
+          // The upstream runs this tool only as a task: the gateway makes the upstream call one and
+          // waits for its result (the client's call is the gateway's own task or a plain call).
+          for await (const m of upstream.experimental.tasks.callToolStream(
+            { name, arguments: args },
+            UpstreamResult as unknown as typeof CallToolResultSchema,
+            { task: { ttl: 600_000 }, timeout: 600_000, ...(signal ? { signal } : {}) },
+          )) {
+            if (m.type === 'result') result = m.result as CallToolResult;
+            else if (m.type === 'error') throw m.error;
+          }
+          if (!result)
+            throw new McpError(ErrorCode.InternalError, `the upstream task of ${name} ended without a result`);
+          return result;
+        }
         result = (await upstream.request(
           {
             method: 'tools/call',
@@ -514,7 +572,8 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       }
     };
 
-    server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult | CreateTaskResult> => {
+      if (req.params.task && taskStore) return callAsTask(req);
       inflight.set(extra.requestId, req.params.name);
       const start_ms = arx.span ? performance.timeOrigin + performance.now() : 0;
       let result: CallToolResult | undefined;
@@ -526,6 +585,92 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         if (arx.span) reportSpan(req, start_ms, result);
       }
     });
+
+    /**
+     * A task-augmented tools/call (SEP-1686): answered with the task at once; the call is decided,
+     * held for its approval (status `working`, statusMessage naming the approval and its expiry:
+     * the input it waits for is a human's in ARX, not the client's, so not `input_required`) and
+     * run upstream in the background. Its CallToolResult is the task's result (`tasks/result`):
+     * `completed`, or `failed` when isError (denied, rejected, expired, or the tool's own error).
+     */
+    const callAsTask = async (req: CallToolRequest): Promise<CreateTaskResult> => {
+      const store = taskStore!;
+      const abort = new AbortController();
+      const start_ms = arx.span ? performance.timeOrigin + performance.now() : 0;
+      let task: Task | undefined;
+      let created!: (t: Task) => void;
+      let refused!: (e: unknown) => void;
+      const first = new Promise<Task>((res, rej) => {
+        created = res;
+        refused = rej;
+      });
+      const hooks: TaskHooks = {
+        signal: abort.signal,
+        async begin(h) {
+          if (task) return;
+          const t = await store.createTask(
+            { ttl: taskTtl(req.params.task?.ttl, h?.expires_at), pollInterval: TASK_POLL_MS },
+            0,
+            req,
+          );
+          running.set(t.taskId, { abort, ...(h ? { held: { key: h.key, action_id: h.action_id } } : {}) });
+          if (h)
+            await store.updateTaskStatus(
+              t.taskId,
+              'working',
+              `waiting for ARX approval ${h.approval_id ?? ''} (action ${h.action_id}, expires ${h.expires_at ?? '?'}); the call runs once it is approved`,
+            );
+          task = (await store.getTask(t.taskId)) ?? t;
+          created(task);
+        },
+      };
+      const status = (t: Task) =>
+        server.notification({ method: 'notifications/tasks/status', params: t }).catch(swallow);
+      void callTool(req, { sendNotification: (n) => server.notification(n), signal: abort.signal }, hooks)
+        .then(async (result) => {
+          await hooks.begin();
+          if (arx.span) reportSpan(req, start_ms, result);
+          if (abort.signal.aborted) return;
+          await store.storeTaskResult(task!.taskId, result.isError ? 'failed' : 'completed', result);
+        })
+        .catch(async (e: unknown) => {
+          if (!task) return refused(e);
+          if (abort.signal.aborted) return;
+          const message = (e as Error).message ?? String(e);
+          await store.storeTaskResult(task.taskId, 'failed', { isError: true, content: text(message) });
+        })
+        .catch(swallow)
+        .finally(async () => {
+          if (!task) return;
+          running.delete(task.taskId);
+          const now = await store.getTask(task.taskId);
+          if (now && isTerminalStatus(now.status) && now.status !== 'cancelled') await status(now);
+        });
+      return { task: await first };
+    };
+
+    if (taskStore)
+      // Cancelling a held task voids its approval for this gateway (ARX has no agent-side cancel of
+      // an action): the grant is marked spent and the binding dropped, so it never runs the call.
+      server.setRequestHandler(CancelTaskRequestSchema, async (req) => {
+        const id = req.params.taskId;
+        const t = await taskStore.getTask(id);
+        if (!t) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${id}`);
+        if (isTerminalStatus(t.status))
+          throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${t.status}`);
+        const r = running.get(id);
+        r?.abort.abort();
+        let message = 'Cancelled by the client.';
+        if (r?.held) {
+          await held.delete(r.held.key);
+          await held.spend(r.held.action_id);
+          message += ` The approval of ARX action ${r.held.action_id} will not be used.`;
+        }
+        await taskStore.updateTaskStatus(id, 'cancelled', message);
+        const after = (await taskStore.getTask(id))!;
+        void server.notification({ method: 'notifications/tasks/status', params: after }).catch(swallow);
+        return after;
+      });
 
     /** The call's span (not awaited: the port buffers and exports in the background). */
     const reportSpan = (req: CallToolRequest, start_ms: number, result: CallToolResult | undefined) => {
@@ -565,6 +710,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       req: CallToolRequest,
       // biome-ignore lint/suspicious/noExplicitAny: the SDK's RequestHandlerExtra generics are not worth spelling out
       extra: { sendNotification: (n: any) => Promise<void>; signal: AbortSignal },
+      task?: TaskHooks,
     ): Promise<CallToolResult> => {
       const name = req.params.name;
       const args = req.params.arguments ?? {};
@@ -602,13 +748,24 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       }
       const d = v.d!;
       if (d.approval === 'hitl')
-        return heldCall(t, op, args, ctx, d, traceparent, req.params._meta?.progressToken, extra.sendNotification);
+        return heldCall(
+          t,
+          op,
+          args,
+          ctx,
+          d,
+          traceparent,
+          req.params._meta?.progressToken,
+          extra.sendNotification,
+          task,
+        );
       // Audit first: a governed call whose record cannot be written does not run.
       try {
         await record(op, t, 'permit', ctx, ms, d, traced);
       } catch (e) {
         return denied(`the decision could not be recorded, so the call did not run (${(e as Error).message})`);
       }
+      await task?.begin();
       return runUpstream(
         name,
         args,
@@ -627,6 +784,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       progressToken: string | number | undefined,
       // biome-ignore lint/suspicious/noExplicitAny: the SDK's notification union is not exported
       notify: (n: any) => Promise<void>,
+      task?: TaskHooks,
     ): Promise<CallToolResult> => {
       const key = `${connector}\u0000${t.name}\u0000${ctx.arguments_hash}\u0000${ctx.definition_hash}`;
       let entry = await held.get(key);
@@ -657,7 +815,10 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         };
         await held.set(key, entry);
       }
-      const until = Date.now() + holdMs;
+      // A task waits until ARX decides or the approval expires (ARX then reports it expired).
+      await task?.begin({ ...entry, key });
+      const expiry = entry.expires_at ? Date.parse(entry.expires_at) : Number.NaN;
+      const until = task ? (Number.isFinite(expiry) ? expiry : Date.now() + 3_600_000) + 30_000 : Date.now() + holdMs;
       let tick = 0;
       const progress = async () => {
         if (progressToken !== undefined)
@@ -677,6 +838,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         } catch (e) {
           return denied(`the held call could not be read: ${(e as Error).message}`);
         }
+        if (task?.signal.aborted) return denied('the task was cancelled');
         if (!['pending_approval', 'pending_execution', 'executing'].includes(a.status) || Date.now() >= until) break;
         await progress();
         if (Date.now() + 250 >= until) break;
@@ -701,7 +863,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
             t.name,
             args,
             { op, correlation_id: a.action_id, action_id: a.action_id, ...(traceparent ? { traceparent } : {}), d },
-            { progressToken, notify },
+            { progressToken, notify, ...(task ? { signal: task.signal } : {}) },
           );
         }
         case 'pending_approval':
@@ -912,6 +1074,8 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
       server,
       async close() {
         sessions.delete(session);
+        for (const r of running.values()) r.abort.abort();
+        taskStore?.clear();
         await server.close().catch(() => undefined);
         await upstream.close().catch(() => undefined);
       },
@@ -924,7 +1088,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
   // 2026-07-28 requests (./v2.ts): a fresh v2 server and governed session per request, made lazily.
   const modern: Partial<Record<'auto' | 'json', ModernHandler>> = {};
   const modernHandler = (mode: 'auto' | 'json') =>
-    (modern[mode] ??= createModernHandler(newSession, {
+    (modern[mode] ??= createModernHandler(() => newSession({ tasks: false }), {
       responseMode: mode,
       name: `arx-mcp-gateway:${connector}`,
       version: GATEWAY_VERSION,
@@ -933,7 +1097,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
   return {
     connector,
     stats,
-    newSession,
+    newSession: () => newSession(),
     async serveStdio() {
       const s = await newSession();
       await s.server.connect(new StdioServerTransport());
@@ -1063,7 +1227,7 @@ export async function createMcpGateway(o: McpGatewayOptions): Promise<McpGateway
         headers.set('cache-control', 'private, no-cache, no-store, no-transform');
         return new Response(body, { status: res.status, headers });
       }
-      const session = await newSession();
+      const session = await newSession({ tasks: false });
       // No session id (stateless) and plain JSON answers: nothing outlives this request.
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
