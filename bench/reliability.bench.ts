@@ -4,7 +4,8 @@
  * the SDK retries, 3 attempts). Loopback only, bounded in time and count. See bench/reliability-runtime.ts.
  * The soak (npm run soak, bench/soak.ts) merges its figures into the same results file.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
 import type { FaultRule } from '../local/faults.js';
@@ -22,16 +23,30 @@ export const LOAD_FAULTS: FaultRule[] = [
   { service: 'dynamodb', kind: 'latency', rate: 0.05, delayMs: 50 },
 ];
 
-/** Soak rows already in the file survive a bench run (and the soak keeps the bench's rows). */
-export function keepRows(prefix: string): BenchResult[] {
+const RESULTS = fileURLToPath(new URL('./results/reliability.json', import.meta.url));
+
+/** The rows in bench/results/reliability.json now (none when the file is absent or unreadable). */
+function fileRows(): BenchResult[] {
   try {
-    const rows = JSON.parse(
-      readFileSync(fileURLToPath(new URL('./results/reliability.json', import.meta.url)), 'utf8'),
-    );
-    return (rows as BenchResult[]).filter((r) => r.name.startsWith(prefix));
+    return JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResult[];
   } catch {
     return [];
   }
+}
+
+/** Soak rows already in the file survive a bench run (and the soak keeps the bench's rows). */
+export function keepRows(prefix: string): BenchResult[] {
+  return fileRows().filter((r) => r.name.startsWith(prefix));
+}
+
+/**
+ * Merges `rows` into the results file by name: a row of the same name is replaced, every other row
+ * (the load's, when the soak writes) is kept; `retired` names (rows an older version wrote) are dropped.
+ */
+export function mergeRows(rows: BenchResult[], retired: readonly string[] = []): void {
+  const names = new Set([...rows.map((r) => r.name), ...retired]);
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify([...fileRows().filter((r) => !names.has(r.name)), ...rows], null, 2)}\n`);
 }
 
 export async function run(): Promise<BenchResult[]> {
