@@ -177,9 +177,11 @@ const reason = (r: { status: number; json: any }): string =>
     r.json?.code ??
     r.json?.status ??
     r.json?.error ??
-    String(r.json?.type ?? '')
-      .split('/')
-      .pop() ??
+    (
+      String(r.json?.type ?? '')
+        .split('/')
+        .pop() || r.json?.message
+    ) ??
     ''
   }`.trim();
 
@@ -399,6 +401,9 @@ export async function loadPhase(
   };
   const victim = o.kill ? agents[0]! : undefined;
   let killedAt = Number.POSITIVE_INFINITY;
+  let killSentAt = Number.POSITIVE_INFINITY;
+  /** A refusal of the victim answered once the terminate was sent is the kill's. */
+  const byKill = (agent: { id: string }) => (agent === victim && Date.now() >= killSentAt ? 'killed agent ' : '');
   let killed: PhaseResult['killed_agent'] = null;
   let victimExecutedAfterKill = 0;
   let k = 0;
@@ -411,6 +416,7 @@ export async function loadPhase(
   const killer = victim
     ? (async () => {
         await sleep((o.seconds * 1000) / 2);
+        killSentAt = Date.now();
         const r = await env
           .call('POST', `/v1/agents/${victim.id}/terminate`, env.admin, { reason: 'reliability bench: kill mid-phase' })
           .catch(err);
@@ -439,7 +445,7 @@ export async function loadPhase(
           otlp.posts++;
           otlp.spans_sent += b.spanIds.length;
           if (r.status !== 200) {
-            inc(otlp.refused, reason(r));
+            inc(otlp.refused, `${byKill(agent)}${reason(r)}`);
             otlp.spans_rejected += b.spanIds.length;
             continue;
           }
@@ -459,7 +465,7 @@ export async function loadPhase(
           answered++;
           evaluations.total++;
           if (r.status !== 200) {
-            inc(evaluations.refused, `${agent === victim ? 'killed agent ' : ''}${reason(r)}`);
+            inc(evaluations.refused, `${byKill(agent)}${reason(r)}`);
             continue;
           }
           const effect = r.json?.effect;
@@ -507,7 +513,7 @@ export async function loadPhase(
         const r = await env.call('POST', '/v1/actions', agent.token, body).catch(err);
         answered++;
         actionRequests++;
-        const who = agent === victim && sentAt > killedAt ? 'killed agent ' : isDenied ? 'policy-denied op ' : '';
+        const who = byKill(agent) || (isDenied ? 'policy-denied op ' : '');
         if (r.json?.action_id) {
           actionIds.add(r.json.action_id);
           answeredAs.set(r.json.action_id, r.json.status ?? `http_${r.status}`);
