@@ -409,6 +409,26 @@ export async function loadPhase(
   let k = 0;
   let badK = 0;
   const err = (e: unknown) => ({ status: 0, json: { code: (e as Error).name } as any });
+  const sendBad = async (b: (typeof BAD_INPUTS)[number]) => {
+    const res = await fetch(env.rt.url + b.path, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${b.approver ? env.approver : badAgent.token}`,
+        'content-type': 'application/json',
+      },
+      body: b.body,
+      signal: AbortSignal.timeout(60_000),
+    }).catch(() => undefined);
+    const status = res?.status ?? 0;
+    const json = (await res?.json().catch(() => undefined)) as any;
+    answered++;
+    bad.total++;
+    bad.by_kind[b.kind] ??= {};
+    inc(bad.by_kind[b.kind]!, String(status));
+    inc(bad.by_status, String(status));
+    if (status < 400 || status >= 500) bad.not_4xx++;
+    if (json?.action_id) bad.action_ids_returned++;
+  };
   resetFaultStats();
   if (o.faults.length) injectFaults(o.faults, o.seed ?? 7);
   const t0 = Date.now();
@@ -480,25 +500,7 @@ export async function loadPhase(
           continue;
         }
         if (kind === 'bad') {
-          const b = BAD_INPUTS[badK++ % BAD_INPUTS.length]!;
-          const res = await fetch(env.rt.url + b.path, {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${b.approver ? env.approver : badAgent.token}`,
-              'content-type': 'application/json',
-            },
-            body: b.body,
-            signal: AbortSignal.timeout(60_000),
-          }).catch(() => undefined);
-          const status = res?.status ?? 0;
-          const json = (await res?.json().catch(() => undefined)) as any;
-          answered++;
-          bad.total++;
-          bad.by_kind[b.kind] ??= {};
-          inc(bad.by_kind[b.kind]!, String(status));
-          inc(bad.by_status, String(status));
-          if (status < 400 || status >= 500) bad.not_4xx++;
-          if (json?.action_id) bad.action_ids_returned++;
+          await sendBad(BAD_INPUTS[badK++ % BAD_INPUTS.length]!);
           continue;
         }
         const isDenied = kind === 'denied';
@@ -541,6 +543,8 @@ export async function loadPhase(
     }),
   );
   await killer;
+  // Every kind of bad input is tried at least once per phase (faults still on).
+  if (badShare > 0) for (const b of BAD_INPUTS) if (!bad.by_kind[b.kind]) await sendBad(b);
   const seconds = (Date.now() - t0) / 1000;
   const stats = faultStats();
   const injectedTotal = Object.values(stats.injected).reduce((a, b) => a + b, 0);
