@@ -97,6 +97,8 @@ export async function run(): Promise<BenchResult[]> {
       client_to_gateway: 'SDK InMemoryTransport',
       baseline: 'same SDK client → same upstream directly over stdio, interleaved in the same run',
       audit_records: audit.length,
+      self_before_upstream_p50_p99: [pct(wire.pre.slice(WARMUP), 50), pct(wire.pre.slice(WARMUP), 99)],
+      self_after_upstream_p50_p99: [pct(wire.post.slice(WARMUP), 50), pct(wire.post.slice(WARMUP), 99)],
     };
     return [
       { name: 'mcp_tools_call_gateway_p50', unit: 'ms', value: pct(g, 50), baseline: pct(d, 50), params },
@@ -161,6 +163,8 @@ function wireClock(server: InMemoryTransport) {
   let t1 = 0;
   let t2 = 0;
   let t3 = 0;
+  const pre: number[] = [];
+  const post: number[] = [];
   let clientId: unknown;
   let upstreamId: unknown;
   const inbound = server.onmessage!;
@@ -194,12 +198,16 @@ function wireClock(server: InMemoryTransport) {
     return originalSend.call(this, m);
   };
   return {
+    pre,
+    post,
     exclude: (t: object) => excluded.add(t),
     begin: () => {
       t0 = t1 = t2 = t3 = 0;
     },
     end: () => {
       if (!(t0 && t1 && t2 && t3)) throw new Error('a gateway tools/call was not seen on both wires');
+      pre.push(t1 - t0);
+      post.push(t3 - t2);
       return t1 - t0 + (t3 - t2);
     },
     restore: () => {
