@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { api, eventually, startTestRuntime } from '../support/runtime.js';
+import { type api, eventually } from '../support/runtime.js';
+import { arxOf, startMcpArx } from '../support/mcp-arx.js';
 import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
 
 const BIN = join(resolve(__dirname, '../..'), 'node_modules/.bin');
@@ -33,7 +33,6 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
   const dir = mkdtempSync(join(tmpdir(), 'arx-mcp-http-'));
   const memFile = join(dir, 'memory.jsonl');
   const graph = () => (existsSync(memFile) ? readFileSync(memFile, 'utf8') : '');
-  const arxOf = (r: unknown) => (r as CallToolResult).structuredContent?.arx as Record<string, any> | undefined;
   const clients: Client[] = [];
   const connect = async () => {
     const c = new Client({ name: 'http-e2e', version: '1.0.0' });
@@ -43,28 +42,9 @@ describe('MCP gateway over Streamable HTTP (library, official SDK client, server
   };
 
   beforeAll(async () => {
-    rt = await startTestRuntime();
-    call = api(rt.url);
-    admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
-    approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
-    const pushed = await call('POST', '/v1/policies/bundles', {
-      token: admin,
-      body: { format: 'yaml', document: POLICY },
-    });
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
-      200,
-    );
-    expect(
-      (await call('PUT', '/v1/connectors/memory-mcp', { token: admin, body: { config: { kind: 'mcp' } } })).status,
-    ).toBe(200);
-    const reg = await call('POST', '/v1/identity/agents', {
-      token: admin,
-      body: {
-        platform: 'custom',
-        platform_native_id: `mcp-http-${randomBytes(3).toString('hex')}`,
-        owner: { oidc_sub: 'owner-1' },
-      },
-    });
+    const arx = await startMcpArx(POLICY, ['memory-mcp']);
+    ({ rt, call, admin, approver } = arx);
+    const reg = { json: await arx.agent('mcp-http') };
     agentId = reg.json.agent_id;
     gw = await createMcpGateway({
       connector: 'memory-mcp',

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,7 +9,8 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { api, eventually, startTestRuntime } from '../support/runtime.js';
+import { type api, eventually } from '../support/runtime.js';
+import { arxOf, startMcpArx, textOf } from '../support/mcp-arx.js';
 import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
 
 const BIN = join(resolve(__dirname, '../..'), 'node_modules/.bin');
@@ -33,7 +33,6 @@ const POLICY = `
 describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX approval)', () => {
   let rt: LocalRuntime;
   let call: ReturnType<typeof api>;
-  let admin: string;
   let approver: string;
   let gw: McpGateway;
   let srv: { url: string; close(): Promise<void> };
@@ -44,9 +43,6 @@ describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX ap
     clients.push(c);
     return c;
   };
-  const arxOf = (r: unknown) => (r as CallToolResult).structuredContent?.arx as Record<string, any> | undefined;
-  const textOf = (r: unknown) =>
-    ((r as CallToolResult).content as { type: string; text?: string }[]).map((x) => x.text ?? '').join('\n');
   /** A task-augmented tools/call, as the spec puts it (params.task). */
   const callAsTask = (c: Client, name: string, args: Record<string, unknown>, ttl = 600_000) =>
     c.request({ method: 'tools/call', params: { name, arguments: args, task: { ttl } } }, CreateTaskResultSchema);
@@ -68,30 +64,9 @@ describe('MCP gateway: tools/call as MCP tasks (held calls wait for their ARX ap
   };
 
   beforeAll(async () => {
-    rt = await startTestRuntime();
-    call = api(rt.url);
-    admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
-    approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
-    const pushed = await call('POST', '/v1/policies/bundles', {
-      token: admin,
-      body: { format: 'yaml', document: POLICY },
-    });
-    expect(pushed.status).toBe(201);
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
-      200,
-    );
-    expect(
-      (await call('PUT', '/v1/connectors/everything-mcp', { token: admin, body: { config: { kind: 'mcp' } } })).status,
-    ).toBe(200);
-    const reg = await call('POST', '/v1/identity/agents', {
-      token: admin,
-      body: {
-        platform: 'custom',
-        platform_native_id: `mcp-tasks-${randomBytes(3).toString('hex')}`,
-        owner: { oidc_sub: 'owner-1' },
-      },
-    });
-    expect(reg.status).toBe(201);
+    const arx = await startMcpArx(POLICY, ['everything-mcp']);
+    ({ rt, call, approver } = arx);
+    const reg = { json: await arx.agent('mcp-tasks') };
     gw = await createMcpGateway({
       connector: 'everything-mcp',
       upstream: { command: join(BIN, 'mcp-server-everything') },

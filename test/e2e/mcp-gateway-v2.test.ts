@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../local/moto.js';
 import type { LocalRuntime } from '../../local/runtime.js';
 import { ArxClient } from '../../sdk/index.js';
-import { api, eventually, startTestRuntime } from '../support/runtime.js';
+import { type api, eventually } from '../support/runtime.js';
+import { arxOf, type McpArx, startMcpArx, textOf } from '../support/mcp-arx.js';
 import { inProcessPdp } from '../support/mcp-pdp.js';
 import { createMcpGateway, type McpGateway } from '../../sdk/mcp-gateway/index.js';
 
@@ -33,9 +33,6 @@ const POLICY = `
     "tools:echo": low
 `;
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
-type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: any };
-const arxOf = (r: unknown) => (r as Result).structuredContent?.arx as Record<string, any> | undefined;
-const textOf = (r: unknown) => (r as Result).content.map((c) => c.text ?? '').join('\n');
 const envelope = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
   'io.modelcontextprotocol/clientInfo': { name: 'raw-2026', version: '1' },
@@ -70,34 +67,12 @@ describe('MCP gateway speaks 2026-07-28 (v2 client) and 2025-11-25 (v1 client) o
     closers.push(c);
     return c;
   };
-  const agent = async (name: string) =>
-    (
-      await call('POST', '/v1/identity/agents', {
-        token: admin,
-        body: {
-          platform: 'custom',
-          platform_native_id: `${name}-${randomBytes(3).toString('hex')}`,
-          owner: { oidc_sub: 'owner-1' },
-        },
-      })
-    ).json.bootstrap_token as string;
+  let arx: McpArx;
+  const agent = async (name: string) => (await arx.agent(name)).bootstrap_token;
 
   beforeAll(async () => {
-    rt = await startTestRuntime();
-    call = api(rt.url);
-    admin = await rt.idp.token({ sub: 'alice', tenant: 'acme', roles: ['admin'] });
-    approver = await rt.idp.token({ sub: 'mgr', tenant: 'acme', roles: ['approver'], email: 'manager@example.com' });
-    const pushed = await call('POST', '/v1/policies/bundles', {
-      token: admin,
-      body: { format: 'yaml', document: POLICY },
-    });
-    expect((await call('POST', `/v1/policies/bundles/${pushed.json.bundle_id}/promote`, { token: admin })).status).toBe(
-      200,
-    );
-    for (const name of ['memory-mcp', 'rug-mcp'])
-      expect(
-        (await call('PUT', `/v1/connectors/${name}`, { token: admin, body: { config: { kind: 'mcp' } } })).status,
-      ).toBe(200);
+    arx = await startMcpArx(POLICY, ['memory-mcp', 'rug-mcp']);
+    ({ rt, call, admin, approver } = arx);
     gw = await createMcpGateway({
       connector: 'memory-mcp',
       upstream: { command: join(BIN, 'mcp-server-memory'), env: { MEMORY_FILE_PATH: memFile } },
