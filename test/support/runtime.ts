@@ -51,3 +51,18 @@ export function api(base: string) {
 }
 
 export { eventually } from './wait.js';
+
+/** Exchanges an agent's bootstrap token for an SVID (RFC 8693, as the SDK does): the raw answer. */
+export async function exchangeBootstrap(base: string, bootstrap: string) {
+  const r = await fetch(`${base}/v1/identity/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: bootstrap,
+      subject_token_type: 'urn:arx:params:oauth:token-type:bootstrap',
+      audience: 'arx',
+    }).toString(),
+  });
+  return { status: r.status, json: (await r.json().catch(() => ({}))) as any };
+}

@@ -8,7 +8,7 @@ import { verifyChain } from '../../../lambdas/audit/core/verify-chain.js';
 import { clearFaults, injectFaults, injectedCount, resetFaultStats } from '../../../local/faults.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { onEveryAwsClient } from '../../../local/sdk-middleware.js';
-import { api, eventually, startTestRuntime } from '../../support/runtime.js';
+import { api, eventually, exchangeBootstrap, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from '../actions/support.js';
 
 const POLICY = `
@@ -55,19 +55,11 @@ describe('faults on the local runtime: at-least-once delivery, crashes and timeo
   const s3 = new S3Client({ forcePathStyle: true });
 
   const exchange = async (bootstrap: string) => {
-    const r = await fetch(`${rt.url}/v1/identity/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: bootstrap,
-        subject_token_type: 'urn:arx:params:oauth:token-type:bootstrap',
-        audience: 'arx',
-      }).toString(),
-    });
+    const r = await exchangeBootstrap(rt.url, bootstrap);
     expect(r.status).toBe(200);
-    return ((await r.json()) as any).access_token as string;
+    return r.json.access_token as string;
   };
+
   const register = async (name: string) => {
     const reg = await call('POST', '/v1/identity/agents', {
       token: admin,

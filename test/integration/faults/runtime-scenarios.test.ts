@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { clearFaults, injectFaults, injectedCount, resetFaultStats } from '../../../local/faults.js';
-import { api, eventually, startTestRuntime } from '../../support/runtime.js';
+import { api, eventually, exchangeBootstrap, startTestRuntime } from '../../support/runtime.js';
 import { fakeOkta, recordingServer } from '../actions/support.js';
 
 const POLICY = `
@@ -26,17 +26,7 @@ describe('faults on the local runtime: fails closed, loses nothing', () => {
   let okta: Awaited<ReturnType<typeof recordingServer>>;
   let admin: string;
   let auditor: string;
-  const exchange = (bootstrap: string) =>
-    fetch(`${rt.url}/v1/identity/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: bootstrap,
-        subject_token_type: 'urn:arx:params:oauth:token-type:bootstrap',
-        audience: 'arx',
-      }).toString(),
-    }).then(async (r) => ({ status: r.status, json: (await r.json().catch(() => ({}))) as any }));
+  const exchange = (bootstrap: string) => exchangeBootstrap(rt.url, bootstrap);
   const register = async (name: string) => {
     const reg = await call('POST', '/v1/identity/agents', {
       token: admin,
@@ -207,7 +197,12 @@ describe('faults on the local runtime: fails closed, loses nothing', () => {
     const results = await Promise.all(probes);
     const late = results.filter((p) => p.sentAt - answered >= 1000);
     expect(late.length).toBeGreaterThan(0);
-    expect(late.map((p) => p.status).filter((st) => st !== 401 && st !== 403)).toEqual([]);
+    // Refused = not let through: mostly 401/403; a throttled request may also fail closed with a 5xx.
+    expect(
+      late.filter((p) => p.status < 400),
+      `late probes (ms after the terminate answered → status): ${late.map((p) => `${p.sentAt - answered}→${p.status}`).join(', ')}`,
+    ).toEqual([]);
+    expect(late.filter((p) => p.status === 401 || p.status === 403).length).toBeGreaterThan(0);
     expect(answered - t0).toBeLessThan(5000);
     const done = await eventually(
       async () => {
